@@ -1,0 +1,32 @@
+// Bundles the extension and the headless CLI. Native addons (sodium-native, udx-native) cannot be
+// bundled (they load .node files relative to their package), so they stay external and ship in
+// node_modules beside the bundle; see scripts/package.mjs.
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+export const NATIVE_EXTERNALS = ['sodium-native', 'udx-native'];
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'info',
+  external: ['vscode', ...NATIVE_EXTERNALS],
+};
+
+const builds = [
+  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+];
+
+if (watch) {
+  const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}
