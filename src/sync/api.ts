@@ -1,0 +1,69 @@
+/**
+ * The contract of the shared-workspace model, written before its implementation so that the model
+ * (workspace.ts, protocol, blobs), the disk mirror and the editor glue can be built side by side.
+ * The model is editor-agnostic and disk-agnostic: the mirror and the editor glue are both adapters.
+ *
+ * Paths are workspace-relative POSIX paths ("src/a b/ü.ts"), already validated by `paths.ts`;
+ * the model refuses an unsafe path from anyone, local or remote.
+ */
+import type * as Y from 'yjs';
+
+export type FileKind = 'text' | 'binary';
+
+/** One file of the shared folder, as the index knows it. */
+export interface FileEntry {
+  /** Stable id (32 lowercase hex chars), kept across renames; keys the file's text document. */
+  readonly id: string;
+  readonly path: string;
+  readonly kind: FileKind;
+  /** Bytes on disk when the entry was last updated from content (for text: UTF-8 length then). */
+  readonly size: number;
+  /** Hex BLAKE2b-256 of the content when the entry was last updated from content. */
+  readonly hash: string;
+}
+
+/** Who caused a change: this peer's disk, this peer's editor, or a remote peer. */
+export type ChangeOrigin = 'disk' | 'editor' | 'remote';
+
+export interface WorkspaceEvents {
+  /** A file appeared in the index (created anywhere, or first seen after joining). */
+  'file-added': [entry: FileEntry, origin: ChangeOrigin];
+  /** A file left the index. */
+  'file-removed': [entry: FileEntry, origin: ChangeOrigin];
+  /** A file's path changed; its id and text history stay. */
+  'file-renamed': [entry: FileEntry, oldPath: string, origin: ChangeOrigin];
+  /** A binary file's content (hash/size) changed. */
+  'binary-changed': [entry: FileEntry, origin: ChangeOrigin];
+  /** A text file's content changed (fired after the Yjs transaction). */
+  'text-changed': [entry: FileEntry, origin: ChangeOrigin];
+  /** Something noteworthy a person should know (a conflict copy was made, a delete was undone). */
+  notice: [message: string];
+}
+
+export interface Workspace {
+  /** All files currently in the index. */
+  files(): FileEntry[];
+  byPath(path: string): FileEntry | undefined;
+  byId(id: string): FileEntry | undefined;
+
+  // ---- content ----
+  /** The Yjs text of a text file, loading it (from peers) if needed; resolves once it is synced
+   *  with at least one peer that has it, or at once if this peer created it. */
+  text(id: string): Promise<Y.Text>;
+  /** The text if it is already loaded locally, else undefined. */
+  loadedText(id: string): Y.Text | undefined;
+  /** The bytes of a binary file, fetched from peers in chunks if needed (hash-verified). */
+  binary(id: string): Promise<Uint8Array>;
+
+  // ---- local changes (from disk or editor); each validates the path and throws a clear Error ----
+  createText(path: string, content: string, origin: ChangeOrigin): FileEntry;
+  createBinary(path: string, content: Uint8Array, origin: ChangeOrigin): FileEntry;
+  /** Replaces a text file's content with `content` by a minimal diff (so concurrent edits merge). */
+  updateText(id: string, content: string, origin: ChangeOrigin): void;
+  updateBinary(id: string, content: Uint8Array, origin: ChangeOrigin): void;
+  rename(id: string, newPath: string, origin: ChangeOrigin): void;
+  remove(id: string, origin: ChangeOrigin): void;
+
+  on<K extends keyof WorkspaceEvents>(event: K, listener: (...args: WorkspaceEvents[K]) => void): this;
+  off<K extends keyof WorkspaceEvents>(event: K, listener: (...args: WorkspaceEvents[K]) => void): this;
+}
