@@ -1,0 +1,194 @@
+/**
+ * Keeps an editor buffer and a shared Y.Text equal, for any editor whose edits are applied
+ * asynchronously (VS Code's `workspace.applyEdit` is). Editor-agnostic: the VS Code glue adapts a
+ * TextDocument to `EditorBuffer` and forwards its change events here.
+ *
+ * The hard part is the window in which the Y.Text already holds a peer's edit but the buffer does not
+ * yet: a keystroke made in that window has offsets in buffer coordinates, which are not Y.Text
+ * coordinates. The binding keeps `shadow`, the buffer text as last reported, and maps local edits
+ * through the difference between `shadow` and the Y.Text. Remote edits reach the buffer as a diff from
+ * the buffer's current text to the Y.Text, applied against the buffer version it was computed for: if
+ * the user typed in between, the editor rejects the edit and the binding recomputes. So no keystroke is
+ * dropped, nothing echoes, and a buffer that ever disagrees is repaired from the Y.Text.
+ *
+ * Undo is local: a Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
+ */
+import * as Y from 'yjs';
+import type { Logger } from '../session/log';
+import { applyEdits, diffEdits, mapOffset, type TextEdit } from './textdiff';
+
+export const EDITOR_ORIGIN = 'editor';
+
+export interface EditorBuffer {
+  getText(): string;
+  /** Increases by one with every change of the buffer (VS Code's `document.version`). */
+  version(): number;
+  /**
+   * Applies edits (offsets relative to the text at `baseVersion`) as one change. Resolves false,
+   * without applying, when the buffer is no longer at `baseVersion`.
+   */
+  applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean>;
+}
+
+export interface BufferBindingOptions {
+  logger: Logger;
+  /** Milliseconds within which consecutive local edits undo as one step. */
+  captureTimeout?: number;
+  /** Called after the buffer was changed from the shared text (e.g. to save a clean document). */
+  onRemoteApplied?: () => void;
+}
+
+interface InFlight {
+  baseVersion: number;
+  edits: TextEdit[];
+  target: string;
+}
+
+export class BufferBinding {
+  readonly undoManager: Y.UndoManager;
+  private shadow: string;
+  private inFlight: InFlight | undefined;
+  private flushAgain = false;
+  private closed = false;
+  private readonly observer: (event: Y.YTextEvent, tx: Y.Transaction) => void;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly ytext: Y.Text,
+    private readonly buffer: EditorBuffer,
+    private readonly options: BufferBindingOptions,
+  ) {
+    this.shadow = buffer.getText();
+    this.undoManager = new Y.UndoManager(ytext, {
+      trackedOrigins: new Set([EDITOR_ORIGIN]),
+      captureTimeout: options.captureTimeout ?? 500,
+    });
+    this.observer = (_event, tx) => {
+      if (tx.origin !== EDITOR_ORIGIN) this.scheduleFlush();
+    };
+    ytext.observe(this.observer);
+    // The buffer may hold a stale copy (opened from disk before the shared text arrived).
+    if (this.shadow !== ytext.toString()) this.scheduleFlush();
+  }
+
+  /** True when buffer and shared text are known to be equal and nothing is pending. */
+  get settled(): boolean {
+    return !this.inFlight && this.shadow === this.ytext.toString();
+  }
+
+  /** Resolves once pending remote edits have reached the buffer. */
+  whenSettled(): Promise<void> {
+    return this.idle;
+  }
+
+  /**
+   * The editor reports a change. `changes` are relative to the text before the change (as VS Code's
+   * contentChanges are); `textAfter` is the buffer text after it.
+   */
+  onBufferChange(changes: readonly TextEdit[], textAfter: string): void {
+    if (this.closed) return;
+    const before = this.shadow;
+    this.shadow = textAfter;
+    const flight = this.inFlight;
+    if (flight && textAfter === flight.target && sameEdits(changes, flight.edits, before, flight.target)) {
+      return; // our own remote edit arriving: an echo
+    }
+    if (changes.length === 0) return;
+    const shared = this.ytext.toString();
+    // Edits pending towards the buffer: shadow-before → shared. Map local offsets across them.
+    const pending = before === shared ? [] : diffEdits(before, shared);
+    this.ytext.doc!.transact(() => {
+      // Apply from the highest offset down so that earlier offsets stay valid.
+      for (const c of [...changes].sort((a, b) => b.offset - a.offset)) {
+        const start = pending.length ? mapOffset(pending, c.offset) : c.offset;
+        const end = pending.length ? mapOffset(pending, c.offset + c.deleteCount) : c.offset + c.deleteCount;
+        if (end > start) this.ytext.delete(start, end - start);
+        if (c.insert) this.ytext.insert(start, c.insert);
+      }
+    }, EDITOR_ORIGIN);
+    if (this.shadow !== this.ytext.toString()) this.scheduleFlush();
+  }
+
+  undo(): boolean {
+    return this.undoManager.undo() !== null;
+  }
+
+  redo(): boolean {
+    return this.undoManager.redo() !== null;
+  }
+
+  /**
+   * Checks that the buffer equals the shared text while nothing is pending; if not, logs it and
+   * repairs the buffer from the shared text. Returns whether they were equal.
+   */
+  verify(): boolean {
+    if (this.closed || this.inFlight) return true;
+    const text = this.buffer.getText();
+    if (text === this.ytext.toString()) return true;
+    this.options.logger.warn('binding: the buffer disagrees with the shared text; repairing it from the shared text');
+    this.shadow = text;
+    this.scheduleFlush();
+    return false;
+  }
+
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ytext.unobserve(this.observer);
+    this.undoManager.destroy();
+  }
+
+  private scheduleFlush(): void {
+    if (this.inFlight) {
+      this.flushAgain = true;
+      return;
+    }
+    this.idle = this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    let attempts = 0;
+    while (!this.closed) {
+      this.flushAgain = false;
+      const current = this.buffer.getText();
+      const target = this.ytext.toString();
+      if (current === target) {
+        this.shadow = current;
+        return;
+      }
+      const edits = diffEdits(current, target);
+      const baseVersion = this.buffer.version();
+      this.inFlight = { baseVersion, edits, target };
+      let applied = false;
+      try {
+        applied = await this.buffer.applyEdits(edits, baseVersion);
+      } catch (err) {
+        this.options.logger.warn(`binding: applying remote edits failed: ${(err as Error).message}`);
+      } finally {
+        this.inFlight = undefined;
+      }
+      if (this.closed) return;
+      if (applied) {
+        this.shadow = this.buffer.getText();
+        attempts = 0;
+        this.options.onRemoteApplied?.();
+        if (!this.flushAgain && this.shadow === this.ytext.toString()) return;
+      } else if (++attempts > 50) {
+        this.options.logger.error('binding: could not bring the buffer up to date after 50 attempts');
+        return;
+      } else {
+        // The user typed in between: their change event will be (or was) processed; try again.
+        await new Promise((r) => setTimeout(r, Math.min(attempts * 2, 20)));
+      }
+    }
+  }
+}
+
+/**
+ * Whether a reported change is the one we applied. Editors may report an edit split or normalised
+ * differently, so fall back to comparing the resulting text, which `textAfter === target` already did.
+ */
+function sameEdits(changes: readonly TextEdit[], ours: readonly TextEdit[], before: string, target: string): boolean {
+  if (changes.length === ours.length) return true;
+  return applyEdits(before, changes) === target;
+}

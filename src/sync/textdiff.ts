@@ -1,0 +1,106 @@
+/**
+ * Text edits in UTF-16 offsets, as both VS Code and Y.Text count them, and the few operations the
+ * bindings need on them: diffing two texts into edits, applying edits, and mapping an offset across
+ * edits. Editor-agnostic.
+ */
+import diff from 'fast-diff';
+
+/** Replace `deleteCount` code units at `offset` with `insert`; offsets refer to the text before. */
+export interface TextEdit {
+  readonly offset: number;
+  readonly deleteCount: number;
+  readonly insert: string;
+}
+
+/** Minimal, non-overlapping edits (ascending offsets, all relative to `from`) that turn `from` into `to`. */
+export function diffEdits(from: string, to: string): TextEdit[] {
+  if (from === to) return [];
+  const edits: TextEdit[] = [];
+  let offset = 0;
+  let pending: { offset: number; deleteCount: number; insert: string } | undefined;
+  for (const [op, text] of diff(from, to)) {
+    if (op === diff.EQUAL) {
+      if (pending) edits.push(pending);
+      pending = undefined;
+      offset += text.length;
+      continue;
+    }
+    pending ??= { offset, deleteCount: 0, insert: '' };
+    if (op === diff.DELETE) {
+      pending.deleteCount += text.length;
+      offset += text.length;
+    } else {
+      pending.insert += text;
+    }
+  }
+  if (pending) edits.push(pending);
+  return splitSurrogates(from, edits);
+}
+
+/**
+ * fast-diff works on UTF-16 code units and can cut an astral character (emoji) in half; a half
+ * surrogate inserted into an editor or a Y.Text corrupts the text. Widen such edits to whole characters.
+ */
+function splitSurrogates(from: string, edits: TextEdit[]): TextEdit[] {
+  return edits.map((e) => {
+    let { offset, deleteCount, insert } = e;
+    if (offset > 0 && isHigh(from.charCodeAt(offset - 1)) && isLow(from.charCodeAt(offset))) {
+      offset -= 1;
+      deleteCount += 1;
+      insert = from[offset] + insert;
+    }
+    const end = offset + deleteCount;
+    if (end > 0 && end < from.length && isHigh(from.charCodeAt(end - 1)) && isLow(from.charCodeAt(end))) {
+      deleteCount += 1;
+      insert = insert + from[end];
+    }
+    return { offset, deleteCount, insert };
+  });
+}
+
+const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+/** Applies edits whose offsets all refer to `text` (any order, non-overlapping). */
+export function applyEdits(text: string, edits: readonly TextEdit[]): string {
+  const sorted = [...edits].sort((a, b) => b.offset - a.offset);
+  let out = text;
+  for (const e of sorted) out = out.slice(0, e.offset) + e.insert + out.slice(e.offset + e.deleteCount);
+  return out;
+}
+
+/**
+ * Maps an offset in the text before `edits` to the text after them. An offset strictly inside a
+ * replaced range moves to the end of its replacement; an offset at an edit's start stays before the
+ * inserted text unless `after` is set.
+ */
+export function mapOffset(edits: readonly TextEdit[], offset: number, after = false): number {
+  let shift = 0;
+  for (const e of [...edits].sort((a, b) => a.offset - b.offset)) {
+    if (offset < e.offset) break;
+    const end = e.offset + e.deleteCount;
+    if (offset === e.offset) return e.offset + shift + (after ? e.insert.length : 0);
+    if (offset < end) return e.offset + shift + e.insert.length;
+    shift += e.insert.length - e.deleteCount;
+  }
+  return offset + shift;
+}
+
+/** A Yjs text delta (retain/delete/insert runs) as edits relative to the text before it. */
+export function deltaToEdits(delta: ReadonlyArray<{ retain?: number; delete?: number; insert?: unknown }>): TextEdit[] {
+  const edits: TextEdit[] = [];
+  let offset = 0;
+  for (const op of delta) {
+    if (op.retain !== undefined) offset += op.retain;
+    else if (op.delete !== undefined) {
+      edits.push({ offset, deleteCount: op.delete, insert: '' });
+      offset += op.delete;
+    } else if (typeof op.insert === 'string') {
+      const last = edits[edits.length - 1];
+      if (last && last.offset + last.deleteCount === offset && last.insert === '') {
+        edits[edits.length - 1] = { ...last, insert: op.insert };
+      } else edits.push({ offset, deleteCount: 0, insert: op.insert });
+    }
+  }
+  return edits;
+}

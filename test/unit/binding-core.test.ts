@@ -1,0 +1,192 @@
+/**
+ * The editor-agnostic buffer binding against an editor buffer whose edits land asynchronously and can
+ * be rejected when the user typed in between — the behaviour of VS Code's workspace.applyEdit. The
+ * real-editor tests (test/editor) cover VS Code itself; these cover the races exhaustively.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as Y from 'yjs';
+import { BufferBinding, type EditorBuffer } from '../../src/sync/buffer-binding';
+import { applyEdits, diffEdits, mapOffset, deltaToEdits, type TextEdit } from '../../src/sync/textdiff';
+import { silentLogger } from '../../src/session/log';
+
+class AsyncBuffer implements EditorBuffer {
+  text: string;
+  ver = 1;
+  binding?: BufferBinding;
+  rejected = 0;
+  constructor(text: string) {
+    this.text = text;
+  }
+  getText(): string {
+    return this.text;
+  }
+  version(): number {
+    return this.ver;
+  }
+  applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        if (this.ver !== baseVersion) {
+          this.rejected++;
+          return resolve(false);
+        }
+        this.change(edits);
+        resolve(true);
+      }),
+    );
+  }
+  /** A user's keystroke or any buffer change: applied at once, reported to the binding. */
+  change(edits: TextEdit[]): void {
+    this.text = applyEdits(this.text, edits);
+    this.ver++;
+    this.binding?.onBufferChange(edits, this.text);
+  }
+}
+
+function linkedDocs(): [Y.Doc, Y.Doc] {
+  const a = new Y.Doc();
+  const b = new Y.Doc();
+  a.on('update', (u: Uint8Array, origin: unknown) => origin !== 'net' && Y.applyUpdate(b, u, 'net'));
+  b.on('update', (u: Uint8Array, origin: unknown) => origin !== 'net' && Y.applyUpdate(a, u, 'net'));
+  return [a, b];
+}
+
+async function settle(binding: BufferBinding): Promise<void> {
+  for (let i = 0; i < 100 && !binding.settled; i++) {
+    await binding.whenSettled();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+test('textdiff: diff, apply and map round-trip, never splitting an astral character', () => {
+  const cases: Array<[string, string]> = [
+    ['', 'hello'],
+    ['hello', ''],
+    ['abc\r\ndef\r\n', 'abc\r\nXdef\r\n'],
+    ['a😀b', 'a😁b'],
+    ['😀😀😀', '😀😁😀'],
+    ['x👩‍💻y', 'x👩‍🔬y'],
+    ['the quick brown fox', 'the quack brown box jumps'],
+  ];
+  for (const [from, to] of cases) {
+    const edits = diffEdits(from, to);
+    assert.equal(applyEdits(from, edits), to);
+    for (const e of edits) {
+      assert.ok(!/^[\udc00-\udfff]/.test(e.insert) && !/[\ud800-\udbff]$/.test(e.insert), `half surrogate in ${JSON.stringify(e)}`);
+    }
+  }
+  const edits: TextEdit[] = [{ offset: 2, deleteCount: 0, insert: 'XX' }, { offset: 5, deleteCount: 2, insert: 'y' }];
+  assert.equal(mapOffset(edits, 1), 1);
+  assert.equal(mapOffset(edits, 2), 2);
+  assert.equal(mapOffset(edits, 2, true), 4);
+  assert.equal(mapOffset(edits, 4), 6);
+  assert.equal(mapOffset(edits, 6), 8);
+  assert.equal(mapOffset(edits, 9), 10);
+  assert.deepEqual(deltaToEdits([{ retain: 3 }, { delete: 2 }, { insert: 'ab' }]), [{ offset: 3, deleteCount: 2, insert: 'ab' }]);
+});
+
+test('remote edits reach the buffer as range edits and do not echo back', async () => {
+  const [a, b] = linkedDocs();
+  b.getText('content').insert(0, 'hello world');
+  const buffer = new AsyncBuffer('hello world');
+  const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger });
+  buffer.binding = binding;
+  let updatesFromA = 0;
+  a.on('update', (_u: Uint8Array, origin: unknown) => origin !== 'net' && updatesFromA++);
+  b.getText('content').insert(5, ',');
+  await settle(binding);
+  assert.equal(buffer.text, 'hello, world');
+  assert.equal(updatesFromA, 0, 'applying a remote edit must not produce a local update');
+  binding.dispose();
+});
+
+test('typing while a remote edit is in flight loses nothing', async () => {
+  const [a, b] = linkedDocs();
+  const base = 'line one\nline two\nline three\n';
+  b.getText('content').insert(0, base);
+  const buffer = new AsyncBuffer(base);
+  const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger });
+  buffer.binding = binding;
+  // A remote paste at the start arrives; before it lands, the user types at the end of line two.
+  b.getText('content').insert(0, 'REMOTE PASTE\n');
+  buffer.change([{ offset: base.indexOf('two') + 3, deleteCount: 0, insert: ' typed' }]);
+  buffer.change([{ offset: base.indexOf('two') + 9, deleteCount: 0, insert: '!' }]);
+  await settle(binding);
+  const expected = 'REMOTE PASTE\nline one\nline two typed!\nline three\n';
+  assert.equal(a.getText('content').toString(), expected);
+  assert.equal(b.getText('content').toString(), expected);
+  assert.equal(buffer.text, expected);
+  assert.ok(buffer.rejected >= 1, 'the stale remote edit was rejected and recomputed');
+  binding.dispose();
+});
+
+test('undo removes only local text; a collaborator\'s text stays; redo restores', async () => {
+  const [a, b] = linkedDocs();
+  const buffer = new AsyncBuffer('');
+  const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger, captureTimeout: 0 });
+  buffer.binding = binding;
+  buffer.change([{ offset: 0, deleteCount: 0, insert: 'mine ' }]);
+  b.getText('content').insert(0, 'theirs ');
+  await settle(binding);
+  assert.equal(buffer.text, 'theirs mine ');
+  b.getText('content').insert(12, 'after');
+  await settle(binding);
+  assert.ok(binding.undo());
+  await settle(binding);
+  assert.equal(buffer.text, 'theirs after');
+  assert.equal(b.getText('content').toString(), 'theirs after');
+  assert.ok(binding.redo());
+  await settle(binding);
+  assert.equal(buffer.text, 'theirs mine after');
+  binding.dispose();
+});
+
+test('random interleavings of local typing and remote edits converge with every keystroke kept', async () => {
+  let seed = 42;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  for (let round = 0; round < 20; round++) {
+    const [a, b] = linkedDocs();
+    const buffer = new AsyncBuffer('');
+    const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger });
+    buffer.binding = binding;
+    const markers: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const which = rand(3);
+      const marker = `<${round}.${i}>`;
+      markers.push(marker);
+      // Insert only at marker boundaries so that no marker is split.
+      const boundaries = (text: string) => [0, ...[...text.matchAll(/>/g)].map((m) => m.index! + 1)];
+      if (which === 0) {
+        const t = b.getText('content');
+        const bounds = boundaries(t.toString());
+        t.insert(bounds[rand(bounds.length)], marker);
+      } else {
+        const bounds = boundaries(buffer.text);
+        buffer.change([{ offset: bounds[rand(bounds.length)], deleteCount: 0, insert: marker }]);
+      }
+      if (rand(4) === 0) await new Promise((r) => setImmediate(r));
+    }
+    await settle(binding);
+    const text = a.getText('content').toString();
+    assert.equal(b.getText('content').toString(), text);
+    assert.equal(buffer.text, text);
+    for (const m of markers) assert.ok(text.includes(m), `round ${round}: ${m} lost`);
+    binding.dispose();
+  }
+});
+
+test('a buffer that disagrees with the shared text is repaired from it', async () => {
+  const doc = new Y.Doc();
+  doc.getText('content').insert(0, 'shared truth');
+  const buffer = new AsyncBuffer('stale copy from disk');
+  const binding = new BufferBinding(doc.getText('content'), buffer, { logger: silentLogger });
+  buffer.binding = binding;
+  await settle(binding);
+  assert.equal(buffer.text, 'shared truth');
+  buffer.text = 'corrupted';
+  assert.equal(binding.verify(), false);
+  await settle(binding);
+  assert.equal(buffer.text, 'shared truth');
+  binding.dispose();
+});
