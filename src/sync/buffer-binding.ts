@@ -83,17 +83,18 @@ export class BufferBinding {
 
   /**
    * The editor reports a change. `changes` are relative to the text before the change (as VS Code's
-   * contentChanges are); `textAfter` is the buffer text after it.
+   * contentChanges are); `textAfter` is the buffer text after it. Returns whether it was a local
+   * edit (true) or the echo of a shared edit that the binding applied (false).
    */
-  onBufferChange(changes: readonly TextEdit[], textAfter: string): void {
-    if (this.closed) return;
+  onBufferChange(changes: readonly TextEdit[], textAfter: string): boolean {
+    if (this.closed) return false;
     const before = this.shadow;
     this.shadow = textAfter;
     const flight = this.inFlight;
     if (flight && textAfter === flight.target && sameEdits(changes, flight.edits, before, flight.target)) {
-      return; // our own remote edit arriving: an echo
+      return false; // our own remote edit arriving: an echo
     }
-    if (changes.length === 0) return;
+    if (changes.length === 0) return false;
     const shared = this.ytext.toString();
     // Edits pending towards the buffer: shadow-before → shared. Map local offsets across them.
     const pending = before === shared ? [] : diffEdits(before, shared);
@@ -107,6 +108,7 @@ export class BufferBinding {
       }
     }, EDITOR_ORIGIN);
     if (this.shadow !== this.ytext.toString()) this.scheduleFlush();
+    return true;
   }
 
   undo(): boolean {

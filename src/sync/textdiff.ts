@@ -34,23 +34,24 @@ export function diffEdits(from: string, to: string): TextEdit[] {
     }
   }
   if (pending) edits.push(pending);
-  return splitSurrogates(from, edits);
+  return widenToUnits(from, edits);
 }
 
 /**
- * fast-diff works on UTF-16 code units and can cut an astral character (emoji) in half; a half
- * surrogate inserted into an editor or a Y.Text corrupts the text. Widen such edits to whole characters.
+ * fast-diff works on UTF-16 code units and can cut an astral character (emoji) in half, or a CRLF
+ * line break in two; a half surrogate corrupts the text, and an editor cannot even address a position
+ * between CR and LF. Widen such edits to whole units.
  */
-function splitSurrogates(from: string, edits: TextEdit[]): TextEdit[] {
+function widenToUnits(from: string, edits: TextEdit[]): TextEdit[] {
   return edits.map((e) => {
     let { offset, deleteCount, insert } = e;
-    if (offset > 0 && isHigh(from.charCodeAt(offset - 1)) && isLow(from.charCodeAt(offset))) {
+    if (offset > 0 && isPair(from, offset)) {
       offset -= 1;
       deleteCount += 1;
       insert = from[offset] + insert;
     }
     const end = offset + deleteCount;
-    if (end > 0 && end < from.length && isHigh(from.charCodeAt(end - 1)) && isLow(from.charCodeAt(end))) {
+    if (end > 0 && end < from.length && isPair(from, end)) {
       deleteCount += 1;
       insert = insert + from[end];
     }
@@ -58,8 +59,13 @@ function splitSurrogates(from: string, edits: TextEdit[]): TextEdit[] {
   });
 }
 
-const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
-const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+/** Whether `at` falls inside a unit that must not be split: a surrogate pair or a CRLF. */
+function isPair(text: string, at: number): boolean {
+  const before = text.charCodeAt(at - 1);
+  const after = text.charCodeAt(at);
+  if (before === 13 && after === 10) return true;
+  return before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff;
+}
 
 /** Applies edits whose offsets all refer to `text` (any order, non-overlapping). */
 export function applyEdits(text: string, edits: readonly TextEdit[]): string {

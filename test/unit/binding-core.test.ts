@@ -64,6 +64,8 @@ test('textdiff: diff, apply and map round-trip, never splitting an astral charac
     ['', 'hello'],
     ['hello', ''],
     ['abc\r\ndef\r\n', 'abc\r\nXdef\r\n'],
+    ['a\r\nb', 'a\rX\nb'],
+    ['a\r\nb', 'a\r\r\nb'],
     ['a😀b', 'a😁b'],
     ['😀😀😀', '😀😁😀'],
     ['x👩‍💻y', 'x👩‍🔬y'],
@@ -74,6 +76,9 @@ test('textdiff: diff, apply and map round-trip, never splitting an astral charac
     assert.equal(applyEdits(from, edits), to);
     for (const e of edits) {
       assert.ok(!/^[\udc00-\udfff]/.test(e.insert) && !/[\ud800-\udbff]$/.test(e.insert), `half surrogate in ${JSON.stringify(e)}`);
+      for (const at of [e.offset, e.offset + e.deleteCount]) {
+        assert.ok(!(from[at - 1] === '\r' && from[at] === '\n'), `edit boundary inside CRLF: ${JSON.stringify(e)}`);
+      }
     }
   }
   const edits: TextEdit[] = [{ offset: 2, deleteCount: 0, insert: 'XX' }, { offset: 5, deleteCount: 2, insert: 'y' }];
