@@ -19,8 +19,13 @@ const common = {
   external: ['vscode', ...NATIVE_EXTERNALS],
 };
 
+// The session runtime (networking, Yjs, bindings) is its own bundle, required by the extension only
+// when a session starts, so that activation stays cheap.
+const extensionExternal = [...common.external, './runtime.js'];
+
 const builds = [
-  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: extensionExternal },
+  { ...common, entryPoints: ['src/editor/runtime.ts'], outfile: 'dist/runtime.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 

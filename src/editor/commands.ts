@@ -1,0 +1,268 @@
+/**
+ * The Hyperpair commands, in VS Code's idioms: InputBox and QuickPick for input, withProgress for
+ * anything long, notifications that say what happened and what to do.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Logger } from '../session/log';
+import { checkPartialCode, parseSessionCode } from '../session/code';
+import { readConfig } from './config';
+import type { SessionController } from './controller';
+
+export const INVITE_PREFIX = 'vscode://hyperpair.hyperpair/join?code=';
+
+/** A pending join survives the window reload into the joined folder. The code lives in SecretStorage. */
+const PENDING_KEY = 'hyperpair.pendingJoin';
+const PENDING_SECRET = 'hyperpair.pendingJoinCode';
+const PENDING_MAX_AGE_MS = 10 * 60 * 1000;
+
+interface PendingJoin {
+  folder: string;
+  at: number;
+}
+
+export interface JoinArgs {
+  /** A code or invite link; skips the input box. */
+  code?: string;
+  /** Join into this folder (must be empty) instead of asking. Defaults to asking. */
+  folder?: string;
+}
+
+export class Commands implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly controller: SessionController,
+    private readonly logger: Logger,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    const reg = (id: string, fn: (...args: never[]) => unknown) =>
+      this.disposables.push(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
+    reg('hyperpair.startSession', () => this.start());
+    reg('hyperpair.joinSession', (args?: JoinArgs) => this.join(args));
+    reg('hyperpair.leaveSession', () => this.leave());
+    reg('hyperpair.copySessionCode', () => this.copy('code'));
+    reg('hyperpair.copyInviteLink', () => this.copy('link'));
+    reg('hyperpair.showLog', () => this.log.show());
+    reg('hyperpair.showMenu', () => this.menu());
+    reg('hyperpair.undo', () => this.undoRedo('undo'));
+    reg('hyperpair.redo', () => this.undoRedo('redo'));
+    this.disposables.push(
+      vscode.window.registerUriHandler({
+        handleUri: (uri) => void this.guard('uri', () => this.handleUri(uri)),
+      }),
+    );
+  }
+
+  dispose(): void {
+    this.disposables.forEach((d) => d.dispose());
+  }
+
+  /** After a reload into a folder chosen by Join, finish that join. */
+  async resumePendingJoin(): Promise<void> {
+    const pending = this.context.globalState.get<PendingJoin>(PENDING_KEY);
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (!pending || !folder || path.resolve(pending.folder) !== path.resolve(folder)) return;
+    const code = await this.context.secrets.get(PENDING_SECRET);
+    await this.clearPending();
+    if (!code || Date.now() - pending.at > PENDING_MAX_AGE_MS) return;
+    await this.guard('resume', () => this.joinInto(code, folder));
+  }
+
+  private async guard(id: string, fn: () => unknown): Promise<unknown> {
+    try {
+      return await fn();
+    } catch (err) {
+      const message = (err as Error).message;
+      this.logger.error(`${id}: ${message}`);
+      void vscode.window.showErrorMessage(`Hyperpair: ${message}`, 'Show Log').then((c) => c && this.log.show());
+      return undefined;
+    }
+  }
+
+  private async start(): Promise<string | undefined> {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (!folder || folder.uri.scheme !== 'file') {
+      throw new Error('Open a folder first: Hyperpair shares the folder of this window.');
+    }
+    const code = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Hyperpair: starting a session…' },
+      () => this.controller.start(folder.uri.fsPath),
+    );
+    void vscode.window
+      .showInformationMessage(`Hyperpair session started. Session code: ${code}`, 'Copy Code', 'Copy Invite Link')
+      .then((choice) => {
+        if (choice === 'Copy Code') void this.copy('code');
+        if (choice === 'Copy Invite Link') void this.copy('link');
+      });
+    return code;
+  }
+
+  private async join(args?: JoinArgs): Promise<void> {
+    const code = args?.code !== undefined ? validCode(args.code) : await this.askForCode();
+    if (!code) return;
+    if (args?.folder) return this.joinInto(code, args.folder);
+    const current = vscode.workspace.workspaceFolders?.[0]?.uri;
+    if (args?.code !== undefined && current?.scheme === 'file' && isEmptyDir(current.fsPath)) {
+      return this.joinInto(code, current.fsPath);
+    }
+    const target = await this.pickJoinFolder(current?.scheme === 'file' ? current.fsPath : undefined);
+    if (!target) return;
+    if (current && path.resolve(current.fsPath) === path.resolve(target)) return this.joinInto(code, target);
+    // Reload into the new folder; the session resumes there (resumePendingJoin).
+    fs.mkdirSync(target, { recursive: true });
+    await this.context.globalState.update(PENDING_KEY, { folder: target, at: Date.now() } satisfies PendingJoin);
+    await this.context.secrets.store(PENDING_SECRET, code);
+    await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(target), { forceNewWindow: false });
+  }
+
+  private async joinInto(code: string, folder: string): Promise<void> {
+    if (!isEmptyDir(folder)) {
+      throw new Error(`${folder} is not empty. Join into a new or empty folder so that none of your files are overwritten.`);
+    }
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Hyperpair: joining', cancellable: true },
+      async (progress, token) => {
+        progress.report({ message: 'looking for the session…' });
+        let lastPct = 0;
+        await this.controller.join(
+          code,
+          folder,
+          (p) => {
+            const pct = p.totalBytes > 0 ? Math.floor((100 * p.bytes) / p.totalBytes) : 0;
+            progress.report({
+              message: `${p.files}/${p.totalFiles} files, ${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}`,
+              increment: Math.max(0, pct - lastPct),
+            });
+            lastPct = Math.max(lastPct, pct);
+          },
+          token,
+        );
+      },
+    );
+    const others = this.controller.peers().map((p) => p.name);
+    void vscode.window.showInformationMessage(
+      others.length ? `Hyperpair: joined ${others.join(', ')}.` : 'Hyperpair: joined the session.',
+    );
+  }
+
+  private async askForCode(initial?: string): Promise<string | undefined> {
+    const input = await vscode.window.showInputBox({
+      title: 'Join a Hyperpair session',
+      prompt: 'Paste the session code or invite link you were given',
+      placeHolder: 'XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX',
+      value: initial,
+      ignoreFocusOut: true,
+      validateInput: (value) => {
+        if (!value.trim()) return undefined;
+        const partial = checkPartialCode(value);
+        return partial.ok ? undefined : { message: partial.message, severity: vscode.InputBoxValidationSeverity.Error };
+      },
+    });
+    return input === undefined ? undefined : validCode(input);
+  }
+
+  private async pickJoinFolder(current: string | undefined): Promise<string | undefined> {
+    const base = readConfig().joinFolder;
+    const fresh = uniqueFolder(base);
+    const items: (vscode.QuickPickItem & { folder?: string; browse?: boolean })[] = [
+      { label: '$(new-folder) New folder', description: fresh, folder: fresh },
+      ...(current && isEmptyDir(current) ? [{ label: '$(folder-active) This empty folder', description: current, folder: current }] : []),
+      { label: '$(folder-opened) Choose an empty folder…', browse: true },
+    ];
+    const choice = await vscode.window.showQuickPick(items, { title: 'Where should the shared workspace go?', ignoreFocusOut: true });
+    if (!choice) return undefined;
+    if (!choice.browse) return choice.folder;
+    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Join here' });
+    const folder = picked?.[0]?.fsPath;
+    if (folder && !isEmptyDir(folder)) throw new Error(`${folder} is not empty. Pick an empty folder, or a new one.`);
+    return folder;
+  }
+
+  private async leave(): Promise<void> {
+    await this.controller.leave();
+    void vscode.window.showInformationMessage('Hyperpair: you left the session. Your files stay on disk.');
+  }
+
+  private async copy(what: 'code' | 'link'): Promise<void> {
+    const code = this.controller.code;
+    if (!code) throw new Error('No session is running. Start or join one first.');
+    await vscode.env.clipboard.writeText(what === 'code' ? code : inviteLink(code));
+    void vscode.window.setStatusBarMessage(what === 'code' ? 'Session code copied' : 'Invite link copied', 3000);
+  }
+
+  private async menu(): Promise<void> {
+    const inSession = this.controller.state !== 'idle';
+    const items = inSession
+      ? [
+          { label: '$(copy) Copy Session Code', command: 'hyperpair.copySessionCode' },
+          { label: '$(link) Copy Invite Link', command: 'hyperpair.copyInviteLink' },
+          { label: '$(sign-out) Leave Session', command: 'hyperpair.leaveSession' },
+          { label: '$(output) Show Log', command: 'hyperpair.showLog' },
+        ]
+      : [
+          { label: '$(broadcast) Start Session', command: 'hyperpair.startSession' },
+          { label: '$(plug) Join Session', command: 'hyperpair.joinSession' },
+          { label: '$(output) Show Log', command: 'hyperpair.showLog' },
+        ];
+    const choice = await vscode.window.showQuickPick(items, { title: 'Hyperpair' });
+    if (choice) await vscode.commands.executeCommand(choice.command);
+  }
+
+  private async undoRedo(which: 'undo' | 'redo'): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    const binding = editor && this.controller.session?.documents.bindingOf(editor.document);
+    if (!binding) {
+      await vscode.commands.executeCommand(which);
+      return;
+    }
+    if (which === 'undo') binding.undo();
+    else binding.redo();
+  }
+
+  private async handleUri(uri: vscode.Uri): Promise<void> {
+    if (uri.path !== '/join') throw new Error(`Unknown Hyperpair link: ${uri.path}`);
+    const code = new URLSearchParams(uri.query).get('code') ?? '';
+    const checked = await this.askForCode(code);
+    if (checked) await this.join({ code: checked });
+  }
+
+  private async clearPending(): Promise<void> {
+    await this.context.globalState.update(PENDING_KEY, undefined);
+    await this.context.secrets.delete(PENDING_SECRET);
+  }
+}
+
+export function inviteLink(code: string): string {
+  return INVITE_PREFIX + encodeURIComponent(code);
+}
+
+function validCode(input: string): string {
+  const parsed = parseSessionCode(input);
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.code;
+}
+
+function isEmptyDir(dir: string): boolean {
+  try {
+    return fs.readdirSync(dir).length === 0;
+  } catch {
+    return !fs.existsSync(dir);
+  }
+}
+
+function uniqueFolder(base: string): string {
+  const stamp = new Date().toISOString().slice(0, 10);
+  for (let i = 1; ; i++) {
+    const candidate = path.join(base, `session-${stamp}${i > 1 ? `-${i}` : ''}`);
+    if (!fs.existsSync(candidate)) return candidate;
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}

@@ -1,0 +1,51 @@
+/**
+ * Hyperpair's settings (`hyperpair.*`), read in one place and turned into plain values for the core.
+ */
+import * as os from 'node:os';
+import { execFile } from 'node:child_process';
+import * as vscode from 'vscode';
+
+export interface HyperpairConfig {
+  displayName: string;
+  colour: string | undefined;
+  /** Comma-separated `host:port` list; empty = the public DHT. */
+  bootstrap: string;
+  bindHost: string | undefined;
+  exclude: string[];
+  maxFileSizeMB: number;
+  admission: 'anyone' | 'ask';
+  joinFolder: string;
+}
+
+export function readConfig(): HyperpairConfig {
+  const c = vscode.workspace.getConfiguration('hyperpair');
+  const colour = c.get<string>('colour', '').trim();
+  return {
+    displayName: c.get<string>('displayName', '').trim(),
+    colour: /^#[0-9a-fA-F]{6}$/.test(colour) ? colour.toLowerCase() : undefined,
+    bootstrap: c.get<string>('bootstrap', '').trim(),
+    bindHost: c.get<string>('bindHost', '').trim() || undefined,
+    exclude: c.get<string[]>('exclude', []),
+    maxFileSizeMB: c.get<number>('maxFileSizeMB', 50),
+    admission: c.get<'anyone' | 'ask'>('admission', 'anyone'),
+    joinFolder: c.get<string>('joinFolder', '').trim() || defaultJoinFolder(),
+  };
+}
+
+export function defaultJoinFolder(): string {
+  return `${os.homedir()}/Hyperpair`;
+}
+
+/** The setting, else git's user.name, else the OS user. */
+export async function resolveDisplayName(config: HyperpairConfig): Promise<string> {
+  if (config.displayName) return config.displayName;
+  const fromGit = await new Promise<string>((resolve) => {
+    execFile('git', ['config', '--get', 'user.name'], { timeout: 2000 }, (err, stdout) => resolve(err ? '' : stdout.trim()));
+  });
+  if (fromGit) return fromGit;
+  try {
+    return os.userInfo().username || 'Anonymous';
+  } catch {
+    return 'Anonymous';
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The session state of this window: idle, or one running session (started or joined). Loads the
+ * session runtime (networking, Yjs, bindings) lazily, on the first start or join, so that activating
+ * Hyperpair costs nothing until someone collaborates.
+ */
+import * as vscode from 'vscode';
+import type { Logger } from '../session/log';
+import type { PeerInfo } from '../session/transport';
+import { readConfig, resolveDisplayName } from './config';
+import type * as RuntimeModule from './runtime';
+
+export type SessionState = 'idle' | 'starting' | 'joining' | 'connected' | 'alone' | 'reconnecting';
+
+export interface JoinProgress {
+  files: number;
+  totalFiles: number;
+  bytes: number;
+  totalBytes: number;
+}
+
+let runtimeModule: typeof RuntimeModule | undefined;
+function loadRuntime(): typeof RuntimeModule {
+  // A separate bundle (dist/runtime.js): required only here, at the first start or join.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  runtimeModule ??= require('./runtime.js') as typeof RuntimeModule;
+  return runtimeModule;
+}
+
+export class SessionController implements vscode.Disposable {
+  private running: RuntimeModule.RunningSession | undefined;
+  private _state: SessionState = 'idle';
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private peerSubscription: vscode.Disposable | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly notify: (message: string) => void,
+  ) {}
+
+  get state(): SessionState {
+    return this._state;
+  }
+
+  get session(): RuntimeModule.RunningSession | undefined {
+    return this.running;
+  }
+
+  get code(): string | undefined {
+    return this.running?.code;
+  }
+
+  peers(): PeerInfo[] {
+    return this.running?.peers() ?? [];
+  }
+
+  /** Shares `root` in a new session. */
+  async start(root: string): Promise<string> {
+    this.assertIdle();
+    this.setState('starting');
+    try {
+      const config = readConfig();
+      const running = await loadRuntime().openSession({
+        mode: 'share',
+        root,
+        config,
+        name: await resolveDisplayName(config),
+        logger: this.logger,
+      });
+      this.adopt(running);
+      return running.code;
+    } catch (err) {
+      this.setState('idle');
+      throw err;
+    }
+  }
+
+  /** Joins the session `code` into the empty folder `root`. */
+  async join(code: string, root: string, onProgress?: (p: JoinProgress) => void, cancel?: vscode.CancellationToken): Promise<void> {
+    this.assertIdle();
+    this.setState('joining');
+    try {
+      const config = readConfig();
+      const running = await loadRuntime().openSession({
+        mode: 'join',
+        code,
+        root,
+        config,
+        name: await resolveDisplayName(config),
+        logger: this.logger,
+        onProgress,
+        cancel,
+      });
+      this.adopt(running);
+    } catch (err) {
+      this.setState('idle');
+      throw err;
+    }
+  }
+
+  async leave(): Promise<void> {
+    const running = this.running;
+    if (!running) return;
+    this.running = undefined;
+    this.peerSubscription?.dispose();
+    this.peerSubscription = undefined;
+    try {
+      await running.leave();
+    } finally {
+      this.setState('idle');
+    }
+  }
+
+  dispose(): void {
+    void this.leave();
+    this.changed.dispose();
+  }
+
+  private adopt(running: RuntimeModule.RunningSession): void {
+    this.running = running;
+    const update = () => this.setState(running.peers().length > 0 ? 'connected' : running.offline() ? 'reconnecting' : 'alone');
+    this.peerSubscription = running.onDidChangePeers((event) => {
+      if (event) this.notify(event);
+      update();
+    });
+    update();
+  }
+
+  private assertIdle(): void {
+    if (this._state !== 'idle') throw new Error('A Hyperpair session is already running in this window. Leave it first.');
+  }
+
+  private setState(state: SessionState): void {
+    this._state = state;
+    void vscode.commands.executeCommand('setContext', 'hyperpair.state', state);
+    void vscode.commands.executeCommand('setContext', 'hyperpair.inSession', state !== 'idle');
+    this.changed.fire();
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Binds every open VS Code text document of the shared folder to its shared Y.Text. The decisions
+ * (offset mapping, echo suppression, repair, local undo) live in the core's BufferBinding; this file
+ * only adapts VS Code's documents and events to it.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Logger } from '../session/log';
+import type { Workspace } from '../sync/api';
+import { BufferBinding, type EditorBuffer } from '../sync/buffer-binding';
+import type { TextEdit } from '../sync/textdiff';
+
+/** What the document layer needs from a running session. */
+export interface DocumentHost {
+  readonly root: string;
+  readonly workspace: Workspace;
+  /** Tells the disk mirror that the editor owns (writes) this file while it is open. */
+  setEditorOwned?(relPath: string, owned: boolean): void;
+}
+
+class VsCodeBuffer implements EditorBuffer {
+  constructor(
+    readonly document: vscode.TextDocument,
+    private readonly afterRemoteEdit: (wasDirty: boolean) => void,
+  ) {}
+  getText(): string {
+    return this.document.getText();
+  }
+  version(): number {
+    return this.document.version;
+  }
+  async applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {
+    if (this.document.isClosed || this.document.version !== baseVersion) return false;
+    const wasDirty = this.document.isDirty;
+    const edit = new vscode.WorkspaceEdit();
+    for (const e of edits) {
+      const range = new vscode.Range(this.document.positionAt(e.offset), this.document.positionAt(e.offset + e.deleteCount));
+      edit.replace(this.document.uri, range, e.insert);
+    }
+    // VS Code stamps the edit with the document version and refuses it if the user typed meanwhile.
+    const applied = await vscode.workspace.applyEdit(edit).then(
+      (ok) => ok,
+      () => false,
+    );
+    if (applied) this.afterRemoteEdit(wasDirty);
+    return applied;
+  }
+}
+
+interface Bound {
+  binding: BufferBinding;
+  relPath: string;
+  saveTimer?: NodeJS.Timeout;
+  /** The user changed the buffer since its last save: never save on their behalf. */
+  userEdited: boolean;
+}
+
+export class DocumentBindings implements vscode.Disposable {
+  private readonly bound = new Map<vscode.TextDocument, Bound>();
+  private readonly pending = new Set<vscode.TextDocument>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private verifyTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly host: DocumentHost,
+    private readonly logger: Logger,
+  ) {
+    this.disposables.push(
+      vscode.workspace.onDidOpenTextDocument((d) => void this.bind(d)),
+      vscode.workspace.onDidCloseTextDocument((d) => this.unbind(d)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.onChange(e)),
+      vscode.workspace.onDidSaveTextDocument((d) => {
+        const b = this.bound.get(d);
+        if (b) b.userEdited = false;
+      }),
+    );
+    const onAdded = () => this.bindAll();
+    host.workspace.on('file-added', onAdded);
+    host.workspace.on('file-renamed', onAdded);
+    this.disposables.push({ dispose: () => (host.workspace.off('file-added', onAdded), host.workspace.off('file-renamed', onAdded)) });
+    // A cheap periodic consistency check: if a buffer ever disagrees, it is logged and repaired.
+    this.verifyTimer = setInterval(() => this.bound.forEach((b) => b.binding.verify()), 5000);
+    this.bindAll();
+  }
+
+  /** The binding of a document, if it is shared and bound. */
+  bindingOf(document: vscode.TextDocument): BufferBinding | undefined {
+    return this.bound.get(document)?.binding;
+  }
+
+  relativePath(uri: vscode.Uri): string | undefined {
+    if (uri.scheme !== 'file') return undefined;
+    const rel = path.relative(this.host.root, uri.fsPath);
+    if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+    return rel.split(path.sep).join('/');
+  }
+
+  undo(document: vscode.TextDocument): boolean {
+    return this.bound.get(document)?.binding.undo() ?? false;
+  }
+
+  redo(document: vscode.TextDocument): boolean {
+    return this.bound.get(document)?.binding.redo() ?? false;
+  }
+
+  dispose(): void {
+    clearInterval(this.verifyTimer);
+    for (const d of [...this.bound.keys()]) this.unbind(d);
+    this.disposables.forEach((d) => d.dispose());
+  }
+
+  private bindAll(): void {
+    for (const d of vscode.workspace.textDocuments) void this.bind(d);
+  }
+
+  private async bind(document: vscode.TextDocument): Promise<void> {
+    if (this.bound.has(document) || this.pending.has(document) || document.isClosed) return;
+    const relPath = this.relativePath(document.uri);
+    if (!relPath) return;
+    const entry = this.host.workspace.byPath(relPath);
+    if (!entry || entry.kind !== 'text') return;
+    this.pending.add(document);
+    try {
+      const loaded = this.host.workspace.loadedText(entry.id);
+      const ytext =
+        loaded ??
+        (await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Window, title: `Hyperpair: loading ${relPath}` },
+          () => this.host.workspace.text(entry.id),
+        ));
+      if (document.isClosed || this.bound.has(document)) return;
+      const bound: Bound = { relPath, binding: undefined as unknown as BufferBinding, userEdited: document.isDirty };
+      const buffer = new VsCodeBuffer(document, (wasDirty) => this.scheduleSave(bound, document, wasDirty));
+      bound.binding = new BufferBinding(ytext, buffer, { logger: this.logger });
+      this.bound.set(document, bound);
+      this.host.setEditorOwned?.(relPath, true);
+      this.logger.debug(`bound ${relPath}`);
+    } catch (err) {
+      this.logger.warn(`could not bind ${relPath}: ${(err as Error).message}`);
+    } finally {
+      this.pending.delete(document);
+    }
+  }
+
+  private unbind(document: vscode.TextDocument): void {
+    const b = this.bound.get(document);
+    if (!b) return;
+    clearTimeout(b.saveTimer);
+    b.binding.dispose();
+    this.bound.delete(document);
+    this.host.setEditorOwned?.(b.relPath, false);
+  }
+
+  private onChange(e: vscode.TextDocumentChangeEvent): void {
+    const b = this.bound.get(e.document);
+    if (!b || e.contentChanges.length === 0) return;
+    const changes: TextEdit[] = e.contentChanges.map((c) => ({ offset: c.rangeOffset, deleteCount: c.rangeLength, insert: c.text }));
+    if (b.binding.onBufferChange(changes, e.document.getText())) b.userEdited = true;
+  }
+
+  /**
+   * A peer's edit should not leave a clean document dirty: the shared content is already on every
+   * other disk, so write it here too. A document with the user's own unsaved edits stays dirty.
+   */
+  private scheduleSave(b: Bound, document: vscode.TextDocument, wasDirty: boolean): void {
+    if (wasDirty || b.userEdited) return;
+    clearTimeout(b.saveTimer);
+    b.saveTimer = setTimeout(() => {
+      if (!document.isClosed && document.isDirty && !b.userEdited && b.binding.settled) void document.save();
+    }, 300);
+  }
+}

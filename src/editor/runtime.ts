@@ -1,0 +1,98 @@
+/**
+ * Everything that runs while a session is open in this window: the core peer (session, shared
+ * workspace, disk mirror) and the editor adapters over it. Bundled separately (dist/runtime.js) and
+ * loaded only when a session starts.
+ */
+import * as vscode from 'vscode';
+import type { Logger } from '../session/log';
+import type { PeerInfo } from '../session/transport';
+import { parseBootstrap } from '../session';
+import { startPeer, type RunningPeer } from '../sync/peer';
+import type { HyperpairConfig } from './config';
+import type { JoinProgress } from './controller';
+import { DocumentBindings } from './documents';
+
+export interface OpenOptions {
+  mode: 'share' | 'join';
+  root: string;
+  code?: string;
+  config: HyperpairConfig;
+  name: string;
+  logger: Logger;
+  onProgress?: (p: JoinProgress) => void;
+  cancel?: vscode.CancellationToken;
+}
+
+export interface RunningSession {
+  readonly code: string;
+  readonly root: string;
+  readonly documents: DocumentBindings;
+  readonly peer: RunningPeer;
+  peers(): PeerInfo[];
+  offline(): boolean;
+  /** Fires with a person-readable line ("Bob joined") or undefined on any membership change. */
+  onDidChangePeers: vscode.Event<string | undefined>;
+  leave(): Promise<void>;
+}
+
+export async function openSession(options: OpenOptions): Promise<RunningSession> {
+  const { config, logger } = options;
+  const abort = new AbortController();
+  const cancelSub = options.cancel?.onCancellationRequested(() => abort.abort());
+  let peer: RunningPeer;
+  try {
+    peer = await startPeer({
+      mode: options.mode,
+      dir: options.root,
+      code: options.code,
+      name: options.name,
+      colour: config.colour,
+      network: {
+        bootstrap: config.bootstrap ? parseBootstrap(config.bootstrap) : undefined,
+        host: config.bindHost,
+      },
+      excludes: config.exclude,
+      maxFileSize: config.maxFileSizeMB * 1024 * 1024,
+      logger,
+      signal: abort.signal,
+      onProgress: options.onProgress,
+    });
+  } finally {
+    cancelSub?.dispose();
+  }
+
+  const changed = new vscode.EventEmitter<string | undefined>();
+  const onJoin = (p: PeerInfo) => changed.fire(`${p.name} joined the session`);
+  const onLeave = (p: PeerInfo) => changed.fire(`${p.name} left the session`);
+  peer.session.on('peer-join', onJoin);
+  peer.session.on('peer-leave', onLeave);
+
+  const documents = new DocumentBindings(
+    {
+      root: options.root,
+      workspace: peer.workspace,
+      setEditorOwned: (rel, owned) => peer.mirror.setEditorOwned(rel, owned),
+    },
+    logger,
+  );
+
+  let left = false;
+  return {
+    code: peer.code,
+    root: options.root,
+    documents,
+    peer,
+    peers: () => peer.session.peers(),
+    offline: () => false,
+    onDidChangePeers: changed.event,
+    async leave() {
+      if (left) return;
+      left = true;
+      peer.session.off('peer-join', onJoin);
+      peer.session.off('peer-leave', onLeave);
+      documents.dispose();
+      changed.dispose();
+      await peer.close();
+    },
+  };
+}
