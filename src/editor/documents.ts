@@ -53,6 +53,8 @@ interface Bound {
   saveTimer?: NodeJS.Timeout;
   /** The user changed the buffer since its last save: never save on their behalf. */
   userEdited: boolean;
+  /** Whether the latest change event was typed here rather than applied from the shared text. */
+  lastLocal: boolean;
 }
 
 export class DocumentBindings implements vscode.Disposable {
@@ -95,6 +97,10 @@ export class DocumentBindings implements vscode.Disposable {
     return rel.split(path.sep).join('/');
   }
 
+  lastChangeWasLocal(document: vscode.TextDocument): boolean {
+    return this.bound.get(document)?.lastLocal ?? false;
+  }
+
   undo(document: vscode.TextDocument): boolean {
     return this.bound.get(document)?.binding.undo() ?? false;
   }
@@ -129,7 +135,7 @@ export class DocumentBindings implements vscode.Disposable {
           () => this.host.workspace.text(entry.id),
         ));
       if (document.isClosed || this.bound.has(document)) return;
-      const bound: Bound = { relPath, binding: undefined as unknown as BufferBinding, userEdited: document.isDirty };
+      const bound: Bound = { relPath, binding: undefined as unknown as BufferBinding, userEdited: document.isDirty, lastLocal: false };
       const buffer = new VsCodeBuffer(document, (wasDirty) => this.scheduleSave(bound, document, wasDirty));
       bound.binding = new BufferBinding(ytext, buffer, { logger: this.logger });
       this.bound.set(document, bound);
@@ -155,7 +161,8 @@ export class DocumentBindings implements vscode.Disposable {
     const b = this.bound.get(e.document);
     if (!b || e.contentChanges.length === 0) return;
     const changes: TextEdit[] = e.contentChanges.map((c) => ({ offset: c.rangeOffset, deleteCount: c.rangeLength, insert: c.text }));
-    if (b.binding.onBufferChange(changes, e.document.getText())) b.userEdited = true;
+    b.lastLocal = b.binding.onBufferChange(changes, e.document.getText());
+    if (b.lastLocal) b.userEdited = true;
   }
 
   /**

@@ -1,0 +1,186 @@
+/**
+ * The Participants view (in the Explorer) and follow mode. Both read the session's awareness through
+ * Presence: who is here, in which colour, with which file active, and how they are connected.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import * as Y from 'yjs';
+import type { PeerInfo } from '../session/transport';
+import type { Workspace } from '../sync/api';
+import type { Presence, PresenceState } from './presence';
+
+export interface Participant {
+  clientId: number;
+  id: string;
+  name: string;
+  colour: string;
+  file?: string;
+  /** 'direct' when connected to this peer, 'relayed' when known only through another peer. */
+  connection: 'you' | 'direct' | 'relayed';
+  rttMs?: number;
+}
+
+export interface ParticipantSource {
+  readonly self: PeerInfo;
+  directPeers(): PeerInfo[];
+  rtt?(peerId: string): number | undefined;
+}
+
+export class ParticipantsView implements vscode.TreeDataProvider<Participant>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly iconDir: string;
+  private following: number | undefined;
+
+  constructor(
+    private readonly presence: Presence,
+    private readonly source: ParticipantSource,
+    private readonly workspace: Workspace,
+    private readonly root: string,
+    storageDir: string,
+  ) {
+    this.iconDir = path.join(storageDir, 'participant-icons');
+    fs.mkdirSync(this.iconDir, { recursive: true });
+    const refresh = () => {
+      this.changed.fire();
+      this.followStep();
+    };
+    presence.onDidChange(refresh, undefined, this.disposables);
+    this.disposables.push(
+      vscode.window.registerTreeDataProvider('hyperpair.participants', this),
+      vscode.commands.registerCommand('hyperpair.jumpToParticipant', (p?: Participant) => p && this.jumpTo(p.clientId)),
+      vscode.commands.registerCommand('hyperpair.followParticipant', (p?: Participant) => this.follow(p)),
+      vscode.commands.registerCommand('hyperpair.stopFollowing', () => this.stopFollowing('')),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (this.following !== undefined && e.document === vscode.window.activeTextEditor?.document && e.contentChanges.length) {
+          // Edits we did not make (a peer's) arrive too; only stop when this person types.
+          if (presence.isLocalEdit(e.document)) this.stopFollowing('you typed');
+        }
+      }),
+      vscode.window.onDidChangeTextEditorSelection((e) => {
+        if (this.following !== undefined && e.kind !== undefined && e.kind !== vscode.TextEditorSelectionChangeKind.Command) {
+          this.stopFollowing('you moved the cursor');
+        }
+      }),
+    );
+    void vscode.commands.executeCommand('setContext', 'hyperpair.following', false);
+  }
+
+  participants(): Participant[] {
+    const direct = new Set(this.source.directPeers().map((p) => p.id));
+    const list: Participant[] = [
+      { clientId: -1, id: this.source.self.id, name: `${this.source.self.name} (you)`, colour: this.source.self.colour, connection: 'you' },
+    ];
+    this.presence.others().forEach((s: PresenceState, clientId) => {
+      if (!s.user) return;
+      list.push({
+        clientId,
+        id: s.user.id,
+        name: s.user.name,
+        colour: s.user.colour,
+        file: s.file?.path,
+        connection: direct.has(s.user.id) ? 'direct' : 'relayed',
+        rttMs: this.source.rtt?.(s.user.id),
+      });
+    });
+    return list;
+  }
+
+  getChildren(element?: Participant): Participant[] {
+    return element ? [] : this.participants();
+  }
+
+  getTreeItem(p: Participant): vscode.TreeItem {
+    const item = new vscode.TreeItem(p.name);
+    const where = p.file ? `editing ${p.file}` : 'no shared file open';
+    const how = p.connection === 'you' ? '' : p.connection === 'direct' ? `direct${p.rttMs !== undefined ? `, ${p.rttMs} ms` : ''}` : 'via another peer';
+    item.description = p.connection === 'you' ? '' : `${where} · ${how}`;
+    item.tooltip = `${p.name}\n${where}\nconnection: ${how || 'this editor'}`;
+    item.iconPath = vscode.Uri.file(this.icon(p.colour));
+    if (p.connection !== 'you') {
+      item.contextValue = this.following === p.clientId ? 'participant.followed' : 'participant';
+      item.command = { command: 'hyperpair.jumpToParticipant', title: 'Go to cursor', arguments: [p] };
+    }
+    return item;
+  }
+
+  async follow(p?: Participant): Promise<void> {
+    let target = p;
+    if (!target) {
+      const others = this.participants().filter((x) => x.connection !== 'you');
+      if (others.length === 0) throw new Error('Nobody else is in the session yet.');
+      const pick = await vscode.window.showQuickPick(
+        others.map((o) => ({ label: o.name, description: o.file, o })),
+        { title: 'Follow whom?' },
+      );
+      target = pick?.o;
+    }
+    if (!target) return;
+    this.following = target.clientId;
+    void vscode.commands.executeCommand('setContext', 'hyperpair.following', true);
+    void vscode.window.setStatusBarMessage(`Hyperpair: following ${target.name}`, 4000);
+    this.changed.fire();
+    await this.jumpTo(target.clientId);
+  }
+
+  /** The client id being followed, if any. */
+  get followed(): number | undefined {
+    return this.following;
+  }
+
+  dispose(): void {
+    this.disposables.forEach((d) => d.dispose());
+    this.changed.dispose();
+    void vscode.commands.executeCommand('setContext', 'hyperpair.following', false);
+  }
+
+  private stopFollowing(why: string): void {
+    if (this.following === undefined) return;
+    const name = this.presence.others().get(this.following)?.user?.name ?? 'them';
+    this.following = undefined;
+    void vscode.commands.executeCommand('setContext', 'hyperpair.following', false);
+    void vscode.window.showInformationMessage(`Hyperpair: stopped following ${name}${why ? ` because ${why}` : ''}.`);
+    this.changed.fire();
+  }
+
+  private followStep(): void {
+    if (this.following === undefined) return;
+    if (!this.presence.others().has(this.following)) return this.stopFollowing('they left');
+    void this.jumpTo(this.following);
+  }
+
+  private async jumpTo(clientId: number): Promise<void> {
+    const state = this.presence.others().get(clientId);
+    if (!state?.file) return;
+    const entry = this.workspace.byId(state.file.id);
+    if (!entry) return;
+    const uri = vscode.Uri.file(path.join(this.root, ...entry.path.split('/')));
+    let editor = vscode.window.activeTextEditor;
+    if (editor?.document.uri.fsPath !== uri.fsPath) {
+      const doc = await vscode.workspace.openTextDocument(uri);
+      editor = await vscode.window.showTextDocument(doc, { preserveFocus: false });
+    }
+    const head = state.selections?.[0]?.head;
+    const ytext = this.workspace.loadedText(entry.id);
+    if (!head || !ytext?.doc) return;
+    try {
+      const abs = Y.createAbsolutePositionFromRelativePosition(Y.createRelativePositionFromJSON(head), ytext.doc);
+      if (!abs) return;
+      const pos = editor.document.positionAt(abs.index);
+      editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    } catch {
+      // A malformed position from a peer: nothing to reveal.
+    }
+  }
+
+  private icon(colour: string): string {
+    const safe = /^#[0-9a-f]{6}$/i.test(colour) ? colour.toLowerCase() : '#888888';
+    const file = path.join(this.iconDir, `${safe.slice(1)}.svg`);
+    if (!fs.existsSync(file)) {
+      fs.writeFileSync(file, `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><circle cx="8" cy="8" r="6" fill="${safe}"/></svg>`);
+    }
+    return file;
+  }
+}
