@@ -1,0 +1,221 @@
+/**
+ * One hyperswarm connection, from the Noise handshake to close: opens the Hyperpair channel, proves
+ * membership, checks the other side's proof, and only then exchanges anything about the session.
+ * Whatever the remote sends, the outcome is at most this connection closing with a logged reason.
+ */
+import { EventEmitter } from 'node:events';
+import Protomux from 'protomux';
+import type Hyperswarm from 'hyperswarm';
+import type { Logger } from './log';
+import { proof, verifyProof } from './secrets';
+import {
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
+  MAX_DATA_FRAME,
+  byeEncoding,
+  dataEncoding,
+  handshakeEncoding,
+  helloEncoding,
+  peersEncoding,
+  pingEncoding,
+  type Handshake,
+  type Hello,
+} from './wire';
+
+export interface ConnectionEvents {
+  /** The remote proved membership and said hello. */
+  ready: [hello: Hello];
+  /** The remote runs another protocol version. */
+  mismatch: [remoteVersion: number];
+  /** The remote failed authentication (bad proof, silence, garbage before auth). */
+  rejected: [reason: string];
+  peers: [keys: Uint8Array[]];
+  data: [data: Uint8Array];
+  /** Closed; `bye` is set when the remote said goodbye first. */
+  closed: [reason: string, bye: boolean];
+}
+
+export interface ConnectionOptions {
+  authKey: Uint8Array;
+  hello: Hello;
+  authTimeoutMs: number;
+  pingIntervalMs: number;
+  logger: Logger;
+}
+
+export class PeerConnection extends EventEmitter {
+  readonly remoteId: string;
+  readonly remotePublicKey: Buffer;
+  authenticated = false;
+  hello: Hello | undefined;
+  rttMs: number | undefined;
+  private readonly mux: Protomux;
+  private readonly messages: {
+    hello: Protomux.Message<Hello>;
+    peers: Protomux.Message<Uint8Array[]>;
+    bye: Protomux.Message<string>;
+    data: Protomux.Message<Uint8Array>;
+    ping: Protomux.Message<number>;
+    pong: Protomux.Message<number>;
+  };
+  private authTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private lastPong = Date.now();
+  private closed = false;
+  private remoteSaidBye = false;
+  private closeReason = 'connection closed';
+  private readonly drainWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly stream: Hyperswarm.SecretStream,
+    private readonly options: ConnectionOptions,
+  ) {
+    super();
+    this.remotePublicKey = stream.remotePublicKey;
+    this.remoteId = stream.remotePublicKey.toString('hex');
+    const log = options.logger;
+    // A reset on close is normal; an unhandled 'error' would kill the host process.
+    stream.on('error', (err: Error) => {
+      this.closeReason = err.message || 'connection error';
+      log.debug(`connection ${short(this.remoteId)}: ${this.closeReason}`);
+    });
+    stream.on('close', () => this.onClosed());
+    stream.on('drain', () => this.flushDrainWaiters());
+
+    this.mux = Protomux.from(stream);
+    const channel = this.mux.createChannel<Handshake>({
+      protocol: PROTOCOL_NAME,
+      handshake: handshakeEncoding,
+      onopen: (h) => this.onOpen(h),
+      onclose: () => this.destroy(this.remoteSaidBye ? 'peer left' : 'channel closed'),
+    });
+    if (!channel) throw new Error('a Hyperpair channel is already open on this connection');
+    const guard = <T>(fn: (value: T) => void) => (value: T) => {
+      if (!this.authenticated) return this.reject('sent a message before authenticating');
+      fn(value);
+    };
+    this.messages = {
+      hello: channel.addMessage({ encoding: helloEncoding, onmessage: guard((h: Hello) => this.onHello(h)) }),
+      peers: channel.addMessage({ encoding: peersEncoding, onmessage: guard((keys: Uint8Array[]) => this.emit('peers', keys)) }),
+      bye: channel.addMessage({
+        encoding: byeEncoding,
+        onmessage: guard((reason: string) => {
+          this.remoteSaidBye = true;
+          this.closeReason = reason ? `left: ${reason}` : 'left';
+        }),
+      }),
+      data: channel.addMessage({
+        encoding: dataEncoding,
+        onmessage: guard((d: Uint8Array) => {
+          if (!this.hello) return this.destroy('sent data before hello');
+          this.emit('data', d);
+        }),
+      }),
+      ping: channel.addMessage({ encoding: pingEncoding, onmessage: guard((n: number) => this.messages.pong.send(n)) }),
+      pong: channel.addMessage({
+        encoding: pingEncoding,
+        onmessage: guard((sentAt: number) => {
+          this.lastPong = Date.now();
+          const rtt = (Date.now() % 2 ** 31) - sentAt;
+          if (rtt >= 0 && rtt < 600_000) this.rttMs = rtt;
+        }),
+      }),
+    };
+
+    this.authTimer = setTimeout(() => this.reject(`did not authenticate within ${options.authTimeoutMs / 1000} s`), options.authTimeoutMs);
+    channel.open({ version: PROTOCOL_VERSION, proof: proof(options.authKey, stream.handshakeHash, stream.publicKey) });
+  }
+
+  /** Sends an application payload. False when congested (still queued) or impossible. */
+  send(data: Uint8Array): boolean {
+    if (!this.hello || this.closed) return false;
+    if (data.byteLength > MAX_DATA_FRAME) {
+      this.options.logger.error(`refusing to send a ${data.byteLength}-byte frame (max ${MAX_DATA_FRAME})`);
+      return false;
+    }
+    return this.messages.data.send(data);
+  }
+
+  sendPeers(keys: Uint8Array[]): void {
+    if (this.authenticated && !this.closed) this.messages.peers.send(keys);
+  }
+
+  /** Resolves when the outgoing queue has drained or the connection is gone. */
+  drained(): Promise<void> {
+    if (this.closed || this.mux.drained) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Says goodbye (when authenticated) and closes. */
+  leave(reason: string): void {
+    if (this.closed) return;
+    if (this.authenticated) this.messages.bye.send(reason);
+    this.destroy(reason);
+  }
+
+  destroy(reason: string): void {
+    if (this.closed) return;
+    this.closeReason = reason;
+    this.stream.end();
+    // Give a goodbye a moment to flush, then make sure the socket is gone.
+    setTimeout(() => this.stream.destroy(), 200).unref();
+    this.onClosed();
+  }
+
+  private onOpen(h: Handshake): void {
+    if (h.version !== PROTOCOL_VERSION || !h.proof) {
+      this.emit('mismatch', h.version);
+      this.destroy(`the other peer runs Hyperpair protocol ${h.version}; this one runs ${PROTOCOL_VERSION}`);
+      return;
+    }
+    if (!verifyProof(this.options.authKey, this.stream.handshakeHash, this.remotePublicKey, h.proof)) {
+      this.reject('wrong membership proof (it does not know the session code)');
+      return;
+    }
+    this.authenticated = true;
+    clearTimeout(this.authTimer);
+    this.authTimer = setTimeout(() => this.destroy('no hello after authenticating'), this.options.authTimeoutMs);
+    this.messages.hello.send(this.options.hello);
+    this.pingTimer = setInterval(() => this.ping(), this.options.pingIntervalMs);
+  }
+
+  private onHello(h: Hello): void {
+    if (this.hello) return; // a second hello changes nothing
+    clearTimeout(this.authTimer);
+    this.hello = h;
+    this.emit('ready', h);
+    this.ping();
+  }
+
+  private ping(): void {
+    if (this.closed) return;
+    if (Date.now() - this.lastPong > this.options.pingIntervalMs * 6) {
+      this.destroy('no answer for too long (connection lost)');
+      return;
+    }
+    this.messages.ping.send(Date.now() % 2 ** 31);
+  }
+
+  private reject(reason: string): void {
+    if (this.closed) return;
+    this.emit('rejected', reason);
+    this.destroy(`rejected: ${reason}`);
+  }
+
+  private onClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.authTimer);
+    clearInterval(this.pingTimer);
+    this.flushDrainWaiters();
+    this.emit('closed', this.closeReason, this.remoteSaidBye);
+  }
+
+  private flushDrainWaiters(): void {
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+}
+
+export function short(id: string): string {
+  return id.slice(0, 8);
+}

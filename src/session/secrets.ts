@@ -1,0 +1,43 @@
+/**
+ * Keys derived from the session secret (the 26 canonical data characters of the code). Each is a keyed
+ * BLAKE2b-256 with its own label, so that the topic, which anyone on the DHT can see, says nothing
+ * usable about the secret, and no derived value can stand in for another.
+ */
+import sodium from 'sodium-universal';
+
+export const TOPIC_LABEL = 'hyperpair/topic/v1';
+export const AUTH_LABEL = 'hyperpair/auth/v1';
+export const PROOF_LABEL = 'hyperpair/proof/v1';
+
+export function keyedHash(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
+  const out = Buffer.alloc(32);
+  sodium.crypto_generichash(out, Buffer.concat(parts), key);
+  return out;
+}
+
+export interface SessionKeys {
+  /** The hyperswarm topic: public. */
+  topic: Buffer;
+  /** Proves membership; never sent. */
+  authKey: Buffer;
+}
+
+export function deriveKeys(secret: Uint8Array): SessionKeys {
+  return {
+    topic: keyedHash(secret, Buffer.from(TOPIC_LABEL)),
+    authKey: keyedHash(secret, Buffer.from(AUTH_LABEL)),
+  };
+}
+
+/**
+ * A peer's proof that it knows the secret, bound to one Noise handshake (so it cannot be replayed on,
+ * or relayed to, another connection) and to the sender's key (so it cannot be reflected back).
+ */
+export function proof(authKey: Uint8Array, handshakeHash: Uint8Array, senderPublicKey: Uint8Array): Buffer {
+  return keyedHash(authKey, Buffer.from(PROOF_LABEL), handshakeHash, senderPublicKey);
+}
+
+export function verifyProof(authKey: Uint8Array, handshakeHash: Uint8Array, senderPublicKey: Uint8Array, received: Uint8Array): boolean {
+  if (received.length !== 32) return false;
+  return sodium.sodium_memcmp(proof(authKey, handshakeHash, senderPublicKey), received);
+}

@@ -1,0 +1,117 @@
+/**
+ * The Hyperpair channel on one connection: a protomux channel named "hyperpair" whose handshake carries
+ * the protocol version and the membership proof, and six bounded messages (docs/PROTOCOL.md §4–5).
+ * Every decoder enforces its bounds by throwing, which makes protomux destroy that one connection.
+ */
+import c from 'compact-encoding';
+import type { Encoding, State } from 'compact-encoding';
+
+export const PROTOCOL_NAME = 'hyperpair';
+export const PROTOCOL_VERSION = 1;
+
+/** Largest application payload in one `data` frame. The layers above chunk below it. */
+export const MAX_DATA_FRAME = 12 * 1024 * 1024;
+export const MAX_NAME_CHARS = 64;
+export const MAX_REASON_CHARS = 256;
+export const MAX_GOSSIP_PEERS = 256;
+
+export interface Handshake {
+  version: number;
+  /** 32 bytes for version 1; null when the version is not one this peer speaks. */
+  proof: Uint8Array | null;
+}
+
+/** Reads the version first, and only a version-1 body after it, so any version can be told apart. */
+export const handshakeEncoding: Encoding<Handshake> = {
+  preencode(state, h) {
+    c.uint.preencode(state, h.version);
+    c.fixed32.preencode(state, h.proof ?? new Uint8Array(32));
+  },
+  encode(state, h) {
+    c.uint.encode(state, h.version);
+    c.fixed32.encode(state, h.proof ?? new Uint8Array(32));
+  },
+  decode(state) {
+    const version = c.uint.decode(state);
+    if (version !== PROTOCOL_VERSION) {
+      state.start = state.end; // another version's body: not ours to read
+      return { version, proof: null };
+    }
+    return { version, proof: c.fixed32.decode(state) };
+  },
+};
+
+function boundedString(max: number, what: string): Encoding<string> {
+  return {
+    preencode: (state, s) => c.string.preencode(state, s),
+    encode: (state, s) => c.string.encode(state, s),
+    decode(state: State) {
+      const s = c.string.decode(state);
+      if ([...s].length > max) throw new Error(`${what} longer than ${max} characters`);
+      return s;
+    },
+  };
+}
+
+export interface Hello {
+  name: string;
+  colour: string;
+}
+
+const nameEncoding = boundedString(MAX_NAME_CHARS, 'name');
+const colourEncoding = boundedString(7, 'colour');
+
+export const helloEncoding: Encoding<Hello> = {
+  preencode(state, m) {
+    nameEncoding.preencode(state, m.name);
+    colourEncoding.preencode(state, m.colour);
+  },
+  encode(state, m) {
+    nameEncoding.encode(state, m.name);
+    colourEncoding.encode(state, m.colour);
+  },
+  decode(state) {
+    const name = nameEncoding.decode(state);
+    const colour = colourEncoding.decode(state);
+    if (!/^#[0-9a-f]{6}$/.test(colour)) throw new Error('colour is not #rrggbb');
+    return { name: cleanName(name), colour };
+  },
+};
+
+export const peersEncoding: Encoding<Uint8Array[]> = {
+  preencode: (state, keys) => c.array(c.fixed32).preencode(state, keys),
+  encode: (state, keys) => c.array(c.fixed32).encode(state, keys),
+  decode(state) {
+    const n = c.uint.decode(state);
+    if (n > MAX_GOSSIP_PEERS) throw new Error(`peers message lists ${n} peers (max ${MAX_GOSSIP_PEERS})`);
+    const keys: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) keys.push(c.fixed32.decode(state));
+    return keys;
+  },
+};
+
+export const byeEncoding = boundedString(MAX_REASON_CHARS, 'reason');
+
+export const dataEncoding: Encoding<Uint8Array> = {
+  preencode: (state, b) => c.buffer.preencode(state, b),
+  encode: (state, b) => c.buffer.encode(state, b),
+  decode(state) {
+    // Check the declared length before the bytes are sliced out.
+    const save = state.start;
+    const len = c.uint.decode(state);
+    if (len > MAX_DATA_FRAME) throw new Error(`data frame of ${len} bytes (max ${MAX_DATA_FRAME})`);
+    state.start = save;
+    return c.buffer.decode(state) ?? new Uint8Array(0);
+  },
+};
+
+export const pingEncoding: Encoding<number> = c.uint;
+
+/** Message ids are the order of this list (protomux numbers them). */
+export const MESSAGE_IDS = { hello: 0, peers: 1, bye: 2, data: 3, ping: 4, pong: 5 } as const;
+
+/** A display name with control characters removed and length bounded. */
+export function cleanName(name: string): string {
+  const cleaned = name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '').trim();
+  return [...cleaned].slice(0, MAX_NAME_CHARS).join('') || 'Anonymous';
+}

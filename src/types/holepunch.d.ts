@@ -1,0 +1,194 @@
+// Minimal, precise declarations for the untyped Holepunch modules Hyperpair uses.
+
+declare module 'b4a' {
+  const b4a: {
+    from(input: string | Uint8Array | number[], encoding?: string): Buffer;
+    alloc(size: number, fill?: number): Buffer;
+    allocUnsafe(size: number): Buffer;
+    concat(list: Uint8Array[]): Buffer;
+    equals(a: Uint8Array, b: Uint8Array): boolean;
+    toString(buf: Uint8Array, encoding?: string): string;
+    isBuffer(value: unknown): value is Buffer;
+  };
+  export = b4a;
+}
+
+declare module 'sodium-universal' {
+  const sodium: {
+    crypto_generichash(out: Uint8Array, input: Uint8Array, key?: Uint8Array): void;
+    crypto_generichash_BYTES: number;
+    randombytes_buf(buf: Uint8Array): void;
+    sodium_memcmp(a: Uint8Array, b: Uint8Array): boolean;
+  };
+  export = sodium;
+}
+
+declare module 'compact-encoding' {
+  interface State {
+    start: number;
+    end: number;
+    buffer: Uint8Array | null;
+  }
+  interface Encoding<T> {
+    preencode(state: State, value: T): void;
+    encode(state: State, value: T): void;
+    decode(state: State): T;
+  }
+  const c: {
+    state(): State;
+    encode<T>(enc: Encoding<T>, value: T): Buffer;
+    decode<T>(enc: Encoding<T>, buf: Uint8Array): T;
+    uint: Encoding<number>;
+    uint8: Encoding<number>;
+    uint32: Encoding<number>;
+    string: Encoding<string>;
+    utf8: Encoding<string>;
+    buffer: Encoding<Uint8Array | null>;
+    raw: Encoding<Uint8Array>;
+    fixed32: Encoding<Uint8Array>;
+    bool: Encoding<boolean>;
+    array<T>(enc: Encoding<T>): Encoding<T[]>;
+  };
+  namespace c {
+    export type { State, Encoding };
+  }
+  export = c;
+}
+
+declare module 'hyperdht' {
+  import type { EventEmitter } from 'node:events';
+  interface KeyPair {
+    publicKey: Buffer;
+    secretKey: Buffer;
+  }
+  interface DHTOptions {
+    bootstrap?: Array<string | { host: string; port: number }>;
+    host?: string;
+    port?: number;
+    firewalled?: boolean;
+    keyPair?: KeyPair;
+  }
+  class HyperDHT extends EventEmitter {
+    constructor(options?: DHTOptions);
+    static keyPair(seed?: Uint8Array): KeyPair;
+    readonly destroyed: boolean;
+    readonly firewalled: boolean;
+    readonly host: string | null;
+    readonly port: number;
+    ready(): Promise<void>;
+    destroy(options?: { force?: boolean }): Promise<void>;
+  }
+  namespace HyperDHT {
+    export type { KeyPair, DHTOptions };
+  }
+  export = HyperDHT;
+}
+
+declare module 'hyperswarm' {
+  import type { EventEmitter } from 'node:events';
+  import type { Duplex } from 'node:stream';
+  import type HyperDHT from 'hyperdht';
+
+  /** A NoiseSecretStream: an encrypted, authenticated duplex. */
+  interface SecretStream extends Duplex {
+    readonly publicKey: Buffer;
+    readonly remotePublicKey: Buffer;
+    readonly handshakeHash: Buffer;
+    readonly rawStream?: { remoteHost?: string; remotePort?: number };
+  }
+  interface PeerInfo {
+    readonly publicKey: Buffer;
+    readonly topics: Buffer[];
+    readonly client: boolean;
+    ban(banned?: boolean): void;
+  }
+  interface PeerDiscovery {
+    flushed(): Promise<void>;
+    refresh(options?: { client?: boolean; server?: boolean }): Promise<void>;
+    destroy(): Promise<void>;
+  }
+  interface SwarmOptions {
+    dht?: HyperDHT;
+    keyPair?: HyperDHT.KeyPair;
+    maxPeers?: number;
+    firewall?: (remotePublicKey: Buffer, payload: unknown) => boolean;
+  }
+  class Hyperswarm extends EventEmitter {
+    constructor(options?: SwarmOptions);
+    readonly keyPair: HyperDHT.KeyPair;
+    readonly dht: HyperDHT;
+    readonly connections: Set<SecretStream>;
+    readonly peers: Map<string, PeerInfo>;
+    readonly connecting: number;
+    join(topic: Uint8Array, options?: { server?: boolean; client?: boolean }): PeerDiscovery;
+    leave(topic: Uint8Array): Promise<void>;
+    joinPeer(publicKey: Uint8Array): void;
+    leavePeer(publicKey: Uint8Array): void;
+    flush(): Promise<void>;
+    listen(): Promise<void>;
+    destroy(): Promise<void>;
+    on(event: 'connection', listener: (conn: SecretStream, info: PeerInfo) => void): this;
+    on(event: 'update', listener: () => void): this;
+    on(event: string, listener: (...args: unknown[]) => void): this;
+  }
+  namespace Hyperswarm {
+    export type { SecretStream, PeerInfo, PeerDiscovery, SwarmOptions };
+  }
+  export = Hyperswarm;
+}
+
+declare module 'protomux' {
+  import type { Duplex } from 'node:stream';
+  import type { Encoding } from 'compact-encoding';
+  interface Message<T> {
+    send(value: T): boolean;
+  }
+  interface MessageSpec<T> {
+    encoding: Encoding<T>;
+    onmessage?: (value: T) => void;
+  }
+  interface ChannelOptions<H> {
+    protocol: string;
+    id?: Uint8Array | null;
+    unique?: boolean;
+    handshake?: Encoding<H>;
+    messages?: Array<MessageSpec<never>>;
+    onopen?: (handshake: H) => void;
+    onclose?: (isRemote: boolean) => void;
+    ondestroy?: () => void;
+    ondrain?: () => void;
+  }
+  interface Channel<H> {
+    readonly opened: boolean;
+    readonly closed: boolean;
+    readonly messages: Array<Message<never>>;
+    open(handshake?: H): void;
+    addMessage<T>(spec: MessageSpec<T>): Message<T>;
+    close(): void;
+    cork(): void;
+    uncork(): void;
+  }
+  class Protomux {
+    static from(stream: Duplex): Protomux;
+    readonly stream: Duplex;
+    readonly drained: boolean;
+    createChannel<H>(options: ChannelOptions<H>): Channel<H> | null;
+    destroy(err?: Error): void;
+  }
+  namespace Protomux {
+    export type { Channel, Message, MessageSpec, ChannelOptions };
+  }
+  export = Protomux;
+}
+
+declare module '@hyperswarm/testnet' {
+  import type HyperDHT from 'hyperdht';
+  interface Testnet {
+    nodes: HyperDHT[];
+    bootstrap: Array<{ host: string; port: number }>;
+    createNode(options?: HyperDHT.DHTOptions): HyperDHT;
+    destroy(): Promise<void>;
+  }
+  function createTestnet(size?: number, options?: { host?: string; teardown?: unknown }): Promise<Testnet>;
+  export = createTestnet;
+}
