@@ -1,0 +1,277 @@
+/**
+ * The session layer over real hyperswarm, on a private DHT on loopback.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import Hyperswarm from 'hyperswarm';
+import HyperDHT from 'hyperdht';
+import Protomux from 'protomux';
+import c from 'compact-encoding';
+import type { Encoding } from 'compact-encoding';
+import { Session, SessionCodeError, createSessionCode, parseSessionCode } from '../../src/session';
+import { deriveKeys, proof } from '../../src/session/secrets';
+import { handshakeEncoding, helloEncoding, PROTOCOL_NAME, type Handshake } from '../../src/session/wire';
+import { createStreamLogger } from '../../src/session/log';
+import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
+
+let net: TestNetwork;
+const open: Session[] = [];
+
+before(async () => {
+  net = await createTestNetwork();
+});
+after(async () => {
+  await Promise.all(open.map((s) => s.leave()));
+  await net.destroy();
+});
+
+function session(code: string, name: string, extra: Partial<ConstructorParameters<typeof Session>[0]> = {}): Session {
+  const s = new Session({ code, name, network: net.network, ...extra });
+  open.push(s);
+  return s;
+}
+
+async function mesh(n: number): Promise<Session[]> {
+  const code = createSessionCode();
+  const peers = Array.from({ length: n }, (_, i) => session(code, `peer${i}`));
+  await Promise.all(peers.map((p) => p.ready())); // all at the same instant
+  await waitFor(() => peers.every((p) => p.peers().length === n - 1), `a full mesh of ${n}`, 60_000);
+  return peers;
+}
+
+function received(s: Session): Array<{ from: string; text: string }> {
+  const got: Array<{ from: string; text: string }> = [];
+  s.on('message', (p, d) => got.push({ from: p.name, text: Buffer.from(d).toString() }));
+  return got;
+}
+
+for (const n of [2, 3, 5]) {
+  test(`${n} peers joining at the same instant form a full mesh, seen from both sides`, async () => {
+    const peers = await mesh(n);
+    for (const p of peers) {
+      const ids = p.peers().map((x) => x.id).sort();
+      const expected = peers.filter((q) => q !== p).map((q) => q.self.id).sort();
+      assert.deepEqual(ids, expected);
+      for (const info of p.peers()) {
+        const other = peers.find((q) => q.self.id === info.id)!;
+        assert.equal(info.name, other.self.name);
+        assert.equal(info.colour, other.self.colour);
+      }
+    }
+    await Promise.all(peers.map((p) => p.leave()));
+  });
+}
+
+test('a peer that joins later finds the session; data flows both ways', async () => {
+  const code = createSessionCode();
+  const a = session(code, 'Alice');
+  await a.ready();
+  const b = session(code, 'Bob');
+  const gotA = received(a);
+  const gotB = received(b);
+  await b.ready();
+  await waitFor(() => a.peers().length === 1 && b.peers().length === 1, 'Alice and Bob connected');
+  assert.ok(a.send(b.self.id, Buffer.from('hi Bob')));
+  assert.ok(b.send(a.self.id, Buffer.from('hi Alice')));
+  await waitFor(() => gotA.length === 1 && gotB.length === 1, 'messages');
+  assert.deepEqual(gotB, [{ from: 'Alice', text: 'hi Bob' }]);
+  assert.deepEqual(gotA, [{ from: 'Bob', text: 'hi Alice' }]);
+  await Promise.all([a.leave(), b.leave()]);
+});
+
+test('a mistyped code is refused at once; a different code never meets the session', async () => {
+  const code = createSessionCode();
+  const typo = code.slice(0, -1) + (code.endsWith('A') ? 'B' : 'A');
+  assert.throws(() => session(typo, 'Mallory'), (err: unknown) => err instanceof SessionCodeError && /check the code/.test(err.message));
+  const a = session(code, 'Alice');
+  const other = session(createSessionCode(), 'Eve');
+  await Promise.all([a.ready(), other.ready()]);
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(a.peers().length, 0);
+  assert.equal(other.peers().length, 0);
+  await Promise.all([a.leave(), other.leave()]);
+});
+
+/** A raw hyperswarm peer on the session's topic that does not know the code. */
+async function observer(topic: Buffer, onConnection: (conn: Hyperswarm.SecretStream) => void): Promise<Hyperswarm> {
+  const swarm = new Hyperswarm({ dht: new HyperDHT({ bootstrap: net.network.bootstrap, host: '127.0.0.1', firewalled: false }) });
+  swarm.on('connection', (conn) => {
+    conn.on('error', () => {});
+    onConnection(conn);
+  });
+  await swarm.join(topic, { server: true, client: true }).flushed();
+  return swarm;
+}
+
+test('a DHT observer without the code is refused and receives nothing about the session', async () => {
+  const code = createSessionCode();
+  const a = session(code, 'Alice-Secret-Name', { authTimeoutMs: 1500 });
+  await a.ready();
+  const rejected: string[] = [];
+  a.on('peer-rejected', (_id, reason) => rejected.push(reason));
+  const bytes: Buffer[] = [];
+  let closed = 0;
+  const eve = await observer(a.topic, (conn) => {
+    conn.on('data', (d: Buffer) => bytes.push(d));
+    conn.on('close', () => closed++);
+  });
+  await waitFor(() => rejected.length > 0 && closed > 0, 'the observer to be refused');
+  assert.match(rejected[0], /did not authenticate/);
+  const all = Buffer.concat(bytes).toString('latin1');
+  assert.ok(!all.includes('Alice-Secret-Name'), 'the name leaked before authentication');
+  assert.equal(a.peers().length, 0);
+  // What it did receive is only the channel opening: protocol name, version, proof.
+  assert.ok(all.includes(PROTOCOL_NAME));
+  await eve.destroy();
+  await a.leave();
+});
+
+/** Opens the Hyperpair channel on a raw connection with a chosen handshake and message encodings. */
+function rawChannel(conn: Hyperswarm.SecretStream, handshake: Handshake, onopen: (h: Handshake) => void, messages: Array<Encoding<never>> = []) {
+  const mux = Protomux.from(conn);
+  const ch = mux.createChannel<Handshake>({ protocol: PROTOCOL_NAME, handshake: handshakeEncoding, onopen });
+  const msgs = messages.map((encoding) => ch!.addMessage({ encoding }));
+  ch!.open(handshake);
+  return msgs;
+}
+
+test('a peer with a wrong proof, garbage bytes, or an oversized frame loses only its own connection', async () => {
+  const code = createSessionCode();
+  const logs: string[] = [];
+  const a = session(code, 'Alice', { logger: createStreamLogger('debug', (line) => logs.push(line)) });
+  await a.ready();
+  const rejected: string[] = [];
+  a.on('peer-rejected', (_id, reason) => rejected.push(reason));
+  const topic = a.topic;
+
+  // Wrong proof.
+  const liar = await observer(topic, (conn) => void rawChannel(conn, { version: 1, proof: Buffer.alloc(32, 9) }, () => {}));
+  await waitFor(() => rejected.some((r) => /wrong membership proof/.test(r)), 'the liar to be refused');
+  await liar.destroy();
+
+  // Garbage bytes instead of protomux frames.
+  let garbageClosed = false;
+  const noisy = await observer(topic, (conn) => {
+    conn.write(Buffer.from('\xff\xff\xff\xff this is not a protomux frame at all', 'latin1'));
+    conn.on('close', () => (garbageClosed = true));
+  });
+  await waitFor(() => garbageClosed, 'the garbage connection to close');
+  await noisy.destroy();
+
+  // A member (it knows the code) that declares a data frame larger than the maximum.
+  const { authKey } = deriveKeys((parseSessionCode(code) as { secret: Buffer }).secret);
+  let bigClosed = false;
+  const hugeLength: Encoding<number> = {
+    preencode: (state) => void (state.end += 6),
+    encode: (state) => {
+      c.uint.encode(state, 20 * 1024 * 1024);
+      state.buffer![state.start++] = 1;
+    },
+    decode: () => 0,
+  };
+  const big = await observer(topic, (conn) => {
+    conn.on('close', () => (bigClosed = true));
+    const encodings = [helloEncoding, c.string, c.string, hugeLength] as unknown as Array<Encoding<never>>;
+    const msgs = rawChannel(conn, { version: 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }, () => {
+      msgs[0].send({ name: 'Mallory', colour: '#123456' } as never);
+      msgs[3].send(0 as never);
+    }, encodings);
+  });
+  await waitFor(() => bigClosed, 'the oversized frame to close its connection');
+  assert.ok(logs.some((l) => /data frame of 20971520 bytes/.test(l)), 'closed for the oversized frame');
+  await big.destroy();
+
+  // The session is unharmed: a real member still connects and talks.
+  const b = session(code, 'Bob');
+  const got = received(b);
+  await b.ready();
+  await waitFor(() => a.peers().length === 1, 'Bob to connect after the attacks');
+  a.send(b.self.id, Buffer.from('still here'));
+  await waitFor(() => got.length === 1, 'a message after the attacks');
+  await Promise.all([a.leave(), b.leave()]);
+});
+
+test('a peer of another protocol version is told apart, and both sides see the versions', async () => {
+  const code = createSessionCode();
+  const a = session(code, 'Alice');
+  await a.ready();
+  const mismatches: Array<[number, string]> = [];
+  a.on('protocol-mismatch', (v, m) => mismatches.push([v, m]));
+  let seenByFuturePeer: number | undefined;
+  const future = await observer(a.topic, (conn) => void rawChannel(conn, { version: 2, proof: null }, (h) => (seenByFuturePeer = h.version)));
+  await waitFor(() => mismatches.length > 0 && seenByFuturePeer !== undefined, 'the version mismatch');
+  assert.equal(mismatches[0][0], 2);
+  assert.match(mismatches[0][1], /runs Hyperpair protocol 2/);
+  assert.equal(seenByFuturePeer, 1);
+  await future.destroy();
+  await a.leave();
+});
+
+test('a killed connection comes back by itself as the same participant', async () => {
+  const [a, b] = await mesh(2);
+  const joins: string[] = [];
+  const leaves: string[] = [];
+  a.on('peer-join', (p) => joins.push(p.id));
+  a.on('peer-leave', (p) => leaves.push(p.id));
+  const conn = (a as unknown as { members: Map<string, { stream: { destroy(): void; rawStream?: { destroy(): void } } }> }).members.get(b.self.id)!;
+  conn.stream.rawStream?.destroy(); // the network drops under the encrypted stream
+  conn.stream.destroy();
+  await waitFor(() => leaves.length === 1, 'the drop to be noticed');
+  await waitFor(() => joins.length === 1 && a.peers().length === 1 && b.peers().length === 1, 'the reconnect', 60_000);
+  assert.equal(joins[0], b.self.id);
+  const got = received(b);
+  a.send(b.self.id, Buffer.from('after reconnect'));
+  await waitFor(() => got.length === 1, 'data after the reconnect');
+  await Promise.all([a.leave(), b.leave()]);
+});
+
+test('when the peer that started the session leaves, the others carry on', async () => {
+  const code = createSessionCode();
+  const starter = session(code, 'Starter');
+  await starter.ready();
+  const b = session(code, 'B');
+  const c2 = session(code, 'C');
+  await Promise.all([b.ready(), c2.ready()]);
+  await waitFor(() => b.peers().length === 2 && c2.peers().length === 2, 'a mesh of three');
+  await starter.leave();
+  await waitFor(() => b.peers().length === 1 && c2.peers().length === 1, 'the starter gone');
+  const got = received(c2);
+  assert.ok(b.send(c2.self.id, Buffer.from('we carry on')));
+  await waitFor(() => got.length === 1, 'B and C still talking');
+  assert.equal(b.status, 'connected');
+  await Promise.all([b.leave(), c2.leave()]);
+});
+
+test('leave() releases every handle: a process that joins and leaves exits on its own', async () => {
+  const script = `
+    const { Session, createSessionCode } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session'))});
+    const { createTestNetwork, waitFor } = require(${JSON.stringify(path.resolve(__dirname, '../helpers/testnet'))});
+    (async () => {
+      const net = await createTestNetwork();
+      const code = createSessionCode();
+      const a = new Session({ code, name: 'A', network: net.network });
+      const b = new Session({ code, name: 'B', network: net.network });
+      await Promise.all([a.ready(), b.ready()]);
+      await waitFor(() => a.peers().length === 1 && b.peers().length === 1, 'connect', 60000);
+      await Promise.all([a.leave(), b.leave()]);
+      await net.destroy();
+      console.log('left');
+    })();`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(null);
+    }, 60_000);
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  assert.equal(out.trim(), 'left');
+  assert.equal(code, 0, 'the process did not exit on its own: a handle was left open');
+});
