@@ -1,0 +1,91 @@
+/**
+ * What a shared path may be. Every path, local or from a peer, is checked here before the model holds
+ * it or the mirror touches the disk: a peer must never make this machine write outside the folder.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+
+export const MAX_PATH_CHARS = 1024;
+export const MAX_SEGMENT_CHARS = 255;
+const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+// Control characters, and characters Windows cannot store in a name.
+const FORBIDDEN = /[\u0000-\u001f\u007f<>:"|?*\\]/;
+
+export class UnsafePathError extends Error {
+  constructor(
+    readonly path: string,
+    why: string,
+  ) {
+    super(`unsafe path ${JSON.stringify(path.slice(0, 200))}: ${why}`);
+    this.name = 'UnsafePathError';
+  }
+}
+
+/**
+ * Returns the path in canonical form (POSIX separators, NFC) or throws UnsafePathError. Refuses what
+ * any supported platform could misread: absolute paths, drive letters, `.`/`..`, empty segments,
+ * backslashes, control characters, reserved device names, trailing dots or spaces.
+ */
+export function validateRelativePath(input: string): string {
+  if (typeof input !== 'string' || input.length === 0) throw new UnsafePathError(String(input), 'empty');
+  const p = input.normalize('NFC');
+  if (p.length > MAX_PATH_CHARS) throw new UnsafePathError(p, `longer than ${MAX_PATH_CHARS} characters`);
+  if (p.startsWith('/') || /^[a-zA-Z]:/.test(p) || p.startsWith('//')) throw new UnsafePathError(p, 'absolute');
+  for (const segment of p.split('/')) {
+    if (segment === '') throw new UnsafePathError(p, 'empty segment');
+    if (segment === '.' || segment === '..') throw new UnsafePathError(p, `"${segment}" segment`);
+    if (FORBIDDEN.test(segment)) throw new UnsafePathError(p, 'control or reserved character');
+    if (segment.length > MAX_SEGMENT_CHARS) throw new UnsafePathError(p, 'segment too long');
+    if (RESERVED.test(segment)) throw new UnsafePathError(p, `reserved name "${segment}"`);
+    if (/[. ]$/.test(segment)) throw new UnsafePathError(p, 'segment ends with a dot or space');
+  }
+  return p;
+}
+
+export function isSafeRelativePath(p: string): boolean {
+  try {
+    validateRelativePath(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The absolute location of a validated relative path under `root`. */
+export function resolveInside(root: string, rel: string): string {
+  const abs = path.resolve(root, ...validateRelativePath(rel).split('/'));
+  const r = path.resolve(root);
+  if (abs !== r && !abs.startsWith(r + path.sep)) throw new UnsafePathError(rel, 'resolves outside the folder');
+  return abs;
+}
+
+/**
+ * Throws if any existing component between `root` and the target is a symlink (or the target itself
+ * is one): writing there could land outside the folder. Missing components are fine (they will be
+ * created as directories).
+ */
+export async function assertNoSymlinks(root: string, rel: string): Promise<void> {
+  const segments = validateRelativePath(rel).split('/');
+  let current = path.resolve(root);
+  for (const segment of segments) {
+    current = path.join(current, segment);
+    let st;
+    try {
+      st = await fs.lstat(current);
+    } catch {
+      return; // does not exist yet: nothing below it exists either
+    }
+    if (st.isSymbolicLink()) throw new UnsafePathError(rel, `passes through the symlink ${path.relative(root, current)}`);
+  }
+}
+
+/** A sibling path for a conflicting copy: `dir/name (conflict tag).ext`. Deterministic from its inputs. */
+export function conflictPath(p: string, tag: string): string {
+  const slash = p.lastIndexOf('/');
+  const dir = slash >= 0 ? p.slice(0, slash + 1) : '';
+  const base = p.slice(slash + 1);
+  const dot = base.lastIndexOf('.');
+  const stem = dot > 0 ? base.slice(0, dot) : base;
+  const ext = dot > 0 ? base.slice(dot) : '';
+  return `${dir}${stem} (conflict ${tag})${ext}`;
+}

@@ -1,0 +1,101 @@
+/**
+ * Workspace-sync messages, carried in the session's `data` frames (docs/PROTOCOL.md §6). lib0
+ * encoding, as y-protocols uses. Decoding is strict: any malformed or out-of-bounds field throws a
+ * ProtocolError, and the caller disconnects that peer.
+ */
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import { isHash } from './hash';
+
+export const enum MessageType {
+  /** docName, then one y-protocols sync message (step 1, step 2 or update). */
+  Sync = 0,
+  /** A y-protocols awareness update. */
+  Awareness = 1,
+  /** A request for one content-addressed chunk. */
+  BlobGet = 2,
+  /** A chunk: hash, bytes. */
+  BlobData = 3,
+  /** The peer cannot serve that chunk. */
+  BlobMissing = 4,
+}
+
+export const INDEX_DOC = 'index';
+export const MAX_DOC_NAME = 64;
+export const CHUNK_SIZE = 256 * 1024;
+
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+export type Message =
+  | { type: MessageType.Sync; doc: string; decoder: decoding.Decoder }
+  | { type: MessageType.Awareness; update: Uint8Array }
+  | { type: MessageType.BlobGet; hash: string }
+  | { type: MessageType.BlobData; hash: string; data: Uint8Array }
+  | { type: MessageType.BlobMissing; hash: string };
+
+export function isDocName(name: string): boolean {
+  return name === INDEX_DOC || /^[0-9a-f]{32}$/.test(name);
+}
+
+export function decodeMessage(bytes: Uint8Array): Message {
+  try {
+    const d = decoding.createDecoder(bytes);
+    const type = decoding.readVarUint(d);
+    switch (type) {
+      case MessageType.Sync: {
+        const doc = decoding.readVarString(d);
+        if (!isDocName(doc)) throw new ProtocolError(`bad document name ${JSON.stringify(doc.slice(0, 80))}`);
+        return { type, doc, decoder: d };
+      }
+      case MessageType.Awareness:
+        return { type, update: decoding.readVarUint8Array(d) };
+      case MessageType.BlobGet:
+      case MessageType.BlobMissing: {
+        const hash = decoding.readVarString(d);
+        if (!isHash(hash)) throw new ProtocolError('bad chunk hash');
+        return { type, hash };
+      }
+      case MessageType.BlobData: {
+        const hash = decoding.readVarString(d);
+        if (!isHash(hash)) throw new ProtocolError('bad chunk hash');
+        const data = decoding.readVarUint8Array(d);
+        if (data.byteLength > CHUNK_SIZE) throw new ProtocolError(`chunk of ${data.byteLength} bytes (max ${CHUNK_SIZE})`);
+        return { type, hash, data };
+      }
+      default:
+        throw new ProtocolError(`unknown message type ${type}`);
+    }
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    throw new ProtocolError(`malformed message: ${(err as Error).message}`);
+  }
+}
+
+export function syncEncoder(doc: string): encoding.Encoder {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MessageType.Sync);
+  encoding.writeVarString(e, doc);
+  return e;
+}
+
+export function encodeAwareness(update: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MessageType.Awareness);
+  encoding.writeVarUint8Array(e, update);
+  return encoding.toUint8Array(e);
+}
+
+export function encodeBlob(type: MessageType.BlobGet | MessageType.BlobMissing, hash: string): Uint8Array;
+export function encodeBlob(type: MessageType.BlobData, hash: string, data: Uint8Array): Uint8Array;
+export function encodeBlob(type: MessageType, hash: string, data?: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, type);
+  encoding.writeVarString(e, hash);
+  if (data) encoding.writeVarUint8Array(e, data);
+  return encoding.toUint8Array(e);
+}

@@ -1,0 +1,206 @@
+/**
+ * The shared-workspace model: index, lazily loaded texts, binaries, relaying, conflict rules and
+ * hostile peers. Deterministic topologies run over the in-process transport; the rest over real
+ * hyperswarm sessions.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as Y from 'yjs';
+import * as encoding from 'lib0/encoding';
+import { SharedWorkspace } from '../../src/sync/workspace';
+import { INDEX_DOC, syncEncoder } from '../../src/sync/protocol';
+import { MemoryTransport, link } from '../helpers/memory-transport';
+import { waitFor } from '../helpers/testnet';
+
+function peer(name: string, mode: 'share' | 'join' = 'join') {
+  const transport = new MemoryTransport(name);
+  const ws = new SharedWorkspace({ transport, mode });
+  return { transport, ws };
+}
+
+const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
+
+test('a joiner gets the index first, then texts and binaries, identical to the sharer\'s', async () => {
+  const a = peer('a', 'share');
+  const t = a.ws.createText('src/main.ts', 'console.log("hi")\n', 'disk');
+  const big = bytes(700_000);
+  const bin = a.ws.createBinary('assets/logo.png', big, 'disk');
+  const empty = a.ws.createText('empty.txt', '', 'disk');
+  const b = peer('b');
+  const order: string[] = [];
+  b.ws.on('file-added', (e) => order.push(e.path));
+  link(a.transport, b.transport);
+  await b.ws.whenIndexReady();
+  assert.deepEqual(order.sort(), ['assets/logo.png', 'empty.txt', 'src/main.ts']);
+  assert.equal((await b.ws.text(t.id)).toString(), 'console.log("hi")\n');
+  assert.equal((await b.ws.text(empty.id)).toString(), '');
+  assert.deepEqual(Buffer.from(await b.ws.binary(bin.id)), Buffer.from(big));
+  assert.equal(b.ws.byPath('assets/logo.png')?.size, 700_000);
+  a.ws.close();
+  b.ws.close();
+});
+
+test('updates reach a peer connected only through a third (A—B—C)', async () => {
+  const a = peer('a', 'share');
+  const b = peer('b');
+  const c = peer('c');
+  const f = a.ws.createText('notes.md', 'start', 'disk');
+  link(a.transport, b.transport);
+  link(b.transport, c.transport);
+  const tc = await c.ws.text(f.id);
+  const ta = await a.ws.text(f.id);
+  ta.insert(5, ' from A');
+  tc.insert(0, 'C says: ');
+  await waitFor(() => ta.toString() === tc.toString() && tc.toString().includes('from A') && ta.toString().includes('C says'), 'relay both ways');
+  a.ws.createText('later.md', 'x', 'disk');
+  await waitFor(() => c.ws.byPath('later.md') !== undefined, 'a new file relayed');
+  for (const p of [a, b, c]) p.ws.close();
+});
+
+test('concurrent edits merge; a rename keeps the file\'s history and concurrent edits', async () => {
+  const a = peer('a', 'share');
+  const b = peer('b');
+  const f = a.ws.createText('a.txt', 'hello world', 'disk');
+  link(a.transport, b.transport);
+  const tb = await b.ws.text(f.id);
+  const ta = await a.ws.text(f.id);
+  a.ws.rename(f.id, 'dir/renamed.txt', 'disk');
+  ta.insert(0, 'A: ');
+  tb.insert(11, ' and B');
+  await waitFor(() => ta.toString() === tb.toString() && b.ws.byPath('dir/renamed.txt') !== undefined, 'convergence');
+  assert.equal(ta.toString(), 'A: hello world and B');
+  assert.equal(b.ws.byId(f.id)?.path, 'dir/renamed.txt');
+  assert.equal(b.ws.byPath('a.txt'), undefined);
+  a.ws.close();
+  b.ws.close();
+});
+
+test('a delete concurrent with an edit: the edit wins and the file comes back, with a notice', async () => {
+  const a = peer('a', 'share');
+  const b = peer('b');
+  const f = a.ws.createText('doc.txt', 'base', 'disk');
+  link(a.transport, b.transport);
+  const tb = await b.ws.text(f.id);
+  await a.ws.text(f.id);
+  const notices: string[] = [];
+  a.ws.on('notice', (n) => notices.push(n));
+  // Both act before hearing of the other.
+  a.ws.remove(f.id, 'disk');
+  tb.insert(4, ' + edit');
+  await waitFor(() => a.ws.byId(f.id) !== undefined && b.ws.byId(f.id) !== undefined && a.ws.loadedText(f.id)?.toString() === 'base + edit', 'restore');
+  assert.ok(notices.some((n) => /restored/.test(n)));
+  // A delete after seeing every edit sticks.
+  a.ws.remove(f.id, 'disk');
+  await waitFor(() => b.ws.byId(f.id) === undefined, 'delete reaches b');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(a.ws.byId(f.id), undefined);
+  a.ws.close();
+  b.ws.close();
+});
+
+test('two peers replacing one binary at once: one wins, the other is kept as a conflict copy on both', async () => {
+  const a = peer('a', 'share');
+  const b = peer('b');
+  const f = a.ws.createBinary('img.bin', bytes(1000, 1), 'disk');
+  link(a.transport, b.transport);
+  await b.ws.whenIndexReady();
+  await waitFor(() => b.ws.byId(f.id) !== undefined, 'b sees the file');
+  a.ws.updateBinary(f.id, bytes(1000, 2), 'disk');
+  b.ws.updateBinary(f.id, bytes(1000, 3), 'disk');
+  await waitFor(() => a.ws.files().length === 2 && b.ws.files().length === 2, 'a conflict copy on both');
+  const contents = async (ws: SharedWorkspace) =>
+    (await Promise.all(ws.files().map(async (e) => `${e.path}:${Buffer.from(await ws.binary(e.id))[0]}`))).sort();
+  assert.deepEqual(await contents(a.ws), await contents(b.ws));
+  const firstBytes = (await contents(a.ws)).map((s) => Number(s.split(':')[1])).sort();
+  const expected = [bytes(1, 2)[0], bytes(1, 3)[0]].sort();
+  assert.deepEqual(firstBytes, expected, 'both versions survive');
+  assert.ok(a.ws.files().some((e) => /\(conflict [0-9a-f]{6}\)\.bin$/.test(e.path)));
+  a.ws.close();
+  b.ws.close();
+});
+
+test('two files created on one path at once: both are kept, one under a conflict name', async () => {
+  const a = peer('a', 'share');
+  const b = peer('b', 'share');
+  a.ws.createText('same.txt', 'from a', 'disk');
+  b.ws.createText('same.txt', 'from b', 'disk');
+  link(a.transport, b.transport);
+  await waitFor(() => a.ws.files().length === 2 && b.ws.files().length === 2, 'both files on both');
+  const paths = (ws: SharedWorkspace) => ws.files().map((e) => e.path).sort();
+  assert.deepEqual(paths(a.ws), paths(b.ws));
+  assert.ok(paths(a.ws).includes('same.txt'));
+  assert.ok(paths(a.ws).some((p) => /^same \(conflict [0-9a-f]{6}\)\.txt$/.test(p)));
+  a.ws.close();
+  b.ws.close();
+});
+
+test('a peer that sends an unsafe path or goes over the caps is cut off and nothing of it is kept', async () => {
+  for (const bad of ['../evil', '/etc/passwd', 'a/../../b', 'C:\\x', 'ok/\u0000nul', 'con']) {
+    const victim = new MemoryTransport('victim');
+    const ws = new SharedWorkspace({ transport: victim, mode: 'share', caps: { maxFiles: 5 } });
+    ws.createText('fine.txt', 'ok', 'disk');
+    const attacker = new MemoryTransport('attacker');
+    link(victim, attacker);
+    const doc = new Y.Doc();
+    const entry = new Y.Map<unknown>();
+    entry.set('path', bad);
+    entry.set('kind', 'text');
+    entry.set('size', 1);
+    entry.set('hash', '');
+    doc.getMap('files').set('f'.repeat(32), entry);
+    const e = syncEncoder(INDEX_DOC);
+    encoding.writeVarUint(e, 2);
+    encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(doc));
+    attacker.send(victim.self.id, encoding.toUint8Array(e));
+    await waitFor(() => victim.disconnected.length === 1, `cut off for ${JSON.stringify(bad)}`);
+    assert.match(victim.disconnected[0].reason, /unsafe path/);
+    assert.deepEqual(ws.files().map((f) => f.path), ['fine.txt']);
+    ws.close();
+  }
+  // Over the file cap.
+  const victim = new MemoryTransport('victim');
+  const ws = new SharedWorkspace({ transport: victim, mode: 'share', caps: { maxFiles: 3 } });
+  const attacker = new MemoryTransport('attacker');
+  link(victim, attacker);
+  const doc = new Y.Doc();
+  for (let i = 0; i < 10; i++) {
+    const m = new Y.Map<unknown>();
+    m.set('path', `f${i}`);
+    m.set('kind', 'text');
+    m.set('size', 1);
+    doc.getMap('files').set(String(i).padStart(32, '0'), m);
+  }
+  const e = syncEncoder(INDEX_DOC);
+  encoding.writeVarUint(e, 2);
+  encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(doc));
+  attacker.send(victim.self.id, encoding.toUint8Array(e));
+  await waitFor(() => victim.disconnected.length === 1, 'cut off over the file cap');
+  assert.match(victim.disconnected[0].reason, /max 3/);
+  assert.equal(ws.files().length, 0);
+  // Garbage.
+  const v2 = new MemoryTransport('v2');
+  const ws2 = new SharedWorkspace({ transport: v2, mode: 'share' });
+  const noisy = new MemoryTransport('noisy');
+  link(v2, noisy);
+  noisy.send(v2.self.id, Uint8Array.from([0, 200, 1, 2, 3]));
+  await waitFor(() => v2.disconnected.length === 1, 'cut off for garbage');
+  ws.close();
+  ws2.close();
+});
+
+test('open files load first: text() jumps the queue', async () => {
+  const a = peer('a', 'share');
+  const ids = Array.from({ length: 60 }, (_, i) => a.ws.createText(`f${i}.txt`, `content ${i}`, 'disk').id);
+  const b = peer('b');
+  const order: string[] = [];
+  b.ws.on('text-changed', (e) => order.push(e.id));
+  link(a.transport, b.transport);
+  await b.ws.whenIndexReady();
+  const wanted = ids[59];
+  const t = await b.ws.text(wanted);
+  assert.equal(t.toString(), 'content 59');
+  assert.ok(order.indexOf(wanted) < 30, `the open file arrived at position ${order.indexOf(wanted)}`);
+  await waitFor(() => ids.every((id) => b.ws.isTextReady(id)), 'the rest in the background');
+  a.ws.close();
+  b.ws.close();
+});
