@@ -1,0 +1,57 @@
+/** `hyperpair`: the headless peer. Process wiring only; behaviour lives in run.ts. */
+import { SessionCodeError } from '../session/session';
+import { FolderError } from '../sync/peer';
+import { USAGE, UsageError, parseCli } from './args';
+import { createOutput, runPeer } from './run';
+import type { RunningPeer } from '../sync/peer';
+
+async function main(argv: string[]): Promise<number> {
+  let cmd;
+  try {
+    cmd = parseCli(argv);
+  } catch (err) {
+    process.stderr.write(`hyperpair: ${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (cmd.command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const out = createOutput(cmd.json);
+  const abort = new AbortController();
+  let peer: RunningPeer | undefined;
+  let stopping: Promise<number> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      out.line(`Stopping (${signal})…`, { event: 'stopping', signal });
+      abort.abort();
+      await peer?.close();
+      out.line('Stopped.', { event: 'stopped' });
+      return 0;
+    })();
+    return stopping;
+  };
+  const exited = new Promise<number>((resolve) => {
+    process.once('SIGINT', () => void stop('SIGINT').then(resolve));
+    process.once('SIGTERM', () => void stop('SIGTERM').then(resolve));
+  });
+  try {
+    peer = await runPeer(cmd, out, abort.signal);
+    if (abort.signal.aborted) await peer.close();
+  } catch (err) {
+    if (abort.signal.aborted) return exited;
+    const known = err instanceof UsageError || err instanceof SessionCodeError || err instanceof FolderError;
+    process.stderr.write(`hyperpair: ${(err as Error).message}\n`);
+    return known ? 2 : 1;
+  }
+  return exited;
+}
+
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+  // Every handle is closed by now; if one was not, make that visible rather than hang forever.
+  setTimeout(() => {
+    process.stderr.write('hyperpair: a handle was still open after stopping; exiting anyway\n');
+    process.exit(code);
+  }, 5000).unref();
+});

@@ -1,0 +1,80 @@
+/**
+ * Writing into the shared folder safely: every path validated and checked for symlinks, every write
+ * atomic (a temporary file beside the target, fsync, rename), so that a crash never leaves half a file.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { assertNoSymlinks, resolveInside } from './paths';
+
+export const TEMP_SUFFIX = '.hyperpair-tmp';
+
+export async function atomicWrite(root: string, rel: string, data: Uint8Array): Promise<void> {
+  const target = resolveInside(root, rel);
+  await assertNoSymlinks(root, rel);
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  await assertNoSymlinks(root, rel); // a directory swapped for a link while we created parents
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
+  const handle = await fs.open(temp, 'wx', 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.rename(temp, target);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw err;
+  }
+}
+
+export async function removeFile(root: string, rel: string): Promise<void> {
+  const target = resolveInside(root, rel);
+  await assertNoSymlinks(root, rel);
+  await fs.rm(target, { force: true });
+  await pruneEmptyDirs(root, path.dirname(target));
+}
+
+export async function moveFile(root: string, from: string, to: string): Promise<void> {
+  const a = resolveInside(root, from);
+  const b = resolveInside(root, to);
+  await assertNoSymlinks(root, from);
+  await assertNoSymlinks(root, to);
+  await fs.mkdir(path.dirname(b), { recursive: true });
+  await fs.rename(a, b);
+  await pruneEmptyDirs(root, path.dirname(a));
+}
+
+/** Removes empty directories from `dir` up to (not including) the root. */
+export async function pruneEmptyDirs(root: string, dir: string): Promise<void> {
+  const r = path.resolve(root);
+  let current = path.resolve(dir);
+  while (current !== r && current.startsWith(r + path.sep)) {
+    try {
+      await fs.rmdir(current);
+    } catch {
+      return; // not empty (or gone)
+    }
+    current = path.dirname(current);
+  }
+}
+
+export async function readIfFile(abs: string): Promise<Buffer | undefined> {
+  try {
+    const st = await fs.lstat(abs);
+    if (!st.isFile()) return undefined;
+    return await fs.readFile(abs);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function isEmptyOrMissingDir(dir: string): Promise<boolean> {
+  try {
+    return (await fs.readdir(dir)).length === 0;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * The mirror between the shared workspace and a folder on disk. Disk changes (any tool) become model
+ * changes; model changes from peers become atomic writes. Remote paths are validated and checked for
+ * symlinks before every write. Files an editor has open are the editor's to write (it saves them).
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Logger } from '../session/log';
+import { silentLogger } from '../session/log';
+import type { ChangeOrigin, FileEntry } from './api';
+import { asText, MAX_TEXT_BYTES } from './classify';
+import { atomicWrite, moveFile, readIfFile, removeFile } from './fsutil';
+import { contentHash } from './hash';
+import { isSafeRelativePath, resolveInside } from './paths';
+import { CHUNK_SIZE } from './protocol';
+import { ExcludeRules, scanFolder, type ScanOptions, type ScanReport } from './scan';
+import { diffEdits, mapOffset } from './textdiff';
+import { FolderWatcher } from './watcher';
+import type { SharedWorkspace } from './workspace';
+
+export interface MirrorOptions {
+  root: string;
+  workspace: SharedWorkspace;
+  logger?: Logger;
+  scan?: ScanOptions;
+  /** Milliseconds to coalesce a burst of text changes into one write. */
+  writeDelayMs?: number;
+}
+
+export interface Progress {
+  files: number;
+  totalFiles: number;
+  bytes: number;
+  totalBytes: number;
+}
+
+export class Mirror {
+  readonly root: string;
+  private readonly ws: SharedWorkspace;
+  private readonly logger: Logger;
+  /** What this mirror last read from or wrote to each path: a write it made is not a change. */
+  private readonly known = new Map<string, { hash: string; text?: string }>();
+  private readonly editorOwned = new Set<string>();
+  private readonly textTimers = new Map<string, NodeJS.Timeout>();
+  private rules: ExcludeRules;
+  private watcher: FolderWatcher | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly detach: Array<() => void> = [];
+
+  constructor(private readonly options: MirrorOptions) {
+    this.root = path.resolve(options.root);
+    this.ws = options.workspace;
+    this.logger = options.logger ?? silentLogger;
+    this.rules = new ExcludeRules(options.scan?.excludes);
+    this.ws.setChunkReader((hash) => this.readChunk(hash));
+  }
+
+  /** Puts every shareable file of the folder into the model. Returns what was left out, and why. */
+  async share(): Promise<ScanReport> {
+    const { report, rules } = await scanFolder(this.root, this.options.scan);
+    this.rules = rules;
+    for (const f of report.files) {
+      if (this.ws.byPath(f.rel)) continue;
+      const bytes = await readIfFile(resolveInside(this.root, f.rel));
+      if (bytes) this.addFromDisk(f.rel, bytes);
+    }
+    return report;
+  }
+
+  /** Writes every file of the model to disk (a joiner's first sync), reporting progress. */
+  async materialize(onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<Progress> {
+    const entries = this.ws.files();
+    const progress: Progress = { files: 0, totalFiles: entries.length, bytes: 0, totalBytes: entries.reduce((n, e) => n + e.size, 0) };
+    onProgress?.({ ...progress });
+    let next = 0;
+    const worker = async () => {
+      while (next < entries.length && !signal?.aborted && !this.closed) {
+        const e = entries[next++];
+        await this.writeEntry(e);
+        progress.files++;
+        progress.bytes += e.size;
+        onProgress?.({ ...progress });
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    if (signal?.aborted) throw new Error('cancelled');
+    return progress;
+  }
+
+  /** Starts following both directions: disk → model and model → disk. */
+  start(): void {
+    const on = <K extends Parameters<SharedWorkspace['on']>[0]>(event: K, fn: Parameters<SharedWorkspace['on']>[1]) => {
+      this.ws.on(event, fn as never);
+      this.detach.push(() => this.ws.off(event, fn as never));
+    };
+    on('file-added', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writeEntry(e))) as never);
+    on('binary-changed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writeEntry(e))) as never);
+    on('text-changed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.scheduleText(e)) as never);
+    on('file-renamed', ((e: FileEntry, old: string, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.moveEntry(e, old))) as never);
+    on('file-removed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.removeEntry(e))) as never);
+    this.watcher = new FolderWatcher(
+      this.root,
+      (paths) => this.enqueue(() => this.onDiskBatch(paths)),
+      this.logger,
+      (rel) => this.rules.excluded(rel, true),
+    );
+    this.watcher.start();
+    // Files that arrived between the first sync and now.
+    for (const e of this.ws.files()) if (!this.known.has(e.path)) this.enqueue(() => this.writeEntry(e));
+  }
+
+  /** An editor has this file open and writes it itself; the mirror leaves its content alone. */
+  setEditorOwned(rel: string, owned: boolean): void {
+    if (owned) this.editorOwned.add(rel);
+    else this.editorOwned.delete(rel);
+  }
+
+  /** Resolves when every write and disk change seen so far has been handled. */
+  async idle(): Promise<void> {
+    for (const [rel, t] of this.textTimers) {
+      clearTimeout(t);
+      this.textTimers.delete(rel);
+      const e = this.ws.byPath(rel);
+      if (e) this.enqueue(() => this.writeEntry(e));
+    }
+    let q: Promise<void>;
+    do {
+      q = this.queue;
+      await q;
+    } while (q !== this.queue);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.watcher?.close();
+    await this.idle().catch(() => {});
+    this.closed = true;
+    this.detach.forEach((off) => off());
+  }
+
+  // ---------------------------------------------------------------- model → disk
+
+  private enqueue(job: () => Promise<void>): void {
+    this.queue = this.queue.then(job).catch((err: Error) => this.logger.warn(`mirror: ${err.message}`));
+  }
+
+  private scheduleText(e: FileEntry): void {
+    if (this.editorOwned.has(e.path)) return;
+    clearTimeout(this.textTimers.get(e.path));
+    this.textTimers.set(
+      e.path,
+      setTimeout(() => {
+        this.textTimers.delete(e.path);
+        const current = this.ws.byId(e.id);
+        if (current) this.enqueue(() => this.writeEntry(current));
+      }, this.options.writeDelayMs ?? 30),
+    );
+  }
+
+  private async writeEntry(e: FileEntry): Promise<void> {
+    if (this.closed || !isSafeRelativePath(e.path)) return;
+    let bytes: Uint8Array;
+    let text: string | undefined;
+    if (e.kind === 'text') {
+      if (this.editorOwned.has(e.path) && this.known.has(e.path)) return;
+      text = (await this.ws.text(e.id)).toString();
+      bytes = Buffer.from(text, 'utf8');
+    } else {
+      bytes = await this.ws.binary(e.id);
+    }
+    const current = this.ws.byId(e.id);
+    if (!current || current.path !== e.path) return; // moved or removed meanwhile; that event writes
+    const hash = contentHash(bytes);
+    if (this.known.get(e.path)?.hash === hash) return;
+    try {
+      await atomicWrite(this.root, e.path, bytes);
+      this.known.set(e.path, { hash, text });
+    } catch (err) {
+      this.logger.error(`refused to write ${JSON.stringify(e.path)}: ${(err as Error).message}`);
+    }
+  }
+
+  private async moveEntry(e: FileEntry, oldPath: string): Promise<void> {
+    const old = this.known.get(oldPath);
+    try {
+      if (old && (await readIfFile(resolveInside(this.root, oldPath)))) {
+        await moveFile(this.root, oldPath, e.path);
+        this.known.delete(oldPath);
+        this.known.set(e.path, old);
+      }
+    } catch (err) {
+      this.logger.warn(`could not move ${oldPath} to ${e.path}: ${(err as Error).message}`);
+    }
+    await this.writeEntry(e);
+  }
+
+  private async removeEntry(e: FileEntry): Promise<void> {
+    try {
+      await removeFile(this.root, e.path);
+      this.known.delete(e.path);
+    } catch (err) {
+      this.logger.error(`refused to remove ${JSON.stringify(e.path)}: ${(err as Error).message}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- disk → model
+
+  private async onDiskBatch(paths: string[]): Promise<void> {
+    if (this.closed) return;
+    // A path may be a directory that appeared or vanished (git checkout, mv): expand it.
+    const files = new Set<string>();
+    for (const rel of paths) {
+      const abs = path.join(this.root, rel);
+      const st = await fs.lstat(abs).catch(() => undefined);
+      if (st?.isDirectory()) {
+        const { report } = await scanFolder(abs, this.options.scan);
+        for (const f of report.files) files.add(`${rel}/${f.rel}`);
+      } else files.add(rel);
+      for (const e of this.ws.files()) if (e.path.startsWith(rel + '/')) files.add(e.path);
+    }
+    const gone: FileEntry[] = [];
+    const appeared: Array<{ rel: string; bytes: Buffer }> = [];
+    for (const rel of files) {
+      if (!isSafeRelativePath(rel) || this.rules.excluded(rel, false)) continue;
+      const bytes = await readIfFile(path.join(this.root, rel));
+      const entry = this.ws.byPath(rel);
+      if (!bytes) {
+        if (entry) gone.push(entry);
+        continue;
+      }
+      if (this.options.scan?.maxFileBytes !== undefined && bytes.byteLength > this.options.scan.maxFileBytes) {
+        this.logger.warn(`${rel} is over the size limit and stays unshared`);
+        continue;
+      }
+      if (!entry) appeared.push({ rel, bytes });
+      else this.changedOnDisk(entry, bytes);
+    }
+    // A file that vanished and one that appeared with the same content: a rename (keeps its history).
+    for (const a of appeared) {
+      const hash = contentHash(a.bytes);
+      const i = gone.findIndex((g) => this.known.get(g.path)?.hash === hash);
+      if (i >= 0) {
+        const [moved] = gone.splice(i, 1);
+        const k = this.known.get(moved.path)!;
+        this.known.delete(moved.path);
+        this.known.set(a.rel, k);
+        this.ws.rename(moved.id, a.rel, 'disk');
+      } else {
+        this.addFromDisk(a.rel, a.bytes);
+      }
+    }
+    for (const g of gone) {
+      this.known.delete(g.path);
+      this.ws.remove(g.id, 'disk');
+    }
+  }
+
+  private addFromDisk(rel: string, bytes: Buffer): void {
+    const text = asText(bytes, MAX_TEXT_BYTES);
+    const hash = contentHash(bytes);
+    try {
+      if (text !== undefined) this.ws.createText(rel, text, 'disk');
+      else this.ws.createBinary(rel, bytes, 'disk');
+      this.known.set(rel, { hash, text });
+    } catch (err) {
+      this.logger.warn(`not shared: ${(err as Error).message}`);
+    }
+  }
+
+  private changedOnDisk(entry: FileEntry, bytes: Buffer): void {
+    const hash = contentHash(bytes);
+    const known = this.known.get(entry.path);
+    if (known?.hash === hash) return; // our own write, or no change
+    const text = entry.kind === 'text' ? asText(bytes) : undefined;
+    if (entry.kind === 'text' && text !== undefined) {
+      const ytext = this.ws.loadedText(entry.id);
+      if (!ytext) return; // not loaded yet: the first write will bring it
+      const shared = ytext.toString();
+      const base = known?.text ?? shared;
+      // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
+      // offsets across the peers' edits that have not reached the disk yet.
+      const local = diffEdits(base, text);
+      const pending = diffEdits(base, shared);
+      ytext.doc!.transact(() => {
+        for (const e of [...local].sort((a, b) => b.offset - a.offset)) {
+          const start = mapOffset(pending, e.offset);
+          const end = mapOffset(pending, e.offset + e.deleteCount);
+          if (end > start) ytext.delete(start, end - start);
+          if (e.insert) ytext.insert(start, e.insert);
+        }
+      }, 'disk');
+      this.known.set(entry.path, { hash, text });
+      if (ytext.toString() !== text) this.scheduleText(entry); // bring the peers' edits to disk too
+    } else if (entry.kind === 'binary') {
+      this.ws.updateBinary(entry.id, bytes, 'disk');
+      this.known.set(entry.path, { hash });
+    } else {
+      // A text file that is no longer text: it becomes a binary file of the same name.
+      this.ws.remove(entry.id, 'disk');
+      this.known.delete(entry.path);
+      queueMicrotask(() => this.addFromDisk(entry.path, bytes));
+    }
+  }
+
+  /** Serves a peer's chunk request from the file on disk, if the file still has that content. */
+  private async readChunk(hash: string): Promise<Uint8Array | undefined> {
+    for (const e of this.ws.files()) {
+      if (e.kind !== 'binary') continue;
+      const content = this.ws.content(e.id);
+      const i = content?.chunks.indexOf(hash) ?? -1;
+      if (i < 0) continue;
+      const handle = await fs.open(resolveInside(this.root, e.path), 'r').catch(() => undefined);
+      if (!handle) continue;
+      try {
+        const buf = Buffer.alloc(Math.max(0, Math.min(CHUNK_SIZE, e.size - i * CHUNK_SIZE)));
+        await handle.read(buf, 0, buf.length, i * CHUNK_SIZE);
+        if (contentHash(buf) === hash) return buf;
+      } finally {
+        await handle.close();
+      }
+    }
+    return undefined;
+  }
+}

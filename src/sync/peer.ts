@@ -1,0 +1,136 @@
+/**
+ * One running peer over a folder: session + shared workspace + disk mirror, wired the same way for
+ * the headless CLI and for VS Code. Sharing scans the folder first; joining waits for the index and
+ * materialises every file before following changes.
+ */
+import * as fs from 'node:fs/promises';
+import type HyperDHT from 'hyperdht';
+import { Session, SessionCodeError, type NetworkOptions } from '../session';
+import type { Logger } from '../session/log';
+import { silentLogger } from '../session/log';
+import { isEmptyOrMissingDir } from './fsutil';
+import { Mirror, type Progress } from './mirror';
+import type { ScanReport } from './scan';
+import { SharedWorkspace, type WorkspaceCaps } from './workspace';
+
+export interface PeerOptions {
+  mode: 'share' | 'join';
+  dir: string;
+  /** Required to join; a new code is made when sharing without one. */
+  code?: string;
+  name: string;
+  colour?: string;
+  network?: NetworkOptions;
+  keyPair?: HyperDHT.KeyPair;
+  logger?: Logger;
+  /** Join into a folder that already has files (they may be overwritten). */
+  force?: boolean;
+  excludes?: string[];
+  maxFileSize?: number;
+  caps?: Partial<WorkspaceCaps>;
+  clientID?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** Called with a person-readable hint when nobody has answered for a while. */
+  onWaiting?: (message: string) => void;
+  waitingHintMs?: number;
+}
+
+export interface RunningPeer {
+  readonly code: string;
+  readonly session: Session;
+  readonly workspace: SharedWorkspace;
+  readonly mirror: Mirror;
+  /** What sharing left out (share mode). */
+  readonly report?: ScanReport;
+  close(): Promise<void>;
+}
+
+export class FolderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FolderError';
+  }
+}
+
+export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
+  const logger = options.logger ?? silentLogger;
+  await checkFolder(options);
+  if (options.mode === 'join' && !options.code) throw new SessionCodeError('Enter the session code you were given.', 'empty');
+  const sessionOptions = { name: options.name, colour: options.colour, network: options.network, keyPair: options.keyPair, logger };
+  const session = options.code ? new Session({ ...sessionOptions, code: options.code }) : Session.start(sessionOptions);
+  const caps = { ...options.caps, ...(options.maxFileSize ? { maxFileBytes: options.maxFileSize } : {}) };
+  const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID });
+  await fs.mkdir(options.dir, { recursive: true });
+  const mirror = new Mirror({
+    root: options.dir,
+    workspace,
+    logger,
+    scan: { excludes: options.excludes, maxFileBytes: options.maxFileSize, maxFiles: caps.maxFiles, maxTotalBytes: caps.maxTotalBytes },
+  });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await mirror.close();
+    workspace.close();
+    await session.leave();
+  };
+  try {
+    let report: ScanReport | undefined;
+    if (options.mode === 'share') {
+      report = await mirror.share();
+      await session.ready();
+    } else {
+      await session.ready();
+      await waitForIndex(workspace, options);
+      await mirror.materialize(options.onProgress, options.signal);
+      if (options.force) await mirror.share(); // files that only this folder had join the session
+    }
+    mirror.start();
+    return { code: session.code, session, workspace, mirror, report, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function checkFolder(options: PeerOptions): Promise<void> {
+  if (options.mode === 'share') {
+    const st = await fs.stat(options.dir).catch(() => undefined);
+    if (!st?.isDirectory()) throw new FolderError(`${options.dir} is not a folder that can be shared.`);
+    return;
+  }
+  if (!options.force && !(await isEmptyOrMissingDir(options.dir))) {
+    throw new FolderError(`${options.dir} is not empty. Join into a new or empty folder so that none of your files are overwritten (or pass --force).`);
+  }
+  const st = await fs.stat(options.dir).catch(() => undefined);
+  if (st && !st.isDirectory()) throw new FolderError(`${options.dir} is a file, not a folder.`);
+  try {
+    await fs.mkdir(options.dir, { recursive: true });
+    await fs.access(options.dir, fs.constants.W_OK);
+  } catch {
+    throw new FolderError(`${options.dir} cannot be written.`);
+  }
+}
+
+function waitForIndex(workspace: SharedWorkspace, options: PeerOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const hint = setTimeout(() => {
+      options.onWaiting?.(
+        'Nobody has answered for this code yet. Check that the code is right and that someone in the session is online; ' +
+          'networks that block UDP can also keep peers apart. Still trying…',
+      );
+    }, options.waitingHintMs ?? 30_000);
+    const onAbort = () => {
+      clearTimeout(hint);
+      reject(new Error('cancelled'));
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    void workspace.whenIndexReady().then(() => {
+      clearTimeout(hint);
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * Which files of a folder are shared: everything but what .gitignore files, the exclude list and the
+ * size caps leave out, and never symlinks or special files. What is left out is reported, with why.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+import { isSafeRelativePath } from './paths';
+
+export const DEFAULT_EXCLUDES = ['.git/', 'node_modules/', '.hyperpair/', '*.hyperpair-tmp'];
+
+export interface ScanOptions {
+  /** Extra patterns in .gitignore syntax, relative to the root. */
+  excludes?: string[];
+  maxFileBytes?: number;
+  maxTotalBytes?: number;
+  maxFiles?: number;
+}
+
+export interface ScannedFile {
+  rel: string;
+  size: number;
+}
+
+export interface ScanReport {
+  files: ScannedFile[];
+  skipped: Array<{ rel: string; reason: string }>;
+  totalBytes: number;
+}
+
+interface Rules {
+  base: string;
+  ig: Ignore;
+}
+
+/** Decides, for one root, whether a relative path is left out by the root's rules and .gitignore files. */
+export class ExcludeRules {
+  private readonly root: Rules;
+  private readonly nested = new Map<string, Ignore>();
+
+  constructor(excludes: string[] = []) {
+    this.root = { base: '', ig: ignore().add([...DEFAULT_EXCLUDES, ...excludes]) };
+  }
+
+  async loadGitignore(absDir: string, relDir: string): Promise<void> {
+    try {
+      const text = await fs.readFile(path.join(absDir, '.gitignore'), 'utf8');
+      this.nested.set(relDir, ignore().add(text));
+    } catch {
+      // no .gitignore here
+    }
+  }
+
+  excluded(rel: string, isDir: boolean): boolean {
+    const probe = isDir ? rel + '/' : rel;
+    if (this.root.ig.ignores(probe)) return true;
+    for (const [base, ig] of this.nested) {
+      if (base === '') {
+        if (ig.ignores(probe)) return true;
+      } else if (rel.startsWith(base + '/') && ig.ignores(probe.slice(base.length + 1))) return true;
+    }
+    return false;
+  }
+}
+
+export async function scanFolder(root: string, options: ScanOptions = {}): Promise<{ report: ScanReport; rules: ExcludeRules }> {
+  const rules = new ExcludeRules(options.excludes);
+  const maxFile = options.maxFileBytes ?? Infinity;
+  const maxTotal = options.maxTotalBytes ?? Infinity;
+  const maxFiles = options.maxFiles ?? Infinity;
+  const report: ScanReport = { files: [], skipped: [], totalBytes: 0 };
+
+  async function walk(absDir: string, relDir: string): Promise<void> {
+    await rules.loadGitignore(absDir, relDir);
+    const entries = await fs.readdir(absDir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const d of entries) {
+      const rel = relDir ? `${relDir}/${d.name}` : d.name;
+      if (rules.excluded(rel, d.isDirectory())) continue;
+      if (!isSafeRelativePath(rel)) {
+        report.skipped.push({ rel, reason: 'its name cannot be shared safely on every platform' });
+        continue;
+      }
+      if (d.isSymbolicLink()) {
+        report.skipped.push({ rel, reason: 'symbolic links are not shared' });
+      } else if (d.isDirectory()) {
+        await walk(path.join(absDir, d.name), rel);
+      } else if (!d.isFile()) {
+        report.skipped.push({ rel, reason: 'not a regular file' });
+      } else {
+        const { size } = await fs.stat(path.join(absDir, d.name));
+        if (size > maxFile) report.skipped.push({ rel, reason: `larger than the ${formatSize(maxFile)} limit per file` });
+        else if (report.totalBytes + size > maxTotal) report.skipped.push({ rel, reason: `over the ${formatSize(maxTotal)} limit for the workspace` });
+        else if (report.files.length >= maxFiles) report.skipped.push({ rel, reason: `over the limit of ${maxFiles} files` });
+        else {
+          report.files.push({ rel, size });
+          report.totalBytes += size;
+        }
+      }
+    }
+  }
+  await walk(path.resolve(root), '');
+  return { report, rules };
+}
+
+export function formatSize(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(1)} GB`;
+}
