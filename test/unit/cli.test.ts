@@ -1,0 +1,101 @@
+/**
+ * The headless peer as a user runs it: real processes, real folders, a loopback testnet.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as path from 'node:path';
+import { createSessionCode } from '../../src/session';
+import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
+import { readTree, sampleTree, tempDir, writeTree } from '../helpers/tree';
+
+const CLI = path.resolve(__dirname, '../../src/cli/main.js');
+let net: TestNetwork;
+const children: ChildProcessWithoutNullStreams[] = [];
+
+before(async () => {
+  net = await createTestNetwork();
+});
+after(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await net.destroy();
+});
+
+interface Proc {
+  child: ChildProcessWithoutNullStreams;
+  events: Array<Record<string, unknown>>;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+function cli(args: string[], json = true): Proc {
+  const child = spawn(process.execPath, [CLI, ...args, ...(json ? ['--json'] : [])], { stdio: 'pipe' });
+  children.push(child);
+  const events: Array<Record<string, unknown>> = [];
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    const lines = out.split('\n');
+    out = lines.pop()!;
+    for (const l of lines) events.push(json ? (JSON.parse(l) as Record<string, unknown>) : { text: l });
+  });
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, events, stderr: () => err, exit };
+}
+
+const net_ = () => ['--bootstrap', net.bootstrapSpec, '--host', '127.0.0.1'];
+const has = (p: Proc, event: string) => p.events.some((e) => e.event === event);
+
+async function exitWithin(p: Proc, ms: number): Promise<number | null> {
+  return Promise.race([p.exit, new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms))]).then((v) => {
+    assert.notEqual(v, 'hung', 'the process did not exit in time');
+    return v as number | null;
+  });
+}
+
+test('share and join as processes: identical folders, peer lines, progress, clean exit on SIGINT and SIGTERM', async () => {
+  const src = tempDir();
+  writeTree(src, sampleTree());
+  const sharer = cli(['share', src, '--name', 'Server', ...net_()]);
+  await waitFor(() => has(sharer, 'code'), 'the session code', 30_000);
+  const code = sharer.events.find((e) => e.event === 'code')!.code as string;
+  assert.match(code, /^[0-9A-Z]{5}(-[0-9A-Z]{5}){5}$/);
+  const dest = path.join(tempDir(), 'joined');
+  const joiner = cli(['join', code, dest, '--name', 'Laptop', ...net_()]);
+  await waitFor(() => has(joiner, 'ready'), 'the join', 60_000);
+  assert.deepEqual(readTree(dest), readTree(src));
+  assert.ok(joiner.events.some((e) => e.event === 'progress' && e.files === e.totalFiles && (e.totalFiles as number) > 0));
+  await waitFor(() => sharer.events.some((e) => e.event === 'peer-join' && e.name === 'Laptop'), 'a peer line on the sharer');
+
+  joiner.child.kill('SIGINT');
+  assert.equal(await exitWithin(joiner, 15_000), 0);
+  await waitFor(() => sharer.events.some((e) => e.event === 'peer-leave' && e.name === 'Laptop'), 'a leave line on the sharer');
+  sharer.child.kill('SIGTERM');
+  assert.equal(await exitWithin(sharer, 15_000), 0);
+  assert.ok(!/handle was still open/.test(sharer.stderr() + joiner.stderr()), 'a handle stayed open');
+});
+
+test('a mistyped code, a non-empty folder and a missing folder exit non-zero with a clear message', async () => {
+  const code = createSessionCode();
+  const typo = code.slice(0, -1) + (code.endsWith('A') ? 'B' : 'A');
+  const bad = cli(['join', typo, path.join(tempDir(), 'x'), ...net_()], false);
+  assert.equal(await exitWithin(bad, 10_000), 2);
+  assert.match(bad.stderr(), /typo — check the code/);
+
+  const full = tempDir();
+  writeTree(full, { 'keep.txt': 'mine' });
+  const nonEmpty = cli(['join', code, full, ...net_()], false);
+  assert.equal(await exitWithin(nonEmpty, 10_000), 2);
+  assert.match(nonEmpty.stderr(), /not empty/);
+  assert.deepEqual(Object.keys(readTree(full)), ['keep.txt']);
+
+  const missing = cli(['share', path.join(tempDir(), 'does-not-exist'), ...net_()], false);
+  assert.equal(await exitWithin(missing, 10_000), 2);
+  assert.match(missing.stderr(), /not a folder/);
+
+  const help = cli(['--help'], false);
+  assert.equal(await exitWithin(help, 10_000), 0);
+  assert.ok(help.events.some((e) => /hyperpair share <dir>/.test(String(e.text))));
+});
