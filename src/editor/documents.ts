@@ -21,7 +21,7 @@ export interface DocumentHost {
 class VsCodeBuffer implements EditorBuffer {
   constructor(
     readonly document: vscode.TextDocument,
-    private readonly afterRemoteEdit: (wasDirty: boolean) => void,
+    private readonly afterRemoteEdit: () => void,
   ) {}
   getText(): string {
     return this.document.getText();
@@ -31,7 +31,6 @@ class VsCodeBuffer implements EditorBuffer {
   }
   async applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {
     if (this.document.isClosed || this.document.version !== baseVersion) return false;
-    const wasDirty = this.document.isDirty;
     const edit = new vscode.WorkspaceEdit();
     for (const e of edits) {
       const range = new vscode.Range(this.document.positionAt(e.offset), this.document.positionAt(e.offset + e.deleteCount));
@@ -42,7 +41,7 @@ class VsCodeBuffer implements EditorBuffer {
       (ok) => ok,
       () => false,
     );
-    if (applied) this.afterRemoteEdit(wasDirty);
+    if (applied) this.afterRemoteEdit();
     return applied;
   }
 }
@@ -136,7 +135,7 @@ export class DocumentBindings implements vscode.Disposable {
         ));
       if (document.isClosed || this.bound.has(document)) return;
       const bound: Bound = { relPath, binding: undefined as unknown as BufferBinding, userEdited: document.isDirty, lastLocal: false };
-      const buffer = new VsCodeBuffer(document, (wasDirty) => this.scheduleSave(bound, document, wasDirty));
+      const buffer = new VsCodeBuffer(document, () => this.scheduleSave(bound, document));
       bound.binding = new BufferBinding(ytext, buffer, { logger: this.logger });
       this.bound.set(document, bound);
       this.host.setEditorOwned?.(relPath, true);
@@ -169,11 +168,13 @@ export class DocumentBindings implements vscode.Disposable {
    * A peer's edit should not leave a clean document dirty: the shared content is already on every
    * other disk, so write it here too. A document with the user's own unsaved edits stays dirty.
    */
-  private scheduleSave(b: Bound, document: vscode.TextDocument, wasDirty: boolean): void {
-    if (wasDirty || b.userEdited) return;
+  private scheduleSave(b: Bound, document: vscode.TextDocument): void {
+    if (b.userEdited) return;
     clearTimeout(b.saveTimer);
     b.saveTimer = setTimeout(() => {
-      if (!document.isClosed && document.isDirty && !b.userEdited && b.binding.settled) void document.save();
+      if (document.isClosed || b.userEdited || !document.isDirty) return;
+      if (!b.binding.settled) return this.scheduleSave(b, document); // more is arriving
+      void document.save();
     }, 300);
   }
 }

@@ -112,8 +112,14 @@ export class Mirror {
 
   /** An editor has this file open and writes it itself; the mirror leaves its content alone. */
   setEditorOwned(rel: string, owned: boolean): void {
-    if (owned) this.editorOwned.add(rel);
-    else this.editorOwned.delete(rel);
+    if (owned) {
+      this.editorOwned.add(rel);
+      return;
+    }
+    this.editorOwned.delete(rel);
+    // Closed without saving, the disk may lag the shared text: the mirror owns the file again.
+    const e = this.ws.byPath(rel);
+    if (e) this.enqueue(() => this.writeEntry(e));
   }
 
   /** Resolves when every write and disk change seen so far has been handled. */
@@ -273,6 +279,13 @@ export class Mirror {
     const known = this.known.get(entry.path);
     if (known?.hash === hash) return; // our own write, or no change
     const text = entry.kind === 'text' ? asText(bytes) : undefined;
+    if (text !== undefined && (this.editorOwned.has(entry.path) || text === this.ws.loadedText(entry.id)?.toString())) {
+      // An editor saved its buffer (which is bound to the shared text), or the disk caught up:
+      // nothing new. An open file changed by another tool is reloaded by the editor, whose binding
+      // then carries the change.
+      this.known.set(entry.path, { hash, text });
+      return;
+    }
     if (entry.kind === 'text' && text !== undefined) {
       const ytext = this.ws.loadedText(entry.id);
       if (!ytext) return; // not loaded yet: the first write will bring it

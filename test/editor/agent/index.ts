@@ -1,0 +1,132 @@
+/**
+ * The editor-test agent. VS Code loads it as the extension-tests module (`extensionTestsPath`) inside
+ * the real extension host; its `run()` serves requests from the test runner (plain Node, outside the
+ * editor) over HTTP on 127.0.0.1 until the runner says `done`. Everything a test reads from or does to
+ * an editor that is not done through the UI with Playwright goes through here.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+import vscode = require('vscode');
+
+type Handler = (...args: never[]) => unknown;
+
+function root(): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) throw new Error('no workspace folder is open');
+  return folder.uri.fsPath;
+}
+
+function uriOf(rel: string): vscode.Uri {
+  return vscode.Uri.file(path.join(root(), ...rel.split('/')));
+}
+
+async function documentOf(rel: string): Promise<vscode.TextDocument> {
+  return vscode.workspace.openTextDocument(uriOf(rel));
+}
+
+function extensionExports(): Record<string, unknown> | undefined {
+  const ext = vscode.extensions.getExtension('hyperpair.hyperpair');
+  return ext?.isActive ? (ext.exports as Record<string, unknown>) : undefined;
+}
+
+function walk(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+    const r = rel ? `${rel}/${d.name}` : d.name;
+    if (d.isDirectory()) out.push(...walk(path.join(dir, d.name), r));
+    else if (d.isFile()) out.push(r);
+  }
+  return out.sort();
+}
+
+let finish: (() => void) | undefined;
+
+const handlers: Record<string, Handler> = {
+  ping: () => ({ version: vscode.version, folder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath }),
+  extensionActive: () => vscode.extensions.getExtension('hyperpair.hyperpair')?.isActive ?? false,
+  activateExtension: async () => {
+    await vscode.extensions.getExtension('hyperpair.hyperpair')?.activate();
+    return true;
+  },
+  executeCommand: async (id: string, ...args: unknown[]) => {
+    const result = await vscode.commands.executeCommand(id, ...args);
+    return result === undefined ? null : JSON.parse(JSON.stringify(result)) as unknown;
+  },
+  commands: async () => (await vscode.commands.getCommands(true)).filter((c) => c.startsWith('hyperpair.')),
+  openFile: async (rel: string) => {
+    const doc = await documentOf(rel);
+    await vscode.window.showTextDocument(doc, { preview: false });
+    return doc.getText().length;
+  },
+  text: async (rel: string) => (await documentOf(rel)).getText(),
+  diskText: (rel: string) => {
+    try {
+      return fs.readFileSync(path.join(root(), ...rel.split('/')), 'utf8');
+    } catch {
+      return null;
+    }
+  },
+  files: () => walk(root()),
+  insert: async (rel: string, offset: number, text: string) => {
+    const doc = await documentOf(rel);
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(doc.uri, doc.positionAt(offset), text);
+    return vscode.workspace.applyEdit(edit);
+  },
+  save: async (rel: string) => (await documentOf(rel)).save(),
+  isDirty: async (rel: string) => (await documentOf(rel)).isDirty,
+  setSelection: async (rel: string, anchor: number, active: number) => {
+    const doc = await documentOf(rel);
+    const editor = await vscode.window.showTextDocument(doc, { preview: false });
+    editor.selection = new vscode.Selection(doc.positionAt(anchor), doc.positionAt(active));
+    return true;
+  },
+  selections: () => {
+    const e = vscode.window.activeTextEditor;
+    return e ? e.selections.map((s) => [e.document.offsetAt(s.anchor), e.document.offsetAt(s.active)]) : [];
+  },
+  activeFile: () => {
+    const e = vscode.window.activeTextEditor;
+    return e ? path.relative(root(), e.document.uri.fsPath).split(path.sep).join('/') : null;
+  },
+  testApi: async (method: string, ...args: unknown[]) => {
+    const api = extensionExports()?.testApi as Record<string, (...a: unknown[]) => unknown> | undefined;
+    if (!api) throw new Error('the Hyperpair extension is not active or exports no testApi');
+    const fn = api[method];
+    if (typeof fn !== 'function') throw new Error(`testApi has no method ${method}`);
+    const result = await fn(...args);
+    return result === undefined ? null : JSON.parse(JSON.stringify(result)) as unknown;
+  },
+  done: () => {
+    setTimeout(() => finish?.(), 50);
+    return true;
+  },
+};
+
+export function run(): Promise<void> {
+  const port = Number(process.env.HYPERPAIR_TEST_AGENT_PORT);
+  if (!port) return Promise.reject(new Error('HYPERPAIR_TEST_AGENT_PORT is not set'));
+  return new Promise((resolve) => {
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        void (async () => {
+          try {
+            const { method, args } = JSON.parse(body) as { method: string; args: unknown[] };
+            const handler = handlers[method];
+            if (!handler) throw new Error(`unknown agent method ${method}`);
+            const result = await (handler as (...a: unknown[]) => unknown)(...(args ?? []));
+            res.end(JSON.stringify({ ok: true, result: result ?? null }));
+          } catch (err) {
+            res.end(JSON.stringify({ ok: false, error: (err as Error).stack ?? String(err) }));
+          }
+        })();
+      });
+    });
+    finish = () => server.close(() => resolve());
+    server.listen(port, '127.0.0.1');
+  });
+}

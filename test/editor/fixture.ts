@@ -1,0 +1,337 @@
+/**
+ * Two real VS Code instances (code-server, driven by Debian's Chromium through playwright-core), each
+ * with its own user data, extensions, workspace and port, loading Hyperpair from this checkout, on a
+ * private hyperswarm testnet. Tests get a handle per editor. Every process started here is killed when
+ * the suite ends, fails, times out or is interrupted; failures leave screenshots and logs behind in
+ * .test-artifacts/editor/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { createTestNetwork, type TestNetwork } from '../helpers/testnet';
+
+export const REPO = path.resolve(__dirname, '../../..');
+const CODE_SERVER = path.join(REPO, '.cache/code-server/node_modules/.bin/code-server');
+const AGENT = path.join(REPO, 'out/test/editor/agent/index.js');
+export const ARTIFACTS = path.join(REPO, '.test-artifacts/editor');
+const CHROMIUM = process.env.HYPERPAIR_CHROMIUM ?? '/usr/bin/chromium';
+const STARTUP_DEADLINE_MS = 120_000;
+
+const livePids = new Set<number>();
+function killAll(): void {
+  for (const pid of livePids) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  livePids.clear();
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+export interface EditorOptions {
+  name: string;
+  /** Files to create in the workspace before the editor opens it. */
+  files?: Record<string, string>;
+  settings?: Record<string, unknown>;
+}
+
+export class Editor {
+  readonly workspaceDir: string;
+  readonly logFile: string;
+  page!: Page;
+  private context!: BrowserContext;
+  private server!: ChildProcess;
+  private port = 0;
+  private agentPort = 0;
+  private readonly base: string;
+  readonly output: string[] = [];
+
+  constructor(
+    readonly options: EditorOptions,
+    private readonly bootstrap: string,
+    tmp: string,
+  ) {
+    this.base = path.join(tmp, options.name);
+    this.workspaceDir = path.join(this.base, 'workspace');
+    this.logFile = path.join(this.base, 'code-server.log');
+  }
+
+  async start(): Promise<void> {
+    for (const d of ['user-data/User', 'extensions', 'xdg-config', 'xdg-data', 'browser', 'workspace']) {
+      fs.mkdirSync(path.join(this.base, d), { recursive: true });
+    }
+    for (const [rel, content] of Object.entries(this.options.files ?? {})) {
+      fs.mkdirSync(path.dirname(path.join(this.workspaceDir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(this.workspaceDir, rel), content);
+    }
+    const settings = {
+      'hyperpair.bootstrap': this.bootstrap,
+      'hyperpair.bindHost': '127.0.0.1',
+      'hyperpair.displayName': this.options.name,
+      'workbench.startupEditor': 'none',
+      'workbench.tips.enabled': false,
+      'workbench.enableExperiments': false,
+      'security.workspace.trust.enabled': false,
+      'telemetry.telemetryLevel': 'off',
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'update.mode': 'none',
+      'files.autoSave': 'off',
+      'editor.formatOnSave': false,
+      'git.enabled': false,
+      'window.restoreWindows': 'none',
+      ...this.options.settings,
+    };
+    fs.writeFileSync(path.join(this.base, 'user-data/User/settings.json'), JSON.stringify(settings, null, 2));
+    this.port = await freePort();
+    this.agentPort = await freePort();
+    const log = fs.openSync(this.logFile, 'a');
+    this.server = spawn(
+      CODE_SERVER,
+      [
+        '--auth', 'none',
+        '--bind-addr', `127.0.0.1:${this.port}`,
+        '--user-data-dir', path.join(this.base, 'user-data'),
+        '--extensions-dir', path.join(this.base, 'extensions'),
+        '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--ignore-last-opened',
+        this.workspaceDir,
+      ],
+      {
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: {
+          ...process.env,
+          XDG_CONFIG_HOME: path.join(this.base, 'xdg-config'),
+          XDG_DATA_HOME: path.join(this.base, 'xdg-data'),
+          HYPERPAIR_TEST_AGENT_PORT: String(this.agentPort),
+        },
+      },
+    );
+    livePids.add(this.server.pid!);
+    await until(() => httpOk(`http://127.0.0.1:${this.port}/healthz`), `${this.options.name}: code-server to listen`, STARTUP_DEADLINE_MS);
+
+    this.context = await chromium.launchPersistentContext(path.join(this.base, 'browser'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1400, height: 900 },
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    this.page = this.context.pages()[0] ?? (await this.context.newPage());
+    await this.page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => this.output.push(`${type}: ${JSON.stringify(args)}`));
+    await this.page.exposeFunction('codeAutomationExit', (code: number) => this.output.push(`extension host tests exited with ${code}`));
+    const remote = (p: string) => `vscode-remote://127.0.0.1:${this.port}${p}`;
+    const payload = [
+      ['extensionDevelopmentPath', remote(REPO)],
+      ['extensionTestsPath', remote(AGENT)],
+      ['skipWelcome', 'true'],
+    ];
+    const url = `http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(this.workspaceDir)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    await this.page.goto(url);
+    await until(async () => (await this.agent('ping').catch(() => undefined)) !== undefined, `${this.options.name}: the extension host and test agent`, STARTUP_DEADLINE_MS);
+  }
+
+  /** Calls the in-editor agent (see agent/index.ts). */
+  async agent<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+    const body = JSON.stringify({ method, args });
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: this.agentPort, method: 'POST', path: '/rpc', timeout: 60_000 },
+        (res) => {
+          let data = '';
+          res.on('data', (d: Buffer) => (data += d.toString()));
+          res.on('end', () => resolve(data));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`agent call ${method} timed out`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+    const reply = JSON.parse(text) as { ok: boolean; result?: T; error?: string };
+    if (!reply.ok) throw new Error(`agent ${method} failed in ${this.options.name}: ${reply.error}`);
+    return reply.result as T;
+  }
+
+  command<T = unknown>(id: string, ...args: unknown[]): Promise<T> {
+    return this.agent<T>('executeCommand', id, ...args);
+  }
+
+  testApi<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+    return this.agent<T>('testApi', method, ...args);
+  }
+
+  text(rel: string): Promise<string> {
+    return this.agent<string>('text', rel);
+  }
+
+  diskText(rel: string): Promise<string | null> {
+    return this.agent<string | null>('diskText', rel);
+  }
+
+  insert(rel: string, offset: number, text: string): Promise<boolean> {
+    return this.agent<boolean>('insert', rel, offset, text);
+  }
+
+  decorations(rel: string): Promise<unknown[]> {
+    return this.testApi<unknown[]>('cursorsIn', rel);
+  }
+
+  /** Runs a command through the command palette, as a person would. */
+  async palette(title: string): Promise<void> {
+    const page = this.page;
+    for (let attempt = 0; attempt < 6; attempt++) {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(`>${title}`);
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+      try {
+        await row.waitFor({ state: 'visible', timeout: 3000 });
+      } catch {
+        continue; // the palette snapshots commands when it opens: reopen until the row is there
+      }
+      await page.keyboard.press('Enter');
+      return;
+    }
+    throw new Error(`${this.options.name}: "${title}" never appeared in the command palette`);
+  }
+
+  /**
+   * Focuses the active editor and moves the caret with the real keyboard (line and column from 0),
+   * so that it is where typing lands — an API selection can reach the window after the keystrokes.
+   */
+  async caretAt(line: number, column: number): Promise<void> {
+    await this.page.locator('.monaco-editor .view-lines').first().click();
+    await this.page.keyboard.press('Control+Home');
+    for (let i = 0; i < line; i++) await this.page.keyboard.press('ArrowDown');
+    for (let i = 0; i < column; i++) await this.page.keyboard.press('ArrowRight');
+    await until(async () => {
+      const sel = await this.agent<number[][]>('selections');
+      return sel.length === 1 && sel[0][0] === sel[0][1];
+    }, 'the caret', 5000);
+  }
+
+  /** Types with the real keyboard into whatever has focus. */
+  async type(text: string): Promise<void> {
+    await this.page.keyboard.type(text, { delay: 5 });
+  }
+
+  async screenshot(dir: string, name: string): Promise<string> {
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${name}.png`);
+    await this.page.screenshot({ path: file }).catch(() => undefined);
+    return file;
+  }
+
+  async stop(): Promise<void> {
+    await this.agent('done').catch(() => undefined);
+    await this.context?.close().catch(() => undefined);
+    if (this.server?.pid) {
+      try {
+        process.kill(-this.server.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      livePids.delete(this.server.pid);
+    }
+  }
+}
+
+export interface Pair {
+  a: Editor;
+  b: Editor;
+  network: TestNetwork;
+  /** Saves screenshots and logs of both editors under .test-artifacts/editor/<name>/. */
+  saveArtifacts(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Starts editor A (with `filesA`) and editor B (an empty folder) on one private testnet. */
+export async function startPair(filesA: Record<string, string>): Promise<Pair> {
+  if (!fs.existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run `bash scripts/setup-editor.sh` (npm test does)');
+  if (!fs.existsSync(path.join(REPO, 'dist/extension.js'))) throw new Error('dist/extension.js is missing: run `npm run build`');
+  const network = await createTestNetwork();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-editors-'));
+  const a = new Editor({ name: 'Alice', files: filesA }, network.bootstrapSpec, tmp);
+  const b = new Editor({ name: 'Bob' }, network.bootstrapSpec, tmp);
+  const pair: Pair = {
+    a,
+    b,
+    network,
+    async saveArtifacts(name: string) {
+      const dir = path.join(ARTIFACTS, name.replace(/[^a-z0-9-]+/gi, '_').slice(0, 80));
+      fs.mkdirSync(dir, { recursive: true });
+      for (const e of [a, b]) {
+        await e.screenshot(dir, e.options.name);
+        if (fs.existsSync(e.logFile)) fs.copyFileSync(e.logFile, path.join(dir, `${e.options.name}-code-server.log`));
+        fs.writeFileSync(path.join(dir, `${e.options.name}-extension-host.log`), e.output.join('\n'));
+        const logs = path.join(e.workspaceDir, '..', 'user-data', 'logs');
+        if (fs.existsSync(logs)) fs.cpSync(logs, path.join(dir, `${e.options.name}-vscode-logs`), { recursive: true });
+      }
+      return dir;
+    },
+    async stop() {
+      await Promise.all([a.stop(), b.stop()]);
+      await network.destroy();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+  try {
+    // One after the other: two workbenches booting at once on two cores mostly wait on each other.
+    await a.start();
+    await b.start();
+  } catch (err) {
+    await pair.saveArtifacts('startup-failure').catch(() => undefined);
+    await pair.stop();
+    throw err;
+  }
+  return pair;
+}
+
+export async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function httpOk(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    http.get(url, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 500) < 500);
+    }).on('error', () => resolve(false));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
