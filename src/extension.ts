@@ -17,7 +17,11 @@ let controller: SessionController | undefined;
 
 export function activate(context: vscode.ExtensionContext): HyperpairExports {
   const log = vscode.window.createOutputChannel('Hyperpair', { log: true });
-  controller = new SessionController(log, (message) => void vscode.window.setStatusBarMessage(`Hyperpair: ${message}`, 5000));
+  controller = new SessionController(
+    log,
+    (message) => void vscode.window.setStatusBarMessage(`Hyperpair: ${message}`, 5000),
+    context.globalStorageUri.fsPath,
+  );
   const commands = new Commands(context, controller, log, log);
   context.subscriptions.push(log, controller, commands, new StatusItem(controller));
   void vscode.commands.executeCommand('setContext', 'hyperpair.state', 'idle');

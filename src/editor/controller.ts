@@ -36,6 +36,7 @@ export class SessionController implements vscode.Disposable {
   constructor(
     private readonly logger: Logger,
     private readonly notify: (message: string) => void,
+    private readonly storageDir: string,
   ) {}
 
   get state(): SessionState {
@@ -66,6 +67,7 @@ export class SessionController implements vscode.Disposable {
         config,
         name: await resolveDisplayName(config),
         logger: this.logger,
+        storageDir: this.storageDir,
       });
       this.adopt(running);
       return running.code;
@@ -88,6 +90,7 @@ export class SessionController implements vscode.Disposable {
         config,
         name: await resolveDisplayName(config),
         logger: this.logger,
+        storageDir: this.storageDir,
         onProgress,
         cancel,
       });
@@ -119,10 +122,13 @@ export class SessionController implements vscode.Disposable {
   private adopt(running: RuntimeModule.RunningSession): void {
     this.running = running;
     const update = () => this.setState(running.peers().length > 0 ? 'connected' : running.offline() ? 'reconnecting' : 'alone');
-    this.peerSubscription = running.onDidChangePeers((event) => {
+    const onStatus = () => update();
+    running.peer.session.on('status', onStatus);
+    const peers = running.onDidChangePeers((event) => {
       if (event) this.notify(event);
       update();
     });
+    this.peerSubscription = { dispose: () => (peers.dispose(), running.peer.session.off('status', onStatus)) };
     update();
   }
 

@@ -11,6 +11,8 @@ import { startPeer, type RunningPeer } from '../sync/peer';
 import type { HyperpairConfig } from './config';
 import type { JoinProgress } from './controller';
 import { DocumentBindings } from './documents';
+import { ParticipantsView } from './participants';
+import { Presence } from './presence';
 
 export interface OpenOptions {
   mode: 'share' | 'join';
@@ -19,6 +21,8 @@ export interface OpenOptions {
   config: HyperpairConfig;
   name: string;
   logger: Logger;
+  /** Where the extension may keep files (participant icons). */
+  storageDir: string;
   onProgress?: (p: JoinProgress) => void;
   cancel?: vscode.CancellationToken;
 }
@@ -27,6 +31,8 @@ export interface RunningSession {
   readonly code: string;
   readonly root: string;
   readonly documents: DocumentBindings;
+  readonly presence: Presence;
+  readonly participants: ParticipantsView;
   readonly peer: RunningPeer;
   peers(): PeerInfo[];
   offline(): boolean;
@@ -75,21 +81,35 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     },
     logger,
   );
+  const presence = new Presence(peer.workspace.awareness, peer.workspace, documents, peer.session.self);
+  const participants = new ParticipantsView(
+    presence,
+    { self: peer.session.self, directPeers: () => peer.session.peers(), rtt: (id) => peer.session.rtt(id) },
+    peer.workspace,
+    options.root,
+    options.storageDir,
+  );
+  peer.workspace.on('notice', (message) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`));
+  peer.session.on('protocol-mismatch', (_v, message) => void vscode.window.showErrorMessage(`Hyperpair: ${message}`));
 
   let left = false;
   return {
     code: peer.code,
     root: options.root,
     documents,
+    presence,
+    participants,
     peer,
     peers: () => peer.session.peers(),
-    offline: () => false,
+    offline: () => peer.session.status === 'offline',
     onDidChangePeers: changed.event,
     async leave() {
       if (left) return;
       left = true;
       peer.session.off('peer-join', onJoin);
       peer.session.off('peer-leave', onLeave);
+      participants.dispose();
+      presence.dispose();
       documents.dispose();
       changed.dispose();
       await peer.close();

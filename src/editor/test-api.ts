@@ -10,6 +10,12 @@ export interface TestApi {
   sessionCode(): string | undefined;
   peers(): PeerInfo[];
   sessionRoot(): string | undefined;
+  /** Collaborators' cursors drawn in a file (offsets, names, colours). */
+  cursorsIn(relPath: string): unknown[];
+  /** The Participants view's rows. */
+  participants(): unknown[];
+  /** The client id being followed, if any. */
+  following(): number | null;
 }
 
 export function createTestApi(controller: SessionController): TestApi {
@@ -18,5 +24,8 @@ export function createTestApi(controller: SessionController): TestApi {
     sessionCode: () => controller.code,
     peers: () => controller.peers().map((p) => ({ id: p.id, name: p.name, colour: p.colour })),
     sessionRoot: () => controller.session?.root,
+    cursorsIn: (rel) => controller.session?.presence.cursorsIn(rel) ?? [],
+    participants: () => controller.session?.participants.participants() ?? [],
+    following: () => controller.session?.participants.followed ?? null,
   };
 }

@@ -42,7 +42,13 @@ interface InFlight {
   baseVersion: number;
   edits: TextEdit[];
   target: string;
+  /** Set when the editor reported our edit back; it may do so before or after applyEdits resolves. */
+  echoed: boolean;
+  onEcho?: () => void;
 }
+
+/** How long to wait for the editor to report an applied edit before assuming it was reported. */
+const ECHO_TIMEOUT_MS = 2000;
 
 export class BufferBinding {
   readonly undoManager: Y.UndoManager;
@@ -91,8 +97,10 @@ export class BufferBinding {
     const before = this.shadow;
     this.shadow = textAfter;
     const flight = this.inFlight;
-    if (flight && textAfter === flight.target && sameEdits(changes, flight.edits, before, flight.target)) {
-      return false; // our own remote edit arriving: an echo
+    if (flight && !flight.echoed && textAfter === flight.target && sameEdits(changes, flight.edits, before, flight.target)) {
+      flight.echoed = true; // our own remote edit coming back
+      flight.onEcho?.();
+      return false;
     }
     if (changes.length === 0) return false;
     const shared = this.ytext.toString();
@@ -154,16 +162,24 @@ export class BufferBinding {
       this.flushAgain = false;
       const current = this.buffer.getText();
       const target = this.ytext.toString();
-      if (current === target) {
-        this.shadow = current;
-        return;
-      }
+      if (current === target) return;
       const edits = diffEdits(current, target);
       const baseVersion = this.buffer.version();
-      this.inFlight = { baseVersion, edits, target };
+      const flight: InFlight = { baseVersion, edits, target, echoed: false };
+      this.inFlight = flight;
       let applied = false;
       try {
         applied = await this.buffer.applyEdits(edits, baseVersion);
+        // Until the editor has reported the edit, its change event must still be recognised as ours.
+        if (applied && !flight.echoed) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, ECHO_TIMEOUT_MS);
+            flight.onEcho = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
       } catch (err) {
         this.options.logger.warn(`binding: applying remote edits failed: ${(err as Error).message}`);
       } finally {
@@ -171,7 +187,8 @@ export class BufferBinding {
       }
       if (this.closed) return;
       if (applied) {
-        this.shadow = this.buffer.getText();
+        // `shadow` follows the editor's change events only (the echo set it): the buffer's text may
+        // already include changes whose events are still on their way.
         attempts = 0;
         this.options.onRemoteApplied?.();
         if (!this.flushAgain && this.shadow === this.ytext.toString()) return;

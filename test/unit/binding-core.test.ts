@@ -10,19 +10,32 @@ import { BufferBinding, type EditorBuffer } from '../../src/sync/buffer-binding'
 import { applyEdits, diffEdits, mapOffset, deltaToEdits, type TextEdit } from '../../src/sync/textdiff';
 import { silentLogger } from '../../src/session/log';
 
+/**
+ * An editor as VS Code is one: the window holds the true text (`text`, `ver`) and applies keystrokes
+ * and edits; the extension host sees the text and version only as the change events arrive, in
+ * order (`getText()`, `version()`); an edit made against a version the window has moved past is
+ * refused.
+ */
 class AsyncBuffer implements EditorBuffer {
   text: string;
   ver = 1;
+  private hostText: string;
+  private hostVer = 1;
   binding?: BufferBinding;
   rejected = 0;
+  /** Deliver change events after a delay, so that an edit's promise can resolve before its event. */
+  lateEcho = false;
+  private readonly events: Array<() => void> = [];
+
   constructor(text: string) {
     this.text = text;
+    this.hostText = text;
   }
   getText(): string {
-    return this.text;
+    return this.hostText;
   }
   version(): number {
-    return this.ver;
+    return this.hostVer;
   }
   applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {
     return new Promise((resolve) =>
@@ -31,16 +44,35 @@ class AsyncBuffer implements EditorBuffer {
           this.rejected++;
           return resolve(false);
         }
-        this.change(edits);
+        this.apply(edits);
         resolve(true);
       }),
     );
   }
-  /** A user's keystroke or any buffer change: applied at once, reported to the binding. */
+  /** A user's keystroke or any buffer change in the window. */
   change(edits: TextEdit[]): void {
+    this.apply(edits);
+  }
+  private apply(edits: TextEdit[]): void {
     this.text = applyEdits(this.text, edits);
-    this.ver++;
-    this.binding?.onBufferChange(edits, this.text);
+    const ver = ++this.ver;
+    const after = this.text;
+    this.events.push(() => {
+      this.hostText = after;
+      this.hostVer = ver;
+      this.binding?.onBufferChange(edits, after);
+    });
+    if (!this.lateEcho && this.events.length === 1) {
+      this.events.shift()!();
+      return;
+    }
+    if (this.events.length === 1) {
+      const drain = () => {
+        this.events.shift()!();
+        if (this.events.length) setImmediate(drain);
+      };
+      setImmediate(drain);
+    }
   }
 }
 
@@ -153,6 +185,7 @@ test('random interleavings of local typing and remote edits converge with every 
   for (let round = 0; round < 20; round++) {
     const [a, b] = linkedDocs();
     const buffer = new AsyncBuffer('');
+    buffer.lateEcho = round % 2 === 1;
     const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger });
     buffer.binding = binding;
     const markers: string[] = [];
@@ -190,6 +223,7 @@ test('a buffer that disagrees with the shared text is repaired from it', async (
   await settle(binding);
   assert.equal(buffer.text, 'shared truth');
   buffer.text = 'corrupted';
+  (buffer as unknown as { hostText: string }).hostText = 'corrupted'; // as if changed behind our back
   assert.equal(binding.verify(), false);
   await settle(binding);
   assert.equal(buffer.text, 'shared truth');

@@ -70,10 +70,16 @@ const handlers: Record<string, Handler> = {
   },
   files: () => walk(root()),
   insert: async (rel: string, offset: number, text: string) => {
+    // VS Code refuses an edit made against a version that changed meanwhile (a collaborator's edit
+    // landed): like a person, try again on the current text.
     const doc = await documentOf(rel);
-    const edit = new vscode.WorkspaceEdit();
-    edit.insert(doc.uri, doc.positionAt(offset), text);
-    return vscode.workspace.applyEdit(edit);
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const edit = new vscode.WorkspaceEdit();
+      edit.insert(doc.uri, doc.positionAt(offset), text);
+      if (await vscode.workspace.applyEdit(edit)) return true;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`could not insert into ${rel}: every attempt was refused`);
   },
   save: async (rel: string) => (await documentOf(rel)).save(),
   isDirty: async (rel: string) => (await documentOf(rel)).isDirty,
