@@ -204,3 +204,23 @@ test('open files load first: text() jumps the queue', async () => {
   a.ws.close();
   b.ws.close();
 });
+
+test('a chunk that was not asked for, does not match its hash, or is oversized cuts its sender off', async () => {
+  const { encodeBlob, MessageType, CHUNK_SIZE } = await import('../../src/sync/protocol');
+  const { contentHash } = await import('../../src/sync/hash');
+  const cases: Array<[string, Uint8Array, RegExp]> = [
+    ['unrequested', encodeBlob(MessageType.BlobData, contentHash(Uint8Array.of(1)), Uint8Array.of(1)), /not asked for/],
+    ['wrong hash', encodeBlob(MessageType.BlobData, contentHash(Uint8Array.of(1)), Uint8Array.of(2)), /not asked for or does not match/],
+    ['oversized', encodeBlob(MessageType.BlobData, contentHash(Uint8Array.of(1)), new Uint8Array(CHUNK_SIZE + 1)), /max 262144/],
+  ];
+  for (const [what, message, reason] of cases) {
+    const victim = new MemoryTransport('victim');
+    const ws = new SharedWorkspace({ transport: victim, mode: 'share' });
+    const attacker = new MemoryTransport('attacker');
+    link(victim, attacker);
+    attacker.send(victim.self.id, message);
+    await waitFor(() => victim.disconnected.length === 1, `cut off for a ${what} chunk`);
+    assert.match(victim.disconnected[0].reason, reason);
+    ws.close();
+  }
+});
