@@ -57,44 +57,32 @@ export class SessionController implements vscode.Disposable {
 
   /** Shares `root` in a new session. */
   async start(root: string): Promise<string> {
-    this.assertIdle();
-    this.setState('starting');
-    try {
-      const config = readConfig();
-      const running = await loadRuntime().openSession({
-        mode: 'share',
-        root,
-        config,
-        name: await resolveDisplayName(config),
-        logger: this.logger,
-        storageDir: this.storageDir,
-      });
-      this.adopt(running);
-      return running.code;
-    } catch (err) {
-      this.setState('idle');
-      throw err;
-    }
+    const running = await this.open('starting', { mode: 'share', root });
+    return running.code;
   }
 
   /** Joins the session `code` into the empty folder `root`. */
   async join(code: string, root: string, onProgress?: (p: JoinProgress) => void, cancel?: vscode.CancellationToken): Promise<void> {
+    await this.open('joining', { mode: 'join', code, root, onProgress, cancel });
+  }
+
+  private async open(
+    state: 'starting' | 'joining',
+    options: Pick<RuntimeModule.OpenOptions, 'mode' | 'root' | 'code' | 'onProgress' | 'cancel'>,
+  ): Promise<RuntimeModule.RunningSession> {
     this.assertIdle();
-    this.setState('joining');
+    this.setState(state);
     try {
       const config = readConfig();
       const running = await loadRuntime().openSession({
-        mode: 'join',
-        code,
-        root,
+        ...options,
         config,
         name: await resolveDisplayName(config),
         logger: this.logger,
         storageDir: this.storageDir,
-        onProgress,
-        cancel,
       });
       this.adopt(running);
+      return running;
     } catch (err) {
       this.setState('idle');
       throw err;

@@ -3,15 +3,14 @@
  * local undo, remote cursors, typing while a long edit arrives, and a headless peer replaying a real
  * editing trace into an open editor.
  */
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Session } from '../../src/session';
 import { SharedWorkspace } from '../../src/sync/workspace';
 import { loadTrace, type SequentialTrace } from '../helpers/traces';
-import { startPair, until, type Pair } from './fixture';
+import { editorTest as fixtureTest, startPair, until, type Pair } from './fixture';
 
 let pair: Pair;
-const failed = new Set<string>();
 
 before(async () => {
   pair = await startPair({
@@ -34,18 +33,7 @@ after(async () => {
   await pair?.stop();
 });
 
-function editorTest(name: string, fn: () => Promise<void>, timeout = 120_000): void {
-  test(name, { timeout }, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed.add(name);
-      const dir = await pair.saveArtifacts(name);
-      console.log(`# screenshots and logs of the failure: ${dir}`);
-      throw err;
-    }
-  });
-}
+const editorTest = (name: string, fn: () => Promise<void>, timeout?: number) => fixtureTest(() => pair, name, fn, timeout);
 
 async function converged(rel: string, what: string): Promise<string> {
   let text = '';

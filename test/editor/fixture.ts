@@ -11,6 +11,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createTestNetwork, type TestNetwork } from '../helpers/testnet';
 
@@ -333,5 +334,21 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
     s.on('error', reject);
+  });
+}
+
+/**
+ * A test against a pair of editors: on failure, screenshots and logs of both are saved (and their
+ * folder printed) before the failure is reported.
+ */
+export function editorTest(getPair: () => Pair, name: string, fn: () => Promise<void>, timeout = 120_000): void {
+  test(name, { timeout }, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      const dir = await getPair().saveArtifacts(name);
+      console.log(`# screenshots and logs of the failure: ${dir}`);
+      throw err;
+    }
   });
 }

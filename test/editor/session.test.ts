@@ -2,9 +2,9 @@
  * Two real VS Code instances in one Hyperpair session, driven as people drive them: the command
  * palette, the input box, the keyboard.
  */
-import { test, before, after, afterEach } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPair, until, type Pair } from './fixture';
+import { editorTest as fixtureTest, startPair, until, type Pair } from './fixture';
 
 let pair: Pair;
 let code = '';
@@ -17,25 +17,7 @@ after(async () => {
   await pair?.stop();
 });
 
-afterEach(async (t) => {
-  // node:test gives no failure flag to afterEach in Node 20; the test bodies record it instead.
-  if (failed.has(t.name)) {
-    const dir = await pair.saveArtifacts(t.name);
-    console.log(`# screenshots and logs of the failure: ${dir}`);
-  }
-});
-
-const failed = new Set<string>();
-function editorTest(name: string, fn: () => Promise<void>, timeout = 120_000): void {
-  test(name, { timeout }, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed.add(name);
-      throw err;
-    }
-  });
-}
+const editorTest = (name: string, fn: () => Promise<void>, timeout?: number) => fixtureTest(() => pair, name, fn, timeout);
 
 editorTest('the extension activates in both editors, in a real VS Code', async () => {
   for (const e of [pair.a, pair.b]) {

@@ -18,6 +18,20 @@ function peer(name: string, mode: 'share' | 'join' = 'join') {
   return { transport, ws };
 }
 
+/** A sync update of the index that lists `entries` (id → fields), as a hostile peer would send it. */
+function hostileIndexUpdate(entries: Record<string, Record<string, unknown>>): Uint8Array {
+  const doc = new Y.Doc();
+  for (const [id, fields] of Object.entries(entries)) {
+    const m = new Y.Map<unknown>();
+    for (const [k, v] of Object.entries(fields)) m.set(k, v);
+    doc.getMap('files').set(id, m);
+  }
+  const e = syncEncoder(INDEX_DOC);
+  encoding.writeVarUint(e, 2);
+  encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(doc));
+  return encoding.toUint8Array(e);
+}
+
 const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
 
 test('a joiner gets the index first, then texts and binaries, identical to the sharer\'s', async () => {
@@ -141,17 +155,7 @@ test('a peer that sends an unsafe path or goes over the caps is cut off and noth
     ws.createText('fine.txt', 'ok', 'disk');
     const attacker = new MemoryTransport('attacker');
     link(victim, attacker);
-    const doc = new Y.Doc();
-    const entry = new Y.Map<unknown>();
-    entry.set('path', bad);
-    entry.set('kind', 'text');
-    entry.set('size', 1);
-    entry.set('hash', '');
-    doc.getMap('files').set('f'.repeat(32), entry);
-    const e = syncEncoder(INDEX_DOC);
-    encoding.writeVarUint(e, 2);
-    encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(doc));
-    attacker.send(victim.self.id, encoding.toUint8Array(e));
+    attacker.send(victim.self.id, hostileIndexUpdate({ ['f'.repeat(32)]: { path: bad, kind: 'text', size: 1, hash: '' } }));
     await waitFor(() => victim.disconnected.length === 1, `cut off for ${JSON.stringify(bad)}`);
     assert.match(victim.disconnected[0].reason, /unsafe path/);
     assert.deepEqual(ws.files().map((f) => f.path), ['fine.txt']);
@@ -162,18 +166,8 @@ test('a peer that sends an unsafe path or goes over the caps is cut off and noth
   const ws = new SharedWorkspace({ transport: victim, mode: 'share', caps: { maxFiles: 3 } });
   const attacker = new MemoryTransport('attacker');
   link(victim, attacker);
-  const doc = new Y.Doc();
-  for (let i = 0; i < 10; i++) {
-    const m = new Y.Map<unknown>();
-    m.set('path', `f${i}`);
-    m.set('kind', 'text');
-    m.set('size', 1);
-    doc.getMap('files').set(String(i).padStart(32, '0'), m);
-  }
-  const e = syncEncoder(INDEX_DOC);
-  encoding.writeVarUint(e, 2);
-  encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(doc));
-  attacker.send(victim.self.id, encoding.toUint8Array(e));
+  const many = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i).padStart(32, '0'), { path: `f${i}`, kind: 'text', size: 1 }]));
+  attacker.send(victim.self.id, hostileIndexUpdate(many));
   await waitFor(() => victim.disconnected.length === 1, 'cut off over the file cap');
   assert.match(victim.disconnected[0].reason, /max 3/);
   assert.equal(ws.files().length, 0);
