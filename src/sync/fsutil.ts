@@ -14,14 +14,26 @@ export async function atomicWrite(root: string, rel: string, data: Uint8Array): 
   await assertNoSymlinks(root, rel);
   await fs.mkdir(path.dirname(target), { recursive: true });
   await assertNoSymlinks(root, rel); // a directory swapped for a link while we created parents
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
-  const handle = await fs.open(temp, 'wx', 0o644);
+  // A short name of its own (the target's name may already be at the file system's length limit),
+  // in the same directory so that the rename is atomic. The watcher ignores the suffix.
+  const temp = path.join(path.dirname(target), `.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+  // Keep an existing file's permissions (an executable script stays executable); a new file gets
+  // the usual 0644 narrowed by the user's umask.
+  const existing = await fs
+    .lstat(target)
+    .then((st) => (st.isFile() ? st.mode & 0o777 : undefined))
+    .catch(() => undefined);
+  const handle = await fs.open(temp, 'wx', existing ?? 0o644);
   try {
     await handle.writeFile(data);
+    if (existing !== undefined) await handle.chmod(existing);
     await handle.sync();
-  } finally {
+  } catch (err) {
     await handle.close();
+    await fs.rm(temp, { force: true });
+    throw err;
   }
+  await handle.close();
   try {
     await fs.rename(temp, target);
   } catch (err) {

@@ -41,6 +41,8 @@ export class Mirror {
   /** What this mirror last read from or wrote to each path: a write it made is not a change. */
   private readonly known = new Map<string, { hash: string; text?: string }>();
   private readonly editorOwned = new Set<string>();
+  /** Paths from the session this folder excludes (logged once each). */
+  private readonly refusedExcluded = new Set<string>();
   private readonly textTimers = new Map<string, NodeJS.Timeout>();
   private rules: ExcludeRules;
   private watcher: FolderWatcher | undefined;
@@ -88,8 +90,12 @@ export class Mirror {
     return progress;
   }
 
-  /** Starts following both directions: disk → model and model → disk. */
-  start(): void {
+  /**
+   * Starts following both directions: disk → model and model → disk. Reads the folder's .gitignore
+   * files first (a joiner has just received them), so that what the folder ignores stays unshared.
+   */
+  async start(): Promise<void> {
+    await this.rules.loadAll(this.root);
     const on = <K extends Parameters<SharedWorkspace['on']>[0]>(event: K, fn: Parameters<SharedWorkspace['on']>[1]) => {
       this.ws.on(event, fn as never);
       this.detach.push(() => this.ws.off(event, fn as never));
@@ -106,8 +112,12 @@ export class Mirror {
       (rel) => this.rules.excluded(rel, true),
     );
     this.watcher.start();
-    // Files that arrived between the first sync and now.
-    for (const e of this.ws.files()) if (!this.known.has(e.path)) this.enqueue(() => this.writeEntry(e));
+    // What changed between the first sync and now: files that arrived or changed (writeEntry skips
+    // what is already on disk), and files written earlier that left the index or moved meanwhile.
+    for (const e of this.ws.files()) this.enqueue(() => this.writeEntry(e));
+    for (const rel of this.known.keys()) {
+      if (!this.ws.byPath(rel)) this.enqueue(() => this.removePath(rel));
+    }
   }
 
   /** An editor has this file open and writes it itself; the mirror leaves its content alone. */
@@ -164,8 +174,23 @@ export class Mirror {
     );
   }
 
+  /**
+   * Whether a path from the model may be written here. The model has validated it; here it must
+   * also not be one this folder leaves out: a peer must not plant `.git/hooks/…` (run by git) or
+   * write into what .gitignore hides.
+   */
+  private writable(rel: string): boolean {
+    if (!isSafeRelativePath(rel)) return false;
+    if (!this.rules.excluded(rel, false)) return true;
+    if (!this.refusedExcluded.has(rel)) {
+      this.refusedExcluded.add(rel);
+      this.logger.warn(`not writing ${JSON.stringify(rel)} from the session: this folder excludes it`);
+    }
+    return false;
+  }
+
   private async writeEntry(e: FileEntry): Promise<void> {
-    if (this.closed || !isSafeRelativePath(e.path)) return;
+    if (this.closed || !this.writable(e.path)) return;
     let bytes: Uint8Array;
     let text: string | undefined;
     if (e.kind === 'text') {
@@ -189,6 +214,10 @@ export class Mirror {
 
   private async moveEntry(e: FileEntry, oldPath: string): Promise<void> {
     const old = this.known.get(oldPath);
+    if (!this.writable(e.path)) {
+      if (old) await this.removePath(oldPath); // it left the shared part of the folder
+      return;
+    }
     try {
       if (old && (await readIfFile(resolveInside(this.root, oldPath)))) {
         await moveFile(this.root, oldPath, e.path);
@@ -202,11 +231,17 @@ export class Mirror {
   }
 
   private async removeEntry(e: FileEntry): Promise<void> {
+    await this.removePath(e.path);
+  }
+
+  private async removePath(rel: string): Promise<void> {
+    // Only files this mirror wrote or read: a path the folder excludes (or never had) is not ours.
+    if (!this.known.has(rel) && !this.writable(rel)) return;
     try {
-      await removeFile(this.root, e.path);
-      this.known.delete(e.path);
+      await removeFile(this.root, rel);
+      this.known.delete(rel);
     } catch (err) {
-      this.logger.error(`refused to remove ${JSON.stringify(e.path)}: ${(err as Error).message}`);
+      this.logger.error(`refused to remove ${JSON.stringify(rel)}: ${(err as Error).message}`);
     }
   }
 
@@ -225,6 +260,13 @@ export class Mirror {
       } else files.add(rel);
       for (const e of this.ws.files()) if (e.path.startsWith(rel + '/')) files.add(e.path);
     }
+    // A .gitignore that changed changes what is shared from now on (files already shared stay).
+    for (const rel of files) {
+      if (rel === '.gitignore' || rel.endsWith('/.gitignore')) {
+        const dir = rel.slice(0, Math.max(0, rel.length - '/.gitignore'.length));
+        await this.rules.loadGitignore(path.join(this.root, dir), dir);
+      }
+    }
     const gone: FileEntry[] = [];
     const appeared: Array<{ rel: string; bytes: Buffer }> = [];
     for (const rel of files) {
@@ -240,7 +282,7 @@ export class Mirror {
         continue;
       }
       if (!entry) appeared.push({ rel, bytes });
-      else this.changedOnDisk(entry, bytes);
+      else await this.changedOnDisk(entry, bytes);
     }
     // A file that vanished and one that appeared with the same content: a rename (keeps its history).
     for (const a of appeared) {
@@ -274,7 +316,7 @@ export class Mirror {
     }
   }
 
-  private changedOnDisk(entry: FileEntry, bytes: Buffer): void {
+  private async changedOnDisk(entry: FileEntry, bytes: Buffer): Promise<void> {
     const hash = contentHash(bytes);
     const known = this.known.get(entry.path);
     if (known?.hash === hash) return; // our own write, or no change
@@ -287,8 +329,9 @@ export class Mirror {
       return;
     }
     if (entry.kind === 'text' && text !== undefined) {
-      const ytext = this.ws.loadedText(entry.id);
-      if (!ytext) return; // not loaded yet: the first write will bring it
+      // Not loaded yet (a joiner still fetching): wait for it rather than lose the disk's edit.
+      const ytext = this.ws.loadedText(entry.id) ?? (await this.ws.text(entry.id));
+      if (this.ws.byId(entry.id)?.path !== entry.path) return; // moved meanwhile; the next batch sees it
       const shared = ytext.toString();
       const base = known?.text ?? shared;
       // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping

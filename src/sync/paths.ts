@@ -6,17 +6,20 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
 export const MAX_PATH_CHARS = 1024;
-export const MAX_SEGMENT_CHARS = 255;
+/** Per name, in UTF-8 bytes: the limit of ext4, APFS and most other file systems. */
+export const MAX_SEGMENT_BYTES = 255;
 const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
-// Control characters, and characters Windows cannot store in a name.
-const FORBIDDEN = /[\u0000-\u001f\u007f<>:"|?*\\]/;
+// C0 and C1 control characters, and characters Windows cannot store in a name (`:` would also
+// address an NTFS alternate data stream).
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f<>:"|?*\\]/;
 
 export class UnsafePathError extends Error {
   constructor(
     readonly path: string,
-    why: string,
+    /** What is wrong with it, without the path. */
+    readonly reason: string,
   ) {
-    super(`unsafe path ${JSON.stringify(path.slice(0, 200))}: ${why}`);
+    super(`unsafe path ${JSON.stringify(path.slice(0, 200))}: ${reason}`);
     this.name = 'UnsafePathError';
   }
 }
@@ -30,24 +33,35 @@ export function validateRelativePath(input: string): string {
   if (typeof input !== 'string' || input.length === 0) throw new UnsafePathError(String(input), 'empty');
   const p = input.normalize('NFC');
   if (p.length > MAX_PATH_CHARS) throw new UnsafePathError(p, `longer than ${MAX_PATH_CHARS} characters`);
-  if (p.startsWith('/') || /^[a-zA-Z]:/.test(p) || p.startsWith('//')) throw new UnsafePathError(p, 'absolute');
+  // POSIX absolute, and Windows drive letters; UNC (`\\host`) is caught with the backslashes below.
+  if (p.startsWith('/') || /^[a-zA-Z]:/.test(p)) throw new UnsafePathError(p, 'absolute');
   for (const segment of p.split('/')) {
     if (segment === '') throw new UnsafePathError(p, 'empty segment');
     if (segment === '.' || segment === '..') throw new UnsafePathError(p, `"${segment}" segment`);
     if (FORBIDDEN.test(segment)) throw new UnsafePathError(p, 'control or reserved character');
-    if (segment.length > MAX_SEGMENT_CHARS) throw new UnsafePathError(p, 'segment too long');
+    if (Buffer.byteLength(segment, 'utf8') > MAX_SEGMENT_BYTES) throw new UnsafePathError(p, `a name longer than ${MAX_SEGMENT_BYTES} bytes`);
     if (RESERVED.test(segment)) throw new UnsafePathError(p, `reserved name "${segment}"`);
     if (/[. ]$/.test(segment)) throw new UnsafePathError(p, 'segment ends with a dot or space');
   }
   return p;
 }
 
+/**
+ * True if `p` is safe AND already canonical (NFC). A path in another Unicode form names a different
+ * file on Linux than its NFC twin that peers would write, so it is not shared, nor accepted from a peer
+ * (honest peers only send what validateRelativePath returned).
+ */
 export function isSafeRelativePath(p: string): boolean {
+  return unsafePathReason(p) === undefined;
+}
+
+/** Why `p` cannot be shared as it is, or undefined when it can. */
+export function unsafePathReason(p: string): string | undefined {
   try {
-    validateRelativePath(p);
-    return true;
-  } catch {
-    return false;
+    if (validateRelativePath(p) !== p) return 'its name is not in Unicode NFC form';
+    return undefined;
+  } catch (err) {
+    return err instanceof UnsafePathError ? err.reason : (err as Error).message;
   }
 }
 

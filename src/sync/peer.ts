@@ -87,7 +87,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       await mirror.materialize(options.onProgress, options.signal);
       if (options.force) await mirror.share(); // files that only this folder had join the session
     }
-    mirror.start();
+    await mirror.start();
     return { code: session.code, session, workspace, mirror, report, close };
   } catch (err) {
     await close();

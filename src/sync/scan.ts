@@ -5,9 +5,13 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { isSafeRelativePath } from './paths';
+import { unsafePathReason } from './paths';
 
-export const DEFAULT_EXCLUDES = ['.git/', 'node_modules/', '.hyperpair/', '*.hyperpair-tmp'];
+/**
+ * Never shared, and never written from a peer: `.git` both as a folder and as a file (a `.git` file
+ * can point git at another folder, e.g. one holding hooks), dependencies, our state and temp files.
+ */
+export const DEFAULT_EXCLUDES = ['.git', 'node_modules/', '.hyperpair/', '*.hyperpair-tmp'];
 
 export interface ScanOptions {
   /** Extra patterns in .gitignore syntax, relative to the root. */
@@ -42,13 +46,27 @@ export class ExcludeRules {
     this.root = { base: '', ig: ignore().add([...DEFAULT_EXCLUDES, ...excludes]) };
   }
 
+  /** (Re)reads the .gitignore of one directory; forgets it when the file is gone. */
   async loadGitignore(absDir: string, relDir: string): Promise<void> {
     try {
       const text = await fs.readFile(path.join(absDir, '.gitignore'), 'utf8');
       this.nested.set(relDir, ignore().add(text));
     } catch {
-      // no .gitignore here
+      this.nested.delete(relDir); // no .gitignore here
     }
+  }
+
+  /** Reads every .gitignore under root (outside excluded folders), e.g. after a joiner received them. */
+  async loadAll(root: string): Promise<void> {
+    const walk = async (absDir: string, relDir: string): Promise<void> => {
+      await this.loadGitignore(absDir, relDir);
+      const entries = await fs.readdir(absDir, { withFileTypes: true }).catch(() => []);
+      for (const d of entries) {
+        const rel = relDir ? `${relDir}/${d.name}` : d.name;
+        if (d.isDirectory() && !this.excluded(rel, true)) await walk(path.join(absDir, d.name), rel);
+      }
+    };
+    await walk(path.resolve(root), '');
   }
 
   excluded(rel: string, isDir: boolean): boolean {
@@ -77,8 +95,9 @@ export async function scanFolder(root: string, options: ScanOptions = {}): Promi
     for (const d of entries) {
       const rel = relDir ? `${relDir}/${d.name}` : d.name;
       if (rules.excluded(rel, d.isDirectory())) continue;
-      if (!isSafeRelativePath(rel)) {
-        report.skipped.push({ rel, reason: 'its name cannot be shared safely on every platform' });
+      const unsafe = unsafePathReason(rel);
+      if (unsafe) {
+        report.skipped.push({ rel, reason: `its name cannot be shared safely on every platform: ${unsafe}` });
         continue;
       }
       if (d.isSymbolicLink()) {

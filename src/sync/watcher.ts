@@ -15,6 +15,8 @@ export class FolderWatcher {
   private readonly watchers = new Map<string, fs.FSWatcher>();
   private readonly changed = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the oldest unreported change arrived: a steady stream of changes still gets reported. */
+  private pendingSince = 0;
   private closed = false;
 
   constructor(
@@ -24,6 +26,7 @@ export class FolderWatcher {
     /** Directories for which this returns true are neither watched nor reported. */
     private readonly skipDir: (rel: string) => boolean = () => false,
     private readonly debounceMs = 75,
+    private readonly maxWaitMs = 1000,
   ) {}
 
   start(): void {
@@ -33,6 +36,7 @@ export class FolderWatcher {
   /** Reports pending changes now. */
   flush(): void {
     clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.changed.size === 0) return;
     const batch = [...this.changed];
     this.changed.clear();
@@ -94,8 +98,10 @@ export class FolderWatcher {
       if (this.skipDir(rel)) return;
       this.watchTree(rel);
     }
+    if (this.changed.size === 0) this.pendingSince = Date.now();
     this.changed.add(rel);
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.flush(), this.debounceMs);
+    const wait = Math.min(this.debounceMs, Math.max(0, this.pendingSince + this.maxWaitMs - Date.now()));
+    this.timer = setTimeout(() => this.flush(), wait);
   }
 }
