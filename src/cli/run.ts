@@ -56,6 +56,10 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal)
     const r = peer.report!;
     out.line(`Sharing ${dir}: ${r.files.length} files, ${formatSize(r.totalBytes)}`, { event: 'sharing', dir, files: r.files.length, bytes: r.totalBytes });
     for (const s2 of r.skipped) out.line(`  left out: ${s2.rel} (${s2.reason})`, { event: 'skipped', path: s2.rel, reason: s2.reason });
+    if (r.excluded.length > 0) {
+      const some = r.excluded.slice(0, 5).join(', ') + (r.excluded.length > 5 ? ', …' : '');
+      out.line(`  not shared, as .gitignore and the exclude list say: ${some}`, { event: 'excluded', paths: r.excluded });
+    }
     out.line(`Session code: ${peer.code}`, { event: 'code', code: peer.code });
     out.line(`Invite link: vscode://hyperpair.hyperpair/join?code=${encodeURIComponent(peer.code)}`, {
       event: 'invite',

@@ -28,7 +28,10 @@ export interface ScannedFile {
 
 export interface ScanReport {
   files: ScannedFile[];
+  /** Left out although nothing excludes them: links, special files, unportable names, caps. */
   skipped: Array<{ rel: string; reason: string }>;
+  /** Left out by .gitignore or the exclude list, as asked (folders end with `/`, not descended). */
+  excluded: string[];
   totalBytes: number;
 }
 
@@ -86,7 +89,7 @@ export async function scanFolder(root: string, options: ScanOptions = {}): Promi
   const maxFile = options.maxFileBytes ?? Infinity;
   const maxTotal = options.maxTotalBytes ?? Infinity;
   const maxFiles = options.maxFiles ?? Infinity;
-  const report: ScanReport = { files: [], skipped: [], totalBytes: 0 };
+  const report: ScanReport = { files: [], skipped: [], excluded: [], totalBytes: 0 };
 
   async function walk(absDir: string, relDir: string): Promise<void> {
     await rules.loadGitignore(absDir, relDir);
@@ -94,7 +97,10 @@ export async function scanFolder(root: string, options: ScanOptions = {}): Promi
     entries.sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const d of entries) {
       const rel = relDir ? `${relDir}/${d.name}` : d.name;
-      if (rules.excluded(rel, d.isDirectory())) continue;
+      if (rules.excluded(rel, d.isDirectory())) {
+        report.excluded.push(d.isDirectory() ? rel + '/' : rel);
+        continue;
+      }
       const unsafe = unsafePathReason(rel);
       if (unsafe) {
         report.skipped.push({ rel, reason: `its name cannot be shared safely on every platform: ${unsafe}` });
