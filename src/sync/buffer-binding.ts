@@ -15,7 +15,7 @@
  */
 import * as Y from 'yjs';
 import type { Logger } from '../session/log';
-import { applyEdits, diffEdits, mapOffset, type TextEdit } from './textdiff';
+import { diffEdits, mapOffset, type TextEdit } from './textdiff';
 
 export const EDITOR_ORIGIN = 'editor';
 
@@ -97,7 +97,7 @@ export class BufferBinding {
     const before = this.shadow;
     this.shadow = textAfter;
     const flight = this.inFlight;
-    if (flight && !flight.echoed && textAfter === flight.target && sameEdits(changes, flight.edits, before, flight.target)) {
+    if (flight && !flight.echoed && (textAfter === flight.target || sameEdits(changes, flight.edits))) {
       flight.echoed = true; // our own remote edit coming back
       flight.onEcho?.();
       return false;
@@ -204,10 +204,13 @@ export class BufferBinding {
 }
 
 /**
- * Whether a reported change is the one we applied. Editors may report an edit split or normalised
- * differently, so fall back to comparing the resulting text, which `textAfter === target` already did.
+ * Whether a reported change is the edit we applied. The editor may have applied it on top of a
+ * concurrent change (then the resulting text is not our target), so compare the edits themselves.
  */
-function sameEdits(changes: readonly TextEdit[], ours: readonly TextEdit[], before: string, target: string): boolean {
-  if (changes.length === ours.length) return true;
-  return applyEdits(before, changes) === target;
+function sameEdits(changes: readonly TextEdit[], ours: readonly TextEdit[]): boolean {
+  if (changes.length !== ours.length) return false;
+  const key = (e: TextEdit) => `${e.offset}:${e.deleteCount}:${e.insert}`;
+  const a = changes.map(key).sort();
+  const b = ours.map(key).sort();
+  return a.every((k, i) => k === b[i]);
 }

@@ -84,10 +84,16 @@ editorTest('CRLF and emoji files stay byte-identical', async () => {
   await pair.b.agent('openFile', 'crlf.txt');
   const original = 'first\r\nsecond 😀 emoji\r\nthird\r\n';
   const afterEmoji = original.indexOf('😀') + 2;
-  // At the same moment: A after the emoji, B at the very start (an offset A's edit cannot shift).
-  await Promise.all([pair.a.insert('crlf.txt', afterEmoji, '👩‍💻'), pair.b.insert('crlf.txt', 0, 'ü ')]);
-  const expected = 'ü first\r\nsecond 😀👩‍💻 emoji\r\nthird\r\n';
-  await until(async () => (await pair.a.text('crlf.txt')) === expected && (await pair.b.text('crlf.txt')) === expected, 'crlf.txt to converge', 30_000);
+  // At the same moment: A after the emoji, B at the very end (neither edit can shift the other's place).
+  await Promise.all([pair.a.insert('crlf.txt', afterEmoji, '👩‍💻'), pair.b.insert('crlf.txt', 1e9, 'ü\r\n')]);
+  const expected = 'first\r\nsecond 😀👩‍💻 emoji\r\nthird\r\nü\r\n';
+  let seen: string[] = [];
+  await until(async () => {
+    seen = [await pair.a.text('crlf.txt'), await pair.b.text('crlf.txt')];
+    return seen.every((t) => t === expected);
+  }, 'crlf.txt to converge', 30_000).catch((err: Error) => {
+    throw new Error(`${err.message}: A ${JSON.stringify(seen[0])}, B ${JSON.stringify(seen[1])}`);
+  });
   const text = expected;
   await pair.a.agent('save', 'crlf.txt');
   await pair.b.agent('save', 'crlf.txt');

@@ -25,6 +25,8 @@ class AsyncBuffer implements EditorBuffer {
   rejected = 0;
   /** Deliver change events after a delay, so that an edit's promise can resolve before its event. */
   lateEcho = false;
+  /** Apply an edit made against an older version anyway, at its stale offsets (VS Code may). */
+  applyStale = false;
   private readonly events: Array<() => void> = [];
 
   constructor(text: string) {
@@ -40,7 +42,8 @@ class AsyncBuffer implements EditorBuffer {
   applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {
     return new Promise((resolve) =>
       setImmediate(() => {
-        if (this.ver !== baseVersion) {
+        const fits = edits.every((e) => e.offset + e.deleteCount <= this.text.length);
+        if (this.ver !== baseVersion && !(this.applyStale && fits)) {
           this.rejected++;
           return resolve(false);
         }
@@ -186,6 +189,7 @@ test('random interleavings of local typing and remote edits converge with every 
     const [a, b] = linkedDocs();
     const buffer = new AsyncBuffer('');
     buffer.lateEcho = round % 2 === 1;
+    buffer.applyStale = round % 4 >= 2;
     const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger });
     buffer.binding = binding;
     const markers: string[] = [];
@@ -209,7 +213,14 @@ test('random interleavings of local typing and remote edits converge with every 
     const text = a.getText('content').toString();
     assert.equal(b.getText('content').toString(), text);
     assert.equal(buffer.text, text);
-    for (const m of markers) assert.ok(text.includes(m), `round ${round}: ${m} lost`);
+    if (buffer.applyStale) {
+      // A stale edit misplaces text in the buffer for a moment, and a keystroke in that moment may
+      // land inside someone else's marker: nothing may be lost or doubled, though.
+      const chars = (s: string) => [...s].sort().join('');
+      assert.equal(chars(text), chars(markers.join('')), `round ${round}: characters lost or duplicated`);
+    } else {
+      for (const m of markers) assert.ok(text.includes(m), `round ${round}: ${m} lost`);
+    }
     binding.dispose();
   }
 });

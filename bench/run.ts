@@ -1,0 +1,249 @@
+/**
+ * `npm run bench`: what users feel, each figure beside a reference measured in the same run over the
+ * same kind of connection (real hyperswarm on a loopback testnet), so that ratios mean something on a
+ * noisy machine. Prints a table and writes bench/results.json. Not a test: nothing here asserts.
+ *
+ * Both peers of a measurement run in this one process (one event loop), which adds their work
+ * together; a real pair of machines does each side in parallel.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Hyperswarm from 'hyperswarm';
+import HyperDHT from 'hyperdht';
+import * as Y from 'yjs';
+import { Session, createSessionCode } from '../src/session';
+import { SharedWorkspace } from '../src/sync/workspace';
+import { startPeer } from '../src/sync/peer';
+import { createTestNetwork, waitFor, type TestNetwork } from '../test/helpers/testnet';
+import { loadTrace, type SequentialTrace } from '../test/helpers/traces';
+import { readTree } from '../test/helpers/tree';
+
+interface Row {
+  name: string;
+  value: number;
+  unit: string;
+  reference?: number;
+  goal?: string;
+  met?: boolean;
+  note?: string;
+}
+const rows: Row[] = [];
+const quick = process.argv.includes('--quick');
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function bareConnection(net: TestNetwork): Promise<{ a: Hyperswarm.SecretStream; b: Hyperswarm.SecretStream; close(): Promise<void> }> {
+  const mk = () => new Hyperswarm({ dht: new HyperDHT({ bootstrap: net.network.bootstrap, host: '127.0.0.1', firewalled: false }) });
+  const sa = mk();
+  const sb = mk();
+  const topic = Buffer.alloc(32, Math.floor(Math.random() * 255));
+  const conns: Hyperswarm.SecretStream[] = [];
+  for (const s of [sa, sb]) s.on('connection', (c) => (c.on('error', () => {}), conns.push(c)));
+  await sa.join(topic).flushed();
+  sb.join(topic);
+  await waitFor(() => conns.length === 2, 'a bare connection', 30_000);
+  const a = conns.find((c) => c.publicKey.equals(sa.keyPair.publicKey))!;
+  const b = conns.find((c) => c.publicKey.equals(sb.keyPair.publicKey))!;
+  return { a, b, close: async () => void (await Promise.all([sa.destroy(), sb.destroy()])) };
+}
+
+async function pairOfWorkspaces(net: TestNetwork) {
+  const code = createSessionCode();
+  const sa = new Session({ code, name: 'A', network: net.network });
+  const sb = new Session({ code, name: 'B', network: net.network });
+  const wa = new SharedWorkspace({ transport: sa, mode: 'share' });
+  const wb = new SharedWorkspace({ transport: sb, mode: 'join' });
+  await Promise.all([sa.ready(), sb.ready()]);
+  await waitFor(() => sa.peers().length === 1 && sb.peers().length === 1, 'two peers', 60_000);
+  await wb.whenIndexReady();
+  return {
+    wa,
+    wb,
+    close: async () => {
+      wa.close();
+      wb.close();
+      await Promise.all([sa.leave(), sb.leave()]);
+    },
+  };
+}
+
+/** 1. One character typed at a random place of a 100 KB file, until the other peer has it. */
+async function editLatency(net: TestNetwork): Promise<void> {
+  const n = quick ? 300 : 2000;
+  const { wa, wb, close } = await pairOfWorkspaces(net);
+  const file = wa.createText('big.txt', 'x'.repeat(100 * 1024), 'editor');
+  const ta = await wa.text(file.id);
+  const tb = await wb.text(file.id);
+  const times: number[] = [];
+  let resolveSeen: () => void = () => {};
+  tb.observe(() => resolveSeen());
+  for (let i = 0; i < n; i++) {
+    const seen = new Promise<void>((r) => (resolveSeen = r));
+    const t0 = performance.now();
+    ta.doc!.transact(() => ta.insert(Math.floor(Math.random() * ta.length), 'y'), 'editor');
+    await seen;
+    times.push(performance.now() - t0);
+  }
+  await close();
+
+  // Reference: the same size of Yjs update, one way over a bare hyperswarm stream.
+  const doc = new Y.Doc();
+  doc.getText('t').insert(0, 'x'.repeat(1000));
+  let update: Uint8Array = new Uint8Array(0);
+  doc.on('update', (u: Uint8Array) => (update = u));
+  doc.getText('t').insert(500, 'y');
+  const bare = await bareConnection(net);
+  const ref: number[] = [];
+  let resolveData: () => void = () => {};
+  bare.b.on('data', () => resolveData());
+  for (let i = 0; i < n; i++) {
+    const got = new Promise<void>((r) => (resolveData = r));
+    const t0 = performance.now();
+    bare.a.write(Buffer.from(update));
+    await got;
+    ref.push(performance.now() - t0);
+  }
+  await bare.close();
+  times.sort((x, y) => x - y);
+  ref.sort((x, y) => x - y);
+  const p50 = percentile(times, 50);
+  const r50 = percentile(ref, 50);
+  rows.push({ name: `edit latency p50 (${n} single-char edits, 100 KB file)`, value: p50, unit: 'ms', reference: r50, goal: '< 1 ms and ≤ 2× reference', met: p50 < 1 && p50 <= 2 * r50 });
+  rows.push({ name: 'edit latency p95', value: percentile(times, 95), unit: 'ms', reference: percentile(ref, 95) });
+  rows.push({ name: 'edit latency p99', value: percentile(times, 99), unit: 'ms', reference: percentile(ref, 99) });
+}
+
+/** 2. The automerge-paper trace at full speed on A, until B's text equals endContent. */
+async function traceConvergence(net: TestNetwork): Promise<void> {
+  const trace = loadTrace<SequentialTrace>('automerge-paper.json.gz');
+  const edits = trace.txns.reduce((n, t) => n + t.patches.length, 0);
+  const apply = (t: Y.Text) => {
+    for (const txn of trace.txns) {
+      t.doc!.transact(() => {
+        for (const [pos, del, ins] of txn.patches) {
+          if (del) t.delete(pos, del);
+          if (ins) t.insert(pos, ins);
+        }
+      }, 'editor');
+    }
+  };
+  // Reference: a bare Yjs document in one process.
+  const refDoc = new Y.Doc();
+  let t0 = performance.now();
+  apply(refDoc.getText('t'));
+  const refMs = performance.now() - t0;
+
+  const { wa, wb, close } = await pairOfWorkspaces(net);
+  const file = wa.createText('paper.tex', trace.startContent, 'editor');
+  const ta = await wa.text(file.id);
+  const tb = await wb.text(file.id);
+  t0 = performance.now();
+  apply(ta);
+  await waitFor(() => tb.length === trace.endContent.length && tb.toString() === trace.endContent, 'convergence', 600_000);
+  const ms = performance.now() - t0;
+  await close();
+  rows.push({ name: `trace convergence (automerge-paper, ${edits} edits)`, value: ms, unit: 'ms', reference: refMs, goal: '≤ 2× reference', met: ms <= 2 * refMs });
+  rows.push({ name: 'trace throughput', value: Math.round(edits / (ms / 1000)), unit: 'edits/s', reference: Math.round(edits / (refMs / 1000)) });
+}
+
+function generateWorkspace(root: string, files: number, totalBytes: number): void {
+  const per = Math.floor(totalBytes / files);
+  for (let i = 0; i < files; i++) {
+    const dir = path.join(root, `d${i % 10}`, `e${i % 7}`);
+    fs.mkdirSync(dir, { recursive: true });
+    if (i % 4 === 0) {
+      const b = Buffer.alloc(per);
+      for (let j = 0; j < per; j += 4) b.writeUInt32LE((i * 2654435761 + j) >>> 0, Math.min(j, per - 4));
+      fs.writeFileSync(path.join(dir, `blob${i}.bin`), b);
+    } else {
+      const line = `line of file ${i} — some text to share\n`;
+      fs.writeFileSync(path.join(dir, `file${i}.txt`), line.repeat(Math.max(1, Math.floor(per / Buffer.byteLength(line)))));
+    }
+  }
+}
+
+/** 3. A generated workspace from share to the joiner's disk, byte for byte. */
+async function join(net: TestNetwork, files: number, mb: number): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-bench-'));
+  const src = path.join(tmp, 'src');
+  generateWorkspace(src, files, mb * 1024 * 1024);
+  const bytes = Object.values(readTree(src)).reduce((n, hex) => n + hex.length / 2, 0);
+  const sharer = await startPeer({ mode: 'share', dir: src, name: 'sharer', network: net.network, maxFileSize: 512 * 1024 * 1024 });
+  const t0 = performance.now();
+  const joiner = await startPeer({ mode: 'join', code: sharer.code, dir: path.join(tmp, 'dst'), name: 'joiner', network: net.network });
+  const ms = performance.now() - t0;
+  const identical = JSON.stringify(readTree(src)) === JSON.stringify(readTree(path.join(tmp, 'dst')));
+  await Promise.all([joiner.close(), sharer.close()]);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const mbps = bytes / 1024 / 1024 / (ms / 1000);
+  rows.push({ name: `join: ${files} files, ${(bytes / 1024 / 1024).toFixed(1)} MB (from join to bytes on disk)`, value: ms, unit: 'ms', note: identical ? 'byte-identical' : 'NOT IDENTICAL' });
+  rows.push({ name: `join throughput (${files} files)`, value: mbps, unit: 'MB/s', reference: streamMBps, goal: '≥ ½ reference', met: mbps >= streamMBps / 2 });
+}
+
+let streamMBps = 0;
+/** Reference for joins: one bare hyperswarm stream moving 64 MiB. */
+async function streamThroughput(net: TestNetwork): Promise<void> {
+  const bare = await bareConnection(net);
+  const total = (quick ? 16 : 64) * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  let received = 0;
+  const done = new Promise<void>((r) => bare.b.on('data', (d: Buffer) => (received += d.length) >= total && r()));
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; sent += chunk.length) {
+    if (!bare.a.write(chunk)) await new Promise((r) => bare.a.once('drain', r));
+  }
+  await done;
+  const ms = performance.now() - t0;
+  await bare.close();
+  streamMBps = total / 1024 / 1024 / (ms / 1000);
+  rows.push({ name: `reference: one bare hyperswarm stream (${total / 1024 / 1024} MiB)`, value: streamMBps, unit: 'MB/s' });
+}
+
+function footprint(): void {
+  rows.push({ name: 'peak RSS of this process (both peers of every run)', value: process.resourceUsage().maxRSS / 1024, unit: 'MB' });
+  for (const f of ['dist/extension.js', 'dist/runtime.js', 'dist/cli.js']) {
+    const p = path.resolve(__dirname, '../..', f);
+    if (fs.existsSync(p)) rows.push({ name: `bundle size ${f}`, value: fs.statSync(p).size / 1024, unit: 'KB' });
+  }
+}
+
+function fmt(n: number | undefined): string {
+  if (n === undefined) return '';
+  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(3);
+}
+
+async function main(): Promise<void> {
+  const net = await createTestNetwork();
+  try {
+    await streamThroughput(net);
+    await editLatency(net);
+    await traceConvergence(net);
+    await join(net, 1000, quick ? 10 : 50);
+    await join(net, quick ? 2000 : 10_000, quick ? 2 : 10);
+    footprint();
+  } finally {
+    await net.destroy();
+  }
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`;
+  console.log(`\nHyperpair benchmarks — ${new Date().toISOString()} — ${machine}\n`);
+  console.log('| measure | value | unit | reference | goal | met |');
+  console.log('|---|---:|---|---:|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.name}${r.note ? ` (${r.note})` : ''} | ${fmt(r.value)} | ${r.unit} | ${fmt(r.reference)} | ${r.goal ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} |`);
+  }
+  const out = path.resolve(__dirname, '../../bench/results.json');
+  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows }, null, 2) + '\n');
+  console.log(`\nwritten to ${path.relative(process.cwd(), out)}`);
+}
+
+void main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
