@@ -34,6 +34,8 @@ export interface BufferBindingOptions {
   logger: Logger;
   /** Milliseconds within which consecutive local edits undo as one step. */
   captureTimeout?: number;
+  /** How long to wait for the editor to report an applied edit before moving on (default 10 s). */
+  echoTimeoutMs?: number;
   /** Called after the buffer was changed from the shared text (e.g. to save a clean document). */
   onRemoteApplied?: () => void;
 }
@@ -48,12 +50,14 @@ interface InFlight {
 }
 
 /** How long to wait for the editor to report an applied edit before assuming it was reported. */
-const ECHO_TIMEOUT_MS = 2000;
+const ECHO_TIMEOUT_MS = 10_000;
 
 export class BufferBinding {
   readonly undoManager: Y.UndoManager;
   private shadow: string;
   private inFlight: InFlight | undefined;
+  /** Applied edits whose echo did not come in time: still recognised as ours when it does. */
+  private overdue: InFlight[] = [];
   private flushAgain = false;
   private closed = false;
   private readonly observer: (event: Y.YTextEvent, tx: Y.Transaction) => void;
@@ -96,10 +100,13 @@ export class BufferBinding {
     if (this.closed) return false;
     const before = this.shadow;
     this.shadow = textAfter;
-    const flight = this.inFlight;
-    if (flight && !flight.echoed && (textAfter === flight.target || sameEdits(changes, flight.edits))) {
+    const isOurs = (f: InFlight | undefined): f is InFlight =>
+      !!f && !f.echoed && (textAfter === f.target || sameEdits(changes, f.edits));
+    const flight = [this.inFlight, ...this.overdue].find(isOurs);
+    if (flight) {
       flight.echoed = true; // our own remote edit coming back
       flight.onEcho?.();
+      this.overdue = this.overdue.filter((f) => f !== flight);
       return false;
     }
     if (changes.length === 0) return false;
@@ -173,7 +180,11 @@ export class BufferBinding {
         // Until the editor has reported the edit, its change event must still be recognised as ours.
         if (applied && !flight.echoed) {
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, ECHO_TIMEOUT_MS);
+            const timer = setTimeout(() => {
+              // Slow editor: carry on, but keep recognising this edit when it is reported.
+              this.overdue = [...this.overdue.slice(-7), flight];
+              resolve();
+            }, this.options.echoTimeoutMs ?? ECHO_TIMEOUT_MS);
             flight.onEcho = () => {
               clearTimeout(timer);
               resolve();
