@@ -3,7 +3,6 @@ import { SessionCodeError } from '../session/session';
 import { FolderError } from '../sync/peer';
 import { USAGE, UsageError, parseCli } from './args';
 import { createOutput, runPeer } from './run';
-import type { RunningPeer } from '../sync/peer';
 
 async function main(argv: string[]): Promise<number> {
   let cmd;
@@ -19,12 +18,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const out = createOutput(cmd.json);
   const abort = new AbortController();
-  let peer: RunningPeer | undefined;
+  // Starting can take long (a joiner waits for someone to answer): a signal cancels it, and stopping
+  // waits for it to unwind so that everything it opened is closed before the process exits.
+  const starting = runPeer(cmd, out, abort.signal);
   let stopping: Promise<number> | undefined;
   const stop = (signal: string) => {
     stopping ??= (async () => {
       out.line(`Stopping (${signal})…`, { event: 'stopping', signal });
       abort.abort();
+      const peer = await starting.catch(() => undefined);
       await peer?.close();
       out.line('Stopped.', { event: 'stopped' });
       return 0;
@@ -36,8 +38,7 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => void stop('SIGTERM').then(resolve));
   });
   try {
-    peer = await runPeer(cmd, out, abort.signal);
-    if (abort.signal.aborted) await peer.close();
+    await starting;
   } catch (err) {
     if (abort.signal.aborted) return exited;
     const known = err instanceof UsageError || err instanceof SessionCodeError || err instanceof FolderError;

@@ -101,21 +101,22 @@ async function checkFolder(options: PeerOptions): Promise<void> {
     if (!st?.isDirectory()) throw new FolderError(`${options.dir} is not a folder that can be shared.`);
     return;
   }
-  if (!options.force && !(await isEmptyOrMissingDir(options.dir))) {
-    throw new FolderError(`${options.dir} is not empty. Join into a new or empty folder so that none of your files are overwritten (or pass --force).`);
-  }
   const st = await fs.stat(options.dir).catch(() => undefined);
   if (st && !st.isDirectory()) throw new FolderError(`${options.dir} is a file, not a folder.`);
+  if (!options.force && st && !(await isEmptyOrMissingDir(options.dir))) {
+    throw new FolderError(`${options.dir} is not empty. Join into a new or empty folder so that none of your files are overwritten (or pass --force).`);
+  }
   try {
     await fs.mkdir(options.dir, { recursive: true });
     await fs.access(options.dir, fs.constants.W_OK);
-  } catch {
-    throw new FolderError(`${options.dir} cannot be written.`);
+  } catch (err) {
+    throw new FolderError(`${options.dir} cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
   }
 }
 
 function waitForIndex(workspace: SharedWorkspace, options: PeerOptions): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) return reject(new Error('cancelled')); // 'abort' will not fire again
     const hint = setTimeout(() => {
       options.onWaiting?.(
         'Nobody has answered for this code yet. Check that the code is right and that someone in the session is online; ' +

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createSessionCode } from '../../src/session';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
@@ -91,6 +92,16 @@ test('a mistyped code, a non-empty folder and a missing folder exit non-zero wit
   assert.match(nonEmpty.stderr(), /not empty/);
   assert.deepEqual(Object.keys(readTree(full)), ['keep.txt']);
 
+  const aFile = path.join(tempDir(), 'file.txt');
+  fs.writeFileSync(aFile, 'not a folder');
+  const intoFile = cli(['join', code, aFile, ...net_()], false);
+  assert.equal(await exitWithin(intoFile, 10_000), 2);
+  assert.match(intoFile.stderr(), /is a file, not a folder/);
+
+  const underFile = cli(['join', code, path.join(aFile, 'sub'), ...net_()], false);
+  assert.equal(await exitWithin(underFile, 10_000), 2);
+  assert.match(underFile.stderr(), /cannot be written/);
+
   const missing = cli(['share', path.join(tempDir(), 'does-not-exist'), ...net_()], false);
   assert.equal(await exitWithin(missing, 10_000), 2);
   assert.match(missing.stderr(), /not a folder/);
@@ -98,4 +109,28 @@ test('a mistyped code, a non-empty folder and a missing folder exit non-zero wit
   const help = cli(['--help'], false);
   assert.equal(await exitWithin(help, 10_000), 0);
   assert.ok(help.events.some((e) => /hyperpair share <dir>/.test(String(e.text))));
+});
+
+test('share reports what it left out; text output shows the code and invite link; SIGINT while a joiner waits exits 0', async () => {
+  const src = tempDir();
+  writeTree(src, { 'keep.txt': 'k', 'skip.log': 'l', '.gitignore': 'build/\n', 'build/out.js': 'o' });
+  fs.symlinkSync(tempDir(), path.join(src, 'link'));
+  const sharer = cli(['share', src, '--exclude', '*.log', ...net_()], false);
+  await waitFor(() => sharer.events.some((e) => /^Invite link: vscode:\/\/hyperpair\.hyperpair\/join\?code=/.test(String(e.text))), 'the invite link', 30_000);
+  const text = sharer.events.map((e) => String(e.text)).join('\n');
+  assert.match(text, /^Sharing .*: 2 files/m, text);
+  assert.match(text, /^Session code: [0-9A-Z]{5}(-[0-9A-Z]{5}){5}$/m);
+  assert.match(text, /left out: link \(symbolic links are not shared\)/);
+  assert.match(text, /as \.gitignore and the exclude list say: .*build\/.*skip\.log|as \.gitignore and the exclude list say: .*skip\.log.*build\//);
+  sharer.child.kill('SIGINT');
+  assert.equal(await exitWithin(sharer, 15_000), 0);
+
+  // Nobody shares this code: the joiner waits, and Ctrl+C still stops it cleanly.
+  const dest = path.join(tempDir(), 'never');
+  const waiting = cli(['join', createSessionCode(), dest, ...net_()]);
+  await waitFor(() => has(waiting, 'joining'), 'the joiner to start');
+  waiting.child.kill('SIGINT');
+  assert.equal(await exitWithin(waiting, 15_000), 0);
+  assert.ok(has(waiting, 'stopped'));
+  assert.ok(!/handle was still open/.test(waiting.stderr()), 'a handle stayed open');
 });

@@ -1,0 +1,69 @@
+/** The headless peer's command line: what it accepts, and what it refuses with a message a person can act on. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSessionCode } from '../../src/session';
+import { parseCli, UsageError, USAGE } from '../../src/cli/args';
+import { createOutput } from '../../src/cli/run';
+
+test('share and join with every option', () => {
+  const share = parseCli(['share', 'proj', '--name', 'Server', '--bootstrap', '127.0.0.1:4000,[::1]:4001', '--host', '127.0.0.1', '--exclude', '*.log', '--exclude', 'tmp/', '--max-file-size', '2.5', '--json', '--log-level', 'debug']);
+  assert.equal(share.command, 'share');
+  assert.equal(share.dir, 'proj');
+  assert.equal(share.name, 'Server');
+  assert.deepEqual(share.network.bootstrap, [{ host: '127.0.0.1', port: 4000 }, { host: '::1', port: 4001 }]);
+  assert.equal(share.network.host, '127.0.0.1');
+  assert.equal(share.network.firewalled, false, 'a private DHT on a LAN or loopback is reachable directly');
+  assert.deepEqual(share.excludes, ['*.log', 'tmp/']);
+  assert.equal(share.maxFileSize, 2.5 * 1024 * 1024);
+  assert.equal(share.json, true);
+  assert.equal(share.logLevel, 'debug');
+
+  const code = createSessionCode();
+  const join = parseCli(['join', code.toLowerCase().replace(/-/g, ' '), 'dest', '--force']);
+  assert.equal(join.command, 'join');
+  assert.equal(join.code, code, 'a code typed in lower case with spaces is understood');
+  assert.equal(join.dir, 'dest');
+  assert.equal(join.force, true);
+  assert.equal(join.maxFileSize, 50 * 1024 * 1024);
+  assert.equal(join.logLevel, 'warn');
+  assert.equal(join.network.bootstrap, undefined, 'the public DHT by default');
+
+  const link = parseCli(['join', `vscode://hyperpair.hyperpair/join?code=${encodeURIComponent(code)}`, 'dest']);
+  assert.equal(link.code, code, 'an invite link works as a code');
+});
+
+test('help in every form', () => {
+  for (const argv of [[], ['--help'], ['-h'], ['help'], ['share', 'x', '--help']]) assert.equal(parseCli(argv).command, 'help', argv.join(' '));
+  assert.match(USAGE, /hyperpair share <dir>/);
+  assert.match(USAGE, /hyperpair join <code> <dir>/);
+});
+
+test('mistakes are usage errors that say what is wrong', () => {
+  const code = createSessionCode();
+  const typo = code.slice(0, -1) + (code.endsWith('A') ? 'B' : 'A');
+  const cases: Array<[string[], RegExp]> = [
+    [['join', typo, 'dest'], /typo — check the code/],
+    [['join', code.slice(0, 10), 'dest'], /too short/],
+    [['join', code + '!', 'dest'], /"!" cannot appear/],
+    [['join', code], /join takes a code and a folder/],
+    [['share'], /share takes one folder/],
+    [['share', 'a', 'b'], /share takes one folder/],
+    [['sync', 'x'], /unknown command "sync"/],
+    [['share', 'x', '--bootstrap', 'nonsense'], /is not a bootstrap node/],
+    [['share', 'x', '--bootstrap', 'host:99999'], /is not a bootstrap node/],
+    [['share', 'x', '--max-file-size', 'big'], /--max-file-size takes a number/],
+    [['share', 'x', '--max-file-size=-1'], /--max-file-size takes a number/],
+    [['share', 'x', '--log-level', 'loud'], /--log-level takes one of/],
+    [['share', 'x', '--frobnicate'], /Unknown option '--frobnicate'/],
+  ];
+  for (const [argv, message] of cases) {
+    assert.throws(() => parseCli(argv), (err: unknown) => err instanceof UsageError && message.test(err.message), argv.join(' '));
+  }
+});
+
+test('output is text for people, or one JSON object per line', () => {
+  const lines: string[] = [];
+  createOutput(false, (s) => lines.push(s)).line('+ Ann joined', { event: 'peer-join', name: 'Ann' });
+  createOutput(true, (s) => lines.push(s)).line('+ Ann joined', { event: 'peer-join', name: 'Ann' });
+  assert.deepEqual(lines, ['+ Ann joined\n', '{"event":"peer-join","name":"Ann"}\n']);
+});
