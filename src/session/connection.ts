@@ -49,6 +49,10 @@ export class PeerConnection extends EventEmitter {
   authenticated = false;
   hello: Hello | undefined;
   rttMs: number | undefined;
+  /** When hello arrived (ms since the epoch). */
+  connectedAt = 0;
+  /** When anything last arrived on the channel: any frame proves the connection alive. */
+  lastSeenAt = Date.now();
   private readonly mux: Protomux;
   private readonly messages: {
     hello: Protomux.Message<Hello>;
@@ -60,7 +64,6 @@ export class PeerConnection extends EventEmitter {
   };
   private authTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
-  private lastPong = Date.now();
   private closed = false;
   private remoteSaidBye = false;
   private closeReason = 'connection closed';
@@ -92,6 +95,7 @@ export class PeerConnection extends EventEmitter {
     if (!channel) throw new Error('a Hyperpair channel is already open on this connection');
     const guard = <T>(fn: (value: T) => void) => (value: T) => {
       if (!this.authenticated) return this.reject('sent a message before authenticating');
+      this.lastSeenAt = Date.now();
       fn(value);
     };
     this.messages = {
@@ -115,7 +119,6 @@ export class PeerConnection extends EventEmitter {
       pong: channel.addMessage({
         encoding: pingEncoding,
         onmessage: guard((sentAt: number) => {
-          this.lastPong = Date.now();
           const rtt = (Date.now() % 2 ** 31) - sentAt;
           if (rtt >= 0 && rtt < 600_000) this.rttMs = rtt;
         }),
@@ -183,13 +186,16 @@ export class PeerConnection extends EventEmitter {
     if (this.hello) return; // a second hello changes nothing
     clearTimeout(this.authTimer);
     this.hello = h;
+    this.connectedAt = Date.now();
     this.emit('ready', h);
     this.ping();
   }
 
   private ping(): void {
     if (this.closed) return;
-    if (Date.now() - this.lastPong > this.options.pingIntervalMs * 6) {
+    // A peer that answers a ping sends something at least every interval; six silent intervals
+    // mean the path is gone even if TCP/UDX has not noticed yet.
+    if (Date.now() - this.lastSeenAt > this.options.pingIntervalMs * 6) {
       this.destroy('no answer for too long (connection lost)');
       return;
     }

@@ -2,6 +2,8 @@
  * Where the DHT is: the public hyperswarm DHT by default, or a private/offline one (tests use a local
  * testnet on 127.0.0.1). One DHT node per session, owned and destroyed by the session.
  */
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import HyperDHT from 'hyperdht';
 
 export interface BootstrapNode {
@@ -33,7 +35,24 @@ export function parseBootstrap(spec: string): BootstrapNode[] {
   return nodes;
 }
 
+/**
+ * Why `host` cannot be bound, or undefined when it can. Checked before a DHT node is made: hyperdht
+ * 6.32 rejects a bad bind address but then keeps a native handle open, so the process (a user's
+ * extension host, a CLI) would never exit.
+ */
+export function checkBindHost(host: string | undefined): string | undefined {
+  if (host === undefined || host === '') return undefined;
+  if (!isIP(host)) return `"${host}" is not an IP address; set the bind host to one of this machine's addresses, e.g. 127.0.0.1, or leave it empty`;
+  if (host === '0.0.0.0' || host === '::') return undefined;
+  const local = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+  if (!local.includes(host)) return `"${host}" is not an address of this machine (${local.join(', ')}); change the bind host or leave it empty`;
+  return undefined;
+}
+
+/** Makes the session's DHT node; throws a clear Error for a bind host that cannot work. */
 export function createDHT(network: NetworkOptions = {}): HyperDHT {
+  const problem = checkBindHost(network.host);
+  if (problem) throw new Error(problem);
   const options: HyperDHT.DHTOptions = {};
   if (network.bootstrap) options.bootstrap = network.bootstrap;
   if (network.host) options.host = network.host;

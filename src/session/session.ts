@@ -14,7 +14,26 @@ import { deriveKeys } from './secrets';
 import type { PeerInfo, PeerTransport, TransportEvents } from './transport';
 import { cleanName } from './wire';
 
+/**
+ * What the session is doing, for a status bar:
+ * - `connecting`: not yet announced on the DHT;
+ * - `connected`: at least one member (the count comes with the `status` event and `peers()`);
+ * - `alone`: announced, nobody else here (share the code);
+ * - `offline`: nobody connected, and either the DHT is unreachable or a member dropped without
+ *   goodbye and is being redialled (show "reconnecting");
+ * - `closed`: after `leave()`.
+ */
 export type SessionStatus = 'connecting' | 'alone' | 'connected' | 'offline' | 'closed';
+
+/** Per-peer connection figures, for the participants view. */
+export interface PeerStats {
+  /** Round-trip time of the last ping, in ms; undefined until the first pong. */
+  rttMs: number | undefined;
+  /** When this connection became a member (ms since the epoch). */
+  connectedAt: number;
+  /** When anything last arrived from this peer (ms since the epoch). */
+  lastSeenAt: number;
+}
 
 export interface SessionOptions {
   /** The session code (any accepted form). A mistyped code throws a `SessionCodeError` at once. */
@@ -35,7 +54,8 @@ export interface SessionOptions {
 }
 
 export interface SessionEvents extends TransportEvents {
-  status: [status: SessionStatus];
+  /** The status or the number of connected members changed. */
+  status: [status: SessionStatus, members: number];
   /** Someone on the topic failed authentication and was disconnected. */
   'peer-rejected': [remoteId: string, reason: string];
   /** A peer runs another protocol version; `message` is for a person. */
@@ -52,6 +72,10 @@ export class SessionCodeError extends Error {
   }
 }
 
+const REFRESH_MIN_MS = 500;
+const REFRESH_MAX_MS = 30_000;
+const REFRESH_CONNECTED_MS = 60_000;
+
 const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46a0a8', '#f032e6', '#9a6324', '#800000', '#008080'];
 
 export class Session extends EventEmitter implements PeerTransport {
@@ -66,12 +90,21 @@ export class Session extends EventEmitter implements PeerTransport {
   private readonly members = new Map<string, PeerConnection>();
   private readonly pending = new Set<PeerConnection>();
   private readonly redialTimers = new Map<string, NodeJS.Timeout>();
+  /** Members that dropped without goodbye and are being redialled. */
+  private readonly lost = new Set<string>();
   private readonly departed = new Set<string>();
+  private discovery: Hyperswarm.PeerDiscovery | undefined;
+  private announced = false;
   private refreshTimer: NodeJS.Timeout | undefined;
-  private refreshDelay = 500;
+  private refreshDelay = REFRESH_MIN_MS;
   private opening: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  private left = false;
+  private signalLeaving: () => void = () => {};
+  /** Resolves when `leave()` starts: a pending `ready()` must not outlive the session. */
+  private readonly leaving = new Promise<void>((resolve) => (this.signalLeaving = resolve));
   private _status: SessionStatus = 'connecting';
+  private statusMembers = 0;
 
   /** Starts a new session with a fresh code. */
   static start(options: Omit<SessionOptions, 'code'>): Session {
@@ -102,7 +135,12 @@ export class Session extends EventEmitter implements PeerTransport {
     return this._status;
   }
 
-  /** Joins the topic and resolves once this peer is announced on the DHT. */
+  /**
+   * Joins the topic and resolves once this peer is announced on the DHT (on an unreachable DHT that
+   * takes as long as hyperdht's timeouts; `status` says `offline` then). Resolves at once if the
+   * session is left meanwhile. Rejects with a readable Error when the network settings cannot work
+   * (e.g. a bind host that is not on this machine); the session is then already closed.
+   */
   ready(): Promise<void> {
     this.opening ??= this.open();
     return this.opening;
@@ -120,6 +158,13 @@ export class Session extends EventEmitter implements PeerTransport {
   /** Round-trip time to a directly connected peer, in ms, once measured. */
   rtt(id: string): number | undefined {
     return this.members.get(id)?.rttMs;
+  }
+
+  /** Connection figures of a directly connected member, or undefined. */
+  peerStats(id: string): PeerStats | undefined {
+    const c = this.members.get(id);
+    if (!c) return undefined;
+    return { rttMs: c.rttMs, connectedAt: c.connectedAt, lastSeenAt: c.lastSeenAt };
   }
 
   send(peerId: string, data: Uint8Array): boolean {
@@ -144,7 +189,10 @@ export class Session extends EventEmitter implements PeerTransport {
 
   /** Says goodbye to everyone and releases every socket, swarm, DHT node and timer. Idempotent. */
   leave(): Promise<void> {
-    this.closing ??= this.close();
+    if (!this.closing) {
+      this.left = true; // before close() runs, so that every handler it triggers sees it
+      this.closing = this.close();
+    }
     return this.closing;
   }
 
@@ -161,14 +209,26 @@ export class Session extends EventEmitter implements PeerTransport {
   }
 
   private async open(): Promise<void> {
-    this.dht = createDHT(this.options.network);
-    this.swarm = new Hyperswarm({ dht: this.dht, keyPair: this.options.keyPair });
-    this.swarm.on('connection', (stream, info) => this.onConnection(stream, info));
-    const discovery = this.swarm.join(this.topic, { server: true, client: true });
-    this.logger.info(`joining the session topic as ${short(this.self.id)} (${this.self.name})`);
-    await discovery.flushed();
-    if (this.closing) return;
-    this.setStatus(this.members.size ? 'connected' : 'alone');
+    if (this.left) return;
+    try {
+      this.dht = createDHT(this.options.network);
+      // The DHT's health check tells when the network goes away and comes back.
+      this.dht.on('network-update', () => this.updateStatus());
+      this.swarm = new Hyperswarm({ dht: this.dht, keyPair: this.options.keyPair });
+      this.swarm.on('connection', (stream, info) => this.onConnection(stream, info));
+      this.discovery = this.swarm.join(this.topic, { server: true, client: true });
+      this.logger.info(`joining the session topic as ${short(this.self.id)} (${this.self.name})`);
+      await Promise.race([this.discovery.flushed(), this.leaving]);
+    } catch (err) {
+      if (this.left) return;
+      const message = `could not join the network: ${(err as Error).message}`;
+      this.logger.error(message);
+      await this.leave();
+      throw new Error(message);
+    }
+    if (this.left) return;
+    this.announced = true;
+    this.updateStatus();
     this.scheduleRefresh();
   }
 
@@ -178,21 +238,29 @@ export class Session extends EventEmitter implements PeerTransport {
    */
   private scheduleRefresh(): void {
     clearTimeout(this.refreshTimer);
-    if (this.closing || !this.swarm) return;
-    const delay = this.members.size ? 60_000 : this.refreshDelay;
+    if (this.left || !this.discovery) return;
+    // Alone, or missing a member that dropped: look often (with backoff). Otherwise rarely, to
+    // catch peers that gossip cannot reach (a mesh split in two halves).
+    const urgent = this.members.size === 0 || this.lost.size > 0;
+    const delay = urgent ? this.refreshDelay : REFRESH_CONNECTED_MS;
     this.refreshTimer = setTimeout(() => {
-      if (this.closing || !this.swarm) return;
-      this.refreshDelay = Math.min(this.refreshDelay * 2, 30_000);
-      this.swarm.join(this.topic, { server: true, client: true });
-      this.swarm
-        .flush()
+      if (this.left || !this.discovery) return;
+      if (urgent) this.refreshDelay = Math.min(this.refreshDelay * 2, REFRESH_MAX_MS);
+      this.discovery
+        .refresh({ server: true, client: true })
         .catch((err: Error) => this.logger.debug(`refresh: ${err.message}`))
         .finally(() => this.scheduleRefresh());
     }, delay);
   }
 
+  /** Looks again soon, then backs off: after a drop, or when the last member left. */
+  private refreshSoon(): void {
+    this.refreshDelay = REFRESH_MIN_MS;
+    this.scheduleRefresh();
+  }
+
   private onConnection(stream: Hyperswarm.SecretStream, info: Hyperswarm.PeerInfo): void {
-    if (this.closing) {
+    if (this.left) {
       stream.on('error', () => {});
       stream.destroy();
       return;
@@ -239,6 +307,7 @@ export class Session extends EventEmitter implements PeerTransport {
     const previous = this.members.get(id);
     this.members.set(id, conn);
     this.departed.delete(id);
+    this.lost.delete(id);
     const timer = this.redialTimers.get(id);
     if (timer) {
       clearTimeout(timer);
@@ -250,7 +319,7 @@ export class Session extends EventEmitter implements PeerTransport {
       this.logger.info(`${conn.hello?.name} joined (${short(id)})`);
       this.emit('peer-join', toPeerInfo(conn));
     }
-    this.setStatus('connected');
+    this.updateStatus();
     this.gossip();
   }
 
@@ -261,29 +330,37 @@ export class Session extends EventEmitter implements PeerTransport {
     this.members.delete(id);
     this.logger.info(`${conn.hello?.name} ${bye ? 'left' : 'disconnected'} (${reason})`);
     this.emit('peer-leave', toPeerInfo(conn), reason);
-    if (!this.closing && this.swarm) {
+    if (!this.left && this.swarm) {
       if (bye) {
         this.departed.add(id);
         this.swarm.leavePeer(conn.remotePublicKey);
       } else {
+        this.lost.add(id);
         this.redial(conn.remotePublicKey);
       }
+      // Hyperswarm's own redial backs off to ten minutes after four failures; looking the topic up
+      // again finds a peer that came back (and resets that backoff) much sooner.
+      if (!bye || !this.members.size) this.refreshSoon();
     }
-    this.setStatus(this.closing ? 'closed' : this.members.size ? 'connected' : bye ? 'alone' : 'offline');
-    if (!this.members.size) {
-      this.refreshDelay = 500;
-      this.scheduleRefresh();
-    }
+    this.updateStatus();
   }
 
-  /** A peer that dropped without goodbye is dialled again (with hyperswarm's backoff) for a while. */
+  /**
+   * Keeps dialling a peer (hyperswarm `joinPeer`, with its backoff) for a while: a member that dropped
+   * without goodbye, or a member of the session that gossip told us about.
+   */
   private redial(publicKey: Buffer): void {
     const id = publicKey.toString('hex');
     if (!this.swarm || this.redialTimers.has(id)) return;
     this.swarm.joinPeer(publicKey);
     const timer = setTimeout(() => {
       this.redialTimers.delete(id);
-      if (!this.members.has(id)) this.swarm?.leavePeer(publicKey);
+      if (this.members.has(id)) return;
+      this.swarm?.leavePeer(publicKey);
+      if (this.lost.delete(id)) {
+        this.logger.info(`gave up redialling ${short(id)}`);
+        this.updateStatus();
+      }
     }, this.options.redialForMs ?? 5 * 60_000);
     timer.unref();
     this.redialTimers.set(id, timer);
@@ -295,7 +372,7 @@ export class Session extends EventEmitter implements PeerTransport {
   }
 
   private onGossip(keys: Uint8Array[]): void {
-    if (!this.swarm || this.closing) return;
+    if (!this.swarm || this.left) return;
     for (const key of keys) {
       const id = Buffer.from(key).toString('hex');
       if (id === this.self.id || this.members.has(id) || this.departed.has(id)) continue;
@@ -304,20 +381,31 @@ export class Session extends EventEmitter implements PeerTransport {
     }
   }
 
+  private updateStatus(): void {
+    if (this.left) return this.setStatus('closed');
+    if (this.members.size) return this.setStatus('connected');
+    if (!this.announced) return this.setStatus(this.dht && !this.dht.online ? 'offline' : 'connecting');
+    this.setStatus(this.lost.size || (this.dht && !this.dht.online) ? 'offline' : 'alone');
+  }
+
   private setStatus(status: SessionStatus): void {
-    if (this._status === status || this._status === 'closed') return;
+    const members = status === 'closed' ? 0 : this.members.size;
+    if (this._status === 'closed' || (this._status === status && this.statusMembers === members)) return;
     this._status = status;
-    this.emit('status', status);
+    this.statusMembers = members;
+    this.emit('status', status, members);
   }
 
   private async close(): Promise<void> {
-    await this.opening?.catch(() => {});
+    // Never wait for a pending announce (it can take a long time offline): it ends with the swarm.
+    this.signalLeaving();
     clearTimeout(this.refreshTimer);
     for (const t of this.redialTimers.values()) clearTimeout(t);
     this.redialTimers.clear();
+    const hadMembers = this.members.size > 0;
     for (const c of [...this.members.values(), ...this.pending]) c.leave('left the session');
     // Let goodbyes reach the wire before the sockets go.
-    await new Promise((r) => setTimeout(r, 50));
+    if (hadMembers) await new Promise((r) => setTimeout(r, 50));
     this.setStatus('closed');
     await this.swarm?.destroy().catch((err: Error) => this.logger.debug(`swarm destroy: ${err.message}`));
     await this.dht?.destroy().catch((err: Error) => this.logger.debug(`dht destroy: ${err.message}`));

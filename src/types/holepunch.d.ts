@@ -73,6 +73,9 @@ declare module 'hyperdht' {
     static keyPair(seed?: Uint8Array): KeyPair;
     readonly destroyed: boolean;
     readonly firewalled: boolean;
+    /** From the DHT's health check: false while no DHT node answers; emits 'network-update' on change. */
+    readonly online: boolean;
+    readonly degraded: boolean;
     readonly host: string | null;
     readonly port: number;
     ready(): Promise<void>;
