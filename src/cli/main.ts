@@ -3,6 +3,7 @@ import { SessionCodeError } from '../session/session';
 import { FolderError } from '../sync/peer';
 import { USAGE, UsageError, parseCli } from './args';
 import { createOutput, runPeer } from './run';
+import type { RunningPeer } from '../sync/peer';
 
 async function main(argv: string[]): Promise<number> {
   let cmd;
@@ -20,13 +21,13 @@ async function main(argv: string[]): Promise<number> {
   const abort = new AbortController();
   // Starting can take long (a joiner waits for someone to answer): a signal cancels it, and stopping
   // waits for it to unwind so that everything it opened is closed before the process exits.
-  const starting = runPeer(cmd, out, abort.signal);
+  let starting: Promise<RunningPeer> | undefined;
   let stopping: Promise<number> | undefined;
   const stop = (signal: string) => {
     stopping ??= (async () => {
       out.line(`Stopping (${signal})…`, { event: 'stopping', signal });
       abort.abort();
-      const peer = await starting.catch(() => undefined);
+      const peer = await starting?.catch(() => undefined);
       await peer?.close();
       out.line('Stopped.', { event: 'stopped' });
       return 0;
@@ -37,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => void stop('SIGINT').then(resolve));
     process.once('SIGTERM', () => void stop('SIGTERM').then(resolve));
   });
+  // Only now, with the handlers in place: a signal right after the first line must not kill us.
+  starting = runPeer(cmd, out, abort.signal);
   try {
     await starting;
   } catch (err) {

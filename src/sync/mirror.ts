@@ -11,9 +11,9 @@ import type { ChangeOrigin, FileEntry } from './api';
 import { asText, MAX_TEXT_BYTES } from './classify';
 import { atomicWrite, moveFile, readIfFile, removeFile } from './fsutil';
 import { contentHash } from './hash';
-import { isSafeRelativePath, resolveInside } from './paths';
+import { isSafeRelativePath, resolveInside, unsafePathReason } from './paths';
 import { CHUNK_SIZE } from './protocol';
-import { ExcludeRules, scanFolder, type ScanOptions, type ScanReport } from './scan';
+import { ExcludeRules, formatSize, scanFolder, type ScanOptions, type ScanReport } from './scan';
 import { diffEdits, mapOffset } from './textdiff';
 import { FolderWatcher } from './watcher';
 import type { SharedWorkspace } from './workspace';
@@ -43,6 +43,8 @@ export class Mirror {
   private readonly editorOwned = new Set<string>();
   /** Paths from the session this folder excludes (logged once each). */
   private readonly refusedExcluded = new Set<string>();
+  /** Paths on disk left unshared at runtime (logged once each). */
+  private readonly warned = new Set<string>();
   private readonly textTimers = new Map<string, NodeJS.Timeout>();
   private rules: ExcludeRules;
   private watcher: FolderWatcher | undefined;
@@ -270,15 +272,21 @@ export class Mirror {
     const gone: FileEntry[] = [];
     const appeared: Array<{ rel: string; bytes: Buffer }> = [];
     for (const rel of files) {
-      if (!isSafeRelativePath(rel) || this.rules.excluded(rel, false)) continue;
+      if (this.rules.excluded(rel, false)) continue;
+      const unsafe = unsafePathReason(rel);
+      if (unsafe) {
+        this.warnOnce(rel, `${JSON.stringify(rel)} is not shared: its name cannot be shared safely on every platform: ${unsafe}`);
+        continue;
+      }
       const bytes = await readIfFile(path.join(this.root, rel));
       const entry = this.ws.byPath(rel);
       if (!bytes) {
         if (entry) gone.push(entry);
         continue;
       }
-      if (this.options.scan?.maxFileBytes !== undefined && bytes.byteLength > this.options.scan.maxFileBytes) {
-        this.logger.warn(`${rel} is over the size limit and stays unshared`);
+      if (!entry && !this.withinCaps(rel, bytes.byteLength)) continue;
+      if (entry && bytes.byteLength > (this.options.scan?.maxFileBytes ?? Infinity)) {
+        this.logger.warn(`${rel} grew over the ${formatSize(this.options.scan!.maxFileBytes!)} limit per file; its last shared version stays`);
         continue;
       }
       if (!entry) appeared.push({ rel, bytes });
@@ -302,6 +310,26 @@ export class Mirror {
       this.known.delete(g.path);
       this.ws.remove(g.id, 'disk');
     }
+  }
+
+  /** A new file from disk fits the caps every peer enforces (over them, peers would cut us off). */
+  private withinCaps(rel: string, size: number): boolean {
+    const scan = this.options.scan ?? {};
+    const files = this.ws.files();
+    let why: string | undefined;
+    if (size > (scan.maxFileBytes ?? Infinity)) why = `larger than the ${formatSize(scan.maxFileBytes!)} limit per file`;
+    else if (files.length >= (scan.maxFiles ?? Infinity)) why = `over the limit of ${scan.maxFiles} files`;
+    else if (files.reduce((n, e) => n + e.size, 0) + size > (scan.maxTotalBytes ?? Infinity)) {
+      why = `over the ${formatSize(scan.maxTotalBytes!)} limit for the workspace`;
+    }
+    if (why) this.warnOnce(rel, `${JSON.stringify(rel)} is not shared: ${why}`);
+    return why === undefined;
+  }
+
+  private warnOnce(rel: string, message: string): void {
+    if (this.warned.has(rel)) return;
+    this.warned.add(rel);
+    this.logger.warn(message);
   }
 
   private addFromDisk(rel: string, bytes: Buffer): void {

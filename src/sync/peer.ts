@@ -11,7 +11,7 @@ import { silentLogger } from '../session/log';
 import { isEmptyOrMissingDir } from './fsutil';
 import { Mirror, type Progress } from './mirror';
 import type { ScanReport } from './scan';
-import { SharedWorkspace, type WorkspaceCaps } from './workspace';
+import { DEFAULT_CAPS, SharedWorkspace, type WorkspaceCaps } from './workspace';
 
 export interface PeerOptions {
   mode: 'share' | 'join';
@@ -26,7 +26,13 @@ export interface PeerOptions {
   /** Join into a folder that already has files (they may be overwritten). */
   force?: boolean;
   excludes?: string[];
+  /** This peer's sharing policy: larger files of its folder are left out (reported). */
   maxFileSize?: number;
+  /**
+   * What a peer may send before it is cut off. Every peer must accept what any honest peer shares, so
+   * these are hard safety limits (DEFAULT_CAPS), not the sharing policy above: a peer with a smaller
+   * --max-file-size must not cut off one that shares a larger file.
+   */
   caps?: Partial<WorkspaceCaps>;
   clientID?: number;
   signal?: AbortSignal;
@@ -59,14 +65,20 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   if (options.mode === 'join' && !options.code) throw new SessionCodeError('Enter the session code you were given.', 'empty');
   const sessionOptions = { name: options.name, colour: options.colour, network: options.network, keyPair: options.keyPair, logger };
   const session = options.code ? new Session({ ...sessionOptions, code: options.code }) : Session.start(sessionOptions);
-  const caps = { ...options.caps, ...(options.maxFileSize ? { maxFileBytes: options.maxFileSize } : {}) };
+  const caps: WorkspaceCaps = { ...DEFAULT_CAPS, ...options.caps };
   const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID });
   await fs.mkdir(options.dir, { recursive: true });
   const mirror = new Mirror({
     root: options.dir,
     workspace,
     logger,
-    scan: { excludes: options.excludes, maxFileBytes: options.maxFileSize, maxFiles: caps.maxFiles, maxTotalBytes: caps.maxTotalBytes },
+    // Never share more than the others accept: they would cut this peer off.
+    scan: {
+      excludes: options.excludes,
+      maxFileBytes: Math.min(options.maxFileSize ?? Infinity, caps.maxFileBytes),
+      maxFiles: caps.maxFiles,
+      maxTotalBytes: caps.maxTotalBytes,
+    },
   });
   let closed = false;
   const close = async () => {

@@ -141,3 +141,35 @@ test('joining with force keeps the folder\'s own files and shares them; session 
   await waitFor(() => fs.existsSync(path.join(a, 'only-here.txt')), 'b\'s own file on a');
   await waitFor(same([a, b]), 'identical folders');
 });
+
+test('a peer with a smaller size limit still receives larger files; what its own disk adds over the limits stays unshared', async () => {
+  const a = tempDir();
+  writeTree(a, { 'big.bin': Buffer.alloc(3000, 7) });
+  const caps = { maxFiles: 4 };
+  const pa = await startPeer({ mode: 'share', dir: a, name: 'a', network: net.network, caps });
+  running.push(pa);
+  const b = path.join(tempDir(), 'b');
+  const pb = await startPeer({ mode: 'join', code: pa.code, dir: b, name: 'b', network: net.network, caps, maxFileSize: 1024 });
+  running.push(pb);
+  const leaves: string[] = [];
+  pa.session.on('peer-leave', (_p, reason) => leaves.push(reason));
+  pb.session.on('peer-leave', (_p, reason) => leaves.push(reason));
+  assert.deepEqual(readTree(b), readTree(a), 'b took the file larger than its own limit');
+
+  writeTree(b, { 'too big on b.bin': Buffer.alloc(2000, 1), 'small.txt': 'ok\n' });
+  await waitFor(() => fs.existsSync(path.join(a, 'small.txt')), 'the small file on a');
+  writeTree(a, { 'f3.txt': 'the third file\n', 'f4.txt': 'the fourth file\n' });
+  await waitFor(() => fs.existsSync(path.join(b, 'f4.txt')), 'the fourth file on b');
+  // f5 in one batch with an edit: once the edit has reached b, a has handled f5 too.
+  writeTree(a, { 'f5.txt': 'one file too many\n', 'f4.txt': 'the fourth file, edited\n' });
+  await waitFor(() => fs.readFileSync(path.join(b, 'f4.txt'), 'utf8').includes('edited'), 'the edit on b');
+  await pa.mirror.idle();
+  await pb.mirror.idle();
+  assert.equal(pb.workspace.byPath('too big on b.bin'), undefined);
+  assert.equal(pa.workspace.files().length, 4, 'the file cap (4) would have been passed');
+  assert.equal(pa.workspace.byPath('f5.txt'), undefined);
+  assert.ok(!fs.existsSync(path.join(b, 'f5.txt')));
+  assert.ok(!fs.existsSync(path.join(a, 'too big on b.bin')));
+  assert.deepEqual(leaves, [], 'no one was cut off');
+  assert.deepEqual(pa.session.peers().map((p) => p.name), ['b']);
+});

@@ -41,7 +41,7 @@ function hostileIndexUpdate(entries: Record<string, Record<string, unknown>>): U
 }
 
 /** A victim sharing `<parent>/shared`, with a symlink `link` → a folder outside, and a .git folder. */
-async function victim(caps?: { maxFiles?: number; maxFileSize?: number }) {
+async function victim(caps?: { maxFiles: number; maxFileBytes: number }) {
   const parent = tempDir();
   const dir = path.join(parent, 'shared');
   const outside = tempDir();
@@ -52,8 +52,7 @@ async function victim(caps?: { maxFiles?: number; maxFileSize?: number }) {
     dir,
     name: 'victim',
     network: net.network,
-    caps: caps?.maxFiles ? { maxFiles: caps.maxFiles } : undefined,
-    maxFileSize: caps?.maxFileSize,
+    caps: caps && { maxFiles: caps.maxFiles, maxFileBytes: caps.maxFileBytes },
   });
   const leaves: Array<{ id: string; reason: string }> = [];
   peer.session.on('peer-leave', (p, reason) => leaves.push({ id: p.id, reason }));
@@ -141,7 +140,7 @@ test('unsafe paths in a crafted index cut the sender off and write nothing anywh
 });
 
 test('oversized data cuts the sender off: a chunk over the chunk size, a file over the size cap, too many files', async () => {
-  const v = await victim({ maxFiles: 20, maxFileSize: 1024 * 1024 });
+  const v = await victim({ maxFiles: 20, maxFileBytes: 1024 * 1024 });
   const hostile: Array<[string, Uint8Array, RegExp]> = [
     ['an oversized chunk', encodeBlob(MessageType.BlobData, contentHash(Uint8Array.of(1)), new Uint8Array(CHUNK_SIZE + 1)), /max 262144/],
     [
