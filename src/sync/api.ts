@@ -38,6 +38,22 @@ export interface WorkspaceEvents {
   'text-changed': [entry: FileEntry, origin: ChangeOrigin];
   /** Something noteworthy a person should know (a conflict copy was made, a delete was undone). */
   notice: [message: string];
+  /** Another file's content became available here (see SyncProgress). */
+  progress: [progress: SyncProgress];
+}
+
+/** How much of the shared folder is here: what a joiner shows while files arrive. */
+export interface SyncProgress {
+  /** The index arrived (always true for the peer that shares). */
+  indexReady: boolean;
+  /** Live files whose content is available here: texts loaded, binaries fetched or created here. */
+  files: number;
+  totalFiles: number;
+  /** Sizes (from the index) of those files. */
+  bytes: number;
+  totalBytes: number;
+  /** indexReady and every file's content available. */
+  complete: boolean;
 }
 
 export interface Workspace {

@@ -18,11 +18,20 @@ export const enum MessageType {
   BlobData = 3,
   /** The peer cannot serve that chunk. */
   BlobMissing = 4,
+  /** One piece of a message too large for one frame: more (0 = last piece), bytes. */
+  Part = 5,
 }
 
 export const INDEX_DOC = 'index';
 export const MAX_DOC_NAME = 64;
 export const CHUNK_SIZE = 256 * 1024;
+/**
+ * Messages above this are sent as consecutive `Part`s. The session's frames stop at 12 MiB and an
+ * index of tens of thousands of files, or a large text with its history, can be bigger than that.
+ */
+export const PART_SIZE = 1024 * 1024;
+/** The most a reassembled message may hold (a peer sending more is cut off). */
+export const MAX_MESSAGE = 128 * 1024 * 1024;
 
 export class ProtocolError extends Error {
   constructor(message: string) {
@@ -36,7 +45,8 @@ export type Message =
   | { type: MessageType.Awareness; update: Uint8Array }
   | { type: MessageType.BlobGet; hash: string }
   | { type: MessageType.BlobData; hash: string; data: Uint8Array }
-  | { type: MessageType.BlobMissing; hash: string };
+  | { type: MessageType.BlobMissing; hash: string }
+  | { type: MessageType.Part; more: boolean; data: Uint8Array };
 
 export function isDocName(name: string): boolean {
   return name === INDEX_DOC || /^[0-9a-f]{32}$/.test(name);
@@ -66,6 +76,13 @@ export function decodeMessage(bytes: Uint8Array): Message {
         const data = decoding.readVarUint8Array(d);
         if (data.byteLength > CHUNK_SIZE) throw new ProtocolError(`chunk of ${data.byteLength} bytes (max ${CHUNK_SIZE})`);
         return { type, hash, data };
+      }
+      case MessageType.Part: {
+        const more = decoding.readVarUint(d);
+        if (more > 1) throw new ProtocolError('bad part flag');
+        const data = decoding.readVarUint8Array(d);
+        if (data.byteLength > PART_SIZE) throw new ProtocolError(`part of ${data.byteLength} bytes (max ${PART_SIZE})`);
+        return { type, more: more === 1, data };
       }
       default:
         throw new ProtocolError(`unknown message type ${type}`);
@@ -98,4 +115,46 @@ export function encodeBlob(type: MessageType, hash: string, data?: Uint8Array): 
   encoding.writeVarString(e, hash);
   if (data) encoding.writeVarUint8Array(e, data);
   return encoding.toUint8Array(e);
+}
+
+/** A message as the frames to send: itself when small, else `Part`s that carry it in order. */
+export function frames(message: Uint8Array): Uint8Array[] {
+  if (message.byteLength <= PART_SIZE) return [message];
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < message.byteLength; off += PART_SIZE) {
+    const piece = message.subarray(off, off + PART_SIZE);
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, MessageType.Part);
+    encoding.writeVarUint(e, off + PART_SIZE < message.byteLength ? 1 : 0);
+    encoding.writeVarUint8Array(e, piece);
+    out.push(encoding.toUint8Array(e));
+  }
+  return out;
+}
+
+/**
+ * Reassembles one peer's `Part`s. The pieces of a message are sent back to back, so anything else
+ * arriving in between, a part that is too small to have needed splitting, or a message over
+ * MAX_MESSAGE is a protocol error.
+ */
+export class Reassembly {
+  private pieces: Uint8Array[] = [];
+  private bytes = 0;
+
+  /** The whole message once its last part arrived, else undefined. */
+  add(part: { more: boolean; data: Uint8Array }): Uint8Array | undefined {
+    this.bytes += part.data.byteLength;
+    if (this.bytes > MAX_MESSAGE) throw new ProtocolError(`message over ${MAX_MESSAGE} bytes`);
+    this.pieces.push(part.data);
+    if (part.more) return undefined;
+    const whole = Buffer.concat(this.pieces);
+    this.pieces = [];
+    this.bytes = 0;
+    if (whole.byteLength <= PART_SIZE) throw new ProtocolError('a message split into parts without need');
+    return whole;
+  }
+
+  get inProgress(): boolean {
+    return this.pieces.length > 0;
+  }
 }

@@ -18,17 +18,21 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import type { PeerInfo, PeerTransport } from '../session/transport';
-import type { ChangeOrigin, FileEntry, FileKind, Workspace, WorkspaceEvents } from './api';
+import type { ChangeOrigin, FileEntry, FileKind, SyncProgress, Workspace, WorkspaceEvents } from './api';
+export type { SyncProgress } from './api';
 import { BlobStore, chunk, type ChunkedContent, type ChunkReader } from './blobs';
 import { MAX_TEXT_BYTES } from './classify';
 import { contentHash, isHash } from './hash';
+import { DEFAULT_CAPS, IndexGuard, collectChangedIds, type WorkspaceCaps } from './index-guard';
 import { conflictPath, isSafeRelativePath, validateRelativePath } from './paths';
 import {
   INDEX_DOC,
   MessageType,
   ProtocolError,
+  Reassembly,
   decodeMessage,
   encodeAwareness,
+  frames,
   syncEncoder,
   type Message,
 } from './protocol';
@@ -38,17 +42,11 @@ const STEP1 = 0;
 const STEP2 = 1;
 const UPDATE = 2;
 
-export interface WorkspaceCaps {
-  maxFiles: number;
-  maxFileBytes: number;
-  maxTotalBytes: number;
-}
+export { DEFAULT_CAPS, type WorkspaceCaps } from './index-guard';
 
-export const DEFAULT_CAPS: WorkspaceCaps = {
-  maxFiles: 50_000,
-  maxFileBytes: 512 * 1024 * 1024,
-  maxTotalBytes: 8 * 1024 * 1024 * 1024,
-};
+/** Text documents requested from peers at a time (open files jump the queue). */
+const FETCH_WINDOW = 16;
+
 
 export interface WorkspaceOptions {
   transport: PeerTransport;
@@ -93,8 +91,20 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   readonly blobs: BlobStore;
   private readonly entries: Y.Map<Y.Map<unknown>>;
   private readonly texts = new Map<string, TextState>();
-  private view = new Map<string, FileEntry>();
-  private byPathView = new Map<string, FileEntry>();
+  private readonly view = new Map<string, FileEntry>();
+  private readonly byPathView = new Map<string, FileEntry>();
+  /** Live entries by the path written in the index (several when two files claim one path). */
+  private readonly claims = new Map<string, Set<string>>();
+  private readonly claimed = new Map<string, string>();
+  /** Live files whose content is here, with the size counted for them in progress. */
+  private readonly available = new Map<string, number>();
+  private availableBytes = 0;
+  private totalBytes = 0;
+  /** Binary contents fetched or created here: id → hash. */
+  private readonly binaryHere = new Map<string, string>();
+  private readonly completeWaiters: Array<() => void> = [];
+  private readonly guard: IndexGuard;
+  private readonly partials = new Map<string, Reassembly>();
   private indexReady: boolean;
   private readonly indexWaiters: Array<() => void> = [];
   /** Peers that asked for the index before this peer had it. */
@@ -102,27 +112,41 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private readonly transport: PeerTransport;
   private readonly logger: Logger;
   private readonly caps: WorkspaceCaps;
-  private readonly fetchQueue: string[] = [];
+  /** Texts to request: open files first (`urgent`), then the rest in index order (`background`). */
+  private readonly urgent: string[] = [];
+  private readonly background: string[] = [];
+  private backgroundHead = 0;
+  private readonly queued = new Set<string>();
   private readonly priority = new Set<string>();
   private fetching = 0;
   private closed = false;
   private readonly peerClients = new Map<string, Set<number>>();
   private readonly detach: Array<() => void> = [];
+  private readonly clientID: number;
 
   constructor(private readonly options: WorkspaceOptions) {
     super();
     this.transport = options.transport;
     this.logger = options.logger ?? silentLogger;
     this.caps = { ...DEFAULT_CAPS, ...options.caps };
-    this.index = this.newDoc();
+    this.clientID = options.clientID ?? randomBytes(4).readUInt32LE(0);
+    this.index = this.newDoc(INDEX_DOC);
     this.entries = this.index.getMap('files');
     this.indexReady = options.mode === 'share';
     this.awareness = new awarenessProtocol.Awareness(this.index);
     this.blobs = new BlobStore(this.transport, this.logger);
+    this.guard = new IndexGuard(this.index, this.caps);
 
-    this.index.on('update', (update: Uint8Array, origin: unknown) => this.broadcastUpdate(INDEX_DOC, update, origin));
+    this.index.on('update', (update: Uint8Array, origin: unknown) => {
+      // Remote updates reached the guard's shadow when they were checked; our own must too.
+      if (!(origin instanceof RemoteOrigin)) this.guard.track(update);
+      this.broadcastUpdate(INDEX_DOC, update, origin);
+    });
     this.index.on('afterTransaction', (tx: Y.Transaction) => {
-      if (tx.changed.size > 0 || tx.changedParentTypes.size > 0) this.refreshView(originOf(tx.origin));
+      if (!this.indexReady || this.closed) return;
+      const ids = new Set<string>();
+      collectChangedIds(tx, this.entries as Y.Map<unknown>, ids);
+      if (ids.size) this.refresh(ids, originOf(tx.origin));
     });
     this.awareness.on('update', this.onAwarenessUpdate);
 
@@ -184,7 +208,35 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   async binary(id: string): Promise<Uint8Array> {
     const v = this.currentVersion(id);
     if (!v) throw new Error(`no binary content for ${id}`);
-    return this.blobs.assemble(v);
+    const bytes = await this.blobs.assemble(v);
+    if (!this.closed) {
+      this.binaryHere.set(id, v.hash);
+      this.updateAvailability(id);
+    }
+    return bytes;
+  }
+
+  /** How much of the workspace is here (cheap: kept up to date as files and contents arrive). */
+  progress(): SyncProgress {
+    const complete = this.indexReady && this.available.size === this.view.size;
+    return {
+      indexReady: this.indexReady,
+      files: this.available.size,
+      totalFiles: this.view.size,
+      bytes: this.availableBytes,
+      totalBytes: this.totalBytes,
+      complete,
+    };
+  }
+
+  /**
+   * Resolves once the index is here and every file's content is available: texts load by themselves,
+   * binaries count once `binary(id)` fetched them (the disk mirror does that for every file) or this
+   * peer made them. Files that appear meanwhile are waited for too.
+   */
+  whenComplete(): Promise<void> {
+    if (this.progress().complete) return Promise.resolve();
+    return new Promise((resolve) => this.completeWaiters.push(resolve));
   }
 
   /** The chunk hashes of a binary file's current content (the mirror serves them from disk). */
@@ -217,6 +269,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     const id = newId();
     const { info, parts } = chunk(content);
     this.blobs.remember(parts);
+    this.binaryHere.set(id, info.hash);
     this.index.transact(() => {
       const m = entryMap({ path: p, kind: 'binary', size: info.size, hash: info.hash });
       const versions = new Y.Array<Version>();
@@ -255,6 +308,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     const { info, parts } = chunk(content);
     if (info.hash === current.hash) return;
     this.blobs.remember(parts);
+    this.binaryHere.set(id, info.hash);
     this.index.transact(() => {
       (m.get('versions') as Y.Array<Version>).push([{ ...info, base: current.hash }]);
       m.set('size', info.size);
@@ -293,6 +347,8 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.awareness.off('update', this.onAwarenessUpdate);
     this.awareness.destroy();
     this.blobs.close();
+    this.guard.destroy();
+    this.partials.clear();
     for (const t of this.texts.values()) {
       clearTimeout(t.requestTimer);
       t.doc.destroy();
@@ -315,16 +371,21 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
 
   // ---------------------------------------------------------------- documents
 
-  private newDoc(): Y.Doc {
-    const doc = new Y.Doc({ gc: true });
-    if (this.options.clientID !== undefined) doc.clientID = this.options.clientID;
+  /**
+   * One client id for all of this peer's documents (ids only need to be unique per document), and the
+   * document's name as its guid: Yjs would otherwise draw fresh randomness for both per document,
+   * which dominated the cost of creating thousands of files.
+   */
+  private newDoc(name: string): Y.Doc {
+    const doc = new Y.Doc({ gc: true, guid: name });
+    doc.clientID = this.clientID;
     return doc;
   }
 
   private textState(id: string): TextState {
     let t = this.texts.get(id);
     if (t) return t;
-    const doc = this.newDoc();
+    const doc = this.newDoc(id);
     t = { doc, ready: false, waiters: [], wantedBy: new Map() };
     this.texts.set(id, t);
     doc.on('update', (update: Uint8Array, origin: unknown) => this.broadcastUpdate(id, update, origin));
@@ -343,6 +404,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     clearTimeout(t.requestTimer);
     t.requestedFrom = undefined;
     for (const w of t.waiters.splice(0)) w();
+    this.updateAvailability(id);
     // Answer the peers that asked before we had it.
     for (const [peer, sv] of t.wantedBy) this.sendStep2(peer, id, t.doc, sv);
     t.wantedBy.clear();
@@ -361,22 +423,41 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private enqueueFetch(id: string, front = false): void {
     const t = this.textState(id);
     if (t.ready || t.requestedFrom) return;
-    const at = this.fetchQueue.indexOf(id);
-    if (at >= 0) {
-      if (!front) return;
-      this.fetchQueue.splice(at, 1);
-    }
-    if (front) this.fetchQueue.unshift(id);
-    else this.fetchQueue.push(id);
+    if (front) this.urgent.unshift(id);
+    else if (this.queued.has(id)) return;
+    else this.background.push(id);
+    this.queued.add(id);
     this.pumpFetch();
+  }
+
+  /** The next text to request; an id may sit in both queues, `queued` says whether it still waits. */
+  private nextFetch(): string | undefined {
+    for (;;) {
+      let id = this.urgent.shift();
+      if (id === undefined) {
+        if (this.backgroundHead >= this.background.length) {
+          this.background.length = 0;
+          this.backgroundHead = 0;
+          return undefined;
+        }
+        id = this.background[this.backgroundHead++];
+        // Drop the consumed head now and then, so the array does not keep every id ever queued.
+        if (this.backgroundHead > 1024 && this.backgroundHead * 2 > this.background.length) {
+          this.background.splice(0, this.backgroundHead);
+          this.backgroundHead = 0;
+        }
+      }
+      if (this.queued.delete(id)) return id;
+    }
   }
 
   /** Asks peers for documents we lack, open files first, a bounded number at a time. */
   private pumpFetch(): void {
     const peers = this.transport.peers();
     if (peers.length === 0 || this.closed) return;
-    while (this.fetching < 16 && this.fetchQueue.length) {
-      const id = this.fetchQueue.shift()!;
+    while (this.fetching < FETCH_WINDOW) {
+      const id = this.nextFetch();
+      if (id === undefined) break;
       const t = this.textState(id);
       if (t.ready || t.requestedFrom) continue;
       const peer = peers[Math.floor(Math.random() * peers.length)].id;
@@ -404,7 +485,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.sendStep1(peer.id, INDEX_DOC, this.index);
     for (const [id, t] of this.texts) if (t.ready) this.sendStep1(peer.id, id, t.doc);
     const states = [...this.awareness.getStates().keys()];
-    if (states.length) this.transport.send(peer.id, encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, states)));
+    if (states.length) this.send(peer.id, encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, states)));
     this.blobs.peerJoined();
     this.pumpFetch();
   }
@@ -412,6 +493,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private onPeerLeave(peer: PeerInfo): void {
     this.blobs.peerLeft(peer.id);
     this.indexWantedBy.delete(peer.id);
+    this.partials.delete(peer.id);
     for (const [id, t] of this.texts) {
       t.wantedBy.delete(peer.id);
       if (t.requestedFrom === peer.id) {
@@ -430,9 +512,18 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
 
   private onMessage(peer: PeerInfo, data: Uint8Array): void {
     if (this.closed) return;
-    let message: Message;
     try {
-      message = decodeMessage(data);
+      let message: Message = decodeMessage(data);
+      let partial = this.partials.get(peer.id);
+      if (message.type === MessageType.Part) {
+        if (!partial) this.partials.set(peer.id, (partial = new Reassembly()));
+        const whole = partial.add(message);
+        if (!whole) return;
+        message = decodeMessage(whole);
+        if (message.type === MessageType.Part) throw new ProtocolError('a part inside a part');
+      } else if (partial?.inProgress) {
+        throw new ProtocolError('a message arrived between the parts of another');
+      }
       this.handle(peer, message);
     } catch (err) {
       const reason = err instanceof ProtocolError ? err.message : `bad data: ${(err as Error).message}`;
@@ -456,6 +547,8 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
         return;
       case MessageType.BlobMissing:
         return this.blobs.missing(peer.id, m.hash);
+      case MessageType.Part:
+        throw new ProtocolError('unexpected part');
     }
   }
 
@@ -478,12 +571,13 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     const update = decoding.readVarUint8Array(d);
     const origin = new RemoteOrigin(peer.id);
     if (name === INDEX_DOC) {
-      this.checkIndexUpdate(update);
+      this.guard.check(update);
       Y.applyUpdate(this.index, update, origin);
       if (kind === STEP2 && !this.indexReady) {
         this.indexReady = true;
-        this.refreshView('remote');
+        this.refresh(new Set(this.entries.keys()), 'remote');
         for (const w of this.indexWaiters.splice(0)) w();
+        this.checkComplete();
         for (const [p, sv] of this.indexWantedBy) this.sendStep2(p, INDEX_DOC, this.index, sv);
         this.indexWantedBy.clear();
       }
@@ -500,49 +594,23 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     }
   }
 
-  /**
-   * Applies an index update to a copy first: a peer that would introduce an unsafe path or exceed the
-   * caps is refused before anything reaches this peer's index (and so its disk).
-   */
-  private checkIndexUpdate(update: Uint8Array): void {
-    const probe = new Y.Doc();
-    try {
-      Y.applyUpdate(probe, Y.encodeStateAsUpdate(this.index));
-      Y.applyUpdate(probe, update);
-      const files = probe.getMap<Y.Map<unknown>>('files');
-      if (files.size > this.caps.maxFiles) throw new ProtocolError(`index lists ${files.size} files (max ${this.caps.maxFiles})`);
-      let total = 0;
-      files.forEach((m, id) => {
-        if (!/^[0-9a-f]{32}$/.test(id) || !(m instanceof Y.Map)) throw new ProtocolError('malformed index entry');
-        const path = m.get('path');
-        if (typeof path !== 'string' || !isSafeRelativePath(path)) {
-          throw new ProtocolError(`unsafe path ${JSON.stringify(String(path).slice(0, 100))} in the index`);
-        }
-        const size = m.get('size');
-        if (typeof size !== 'number' || size < 0 || size > this.caps.maxFileBytes) {
-          throw new ProtocolError(`file ${JSON.stringify(path)} of ${String(size)} bytes is over the size cap`);
-        }
-        if (m.get('kind') !== 'text' && m.get('kind') !== 'binary') throw new ProtocolError('bad file kind');
-        if (!m.get('deleted')) total += size;
-      });
-      if (total > this.caps.maxTotalBytes) throw new ProtocolError(`workspace of ${total} bytes is over the total cap`);
-    } finally {
-      probe.destroy();
-    }
-  }
-
   private sendStep1(peerId: string, name: string, doc: Y.Doc): void {
     const e = syncEncoder(name);
     encoding.writeVarUint(e, STEP1);
     encoding.writeVarUint8Array(e, Y.encodeStateVector(doc));
-    this.transport.send(peerId, encoding.toUint8Array(e));
+    this.send(peerId, encoding.toUint8Array(e));
   }
 
   private sendStep2(peerId: string, name: string, doc: Y.Doc, sv: Uint8Array): void {
     const e = syncEncoder(name);
     encoding.writeVarUint(e, STEP2);
     encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(doc, sv));
-    this.transport.send(peerId, encoding.toUint8Array(e));
+    this.send(peerId, encoding.toUint8Array(e));
+  }
+
+  /** Sends one message, in parts when it is too large for one frame (back to back, so never mixed). */
+  private send(peerId: string, message: Uint8Array): void {
+    for (const frame of frames(message)) this.transport.send(peerId, frame);
   }
 
   /** Every change reaches every connected peer but the one it came from; peers forward in turn. */
@@ -553,7 +621,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     encoding.writeVarUint(e, UPDATE);
     encoding.writeVarUint8Array(e, update);
     const bytes = encoding.toUint8Array(e);
-    for (const p of this.transport.peers()) if (p.id !== from) this.transport.send(p.id, bytes);
+    for (const p of this.transport.peers()) if (p.id !== from) this.send(p.id, bytes);
   }
 
   private readonly onAwarenessUpdate = (
@@ -564,76 +632,158 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     if (clients.length === 0 || this.closed) return;
     const from = origin instanceof RemoteOrigin ? origin.peerId : undefined;
     const bytes = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients));
-    for (const p of this.transport.peers()) if (p.id !== from) this.transport.send(p.id, bytes);
+    for (const p of this.transport.peers()) if (p.id !== from) this.send(p.id, bytes);
   };
 
   // ---------------------------------------------------------------- the view and its rules
 
-  private refreshView(origin: ChangeOrigin): void {
-    if (!this.indexReady) return;
-    const live: Array<{ id: string; m: Y.Map<unknown>; path: string }> = [];
-    this.entries.forEach((m, id) => {
-      const path = m.get('path');
-      if (!m.get('deleted') && typeof path === 'string' && isSafeRelativePath(path)) live.push({ id, m, path });
-    });
-    // Two live files on one path: the smallest id keeps it.
-    live.sort((a, b) => (a.id < b.id ? -1 : 1));
-    const taken = new Map<string, string>();
-    const fixes: Array<{ m: Y.Map<unknown>; path: string }> = [];
-    const next = new Map<string, FileEntry>();
-    for (const { id, m, path } of live) {
-      let p = path;
-      if (taken.has(p)) {
-        p = conflictPath(path, id.slice(0, 6));
-        fixes.push({ m, path: p });
-        this.emit('notice', `${path} was created by two people at once; one copy is now ${p}`);
+  /**
+   * Brings the view up to date for the index entries a transaction touched, and for the entries that
+   * share a path with them (the same-path rule, §6.4). Incremental: its cost is what changed, so that
+   * creating the thousands of files of a shared folder one by one stays linear.
+   */
+  private refresh(ids: Set<string>, origin: ChangeOrigin): void {
+    // 1. Which path each touched entry claims now (live entries with a valid path only).
+    const paths = new Set<string>();
+    for (const id of ids) {
+      const before = this.claimed.get(id);
+      if (before !== undefined) {
+        paths.add(before);
+        this.claimed.delete(id);
+        const set = this.claims.get(before)!;
+        set.delete(id);
+        if (set.size === 0) this.claims.delete(before);
       }
-      taken.set(p, id);
+      const m = this.entries.get(id);
+      const path = m instanceof Y.Map ? m.get('path') : undefined;
+      const kind = m?.get('kind');
+      if (!m || m.get('deleted') || typeof path !== 'string' || (kind !== 'text' && kind !== 'binary')) continue;
+      if (!isSafeRelativePath(path)) continue; // never exposed (remote ones were refused already)
+      this.claimed.set(id, path);
+      let set = this.claims.get(path);
+      if (!set) this.claims.set(path, (set = new Set()));
+      set.add(id);
+      paths.add(path);
+    }
+    // 2. Everyone whose exposed path may change: the touched and those sharing a path with them.
+    const affected = new Set(ids);
+    for (const p of paths) for (const id of this.claims.get(p) ?? []) affected.add(id);
+
+    const next = new Map<string, FileEntry | undefined>();
+    const fixes: Array<{ m: Y.Map<unknown>; path: string; original: string }> = [];
+    for (const id of affected) {
+      const path = this.claimed.get(id);
+      const m = this.entries.get(id);
+      if (path === undefined || !m) {
+        next.set(id, undefined);
+        continue;
+      }
+      let exposed = path;
+      if (smallest(this.claims.get(path)!) !== id) {
+        // Two live files on one path: the smallest id keeps it, this one moves aside.
+        exposed = conflictPath(path, id.slice(0, 6));
+        const holder = this.claims.get(exposed);
+        if ((holder && !holder.has(id)) || !isSafeRelativePath(exposed)) exposed = conflictPath(path, id);
+        if (!isSafeRelativePath(exposed)) {
+          this.logger.warn(`sync: ${path} is claimed twice and no conflict name fits; one copy is not shown`);
+          next.set(id, undefined);
+          continue;
+        }
+        fixes.push({ m, path: exposed, original: path });
+      }
       const kind = m.get('kind') as FileKind;
       const v = kind === 'binary' ? this.currentVersion(id, m) : undefined;
       next.set(id, {
         id,
-        path: p,
+        path: exposed,
         kind,
         size: v ? v.size : Number(m.get('size') ?? 0),
         hash: v ? v.hash : String(m.get('hash') ?? ''),
       });
-      if (kind === 'binary') this.keepConflictingVersions(id, m, p);
-      if (kind === 'text' && !this.isTextReady(id)) this.enqueueFetch(id);
     }
 
-    const previous = this.view;
-    this.view = next;
-    this.byPathView = new Map([...next.values()].map((e) => [e.path, e]));
-    for (const [id, e] of next) {
-      const old = previous.get(id);
-      if (!old) this.emit('file-added', e, origin);
-      else {
-        if (old.path !== e.path) this.emit('file-renamed', e, old.path, origin);
-        if (e.kind === 'binary' && old.hash !== e.hash) this.emit('binary-changed', e, origin);
-      }
+    // 3. Swap the new entries in (all old paths out first, so that exchanged paths stay consistent).
+    const changes: Array<{ old?: FileEntry; now?: FileEntry }> = [];
+    for (const [id, now] of next) {
+      const old = this.view.get(id);
+      if (old && this.byPathView.get(old.path)?.id === id) this.byPathView.delete(old.path);
+      if (old) this.totalBytes -= old.size;
+      if (now) {
+        this.view.set(id, now);
+        this.totalBytes += now.size;
+      } else this.view.delete(id);
+      if (old !== now) changes.push({ old, now });
     }
-    for (const [id, e] of previous) if (!next.has(id)) this.emit('file-removed', e, origin);
+    for (const now of next.values()) if (now) this.byPathView.set(now.path, now);
 
-    if (fixes.length) {
+    // 4. Tell, in an order a disk can follow: files leave, then move, then arrive, then change.
+    for (const { old, now } of changes) if (old && !now) this.emit('file-removed', old, origin);
+    for (const { old, now } of changes) if (old && now && old.path !== now.path) this.emit('file-renamed', now, old.path, origin);
+    for (const { old, now } of changes) if (!old && now) this.emit('file-added', now, origin);
+    for (const { old, now } of changes) {
+      if (old && now && now.kind === 'binary' && old.hash !== now.hash) this.emit('binary-changed', now, origin);
+    }
+
+    // 5. Consequences: fetch texts, keep lost binary versions, undo deletes that lost to edits.
+    for (const [id, now] of next) {
+      this.updateAvailability(id);
+      if (!now) continue;
+      if (now.kind === 'text' && !this.isTextReady(id)) this.enqueueFetch(id);
+      if (now.kind === 'binary') this.keepConflictingVersions(id, this.entries.get(id)!, now.path);
+    }
+    for (const id of ids) if (this.entries.get(id)?.get('deleted')) this.checkRestore(id);
+
+    const needed = fixes.filter((f) => f.m.get('path') !== f.path);
+    if (needed.length) {
+      for (const f of needed) this.emit('notice', `${f.original} was created by two people at once; one copy is now ${f.path}`);
       // Idempotent: every peer writes the same path.
-      queueMicrotask(() => this.index.transact(() => fixes.forEach((f) => f.m.get('path') !== f.path && f.m.set('path', f.path)), RULES));
+      queueMicrotask(() => {
+        if (this.closed) return;
+        this.index.transact(() => needed.forEach((f) => f.m.get('path') === f.original && f.m.set('path', f.path)), RULES);
+      });
     }
-    this.entries.forEach((m, id) => m.get('deleted') && this.checkRestore(id));
+    this.checkComplete();
+  }
+
+  /** Counts a file's content as here or not, for progress(). */
+  private updateAvailability(id: string): void {
+    const entry = this.view.get(id);
+    const here =
+      entry !== undefined &&
+      (entry.kind === 'text' ? this.isTextReady(id) : this.binaryHere.get(id) === entry.hash);
+    const before = this.available.get(id);
+    if (before !== undefined) {
+      this.availableBytes -= before;
+      this.available.delete(id);
+    }
+    if (here) {
+      this.available.set(id, entry.size);
+      this.availableBytes += entry.size;
+    }
+    if (before === undefined && here) this.emit('progress', this.progress());
+    this.checkComplete();
+  }
+
+  private checkComplete(): void {
+    if (this.completeWaiters.length === 0 || !this.progress().complete) return;
+    for (const w of this.completeWaiters.splice(0)) w();
   }
 
   private currentVersion(id: string, m = this.entries.get(id)): Version | undefined {
     const versions = m?.get('versions');
     if (!(versions instanceof Y.Array) || versions.length === 0) return undefined;
-    const v = versions.get(versions.length - 1) as Version;
-    if (!v || !isHash(v.hash) || !Array.isArray(v.chunks) || !v.chunks.every(isHash)) return undefined;
-    return v;
+    const v: unknown = versions.get(versions.length - 1);
+    return isVersion(v) ? v : undefined;
   }
 
   /** Concurrent replacements of one binary: every version that lost is kept as a conflict copy. */
   private keepConflictingVersions(id: string, m: Y.Map<unknown>, path: string): void {
-    const versions = (m.get('versions') as Y.Array<Version>).toArray();
+    const array = m.get('versions');
+    if (!(array instanceof Y.Array) || array.length < 2) return;
+    // Versions are peer data: anything malformed is ignored, never trusted.
+    const versions = (array.toArray() as unknown[]).filter(isVersion);
     const winner = versions[versions.length - 1];
+    if (!winner) return;
     for (const v of versions.slice(0, -1)) {
       if (v.base !== winner.base || v.hash === winner.hash) continue;
       const copyId = contentHash(Buffer.from(id + v.hash)).slice(0, 32);
@@ -689,6 +839,26 @@ function entryMap(fields: { path: string; kind: FileKind; size: number; hash: st
   const m = new Y.Map<unknown>();
   for (const [k, v] of Object.entries(fields)) m.set(k, v);
   return m;
+}
+
+function isVersion(v: unknown): v is Version {
+  if (typeof v !== 'object' || v === null) return false;
+  const x = v as Partial<Record<keyof Version, unknown>>;
+  return (
+    isHash(x.hash) &&
+    typeof x.size === 'number' &&
+    Number.isSafeInteger(x.size) &&
+    x.size >= 0 &&
+    Array.isArray(x.chunks) &&
+    x.chunks.every(isHash) &&
+    (x.base === null || isHash(x.base))
+  );
+}
+
+function smallest(ids: Set<string>): string {
+  let min: string | undefined;
+  for (const id of ids) if (min === undefined || id < min) min = id;
+  return min!;
 }
 
 function newId(): string {

@@ -5,11 +5,16 @@
  */
 import { EventEmitter } from 'node:events';
 import type { PeerInfo, PeerTransport } from '../../src/session/transport';
+import { MAX_DATA_FRAME } from '../../src/session/wire';
 
 export class MemoryTransport extends EventEmitter implements PeerTransport {
   readonly self: PeerInfo;
   private readonly links = new Map<string, MemoryTransport>();
   disconnected: Array<{ peer: string; reason: string }> = [];
+  /** Frames refused for being over the session's limit (a real Session drops them too). */
+  oversized = 0;
+  /** Largest frame sent, to check that large messages are split. */
+  largestFrame = 0;
 
   constructor(name: string) {
     super();
@@ -23,6 +28,11 @@ export class MemoryTransport extends EventEmitter implements PeerTransport {
   send(peerId: string, data: Uint8Array): boolean {
     const other = this.links.get(peerId);
     if (!other) return false;
+    this.largestFrame = Math.max(this.largestFrame, data.byteLength);
+    if (data.byteLength > MAX_DATA_FRAME) {
+      this.oversized++;
+      return false;
+    }
     const copy = Uint8Array.from(data);
     setImmediate(() => other.links.has(this.self.id) && other.emit('message', this.self, copy));
     return true;
