@@ -59,6 +59,8 @@ export class BufferBinding {
   /** Applied edits whose echo did not come in time: still recognised as ours when it does. */
   private overdue: InFlight[] = [];
   private flushAgain = false;
+  /** A flush loop is running (it may be between attempts, with nothing in flight). */
+  private flushing = false;
   private closed = false;
   private readonly observer: (event: Y.YTextEvent, tx: Y.Transaction) => void;
   private idle: Promise<void> = Promise.resolve();
@@ -83,7 +85,7 @@ export class BufferBinding {
 
   /** True when buffer and shared text are known to be equal and nothing is pending. */
   get settled(): boolean {
-    return !this.inFlight && this.shadow === this.ytext.toString();
+    return !this.flushing && !this.inFlight && this.shadow === this.ytext.toString();
   }
 
   /** Resolves once pending remote edits have reached the buffer. */
@@ -139,7 +141,7 @@ export class BufferBinding {
    * repairs the buffer from the shared text. Returns whether they were equal.
    */
   verify(): boolean {
-    if (this.closed || this.inFlight) return true;
+    if (this.closed || this.flushing) return true;
     const text = this.buffer.getText();
     if (text === this.ytext.toString()) return true;
     this.options.logger.warn('binding: the buffer disagrees with the shared text; repairing it from the shared text');
@@ -156,11 +158,19 @@ export class BufferBinding {
   }
 
   private scheduleFlush(): void {
-    if (this.inFlight) {
+    if (this.flushing) {
       this.flushAgain = true;
       return;
     }
-    this.idle = this.flush();
+    this.flushing = true;
+    this.idle = this.flush().finally(() => {
+      this.flushing = false;
+      // A request that came in as the loop was finishing.
+      if (this.flushAgain && !this.closed) {
+        this.flushAgain = false;
+        this.scheduleFlush();
+      }
+    });
   }
 
   private async flush(): Promise<void> {
