@@ -27,7 +27,7 @@ export async function createTestNetwork(size = 3): Promise<TestNetwork> {
 }
 
 /** Resolves when `predicate()` is true, polling; rejects with `what` after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await predicate()) return;
