@@ -78,9 +78,20 @@ export class PeerConnection extends EventEmitter {
     this.remoteId = stream.remotePublicKey.toString('hex');
     const log = options.logger;
     // A reset on close is normal; an unhandled 'error' would kill the host process.
-    stream.on('error', (err: Error) => {
-      this.closeReason = err.message || 'connection error';
-      log.debug(`connection ${short(this.remoteId)}: ${this.closeReason}`);
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.closed) return;
+      const reason = err.message || 'connection error';
+      if (err.code) {
+        // A network error (reset, timeout): the connection is simply gone.
+        this.closeReason = reason;
+        log.debug(`connection ${short(this.remoteId)}: ${reason}`);
+      } else if (!this.authenticated) {
+        // Protomux could not decode what an unauthenticated remote sent.
+        this.reject(`sent an invalid frame (${reason})`);
+      } else {
+        log.warn(`closing the connection to ${this.hello?.name ?? short(this.remoteId)}: invalid frame (${reason})`);
+        this.closeReason = `invalid frame: ${reason}`;
+      }
     });
     stream.on('close', () => this.onClosed());
     stream.on('drain', () => this.flushDrainWaiters());

@@ -12,7 +12,7 @@ import { silentLogger, type Logger } from './log';
 import { createDHT, type NetworkOptions } from './network';
 import { deriveKeys } from './secrets';
 import type { PeerInfo, PeerTransport, TransportEvents } from './transport';
-import { cleanName } from './wire';
+import { cleanName, MAX_GOSSIP_PEERS } from './wire';
 
 /**
  * What the session is doing, for a status bar:
@@ -376,6 +376,8 @@ export class Session extends EventEmitter implements PeerTransport {
     for (const key of keys) {
       const id = Buffer.from(key).toString('hex');
       if (id === this.self.id || this.members.has(id) || this.departed.has(id)) continue;
+      // A member could gossip endless made-up keys; never dial more than a session can hold.
+      if (this.redialTimers.size >= MAX_GOSSIP_PEERS) break;
       this.logger.debug(`gossip: dialling ${short(id)}`);
       this.redial(Buffer.from(key));
     }

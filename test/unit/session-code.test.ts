@@ -4,11 +4,14 @@ import {
   ALPHABET,
   CODE_CHARS,
   DATA_CHARS,
-  canonical,
   checkPartialCode,
+  checksum,
   createSessionCode,
+  formatSessionCode,
   parseSessionCode,
 } from '../../src/session/code';
+import ce from 'compact-encoding';
+import { handshakeEncoding } from '../../src/session/wire';
 import { deriveKeys, proof, verifyProof } from '../../src/session/secrets';
 import { parseBootstrap } from '../../src/session/network';
 
@@ -43,13 +46,68 @@ test('codes are case-insensitive, tolerant of spaces, dashes and underscores, an
   }
 });
 
+/** Deterministic codes (a seeded generator), so that the typo tests give the same answer every run. */
+function seededCodes(count: number, seed: number): string[] {
+  const codes: string[] = [];
+  for (let i = 0; i < count; i++) {
+    let data = '';
+    for (let j = 0; j < DATA_CHARS; j++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      data += ALPHABET[(seed >> 8) & 31];
+    }
+    codes.push(data + checksum(data));
+  }
+  return codes;
+}
+
+test('the worked example of docs/PROTOCOL.md: checksum, code, topic, auth key, proof, handshake bytes', () => {
+  const data = '0123456789ABCDEFGHJKMNPQRS';
+  assert.equal(checksum(data), '6DXT');
+  assert.equal(formatSessionCode(data + '6DXT'), '01234-56789-ABCDE-FGHJK-MNPQR-S6DXT');
+  const parsed = parseSessionCode('01234-56789-ABCDE-FGHJK-MNPQR-S6DXT');
+  assert.ok(parsed.ok);
+  assert.equal(parsed.secret.toString('ascii'), data);
+  const keys = deriveKeys(parsed.secret);
+  assert.equal(keys.topic.toString('hex'), '0412869ef4969b6e2853e57e183074ac536d1c922ae2a5f3e970c56c7966e8c3');
+  assert.equal(keys.authKey.toString('hex'), 'f4c093e75829f8df6c5b8a2ffe3c51af465f890f450e8c5f4a81465ded19ce7b');
+  assert.equal(
+    proof(keys.authKey, Buffer.alloc(64, 0x11), Buffer.alloc(32, 0x22)).toString('hex'),
+    '5c74f4639495d8e7fe3986c335645a2f2123fd7dba40088e6ad3003dbf1c23c1',
+  );
+  const hs = Buffer.from(ce.encode(handshakeEncoding, { version: 1, proof: Buffer.alloc(32, 0xab) }));
+  assert.equal(hs.toString('hex'), '01' + 'ab'.repeat(32));
+  // A reader of version 1 reads a future version's number and stops, whatever follows.
+  assert.deepEqual(ce.decode(handshakeEncoding, Buffer.from('02ffffff', 'hex')), { version: 2, proof: null });
+  // The example folds I/L/O and ignores case, spaces and underscores.
+  for (const typed of ['oI234 56789 abcde fghjk mnpqr s6dxt', 'Ol234_56789_ABCDE_FGHJK_MNPQR_S6DXT']) {
+    const p = parseSessionCode(typed);
+    assert.ok(p.ok, typed);
+    assert.equal(p.code, '01234-56789-ABCDE-FGHJK-MNPQR-S6DXT');
+  }
+});
+
+test('every single-character substitution of these codes is reported as a typo', () => {
+  // A 20-bit checksum lets about one random typo in a million through; these fixed codes have none.
+  let typos = 0;
+  for (const c of seededCodes(20, 11)) {
+    for (let pos = 0; pos < CODE_CHARS; pos++) {
+      for (const replacement of ALPHABET) {
+        if (replacement === c[pos]) continue;
+        const parsed = parseSessionCode(c.slice(0, pos) + replacement + c.slice(pos + 1));
+        assert.ok(!parsed.ok && parsed.reason === 'checksum', `${c} with ${replacement} at ${pos}`);
+        typos++;
+      }
+    }
+  }
+  assert.equal(typos, 20 * 30 * 31);
+});
+
 test('mistyped codes are reported as mistyped, at once, with a reason', () => {
   let seed = 7;
   const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
   let substitutionsCaught = 0;
   let substitutions = 0;
-  for (let i = 0; i < 300; i++) {
-    const c = canonical(createSessionCode());
+  for (const c of seededCodes(300, 3)) {
     const pos = rand(CODE_CHARS);
     const replacement = ALPHABET[(ALPHABET.indexOf(c[pos]) + 1 + rand(31)) % 32];
     const typo = c.slice(0, pos) + replacement + c.slice(pos + 1);
@@ -77,6 +135,8 @@ test('mistyped codes are reported as mistyped, at once, with a reason', () => {
   assert.ok(!long.ok && long.reason === 'too-long');
   const bad = parseSessionCode(c.replace(/^./, 'U'));
   assert.ok(!bad.ok && bad.reason === 'bad-character' && bad.message.includes('"U"'));
+  const typo = parseSessionCode(c.slice(0, 3) + (c[3] === '7' ? '8' : '7') + c.slice(4));
+  assert.ok(!typo.ok && typo.message === 'That code has a typo — check the code and try again.');
   const empty = parseSessionCode('   ');
   assert.ok(!empty.ok && empty.reason === 'empty');
 });
@@ -84,7 +144,11 @@ test('mistyped codes are reported as mistyped, at once, with a reason', () => {
 test('validation as you type accepts a plausible prefix and rejects a wrong character at once', () => {
   const code = createSessionCode();
   for (let n = 0; n <= code.length; n++) assert.ok(checkPartialCode(code.slice(0, n)).ok, code.slice(0, n));
-  assert.equal(checkPartialCode('ABC!').ok, false);
+  const partial = checkPartialCode('ABC!');
+  assert.ok(!partial.ok && partial.reason === 'bad-character' && partial.message.includes('"!"'));
+  assert.ok(checkPartialCode('abcde-fg').ok, 'lower case and a dash while typing');
+  const tooLong = checkPartialCode(code + '0');
+  assert.ok(!tooLong.ok && tooLong.reason === 'too-long');
   const typo = code.slice(0, -1) + (code.endsWith('0') ? '1' : '0');
   assert.equal(checkPartialCode(typo).ok, false);
 });
@@ -94,6 +158,7 @@ test('invite links carry the code', () => {
   for (const link of [
     `vscode://hyperpair.hyperpair/join?code=${encodeURIComponent(code)}`,
     `https://example.invalid/join?x=1&code=${code.replace(/-/g, '')}`,
+    `  vscode://hyperpair.hyperpair/join?code=${code.toLowerCase()}  `,
   ]) {
     const parsed = parseSessionCode(link);
     assert.ok(parsed.ok, link);

@@ -18,12 +18,14 @@ import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet
 
 let net: TestNetwork;
 const open: Session[] = [];
+const observers: Hyperswarm[] = [];
 
 before(async () => {
   net = await createTestNetwork();
 });
 after(async () => {
-  await Promise.all(open.map((s) => s.leave()));
+  // Also after a failed assertion: every test's peers go, so that the process can exit.
+  await Promise.all([...open.map((s) => s.leave()), ...observers.map((o) => o.destroy())]);
   await net.destroy();
 });
 
@@ -97,6 +99,7 @@ test('a mistyped code is refused at once; a different code never meets the sessi
 /** A raw hyperswarm peer on the session's topic that does not know the code. */
 async function observer(topic: Buffer, onConnection: (conn: Hyperswarm.SecretStream) => void): Promise<Hyperswarm> {
   const swarm = new Hyperswarm({ dht: new HyperDHT({ bootstrap: net.network.bootstrap, host: '127.0.0.1', firewalled: false }) });
+  observers.push(swarm);
   swarm.on('connection', (conn) => {
     conn.on('error', () => {});
     onConnection(conn);
@@ -107,25 +110,79 @@ async function observer(topic: Buffer, onConnection: (conn: Hyperswarm.SecretStr
 
 test('a DHT observer without the code is refused and receives nothing about the session', async () => {
   const code = createSessionCode();
-  const a = session(code, 'Alice-Secret-Name', { authTimeoutMs: 1500 });
-  await a.ready();
+  // Alice is busy with Bob while the observer connects: nothing of that may reach the observer.
+  const a = session(code, 'Alice-Secret-Name', { colour: '#abcdef', authTimeoutMs: 1500 });
+  const b = session(code, 'Bob-Secret-Name', { colour: '#fedcba', authTimeoutMs: 1500 });
+  await Promise.all([a.ready(), b.ready()]);
+  await waitFor(() => a.peers().length === 1 && b.peers().length === 1, 'Alice and Bob connected');
+  const chatter = setInterval(() => {
+    a.send(b.self.id, Buffer.from('SECRET-PAYLOAD'));
+    b.send(a.self.id, Buffer.from('SECRET-PAYLOAD'));
+  }, 20);
   const rejected: string[] = [];
   a.on('peer-rejected', (_id, reason) => rejected.push(reason));
-  const bytes: Buffer[] = [];
+  b.on('peer-rejected', (_id, reason) => rejected.push(reason));
+  const messages: Buffer[] = [];
+  let connections = 0;
   let closed = 0;
   const eve = await observer(a.topic, (conn) => {
-    conn.on('data', (d: Buffer) => bytes.push(d));
+    connections++;
+    conn.on('data', (d: Buffer) => messages.push(Buffer.from(d)));
     conn.on('close', () => closed++);
   });
-  await waitFor(() => rejected.length > 0 && closed > 0, 'the observer to be refused');
+  try {
+    await waitFor(() => rejected.length > 0 && closed > 0 && closed === connections, 'the observer to be refused');
+  } finally {
+    clearInterval(chatter);
+    await eve.destroy();
+  }
   assert.match(rejected[0], /did not authenticate/);
-  const all = Buffer.concat(bytes).toString('latin1');
-  assert.ok(!all.includes('Alice-Secret-Name'), 'the name leaked before authentication');
-  assert.equal(a.peers().length, 0);
-  // What it did receive is only the channel opening: protocol name, version, proof.
-  assert.ok(all.includes(PROTOCOL_NAME));
-  await eve.destroy();
+  assert.deepEqual(a.peers().map((p) => p.id), [b.self.id], 'the observer never became a member');
+  assert.ok(messages.length > 0, 'the observer received the channel opening');
+  const all = Buffer.concat(messages).toString('latin1');
+  for (const secret of ['Alice-Secret-Name', 'Bob-Secret-Name', 'abcdef', 'fedcba', 'SECRET-PAYLOAD']) {
+    assert.ok(!all.includes(secret), `${secret} reached the observer`);
+  }
+  // Byte by byte, each connection carried exactly one protomux open of "hyperpair" with version 1
+  // and a 32-byte proof (docs/PROTOCOL.md §4), and nothing else but empty keep-alives.
+  const openPrefix = Buffer.concat([Buffer.from([0x00, 0x01, 0x01, PROTOCOL_NAME.length]), Buffer.from(PROTOCOL_NAME), Buffer.from([0x00, 0x01])]);
+  const frames = messages.filter((m) => m.length > 0);
+  assert.equal(frames.length, connections, 'one frame per connection');
+  for (const m of frames) {
+    assert.equal(m.length, openPrefix.length + 32, `unexpected frame ${m.toString('hex')}`);
+    assert.ok(m.subarray(0, openPrefix.length).equals(openPrefix), `unexpected frame ${m.toString('hex')}`);
+  }
+  await Promise.all([a.leave(), b.leave()]);
+});
+
+test('status follows the session, RTT is measured, and a peer that said goodbye is not redialled', async () => {
+  const code = createSessionCode();
+  const a = session(code, 'Alice', { pingIntervalMs: 100 });
+  const statuses: string[] = [];
+  a.on('status', (s, n) => statuses.push(`${s}:${n}`));
+  assert.equal(a.status, 'connecting');
+  await a.ready();
+  assert.equal(a.status, 'alone');
+  const b = session(code, 'Bob', { pingIntervalMs: 100 });
+  await b.ready();
+  await waitFor(() => a.peers().length === 1 && b.peers().length === 1, 'Alice and Bob connected');
+  assert.equal(a.status, 'connected');
+  await waitFor(() => a.peerStats(b.self.id)?.rttMs !== undefined, 'a round trip to be measured');
+  const stats = a.peerStats(b.self.id)!;
+  assert.ok(stats.rttMs! >= 0 && stats.connectedAt > 0 && stats.lastSeenAt >= stats.connectedAt);
+  assert.equal(a.rtt(b.self.id), a.peerStats(b.self.id)!.rttMs);
+  assert.equal(a.peerStats('00'.repeat(32)), undefined);
+
+  const leaves: string[] = [];
+  a.on('peer-leave', (_p, reason) => leaves.push(reason));
+  await b.leave();
+  assert.equal(b.status, 'closed');
+  await waitFor(() => leaves.length === 1, 'Bob to leave');
+  assert.match(leaves[0], /left/);
+  assert.equal(a.status, 'alone', 'a goodbye is not a lost connection');
+  assert.deepEqual(statuses, ['alone:0', 'connected:1', 'alone:0']);
   await a.leave();
+  assert.equal(a.status, 'closed');
 });
 
 /** Opens the Hyperpair channel on a raw connection with a chosen handshake and message encodings. */
@@ -158,6 +215,7 @@ test('a peer with a wrong proof, garbage bytes, or an oversized frame loses only
     conn.on('close', () => (garbageClosed = true));
   });
   await waitFor(() => garbageClosed, 'the garbage connection to close');
+  await waitFor(() => rejected.some((r) => /invalid frame/.test(r)), 'the garbage to be reported');
   await noisy.destroy();
 
   // A member (it knows the code) that declares a data frame larger than the maximum.
@@ -244,6 +302,52 @@ test('when the peer that started the session leaves, the others carry on', async
   await Promise.all([b.leave(), c2.leave()]);
 });
 
+/** Runs `script` in a fresh Node process; resolves with its stdout and exit code (null: killed at the deadline). */
+async function runChild(script: string, deadlineMs = 60_000): Promise<{ out: string; code: number | null }> {
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(null);
+    }, deadlineMs);
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  return { out, code };
+}
+
+test('leaving during the announce, on an unreachable DHT, or with a bad bind host leaves nothing open', async () => {
+  const script = `
+    const { Session, createSessionCode } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session'))});
+    (async () => {
+      // Nobody answers on this port: the announce cannot finish; leave() must not wait for it.
+      const unreachable = { bootstrap: [{ host: '127.0.0.1', port: 9 }], host: '127.0.0.1', firewalled: false };
+      const a = new Session({ code: createSessionCode(), name: 'A', network: unreachable });
+      const ready = a.ready();
+      await new Promise((r) => setTimeout(r, 500));
+      await a.leave();
+      await ready;
+      console.log('status ' + a.status);
+      // ready() after leave() opens nothing.
+      await a.ready();
+      // A bind host that is not on this machine: a readable error, and nothing left open.
+      const b = new Session({ code: createSessionCode(), name: 'B', network: { ...unreachable, host: '203.0.113.77' } });
+      await b.ready().then(() => console.log('no error'), (err) => console.log('error ' + err.message));
+      await b.leave();
+      console.log('status ' + b.status);
+    })();`;
+  const { out, code } = await runChild(script);
+  const lines = out.trim().split('\n');
+  assert.equal(lines[0], 'status closed');
+  assert.match(lines[1], /^error could not join the network: "203\.0\.113\.77" is not an address of this machine/);
+  assert.equal(lines[2], 'status closed');
+  assert.equal(code, 0, 'the process did not exit on its own: a handle was left open');
+});
+
 test('leave() releases every handle: a process that joins and leaves exits on its own', async () => {
   const script = `
     const { Session, createSessionCode } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session'))});
@@ -259,19 +363,7 @@ test('leave() releases every handle: a process that joins and leaves exits on it
       await net.destroy();
       console.log('left');
     })();`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve(null);
-    }, 60_000);
-    child.on('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
+  const { out, code } = await runChild(script);
   assert.equal(out.trim(), 'left');
   assert.equal(code, 0, 'the process did not exit on its own: a handle was left open');
 });
