@@ -104,7 +104,10 @@ export class PeerConnection extends EventEmitter {
       onclose: () => this.destroy(this.remoteSaidBye ? 'peer left' : 'channel closed'),
     });
     if (!channel) throw new Error('a Hyperpair channel is already open on this connection');
+    // After destroy() the stream is only ended (so that a goodbye flushes): frames already on their
+    // way still arrive, and must not start anything (a ping interval started then would never stop).
     const guard = <T>(fn: (value: T) => void) => (value: T) => {
+      if (this.closed) return;
       if (!this.authenticated) return this.reject('sent a message before authenticating');
       this.lastSeenAt = Date.now();
       fn(value);
@@ -177,6 +180,7 @@ export class PeerConnection extends EventEmitter {
   }
 
   private onOpen(h: Handshake): void {
+    if (this.closed) return; // a late open after destroy() (see guard above)
     if (h.version !== PROTOCOL_VERSION || !h.proof) {
       this.emit('mismatch', h.version);
       this.destroy(`the other peer runs Hyperpair protocol ${h.version}; this one runs ${PROTOCOL_VERSION}`);
@@ -203,7 +207,7 @@ export class PeerConnection extends EventEmitter {
   }
 
   private ping(): void {
-    if (this.closed) return;
+    if (this.closed) return clearInterval(this.pingTimer);
     // A peer that answers a ping sends something at least every interval; six silent intervals
     // mean the path is gone even if TCP/UDX has not noticed yet.
     if (Date.now() - this.lastSeenAt > this.options.pingIntervalMs * 6) {

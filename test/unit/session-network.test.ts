@@ -348,6 +348,46 @@ test('leaving during the announce, on an unreachable DHT, or with a bad bind hos
   assert.equal(code, 0, 'the process did not exit on its own: a handle was left open');
 });
 
+test('a member whose channel opens just as the session leaves starts nothing that outlives it', async () => {
+  // Seen under load: leave() ended a pending connection, the remote's open (with a valid proof)
+  // arrived a moment later, and the ping interval it started kept the process alive for ever.
+  const script = `
+    const Hyperswarm = require('hyperswarm');
+    const HyperDHT = require('hyperdht');
+    const Protomux = require('protomux');
+    const { Session, createSessionCode, parseSessionCode } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session'))});
+    const { deriveKeys, proof } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session/secrets'))});
+    const { handshakeEncoding, PROTOCOL_NAME } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session/wire'))});
+    const { createTestNetwork, waitFor } = require(${JSON.stringify(path.resolve(__dirname, '../helpers/testnet'))});
+    (async () => {
+      const net = await createTestNetwork();
+      const code = createSessionCode();
+      const { authKey } = deriveKeys(parseSessionCode(code).secret);
+      const a = new Session({ code, name: 'A', network: net.network });
+      await a.ready();
+      const late = new Hyperswarm({ dht: new HyperDHT({ bootstrap: net.network.bootstrap, host: '127.0.0.1', firewalled: false }) });
+      let opened = false;
+      late.on('connection', async (conn) => {
+        conn.on('error', () => {});
+        if (opened) return conn.destroy();
+        opened = true;
+        await waitFor(() => a.pending.size === 1, 'A to see the connection', 60000);
+        const leaving = a.leave(); // ends this connection while it is still pending on A's side
+        const ch = Protomux.from(conn).createChannel({ protocol: PROTOCOL_NAME, handshake: handshakeEncoding });
+        ch.open({ version: 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) });
+        leaving.then(() => console.log('left'));
+      });
+      await late.join(a.topic, { server: false, client: true }).flushed();
+      await waitFor(() => a.status === 'closed', 'A to leave', 60000);
+      await new Promise((r) => setTimeout(r, 500));
+      await late.destroy();
+      await net.destroy();
+    })();`;
+  const { out, code } = await runChild(script, 30_000);
+  assert.equal(out.trim(), 'left');
+  assert.equal(code, 0, 'the process did not exit on its own: a handle was left open');
+});
+
 test('leave() releases every handle: a process that joins and leaves exits on its own', async () => {
   const script = `
     const { Session, createSessionCode } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session'))});
