@@ -92,7 +92,9 @@ export class Session extends EventEmitter implements PeerTransport {
   private readonly redialTimers = new Map<string, NodeJS.Timeout>();
   /** Members that dropped without goodbye and are being redialled. */
   private readonly lost = new Set<string>();
+  /** Peers that said goodbye or that this peer cut off: never dialled again by us. */
   private readonly departed = new Set<string>();
+  private readonly cutOff = new Set<string>();
   private discovery: Hyperswarm.PeerDiscovery | undefined;
   private announced = false;
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -180,10 +182,15 @@ export class Session extends EventEmitter implements PeerTransport {
     return this.members.get(peerId)?.drained() ?? Promise.resolve();
   }
 
+  /**
+   * Cuts one member off. It is not redialled (it may dial back, and is cut off again if it
+   * misbehaves again); a peer that failed authentication is banned instead, by the session itself.
+   */
   disconnect(peerId: string, reason: string): void {
     const c = this.members.get(peerId);
     if (!c) return;
     this.logger.warn(`disconnecting ${c.hello?.name ?? short(peerId)}: ${reason}`);
+    this.cutOff.add(peerId);
     c.destroy(reason);
   }
 
@@ -330,8 +337,9 @@ export class Session extends EventEmitter implements PeerTransport {
     this.members.delete(id);
     this.logger.info(`${conn.hello?.name} ${bye ? 'left' : 'disconnected'} (${reason})`);
     this.emit('peer-leave', toPeerInfo(conn), reason);
+    const cut = this.cutOff.delete(id);
     if (!this.left && this.swarm) {
-      if (bye) {
+      if (bye || cut) {
         this.departed.add(id);
         this.swarm.leavePeer(conn.remotePublicKey);
       } else {
@@ -340,7 +348,7 @@ export class Session extends EventEmitter implements PeerTransport {
       }
       // Hyperswarm's own redial backs off to ten minutes after four failures; looking the topic up
       // again finds a peer that came back (and resets that backoff) much sooner.
-      if (!bye || !this.members.size) this.refreshSoon();
+      if (!(bye || cut) || !this.members.size) this.refreshSoon();
     }
     this.updateStatus();
   }

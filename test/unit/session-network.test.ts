@@ -285,6 +285,20 @@ test('a killed connection comes back by itself as the same participant', async (
   await Promise.all([a.leave(), b.leave()]);
 });
 
+test('disconnect() cuts one member off with its reason; the others are untouched, and it may dial back', async () => {
+  const [a, b, c3] = await mesh(3);
+  const leaves: Array<[string, string]> = [];
+  a.on('peer-leave', (p, reason) => leaves.push([p.id, reason]));
+  a.disconnect(b.self.id, 'sent an unsafe path');
+  a.disconnect('00'.repeat(32), 'not a member'); // unknown ids are ignored
+  await waitFor(() => leaves.length === 1, 'the cut-off');
+  assert.deepEqual(leaves[0], [b.self.id, 'sent an unsafe path']);
+  assert.ok(a.peers().some((p) => p.id === c3.self.id), 'the third member stayed');
+  // B saw a drop without goodbye, so B redials; A does not dial B, but lets it in again.
+  await waitFor(() => a.peers().length === 2 && b.peers().length === 2, 'B back in the mesh', 60_000);
+  await Promise.all([a.leave(), b.leave(), c3.leave()]);
+});
+
 test('when the peer that started the session leaves, the others carry on', async () => {
   const code = createSessionCode();
   const starter = session(code, 'Starter');
