@@ -11,7 +11,7 @@ import {
   parseSessionCode,
 } from '../../src/session/code';
 import ce from 'compact-encoding';
-import { handshakeEncoding } from '../../src/session/wire';
+import { handshakeEncoding, helloEncoding } from '../../src/session/wire';
 import { deriveKeys, proof, verifyProof } from '../../src/session/secrets';
 import { parseBootstrap } from '../../src/session/network';
 
@@ -76,6 +76,7 @@ test('the worked example of docs/PROTOCOL.md: checksum, code, topic, auth key, p
   );
   const hs = Buffer.from(ce.encode(handshakeEncoding, { version: 1, proof: Buffer.alloc(32, 0xab) }));
   assert.equal(hs.toString('hex'), '01' + 'ab'.repeat(32));
+  assert.equal(Buffer.from(ce.encode(helloEncoding, { name: 'Ann', colour: '#e6194b' })).toString('hex'), '03416e6e0723653631393462');
   // A reader of version 1 reads a future version's number and stops, whatever follows.
   assert.deepEqual(ce.decode(handshakeEncoding, Buffer.from('02ffffff', 'hex')), { version: 2, proof: null });
   // The example folds I/L/O and ignores case, spaces and underscores.
