@@ -20,6 +20,7 @@ import { silentLogger } from '../session/log';
 import type { PeerInfo, PeerTransport } from '../session/transport';
 import type { ChangeOrigin, FileEntry, FileKind, SyncProgress, Workspace, WorkspaceEvents } from './api';
 export type { SyncProgress } from './api';
+import { MAX_AWARENESS_STATES } from './awareness';
 import { BlobStore, chunk, type ChunkedContent, type ChunkReader } from './blobs';
 import { MAX_TEXT_BYTES } from './classify';
 import { contentHash, isHash } from './hash';
@@ -43,6 +44,13 @@ const STEP2 = 1;
 const UPDATE = 2;
 
 export { DEFAULT_CAPS, type WorkspaceCaps } from './index-guard';
+
+/**
+ * A hard limit on a text document from peers. Far above the size at which a file on disk is treated
+ * as text (MAX_TEXT_BYTES): a text at that size legitimately grows while people type, and cutting the
+ * typist off for it would cut them off again at every reconnect.
+ */
+const MAX_REMOTE_TEXT_CHARS = 4 * MAX_TEXT_BYTES;
 
 /** Text documents requested from peers at a time (open files jump the queue). */
 const FETCH_WINDOW = 16;
@@ -539,6 +547,10 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       case MessageType.Awareness:
         if (m.update.byteLength > 64 * 1024) throw new ProtocolError('awareness update over 64 KiB');
         awarenessProtocol.applyAwarenessUpdate(this.awareness, m.update, new RemoteOrigin(peer.id));
+        // Each update is small, but a peer could invent client ids without end.
+        if (this.awareness.getStates().size > MAX_AWARENESS_STATES) {
+          throw new ProtocolError(`more than ${MAX_AWARENESS_STATES} awareness states`);
+        }
         return;
       case MessageType.BlobGet:
         return this.blobs.serve(peer.id, m.hash);
@@ -585,8 +597,8 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     }
     const t = this.textState(name);
     Y.applyUpdate(t.doc, update, origin);
-    if (t.doc.getText('content').length > MAX_TEXT_BYTES) {
-      throw new ProtocolError(`text document over ${MAX_TEXT_BYTES} characters`);
+    if (t.doc.getText('content').length > MAX_REMOTE_TEXT_CHARS) {
+      throw new ProtocolError(`text document over ${MAX_REMOTE_TEXT_CHARS} characters`);
     }
     if (kind === STEP2 && !t.ready) {
       this.fetchDone(name);

@@ -1,0 +1,96 @@
+/**
+ * Presence plumbing: the awareness fields Hyperpair peers publish (docs/PROTOCOL.md §6.1), and a
+ * reader that turns another peer's state — untrusted data — into a well-formed PresenceState or
+ * nothing. The editor glue and the headless peer read presence only through `presences()`.
+ */
+import type { Awareness } from 'y-protocols/awareness';
+
+export interface PresenceUser {
+  /** The peer id (64 hex) of the session member. */
+  id: string;
+  /** At most 64 characters, without control characters. */
+  name: string;
+  /** `#rrggbb`. */
+  colour: string;
+}
+
+export interface PresenceState {
+  user?: PresenceUser;
+  /** The shared file this person has active, or null/absent. */
+  file?: { id: string; path: string } | null;
+  /** Selections in that file: anchor and head as Y.RelativePosition JSON (Y.relativePositionToJSON). */
+  selections?: Array<{ anchor: unknown; head: unknown }>;
+}
+
+/** More awareness states than this (every peer has one; relayed ones included) cuts the sender off. */
+export const MAX_AWARENESS_STATES = 1024;
+/** Selections kept per state; more are ignored. */
+export const MAX_SELECTIONS = 64;
+
+const FILE_ID = /^[0-9a-f]{32}$/;
+const PEER_ID = /^[0-9a-f]{64}$/;
+const COLOUR = /^#[0-9a-fA-F]{6}$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Another peer's awareness state made safe to show, or undefined when it names no user. */
+export function readPresence(state: unknown): PresenceState | undefined {
+  if (!isObject(state) || !isObject(state.user)) return undefined;
+  const u = state.user;
+  if (typeof u.id !== 'string' || !PEER_ID.test(u.id)) return undefined;
+  const name = typeof u.name === 'string' ? u.name.replace(CONTROL, '').slice(0, 64) : '';
+  const colour = typeof u.colour === 'string' && COLOUR.test(u.colour) ? u.colour.toLowerCase() : '#888888';
+  const out: PresenceState = { user: { id: u.id, name: name || 'someone', colour } };
+  const f = state.file;
+  if (isObject(f) && typeof f.id === 'string' && FILE_ID.test(f.id) && typeof f.path === 'string' && f.path.length <= 1024) {
+    out.file = { id: f.id, path: f.path };
+    if (Array.isArray(state.selections)) {
+      out.selections = state.selections
+        .slice(0, MAX_SELECTIONS)
+        .filter((s): s is { anchor: unknown; head: unknown } => isObject(s) && isRelativePosition(s.anchor) && isRelativePosition(s.head))
+        .map((s) => ({ anchor: s.anchor, head: s.head }));
+    }
+  } else out.file = null;
+  return out;
+}
+
+/** The others' presence, by awareness client id (this peer's own state left out). */
+export function presences(awareness: Awareness): Map<number, PresenceState> {
+  const out = new Map<number, PresenceState>();
+  awareness.getStates().forEach((state, clientId) => {
+    if (clientId === awareness.clientID) return;
+    const p = readPresence(state);
+    if (p) out.set(clientId, p);
+  });
+  return out;
+}
+
+/** Publishes this peer's identity (the session's `self`). */
+export function publishUser(awareness: Awareness, user: PresenceUser): void {
+  awareness.setLocalStateField('user', { id: user.id, name: user.name, colour: user.colour });
+}
+
+/** Publishes the active shared file and its selections (null: no shared file is active). */
+export function publishSelections(
+  awareness: Awareness,
+  file: { id: string; path: string } | null,
+  selections: Array<{ anchor: unknown; head: unknown }> = [],
+): void {
+  awareness.setLocalStateField('file', file);
+  awareness.setLocalStateField('selections', file ? selections.slice(0, MAX_SELECTIONS) : []);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The JSON form of a Y.RelativePosition: `{type?, tname?, item?: {client, clock}, assoc?}`. */
+function isRelativePosition(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  const id = (x: unknown) => isObject(x) && Number.isSafeInteger(x.client) && Number.isSafeInteger(x.clock);
+  if (v.item !== undefined && v.item !== null && !id(v.item)) return false;
+  if (v.type !== undefined && v.type !== null && !id(v.type)) return false;
+  if (v.tname !== undefined && v.tname !== null && typeof v.tname !== 'string') return false;
+  if (v.assoc !== undefined && typeof v.assoc !== 'number') return false;
+  return true;
+}
