@@ -110,3 +110,24 @@ export function replayInProcess(trace: ConcurrentTrace): string[] {
   for (let a = 0; a < docs.length; a++) for (let b = 0; b < docs.length; b++) if (a !== b) for (const u of updates[b]) Y.applyUpdate(docs[a], u, 'remote');
   return docs.map((d) => d.getText('content').toString());
 }
+
+/**
+ * Replays a sequential trace into `ytext` (one Yjs transaction per trace transaction, with `origin`);
+ * `onTxn` runs after each, e.g. to let updates travel or to sample timings. Returns the edit count.
+ */
+export async function replaySequential(
+  trace: SequentialTrace,
+  ytext: Y.Text,
+  options: { origin?: unknown; onTxn?: (index: number) => void | Promise<void> } = {},
+): Promise<number> {
+  const astral = hasAstral(trace.txns);
+  if (ytext.length === 0 && trace.startContent) ytext.doc!.transact(() => ytext.insert(0, trace.startContent), options.origin ?? 'editor');
+  let edits = 0;
+  for (let i = 0; i < trace.txns.length; i++) {
+    const patches = trace.txns[i].patches;
+    applyPatches(ytext, patches, astral, options.origin ?? 'editor');
+    edits += patches.length;
+    await options.onTxn?.(i);
+  }
+  return edits;
+}

@@ -13,7 +13,7 @@ import type { PeerInfo, PeerTransport } from '../../src/session/transport';
 import { MessageType, decodeMessage } from '../../src/sync/protocol';
 import { SharedWorkspace } from '../../src/sync/workspace';
 import { createTestNetwork, waitFor } from '../helpers/testnet';
-import { applyPatches, hasAstral, loadTrace, replayInProcess, seenVectors, type ConcurrentTrace } from '../helpers/traces';
+import { applyPatches, hasAstral, loadTrace, replayInProcess, seenVectors, type ConcurrentTrace, type SequentialTrace } from '../helpers/traces';
 
 /** Passes everything through, except updates of one document, which wait until released. */
 class GatedTransport extends EventEmitter implements PeerTransport {
@@ -99,5 +99,27 @@ test('friendsforever, one peer per agent over hyperswarm, converges to the trace
     peers.forEach((p) => p.close());
     await Promise.all(sessions.map((s) => s.leave()));
     await net.destroy();
+  }
+});
+
+test('friendsforever (linearised) typed into one peer reaches another identical, over the model', { timeout: 300_000 }, async () => {
+  const { MemoryTransport, link } = await import('../helpers/memory-transport');
+  const { replaySequential } = await import('../helpers/traces');
+  const trace = loadTrace<SequentialTrace>('friendsforever_flat.json.gz');
+  const ta = new MemoryTransport('a');
+  const tb = new MemoryTransport('b');
+  const a = new SharedWorkspace({ transport: ta, mode: 'share' });
+  const b = new SharedWorkspace({ transport: tb, mode: 'join' });
+  try {
+    const file = a.createText('story.txt', '', 'editor');
+    link(ta, tb);
+    const [textA, textB] = await Promise.all([a.text(file.id), b.text(file.id)]);
+    // Let updates travel every 100 transactions, so that the joiner receives them as a stream.
+    await replaySequential(trace, textA, { onTxn: (i) => (i % 100 === 0 ? new Promise((r) => setImmediate(r)) : undefined) });
+    assert.equal(textA.toString(), trace.endContent);
+    await waitFor(() => textB.toString() === trace.endContent, 'the other peer to have the end content');
+  } finally {
+    a.close();
+    b.close();
   }
 });
