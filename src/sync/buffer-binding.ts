@@ -15,7 +15,7 @@
  */
 import * as Y from 'yjs';
 import type { Logger } from '../session/log';
-import { diffEdits, mapOffset, type TextEdit } from './textdiff';
+import { applyEdits, diffEdits, mapOffset, offsetOf, positionsOf, type LineColumn, type TextEdit } from './textdiff';
 
 export const EDITOR_ORIGIN = 'editor';
 
@@ -44,6 +44,8 @@ interface InFlight {
   baseVersion: number;
   edits: TextEdit[];
   target: string;
+  /** Where the edits were addressed, in lines and columns of the text they were made for. */
+  ranges: Array<{ start: LineColumn; end: LineColumn }>;
   /** Set when the editor reported our edit back; it may do so before or after applyEdits resolves. */
   echoed: boolean;
   onEcho?: () => void;
@@ -103,7 +105,7 @@ export class BufferBinding {
     const before = this.shadow;
     this.shadow = textAfter;
     const isOurs = (f: InFlight | undefined): f is InFlight =>
-      !!f && !f.echoed && (textAfter === f.target || sameEdits(changes, f.edits));
+      !!f && !f.echoed && (textAfter === f.target || sameEdits(changes, f.edits) || appliedOnTop(f, changes, before, textAfter));
     const flight = [this.inFlight, ...this.overdue].find(isOurs);
     if (flight) {
       flight.echoed = true; // our own remote edit coming back
@@ -182,7 +184,9 @@ export class BufferBinding {
       if (current === target) return;
       const edits = diffEdits(current, target);
       const baseVersion = this.buffer.version();
-      const flight: InFlight = { baseVersion, edits, target, echoed: false };
+      const at = positionsOf(current, edits.flatMap((e) => [e.offset, e.offset + e.deleteCount]));
+      const ranges = edits.map((_, i) => ({ start: at[2 * i], end: at[2 * i + 1] }));
+      const flight: InFlight = { baseVersion, edits, target, ranges, echoed: false };
       this.inFlight = flight;
       let applied = false;
       try {
@@ -222,6 +226,26 @@ export class BufferBinding {
       }
     }
   }
+}
+
+/**
+ * Whether a reported change is our edit, applied by the editor on top of a change that raced it.
+ * An editor addresses an edit by line and column, and its check that the buffer is still at the
+ * edit's version is not atomic (VS Code's is not): a keystroke or another extension's edit can land
+ * first, and ours is then applied at the same lines and columns of the changed text. Its offsets
+ * differ from ours, and the text is not our target; taken for a local edit, it would be sent to the
+ * peers a second time (a collaborator's word typed twice).
+ */
+function appliedOnTop(f: InFlight, changes: readonly TextEdit[], before: string, textAfter: string): boolean {
+  if (changes.length !== f.edits.length) return false;
+  const inserts = (edits: readonly TextEdit[]) => edits.map((e) => e.insert).sort();
+  const theirs = inserts(changes);
+  if (!inserts(f.edits).every((text, i) => text === theirs[i])) return false;
+  const rebased = f.ranges.map((r, i) => {
+    const offset = offsetOf(before, r.start);
+    return { offset, deleteCount: Math.max(0, offsetOf(before, r.end) - offset), insert: f.edits[i].insert };
+  });
+  return applyEdits(before, rebased) === textAfter;
 }
 
 /**

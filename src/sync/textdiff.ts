@@ -110,3 +110,44 @@ export function deltaToEdits(delta: ReadonlyArray<{ retain?: number; delete?: nu
   }
   return edits;
 }
+
+/** A place in a text as editors address it: a line (split at LF) and a UTF-16 column within it. */
+export interface LineColumn {
+  readonly line: number;
+  readonly column: number;
+}
+
+/** The line and column of each offset of `text` (ascending offsets, one pass). */
+export function positionsOf(text: string, offsets: readonly number[]): LineColumn[] {
+  const out: LineColumn[] = [];
+  let line = 0;
+  let lineStart = 0;
+  let scanned = 0;
+  for (const offset of offsets) {
+    for (; scanned < offset && scanned < text.length; scanned++) {
+      if (text.charCodeAt(scanned) === 10) {
+        line++;
+        lineStart = scanned + 1;
+      }
+    }
+    out.push({ line, column: offset - lineStart });
+  }
+  return out;
+}
+
+/**
+ * The offset of a line and column in `text`, clamped as editors clamp a position: past the last line
+ * to the end of the text, past the end of a line to its end (before its CR LF or LF).
+ */
+export function offsetOf(text: string, pos: LineColumn): number {
+  let lineStart = 0;
+  for (let line = 0; line < pos.line; line++) {
+    const nl = text.indexOf('\n', lineStart);
+    if (nl < 0) return text.length;
+    lineStart = nl + 1;
+  }
+  let lineEnd = text.indexOf('\n', lineStart);
+  if (lineEnd < 0) lineEnd = text.length;
+  else if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
+  return Math.min(lineStart + pos.column, lineEnd);
+}

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { BufferBinding, type EditorBuffer } from '../../src/sync/buffer-binding';
-import { applyEdits, diffEdits, mapOffset, deltaToEdits, type TextEdit } from '../../src/sync/textdiff';
+import { applyEdits, diffEdits, mapOffset, deltaToEdits, offsetOf, positionsOf, type TextEdit } from '../../src/sync/textdiff';
 import { silentLogger } from '../../src/session/log';
 
 /**
@@ -25,8 +25,13 @@ class AsyncBuffer implements EditorBuffer {
   rejected = 0;
   /** Deliver change events after a delay, so that an edit's promise can resolve before its event. */
   lateEcho = false;
-  /** Apply an edit made against an older version anyway, at its stale offsets (VS Code may). */
+  /** Apply an edit made against an older version anyway, at its stale offsets. */
   applyStale = false;
+  /**
+   * Apply an edit made against an older version anyway, at the lines and columns it was addressed
+   * by in the text it was made for: what VS Code does when a keystroke races the edit.
+   */
+  applyStaleAtPositions = false;
   /** While set, change events wait (a slow editor); `release()` delivers them in order. */
   held = false;
   release(): void {
@@ -46,8 +51,19 @@ class AsyncBuffer implements EditorBuffer {
     return this.hostVer;
   }
   applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {
+    // Addressed now, in the text the extension host sees (VS Code converts offsets to positions).
+    const at = positionsOf(this.hostText, edits.flatMap((e) => [e.offset, e.offset + e.deleteCount]));
     return new Promise((resolve) =>
       setImmediate(() => {
+        if (this.ver !== baseVersion && this.applyStaleAtPositions) {
+          this.apply(
+            edits.map((e, i) => {
+              const offset = offsetOf(this.text, at[2 * i]);
+              return { offset, deleteCount: Math.max(0, offsetOf(this.text, at[2 * i + 1]) - offset), insert: e.insert };
+            }),
+          );
+          return resolve(true);
+        }
         const fits = edits.every((e) => e.offset + e.deleteCount <= this.text.length);
         if (this.ver !== baseVersion && !(this.applyStale && fits)) {
           this.rejected++;
@@ -95,8 +111,9 @@ function linkedDocs(): [Y.Doc, Y.Doc] {
   return [a, b];
 }
 
-async function settle(binding: BufferBinding): Promise<void> {
-  for (let i = 0; i < 100 && !binding.settled; i++) {
+/** Waits until the binding has nothing pending and (given the buffer) every change event was delivered. */
+async function settle(binding: BufferBinding, buffer?: AsyncBuffer): Promise<void> {
+  for (let i = 0; i < 100 && !(binding.settled && (!buffer || buffer.getText() === buffer.text)); i++) {
     await binding.whenSettled();
     await new Promise((r) => setImmediate(r));
   }
@@ -197,16 +214,17 @@ test('random interleavings of local typing and remote edits converge with every 
     const [a, b] = linkedDocs();
     const buffer = new AsyncBuffer('');
     buffer.lateEcho = round % 2 === 1;
-    buffer.applyStale = round % 4 >= 2;
+    buffer.applyStale = round % 4 === 2;
+    buffer.applyStaleAtPositions = round % 4 === 3;
     const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger });
     buffer.binding = binding;
     const markers: string[] = [];
     for (let i = 0; i < 60; i++) {
       const which = rand(3);
-      const marker = `<${round}.${i}>`;
+      const marker = `<${round}.${i}>${rand(3) === 0 ? '\n' : ''}`;
       markers.push(marker);
       // Insert only at marker boundaries so that no marker is split.
-      const boundaries = (text: string) => [0, ...[...text.matchAll(/>/g)].map((m) => m.index! + 1)];
+      const boundaries = (text: string) => [0, ...[...text.matchAll(/<\d+\.\d+>\n?/g)].map((m) => m.index! + m[0].length)];
       if (which === 0) {
         const t = b.getText('content');
         const bounds = boundaries(t.toString());
@@ -217,11 +235,11 @@ test('random interleavings of local typing and remote edits converge with every 
       }
       if (rand(4) === 0) await new Promise((r) => setImmediate(r));
     }
-    await settle(binding);
+    await settle(binding, buffer);
     const text = a.getText('content').toString();
     assert.equal(b.getText('content').toString(), text);
     assert.equal(buffer.text, text);
-    if (buffer.applyStale) {
+    if (buffer.applyStale || buffer.applyStaleAtPositions) {
       // A stale edit misplaces text in the buffer for a moment, and a keystroke in that moment may
       // land inside someone else's marker: nothing may be lost or doubled, though.
       const chars = (s: string) => [...s].sort().join('');
@@ -231,6 +249,25 @@ test('random interleavings of local typing and remote edits converge with every 
     }
     binding.dispose();
   }
+});
+
+test('a remote edit the editor applies on top of a racing keystroke is not sent back a second time', async () => {
+  // Seen in VS Code: a peer's word applied one line down after a keystroke at the top landed first
+  // came back as a "local" edit, and both editors ended with the word twice.
+  const [a, b] = linkedDocs();
+  b.getText('content').insert(0, 'line one\nline two\n');
+  const buffer = new AsyncBuffer('line one\nline two\n');
+  buffer.applyStaleAtPositions = true;
+  const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger });
+  buffer.binding = binding;
+  b.getText('content').insert('line one\n'.length, 'typed '); // the binding sends it to the buffer now
+  buffer.change([{ offset: 0, deleteCount: 0, insert: 'B1' }]); // and the user's keystroke lands first
+  await settle(binding);
+  const expected = 'B1line one\ntyped line two\n';
+  assert.equal(buffer.text, expected);
+  assert.equal(a.getText('content').toString(), expected);
+  assert.equal(b.getText('content').toString(), expected);
+  binding.dispose();
 });
 
 test('an edit reported long after the binding stopped waiting is still recognised as its own', async () => {
