@@ -8,16 +8,19 @@ import Protomux from 'protomux';
 import type Hyperswarm from 'hyperswarm';
 import type { Logger } from './log';
 import { proof, verifyProof } from './secrets';
+import { rosterEncoding, type Roster } from './admission';
 import {
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
   MAX_DATA_FRAME,
+  admissionEncoding,
   byeEncoding,
   dataEncoding,
   handshakeEncoding,
   helloEncoding,
   peersEncoding,
   pingEncoding,
+  type Admission,
   type Handshake,
   type Hello,
 } from './wire';
@@ -31,6 +34,8 @@ export interface ConnectionEvents {
   rejected: [reason: string];
   peers: [keys: Uint8Array[]];
   data: [data: Uint8Array];
+  roster: [roster: Roster];
+  admission: [admission: Admission];
   /** Closed; `bye` is set when the remote said goodbye first. */
   closed: [reason: string, bye: boolean];
 }
@@ -49,6 +54,8 @@ export class PeerConnection extends EventEmitter {
   authenticated = false;
   hello: Hello | undefined;
   rttMs: number | undefined;
+  /** Set by the session from its admission verdict: this peer's edits are refused. */
+  readOnly = false;
   /** When hello arrived (ms since the epoch). */
   connectedAt = 0;
   /** When anything last arrived on the channel: any frame proves the connection alive. */
@@ -61,6 +68,8 @@ export class PeerConnection extends EventEmitter {
     data: Protomux.Message<Uint8Array>;
     ping: Protomux.Message<number>;
     pong: Protomux.Message<number>;
+    roster: Protomux.Message<Roster>;
+    admission: Protomux.Message<Admission>;
   };
   private authTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
@@ -137,6 +146,14 @@ export class PeerConnection extends EventEmitter {
           if (rtt >= 0 && rtt < 600_000) this.rttMs = rtt;
         }),
       }),
+      roster: channel.addMessage({ encoding: rosterEncoding, onmessage: guard((r: Roster) => this.emit('roster', r)) }),
+      admission: channel.addMessage({
+        encoding: admissionEncoding,
+        onmessage: guard((a: Admission) => {
+          if (!this.hello) return this.destroy('sent an admission before hello');
+          this.emit('admission', a);
+        }),
+      }),
     };
 
     this.authTimer = setTimeout(() => this.reject(`did not authenticate within ${options.authTimeoutMs / 1000} s`), options.authTimeoutMs);
@@ -151,6 +168,14 @@ export class PeerConnection extends EventEmitter {
       return false;
     }
     return this.messages.data.send(data);
+  }
+
+  sendRoster(roster: Roster): void {
+    if (this.authenticated && !this.closed) this.messages.roster.send(roster);
+  }
+
+  sendAdmission(admission: Admission): void {
+    if (this.authenticated && !this.closed) this.messages.admission.send(admission);
   }
 
   sendPeers(keys: Uint8Array[]): void {

@@ -11,6 +11,8 @@ import { PeerConnection, short } from './connection';
 import { silentLogger, type Logger } from './log';
 import { createDHT, type NetworkOptions } from './network';
 import { deriveKeys } from './secrets';
+import { judge, signRoster, verifyRoster, withEntry, type AdmissionPolicy, type Role, type Roster, type Verdict } from './admission';
+import type { Admission } from './wire';
 import type { PeerInfo, PeerTransport, TransportEvents } from './transport';
 import { cleanName, MAX_GOSSIP_PEERS } from './wire';
 
@@ -19,11 +21,12 @@ import { cleanName, MAX_GOSSIP_PEERS } from './wire';
  * - `connecting`: not yet announced on the DHT;
  * - `connected`: at least one member (the count comes with the `status` event and `peers()`);
  * - `alone`: announced, nobody else here (share the code);
+ * - `waiting`: members were found but have not admitted this peer yet (the owner asks);
  * - `offline`: nobody connected, and either the DHT is unreachable or a member dropped without
  *   goodbye and is being redialled (show "reconnecting");
  * - `closed`: after `leave()`.
  */
-export type SessionStatus = 'connecting' | 'alone' | 'connected' | 'offline' | 'closed';
+export type SessionStatus = 'connecting' | 'alone' | 'waiting' | 'connected' | 'offline' | 'closed';
 
 /** Per-peer connection figures, for the participants view. */
 export interface PeerStats {
@@ -51,6 +54,12 @@ export interface SessionOptions {
   pingIntervalMs?: number;
   /** How long to keep redialing a peer whose connection dropped without goodbye. Default 5 min. */
   redialForMs?: number;
+  /**
+   * Makes this peer the session's owner, who signs the roster: who may join (`anyone` with the code,
+   * or whom the owner admits when asked) and whether guests may edit. Only the peer that starts a
+   * session sets it; joiners learn the roster from the members.
+   */
+  admission?: { policy: AdmissionPolicy; guestRole: Role };
 }
 
 export interface SessionEvents extends TransportEvents {
@@ -60,6 +69,12 @@ export interface SessionEvents extends TransportEvents {
   'peer-rejected': [remoteId: string, reason: string];
   /** A peer runs another protocol version; `message` is for a person. */
   'protocol-mismatch': [remoteVersion: number, message: string];
+  /** (Owner, policy `ask`) someone who knows the code asks to join: call `admit()` or `deny()`. */
+  'admission-request': [peer: PeerInfo];
+  /** A member holds this peer back (`waiting`) or turned it away (`denied`); `reason` is for a person. */
+  admission: [state: 'waiting' | 'denied', by: PeerInfo, reason: string];
+  /** This peer's own role changed (a read-only guest may not edit). */
+  role: [readOnly: boolean];
 }
 
 export class SessionCodeError extends Error {
@@ -107,6 +122,12 @@ export class Session extends EventEmitter implements PeerTransport {
   private readonly leaving = new Promise<void>((resolve) => (this.signalLeaving = resolve));
   private _status: SessionStatus = 'connecting';
   private statusMembers = 0;
+  /** The newest verified roster; the owner's own from the start, a joiner's from its members. */
+  private roster: Roster | undefined;
+  /** Our verdict on each connection, and what it told us of ours (both must admit for membership). */
+  private readonly verdicts = new Map<PeerConnection, Verdict>();
+  private readonly admissions = new Map<PeerConnection, Admission>();
+  private _readOnly = false;
 
   /** Starts a new session with a fresh code. */
   static start(options: Omit<SessionOptions, 'code'>): Session {
@@ -131,6 +152,41 @@ export class Session extends EventEmitter implements PeerTransport {
       name: cleanName(options.name),
       colour: options.colour && /^#[0-9a-f]{6}$/i.test(options.colour) ? options.colour.toLowerCase() : colourFor(id),
     };
+    if (options.admission) {
+      const body = { owner: keyPair.publicKey, seq: 0, ...options.admission, entries: [] };
+      this.roster = signRoster(body, keyPair.secretKey);
+    }
+  }
+
+  /** Whether this peer signs the roster (it started the session with an admission policy). */
+  get isOwner(): boolean {
+    return !!this.options.admission;
+  }
+
+  /** This peer is a read-only guest: the members refuse its edits. */
+  get readOnly(): boolean {
+    return this._readOnly;
+  }
+
+  /** The admission policy and guests' role, once known (the owner knows; joiners learn it). */
+  get policy(): { policy: AdmissionPolicy; guestRole: Role; ownerId: string } | undefined {
+    const r = this.roster;
+    return r && { policy: r.policy, guestRole: r.guestRole, ownerId: Buffer.from(r.owner).toString('hex') };
+  }
+
+  /** (Owner) Lets a peer in, as an editor or a read-only guest; every member learns it. */
+  admit(peerId: string, role: Role = 'editor'): void {
+    this.changeRoster(peerId, role);
+  }
+
+  /** (Owner) Turns a peer away; it is told so, and every member refuses it from then on. */
+  deny(peerId: string): void {
+    this.changeRoster(peerId, 'denied');
+  }
+
+  /** Peers that know the code and wait for the owner's answer (owner only). */
+  admissionRequests(): PeerInfo[] {
+    return [...this.verdicts].filter(([, v]) => !v.admit && v.why === 'ask').map(([c]) => toPeerInfo(c));
   }
 
   get status(): SessionStatus {
@@ -300,7 +356,9 @@ export class Session extends EventEmitter implements PeerTransport {
       info.ban(true);
       this.emit('protocol-mismatch', version, message);
     });
-    conn.on('ready', () => this.onMember(conn));
+    conn.on('ready', () => this.judgeConnection(conn));
+    conn.on('roster', (r: Roster) => this.onRoster(conn, r));
+    conn.on('admission', (a: Admission) => this.onAdmission(conn, a));
     conn.on('peers', (keys: Uint8Array[]) => this.onGossip(keys));
     conn.on('data', (data: Uint8Array) => {
       if (this.members.get(id) === conn) this.emit('message', toPeerInfo(conn), data);
@@ -330,8 +388,114 @@ export class Session extends EventEmitter implements PeerTransport {
     this.gossip();
   }
 
+  // ---------------------------------------------------------------- admission (PROTOCOL.md §8)
+
+  /** Judges a connection against the roster, tells it, and makes it a member once both sides admit. */
+  private judgeConnection(conn: PeerConnection): void {
+    if (!conn.hello || this.left) return;
+    const verdict = judge(this.roster, conn.remotePublicKey, this.isOwner);
+    const previous = this.verdicts.get(conn);
+    this.verdicts.set(conn, verdict);
+    const changed = !previous || previous.admit !== verdict.admit || (verdict.admit ? previous.admit && previous.role !== verdict.role : !previous.admit && previous.why !== verdict.why);
+    if (verdict.admit) {
+      conn.readOnly = verdict.role === 'viewer';
+      if (changed) {
+        // The roster first: a joiner judges the others by it once it is a member.
+        if (this.roster) conn.sendRoster(this.roster);
+        conn.sendAdmission({ state: 'admitted', readOnly: conn.readOnly, reason: '' });
+      }
+      this.maybeMember(conn);
+      return;
+    }
+    this.demote(conn, verdict.why === 'denied' ? 'denied' : 'not admitted');
+    if (!changed) return;
+    if (verdict.why === 'denied') {
+      conn.sendAdmission({ state: 'denied', readOnly: false, reason: 'the owner of the session denied your request to join' });
+      this.logger.info(`${conn.hello.name} (${short(conn.remoteId)}) was denied`);
+      conn.destroy('denied');
+      return;
+    }
+    const reason = verdict.why === 'ask' ? `${this.self.name} is asked to let you in` : 'waiting for the owner of the session to let you in';
+    conn.sendAdmission({ state: 'waiting', readOnly: false, reason });
+    if (verdict.why === 'ask') {
+      this.logger.info(`${conn.hello.name} (${short(conn.remoteId)}) asks to join`);
+      this.emit('admission-request', toPeerInfo(conn));
+    }
+  }
+
+  private maybeMember(conn: PeerConnection): void {
+    const mine = this.verdicts.get(conn);
+    if (mine?.admit && this.admissions.get(conn)?.state === 'admitted' && this.members.get(conn.remoteId) !== conn) {
+      this.onMember(conn);
+    }
+  }
+
+  /** A member no longer admitted (by us or by it) becomes a pending connection again. */
+  private demote(conn: PeerConnection, reason: string): void {
+    if (this.members.get(conn.remoteId) !== conn) return;
+    this.members.delete(conn.remoteId);
+    this.pending.add(conn);
+    this.emit('peer-leave', toPeerInfo(conn), reason);
+    this.updateStatus();
+  }
+
+  private onAdmission(conn: PeerConnection, a: Admission): void {
+    this.admissions.set(conn, a);
+    if (a.state === 'admitted') {
+      // Without a roster (still joining), the members' word is all there is about our role.
+      if (!this.roster) this.setReadOnly(a.readOnly);
+      this.maybeMember(conn);
+      return;
+    }
+    this.demote(conn, a.state);
+    this.logger.info(`${conn.hello?.name ?? short(conn.remoteId)}: ${a.state} (${a.reason})`);
+    if (a.state === 'denied') this.departed.add(conn.remoteId);
+    this.emit('admission', a.state, toPeerInfo(conn), a.reason);
+    this.updateStatus();
+  }
+
+  private onRoster(conn: PeerConnection, r: Roster): void {
+    if (!verifyRoster(r)) {
+      this.disconnect(conn.remoteId, 'sent a roster with a bad signature');
+      if (!this.members.has(conn.remoteId)) conn.destroy('sent a roster with a bad signature');
+      return;
+    }
+    if (this.isOwner) return; // ours is the only one that counts
+    if (this.roster && !Buffer.from(this.roster.owner).equals(Buffer.from(r.owner))) {
+      this.logger.warn(`${conn.hello?.name ?? short(conn.remoteId)} passed on a roster of another owner; ignored`);
+      return;
+    }
+    if (this.roster && r.seq <= this.roster.seq) return;
+    this.adoptRoster(r);
+  }
+
+  private adoptRoster(r: Roster): void {
+    this.roster = r;
+    const mine = judge(r, Buffer.from(this.self.id, 'hex'), false);
+    if (mine.admit) this.setReadOnly(mine.role === 'viewer');
+    for (const c of this.members.values()) c.sendRoster(r);
+    for (const c of [...this.members.values(), ...this.pending]) this.judgeConnection(c);
+  }
+
+  private changeRoster(peerId: string, role: Role | 'denied'): void {
+    if (!this.isOwner || !this.roster) throw new Error('only the peer that started the session admits or denies');
+    const body = withEntry(this.roster, Buffer.from(peerId, 'hex'), role);
+    const r = signRoster(body, this.options.keyPair!.secretKey);
+    this.roster = r;
+    for (const c of this.members.values()) c.sendRoster(r);
+    for (const c of [...this.members.values(), ...this.pending]) this.judgeConnection(c);
+  }
+
+  private setReadOnly(readOnly: boolean): void {
+    if (this._readOnly === readOnly) return;
+    this._readOnly = readOnly;
+    this.emit('role', readOnly);
+  }
+
   private onClosed(conn: PeerConnection, reason: string, bye: boolean): void {
     this.pending.delete(conn);
+    this.verdicts.delete(conn);
+    this.admissions.delete(conn);
     const id = conn.remoteId;
     if (this.members.get(id) !== conn) return; // never a member, or already replaced
     this.members.delete(id);
@@ -394,6 +558,7 @@ export class Session extends EventEmitter implements PeerTransport {
   private updateStatus(): void {
     if (this.left) return this.setStatus('closed');
     if (this.members.size) return this.setStatus('connected');
+    if ([...this.admissions.values()].some((a) => a.state === 'waiting')) return this.setStatus('waiting');
     if (!this.announced) return this.setStatus(this.dht && !this.dht.online ? 'offline' : 'connecting');
     this.setStatus(this.lost.size || (this.dht && !this.dht.online) ? 'offline' : 'alone');
   }
@@ -426,7 +591,8 @@ export class Session extends EventEmitter implements PeerTransport {
 }
 
 function toPeerInfo(c: PeerConnection): PeerInfo {
-  return { id: c.remoteId, name: c.hello?.name ?? 'Anonymous', colour: c.hello?.colour ?? '#888888' };
+  const info = { id: c.remoteId, name: c.hello?.name ?? 'Anonymous', colour: c.hello?.colour ?? '#888888' };
+  return c.readOnly ? { ...info, readOnly: true } : info;
 }
 
 export function colourFor(id: string): string {

@@ -10,6 +10,8 @@ export interface PeerInfo {
   readonly name: string;
   /** Colour the peer announced, `#rrggbb`. */
   readonly colour: string;
+  /** A read-only guest: every member refuses its edits (docs/PROTOCOL.md §8). */
+  readonly readOnly?: boolean;
 }
 
 export interface TransportEvents {

@@ -107,8 +107,37 @@ export const dataEncoding: Encoding<Uint8Array> = {
 
 export const pingEncoding: Encoding<number> = c.uint;
 
+/** What a member tells a newcomer about its admission (docs/PROTOCOL.md §8). */
+export interface Admission {
+  state: 'admitted' | 'waiting' | 'denied';
+  /** The newcomer's role; meaningful when admitted. */
+  readOnly: boolean;
+  reason: string;
+}
+
+const ADMISSION_STATES: Admission['state'][] = ['admitted', 'waiting', 'denied'];
+const reasonEncoding = boundedString(MAX_REASON_CHARS, 'reason');
+
+export const admissionEncoding: Encoding<Admission> = {
+  preencode(state, m) {
+    c.uint.preencode(state, ADMISSION_STATES.indexOf(m.state));
+    c.bool.preencode(state, m.readOnly);
+    reasonEncoding.preencode(state, m.reason);
+  },
+  encode(state, m) {
+    c.uint.encode(state, ADMISSION_STATES.indexOf(m.state));
+    c.bool.encode(state, m.readOnly);
+    reasonEncoding.encode(state, m.reason);
+  },
+  decode(state) {
+    const i = c.uint.decode(state);
+    if (i >= ADMISSION_STATES.length) throw new Error(`unknown admission state ${i}`);
+    return { state: ADMISSION_STATES[i], readOnly: c.bool.decode(state), reason: reasonEncoding.decode(state) };
+  },
+};
+
 /** Message ids are the order of this list (protomux numbers them). */
-export const MESSAGE_IDS = { hello: 0, peers: 1, bye: 2, data: 3, ping: 4, pong: 5 } as const;
+export const MESSAGE_IDS = { hello: 0, peers: 1, bye: 2, data: 3, ping: 4, pong: 5, roster: 6, admission: 7 } as const;
 
 /** A display name with control characters removed and length bounded. */
 export function cleanName(name: string): string {

@@ -3,9 +3,11 @@
  * the headless CLI and for VS Code. Sharing scans the folder first; joining waits for the index and
  * materialises every file before following changes.
  */
+import type { AdmissionPolicy, Role } from '../session/admission';
 import * as fs from 'node:fs/promises';
 import type HyperDHT from 'hyperdht';
 import { Session, SessionCodeError, type NetworkOptions } from '../session';
+import type { PeerInfo } from '../session/transport';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import { isEmptyOrMissingDir } from './fsutil';
@@ -40,6 +42,8 @@ export interface PeerOptions {
   /** Called with a person-readable hint when nobody has answered for a while. */
   onWaiting?: (message: string) => void;
   waitingHintMs?: number;
+  /** (share) Who may join, and whether guests may edit. Default: anyone with the code, as editors. */
+  admission?: { policy: AdmissionPolicy; guestRole: Role };
 }
 
 export interface RunningPeer {
@@ -63,7 +67,9 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const logger = options.logger ?? silentLogger;
   await checkFolder(options);
   if (options.mode === 'join' && !options.code) throw new SessionCodeError('Enter the session code you were given.', 'empty');
-  const sessionOptions = { name: options.name, colour: options.colour, network: options.network, keyPair: options.keyPair, logger };
+  // The sharer owns the session: it signs the roster of who may join and edit.
+  const admission = options.mode === 'share' ? (options.admission ?? { policy: 'anyone' as const, guestRole: 'editor' as const }) : undefined;
+  const sessionOptions = { name: options.name, colour: options.colour, network: options.network, keyPair: options.keyPair, logger, admission };
   const session = options.code ? new Session({ ...sessionOptions, code: options.code }) : Session.start(sessionOptions);
   const caps: WorkspaceCaps = { ...DEFAULT_CAPS, ...options.caps };
   const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID });
@@ -95,7 +101,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       await session.ready();
     } else {
       await session.ready();
-      await waitForIndex(workspace, options);
+      await waitForIndex(workspace, session, options);
       await mirror.materialize(options.onProgress, options.signal);
       if (options.force) await mirror.share(); // files that only this folder had join the session
     }
@@ -126,7 +132,15 @@ async function checkFolder(options: PeerOptions): Promise<void> {
   }
 }
 
-function waitForIndex(workspace: SharedWorkspace, options: PeerOptions): Promise<void> {
+/** A joiner the session's owner turned away. */
+export class AdmissionDeniedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AdmissionDeniedError';
+  }
+}
+
+function waitForIndex(workspace: SharedWorkspace, session: Session, options: PeerOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(new Error('cancelled')); // 'abort' will not fire again
     const hint = setTimeout(() => {
@@ -135,14 +149,28 @@ function waitForIndex(workspace: SharedWorkspace, options: PeerOptions): Promise
           'networks that block UDP can also keep peers apart. Still trying…',
       );
     }, options.waitingHintMs ?? 30_000);
-    const onAbort = () => {
+    const onAdmission = (state: 'waiting' | 'denied', by: PeerInfo, reason: string) => {
+      if (state === 'waiting') {
+        clearTimeout(hint); // someone answered: it is now up to the owner
+        options.onWaiting?.(`${by.name} is in the session; waiting to be let in (${reason}).`);
+        return;
+      }
+      done();
+      reject(new AdmissionDeniedError(`${by.name} denied your request to join this session.`));
+    };
+    const done = () => {
       clearTimeout(hint);
+      options.signal?.removeEventListener('abort', onAbort);
+      session.off('admission', onAdmission);
+    };
+    const onAbort = () => {
+      done();
       reject(new Error('cancelled'));
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    session.on('admission', onAdmission);
     void workspace.whenIndexReady().then(() => {
-      clearTimeout(hint);
-      options.signal?.removeEventListener('abort', onAbort);
+      done();
       resolve();
     });
   });

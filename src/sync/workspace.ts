@@ -113,6 +113,8 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private readonly completeWaiters: Array<() => void> = [];
   private readonly guard: IndexGuard;
   private readonly partials = new Map<string, Reassembly>();
+  /** Read-only guests whose refused changes were logged (once each). */
+  private readonly refusedReadOnly = new Set<string>();
   private indexReady: boolean;
   private readonly indexWaiters: Array<() => void> = [];
   /** Peers that asked for the index before this peer had it. */
@@ -580,6 +582,15 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       return;
     }
     if (kind !== STEP2 && kind !== UPDATE) throw new ProtocolError(`unknown sync message ${kind}`);
+    if (peer.readOnly) {
+      // A read-only guest may read everything and edit nothing: every member refuses its changes
+      // (and so never passes them on). Not a protocol error: its editor may simply lag its role.
+      if (!this.refusedReadOnly.has(peer.id)) {
+        this.refusedReadOnly.add(peer.id);
+        this.logger.info(`sync: refusing changes from ${peer.name}, a read-only guest`);
+      }
+      return;
+    }
     const update = decoding.readVarUint8Array(d);
     const origin = new RemoteOrigin(peer.id);
     if (name === INDEX_DOC) {

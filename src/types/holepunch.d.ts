@@ -19,6 +19,9 @@ declare module 'sodium-universal' {
     crypto_generichash_BYTES: number;
     randombytes_buf(buf: Uint8Array): void;
     sodium_memcmp(a: Uint8Array, b: Uint8Array): boolean;
+    crypto_sign_detached(sig: Uint8Array, message: Uint8Array, secretKey: Uint8Array): void;
+    crypto_sign_verify_detached(sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+    crypto_sign_BYTES: number;
   };
   export = sodium;
 }
@@ -46,6 +49,7 @@ declare module 'compact-encoding' {
     buffer: Encoding<Uint8Array | null>;
     raw: Encoding<Uint8Array>;
     fixed32: Encoding<Uint8Array>;
+    fixed64: Encoding<Uint8Array>;
     bool: Encoding<boolean>;
     array<T>(enc: Encoding<T>): Encoding<T[]>;
   };
