@@ -139,6 +139,7 @@ export class Commands implements vscode.Disposable {
             lastPct = Math.max(lastPct, pct);
           },
           token,
+          (message) => progress.report({ message }),
         );
       },
     );

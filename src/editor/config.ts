@@ -14,6 +14,8 @@ export interface HyperpairConfig {
   exclude: string[];
   maxFileSizeMB: number;
   admission: 'anyone' | 'ask';
+  /** Whether people who join a session you start may edit. */
+  guests: 'edit' | 'read-only';
   joinFolder: string;
 }
 
@@ -28,6 +30,7 @@ export function readConfig(): HyperpairConfig {
     exclude: c.get<string[]>('exclude', []),
     maxFileSizeMB: c.get<number>('maxFileSizeMB', 50),
     admission: c.get<'anyone' | 'ask'>('admission', 'anyone'),
+    guests: c.get<'edit' | 'read-only'>('guests', 'edit'),
     joinFolder: c.get<string>('joinFolder', '').trim() || defaultJoinFolder(),
   };
 }

@@ -62,13 +62,19 @@ export class SessionController implements vscode.Disposable {
   }
 
   /** Joins the session `code` into the empty folder `root`. */
-  async join(code: string, root: string, onProgress?: (p: JoinProgress) => void, cancel?: vscode.CancellationToken): Promise<void> {
-    await this.open('joining', { mode: 'join', code, root, onProgress, cancel });
+  async join(
+    code: string,
+    root: string,
+    onProgress?: (p: JoinProgress) => void,
+    cancel?: vscode.CancellationToken,
+    onWaiting?: (message: string) => void,
+  ): Promise<void> {
+    await this.open('joining', { mode: 'join', code, root, onProgress, cancel, onWaiting });
   }
 
   private async open(
     state: 'starting' | 'joining',
-    options: Pick<RuntimeModule.OpenOptions, 'mode' | 'root' | 'code' | 'onProgress' | 'cancel'>,
+    options: Pick<RuntimeModule.OpenOptions, 'mode' | 'root' | 'code' | 'onProgress' | 'cancel' | 'onWaiting'>,
   ): Promise<RuntimeModule.RunningSession> {
     this.assertIdle();
     this.setState(state);

@@ -16,6 +16,8 @@ export interface DocumentHost {
   readonly workspace: Workspace;
   /** Tells the disk mirror that the editor owns (writes) this file while it is open. */
   setEditorOwned?(relPath: string, owned: boolean): void;
+  /** This peer is a read-only guest: its editors are read-only and its edits are not shared. */
+  readOnly?(): boolean;
 }
 
 class VsCodeBuffer implements EditorBuffer {
@@ -61,6 +63,8 @@ export class DocumentBindings implements vscode.Disposable {
   private readonly pending = new Set<vscode.TextDocument>();
   private readonly disposables: vscode.Disposable[] = [];
   private verifyTimer: NodeJS.Timeout;
+  private readonly readOnlyEditors = new WeakSet<vscode.TextDocument>();
+  private warnedReadOnly = false;
 
   constructor(
     private readonly host: DocumentHost,
@@ -70,6 +74,7 @@ export class DocumentBindings implements vscode.Disposable {
       vscode.workspace.onDidOpenTextDocument((d) => void this.bind(d)),
       vscode.workspace.onDidCloseTextDocument((d) => this.unbind(d)),
       vscode.workspace.onDidChangeTextDocument((e) => this.onChange(e)),
+      vscode.window.onDidChangeActiveTextEditor(() => this.applyReadOnly()),
       vscode.workspace.onDidSaveTextDocument((d) => {
         const b = this.bound.get(d);
         if (b) b.userEdited = false;
@@ -82,6 +87,28 @@ export class DocumentBindings implements vscode.Disposable {
     // A cheap periodic consistency check: if a buffer ever disagrees, it is logged and repaired.
     this.verifyTimer = setInterval(() => this.bound.forEach((b) => b.binding.verify()), 5000);
     this.bindAll();
+  }
+
+  /**
+   * A read-only guest's shared editors are read-only (VS Code says so when one types); the binding
+   * also undoes any edit that gets through. Applies to the active editor, as it becomes active.
+   */
+  applyReadOnly(): void {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || !this.relativePath(editor.document.uri)) return;
+    const readOnly = this.host.readOnly?.() ?? false;
+    if (readOnly === this.readOnlyEditors.has(editor.document)) return;
+    if (readOnly) this.readOnlyEditors.add(editor.document);
+    else this.readOnlyEditors.delete(editor.document);
+    void vscode.commands.executeCommand(
+      readOnly ? 'workbench.action.files.setActiveEditorReadonlyInSession' : 'workbench.action.files.setActiveEditorWriteableInSession',
+    );
+  }
+
+  private warnReadOnly(): void {
+    if (this.warnedReadOnly) return;
+    this.warnedReadOnly = true;
+    void vscode.window.showWarningMessage('Hyperpair: you joined this session read-only. Your changes are not shared, and were undone.');
   }
 
   /** The binding of a document, if it is shared and bound. */
@@ -136,10 +163,15 @@ export class DocumentBindings implements vscode.Disposable {
       if (document.isClosed || this.bound.has(document)) return;
       const bound: Bound = { relPath, binding: undefined as unknown as BufferBinding, userEdited: document.isDirty, lastLocal: false };
       const buffer = new VsCodeBuffer(document, () => this.scheduleSave(bound, document));
-      bound.binding = new BufferBinding(ytext, buffer, { logger: this.logger });
+      bound.binding = new BufferBinding(ytext, buffer, {
+        logger: this.logger,
+        readOnly: () => this.host.readOnly?.() ?? false,
+        onRefused: () => this.warnReadOnly(),
+      });
       this.bound.set(document, bound);
       this.host.setEditorOwned?.(relPath, true);
       this.logger.debug(`bound ${relPath}`);
+      this.applyReadOnly();
     } catch (err) {
       this.logger.warn(`could not bind ${relPath}: ${(err as Error).message}`);
     } finally {

@@ -25,6 +25,8 @@ export interface ParticipantSource {
   readonly self: PeerInfo;
   directPeers(): PeerInfo[];
   rtt?(peerId: string): number | undefined;
+  /** Whether this peer is a read-only guest. */
+  selfReadOnly?(): boolean;
 }
 
 export class ParticipantsView implements vscode.TreeDataProvider<Participant>, vscode.Disposable {
@@ -69,16 +71,19 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
   }
 
   participants(): Participant[] {
-    const direct = new Set(this.source.directPeers().map((p) => p.id));
+    const peers = this.source.directPeers();
+    const direct = new Set(peers.map((p) => p.id));
+    const readOnly = new Set(peers.filter((p) => p.readOnly).map((p) => p.id));
+    const you = this.source.selfReadOnly?.() ? '(you, read-only)' : '(you)';
     const list: Participant[] = [
-      { clientId: -1, id: this.source.self.id, name: `${this.source.self.name} (you)`, colour: this.source.self.colour, connection: 'you' },
+      { clientId: -1, id: this.source.self.id, name: `${this.source.self.name} ${you}`, colour: this.source.self.colour, connection: 'you' },
     ];
     this.presence.others().forEach((s: PresenceState, clientId) => {
       if (!s.user) return;
       list.push({
         clientId,
         id: s.user.id,
-        name: s.user.name,
+        name: readOnly.has(s.user.id) ? `${s.user.name} (read-only)` : s.user.name,
         colour: s.user.colour,
         file: s.file?.path,
         connection: direct.has(s.user.id) ? 'direct' : 'relayed',

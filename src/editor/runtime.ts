@@ -24,6 +24,8 @@ export interface OpenOptions {
   /** Where the extension may keep files (participant icons). */
   storageDir: string;
   onProgress?: (p: JoinProgress) => void;
+  /** A person-readable line while joining takes long or waits to be let in. */
+  onWaiting?: (message: string) => void;
   cancel?: vscode.CancellationToken;
 }
 
@@ -62,6 +64,8 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       logger,
       signal: abort.signal,
       onProgress: options.onProgress,
+      onWaiting: options.onWaiting,
+      admission: { policy: config.admission, guestRole: config.guests === 'read-only' ? 'viewer' : 'editor' },
     });
   } finally {
     cancelSub?.dispose();
@@ -78,13 +82,27 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       root: options.root,
       workspace: peer.workspace,
       setEditorOwned: (rel, owned) => peer.mirror.setEditorOwned(rel, owned),
+      readOnly: () => peer.session.readOnly,
     },
     logger,
   );
+  const onRole = (readOnly: boolean) => {
+    documents.applyReadOnly();
+    changed.fire(readOnly ? 'You are a read-only guest in this session: you can follow along, but not edit.' : 'You may now edit in this session.');
+  };
+  peer.session.on('role', onRole);
+  if (peer.session.readOnly) onRole(true);
+  const onRequest = (p: PeerInfo) => void askAdmission(peer, p, logger);
+  peer.session.on('admission-request', onRequest);
   const presence = new Presence(peer.workspace.awareness, peer.workspace, documents, peer.session.self);
   const participants = new ParticipantsView(
     presence,
-    { self: peer.session.self, directPeers: () => peer.session.peers(), rtt: (id) => peer.session.rtt(id) },
+    {
+      self: peer.session.self,
+      directPeers: () => peer.session.peers(),
+      rtt: (id) => peer.session.rtt(id),
+      selfReadOnly: () => peer.session.readOnly,
+    },
     peer.workspace,
     options.root,
     options.storageDir,
@@ -108,6 +126,8 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       left = true;
       peer.session.off('peer-join', onJoin);
       peer.session.off('peer-leave', onLeave);
+      peer.session.off('role', onRole);
+      peer.session.off('admission-request', onRequest);
       participants.dispose();
       presence.dispose();
       documents.dispose();
@@ -115,4 +135,20 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       await peer.close();
     },
   };
+}
+
+/** "Alice wants to join — Admit / Admit Read-Only / Deny", for the owner of an "ask" session. */
+async function askAdmission(peer: RunningPeer, p: PeerInfo, logger: Logger): Promise<void> {
+  const choice = await vscode.window.showInformationMessage(
+    `Hyperpair: ${p.name} wants to join your session.`,
+    'Admit',
+    'Admit Read-Only',
+    'Deny',
+  );
+  if (!peer.session.admissionRequests().some((r) => r.id === p.id)) return; // gone, or answered
+  if (choice === 'Admit') peer.session.admit(p.id, 'editor');
+  else if (choice === 'Admit Read-Only') peer.session.admit(p.id, 'viewer');
+  else if (choice === 'Deny') peer.session.deny(p.id);
+  else return; // dismissed: the request stays open until they try again
+  logger.info(`${choice === 'Deny' ? 'denied' : 'admitted'} ${p.name}${choice === 'Admit Read-Only' ? ' (read-only)' : ''}`);
 }

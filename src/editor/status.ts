@@ -36,13 +36,16 @@ export class StatusItem implements vscode.Disposable {
         this.item.text = '$(broadcast) Hyperpair: waiting for others';
         this.item.tooltip = 'Session running; nobody else has joined yet. Share the code.';
         break;
-      case 'connected':
-        this.item.text = `$(broadcast) Hyperpair: ${people} people`;
-        this.item.tooltip = this.controller
+      case 'connected': {
+        const readOnly = this.controller.session?.peer.session.readOnly;
+        this.item.text = `$(broadcast) Hyperpair: ${people} people${readOnly ? ' (read-only)' : ''}`;
+        const names = this.controller
           .peers()
-          .map((p) => p.name)
+          .map((p) => (p.readOnly ? `${p.name} (read-only)` : p.name))
           .join(', ');
+        this.item.tooltip = readOnly ? `${names}\nYou joined read-only: you can follow along, but not edit.` : names;
         break;
+      }
       case 'reconnecting':
         this.item.text = '$(debug-disconnect) Hyperpair: offline, reconnecting…';
         this.item.tooltip = 'The connection to the others dropped; Hyperpair keeps trying.';

@@ -16,16 +16,19 @@ export interface TestApi {
   participants(): unknown[];
   /** The client id being followed, if any. */
   following(): number | null;
+  /** Whether this editor is a read-only guest of its session. */
+  readOnly(): boolean;
 }
 
 export function createTestApi(controller: SessionController): TestApi {
   return {
     state: () => controller.state,
     sessionCode: () => controller.code,
-    peers: () => controller.peers().map((p) => ({ id: p.id, name: p.name, colour: p.colour })),
+    peers: () => controller.peers().map((p) => ({ id: p.id, name: p.name, colour: p.colour, readOnly: !!p.readOnly })),
     sessionRoot: () => controller.session?.root,
     cursorsIn: (rel) => controller.session?.presence.cursorsIn(rel) ?? [],
     participants: () => controller.session?.participants.participants() ?? [],
     following: () => controller.session?.participants.followed ?? null,
+    readOnly: () => controller.session?.peer.session.readOnly ?? false,
   };
 }

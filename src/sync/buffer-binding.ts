@@ -38,6 +38,12 @@ export interface BufferBindingOptions {
   echoTimeoutMs?: number;
   /** Called after the buffer was changed from the shared text (e.g. to save a clean document). */
   onRemoteApplied?: () => void;
+  /**
+   * True while this peer is a read-only guest: a local edit is not shared (every member would refuse
+   * it) but undone in the buffer, and `onRefused` says so.
+   */
+  readOnly?: () => boolean;
+  onRefused?: () => void;
 }
 
 interface InFlight {
@@ -114,6 +120,11 @@ export class BufferBinding {
       return false;
     }
     if (changes.length === 0) return false;
+    if (this.options.readOnly?.()) {
+      this.options.onRefused?.();
+      this.scheduleFlush(); // back to the shared text
+      return true;
+    }
     const shared = this.ytext.toString();
     // Edits pending towards the buffer: shadow-before → shared. Map local offsets across them.
     const pending = before === shared ? [] : diffEdits(before, shared);

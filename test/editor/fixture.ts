@@ -260,13 +260,16 @@ export interface Pair {
 }
 
 /** Starts editor A (with `filesA`) and editor B (an empty folder) on one private testnet. */
-export async function startPair(filesA: Record<string, string>): Promise<Pair> {
+export async function startPair(
+  filesA: Record<string, string>,
+  settings: { a?: Record<string, unknown>; b?: Record<string, unknown> } = {},
+): Promise<Pair> {
   if (!fs.existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run `bash scripts/setup-editor.sh` (npm test does)');
   if (!fs.existsSync(path.join(REPO, 'dist/extension.js'))) throw new Error('dist/extension.js is missing: run `npm run build`');
   const network = await createTestNetwork();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-editors-'));
-  const a = new Editor({ name: 'Alice', files: filesA }, network.bootstrapSpec, tmp);
-  const b = new Editor({ name: 'Bob' }, network.bootstrapSpec, tmp);
+  const a = new Editor({ name: 'Alice', files: filesA, settings: settings.a }, network.bootstrapSpec, tmp);
+  const b = new Editor({ name: 'Bob', settings: settings.b }, network.bootstrapSpec, tmp);
   const pair: Pair = {
     a,
     b,

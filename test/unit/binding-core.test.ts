@@ -303,3 +303,19 @@ test('a buffer that disagrees with the shared text is repaired from it', async (
   assert.equal(buffer.text, 'shared truth');
   binding.dispose();
 });
+
+test('a read-only guest\'s keystrokes are undone in its buffer and never reach the shared text', async () => {
+  const [a, b] = linkedDocs();
+  b.getText('content').insert(0, 'shared text\n');
+  const buffer = new AsyncBuffer('shared text\n');
+  let refused = 0;
+  const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger, readOnly: () => true, onRefused: () => refused++ });
+  buffer.binding = binding;
+  buffer.change([{ offset: 0, deleteCount: 6, insert: 'hacked' }]);
+  b.getText('content').insert(0, 'owner: ');
+  await settle(binding, buffer);
+  assert.equal(buffer.text, 'owner: shared text\n');
+  assert.equal(b.getText('content').toString(), 'owner: shared text\n');
+  assert.ok(refused > 0);
+  binding.dispose();
+});

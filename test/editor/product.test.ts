@@ -1,0 +1,147 @@
+/**
+ * The product as a person meets it, in two real VS Code instances: Alice starts an "ask me" session;
+ * Bob mistypes the code, then joins with the right one and waits to be let in; Alice admits him
+ * read-only from the notification and denies a stranger; both see the Participants view; Bob follows
+ * Alice from file to file; Bob cannot change text; both leave.
+ */
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AdmissionDeniedError, startPeer } from '../../src/sync/peer';
+import { editorTest as fixtureTest, startPair, until, type Pair } from './fixture';
+
+let pair: Pair;
+let code = '';
+
+before(async () => {
+  pair = await startPair(
+    {
+      'README.md': '# Shared project\n',
+      'src/one.ts': 'export const one = 1;\n',
+      'src/two.ts': 'export const two = 2;\n',
+    },
+    { a: { 'hyperpair.admission': 'ask' } },
+  );
+  await until(() => pair.a.agent<boolean>('extensionActive'), 'A active', 60_000);
+  await until(() => pair.b.agent<boolean>('extensionActive'), 'B active', 60_000);
+}, { timeout: 300_000 });
+
+after(async () => {
+  await pair?.stop();
+});
+
+const editorTest = (name: string, fn: () => Promise<void>, timeout?: number) => fixtureTest(() => pair, name, fn, timeout);
+
+/** Clicks a button of the notification whose text matches. */
+async function clickNotification(page: Pair['a']['page'], text: RegExp, button: string): Promise<void> {
+  const toast = page.locator('.notification-toast', { hasText: text }).first();
+  await toast.waitFor({ state: 'visible', timeout: 60_000 });
+  await toast.getByRole('button', { name: button, exact: true }).click();
+}
+
+editorTest('Alice starts an "ask me" session; Bob\'s mistyped code is refused in the input box at once', async () => {
+  await pair.a.palette('Hyperpair: Start Session');
+  await until(async () => (await pair.a.testApi<string | null>('sessionCode')) !== null, 'a session code', 60_000);
+  code = (await pair.a.testApi<string>('sessionCode'))!;
+
+  await pair.b.palette('Hyperpair: Join Session');
+  const input = pair.b.page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  // One character changed: the checksum catches it while typing, before any network wait.
+  const typo = code.slice(0, 3) + (code[3] === 'X' ? 'Y' : 'X') + code.slice(4);
+  await input.fill(typo);
+  const message = pair.b.page.locator('.quick-input-message');
+  await until(async () => /typo — check the code/.test((await message.textContent()) ?? ''), 'the typo message', 10_000);
+  await pair.b.page.keyboard.press('Enter'); // refused: the box stays open
+  assert.ok(await input.isVisible(), 'a mistyped code is not accepted');
+  assert.equal(await pair.b.testApi('state'), 'idle');
+});
+
+editorTest('with the right code Bob waits to be let in; Alice admits him read-only from the notification', async () => {
+  assert.ok(code, 'needs the session of the previous test');
+  const input = pair.b.page.locator('.quick-input-widget input');
+  await input.fill(code);
+  await pair.b.page.keyboard.press('Enter');
+  const here = pair.b.page.locator('.quick-input-list .monaco-list-row', { hasText: 'This empty folder' });
+  await here.waitFor({ state: 'visible', timeout: 20_000 });
+  await here.click();
+  // Bob sees the progress notification say he is waiting for Alice.
+  await pair.b.page.getByText(/waiting to be let in/).first().waitFor({ state: 'visible', timeout: 60_000 });
+  assert.equal(await pair.a.testApi('state'), 'alone', 'nobody is in before Alice answers');
+  await clickNotification(pair.a.page, /Bob wants to join your session/, 'Admit Read-Only');
+  await until(async () => (await pair.b.testApi<string>('state')) === 'connected', 'B to connect', 90_000);
+  await until(async () => (await pair.b.agent<string[]>('files')).length === 3, 'B has the files', 30_000);
+  assert.equal(await pair.b.testApi('readOnly'), true);
+  const peersOfA = await pair.a.testApi<Array<{ name: string; readOnly: boolean }>>('peers');
+  assert.deepEqual(peersOfA, [{ ...peersOfA[0], name: 'Bob', readOnly: true }]);
+  await pair.b.page.getByText(/Hyperpair: 2 people \(read-only\)/).first().waitFor({ state: 'visible', timeout: 20_000 });
+});
+
+editorTest('a stranger with the code is denied from Alice\'s notification, and is told so', async () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-stranger-')), 'joined');
+  const joining = startPeer({
+    mode: 'join',
+    code,
+    dir,
+    name: 'Mallory',
+    network: pair.network.network,
+  });
+  await clickNotification(pair.a.page, /Mallory wants to join your session/, 'Deny');
+  await assert.rejects(joining, (err: Error) => err instanceof AdmissionDeniedError && /Alice denied your request/.test(err.message));
+  assert.ok(!fs.existsSync(path.join(dir, 'README.md')), 'nothing was shared with Mallory');
+  const names = (await pair.a.testApi<Array<{ name: string }>>('peers')).map((p) => p.name);
+  assert.deepEqual(names, ['Bob']);
+});
+
+editorTest('the Participants view lists both people in both editors', async () => {
+  for (const e of [pair.a, pair.b]) {
+    await e.agent('executeCommand', 'workbench.view.explorer');
+    await e.agent('executeCommand', 'hyperpair.participants.focus');
+    const view = e.page.locator('.pane', { has: e.page.locator('.pane-header', { hasText: /Participants/i }) });
+    for (const name of ['Alice', 'Bob']) {
+      await view.locator('.monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    }
+  }
+  await pair.a.page.locator('.monaco-list-row', { hasText: 'Bob (read-only)' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+  await pair.b.page.locator('.monaco-list-row', { hasText: 'Bob (you, read-only)' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+});
+
+editorTest('Bob follows Alice: his editor opens each file she switches to', async () => {
+  await pair.a.agent('openFile', 'src/one.ts');
+  await pair.b.palette('Hyperpair: Follow Participant');
+  const alice = pair.b.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Alice' }).first();
+  await alice.waitFor({ state: 'visible', timeout: 20_000 });
+  await alice.click();
+  await until(async () => (await pair.b.agent<string | null>('activeFile')) === 'src/one.ts', 'B to open src/one.ts', 30_000);
+  await pair.a.agent('openFile', 'src/two.ts');
+  await until(async () => (await pair.b.agent<string | null>('activeFile')) === 'src/two.ts', 'B to follow to src/two.ts', 30_000);
+  await pair.a.agent('openFile', 'README.md');
+  await until(async () => (await pair.b.agent<string | null>('activeFile')) === 'README.md', 'B to follow to README.md', 30_000);
+  assert.notEqual(await pair.b.testApi('following'), null);
+  await pair.b.palette('Hyperpair: Stop Following');
+  await until(async () => (await pair.b.testApi('following')) === null, 'following to stop', 10_000);
+});
+
+editorTest('Bob, a read-only guest, cannot change the text; Alice\'s edits still reach him', async () => {
+  await pair.b.agent('openFile', 'README.md');
+  await pair.a.agent('openFile', 'README.md');
+  await pair.b.caretAt(0, 2);
+  await pair.b.type('HACKED ');
+  await pair.a.insert('README.md', 0, 'Alice: ');
+  const expected = 'Alice: # Shared project\n';
+  await until(async () => (await pair.b.text('README.md')) === expected, 'A\'s edit in B, and none of B\'s keystrokes', 30_000);
+  await new Promise((r) => setTimeout(r, 1000)); // B's keystrokes have had time to travel
+  assert.equal(await pair.a.text('README.md'), expected);
+  assert.equal(await pair.b.text('README.md'), expected);
+});
+
+editorTest('leaving in both editors: Bob leaves, Alice sees it; then Alice leaves', async () => {
+  await pair.b.palette('Hyperpair: Leave Session');
+  await until(async () => (await pair.b.testApi<string>('state')) === 'idle', 'B idle', 30_000);
+  await until(async () => (await pair.a.testApi<unknown[]>('peers')).length === 0, 'A to see B leave', 30_000);
+  await pair.a.page.getByText(/Bob left the session/).first().waitFor({ state: 'visible', timeout: 30_000 });
+  await pair.a.palette('Hyperpair: Leave Session');
+  await until(async () => (await pair.a.testApi<string>('state')) === 'idle', 'A idle', 30_000);
+});
