@@ -5,7 +5,7 @@
  * the suite ends, fails, times out or is interrupted; failures leave screenshots and logs behind in
  * .test-artifacts/editor/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -46,6 +46,8 @@ export interface EditorOptions {
   /** Files to create in the workspace before the editor opens it. */
   files?: Record<string, string>;
   settings?: Record<string, unknown>;
+  /** Run Hyperpair installed from this VSIX (`code-server --install-extension`), not from the repository. */
+  vsix?: string;
 }
 
 export class Editor {
@@ -96,6 +98,12 @@ export class Editor {
       ...this.options.settings,
     };
     fs.writeFileSync(path.join(this.base, 'user-data/User/settings.json'), JSON.stringify(settings, null, 2));
+    if (this.options.vsix) {
+      execFileSync(CODE_SERVER, ['--extensions-dir', path.join(this.base, 'extensions'), '--user-data-dir', path.join(this.base, 'user-data'), '--install-extension', this.options.vsix], {
+        stdio: 'pipe',
+        timeout: 120_000,
+      });
+    }
     this.port = await freePort();
     this.agentPort = await freePort();
     const log = fs.openSync(this.logFile, 'a');
@@ -134,7 +142,8 @@ export class Editor {
     await this.page.exposeFunction('codeAutomationExit', (code: number) => this.output.push(`extension host tests exited with ${code}`));
     const remote = (p: string) => `vscode-remote://127.0.0.1:${this.port}${p}`;
     const payload = [
-      ['extensionDevelopmentPath', remote(REPO)],
+      // With a VSIX, an empty development extension carries the agent; Hyperpair is the installed one.
+      ['extensionDevelopmentPath', remote(this.options.vsix ? path.join(REPO, 'test/editor/host-extension') : REPO)],
       ['extensionTestsPath', remote(AGENT)],
       ['skipWelcome', 'true'],
     ];

@@ -46,6 +46,7 @@ let finish: (() => void) | undefined;
 const handlers: Record<string, Handler> = {
   ping: () => ({ version: vscode.version, folder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath }),
   extensionActive: () => vscode.extensions.getExtension('hyperpair.hyperpair')?.isActive ?? false,
+  extensionPath: () => vscode.extensions.getExtension('hyperpair.hyperpair')?.extensionPath ?? null,
   activateExtension: async () => {
     await vscode.extensions.getExtension('hyperpair.hyperpair')?.activate();
     return true;
