@@ -153,10 +153,11 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
   private followStep(): void {
     if (this.following === undefined) return;
     if (!this.presence.others().has(this.following)) return this.stopFollowing('they left');
-    void this.jumpTo(this.following);
+    void this.jumpTo(this.following, true);
   }
 
-  private async jumpTo(clientId: number): Promise<void> {
+  /** Shows a person's file and cursor; following keeps the focus where the user has it (a palette). */
+  private async jumpTo(clientId: number, keepFocus = false): Promise<void> {
     const state = this.presence.others().get(clientId);
     if (!state?.file) return;
     const entry = this.workspace.byId(state.file.id);
@@ -165,7 +166,7 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
     let editor = vscode.window.activeTextEditor;
     if (editor?.document.uri.fsPath !== uri.fsPath) {
       const doc = await vscode.workspace.openTextDocument(uri);
-      editor = await vscode.window.showTextDocument(doc, { preserveFocus: false });
+      editor = await vscode.window.showTextDocument(doc, { preserveFocus: keepFocus });
     }
     const head = state.selections?.[0]?.head;
     const ytext = this.workspace.loadedText(entry.id);

@@ -204,8 +204,12 @@ export class Editor {
       await page.keyboard.press('Escape');
       await page.keyboard.press('F1');
       const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await input.fill(`>${title}`);
+      try {
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+        await input.fill(`>${title}`, { timeout: 5000 });
+      } catch {
+        continue; // something took the focus and closed it (an editor opening): open it again
+      }
       const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
       try {
         await row.waitFor({ state: 'visible', timeout: 3000 });

@@ -34,10 +34,22 @@ after(async () => {
 
 const editorTest = (name: string, fn: () => Promise<void>, timeout?: number) => fixtureTest(() => pair, name, fn, timeout);
 
+/**
+ * README's screenshots are of this run: with HYPERPAIR_SCREENSHOTS=docs/screenshots, key moments are
+ * saved there (`npm run screenshots`).
+ */
+async function shot(e: Pair['a'], name: string): Promise<void> {
+  const dir = process.env.HYPERPAIR_SCREENSHOTS;
+  if (!dir) return;
+  fs.mkdirSync(dir, { recursive: true });
+  await e.page.waitForTimeout(800); // let toasts finish fading in, presence settle
+  await e.page.screenshot({ path: path.join(dir, `${name}.png`) });
+}
+
 /** Clicks a button of the notification whose text matches. */
 async function clickNotification(page: Pair['a']['page'], text: RegExp, button: string): Promise<void> {
   const toast = page.locator('.notification-toast', { hasText: text }).first();
-  await toast.waitFor({ state: 'visible', timeout: 60_000 });
+  await toast.waitFor({ state: 'visible', timeout: 45_000 });
   await toast.getByRole('button', { name: button, exact: true }).click();
 }
 
@@ -54,6 +66,7 @@ editorTest('Alice starts an "ask me" session; Bob\'s mistyped code is refused in
   await input.fill(typo);
   const message = pair.b.page.locator('.quick-input-message');
   await until(async () => /typo — check the code/.test((await message.textContent()) ?? ''), 'the typo message', 10_000);
+  await shot(pair.b, 'join-mistyped-code');
   await pair.b.page.keyboard.press('Enter'); // refused: the box stays open
   assert.ok(await input.isVisible(), 'a mistyped code is not accepted');
   assert.equal(await pair.b.testApi('state'), 'idle');
@@ -70,6 +83,8 @@ editorTest('with the right code Bob waits to be let in; Alice admits him read-on
   // Bob sees the progress notification say he is waiting for Alice.
   await pair.b.page.getByText(/waiting to be let in/).first().waitFor({ state: 'visible', timeout: 60_000 });
   assert.equal(await pair.a.testApi('state'), 'alone', 'nobody is in before Alice answers');
+  await pair.a.page.locator('.notification-toast', { hasText: /Bob wants to join/ }).first().waitFor({ state: 'visible', timeout: 60_000 });
+  await shot(pair.a, 'admission-request');
   await clickNotification(pair.a.page, /Bob wants to join your session/, 'Admit Read-Only');
   await until(async () => (await pair.b.testApi<string>('state')) === 'connected', 'B to connect', 90_000);
   await until(async () => (await pair.b.agent<string[]>('files')).length === 3, 'B has the files', 30_000);
@@ -80,6 +95,8 @@ editorTest('with the right code Bob waits to be let in; Alice admits him read-on
 });
 
 editorTest('a stranger with the code is denied from Alice\'s notification, and is told so', async () => {
+  // VS Code shows at most three toasts; clear the earlier ones, as a person would.
+  await pair.a.agent('executeCommand', 'notifications.clearAll');
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-stranger-')), 'joined');
   const joining = startPeer({
     mode: 'join',
@@ -106,6 +123,11 @@ editorTest('the Participants view lists both people in both editors', async () =
   }
   await pair.a.page.locator('.monaco-list-row', { hasText: 'Bob (read-only)' }).first().waitFor({ state: 'visible', timeout: 30_000 });
   await pair.b.page.locator('.monaco-list-row', { hasText: 'Bob (you, read-only)' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+  await pair.a.agent('openFile', 'src/one.ts');
+  await pair.b.agent('openFile', 'src/one.ts');
+  await pair.a.agent('setSelection', 'src/one.ts', 7, 12);
+  await until(async () => (await pair.b.decorations('src/one.ts')).length > 0, 'Alice\'s cursor in B', 20_000);
+  await shot(pair.b, 'participants-and-cursor');
 });
 
 editorTest('Bob follows Alice: his editor opens each file she switches to', async () => {
