@@ -149,6 +149,12 @@ async function askAdmission(peer: RunningPeer, p: PeerInfo, logger: Logger): Pro
   if (choice === 'Admit') peer.session.admit(p.id, 'editor');
   else if (choice === 'Admit Read-Only') peer.session.admit(p.id, 'viewer');
   else if (choice === 'Deny') peer.session.deny(p.id);
-  else return; // dismissed: the request stays open until they try again
+  else {
+    // Dismissed: they are still waiting; ask again in a while rather than leave them hanging.
+    setTimeout(() => {
+      if (peer.session.status !== 'closed' && peer.session.admissionRequests().some((r) => r.id === p.id)) void askAdmission(peer, p, logger);
+    }, 20_000).unref();
+    return;
+  }
   logger.info(`${choice === 'Deny' ? 'denied' : 'admitted'} ${p.name}${choice === 'Admit Read-Only' ? ' (read-only)' : ''}`);
 }
