@@ -31,6 +31,8 @@ export interface ConnectionEvents {
   rejected: [reason: string];
   peers: [keys: Uint8Array[]];
   data: [data: Uint8Array];
+  /** A pong arrived: `rttMs` is the new round-trip time. */
+  rtt: [rttMs: number];
   /** Closed; `bye` is set when the remote said goodbye first. */
   closed: [reason: string, bye: boolean];
 }
@@ -134,7 +136,10 @@ export class PeerConnection extends EventEmitter {
         encoding: pingEncoding,
         onmessage: guard((sentAt: number) => {
           const rtt = (Date.now() % 2 ** 31) - sentAt;
-          if (rtt >= 0 && rtt < 600_000) this.rttMs = rtt;
+          if (rtt >= 0 && rtt < 600_000) {
+            this.rttMs = rtt;
+            this.emit('rtt', rtt);
+          }
         }),
       }),
     };
