@@ -37,6 +37,9 @@ export interface ConnectionEvents {
   closed: [reason: string, bye: boolean];
 }
 
+/** The message of the error hyperswarm (4.x) destroys the losing one of two connections to a peer with. */
+const DUPLICATE_CONNECTION = 'Duplicate connection';
+
 export interface ConnectionOptions {
   authKey: Uint8Array;
   hello: Hello;
@@ -83,7 +86,12 @@ export class PeerConnection extends EventEmitter {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (this.closed) return;
       const reason = err.message || 'connection error';
-      if (err.code) {
+      if (err.message === DUPLICATE_CONNECTION) {
+        // hyperswarm keeps one connection per peer pair and closed this one (it has no error code):
+        // the peer did nothing wrong, and must not be banned for it.
+        this.closeReason = 'duplicate connection (another one to this peer is kept)';
+        log.debug(`connection ${short(this.remoteId)}: ${this.closeReason}`);
+      } else if (err.code) {
         // A network error (reset, timeout): the connection is simply gone.
         this.closeReason = reason;
         log.debug(`connection ${short(this.remoteId)}: ${reason}`);

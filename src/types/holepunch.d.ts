@@ -79,6 +79,7 @@ declare module 'hyperdht' {
     readonly connected: boolean;
     relayTo(destination: RawStream): void;
     write(data: Uint8Array): boolean;
+    destroy(err?: Error): void;
     on(event: 'data', listener: (data: Buffer) => void): this;
     on(event: string, listener: (...args: never[]) => void): this;
     once(event: string, listener: (...args: never[]) => void): this;
