@@ -36,9 +36,14 @@ export interface ConnectionEvents {
   data: [data: Uint8Array];
   roster: [roster: Roster];
   admission: [admission: Admission];
+  /** A pong arrived: `rttMs` is the new round-trip time. */
+  rtt: [rttMs: number];
   /** Closed; `bye` is set when the remote said goodbye first. */
   closed: [reason: string, bye: boolean];
 }
+
+/** The message of the error hyperswarm (4.x) destroys the losing one of two connections to a peer with. */
+const DUPLICATE_CONNECTION = 'Duplicate connection';
 
 export interface ConnectionOptions {
   authKey: Uint8Array;
@@ -90,7 +95,12 @@ export class PeerConnection extends EventEmitter {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (this.closed) return;
       const reason = err.message || 'connection error';
-      if (err.code) {
+      if (err.message === DUPLICATE_CONNECTION) {
+        // hyperswarm keeps one connection per peer pair and closed this one (it has no error code):
+        // the peer did nothing wrong, and must not be banned for it.
+        this.closeReason = 'duplicate connection (another one to this peer is kept)';
+        log.debug(`connection ${short(this.remoteId)}: ${this.closeReason}`);
+      } else if (err.code) {
         // A network error (reset, timeout): the connection is simply gone.
         this.closeReason = reason;
         log.debug(`connection ${short(this.remoteId)}: ${reason}`);
@@ -143,7 +153,10 @@ export class PeerConnection extends EventEmitter {
         encoding: pingEncoding,
         onmessage: guard((sentAt: number) => {
           const rtt = (Date.now() % 2 ** 31) - sentAt;
-          if (rtt >= 0 && rtt < 600_000) this.rttMs = rtt;
+          if (rtt >= 0 && rtt < 600_000) {
+            this.rttMs = rtt;
+            this.emit('rtt', rtt);
+          }
         }),
       }),
       roster: channel.addMessage({ encoding: rosterEncoding, onmessage: guard((r: Roster) => this.emit('roster', r)) }),

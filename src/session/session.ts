@@ -8,8 +8,10 @@ import HyperDHT from 'hyperdht';
 import Hyperswarm from 'hyperswarm';
 import { parseSessionCode, createSessionCode } from './code';
 import { PeerConnection, short } from './connection';
+import { buildDiagnosis, type ConnectionPath, type Diagnosis } from './diagnose';
+import { LanDiscovery } from './lan';
 import { silentLogger, type Logger } from './log';
-import { createDHT, type NetworkOptions } from './network';
+import { createDHT, type NetworkOptions, type SessionDHT } from './network';
 import { deriveKeys } from './secrets';
 import { judge, signRoster, verifyRoster, withEntry, type AdmissionPolicy, type Role, type Roster, type Verdict } from './admission';
 import type { Admission } from './wire';
@@ -36,6 +38,8 @@ export interface PeerStats {
   connectedAt: number;
   /** When anything last arrived from this peer (ms since the epoch). */
   lastSeenAt: number;
+  /** How this connection runs: over the local network, directly over the DHT, or through a relay. */
+  path: ConnectionPath;
 }
 
 export interface SessionOptions {
@@ -60,6 +64,12 @@ export interface SessionOptions {
    * session sets it; joiners learn the roster from the members.
    */
   admission?: { policy: AdmissionPolicy; guestRole: Role };
+  /** Find peers on the local network with multicast DNS too (beside the DHT). Default true. */
+  lan?: boolean;
+  /** Options of LAN discovery for tests (clock, window, mDNS port). */
+  lanTesting?: { now?: () => number; windowMs?: number; mdnsPort?: number; mdnsGroup?: string };
+  /** Public keys of blind relays (`hyperpair relay`) to connect through when holepunching fails. */
+  relays?: Buffer[];
 }
 
 export interface SessionEvents extends TransportEvents {
@@ -75,6 +85,10 @@ export interface SessionEvents extends TransportEvents {
   admission: [state: 'waiting' | 'denied', by: PeerInfo, reason: string];
   /** This peer's own role changed (a read-only guest may not edit). */
   role: [readOnly: boolean];
+  /** Connecting to a peer failed in a way a relay would fix; `message` says what to do. */
+  'connect-problem': [message: string];
+  /** A member's round trip was measured (every ping), with how the connection runs. */
+  'peer-stats': [peer: PeerInfo, stats: PeerStats];
 }
 
 export class SessionCodeError extends Error {
@@ -98,10 +112,18 @@ export class Session extends EventEmitter implements PeerTransport {
   readonly topic: Buffer;
   readonly self: PeerInfo;
   private readonly authKey: Buffer;
+  private readonly lanKey: Buffer;
   private readonly logger: Logger;
   private readonly options: SessionOptions;
-  private dht: HyperDHT | undefined;
+  private dht: SessionDHT | undefined;
   private swarm: Hyperswarm | undefined;
+  private lan: LanDiscovery | undefined;
+  /** Why LAN discovery is not running although it is switched on. */
+  private lanError: string | undefined;
+  /** Streams that came from LAN discovery (TCP), as opposed to the DHT (UDX). */
+  private readonly lanStreams = new WeakSet<Hyperswarm.SecretStream>();
+  private lastConnectProblem: { code: string; at: number } | undefined;
+  private lastProblemReportAt = 0;
   private readonly members = new Map<string, PeerConnection>();
   private readonly pending = new Set<PeerConnection>();
   private readonly redialTimers = new Map<string, NodeJS.Timeout>();
@@ -143,6 +165,10 @@ export class Session extends EventEmitter implements PeerTransport {
     const keys = deriveKeys(parsed.secret);
     this.topic = keys.topic;
     this.authKey = keys.authKey;
+    this.lanKey = keys.lanKey;
+    for (const r of options.relays ?? []) {
+      if (r.length !== 32) throw new Error('a relay key is 32 bytes (64 hex characters, as `hyperpair relay` prints it)');
+    }
     this.logger = options.logger ?? silentLogger;
     const keyPair = options.keyPair ?? HyperDHT.keyPair();
     this.options = { ...options, keyPair };
@@ -222,7 +248,27 @@ export class Session extends EventEmitter implements PeerTransport {
   peerStats(id: string): PeerStats | undefined {
     const c = this.members.get(id);
     if (!c) return undefined;
-    return { rttMs: c.rttMs, connectedAt: c.connectedAt, lastSeenAt: c.lastSeenAt };
+    return this.statsOf(c);
+  }
+
+  /**
+   * What a person or a helpdesk needs to know about this peer's connectivity: DHT, NAT, LAN
+   * discovery, relays, and how each member is connected. Holds no secret: no code, no topic, and
+   * public keys only shortened.
+   */
+  diagnose(): Diagnosis {
+    return buildDiagnosis({
+      self: this.self,
+      status: this._status,
+      bootstrap: this.options.network?.bootstrap,
+      dht: this.dht,
+      lanEnabled: this.options.lan !== false,
+      lan: this.lan?.info(),
+      lanError: this.lanError,
+      relays: this.options.relays ?? [],
+      lastConnectProblem: this.lastConnectProblem,
+      members: [...this.members.values()].map((c) => ({ id: c.remoteId, name: c.hello?.name ?? 'Anonymous', ...this.statsOf(c) })),
+    });
   }
 
   send(peerId: string, data: Uint8Array): boolean {
@@ -274,11 +320,17 @@ export class Session extends EventEmitter implements PeerTransport {
   private async open(): Promise<void> {
     if (this.left) return;
     try {
-      this.dht = createDHT(this.options.network);
+      const dht = createDHT(this.options.network);
+      this.dht = dht;
       // The DHT's health check tells when the network goes away and comes back.
-      this.dht.on('network-update', () => this.updateStatus());
-      this.swarm = new Hyperswarm({ dht: this.dht, keyPair: this.options.keyPair });
+      dht.on('network-update', () => this.updateStatus());
+      dht.on('peer-connect-error', (code: string) => this.onConnectError(code));
+      this.swarm = new Hyperswarm({ dht, keyPair: this.options.keyPair, relayThrough: (force) => this.pickRelay(force) });
       this.swarm.on('connection', (stream, info) => this.onConnection(stream, info));
+      // Before the DHT: on a network without internet the LAN is all there is, and announcing on
+      // an unreachable DHT takes as long as its timeouts.
+      if (this.options.lan !== false) await this.startLan();
+      if (this.left) return;
       this.discovery = this.swarm.join(this.topic, { server: true, client: true });
       this.logger.info(`joining the session topic as ${short(this.self.id)} (${this.self.name})`);
       await Promise.race([this.discovery.flushed(), this.leaving]);
@@ -320,6 +372,89 @@ export class Session extends EventEmitter implements PeerTransport {
   private refreshSoon(): void {
     this.refreshDelay = REFRESH_MIN_MS;
     this.scheduleRefresh();
+    this.lan?.lookSoon();
+  }
+
+  private async startLan(): Promise<void> {
+    const swarm = this.swarm as unknown as SwarmInternals | undefined;
+    if (!swarm || typeof swarm._handleServerConnection !== 'function') {
+      this.lanError = 'this hyperswarm version cannot take connections from LAN discovery';
+      this.logger.warn(`LAN discovery is off: ${this.lanError}`);
+      return;
+    }
+    const lan = new LanDiscovery({
+      lanKey: this.lanKey,
+      keyPair: this.options.keyPair!,
+      host: this.options.network?.host,
+      logger: this.logger,
+      onStream: (stream) => this.adoptLanStream(stream),
+      connectedKeys: () => this.connectedKeys(),
+      ...this.options.lanTesting,
+    });
+    this.lan = lan;
+    try {
+      await lan.ready();
+    } catch (err) {
+      // LAN discovery is best effort beside the DHT: report, and carry on without it.
+      this.lanError = (err as Error).message;
+      this.logger.warn(`LAN discovery is off: ${this.lanError}`);
+      this.lan = undefined;
+      await lan.close();
+    }
+  }
+
+  /** Every peer this one has a connection to or is dialling, by any path. */
+  private *connectedKeys(): Iterable<Buffer> {
+    for (const c of this.members.values()) yield c.remotePublicKey;
+    for (const c of this.pending) yield c.remotePublicKey;
+    for (const s of this.swarm?.connections ?? []) yield s.remotePublicKey;
+  }
+
+  /**
+   * A LAN connection joins hyperswarm's own bookkeeping, as a server connection does: one
+   * connection per peer pair with hyperswarm's rule (which connection survives a duplicate), no DHT
+   * dial to a peer already reached over the LAN, and the same 'connection' handler, so that
+   * authentication, membership and bans are those of any other connection.
+   */
+  private adoptLanStream(stream: Hyperswarm.SecretStream): void {
+    const swarm = this.swarm as unknown as SwarmInternals | undefined;
+    const banned = this.swarm?.peers.get(stream.remotePublicKey.toString('hex'))?.banned;
+    if (this.left || !swarm || banned) {
+      stream.destroy();
+      return;
+    }
+    this.lanStreams.add(stream);
+    swarm._handleServerConnection(stream);
+  }
+
+  private pickRelay(force: boolean): Buffer | null {
+    const relays = this.options.relays ?? [];
+    // Like hyperswarm's default: relay after holepunching failed, or when this NAT randomises ports.
+    if (relays.length === 0 || !(force || this.dht?.randomized)) return null;
+    return relays[Math.floor(Math.random() * relays.length)];
+  }
+
+  private onConnectError(code: string): void {
+    if (this.left || !HOLEPUNCH_FAILURES.has(code)) return;
+    this.lastConnectProblem = { code, at: Date.now() };
+    if (Date.now() - this.lastProblemReportAt < 60_000) return;
+    this.lastProblemReportAt = Date.now();
+    const message = this.options.relays?.length
+      ? `Could not reach a peer directly (${code}: NAT or firewall); connecting through a relay instead.`
+      : `Could not reach a peer directly (${code}: NAT or firewall) and no relay is configured. ` +
+        'Ask someone to run `hyperpair relay` on a reachable machine and add the key it prints to the ' +
+        'hyperpair.relays setting (headless peer: --relay <key>); peers on the same local network also find each other with LAN discovery.';
+    this.logger.warn(message);
+    this.emit('connect-problem', message);
+  }
+
+  private pathOf(c: PeerConnection): ConnectionPath {
+    if (this.lanStreams.has(c.stream)) return 'lan';
+    return this.dht?.isRelayed(c.stream) ? 'relayed' : 'direct';
+  }
+
+  private statsOf(c: PeerConnection): PeerStats {
+    return { rttMs: c.rttMs, connectedAt: c.connectedAt, lastSeenAt: c.lastSeenAt, path: this.pathOf(c) };
   }
 
   private onConnection(stream: Hyperswarm.SecretStream, info: Hyperswarm.PeerInfo): void {
@@ -360,6 +495,9 @@ export class Session extends EventEmitter implements PeerTransport {
     conn.on('roster', (r: Roster) => this.onRoster(conn, r));
     conn.on('admission', (a: Admission) => this.onAdmission(conn, a));
     conn.on('peers', (keys: Uint8Array[]) => this.onGossip(keys));
+    conn.on('rtt', () => {
+      if (this.members.get(id) === conn) this.emit('peer-stats', toPeerInfo(conn), this.statsOf(conn));
+    });
     conn.on('data', (data: Uint8Array) => {
       if (this.members.get(id) === conn) this.emit('message', toPeerInfo(conn), data);
     });
@@ -582,12 +720,32 @@ export class Session extends EventEmitter implements PeerTransport {
     // Let goodbyes reach the wire before the sockets go.
     if (hadMembers) await new Promise((r) => setTimeout(r, 50));
     this.setStatus('closed');
+    await this.lan?.close().catch((err: Error) => this.logger.debug(`LAN close: ${err.message}`));
     await this.swarm?.destroy().catch((err: Error) => this.logger.debug(`swarm destroy: ${err.message}`));
     await this.dht?.destroy().catch((err: Error) => this.logger.debug(`dht destroy: ${err.message}`));
     this.members.clear();
     this.pending.clear();
     this.logger.info('left the session');
   }
+}
+
+/** Failures of a direct connection that a relay gets around (hyperdht error codes). */
+const HOLEPUNCH_FAILURES = new Set([
+  'HOLEPUNCH_ABORTED',
+  'HOLEPUNCH_DOUBLE_RANDOMIZED_NATS',
+  'HOLEPUNCH_PROBE_TIMEOUT',
+  'CANNOT_HOLEPUNCH',
+  'REMOTE_NOT_HOLEPUNCHABLE',
+  'REMOTE_NOT_HOLEPUNCHING',
+]);
+
+/**
+ * The one private hyperswarm (4.x) method Hyperpair calls: it files a finished Noise stream exactly
+ * as a DHT server connection (duplicate rule, peer bookkeeping, 'connection' event). Checked at
+ * runtime; without it LAN discovery reports itself off.
+ */
+interface SwarmInternals {
+  _handleServerConnection(stream: Hyperswarm.SecretStream): void;
 }
 
 function toPeerInfo(c: PeerConnection): PeerInfo {

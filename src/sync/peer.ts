@@ -100,8 +100,11 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       report = await mirror.share();
       await session.ready();
     } else {
+      // Listen before announcing: on a LAN, members answer (and may deny) before ready() resolves.
+      const indexed = waitForIndex(workspace, session, options);
+      indexed.catch(() => {}); // handled below; ready() may throw first
       await session.ready();
-      await waitForIndex(workspace, session, options);
+      await indexed;
       await mirror.materialize(options.onProgress, options.signal);
       if (options.force) await mirror.share(); // files that only this folder had join the session
     }
@@ -149,6 +152,7 @@ function waitForIndex(workspace: SharedWorkspace, session: Session, options: Pee
           'networks that block UDP can also keep peers apart. Still trying…',
       );
     }, options.waitingHintMs ?? 30_000);
+    hint.unref(); // a join that failed meanwhile must not be held open by its hint
     const onAdmission = (state: 'waiting' | 'denied', by: PeerInfo, reason: string) => {
       if (state === 'waiting') {
         clearTimeout(hint); // someone answered: it is now up to the owner

@@ -61,6 +61,7 @@ declare module 'compact-encoding' {
 
 declare module 'hyperdht' {
   import type { EventEmitter } from 'node:events';
+  import type { Duplex } from 'node:stream';
   interface KeyPair {
     publicKey: Buffer;
     secretKey: Buffer;
@@ -70,7 +71,50 @@ declare module 'hyperdht' {
     host?: string;
     port?: number;
     firewalled?: boolean;
+    /** false: never probe whether this node is reachable (stay firewalled). */
+    quickFirewall?: boolean;
+    ephemeral?: boolean;
     keyPair?: KeyPair;
+  }
+  /** The UDX stream under a DHT connection. */
+  interface RawStream {
+    readonly remoteHost: string | null;
+    readonly remotePort: number;
+    readonly connected: boolean;
+    relayTo(destination: RawStream): void;
+    write(data: Uint8Array): boolean;
+    destroy(err?: Error): void;
+    on(event: 'data', listener: (data: Buffer) => void): this;
+    on(event: string, listener: (...args: never[]) => void): this;
+    once(event: string, listener: (...args: never[]) => void): this;
+  }
+  interface ConnectOptions {
+    keyPair?: KeyPair;
+    relayThrough?: Buffer | null;
+    relayAddresses?: unknown;
+    /** Called before holepunching; false aborts it. */
+    holepunch?: (...args: unknown[]) => boolean;
+    localConnection?: boolean;
+    fastOpen?: boolean;
+  }
+  interface ServerOptions {
+    firewall?: (remotePublicKey: Buffer, payload: unknown, address: unknown) => boolean | Promise<boolean>;
+    relayThrough?: unknown;
+    holepunch?: false | ((...args: unknown[]) => boolean);
+    shareLocalAddress?: boolean;
+    handshakeClearWait?: number;
+  }
+  /** A NoiseSecretStream over a UDX raw stream. */
+  interface DHTStream extends Duplex {
+    readonly publicKey: Buffer;
+    readonly remotePublicKey: Buffer;
+    readonly rawStream: RawStream | null;
+    setKeepAlive(ms: number): void;
+  }
+  interface Server extends EventEmitter {
+    readonly publicKey: Buffer;
+    listen(keyPair?: KeyPair): Promise<void>;
+    close(): Promise<void>;
   }
   class HyperDHT extends EventEmitter {
     constructor(options?: DHTOptions);
@@ -82,11 +126,21 @@ declare module 'hyperdht' {
     readonly degraded: boolean;
     readonly host: string | null;
     readonly port: number;
+    /** Behind a NAT that changes the port for every destination (holepunching rarely works). */
+    readonly randomized: boolean;
+    /** dht-rpc: true once the routing table was bootstrapped from at least one node. */
+    readonly bootstrapped: boolean;
+    address(): { host: string; port: number } | null;
+    /** DHT nodes this node knows (its routing table). */
+    toArray(options?: { limit?: number }): Array<{ host: string; port: number }>;
+    connect(publicKey: Buffer, options?: ConnectOptions): DHTStream;
+    createServer(options: ServerOptions, onconnection?: (socket: DHTStream) => void): Server;
+    createRawStream(options?: Record<string, unknown>): RawStream;
     ready(): Promise<void>;
     destroy(options?: { force?: boolean }): Promise<void>;
   }
   namespace HyperDHT {
-    export type { KeyPair, DHTOptions };
+    export type { KeyPair, DHTOptions, ConnectOptions, ServerOptions, DHTStream, RawStream, Server };
   }
   export = HyperDHT;
 }
@@ -101,10 +155,14 @@ declare module 'hyperswarm' {
     readonly publicKey: Buffer;
     readonly remotePublicKey: Buffer;
     readonly handshakeHash: Buffer;
-    readonly rawStream?: { remoteHost?: string; remotePort?: number };
+    readonly isInitiator: boolean;
+    readonly rawStream?: { remoteHost?: string | null; remotePort?: number; remoteAddress?: string };
+    /** Resolves true once the Noise handshake is done, false if the stream closed before. */
+    readonly opened: Promise<boolean>;
   }
   interface PeerInfo {
     readonly publicKey: Buffer;
+    readonly banned: boolean;
     readonly topics: Buffer[];
     readonly client: boolean;
     ban(banned?: boolean): void;
@@ -119,6 +177,8 @@ declare module 'hyperswarm' {
     keyPair?: HyperDHT.KeyPair;
     maxPeers?: number;
     firewall?: (remotePublicKey: Buffer, payload: unknown) => boolean;
+    /** The relay to use for a connection, or null for none; `force` is set after holepunching failed. */
+    relayThrough?: (force: boolean) => Buffer | null;
   }
   class Hyperswarm extends EventEmitter {
     constructor(options?: SwarmOptions);
@@ -198,4 +258,43 @@ declare module '@hyperswarm/testnet' {
   }
   function createTestnet(size?: number, options?: { host?: string; teardown?: unknown }): Promise<Testnet>;
   export = createTestnet;
+}
+
+declare module '@hyperswarm/secret-stream' {
+  import type { Duplex } from 'node:stream';
+  import type HyperDHT from 'hyperdht';
+  import type Hyperswarm from 'hyperswarm';
+  class NoiseSecretStream extends Duplex implements Hyperswarm.SecretStream {
+    constructor(isInitiator: boolean, rawStream: Duplex | null, options?: { keyPair?: HyperDHT.KeyPair; keepAlive?: number });
+    readonly publicKey: Buffer;
+    readonly remotePublicKey: Buffer;
+    readonly handshakeHash: Buffer;
+    readonly isInitiator: boolean;
+    readonly rawStream: Duplex & { remoteAddress?: string; remoteHost?: string | null; remotePort?: number };
+    readonly opened: Promise<boolean>;
+    setKeepAlive(ms: number): void;
+  }
+  export = NoiseSecretStream;
+}
+
+declare module 'blind-relay' {
+  import type { EventEmitter } from 'node:events';
+  import type { Duplex } from 'node:stream';
+  import type HyperDHT from 'hyperdht';
+  interface RelaySession extends EventEmitter {
+    on(event: 'pair', listener: (isInitiator: boolean, token: Buffer, stream: HyperDHT.RawStream, remoteId: number) => void): this;
+    on(event: 'error', listener: (err: Error) => void): this;
+    on(event: string, listener: (...args: never[]) => void): this;
+  }
+  class Server extends EventEmitter {
+    constructor(options: { createStream(options: Record<string, unknown>): HyperDHT.RawStream });
+    readonly stats: {
+      sessions: { accepted: number; opened: number; closed: number; active: number };
+      pairings: { requested: number; matched: number; cancelled: number; pending: number; active: number };
+      streams: { opened: number; closed: number; errors: number; active: number };
+    };
+    accept(stream: Duplex, options?: { id?: Uint8Array }): RelaySession;
+    close(): Promise<void>;
+  }
+  export { Server };
 }
