@@ -547,18 +547,26 @@ export class Session extends EventEmitter implements PeerTransport {
     }
     this.demote(conn, verdict.why === 'denied' ? 'denied' : 'not admitted');
     if (!changed) return;
+    const owner = this.ownerName();
     if (verdict.why === 'denied') {
-      conn.sendAdmission({ state: 'denied', readOnly: false, reason: 'the owner of the session denied your request to join' });
+      conn.sendAdmission({ state: 'denied', readOnly: false, reason: `${owner} denied your request to join this session.` });
       this.logger.info(`${conn.hello.name} (${short(conn.remoteId)}) was denied`);
       conn.destroy('denied');
       return;
     }
-    const reason = verdict.why === 'ask' ? `${this.self.name} is asked to let you in` : 'waiting for the owner of the session to let you in';
+    const reason = `waiting for ${owner} to let you in`;
     conn.sendAdmission({ state: 'waiting', readOnly: false, reason });
     if (verdict.why === 'ask') {
       this.logger.info(`${conn.hello.name} (${short(conn.remoteId)}) asks to join`);
       this.emit('admission-request', toPeerInfo(conn));
     }
+  }
+
+  /** The name of the session's owner as this peer knows it (a denied peer hears it from anyone). */
+  private ownerName(): string {
+    if (this.isOwner) return this.self.name;
+    const id = this.roster ? Buffer.from(this.roster.owner).toString('hex') : undefined;
+    return (id && this.members.get(id)?.hello?.name) || 'the owner of the session';
   }
 
   private maybeMember(conn: PeerConnection): void {

@@ -160,7 +160,8 @@ function waitForIndex(workspace: SharedWorkspace, session: Session, options: Pee
         return;
       }
       done();
-      reject(new AdmissionDeniedError(`${by.name} denied your request to join this session.`));
+      // The reason names the owner, whoever of the members passed the decision on.
+      reject(new AdmissionDeniedError(reason.charAt(0).toUpperCase() + reason.slice(1)));
     };
     const done = () => {
       clearTimeout(hint);
