@@ -15,6 +15,10 @@ export interface HyperpairConfig {
   maxFileSizeMB: number;
   admission: 'anyone' | 'ask';
   joinFolder: string;
+  /** Find peers on the local network (multicast DNS) beside the DHT. */
+  lanDiscovery: boolean;
+  /** Blind relay keys (64 hex characters each), checked when a session starts. */
+  relays: string[];
 }
 
 export function readConfig(): HyperpairConfig {
@@ -29,6 +33,8 @@ export function readConfig(): HyperpairConfig {
     maxFileSizeMB: c.get<number>('maxFileSizeMB', 50),
     admission: c.get<'anyone' | 'ask'>('admission', 'anyone'),
     joinFolder: c.get<string>('joinFolder', '').trim() || defaultJoinFolder(),
+    lanDiscovery: c.get<boolean>('lanDiscovery', true) !== false,
+    relays: c.get<string[]>('relays', []).map((k) => String(k).trim()).filter(Boolean),
   };
 }
 

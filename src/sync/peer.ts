@@ -21,6 +21,10 @@ export interface PeerOptions {
   name: string;
   colour?: string;
   network?: NetworkOptions;
+  /** LAN discovery beside the DHT (default on). */
+  lan?: boolean;
+  /** Blind relays to connect through when holepunching fails. */
+  relays?: Buffer[];
   keyPair?: HyperDHT.KeyPair;
   logger?: Logger;
   /** Join into a folder that already has files (they may be overwritten). */
@@ -63,7 +67,15 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const logger = options.logger ?? silentLogger;
   await checkFolder(options);
   if (options.mode === 'join' && !options.code) throw new SessionCodeError('Enter the session code you were given.', 'empty');
-  const sessionOptions = { name: options.name, colour: options.colour, network: options.network, keyPair: options.keyPair, logger };
+  const sessionOptions = {
+    name: options.name,
+    colour: options.colour,
+    network: options.network,
+    lan: options.lan,
+    relays: options.relays,
+    keyPair: options.keyPair,
+    logger,
+  };
   const session = options.code ? new Session({ ...sessionOptions, code: options.code }) : Session.start(sessionOptions);
   const caps: WorkspaceCaps = { ...DEFAULT_CAPS, ...options.caps };
   const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID });
