@@ -1,16 +1,23 @@
 /** Command-line arguments of the headless peer. */
 import { parseArgs } from 'node:util';
-import { parseBootstrap, type NetworkOptions } from '../session/network';
+import { parseBootstrap, parseRelayKey, type NetworkOptions } from '../session/network';
 import { parseSessionCode } from '../session/code';
 
 export const USAGE = `Usage:
   hyperpair share <dir> [options]        share a folder; prints the session code
   hyperpair join <code> <dir> [options]  join a session into a new or empty folder
+  hyperpair relay [options]              run a blind relay for peers that cannot connect directly;
+                                         prints its key (for the hyperpair.relays setting, --relay)
 
 Options:
   --name <name>              your display name (default: your OS user name)
   --bootstrap <host:port,…>  DHT bootstrap nodes (default: the public hyperswarm DHT)
-  --host <address>           local address to bind (e.g. 127.0.0.1)
+  --host <address>           local address to bind (e.g. 127.0.0.1); also used for LAN discovery
+  --relay <key>              a relay's key (repeatable): used when a direct connection fails
+  --no-lan                   do not look for peers on the local network (multicast DNS)
+  --relay-only               reach peers only through the relays (never a direct UDP path, so
+                             that peers do not learn your address); needs --relay
+  --key-file <path>          relay: keep the relay's key in this file across restarts
   --exclude <glob>           leave matching files out (repeatable; .gitignore is honoured)
   --max-file-size <MB>       leave out files larger than this (default 50)
   --force                    join into a folder that already has files
@@ -21,11 +28,16 @@ Options:
 Stops cleanly on Ctrl+C (SIGINT) or SIGTERM.`;
 
 export interface CliCommand {
-  command: 'share' | 'join' | 'help';
+  command: 'share' | 'join' | 'relay' | 'help';
   dir: string;
   code?: string;
   name?: string;
   network: NetworkOptions;
+  /** LAN discovery beside the DHT (`--no-lan` switches it off). */
+  lan: boolean;
+  relays: Buffer[];
+  /** relay: where the relay keeps its key. */
+  keyFile?: string;
   excludes: string[];
   maxFileSize: number;
   force: boolean;
@@ -45,6 +57,10 @@ export function parseCli(argv: string[]): CliCommand {
         name: { type: 'string' },
         bootstrap: { type: 'string' },
         host: { type: 'string' },
+        relay: { type: 'string', multiple: true },
+        'no-lan': { type: 'boolean' },
+        'relay-only': { type: 'boolean' },
+        'key-file': { type: 'string' },
         exclude: { type: 'string', multiple: true },
         'max-file-size': { type: 'string' },
         force: { type: 'boolean' },
@@ -62,14 +78,21 @@ export function parseCli(argv: string[]): CliCommand {
     network: {
       bootstrap: values.bootstrap ? parseBootstrapOrUsage(values.bootstrap) : undefined,
       host: values.host,
-      firewalled: values.bootstrap ? false : undefined,
+      // A private DHT is mostly a LAN or loopback, where peers reach each other directly; a peer
+      // that must only be relayed says it is firewalled, so that nobody tries it directly.
+      firewalled: values['relay-only'] ? true : values.bootstrap ? false : undefined,
+      holepunch: values['relay-only'] ? false : undefined,
     },
+    lan: !values['no-lan'],
+    relays: (values.relay ?? []).map(parseRelayOrUsage),
+    keyFile: values['key-file'],
     excludes: values.exclude ?? [],
     maxFileSize: parseSize(values['max-file-size']),
     force: values.force ?? false,
     json: values.json ?? false,
     logLevel: parseLevel(values['log-level']),
   };
+  if (values['relay-only'] && base.relays.length === 0) throw new UsageError('--relay-only needs at least one --relay <key>');
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return { ...base, command: 'help', dir: '' };
   if (command === 'share') {
@@ -82,7 +105,19 @@ export function parseCli(argv: string[]): CliCommand {
     if (!code.ok) throw new UsageError(code.message);
     return { ...base, command, code: code.code, dir: rest[1] };
   }
+  if (command === 'relay') {
+    if (rest.length !== 0) throw new UsageError('relay takes no arguments: hyperpair relay [--key-file <path>]');
+    return { ...base, command, dir: '' };
+  }
   throw new UsageError(`unknown command "${command}"`);
+}
+
+function parseRelayOrUsage(spec: string): Buffer {
+  try {
+    return parseRelayKey(spec);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function parseBootstrapOrUsage(spec: string) {

@@ -2,8 +2,7 @@
 import { SessionCodeError } from '../session/session';
 import { FolderError } from '../sync/peer';
 import { USAGE, UsageError, parseCli } from './args';
-import { createOutput, runPeer } from './run';
-import type { RunningPeer } from '../sync/peer';
+import { createOutput, runPeer, runRelay } from './run';
 
 async function main(argv: string[]): Promise<number> {
   let cmd;
@@ -21,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
   const abort = new AbortController();
   // Starting can take long (a joiner waits for someone to answer): a signal cancels it, and stopping
   // waits for it to unwind so that everything it opened is closed before the process exits.
-  let starting: Promise<RunningPeer> | undefined;
+  let starting: Promise<{ close(): Promise<void> }> | undefined;
   let stopping: Promise<number> | undefined;
   const stop = (signal: string) => {
     stopping ??= (async () => {
@@ -39,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => void stop('SIGTERM').then(resolve));
   });
   // Only now, with the handlers in place: a signal right after the first line must not kill us.
-  starting = runPeer(cmd, out, abort.signal);
+  starting = cmd.command === 'relay' ? runRelay(cmd, out) : runPeer(cmd, out, abort.signal);
   try {
     await starting;
   } catch (err) {

@@ -4,7 +4,10 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { describePath } from '../session/diagnose';
 import { createStreamLogger } from '../session/log';
+import { RelayNode, loadRelayKeyPair } from '../session/relay';
+import type { PeerStats } from '../session/session';
 import type { PeerInfo } from '../session/transport';
 import { startPeer, type RunningPeer } from '../sync/peer';
 import { formatSize } from '../sync/scan';
@@ -32,6 +35,8 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal)
     code: cmd.code,
     name,
     network: cmd.network,
+    lan: cmd.lan,
+    relays: cmd.relays,
     excludes: cmd.excludes,
     maxFileSize: cmd.maxFileSize,
     force: cmd.force,
@@ -46,8 +51,32 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal)
     },
   });
   const s = peer.session;
-  s.on('peer-join', (p: PeerInfo) => out.line(`+ ${p.name} joined`, { event: 'peer-join', id: p.id, name: p.name }));
-  s.on('peer-leave', (p: PeerInfo, reason: string) => out.line(`- ${p.name} left (${reason})`, { event: 'peer-leave', id: p.id, name: p.name, reason }));
+  // A member's path and round trip: at join, again once the first round trip is measured, and
+  // whenever the path changes (a relayed connection that later holepunches becomes direct).
+  const shown = new Map<string, string>();
+  const pathLine = (p: PeerInfo, st: PeerStats | undefined) => {
+    if (!st) return;
+    const key = `${st.path}/${st.rttMs === undefined ? '' : 'rtt'}`;
+    if (shown.get(p.id) === key) return;
+    const first = !shown.has(p.id);
+    shown.set(p.id, key);
+    if (first) return;
+    out.line(`~ ${p.name}: ${describePath(st.path)}${st.rttMs === undefined ? '' : `, ${st.rttMs} ms`}`, { event: 'peer-path', id: p.id, name: p.name, path: st.path, rttMs: st.rttMs ?? null });
+  };
+  const joined = (p: PeerInfo) => {
+    const st = s.peerStats(p.id);
+    out.line(`+ ${p.name} joined (${st ? describePath(st.path) : 'unknown path'})`, { event: 'peer-join', id: p.id, name: p.name, path: st?.path ?? null });
+    pathLine(p, st);
+  };
+  // A joiner met its first peers while starting: they get their lines too.
+  for (const p of s.peers()) joined(p);
+  s.on('peer-join', joined);
+  s.on('peer-stats', (p: PeerInfo, st: PeerStats) => pathLine(p, st));
+  s.on('connect-problem', (message: string) => out.line(`! ${message}`, { event: 'connect-problem', message }));
+  s.on('peer-leave', (p: PeerInfo, reason: string) => {
+    shown.delete(p.id);
+    out.line(`- ${p.name} left (${reason})`, { event: 'peer-leave', id: p.id, name: p.name, reason });
+  });
   s.on('peer-rejected', (id: string, reason: string) => out.line(`! refused a peer: ${reason}`, { event: 'peer-rejected', id, reason }));
   s.on('protocol-mismatch', (version: number, message: string) => out.line(`! ${message}`, { event: 'protocol-mismatch', version, message }));
   peer.workspace.on('notice', (message) => out.line(`! ${message}`, { event: 'notice', message }));
@@ -70,6 +99,22 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal)
   }
   out.line('Keeping the folder in sync; Ctrl+C to stop.', { event: 'ready' });
   return peer;
+}
+
+/** `hyperpair relay`: a blind relay on the DHT until stopped; prints its key. */
+export async function runRelay(cmd: CliCommand, out: Output): Promise<RelayNode> {
+  const logger = createStreamLogger(cmd.logLevel);
+  const keyPair = cmd.keyFile ? await loadRelayKeyPair(path.resolve(cmd.keyFile)) : undefined;
+  const relay = new RelayNode({ network: cmd.network, keyPair, logger });
+  await relay.ready();
+  const key = relay.publicKey.toString('hex');
+  out.line(`Relay key: ${key}`, { event: 'relay', key });
+  out.line(
+    'Peers add this key to the hyperpair.relays setting (VS Code) or pass --relay <key> (headless peer); the relay forwards encrypted bytes it cannot read.' +
+      (cmd.keyFile ? '' : ' Pass --key-file <path> to keep this key across restarts.'),
+    { event: 'ready', keyFile: cmd.keyFile ?? null },
+  );
+  return relay;
 }
 
 function safeUser(): string {

@@ -46,6 +46,7 @@ export class Commands implements vscode.Disposable {
     reg('hyperpair.copySessionCode', () => this.copy('code'));
     reg('hyperpair.copyInviteLink', () => this.copy('link'));
     reg('hyperpair.showLog', () => this.log.show());
+    reg('hyperpair.diagnose', () => this.diagnose());
     reg('hyperpair.showMenu', () => this.menu());
     reg('hyperpair.undo', () => this.undoRedo('undo'));
     reg('hyperpair.redo', () => this.undoRedo('redo'));
@@ -201,6 +202,7 @@ export class Commands implements vscode.Disposable {
           { label: '$(copy) Copy Session Code', command: 'hyperpair.copySessionCode' },
           { label: '$(link) Copy Invite Link', command: 'hyperpair.copyInviteLink' },
           { label: '$(sign-out) Leave Session', command: 'hyperpair.leaveSession' },
+          { label: '$(pulse) Diagnose Connection', command: 'hyperpair.diagnose' },
           { label: '$(output) Show Log', command: 'hyperpair.showLog' },
         ]
       : [
@@ -210,6 +212,21 @@ export class Commands implements vscode.Disposable {
         ];
     const choice = await vscode.window.showQuickPick(items, { title: 'Hyperpair' });
     if (choice) await vscode.commands.executeCommand(choice.command);
+  }
+
+  /** The connection report in a document beside the editor, with a button to copy it. */
+  private async diagnose(): Promise<string> {
+    const session = this.controller.session;
+    if (!session) throw new Error('No session is running. Start or join one, then diagnose its connection.');
+    const { text } = session.diagnose();
+    const doc = await vscode.workspace.openTextDocument({ content: text, language: 'plaintext' });
+    await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+    void vscode.window.showInformationMessage('Hyperpair: connection report (no secrets in it).', 'Copy Report').then(async (choice) => {
+      if (choice !== 'Copy Report') return;
+      await vscode.env.clipboard.writeText(text);
+      void vscode.window.setStatusBarMessage('Connection report copied', 3000);
+    });
+    return text;
   }
 
   private async undoRedo(which: 'undo' | 'redo'): Promise<void> {

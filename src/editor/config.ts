@@ -17,6 +17,10 @@ export interface HyperpairConfig {
   /** Whether people who join a session you start may edit. */
   guests: 'edit' | 'read-only';
   joinFolder: string;
+  /** Find peers on the local network (multicast DNS) beside the DHT. */
+  lanDiscovery: boolean;
+  /** Blind relay keys (64 hex characters each), checked when a session starts. */
+  relays: string[];
 }
 
 export function readConfig(): HyperpairConfig {
@@ -32,6 +36,8 @@ export function readConfig(): HyperpairConfig {
     admission: c.get<'anyone' | 'ask'>('admission', 'anyone'),
     guests: c.get<'edit' | 'read-only'>('guests', 'edit'),
     joinFolder: c.get<string>('joinFolder', '').trim() || defaultJoinFolder(),
+    lanDiscovery: c.get<boolean>('lanDiscovery', true) !== false,
+    relays: c.get<string[]>('relays', []).map((k) => String(k).trim()).filter(Boolean),
   };
 }
 

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import * as Y from 'yjs';
+import type { ConnectionPath } from '../session/diagnose';
 import type { PeerInfo } from '../session/transport';
 import type { Workspace } from '../sync/api';
 import type { Presence, PresenceState } from './presence';
@@ -16,17 +17,21 @@ export interface Participant {
   name: string;
   colour: string;
   file?: string;
-  /** 'direct' when connected to this peer, 'relayed' when known only through another peer. */
-  connection: 'you' | 'direct' | 'relayed';
+  /**
+   * How this editor is connected to the person: over the local network, directly over the DHT,
+   * through a blind relay, or not at all but through another participant ('indirect').
+   */
+  connection: 'you' | ConnectionPath | 'indirect';
   rttMs?: number;
 }
 
 export interface ParticipantSource {
   readonly self: PeerInfo;
   directPeers(): PeerInfo[];
-  rtt?(peerId: string): number | undefined;
   /** Whether this peer is a read-only guest. */
   selfReadOnly?(): boolean;
+  /** Path and round trip of a directly connected peer. */
+  stats?(peerId: string): { path: ConnectionPath; rttMs: number | undefined } | undefined;
 }
 
 export class ParticipantsView implements vscode.TreeDataProvider<Participant>, vscode.Disposable {
@@ -86,8 +91,8 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
         name: readOnly.has(s.user.id) ? `${s.user.name} (read-only)` : s.user.name,
         colour: s.user.colour,
         file: s.file?.path,
-        connection: direct.has(s.user.id) ? 'direct' : 'relayed',
-        rttMs: this.source.rtt?.(s.user.id),
+        connection: direct.has(s.user.id) ? (this.source.stats?.(s.user.id)?.path ?? 'direct') : 'indirect',
+        rttMs: this.source.stats?.(s.user.id)?.rttMs,
       });
     });
     return list;
@@ -100,9 +105,9 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
   getTreeItem(p: Participant): vscode.TreeItem {
     const item = new vscode.TreeItem(p.name);
     const where = p.file ? `editing ${p.file}` : 'no shared file open';
-    const how = p.connection === 'you' ? '' : p.connection === 'direct' ? `direct${p.rttMs !== undefined ? `, ${p.rttMs} ms` : ''}` : 'via another peer';
+    const how = connectionText(p);
     item.description = p.connection === 'you' ? '' : `${where} · ${how}`;
-    item.tooltip = `${p.name}\n${where}\nconnection: ${how || 'this editor'}`;
+    item.tooltip = `${p.name}\n${where}\nconnection: ${how || 'this editor'}${p.connection === 'indirect' ? '' : p.rttMs !== undefined ? `\nround trip: ${p.rttMs} ms` : ''}`;
     item.iconPath = vscode.Uri.file(this.icon(p.colour));
     if (p.connection !== 'you') {
       item.contextValue = this.following === p.clientId ? 'participant.followed' : 'participant';
@@ -189,4 +194,12 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
     }
     return file;
   }
+}
+
+/** "LAN, 3 ms", "relayed, 80 ms", "via another peer": how a person is connected, for the view. */
+export function connectionText(p: Pick<Participant, 'connection' | 'rttMs'>): string {
+  if (p.connection === 'you') return '';
+  if (p.connection === 'indirect') return 'via another peer';
+  const label = p.connection === 'lan' ? 'LAN' : p.connection;
+  return p.rttMs !== undefined ? `${label}, ${p.rttMs} ms` : label;
 }

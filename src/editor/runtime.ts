@@ -6,7 +6,8 @@
 import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
 import type { PeerInfo } from '../session/transport';
-import { parseBootstrap } from '../session';
+import { parseBootstrap, parseRelayKey } from '../session';
+import { formatDiagnosis, type Diagnosis } from '../session/diagnose';
 import { startPeer, type RunningPeer } from '../sync/peer';
 import type { HyperpairConfig } from './config';
 import type { JoinProgress } from './controller';
@@ -38,6 +39,8 @@ export interface RunningSession {
   readonly peer: RunningPeer;
   peers(): PeerInfo[];
   offline(): boolean;
+  /** The connection report: the object, and its text for a person or a helpdesk (no secrets). */
+  diagnose(): { report: Diagnosis; text: string };
   /** Fires with a person-readable line ("Bob joined") or undefined on any membership change. */
   onDidChangePeers: vscode.Event<string | undefined>;
   leave(): Promise<void>;
@@ -59,6 +62,14 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
         bootstrap: config.bootstrap ? parseBootstrap(config.bootstrap) : undefined,
         host: config.bindHost,
       },
+      lan: config.lanDiscovery,
+      relays: config.relays.map((key) => {
+        try {
+          return parseRelayKey(key);
+        } catch (err) {
+          throw new Error(`The hyperpair.relays setting: ${(err as Error).message}.`);
+        }
+      }),
       excludes: config.exclude,
       maxFileSize: config.maxFileSizeMB * 1024 * 1024,
       logger,
@@ -100,7 +111,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     {
       self: peer.session.self,
       directPeers: () => peer.session.peers(),
-      rtt: (id) => peer.session.rtt(id),
+      stats: (id) => peer.session.peerStats(id),
       selfReadOnly: () => peer.session.readOnly,
     },
     peer.workspace,
@@ -109,6 +120,11 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
   );
   peer.workspace.on('notice', (message) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`));
   peer.session.on('protocol-mismatch', (_v, message) => void vscode.window.showErrorMessage(`Hyperpair: ${message}`));
+  peer.session.on('connect-problem', (message) => {
+    void vscode.window.showWarningMessage(`Hyperpair: ${message}`, 'Diagnose Connection').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('hyperpair.diagnose');
+    });
+  });
 
   let left = false;
   return {
@@ -120,6 +136,10 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     peer,
     peers: () => peer.session.peers(),
     offline: () => peer.session.status === 'offline',
+    diagnose: () => {
+      const report = peer.session.diagnose();
+      return { report, text: formatDiagnosis(report) };
+    },
     onDidChangePeers: changed.event,
     async leave() {
       if (left) return;

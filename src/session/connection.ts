@@ -43,7 +43,7 @@ export interface ConnectionEvents {
 }
 
 /** The message of the error hyperswarm (4.x) destroys the losing one of two connections to a peer with. */
-const DUPLICATE_CONNECTION = 'Duplicate connection';
+export const DUPLICATE_CONNECTION = 'Duplicate connection';
 
 export interface ConnectionOptions {
   authKey: Uint8Array;
@@ -51,6 +51,12 @@ export interface ConnectionOptions {
   authTimeoutMs: number;
   pingIntervalMs: number;
   logger: Logger;
+  /**
+   * Whether silence until the auth timeout bans the remote (default) or only closes the connection:
+   * a relayed or LAN path can break during the handshake (a relay pairing torn down as a duplicate),
+   * which proves nothing against the peer.
+   */
+  banSilence?: boolean;
 }
 
 export class PeerConnection extends EventEmitter {
@@ -169,7 +175,8 @@ export class PeerConnection extends EventEmitter {
       }),
     };
 
-    this.authTimer = setTimeout(() => this.reject(`did not authenticate within ${options.authTimeoutMs / 1000} s`), options.authTimeoutMs);
+    const silence = `did not authenticate within ${options.authTimeoutMs / 1000} s`;
+    this.authTimer = setTimeout(() => (options.banSilence === false ? this.destroy(silence) : this.reject(silence)), options.authTimeoutMs);
     channel.open({ version: PROTOCOL_VERSION, proof: proof(options.authKey, stream.handshakeHash, stream.publicKey) });
   }
 

@@ -25,6 +25,12 @@ const DIAL_GRACE_MS = 3_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Inbound connections still in their handshake; more are refused (the port is open to the whole LAN). */
 const MAX_PENDING_INBOUND = 32;
+/**
+ * Anyone who heard our name can answer to it with made-up tags and ports: bound what that costs
+ * (dials in flight, tags remembered).
+ */
+const MAX_DIALS = 16;
+const MAX_HEARD = 1024;
 
 export interface LanOptions {
   /** From `deriveKeys`: keys the announced names and tags. */
@@ -228,6 +234,7 @@ export class LanDiscovery {
       if (!tag || !Number.isInteger(port) || port < 1 || port > 65535) continue;
       const own = lanPeerTag(this.options.lanKey, window, this.options.keyPair.publicKey);
       if (tag === own) continue; // our own answer, looped back
+      if (this.heard.size >= MAX_HEARD) this.heard.clear();
       this.heard.add(tag);
       if (this.isConnected(window, tag)) continue;
       // Both peers hear each other: the smaller tag dials at once, the other waits a little and
@@ -246,7 +253,7 @@ export class LanDiscovery {
 
   private dialLater(host: string, port: number, window: number, tag: string, delay: number): void {
     const where = `${host}:${port}`;
-    if (this.dialing.has(where)) return;
+    if (this.dialing.has(where) || this.dialing.size >= MAX_DIALS) return;
     this.dialing.add(where);
     const timer = setTimeout(() => {
       this.dialTimers.delete(timer);

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import HyperDHT from 'hyperdht';
 import Hyperswarm from 'hyperswarm';
 import { parseSessionCode, createSessionCode } from './code';
-import { PeerConnection, short } from './connection';
+import { DUPLICATE_CONNECTION, PeerConnection, short } from './connection';
 import { buildDiagnosis, type ConnectionPath, type Diagnosis } from './diagnose';
 import { LanDiscovery } from './lan';
 import { silentLogger, type Logger } from './log';
@@ -15,6 +15,7 @@ import { createDHT, type NetworkOptions, type SessionDHT } from './network';
 import { deriveKeys } from './secrets';
 import { judge, signRoster, verifyRoster, withEntry, type AdmissionPolicy, type Role, type Roster, type Verdict } from './admission';
 import type { Admission } from './wire';
+import { SessionSwarm } from './swarm';
 import type { PeerInfo, PeerTransport, TransportEvents } from './transport';
 import { cleanName, MAX_GOSSIP_PEERS } from './wire';
 
@@ -116,12 +117,10 @@ export class Session extends EventEmitter implements PeerTransport {
   private readonly logger: Logger;
   private readonly options: SessionOptions;
   private dht: SessionDHT | undefined;
-  private swarm: Hyperswarm | undefined;
+  private swarm: SessionSwarm | undefined;
   private lan: LanDiscovery | undefined;
   /** Why LAN discovery is not running although it is switched on. */
   private lanError: string | undefined;
-  /** Streams that came from LAN discovery (TCP), as opposed to the DHT (UDX). */
-  private readonly lanStreams = new WeakSet<Hyperswarm.SecretStream>();
   private lastConnectProblem: { code: string; at: number } | undefined;
   private lastProblemReportAt = 0;
   private readonly members = new Map<string, PeerConnection>();
@@ -325,7 +324,7 @@ export class Session extends EventEmitter implements PeerTransport {
       // The DHT's health check tells when the network goes away and comes back.
       dht.on('network-update', () => this.updateStatus());
       dht.on('peer-connect-error', (code: string) => this.onConnectError(code));
-      this.swarm = new Hyperswarm({ dht, keyPair: this.options.keyPair, relayThrough: (force) => this.pickRelay(force) });
+      this.swarm = new SessionSwarm({ dht, keyPair: this.options.keyPair, relayThrough: (force) => this.pickRelay(force) });
       this.swarm.on('connection', (stream, info) => this.onConnection(stream, info));
       // Before the DHT: on a network without internet the LAN is all there is, and announcing on
       // an unreachable DHT takes as long as its timeouts.
@@ -376,8 +375,7 @@ export class Session extends EventEmitter implements PeerTransport {
   }
 
   private async startLan(): Promise<void> {
-    const swarm = this.swarm as unknown as SwarmInternals | undefined;
-    if (!swarm || typeof swarm._handleServerConnection !== 'function') {
+    if (!SessionSwarm.supportsLan) {
       this.lanError = 'this hyperswarm version cannot take connections from LAN discovery';
       this.logger.warn(`LAN discovery is off: ${this.lanError}`);
       return;
@@ -412,19 +410,17 @@ export class Session extends EventEmitter implements PeerTransport {
 
   /**
    * A LAN connection joins hyperswarm's own bookkeeping, as a server connection does: one
-   * connection per peer pair with hyperswarm's rule (which connection survives a duplicate), no DHT
-   * dial to a peer already reached over the LAN, and the same 'connection' handler, so that
-   * authentication, membership and bans are those of any other connection.
+   * connection per peer pair (SessionSwarm), no DHT dial to a peer already reached over the LAN,
+   * and the same 'connection' handler, so that authentication, membership and bans are those of any
+   * other connection.
    */
   private adoptLanStream(stream: Hyperswarm.SecretStream): void {
-    const swarm = this.swarm as unknown as SwarmInternals | undefined;
     const banned = this.swarm?.peers.get(stream.remotePublicKey.toString('hex'))?.banned;
-    if (this.left || !swarm || banned) {
+    if (this.left || !this.swarm || banned) {
       stream.destroy();
       return;
     }
-    this.lanStreams.add(stream);
-    swarm._handleServerConnection(stream);
+    this.swarm.addLanStream(stream);
   }
 
   private pickRelay(force: boolean): Buffer | null {
@@ -449,7 +445,7 @@ export class Session extends EventEmitter implements PeerTransport {
   }
 
   private pathOf(c: PeerConnection): ConnectionPath {
-    if (this.lanStreams.has(c.stream)) return 'lan';
+    if (this.swarm?.isLan(c.stream)) return 'lan';
     return this.dht?.isRelayed(c.stream) ? 'relayed' : 'direct';
   }
 
@@ -463,12 +459,20 @@ export class Session extends EventEmitter implements PeerTransport {
       stream.destroy();
       return;
     }
+    // A DHT dial that completed while the peer was already reached over the LAN: the LAN one is
+    // kept on both sides (SessionSwarm), so this one goes before it starts anything.
+    if (this.swarm?.losesToLan(stream)) {
+      stream.on('error', () => {});
+      stream.destroy(new Error(DUPLICATE_CONNECTION));
+      return;
+    }
     let conn: PeerConnection;
     try {
       conn = new PeerConnection(stream, {
         authKey: this.authKey,
         hello: { name: this.self.name, colour: this.self.colour },
         authTimeoutMs: this.options.authTimeoutMs ?? 10_000,
+        banSilence: !(this.swarm?.isLan(stream) || this.dht?.isRelayed(stream)),
         pingIntervalMs: this.options.pingIntervalMs ?? 5_000,
         logger: this.logger,
       });
@@ -746,15 +750,6 @@ const HOLEPUNCH_FAILURES = new Set([
   'REMOTE_NOT_HOLEPUNCHABLE',
   'REMOTE_NOT_HOLEPUNCHING',
 ]);
-
-/**
- * The one private hyperswarm (4.x) method Hyperpair calls: it files a finished Noise stream exactly
- * as a DHT server connection (duplicate rule, peer bookkeeping, 'connection' event). Checked at
- * runtime; without it LAN discovery reports itself off.
- */
-interface SwarmInternals {
-  _handleServerConnection(stream: Hyperswarm.SecretStream): void;
-}
 
 function toPeerInfo(c: PeerConnection): PeerInfo {
   const info = { id: c.remoteId, name: c.hello?.name ?? 'Anonymous', colour: c.hello?.colour ?? '#888888' };

@@ -23,6 +23,10 @@ export interface PeerOptions {
   name: string;
   colour?: string;
   network?: NetworkOptions;
+  /** LAN discovery beside the DHT (default on). */
+  lan?: boolean;
+  /** Blind relays to connect through when holepunching fails. */
+  relays?: Buffer[];
   keyPair?: HyperDHT.KeyPair;
   logger?: Logger;
   /** Join into a folder that already has files (they may be overwritten). */
@@ -69,7 +73,16 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   if (options.mode === 'join' && !options.code) throw new SessionCodeError('Enter the session code you were given.', 'empty');
   // The sharer owns the session: it signs the roster of who may join and edit.
   const admission = options.mode === 'share' ? (options.admission ?? { policy: 'anyone' as const, guestRole: 'editor' as const }) : undefined;
-  const sessionOptions = { name: options.name, colour: options.colour, network: options.network, keyPair: options.keyPair, logger, admission };
+  const sessionOptions = {
+    name: options.name,
+    colour: options.colour,
+    network: options.network,
+    lan: options.lan,
+    relays: options.relays,
+    keyPair: options.keyPair,
+    logger,
+    admission,
+  };
   const session = options.code ? new Session({ ...sessionOptions, code: options.code }) : Session.start(sessionOptions);
   const caps: WorkspaceCaps = { ...DEFAULT_CAPS, ...options.caps };
   const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID });

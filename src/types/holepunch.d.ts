@@ -152,6 +152,7 @@ declare module 'hyperswarm' {
 
   /** A NoiseSecretStream: an encrypted, authenticated duplex. */
   interface SecretStream extends Duplex {
+    sendKeepAlive?(): void;
     readonly publicKey: Buffer;
     readonly remotePublicKey: Buffer;
     readonly handshakeHash: Buffer;
@@ -187,6 +188,11 @@ declare module 'hyperswarm' {
     readonly connections: Set<SecretStream>;
     readonly peers: Map<string, PeerInfo>;
     readonly connecting: number;
+    readonly destroyed: boolean;
+    /** Internal (hyperswarm 4.x): every connection, open or being dialled, by remote key. */
+    protected readonly _allConnections: { get(publicKey: Uint8Array): SecretStream | undefined; has(publicKey: Uint8Array): boolean };
+    /** Internal (hyperswarm 4.x): files a finished Noise stream as a server connection (duplicate rule, 'connection'). */
+    protected _handleServerConnection(conn: SecretStream): void;
     join(topic: Uint8Array, options?: { server?: boolean; client?: boolean }): PeerDiscovery;
     leave(topic: Uint8Array): Promise<void>;
     joinPeer(publicKey: Uint8Array): void;

@@ -67,3 +67,23 @@ test('output is text for people, or one JSON object per line', () => {
   createOutput(true, (s) => lines.push(s)).line('+ Ann joined', { event: 'peer-join', name: 'Ann' });
   assert.deepEqual(lines, ['+ Ann joined\n', '{"event":"peer-join","name":"Ann"}\n']);
 });
+
+test('relays, LAN discovery and the relay command', () => {
+  const key = 'ab'.repeat(32);
+  const share = parseCli(['share', 'proj', '--relay', key, '--relay', key.toUpperCase(), '--no-lan']);
+  assert.deepEqual(share.relays.map((k) => k.toString('hex')), [key, key]);
+  assert.equal(share.lan, false);
+  assert.equal(parseCli(['share', 'proj']).lan, true, 'LAN discovery is on by default');
+  assert.deepEqual(parseCli(['share', 'proj']).relays, []);
+  assert.throws(() => parseCli(['share', 'proj', '--relay', 'abc']), (err: Error) => err instanceof UsageError && /not a relay key/.test(err.message));
+  const relay = parseCli(['relay', '--key-file', 'relay.key', '--bootstrap', '127.0.0.1:4000']);
+  assert.equal(relay.command, 'relay');
+  assert.equal(relay.keyFile, 'relay.key');
+  assert.throws(() => parseCli(['relay', 'extra']), UsageError);
+  assert.match(USAGE, /hyperpair relay/);
+  assert.match(USAGE, /--no-lan/);
+  const only = parseCli(['join', createSessionCode(), 'd', '--relay', key, '--relay-only', '--bootstrap', '127.0.0.1:4000']);
+  assert.equal(only.network.holepunch, false);
+  assert.equal(only.network.firewalled, true);
+  assert.throws(() => parseCli(['share', 'proj', '--relay-only']), /needs at least one --relay/);
+});

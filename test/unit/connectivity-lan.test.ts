@@ -119,3 +119,17 @@ test('LAN discovery switched off: peers with no DHT stay apart', async (t) => {
   assert.equal(a.diagnose().lan.enabled, false);
   assert.equal(a.diagnose().lan.running, false);
 });
+
+test('peers whose clocks are a window apart still meet; the example of PROTOCOL.md §3.1 holds', async (t) => {
+  const example = deriveKeys(Buffer.from('0123456789ABCDEFGHJKMNPQRS'));
+  assert.equal(example.lanKey.toString('hex'), 'de5d9d37364ce6972ff1ec3a3e651e5f49512beedc733167435110072d30bf0a');
+  assert.equal(lanName(example.lanKey, 2950000), '82732cca381c795f8b26212f0f6537bf.local');
+  assert.equal(lanPeerTag(example.lanKey, 2950000, Buffer.alloc(32, 0x22)), 'a383f1897295787ca4733a9a1cf70362');
+  if (skip) return t.skip(skip);
+  const code = createSessionCode();
+  const a = session(code, 'Ann');
+  const late = () => Date.now() + LAN_WINDOW_MS; // a clock ten minutes ahead
+  const b = session(code, 'Bob', { lanTesting: { now: late } });
+  await waitFor(() => a.peers().length === 1 && b.peers().length === 1, 'peers a window apart on the LAN', 30_000);
+  assert.equal(a.diagnose().members[0].path, 'lan');
+});

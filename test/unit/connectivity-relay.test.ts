@@ -7,7 +7,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type HyperDHT from 'hyperdht';
 import { Session, createSessionCode, createStreamLogger } from '../../src/session';
-import { RelayNode } from '../../src/session/relay';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { RelayNode, loadRelayKeyPair } from '../../src/session/relay';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
 
 let net: TestNetwork;
@@ -124,4 +127,16 @@ test('peers on an open network connect directly, and diagnose() says so', async 
   const d = a.diagnose();
   assert.equal(d.dht.reachable, true);
   assert.equal(d.dht.nat.type, 'open');
+});
+
+test('a relay keeps its key in its key file across restarts; a damaged file is refused with a reason', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-relay-'));
+  const file = path.join(dir, 'sub', 'relay.key');
+  const first = await loadRelayKeyPair(file);
+  const again = await loadRelayKeyPair(file);
+  assert.ok(first.publicKey.equals(again.publicKey), 'the same key after a restart');
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600, 'the seed is readable by its owner only');
+  fs.writeFileSync(file, 'not a seed');
+  await assert.rejects(loadRelayKeyPair(file), /does not hold a relay seed/);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
