@@ -44,6 +44,7 @@ run_suite() { # name, paths...
 status=0
 extra_failures=0
 if [ "$only_editor" = 0 ]; then
+  bash scripts/setup-net.sh
   run_suite unit out/test/unit/ || status=1
 fi
 
