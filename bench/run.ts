@@ -31,6 +31,9 @@ interface Row {
 }
 const rows: Row[] = [];
 const quick = process.argv.includes('--quick');
+/** `--only=edit,trace,join,join-small,scale,footprint`: run some scenarios (for profiling one). */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const wanted = (name: string): boolean => !only || only.includes(name);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -219,12 +222,12 @@ function fmt(n: number | undefined): string {
 async function main(): Promise<void> {
   const net = await createTestNetwork();
   try {
-    await streamThroughput(net);
-    await editLatency(net);
-    await traceConvergence(net);
-    await join(net, 1000, quick ? 10 : 50);
-    await join(net, quick ? 2000 : 10_000, quick ? 2 : 10);
-    footprint();
+    if (wanted('join') || wanted('join-small')) await streamThroughput(net);
+    if (wanted('edit')) await editLatency(net);
+    if (wanted('trace')) await traceConvergence(net);
+    if (wanted('join')) await join(net, 1000, quick ? 10 : 50);
+    if (wanted('join-small')) await join(net, quick ? 2000 : 10_000, quick ? 2 : 10);
+    if (wanted('footprint')) footprint();
   } finally {
     await net.destroy();
   }

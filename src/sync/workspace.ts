@@ -21,6 +21,7 @@ import type { PeerInfo, PeerTransport } from '../session/transport';
 import type { ChangeOrigin, FileEntry, FileKind, SyncProgress, Workspace, WorkspaceEvents } from './api';
 export type { SyncProgress } from './api';
 import { MAX_AWARENESS_STATES } from './awareness';
+import { ChangeBatch, changedAnything } from './batch';
 import { BlobStore, chunk, type ChunkedContent, type ChunkReader } from './blobs';
 import { MAX_TEXT_BYTES } from './classify';
 import { contentHash, isHash } from './hash';
@@ -86,6 +87,13 @@ interface TextState {
   requestTimer?: NodeJS.Timeout;
 }
 
+/** Changes to one text document not yet sent, and where they came from. */
+interface Outgoing {
+  batch: ChangeBatch;
+  /** The one peer every change came from (not sent back to it); null: from here or from several. */
+  from: string | null;
+}
+
 interface Version {
   hash: string;
   size: number;
@@ -131,6 +139,13 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private readonly peerClients = new Map<string, Set<number>>();
   private readonly detach: Array<() => void> = [];
   private readonly clientID: number;
+  /**
+   * Text changes waiting to be sent, in the order the documents first changed. They are sent at the
+   * end of the current task (or before any other message, to keep the order): a burst of
+   * transactions then costs one update, one frame and one remote transaction instead of one each.
+   */
+  private readonly outgoing = new Map<string, Outgoing>();
+  private flushQueued = false;
 
   constructor(private readonly options: WorkspaceOptions) {
     super();
@@ -148,7 +163,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.index.on('update', (update: Uint8Array, origin: unknown) => {
       // Remote updates reached the guard's shadow when they were checked; our own must too.
       if (!(origin instanceof RemoteOrigin)) this.guard.track(update);
-      this.broadcastUpdate(INDEX_DOC, update, origin);
+      this.broadcastUpdate(INDEX_DOC, update, origin instanceof RemoteOrigin ? origin.peerId : undefined);
     });
     this.index.on('afterTransaction', (tx: Y.Transaction) => {
       if (!this.indexReady || this.closed) return;
@@ -396,7 +411,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     const doc = this.newDoc(id);
     t = { doc, ready: false, waiters: [], wantedBy: new Map() };
     this.texts.set(id, t);
-    doc.on('update', (update: Uint8Array, origin: unknown) => this.broadcastUpdate(id, update, origin));
+    doc.on('afterTransaction', (tx: Y.Transaction) => this.queueTextChange(id, tx));
     doc.getText('content').observe((_e, tx) => {
       const entry = this.view.get(id);
       if (entry) this.emit('text-changed', entry, originOf(tx.origin));
@@ -620,15 +635,47 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.send(peerId, encoding.toUint8Array(e));
   }
 
-  /** Sends one message, in parts when it is too large for one frame (back to back, so never mixed). */
+  /**
+   * Sends one message, in parts when it is too large for one frame (back to back, so never mixed).
+   * Text changes still waiting go first, so that peers see every change in the order it was made.
+   */
   private send(peerId: string, message: Uint8Array): void {
+    if (this.outgoing.size) this.flushText();
     for (const frame of frames(message)) this.transport.send(peerId, frame);
   }
 
-  /** Every change reaches every connected peer but the one it came from; peers forward in turn. */
-  private broadcastUpdate(name: string, update: Uint8Array, origin: unknown): void {
+  private queueTextChange(id: string, tx: Y.Transaction): void {
+    if (this.closed || !changedAnything(tx)) return;
+    const from = tx.origin instanceof RemoteOrigin ? tx.origin.peerId : null;
+    const pending = this.outgoing.get(id);
+    if (pending) {
+      pending.batch.add(tx);
+      if (pending.from !== from) pending.from = null;
+    } else {
+      this.outgoing.set(id, { batch: new ChangeBatch(tx.doc, tx), from });
+    }
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flushText());
+    }
+  }
+
+  /** Sends every waiting text change: one update per document. */
+  private flushText(): void {
+    this.flushQueued = false;
+    if (this.outgoing.size === 0) return;
+    const pending = [...this.outgoing];
+    this.outgoing.clear();
     if (this.closed) return;
-    const from = origin instanceof RemoteOrigin ? origin.peerId : undefined;
+    for (const [id, { batch, from }] of pending) {
+      const update = batch.encode();
+      if (update) this.broadcastUpdate(id, update, from ?? undefined);
+    }
+  }
+
+  /** Every change reaches every connected peer but the one it came from; peers forward in turn. */
+  private broadcastUpdate(name: string, update: Uint8Array, from: string | undefined): void {
+    if (this.closed) return;
     const e = syncEncoder(name);
     encoding.writeVarUint(e, UPDATE);
     encoding.writeVarUint8Array(e, update);
