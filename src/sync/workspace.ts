@@ -53,8 +53,9 @@ export { DEFAULT_CAPS, type WorkspaceCaps } from './index-guard';
  */
 const MAX_REMOTE_TEXT_CHARS = 4 * MAX_TEXT_BYTES;
 
-/** Text documents requested from peers at a time (open files jump the queue). */
-const FETCH_WINDOW = 16;
+/** Text documents requested from peers at a time (open files jump the queue); 16 left a joiner of
+ * thousands of small files waiting on round trips. */
+const FETCH_WINDOW = 64;
 
 
 export interface WorkspaceOptions {
@@ -116,6 +117,9 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private readonly available = new Map<string, number>();
   private availableBytes = 0;
   private totalBytes = 0;
+  /** Which live binary files hold each chunk (chunk hash → ids), for serving chunks from disk. */
+  private readonly chunkFiles = new Map<string, Set<string>>();
+  private readonly chunksOf = new Map<string, string[]>();
   /** Binary contents fetched or created here: id → hash. */
   private readonly binaryHere = new Map<string, string>();
   private readonly completeWaiters: Array<() => void> = [];
@@ -265,6 +269,19 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   /** The chunk hashes of a binary file's current content (the mirror serves them from disk). */
   content(id: string): ChunkedContent | undefined {
     return this.currentVersion(id);
+  }
+
+  /**
+   * The live binary files whose current content holds a chunk. Kept up to date with the view, so
+   * that serving a chunk costs the files that have it, not a scan of every file.
+   */
+  filesWithChunk(hash: string): FileEntry[] {
+    const out: FileEntry[] = [];
+    for (const id of this.chunkFiles.get(hash) ?? []) {
+      const e = this.view.get(id);
+      if (e) out.push(e);
+    }
+    return out;
   }
 
   /** Lets the mirror serve chunks from the files on disk. */
@@ -729,6 +746,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     for (const p of paths) for (const id of this.claims.get(p) ?? []) affected.add(id);
 
     const next = new Map<string, FileEntry | undefined>();
+    const chunkLists = new Map<string, string[]>();
     const fixes: Array<{ m: Y.Map<unknown>; path: string; original: string }> = [];
     for (const id of affected) {
       const path = this.claimed.get(id);
@@ -752,6 +770,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       }
       const kind = m.get('kind') as FileKind;
       const v = kind === 'binary' ? this.currentVersion(id, m) : undefined;
+      if (v) chunkLists.set(id, v.chunks);
       next.set(id, {
         id,
         path: exposed,
@@ -772,6 +791,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
         this.totalBytes += now.size;
       } else this.view.delete(id);
       if (old !== now) changes.push({ old, now });
+      this.setChunks(id, chunkLists.get(id) ?? []);
     }
     for (const now of next.values()) if (now) this.byPathView.set(now.path, now);
 
@@ -802,6 +822,24 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       });
     }
     this.checkComplete();
+  }
+
+  private setChunks(id: string, chunks: string[]): void {
+    for (const h of this.chunksOf.get(id) ?? []) {
+      const ids = this.chunkFiles.get(h);
+      ids?.delete(id);
+      if (ids?.size === 0) this.chunkFiles.delete(h);
+    }
+    if (chunks.length === 0) {
+      this.chunksOf.delete(id);
+      return;
+    }
+    this.chunksOf.set(id, chunks);
+    for (const h of chunks) {
+      let ids = this.chunkFiles.get(h);
+      if (!ids) this.chunkFiles.set(h, (ids = new Set()));
+      ids.add(id);
+    }
   }
 
   /** Counts a file's content as here or not, for progress(). */
