@@ -684,7 +684,10 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     const pending = [...this.outgoing];
     this.outgoing.clear();
     if (this.closed) return;
+    const peers = this.transport.peers();
     for (const [id, { batch, from }] of pending) {
+      // Changes from the only peer there is go nowhere: do not even encode them.
+      if (!peers.some((p) => p.id !== from)) continue;
       const update = batch.encode();
       if (update) this.broadcastUpdate(id, update, from ?? undefined);
     }
