@@ -1,8 +1,9 @@
 /**
  * What the editor test suite reads from a running extension (through the extension's exports):
- * state, the session code, peers. Read-only; it changes nothing.
+ * state, the session code, peers, and when peers' changes arrive. Read-only; it changes nothing.
  */
 import type { PeerInfo } from '../session/transport';
+import type { ChangeOrigin, FileEntry } from '../sync/api';
 import type { SessionController, SessionState } from './controller';
 
 export interface TestApi {
@@ -18,9 +19,17 @@ export interface TestApi {
   following(): number | null;
   /** Whether this editor is a read-only guest of its session. */
   readOnly(): boolean;
+  /**
+   * Starts noting when changes from peers reach the shared text of a file (before the editor shows
+   * them), as performance.timeOrigin + now(); for the keystroke benchmark, which splits its latency.
+   */
+  noteRemoteTextChanges(relPath: string): boolean;
+  /** Stops noting and returns the times noted. */
+  remoteTextChanges(): number[];
 }
 
 export function createTestApi(controller: SessionController): TestApi {
+  let noting: { times: number[]; stop(): void } | undefined;
   return {
     state: () => controller.state,
     sessionCode: () => controller.code,
@@ -30,5 +39,23 @@ export function createTestApi(controller: SessionController): TestApi {
     participants: () => controller.session?.participants.participants() ?? [],
     following: () => controller.session?.participants.followed ?? null,
     readOnly: () => controller.session?.peer.session.readOnly ?? false,
+    noteRemoteTextChanges(relPath) {
+      noting?.stop();
+      const workspace = controller.session?.peer.workspace;
+      if (!workspace) return false;
+      const times: number[] = [];
+      const listener = (entry: FileEntry, origin: ChangeOrigin) => {
+        if (origin === 'remote' && entry.path === relPath) times.push(performance.timeOrigin + performance.now());
+      };
+      workspace.on('text-changed', listener);
+      noting = { times, stop: () => workspace.off('text-changed', listener) };
+      return true;
+    },
+    remoteTextChanges() {
+      const times = noting?.times ?? [];
+      noting?.stop();
+      noting = undefined;
+      return times;
+    },
   };
 }

@@ -7,7 +7,7 @@
  * ignored; I and L read as 1, O as 0. An invite link (any URL with a `code=` parameter) is accepted too.
  */
 import { randomBytes } from 'node:crypto';
-import sodium from 'sodium-universal';
+import type Sodium from 'sodium-universal';
 
 export const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 export const DATA_CHARS = 26;
@@ -76,9 +76,17 @@ export function checkPartialCode(input: string): { ok: true } | { ok: false; rea
   return parsed.ok ? { ok: true } : parsed;
 }
 
+/**
+ * Loaded on first use: sodium-native is a native addon that took most of the extension bundle's load
+ * time (tens of ms), and activation does not check a code until someone starts or joins a session.
+ */
+let sodium: typeof Sodium | undefined;
+
 /** The checksum characters of 26 canonical data characters. */
 export function checksum(data: string): string {
   const out = Buffer.alloc(32);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  sodium ??= require('sodium-universal') as typeof Sodium;
   sodium.crypto_generichash(out, Buffer.from(CHECKSUM_LABEL + data, 'ascii'));
   // The first 20 bits, big-endian, as four base32 characters.
   const bits = (out[0] << 12) | (out[1] << 4) | (out[2] >> 4);

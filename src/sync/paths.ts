@@ -3,6 +3,7 @@
  * it or the mirror touches the disk: a peer must never make this machine write outside the folder.
  */
 import * as fs from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import * as path from 'node:path';
 
 export const MAX_PATH_CHARS = 1024;
@@ -79,18 +80,28 @@ export function resolveInside(root: string, rel: string): string {
  * created as directories).
  */
 export async function assertNoSymlinks(root: string, rel: string): Promise<void> {
+  await inspectPath(root, rel);
+}
+
+/**
+ * assertNoSymlinks, telling also what it saw on the way, so that a writer needs no second look:
+ * `missing` is how many trailing components do not exist (0: the target exists, 1: only the target
+ * is missing), `target` the target's lstat when it exists.
+ */
+export async function inspectPath(root: string, rel: string): Promise<{ missing: number; target?: Stats }> {
   const segments = validateRelativePath(rel).split('/');
   let current = path.resolve(root);
-  for (const segment of segments) {
-    current = path.join(current, segment);
-    let st;
+  let st: Stats | undefined;
+  for (let i = 0; i < segments.length; i++) {
+    current = path.join(current, segments[i]);
     try {
       st = await fs.lstat(current);
     } catch {
-      return; // does not exist yet: nothing below it exists either
+      return { missing: segments.length - i }; // does not exist yet: nothing below it exists either
     }
     if (st.isSymbolicLink()) throw new UnsafePathError(rel, `passes through the symlink ${path.relative(root, current)}`);
   }
+  return { missing: 0, target: st };
 }
 
 /** A sibling path for a conflicting copy: `dir/name (conflict tag).ext`. Deterministic from its inputs. */

@@ -21,6 +21,7 @@ import type { PeerInfo, PeerTransport } from '../session/transport';
 import type { ChangeOrigin, FileEntry, FileKind, SyncProgress, Workspace, WorkspaceEvents } from './api';
 export type { SyncProgress } from './api';
 import { MAX_AWARENESS_STATES } from './awareness';
+import { ChangeBatch, changedAnything } from './batch';
 import { BlobStore, chunk, type ChunkedContent, type ChunkReader } from './blobs';
 import { MAX_TEXT_BYTES } from './classify';
 import { contentHash, isHash } from './hash';
@@ -52,8 +53,9 @@ export { DEFAULT_CAPS, type WorkspaceCaps } from './index-guard';
  */
 const MAX_REMOTE_TEXT_CHARS = 4 * MAX_TEXT_BYTES;
 
-/** Text documents requested from peers at a time (open files jump the queue). */
-const FETCH_WINDOW = 16;
+/** Text documents requested from peers at a time (open files jump the queue); 16 left a joiner of
+ * thousands of small files waiting on round trips. */
+const FETCH_WINDOW = 64;
 
 
 export interface WorkspaceOptions {
@@ -86,6 +88,13 @@ interface TextState {
   requestTimer?: NodeJS.Timeout;
 }
 
+/** Changes to one text document not yet sent, and where they came from. */
+interface Outgoing {
+  batch: ChangeBatch;
+  /** The one peer every change came from (not sent back to it); null: from here or from several. */
+  from: string | null;
+}
+
 interface Version {
   hash: string;
   size: number;
@@ -108,6 +117,9 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private readonly available = new Map<string, number>();
   private availableBytes = 0;
   private totalBytes = 0;
+  /** Which live binary files hold each chunk (chunk hash → ids), for serving chunks from disk. */
+  private readonly chunkFiles = new Map<string, Set<string>>();
+  private readonly chunksOf = new Map<string, string[]>();
   /** Binary contents fetched or created here: id → hash. */
   private readonly binaryHere = new Map<string, string>();
   private readonly completeWaiters: Array<() => void> = [];
@@ -133,6 +145,13 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private readonly peerClients = new Map<string, Set<number>>();
   private readonly detach: Array<() => void> = [];
   private readonly clientID: number;
+  /**
+   * Text changes waiting to be sent, in the order the documents first changed. They are sent at the
+   * end of the current task (or before any other message, to keep the order): a burst of
+   * transactions then costs one update, one frame and one remote transaction instead of one each.
+   */
+  private readonly outgoing = new Map<string, Outgoing>();
+  private flushQueued = false;
 
   constructor(private readonly options: WorkspaceOptions) {
     super();
@@ -150,7 +169,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.index.on('update', (update: Uint8Array, origin: unknown) => {
       // Remote updates reached the guard's shadow when they were checked; our own must too.
       if (!(origin instanceof RemoteOrigin)) this.guard.track(update);
-      this.broadcastUpdate(INDEX_DOC, update, origin);
+      this.broadcastUpdate(INDEX_DOC, update, origin instanceof RemoteOrigin ? origin.peerId : undefined);
     });
     this.index.on('afterTransaction', (tx: Y.Transaction) => {
       if (!this.indexReady || this.closed) return;
@@ -252,6 +271,19 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   /** The chunk hashes of a binary file's current content (the mirror serves them from disk). */
   content(id: string): ChunkedContent | undefined {
     return this.currentVersion(id);
+  }
+
+  /**
+   * The live binary files whose current content holds a chunk. Kept up to date with the view, so
+   * that serving a chunk costs the files that have it, not a scan of every file.
+   */
+  filesWithChunk(hash: string): FileEntry[] {
+    const out: FileEntry[] = [];
+    for (const id of this.chunkFiles.get(hash) ?? []) {
+      const e = this.view.get(id);
+      if (e) out.push(e);
+    }
+    return out;
   }
 
   /** Lets the mirror serve chunks from the files on disk. */
@@ -398,7 +430,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     const doc = this.newDoc(id);
     t = { doc, ready: false, waiters: [], wantedBy: new Map() };
     this.texts.set(id, t);
-    doc.on('update', (update: Uint8Array, origin: unknown) => this.broadcastUpdate(id, update, origin));
+    doc.on('afterTransaction', (tx: Y.Transaction) => this.queueTextChange(id, tx));
     doc.getText('content').observe((_e, tx) => {
       const entry = this.view.get(id);
       if (entry) this.emit('text-changed', entry, originOf(tx.origin));
@@ -631,15 +663,50 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.send(peerId, encoding.toUint8Array(e));
   }
 
-  /** Sends one message, in parts when it is too large for one frame (back to back, so never mixed). */
+  /**
+   * Sends one message, in parts when it is too large for one frame (back to back, so never mixed).
+   * Text changes still waiting go first, so that peers see every change in the order it was made.
+   */
   private send(peerId: string, message: Uint8Array): void {
+    if (this.outgoing.size) this.flushText();
     for (const frame of frames(message)) this.transport.send(peerId, frame);
   }
 
-  /** Every change reaches every connected peer but the one it came from; peers forward in turn. */
-  private broadcastUpdate(name: string, update: Uint8Array, origin: unknown): void {
+  private queueTextChange(id: string, tx: Y.Transaction): void {
+    if (this.closed || !changedAnything(tx)) return;
+    const from = tx.origin instanceof RemoteOrigin ? tx.origin.peerId : null;
+    const pending = this.outgoing.get(id);
+    if (pending) {
+      pending.batch.add(tx);
+      if (pending.from !== from) pending.from = null;
+    } else {
+      this.outgoing.set(id, { batch: new ChangeBatch(tx.doc, tx), from });
+    }
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flushText());
+    }
+  }
+
+  /** Sends every waiting text change: one update per document. */
+  private flushText(): void {
+    this.flushQueued = false;
+    if (this.outgoing.size === 0) return;
+    const pending = [...this.outgoing];
+    this.outgoing.clear();
     if (this.closed) return;
-    const from = origin instanceof RemoteOrigin ? origin.peerId : undefined;
+    const peers = this.transport.peers();
+    for (const [id, { batch, from }] of pending) {
+      // Changes from the only peer there is go nowhere: do not even encode them.
+      if (!peers.some((p) => p.id !== from)) continue;
+      const update = batch.encode();
+      if (update) this.broadcastUpdate(id, update, from ?? undefined);
+    }
+  }
+
+  /** Every change reaches every connected peer but the one it came from; peers forward in turn. */
+  private broadcastUpdate(name: string, update: Uint8Array, from: string | undefined): void {
+    if (this.closed) return;
     const e = syncEncoder(name);
     encoding.writeVarUint(e, UPDATE);
     encoding.writeVarUint8Array(e, update);
@@ -693,6 +760,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     for (const p of paths) for (const id of this.claims.get(p) ?? []) affected.add(id);
 
     const next = new Map<string, FileEntry | undefined>();
+    const chunkLists = new Map<string, string[]>();
     const fixes: Array<{ m: Y.Map<unknown>; path: string; original: string }> = [];
     for (const id of affected) {
       const path = this.claimed.get(id);
@@ -716,6 +784,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       }
       const kind = m.get('kind') as FileKind;
       const v = kind === 'binary' ? this.currentVersion(id, m) : undefined;
+      if (v) chunkLists.set(id, v.chunks);
       next.set(id, {
         id,
         path: exposed,
@@ -736,6 +805,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
         this.totalBytes += now.size;
       } else this.view.delete(id);
       if (old !== now) changes.push({ old, now });
+      this.setChunks(id, chunkLists.get(id) ?? []);
     }
     for (const now of next.values()) if (now) this.byPathView.set(now.path, now);
 
@@ -766,6 +836,24 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       });
     }
     this.checkComplete();
+  }
+
+  private setChunks(id: string, chunks: string[]): void {
+    for (const h of this.chunksOf.get(id) ?? []) {
+      const ids = this.chunkFiles.get(h);
+      ids?.delete(id);
+      if (ids?.size === 0) this.chunkFiles.delete(h);
+    }
+    if (chunks.length === 0) {
+      this.chunksOf.delete(id);
+      return;
+    }
+    this.chunksOf.set(id, chunks);
+    for (const h of chunks) {
+      let ids = this.chunkFiles.get(h);
+      if (!ids) this.chunkFiles.set(h, (ids = new Set()));
+      ids.add(id);
+    }
   }
 
   /** Counts a file's content as here or not, for progress(). */

@@ -218,3 +218,18 @@ test('a chunk that was not asked for, does not match its hash, or is oversized c
     ws.close();
   }
 });
+
+test('filesWithChunk names the live binary files whose current content holds a chunk', () => {
+  const { ws } = peer('A', 'share');
+  const content = Buffer.alloc(300 * 1024, 1);
+  const e = ws.createBinary('a.bin', content, 'disk');
+  const [first, second] = ws.content(e.id)!.chunks;
+  assert.deepEqual(ws.filesWithChunk(first).map((f) => f.id), [e.id]);
+  assert.deepEqual(ws.filesWithChunk(second).map((f) => f.id), [e.id]);
+  ws.updateBinary(e.id, Buffer.alloc(10, 2), 'disk');
+  assert.deepEqual(ws.filesWithChunk(first), []);
+  assert.deepEqual(ws.filesWithChunk(ws.content(e.id)!.chunks[0]).map((f) => f.id), [e.id]);
+  ws.remove(e.id, 'disk');
+  assert.deepEqual(ws.filesWithChunk(ws.content(e.id)!.chunks[0]), []);
+  ws.close();
+});

@@ -43,6 +43,9 @@ function walk(dir: string, rel = ''): string[] {
 
 let finish: (() => void) | undefined;
 
+/** Changes to one document as this extension host saw them, with wall-clock times (for benchmarks). */
+let recording: { log: Array<{ t: number; text: string; rangeLength: number }>; stop: vscode.Disposable } | undefined;
+
 const handlers: Record<string, Handler> = {
   ping: () => ({ version: vscode.version, folder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath }),
   extensionActive: () => vscode.extensions.getExtension('hyperpair.hyperpair')?.isActive ?? false,
@@ -105,6 +108,29 @@ const handlers: Record<string, Handler> = {
     if (typeof fn !== 'function') throw new Error(`testApi has no method ${method}`);
     const result = await fn(...args);
     return result === undefined ? null : JSON.parse(JSON.stringify(result)) as unknown;
+  },
+  /**
+   * Starts recording every change to `rel` in this extension host: the time it arrived here
+   * (performance.timeOrigin + now(), comparable with any process on this machine) and what changed.
+   */
+  recordChanges: (rel: string) => {
+    recording?.stop.dispose();
+    const file = uriOf(rel).fsPath;
+    const log: Array<{ t: number; text: string; rangeLength: number }> = [];
+    const stop = vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.document.uri.fsPath !== file) return;
+      const t = performance.timeOrigin + performance.now();
+      for (const c of e.contentChanges) log.push({ t, text: c.text, rangeLength: c.rangeLength });
+    });
+    recording = { log, stop };
+    return true;
+  },
+  /** Stops recording and returns what was recorded. */
+  recordedChanges: () => {
+    const log = recording?.log ?? [];
+    recording?.stop.dispose();
+    recording = undefined;
+    return log;
   },
   done: () => {
     setTimeout(() => finish?.(), 50);
