@@ -24,7 +24,15 @@ const common = {
 const extensionExternal = [...common.external, './runtime.js'];
 
 const builds = [
-  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: extensionExternal },
+  // The banner notes when the extension host starts evaluating the bundle, so that the extension can
+  // report its own activation time (code loading + activate()) as VS Code counts it.
+  {
+    ...common,
+    entryPoints: ['src/extension.ts'],
+    outfile: 'dist/extension.js',
+    external: extensionExternal,
+    banner: { js: 'var __hyperpairLoadStart = performance.now();' },
+  },
   { ...common, entryPoints: ['src/editor/runtime.ts'], outfile: 'dist/runtime.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];

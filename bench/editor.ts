@@ -12,6 +12,7 @@
  * edit and telling B's extension host.
  */
 import { performance } from 'node:perf_hooks';
+import type { ActivationTime } from '../src/editor/test-api';
 import { startPair, until } from '../test/editor/fixture';
 
 export interface KeystrokeResult {
@@ -24,6 +25,8 @@ export interface KeystrokeResult {
   /** Key sent → the change in B's shared text (Hyperpair on both sides and the network, before B's editor). */
   shared: number[];
   lost: number;
+  /** Each editor's activation time as its extension host measured it (code loading + activate()). */
+  activation: ActivationTime[];
 }
 
 type Change = { t: number; text: string; rangeLength: number };
@@ -42,6 +45,7 @@ export async function keystrokeLatency(keys = 200, intervalMs = 100): Promise<Ke
     const { a, b } = pair;
     await until(() => a.agent<boolean>('extensionActive'), 'A active', 120_000);
     await until(() => b.agent<boolean>('extensionActive'), 'B active', 120_000);
+    const activation = [await a.testApi<ActivationTime>('activationTime'), await b.testApi<ActivationTime>('activationTime')];
     await a.command('hyperpair.startSession');
     const code = await a.testApi<string>('sessionCode');
     await b.command('hyperpair.joinSession', { code });
@@ -76,7 +80,7 @@ export async function keystrokeLatency(keys = 200, intervalMs = 100): Promise<Ke
     const shared = inShared.length === keys ? sent.map((t, i) => inShared[i] - t) : [];
     const latencies = sent.slice(0, inB.length).map((t, i) => inB[i] - t);
     const local = sent.slice(0, inA.length).map((t, i) => inA[i] - t);
-    return { keys, intervalMs, latencies, local, shared, lost: keys - Math.min(keys, inB.length) };
+    return { keys, intervalMs, latencies, local, shared, lost: keys - Math.min(keys, inB.length), activation };
   } finally {
     await pair.stop();
   }

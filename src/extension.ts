@@ -13,9 +13,14 @@ export interface HyperpairExports {
   testApi: TestApi;
 }
 
+/** Set by the bundle's first line (esbuild banner); absent when the module was compiled by tsc alone. */
+declare const __hyperpairLoadStart: number | undefined;
+
 let controller: SessionController | undefined;
 
 export function activate(context: vscode.ExtensionContext): HyperpairExports {
+  const activateStart = performance.now();
+  const loadStart = typeof __hyperpairLoadStart === 'number' ? __hyperpairLoadStart : activateStart;
   const log = vscode.window.createOutputChannel('Hyperpair', { log: true });
   controller = new SessionController(
     log,
@@ -26,8 +31,9 @@ export function activate(context: vscode.ExtensionContext): HyperpairExports {
   context.subscriptions.push(log, controller, commands, new StatusItem(controller));
   void vscode.commands.executeCommand('setContext', 'hyperpair.state', 'idle');
   void commands.resumePendingJoin();
-  log.info(`Hyperpair ${context.extension.packageJSON.version as string} activated`);
-  return { testApi: createTestApi(controller) };
+  const activation = { loadMs: activateStart - loadStart, activateMs: performance.now() - activateStart };
+  log.info(`Hyperpair ${context.extension.packageJSON.version as string} activated in ${(activation.loadMs + activation.activateMs).toFixed(1)} ms (code ${activation.loadMs.toFixed(1)} ms, activate() ${activation.activateMs.toFixed(1)} ms)`);
+  return { testApi: createTestApi(controller, activation) };
 }
 
 export async function deactivate(): Promise<void> {

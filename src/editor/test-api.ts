@@ -26,9 +26,18 @@ export interface TestApi {
   noteRemoteTextChanges(relPath: string): boolean;
   /** Stops noting and returns the times noted. */
   remoteTextChanges(): number[];
+  /** How long activation took, measured in the extension host: evaluating the bundle, and activate(). */
+  activationTime(): ActivationTime;
 }
 
-export function createTestApi(controller: SessionController): TestApi {
+export interface ActivationTime {
+  /** From the bundle's first line to the call of activate(): evaluating the extension's code. */
+  loadMs: number;
+  /** activate() itself. */
+  activateMs: number;
+}
+
+export function createTestApi(controller: SessionController, activation: ActivationTime): TestApi {
   let noting: { times: number[]; stop(): void } | undefined;
   return {
     state: () => controller.state,
@@ -51,6 +60,7 @@ export function createTestApi(controller: SessionController): TestApi {
       noting = { times, stop: () => workspace.off('text-changed', listener) };
       return true;
     },
+    activationTime: () => activation,
     remoteTextChanges() {
       const times = noting?.times ?? [];
       noting?.stop();
