@@ -3,10 +3,12 @@
  * same kind of connection (real hyperswarm on a loopback testnet), so that ratios mean something on a
  * noisy machine. Prints a table and writes bench/results.json. Not a test: nothing here asserts.
  *
- * Both peers of a measurement run in this one process (one event loop), which adds their work
- * together; a real pair of machines does each side in parallel.
+ * The join runs two headless peers as processes of their own, as real peers are. The other
+ * measurements keep both peers in this one process (one event loop), which adds their work together;
+ * a real pair of machines does each side in parallel.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,10 +18,10 @@ import HyperDHT from 'hyperdht';
 import * as Y from 'yjs';
 import { Session, createSessionCode } from '../src/session';
 import { SharedWorkspace } from '../src/sync/workspace';
-import { startPeer } from '../src/sync/peer';
 import { createTestNetwork, waitFor, type TestNetwork } from '../test/helpers/testnet';
 import { loadTrace, type SequentialTrace } from '../test/helpers/traces';
 import { readTree } from '../test/helpers/tree';
+import { CliPeer } from './processes';
 
 interface Row {
   name: string;
@@ -229,47 +231,91 @@ function generateWorkspace(root: string, files: number, totalBytes: number): voi
   }
 }
 
-/** 3. A generated workspace from share to the joiner's disk, byte for byte. */
+/**
+ * 3. A generated workspace from share to the joiner's disk, byte for byte. Both peers are headless
+ * peers in processes of their own (the shipped `dist/cli.js`), as on two machines: each has its own
+ * heap and event loop. The time runs from the joiner's "Joining" line to its "Joined" line (the files
+ * are on disk when it prints it), as this process receives them.
+ */
 async function join(net: TestNetwork, files: number, mb: number): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-bench-'));
   const src = path.join(tmp, 'src');
+  const dst = path.join(tmp, 'dst');
   generateWorkspace(src, files, mb * 1024 * 1024);
   const bytes = Object.values(readTree(src)).reduce((n, hex) => n + hex.length / 2, 0);
-  const sharer = await startPeer({ mode: 'share', dir: src, name: 'sharer', network: net.network, maxFileSize: 512 * 1024 * 1024 });
-  const t0 = performance.now();
-  const joiner = await startPeer({ mode: 'join', code: sharer.code, dir: path.join(tmp, 'dst'), name: 'joiner', network: net.network });
-  const ms = performance.now() - t0;
-  const identical = JSON.stringify(readTree(src)) === JSON.stringify(readTree(path.join(tmp, 'dst')));
-  await Promise.all([joiner.close(), sharer.close()]);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  const mbps = bytes / 1024 / 1024 / (ms / 1000);
-  rows.push({ name: `join: ${files} files, ${(bytes / 1024 / 1024).toFixed(1)} MB (from join to bytes on disk)`, value: ms, unit: 'ms', note: identical ? 'byte-identical' : 'NOT IDENTICAL' });
-  rows.push({ name: `join throughput (${files} files)`, value: mbps, unit: 'MB/s', reference: streamMBps, goal: '≥ ½ reference', met: mbps >= streamMBps / 2 });
+  const netArgs = ['--bootstrap', net.bootstrapSpec, '--host', '127.0.0.1', '--no-lan'];
+  const sharer = new CliPeer(CLI, ['share', src, '--name', 'sharer', '--max-file-size', '512', ...netArgs]);
+  let joiner: CliPeer | undefined;
+  try {
+    await sharer.next('ready', 120_000);
+    const code = (await sharer.next('code', 0)).e.code as string;
+    joiner = new CliPeer(CLI, ['join', code, dst, '--name', 'joiner', ...netArgs]);
+    const started = await joiner.next('joining', 60_000);
+    const done = await joiner.next('joined', 600_000);
+    // The first progress line comes when the joiner is connected and has the index (0 files yet).
+    const connected = await joiner.next('progress', 0);
+    const ms = done.at - started.at;
+    const identical = JSON.stringify(readTree(src)) === JSON.stringify(readTree(dst));
+    const mbps = bytes / 1024 / 1024 / ((done.at - connected.at) / 1000);
+    rows.push({ name: `join: ${files} files, ${(bytes / 1024 / 1024).toFixed(1)} MB (from join, finding the sharer on the DHT included, to bytes on disk)`, value: ms, unit: 'ms', note: identical ? 'byte-identical' : 'NOT IDENTICAL' });
+    rows.push({
+      name: `join throughput (${files} files), from connected with the index to bytes on disk`,
+      value: mbps,
+      unit: 'MB/s',
+      reference: streamMBps,
+      goal: '≥ ½ reference',
+      met: mbps >= streamMBps / 2,
+      note: `connected after ${(connected.at - started.at).toFixed(0)} ms`,
+    });
+    for (const [who, peer] of [['sharer', sharer], ['joiner', joiner]] as const) {
+      const rss = peer.peakRssMB();
+      if (rss !== undefined) rows.push({ name: `peak RSS of the ${who} holding ${files} files, ${(bytes / 1024 / 1024).toFixed(0)} MB (its own process)`, value: rss, unit: 'MB' });
+    }
+  } finally {
+    await Promise.all([joiner?.stop(), sharer.stop()]);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 let streamMBps = 0;
-/** Reference for joins: one bare hyperswarm stream moving 64 MiB. */
+/**
+ * Reference for joins: one bare hyperswarm stream moving 64 MiB from another process (as the join's
+ * sharer is), so that each end has its own event loop as in the join itself.
+ */
 async function streamThroughput(net: TestNetwork): Promise<void> {
-  const bare = await bareConnection(net);
   const total = (quick ? 16 : 64) * 1024 * 1024;
-  const chunk = Buffer.alloc(64 * 1024, 7);
-  let received = 0;
-  const done = new Promise<void>((r) => bare.b.on('data', (d: Buffer) => (received += d.length) >= total && r()));
-  const t0 = performance.now();
-  for (let sent = 0; sent < total; sent += chunk.length) {
-    if (!bare.a.write(chunk)) await new Promise((r) => bare.a.once('drain', r));
+  const topic = crypto.randomBytes(32);
+  const child = spawn(process.execPath, [path.join(__dirname, 'stream-child.js'), net.bootstrapSpec, topic.toString('hex'), String(total)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const swarm = new Hyperswarm({ dht: new HyperDHT({ bootstrap: net.network.bootstrap, host: '127.0.0.1', firewalled: false }) });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      child.on('exit', (code) => reject(new Error(`the stream sender exited (${code})`)));
+    });
+    const conn = await new Promise<Hyperswarm.SecretStream>((resolve) => {
+      swarm.on('connection', (c: Hyperswarm.SecretStream) => (c.on('error', () => {}), resolve(c)));
+      swarm.join(topic, { server: false, client: true });
+    });
+    let received = 0;
+    const done = new Promise<void>((r) => conn.on('data', (d: Buffer) => (received += d.length) >= total && r()));
+    const t0 = performance.now();
+    conn.write(Buffer.from('g'));
+    await done;
+    const ms = performance.now() - t0;
+    conn.destroy();
+    streamMBps = total / 1024 / 1024 / (ms / 1000);
+    rows.push({ name: `reference: one bare hyperswarm stream from another process (${total / 1024 / 1024} MiB)`, value: streamMBps, unit: 'MB/s' });
+  } finally {
+    await swarm.destroy();
+    if (child.exitCode === null) child.kill('SIGKILL');
   }
-  await done;
-  const ms = performance.now() - t0;
-  await bare.close();
-  streamMBps = total / 1024 / 1024 / (ms / 1000);
-  rows.push({ name: `reference: one bare hyperswarm stream (${total / 1024 / 1024} MiB)`, value: streamMBps, unit: 'MB/s' });
 }
 
 const ROOT = path.resolve(__dirname, '../..');
+const CLI = path.join(ROOT, 'dist/cli.js');
 
 function footprint(): void {
-  rows.push({ name: 'peak RSS of this process (both peers of every run)', value: process.resourceUsage().maxRSS / 1024, unit: 'MB' });
+  rows.push({ name: 'peak RSS of this bench process (the in-process peers of the edit, trace and scale runs)', value: process.resourceUsage().maxRSS / 1024, unit: 'MB' });
   for (const f of ['dist/extension.js', 'dist/runtime.js', 'dist/cli.js']) {
     const p = path.join(ROOT, f);
     if (fs.existsSync(p)) rows.push({ name: `bundle size ${f}`, value: fs.statSync(p).size / 1024, unit: 'KB' });
@@ -310,27 +356,31 @@ function moduleLoadMs(file: string): number | undefined {
 }
 
 /** The VSIX, when `npm run package` exists and works offline; otherwise the table says why not. */
+/** The VSIX for this machine's platform, built by `npm run package <target>` into dist-vsix/. */
 function vsixSize(): void {
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  if (!pkg.scripts?.package) {
-    rows.push({ name: 'VSIX size', value: NaN, unit: 'KB', note: 'not measured: this checkout has no `npm run package` yet' });
-    return;
-  }
-  const before = new Set(fs.readdirSync(ROOT).filter((f) => f.endsWith('.vsix')));
-  const out = spawnSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
-  const made = fs.readdirSync(ROOT).filter((f) => f.endsWith('.vsix') && !before.has(f));
-  const file = made[0] ?? [...before][0];
+  const target = `${process.platform}-${process.arch}`;
+  const out = spawnSync('npm', ['run', '--silent', 'package', '--', target], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  const dir = path.join(ROOT, 'dist-vsix');
+  const file = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith(`-${target}.vsix`)) : undefined;
   if (out.status !== 0 || !file) {
-    rows.push({ name: 'VSIX size', value: NaN, unit: 'KB', note: `not measured: npm run package failed (${(out.stderr || out.stdout).trim().split('\n').pop() ?? ''})` });
+    const why = (out.stderr || out.stdout || '').trim().split('\n').pop() ?? '';
+    rows.push({ name: `VSIX size, ${target}`, value: NaN, unit: 'KB', note: `not measured: npm run package ${target} failed (${why})` });
     return;
   }
-  rows.push({ name: `VSIX size (${file})`, value: fs.statSync(path.join(ROOT, file)).size / 1024, unit: 'KB' });
+  rows.push({ name: `VSIX size, ${target} (dist-vsix/${file})`, value: fs.statSync(path.join(dir, file)).size / 1024, unit: 'KB' });
 }
 
 /** 5. Opt-in (`--editor`): real keystrokes in one VS Code until they are in the other's buffer. */
 async function editorKeystrokes(): Promise<void> {
   const { keystrokeLatency } = await import('./editor');
   const r = await keystrokeLatency(200, Number(process.env.HYPERPAIR_BENCH_KEY_INTERVAL_MS) || 100);
+  const total = r.activation.map((t) => t.loadMs + t.activateMs).sort((x, y) => x - y);
+  rows.push({
+    name: 'activation time in the editor: from the bundle’s first line until activate() returns, in the extension host',
+    value: total[total.length - 1],
+    unit: 'ms',
+    note: `the slower of ${total.length} editors; until activate() is called (VS Code prepares the extension's context meanwhile) + activate(): ${r.activation.map((t) => `${t.loadMs.toFixed(1)} + ${t.activateMs.toFixed(1)} ms`).join(', ')}`,
+  });
   const sorted = [...r.latencies].sort((x, y) => x - y);
   const p50 = percentile(sorted, 50);
   const note = r.lost ? `${r.lost} of ${r.keys} keys never arrived` : `${r.keys} keystrokes, one per ${r.intervalMs} ms, two code-server editors`;
