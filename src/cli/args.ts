@@ -20,6 +20,10 @@ Options:
   --key-file <path>          relay: keep the relay's key in this file across restarts
   --exclude <glob>           leave matching files out (repeatable; .gitignore is honoured)
   --max-file-size <MB>       leave out files larger than this (default 50)
+  --admission <anyone|ask>   share: who gets in with the code (default anyone); with ask, each
+                             request is printed and answered on standard input with
+                             "admit <name>", "read-only <name>" or "deny <name>"
+  --guests <edit|read-only>  share: what people let in may do (default edit)
   --force                    join into a folder that already has files
   --json                     print one JSON object per line instead of text
   --log-level <level>        trace, debug, info, warn, error (default warn; logs go to stderr)
@@ -40,6 +44,10 @@ export interface CliCommand {
   keyFile?: string;
   excludes: string[];
   maxFileSize: number;
+  /** share: "anyone" with the code gets in, or the sharer is asked for each person. */
+  admission: 'anyone' | 'ask';
+  /** share: whether people let in may edit. */
+  guests: 'edit' | 'read-only';
   force: boolean;
   json: boolean;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -63,6 +71,8 @@ export function parseCli(argv: string[]): CliCommand {
         'key-file': { type: 'string' },
         exclude: { type: 'string', multiple: true },
         'max-file-size': { type: 'string' },
+        admission: { type: 'string' },
+        guests: { type: 'string' },
         force: { type: 'boolean' },
         json: { type: 'boolean' },
         'log-level': { type: 'string' },
@@ -88,6 +98,8 @@ export function parseCli(argv: string[]): CliCommand {
     keyFile: values['key-file'],
     excludes: values.exclude ?? [],
     maxFileSize: parseSize(values['max-file-size']),
+    admission: oneOf('--admission', values.admission, ['anyone', 'ask'] as const, 'anyone'),
+    guests: oneOf('--guests', values.guests, ['edit', 'read-only'] as const, 'edit'),
     force: values.force ?? false,
     json: values.json ?? false,
     logLevel: parseLevel(values['log-level']),
@@ -98,6 +110,9 @@ export function parseCli(argv: string[]): CliCommand {
   if (command === 'share') {
     if (rest.length !== 1) throw new UsageError('share takes one folder: hyperpair share <dir>');
     return { ...base, command, dir: rest[0] };
+  }
+  if (values.admission !== undefined || values.guests !== undefined) {
+    throw new UsageError('--admission and --guests are for share: the one who shares decides who gets in');
   }
   if (command === 'join') {
     if (rest.length !== 2) throw new UsageError('join takes a code and a folder: hyperpair join <code> <dir>');
@@ -126,6 +141,12 @@ function parseBootstrapOrUsage(spec: string) {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${flag} takes ${allowed.join(' or ')}, not "${value}"`);
 }
 
 function parseSize(value: string | undefined): number {

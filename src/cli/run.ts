@@ -11,6 +11,8 @@ import type { PeerStats } from '../session/session';
 import type { PeerInfo } from '../session/transport';
 import { startPeer, type RunningPeer } from '../sync/peer';
 import { formatSize } from '../sync/scan';
+import type { Readable } from 'node:stream';
+import { AdmissionPrompt } from './admission';
 import type { CliCommand } from './args';
 
 export interface Output {
@@ -23,7 +25,7 @@ export function createOutput(json: boolean, write: (s: string) => void = (s) => 
   };
 }
 
-export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal): Promise<RunningPeer> {
+export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal, input: Readable = process.stdin): Promise<RunningPeer> {
   const logger = createStreamLogger(cmd.logLevel);
   const dir = path.resolve(cmd.dir);
   const name = cmd.name ?? safeUser();
@@ -38,6 +40,7 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal)
     lan: cmd.lan,
     relays: cmd.relays,
     excludes: cmd.excludes,
+    admission: cmd.command === 'share' ? { policy: cmd.admission, guestRole: cmd.guests === 'read-only' ? 'viewer' : 'editor' } : undefined,
     maxFileSize: cmd.maxFileSize,
     force: cmd.force,
     logger,
@@ -90,12 +93,23 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal)
       out.line(`  not shared, as .gitignore and the exclude list say: ${some}`, { event: 'excluded', paths: r.excluded });
     }
     out.line(`Session code: ${peer.code}`, { event: 'code', code: peer.code });
+    if (cmd.admission === 'ask') {
+      out.line('You are asked before anyone joins.', { event: 'admission', policy: cmd.admission, guests: cmd.guests });
+      const prompt = new AdmissionPrompt(s, out, input);
+      signal.addEventListener('abort', () => prompt.close(), { once: true });
+    } else if (cmd.guests === 'read-only') {
+      out.line('People who join are read-only guests.', { event: 'admission', policy: cmd.admission, guests: cmd.guests });
+    }
     out.line(`Invite link: vscode://hyperpair.hyperpair/join?code=${encodeURIComponent(peer.code)}`, {
       event: 'invite',
       link: `vscode://hyperpair.hyperpair/join?code=${encodeURIComponent(peer.code)}`,
     });
   } else {
-    out.line(`Joined: ${peer.workspace.files().length} files in ${dir}`, { event: 'joined', dir, files: peer.workspace.files().length });
+    const readOnly = s.readOnly;
+    out.line(
+      `Joined: ${peer.workspace.files().length} files in ${dir}` + (readOnly ? ' (read-only: your changes are not shared)' : ''),
+      { event: 'joined', dir, files: peer.workspace.files().length, readOnly },
+    );
   }
   out.line('Keeping the folder in sync; Ctrl+C to stop.', { event: 'ready' });
   return peer;

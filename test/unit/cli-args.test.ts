@@ -87,3 +87,16 @@ test('relays, LAN discovery and the relay command', () => {
   assert.equal(only.network.firewalled, true);
   assert.throws(() => parseCli(['share', 'proj', '--relay-only']), /needs at least one --relay/);
 });
+
+test('share --admission and --guests: defaults, the values, and a clear refusal of anything else', () => {
+  const plain = parseCli(['share', 'proj']);
+  assert.equal(plain.admission, 'anyone');
+  assert.equal(plain.guests, 'edit');
+  const asked = parseCli(['share', 'proj', '--admission', 'ask', '--guests', 'read-only']);
+  assert.equal(asked.admission, 'ask');
+  assert.equal(asked.guests, 'read-only');
+  assert.throws(() => parseCli(['share', 'proj', '--admission', 'maybe']), (e: Error) => e instanceof UsageError && /--admission takes anyone or ask, not "maybe"/.test(e.message));
+  assert.throws(() => parseCli(['share', 'proj', '--guests', 'viewer']), (e: Error) => e instanceof UsageError && /--guests takes edit or read-only/.test(e.message));
+  assert.throws(() => parseCli(['join', createSessionCode(), 'dest', '--admission', 'ask']), (e: Error) => e instanceof UsageError && /for share/.test(e.message));
+  assert.match(USAGE, /--admission <anyone\|ask>/);
+});

@@ -134,3 +134,45 @@ test('share reports what it left out; text output shows the code and invite link
   assert.ok(has(waiting, 'stopped'));
   assert.ok(!/handle was still open/.test(waiting.stderr()), 'a handle stayed open');
 });
+
+test('share --admission ask --guests read-only: the sharer lets one person in read-only from standard input and denies another', async () => {
+  const src = tempDir();
+  writeTree(src, { 'notes.txt': 'the sharer wrote this\n' });
+  const sharer = cli(['share', src, '--name', 'Alice', '--admission', 'ask', '--guests', 'read-only', ...net_()]);
+  await waitFor(() => has(sharer, 'ready'), 'the sharer', 30_000);
+  const code = sharer.events.find((e) => e.event === 'code')!.code as string;
+  assert.ok(sharer.events.some((e) => e.event === 'admission' && e.policy === 'ask' && e.guests === 'read-only'));
+
+  const bobDir = path.join(tempDir(), 'bob');
+  const bob = cli(['join', code, bobDir, '--name', 'Bob', ...net_()]);
+  await waitFor(() => sharer.events.some((e) => e.event === 'admission-request' && e.name === 'Bob'), "Bob's request on the sharer", 60_000);
+  await waitFor(() => has(bob, 'waiting'), 'Bob to be told he waits');
+  assert.equal(readTree(bobDir)['notes.txt'], undefined, 'nothing is sent before the sharer answers');
+  // An answer for nobody, and a line that is not an answer, are refused and change nothing.
+  sharer.child.stdin.write('admit Mallory\nlet everyone in\n');
+  await waitFor(() => sharer.events.filter((e) => e.event === 'admission-problem').length === 2, 'two problems reported');
+  sharer.child.stdin.write('read-only Bob\n');
+  await waitFor(() => has(bob, 'joined'), 'Bob to join', 60_000);
+  assert.equal(bob.events.find((e) => e.event === 'joined')!.readOnly, true);
+  assert.deepEqual(readTree(bobDir), readTree(src));
+  assert.ok(sharer.events.some((e) => e.event === 'admission-answer' && e.name === 'Bob' && e.answer === 'viewer'));
+
+  // Bob is read-only: what he changes on his disk never reaches Alice's, while Alice's changes reach him.
+  fs.writeFileSync(path.join(bobDir, 'notes.txt'), 'Bob overwrote this\n');
+  fs.writeFileSync(path.join(src, 'from-alice.txt'), 'Alice wrote this later\n');
+  await waitFor(() => readTree(bobDir)['from-alice.txt'] !== undefined, "Alice's new file on Bob's disk");
+  // Bob's change had as long as Alice's took, and then some: an editor's change would be there by now.
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(fs.readFileSync(path.join(src, 'notes.txt'), 'utf8'), 'the sharer wrote this\n');
+
+  const eve = cli(['join', code, path.join(tempDir(), 'eve'), '--name', 'Eve', ...net_()]);
+  await waitFor(() => sharer.events.some((e) => e.event === 'admission-request' && e.name === 'Eve'), "Eve's request", 60_000);
+  sharer.child.stdin.write('deny Eve\n');
+  assert.equal(await exitWithin(eve, 30_000), 1);
+  assert.match(eve.stderr(), /denied/i);
+
+  for (const p of [bob, sharer]) p.child.kill('SIGINT');
+  assert.equal(await exitWithin(bob, 15_000), 0);
+  assert.equal(await exitWithin(sharer, 15_000), 0);
+  assert.ok(!/handle was still open/.test(sharer.stderr()), 'standard input or another handle kept the sharer alive');
+});
