@@ -14,6 +14,7 @@ const ANSWER = /^\s*(admit|read-only|deny)\s+(.+?)\s*$/i;
 
 export class AdmissionPrompt {
   private readonly lines: readline.Interface;
+  private closing = false;
 
   constructor(
     private readonly session: Session,
@@ -22,6 +23,11 @@ export class AdmissionPrompt {
   ) {
     this.lines = readline.createInterface({ input, terminal: false });
     this.lines.on('line', (line) => this.answer(line));
+    // Standard input ended (a service, `< /dev/null`): nobody can answer, so say so rather than let
+    // people wait in silence.
+    this.lines.on('close', () => {
+      if (!this.closing) this.problem('standard input is closed: join requests cannot be answered, and people asking to join keep waiting');
+    });
     session.on('admission-request', this.onRequest);
     // Requests that came while the peer was starting, before this prompt listened.
     for (const p of session.admissionRequests()) this.onRequest(p);
@@ -61,6 +67,7 @@ export class AdmissionPrompt {
 
   /** Stops listening; standard input is released so that the process can exit. */
   close(): void {
+    this.closing = true;
     this.session.off('admission-request', this.onRequest);
     this.lines.close();
   }

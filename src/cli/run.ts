@@ -93,17 +93,17 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
       out.line(`  not shared, as .gitignore and the exclude list say: ${some}`, { event: 'excluded', paths: r.excluded });
     }
     out.line(`Session code: ${peer.code}`, { event: 'code', code: peer.code });
+    out.line(`Invite link: vscode://hyperpair.hyperpair/join?code=${encodeURIComponent(peer.code)}`, {
+      event: 'invite',
+      link: `vscode://hyperpair.hyperpair/join?code=${encodeURIComponent(peer.code)}`,
+    });
     if (cmd.admission === 'ask') {
-      out.line('You are asked before anyone joins.', { event: 'admission', policy: cmd.admission, guests: cmd.guests });
+      out.line('You are asked before anyone joins (answers are read from standard input).', { event: 'admission', policy: cmd.admission, guests: cmd.guests });
       const prompt = new AdmissionPrompt(s, out, input);
       signal.addEventListener('abort', () => prompt.close(), { once: true });
     } else if (cmd.guests === 'read-only') {
       out.line('People who join are read-only guests.', { event: 'admission', policy: cmd.admission, guests: cmd.guests });
     }
-    out.line(`Invite link: vscode://hyperpair.hyperpair/join?code=${encodeURIComponent(peer.code)}`, {
-      event: 'invite',
-      link: `vscode://hyperpair.hyperpair/join?code=${encodeURIComponent(peer.code)}`,
-    });
   } else {
     const readOnly = s.readOnly;
     out.line(

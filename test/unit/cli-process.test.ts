@@ -176,3 +176,12 @@ test('share --admission ask --guests read-only: the sharer lets one person in re
   assert.equal(await exitWithin(sharer, 15_000), 0);
   assert.ok(!/handle was still open/.test(sharer.stderr()), 'standard input or another handle kept the sharer alive');
 });
+
+test('share --admission ask with standard input closed says that nobody can answer', async () => {
+  const sharer = cli(['share', tempDir(), '--admission', 'ask', ...net_()]);
+  await waitFor(() => has(sharer, 'ready'), 'the sharer', 30_000);
+  sharer.child.stdin.end();
+  await waitFor(() => sharer.events.some((e) => e.event === 'admission-problem' && /standard input is closed/.test(String(e.message))), 'the closed-input warning');
+  sharer.child.kill('SIGINT');
+  assert.equal(await exitWithin(sharer, 15_000), 0);
+});
