@@ -4,7 +4,9 @@
  */
 import * as vscode from 'vscode';
 import { Commands } from './editor/commands';
+import { readConfig } from './editor/config';
 import { SessionController } from './editor/controller';
+import { PeerNotices } from './editor/notices';
 import { StatusItem } from './editor/status';
 import { createTestApi, type TestApi } from './editor/test-api';
 
@@ -22,11 +24,11 @@ export function activate(context: vscode.ExtensionContext): HyperpairExports {
   const activateStart = performance.now();
   const loadStart = typeof __hyperpairLoadStart === 'number' ? __hyperpairLoadStart : activateStart;
   const log = vscode.window.createOutputChannel('Hyperpair', { log: true });
-  controller = new SessionController(
-    log,
-    (message) => void vscode.window.setStatusBarMessage(`Hyperpair: ${message}`, 5000),
-    context.globalStorageUri.fsPath,
-  );
+  const notices = new PeerNotices(() => readConfig().peerNotifications, {
+    popup: (message) => void vscode.window.showInformationMessage(`Hyperpair: ${message}`),
+    quiet: (message) => void vscode.window.setStatusBarMessage(`Hyperpair: ${message}`, 5000),
+  });
+  controller = new SessionController(log, notices, context.globalStorageUri.fsPath);
   const commands = new Commands(context, controller, log, log);
   context.subscriptions.push(log, controller, commands, new StatusItem(controller));
   void vscode.commands.executeCommand('setContext', 'hyperpair.state', 'idle');

@@ -4,6 +4,7 @@
 import * as os from 'node:os';
 import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
+import type { PeerNotificationMode } from './notices';
 
 export interface HyperpairConfig {
   displayName: string;
@@ -21,6 +22,8 @@ export interface HyperpairConfig {
   lanDiscovery: boolean;
   /** Blind relay keys (64 hex characters each), checked when a session starts. */
   relays: string[];
+  /** Whether people joining and leaving pop up as notifications (see notices.ts). */
+  peerNotifications: PeerNotificationMode;
 }
 
 export function readConfig(): HyperpairConfig {
@@ -38,6 +41,7 @@ export function readConfig(): HyperpairConfig {
     joinFolder: c.get<string>('joinFolder', '').trim() || defaultJoinFolder(),
     lanDiscovery: c.get<boolean>('lanDiscovery', true) !== false,
     relays: c.get<string[]>('relays', []).map((k) => String(k).trim()).filter(Boolean),
+    peerNotifications: c.get<PeerNotificationMode>('peerNotifications', 'first-few'),
   };
 }
 

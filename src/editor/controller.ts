@@ -8,6 +8,7 @@ import type { Logger } from '../session/log';
 import type { PeerInfo } from '../session/transport';
 import { readConfig, resolveDisplayName } from './config';
 import type * as RuntimeModule from './runtime';
+import type { PeerNotices } from './notices';
 
 export type SessionState = 'idle' | 'starting' | 'joining' | 'connected' | 'alone' | 'reconnecting';
 
@@ -35,7 +36,7 @@ export class SessionController implements vscode.Disposable {
 
   constructor(
     private readonly logger: Logger,
-    private readonly notify: (message: string) => void,
+    private readonly notices: PeerNotices,
     private readonly storageDir: string,
   ) {}
 
@@ -115,11 +116,12 @@ export class SessionController implements vscode.Disposable {
 
   private adopt(running: RuntimeModule.RunningSession): void {
     this.running = running;
+    this.notices.reset();
     const update = () => this.setState(running.peers().length > 0 ? 'connected' : running.offline() ? 'reconnecting' : 'alone');
     const onStatus = () => update();
     running.peer.session.on('status', onStatus);
     const peers = running.onDidChangePeers((event) => {
-      if (event) this.notify(event);
+      if (event) this.notices.notice(event);
       update();
     });
     this.peerSubscription = { dispose: () => (peers.dispose(), running.peer.session.off('status', onStatus)) };

@@ -92,6 +92,8 @@ editorTest('with the right code Bob waits to be let in; Alice admits him read-on
   const peersOfA = await pair.a.testApi<Array<{ name: string; readOnly: boolean }>>('peers');
   assert.deepEqual(peersOfA, [{ ...peersOfA[0], name: 'Bob', readOnly: true }]);
   await pair.b.page.getByText(/Hyperpair: 2 people \(read-only\)/).first().waitFor({ state: 'visible', timeout: 20_000 });
+  // The first arrivals of a session pop up (hyperpair.peerNotifications: first-few).
+  await pair.a.page.locator('.notification-toast', { hasText: /Bob joined the session/ }).first().waitFor({ state: 'visible', timeout: 20_000 });
 });
 
 editorTest('a stranger with the code is denied from Alice\'s notification, and is told so', async () => {
