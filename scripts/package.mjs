@@ -74,8 +74,9 @@ for (const target of targets) {
   fs.mkdirSync(path.join(stage, 'dist'), { recursive: true });
   for (const f of ['extension.js', 'runtime.js', 'cli.js']) fs.copyFileSync(path.join(root, 'dist', f), path.join(stage, 'dist', f));
   for (const f of ['README.md', 'LICENSE']) fs.copyFileSync(path.join(root, f), path.join(stage, f));
-  if (fs.existsSync(path.join(root, 'docs', 'screenshots'))) {
-    fs.cpSync(path.join(root, 'docs', 'screenshots'), path.join(stage, 'docs', 'screenshots'), { recursive: true });
+  // README's screenshots, which the walkthrough shows too, and the walkthrough's pages.
+  for (const dir of [['docs', 'screenshots'], ['media']]) {
+    if (fs.existsSync(path.join(root, ...dir))) fs.cpSync(path.join(root, ...dir), path.join(stage, ...dir), { recursive: true });
   }
   // The manifest as published: no scripts or dev tooling; the only dependencies are the native
   // packages (everything else is in the bundles), so that vsce ships exactly their closure.

@@ -169,3 +169,22 @@ editorTest('leaving in both editors: Bob leaves, Alice sees it; then Alice leave
   await pair.a.palette('Hyperpair: Leave Session');
   await until(async () => (await pair.a.testApi<string>('state')) === 'idle', 'A idle', 30_000);
 });
+
+editorTest('the Get Started walkthrough shows its steps, with their screenshots and pages', async () => {
+  await pair.a.agent('executeCommand', 'workbench.action.openWalkthrough', 'hyperpair.hyperpair#getStarted', false);
+  const page = pair.a.page;
+  await page.getByText('Get started with Hyperpair').first().waitFor({ state: 'visible', timeout: 30_000 });
+  for (const step of ['Start a session', 'Join with a code', 'Choose who gets in', 'Follow someone', 'When people cannot connect', 'Leave, and trust']) {
+    await page.getByText(step, { exact: true }).first().waitFor({ state: 'visible', timeout: 10_000 });
+  }
+  // The first step's media is README's screenshot, shipped with the extension.
+  await page.locator('.getting-started-media img[alt*="Participants view"]').first().waitFor({ state: 'visible', timeout: 20_000 });
+  await page.getByText('Follow someone', { exact: true }).first().click();
+  // A markdown page renders in a webview (nested frames): look for its text in every frame.
+  const pageShows = async (text: string) => {
+    for (const f of page.frames()) if ((await f.getByText(text).count().catch(() => 0)) > 0) return true;
+    return false;
+  };
+  await until(() => pageShows('Hyperpair: Stop Following'), 'the Follow step page', 20_000);
+  await shot(pair.a, 'walkthrough');
+});
