@@ -355,7 +355,6 @@ function moduleLoadMs(file: string): number | undefined {
   return runs[2];
 }
 
-/** The VSIX, when `npm run package` exists and works offline; otherwise the table says why not. */
 /** The VSIX for this machine's platform, built by `npm run package <target>` into dist-vsix/. */
 function vsixSize(): void {
   const target = `${process.platform}-${process.arch}`;

@@ -7,13 +7,11 @@
  */
 import Hyperswarm from 'hyperswarm';
 import HyperDHT from 'hyperdht';
+import { parseBootstrap } from '../src/session/network';
 
 async function main(): Promise<void> {
   const [spec, topicHex, totalArg] = process.argv.slice(2);
-  const bootstrap = spec.split(',').map((hp) => {
-    const [host, port] = hp.split(':');
-    return { host, port: Number(port) };
-  });
+  const bootstrap = parseBootstrap(spec);
   const total = Number(totalArg);
   const swarm = new Hyperswarm({ dht: new HyperDHT({ bootstrap, host: '127.0.0.1', firewalled: false }) });
   const chunk = Buffer.alloc(64 * 1024, 7);

@@ -6,6 +6,7 @@
  */
 import * as readline from 'node:readline';
 import type { Readable } from 'node:stream';
+import { short } from '../session/connection';
 import type { Session } from '../session/session';
 import type { PeerInfo } from '../session/transport';
 import type { Output } from './run';
@@ -34,7 +35,7 @@ export class AdmissionPrompt {
   }
 
   private readonly onRequest = (p: PeerInfo): void => {
-    const who = `${p.name} (${shortId(p.id)})`;
+    const who = `${p.name} (${short(p.id)})`;
     this.out.line(`? ${who} wants to join: type "admit ${p.name}", "read-only ${p.name}" or "deny ${p.name}"`, {
       event: 'admission-request',
       id: p.id,
@@ -54,9 +55,9 @@ export class AdmissionPrompt {
     if (matches.length === 0) return this.problem(`nobody called "${who}" is waiting to join`);
     if (matches.length > 1) return this.problem(`${matches.length} people called "${who}" are waiting: answer with the id in brackets instead`);
     const p = matches[0];
-    if (verb === 'deny') this.session.deny(p.id);
-    else this.session.admit(p.id, verb === 'read-only' ? 'viewer' : 'editor');
     const answer = verb === 'deny' ? 'denied' : verb === 'read-only' ? 'viewer' : 'editor';
+    if (answer === 'denied') this.session.deny(p.id);
+    else this.session.admit(p.id, answer);
     const text = answer === 'denied' ? `${p.name} was denied` : `${p.name} was let in${answer === 'viewer' ? ' read-only' : ''}`;
     this.out.line(text, { event: 'admission-answer', id: p.id, name: p.name, answer });
   }
@@ -71,8 +72,4 @@ export class AdmissionPrompt {
     this.session.off('admission-request', this.onRequest);
     this.lines.close();
   }
-}
-
-function shortId(id: string): string {
-  return id.slice(0, 8);
 }

@@ -4,6 +4,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 import { describePath } from '../session/diagnose';
 import { createStreamLogger } from '../session/log';
 import { RelayNode, loadRelayKeyPair } from '../session/relay';
@@ -11,7 +12,6 @@ import type { PeerStats } from '../session/session';
 import type { PeerInfo } from '../session/transport';
 import { startPeer, type RunningPeer } from '../sync/peer';
 import { formatSize } from '../sync/scan';
-import type { Readable } from 'node:stream';
 import { AdmissionPrompt } from './admission';
 import type { CliCommand } from './args';
 
