@@ -107,8 +107,11 @@ editorTest('a stranger with the code is denied from Alice\'s notification, and i
     name: 'Mallory',
     network: pair.network.network,
   });
+  // Expect the denial before clicking: it can arrive before the click returns, and a rejection
+  // nobody listens to yet fails the test run.
+  const denied = assert.rejects(joining, (err: Error) => err instanceof AdmissionDeniedError && /Alice denied your request/.test(err.message));
   await clickNotification(pair.a.page, /Mallory wants to join your session/, 'Deny');
-  await assert.rejects(joining, (err: Error) => err instanceof AdmissionDeniedError && /Alice denied your request/.test(err.message));
+  await denied;
   assert.ok(!fs.existsSync(path.join(dir, 'README.md')), 'nothing was shared with Mallory');
   const names = (await pair.a.testApi<Array<{ name: string }>>('peers')).map((p) => p.name);
   assert.deepEqual(names, ['Bob']);
