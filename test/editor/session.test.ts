@@ -26,6 +26,9 @@ editorTest('the extension activates in both editors, in a real VS Code', async (
     assert.ok(commands.includes('hyperpair.startSession') && commands.includes('hyperpair.joinSession'));
     const info = await e.agent<{ version: string }>('ping');
     assert.match(info.version, /^1\.\d+\.\d+/);
+    // The bundle's banner marked when its code began to load: activation is measured from there.
+    const t = await e.testApi<{ loadMs: number; activateMs: number }>('activationTime');
+    assert.ok(t.loadMs > 0 && t.activateMs > 0, `activation time measured: ${JSON.stringify(t)}`);
   }
 });
 
