@@ -1,13 +1,15 @@
 /**
- * Real editing traces from ../shared/traces (josephg/editing-traces, CC BY 4.0; see its README for
- * the authors): loading, and the bookkeeping needed to replay them, sequentially or per agent.
+ * Real editing traces from test/data/traces (josephg/editing-traces, CC BY 4.0; see the README there
+ * for the licence and source): loading, and the bookkeeping needed to replay them, sequentially or per
+ * agent. They are kept in the repository so a fresh clone runs every test.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as Y from 'yjs';
 
-export const TRACES_DIR = path.resolve(__dirname, '../../../../shared/traces');
+// Compiled to out/test/helpers/, so the repository root is three levels up.
+export const TRACES_DIR = path.resolve(__dirname, '../../../test/data/traces');
 export type Patch = [pos: number, del: number, ins: string, time?: unknown];
 
 export interface SequentialTrace {
@@ -23,10 +25,9 @@ export interface ConcurrentTrace {
 }
 
 export function tracePath(name: string): string {
-  const candidates = [path.join(TRACES_DIR, name), path.resolve(process.cwd(), '../shared/traces', name)];
-  const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`trace ${name} not found (looked in ${candidates.join(', ')})`);
-  return found;
+  const file = path.join(TRACES_DIR, name);
+  if (!fs.existsSync(file)) throw new Error(`trace ${name} not found in ${TRACES_DIR}`);
+  return file;
 }
 
 export function loadTrace<T>(name: string): T {
