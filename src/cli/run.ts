@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { describePath } from '../session/diagnose';
 import { createStreamLogger } from '../session/log';
 import { RelayNode, loadRelayKeyPair } from '../session/relay';
+import type { RefusalSummary } from '../session/refusals';
 import type { PeerStats } from '../session/session';
 import type { PeerInfo } from '../session/transport';
 import { startPeer, type RunningPeer } from '../sync/peer';
@@ -80,7 +81,8 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     shown.delete(p.id);
     out.line(`- ${p.name} left (${reason})`, { event: 'peer-leave', id: p.id, name: p.name, reason });
   });
-  s.on('peer-rejected', (id: string, reason: string) => out.line(`! refused a peer: ${reason}`, { event: 'peer-rejected', id, reason }));
+  // Rate-limited by the session: a flood of strangers is one line a minute, not one line each.
+  s.on('peers-refused', ({ message, count }: RefusalSummary) => out.line(`! ${message}`, { event: 'peers-refused', count, message }));
   s.on('protocol-mismatch', (version: number, message: string) => out.line(`! ${message}`, { event: 'protocol-mismatch', version, message }));
   peer.workspace.on('notice', (message) => out.line(`! ${message}`, { event: 'notice', message }));
 

@@ -13,6 +13,7 @@ import {
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
   MAX_DATA_FRAME,
+  MAX_UNAUTHENTICATED_BYTES,
   admissionEncoding,
   byeEncoding,
   dataEncoding,
@@ -28,7 +29,7 @@ import {
 export interface ConnectionEvents {
   /** The remote proved membership and said hello. */
   ready: [hello: Hello];
-  /** The remote runs another protocol version. */
+  /** A member (its proof checked) runs another protocol version. */
   mismatch: [remoteVersion: number];
   /** The remote failed authentication (bad proof, silence, garbage before auth). */
   rejected: [reason: string];
@@ -88,6 +89,8 @@ export class PeerConnection extends EventEmitter {
   private remoteSaidBye = false;
   private closeReason = 'connection closed';
   private readonly drainWaiters: Array<() => void> = [];
+  /** Undoes the watch on what arrives before authentication (see watchUnauthenticated). */
+  private unwatch: () => void = () => {};
 
   constructor(
     readonly stream: Hyperswarm.SecretStream,
@@ -137,6 +140,7 @@ export class PeerConnection extends EventEmitter {
       this.lastSeenAt = Date.now();
       fn(value);
     };
+    this.unwatch = this.watchUnauthenticated(stream);
     this.messages = {
       hello: channel.addMessage({ encoding: helloEncoding, onmessage: guard((h: Hello) => this.onHello(h)) }),
       peers: channel.addMessage({ encoding: peersEncoding, onmessage: guard((keys: Uint8Array[]) => this.emit('peers', keys)) }),
@@ -224,18 +228,49 @@ export class PeerConnection extends EventEmitter {
     this.onClosed();
   }
 
+  /**
+   * Until the remote proves membership, the only thing it may send is its channel open: any other
+   * frame (random bytes, another protocol, a message) and more than MAX_UNAUTHENTICATED_BYTES of
+   * ciphertext (a huge frame still arriving) close the connection at once, instead of being held until
+   * the auth timeout.
+   */
+  private watchUnauthenticated(stream: Hyperswarm.SecretStream): () => void {
+    // Runs after protomux's own listener (added first, by Protomux.from): had this frame been the
+    // Hyperpair open, onOpen would have authenticated or closed the connection by now.
+    const onFrame = (frame: Uint8Array) => {
+      if (!this.authenticated && !this.closed && frame.byteLength > 0) this.reject('sent an invalid frame before authenticating (not the Hyperpair handshake)');
+    };
+    let rawBytes = 0;
+    const onRaw = (chunk: Uint8Array) => {
+      rawBytes += chunk.byteLength;
+      if (!this.authenticated && rawBytes > MAX_UNAUTHENTICATED_BYTES) {
+        this.reject(`sent more than ${MAX_UNAUTHENTICATED_BYTES / 1024} KiB before authenticating`);
+        this.stream.destroy(); // the rest of a huge frame is not worth receiving
+      }
+    };
+    const raw = stream.rawStream;
+    stream.on('data', onFrame);
+    raw?.on?.('data', onRaw);
+    return () => {
+      stream.off('data', onFrame);
+      raw?.off?.('data', onRaw);
+    };
+  }
+
   private onOpen(h: Handshake): void {
     if (this.closed) return; // a late open after destroy() (see guard above)
-    if (h.version !== PROTOCOL_VERSION || !h.proof) {
+    // Membership first: what someone without the code says (its version included) is not news.
+    if (!h.proof || !verifyProof(this.options.authKey, this.stream.handshakeHash, this.remotePublicKey, h.proof)) {
+      this.reject('wrong membership proof (it does not know the session code)');
+      return;
+    }
+    if (h.version !== PROTOCOL_VERSION) {
       this.emit('mismatch', h.version);
       this.destroy(`the other peer runs Hyperpair protocol ${h.version}; this one runs ${PROTOCOL_VERSION}`);
       return;
     }
-    if (!verifyProof(this.options.authKey, this.stream.handshakeHash, this.remotePublicKey, h.proof)) {
-      this.reject('wrong membership proof (it does not know the session code)');
-      return;
-    }
     this.authenticated = true;
+    this.unwatch();
     clearTimeout(this.authTimer);
     this.authTimer = setTimeout(() => this.destroy('no hello after authenticating'), this.options.authTimeoutMs);
     this.messages.hello.send(this.options.hello);
@@ -271,6 +306,7 @@ export class PeerConnection extends EventEmitter {
   private onClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unwatch();
     clearTimeout(this.authTimer);
     clearInterval(this.pingTimer);
     this.flushDrainWaiters();

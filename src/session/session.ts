@@ -12,6 +12,7 @@ import { buildDiagnosis, type ConnectionPath, type Diagnosis } from './diagnose'
 import { LanDiscovery } from './lan';
 import { silentLogger, type Logger } from './log';
 import { createDHT, type NetworkOptions, type SessionDHT } from './network';
+import { RefusalReport, type RefusalSummary } from './refusals';
 import { deriveKeys } from './secrets';
 import { judge, signRoster, verifyRoster, withEntry, type AdmissionPolicy, type Role, type Roster, type Verdict } from './admission';
 import type { Admission } from './wire';
@@ -71,6 +72,8 @@ export interface SessionOptions {
   lanTesting?: { now?: () => number; windowMs?: number; mdnsPort?: number; mdnsGroup?: string };
   /** Public keys of blind relays (`hyperpair relay`) to connect through when holepunching fails. */
   relays?: Buffer[];
+  /** Refused connections after the first are reported together once per this window. Default 60 s. */
+  refusalWindowMs?: number;
 }
 
 export interface SessionEvents extends TransportEvents {
@@ -78,6 +81,8 @@ export interface SessionEvents extends TransportEvents {
   status: [status: SessionStatus, members: number];
   /** Someone on the topic failed authentication and was disconnected. */
   'peer-rejected': [remoteId: string, reason: string];
+  /** Refused connections for a person, rate-limited (see RefusalReport): show this, not each one. */
+  'peers-refused': [summary: RefusalSummary];
   /** A peer runs another protocol version; `message` is for a person. */
   'protocol-mismatch': [remoteVersion: number, message: string];
   /** (Owner, policy `ask`) someone who knows the code asks to join: call `admit()` or `deny()`. */
@@ -123,6 +128,7 @@ export class Session extends EventEmitter implements PeerTransport {
   private lanError: string | undefined;
   private lastConnectProblem: { code: string; at: number } | undefined;
   private lastProblemReportAt = 0;
+  private readonly refusals: RefusalReport;
   private readonly members = new Map<string, PeerConnection>();
   private readonly pending = new Set<PeerConnection>();
   private readonly redialTimers = new Map<string, NodeJS.Timeout>();
@@ -165,6 +171,10 @@ export class Session extends EventEmitter implements PeerTransport {
     this.topic = keys.topic;
     this.authKey = keys.authKey;
     this.lanKey = keys.lanKey;
+    this.refusals = new RefusalReport((summary) => {
+      this.logger.warn(summary.message);
+      this.emit('peers-refused', summary);
+    }, options.refusalWindowMs);
     for (const r of options.relays ?? []) {
       if (r.length !== 32) throw new Error('a relay key is 32 bytes (64 hex characters, as `hyperpair relay` prints it)');
     }
@@ -485,9 +495,10 @@ export class Session extends EventEmitter implements PeerTransport {
     this.pending.add(conn);
     const id = conn.remoteId;
     conn.on('rejected', (reason: string) => {
-      this.logger.warn(`refused ${short(id)}: ${reason}`);
+      this.logger.debug(`refused ${short(id)}: ${reason}`);
       info.ban(true); // do not redial someone who cannot prove membership
       this.emit('peer-rejected', id, reason);
+      this.refusals.add(reason);
     });
     conn.on('mismatch', (version: number) => {
       const message = `The other peer runs Hyperpair protocol ${version}; this one runs protocol 1. Update Hyperpair so that both match.`;
@@ -724,6 +735,7 @@ export class Session extends EventEmitter implements PeerTransport {
   private async close(): Promise<void> {
     // Never wait for a pending announce (it can take a long time offline): it ends with the swarm.
     this.signalLeaving();
+    this.refusals.close();
     clearTimeout(this.refreshTimer);
     for (const t of this.redialTimers.values()) clearTimeout(t);
     this.redialTimers.clear();

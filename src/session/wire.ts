@@ -15,13 +15,24 @@ export const MAX_NAME_CHARS = 64;
 export const MAX_REASON_CHARS = 256;
 export const MAX_GOSSIP_PEERS = 256;
 
+/**
+ * What a remote may send before its membership proof is checked: its channel open is under 100 bytes,
+ * so anything near this cap is an attack (a 16 MiB frame would otherwise be held in memory until the
+ * auth timeout). Counted on the ciphertext, as it arrives.
+ */
+export const MAX_UNAUTHENTICATED_BYTES = 64 * 1024;
+
 export interface Handshake {
   version: number;
-  /** 32 bytes for version 1; null when the version is not one this peer speaks. */
+  /**
+   * 32 bytes, computed as in version 1 (docs/PROTOCOL.md §4.2) whatever the version: every version's
+   * handshake starts with `version, proof`, so that a peer checks membership before it believes
+   * anything else, the version included. Null when the remote sent no proof.
+   */
   proof: Uint8Array | null;
 }
 
-/** Reads the version first, and only a version-1 body after it, so any version can be told apart. */
+/** Reads the version and the proof; the rest of another version's body is not ours to read. */
 export const handshakeEncoding: Encoding<Handshake> = {
   preencode(state, h) {
     c.uint.preencode(state, h.version);
@@ -33,11 +44,10 @@ export const handshakeEncoding: Encoding<Handshake> = {
   },
   decode(state) {
     const version = c.uint.decode(state);
-    if (version !== PROTOCOL_VERSION) {
-      state.start = state.end; // another version's body: not ours to read
-      return { version, proof: null };
-    }
-    return { version, proof: c.fixed32.decode(state) };
+    if (version === PROTOCOL_VERSION) return { version, proof: c.fixed32.decode(state) };
+    const proof = state.end - state.start >= 32 ? c.fixed32.decode(state) : null;
+    state.start = state.end;
+    return { version, proof };
   },
 };
 

@@ -157,7 +157,14 @@ declare module 'hyperswarm' {
     readonly remotePublicKey: Buffer;
     readonly handshakeHash: Buffer;
     readonly isInitiator: boolean;
-    readonly rawStream?: { remoteHost?: string | null; remotePort?: number; remoteAddress?: string };
+    /** The transport under the encryption (a UDX stream or a TCP socket): ciphertext, as it arrives. */
+    readonly rawStream?: {
+      remoteHost?: string | null;
+      remotePort?: number;
+      remoteAddress?: string;
+      on?(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+      off?(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+    };
     /** Resolves true once the Noise handshake is done, false if the stream closed before. */
     readonly opened: Promise<boolean>;
   }

@@ -258,7 +258,9 @@ test('a peer of another protocol version is told apart, and both sides see the v
   const mismatches: Array<[number, string]> = [];
   a.on('protocol-mismatch', (v, m) => mismatches.push([v, m]));
   let seenByFuturePeer: number | undefined;
-  const future = await observer(a.topic, (conn) => void rawChannel(conn, { version: 2, proof: null }, (h) => (seenByFuturePeer = h.version)));
+  // A member: it proves the code (a stranger's version is never reported, session-strangers.test.ts).
+  const { authKey } = deriveKeys((parseSessionCode(code) as { secret: Buffer }).secret);
+  const future = await observer(a.topic, (conn) => void rawChannel(conn, { version: 2, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }, (h) => (seenByFuturePeer = h.version)));
   await waitFor(() => mismatches.length > 0 && seenByFuturePeer !== undefined, 'the version mismatch');
   assert.equal(mismatches[0][0], 2);
   assert.match(mismatches[0][1], /runs Hyperpair protocol 2/);

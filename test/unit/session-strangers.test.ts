@@ -1,0 +1,113 @@
+/**
+ * What someone without the session code can make a member do: nothing it would show as advice, nothing
+ * held in memory until a timeout, and no line per refused connection. Real hyperswarm on a loopback
+ * testnet; the strangers are real DHT connections with fresh keys.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import HyperDHT from 'hyperdht';
+import Hyperswarm from 'hyperswarm';
+import Protomux from 'protomux';
+import { Session, createSessionCode, parseSessionCode } from '../../src/session';
+import type { RefusalSummary } from '../../src/session/refusals';
+import { deriveKeys, proof } from '../../src/session/secrets';
+import { handshakeEncoding, PROTOCOL_NAME, type Handshake } from '../../src/session/wire';
+import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
+
+let net: TestNetwork;
+let dht: HyperDHT;
+const open: Session[] = [];
+
+before(async () => {
+  net = await createTestNetwork();
+  dht = new HyperDHT({ bootstrap: net.network.bootstrap, host: '127.0.0.1', firewalled: false });
+  await dht.ready();
+});
+after(async () => {
+  await Promise.all(open.map((s) => s.leave()));
+  await dht.destroy();
+  await net.destroy();
+});
+
+/** A session whose auth timeout is far beyond any wait here: what closes a stranger is not the timeout. */
+async function member(code = createSessionCode(), extra: Partial<ConstructorParameters<typeof Session>[0]> = {}): Promise<Session> {
+  const s = new Session({ code, name: 'Alice', network: net.network, authTimeoutMs: 600_000, ...extra });
+  open.push(s);
+  await s.ready();
+  return s;
+}
+
+/** A direct connection to `s` under a fresh key (each one a new stranger); `onopen` runs once encrypted. */
+function connect(s: Session, onopen: (conn: Hyperswarm.SecretStream) => void): { closed: () => boolean; conn: Hyperswarm.SecretStream } {
+  const conn = dht.connect(Buffer.from(s.self.id, 'hex'), { keyPair: HyperDHT.keyPair() }) as unknown as Hyperswarm.SecretStream;
+  let closed = false;
+  conn.on('error', () => {});
+  conn.on('close', () => (closed = true));
+  conn.on('open', () => onopen(conn));
+  return { closed: () => closed, conn };
+}
+
+function openChannel(conn: Hyperswarm.SecretStream, handshake: Handshake, onopen: (h: Handshake) => void = () => {}): void {
+  Protomux.from(conn).createChannel<Handshake>({ protocol: PROTOCOL_NAME, handshake: handshakeEncoding, onopen })!.open(handshake);
+}
+
+test('a stranger claiming another protocol version is refused as a stranger; only a member of another version is reported as one', async () => {
+  const code = createSessionCode();
+  const a = await member(code);
+  const mismatches: number[] = [];
+  const refused: string[] = [];
+  a.on('protocol-mismatch', (v) => mismatches.push(v));
+  a.on('peer-rejected', (_id, reason) => refused.push(reason));
+
+  const stranger = connect(a, (conn) => openChannel(conn, { version: 2, proof: Buffer.alloc(32, 7) }));
+  await waitFor(() => refused.length === 1 && stranger.closed(), 'the stranger to be refused');
+  assert.match(refused[0], /membership proof/);
+  assert.deepEqual(mismatches, [], 'a version claimed by someone without the code is not advice to update');
+
+  // A member (it proves the code) of a future version: that is worth telling the user.
+  const { authKey } = deriveKeys((parseSessionCode(code) as { secret: Buffer }).secret);
+  let seenByFuture: number | undefined;
+  connect(a, (conn) => openChannel(conn, { version: 2, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }, (h) => (seenByFuture = h.version)));
+  await waitFor(() => mismatches.length === 1 && seenByFuture !== undefined, 'the version mismatch');
+  assert.deepEqual(mismatches, [2]);
+  assert.equal(seenByFuture, 1, 'the future peer sees this one\'s version too');
+});
+
+test('junk and a 16 MiB frame from a stranger close its connection at once, not at the auth timeout', async () => {
+  const a = await member();
+  const refused: string[] = [];
+  a.on('peer-rejected', (_id, reason) => refused.push(reason));
+
+  // Decodes as a protomux message to a channel that does not exist: protomux alone ignores it.
+  const junk = connect(a, (conn) => conn.write(Buffer.from([0x05, 0x01, 0x42, 0x42, 0x42, 0x42])));
+  await waitFor(() => junk.closed(), 'the junk connection to close', 30_000);
+  assert.ok(refused.some((r) => /invalid frame before authenticating/.test(r)), refused.join('; '));
+
+  // One secret-stream message just under its 16 MiB maximum, before any handshake.
+  const huge = connect(a, (conn) => conn.write(Buffer.alloc(16 * 1024 * 1024 - 64, 1)));
+  await waitFor(() => huge.closed(), 'the huge frame\'s connection to close', 30_000);
+  assert.ok(refused.some((r) => /more than 64 KiB before authenticating/.test(r)), refused.join('; '));
+
+  // A member still gets in.
+  const b = new Session({ code: a.code, name: 'Bob', network: net.network });
+  open.push(b);
+  await b.ready();
+  await waitFor(() => a.peers().length === 1, 'Bob to connect after the strangers');
+});
+
+test('a flood of strangers is reported as one line and a summary, not one line each', async () => {
+  const a = await member();
+  const summaries: RefusalSummary[] = [];
+  let refused = 0;
+  a.on('peers-refused', (s) => summaries.push(s));
+  a.on('peer-rejected', () => refused++);
+  const N = 20;
+  for (let i = 0; i < N; i++) connect(a, (conn) => conn.write(Buffer.from([0x07, 0x01, 0x00])));
+  await waitFor(() => refused === N, `${N} strangers to be refused`);
+  assert.equal(summaries.length, 1, `one line while the flood lasts: ${summaries.map((s) => s.message).join(' | ')}`);
+  assert.match(summaries[0].message, /^Refused a connection: /);
+  await a.leave(); // the report is flushed when the session ends
+  assert.equal(summaries.length, 2);
+  assert.match(summaries[1].message, new RegExp(`^${N - 1} connections refused in the last minute \\(${N - 1} × sent an invalid frame`));
+  assert.equal(summaries.reduce((n, s) => n + s.count, 0), N, 'every refusal is counted');
+});
