@@ -1,6 +1,6 @@
 /** Command-line arguments of the headless peer. */
 import { parseArgs } from 'node:util';
-import { parseBootstrap, parseRelayKey, type NetworkOptions } from '../session/network';
+import { checkBindHost, parseBootstrap, parseRelayKey, type NetworkOptions } from '../session/network';
 import { parseSessionCode } from '../session/code';
 
 export const USAGE = `Usage:
@@ -59,7 +59,7 @@ export function parseCli(argv: string[]): CliCommand {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: negativeNumbersAsValues(argv),
       allowPositionals: true,
       options: {
         name: { type: 'string' },
@@ -80,9 +80,14 @@ export function parseCli(argv: string[]): CliCommand {
       },
     });
   } catch (err) {
+    // parseArgs calls a value that starts with "-" "ambiguous"; say what is missing instead.
+    const ambiguous = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec((err as Error).message);
+    if (ambiguous) throw new UsageError(`${ambiguous[1]} needs a value; what follows it starts with "-", so it reads as an option (write ${ambiguous[1]}=<value> if it is the value)`);
     throw new UsageError((err as Error).message);
   }
   const { values, positionals } = parsed;
+  const hostProblem = checkBindHost(values.host);
+  if (hostProblem) throw new UsageError(`--host: ${hostProblem}`);
   const base = {
     name: values.name,
     network: {
@@ -149,10 +154,20 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
   throw new UsageError(`${flag} takes ${allowed.join(' or ')}, not "${value}"`);
 }
 
+/** `--max-file-size -5` is a value, however wrong: turned into `--max-file-size=-5` so it is checked as one. */
+function negativeNumbersAsValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (/^--[\w-]+$/.test(argv[i]) && /^-\d/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 function parseSize(value: string | undefined): number {
   if (value === undefined) return 50 * 1024 * 1024;
   const mb = Number(value);
-  if (!Number.isFinite(mb) || mb <= 0) throw new UsageError(`--max-file-size takes a number of megabytes, not "${value}"`);
+  if (!Number.isFinite(mb) || mb <= 0) throw new UsageError(`--max-file-size takes a number of megabytes greater than 0, not "${value}"`);
   return Math.round(mb * 1024 * 1024);
 }
 

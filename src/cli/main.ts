@@ -1,5 +1,6 @@
 /** `hyperpair`: the headless peer. Process wiring only; behaviour lives in run.ts. */
 import { SessionCodeError } from '../session/session';
+import { escapeUntrusted } from '../session/untrusted';
 import { FolderError } from '../sync/peer';
 import { USAGE, UsageError, parseCli } from './args';
 import { createOutput, runPeer, runRelay } from './run';
@@ -44,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (abort.signal.aborted) return exited;
     const known = err instanceof UsageError || err instanceof SessionCodeError || err instanceof FolderError;
-    process.stderr.write(`hyperpair: ${(err as Error).message}\n`);
+    process.stderr.write(`hyperpair: ${escapeUntrusted((err as Error).message)}\n`);
     return known ? 2 : 1;
   }
   return exited;

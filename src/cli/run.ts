@@ -8,9 +8,11 @@ import type { Readable } from 'node:stream';
 import { describePath } from '../session/diagnose';
 import { createStreamLogger } from '../session/log';
 import { RelayNode, loadRelayKeyPair } from '../session/relay';
+import { escapeUntrusted } from '../session/untrusted';
 import type { RefusalSummary } from '../session/refusals';
 import type { PeerStats } from '../session/session';
 import type { PeerInfo } from '../session/transport';
+import { caseCollisionWarning, caseCollisions } from '../sync/case-collisions';
 import { startPeer, type RunningPeer } from '../sync/peer';
 import { formatSize } from '../sync/scan';
 import { AdmissionPrompt } from './admission';
@@ -20,9 +22,13 @@ export interface Output {
   line(text: string, event: Record<string, unknown>): void;
 }
 
+/**
+ * Text lines carry file names, peer names and reasons from elsewhere: each line is escaped whole, so
+ * nothing in it can move the cursor, recolour the terminal or forge another line.
+ */
 export function createOutput(json: boolean, write: (s: string) => void = (s) => process.stdout.write(s)): Output {
   return {
-    line: (text, event) => write((json ? JSON.stringify(event) : text) + '\n'),
+    line: (text, event) => write((json ? JSON.stringify(event) : escapeUntrusted(text)) + '\n'),
   };
 }
 
@@ -94,6 +100,7 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
       const some = r.excluded.slice(0, 5).join(', ') + (r.excluded.length > 5 ? ', …' : '');
       out.line(`  not shared, as .gitignore and the exclude list say: ${some}`, { event: 'excluded', paths: r.excluded });
     }
+    warnCaseCollisions(out, r.files.map((f) => f.rel));
     out.line(`Session code: ${peer.code}`, { event: 'code', code: peer.code });
     out.line(`Invite link: vscode://hyperpair.hyperpair/join?code=${encodeURIComponent(peer.code)}`, {
       event: 'invite',
@@ -112,6 +119,7 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
       `Joined: ${peer.workspace.files().length} files in ${dir}` + (readOnly ? ' (read-only: your changes are not shared)' : ''),
       { event: 'joined', dir, files: peer.workspace.files().length, readOnly },
     );
+    warnCaseCollisions(out, peer.workspace.files().map((f) => f.path));
   }
   out.line('Keeping the folder in sync; Ctrl+C to stop.', { event: 'ready' });
   return peer;
@@ -131,6 +139,13 @@ export async function runRelay(cmd: CliCommand, out: Output): Promise<RelayNode>
     { event: 'ready', keyFile: cmd.keyFile ?? null },
   );
   return relay;
+}
+
+function warnCaseCollisions(out: Output, paths: string[]): void {
+  for (const group of caseCollisions(paths)) {
+    const message = caseCollisionWarning(group);
+    out.line(`! ${message}`, { event: 'case-collision', paths: group, message });
+  }
 }
 
 function safeUser(): string {

@@ -3,6 +3,7 @@
  * glue can pass its channel straight in, while the core never imports `vscode`.
  * Never log the session code or anything derived from it that could be used to join.
  */
+import { escapeUntrusted } from './untrusted';
 export interface Logger {
   trace(message: string, ...args: unknown[]): void;
   debug(message: string, ...args: unknown[]): void;
@@ -32,7 +33,8 @@ export function createStreamLogger(
     if (LEVELS.indexOf(l) < min) return;
     const text = message instanceof Error ? message.message : message;
     const rest = args.length ? ' ' + format(args) : '';
-    write(`${new Date().toISOString()} [${l}] ${prefix}${text}${rest}`);
+    // Messages quote peers and file names: nothing in them reaches a terminal raw.
+    write(`${new Date().toISOString()} [${l}] ${prefix}${escapeUntrusted(text + rest)}`);
   };
   return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -125,6 +125,17 @@ export function createDHT(network: NetworkOptions = {}): SessionDHT {
   return new SessionDHT(options, network.holepunch !== false);
 }
 
+/**
+ * What to tell a person whose DHT node found no other node (its routing table is empty after
+ * joining): nobody can find the session through the DHT, which otherwise only shows as a long wait.
+ */
+export function noDhtNodeMessage(network: NetworkOptions = {}): string {
+  const where = network.bootstrap
+    ? `none of the bootstrap nodes (${network.bootstrap.map((b) => (b.host.includes(':') ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`)).join(', ')}) answered`
+    : 'no node of the public DHT answered (is this machine offline?)';
+  return `Could not reach the DHT: ${where}. Peers cannot find this session through it until one answers; check the bootstrap setting (headless peer: --bootstrap) and the network. Peers on the same local network can still connect.`;
+}
+
 /** Parses a relay's public key (64 hex characters), with a clear error for anything else. */
 export function parseRelayKey(spec: string): Buffer {
   const hex = spec.trim().toLowerCase();

@@ -11,7 +11,7 @@ import { DUPLICATE_CONNECTION, PeerConnection, short } from './connection';
 import { buildDiagnosis, type ConnectionPath, type Diagnosis } from './diagnose';
 import { LanDiscovery } from './lan';
 import { silentLogger, type Logger } from './log';
-import { createDHT, type NetworkOptions, type SessionDHT } from './network';
+import { createDHT, noDhtNodeMessage, type NetworkOptions, type SessionDHT } from './network';
 import { RefusalReport, type RefusalSummary } from './refusals';
 import { deriveKeys } from './secrets';
 import { judge, signRoster, verifyRoster, withEntry, type AdmissionPolicy, type Role, type Roster, type Verdict } from './admission';
@@ -352,6 +352,11 @@ export class Session extends EventEmitter implements PeerTransport {
     }
     if (this.left) return;
     this.announced = true;
+    if (this.dht?.toArray({ limit: 1 }).length === 0) {
+      const message = noDhtNodeMessage(this.options.network);
+      this.logger.warn(message);
+      this.emit('connect-problem', message);
+    }
     this.updateStatus();
     this.scheduleRefresh();
   }

@@ -5,6 +5,7 @@
  */
 import c from 'compact-encoding';
 import type { Encoding, State } from 'compact-encoding';
+import { stripUntrusted } from './untrusted';
 
 export const PROTOCOL_NAME = 'hyperpair';
 export const PROTOCOL_VERSION = 1;
@@ -151,6 +152,5 @@ export const MESSAGE_IDS = { hello: 0, peers: 1, bye: 2, data: 3, ping: 4, pong:
 
 /** A display name with control characters removed and length bounded. */
 export function cleanName(name: string): string {
-  const cleaned = name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '').trim();
-  return [...cleaned].slice(0, MAX_NAME_CHARS).join('') || 'Anonymous';
+  return stripUntrusted(name, MAX_NAME_CHARS, 'Anonymous');
 }

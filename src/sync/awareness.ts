@@ -4,6 +4,7 @@
  * nothing. The editor glue and the headless peer read presence only through `presences()`.
  */
 import type { Awareness } from 'y-protocols/awareness';
+import { stripUntrusted } from '../session/untrusted';
 
 export interface PresenceUser {
   /** The peer id (64 hex) of the session member. */
@@ -30,17 +31,15 @@ export const MAX_SELECTIONS = 64;
 const FILE_ID = /^[0-9a-f]{32}$/;
 const PEER_ID = /^[0-9a-f]{64}$/;
 const COLOUR = /^#[0-9a-fA-F]{6}$/;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /** Another peer's awareness state made safe to show, or undefined when it names no user. */
 export function readPresence(state: unknown): PresenceState | undefined {
   if (!isObject(state) || !isObject(state.user)) return undefined;
   const u = state.user;
   if (typeof u.id !== 'string' || !PEER_ID.test(u.id)) return undefined;
-  const name = typeof u.name === 'string' ? u.name.replace(CONTROL, '').slice(0, 64) : '';
+  const name = stripUntrusted(typeof u.name === 'string' ? u.name : '', 64, 'someone');
   const colour = typeof u.colour === 'string' && COLOUR.test(u.colour) ? u.colour.toLowerCase() : '#888888';
-  const out: PresenceState = { user: { id: u.id, name: name || 'someone', colour } };
+  const out: PresenceState = { user: { id: u.id, name, colour } };
   const f = state.file;
   if (isObject(f) && typeof f.id === 'string' && FILE_ID.test(f.id) && typeof f.path === 'string' && f.path.length <= 1024) {
     out.file = { id: f.id, path: f.path };

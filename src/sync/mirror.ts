@@ -13,7 +13,7 @@ import { atomicWrite, moveFile, readIfFile, removeFile } from './fsutil';
 import { contentHash } from './hash';
 import { isSafeRelativePath, resolveInside, unsafePathReason } from './paths';
 import { CHUNK_SIZE } from './protocol';
-import { ExcludeRules, formatSize, scanFolder, type ScanOptions, type ScanReport } from './scan';
+import { ExcludeRules, formatSize, leaveOut, scanFolder, type ScanOptions, type ScanReport } from './scan';
 import { diffEdits, mapOffset } from './textdiff';
 import { FolderWatcher } from './watcher';
 import type { SharedWorkspace } from './workspace';
@@ -71,10 +71,11 @@ export class Mirror {
   async share(): Promise<ScanReport> {
     const { report, rules } = await scanFolder(this.root, this.options.scan);
     this.rules = rules;
-    for (const f of report.files) {
+    for (const f of [...report.files]) {
       if (this.ws.byPath(f.rel)) continue;
       const bytes = await readIfFile(resolveInside(this.root, f.rel));
       if (bytes) this.addFromDisk(f.rel, bytes);
+      else leaveOut(report, f, 'it could not be read');
     }
     return report;
   }

@@ -93,7 +93,17 @@ export async function scanFolder(root: string, options: ScanOptions = {}): Promi
 
   async function walk(absDir: string, relDir: string): Promise<void> {
     await rules.loadGitignore(absDir, relDir);
-    const entries = await fs.readdir(absDir, { withFileTypes: true });
+    let entries;
+    try {
+      entries = await fs.readdir(absDir, { withFileTypes: true });
+    } catch (err) {
+      // The shared folder itself must be readable; a subfolder that is not is left out, and said so,
+      // rather than refusing to share everything else.
+      if (relDir === '') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      report.skipped.push({ rel: relDir + '/', reason: `this folder could not be read${code ? `: ${code}` : ''}` });
+      return;
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const d of entries) {
       const rel = relDir ? `${relDir}/${d.name}` : d.name;
@@ -126,6 +136,15 @@ export async function scanFolder(root: string, options: ScanOptions = {}): Promi
   }
   await walk(path.resolve(root), '');
   return { report, rules };
+}
+
+/** Moves a listed file to the skipped ones (e.g. it could not be read after all). */
+export function leaveOut(report: ScanReport, file: ScannedFile, reason: string): void {
+  const i = report.files.indexOf(file);
+  if (i < 0) return;
+  report.files.splice(i, 1);
+  report.totalBytes -= file.size;
+  report.skipped.push({ rel: file.rel, reason });
 }
 
 export function formatSize(n: number): string {

@@ -53,6 +53,11 @@ test('mistakes are usage errors that say what is wrong', () => {
     [['share', 'x', '--bootstrap', 'host:99999'], /is not a bootstrap node/],
     [['share', 'x', '--max-file-size', 'big'], /--max-file-size takes a number/],
     [['share', 'x', '--max-file-size=-1'], /--max-file-size takes a number/],
+    // Not "ambiguous" (parseArgs' word for a value that starts with "-"): what is wrong with it.
+    [['share', 'x', '--max-file-size', '-5'], /^--max-file-size takes a number of megabytes greater than 0, not "-5"$/],
+    [['share', 'x', '--name', '--force'], /^--name needs a value; .*write --name=<value>/],
+    [['share', 'x', '--host', '203.0.113.7'], /^--host: "203\.0\.113\.7" is not an address of this machine/],
+    [['share', 'x', '--host', 'localhost'], /^--host: "localhost" is not an IP address/],
     [['share', 'x', '--log-level', 'loud'], /--log-level takes one of/],
     [['share', 'x', '--frobnicate'], /Unknown option '--frobnicate'/],
   ];

@@ -1,26 +1,17 @@
 /**
  * The headless peer as a user runs it: real processes, real folders, a loopback testnet.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createSessionCode } from '../../src/session';
-import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
+import { CLI, cliTestbed } from '../helpers/cli';
+import { waitFor } from '../helpers/testnet';
 import { readTree, sampleTree, tempDir, writeTree } from '../helpers/tree';
 
-const CLI = path.resolve(__dirname, '../../src/cli/main.js');
-let net: TestNetwork;
-const children: ChildProcessWithoutNullStreams[] = [];
-
-before(async () => {
-  net = await createTestNetwork();
-});
-after(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  await net.destroy();
-});
+const bed = cliTestbed();
 
 interface Proc {
   child: ChildProcessWithoutNullStreams;
@@ -30,8 +21,7 @@ interface Proc {
 }
 
 function cli(args: string[], json = true): Proc {
-  const child = spawn(process.execPath, [CLI, ...args, ...(json ? ['--json'] : [])], { stdio: 'pipe' });
-  children.push(child);
+  const child = bed.track(spawn(process.execPath, [CLI, ...args, ...(json ? ['--json'] : [])], { stdio: 'pipe' }));
   const events: Array<Record<string, unknown>> = [];
   let out = '';
   let err = '';
@@ -46,7 +36,7 @@ function cli(args: string[], json = true): Proc {
   return { child, events, stderr: () => err, exit };
 }
 
-const net_ = () => ['--bootstrap', net.bootstrapSpec, '--host', '127.0.0.1'];
+const net_ = () => ['--bootstrap', bed.net().bootstrapSpec, '--host', '127.0.0.1'];
 const has = (p: Proc, event: string) => p.events.some((e) => e.event === event);
 
 async function exitWithin(p: Proc, ms: number): Promise<number | null> {

@@ -1,0 +1,103 @@
+/**
+ * What the headless peer tells a person about trouble it did not cause: file names with escape
+ * sequences (shown escaped), a subfolder it cannot read (left out, said so), names that differ only in
+ * case, an unreachable DHT, a bind address that is not local (said once). Real processes and folders.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { escapeUntrusted, stripUntrusted } from '../../src/session/untrusted';
+import { createOutput } from '../../src/cli/run';
+import { caseCollisions } from '../../src/sync/case-collisions';
+import { CLI, cliTestbed } from '../helpers/cli';
+import { waitFor } from '../helpers/testnet';
+import { tempDir, writeTree } from '../helpers/tree';
+
+const bed = cliTestbed();
+
+interface Proc {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+function cli(args: string[], user: { uid?: number; gid?: number } = {}): Proc {
+  const child = bed.track(spawn(process.execPath, [CLI, ...args], { stdio: 'pipe', ...user }));
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+const net_ = () => ['--bootstrap', bed.net().bootstrapSpec, '--host', '127.0.0.1', '--no-lan'];
+
+async function stop(p: Proc): Promise<number | null> {
+  p.child.kill('SIGINT');
+  const code = await Promise.race([p.exit, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000))]);
+  assert.notEqual(code, 'hung', 'the process did not stop');
+  return code as number | null;
+}
+
+test('the sanitiser escapes what a terminal would obey, and text output goes through it', () => {
+  assert.equal(escapeUntrusted('a\x1b[2Jb\nc\rd\te\u202ef\u0085g\\h'), 'a\\x1b[2Jb\\nc\\rd\\te\\u202ef\\x85g\\h');
+  assert.equal(escapeUntrusted('naïve café 😀/ünï.md'), 'naïve café 😀/ünï.md', 'printable Unicode is left alone');
+  assert.equal(stripUntrusted('  \u202eEve\x07 ', 64, 'x'), 'Eve');
+  assert.equal(stripUntrusted('\x1b\n', 64, 'Anonymous'), 'Anonymous');
+  const lines: string[] = [];
+  createOutput(false, (s) => lines.push(s)).line('left out: evil\x1b[31m\nforged line', { event: 'skipped' });
+  assert.deepEqual(lines, ['left out: evil\\x1b[31m\\nforged line\n']);
+  assert.deepEqual(caseCollisions(['A.txt', 'a.txt', 'b.txt', 'Dir/x', 'dir/x', 'DIR/X', 'ünï', 'u\u0308nï']), [['A.txt', 'a.txt'], ['DIR/X', 'Dir/x', 'dir/x'], ['u\u0308nï', 'ünï']]);
+});
+
+test('share leaves out an unreadable subfolder and says so, escapes file names, and warns of names that differ only in case (so does the joiner)', async () => {
+  const src = tempDir();
+  writeTree(src, { 'A.txt': 'upper\n', 'a.txt': 'lower\n', 'ok/fine.txt': 'fine\n', 'locked/secret.txt': 'x\n', 'evil\x1b[31m\nforged.txt': 'e\n' });
+  // As root every folder is readable: the sharer then runs as nobody, for whom this one is not.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) execChmod(src, 0o755);
+  fs.chmodSync(path.join(src, 'locked'), 0o000);
+  const sharer = cli(['share', src, ...net_()], asRoot ? { uid: 65534, gid: 65534 } : {});
+  try {
+    await waitFor(() => /^Session code: /m.test(sharer.stdout()) || sharer.child.exitCode !== null, 'the session code', 30_000);
+    const text = sharer.stdout();
+    assert.equal(sharer.child.exitCode, null, `share refused: ${sharer.stderr()}`);
+    assert.match(text, /^Sharing .*: 3 files/m, text);
+    assert.match(text, /^ {2}left out: locked\/ \(this folder could not be read: EACCES\)$/m);
+    assert.ok(!text.includes('\x1b') && !/^forged/m.test(text), `a raw escape or a forged line: ${JSON.stringify(text)}`);
+    assert.match(text, /evil\\x1b\[31m\\nforged\.txt/);
+    assert.match(text, /^! A\.txt and a\.txt differ only in letter case/m);
+
+    const code = /^Session code: (\S+)$/m.exec(text)![1];
+    const dest = path.join(tempDir(), 'joined');
+    const joiner = cli(['join', code, dest, ...net_()]);
+    await waitFor(() => /^Keeping the folder in sync/m.test(joiner.stdout()), 'the join', 60_000);
+    assert.match(joiner.stdout(), /^! A\.txt and a\.txt differ only in letter case/m);
+    assert.equal(await stop(joiner), 0);
+    assert.equal(await stop(sharer), 0);
+  } finally {
+    fs.chmodSync(path.join(src, 'locked'), 0o755);
+  }
+});
+
+test('an unreachable bootstrap node gets a warning; a bind address that is not local is said once', async () => {
+  const src = tempDir();
+  writeTree(src, { 'a.txt': 'a\n' });
+  // Port 9 (discard) on loopback: nothing answers there.
+  const lonely = cli(['share', src, '--bootstrap', '127.0.0.1:9', '--no-lan']);
+  await waitFor(() => /Could not reach the DHT: none of the bootstrap nodes \(127\.0\.0\.1:9\) answered/.test(lonely.stderr()), 'the warning', 60_000);
+  assert.equal(await stop(lonely), 0);
+
+  const far = cli(['share', src, '--host', '203.0.113.7', '--bootstrap', bed.net().bootstrapSpec]);
+  assert.equal(await far.exit, 2);
+  assert.equal(far.stderr().split('is not an address of this machine').length - 1, 1, far.stderr());
+});
+
+function execChmod(root: string, mode: number): void {
+  fs.chmodSync(root, mode);
+  for (const d of fs.readdirSync(root, { withFileTypes: true })) if (d.isDirectory()) execChmod(path.join(root, d.name), mode);
+}
