@@ -18,7 +18,11 @@ for arg in "$@"; do
   if [[ "$arg" == *.test.js ]]; then files+=("$arg"); else node_opts+=("$arg"); fi
 done
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A node_modules that is a symlink is another checkout's install (a git worktree's): npm ci would
+# empty that install through the link and then fail here, so it is left alone.
+if [ -L node_modules ]; then
+  [ package-lock.json -nt node_modules/.package-lock.json ] && echo "note: node_modules is a link to a shared install; not running npm ci"
+elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund || { echo "npm ci failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 fi
 
