@@ -54,13 +54,15 @@ test('the sanitiser escapes what a terminal would obey, and text output goes thr
   assert.deepEqual(caseCollisions(['A.txt', 'a.txt', 'b.txt', 'Dir/x', 'dir/x', 'DIR/X', 'ünï', 'u\u0308nï']), [['A.txt', 'a.txt'], ['DIR/X', 'Dir/x', 'dir/x'], ['u\u0308nï', 'ünï']]);
 });
 
-test('share leaves out an unreadable subfolder and says so, escapes file names, and warns of names that differ only in case (so does the joiner)', async () => {
+test('share leaves out an unreadable subfolder or file and says so, escapes file names, and warns of names that differ only in case (so does the joiner)', async () => {
   const src = tempDir();
   writeTree(src, { 'A.txt': 'upper\n', 'a.txt': 'lower\n', 'ok/fine.txt': 'fine\n', 'locked/secret.txt': 'x\n', 'evil\x1b[31m\nforged.txt': 'e\n' });
   // As root every folder is readable: the sharer then runs as nobody, for whom this one is not.
   const asRoot = process.getuid?.() === 0;
   if (asRoot) execChmod(src, 0o755);
   fs.chmodSync(path.join(src, 'locked'), 0o000);
+  writeTree(src, { 'ok/private.txt': 'p\n' });
+  fs.chmodSync(path.join(src, 'ok/private.txt'), 0o000);
   const sharer = cli(['share', src, ...net_()], asRoot ? { uid: 65534, gid: 65534 } : {});
   try {
     await waitFor(() => /^Session code: /m.test(sharer.stdout()) || sharer.child.exitCode !== null, 'the session code', 30_000);
@@ -68,6 +70,7 @@ test('share leaves out an unreadable subfolder and says so, escapes file names, 
     assert.equal(sharer.child.exitCode, null, `share refused: ${sharer.stderr()}`);
     assert.match(text, /^Sharing .*: 3 files/m, text);
     assert.match(text, /^ {2}left out: locked\/ \(this folder could not be read: EACCES\)$/m);
+    assert.match(text, /^ {2}left out: ok\/private\.txt \(it could not be read\)$/m);
     assert.ok(!text.includes('\x1b') && !/^forged/m.test(text), `a raw escape or a forged line: ${JSON.stringify(text)}`);
     assert.match(text, /evil\\x1b\[31m\\nforged\.txt/);
     assert.match(text, /^! A\.txt and a\.txt differ only in letter case/m);
@@ -81,6 +84,7 @@ test('share leaves out an unreadable subfolder and says so, escapes file names, 
     assert.equal(await stop(sharer), 0);
   } finally {
     fs.chmodSync(path.join(src, 'locked'), 0o755);
+    fs.chmodSync(path.join(src, 'ok/private.txt'), 0o644);
   }
 });
 
