@@ -60,7 +60,8 @@ export class RefusalReport {
     const sorted = [...this.reasons].sort((a, b) => b[1] - a[1]);
     const shown = sorted.slice(0, MAX_REASONS_SHOWN).map(([r, k]) => `${k} × ${r}`);
     if (sorted.length > MAX_REASONS_SHOWN) shown.push(`${sorted.length - MAX_REASONS_SHOWN} other reasons`);
-    const window = this.windowMs === 60_000 ? 'the last minute' : `the last ${Math.round(this.windowMs / 1000)} s`;
+    const ms = this.windowMs;
+    const window = ms === 60_000 ? 'the last minute' : ms % 60_000 === 0 ? `the last ${ms / 60_000} minutes` : ms >= 1000 ? `the last ${Math.round(ms / 1000)} s` : `the last ${ms} ms`;
     this.count = 0;
     this.reasons.clear();
     this.report({ message: `${n} connection${n === 1 ? '' : 's'} refused in ${window} (${shown.join('; ')})`, count: n });

@@ -9,7 +9,7 @@ import HyperDHT from 'hyperdht';
 import Hyperswarm from 'hyperswarm';
 import Protomux from 'protomux';
 import { Session, createSessionCode, parseSessionCode } from '../../src/session';
-import type { RefusalSummary } from '../../src/session/refusals';
+import { RefusalReport, type RefusalSummary } from '../../src/session/refusals';
 import { deriveKeys, proof } from '../../src/session/secrets';
 import { handshakeEncoding, PROTOCOL_NAME, type Handshake } from '../../src/session/wire';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
@@ -110,4 +110,27 @@ test('a flood of strangers is reported as one line and a summary, not one line e
   assert.equal(summaries.length, 2);
   assert.match(summaries[1].message, new RegExp(`^${N - 1} connections refused in the last minute \\(${N - 1} × sent an invalid frame`));
   assert.equal(summaries.reduce((n, s) => n + s.count, 0), N, 'every refusal is counted');
+});
+
+test('the refusal report: one line at once, then one summary per window, naming the commonest reasons', async () => {
+  const lines: RefusalSummary[] = [];
+  const report = new RefusalReport((s) => lines.push(s), 200);
+  try {
+    report.add('wrong membership proof');
+    assert.deepEqual(lines, [{ message: 'Refused a connection: wrong membership proof', count: 1 }]);
+    for (let i = 0; i < 6; i++) report.add(['a', 'b', 'b', 'c', 'c', 'c'][i]);
+    report.add('d');
+    report.add('e');
+    await waitFor(() => lines.length === 2, 'the summary');
+    assert.equal(lines[1].message, '8 connections refused in the last 200 ms (3 × c; 2 × b; 1 × a; 2 other reasons)');
+  } finally {
+    report.close();
+  }
+  // Closing reports what was counted (the session closes its report when it leaves).
+  const closing = new RefusalReport((s) => lines.push(s), 60_000);
+  closing.add('x');
+  closing.add('y');
+  closing.close();
+  closing.add('after close');
+  assert.deepEqual(lines.slice(2).map((l) => l.message), ['Refused a connection: x', '1 connection refused in the last minute (1 × y)']);
 });
