@@ -5,6 +5,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { contentHash } from './hash';
 import { assertNoSymlinks, inspectPath, resolveInside } from './paths';
 
 export const TEMP_SUFFIX = '.hyperpair-tmp';
@@ -17,6 +18,20 @@ export interface WriteOptions {
    * Replacing an existing file always syncs before the rename, so its old content is never lost.
    */
   syncNewFile?: boolean;
+  /**
+   * Compare-and-swap: the content the target must still hold when it is replaced (`null`: there must
+   * be no file there). Checked right before the rename; a mismatch throws a WriteConflict and leaves
+   * the target untouched.
+   */
+  expect?: { hash: string; size: number } | null;
+}
+
+/** The file no longer holds what the caller last read: someone else wrote (or removed) it. */
+export class WriteConflict extends Error {
+  constructor(readonly rel: string) {
+    super(`${rel} changed on disk before it could be written`);
+    this.name = 'WriteConflict';
+  }
 }
 
 export async function atomicWrite(root: string, rel: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
@@ -45,11 +60,28 @@ export async function atomicWrite(root: string, rel: string, data: Uint8Array, o
   }
   await handle.close();
   try {
+    // What remains: a write landing between this check and the rename (microseconds) is still
+    // replaced. POSIX has no rename-if-unchanged, and locks are advisory (vim, formatters and shells
+    // ignore them), so nothing we can do closes it; the window is a few system calls wide instead of
+    // the whole read-merge-write cycle.
+    if (options.expect !== undefined && !(await holds(target, options.expect))) throw new WriteConflict(rel);
     await fs.rename(temp, target);
   } catch (err) {
     await fs.rm(temp, { force: true });
     throw err;
   }
+}
+
+/** Whether `abs` holds exactly the expected content (`null`: there is nothing there). */
+export async function holds(abs: string, expect: { hash: string; size: number } | null): Promise<boolean> {
+  const st = await fs.lstat(abs).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!st) return expect === null;
+  if (expect === null || !st.isFile() || st.size !== expect.size) return false;
+  const bytes = await fs.readFile(abs).catch(() => undefined);
+  return bytes !== undefined && bytes.byteLength === expect.size && contentHash(bytes) === expect.hash;
 }
 
 export async function removeFile(root: string, rel: string): Promise<void> {

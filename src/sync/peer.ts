@@ -10,6 +10,7 @@ import { Session, SessionCodeError, type NetworkOptions } from '../session';
 import type { PeerInfo } from '../session/transport';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
+import { DiskRecord } from './disk-state';
 import { isEmptyOrMissingDir } from './fsutil';
 import { Mirror, type Progress } from './mirror';
 import type { ScanReport } from './scan';
@@ -29,8 +30,16 @@ export interface PeerOptions {
   relays?: Buffer[];
   keyPair?: HyperDHT.KeyPair;
   logger?: Logger;
-  /** Join into a folder that already has files (they may be overwritten). */
+  /**
+   * Join into a folder that already has files and no sync record: they are merged, and where the
+   * session has the same path with other content, this folder's version is kept beside it.
+   */
   force?: boolean;
+  /**
+   * Where the record of what this folder held when last in sync is kept (see disk-state.ts); it lets
+   * a restarted peer merge what changed while it was down. Default: stateRoot().
+   */
+  stateDir?: string;
   excludes?: string[];
   /** This peer's sharing policy: larger files of its folder are left out (reported). */
   maxFileSize?: number;
@@ -69,7 +78,13 @@ export class FolderError extends Error {
 
 export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const logger = options.logger ?? silentLogger;
-  await checkFolder(options);
+  const record = await DiskRecord.open(options.dir, { stateDir: options.stateDir, logger });
+  try {
+    await checkFolder(options, record.found);
+  } catch (err) {
+    await record.close();
+    throw err;
+  }
   if (options.mode === 'join' && !options.code) throw new SessionCodeError('Enter the session code you were given.', 'empty');
   // The sharer owns the session: it signs the roster of who may join and edit.
   const admission = options.mode === 'share' ? (options.admission ?? { policy: 'anyone' as const, guestRole: 'editor' as const }) : undefined;
@@ -91,6 +106,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     root: options.dir,
     workspace,
     logger,
+    known: record.known,
     // Never share more than the others accept: they would cut this peer off.
     scan: {
       excludes: options.excludes,
@@ -104,12 +120,15 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     if (closed) return;
     closed = true;
     await mirror.close();
+    await record.close();
     workspace.close();
     await session.leave();
   };
   try {
     let report: ScanReport | undefined;
     if (options.mode === 'share') {
+      // A new session starts from the folder as it is now.
+      record.clear();
       report = await mirror.share();
       await session.ready();
     } else {
@@ -118,8 +137,9 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       indexed.catch(() => {}); // handled below; ready() may throw first
       await session.ready();
       await indexed;
+      // A folder with files (joined before, or --force): what it holds joins the session first.
+      if (!(await isEmptyOrMissingDir(options.dir))) await mirror.resume();
       await mirror.materialize(options.onProgress, options.signal);
-      if (options.force) await mirror.share(); // files that only this folder had join the session
     }
     await mirror.start();
     return { code: session.code, session, workspace, mirror, report, close };
@@ -129,7 +149,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   }
 }
 
-async function checkFolder(options: PeerOptions): Promise<void> {
+async function checkFolder(options: PeerOptions, syncedBefore: boolean): Promise<void> {
   if (options.mode === 'share') {
     const st = await fs.stat(options.dir).catch(() => undefined);
     if (!st?.isDirectory()) throw new FolderError(`${options.dir} is not a folder that can be shared.`);
@@ -137,7 +157,7 @@ async function checkFolder(options: PeerOptions): Promise<void> {
   }
   const st = await fs.stat(options.dir).catch(() => undefined);
   if (st && !st.isDirectory()) throw new FolderError(`${options.dir} is a file, not a folder.`);
-  if (!options.force && st && !(await isEmptyOrMissingDir(options.dir))) {
+  if (!options.force && !syncedBefore && st && !(await isEmptyOrMissingDir(options.dir))) {
     throw new FolderError(`${options.dir} is not empty. Join into a new or empty folder so that none of your files are overwritten (or pass --force).`);
   }
   try {
