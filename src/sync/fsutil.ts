@@ -3,6 +3,7 @@
  * atomic (a temporary file beside the target, fsync, rename), so that a crash never leaves half a file.
  */
 import * as fs from 'node:fs/promises';
+import { lstatSync, renameSync, type BigIntStats } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { contentHash } from './hash';
@@ -60,12 +61,18 @@ export async function atomicWrite(root: string, rel: string, data: Uint8Array, o
   }
   await handle.close();
   try {
-    // What remains: a write landing between this check and the rename (microseconds) is still
-    // replaced. POSIX has no rename-if-unchanged, and locks are advisory (vim, formatters and shells
-    // ignore them), so nothing we can do closes it; the window is a few system calls wide instead of
-    // the whole read-merge-write cycle.
-    if (options.expect !== undefined && !(await holds(target, options.expect))) throw new WriteConflict(rel);
-    await fs.rename(temp, target);
+    if (options.expect === undefined) await fs.rename(temp, target);
+    else {
+      const checked = await holding(target, options.expect);
+      if (checked === false) throw new WriteConflict(rel);
+      // The content was hashed asynchronously; between that and here the event loop turned. The last
+      // look (the file's identity, size and change times, which any write or replacement moves) and
+      // the rename are synchronous and back to back. What remains: a write landing between those two
+      // system calls (microseconds) is still replaced. POSIX has no rename-if-unchanged, and locks are
+      // advisory (vim, formatters and shells ignore them), so nothing closes that window entirely.
+      if (!sameFile(checked, lstatOrUndefined(target))) throw new WriteConflict(rel);
+      renameSync(temp, target);
+    }
   } catch (err) {
     await fs.rm(temp, { force: true });
     throw err;
@@ -74,14 +81,38 @@ export async function atomicWrite(root: string, rel: string, data: Uint8Array, o
 
 /** Whether `abs` holds exactly the expected content (`null`: there is nothing there). */
 export async function holds(abs: string, expect: { hash: string; size: number } | null): Promise<boolean> {
-  const st = await fs.lstat(abs).catch((err: NodeJS.ErrnoException) => {
+  return (await holding(abs, expect)) !== false;
+}
+
+/**
+ * `holds`, returning the file's identity when it does (undefined: expected absent and absent), so
+ * that a last synchronous look can tell whether it changed since.
+ */
+async function holding(abs: string, expect: { hash: string; size: number } | null): Promise<BigIntStats | undefined | false> {
+  const handle = await fs.open(abs, 'r').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
     throw err;
   });
-  if (!st) return expect === null;
-  if (expect === null || !st.isFile() || st.size !== expect.size) return false;
-  const bytes = await fs.readFile(abs).catch(() => undefined);
-  return bytes !== undefined && bytes.byteLength === expect.size && contentHash(bytes) === expect.hash;
+  if (!handle) return expect === null && lstatOrUndefined(abs) === undefined ? undefined : false;
+  try {
+    const st = await handle.stat({ bigint: true });
+    if (expect === null || !st.isFile() || st.size !== BigInt(expect.size)) return false;
+    const bytes = await handle.readFile();
+    const link = lstatOrUndefined(abs); // opened through a symlink planted meanwhile: not the file
+    if (!link?.isFile() || link.ino !== st.ino) return false;
+    return bytes.byteLength === expect.size && contentHash(bytes) === expect.hash ? st : false;
+  } finally {
+    await handle.close();
+  }
+}
+
+function lstatOrUndefined(abs: string): BigIntStats | undefined {
+  return lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+}
+
+function sameFile(a: BigIntStats | undefined, b: BigIntStats | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
 export async function removeFile(root: string, rel: string): Promise<void> {

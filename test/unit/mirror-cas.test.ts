@@ -101,7 +101,7 @@ test('two peers appending lines to one file at 5–200 ms intervals lose none of
     return written.filter((l) => !lines.has(l));
   };
   await waitFor(() => complete(a).length === 0 && complete(b).length === 0 && same([a, b])(), 'every line on both disks', 30_000).catch((err: Error) => {
-    throw new Error(`${err.message}; missing on a: ${complete(a).length}, on b: ${complete(b).length} of ${written.length}`);
+    throw new Error(`${err.message}; missing on a: ${complete(a).join(",")}, on b: ${complete(b).join(",")} of ${written.length}\n${read(a, "log.txt")}`);
   });
   assert.ok(written.length > 20);
   await Promise.all([pa.close(), pb.close()]);
