@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
 import { checkPartialCode, parseSessionCode } from '../session/code';
+import { wasSyncedBefore } from '../sync/disk-state';
 import { readConfig } from './config';
 import type { SessionController } from './controller';
 
@@ -120,7 +121,8 @@ export class Commands implements vscode.Disposable {
   }
 
   private async joinInto(code: string, folder: string): Promise<void> {
-    if (!isEmptyDir(folder)) {
+    // A folder synced here before is rejoined: what changed in it meanwhile is merged, not overwritten.
+    if (!isEmptyDir(folder) && !(await wasSyncedBefore(folder))) {
       throw new Error(`${folder} is not empty. Join into a new or empty folder so that none of your files are overwritten.`);
     }
     await vscode.window.withProgress(

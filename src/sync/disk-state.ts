@@ -55,6 +55,14 @@ export function recordDirFor(folder: string, root = stateRoot()): string {
   return path.join(root, key);
 }
 
+/** Whether a folder has a sync record: it was shared or joined here before, and can be rejoined. */
+export async function wasSyncedBefore(folder: string, root = stateRoot()): Promise<boolean> {
+  return fs
+    .access(path.join(recordDirFor(folder, root), 'files.json'))
+    .then(() => true)
+    .catch(() => false);
+}
+
 interface StoredFile {
   hash: string;
   size: number;

@@ -142,6 +142,8 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       await mirror.materialize(options.onProgress, options.signal);
     }
     await mirror.start();
+    // Recorded at once rather than after the usual delay: a crash right after joining can rejoin.
+    await record.flush();
     return { code: session.code, session, workspace, mirror, report, close };
   } catch (err) {
     await close();
@@ -158,7 +160,10 @@ async function checkFolder(options: PeerOptions, syncedBefore: boolean): Promise
   const st = await fs.stat(options.dir).catch(() => undefined);
   if (st && !st.isDirectory()) throw new FolderError(`${options.dir} is a file, not a folder.`);
   if (!options.force && !syncedBefore && st && !(await isEmptyOrMissingDir(options.dir))) {
-    throw new FolderError(`${options.dir} is not empty. Join into a new or empty folder so that none of your files are overwritten (or pass --force).`);
+    throw new FolderError(
+      `${options.dir} is not empty, and was never synced here. Join into a new or empty folder, ` +
+        'or pass --force to add its files to the session (where the session has the same file, yours is kept beside it).',
+    );
   }
   try {
     await fs.mkdir(options.dir, { recursive: true });
