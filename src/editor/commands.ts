@@ -122,7 +122,7 @@ export class Commands implements vscode.Disposable {
 
   private async joinInto(code: string, folder: string): Promise<void> {
     // A folder synced here before is rejoined: what changed in it meanwhile is merged, not overwritten.
-    if (!isEmptyDir(folder) && !(await wasSyncedBefore(folder))) {
+    if (!isEmptyDir(folder) && !(await wasSyncedBefore(folder, code))) {
       throw new Error(`${folder} is not empty. Join into a new or empty folder so that none of your files are overwritten.`);
     }
     await vscode.window.withProgress(

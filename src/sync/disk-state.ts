@@ -5,9 +5,11 @@
  * subfolder per shared folder named by the hash of its absolute path.
  *
  * Layout of a folder's record: `folder.txt` (the shared folder's path, for people), `files.json`
- * (`{version: 1, files: {path: {hash, size, text?}}}`, `text` = hash of the last synced text) and
- * `texts/<hash>`: the last synced texts, the base of the three-way merge after a restart. Written
- * atomically (temporary file, rename) and debounced, so a crash leaves the previous record whole.
+ * (`{version: 1, session, files: {path: {hash, size, text?}}}`, `session` = a hash of the session
+ * code, `text` = hash of the last synced text), `texts/<hash>`: the last synced texts, the base of the
+ * three-way merge after a restart, and `docs/<fileId>`: each text's Yjs state, so that edits this peer
+ * read from disk but nobody received before it stopped still reach the session when it restarts.
+ * Written atomically (temporary file, rename) and debounced, so a crash leaves a whole record.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -15,6 +17,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
+import * as Y from 'yjs';
+import type { SharedWorkspace } from './workspace';
 import { contentHash, isHash } from './hash';
 
 /** A file's content as the mirror last saw it on disk: in sync with the session then. */
@@ -55,12 +59,11 @@ export function recordDirFor(folder: string, root = stateRoot()): string {
   return path.join(root, key);
 }
 
-/** Whether a folder has a sync record: it was shared or joined here before, and can be rejoined. */
-export async function wasSyncedBefore(folder: string, root = stateRoot()): Promise<boolean> {
-  return fs
-    .access(path.join(recordDirFor(folder, root), 'files.json'))
-    .then(() => true)
-    .catch(() => false);
+/** Whether a folder has a record of this session: it was synced here before, and can be rejoined. */
+export async function wasSyncedBefore(folder: string, code: string, root = stateRoot()): Promise<boolean> {
+  const r = await DiskRecord.open(folder, { session: sessionTag(code), stateDir: root });
+  await r.close();
+  return r.found;
 }
 
 interface StoredFile {
@@ -69,7 +72,14 @@ interface StoredFile {
   text?: string;
 }
 
+/** What a record stores to tell sessions apart: a hash of the code, never the code. */
+export function sessionTag(code: string): string {
+  return createHash('sha256').update(`hyperpair sync record\n${code}`).digest('hex');
+}
+
 export interface DiskRecordOptions {
+  /** sessionTag() of the session: a record of another session is not used (and is replaced). */
+  session: string;
   /** The state root (default: stateRoot()). */
   stateDir?: string;
   logger?: Logger;
@@ -89,15 +99,27 @@ export class DiskRecord {
   private flushing: Promise<void> = Promise.resolve();
   private dirty = false;
   private closed = false;
+  /** Yjs states of texts found in the record (file id → update): see resumeTexts(). */
+  private readonly savedDocs = new Map<string, Uint8Array>();
+  private readonly storedDocs = new Set<string>();
+  private readonly dirtyDocs = new Set<string>();
+  private ws: SharedWorkspace | undefined;
+  private readonly onText = (e: { id: string }) => {
+    this.dirtyDocs.add(e.id);
+    this.schedule();
+  };
+
+  private session: string;
 
   private constructor(readonly folder: string, options: DiskRecordOptions) {
+    this.session = options.session;
     this.dir = recordDirFor(folder, options.stateDir ?? stateRoot());
     this.logger = options.logger ?? silentLogger;
     this.delayMs = options.delayMs ?? 300;
   }
 
   /** Opens (and loads) the record of a folder; an unreadable record counts as none (logged). */
-  static async open(folder: string, options: DiskRecordOptions = {}): Promise<DiskRecord> {
+  static async open(folder: string, options: DiskRecordOptions): Promise<DiskRecord> {
     const r = new DiskRecord(path.resolve(folder), options);
     await r.load();
     r.known.onChange = () => r.schedule();
@@ -109,9 +131,37 @@ export class DiskRecord {
     return this.existed;
   }
 
-  /** Forgets everything (a new session starts from the folder as it is). */
-  clear(): void {
+  /** Forgets everything: a new session (this tag) starts from the folder as it is. */
+  startNew(session: string): void {
+    this.session = session;
+    this.dirty = true;
     for (const rel of [...this.known.keys()]) this.known.delete(rel);
+    this.savedDocs.clear();
+  }
+
+  /** Records the Yjs state of every text of this workspace as it changes. */
+  watch(ws: SharedWorkspace): void {
+    this.ws = ws;
+    ws.on('text-changed', this.onText);
+  }
+
+  /**
+   * Puts back into the session what this peer's texts held when it stopped (Yjs updates are
+   * idempotent: what the session already has changes nothing). Covers edits that were read from disk
+   * and recorded, but that no other peer received before this one stopped.
+   */
+  async resumeTexts(ws: SharedWorkspace): Promise<void> {
+    for (const [id, update] of this.savedDocs) {
+      const e = ws.byId(id);
+      if (e?.kind !== 'text') continue;
+      const ytext = await ws.text(id);
+      try {
+        Y.applyUpdate(ytext.doc!, update, 'disk');
+      } catch (err) {
+        this.logger.warn(`could not restore the saved state of ${e.path}: ${(err as Error).message}`);
+      }
+    }
+    this.savedDocs.clear();
   }
 
   /** Writes pending changes now. */
@@ -127,6 +177,7 @@ export class DiskRecord {
   async close(): Promise<void> {
     if (this.closed) return;
     this.known.onChange = undefined;
+    this.ws?.off('text-changed', this.onText);
     await this.flush();
     this.closed = true;
   }
@@ -147,14 +198,23 @@ export class DiskRecord {
     }
     let files: Record<string, StoredFile>;
     try {
-      const parsed = JSON.parse(raw) as { version?: unknown; files?: unknown };
+      const parsed = JSON.parse(raw) as { version?: unknown; session?: unknown; files?: unknown };
       if (parsed.version !== 1 || typeof parsed.files !== 'object' || parsed.files === null) throw new Error('unknown format');
+      // Another session's record says nothing about this one: the folder is as if never synced.
+      if (parsed.session !== this.session) return;
       files = parsed.files as Record<string, StoredFile>;
     } catch (err) {
       this.logger.warn(`ignoring the sync record ${this.dir}: ${(err as Error).message}`);
       return;
     }
     this.existed = true;
+    const docs = await fs.readdir(path.join(this.dir, 'docs')).catch(() => [] as string[]);
+    for (const id of docs) {
+      if (!/^[0-9a-f]{32}$/.test(id)) continue;
+      const update = await fs.readFile(path.join(this.dir, 'docs', id)).catch(() => undefined);
+      this.storedDocs.add(id);
+      if (update) this.savedDocs.set(id, update);
+    }
     for (const [rel, f] of Object.entries(files)) {
       if (!isHash(f?.hash) || !Number.isSafeInteger(f.size)) continue;
       const k: Known = { hash: f.hash, size: f.size };
@@ -173,24 +233,46 @@ export class DiskRecord {
   private async write(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
+    // One instant's state, taken before any await: every recorded text is in its document's state.
     const files: Record<string, StoredFile> = {};
     const wanted = new Set<string>();
-    await fs.mkdir(path.join(this.dir, 'texts'), { recursive: true, mode: 0o700 }); // texts are people's work
+    const newTexts = new Map<string, string>();
     for (const [rel, k] of this.known) {
       const f: StoredFile = { hash: k.hash, size: k.size };
       if (k.text !== undefined) {
         // The text is the file's content, so its hash is the file's hash.
         f.text = k.hash;
         wanted.add(k.hash);
-        if (!this.storedTexts.has(k.hash)) {
-          await writeAtomically(path.join(this.dir, 'texts', k.hash), k.text);
-          this.storedTexts.add(k.hash);
-        }
+        if (!this.storedTexts.has(k.hash)) newTexts.set(k.hash, k.text);
       }
       files[rel] = f;
     }
+    const docs = new Map<string, Uint8Array | undefined>();
+    for (const id of this.dirtyDocs) {
+      const doc = this.ws?.byId(id) ? this.ws.loadedText(id)?.doc : undefined;
+      if (doc) docs.set(id, Y.encodeStateAsUpdate(doc));
+    }
+    this.dirtyDocs.clear();
+    for (const id of this.storedDocs) if (!this.ws?.byId(id)) docs.set(id, undefined);
+
+    await fs.mkdir(path.join(this.dir, 'texts'), { recursive: true, mode: 0o700 }); // texts are people's work
+    await fs.mkdir(path.join(this.dir, 'docs'), { recursive: true, mode: 0o700 });
+    for (const [id, update] of docs) {
+      const file = path.join(this.dir, 'docs', id);
+      if (update) {
+        await writeAtomically(file, update);
+        this.storedDocs.add(id);
+      } else {
+        await fs.rm(file, { force: true });
+        this.storedDocs.delete(id);
+      }
+    }
+    for (const [hash, text] of newTexts) {
+      await writeAtomically(path.join(this.dir, 'texts', hash), text);
+      this.storedTexts.add(hash);
+    }
     await writeAtomically(path.join(this.dir, 'folder.txt'), this.folder + '\n');
-    await writeAtomically(path.join(this.dir, 'files.json'), JSON.stringify({ version: 1, files }));
+    await writeAtomically(path.join(this.dir, 'files.json'), JSON.stringify({ version: 1, session: this.session, files }));
     // Texts no file refers to any more go only after the new list is in place.
     for (const hash of [...this.storedTexts]) {
       if (wanted.has(hash)) continue;
@@ -200,7 +282,7 @@ export class DiskRecord {
   }
 }
 
-async function writeAtomically(file: string, data: string): Promise<void> {
+async function writeAtomically(file: string, data: string | Uint8Array): Promise<void> {
   const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await fs.writeFile(temp, data, { mode: 0o600 });

@@ -10,7 +10,7 @@ import { Session, SessionCodeError, type NetworkOptions } from '../session';
 import type { PeerInfo } from '../session/transport';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
-import { DiskRecord } from './disk-state';
+import { DiskRecord, sessionTag } from './disk-state';
 import { isEmptyOrMissingDir } from './fsutil';
 import { Mirror, type Progress } from './mirror';
 import type { ScanReport } from './scan';
@@ -78,14 +78,15 @@ export class FolderError extends Error {
 
 export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const logger = options.logger ?? silentLogger;
-  const record = await DiskRecord.open(options.dir, { stateDir: options.stateDir, logger });
+  if (options.mode === 'join' && !options.code) throw new SessionCodeError('Enter the session code you were given.', 'empty');
+  // What this folder held when last in sync with this session (sharing starts a new session).
+  const record = await DiskRecord.open(options.dir, { session: sessionTag(options.code ?? ''), stateDir: options.stateDir, logger });
   try {
-    await checkFolder(options, record.found);
+    await checkFolder(options, options.mode === 'join' && record.found);
   } catch (err) {
     await record.close();
     throw err;
   }
-  if (options.mode === 'join' && !options.code) throw new SessionCodeError('Enter the session code you were given.', 'empty');
   // The sharer owns the session: it signs the roster of who may join and edit.
   const admission = options.mode === 'share' ? (options.admission ?? { policy: 'anyone' as const, guestRole: 'editor' as const }) : undefined;
   const sessionOptions = {
@@ -115,6 +116,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       maxTotalBytes: caps.maxTotalBytes,
     },
   });
+  record.watch(workspace);
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -128,7 +130,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     let report: ScanReport | undefined;
     if (options.mode === 'share') {
       // A new session starts from the folder as it is now.
-      record.clear();
+      record.startNew(sessionTag(session.code));
       report = await mirror.share();
       await session.ready();
     } else {
@@ -138,7 +140,10 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       await session.ready();
       await indexed;
       // A folder with files (joined before, or --force): what it holds joins the session first.
-      if (!(await isEmptyOrMissingDir(options.dir))) await mirror.resume();
+      if (!(await isEmptyOrMissingDir(options.dir))) {
+        await record.resumeTexts(workspace);
+        await mirror.resume();
+      }
       await mirror.materialize(options.onProgress, options.signal);
     }
     await mirror.start();

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { recordDirFor } from '../../src/sync/disk-state';
 import { atomicWrite, TEMP_SUFFIX, WriteConflict } from '../../src/sync/fsutil';
 import { contentHash } from '../../src/sync/hash';
 import { startPeer, type PeerOptions, type RunningPeer } from '../../src/sync/peer';
@@ -173,5 +174,28 @@ test('a peer restarted into its folder merges its offline edits, deletes and cre
   assert.equal(read(b, 'edited-there.txt'), 'new from a\n');
   assert.equal(read(b, 'deleted-here-edited-there.txt'), 'v2 from a\n', 'a delete must not discard edits it had not seen');
   assert.deepEqual([...fs.readFileSync(path.join(a, 'pic.bin'))], [0, 5, 5]);
+  await Promise.all([pa.close(), pb2.close()]);
+});
+
+test('an edit read and recorded but never received (the link dropped it) reaches the session when the peer restarts', async () => {
+  const a = tempDir();
+  writeTree(a, { 'plan.txt': 'one\n' });
+  const pa = await peer({ mode: 'share', dir: a });
+  const b = path.join(tempDir(), 'b');
+  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
+  // Fault injection: from now on b's changes find no peer to go to, as on a link that drops them.
+  pb.session.peers = () => [];
+  fs.appendFileSync(path.join(b, 'plan.txt'), 'two (b)\n');
+  const recorded = contentHash(Buffer.from('one\ntwo (b)\n'));
+  const files = path.join(recordDirFor(b), 'files.json');
+  await waitFor(() => fs.existsSync(files) && (JSON.parse(fs.readFileSync(files, 'utf8')) as { files: Record<string, { hash: string }> }).files['plan.txt']?.hash === recorded, 'b to record its edit');
+  await pb.close();
+  assert.equal(read(a, 'plan.txt'), 'one\n', 'the edit was not dropped');
+  fs.appendFileSync(path.join(a, 'plan.txt'), 'three (a)\n');
+
+  const pb2 = await peer({ mode: 'join', code: pa.code, dir: b });
+  await waitFor(same([a, b]), 'identical folders after the restart');
+  // Both were concurrent: Yjs orders them, the same way everywhere.
+  assert.deepEqual(read(a, 'plan.txt').split('\n').sort(), ['', 'one', 'three (a)', 'two (b)']);
   await Promise.all([pa.close(), pb2.close()]);
 });
