@@ -110,7 +110,15 @@ export class Mirror {
       const bytes = await readIfFile(resolveInside(this.root, rel));
       const seen = this.known.get(rel);
       const entry = this.ws.byPath(rel);
-      if (bytes && seen?.hash === contentHash(bytes)) continue; // unchanged here: the session's version follows
+      if (bytes && seen?.hash === contentHash(bytes)) {
+        // Unchanged here: the session's version follows, unless it never received this one (a binary
+        // replaced and recorded here just before the peer stopped): then this one wins.
+        if (entry?.kind === 'binary' && entry.hash !== seen.hash && !this.ws.hadVersion(entry.id, seen.hash)) {
+          await this.keepRemoteVersion(entry);
+          this.ws.updateBinary(entry.id, bytes, 'disk');
+        }
+        continue;
+      }
       if (!bytes) {
         if (!seen) continue;
         this.known.delete(rel);
@@ -183,7 +191,12 @@ export class Mirror {
       if (!this.ws.byPath(rel)) this.enqueue(() => this.removePath(rel));
     }
     // Edits made while joining, after the folder was read and before the watcher started.
-    if (this.resumed) this.enqueue(() => this.onDiskBatch([...this.known.keys()]));
+    if (this.resumed) {
+      this.enqueue(async () => {
+        const { report } = await scanFolder(this.root, this.options.scan);
+        await this.onDiskBatch([...new Set([...report.files.map((f) => f.rel), ...this.known.keys()])]);
+      });
+    }
   }
 
   /** An editor has this file open and writes it itself; the mirror leaves its content alone. */
@@ -318,12 +331,14 @@ export class Mirror {
       this.known.set(entry.path, { hash, size: bytes.byteLength });
       return;
     }
-    if (entry.kind === 'binary' && entry.hash !== seen.hash && entry.hash !== hash) {
-      // Replaced here and remotely: the local version wins as a new version, the remote one is kept.
-      const copy = await keepRemoteBinary(this.ws, entry, this.logger);
-      if (copy) this.enqueue(() => this.writeEntry(copy));
-    }
+    // Replaced here and remotely: the local version wins as a new version, the remote one is kept.
+    if (entry.kind === 'binary' && entry.hash !== seen.hash && entry.hash !== hash) await this.keepRemoteVersion(entry);
     await this.changedOnDisk(entry, bytes);
+  }
+
+  private async keepRemoteVersion(entry: FileEntry): Promise<void> {
+    const copy = await keepRemoteBinary(this.ws, entry, this.logger);
+    if (copy) this.enqueue(() => this.writeEntry(copy));
   }
 
   private async moveEntry(e: FileEntry, oldPath: string): Promise<void> {

@@ -177,18 +177,22 @@ test('a peer restarted into its folder merges its offline edits, deletes and cre
   await Promise.all([pa.close(), pb2.close()]);
 });
 
-test('an edit read and recorded but never received (the link dropped it) reaches the session when the peer restarts', async () => {
+test('edits read and recorded but never received (the link dropped them) reach the session when the peer restarts', async () => {
   const a = tempDir();
-  writeTree(a, { 'plan.txt': 'one\n' });
+  writeTree(a, { 'plan.txt': 'one\n', 'pic.bin': Uint8Array.from([0, 1, 2]) });
   const pa = await peer({ mode: 'share', dir: a });
   const b = path.join(tempDir(), 'b');
   const pb = await peer({ mode: 'join', code: pa.code, dir: b });
   // Fault injection: from now on b's changes find no peer to go to, as on a link that drops them.
   pb.session.peers = () => [];
   fs.appendFileSync(path.join(b, 'plan.txt'), 'two (b)\n');
-  const recorded = contentHash(Buffer.from('one\ntwo (b)\n'));
-  const files = path.join(recordDirFor(b), 'files.json');
-  await waitFor(() => fs.existsSync(files) && (JSON.parse(fs.readFileSync(files, 'utf8')) as { files: Record<string, { hash: string }> }).files['plan.txt']?.hash === recorded, 'b to record its edit');
+  fs.writeFileSync(path.join(b, 'pic.bin'), Uint8Array.from([0, 8, 8]));
+  const recorded = (rel: string, content: Uint8Array) => {
+    const files = path.join(recordDirFor(b), 'files.json');
+    const record = JSON.parse(fs.readFileSync(files, 'utf8')) as { files: Record<string, { hash: string }> };
+    return record.files[rel]?.hash === contentHash(content);
+  };
+  await waitFor(() => recorded('plan.txt', Buffer.from('one\ntwo (b)\n')) && recorded('pic.bin', Uint8Array.from([0, 8, 8])), 'b to record its edits');
   await pb.close();
   assert.equal(read(a, 'plan.txt'), 'one\n', 'the edit was not dropped');
   fs.appendFileSync(path.join(a, 'plan.txt'), 'three (a)\n');
@@ -197,5 +201,6 @@ test('an edit read and recorded but never received (the link dropped it) reaches
   await waitFor(same([a, b]), 'identical folders after the restart');
   // Both were concurrent: Yjs orders them, the same way everywhere.
   assert.deepEqual(read(a, 'plan.txt').split('\n').sort(), ['', 'one', 'three (a)', 'two (b)']);
+  assert.deepEqual([...fs.readFileSync(path.join(a, 'pic.bin'))], [0, 8, 8]);
   await Promise.all([pa.close(), pb2.close()]);
 });
