@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import * as Y from 'yjs';
+import type { ChangeOrigin, FileEntry } from './api';
 import type { SharedWorkspace } from './workspace';
 import { contentHash, isHash } from './hash';
 
@@ -104,7 +105,9 @@ export class DiskRecord {
   private readonly storedDocs = new Set<string>();
   private readonly dirtyDocs = new Set<string>();
   private ws: SharedWorkspace | undefined;
-  private readonly onText = (e: { id: string }) => {
+  /** Only texts this peer changed: their state holds edits that others may not have received. */
+  private readonly onText = (e: FileEntry, origin: ChangeOrigin) => {
+    if (origin === 'remote') return;
     this.dirtyDocs.add(e.id);
     this.schedule();
   };
@@ -257,7 +260,7 @@ export class DiskRecord {
 
     await fs.mkdir(path.join(this.dir, 'texts'), { recursive: true, mode: 0o700 }); // texts are people's work
     await fs.mkdir(path.join(this.dir, 'docs'), { recursive: true, mode: 0o700 });
-    for (const [id, update] of docs) {
+    await inParallel([...docs], async ([id, update]) => {
       const file = path.join(this.dir, 'docs', id);
       if (update) {
         await writeAtomically(file, update);
@@ -266,11 +269,12 @@ export class DiskRecord {
         await fs.rm(file, { force: true });
         this.storedDocs.delete(id);
       }
-    }
-    for (const [hash, text] of newTexts) {
+    });
+    // A joiner's first record stores every text: in parallel, as the mirror writes files.
+    await inParallel([...newTexts], async ([hash, text]) => {
       await writeAtomically(path.join(this.dir, 'texts', hash), text);
       this.storedTexts.add(hash);
-    }
+    });
     await writeAtomically(path.join(this.dir, 'folder.txt'), this.folder + '\n');
     await writeAtomically(path.join(this.dir, 'files.json'), JSON.stringify({ version: 1, session: this.session, files }));
     // Texts no file refers to any more go only after the new list is in place.
@@ -280,6 +284,14 @@ export class DiskRecord {
       await fs.rm(path.join(this.dir, 'texts', hash), { force: true });
     }
   }
+}
+
+async function inParallel<T>(items: T[], fn: (item: T) => Promise<void>, width = 32): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
 
 async function writeAtomically(file: string, data: string | Uint8Array): Promise<void> {

@@ -204,3 +204,19 @@ test('edits read and recorded but never received (the link dropped them) reach t
   assert.deepEqual([...fs.readFileSync(path.join(a, 'pic.bin'))], [0, 8, 8]);
   await Promise.all([pa.close(), pb2.close()]);
 });
+
+test('a file changed here just before a remote delete reaches the disk is kept, with its change, everywhere', async () => {
+  const a = tempDir();
+  writeTree(a, { 'draft.txt': 'v1\n' });
+  const pa = await peer({ mode: 'share', dir: a });
+  const b = path.join(tempDir(), 'b');
+  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
+  // Runs as the delete arrives, before b's mirror (which queues its disk work) removes the file.
+  pb.workspace.on('file-removed', (e) => {
+    if (e.path === 'draft.txt') fs.writeFileSync(path.join(b, 'draft.txt'), 'v2 saved on b\n');
+  });
+  fs.rmSync(path.join(a, 'draft.txt'));
+  await waitFor(() => fs.existsSync(path.join(a, 'draft.txt')) && same([a, b])(), 'the file back on a, identical folders');
+  assert.equal(read(a, 'draft.txt'), 'v2 saved on b\n');
+  await Promise.all([pa.close(), pb.close()]);
+});
