@@ -30,6 +30,16 @@ async function peer(options: Omit<PeerOptions, 'network' | 'name'> & { name?: st
   return p;
 }
 
+/** A sharer's folder with these files, and a joiner's. */
+async function pair(files: Record<string, string | Uint8Array>): Promise<{ a: string; b: string; pa: RunningPeer; pb: RunningPeer }> {
+  const a = tempDir();
+  writeTree(a, files);
+  const pa = await peer({ mode: 'share', dir: a });
+  const b = path.join(tempDir(), 'b');
+  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
+  return { a, b, pa, pb };
+}
+
 const same = (dirs: string[]) => () => {
   const trees = dirs.map((d) => JSON.stringify(readTree(d)));
   return trees.every((t) => t === trees[0]);
@@ -53,11 +63,7 @@ test('atomicWrite with an expected content refuses to replace a file that change
 });
 
 test('a local edit made between the mirror\'s read and its write is merged, not overwritten', async () => {
-  const a = tempDir();
-  writeTree(a, { 'notes.txt': 'first\n' });
-  const pa = await peer({ mode: 'share', dir: a });
-  const b = path.join(tempDir(), 'b');
-  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
+  const { a, b, pa, pb } = await pair({ 'notes.txt': 'first\n' });
   const id = pb.workspace.byPath('notes.txt')!.id;
   // The moment the mirror of b reads the shared text to write a remote change, vim saves the file.
   const text = pb.workspace.text.bind(pb.workspace);
@@ -81,11 +87,7 @@ test('a local edit made between the mirror\'s read and its write is merged, not 
 });
 
 test('two peers appending lines to one file at 5–200 ms intervals lose none of them', async () => {
-  const a = tempDir();
-  writeTree(a, { 'log.txt': 'start\n' });
-  const pa = await peer({ mode: 'share', dir: a });
-  const b = path.join(tempDir(), 'b');
-  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
+  const { a, b, pa, pb } = await pair({ 'log.txt': 'start\n' });
   const written: string[] = [];
   const writer = async (dir: string, tag: string) => {
     const end = Date.now() + 3000;
@@ -109,11 +111,7 @@ test('two peers appending lines to one file at 5–200 ms intervals lose none of
 });
 
 test('a binary replaced locally while a remote version arrives: the local one wins, the remote one is kept', async () => {
-  const a = tempDir();
-  writeTree(a, { 'img.bin': Uint8Array.from([0, 1, 2, 3]) });
-  const pa = await peer({ mode: 'share', dir: a });
-  const b = path.join(tempDir(), 'b');
-  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
+  const { a, b, pa, pb } = await pair({ 'img.bin': Uint8Array.from([0, 1, 2, 3]) });
   const id = pb.workspace.byPath('img.bin')!.id;
   const remote = Uint8Array.from([0, 9, 9, 9, 9]);
   const local = Uint8Array.from([0, 7, 7, 7]);
@@ -141,17 +139,13 @@ test('a binary replaced locally while a remote version arrives: the local one wi
 });
 
 test('a peer restarted into its folder merges its offline edits, deletes and creates, and loses nothing', async () => {
-  const a = tempDir();
-  writeTree(a, {
+  const { a, b, pa, pb } = await pair({
     'both.txt': 'one\ntwo\nthree\n',
     'gone.txt': 'delete me\n',
     'edited-there.txt': 'old\n',
     'deleted-here-edited-there.txt': 'v1\n',
     'pic.bin': Uint8Array.from([0, 1, 2]),
   });
-  const pa = await peer({ mode: 'share', dir: a });
-  const b = path.join(tempDir(), 'b');
-  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
   await pb.close();
 
   // While b is down: b's disk and the session both change.
@@ -178,11 +172,7 @@ test('a peer restarted into its folder merges its offline edits, deletes and cre
 });
 
 test('edits read and recorded but never received (the link dropped them) reach the session when the peer restarts', async () => {
-  const a = tempDir();
-  writeTree(a, { 'plan.txt': 'one\n', 'pic.bin': Uint8Array.from([0, 1, 2]) });
-  const pa = await peer({ mode: 'share', dir: a });
-  const b = path.join(tempDir(), 'b');
-  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
+  const { a, b, pa, pb } = await pair({ 'plan.txt': 'one\n', 'pic.bin': Uint8Array.from([0, 1, 2]) });
   // Fault injection: from now on b's changes find no peer to go to, as on a link that drops them.
   pb.session.peers = () => [];
   fs.appendFileSync(path.join(b, 'plan.txt'), 'two (b)\n');
@@ -206,11 +196,7 @@ test('edits read and recorded but never received (the link dropped them) reach t
 });
 
 test('a file changed here just before a remote delete reaches the disk is kept, with its change, everywhere', async () => {
-  const a = tempDir();
-  writeTree(a, { 'draft.txt': 'v1\n' });
-  const pa = await peer({ mode: 'share', dir: a });
-  const b = path.join(tempDir(), 'b');
-  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
+  const { a, b, pa, pb } = await pair({ 'draft.txt': 'v1\n' });
   // Runs as the delete arrives, before b's mirror (which queues its disk work) removes the file.
   pb.workspace.on('file-removed', (e) => {
     if (e.path === 'draft.txt') fs.writeFileSync(path.join(b, 'draft.txt'), 'v2 saved on b\n');
