@@ -319,6 +319,7 @@ export class Mirror {
       // Removed here while a change to it arrived: the change wins, as an edit wins over a
       // concurrent delete (docs/PROTOCOL.md §6.4), and the file comes back.
       this.known.delete(entry.path);
+      this.ws.emit('notice', `${entry.path} was deleted here while someone changed it; it comes back with their changes`);
       return;
     }
     const hash = contentHash(bytes);
