@@ -110,7 +110,7 @@ export class Commands implements vscode.Disposable {
     if (args?.code !== undefined && current?.scheme === 'file' && isEmptyDir(current.fsPath)) {
       return this.joinInto(code, current.fsPath);
     }
-    const target = await this.pickJoinFolder(current?.scheme === 'file' ? current.fsPath : undefined);
+    const target = await this.pickJoinFolder(code, current?.scheme === 'file' ? current.fsPath : undefined);
     if (!target) return;
     if (current && path.resolve(current.fsPath) === path.resolve(target)) return this.joinInto(code, target);
     // Reload into the new folder; the session resumes there (resumePendingJoin).
@@ -168,12 +168,14 @@ export class Commands implements vscode.Disposable {
     return input === undefined ? undefined : validCode(input);
   }
 
-  private async pickJoinFolder(current: string | undefined): Promise<string | undefined> {
+  private async pickJoinFolder(code: string, current: string | undefined): Promise<string | undefined> {
     const base = readConfig().joinFolder;
     const fresh = uniqueFolder(base);
+    // A folder synced with this session before can be rejoined: its changes since are merged.
+    const here = current && (isEmptyDir(current) ? 'This empty folder' : (await wasSyncedBefore(current, code)) ? 'This folder (joined before)' : undefined);
     const items: (vscode.QuickPickItem & { folder?: string; browse?: boolean })[] = [
       { label: '$(new-folder) New folder', description: fresh, folder: fresh },
-      ...(current && isEmptyDir(current) ? [{ label: '$(folder-active) This empty folder', description: current, folder: current }] : []),
+      ...(current && here ? [{ label: `$(folder-active) ${here}`, description: current, folder: current }] : []),
       { label: '$(folder-opened) Choose an empty folder…', browse: true },
     ];
     const choice = await vscode.window.showQuickPick(items, { title: 'Where should the shared workspace go?', ignoreFocusOut: true });
@@ -181,7 +183,9 @@ export class Commands implements vscode.Disposable {
     if (!choice.browse) return choice.folder;
     const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Join here' });
     const folder = picked?.[0]?.fsPath;
-    if (folder && !isEmptyDir(folder)) throw new Error(`${folder} is not empty. Pick an empty folder, or a new one.`);
+    if (folder && !isEmptyDir(folder) && !(await wasSyncedBefore(folder, code))) {
+      throw new Error(`${folder} is not empty. Pick an empty folder, a new one, or one that joined this session before.`);
+    }
     return folder;
   }
 
