@@ -8,7 +8,9 @@ import type { Logger } from '../session/log';
 import type { FileEntry } from './api';
 import { asText, MAX_TEXT_BYTES } from './classify';
 import { contentHash } from './hash';
+import type { Known } from './disk-state';
 import { conflictPath, isSafeRelativePath } from './paths';
+import { diffEdits } from './textdiff';
 import type { SharedWorkspace } from './workspace';
 
 /** A free conflict path for content with this hash, beside `rel`. */
@@ -56,4 +58,19 @@ export async function keepRemoteBinary(ws: SharedWorkspace, entry: FileEntry, lo
   const copy = ws.createBinary(copyPath, remote, 'disk');
   ws.emit('notice', `${entry.path} was replaced here and by someone else at once; this disk's version is kept, the other as ${copyPath}`);
   return copy;
+}
+
+/**
+ * The base for merging a text read from disk. Normally the text last read or written. But a tool that
+ * read the file just before the mirror's last write and wrote it back whole just after (read, modify,
+ * write: a formatter, a script, `sed -i`) derived its text from the one before that write: diffed
+ * against the last one, it would delete what the write brought. When the disk deletes less of the
+ * text before the write than of the write, that earlier text is the base, and what arrived is kept.
+ * (A person who deliberately removed exactly what just arrived sees it stay: nothing is lost.)
+ */
+export function mergeBase(known: Known | undefined, disk: string): string | undefined {
+  if (known?.text === undefined || known.before === undefined) return known?.text;
+  // Deleted characters tell: from the earlier text the stale writer only added its change.
+  const deleted = (from: string) => diffEdits(from, disk).reduce((n, e) => n + e.deleteCount, 0);
+  return deleted(known.before) < deleted(known.text) ? known.before : known.text;
 }

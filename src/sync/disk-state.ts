@@ -28,6 +28,8 @@ export interface Known {
   size: number;
   /** For text files: the text (the base of a three-way merge with a later edit on disk). */
   text?: string;
+  /** The text this mirror's last write replaced (in memory only; see mergeBase()). */
+  before?: string;
 }
 
 /** The mirror's map of known files; tells an observer of every change (the persistent record). */

@@ -9,7 +9,7 @@ import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import type { ChangeOrigin, FileEntry } from './api';
 import { asText, MAX_TEXT_BYTES } from './classify';
-import { keepBesideAsNew, keepRemoteBinary } from './disk-merge';
+import { keepBesideAsNew, keepRemoteBinary, mergeBase } from './disk-merge';
 import { KnownFiles } from './disk-state';
 import { atomicWrite, holds, moveFile, readIfFile, removeFile, WriteConflict } from './fsutil';
 import { contentHash } from './hash';
@@ -303,7 +303,7 @@ export class Mirror {
     if (seen?.hash === hash) return true;
     try {
       await atomicWrite(this.root, e.path, bytes, { syncNewFile: !firstCopy, expect: seen ? { hash: seen.hash, size: seen.size } : null });
-      this.known.set(e.path, { hash, size: bytes.byteLength, text });
+      this.known.set(e.path, { hash, size: bytes.byteLength, text, before: seen?.text });
     } catch (err) {
       if (err instanceof WriteConflict) return false;
       this.logger.error(`refused to write ${JSON.stringify(e.path)}: ${(err as Error).message}`);
@@ -502,7 +502,7 @@ export class Mirror {
       const ytext = this.ws.loadedText(entry.id) ?? (await this.ws.text(entry.id));
       if (this.ws.byId(entry.id)?.path !== entry.path) return; // moved meanwhile; the next batch sees it
       const shared = ytext.toString();
-      const base = known?.text ?? shared;
+      const base = mergeBase(known, text) ?? shared;
       // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
       // offsets across the peers' edits that have not reached the disk yet.
       const local = diffEdits(base, text);

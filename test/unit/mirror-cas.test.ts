@@ -206,3 +206,14 @@ test('a file changed here just before a remote delete reaches the disk is kept, 
   assert.equal(read(a, 'draft.txt'), 'v2 saved on b\n');
   await Promise.all([pa.close(), pb.close()]);
 });
+
+test('a tool that read the file before a remote change was written and writes it back whole after keeps both changes', async () => {
+  const { a, b, pa, pb } = await pair({ 'conf.txt': 'x = 1\n' });
+  const stale = read(b, 'conf.txt'); // a formatter reads the file…
+  fs.appendFileSync(path.join(a, 'conf.txt'), 'y = 2\n');
+  await waitFor(() => read(b, 'conf.txt').includes('y = 2'), 'the change from a on b\'s disk');
+  fs.writeFileSync(path.join(b, 'conf.txt'), stale + 'z = 3\n'); // …and writes back what it read, plus its change
+  await waitFor(() => read(a, 'conf.txt').includes('z = 3') && same([a, b])(), 'b\'s change on a, identical folders');
+  assert.deepEqual(read(a, 'conf.txt').split('\n').sort(), ['', 'x = 1', 'y = 2', 'z = 3']);
+  await Promise.all([pa.close(), pb.close()]);
+});
