@@ -5,7 +5,8 @@ import { parseSessionCode } from '../session/code';
 
 export const USAGE = `Usage:
   hyperpair share <dir> [options]        share a folder; prints the session code
-  hyperpair join <code> <dir> [options]  join a session into a new or empty folder
+  hyperpair join <code> <dir> [options]  join a session into a new or empty folder, or into one
+                                         joined before (its changes since are merged, not lost)
   hyperpair relay [options]              run a blind relay for peers that cannot connect directly;
                                          prints its key (for the hyperpair.relays setting, --relay)
 
@@ -24,7 +25,8 @@ Options:
                              request is printed and answered on standard input with
                              "admit <name>", "read-only <name>" or "deny <name>"
   --guests <edit|read-only>  share: what people let in may do (default edit)
-  --force                    join into a folder that already has files
+  --force                    join into a folder that already has other files (they are shared;
+                             where the session has the same path, yours is kept beside it)
   --json                     print one JSON object per line instead of text
   --log-level <level>        trace, debug, info, warn, error (default warn; logs go to stderr)
   -h, --help                 show this help

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
 import { checkPartialCode, parseSessionCode } from '../session/code';
+import { wasSyncedBefore } from '../sync/disk-state';
 import { readConfig } from './config';
 import type { SessionController } from './controller';
 
@@ -109,7 +110,7 @@ export class Commands implements vscode.Disposable {
     if (args?.code !== undefined && current?.scheme === 'file' && isEmptyDir(current.fsPath)) {
       return this.joinInto(code, current.fsPath);
     }
-    const target = await this.pickJoinFolder(current?.scheme === 'file' ? current.fsPath : undefined);
+    const target = await this.pickJoinFolder(code, current?.scheme === 'file' ? current.fsPath : undefined);
     if (!target) return;
     if (current && path.resolve(current.fsPath) === path.resolve(target)) return this.joinInto(code, target);
     // Reload into the new folder; the session resumes there (resumePendingJoin).
@@ -120,7 +121,8 @@ export class Commands implements vscode.Disposable {
   }
 
   private async joinInto(code: string, folder: string): Promise<void> {
-    if (!isEmptyDir(folder)) {
+    // A folder synced here before is rejoined: what changed in it meanwhile is merged, not overwritten.
+    if (!isEmptyDir(folder) && !(await wasSyncedBefore(folder, code))) {
       throw new Error(`${folder} is not empty. Join into a new or empty folder so that none of your files are overwritten.`);
     }
     await vscode.window.withProgress(
@@ -166,12 +168,14 @@ export class Commands implements vscode.Disposable {
     return input === undefined ? undefined : validCode(input);
   }
 
-  private async pickJoinFolder(current: string | undefined): Promise<string | undefined> {
+  private async pickJoinFolder(code: string, current: string | undefined): Promise<string | undefined> {
     const base = readConfig().joinFolder;
     const fresh = uniqueFolder(base);
+    // A folder synced with this session before can be rejoined: its changes since are merged.
+    const here = current && (isEmptyDir(current) ? 'This empty folder' : (await wasSyncedBefore(current, code)) ? 'This folder (joined before)' : undefined);
     const items: (vscode.QuickPickItem & { folder?: string; browse?: boolean })[] = [
       { label: '$(new-folder) New folder', description: fresh, folder: fresh },
-      ...(current && isEmptyDir(current) ? [{ label: '$(folder-active) This empty folder', description: current, folder: current }] : []),
+      ...(current && here ? [{ label: `$(folder-active) ${here}`, description: current, folder: current }] : []),
       { label: '$(folder-opened) Choose an empty folder…', browse: true },
     ];
     const choice = await vscode.window.showQuickPick(items, { title: 'Where should the shared workspace go?', ignoreFocusOut: true });
@@ -179,7 +183,9 @@ export class Commands implements vscode.Disposable {
     if (!choice.browse) return choice.folder;
     const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Join here' });
     const folder = picked?.[0]?.fsPath;
-    if (folder && !isEmptyDir(folder)) throw new Error(`${folder} is not empty. Pick an empty folder, or a new one.`);
+    if (folder && !isEmptyDir(folder) && !(await wasSyncedBefore(folder, code))) {
+      throw new Error(`${folder} is not empty. Pick an empty folder, a new one, or one that joined this session before.`);
+    }
     return folder;
   }
 

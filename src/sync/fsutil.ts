@@ -3,8 +3,10 @@
  * atomic (a temporary file beside the target, fsync, rename), so that a crash never leaves half a file.
  */
 import * as fs from 'node:fs/promises';
+import { lstatSync, renameSync, type BigIntStats } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { contentHash } from './hash';
 import { assertNoSymlinks, inspectPath, resolveInside } from './paths';
 
 export const TEMP_SUFFIX = '.hyperpair-tmp';
@@ -17,6 +19,20 @@ export interface WriteOptions {
    * Replacing an existing file always syncs before the rename, so its old content is never lost.
    */
   syncNewFile?: boolean;
+  /**
+   * Compare-and-swap: the content the target must still hold when it is replaced (`null`: there must
+   * be no file there). Checked right before the rename; a mismatch throws a WriteConflict and leaves
+   * the target untouched.
+   */
+  expect?: { hash: string; size: number } | null;
+}
+
+/** The file no longer holds what the caller last read: someone else wrote (or removed) it. */
+export class WriteConflict extends Error {
+  constructor(readonly rel: string) {
+    super(`${rel} changed on disk before it could be written`);
+    this.name = 'WriteConflict';
+  }
 }
 
 export async function atomicWrite(root: string, rel: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
@@ -45,11 +61,58 @@ export async function atomicWrite(root: string, rel: string, data: Uint8Array, o
   }
   await handle.close();
   try {
-    await fs.rename(temp, target);
+    if (options.expect === undefined) await fs.rename(temp, target);
+    else {
+      const checked = await holding(target, options.expect);
+      if (checked === false) throw new WriteConflict(rel);
+      // The content was hashed asynchronously; between that and here the event loop turned. The last
+      // look (the file's identity, size and change times, which any write or replacement moves) and
+      // the rename are synchronous and back to back. What remains: a write landing between those two
+      // system calls (microseconds) is still replaced. POSIX has no rename-if-unchanged, and locks are
+      // advisory (vim, formatters and shells ignore them), so nothing closes that window entirely.
+      if (!sameFile(checked, lstatOrUndefined(target))) throw new WriteConflict(rel);
+      renameSync(temp, target);
+    }
   } catch (err) {
     await fs.rm(temp, { force: true });
     throw err;
   }
+}
+
+/** Whether `abs` holds exactly the expected content (`null`: there is nothing there). */
+export async function holds(abs: string, expect: { hash: string; size: number } | null): Promise<boolean> {
+  return (await holding(abs, expect)) !== false;
+}
+
+/**
+ * `holds`, returning the file's identity when it does (undefined: expected absent and absent), so
+ * that a last synchronous look can tell whether it changed since.
+ */
+async function holding(abs: string, expect: { hash: string; size: number } | null): Promise<BigIntStats | undefined | false> {
+  const handle = await fs.open(abs, 'r').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!handle) return expect === null && lstatOrUndefined(abs) === undefined ? undefined : false;
+  try {
+    const st = await handle.stat({ bigint: true });
+    if (expect === null || !st.isFile() || st.size !== BigInt(expect.size)) return false;
+    const bytes = await handle.readFile();
+    const link = lstatOrUndefined(abs); // opened through a symlink planted meanwhile: not the file
+    if (!link?.isFile() || link.ino !== st.ino) return false;
+    return bytes.byteLength === expect.size && contentHash(bytes) === expect.hash ? st : false;
+  } finally {
+    await handle.close();
+  }
+}
+
+function lstatOrUndefined(abs: string): BigIntStats | undefined {
+  return lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+}
+
+function sameFile(a: BigIntStats | undefined, b: BigIntStats | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
 export async function removeFile(root: string, rel: string): Promise<void> {

@@ -9,7 +9,9 @@ import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import type { ChangeOrigin, FileEntry } from './api';
 import { asText, MAX_TEXT_BYTES } from './classify';
-import { atomicWrite, moveFile, readIfFile, removeFile } from './fsutil';
+import { keepBesideAsNew, keepRemoteBinary, mergeBase } from './disk-merge';
+import { KnownFiles } from './disk-state';
+import { atomicWrite, holds, moveFile, readIfFile, removeFile, WriteConflict } from './fsutil';
 import { contentHash } from './hash';
 import { isSafeRelativePath, resolveInside, unsafePathReason } from './paths';
 import { CHUNK_SIZE } from './protocol';
@@ -25,6 +27,12 @@ import type { SharedWorkspace } from './workspace';
  */
 const MATERIALIZE_WRITERS = 32;
 
+/**
+ * Tries to write one remote change over a file that keeps changing on disk. Each refused try merges
+ * the disk's change first; after this many the write waits for the watcher's next report of the file.
+ */
+const WRITE_ATTEMPTS = 8;
+
 export interface MirrorOptions {
   root: string;
   workspace: SharedWorkspace;
@@ -32,6 +40,8 @@ export interface MirrorOptions {
   scan?: ScanOptions;
   /** Milliseconds to coalesce a burst of text changes into one write. */
   writeDelayMs?: number;
+  /** What this folder held when last in sync (a DiskRecord's map, kept across restarts). */
+  known?: KnownFiles;
 }
 
 export interface Progress {
@@ -46,7 +56,7 @@ export class Mirror {
   private readonly ws: SharedWorkspace;
   private readonly logger: Logger;
   /** What this mirror last read from or wrote to each path: a write it made is not a change. */
-  private readonly known = new Map<string, { hash: string; text?: string }>();
+  private readonly known: KnownFiles;
   private readonly editorOwned = new Set<string>();
   /** Paths from the session this folder excludes (logged once each). */
   private readonly refusedExcluded = new Set<string>();
@@ -57,12 +67,15 @@ export class Mirror {
   private watcher: FolderWatcher | undefined;
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Joined into a folder with files: they are read once more when the watcher starts. */
+  private resumed = false;
   private readonly detach: Array<() => void> = [];
 
   constructor(private readonly options: MirrorOptions) {
     this.root = path.resolve(options.root);
     this.ws = options.workspace;
     this.logger = options.logger ?? silentLogger;
+    this.known = options.known ?? new KnownFiles();
     this.rules = new ExcludeRules(options.scan?.excludes);
     this.ws.setChunkReader((hash) => this.readChunk(hash));
   }
@@ -78,6 +91,56 @@ export class Mirror {
       else leaveOut(report, f, 'it could not be read');
     }
     return report;
+  }
+
+  /**
+   * Joining into a folder that has files (restarting into it, or with --force): what changed here
+   * since the folder was last in sync (`known`, from the record kept across restarts) goes into the
+   * session before anything is written. Edited files merge (texts three-way; a binary's local version
+   * wins and the session's is kept beside it); files deleted here leave the session only if it still
+   * has the version deleted; new files join; unchanged files take the session's version afterwards.
+   */
+  async resume(): Promise<void> {
+    this.resumed = true;
+    const { report, rules } = await scanFolder(this.root, this.options.scan);
+    this.rules = rules;
+    const paths = new Set([...report.files.map((f) => f.rel), ...this.known.keys()]);
+    for (const rel of paths) {
+      if (this.closed) return;
+      if (this.rules.excluded(rel, false) || !isSafeRelativePath(rel)) continue;
+      const bytes = await readIfFile(resolveInside(this.root, rel));
+      const seen = this.known.get(rel);
+      const entry = this.ws.byPath(rel);
+      if (bytes && seen?.hash === contentHash(bytes)) {
+        // Unchanged here: the session's version follows, unless it never received this one (a binary
+        // replaced and recorded here just before the peer stopped): then this one wins.
+        if (entry?.kind === 'binary' && entry.hash !== seen.hash && !this.ws.hadVersion(entry.id, seen.hash)) {
+          await this.keepRemoteVersion(entry);
+          this.ws.updateBinary(entry.id, bytes, 'disk');
+        }
+        continue;
+      }
+      if (!bytes) {
+        if (!seen) continue;
+        this.known.delete(rel);
+        if (entry && (await this.sessionHash(entry)) === seen.hash) this.ws.remove(entry.id, 'disk');
+        else if (entry) this.ws.emit('notice', `${rel} was deleted here while the session changed it; it comes back with those changes`);
+        continue;
+      }
+      if (!entry) {
+        if (this.withinCaps(rel, bytes.byteLength)) this.addFromDisk(rel, bytes);
+      } else if (!seen) {
+        keepBesideAsNew(this.ws, rel, bytes, this.logger);
+        this.known.set(rel, { hash: contentHash(bytes), size: bytes.byteLength });
+      } else {
+        await this.takeLocalChange(entry);
+      }
+    }
+  }
+
+  private async sessionHash(entry: FileEntry): Promise<string> {
+    if (entry.kind === 'binary') return entry.hash;
+    return contentHash(Buffer.from((await this.ws.text(entry.id)).toString(), 'utf8'));
   }
 
   /** Writes every file of the model to disk (a joiner's first sync), reporting progress. */
@@ -127,6 +190,13 @@ export class Mirror {
     for (const e of this.ws.files()) this.enqueue(() => this.writeEntry(e));
     for (const rel of this.known.keys()) {
       if (!this.ws.byPath(rel)) this.enqueue(() => this.removePath(rel));
+    }
+    // Edits made while joining, after the folder was read and before the watcher started.
+    if (this.resumed) {
+      this.enqueue(async () => {
+        const { report } = await scanFolder(this.root, this.options.scan);
+        await this.onDiskBatch([...new Set([...report.files.map((f) => f.rel), ...this.known.keys()])]);
+      });
     }
   }
 
@@ -199,28 +269,78 @@ export class Mirror {
     return false;
   }
 
-  /** `firstCopy`: the joiner's first materialisation (new files are not fsynced, see WriteOptions). */
+  /**
+   * Writes the model's content of a file, only over what this mirror last saw there (compare-and-swap):
+   * if the disk changed meanwhile, its change is merged into the model first and the merge written.
+   * `firstCopy`: the joiner's first materialisation (new files are not fsynced, see WriteOptions).
+   */
   private async writeEntry(e: FileEntry, firstCopy = false): Promise<void> {
-    if (this.closed || !this.writable(e.path)) return;
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      if (await this.tryWrite(e, firstCopy)) return;
+      const current = this.ws.byId(e.id);
+      if (!current || current.path !== e.path) return; // moved or removed meanwhile; that event writes
+      await this.takeLocalChange(current);
+      e = this.ws.byId(e.id) ?? current;
+    }
+    this.logger.warn(`${e.path} keeps changing on disk; the session's changes are written after its next change`);
+  }
+
+  /** One compare-and-swap write: false if the file no longer holds what this mirror last saw. */
+  private async tryWrite(e: FileEntry, firstCopy: boolean): Promise<boolean> {
+    if (this.closed || !this.writable(e.path)) return true;
     let bytes: Uint8Array;
     let text: string | undefined;
     if (e.kind === 'text') {
-      if (this.editorOwned.has(e.path) && this.known.has(e.path)) return;
+      if (this.editorOwned.has(e.path) && this.known.has(e.path)) return true;
       text = (await this.ws.text(e.id)).toString();
       bytes = Buffer.from(text, 'utf8');
     } else {
       bytes = await this.ws.binary(e.id);
     }
     const current = this.ws.byId(e.id);
-    if (!current || current.path !== e.path) return; // moved or removed meanwhile; that event writes
+    if (!current || current.path !== e.path) return true; // moved or removed meanwhile; that event writes
     const hash = contentHash(bytes);
-    if (this.known.get(e.path)?.hash === hash) return;
+    const seen = this.known.get(e.path);
+    if (seen?.hash === hash) return true;
     try {
-      await atomicWrite(this.root, e.path, bytes, { syncNewFile: !firstCopy });
-      this.known.set(e.path, { hash, text });
+      await atomicWrite(this.root, e.path, bytes, { syncNewFile: !firstCopy, expect: seen ? { hash: seen.hash, size: seen.size } : null });
+      this.known.set(e.path, { hash, size: bytes.byteLength, text, before: seen?.text });
     } catch (err) {
+      if (err instanceof WriteConflict) return false;
       this.logger.error(`refused to write ${JSON.stringify(e.path)}: ${(err as Error).message}`);
     }
+    return true;
+  }
+
+  /** A write was refused because the file changed on disk: bring that change into the model first. */
+  private async takeLocalChange(entry: FileEntry): Promise<void> {
+    const bytes = await readIfFile(resolveInside(this.root, entry.path));
+    const seen = this.known.get(entry.path);
+    if (!bytes) {
+      // Removed here while a change to it arrived: the change wins, as an edit wins over a
+      // concurrent delete (docs/PROTOCOL.md §6.4), and the file comes back.
+      this.known.delete(entry.path);
+      this.ws.emit('notice', `${entry.path} was deleted here while someone changed it; it comes back with their changes`);
+      return;
+    }
+    const hash = contentHash(bytes);
+    if (seen?.hash === hash) return; // changed back meanwhile
+    if (!seen) {
+      // A file this mirror never saw (created meanwhile, or there before a join): its bytes are kept
+      // as a new file beside it, then the session's version takes the path.
+      const copy = keepBesideAsNew(this.ws, entry.path, bytes, this.logger);
+      if (copy) this.enqueue(() => this.writeEntry(copy));
+      this.known.set(entry.path, { hash, size: bytes.byteLength });
+      return;
+    }
+    // Replaced here and remotely: the local version wins as a new version, the remote one is kept.
+    if (entry.kind === 'binary' && entry.hash !== seen.hash && entry.hash !== hash) await this.keepRemoteVersion(entry);
+    await this.changedOnDisk(entry, bytes);
+  }
+
+  private async keepRemoteVersion(entry: FileEntry): Promise<void> {
+    const copy = await keepRemoteBinary(this.ws, entry, this.logger);
+    if (copy) this.enqueue(() => this.writeEntry(copy));
   }
 
   private async moveEntry(e: FileEntry, oldPath: string): Promise<void> {
@@ -248,6 +368,19 @@ export class Mirror {
   private async removePath(rel: string): Promise<void> {
     // Only files this mirror wrote or read: a path the folder excludes (or never had) is not ours.
     if (!this.known.has(rel) && !this.writable(rel)) return;
+    const seen = this.known.get(rel);
+    const abs = resolveInside(this.root, rel);
+    if (!(await holds(abs, seen ? { hash: seen.hash, size: seen.size } : null))) {
+      // Changed here since this mirror last saw it (or never seen): deleting it would lose that work.
+      // It stays, and is shared again as a new file. (The same small window as atomicWrite's remains.)
+      const bytes = await readIfFile(abs);
+      if (bytes && !this.ws.byPath(rel)) {
+        this.known.delete(rel);
+        this.addFromDisk(rel, bytes);
+        this.ws.emit('notice', `${rel} was deleted by someone while it changed here; it was kept with the changes made here`);
+        return;
+      }
+    }
     try {
       await removeFile(this.root, rel);
       this.known.delete(rel);
@@ -347,7 +480,7 @@ export class Mirror {
     try {
       if (text !== undefined) this.ws.createText(rel, text, 'disk');
       else this.ws.createBinary(rel, bytes, 'disk');
-      this.known.set(rel, { hash, text });
+      this.known.set(rel, { hash, size: bytes.byteLength, text });
     } catch (err) {
       this.logger.warn(`not shared: ${(err as Error).message}`);
     }
@@ -362,7 +495,7 @@ export class Mirror {
       // An editor saved its buffer (which is bound to the shared text), or the disk caught up:
       // nothing new. An open file changed by another tool is reloaded by the editor, whose binding
       // then carries the change.
-      this.known.set(entry.path, { hash, text });
+      this.known.set(entry.path, { hash, size: bytes.byteLength, text });
       return;
     }
     if (entry.kind === 'text' && text !== undefined) {
@@ -370,7 +503,7 @@ export class Mirror {
       const ytext = this.ws.loadedText(entry.id) ?? (await this.ws.text(entry.id));
       if (this.ws.byId(entry.id)?.path !== entry.path) return; // moved meanwhile; the next batch sees it
       const shared = ytext.toString();
-      const base = known?.text ?? shared;
+      const base = mergeBase(known, text) ?? shared;
       // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
       // offsets across the peers' edits that have not reached the disk yet.
       const local = diffEdits(base, text);
@@ -383,11 +516,11 @@ export class Mirror {
           if (e.insert) ytext.insert(start, e.insert);
         }
       }, 'disk');
-      this.known.set(entry.path, { hash, text });
+      this.known.set(entry.path, { hash, size: bytes.byteLength, text });
       if (ytext.toString() !== text) this.scheduleText(entry); // bring the peers' edits to disk too
     } else if (entry.kind === 'binary') {
       this.ws.updateBinary(entry.id, bytes, 'disk');
-      this.known.set(entry.path, { hash });
+      this.known.set(entry.path, { hash, size: bytes.byteLength });
     } else {
       // A text file that is no longer text: it becomes a binary file of the same name.
       this.ws.remove(entry.id, 'disk');

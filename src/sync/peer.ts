@@ -10,6 +10,7 @@ import { Session, SessionCodeError, type NetworkOptions } from '../session';
 import type { PeerInfo } from '../session/transport';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
+import { DiskRecord, sessionTag } from './disk-state';
 import { isEmptyOrMissingDir } from './fsutil';
 import { Mirror, type Progress } from './mirror';
 import type { ScanReport } from './scan';
@@ -29,8 +30,16 @@ export interface PeerOptions {
   relays?: Buffer[];
   keyPair?: HyperDHT.KeyPair;
   logger?: Logger;
-  /** Join into a folder that already has files (they may be overwritten). */
+  /**
+   * Join into a folder that already has files and no sync record: they are merged, and where the
+   * session has the same path with other content, this folder's version is kept beside it.
+   */
   force?: boolean;
+  /**
+   * Where the record of what this folder held when last in sync is kept (see disk-state.ts); it lets
+   * a restarted peer merge what changed while it was down. Default: stateRoot().
+   */
+  stateDir?: string;
   excludes?: string[];
   /** This peer's sharing policy: larger files of its folder are left out (reported). */
   maxFileSize?: number;
@@ -69,8 +78,15 @@ export class FolderError extends Error {
 
 export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const logger = options.logger ?? silentLogger;
-  await checkFolder(options);
   if (options.mode === 'join' && !options.code) throw new SessionCodeError('Enter the session code you were given.', 'empty');
+  // What this folder held when last in sync with this session (sharing starts a new session).
+  const record = await DiskRecord.open(options.dir, { session: sessionTag(options.code ?? ''), stateDir: options.stateDir, logger });
+  try {
+    await checkFolder(options, options.mode === 'join' && record.found);
+  } catch (err) {
+    await record.close();
+    throw err;
+  }
   // The sharer owns the session: it signs the roster of who may join and edit.
   const admission = options.mode === 'share' ? (options.admission ?? { policy: 'anyone' as const, guestRole: 'editor' as const }) : undefined;
   const sessionOptions = {
@@ -91,6 +107,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     root: options.dir,
     workspace,
     logger,
+    known: record.known,
     // Never share more than the others accept: they would cut this peer off.
     scan: {
       excludes: options.excludes,
@@ -99,17 +116,21 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       maxTotalBytes: caps.maxTotalBytes,
     },
   });
+  record.watch(workspace);
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     await mirror.close();
+    await record.close();
     workspace.close();
     await session.leave();
   };
   try {
     let report: ScanReport | undefined;
     if (options.mode === 'share') {
+      // A new session starts from the folder as it is now.
+      record.startNew(sessionTag(session.code));
       report = await mirror.share();
       await session.ready();
     } else {
@@ -118,10 +139,16 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       indexed.catch(() => {}); // handled below; ready() may throw first
       await session.ready();
       await indexed;
+      // A folder with files (joined before, or --force): what it holds joins the session first.
+      if (!(await isEmptyOrMissingDir(options.dir))) {
+        await record.resumeTexts(workspace);
+        await mirror.resume();
+      }
       await mirror.materialize(options.onProgress, options.signal);
-      if (options.force) await mirror.share(); // files that only this folder had join the session
     }
     await mirror.start();
+    // Recorded at once rather than after the usual delay: a crash right after joining can rejoin.
+    await record.flush();
     return { code: session.code, session, workspace, mirror, report, close };
   } catch (err) {
     await close();
@@ -129,7 +156,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   }
 }
 
-async function checkFolder(options: PeerOptions): Promise<void> {
+async function checkFolder(options: PeerOptions, syncedBefore: boolean): Promise<void> {
   if (options.mode === 'share') {
     const st = await fs.stat(options.dir).catch(() => undefined);
     if (!st?.isDirectory()) throw new FolderError(`${options.dir} is not a folder that can be shared.`);
@@ -137,8 +164,11 @@ async function checkFolder(options: PeerOptions): Promise<void> {
   }
   const st = await fs.stat(options.dir).catch(() => undefined);
   if (st && !st.isDirectory()) throw new FolderError(`${options.dir} is a file, not a folder.`);
-  if (!options.force && st && !(await isEmptyOrMissingDir(options.dir))) {
-    throw new FolderError(`${options.dir} is not empty. Join into a new or empty folder so that none of your files are overwritten (or pass --force).`);
+  if (!options.force && !syncedBefore && st && !(await isEmptyOrMissingDir(options.dir))) {
+    throw new FolderError(
+      `${options.dir} is not empty, and was never synced here. Join into a new or empty folder, ` +
+        'or pass --force to add its files to the session (where the session has the same file, yours is kept beside it).',
+    );
   }
   try {
     await fs.mkdir(options.dir, { recursive: true });

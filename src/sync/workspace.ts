@@ -273,6 +273,12 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     return this.currentVersion(id);
   }
 
+  /** Whether a binary file's history has a version with this content hash. */
+  hadVersion(id: string, hash: string): boolean {
+    const versions = this.entries.get(id)?.get('versions');
+    return versions instanceof Y.Array && (versions.toArray() as unknown[]).some((v) => isVersion(v) && v.hash === hash);
+  }
+
   /**
    * The live binary files whose current content holds a chunk. Kept up to date with the view, so
    * that serving a chunk costs the files that have it, not a scan of every file.

@@ -175,3 +175,50 @@ test('share --admission ask with standard input closed says that nobody can answ
   sharer.child.kill('SIGINT');
   assert.equal(await exitWithin(sharer, 15_000), 0);
 });
+
+test('a joiner killed with -9 and restarted into its folder without --force keeps every line written before, during and after', async () => {
+  const src = tempDir();
+  writeTree(src, { 'log.txt': 'start\n', 'other.txt': 'keep\n' });
+  const sharer = cli(['share', src, '--name', 'Server', ...net_()]);
+  await waitFor(() => has(sharer, 'code'), 'the session code', 30_000);
+  const code = sharer.events.find((e) => e.event === 'code')!.code as string;
+  const dest = path.join(tempDir(), 'joined');
+  const first = cli(['join', code, dest, '--name', 'Laptop', ...net_()]);
+  await waitFor(() => has(first, 'ready'), 'the join', 60_000);
+
+  const lines: string[] = [];
+  const append = (dir: string, line: string) => {
+    fs.appendFileSync(path.join(dir, 'log.txt'), line + '\n');
+    lines.push(line);
+  };
+  for (let i = 0; i < 5; i++) {
+    append(dest, `before-${i}`);
+    await new Promise((r) => setTimeout(r, 40));
+  }
+  first.child.kill('SIGKILL'); // some of these were not yet read, sent or recorded
+  await first.exit;
+  // While it is down: this disk and the session both change.
+  append(dest, 'offline-here');
+  fs.writeFileSync(path.join(dest, 'offline-new.txt'), 'new while down\n');
+  append(src, 'offline-there');
+
+  const second = cli(['join', code, dest, '--name', 'Laptop', ...net_()]);
+  append(dest, 'while-restarting');
+  await waitFor(() => has(second, 'ready'), 'the rejoin', 60_000).catch((err: Error) => {
+    throw new Error(`${err.message}: ${JSON.stringify(second.events)} ${second.stderr()}`);
+  });
+  append(dest, 'after');
+  const missing = (dir: string) => {
+    const have = new Set(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8').split('\n'));
+    return lines.filter((l) => !have.has(l));
+  };
+  await waitFor(() => missing(src).length === 0 && missing(dest).length === 0 && JSON.stringify(readTree(src)) === JSON.stringify(readTree(dest)), 'every line on both disks', 30_000).catch((err: Error) => {
+    throw new Error(`${err.message}: missing on the sharer ${missing(src).join(',')}, on the joiner ${missing(dest).join(',')}`);
+  });
+  assert.equal(fs.readFileSync(path.join(src, 'offline-new.txt'), 'utf8'), 'new while down\n');
+  assert.ok(!/not empty/.test(second.stderr()));
+  second.child.kill('SIGINT');
+  sharer.child.kill('SIGINT');
+  assert.equal(await exitWithin(second, 15_000), 0);
+  assert.equal(await exitWithin(sharer, 15_000), 0);
+});

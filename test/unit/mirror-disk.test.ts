@@ -129,7 +129,7 @@ test('a file an editor owns is left to the editor until it lets go', async () =>
   assert.equal(fs.readFileSync(path.join(b, 'open.txt'), 'utf8'), 'v2 from a\n');
 });
 
-test('joining with force keeps the folder\'s own files and shares them; session files win on the same path', async () => {
+test('joining with force keeps the folder\'s own files and shares them; on the same path the session\'s file wins and the folder\'s is kept beside it', async () => {
   const a = tempDir();
   writeTree(a, { 'shared.txt': 'from the session\n' });
   const pa = await startPeer({ mode: 'share', dir: a, name: 'a', network: net.network });
@@ -141,6 +141,9 @@ test('joining with force keeps the folder\'s own files and shares them; session 
   assert.equal(fs.readFileSync(path.join(b, 'shared.txt'), 'utf8'), 'from the session\n');
   await waitFor(() => fs.existsSync(path.join(a, 'only-here.txt')), 'b\'s own file on a');
   await waitFor(same([a, b]), 'identical folders');
+  const kept = fs.readdirSync(a).find((n) => n.startsWith('shared (conflict '));
+  assert.ok(kept, 'b\'s own version of shared.txt was lost');
+  assert.equal(fs.readFileSync(path.join(a, kept), 'utf8'), 'local copy\n');
 });
 
 test('a peer with a smaller size limit still receives larger files; what its own disk adds over the limits stays unshared', async () => {

@@ -1,0 +1,308 @@
+/**
+ * What the mirror last read from or wrote to each file of a folder, kept in memory and, so that a
+ * restart knows what changed while the peer was down, in a small record outside the shared tree:
+ * `$HYPERPAIR_STATE_DIR`, else `$XDG_STATE_HOME/hyperpair`, else `~/.local/state/hyperpair`, one
+ * subfolder per shared folder named by the hash of its absolute path.
+ *
+ * Layout of a folder's record: `folder.txt` (the shared folder's path, for people), `files.json`
+ * (`{version: 1, session, files: {path: {hash, size, text?}}}`, `session` = a hash of the session
+ * code, `text` = hash of the last synced text), `texts/<hash>`: the last synced texts, the base of the
+ * three-way merge after a restart, and `docs/<fileId>`: each text's Yjs state, so that edits this peer
+ * read from disk but nobody received before it stopped still reach the session when it restarts.
+ * Written atomically (temporary file, rename) and debounced, so a crash leaves a whole record.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Logger } from '../session/log';
+import { silentLogger } from '../session/log';
+import * as Y from 'yjs';
+import type { ChangeOrigin, FileEntry } from './api';
+import type { SharedWorkspace } from './workspace';
+import { contentHash, isHash } from './hash';
+
+/** A file's content as the mirror last saw it on disk: in sync with the session then. */
+export interface Known {
+  hash: string;
+  size: number;
+  /** For text files: the text (the base of a three-way merge with a later edit on disk). */
+  text?: string;
+  /** The text this mirror's last write replaced (in memory only; see mergeBase()). */
+  before?: string;
+}
+
+/** The mirror's map of known files; tells an observer of every change (the persistent record). */
+export class KnownFiles extends Map<string, Known> {
+  onChange?: (rel: string) => void;
+
+  override set(rel: string, k: Known): this {
+    super.set(rel, k);
+    this.onChange?.(rel);
+    return this;
+  }
+
+  override delete(rel: string): boolean {
+    const had = super.delete(rel);
+    if (had) this.onChange?.(rel);
+    return had;
+  }
+}
+
+/** Where records live (see the top of this file). */
+export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.HYPERPAIR_STATE_DIR) return path.resolve(env.HYPERPAIR_STATE_DIR);
+  if (env.XDG_STATE_HOME) return path.join(path.resolve(env.XDG_STATE_HOME), 'hyperpair');
+  return path.join(os.homedir(), '.local', 'state', 'hyperpair');
+}
+
+/** The record's folder for one shared folder. */
+export function recordDirFor(folder: string, root = stateRoot()): string {
+  const key = createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 32);
+  return path.join(root, key);
+}
+
+/** Whether a folder has a record of this session: it was synced here before, and can be rejoined. */
+export async function wasSyncedBefore(folder: string, code: string, root = stateRoot()): Promise<boolean> {
+  const r = await DiskRecord.open(folder, { session: sessionTag(code), stateDir: root });
+  await r.close();
+  return r.found;
+}
+
+interface StoredFile {
+  hash: string;
+  size: number;
+  text?: string;
+}
+
+/** What a record stores to tell sessions apart: a hash of the code, never the code. */
+export function sessionTag(code: string): string {
+  return createHash('sha256').update(`hyperpair sync record\n${code}`).digest('hex');
+}
+
+export interface DiskRecordOptions {
+  /** sessionTag() of the session: a record of another session is not used (and is replaced). */
+  session: string;
+  /** The state root (default: stateRoot()). */
+  stateDir?: string;
+  logger?: Logger;
+  /** Milliseconds to gather changes into one write of the record (default 300). */
+  delayMs?: number;
+}
+
+export class DiskRecord {
+  readonly known = new KnownFiles();
+  readonly dir: string;
+  private readonly logger: Logger;
+  private readonly delayMs: number;
+  /** Texts already stored under texts/ (by hash). */
+  private readonly storedTexts = new Set<string>();
+  private existed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private dirty = false;
+  private closed = false;
+  /** Yjs states of texts found in the record (file id → update): see resumeTexts(). */
+  private readonly savedDocs = new Map<string, Uint8Array>();
+  private readonly storedDocs = new Set<string>();
+  private readonly dirtyDocs = new Set<string>();
+  private ws: SharedWorkspace | undefined;
+  /** Only texts this peer changed: their state holds edits that others may not have received. */
+  private readonly onText = (e: FileEntry, origin: ChangeOrigin) => {
+    if (origin === 'remote') return;
+    this.dirtyDocs.add(e.id);
+    this.schedule();
+  };
+
+  private session: string;
+
+  private constructor(readonly folder: string, options: DiskRecordOptions) {
+    this.session = options.session;
+    this.dir = recordDirFor(folder, options.stateDir ?? stateRoot());
+    this.logger = options.logger ?? silentLogger;
+    this.delayMs = options.delayMs ?? 300;
+  }
+
+  /** Opens (and loads) the record of a folder; an unreadable record counts as none (logged). */
+  static async open(folder: string, options: DiskRecordOptions): Promise<DiskRecord> {
+    const r = new DiskRecord(path.resolve(folder), options);
+    await r.load();
+    r.known.onChange = () => r.schedule();
+    return r;
+  }
+
+  /** Whether this folder was synced before (its record was found). */
+  get found(): boolean {
+    return this.existed;
+  }
+
+  /** Forgets everything: a new session (this tag) starts from the folder as it is. */
+  startNew(session: string): void {
+    this.session = session;
+    this.dirty = true;
+    for (const rel of [...this.known.keys()]) this.known.delete(rel);
+    this.savedDocs.clear();
+  }
+
+  /** Records the Yjs state of every text of this workspace as it changes. */
+  watch(ws: SharedWorkspace): void {
+    this.ws = ws;
+    ws.on('text-changed', this.onText);
+  }
+
+  /**
+   * Puts back into the session what this peer's texts held when it stopped (Yjs updates are
+   * idempotent: what the session already has changes nothing). Covers edits that were read from disk
+   * and recorded, but that no other peer received before this one stopped.
+   */
+  async resumeTexts(ws: SharedWorkspace): Promise<void> {
+    for (const [id, update] of this.savedDocs) {
+      const e = ws.byId(id);
+      if (e?.kind !== 'text') continue;
+      const ytext = await ws.text(id);
+      try {
+        Y.applyUpdate(ytext.doc!, update, 'disk');
+      } catch (err) {
+        this.logger.warn(`could not restore the saved state of ${e.path}: ${(err as Error).message}`);
+      }
+    }
+    this.savedDocs.clear();
+  }
+
+  /** Writes pending changes now. */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flushing = this.flushing.then(() => this.write()).catch((err: Error) => {
+      this.logger.warn(`could not save the sync record in ${this.dir}: ${err.message}`);
+    });
+    await this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.known.onChange = undefined;
+    this.ws?.off('text-changed', this.onText);
+    await this.flush();
+    this.closed = true;
+  }
+
+  private schedule(): void {
+    this.dirty = true;
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => void this.flush(), this.delayMs);
+  }
+
+  private async load(): Promise<void> {
+    let raw: string;
+    try {
+      raw = await fs.readFile(path.join(this.dir, 'files.json'), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn(`cannot read the sync record ${this.dir}: ${(err as Error).message}`);
+      return;
+    }
+    let files: Record<string, StoredFile>;
+    try {
+      const parsed = JSON.parse(raw) as { version?: unknown; session?: unknown; files?: unknown };
+      if (parsed.version !== 1 || typeof parsed.files !== 'object' || parsed.files === null) throw new Error('unknown format');
+      // Another session's record says nothing about this one: the folder is as if never synced.
+      if (parsed.session !== this.session) return;
+      files = parsed.files as Record<string, StoredFile>;
+    } catch (err) {
+      this.logger.warn(`ignoring the sync record ${this.dir}: ${(err as Error).message}`);
+      return;
+    }
+    this.existed = true;
+    const docs = await fs.readdir(path.join(this.dir, 'docs')).catch(() => [] as string[]);
+    for (const id of docs) {
+      if (!/^[0-9a-f]{32}$/.test(id)) continue;
+      const update = await fs.readFile(path.join(this.dir, 'docs', id)).catch(() => undefined);
+      this.storedDocs.add(id);
+      if (update) this.savedDocs.set(id, update);
+    }
+    for (const [rel, f] of Object.entries(files)) {
+      if (!isHash(f?.hash) || !Number.isSafeInteger(f.size)) continue;
+      const k: Known = { hash: f.hash, size: f.size };
+      if (isHash(f.text)) {
+        const text = await fs.readFile(path.join(this.dir, 'texts', f.text), 'utf8').catch(() => undefined);
+        // A base that is missing or damaged is left out: the merge then takes the session's text as base.
+        if (text !== undefined && contentHash(Buffer.from(text, 'utf8')) === f.text) {
+          k.text = text;
+          this.storedTexts.add(f.text);
+        }
+      }
+      this.known.set(rel, k);
+    }
+  }
+
+  private async write(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    // One instant's state, taken before any await: every recorded text is in its document's state.
+    const files: Record<string, StoredFile> = {};
+    const wanted = new Set<string>();
+    const newTexts = new Map<string, string>();
+    for (const [rel, k] of this.known) {
+      const f: StoredFile = { hash: k.hash, size: k.size };
+      if (k.text !== undefined) {
+        // The text is the file's content, so its hash is the file's hash.
+        f.text = k.hash;
+        wanted.add(k.hash);
+        if (!this.storedTexts.has(k.hash)) newTexts.set(k.hash, k.text);
+      }
+      files[rel] = f;
+    }
+    const docs = new Map<string, Uint8Array | undefined>();
+    for (const id of this.dirtyDocs) {
+      const doc = this.ws?.byId(id) ? this.ws.loadedText(id)?.doc : undefined;
+      if (doc) docs.set(id, Y.encodeStateAsUpdate(doc));
+    }
+    this.dirtyDocs.clear();
+    for (const id of this.storedDocs) if (!this.ws?.byId(id)) docs.set(id, undefined);
+
+    await fs.mkdir(path.join(this.dir, 'texts'), { recursive: true, mode: 0o700 }); // texts are people's work
+    await fs.mkdir(path.join(this.dir, 'docs'), { recursive: true, mode: 0o700 });
+    await inParallel([...docs], async ([id, update]) => {
+      const file = path.join(this.dir, 'docs', id);
+      if (update) {
+        await writeAtomically(file, update);
+        this.storedDocs.add(id);
+      } else {
+        await fs.rm(file, { force: true });
+        this.storedDocs.delete(id);
+      }
+    });
+    // A joiner's first record stores every text: in parallel, as the mirror writes files.
+    await inParallel([...newTexts], async ([hash, text]) => {
+      await writeAtomically(path.join(this.dir, 'texts', hash), text);
+      this.storedTexts.add(hash);
+    });
+    await writeAtomically(path.join(this.dir, 'folder.txt'), this.folder + '\n');
+    await writeAtomically(path.join(this.dir, 'files.json'), JSON.stringify({ version: 1, session: this.session, files }));
+    // Texts no file refers to any more go only after the new list is in place.
+    for (const hash of [...this.storedTexts]) {
+      if (wanted.has(hash)) continue;
+      this.storedTexts.delete(hash);
+      await fs.rm(path.join(this.dir, 'texts', hash), { force: true });
+    }
+  }
+}
+
+async function inParallel<T>(items: T[], fn: (item: T) => Promise<void>, width = 32): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
+
+async function writeAtomically(file: string, data: string | Uint8Array): Promise<void> {
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await fs.writeFile(temp, data, { mode: 0o600 });
+    await fs.rename(temp, file);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * No write to disk replaces what the mirror has not seen (issue 12, parts 1 and 2): compare-and-swap
+ * writes, concurrent writers on two disks, a binary replaced on both sides, and a peer restarted into
+ * its folder after offline edits. Real folders, real hyperswarm on a loopback testnet.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { recordDirFor } from '../../src/sync/disk-state';
+import { atomicWrite, TEMP_SUFFIX, WriteConflict } from '../../src/sync/fsutil';
+import { contentHash } from '../../src/sync/hash';
+import { startPeer, type PeerOptions, type RunningPeer } from '../../src/sync/peer';
+import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
+import { readTree, tempDir, writeTree } from '../helpers/tree';
+
+let net: TestNetwork;
+const running: RunningPeer[] = [];
+before(async () => {
+  net = await createTestNetwork();
+});
+after(async () => {
+  await Promise.all(running.map((p) => p.close()));
+  await net.destroy();
+});
+
+async function peer(options: Omit<PeerOptions, 'network' | 'name'> & { name?: string }): Promise<RunningPeer> {
+  const p = await startPeer({ name: options.mode, ...options, network: net.network });
+  running.push(p);
+  return p;
+}
+
+/** A sharer's folder with these files, and a joiner's. */
+async function pair(files: Record<string, string | Uint8Array>): Promise<{ a: string; b: string; pa: RunningPeer; pb: RunningPeer }> {
+  const a = tempDir();
+  writeTree(a, files);
+  const pa = await peer({ mode: 'share', dir: a });
+  const b = path.join(tempDir(), 'b');
+  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
+  return { a, b, pa, pb };
+}
+
+const same = (dirs: string[]) => () => {
+  const trees = dirs.map((d) => JSON.stringify(readTree(d)));
+  return trees.every((t) => t === trees[0]);
+};
+
+const read = (dir: string, rel: string) => fs.readFileSync(path.join(dir, rel), 'utf8');
+
+test('atomicWrite with an expected content refuses to replace a file that changed, and leaves no temp file', async () => {
+  const root = tempDir();
+  writeTree(root, { 'f.txt': 'seen\n' });
+  const seen = Buffer.from('seen\n');
+  await atomicWrite(root, 'f.txt', Buffer.from('v2\n'), { expect: { hash: contentHash(seen), size: seen.byteLength } });
+  assert.equal(read(root, 'f.txt'), 'v2\n');
+  fs.writeFileSync(path.join(root, 'f.txt'), 'edited by vim\n');
+  await assert.rejects(atomicWrite(root, 'f.txt', Buffer.from('v3\n'), { expect: { hash: contentHash(Buffer.from('v2\n')), size: 3 } }), WriteConflict);
+  assert.equal(read(root, 'f.txt'), 'edited by vim\n');
+  await assert.rejects(atomicWrite(root, 'f.txt', Buffer.from('v3\n'), { expect: null }), WriteConflict, 'a file where none was expected');
+  await assert.rejects(atomicWrite(root, 'new.txt', Buffer.from('x'), { expect: { hash: contentHash(seen), size: 5 } }), WriteConflict, 'a vanished file');
+  assert.ok(!fs.existsSync(path.join(root, 'new.txt')));
+  assert.deepEqual(fs.readdirSync(root).filter((n) => n.endsWith(TEMP_SUFFIX)), []);
+});
+
+test('a local edit made between the mirror\'s read and its write is merged, not overwritten', async () => {
+  const { a, b, pa, pb } = await pair({ 'notes.txt': 'first\n' });
+  const id = pb.workspace.byPath('notes.txt')!.id;
+  // The moment the mirror of b reads the shared text to write a remote change, vim saves the file.
+  const text = pb.workspace.text.bind(pb.workspace);
+  let armed = true;
+  pb.workspace.text = async (fileId: string) => {
+    const t = await text(fileId);
+    if (armed && fileId === id && t.toString().includes('from a')) {
+      armed = false;
+      fs.appendFileSync(path.join(b, 'notes.txt'), 'saved on b\n');
+    }
+    return t;
+  };
+  fs.appendFileSync(path.join(a, 'notes.txt'), 'from a\n');
+  await waitFor(() => !armed, 'the mirror of b to write the change from a');
+  await waitFor(same([a, b]), 'identical folders');
+  const final = read(b, 'notes.txt');
+  assert.match(final, /^first\n/);
+  assert.match(final, /saved on b\n/, 'the local edit was overwritten');
+  assert.match(final, /from a\n/);
+  await Promise.all([pa.close(), pb.close()]);
+});
+
+test('two peers appending lines to one file at 5–200 ms intervals lose none of them', async () => {
+  const { a, b, pa, pb } = await pair({ 'log.txt': 'start\n' });
+  const written: string[] = [];
+  const writer = async (dir: string, tag: string) => {
+    const end = Date.now() + 3000;
+    for (let i = 0; Date.now() < end; i++) {
+      const line = `${tag}-${i}`;
+      fs.appendFileSync(path.join(dir, 'log.txt'), line + '\n');
+      written.push(line);
+      await new Promise((r) => setTimeout(r, 5 + Math.floor(Math.random() * 195)));
+    }
+  };
+  await Promise.all([writer(a, 'a'), writer(b, 'b')]);
+  const complete = (dir: string) => {
+    const lines = new Set(read(dir, 'log.txt').split('\n'));
+    return written.filter((l) => !lines.has(l));
+  };
+  await waitFor(() => complete(a).length === 0 && complete(b).length === 0 && same([a, b])(), 'every line on both disks', 30_000).catch((err: Error) => {
+    throw new Error(`${err.message}; missing on a: ${complete(a).join(",")}, on b: ${complete(b).join(",")} of ${written.length}\n${read(a, "log.txt")}`);
+  });
+  assert.ok(written.length > 20);
+  await Promise.all([pa.close(), pb.close()]);
+});
+
+test('a binary replaced locally while a remote version arrives: the local one wins, the remote one is kept', async () => {
+  const { a, b, pa, pb } = await pair({ 'img.bin': Uint8Array.from([0, 1, 2, 3]) });
+  const id = pb.workspace.byPath('img.bin')!.id;
+  const remote = Uint8Array.from([0, 9, 9, 9, 9]);
+  const local = Uint8Array.from([0, 7, 7, 7]);
+  const binary = pb.workspace.binary.bind(pb.workspace);
+  let armed = true;
+  pb.workspace.binary = async (fileId: string) => {
+    const bytes = await binary(fileId);
+    if (armed && fileId === id && Buffer.from(bytes).equals(remote)) {
+      armed = false;
+      fs.writeFileSync(path.join(b, 'img.bin'), local); // saved on b just before the remote version lands
+    }
+    return bytes;
+  };
+  fs.writeFileSync(path.join(a, 'img.bin'), remote);
+  await waitFor(() => !armed, 'the mirror of b to fetch the version from a');
+  await waitFor(() => same([a, b])() && Object.keys(readTree(a)).length === 2, 'both versions on both disks');
+  for (const dir of [a, b]) {
+    const tree = readTree(dir);
+    assert.equal(tree['img.bin'], Buffer.from(local).toString('hex'), 'the local version lost');
+    const copy = Object.keys(tree).find((p) => p.startsWith('img (conflict '));
+    assert.ok(copy, `no conflict copy in ${JSON.stringify(Object.keys(tree))}`);
+    assert.equal(tree[copy], Buffer.from(remote).toString('hex'));
+  }
+  await Promise.all([pa.close(), pb.close()]);
+});
+
+test('a peer restarted into its folder merges its offline edits, deletes and creates, and loses nothing', async () => {
+  const { a, b, pa, pb } = await pair({
+    'both.txt': 'one\ntwo\nthree\n',
+    'gone.txt': 'delete me\n',
+    'edited-there.txt': 'old\n',
+    'deleted-here-edited-there.txt': 'v1\n',
+    'pic.bin': Uint8Array.from([0, 1, 2]),
+  });
+  await pb.close();
+
+  // While b is down: b's disk and the session both change.
+  fs.writeFileSync(path.join(b, 'both.txt'), 'one (b)\ntwo\nthree\n');
+  fs.rmSync(path.join(b, 'gone.txt'));
+  fs.rmSync(path.join(b, 'deleted-here-edited-there.txt'));
+  writeTree(b, { 'new/offline.txt': 'made offline\n' });
+  fs.writeFileSync(path.join(b, 'pic.bin'), Uint8Array.from([0, 5, 5]));
+  fs.writeFileSync(path.join(a, 'both.txt'), 'one\ntwo\nthree (a)\n');
+  fs.writeFileSync(path.join(a, 'edited-there.txt'), 'new from a\n');
+  fs.writeFileSync(path.join(a, 'deleted-here-edited-there.txt'), 'v2 from a\n');
+  await waitFor(() => pa.workspace.loadedText(pa.workspace.byPath('deleted-here-edited-there.txt')!.id)?.toString() === 'v2 from a\n', 'a\'s edits in its model');
+
+  // No --force: the folder was joined before.
+  const pb2 = await peer({ mode: 'join', code: pa.code, dir: b });
+  await waitFor(same([a, b]), 'identical folders after the restart');
+  assert.equal(read(b, 'both.txt'), 'one (b)\ntwo\nthree (a)\n');
+  assert.ok(!fs.existsSync(path.join(a, 'gone.txt')), 'an offline delete of an unchanged file applies everywhere');
+  assert.equal(read(a, 'new/offline.txt'), 'made offline\n');
+  assert.equal(read(b, 'edited-there.txt'), 'new from a\n');
+  assert.equal(read(b, 'deleted-here-edited-there.txt'), 'v2 from a\n', 'a delete must not discard edits it had not seen');
+  assert.deepEqual([...fs.readFileSync(path.join(a, 'pic.bin'))], [0, 5, 5]);
+  await Promise.all([pa.close(), pb2.close()]);
+});
+
+test('edits read and recorded but never received (the link dropped them) reach the session when the peer restarts', async () => {
+  const { a, b, pa, pb } = await pair({ 'plan.txt': 'one\n', 'pic.bin': Uint8Array.from([0, 1, 2]) });
+  // Fault injection: from now on b's changes find no peer to go to, as on a link that drops them.
+  pb.session.peers = () => [];
+  fs.appendFileSync(path.join(b, 'plan.txt'), 'two (b)\n');
+  fs.writeFileSync(path.join(b, 'pic.bin'), Uint8Array.from([0, 8, 8]));
+  const recorded = (rel: string, content: Uint8Array) => {
+    const files = path.join(recordDirFor(b), 'files.json');
+    const record = JSON.parse(fs.readFileSync(files, 'utf8')) as { files: Record<string, { hash: string }> };
+    return record.files[rel]?.hash === contentHash(content);
+  };
+  await waitFor(() => recorded('plan.txt', Buffer.from('one\ntwo (b)\n')) && recorded('pic.bin', Uint8Array.from([0, 8, 8])), 'b to record its edits');
+  await pb.close();
+  assert.equal(read(a, 'plan.txt'), 'one\n', 'the edit was not dropped');
+  fs.appendFileSync(path.join(a, 'plan.txt'), 'three (a)\n');
+
+  const pb2 = await peer({ mode: 'join', code: pa.code, dir: b });
+  await waitFor(same([a, b]), 'identical folders after the restart');
+  // Both were concurrent: Yjs orders them, the same way everywhere.
+  assert.deepEqual(read(a, 'plan.txt').split('\n').sort(), ['', 'one', 'three (a)', 'two (b)']);
+  assert.deepEqual([...fs.readFileSync(path.join(a, 'pic.bin'))], [0, 8, 8]);
+  await Promise.all([pa.close(), pb2.close()]);
+});
+
+test('a file changed here just before a remote delete reaches the disk is kept, with its change, everywhere', async () => {
+  const { a, b, pa, pb } = await pair({ 'draft.txt': 'v1\n' });
+  // Runs as the delete arrives, before b's mirror (which queues its disk work) removes the file.
+  pb.workspace.on('file-removed', (e) => {
+    if (e.path === 'draft.txt') fs.writeFileSync(path.join(b, 'draft.txt'), 'v2 saved on b\n');
+  });
+  fs.rmSync(path.join(a, 'draft.txt'));
+  await waitFor(() => fs.existsSync(path.join(a, 'draft.txt')) && same([a, b])(), 'the file back on a, identical folders');
+  assert.equal(read(a, 'draft.txt'), 'v2 saved on b\n');
+  await Promise.all([pa.close(), pb.close()]);
+});
+
+test('a tool that read the file before a remote change was written and writes it back whole after keeps both changes', async () => {
+  const { a, b, pa, pb } = await pair({ 'conf.txt': 'x = 1\n' });
+  const stale = read(b, 'conf.txt'); // a formatter reads the file…
+  fs.appendFileSync(path.join(a, 'conf.txt'), 'y = 2\n');
+  await waitFor(() => read(b, 'conf.txt').includes('y = 2'), 'the change from a on b\'s disk');
+  fs.writeFileSync(path.join(b, 'conf.txt'), stale + 'z = 3\n'); // …and writes back what it read, plus its change
+  await waitFor(() => read(a, 'conf.txt').includes('z = 3') && same([a, b])(), 'b\'s change on a, identical folders');
+  assert.deepEqual(read(a, 'conf.txt').split('\n').sort(), ['', 'x = 1', 'y = 2', 'z = 3']);
+  await Promise.all([pa.close(), pb.close()]);
+});
