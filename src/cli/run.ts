@@ -12,7 +12,9 @@ import type { PeerStats } from '../session/session';
 import type { PeerInfo } from '../session/transport';
 import { startPeer, type RunningPeer } from '../sync/peer';
 import { formatSize } from '../sync/scan';
+import { summarizeFailures } from '../sync/write-failures';
 import { AdmissionPrompt } from './admission';
+import { MassDeletePrompt } from './mass-delete';
 import type { CliCommand } from './args';
 
 export interface Output {
@@ -83,6 +85,15 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
   s.on('peer-rejected', (id: string, reason: string) => out.line(`! refused a peer: ${reason}`, { event: 'peer-rejected', id, reason }));
   s.on('protocol-mismatch', (version: number, message: string) => out.line(`! ${message}`, { event: 'protocol-mismatch', version, message }));
   peer.workspace.on('notice', (message) => out.line(`! ${message}`, { event: 'notice', message }));
+  const massDelete = new MassDeletePrompt(peer.mirror, out, input);
+  signal.addEventListener('abort', () => massDelete.close(), { once: true });
+  peer.mirror.on('write-failed', (f) =>
+    out.line(`! could not write ${JSON.stringify(f.path)}: ${f.why}; retrying`, { event: 'write-failed', path: f.path, code: f.code, why: f.why }),
+  );
+  peer.mirror.on('write-recovered', (rel) => {
+    const left = peer.mirror.writeFailures().length;
+    out.line(`Wrote ${JSON.stringify(rel)}` + (left ? ` (${left} still failing)` : '; every file is written now'), { event: 'write-recovered', path: rel, failing: left });
+  });
 
   if (cmd.command === 'share') {
     const r = peer.report!;
@@ -106,10 +117,19 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     }
   } else {
     const readOnly = s.readOnly;
-    out.line(
-      `Joined: ${peer.workspace.files().length} files in ${dir}` + (readOnly ? ' (read-only: your changes are not shared)' : ''),
-      { event: 'joined', dir, files: peer.workspace.files().length, readOnly },
-    );
+    const total = peer.workspace.files().length;
+    // Failures now, not at the end of the first copy: the retries may have fixed some meanwhile.
+    const failed = peer.mirror.writeFailures();
+    const count = failed.length === 0 ? `${total} files` : `${total - failed.length} of ${total} files; ${summarizeFailures(failed)} (retrying every few seconds)`;
+    out.line(`Joined: ${count} in ${dir}` + (readOnly ? ' (read-only: your changes are not shared)' : ''), {
+      event: 'joined',
+      dir,
+      files: total,
+      written: total - failed.length,
+      complete: failed.length === 0,
+      failed: failed.map((f) => ({ path: f.path, code: f.code, why: f.why })),
+      readOnly,
+    });
   }
   out.line('Keeping the folder in sync; Ctrl+C to stop.', { event: 'ready' });
   return peer;

@@ -11,7 +11,9 @@ import type { PeerInfo } from '../session/transport';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import { isEmptyOrMissingDir } from './fsutil';
-import { Mirror, type Progress } from './mirror';
+import { FileHistory } from './history';
+import { removeTempLitter } from './litter';
+import { Mirror, type MaterializeResult, type Progress } from './mirror';
 import type { ScanReport } from './scan';
 import { DEFAULT_CAPS, SharedWorkspace, type WorkspaceCaps } from './workspace';
 
@@ -57,6 +59,10 @@ export interface RunningPeer {
   readonly mirror: Mirror;
   /** What sharing left out (share mode). */
   readonly report?: ScanReport;
+  /** What the joiner's first copy wrote, and what it could not (join mode). */
+  readonly joined?: MaterializeResult;
+  /** What remote changes replaced or deleted in this folder, kept locally. */
+  readonly history: FileHistory;
   close(): Promise<void>;
 }
 
@@ -87,10 +93,13 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const caps: WorkspaceCaps = { ...DEFAULT_CAPS, ...options.caps };
   const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID });
   await fs.mkdir(options.dir, { recursive: true });
+  await removeTempLitter(options.dir, logger);
+  const history = new FileHistory(options.dir, { logger });
   const mirror = new Mirror({
     root: options.dir,
     workspace,
     logger,
+    history,
     // Never share more than the others accept: they would cut this peer off.
     scan: {
       excludes: options.excludes,
@@ -109,6 +118,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   };
   try {
     let report: ScanReport | undefined;
+    let joined: MaterializeResult | undefined;
     if (options.mode === 'share') {
       report = await mirror.share();
       await session.ready();
@@ -118,11 +128,11 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       indexed.catch(() => {}); // handled below; ready() may throw first
       await session.ready();
       await indexed;
-      await mirror.materialize(options.onProgress, options.signal);
+      joined = await mirror.materialize(options.onProgress, options.signal);
       if (options.force) await mirror.share(); // files that only this folder had join the session
     }
     await mirror.start();
-    return { code: session.code, session, workspace, mirror, report, close };
+    return { code: session.code, session, workspace, mirror, report, joined, history, close };
   } catch (err) {
     await close();
     throw err;
