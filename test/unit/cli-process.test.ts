@@ -3,14 +3,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createSessionCode } from '../../src/session';
+import { spawnCli, type Proc } from '../helpers/cli';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
 import { readTree, sampleTree, tempDir, writeTree } from '../helpers/tree';
 
-const CLI = path.resolve(__dirname, '../../src/cli/main.js');
 let net: TestNetwork;
 const children: ChildProcessWithoutNullStreams[] = [];
 
@@ -22,29 +22,7 @@ after(async () => {
   await net.destroy();
 });
 
-interface Proc {
-  child: ChildProcessWithoutNullStreams;
-  events: Array<Record<string, unknown>>;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-function cli(args: string[], json = true): Proc {
-  const child = spawn(process.execPath, [CLI, ...args, ...(json ? ['--json'] : [])], { stdio: 'pipe' });
-  children.push(child);
-  const events: Array<Record<string, unknown>> = [];
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    const lines = out.split('\n');
-    out = lines.pop()!;
-    for (const l of lines) events.push(json ? (JSON.parse(l) as Record<string, unknown>) : { text: l });
-  });
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, events, stderr: () => err, exit };
-}
+const cli = (args: string[], json = true): Proc => spawnCli(args, children, json);
 
 const net_ = () => ['--bootstrap', net.bootstrapSpec, '--host', '127.0.0.1'];
 const has = (p: Proc, event: string) => p.events.some((e) => e.event === event);
