@@ -29,6 +29,8 @@ export const HISTORY_MAX_BYTES = 256 * 1024 * 1024;
  * delete, and content the mirror had not seen (a local edit about to be replaced), are always kept.
  */
 export const HISTORY_MIN_INTERVAL_MS = 60 * 1000;
+/** A burst of saves (a joiner with --force over many files) may overshoot the size limit this long. */
+const PRUNE_EVERY_MS = 10 * 1000;
 
 export type VersionReason = 'replaced' | 'deleted' | 'restored-over';
 
@@ -57,6 +59,8 @@ export interface HistoryOptions {
   maxAgeMs?: number;
   maxBytes?: number;
   minIntervalMs?: number;
+  /** How often saving also prunes (default 10 s). */
+  pruneEveryMs?: number;
   logger?: Logger;
   now?: () => number;
 }
@@ -86,6 +90,9 @@ export class FileHistory {
   private readonly now: () => number;
   /** When each path last got a version from this process (see HISTORY_MIN_INTERVAL_MS). */
   private readonly lastSaved = new Map<string, number>();
+  /** Pruning reads every version's metadata: once per PRUNE_EVERY_MS, not per save. */
+  private lastPrune = -Infinity;
+  private readonly pruneEveryMs: number;
 
   constructor(root: string, options: HistoryOptions = {}) {
     this.root = path.resolve(root);
@@ -93,6 +100,7 @@ export class FileHistory {
     this.maxAgeMs = options.maxAgeMs ?? HISTORY_MAX_AGE_MS;
     this.maxBytes = options.maxBytes ?? HISTORY_MAX_BYTES;
     this.minIntervalMs = options.minIntervalMs ?? HISTORY_MIN_INTERVAL_MS;
+    this.pruneEveryMs = options.pruneEveryMs ?? PRUNE_EVERY_MS;
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
   }
@@ -152,7 +160,10 @@ export class FileHistory {
     const meta: Meta = { path: rel, at, size: bytes.byteLength, hash, reason };
     await fs.writeFile(path.join(this.dir, `${id}.json`), JSON.stringify(meta), { mode: 0o600 });
     this.lastSaved.set(rel, at);
-    await this.prune(id);
+    if (at - this.lastPrune >= this.pruneEveryMs || bytes.byteLength > this.maxBytes / 4) {
+      this.lastPrune = at;
+      await this.prune(id);
+    }
   }
 
   /** Every version, newest first; unreadable or foreign entries are skipped. */

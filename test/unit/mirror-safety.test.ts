@@ -113,6 +113,29 @@ function restoreCli(args: string[]): { status: number | null; events: Array<Reco
   return { status: r.status, events, stderr: r.stderr };
 }
 
+test('the headless peer says it stopped when its folder is deleted, and writes the files back when told to on standard input', async () => {
+  const src = tempDir();
+  writeTree(src, numbered(3));
+  const pa = await startPeer({ mode: 'share', dir: src, name: 'a', network: net.network });
+  running.push(pa);
+  const dest = path.join(tempDir(), 'joined');
+  const joiner = cli(['join', pa.code, dest, '--name', 'b', '--bootstrap', net.bootstrapSpec, '--host', '127.0.0.1']);
+  await waitFor(() => joiner.events.some((e) => e.event === 'ready'), 'the join');
+  fs.rmSync(dest, { recursive: true, force: true });
+  await waitFor(() => joiner.events.some((e) => e.event === 'halted'), 'the halted line');
+  const halted = joiner.events.find((e) => e.event === 'halted')!;
+  assert.equal(halted.reason, 'vanished');
+  assert.equal(halted.files, 3);
+  assert.equal(pa.workspace.files().length, 3);
+  assert.equal(Object.keys(readTree(src)).length, 3, 'the sharer lost files');
+  joiner.child.stdin.write('restore files\n');
+  await waitFor(() => joiner.events.some((e) => e.event === 'resumed' && e.how === 'restored'), 'the resumed line');
+  await waitFor(same([src, dest]), 'the files written back');
+  joiner.child.kill('SIGINT');
+  assert.equal(await joiner.exit, 0);
+  assert.ok(!/handle was still open/.test(joiner.stderr()), 'standard input kept the peer alive');
+});
+
 test('what a remote change replaces or deletes is kept in the history, and hyperpair restore brings it back', async () => {
   const { a, b, pb } = await pair({ 'notes.txt': 'my notes\n', 'gone.txt': 'soon deleted\n', 'keep.txt': 'x\n' });
   fs.writeFileSync(path.join(a, 'notes.txt'), 'replaced by a\n');
@@ -159,7 +182,7 @@ test('what a remote change replaces or deletes is kept in the history, and hyper
 test('the history is bounded: versions older than its age limit and over its size limit are pruned, oldest first', async () => {
   const root = tempDir();
   let now = Date.UTC(2026, 0, 1);
-  const h = new FileHistory(root, { stateDir: tempDir('hyperpair-state-'), maxBytes: 100, maxAgeMs: 1000, minIntervalMs: 0, now: () => now });
+  const h = new FileHistory(root, { stateDir: tempDir('hyperpair-state-'), maxBytes: 100, maxAgeMs: 1000, minIntervalMs: 0, pruneEveryMs: 0, now: () => now });
   writeTree(root, { 'a.txt': 'x'.repeat(40) });
   await h.keep('a.txt', 'replaced');
   now += 10;
