@@ -18,6 +18,12 @@ import * as fs from 'node:fs/promises';
 
 export const MASS_DELETE_MIN_FILES = 10;
 export const MASS_DELETE_FRACTION = 0.5;
+/**
+ * A batch that deletes more than MASS_DELETE_MIN_FILES files, but not most of the folder, waits this
+ * long and looks again: `rm -rf` of a large folder takes longer than the watcher's batches, so its
+ * first batch is only part of it, and the folder itself goes last.
+ */
+export const SETTLE_MS = 1000;
 
 export type HaltReason = 'vanished' | 'mass-delete';
 
@@ -38,7 +44,10 @@ export class FolderGuard {
   private identity: Identity | undefined;
   private halt: Halt | undefined;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly settleMs = SETTLE_MS,
+  ) {}
 
   /** Remembers which folder this is (call when the mirror starts following it). */
   async remember(): Promise<void> {
@@ -65,6 +74,8 @@ export class FolderGuard {
       return this.halt;
     }
     if (gone.length === 0) return undefined;
+    const settle = gone.length > MASS_DELETE_MIN_FILES && !isMassDelete(gone.length, total);
+    if (settle) await new Promise((r) => setTimeout(r, this.settleMs));
     if (!(await this.present())) {
       this.halt = {
         reason: 'vanished',

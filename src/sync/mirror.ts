@@ -316,8 +316,10 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   private writeFailed(rel: string, err: unknown): void {
     const fresh = this.failures.add(rel, err);
     const failure = this.failures.list().find((f) => f.path === rel)!;
-    this.logger.error(`could not write ${JSON.stringify(rel)}: ${failure.why} (${(err as Error).message}); retrying`);
-    if (fresh) this.emit('write-failed', failure);
+    const line = `could not write ${JSON.stringify(rel)}: ${failure.why} (${(err as Error).message}); retrying`;
+    if (!fresh) return this.logger.debug(line); // told once; retried every few seconds
+    this.logger.error(line);
+    this.emit('write-failed', failure);
   }
 
   private wrote(rel: string): void {
