@@ -120,8 +120,8 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     const total = peer.workspace.files().length;
     // Failures now, not at the end of the first copy: the retries may have fixed some meanwhile.
     const failed = peer.mirror.writeFailures();
-    const count = failed.length === 0 ? `${total} files` : `${total - failed.length} of ${total} files; ${summarizeFailures(failed)} (retrying every few seconds)`;
-    out.line(`Joined: ${count} in ${dir}` + (readOnly ? ' (read-only: your changes are not shared)' : ''), {
+    const count = failed.length === 0 ? `${total} files in ${dir}` : `${total - failed.length} of ${total} files in ${dir}; ${summarizeFailures(failed)} (retrying every few seconds)`;
+    out.line(`Joined: ${count}` + (readOnly ? ' (read-only: your changes are not shared)' : ''), {
       event: 'joined',
       dir,
       files: total,

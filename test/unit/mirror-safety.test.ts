@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FolderGuard, type Halt } from '../../src/sync/folder-guard';
 import { FileHistory } from '../../src/sync/history';
+import { describeWriteError, summarizeFailures } from '../../src/sync/write-failures';
 import { startPeer, type RunningPeer } from '../../src/sync/peer';
 import { CLI, spawnCli } from '../helpers/cli';
 import { sameTrees, startPair } from '../helpers/peers';
@@ -265,4 +266,13 @@ test('a large delete that is not most of the folder waits a moment: a folder del
   assert.equal(await guard.check(gone, 100), undefined, 'an ordinary batch in a present folder goes through');
   assert.equal(await guard.check(['a.txt'], 1), undefined, 'one file is never a mass delete');
   assert.equal((await guard.check(gone, 20))?.reason, 'mass-delete');
+});
+
+test('failed writes are summarised by reason, in words', () => {
+  const enospc = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+  const eacces = Object.assign(new Error('permission denied'), { code: 'EACCES' });
+  const f = (p: string, err: Error) => ({ path: p, ...describeWriteError(err) });
+  assert.equal(summarizeFailures([f('a', enospc), f('b', enospc)]), '2 could not be written: disk full');
+  assert.equal(summarizeFailures([f('a', enospc), f('b', eacces), f('c', enospc)]), '3 could not be written: disk full (2), permission denied (1)');
+  assert.equal(describeWriteError(new Error('strange')).why, 'strange');
 });
