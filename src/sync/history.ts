@@ -108,13 +108,15 @@ export class FileHistory {
   /**
    * Keeps what is on disk at `rel` before a remote change replaces or removes it. `seenHash` is the
    * content the mirror last read or wrote there: other content is a local edit and always kept.
+   * `newHash` is what replaces it: a file that already holds it loses nothing.
    * Never throws: a history that cannot be written is logged, and must not block the sync.
    */
-  async keep(rel: string, reason: 'replaced' | 'deleted', seenHash?: string): Promise<void> {
+  async keep(rel: string, reason: 'replaced' | 'deleted', seenHash?: string, newHash?: string): Promise<void> {
     try {
       const bytes = await readIfFile(resolveInside(this.root, rel));
       if (!bytes) return;
       const hash = contentHash(bytes);
+      if (hash === newHash) return;
       const last = this.lastSaved.get(rel);
       if (reason === 'replaced' && hash === seenHash && last !== undefined && this.now() - last < this.minIntervalMs) return;
       await this.save(rel, bytes, hash, reason);

@@ -268,7 +268,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     const hash = contentHash(bytes);
     if (this.known.get(e.path)?.hash === hash) return;
     try {
-      await this.options.history?.keep(e.path, 'replaced', this.known.get(e.path)?.hash);
+      await this.options.history?.keep(e.path, 'replaced', this.known.get(e.path)?.hash, hash);
       await atomicWrite(this.root, e.path, bytes, { syncNewFile: !firstCopy });
       this.known.set(e.path, { hash, text });
       this.wrote(e.path);

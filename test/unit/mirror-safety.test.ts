@@ -11,6 +11,7 @@ import { execFileSync, spawnSync, type ChildProcessWithoutNullStreams } from 'no
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FolderGuard, type Halt } from '../../src/sync/folder-guard';
+import { contentHash } from '../../src/sync/hash';
 import { FileHistory } from '../../src/sync/history';
 import { describeWriteError, summarizeFailures } from '../../src/sync/write-failures';
 import { startPeer, type RunningPeer } from '../../src/sync/peer';
@@ -198,6 +199,9 @@ test('the history is bounded: versions older than its age limit and over its siz
   writeTree(root, { 'b.txt': 'b' });
   await h.keep('b.txt', 'deleted');
   assert.deepEqual(await h.files(), ['b.txt'], 'versions older than the age limit go');
+  // A file that already holds what replaces it loses nothing: no version.
+  await h.keep('b.txt', 'replaced', undefined, contentHash(Buffer.from('b')));
+  assert.equal((await h.versions('b.txt')).length, 1);
 });
 
 /** A tiny tmpfs (we are root in the test machine); undefined where mounting is not allowed. */
