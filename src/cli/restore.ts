@@ -18,7 +18,7 @@ export async function runRestore(cmd: CliCommand, out: Output, history = new Fil
       const n = (await history.versions(f)).length;
       out.line(`  ${JSON.stringify(f)}: ${n} version${n === 1 ? '' : 's'}`, { event: 'history-file', path: f, versions: n });
     }
-    out.line('Run "hyperpair restore <dir> <path>" to list a file\'s versions.', { event: 'hint' });
+    out.line(`To list a file's versions: hyperpair restore ${JSON.stringify(history.root)} <path>`, { event: 'hint' });
     return;
   }
   if (cmd.version === undefined) {
@@ -35,7 +35,7 @@ export async function runRestore(cmd: CliCommand, out: Output, history = new Fil
         reason: v.reason,
       });
     }
-    out.line(`Run "hyperpair restore <dir> ${JSON.stringify(rel)} --version N" to bring one back.`, { event: 'hint' });
+    out.line(`To bring one back: hyperpair restore ${JSON.stringify(history.root)} ${JSON.stringify(rel)} --version N`, { event: 'hint' });
     return;
   }
   const v = await history.restore(rel, cmd.version).catch((err: Error) => {

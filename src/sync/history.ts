@@ -92,6 +92,8 @@ export class FileHistory {
   private readonly lastSaved = new Map<string, number>();
   /** Pruning reads every version's metadata: once per PRUNE_EVERY_MS, not per save. */
   private lastPrune = -Infinity;
+  /** The folder exists and names its shared folder (once per process). */
+  private prepared = false;
   private readonly pruneEveryMs: number;
 
   constructor(root: string, options: HistoryOptions = {}) {
@@ -153,8 +155,11 @@ export class FileHistory {
   }
 
   private async save(rel: string, bytes: Buffer, hash: string, reason: VersionReason): Promise<void> {
-    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await fs.writeFile(path.join(this.dir, 'folder.txt'), this.root + '\n');
+    if (!this.prepared) {
+      await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await fs.writeFile(path.join(this.dir, 'folder.txt'), this.root + '\n');
+      this.prepared = true;
+    }
     const at = this.now();
     const id = `${String(at).padStart(15, '0')}-${randomBytes(4).toString('hex')}`;
     // The bytes first: metadata without its bytes would list a version that cannot be restored.
