@@ -92,7 +92,7 @@ export class FileHistory {
   private readonly lastSaved = new Map<string, number>();
   /** Pruning reads every version's metadata: once per PRUNE_EVERY_MS, not per save. */
   private lastPrune = -Infinity;
-  /** The folder exists and names its shared folder (once per process). */
+  /** folder.txt, naming the shared folder, was written (once per process). */
   private prepared = false;
   private readonly pruneEveryMs: number;
 
@@ -155,8 +155,8 @@ export class FileHistory {
   }
 
   private async save(rel: string, bytes: Buffer, hash: string, reason: VersionReason): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 }); // (someone may have deleted it)
     if (!this.prepared) {
-      await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
       await fs.writeFile(path.join(this.dir, 'folder.txt'), this.root + '\n');
       this.prepared = true;
     }
