@@ -23,16 +23,32 @@ export function showDiskProblems(peer: RunningPeer, logger: Logger): vscode.Disp
       }
     });
   };
-  const onFailed = (f: WriteFailure) =>
-    void vscode.window.showErrorMessage(`Hyperpair: could not write ${f.path}: ${f.why}. Hyperpair tries again every few seconds.`);
+  // One notification until every file is written again: a full disk fails every file at once.
+  let told = false;
+  const onFailed = (f: WriteFailure) => {
+    if (told) return;
+    told = true;
+    void vscode.window.showErrorMessage(`Hyperpair: could not write ${f.path}: ${f.why}. Hyperpair tries again every few seconds (the log lists every file).`);
+  };
+  const onRecovered = () => {
+    if (mirror.writeFailures().length === 0) told = false;
+  };
   mirror.on('halted', onHalt);
   mirror.on('write-failed', onFailed);
+  mirror.on('write-recovered', onRecovered);
   const failed = peer.joined?.failed ?? [];
   if (failed.length > 0) {
+    told = true;
     const total = peer.workspace.files().length;
     void vscode.window.showErrorMessage(
       `Hyperpair: joined, but only ${total - failed.length} of ${total} files are on disk; ${summarizeFailures(failed)}. Hyperpair tries again every few seconds.`,
     );
   }
-  return { dispose: () => (mirror.off('halted', onHalt), mirror.off('write-failed', onFailed)) };
+  return {
+    dispose: () => {
+      mirror.off('halted', onHalt);
+      mirror.off('write-failed', onFailed);
+      mirror.off('write-recovered', onRecovered);
+    },
+  };
 }
