@@ -2,12 +2,13 @@
  * A local, bounded history of what remote changes removed or replaced in a shared folder, so that
  * nothing a peer sends can destroy a file beyond recovery (Syncthing calls this file versioning).
  *
- * It lives outside the shared tree, never travels, and holds one folder per shared folder:
+ * It lives outside the shared tree, never travels, and holds one folder per shared folder (beside
+ * the folder's sync record, in the same per-folder state folder):
  *   $HYPERPAIR_STATE_DIR, else $XDG_STATE_HOME/hyperpair, else ~/.local/state/hyperpair
- *     history/<folder name>-<first 16 hex of sha256(absolute path)>/
- *       folder.txt              the absolute path of the shared folder (for people looking)
- *       <stamp>-<rand>.json     one version's metadata: path, time, size, why
- *       <stamp>-<rand>.bin      its bytes
+ *     <first 32 hex of sha256(absolute path of the shared folder)>/
+ *       folder.txt                the absolute path of the shared folder (for people looking)
+ *       history/<stamp>-<rand>.json   one version's metadata: path, time, size, why
+ *       history/<stamp>-<rand>.bin    its bytes
  * Versions older than 30 days are pruned, and the oldest first while the folder holds more than
  * its size limit (default 256 MiB); the version just saved is always kept.
  */
@@ -66,18 +67,16 @@ export interface HistoryOptions {
 }
 
 /** Where Hyperpair keeps local state (never shared). */
-export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.HYPERPAIR_STATE_DIR) return path.resolve(env.HYPERPAIR_STATE_DIR);
   if (env.XDG_STATE_HOME) return path.join(path.resolve(env.XDG_STATE_HOME), 'hyperpair');
   return path.join(os.homedir(), '.local', 'state', 'hyperpair');
 }
 
 /** The history folder of one shared folder. */
-export function historyDir(root: string, state = stateDir()): string {
-  const abs = path.resolve(root);
-  const key = createHash('sha256').update(abs).digest('hex').slice(0, 16);
-  const name = (path.basename(abs) || 'root').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40);
-  return path.join(state, 'history', `${name}-${key}`);
+export function historyDir(root: string, state = stateRoot()): string {
+  const key = createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 32);
+  return path.join(state, key, 'history');
 }
 
 export class FileHistory {
@@ -98,7 +97,7 @@ export class FileHistory {
 
   constructor(root: string, options: HistoryOptions = {}) {
     this.root = path.resolve(root);
-    this.dir = historyDir(this.root, options.stateDir ?? stateDir());
+    this.dir = historyDir(this.root, options.stateDir ?? stateRoot());
     this.maxAgeMs = options.maxAgeMs ?? HISTORY_MAX_AGE_MS;
     this.maxBytes = options.maxBytes ?? HISTORY_MAX_BYTES;
     this.minIntervalMs = options.minIntervalMs ?? HISTORY_MIN_INTERVAL_MS;
@@ -157,7 +156,7 @@ export class FileHistory {
   private async save(rel: string, bytes: Buffer, hash: string, reason: VersionReason): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 }); // (someone may have deleted it)
     if (!this.prepared) {
-      await fs.writeFile(path.join(this.dir, 'folder.txt'), this.root + '\n');
+      await fs.writeFile(path.join(path.dirname(this.dir), 'folder.txt'), this.root + '\n');
       this.prepared = true;
     }
     const at = this.now();
