@@ -7,6 +7,9 @@
  *   ...
  *   await net.destroy();
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import createTestnet from '@hyperswarm/testnet';
 import type { NetworkOptions } from '../../src/session/network';
 
@@ -18,6 +21,9 @@ export interface TestNetwork {
 }
 
 export async function createTestNetwork(size = 3): Promise<TestNetwork> {
+  // Peers keep a sync record per folder (src/sync/disk-state.ts): in tests, never in the home folder.
+  // Set here so that command-line peers the test starts inherit it.
+  process.env.HYPERPAIR_STATE_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-state-'));
   const testnet = await createTestnet(size, { host: '127.0.0.1' });
   return {
     network: { bootstrap: testnet.bootstrap, host: '127.0.0.1', firewalled: false },
