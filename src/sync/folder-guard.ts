@@ -4,7 +4,8 @@
  * `rm -rf` of a shared folder, an unmounted disk or a wrong `git clean` looks to the watcher like
  * the person deleted every file; propagated, it would delete the other peers' copies too, the
  * sharer's own project included. Syncthing keeps a marker file in each folder for this; we compare
- * the folder's identity (device and inode, so a folder deleted and made again also counts) and
+ * the folder's identity (device, inode and birth time, so a folder deleted and made again also
+ * counts) and
  * count what one batch of disk changes deletes:
  *  - the folder is gone or is another folder now: the peer stops sharing from it;
  *  - one batch deletes more than MASS_DELETE_FRACTION of the shared files and more than
@@ -35,9 +36,11 @@ export interface Halt {
   paths: string[];
 }
 
+/** A folder deleted and made again may get the same inode number back: its birth time differs. */
 interface Identity {
   dev: number;
   ino: number;
+  born: number;
 }
 
 export class FolderGuard {
@@ -61,7 +64,8 @@ export class FolderGuard {
   /** Whether the folder is still the one remembered. */
   async present(): Promise<boolean> {
     const now = await identityOf(this.root);
-    return !!now && (!this.identity || (now.dev === this.identity.dev && now.ino === this.identity.ino));
+    const was = this.identity;
+    return !!now && (!was || (now.dev === was.dev && now.ino === was.ino && now.born === was.born));
   }
 
   /**
@@ -109,5 +113,5 @@ export function isMassDelete(gone: number, total: number): boolean {
 
 async function identityOf(dir: string): Promise<Identity | undefined> {
   const st = await fs.stat(dir).catch(() => undefined);
-  return st?.isDirectory() ? { dev: st.dev, ino: st.ino } : undefined;
+  return st?.isDirectory() ? { dev: st.dev, ino: st.ino, born: st.birthtimeMs } : undefined;
 }
