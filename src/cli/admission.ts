@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { short } from '../session/connection';
 import type { Session } from '../session/session';
 import type { PeerInfo } from '../session/transport';
+import { isMassDeleteAnswer } from './mass-delete';
 import type { Output } from './run';
 
 const ANSWER = /^\s*(admit|read-only|deny)\s+(.+?)\s*$/i;
@@ -44,7 +45,7 @@ export class AdmissionPrompt {
   };
 
   private answer(line: string): void {
-    if (!line.trim()) return;
+    if (!line.trim() || isMassDeleteAnswer(line)) return; // the mass-delete prompt's
     const m = ANSWER.exec(line);
     if (!m) return this.problem(`"${line.trim()}" is not an answer: type "admit <name>", "read-only <name>" or "deny <name>"`);
     const verb = m[1].toLowerCase();

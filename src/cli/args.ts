@@ -9,6 +9,9 @@ export const USAGE = `Usage:
                                          joined before (its changes since are merged, not lost)
   hyperpair relay [options]              run a blind relay for peers that cannot connect directly;
                                          prints its key (for the hyperpair.relays setting, --relay)
+  hyperpair restore <dir> [<path>] [--version N]
+                                         list the versions kept of files that peers replaced or
+                                         deleted in <dir>, or write version N of <path> back
 
 Options:
   --name <name>              your display name (default: your OS user name)
@@ -27,14 +30,20 @@ Options:
   --guests <edit|read-only>  share: what people let in may do (default edit)
   --force                    join into a folder that already has other files (they are shared;
                              where the session has the same path, yours is kept beside it)
+  --version <N>              restore: which version to write back (1 is the newest)
   --json                     print one JSON object per line instead of text
   --log-level <level>        trace, debug, info, warn, error (default warn; logs go to stderr)
   -h, --help                 show this help
 
+If many files vanish from the folder at once (or the folder itself), the peer stops sharing from it
+and asks: type "confirm delete" to delete them on every peer, or "restore files" to get them back.
+What peers replace or delete is kept in $HYPERPAIR_STATE_DIR, else $XDG_STATE_HOME/hyperpair, else
+~/.local/state/hyperpair (see hyperpair restore).
+
 Stops cleanly on Ctrl+C (SIGINT) or SIGTERM.`;
 
 export interface CliCommand {
-  command: 'share' | 'join' | 'relay' | 'help';
+  command: 'share' | 'join' | 'relay' | 'restore' | 'help';
   dir: string;
   code?: string;
   name?: string;
@@ -53,6 +62,10 @@ export interface CliCommand {
   force: boolean;
   json: boolean;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** restore: the file whose versions are listed or restored. */
+  restorePath?: string;
+  /** restore: the version to write back. */
+  version?: number;
 }
 
 export class UsageError extends Error {}
@@ -77,6 +90,7 @@ export function parseCli(argv: string[]): CliCommand {
         guests: { type: 'string' },
         force: { type: 'boolean' },
         json: { type: 'boolean' },
+        version: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -114,6 +128,7 @@ export function parseCli(argv: string[]): CliCommand {
   if (values['relay-only'] && base.relays.length === 0) throw new UsageError('--relay-only needs at least one --relay <key>');
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return { ...base, command: 'help', dir: '' };
+  if (values.version !== undefined && command !== 'restore') throw new UsageError('--version is for restore: hyperpair restore <dir> <path> --version N');
   if (command === 'share') {
     if (rest.length !== 1) throw new UsageError('share takes one folder: hyperpair share <dir>');
     return { ...base, command, dir: rest[0] };
@@ -126,6 +141,13 @@ export function parseCli(argv: string[]): CliCommand {
     const code = parseSessionCode(rest[0]);
     if (!code.ok) throw new UsageError(code.message);
     return { ...base, command, code: code.code, dir: rest[1] };
+  }
+  if (command === 'restore') {
+    if (rest.length < 1 || rest.length > 2) throw new UsageError('restore takes a folder and optionally a file: hyperpair restore <dir> [<path>] [--version N]');
+    const version = values.version === undefined ? undefined : Number(values.version);
+    if (version !== undefined && (!Number.isInteger(version) || version < 1)) throw new UsageError(`--version takes a version number (1 is the newest), not "${values.version}"`);
+    if (version !== undefined && rest.length < 2) throw new UsageError('--version needs the file: hyperpair restore <dir> <path> --version N');
+    return { ...base, command, dir: rest[0], restorePath: rest[1]?.replace(/\\/g, '/').replace(/^\.\//, ''), version };
   }
   if (command === 'relay') {
     if (rest.length !== 0) throw new UsageError('relay takes no arguments: hyperpair relay [--key-file <path>]');

@@ -3,6 +3,7 @@ import { SessionCodeError } from '../session/session';
 import { escapeUntrusted } from '../session/untrusted';
 import { FolderError } from '../sync/peer';
 import { USAGE, UsageError, parseCli } from './args';
+import { runRestore } from './restore';
 import { createOutput, runPeer, runRelay } from './run';
 
 async function main(argv: string[]): Promise<number> {
@@ -18,6 +19,15 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const out = createOutput(cmd.json);
+  if (cmd.command === 'restore') {
+    try {
+      await runRestore(cmd, out);
+      return 0;
+    } catch (err) {
+      process.stderr.write(`hyperpair: ${(err as Error).message}\n`);
+      return err instanceof UsageError ? 2 : 1;
+    }
+  }
   const abort = new AbortController();
   // Starting can take long (a joiner waits for someone to answer): a signal cancels it, and stopping
   // waits for it to unwind so that everything it opened is closed before the process exits.

@@ -15,7 +15,9 @@ import type { PeerInfo } from '../session/transport';
 import { caseCollisionWarning, caseCollisions } from '../sync/case-collisions';
 import { startPeer, type RunningPeer } from '../sync/peer';
 import { formatSize } from '../sync/scan';
+import { summarizeFailures } from '../sync/write-failures';
 import { AdmissionPrompt } from './admission';
+import { MassDeletePrompt } from './mass-delete';
 import type { CliCommand } from './args';
 
 export interface Output {
@@ -91,6 +93,15 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
   s.on('peers-refused', ({ message, count }: RefusalSummary) => out.line(`! ${message}`, { event: 'peers-refused', count, message }));
   s.on('protocol-mismatch', (version: number, message: string) => out.line(`! ${message}`, { event: 'protocol-mismatch', version, message }));
   peer.workspace.on('notice', (message) => out.line(`! ${message}`, { event: 'notice', message }));
+  const massDelete = new MassDeletePrompt(peer.mirror, out, input);
+  signal.addEventListener('abort', () => massDelete.close(), { once: true });
+  peer.mirror.on('write-failed', (f) =>
+    out.line(`! could not write ${JSON.stringify(f.path)}: ${f.why}; retrying`, { event: 'write-failed', path: f.path, code: f.code, why: f.why }),
+  );
+  peer.mirror.on('write-recovered', (rel) => {
+    const left = peer.mirror.writeFailures().length;
+    out.line(`Wrote ${JSON.stringify(rel)}` + (left ? ` (${left} still failing)` : '; every file is written now'), { event: 'write-recovered', path: rel, failing: left });
+  });
 
   if (cmd.command === 'share') {
     const r = peer.report!;
@@ -115,10 +126,19 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     }
   } else {
     const readOnly = s.readOnly;
-    out.line(
-      `Joined: ${peer.workspace.files().length} files in ${dir}` + (readOnly ? ' (read-only: your changes are not shared)' : ''),
-      { event: 'joined', dir, files: peer.workspace.files().length, readOnly },
-    );
+    const total = peer.workspace.files().length;
+    // Failures now, not at the end of the first copy: the retries may have fixed some meanwhile.
+    const failed = peer.mirror.writeFailures();
+    const count = failed.length === 0 ? `${total} files in ${dir}` : `${total - failed.length} of ${total} files in ${dir}; ${summarizeFailures(failed)} (retrying every few seconds)`;
+    out.line(`Joined: ${count}` + (readOnly ? ' (read-only: your changes are not shared)' : ''), {
+      event: 'joined',
+      dir,
+      files: total,
+      written: total - failed.length,
+      complete: failed.length === 0,
+      failed: failed.map((f) => ({ path: f.path, code: f.code, why: f.why })),
+      readOnly,
+    });
     warnCaseCollisions(out, peer.workspace.files().map((f) => f.path));
   }
   out.line('Keeping the folder in sync; Ctrl+C to stop.', { event: 'ready' });

@@ -10,6 +10,7 @@ import { checkPartialCode, parseSessionCode } from '../session/code';
 import { wasSyncedBefore } from '../sync/disk-state';
 import { readConfig } from './config';
 import type { SessionController } from './controller';
+import { restoreFile } from './restore';
 
 export const INVITE_PREFIX = 'vscode://hyperpair.hyperpair/join?code=';
 
@@ -51,6 +52,7 @@ export class Commands implements vscode.Disposable {
     reg('hyperpair.showMenu', () => this.menu());
     reg('hyperpair.undo', () => this.undoRedo('undo'));
     reg('hyperpair.redo', () => this.undoRedo('redo'));
+    reg('hyperpair.restoreFile', () => this.restoreFile());
     this.disposables.push(
       vscode.window.registerUriHandler({
         handleUri: (uri) => void this.guard('uri', () => this.handleUri(uri)),
@@ -233,6 +235,13 @@ export class Commands implements vscode.Disposable {
       void vscode.window.setStatusBarMessage('Connection report copied', 3000);
     });
     return text;
+  }
+
+  /** Works with or without a session: the history belongs to the folder. */
+  private async restoreFile(): Promise<void> {
+    const root = this.controller.session?.root ?? vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
+    if (!root) throw new Error('Open a folder first: Hyperpair keeps the versions of a shared folder\'s files.');
+    await restoreFile(this.controller.history(root));
   }
 
   private async undoRedo(which: 'undo' | 'redo'): Promise<void> {

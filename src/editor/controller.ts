@@ -52,6 +52,11 @@ export class SessionController implements vscode.Disposable {
     return this.running?.code;
   }
 
+  /** The kept versions of what peers replaced or deleted in `root` (loads the runtime). */
+  history(root: string): ReturnType<typeof RuntimeModule.openHistory> {
+    return loadRuntime().openHistory(root, this.logger);
+  }
+
   peers(): PeerInfo[] {
     return this.running?.peers() ?? [];
   }

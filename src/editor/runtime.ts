@@ -8,9 +8,11 @@ import type { Logger } from '../session/log';
 import type { PeerInfo } from '../session/transport';
 import { parseBootstrap, parseRelayKey } from '../session';
 import { formatDiagnosis, type Diagnosis } from '../session/diagnose';
+import { FileHistory } from '../sync/history';
 import { startPeer, type RunningPeer } from '../sync/peer';
 import type { HyperpairConfig } from './config';
 import type { JoinProgress } from './controller';
+import { showDiskProblems } from './disk-safety';
 import { DocumentBindings } from './documents';
 import { ParticipantsView } from './participants';
 import { Presence } from './presence';
@@ -119,6 +121,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     options.storageDir,
   );
   peer.workspace.on('notice', (message) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`));
+  const diskProblems = showDiskProblems(peer, logger);
   peer.session.on('protocol-mismatch', (_v, message) => void vscode.window.showErrorMessage(`Hyperpair: ${message}`));
   peer.session.on('connect-problem', (message) => {
     void vscode.window.showWarningMessage(`Hyperpair: ${message}`, 'Diagnose Connection').then((choice) => {
@@ -148,6 +151,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       peer.session.off('peer-leave', onLeave);
       peer.session.off('role', onRole);
       peer.session.off('admission-request', onRequest);
+      diskProblems.dispose();
       participants.dispose();
       presence.dispose();
       documents.dispose();
@@ -177,4 +181,9 @@ async function askAdmission(peer: RunningPeer, p: PeerInfo, logger: Logger): Pro
     return;
   }
   logger.info(`${choice === 'Deny' ? 'denied' : 'admitted'} ${p.name}${choice === 'Admit Read-Only' ? ' (read-only)' : ''}`);
+}
+
+/** The kept versions of a folder's files (here so that the extension bundle stays free of the core). */
+export function openHistory(root: string, logger: Logger): FileHistory {
+  return new FileHistory(root, { logger });
 }

@@ -13,8 +13,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { folderStateDir, stateRoot } from './state-dir';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import * as Y from 'yjs';
@@ -49,18 +49,8 @@ export class KnownFiles extends Map<string, Known> {
   }
 }
 
-/** Where records live (see the top of this file). */
-export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.HYPERPAIR_STATE_DIR) return path.resolve(env.HYPERPAIR_STATE_DIR);
-  if (env.XDG_STATE_HOME) return path.join(path.resolve(env.XDG_STATE_HOME), 'hyperpair');
-  return path.join(os.homedir(), '.local', 'state', 'hyperpair');
-}
-
 /** The record's folder for one shared folder. */
-export function recordDirFor(folder: string, root = stateRoot()): string {
-  const key = createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 32);
-  return path.join(root, key);
-}
+export const recordDirFor = folderStateDir;
 
 /** Whether a folder has a record of this session: it was synced here before, and can be rejoined. */
 export async function wasSyncedBefore(folder: string, code: string, root = stateRoot()): Promise<boolean> {

@@ -3,6 +3,7 @@
  * changes; model changes from peers become atomic writes. Remote paths are validated and checked for
  * symlinks before every write. Files an editor has open are the editor's to write (it saves them).
  */
+import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from '../session/log';
@@ -12,13 +13,16 @@ import { asText, MAX_TEXT_BYTES } from './classify';
 import { keepBesideAsNew, keepRemoteBinary, mergeBase } from './disk-merge';
 import { KnownFiles } from './disk-state';
 import { atomicWrite, holds, moveFile, readIfFile, removeFile, WriteConflict } from './fsutil';
+import { FolderGuard, type Halt } from './folder-guard';
 import { contentHash } from './hash';
+import type { FileHistory } from './history';
 import { isSafeRelativePath, resolveInside, unsafePathReason } from './paths';
 import { CHUNK_SIZE } from './protocol';
 import { ExcludeRules, formatSize, leaveOut, scanFolder, type ScanOptions, type ScanReport } from './scan';
 import { diffEdits, mapOffset } from './textdiff';
 import { FolderWatcher } from './watcher';
 import type { SharedWorkspace } from './workspace';
+import { WriteFailures, type WriteFailure } from './write-failures';
 
 /**
  * Files written at once during a joiner's first copy. Each write is a handful of file-system calls
@@ -42,6 +46,24 @@ export interface MirrorOptions {
   writeDelayMs?: number;
   /** What this folder held when last in sync (a DiskRecord's map, kept across restarts). */
   known?: KnownFiles;
+  /** Where what remote changes replace or delete is kept first (none: not kept). */
+  history?: FileHistory;
+}
+
+export interface MirrorEvents {
+  /** The mirror stopped sharing from its folder (see folder-guard.ts); nothing was deleted elsewhere. */
+  halted: [halt: Halt];
+  /** It follows its folder again, after the deletes were confirmed or the files written back. */
+  resumed: [how: 'confirmed' | 'restored'];
+  /** A write into the folder failed (told once per file until it succeeds); it is retried. */
+  'write-failed': [failure: WriteFailure];
+  /** A file that could not be written now is. */
+  'write-recovered': [path: string];
+}
+
+export interface MaterializeResult extends Progress {
+  /** Files that could not be written (they are retried while the mirror runs). */
+  failed: WriteFailure[];
 }
 
 export interface Progress {
@@ -51,7 +73,7 @@ export interface Progress {
   totalBytes: number;
 }
 
-export class Mirror {
+export class Mirror extends EventEmitter<MirrorEvents> {
   readonly root: string;
   private readonly ws: SharedWorkspace;
   private readonly logger: Logger;
@@ -70,13 +92,17 @@ export class Mirror {
   /** Joined into a folder with files: they are read once more when the watcher starts. */
   private resumed = false;
   private readonly detach: Array<() => void> = [];
+  private readonly guard: FolderGuard;
+  private readonly failures = new WriteFailures((paths) => this.retryWrites(paths));
 
   constructor(private readonly options: MirrorOptions) {
+    super();
     this.root = path.resolve(options.root);
     this.ws = options.workspace;
     this.logger = options.logger ?? silentLogger;
     this.known = options.known ?? new KnownFiles();
     this.rules = new ExcludeRules(options.scan?.excludes);
+    this.guard = new FolderGuard(this.root);
     this.ws.setChunkReader((hash) => this.readChunk(hash));
   }
 
@@ -144,7 +170,7 @@ export class Mirror {
   }
 
   /** Writes every file of the model to disk (a joiner's first sync), reporting progress. */
-  async materialize(onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<Progress> {
+  async materialize(onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<MaterializeResult> {
     const entries = this.ws.files();
     const progress: Progress = { files: 0, totalFiles: entries.length, bytes: 0, totalBytes: entries.reduce((n, e) => n + e.size, 0) };
     onProgress?.({ ...progress });
@@ -160,7 +186,17 @@ export class Mirror {
     };
     await Promise.all(Array.from({ length: MATERIALIZE_WRITERS }, worker));
     if (signal?.aborted) throw new Error('cancelled');
-    return progress;
+    return { ...progress, failed: this.failures.list() };
+  }
+
+  /** Writes into the folder that are failing now (retried every few seconds and on every change). */
+  writeFailures(): WriteFailure[] {
+    return this.failures.list();
+  }
+
+  /** Why the mirror stopped sharing from its folder, while it is stopped. */
+  get halted(): Halt | undefined {
+    return this.guard.halted;
   }
 
   /**
@@ -169,6 +205,7 @@ export class Mirror {
    */
   async start(): Promise<void> {
     await this.rules.loadAll(this.root);
+    await this.guard.remember();
     const on = <K extends Parameters<SharedWorkspace['on']>[0]>(event: K, fn: Parameters<SharedWorkspace['on']>[1]) => {
       this.ws.on(event, fn as never);
       this.detach.push(() => this.ws.off(event, fn as never));
@@ -178,13 +215,7 @@ export class Mirror {
     on('text-changed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.scheduleText(e)) as never);
     on('file-renamed', ((e: FileEntry, old: string, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.moveEntry(e, old))) as never);
     on('file-removed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.removeEntry(e))) as never);
-    this.watcher = new FolderWatcher(
-      this.root,
-      (paths) => this.enqueue(() => this.onDiskBatch(paths)),
-      this.logger,
-      (rel) => this.rules.excluded(rel, true),
-    );
-    this.watcher.start();
+    this.watch();
     // What changed between the first sync and now: files that arrived or changed (writeEntry skips
     // what is already on disk), and files written earlier that left the index or moved meanwhile.
     for (const e of this.ws.files()) this.enqueue(() => this.writeEntry(e));
@@ -232,6 +263,7 @@ export class Mirror {
     this.watcher?.close();
     await this.idle().catch(() => {});
     this.closed = true;
+    this.failures.stop();
     this.detach.forEach((off) => off());
   }
 
@@ -239,6 +271,27 @@ export class Mirror {
 
   private enqueue(job: () => Promise<void>): void {
     this.queue = this.queue.then(job).catch((err: Error) => this.logger.warn(`mirror: ${err.message}`));
+  }
+
+  /** Runs a job in the queue (after every write and disk change before it) and returns its result. */
+  private run<T>(job: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(job);
+    this.queue = result.then(
+      () => {},
+      () => {},
+    );
+    return result;
+  }
+
+  private watch(): void {
+    this.watcher?.close();
+    this.watcher = new FolderWatcher(
+      this.root,
+      (paths) => this.enqueue(() => this.onDiskBatch(paths)),
+      this.logger,
+      (rel) => this.rules.excluded(rel, true),
+    );
+    this.watcher.start();
   }
 
   private scheduleText(e: FileEntry): void {
@@ -287,7 +340,7 @@ export class Mirror {
 
   /** One compare-and-swap write: false if the file no longer holds what this mirror last saw. */
   private async tryWrite(e: FileEntry, firstCopy: boolean): Promise<boolean> {
-    if (this.closed || !this.writable(e.path)) return true;
+    if (this.closed || this.guard.halted || !this.writable(e.path)) return true;
     let bytes: Uint8Array;
     let text: string | undefined;
     if (e.kind === 'text') {
@@ -303,11 +356,13 @@ export class Mirror {
     const seen = this.known.get(e.path);
     if (seen?.hash === hash) return true;
     try {
+      await this.options.history?.keep(e.path, 'replaced', seen?.hash, hash);
       await atomicWrite(this.root, e.path, bytes, { syncNewFile: !firstCopy, expect: seen ? { hash: seen.hash, size: seen.size } : null });
       this.known.set(e.path, { hash, size: bytes.byteLength, text, before: seen?.text });
+      this.wrote(e.path);
     } catch (err) {
       if (err instanceof WriteConflict) return false;
-      this.logger.error(`refused to write ${JSON.stringify(e.path)}: ${(err as Error).message}`);
+      this.writeFailed(e.path, err);
     }
     return true;
   }
@@ -344,6 +399,7 @@ export class Mirror {
   }
 
   private async moveEntry(e: FileEntry, oldPath: string): Promise<void> {
+    if (this.guard.halted) return;
     const old = this.known.get(oldPath);
     if (!this.writable(e.path)) {
       if (old) await this.removePath(oldPath); // it left the shared part of the folder
@@ -367,7 +423,7 @@ export class Mirror {
 
   private async removePath(rel: string): Promise<void> {
     // Only files this mirror wrote or read: a path the folder excludes (or never had) is not ours.
-    if (!this.known.has(rel) && !this.writable(rel)) return;
+    if (this.guard.halted || (!this.known.has(rel) && !this.writable(rel))) return;
     const seen = this.known.get(rel);
     const abs = resolveInside(this.root, rel);
     if (!(await holds(abs, seen ? { hash: seen.hash, size: seen.size } : null))) {
@@ -382,17 +438,96 @@ export class Mirror {
       }
     }
     try {
+      await this.options.history?.keep(rel, 'deleted');
       await removeFile(this.root, rel);
       this.known.delete(rel);
+      this.wrote(rel);
     } catch (err) {
       this.logger.error(`refused to remove ${JSON.stringify(rel)}: ${(err as Error).message}`);
     }
   }
 
+  private writeFailed(rel: string, err: unknown): void {
+    const fresh = this.failures.add(rel, err);
+    const failure = this.failures.list().find((f) => f.path === rel)!;
+    const line = `could not write ${JSON.stringify(rel)}: ${failure.why} (${(err as Error).message}); retrying`;
+    if (!fresh) return this.logger.debug(line); // told once; retried every few seconds
+    this.logger.error(line);
+    this.emit('write-failed', failure);
+  }
+
+  private wrote(rel: string): void {
+    if (this.failures.clear(rel)) this.emit('write-recovered', rel);
+  }
+
+  private retryWrites(paths: string[]): void {
+    for (const rel of paths) {
+      const e = this.ws.byPath(rel);
+      if (e) this.enqueue(() => this.writeEntry(e));
+      else this.failures.clear(rel); // gone from the session: nothing left to write
+    }
+  }
+
+  // ---------------------------------------------------------------- mass deletes
+
+  /**
+   * The deletes the mirror held back are meant: they are propagated to every peer, and the mirror
+   * follows its folder again (made anew if it was deleted). Returns how many files were deleted.
+   */
+  confirmMassDelete(): Promise<number> {
+    return this.run(async () => {
+      const halt = await this.guard.clear();
+      if (!halt) return 0;
+      let removed = 0;
+      for (const rel of halt.paths) {
+        const e = this.ws.byPath(rel);
+        if (!e || (await readIfFile(path.join(this.root, rel)))) continue;
+        this.known.delete(rel);
+        this.ws.remove(e.id, 'disk');
+        removed++;
+      }
+      this.logger.warn(`deleted ${removed} files on every peer, as confirmed`);
+      await this.followAgain('confirmed');
+      return removed;
+    });
+  }
+
+  /** The deletes the mirror held back were a mistake: their files are written back from the session. */
+  restoreMassDelete(): Promise<number> {
+    return this.run(async () => {
+      const halt = await this.guard.clear();
+      if (!halt) return 0;
+      for (const rel of halt.paths) this.known.delete(rel); // absent now: written again below
+      await this.followAgain('restored');
+      return halt.paths.filter((rel) => this.ws.byPath(rel)).length;
+    });
+  }
+
+  private halt(halt: Halt): void {
+    this.logger.error(halt.message);
+    this.emit('halted', halt);
+  }
+
+  /** Follows the folder again: what changed on disk while stopped is shared, then the session's state written. */
+  private async followAgain(how: 'confirmed' | 'restored'): Promise<void> {
+    await fs.mkdir(this.root, { recursive: true });
+    await this.guard.remember();
+    await this.rules.loadAll(this.root);
+    this.watch();
+    // Only files this mirror knew or that are on disk: a file the session gained while stopped is
+    // not on disk yet, and that is not a delete.
+    const { report } = await scanFolder(this.root, this.options.scan);
+    const paths = new Set([...report.files.map((f) => f.rel), ...this.known.keys()]);
+    await this.onDiskBatch([...paths]);
+    if (this.guard.halted) return;
+    for (const e of this.ws.files()) await this.writeEntry(e);
+    this.emit('resumed', how);
+  }
+
   // ---------------------------------------------------------------- disk → model
 
   private async onDiskBatch(paths: string[]): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.guard.halted) return;
     // A path may be a directory that appeared or vanished (git checkout, mv): expand it.
     const files = new Set<string>();
     for (const rel of paths) {
@@ -448,6 +583,8 @@ export class Mirror {
         this.addFromDisk(a.rel, a.bytes);
       }
     }
+    const halt = gone.length > 0 ? await this.guard.check(gone.map((g) => g.path), this.ws.files().length) : undefined;
+    if (halt) return this.halt(halt);
     for (const g of gone) {
       this.known.delete(g.path);
       this.ws.remove(g.id, 'disk');

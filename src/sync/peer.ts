@@ -12,7 +12,9 @@ import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import { DiskRecord, sessionTag } from './disk-state';
 import { isEmptyOrMissingDir } from './fsutil';
-import { Mirror, type Progress } from './mirror';
+import { FileHistory } from './history';
+import { removeTempLitter } from './litter';
+import { Mirror, type MaterializeResult, type Progress } from './mirror';
 import type { ScanReport } from './scan';
 import { DEFAULT_CAPS, SharedWorkspace, type WorkspaceCaps } from './workspace';
 
@@ -66,6 +68,10 @@ export interface RunningPeer {
   readonly mirror: Mirror;
   /** What sharing left out (share mode). */
   readonly report?: ScanReport;
+  /** What the joiner's first copy wrote, and what it could not (join mode). */
+  readonly joined?: MaterializeResult;
+  /** What remote changes replaced or deleted in this folder, kept locally. */
+  readonly history: FileHistory;
   close(): Promise<void>;
 }
 
@@ -103,11 +109,14 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const caps: WorkspaceCaps = { ...DEFAULT_CAPS, ...options.caps };
   const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID });
   await fs.mkdir(options.dir, { recursive: true });
+  await removeTempLitter(options.dir, logger);
+  const history = new FileHistory(options.dir, { logger, stateDir: options.stateDir });
   const mirror = new Mirror({
     root: options.dir,
     workspace,
     logger,
     known: record.known,
+    history,
     // Never share more than the others accept: they would cut this peer off.
     scan: {
       excludes: options.excludes,
@@ -128,6 +137,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   };
   try {
     let report: ScanReport | undefined;
+    let joined: MaterializeResult | undefined;
     if (options.mode === 'share') {
       // A new session starts from the folder as it is now.
       record.startNew(sessionTag(session.code));
@@ -144,12 +154,12 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
         await record.resumeTexts(workspace);
         await mirror.resume();
       }
-      await mirror.materialize(options.onProgress, options.signal);
+      joined = await mirror.materialize(options.onProgress, options.signal);
     }
     await mirror.start();
     // Recorded at once rather than after the usual delay: a crash right after joining can rejoin.
     await record.flush();
-    return { code: session.code, session, workspace, mirror, report, close };
+    return { code: session.code, session, workspace, mirror, report, joined, history, close };
   } catch (err) {
     await close();
     throw err;

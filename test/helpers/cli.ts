@@ -1,7 +1,8 @@
-/** Tests of the headless peer as a process: the compiled entry point, and a testnet for the file's tests. */
+/** The headless peer as a child process: the compiled entry point, a testnet for a file's tests, and
+ * a child whose output is parsed line by line (JSON events or text). */
 import { before, after } from 'node:test';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { createTestNetwork, type TestNetwork } from './testnet';
 
 /** The compiled CLI (`out/src/cli/main.js`). */
@@ -28,4 +29,29 @@ export function cliTestbed(): { net: () => TestNetwork; track: <C extends ChildP
       return child;
     },
   };
+}
+
+export interface Proc {
+  child: ChildProcessWithoutNullStreams;
+  events: Array<Record<string, unknown>>;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+/** Starts `hyperpair <args>` (with --json unless `json` is false); pushes the child to `children` to kill after. */
+export function spawnCli(args: string[], children: ChildProcess[], json = true, env: NodeJS.ProcessEnv = process.env): Proc {
+  const child = spawn(process.execPath, [CLI, ...args, ...(json ? ['--json'] : [])], { stdio: 'pipe', env });
+  children.push(child);
+  const events: Array<Record<string, unknown>> = [];
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    const lines = out.split('\n');
+    out = lines.pop()!;
+    for (const l of lines) events.push(json ? (JSON.parse(l) as Record<string, unknown>) : { text: l });
+  });
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, events, stderr: () => err, exit };
 }

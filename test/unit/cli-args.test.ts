@@ -105,3 +105,25 @@ test('share --admission and --guests: defaults, the values, and a clear refusal 
   assert.throws(() => parseCli(['join', createSessionCode(), 'dest', '--admission', 'ask']), (e: Error) => e instanceof UsageError && /for share/.test(e.message));
   assert.match(USAGE, /--admission <anyone\|ask>/);
 });
+
+test('restore: a folder, optionally a file and a version; mistakes say what is wrong', () => {
+  const list = parseCli(['restore', 'proj']);
+  assert.equal(list.command, 'restore');
+  assert.equal(list.dir, 'proj');
+  assert.equal(list.restorePath, undefined);
+  const one = parseCli(['restore', 'proj', './src\\a.ts', '--version', '3']);
+  assert.equal(one.restorePath, 'src/a.ts');
+  assert.equal(one.version, 3);
+  const cases: Array<[string[], RegExp]> = [
+    [['restore'], /restore takes a folder/],
+    [['restore', 'a', 'b', 'c'], /restore takes a folder/],
+    [['restore', 'a', 'b', '--version', '0'], /--version takes a version number/],
+    [['restore', 'a', 'b', '--version', 'latest'], /--version takes a version number/],
+    [['restore', 'a', '--version', '1'], /--version needs the file/],
+    [['share', 'a', '--version', '1'], /--version is for restore/],
+  ];
+  for (const [argv, message] of cases) {
+    assert.throws(() => parseCli(argv), (err: unknown) => err instanceof UsageError && message.test(err.message), argv.join(' '));
+  }
+  assert.match(USAGE, /hyperpair restore <dir>/);
+});

@@ -3,38 +3,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createSessionCode } from '../../src/session';
-import { CLI, cliTestbed } from '../helpers/cli';
+import { cliTestbed, spawnCli, type Proc } from '../helpers/cli';
 import { waitFor } from '../helpers/testnet';
 import { readTree, sampleTree, tempDir, writeTree } from '../helpers/tree';
 
 const bed = cliTestbed();
-
-interface Proc {
-  child: ChildProcessWithoutNullStreams;
-  events: Array<Record<string, unknown>>;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-function cli(args: string[], json = true): Proc {
-  const child = bed.track(spawn(process.execPath, [CLI, ...args, ...(json ? ['--json'] : [])], { stdio: 'pipe' }));
-  const events: Array<Record<string, unknown>> = [];
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    const lines = out.split('\n');
-    out = lines.pop()!;
-    for (const l of lines) events.push(json ? (JSON.parse(l) as Record<string, unknown>) : { text: l });
-  });
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, events, stderr: () => err, exit };
-}
+const cli = (args: string[], json = true): Proc => {
+  const p = spawnCli(args, [], json);
+  bed.track(p.child);
+  return p;
+};
 
 const net_ = () => ['--bootstrap', bed.net().bootstrapSpec, '--host', '127.0.0.1'];
 const has = (p: Proc, event: string) => p.events.some((e) => e.event === event);

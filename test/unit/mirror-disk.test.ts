@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/session/log';
 import { FolderWatcher } from '../../src/sync/watcher';
 import { TEMP_SUFFIX } from '../../src/sync/fsutil';
 import { startPeer, type RunningPeer } from '../../src/sync/peer';
+import { sameTrees, startPair } from '../helpers/peers';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
 import { readTree, tempDir, writeTree } from '../helpers/tree';
 
@@ -25,21 +26,8 @@ after(async () => {
   await net.destroy();
 });
 
-async function pair(files: Record<string, string | Uint8Array>): Promise<{ a: string; b: string; pa: RunningPeer; pb: RunningPeer }> {
-  const a = tempDir();
-  writeTree(a, files);
-  const pa = await startPeer({ mode: 'share', dir: a, name: 'a', network: net.network });
-  running.push(pa);
-  const b = path.join(tempDir(), 'b');
-  const pb = await startPeer({ mode: 'join', code: pa.code, dir: b, name: 'b', network: net.network });
-  running.push(pb);
-  return { a, b, pa, pb };
-}
-
-const same = (dirs: string[]) => () => {
-  const trees = dirs.map((d) => JSON.stringify(readTree(d)));
-  return trees.every((t) => t === trees[0]);
-};
+const pair = (files: Record<string, string | Uint8Array>) => startPair(net, running, files);
+const same = sameTrees;
 
 test('the watcher reports creates, renames (both names in one batch) and new folders, never its temp files', async () => {
   const root = tempDir();

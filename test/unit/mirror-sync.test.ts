@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createSessionCode } from '../../src/session';
 import { startPeer, type RunningPeer } from '../../src/sync/peer';
+import { sameTrees } from '../helpers/peers';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
 import { readTree, sampleTree, tempDir, writeTree } from '../helpers/tree';
 
@@ -32,10 +33,7 @@ async function join(code: string, dir: string, name: string): Promise<RunningPee
   return p;
 }
 
-const same = (dirs: string[]) => () => {
-  const trees = dirs.map((d) => JSON.stringify(readTree(d)));
-  return trees.every((t) => t === trees[0]);
-};
+const same = sameTrees;
 
 test('initial sync of a varied tree leaves byte-identical folders on 2 and 3 peers', async () => {
   const a = tempDir();

@@ -1,0 +1,54 @@
+/**
+ * The disk mirror's problems, told in VS Code: a mass delete held back (with the choice to delete
+ * the files everywhere or write them back), writes that failed (a full disk, no permission) and the
+ * join that could not write every file.
+ */
+import * as vscode from 'vscode';
+import type { Logger } from '../session/log';
+import type { Halt } from '../sync/folder-guard';
+import type { RunningPeer } from '../sync/peer';
+import { summarizeFailures, type WriteFailure } from '../sync/write-failures';
+
+export function showDiskProblems(peer: RunningPeer, logger: Logger): vscode.Disposable {
+  const mirror = peer.mirror;
+  const onHalt = (h: Halt) => {
+    void vscode.window.showErrorMessage(`Hyperpair: ${h.message}`, { modal: false }, 'Delete Everywhere', 'Write Them Back').then(async (choice) => {
+      if (!choice || !mirror.halted) return;
+      try {
+        const n = choice === 'Delete Everywhere' ? await mirror.confirmMassDelete() : await mirror.restoreMassDelete();
+        void vscode.window.showInformationMessage(`Hyperpair: ${n} files ${choice === 'Delete Everywhere' ? 'deleted on every peer' : 'written back'}.`);
+      } catch (err) {
+        logger.error(`mass delete: ${(err as Error).message}`);
+        void vscode.window.showErrorMessage(`Hyperpair: ${(err as Error).message}`);
+      }
+    });
+  };
+  // One notification until every file is written again: a full disk fails every file at once.
+  let told = false;
+  const onFailed = (f: WriteFailure) => {
+    if (told) return;
+    told = true;
+    void vscode.window.showErrorMessage(`Hyperpair: could not write ${f.path}: ${f.why}. Hyperpair tries again every few seconds (the log lists every file).`);
+  };
+  const onRecovered = () => {
+    if (mirror.writeFailures().length === 0) told = false;
+  };
+  mirror.on('halted', onHalt);
+  mirror.on('write-failed', onFailed);
+  mirror.on('write-recovered', onRecovered);
+  const failed = peer.joined?.failed ?? [];
+  if (failed.length > 0) {
+    told = true;
+    const total = peer.workspace.files().length;
+    void vscode.window.showErrorMessage(
+      `Hyperpair: joined, but only ${total - failed.length} of ${total} files are on disk; ${summarizeFailures(failed)}. Hyperpair tries again every few seconds.`,
+    );
+  }
+  return {
+    dispose: () => {
+      mirror.off('halted', onHalt);
+      mirror.off('write-failed', onFailed);
+      mirror.off('write-recovered', onRecovered);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+/**
+ * Where a peer keeps local state about a shared folder, outside that folder and never shared: the
+ * sync record (disk-state.ts) and the history of replaced files (history.ts).
+ *   $HYPERPAIR_STATE_DIR, else $XDG_STATE_HOME/hyperpair, else ~/.local/state/hyperpair
+ *     <first 32 hex of sha256(absolute folder path)>/
+ */
+import { createHash } from 'node:crypto';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.HYPERPAIR_STATE_DIR) return path.resolve(env.HYPERPAIR_STATE_DIR);
+  if (env.XDG_STATE_HOME) return path.join(path.resolve(env.XDG_STATE_HOME), 'hyperpair');
+  return path.join(os.homedir(), '.local', 'state', 'hyperpair');
+}
+
+/** The state folder of one shared folder. */
+export function folderStateDir(folder: string, root = stateRoot()): string {
+  const key = createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 32);
+  return path.join(root, key);
+}
