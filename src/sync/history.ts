@@ -12,7 +12,7 @@
  * Versions older than 30 days are pruned, and the oldest first while the folder holds more than
  * its size limit (default 256 MiB); the version just saved is always kept.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { folderStateDir, stateRoot } from './state-dir';
@@ -70,6 +70,9 @@ export interface HistoryOptions {
 export function historyDir(root: string, state = stateRoot()): string {
   return path.join(folderStateDir(root, state), 'history');
 }
+
+/** How long a restore's write counts as deliberate for the running peer. */
+const RESTORE_MARK_MS = 5 * 60_000;
 
 export class FileHistory {
   readonly root: string;
@@ -141,8 +144,37 @@ export class FileHistory {
     if (contentHash(bytes) !== v.hash) throw new Error(`version ${n} of ${JSON.stringify(rel)} is damaged (its content does not match its hash)`);
     const current = await readIfFile(resolveInside(this.root, rel));
     if (current && contentHash(current) !== v.hash) await this.save(rel, current, contentHash(current), 'restored-over');
+    // The running peer (another process, perhaps) must take this write as the person's own edit,
+    // even when it undoes exactly what a remote change just wrote (see wasRestored, mergeBase).
+    await fs.mkdir(this.restoredDir(), { recursive: true, mode: 0o700 });
+    await fs.writeFile(this.restoredMarker(rel), JSON.stringify({ path: rel, hash: v.hash, at: this.now() }), { mode: 0o600 });
     await atomicWrite(this.root, rel, bytes);
     return v;
+  }
+
+  /**
+   * Whether `rel` now holds content that a restore wrote within the last few minutes (asked once:
+   * the marker is consumed). Such a write is deliberate, never a stale tool's write-back.
+   */
+  async wasRestored(rel: string, hash: string): Promise<boolean> {
+    const marker = this.restoredMarker(rel);
+    const raw = await fs.readFile(marker, 'utf8').catch(() => undefined);
+    if (raw === undefined) return false;
+    await fs.rm(marker, { force: true });
+    try {
+      const m = JSON.parse(raw) as { path?: unknown; hash?: unknown; at?: unknown };
+      return m.path === rel && m.hash === hash && typeof m.at === 'number' && this.now() - m.at < RESTORE_MARK_MS;
+    } catch {
+      return false;
+    }
+  }
+
+  private restoredDir(): string {
+    return path.join(path.dirname(this.dir), 'restored');
+  }
+
+  private restoredMarker(rel: string): string {
+    return path.join(this.restoredDir(), `${createHash('sha256').update(rel).digest('hex').slice(0, 32)}.json`);
   }
 
   private async save(rel: string, bytes: Buffer, hash: string, reason: VersionReason): Promise<void> {

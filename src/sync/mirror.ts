@@ -640,7 +640,9 @@ export class Mirror extends EventEmitter<MirrorEvents> {
       const ytext = this.ws.loadedText(entry.id) ?? (await this.ws.text(entry.id));
       if (this.ws.byId(entry.id)?.path !== entry.path) return; // moved meanwhile; the next batch sees it
       const shared = ytext.toString();
-      const base = mergeBase(known, text) ?? shared;
+      // A restore undoing exactly what just arrived is deliberate, not a stale tool's write-back.
+      const restored = await this.options.history?.wasRestored(entry.path, hash);
+      const base = (restored ? known?.text : mergeBase(known, text)) ?? shared;
       // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
       // offsets across the peers' edits that have not reached the disk yet.
       const local = diffEdits(base, text);
