@@ -4,6 +4,9 @@ import { FolderError } from '../sync/peer';
 import { USAGE, UsageError, parseCli } from './args';
 import { createOutput, runPeer, runRelay } from './run';
 
+/** How long Ctrl+C or SIGTERM waits for writes and goodbyes before the process goes anyway. */
+const STOP_GRACE_MS = 4000;
+
 async function main(argv: string[]): Promise<number> {
   let cmd;
   try {
@@ -26,8 +29,19 @@ async function main(argv: string[]): Promise<number> {
     stopping ??= (async () => {
       out.line(`Stopping (${signal})…`, { event: 'stopping', signal });
       abort.abort();
-      const peer = await starting?.catch(() => undefined);
-      await peer?.close();
+      const closed = (async () => {
+        const peer = await starting?.catch(() => undefined);
+        await peer?.close();
+      })();
+      // Stopping must never hang on a peer that does not answer: after the grace period, go anyway.
+      let grace: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (grace = setTimeout(() => resolve('late'), STOP_GRACE_MS)));
+      const how = await Promise.race([closed, late]);
+      clearTimeout(grace);
+      if (how === 'late') {
+        out.line(`Stopped without finishing cleanly (still closing after ${STOP_GRACE_MS / 1000} s).`, { event: 'stopped', clean: false });
+        process.exit(1); // what is still closing holds the event loop open
+      }
       out.line('Stopped.', { event: 'stopped' });
       return 0;
     })();

@@ -39,6 +39,8 @@ interface Pending {
   reject(err: Error): void;
   tried: Set<string>;
   peer?: string;
+  /** A request is waiting for a slot (one at a time, or two answers would race). */
+  choosing?: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -168,14 +170,21 @@ export class BlobStore {
 
   private async request(hash: string): Promise<void> {
     const p = this.pending.get(hash);
-    if (!p || this.closed || p.state.peer) return;
+    if (!p || this.closed || p.state.peer || p.state.choosing) return;
     const candidates = this.transport.peers().filter((x) => !p.state.tried.has(x.id));
     if (candidates.length === 0) return; // waits for peerJoined()
     // The least busy peer first.
     candidates.sort((a, b) => (this.inFlight.get(a.id) ?? 0) - (this.inFlight.get(b.id) ?? 0));
     const peer = candidates[0].id;
+    p.state.choosing = true;
     await this.acquire(peer);
+    p.state.choosing = false;
     if (this.closed || !this.pending.has(hash)) return this.release(peer);
+    if (!this.transport.peers().some((x) => x.id === peer)) {
+      // It left while we waited for a slot: asking it would only wait for the timeout.
+      this.release(peer);
+      return this.request(hash);
+    }
     p.state.peer = peer;
     p.state.tried.add(peer);
     p.state.timer = setTimeout(() => {
@@ -186,7 +195,7 @@ export class BlobStore {
   }
 
   private async acquire(peer: string): Promise<void> {
-    while ((this.inFlight.get(peer) ?? 0) >= WINDOW_PER_PEER && !this.closed) {
+    while ((this.inFlight.get(peer) ?? 0) >= WINDOW_PER_PEER && !this.closed && this.transport.peers().some((x) => x.id === peer)) {
       await new Promise<void>((r) => this.waiting.push(r));
     }
     this.inFlight.set(peer, (this.inFlight.get(peer) ?? 0) + 1);

@@ -53,6 +53,11 @@ export class Mirror {
   /** Paths on disk left unshared at runtime (logged once each). */
   private readonly warned = new Set<string>();
   private readonly textTimers = new Map<string, NodeJS.Timeout>();
+  /**
+   * Texts not here yet that a write or a disk change waits for, outside the queue: one file that
+   * cannot arrive must not hold up every other. `disk`: the file changed on disk meanwhile.
+   */
+  private readonly awaitingText = new Map<string, { disk: boolean }>();
   private rules: ExcludeRules;
   private watcher: FolderWatcher | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -94,7 +99,14 @@ export class Mirror {
         onProgress?.({ ...progress });
       }
     };
-    await Promise.all(Array.from({ length: MATERIALIZE_WRITERS }, worker));
+    // Cancelling does not wait for texts still on their way: the caller closes everything.
+    let onAbort = () => {};
+    const cancelled = new Promise<void>((resolve) => signal?.addEventListener('abort', (onAbort = () => resolve()), { once: true }));
+    try {
+      await Promise.race([Promise.all(Array.from({ length: MATERIALIZE_WRITERS }, worker)), cancelled]);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
     if (signal?.aborted) throw new Error('cancelled');
     return progress;
   }
@@ -161,6 +173,7 @@ export class Mirror {
     this.watcher?.close();
     await this.idle().catch(() => {});
     this.closed = true;
+    this.awaitingText.clear();
     this.detach.forEach((off) => off());
   }
 
@@ -205,7 +218,10 @@ export class Mirror {
     let text: string | undefined;
     if (e.kind === 'text') {
       if (this.editorOwned.has(e.path) && this.known.has(e.path)) return;
-      text = (await this.ws.text(e.id)).toString();
+      // The first copy waits for each text, until nobody can send it; later, the queue never waits.
+      const ytext = firstCopy ? await this.ws.loadText(e.id) : this.ws.loadedText(e.id);
+      if (!ytext) return this.afterText(e.id, false);
+      text = ytext.toString();
       bytes = Buffer.from(text, 'utf8');
     } else {
       bytes = await this.ws.binary(e.id);
@@ -220,6 +236,27 @@ export class Mirror {
     } catch (err) {
       this.logger.error(`refused to write ${JSON.stringify(e.path)}: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Writes a text once it arrives, after reading the disk again if it changed meanwhile (so that the
+   * edit there is merged, not written over). Waits outside the queue.
+   */
+  private afterText(id: string, disk: boolean): void {
+    const waiting = this.awaitingText.get(id);
+    if (waiting) {
+      waiting.disk ||= disk;
+      return;
+    }
+    this.awaitingText.set(id, { disk });
+    void this.ws.text(id).then(() => {
+      const w = this.awaitingText.get(id);
+      this.awaitingText.delete(id);
+      const e = this.ws.byId(id);
+      if (this.closed || !w || !e) return;
+      if (w.disk) this.enqueue(() => this.onDiskBatch([e.path]));
+      this.enqueue(() => this.writeEntry(e));
+    });
   }
 
   private async moveEntry(e: FileEntry, oldPath: string): Promise<void> {
@@ -365,9 +402,9 @@ export class Mirror {
       return;
     }
     if (entry.kind === 'text' && text !== undefined) {
-      // Not loaded yet (a joiner still fetching): wait for it rather than lose the disk's edit.
-      const ytext = this.ws.loadedText(entry.id) ?? (await this.ws.text(entry.id));
-      if (this.ws.byId(entry.id)?.path !== entry.path) return; // moved meanwhile; the next batch sees it
+      // Not loaded yet (a joiner still fetching): the disk's edit is merged once it is here.
+      const ytext = this.ws.loadedText(entry.id);
+      if (!ytext) return this.afterText(entry.id, true);
       const shared = ytext.toString();
       const base = known?.text ?? shared;
       // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
