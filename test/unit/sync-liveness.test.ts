@@ -1,0 +1,230 @@
+/**
+ * No wait without an end (issue 12, part 3) and new files at once (issue 15): headless peers over real
+ * hyperswarm on a loopback testnet, real folders. A peer that creates a file and leaves, gracefully or
+ * killed, never freezes the others; a joiner whose sharer leaves finishes from another member; a file
+ * created on one peer of eight reaches every disk without anyone waiting for a re-request.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import * as Y from 'yjs';
+import * as encoding from 'lib0/encoding';
+import { contentHash } from '../../src/sync/hash';
+import { startPeer, type PeerOptions, type RunningPeer } from '../../src/sync/peer';
+import { INDEX_DOC, syncEncoder } from '../../src/sync/protocol';
+import { SharedWorkspace } from '../../src/sync/workspace';
+import { MemoryTransport, link, unlink } from '../helpers/memory-transport';
+import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
+import { readTree, tempDir, writeTree } from '../helpers/tree';
+
+let net: TestNetwork;
+const running: RunningPeer[] = [];
+before(async () => {
+  net = await createTestNetwork();
+});
+after(async () => {
+  await Promise.all(running.map((p) => p.close()));
+  await net.destroy();
+});
+
+async function start(options: Omit<PeerOptions, 'network'>): Promise<RunningPeer> {
+  const p = await startPeer({ ...options, network: net.network });
+  running.push(p);
+  return p;
+}
+
+const join = (code: string, name: string, extra: Partial<PeerOptions> = {}) =>
+  start({ mode: 'join', code, dir: path.join(tempDir(), name), name, ...extra });
+
+const fileIs = (dir: string, rel: string, content: string) => () => {
+  try {
+    return fs.readFileSync(path.join(dir, rel), 'utf8') === content;
+  } catch {
+    return false;
+  }
+};
+
+/** As kill -9 would: every connection drops without goodbye, and nothing more is sent or answered. */
+async function kill(p: RunningPeer): Promise<void> {
+  p.workspace.close();
+  type Conn = { stream: { destroy(): void; rawStream?: { destroy(): void } } };
+  const members = (p.session as unknown as { members: Map<string, Conn> }).members;
+  for (const c of members.values()) {
+    c.stream.rawStream?.destroy();
+    c.stream.destroy();
+  }
+  await p.close();
+}
+
+/** The remaining peers still sync both ways, through their disks. */
+async function stillSyncing(a: RunningPeer, b: RunningPeer, tag: string): Promise<void> {
+  writeTree(a.mirror.root, { [`from-a-${tag}.txt`]: `a ${tag}\n` });
+  writeTree(b.mirror.root, { [`from-b-${tag}.txt`]: `b ${tag}\n` });
+  await waitFor(fileIs(b.mirror.root, `from-a-${tag}.txt`, `a ${tag}\n`), `a's file on b after ${tag}`, 30_000);
+  await waitFor(fileIs(a.mirror.root, `from-b-${tag}.txt`, `b ${tag}\n`), `b's file on a after ${tag}`, 30_000);
+}
+
+test('a peer that creates a file and leaves at once, gracefully or killed, never freezes the others', async () => {
+  const a = tempDir();
+  writeTree(a, { 'start.txt': 'start\n' });
+  const pa = await start({ mode: 'share', dir: a, name: 'a' });
+  const pb = await join(pa.code, 'b');
+  for (const [i, how] of (['graceful', 'killed', 'graceful', 'killed', 'graceful', 'killed'] as const).entries()) {
+    const px = await join(pa.code, `x${i}`);
+    await waitFor(() => pa.session.peers().length === 2 && pb.session.peers().length === 2, 'x in the mesh');
+    const rel = `made-by-x${i}.txt`;
+    const content = `x${i} was here (${how})\n`;
+    px.workspace.createText(rel, content, 'disk');
+    if (how === 'graceful') {
+      // Ctrl+C right after the file was made: nobody's request for its text gets an answer.
+      px.workspace.close();
+      await px.close();
+    } else {
+      // Frozen, then killed once the others have heard of the file.
+      px.workspace.close();
+      await waitFor(() => pa.workspace.byPath(rel) !== undefined && pb.workspace.byPath(rel) !== undefined, 'the entry on a and b');
+      await kill(px);
+    }
+    await waitFor(fileIs(a, rel, content), `${rel} on a`, 30_000);
+    await waitFor(fileIs(pb.mirror.root, rel, content), `${rel} on b`, 30_000);
+    await stillSyncing(pa, pb, `${how}-${i}`);
+  }
+  assert.deepEqual(readTree(pb.mirror.root), readTree(a));
+});
+
+/** An index entry and, optionally, its text, as an older peer sends them: updates only, no step 2. */
+function legacyCreate(index: Y.Doc, path: string, content?: string): { id: string; messages: Uint8Array[] } {
+  const id = randomBytes(16).toString('hex');
+  const messages: Uint8Array[] = [];
+  const sync = (doc: string, update: Uint8Array) => {
+    const e = syncEncoder(doc);
+    encoding.writeVarUint(e, 2); // update
+    encoding.writeVarUint8Array(e, update);
+    messages.push(encoding.toUint8Array(e));
+  };
+  if (content !== undefined) {
+    const text = new Y.Doc();
+    text.getText('content').insert(0, content);
+    sync(id, Y.encodeStateAsUpdate(text));
+  }
+  const copy = new Y.Doc();
+  Y.applyUpdate(copy, Y.encodeStateAsUpdate(index));
+  const sv = Y.encodeStateVector(copy);
+  const m = new Y.Map<unknown>();
+  for (const [k, v] of Object.entries({ path, kind: 'text', size: Buffer.byteLength(content ?? ''), hash: contentHash(Buffer.from(content ?? '')) })) m.set(k, v);
+  copy.getMap('files').set(id, m);
+  sync(INDEX_DOC, Y.encodeStateAsUpdate(copy, sv));
+  return { id, messages };
+}
+
+/** Three workspaces in a full mesh over the in-process transport; b and c never time a request out. */
+async function threeModels() {
+  const mk = (name: string, mode: 'share' | 'join') => {
+    const transport = new MemoryTransport(name);
+    return { transport, ws: new SharedWorkspace({ transport, mode, docRequestTimeoutMs: 600_000 }) };
+  };
+  const a = mk('a', 'share');
+  const b = mk('b', 'join');
+  const c = mk('c', 'join');
+  link(a.transport, b.transport);
+  link(a.transport, c.transport);
+  link(b.transport, c.transport);
+  await Promise.all([b.ws.whenIndexReady(), c.ws.whenIndexReady()]);
+  return { a, b, c };
+}
+
+test('peers holding only updates of a text whose creator left take their copies instead of waiting on each other', async () => {
+  const { a, b, c } = await threeModels();
+  const { id, messages } = legacyCreate(a.ws.index, 'orphan.txt', 'orphan\n');
+  for (const peer of [b, c]) for (const m of messages) a.transport.send(peer.transport.self.id, m);
+  await waitFor(() => b.ws.byId(id) !== undefined && c.ws.byId(id) !== undefined, 'the entry on b and c', 5_000);
+  // The creator goes before answering anyone: b and c each end up asking the other.
+  a.ws.close();
+  unlink(a.transport, b.transport);
+  unlink(a.transport, c.transport);
+  const [tb, tc] = await Promise.all([b.ws.loadText(id), c.ws.loadText(id)]);
+  assert.equal(tb?.toString(), 'orphan\n');
+  assert.equal(tc?.toString(), 'orphan\n');
+  assert.ok(b.ws.progress().complete && c.ws.progress().complete);
+  // And they keep syncing that text both ways.
+  tb!.insert(0, 'b: ');
+  tc!.insert(tc!.length, 'c\n');
+  await waitFor(() => tb!.toString() === tc!.toString() && tb!.toString() === 'b: orphan\nc\n', 'edits both ways', 5_000);
+  b.ws.close();
+  c.ws.close();
+});
+
+test('a text that no member holds is reported, and does not hold up loading', async () => {
+  const { a, b, c } = await threeModels();
+  const { id, messages } = legacyCreate(a.ws.index, 'lost.txt');
+  const reported: string[] = [];
+  b.ws.on('text-unavailable', (e) => reported.push(`b:${e.path}`));
+  c.ws.on('text-unavailable', (e) => reported.push(`c:${e.path}`));
+  for (const peer of [b, c]) for (const m of messages) a.transport.send(peer.transport.self.id, m);
+  await waitFor(() => b.ws.byId(id) !== undefined && c.ws.byId(id) !== undefined, 'the entry on b and c', 5_000);
+  a.ws.close();
+  unlink(a.transport, b.transport);
+  unlink(a.transport, c.transport);
+  assert.equal(await b.ws.loadText(id), undefined);
+  await waitFor(() => reported.length === 2, 'both reported it', 5_000);
+  assert.deepEqual(reported.sort(), ['b:lost.txt', 'c:lost.txt']);
+  assert.ok(!b.ws.isTextReady(id), 'an empty copy is not taken for the file');
+  b.ws.close();
+  c.ws.close();
+});
+
+test('a joiner whose sharer leaves mid-join completes from another member', async () => {
+  const a = tempDir();
+  const big = Uint8Array.from({ length: 12 * 1024 * 1024 }, (_, i) => (i * 2654435761) >>> 24);
+  const files: Record<string, string | Uint8Array> = { 'big.bin': big };
+  for (let i = 0; i < 200; i++) files[`src/f${i}.txt`] = `file ${i}\n`.repeat(50);
+  writeTree(a, files);
+  const pa = await start({ mode: 'share', dir: a, name: 'a' });
+  const pb = await join(pa.code, 'b');
+  let left: Promise<void> | undefined;
+  const started = Date.now();
+  const pc = await join(pa.code, 'c', {
+    // The sharer goes the moment the joiner starts writing files.
+    onProgress: () => void (left ??= pa.close()),
+  });
+  const took = Date.now() - started;
+  await left;
+  assert.ok(left, 'the sharer left during the join');
+  assert.deepEqual(readTree(pc.mirror.root), readTree(pb.mirror.root));
+  assert.deepEqual(readTree(pc.mirror.root), readTree(a));
+  // The bug's symptom was a 30 s stall on chunks still asked of the departed sharer.
+  assert.ok(took < 25_000, `the join took ${took} ms`);
+  await stillSyncing(pb, pc, 'after-join');
+});
+
+test('a file created on one peer of eight is on every disk, complete on arrival (no re-request)', async (t) => {
+  const a = tempDir();
+  writeTree(a, { 'start.txt': 'start\n' });
+  const peers = [await start({ mode: 'share', dir: a, name: 'p0' })];
+  for (let i = 1; i < 8; i++) peers.push(await join(peers[0].code, `p${i}`));
+  await waitFor(() => peers.every((p) => p.session.peers().length === 7), 'a full mesh of eight', 120_000);
+  // Whether each peer held a file's text complete when it learned of the file.
+  const completeOnArrival = new Map<string, boolean[]>();
+  for (const p of peers) {
+    p.workspace.on('file-added', (e) => {
+      const list = completeOnArrival.get(e.path) ?? [];
+      list.push(p.workspace.isTextReady(e.id));
+      completeOnArrival.set(e.path, list);
+    });
+  }
+  for (let round = 0; round < 3; round++) {
+    const creator = peers[1 + ((round * 3) % 7)]; // never the sharer
+    const made: string[] = [];
+    for (let k = 0; k < 3; k++) made.push(`round${round}/new-${k}.txt`);
+    const t0 = Date.now();
+    writeTree(creator.mirror.root, Object.fromEntries(made.map((rel) => [rel, `${rel} from ${creator.session.self.name}\n`])));
+    for (const rel of made) {
+      // Well under the 10 s re-request that was the bug's symptom.
+      for (const p of peers) await waitFor(fileIs(p.mirror.root, rel, `${rel} from ${creator.session.self.name}\n`), `${rel} on ${p.session.self.name}`, 8_000);
+    }
+    t.diagnostic(`round ${round}: 3 files on all 8 disks ${Date.now() - t0} ms after they were written`);
+    for (const rel of made) assert.deepEqual(completeOnArrival.get(rel), Array(8).fill(true), `${rel} complete on arrival at every peer`);
+  }
+});
