@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
       const closed = (async () => {
         const peer = await starting?.catch(() => undefined);
         await peer?.close();
-      })();
+      })().catch((err: Error) => void process.stderr.write(`hyperpair: while stopping: ${err.message}\n`));
       // Stopping must never hang on a peer that does not answer: after the grace period, go anyway.
       let grace: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => (grace = setTimeout(() => resolve('late'), STOP_GRACE_MS)));

@@ -58,6 +58,9 @@ const MAX_REMOTE_TEXT_CHARS = 4 * MAX_TEXT_BYTES;
  * thousands of small files waiting on round trips. */
 const FETCH_WINDOW = 64;
 
+/** A Yjs state vector that has seen nothing: a step 2 against it is the whole document. */
+const EMPTY_STATE_VECTOR = Uint8Array.of(0);
+
 
 export interface WorkspaceOptions {
   transport: PeerTransport;
@@ -322,8 +325,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     // The whole text goes to every member as a step 2 before the entry that names it (§6.1): they
     // hold it complete when they learn of the file, and write it at once.
     this.outgoing.delete(id);
-    const empty = Y.encodeStateVector(new Y.Doc());
-    for (const p of this.transport.peers()) this.sendStep2(p.id, id, t.doc, empty);
+    for (const p of this.transport.peers()) this.sendStep2(p.id, id, t.doc, EMPTY_STATE_VECTOR);
     const bytes = Buffer.from(content, 'utf8');
     this.index.transact(() => {
       this.entries.set(id, entryMap({ path: p, kind: 'text', size: bytes.byteLength, hash: contentHash(bytes) }));
@@ -498,6 +500,9 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     if (Y.encodeStateVector(t.doc).byteLength > 1) {
       this.logger.info(`sync: nobody sent ${JSON.stringify(path)} complete; using the copy held here`);
       this.markReady(id);
+      // Whoever holds more of it (a member that was slow, not empty) sends the rest, which then
+      // reaches those this copy was just sent to.
+      for (const p of this.transport.peers()) this.sendStep1(p.id, id, t.doc);
       return;
     }
     for (const w of t.waiters.splice(0)) w(false);
