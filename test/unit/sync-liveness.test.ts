@@ -191,6 +191,26 @@ test('a text that no member holds is reported, and does not hold up loading', as
   c.ws.close();
 });
 
+test('a text that cannot arrive does not hold up the disk: other files keep flowing and it is reported', async () => {
+  const a = tempDir();
+  writeTree(a, { 'start.txt': 'start\n' });
+  const pa = await start({ mode: 'share', dir: a, name: 'a' });
+  const pb = await join(pa.code, 'b');
+  const reported: string[] = [];
+  pb.workspace.on('text-unavailable', (e) => reported.push(e.path));
+  // An entry whose text nobody has: sent on a's connection, but not by a's workspace (which never
+  // answers for it), as a peer that crashed mid-create would leave it.
+  const { id, messages } = legacyCreate(pa.workspace.index, 'never.txt');
+  for (const m of messages) pa.session.send(pb.session.self.id, m);
+  await waitFor(() => pb.workspace.byId(id) !== undefined, 'the entry on b');
+  writeTree(a, { 'after.txt': 'after\n' });
+  // Well under the 10 s after which b passes over the silent member: the disk did not wait for it.
+  await waitFor(fileIs(pb.mirror.root, 'after.txt', 'after\n'), 'a later file on b while never.txt cannot arrive', 8_000);
+  await waitFor(() => reported.includes('never.txt'), 'never.txt reported on b', 30_000);
+  await stillSyncing(pa, pb, 'stuck');
+  assert.ok(!fs.existsSync(path.join(pb.mirror.root, 'never.txt')), 'nothing is made up for it');
+});
+
 test('a joiner whose source leaves mid-join completes from another member', async () => {
   const a = tempDir();
   const big = Uint8Array.from({ length: 16 * 1024 * 1024 }, (_, i) => (i * 2654435761) >>> 24);
