@@ -54,10 +54,10 @@ export class Mirror {
   private readonly warned = new Set<string>();
   private readonly textTimers = new Map<string, NodeJS.Timeout>();
   /**
-   * Texts not here yet that a write or a disk change waits for, outside the queue: one file that
+   * Contents not here yet that a write or a disk change waits for, outside the queue: one file that
    * cannot arrive must not hold up every other. `disk`: the file changed on disk meanwhile.
    */
-  private readonly awaitingText = new Map<string, { disk: boolean }>();
+  private readonly awaiting = new Map<string, { disk: boolean }>();
   private rules: ExcludeRules;
   private watcher: FolderWatcher | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -173,7 +173,7 @@ export class Mirror {
     this.watcher?.close();
     await this.idle().catch(() => {});
     this.closed = true;
-    this.awaitingText.clear();
+    this.awaiting.clear();
     this.detach.forEach((off) => off());
   }
 
@@ -220,10 +220,11 @@ export class Mirror {
       if (this.editorOwned.has(e.path) && this.known.has(e.path)) return;
       // The first copy waits for each text, until nobody can send it; later, the queue never waits.
       const ytext = firstCopy ? await this.ws.loadText(e.id) : this.ws.loadedText(e.id);
-      if (!ytext) return this.afterText(e.id, false);
+      if (!ytext) return this.afterContent(e.id, false, () => this.ws.text(e.id));
       text = ytext.toString();
       bytes = Buffer.from(text, 'utf8');
     } else {
+      if (!firstCopy && !this.ws.hasBinary(e.id)) return this.afterContent(e.id, false, () => this.ws.binary(e.id));
       bytes = await this.ws.binary(e.id);
     }
     const current = this.ws.byId(e.id);
@@ -239,24 +240,30 @@ export class Mirror {
   }
 
   /**
-   * Writes a text once it arrives, after reading the disk again if it changed meanwhile (so that the
-   * edit there is merged, not written over). Waits outside the queue.
+   * Writes a file once its content arrives from peers, after reading the disk again if it changed
+   * meanwhile (so that the edit there is merged, not written over). Waits outside the queue.
    */
-  private afterText(id: string, disk: boolean): void {
-    const waiting = this.awaitingText.get(id);
+  private afterContent(id: string, disk: boolean, arrival: () => Promise<unknown>): void {
+    const waiting = this.awaiting.get(id);
     if (waiting) {
       waiting.disk ||= disk;
       return;
     }
-    this.awaitingText.set(id, { disk });
-    void this.ws.text(id).then(() => {
-      const w = this.awaitingText.get(id);
-      this.awaitingText.delete(id);
-      const e = this.ws.byId(id);
-      if (this.closed || !w || !e) return;
-      if (w.disk) this.enqueue(() => this.onDiskBatch([e.path]));
-      this.enqueue(() => this.writeEntry(e));
-    });
+    this.awaiting.set(id, { disk });
+    arrival().then(
+      () => {
+        const w = this.awaiting.get(id);
+        this.awaiting.delete(id);
+        const e = this.ws.byId(id);
+        if (this.closed || !w || !e) return;
+        if (w.disk) this.enqueue(() => this.onDiskBatch([e.path]));
+        this.enqueue(() => this.writeEntry(e));
+      },
+      (err: Error) => {
+        this.awaiting.delete(id);
+        if (!this.closed) this.logger.warn(`mirror: ${err.message}`);
+      },
+    );
   }
 
   private async moveEntry(e: FileEntry, oldPath: string): Promise<void> {
@@ -404,7 +411,7 @@ export class Mirror {
     if (entry.kind === 'text' && text !== undefined) {
       // Not loaded yet (a joiner still fetching): the disk's edit is merged once it is here.
       const ytext = this.ws.loadedText(entry.id);
-      if (!ytext) return this.afterText(entry.id, true);
+      if (!ytext) return this.afterContent(entry.id, true, () => this.ws.text(entry.id));
       const shared = ytext.toString();
       const base = known?.text ?? shared;
       // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping

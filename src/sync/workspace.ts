@@ -268,6 +268,12 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     return bytes;
   }
 
+  /** Whether a binary file's current content is here (fetched or made here), so binary() asks no one. */
+  hasBinary(id: string): boolean {
+    const e = this.view.get(id);
+    return e?.kind === 'binary' && this.binaryHere.get(id) === e.hash;
+  }
+
   /** How much of the workspace is here (cheap: kept up to date as files and contents arrive). */
   progress(): SyncProgress {
     const complete = this.indexReady && this.available.size === this.view.size;

@@ -110,8 +110,11 @@ test('Ctrl+C stops a headless peer process within seconds after a peer created a
   }
 });
 
-/** An index entry and, optionally, its text, as an older peer sends them: updates only, no step 2. */
-function legacyCreate(index: Y.Doc, path: string, content?: string): { id: string; messages: Uint8Array[] } {
+/**
+ * An index entry and, optionally, its text, as an older peer sends them: updates only, no step 2.
+ * `binary`: a binary entry instead, whose one chunk nobody has.
+ */
+function legacyCreate(index: Y.Doc, path: string, content?: string, binary = false): { id: string; messages: Uint8Array[] } {
   const id = randomBytes(16).toString('hex');
   const messages: Uint8Array[] = [];
   const sync = (doc: string, update: Uint8Array) => {
@@ -129,7 +132,13 @@ function legacyCreate(index: Y.Doc, path: string, content?: string): { id: strin
   Y.applyUpdate(copy, Y.encodeStateAsUpdate(index));
   const sv = Y.encodeStateVector(copy);
   const m = new Y.Map<unknown>();
-  for (const [k, v] of Object.entries({ path, kind: 'text', size: Buffer.byteLength(content ?? ''), hash: contentHash(Buffer.from(content ?? '')) })) m.set(k, v);
+  const hash = contentHash(Buffer.from(content ?? ''));
+  for (const [k, v] of Object.entries({ path, kind: binary ? 'binary' : 'text', size: Buffer.byteLength(content ?? ''), hash })) m.set(k, v);
+  if (binary) {
+    const versions = new Y.Array<unknown>();
+    versions.push([{ hash: contentHash(Buffer.from(id)), size: 10, chunks: [contentHash(Buffer.from(path))], base: null }]);
+    m.set('versions', versions);
+  }
   copy.getMap('files').set(id, m);
   sync(INDEX_DOC, Y.encodeStateAsUpdate(copy, sv));
   return { id, messages };
@@ -191,7 +200,7 @@ test('a text that no member holds is reported, and does not hold up loading', as
   c.ws.close();
 });
 
-test('a text that cannot arrive does not hold up the disk: other files keep flowing and it is reported', async () => {
+test('a text or binary that cannot arrive does not hold up the disk: other files keep flowing; the text is reported', async () => {
   const a = tempDir();
   writeTree(a, { 'start.txt': 'start\n' });
   const pa = await start({ mode: 'share', dir: a, name: 'a' });
@@ -203,12 +212,16 @@ test('a text that cannot arrive does not hold up the disk: other files keep flow
   const { id, messages } = legacyCreate(pa.workspace.index, 'never.txt');
   for (const m of messages) pa.session.send(pb.session.self.id, m);
   await waitFor(() => pb.workspace.byId(id) !== undefined, 'the entry on b');
+  const bin = legacyCreate(pa.workspace.index, 'never.bin', undefined, true);
+  for (const m of bin.messages) pa.session.send(pb.session.self.id, m);
+  await waitFor(() => pb.workspace.byId(bin.id) !== undefined, 'the binary entry on b');
   writeTree(a, { 'after.txt': 'after\n' });
   // Well under the 10 s after which b passes over the silent member: the disk did not wait for it.
   await waitFor(fileIs(pb.mirror.root, 'after.txt', 'after\n'), 'a later file on b while never.txt cannot arrive', 8_000);
   await waitFor(() => reported.includes('never.txt'), 'never.txt reported on b', 30_000);
   await stillSyncing(pa, pb, 'stuck');
   assert.ok(!fs.existsSync(path.join(pb.mirror.root, 'never.txt')), 'nothing is made up for it');
+  assert.ok(!fs.existsSync(path.join(pb.mirror.root, 'never.bin')), 'nor for the binary');
 });
 
 test('a joiner whose source leaves mid-join completes from another member', async () => {
