@@ -83,8 +83,8 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
   s.on('peer-rejected', (id: string, reason: string) => out.line(`! refused a peer: ${reason}`, { event: 'peer-rejected', id, reason }));
   s.on('protocol-mismatch', (version: number, message: string) => out.line(`! ${message}`, { event: 'protocol-mismatch', version, message }));
   peer.workspace.on('notice', (message) => out.line(`! ${message}`, { event: 'notice', message }));
-  peer.workspace.on('text-unavailable', (e) =>
-    out.line(`! nobody in the session could send ${JSON.stringify(e.path)}; it is written when someone who has it joins`, { event: 'text-unavailable', path: e.path }),
+  peer.workspace.on('unavailable', (e) =>
+    out.line(`! nobody in the session could send ${JSON.stringify(e.path)}; it is written when someone who has it joins`, { event: 'unavailable', path: e.path }),
   );
 
   if (cmd.command === 'share') {

@@ -5,8 +5,8 @@
  *
  * Nothing here waits without an end: a request goes first to the member the index entry came from,
  * then to each member not yet asked, one at a time. A member that leaves, or that asks us for the
- * same document while we wait on it (it lacks it too), is passed over at once; one that stays silent
- * is passed over after a timeout. When every member has been asked, the host decides (take the copy
+ * same document while we wait on it (it may lack it too), is passed over at once; one that stays
+ * silent is passed over after a timeout. When every member has been asked, the host decides (take the copy
  * it holds, or report the file) and the document is asked for again when someone new arrives.
  */
 
@@ -18,6 +18,8 @@ export interface FetchHost {
   isReady(id: string): boolean;
   /** Sends `sync step 1` for the document to one member. */
   request(peerId: string, id: string): void;
+  /** Whether this peer holds part of the document (updates forwarded to it). */
+  holdsPart(id: string): boolean;
   /** Every member was asked and none sent the document. */
   exhausted(id: string): void;
 }
@@ -38,6 +40,11 @@ interface Request {
   /** The member asked now, and its deadline. */
   peer?: string;
   timer?: NodeJS.Timeout;
+  /**
+   * Members passed over because they asked us for it while we waited on them, until their deadline:
+   * one that holds it may have asked only to sync (every member does so on connecting), and answers.
+   */
+  answering: Map<string, NodeJS.Timeout>;
 }
 
 export class TextFetcher {
@@ -61,7 +68,7 @@ export class TextFetcher {
   want(id: string, urgent = false, from?: string): void {
     if (this.closed || this.host.isReady(id)) return;
     let r = this.requests.get(id);
-    if (!r) this.requests.set(id, (r = { urgent, tried: new Set() }));
+    if (!r) this.requests.set(id, (r = { urgent, tried: new Set(), answering: new Map() }));
     if (from && !r.tried.has(from)) r.preferred ??= from;
     if (urgent && !r.urgent) {
       r.urgent = true;
@@ -81,6 +88,7 @@ export class TextFetcher {
     this.parked.delete(id);
     this.queued.delete(id);
     this.settle(r);
+    this.stopAnswering(r);
     this.pump();
   }
 
@@ -90,7 +98,16 @@ export class TextFetcher {
    */
   askedBy(peerId: string, id: string): void {
     const r = this.requests.get(id);
-    if (r?.peer === peerId) this.passOver(id, r);
+    if (r?.peer !== peerId) return;
+    this.settle(r);
+    r.answering.set(
+      peerId,
+      setTimeout(() => {
+        r.answering.delete(peerId);
+        if (this.requests.get(id) === r && !r.peer) this.passOver(id, r);
+      }, this.options.timeoutMs),
+    );
+    this.passOver(id, r);
   }
 
   /** A new member: documents nobody could send, and retries, may now go to it. */
@@ -104,7 +121,12 @@ export class TextFetcher {
 
   /** A member left: what was asked of it goes to the others at once. */
   peerLeft(peerId: string): void {
-    for (const [id, r] of this.requests) if (r.peer === peerId) this.passOver(id, r);
+    for (const [id, r] of this.requests) {
+      const answering = r.answering.get(peerId);
+      clearTimeout(answering);
+      r.answering.delete(peerId);
+      if (r.peer === peerId || (answering && !r.peer)) this.passOver(id, r);
+    }
   }
 
   /** Documents asked for and not yet here (for reports and tests). */
@@ -114,7 +136,10 @@ export class TextFetcher {
 
   close(): void {
     this.closed = true;
-    for (const r of this.requests.values()) clearTimeout(r.timer);
+    for (const r of this.requests.values()) {
+      clearTimeout(r.timer);
+      this.stopAnswering(r);
+    }
     this.requests.clear();
     this.queued.clear();
   }
@@ -123,6 +148,11 @@ export class TextFetcher {
     this.settle(r);
     this.enqueue(id, r);
     this.pump();
+  }
+
+  private stopAnswering(r: Request): void {
+    for (const t of r.answering.values()) clearTimeout(t);
+    r.answering.clear();
   }
 
   /** Frees the slot a request held (its member stays in `tried`). */
@@ -157,12 +187,15 @@ export class TextFetcher {
       }
       const peer = this.choose(r, peers);
       if (peer === undefined) {
+        // A member passed over for asking us may still answer: with nothing of it here, let it
+        // (its deadline asks again). With part of it here, taking that copy loses nothing.
+        if (r.answering.size > 0 && !this.host.holdsPart(id)) continue;
         this.parked.add(id);
         this.host.exhausted(id); // may make it ready (done() then forgets it)
         continue;
       }
-      r.peer = peer;
       r.tried.add(peer);
+      r.peer = peer;
       this.inFlight++;
       r.timer = setTimeout(() => this.passOver(id, r), this.options.timeoutMs);
       this.host.request(peer, id);

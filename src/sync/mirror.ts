@@ -218,14 +218,15 @@ export class Mirror {
     let text: string | undefined;
     if (e.kind === 'text') {
       if (this.editorOwned.has(e.path) && this.known.has(e.path)) return;
-      // The first copy waits for each text, until nobody can send it; later, the queue never waits.
+      // The first copy waits for each file until nobody can send it; later, the queue never waits.
       const ytext = firstCopy ? await this.ws.loadText(e.id) : this.ws.loadedText(e.id);
       if (!ytext) return this.afterContent(e.id, false, () => this.ws.text(e.id));
       text = ytext.toString();
       bytes = Buffer.from(text, 'utf8');
     } else {
-      if (!firstCopy && !this.ws.hasBinary(e.id)) return this.afterContent(e.id, false, () => this.ws.binary(e.id));
-      bytes = await this.ws.binary(e.id);
+      const here = firstCopy ? await this.ws.loadBinary(e.id) : this.ws.hasBinary(e.id) ? await this.ws.binary(e.id) : undefined;
+      if (!here) return this.afterContent(e.id, false, () => this.ws.binary(e.id));
+      bytes = here;
     }
     const current = this.ws.byId(e.id);
     if (!current || current.path !== e.path) return; // moved or removed meanwhile; that event writes

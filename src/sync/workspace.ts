@@ -89,8 +89,6 @@ interface TextState {
   waiters: Array<(ready: boolean) => void>;
   /** Peers that asked for it before it was ready here. */
   wantedBy: Map<string, Uint8Array>;
-  /** Reported as unavailable (once). */
-  reported?: boolean;
 }
 
 /** Changes to one text document not yet sent, and where they came from. */
@@ -140,6 +138,8 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private readonly logger: Logger;
   private readonly caps: WorkspaceCaps;
   private readonly fetcher: TextFetcher;
+  /** Files reported as unavailable (each once). */
+  private readonly reportedUnavailable = new Set<string>();
   private closed = false;
   private readonly peerClients = new Map<string, Set<number>>();
   private readonly detach: Array<() => void> = [];
@@ -169,6 +169,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
         peers: () => this.transport.peers().map((p) => p.id),
         isReady: (id) => this.isTextReady(id),
         request: (peerId, id) => this.sendStep1(peerId, id, this.textState(id).doc),
+        holdsPart: (id) => this.holdsPart(id),
         exhausted: (id) => this.noneCouldSend(id),
       },
       { window: FETCH_WINDOW, timeoutMs: options.docRequestTimeoutMs ?? 10_000 },
@@ -265,6 +266,19 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       this.binaryHere.set(id, v.hash);
       this.updateAvailability(id);
     }
+    return bytes;
+  }
+
+  /**
+   * Like binary(), but gives up: undefined once every member was asked for one of its chunks and none
+   * had it (the file is then reported, and the fetch goes on when someone joins).
+   */
+  async loadBinary(id: string): Promise<Uint8Array | undefined> {
+    const v = this.currentVersion(id);
+    if (!v) throw new Error(`no binary content for ${id}`);
+    const gaveUp = Promise.race(v.chunks.map((h) => this.blobs.whenExhausted(h))).then(() => undefined);
+    const bytes = await Promise.race([this.binary(id), gaveUp]);
+    if (bytes === undefined) this.reportUnavailable(id);
     return bytes;
   }
 
@@ -503,7 +517,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private noneCouldSend(id: string): void {
     const t = this.textState(id);
     const path = this.view.get(id)?.path ?? id;
-    if (Y.encodeStateVector(t.doc).byteLength > 1) {
+    if (this.holdsPart(id)) {
       this.logger.info(`sync: nobody sent ${JSON.stringify(path)} complete; using the copy held here`);
       this.markReady(id);
       // Whoever holds more of it (a member that was slow, not empty) sends the rest, which then
@@ -512,11 +526,21 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       return;
     }
     for (const w of t.waiters.splice(0)) w(false);
-    if (t.reported) return;
-    t.reported = true;
-    this.logger.warn(`sync: no member could send ${JSON.stringify(path)}; asking again when someone joins`);
+    this.reportUnavailable(id);
+  }
+
+  private holdsPart(id: string): boolean {
+    const t = this.texts.get(id);
+    return t !== undefined && Y.encodeStateVector(t.doc).byteLength > 1;
+  }
+
+  /** Says once per file that no member could send its content. */
+  private reportUnavailable(id: string): void {
     const entry = this.view.get(id);
-    if (entry) this.emit('text-unavailable', entry);
+    if (!entry || this.reportedUnavailable.has(id)) return;
+    this.reportedUnavailable.add(id);
+    this.logger.warn(`sync: no member could send ${JSON.stringify(entry.path)}; asking again when someone joins`);
+    this.emit('unavailable', entry);
   }
 
   // ---------------------------------------------------------------- wire

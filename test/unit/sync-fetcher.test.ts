@@ -12,20 +12,23 @@ function setup(peers: string[], options = { window: 64, timeoutMs: 600_000 }) {
   const asked: Array<[peer: string, id: string]> = [];
   const exhausted: string[] = [];
   const ready = new Set<string>();
+  const holdsPart = new Set<string>();
   const fetcher = new TextFetcher(
     {
       peers: () => peers,
       isReady: (id) => ready.has(id),
       request: (peer, id) => asked.push([peer, id]),
+      holdsPart: (id) => holdsPart.has(id),
       exhausted: (id) => exhausted.push(id),
     },
     options,
   );
-  return { fetcher, asked, exhausted, ready, peers };
+  return { fetcher, asked, exhausted, ready, peers, holdsPart };
 }
 
 test('asks the member the entry came from first, then each other member once, then gives up', () => {
-  const { fetcher, asked, exhausted } = setup(['p1', 'p2', 'p3']);
+  const { fetcher, asked, exhausted, holdsPart } = setup(['p1', 'p2', 'p3']);
+  holdsPart.add('doc'); // else the members passed over for asking us would be given their deadline
   fetcher.want('doc', false, 'p2');
   assert.deepEqual(asked, [['p2', 'doc']]);
   fetcher.askedBy('p2', 'doc'); // p2 is waiting for it too
@@ -56,7 +59,7 @@ test('a silent member is passed over after the timeout', async () => {
 test('a text nobody could send is asked for again, from everyone, when a member joins', () => {
   const { fetcher, asked, exhausted, peers } = setup(['p1']);
   fetcher.want('doc');
-  fetcher.askedBy('p1', 'doc');
+  fetcher.peerLeft('p1'); // (still listed: it is asked of no one twice)
   assert.deepEqual(exhausted, ['doc']);
   peers.push('p2');
   fetcher.peerJoined('p2');
@@ -88,4 +91,20 @@ test('with nobody connected, requests wait for a member instead of giving up', (
   fetcher.peerJoined('p1');
   assert.deepEqual(asked, [['p1', 'doc']]);
   fetcher.close();
+});
+
+test('a member that asked us while we waited on it: with part of the text here, no more waiting; with none, its deadline is awaited', async () => {
+  const part = setup(['p1'], { window: 64, timeoutMs: 600_000 });
+  part.holdsPart.add('doc');
+  part.fetcher.want('doc');
+  part.fetcher.askedBy('p1', 'doc');
+  assert.deepEqual(part.exhausted, ['doc']);
+  part.fetcher.close();
+
+  const none = setup(['p1'], { window: 64, timeoutMs: 30 });
+  none.fetcher.want('doc');
+  none.fetcher.askedBy('p1', 'doc'); // it may only have been syncing on connecting, and answer
+  assert.deepEqual(none.exhausted, []);
+  await waitFor(() => none.exhausted.length === 1, 'given up after its deadline', 5_000);
+  none.fetcher.close();
 });
