@@ -94,7 +94,8 @@ export class TextFetcher {
 
   /**
    * A member asked us for a document we do not hold completely. If that is the member we are waiting
-   * on for it, it lacks the document too: waiting on each other would never end.
+   * on for it, it may lack it too (waiting on each other would never end), or only be syncing on
+   * connecting: ask the next member now, and give this one until its deadline to answer.
    */
   askedBy(peerId: string, id: string): void {
     const r = this.requests.get(id);
