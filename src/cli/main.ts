@@ -6,6 +6,9 @@ import { USAGE, UsageError, parseCli } from './args';
 import { runRestore } from './restore';
 import { createOutput, runPeer, runRelay } from './run';
 
+/** How long Ctrl+C or SIGTERM waits for writes and goodbyes before the process goes anyway. */
+const STOP_GRACE_MS = 4000;
+
 async function main(argv: string[]): Promise<number> {
   let cmd;
   try {
@@ -37,8 +40,19 @@ async function main(argv: string[]): Promise<number> {
     stopping ??= (async () => {
       out.line(`Stopping (${signal})…`, { event: 'stopping', signal });
       abort.abort();
-      const peer = await starting?.catch(() => undefined);
-      await peer?.close();
+      const closed = (async () => {
+        const peer = await starting?.catch(() => undefined);
+        await peer?.close();
+      })().catch((err: Error) => void process.stderr.write(`hyperpair: while stopping: ${err.message}\n`));
+      // Stopping must never hang on a peer that does not answer: after the grace period, go anyway.
+      let grace: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (grace = setTimeout(() => resolve('late'), STOP_GRACE_MS)));
+      const how = await Promise.race([closed, late]);
+      clearTimeout(grace);
+      if (how === 'late') {
+        out.line(`Stopped without finishing cleanly (still closing after ${STOP_GRACE_MS / 1000} s).`, { event: 'stopped', clean: false });
+        process.exit(1); // what is still closing holds the event loop open
+      }
       out.line('Stopped.', { event: 'stopped' });
       return 0;
     })();

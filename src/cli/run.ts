@@ -102,6 +102,9 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     const left = peer.mirror.writeFailures().length;
     out.line(`Wrote ${JSON.stringify(rel)}` + (left ? ` (${left} still failing)` : '; every file is written now'), { event: 'write-recovered', path: rel, failing: left });
   });
+  peer.workspace.on('unavailable', (e) =>
+    out.line(`! nobody in the session could send ${JSON.stringify(e.path)}; it is written when someone who has it joins`, { event: 'unavailable', path: e.path }),
+  );
 
   if (cmd.command === 'share') {
     const r = peer.report!;

@@ -38,6 +38,9 @@ export interface WorkspaceEvents {
   'text-changed': [entry: FileEntry, origin: ChangeOrigin];
   /** Something noteworthy a person should know (a conflict copy was made, a delete was undone). */
   notice: [message: string];
+  /** Every member was asked for a file's content (a text, or a chunk of a binary) and none could send it;
+   *  it is asked for again when someone joins. */
+  unavailable: [entry: FileEntry];
   /** Another file's content became available here (see SyncProgress). */
   progress: [progress: SyncProgress];
 }

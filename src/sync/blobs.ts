@@ -39,6 +39,8 @@ interface Pending {
   reject(err: Error): void;
   tried: Set<string>;
   peer?: string;
+  /** A request is waiting for a slot (one at a time, or two answers would race). */
+  choosing?: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -49,6 +51,8 @@ export class BlobStore {
   private readonly inFlight = new Map<string, number>();
   private readonly waiting: Array<() => void> = [];
   private readonly serveQueues = new Map<string, Promise<void>>();
+  /** Called back when every member was asked for a chunk and none had it (it is asked again on a join). */
+  private readonly exhaustedWaiters = new Map<string, Array<() => void>>();
   reader: ChunkReader | undefined;
   closed = false;
 
@@ -98,6 +102,15 @@ export class BlobStore {
     this.pending.set(hash, { promise, state });
     void this.local(hash).then((data) => (data ? this.settle(hash, data) : this.request(hash)));
     return promise;
+  }
+
+  /** Resolves when every member was asked for a chunk being fetched and none had it. */
+  whenExhausted(hash: string): Promise<void> {
+    return new Promise((resolve) => {
+      let list = this.exhaustedWaiters.get(hash);
+      if (!list) this.exhaustedWaiters.set(hash, (list = []));
+      list.push(resolve);
+    });
   }
 
   /** A peer asked for a chunk: answer in order, waiting for its queue to drain when congested. */
@@ -163,19 +176,31 @@ export class BlobStore {
       p.state.reject(new Error('the workspace was closed'));
     }
     this.pending.clear();
+    this.exhaustedWaiters.clear();
     this.wake();
   }
 
   private async request(hash: string): Promise<void> {
     const p = this.pending.get(hash);
-    if (!p || this.closed || p.state.peer) return;
+    if (!p || this.closed || p.state.peer || p.state.choosing) return;
     const candidates = this.transport.peers().filter((x) => !p.state.tried.has(x.id));
-    if (candidates.length === 0) return; // waits for peerJoined()
+    if (candidates.length === 0) {
+      // Waits for peerJoined(); if members were asked, nobody here has it: say so to those who care.
+      if (p.state.tried.size > 0) this.exhaustedWaiters.get(hash)?.splice(0).forEach((w) => w());
+      return;
+    }
     // The least busy peer first.
     candidates.sort((a, b) => (this.inFlight.get(a.id) ?? 0) - (this.inFlight.get(b.id) ?? 0));
     const peer = candidates[0].id;
+    p.state.choosing = true;
     await this.acquire(peer);
+    p.state.choosing = false;
     if (this.closed || !this.pending.has(hash)) return this.release(peer);
+    if (!this.transport.peers().some((x) => x.id === peer)) {
+      // It left while we waited for a slot: asking it would only wait for the timeout.
+      this.release(peer);
+      return this.request(hash);
+    }
     p.state.peer = peer;
     p.state.tried.add(peer);
     p.state.timer = setTimeout(() => {
@@ -186,7 +211,7 @@ export class BlobStore {
   }
 
   private async acquire(peer: string): Promise<void> {
-    while ((this.inFlight.get(peer) ?? 0) >= WINDOW_PER_PEER && !this.closed) {
+    while ((this.inFlight.get(peer) ?? 0) >= WINDOW_PER_PEER && !this.closed && this.transport.peers().some((x) => x.id === peer)) {
       await new Promise<void>((r) => this.waiting.push(r));
     }
     this.inFlight.set(peer, (this.inFlight.get(peer) ?? 0) + 1);
@@ -203,6 +228,7 @@ export class BlobStore {
   }
 
   private settle(hash: string, data: Uint8Array): void {
+    this.exhaustedWaiters.delete(hash);
     const p = this.pending.get(hash);
     if (!p) return;
     clearTimeout(p.state.timer);

@@ -85,6 +85,11 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   /** Paths on disk left unshared at runtime (logged once each). */
   private readonly warned = new Set<string>();
   private readonly textTimers = new Map<string, NodeJS.Timeout>();
+  /**
+   * Contents not here yet that a write or a disk change waits for, outside the queue: one file that
+   * cannot arrive must not hold up every other. `disk`: the file changed on disk meanwhile.
+   */
+  private readonly awaiting = new Map<string, { disk: boolean }>();
   private rules: ExcludeRules;
   private watcher: FolderWatcher | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -184,7 +189,14 @@ export class Mirror extends EventEmitter<MirrorEvents> {
         onProgress?.({ ...progress });
       }
     };
-    await Promise.all(Array.from({ length: MATERIALIZE_WRITERS }, worker));
+    // Cancelling does not wait for texts still on their way: the caller closes everything.
+    let onAbort = () => {};
+    const cancelled = new Promise<void>((resolve) => signal?.addEventListener('abort', (onAbort = () => resolve()), { once: true }));
+    try {
+      await Promise.race([Promise.all(Array.from({ length: MATERIALIZE_WRITERS }, worker)), cancelled]);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
     if (signal?.aborted) throw new Error('cancelled');
     return { ...progress, failed: this.failures.list() };
   }
@@ -264,6 +276,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     await this.idle().catch(() => {});
     this.closed = true;
     this.failures.stop();
+    this.awaiting.clear();
     this.detach.forEach((off) => off());
   }
 
@@ -345,10 +358,21 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     let text: string | undefined;
     if (e.kind === 'text') {
       if (this.editorOwned.has(e.path) && this.known.has(e.path)) return true;
-      text = (await this.ws.text(e.id)).toString();
+      // The first copy waits for each file until nobody can send it; later, the queue never waits.
+      const ytext = firstCopy ? await this.ws.loadText(e.id) : this.ws.loadedText(e.id);
+      if (!ytext) {
+        this.afterContent(e.id, false, () => this.ws.text(e.id));
+        return true;
+      }
+      text = ytext.toString();
       bytes = Buffer.from(text, 'utf8');
     } else {
-      bytes = await this.ws.binary(e.id);
+      const here = firstCopy ? await this.ws.loadBinary(e.id) : this.ws.hasBinary(e.id) ? await this.ws.binary(e.id) : undefined;
+      if (!here) {
+        this.afterContent(e.id, false, () => this.ws.binary(e.id));
+        return true;
+      }
+      bytes = here;
     }
     const current = this.ws.byId(e.id);
     if (!current || current.path !== e.path) return true; // moved or removed meanwhile; that event writes
@@ -396,6 +420,33 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   private async keepRemoteVersion(entry: FileEntry): Promise<void> {
     const copy = await keepRemoteBinary(this.ws, entry, this.logger);
     if (copy) this.enqueue(() => this.writeEntry(copy));
+  }
+
+  /**
+   * Writes a file once its content arrives from peers, after reading the disk again if it changed
+   * meanwhile (so that the edit there is merged, not written over). Waits outside the queue.
+   */
+  private afterContent(id: string, disk: boolean, arrival: () => Promise<unknown>): void {
+    const waiting = this.awaiting.get(id);
+    if (waiting) {
+      waiting.disk ||= disk;
+      return;
+    }
+    this.awaiting.set(id, { disk });
+    arrival().then(
+      () => {
+        const w = this.awaiting.get(id);
+        this.awaiting.delete(id);
+        const e = this.ws.byId(id);
+        if (this.closed || !w || !e) return;
+        if (w.disk) this.enqueue(() => this.onDiskBatch([e.path]));
+        this.enqueue(() => this.writeEntry(e));
+      },
+      (err: Error) => {
+        this.awaiting.delete(id);
+        if (!this.closed) this.logger.warn(`mirror: ${err.message}`);
+      },
+    );
   }
 
   private async moveEntry(e: FileEntry, oldPath: string): Promise<void> {
@@ -636,9 +687,9 @@ export class Mirror extends EventEmitter<MirrorEvents> {
       return;
     }
     if (entry.kind === 'text' && text !== undefined) {
-      // Not loaded yet (a joiner still fetching): wait for it rather than lose the disk's edit.
-      const ytext = this.ws.loadedText(entry.id) ?? (await this.ws.text(entry.id));
-      if (this.ws.byId(entry.id)?.path !== entry.path) return; // moved meanwhile; the next batch sees it
+      // Not loaded yet (a joiner still fetching): the disk's edit is merged once it is here.
+      const ytext = this.ws.loadedText(entry.id);
+      if (!ytext) return this.afterContent(entry.id, true, () => this.ws.text(entry.id));
       const shared = ytext.toString();
       // A restore undoing exactly what just arrived is deliberate, not a stale tool's write-back.
       const restored = await this.options.history?.wasRestored(entry.path, hash);

@@ -25,6 +25,7 @@ import { ChangeBatch, changedAnything } from './batch';
 import { BlobStore, chunk, type ChunkedContent, type ChunkReader } from './blobs';
 import { MAX_TEXT_BYTES } from './classify';
 import { contentHash, isHash } from './hash';
+import { TextFetcher } from './fetcher';
 import { DEFAULT_CAPS, IndexGuard, collectChangedIds, type WorkspaceCaps } from './index-guard';
 import { conflictPath, isSafeRelativePath, validateRelativePath } from './paths';
 import {
@@ -57,6 +58,9 @@ const MAX_REMOTE_TEXT_CHARS = 4 * MAX_TEXT_BYTES;
  * thousands of small files waiting on round trips. */
 const FETCH_WINDOW = 64;
 
+/** A Yjs state vector that has seen nothing: a step 2 against it is the whole document. */
+const EMPTY_STATE_VECTOR = Uint8Array.of(0);
+
 
 export interface WorkspaceOptions {
   transport: PeerTransport;
@@ -79,13 +83,12 @@ const RULES = 'rules';
 
 interface TextState {
   doc: Y.Doc;
-  /** Holds the whole document: created here, or a peer that had it answered our step 1. */
+  /** Holds the whole document: created here, or a peer that had it sent a step 2. */
   ready: boolean;
-  waiters: Array<() => void>;
+  /** Called with true once it is ready, with false when nobody could send it (or on close). */
+  waiters: Array<(ready: boolean) => void>;
   /** Peers that asked for it before it was ready here. */
   wantedBy: Map<string, Uint8Array>;
-  requestedFrom?: string;
-  requestTimer?: NodeJS.Timeout;
 }
 
 /** Changes to one text document not yet sent, and where they came from. */
@@ -134,13 +137,9 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private readonly transport: PeerTransport;
   private readonly logger: Logger;
   private readonly caps: WorkspaceCaps;
-  /** Texts to request: open files first (`urgent`), then the rest in index order (`background`). */
-  private readonly urgent: string[] = [];
-  private readonly background: string[] = [];
-  private backgroundHead = 0;
-  private readonly queued = new Set<string>();
-  private readonly priority = new Set<string>();
-  private fetching = 0;
+  private readonly fetcher: TextFetcher;
+  /** Files reported as unavailable (each once). */
+  private readonly reportedUnavailable = new Set<string>();
   private closed = false;
   private readonly peerClients = new Map<string, Set<number>>();
   private readonly detach: Array<() => void> = [];
@@ -153,7 +152,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private readonly outgoing = new Map<string, Outgoing>();
   private flushQueued = false;
 
-  constructor(private readonly options: WorkspaceOptions) {
+  constructor(options: WorkspaceOptions) {
     super();
     this.transport = options.transport;
     this.logger = options.logger ?? silentLogger;
@@ -165,6 +164,16 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.awareness = new awarenessProtocol.Awareness(this.index);
     this.blobs = new BlobStore(this.transport, this.logger);
     this.guard = new IndexGuard(this.index, this.caps);
+    this.fetcher = new TextFetcher(
+      {
+        peers: () => this.transport.peers().map((p) => p.id),
+        isReady: (id) => this.isTextReady(id),
+        request: (peerId, id) => this.sendStep1(peerId, id, this.textState(id).doc),
+        holdsPart: (id) => this.holdsPart(id),
+        exhausted: (id) => this.noneCouldSend(id),
+      },
+      { window: FETCH_WINDOW, timeoutMs: options.docRequestTimeoutMs ?? 10_000 },
+    );
 
     this.index.on('update', (update: Uint8Array, origin: unknown) => {
       // Remote updates reached the guard's shadow when they were checked; our own must too.
@@ -175,7 +184,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       if (!this.indexReady || this.closed) return;
       const ids = new Set<string>();
       collectChangedIds(tx, this.entries as Y.Map<unknown>, ids);
-      if (ids.size) this.refresh(ids, originOf(tx.origin));
+      if (ids.size) this.refresh(ids, originOf(tx.origin), tx.origin instanceof RemoteOrigin ? tx.origin.peerId : undefined);
     });
     this.awareness.on('update', this.onAwarenessUpdate);
 
@@ -229,9 +238,24 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   text(id: string): Promise<Y.Text> {
     const t = this.textState(id);
     if (t.ready) return Promise.resolve(t.doc.getText('content'));
-    this.priority.add(id);
-    this.enqueueFetch(id, true);
-    return new Promise((resolve) => t.waiters.push(() => resolve(t.doc.getText('content'))));
+    this.fetcher.want(id, true);
+    return new Promise((resolve) => {
+      const wait = (ready: boolean) => (ready ? resolve(t.doc.getText('content')) : !this.closed && t.waiters.push(wait));
+      t.waiters.push(wait);
+    });
+  }
+
+  /**
+   * Like text(), but gives up: undefined once every member was asked and none could send it (the
+   * file is then reported, and fetched when someone who has it arrives), or when the workspace closes.
+   */
+  loadText(id: string): Promise<Y.Text | undefined> {
+    const t = this.textState(id);
+    if (t.ready) return Promise.resolve(t.doc.getText('content'));
+    return new Promise((resolve) => {
+      t.waiters.push((ready) => resolve(ready ? t.doc.getText('content') : undefined));
+      this.fetcher.want(id, true);
+    });
   }
 
   async binary(id: string): Promise<Uint8Array> {
@@ -243,6 +267,25 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       this.updateAvailability(id);
     }
     return bytes;
+  }
+
+  /**
+   * Like binary(), but gives up: undefined once every member was asked for one of its chunks and none
+   * had it (the file is then reported, and the fetch goes on when someone joins).
+   */
+  async loadBinary(id: string): Promise<Uint8Array | undefined> {
+    const v = this.currentVersion(id);
+    if (!v) throw new Error(`no binary content for ${id}`);
+    const gaveUp = Promise.race(v.chunks.map((h) => this.blobs.whenExhausted(h))).then(() => undefined);
+    const bytes = await Promise.race([this.binary(id), gaveUp]);
+    if (bytes === undefined) this.reportUnavailable(id);
+    return bytes;
+  }
+
+  /** Whether a binary file's current content is here (fetched or made here), so binary() asks no one. */
+  hasBinary(id: string): boolean {
+    const e = this.view.get(id);
+    return e?.kind === 'binary' && this.binaryHere.get(id) === e.hash;
   }
 
   /** How much of the workspace is here (cheap: kept up to date as files and contents arrive). */
@@ -305,6 +348,10 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     const t = this.textState(id);
     t.doc.transact(() => t.doc.getText('content').insert(0, content), origin);
     this.markReady(id);
+    // The whole text goes to every member as a step 2 before the entry that names it (§6.1): they
+    // hold it complete when they learn of the file, and write it at once.
+    this.outgoing.delete(id);
+    for (const p of this.transport.peers()) this.sendStep2(p.id, id, t.doc, EMPTY_STATE_VECTOR);
     const bytes = Buffer.from(content, 'utf8');
     this.index.transact(() => {
       this.entries.set(id, entryMap({ path: p, kind: 'text', size: bytes.byteLength, hash: contentHash(bytes) }));
@@ -397,8 +444,9 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.blobs.close();
     this.guard.destroy();
     this.partials.clear();
+    this.fetcher.close();
     for (const t of this.texts.values()) {
-      clearTimeout(t.requestTimer);
+      for (const w of t.waiters.splice(0)) w(false);
       t.doc.destroy();
     }
     this.index.destroy();
@@ -449,9 +497,8 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     const t = this.textState(id);
     if (t.ready) return;
     t.ready = true;
-    clearTimeout(t.requestTimer);
-    t.requestedFrom = undefined;
-    for (const w of t.waiters.splice(0)) w();
+    this.fetcher.done(id);
+    for (const w of t.waiters.splice(0)) w(true);
     this.updateAvailability(id);
     // Answer the peers that asked before we had it.
     for (const [peer, sv] of t.wantedBy) this.sendStep2(peer, id, t.doc, sv);
@@ -468,63 +515,38 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
 
   // ---------------------------------------------------------------- fetching text documents
 
-  private enqueueFetch(id: string, front = false): void {
+  /**
+   * Every member was asked for a text and none sent it complete. A copy made of the updates that
+   * reached this peer is as complete as anyone's: take it (and answer those waiting on us with it),
+   * so that peers holding the same partial copies never wait on each other. With nothing here, say so.
+   */
+  private noneCouldSend(id: string): void {
     const t = this.textState(id);
-    if (t.ready || t.requestedFrom) return;
-    if (front) this.urgent.unshift(id);
-    else if (this.queued.has(id)) return;
-    else this.background.push(id);
-    this.queued.add(id);
-    this.pumpFetch();
-  }
-
-  /** The next text to request; an id may sit in both queues, `queued` says whether it still waits. */
-  private nextFetch(): string | undefined {
-    for (;;) {
-      let id = this.urgent.shift();
-      if (id === undefined) {
-        if (this.backgroundHead >= this.background.length) {
-          this.background.length = 0;
-          this.backgroundHead = 0;
-          return undefined;
-        }
-        id = this.background[this.backgroundHead++];
-        // Drop the consumed head now and then, so the array does not keep every id ever queued.
-        if (this.backgroundHead > 1024 && this.backgroundHead * 2 > this.background.length) {
-          this.background.splice(0, this.backgroundHead);
-          this.backgroundHead = 0;
-        }
-      }
-      if (this.queued.delete(id)) return id;
+    const path = this.view.get(id)?.path ?? id;
+    if (this.holdsPart(id)) {
+      this.logger.info(`sync: nobody sent ${JSON.stringify(path)} complete; using the copy held here`);
+      this.markReady(id);
+      // Whoever holds more of it (a member that was slow, not empty) sends the rest, which then
+      // reaches those this copy was just sent to.
+      for (const p of this.transport.peers()) this.sendStep1(p.id, id, t.doc);
+      return;
     }
+    for (const w of t.waiters.splice(0)) w(false);
+    this.reportUnavailable(id);
   }
 
-  /** Asks peers for documents we lack, open files first, a bounded number at a time. */
-  private pumpFetch(): void {
-    const peers = this.transport.peers();
-    if (peers.length === 0 || this.closed) return;
-    while (this.fetching < FETCH_WINDOW) {
-      const id = this.nextFetch();
-      if (id === undefined) break;
-      const t = this.textState(id);
-      if (t.ready || t.requestedFrom) continue;
-      const peer = peers[Math.floor(Math.random() * peers.length)].id;
-      t.requestedFrom = peer;
-      this.fetching++;
-      this.sendStep1(peer, id, t.doc);
-      t.requestTimer = setTimeout(() => {
-        // That peer did not answer in time (it may not have the document): ask again.
-        t.requestedFrom = undefined;
-        this.fetching--;
-        this.enqueueFetch(id, this.priority.has(id));
-      }, this.options.docRequestTimeoutMs ?? 10_000);
-    }
-  }
-
-  private fetchDone(id: string): void {
+  private holdsPart(id: string): boolean {
     const t = this.texts.get(id);
-    if (t?.requestedFrom) this.fetching--;
-    this.pumpFetch();
+    return t !== undefined && Y.encodeStateVector(t.doc).byteLength > 1;
+  }
+
+  /** Says once per file that no member could send its content. */
+  private reportUnavailable(id: string): void {
+    const entry = this.view.get(id);
+    if (!entry || this.reportedUnavailable.has(id)) return;
+    this.reportedUnavailable.add(id);
+    this.logger.warn(`sync: no member could send ${JSON.stringify(entry.path)}; asking again when someone joins`);
+    this.emit('unavailable', entry);
   }
 
   // ---------------------------------------------------------------- wire
@@ -535,22 +557,15 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     const states = [...this.awareness.getStates().keys()];
     if (states.length) this.send(peer.id, encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, states)));
     this.blobs.peerJoined();
-    this.pumpFetch();
+    this.fetcher.peerJoined(peer.id);
   }
 
   private onPeerLeave(peer: PeerInfo): void {
     this.blobs.peerLeft(peer.id);
     this.indexWantedBy.delete(peer.id);
     this.partials.delete(peer.id);
-    for (const [id, t] of this.texts) {
-      t.wantedBy.delete(peer.id);
-      if (t.requestedFrom === peer.id) {
-        clearTimeout(t.requestTimer);
-        t.requestedFrom = undefined;
-        this.fetching--;
-        this.enqueueFetch(id, this.priority.has(id));
-      }
-    }
+    for (const t of this.texts.values()) t.wantedBy.delete(peer.id);
+    this.fetcher.peerLeft(peer.id);
     const gone = [...this.awareness.getStates()]
       .filter(([, s]) => (s as { user?: { id?: string } }).user?.id === peer.id)
       .map(([client]) => client);
@@ -613,7 +628,10 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       const sv = decoding.readVarUint8Array(d);
       if (!this.isReady(name)) {
         if (name === INDEX_DOC) this.indexWantedBy.set(peer.id, sv);
-        else this.textState(name).wantedBy.set(peer.id, sv);
+        else {
+          this.textState(name).wantedBy.set(peer.id, sv);
+          this.fetcher.askedBy(peer.id, name);
+        }
         return;
       }
       this.sendStep2(peer.id, name, this.doc(name), sv);
@@ -636,7 +654,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       Y.applyUpdate(this.index, update, origin);
       if (kind === STEP2 && !this.indexReady) {
         this.indexReady = true;
-        this.refresh(new Set(this.entries.keys()), 'remote');
+        this.refresh(new Set(this.entries.keys()), 'remote', peer.id);
         for (const w of this.indexWaiters.splice(0)) w();
         this.checkComplete();
         for (const [p, sv] of this.indexWantedBy) this.sendStep2(p, INDEX_DOC, this.index, sv);
@@ -649,10 +667,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     if (t.doc.getText('content').length > MAX_REMOTE_TEXT_CHARS) {
       throw new ProtocolError(`text document over ${MAX_REMOTE_TEXT_CHARS} characters`);
     }
-    if (kind === STEP2 && !t.ready) {
-      this.fetchDone(name);
-      this.markReady(name);
-    }
+    if (kind === STEP2) this.markReady(name);
   }
 
   private sendStep1(peerId: string, name: string, doc: Y.Doc): void {
@@ -738,7 +753,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
    * share a path with them (the same-path rule, §6.4). Incremental: its cost is what changed, so that
    * creating the thousands of files of a shared folder one by one stays linear.
    */
-  private refresh(ids: Set<string>, origin: ChangeOrigin): void {
+  private refresh(ids: Set<string>, origin: ChangeOrigin, source?: string): void {
     // 1. Which path each touched entry claims now (live entries with a valid path only).
     const paths = new Set<string>();
     for (const id of ids) {
@@ -827,7 +842,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     for (const [id, now] of next) {
       this.updateAvailability(id);
       if (!now) continue;
-      if (now.kind === 'text' && !this.isTextReady(id)) this.enqueueFetch(id);
+      if (now.kind === 'text' && !this.isTextReady(id)) this.fetcher.want(id, false, source);
       if (now.kind === 'binary') this.keepConflictingVersions(id, this.entries.get(id)!, now.path);
     }
     for (const id of ids) if (this.entries.get(id)?.get('deleted')) this.checkRestore(id);

@@ -184,16 +184,18 @@ test('a peer that sends an unsafe path or goes over the caps is cut off and noth
 
 test('open files load first: text() jumps the queue', async () => {
   const a = peer('a', 'share');
-  const ids = Array.from({ length: 60 }, (_, i) => a.ws.createText(`f${i}.txt`, `content ${i}`, 'disk').id);
+  // More files than requests in flight (64), so that there is a queue to jump.
+  const ids = Array.from({ length: 200 }, (_, i) => a.ws.createText(`f${i}.txt`, `content ${i}`, 'disk').id);
   const b = peer('b');
   const order: string[] = [];
   b.ws.on('text-changed', (e) => order.push(e.id));
   link(a.transport, b.transport);
   await b.ws.whenIndexReady();
-  const wanted = ids[59];
+  const wanted = ids[199];
   const t = await b.ws.text(wanted);
-  assert.equal(t.toString(), 'content 59');
-  assert.ok(order.indexOf(wanted) < 30, `the open file arrived at position ${order.indexOf(wanted)}`);
+  assert.equal(t.toString(), 'content 199');
+  const at = order.indexOf(wanted);
+  assert.ok(at >= 0 && at < 100, `the open file arrived at position ${at}`);
   await waitFor(() => ids.every((id) => b.ws.isTextReady(id)), 'the rest in the background');
   a.ws.close();
   b.ws.close();
