@@ -105,7 +105,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
   if (peer.session.readOnly) onRole(true);
   const onRequest = (p: PeerInfo) => void askAdmission(peer, p, logger);
   peer.session.on('admission-request', onRequest);
-  const presence = new Presence(peer.workspace.awareness, peer.workspace, documents, peer.session.self);
+  const presence = new Presence(peer.workspace.awareness, peer.presence, peer.workspace, documents, peer.session.self);
   const participants = new ParticipantsView(
     presence,
     {

@@ -13,6 +13,7 @@ import { silentLogger } from '../session/log';
 import { isEmptyOrMissingDir } from './fsutil';
 import { Mirror, type Progress } from './mirror';
 import type { ScanReport } from './scan';
+import { PresenceIdentity } from './presence-identity';
 import { DEFAULT_CAPS, SharedWorkspace, type WorkspaceCaps } from './workspace';
 
 export interface PeerOptions {
@@ -55,6 +56,8 @@ export interface RunningPeer {
   readonly session: Session;
   readonly workspace: SharedWorkspace;
   readonly mirror: Mirror;
+  /** The others' presence, sanitised and bound to the connections that delivered it. */
+  readonly presence: PresenceIdentity;
   /** What sharing left out (share mode). */
   readonly report?: ScanReport;
   close(): Promise<void>;
@@ -86,6 +89,8 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const session = options.code ? new Session({ ...sessionOptions, code: options.code }) : Session.start(sessionOptions);
   const caps: WorkspaceCaps = { ...DEFAULT_CAPS, ...options.caps };
   const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID });
+  // Before any connection: it must see who delivers each awareness state from the first one on.
+  const presence = new PresenceIdentity(workspace.awareness, session);
   await fs.mkdir(options.dir, { recursive: true });
   const mirror = new Mirror({
     root: options.dir,
@@ -104,6 +109,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     if (closed) return;
     closed = true;
     await mirror.close();
+    presence.dispose();
     workspace.close();
     await session.leave();
   };
@@ -122,7 +128,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       if (options.force) await mirror.share(); // files that only this folder had join the session
     }
     await mirror.start();
-    return { code: session.code, session, workspace, mirror, report, close };
+    return { code: session.code, session, workspace, mirror, presence, report, close };
   } catch (err) {
     await close();
     throw err;
