@@ -123,6 +123,22 @@ export class DocumentBindings implements vscode.Disposable {
     return rel.split(path.sep).join('/');
   }
 
+  /** The bound document of a shared file, by the path it was bound under. */
+  documentAt(relPath: string): vscode.TextDocument | undefined {
+    for (const [doc, b] of this.bound) if (b.relPath === relPath) return doc;
+    return undefined;
+  }
+
+  /** Stops sharing a document's buffer (its file left the session); the buffer keeps its text. */
+  release(document: vscode.TextDocument): void {
+    this.unbind(document);
+  }
+
+  /** Binds a document if its file is shared (a file that came back, or moved to it). */
+  rebind(document: vscode.TextDocument): Promise<void> {
+    return this.bind(document);
+  }
+
   lastChangeWasLocal(document: vscode.TextDocument): boolean {
     return this.bound.get(document)?.lastLocal ?? false;
   }

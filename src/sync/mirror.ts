@@ -9,7 +9,7 @@ import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import type { ChangeOrigin, FileEntry } from './api';
 import { asText, MAX_TEXT_BYTES } from './classify';
-import { atomicWrite, moveFile, readIfFile, removeFile } from './fsutil';
+import { atomicWrite, moveFile, pruneEmptyDirs, readIfFile, removeFile } from './fsutil';
 import { contentHash } from './hash';
 import { isSafeRelativePath, resolveInside, unsafePathReason } from './paths';
 import { CHUNK_SIZE } from './protocol';
@@ -48,6 +48,8 @@ export class Mirror {
   /** What this mirror last read from or wrote to each path: a write it made is not a change. */
   private readonly known = new Map<string, { hash: string; text?: string }>();
   private readonly editorOwned = new Set<string>();
+  /** Renames of open files that the editor carries out, by new path (see handOverMove). */
+  private readonly editorMoves = new Map<string, { oldPath: string; known?: { hash: string; text?: string } }>();
   /** Paths from the session this folder excludes (logged once each). */
   private readonly refusedExcluded = new Set<string>();
   /** Paths on disk left unshared at runtime (logged once each). */
@@ -112,7 +114,7 @@ export class Mirror {
     on('file-added', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writeEntry(e))) as never);
     on('binary-changed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writeEntry(e))) as never);
     on('text-changed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.scheduleText(e)) as never);
-    on('file-renamed', ((e: FileEntry, old: string, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.moveEntry(e, old))) as never);
+    on('file-renamed', ((e: FileEntry, old: string, o: ChangeOrigin) => o !== 'disk' && !this.handOverMove(old, e.path) && this.enqueue(() => this.moveEntry(e, old))) as never);
     on('file-removed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.removeEntry(e))) as never);
     this.watcher = new FolderWatcher(
       this.root,
@@ -139,6 +141,46 @@ export class Mirror {
     // Closed without saving, the disk may lag the shared text: the mirror owns the file again.
     const e = this.ws.byPath(rel);
     if (e) this.enqueue(() => this.writeEntry(e));
+  }
+
+  /**
+   * A file an editor has open is moved by the editor (so that its tab, unsaved text and history
+   * follow): the mirror records the file under its new path at once (a disk event for it is then no
+   * change, and nothing writes the new path meanwhile) and waits for `editorMoveDone`.
+   */
+  private handOverMove(oldPath: string, newPath: string): boolean {
+    if (!this.editorOwned.has(oldPath) || this.editorOwned.has(newPath)) return false;
+    const known = this.known.get(oldPath);
+    this.known.delete(oldPath);
+    if (known) this.known.set(newPath, known);
+    this.editorOwned.add(newPath);
+    this.editorMoves.set(newPath, { oldPath, known });
+    return true;
+  }
+
+  /** Whether the mirror left moving this file on disk to the editor that has it open. */
+  isEditorMove(oldPath: string, newPath: string): boolean {
+    return this.editorMoves.get(newPath)?.oldPath === oldPath;
+  }
+
+  /**
+   * The editor moved the file (`moved`), or could not: then the mirror moves it itself. Either way
+   * the folder the file left is removed if it is now empty (a folder rename).
+   */
+  editorMoveDone(oldPath: string, newPath: string, moved: boolean): void {
+    const move = this.editorMoves.get(newPath);
+    if (move?.oldPath !== oldPath) return;
+    this.editorMoves.delete(newPath);
+    this.enqueue(async () => {
+      if (!moved) {
+        this.editorOwned.delete(newPath);
+        const entry = this.ws.byPath(newPath);
+        if (move.known) this.known.set(oldPath, move.known);
+        this.known.delete(newPath);
+        if (entry) await this.moveEntry(entry, oldPath);
+      }
+      await pruneEmptyDirs(this.root, path.dirname(resolveInside(this.root, oldPath)));
+    });
   }
 
   /** Resolves when every write and disk change seen so far has been handled. */
