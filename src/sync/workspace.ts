@@ -526,7 +526,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private onPeerJoin(peer: PeerInfo): void {
     this.sendStep1(peer.id, INDEX_DOC, this.index);
     for (const [id, t] of this.texts) if (t.ready) this.sendStep1(peer.id, id, t.doc);
-    const states = [...this.awareness.getStates().keys()];
+    const states = [...this.awareness.getStates().keys()].filter((c) => relayable(this.awareness, c, this.transport.self.id));
     if (states.length) this.send(peer.id, encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, states)));
     this.blobs.peerJoined();
     this.pumpFetch();

@@ -70,6 +70,15 @@ test('a member cannot appear as another; relayed presence is shown; names are th
     assert.equal([...a.identity.others().values()].some((p) => p.user?.id === a.id), false, 'nobody else is shown as a, to a');
     const atB = [...b.identity.others().entries()].filter(([, p]) => p.user?.id === a.id);
     assert.equal(atB.length, 0, 'b hears a directly: a state claiming a that a never sent is not shown');
+    // A newcomer connected to a only gets a's states on joining: not the one claiming to be a.
+    a.ws.awareness.setLocalStateField('user', { id: a.id, name: 'Ann', colour: '#ff00ff' });
+    const e = peer('e');
+    all.push(e);
+    link(a.transport, e.transport);
+    await waitFor(() => [...e.identity.others().values()].some((p) => p.user?.id === a.id), 'a\'s presence at the newcomer', 10_000);
+    await waitFor(() => e.ws.awareness.getStates().has(b.ws.awareness.clientID), 'the others\' states at the newcomer', 10_000);
+    await flushed(a, e);
+    assert.equal([...e.identity.others().values()].filter((p) => p.user?.id === a.id).length, 1, 'only a speaks for a, to a newcomer');
 
     // And when m finally speaks as itself, it is shown, with its own authenticated name.
     m.ws.awareness.setLocalStateField('user', { id: m.id, name: 'whatever', colour: '#123456' });
