@@ -78,7 +78,15 @@ export class FileFollower implements vscode.Disposable {
   }
 
   private onRenamed(entry: FileEntry, oldPath: string, origin: ChangeOrigin): void {
-    if (origin !== 'remote' || !this.host.isEditorMove(oldPath, entry.path)) return;
+    if (origin !== 'remote' || !this.host.isEditorMove(oldPath, entry.path)) {
+      // Moved here (VS Code has moved its editor already) or by the mirror: the old document must
+      // no longer take collaborators' edits, which would write the old name back.
+      const old = this.documents.documentAt(oldPath);
+      if (old) this.documents.release(old);
+      const moved = vscode.workspace.textDocuments.find((d) => d.uri.toString() === this.uri(entry.path).toString());
+      if (moved) void this.documents.rebind(moved);
+      return;
+    }
     const who = this.by(entry.id, 'path');
     // One move at a time: a folder rename is one event per file, each a file operation in VS Code.
     this.queue = this.queue.then(() => this.follow(entry, oldPath, who)).catch((err: Error) => this.logger.warn(`following a rename: ${err.message}`));
@@ -92,6 +100,9 @@ export class FileFollower implements vscode.Disposable {
     const columns = vscode.window.tabGroups.all
       .filter((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === from.toString()))
       .map((g) => g.viewColumn);
+    const active = vscode.window.activeTextEditor;
+    const wasActive = active?.document.uri.toString() === from.toString() ? { column: active.viewColumn, selections: active.selections } : undefined;
+    if (old) this.documents.hold(old);
     const edit = new vscode.WorkspaceEdit();
     edit.renameFile(from, to, { overwrite: false });
     // VS Code moves the file and its open editors, keeping unsaved text; the binding follows the new
@@ -103,6 +114,7 @@ export class FileFollower implements vscode.Disposable {
     if (old && !old.isClosed) this.documents.release(old);
     this.host.editorMoveDone(oldPath, entry.path, moved);
     if (!moved) this.logger.warn(`could not move the open ${oldPath} to ${entry.path} in the editor; the mirror moved the file`);
+    else this.logger.info(`${who} renamed ${oldPath} to ${entry.path}; the open editor moved with it`);
     const doc = await vscode.workspace.openTextDocument(to);
     await this.documents.rebind(doc);
     // Where the old tab was: VS Code normally replaces it in place; if not, open it there (once).
@@ -111,14 +123,27 @@ export class FileFollower implements vscode.Disposable {
       const group = vscode.window.tabGroups.all.find((g) => g.viewColumn === column);
       if (group && !hasTab(group)) await vscode.window.showTextDocument(doc, { viewColumn: column, preserveFocus: true, preview: false });
     }
+    if (wasActive) {
+      // The person was in this file: keep them there, typing where they were (the move may have
+      // taken the focus, or reset the caret).
+      const editor = await vscode.window.showTextDocument(doc, { viewColumn: wasActive.column, preserveFocus: false, preview: false });
+      const atStart = editor.selections.length === 1 && editor.selection.isEmpty && editor.selection.active.isEqual(new vscode.Position(0, 0));
+      if (atStart) editor.selections = wasActive.selections.map((s) => new vscode.Selection(doc.validatePosition(s.anchor), doc.validatePosition(s.active)));
+    }
     this.host.tell(`${who} renamed ${oldPath} to ${entry.path}; your editor follows it.`);
   }
 
   private onRemoved(entry: FileEntry, origin: ChangeOrigin): void {
-    if (origin !== 'remote') return;
     const doc = this.documents.documentAt(entry.path);
     if (!doc || doc.isClosed) return;
+    if (origin !== 'remote') {
+      // Deleted here: the open buffer no longer feeds it (collaborators' edits would recreate it).
+      this.documents.release(doc);
+      this.orphans.set(doc, entry.path);
+      return;
+    }
     const who = this.by(entry.id, 'deleted');
+    this.logger.info(`${who} deleted ${entry.path}, which is open here; its buffer keeps the text`);
     // If this buffer holds edits the deleter had not seen, the workspace brings the file back at once
     // (§6.4; 'file-added' follows). Otherwise the buffer no longer feeds a file that is gone.
     this.documents.release(doc);

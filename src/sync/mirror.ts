@@ -323,6 +323,7 @@ export class Mirror {
     const appeared: Array<{ rel: string; bytes: Buffer }> = [];
     for (const rel of files) {
       if (this.rules.excluded(rel, false)) continue;
+      if (this.editorMoves.has(rel)) continue; // the editor is moving it here: missing is not deleted
       const unsafe = unsafePathReason(rel);
       if (unsafe) {
         this.warnOnce(rel, `${JSON.stringify(rel)} is not shared: its name cannot be shared safely on every platform: ${unsafe}`);
