@@ -22,6 +22,8 @@ export interface FollowHost {
   editorMoveDone(oldPath: string, newPath: string, moved: boolean): void;
   /** The name of who last renamed ('path') or deleted ('deleted') a file, if known. */
   whoChanged(fileId: string, field: 'path' | 'deleted'): string | undefined;
+  /** The editor is about to write this new file itself (the mirror must not write it first). */
+  expectEditorWrite(relPath: string, text: string): void;
   /** Tells the person (a short, non-modal note). */
   tell(message: string): void;
 }
@@ -138,8 +140,8 @@ export class FileFollower implements vscode.Disposable {
     if (!doc || doc.isClosed) return;
     if (origin !== 'remote') {
       // Deleted here: the open buffer no longer feeds it (collaborators' edits would recreate it).
+      // Saving it brings it back as VS Code's own file would, through the disk.
       this.documents.release(doc);
-      this.orphans.set(doc, entry.path);
       return;
     }
     const who = this.by(entry.id, 'deleted');
@@ -170,10 +172,13 @@ export class FileFollower implements vscode.Disposable {
     this.orphans.delete(document);
     if (this.host.workspace.byPath(rel)) return void this.documents.rebind(document); // someone brought it back meanwhile
     try {
-      const entry = this.host.workspace.createText(rel, document.getText(), 'editor');
+      const text = document.getText();
+      this.host.expectEditorWrite(rel, text);
+      const entry = this.host.workspace.createText(rel, text, 'editor');
       this.host.tell(`${rel} is back in the session with your text.`);
       this.logger.info(`brought back ${entry.path} (deleted by a collaborator while open here)`);
-      void this.documents.rebind(document);
+      // Shared at once (the binding follows every later keystroke); on disk with VS Code's own save.
+      void this.documents.rebind(document).then(() => document.save());
     } catch (err) {
       this.logger.warn(`could not bring back ${rel}: ${(err as Error).message}`);
     }

@@ -117,6 +117,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       workspace: peer.workspace,
       isEditorMove: (from, to) => peer.mirror.isEditorMove(from, to),
       editorMoveDone: (from, to, moved) => peer.mirror.editorMoveDone(from, to, moved),
+      expectEditorWrite: (rel, text) => peer.mirror.expectEditorWrite(rel, text),
       whoChanged: (fileId, field) => {
         const client = lastWriterOf(peer.workspace.index, fileId, field);
         return client === undefined ? undefined : presence.others().get(client)?.user?.name;

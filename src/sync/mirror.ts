@@ -158,6 +158,14 @@ export class Mirror {
     return true;
   }
 
+  /**
+   * An editor is about to create this file on disk with `text` (a buffer bringing back a deleted
+   * file): the mirror must not write it first, or the editor's save would meet a file it has not seen.
+   */
+  expectEditorWrite(rel: string, text: string): void {
+    this.known.set(rel, { hash: contentHash(Buffer.from(text, 'utf8')), text });
+  }
+
   /** Whether the mirror left moving this file on disk to the editor that has it open. */
   isEditorMove(oldPath: string, newPath: string): boolean {
     return this.editorMoves.get(newPath)?.oldPath === oldPath;
@@ -346,7 +354,12 @@ export class Mirror {
     // A file that vanished and one that appeared with the same content: a rename (keeps its history).
     for (const a of appeared) {
       const hash = contentHash(a.bytes);
-      const i = gone.findIndex((g) => this.known.get(g.path)?.hash === hash);
+      // Or with the shared text: an editor saved just before moving it, and the save is in this batch.
+      let decoded: { text: string | undefined } | undefined;
+      const text = () => (decoded ??= { text: asText(a.bytes) }).text;
+      const i = gone.findIndex(
+        (g) => this.known.get(g.path)?.hash === hash || (g.kind === 'text' && this.ws.loadedText(g.id)?.toString() === text()),
+      );
       if (i >= 0) {
         const [moved] = gone.splice(i, 1);
         const k = this.known.get(moved.path)!;

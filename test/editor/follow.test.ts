@@ -119,8 +119,9 @@ editorTest('a file B has open, deleted in A, keeps B\'s text; B\'s typing brings
   await pair.b.caretAt(0, 7);
   await pair.b.type(' again');
   const expected = 'keep me again\n';
-  // Back in the session: on A's disk at once, on B's when B saves (B's editor owns its file).
+  // Back in the session: in A's editor and on A's disk; on B's disk when B saves (B's editor owns it).
   await until(async () => (await pair.a.diskText('gone.txt')) === expected && (await pair.a.text('gone.txt')) === expected, 'gone.txt back at A with B\'s text', 30_000);
+  assert.notEqual(await pair.b.diskText('gone.txt'), null, 'the file is back on B\'s disk too');
   await pair.b.type('!');
   await pair.b.page.keyboard.press('Control+s');
   await bothDisks('gone.txt', (t) => t === 'keep me again!\n', 'B\'s later typing on both disks (one copy, not diverging)');
