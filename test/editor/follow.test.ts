@@ -80,6 +80,8 @@ editorTest('a folder renamed in A moves B\'s open file inside it; the old folder
   await until(async () => (await pair.a.text('src/main.js')).startsWith('// B '), 'B\'s typing at A');
   assert.equal(await pair.a.agent('renameFile', 'src', 'lib'), true);
   await until(async () => (await pair.b.agent('activeFile')) === 'lib/main.js', 'B\'s editor on lib/main.js', 30_000);
+  // The note comes when the move is complete (focus and caret back in the editor): B reads it, types on.
+  await until(async () => (await pair.b.testApi<string[]>('notes')).some((n) => n.startsWith('Alice renamed src/main.js to lib/main.js')), 'B told', 30_000);
   await pair.b.type('x');
   await pair.b.page.keyboard.press('Control+s');
   const expected = '// B xconsole.log("main");\n';
