@@ -24,6 +24,7 @@ class VsCodeBuffer implements EditorBuffer {
   constructor(
     readonly document: vscode.TextDocument,
     private readonly afterRemoteEdit: () => void,
+    private readonly held: () => boolean = () => false,
   ) {}
   getText(): string {
     return this.document.getText();
@@ -32,7 +33,8 @@ class VsCodeBuffer implements EditorBuffer {
     return this.document.version;
   }
   async applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {
-    if (this.document.isClosed || this.document.version !== baseVersion) return false;
+    // Held: the file is being moved; an edit to the old name now would bring that file back.
+    if (this.document.isClosed || this.document.version !== baseVersion || this.held()) return false;
     const edit = new vscode.WorkspaceEdit();
     for (const e of edits) {
       const range = new vscode.Range(this.document.positionAt(e.offset), this.document.positionAt(e.offset + e.deleteCount));
@@ -64,6 +66,7 @@ export class DocumentBindings implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private verifyTimer: NodeJS.Timeout;
   private readonly readOnlyEditors = new WeakSet<vscode.TextDocument>();
+  private readonly held = new WeakSet<vscode.TextDocument>();
   private warnedReadOnly = false;
 
   constructor(
@@ -123,6 +126,31 @@ export class DocumentBindings implements vscode.Disposable {
     return rel.split(path.sep).join('/');
   }
 
+  /** The bound document of a shared file, by the path it was bound under. */
+  documentAt(relPath: string): vscode.TextDocument | undefined {
+    for (const [doc, b] of this.bound) if (b.relPath === relPath) return doc;
+    return undefined;
+  }
+
+  /** Stops sharing a document's buffer (its file left the session); the buffer keeps its text. */
+  release(document: vscode.TextDocument): void {
+    this.unbind(document);
+    this.held.delete(document);
+  }
+
+  /**
+   * Holds back collaborators' edits from a document whose file is being moved (its typing is still
+   * shared); `release` ends it.
+   */
+  hold(document: vscode.TextDocument): void {
+    this.held.add(document);
+  }
+
+  /** Binds a document if its file is shared (a file that came back, or moved to it). */
+  rebind(document: vscode.TextDocument): Promise<void> {
+    return this.bind(document);
+  }
+
   lastChangeWasLocal(document: vscode.TextDocument): boolean {
     return this.bound.get(document)?.lastLocal ?? false;
   }
@@ -162,7 +190,11 @@ export class DocumentBindings implements vscode.Disposable {
         ));
       if (document.isClosed || this.bound.has(document)) return;
       const bound: Bound = { relPath, binding: undefined as unknown as BufferBinding, userEdited: document.isDirty, lastLocal: false };
-      const buffer = new VsCodeBuffer(document, () => this.scheduleSave(bound, document));
+      const buffer = new VsCodeBuffer(
+        document,
+        () => this.scheduleSave(bound, document),
+        () => this.held.has(document),
+      );
       bound.binding = new BufferBinding(ytext, buffer, {
         logger: this.logger,
         readOnly: () => this.host.readOnly?.() ?? false,

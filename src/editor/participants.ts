@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import * as Y from 'yjs';
 import type { ConnectionPath } from '../session/diagnose';
+import { displayColour, shortenMiddle } from '../session/untrusted';
 import type { PeerInfo } from '../session/transport';
 import type { Workspace } from '../sync/api';
 import type { Presence, PresenceState } from './presence';
@@ -33,6 +34,9 @@ export interface ParticipantSource {
   /** Path and round trip of a directly connected peer. */
   stats?(peerId: string): { path: ConnectionPath; rttMs: number | undefined } | undefined;
 }
+
+/** Longest file path shown in the view, in characters (the middle gives way). */
+const MAX_PATH_SHOWN = 80;
 
 export class ParticipantsView implements vscode.TreeDataProvider<Participant>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -90,7 +94,8 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
         id: s.user.id,
         name: readOnly.has(s.user.id) ? `${s.user.name} (read-only)` : s.user.name,
         colour: s.user.colour,
-        file: s.file?.path,
+        // The path this peer's index has for the file, not the one the other peer wrote.
+        file: s.file ? this.workspace.byId(s.file.id)?.path : undefined,
         connection: direct.has(s.user.id) ? (this.source.stats?.(s.user.id)?.path ?? 'direct') : 'indirect',
         rttMs: this.source.stats?.(s.user.id)?.rttMs,
       });
@@ -104,7 +109,8 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
 
   getTreeItem(p: Participant): vscode.TreeItem {
     const item = new vscode.TreeItem(p.name);
-    const where = p.file ? `editing ${p.file}` : 'no shared file open';
+    // Names are already sanitised and bounded (session/display.ts); paths can be long: keep the view narrow.
+    const where = p.file ? `editing ${shortenMiddle(p.file, MAX_PATH_SHOWN)}` : 'no shared file open';
     const how = connectionText(p);
     item.description = p.connection === 'you' ? '' : `${where} · ${how}`;
     item.tooltip = `${p.name}\n${where}\nconnection: ${how || 'this editor'}${p.connection === 'indirect' ? '' : p.rttMs !== undefined ? `\nround trip: ${p.rttMs} ms` : ''}`;
@@ -122,7 +128,7 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
       const others = this.participants().filter((x) => x.connection !== 'you');
       if (others.length === 0) throw new Error('Nobody else is in the session yet.');
       const pick = await vscode.window.showQuickPick(
-        others.map((o) => ({ label: o.name, description: o.file, o })),
+        others.map((o) => ({ label: o.name, description: o.file && shortenMiddle(o.file, MAX_PATH_SHOWN), o })),
         { title: 'Follow whom?' },
       );
       target = pick?.o;
@@ -187,7 +193,7 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
   }
 
   private icon(colour: string): string {
-    const safe = /^#[0-9a-f]{6}$/i.test(colour) ? colour.toLowerCase() : '#888888';
+    const safe = displayColour(colour);
     const file = path.join(this.iconDir, `${safe.slice(1)}.svg`);
     if (!fs.existsSync(file)) {
       fs.writeFileSync(file, `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><circle cx="8" cy="8" r="6" fill="${safe}"/></svg>`);

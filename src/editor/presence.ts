@@ -2,22 +2,19 @@
  * Presence in VS Code: publishes this editor's active file and selections into the session's
  * awareness, and draws every collaborator's cursor and selections in their colour, with their name.
  * Positions travel as Yjs relative positions, so a cursor stays on the right character while text
- * changes around it.
+ * changes around it. Others' states are read only through PresenceIdentity (sanitised, and bound to
+ * the connection that delivered them); names are drawn as plain text, never as Markdown.
  */
 import * as vscode from 'vscode';
 import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
+import type { PresenceState } from '../sync/awareness';
+import type { PresenceIdentity } from '../sync/presence-identity';
 import type { Workspace } from '../sync/api';
 import type { DocumentBindings } from './documents';
+import { labelColours, labelLine } from './presence-labels';
 
-/** The awareness fields Hyperpair peers publish (documented in docs/PROTOCOL.md). */
-export interface PresenceState {
-  user?: { id: string; name: string; colour: string };
-  /** The file this person has active, if it is shared. */
-  file?: { id: string; path: string };
-  /** Selections in that file: anchor and head as Y.RelativePosition JSON. */
-  selections?: Array<{ anchor: unknown; head: unknown }>;
-}
+export type { PresenceState } from '../sync/awareness';
 
 export interface DrawnCursor {
   clientId: number;
@@ -34,9 +31,25 @@ interface Painter {
   label: vscode.TextEditorDecorationType;
 }
 
+/** What this editor last handed VS Code to draw in one file (read by the editor tests). */
+export interface AppliedDecoration {
+  kind: 'cursor' | 'selection' | 'label';
+  colour: string;
+  /** Zero-based [line, character] of the range's start and end. */
+  start: [number, number];
+  end: [number, number];
+  /** The label's text, drawn after the range. */
+  text?: string;
+}
+
+/** A publish waits for the binding to catch up with the buffer at most this many times (frames). */
+const MAX_PUBLISH_RETRIES = 20;
+
 export class Presence implements vscode.Disposable {
   private readonly painters = new Map<string, Painter>();
   private readonly drawn = new Map<string, DrawnCursor[]>();
+  private readonly applied = new Map<string, AppliedDecoration[]>();
+  private publishRetry: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private renderQueued = false;
   private readonly changed = new vscode.EventEmitter<void>();
@@ -45,6 +58,7 @@ export class Presence implements vscode.Disposable {
 
   constructor(
     private readonly awareness: Awareness,
+    private readonly identity: PresenceIdentity,
     private readonly workspace: Workspace,
     private readonly documents: DocumentBindings,
     self: { id: string; name: string; colour: string },
@@ -60,7 +74,12 @@ export class Presence implements vscode.Disposable {
       vscode.window.onDidChangeActiveTextEditor(() => this.publish()),
       vscode.window.onDidChangeTextEditorSelection(() => this.publish()),
       vscode.window.onDidChangeVisibleTextEditors(() => this.queueRender()),
-      vscode.workspace.onDidChangeTextDocument(() => this.queueRender()),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        // Typing moves this caret too: publish now, not at the next selection event, so that the
+        // others see it where it is (listeners run after the binding's, which shared the text).
+        if (e.document === vscode.window.activeTextEditor?.document && e.contentChanges.length) this.publish();
+        this.queueRender();
+      }),
     );
     this.publish();
   }
@@ -70,11 +89,14 @@ export class Presence implements vscode.Disposable {
     return this.drawn.get(relPath) ?? [];
   }
 
-  /** Awareness states of the others, by client id. */
+  /** What was last handed to VS Code to draw in a file, by workspace-relative path (for tests). */
+  appliedIn(relPath: string): AppliedDecoration[] {
+    return this.applied.get(relPath) ?? [];
+  }
+
+  /** The others' presence: sanitised, bound to the connection that delivered it, by client id. */
   others(): Map<number, PresenceState> {
-    const states = new Map<number, PresenceState>();
-    this.awareness.getStates().forEach((s, id) => id !== this.awareness.clientID && states.set(id, s as PresenceState));
-    return states;
+    return this.identity.others();
   }
 
   /** Whether the latest change of this document was typed here (not a collaborator's edit). */
@@ -83,6 +105,7 @@ export class Presence implements vscode.Disposable {
   }
 
   dispose(): void {
+    clearTimeout(this.publishRetry);
     this.changed.dispose();
     this.disposables.forEach((d) => d.dispose());
     this.painters.forEach((p) => (p.cursor.dispose(), p.selection.dispose(), p.label.dispose()));
@@ -90,7 +113,9 @@ export class Presence implements vscode.Disposable {
     this.awareness.setLocalState(null);
   }
 
-  private publish(): void {
+  private publish(retries = 0): void {
+    clearTimeout(this.publishRetry);
+    this.publishRetry = undefined;
     const editor = vscode.window.activeTextEditor;
     const binding = editor && this.documents.bindingOf(editor.document);
     const rel = editor && this.documents.relativePath(editor.document.uri);
@@ -101,6 +126,13 @@ export class Presence implements vscode.Disposable {
       return;
     }
     const ytext = binding.ytext;
+    const doc = editor.document;
+    if (ytext.length !== doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end) && retries < MAX_PUBLISH_RETRIES) {
+      // The binding has not shared the buffer's latest change yet: a position taken now would point
+      // into text the others do not have. Publish once it has.
+      this.publishRetry = setTimeout(() => this.publish(retries + 1), 16);
+      return;
+    }
     const rp = (pos: vscode.Position) =>
       Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(ytext, editor.document.offsetAt(pos)));
     this.awareness.setLocalStateField('file', { id: entry.id, path: entry.path });
@@ -122,57 +154,71 @@ export class Presence implements vscode.Disposable {
   private render(): void {
     const byFile = new Map<string, DrawnCursor[]>();
     this.others().forEach((state, clientId) => {
-      if (!state.file || !state.user || !Array.isArray(state.selections)) return;
+      if (!state.file || !state.user || !state.selections) return;
       const ytext = this.workspace.loadedText(state.file.id);
       if (!ytext?.doc) return;
+      // The path this peer knows for the file id, never the one the other peer wrote.
       const entry = this.workspace.byId(state.file.id);
       if (!entry) return;
-      for (const sel of state.selections.slice(0, 64)) {
+      for (const sel of state.selections) {
         const anchor = toIndex(sel.anchor, ytext.doc);
         const head = toIndex(sel.head, ytext.doc);
         if (anchor === undefined || head === undefined) continue;
         const list = byFile.get(entry.path) ?? [];
-        list.push({ clientId, name: String(state.user.name).slice(0, 64), colour: safeColour(state.user.colour), anchor, head });
+        list.push({ clientId, name: state.user.name, colour: state.user.colour, anchor, head });
         byFile.set(entry.path, list);
       }
     });
     this.drawn.clear();
     byFile.forEach((v, k) => this.drawn.set(k, v));
+    this.applied.clear();
+    for (const editor of vscode.window.visibleTextEditors) this.paint(editor);
+  }
 
-    for (const editor of vscode.window.visibleTextEditors) {
-      const rel = this.documents.relativePath(editor.document.uri);
-      const cursors = (rel && this.drawn.get(rel)) || [];
-      const byColour = new Map<string, DrawnCursor[]>();
-      for (const c of cursors) byColour.set(c.colour, [...(byColour.get(c.colour) ?? []), c]);
-      // Clear colours no longer present in this editor, draw the rest.
-      for (const [colour, painter] of this.painters) {
-        if (!byColour.has(colour)) {
-          editor.setDecorations(painter.cursor, []);
-          editor.setDecorations(painter.selection, []);
-          editor.setDecorations(painter.label, []);
-        }
+  private paint(editor: vscode.TextEditor): void {
+    const rel = this.documents.relativePath(editor.document.uri);
+    const cursors = (rel && this.drawn.get(rel)) || [];
+    const byColour = new Map<string, DrawnCursor[]>();
+    for (const c of cursors) byColour.set(c.colour, [...(byColour.get(c.colour) ?? []), c]);
+    const applied: AppliedDecoration[] = [];
+    const set = (kind: AppliedDecoration['kind'], colour: string, type: vscode.TextEditorDecorationType, options: vscode.DecorationOptions[]) => {
+      editor.setDecorations(type, options);
+      for (const o of options) {
+        const text = o.renderOptions?.after?.contentText;
+        applied.push({ kind, colour, start: [o.range.start.line, o.range.start.character], end: [o.range.end.line, o.range.end.character], ...(text ? { text } : {}) });
       }
-      for (const [colour, list] of byColour) {
-        const painter = this.painter(colour);
-        const doc = editor.document;
-        const at = (o: number) => doc.positionAt(o); // positionAt clamps to the document
-        editor.setDecorations(
-          painter.cursor,
-          list.map((c) => ({ range: new vscode.Range(at(c.head), at(c.head)), hoverMessage: c.name })),
-        );
-        editor.setDecorations(
-          painter.selection,
-          list.filter((c) => c.anchor !== c.head).map((c) => ({ range: new vscode.Range(at(c.anchor), at(c.head)), hoverMessage: c.name })),
-        );
-        editor.setDecorations(
-          painter.label,
-          list.map((c) => ({
-            range: new vscode.Range(at(c.head), at(c.head)),
-            renderOptions: { after: { contentText: ` ${c.name} ` } },
-          })),
-        );
-      }
+    };
+    // Clear colours no longer present in this editor, draw the rest.
+    for (const [colour, painter] of this.painters) {
+      if (byColour.has(colour)) continue;
+      editor.setDecorations(painter.cursor, []);
+      editor.setDecorations(painter.selection, []);
+      editor.setDecorations(painter.label, []);
     }
+    const doc = editor.document;
+    const at = (o: number) => doc.positionAt(o); // positionAt clamps to the document
+    const hover = (name: string) => new vscode.MarkdownString().appendText(name); // plain text, escaped
+    for (const [colour, list] of byColour) {
+      const painter = this.painter(colour);
+      set('cursor', colour, painter.cursor, list.map((c) => ({ range: new vscode.Range(at(c.head), at(c.head)), hoverMessage: hover(c.name) })));
+      set(
+        'selection',
+        colour,
+        painter.selection,
+        list.filter((c) => c.anchor !== c.head).map((c) => ({ range: new vscode.Range(at(c.anchor), at(c.head)), hoverMessage: hover(c.name) })),
+      );
+      const labels = labelLine(list.map((c) => ({ clientId: c.clientId, name: c.name, colour, line: at(c.head).line })));
+      set(
+        'label',
+        colour,
+        painter.label,
+        labels.map((l) => {
+          const end = doc.lineAt(l.line).range.end;
+          return { range: new vscode.Range(end, end), renderOptions: { after: { contentText: l.text } } };
+        }),
+      );
+    }
+    if (rel && applied.length) this.applied.set(rel, [...(this.applied.get(rel) ?? []), ...applied]);
   }
 
   private painter(colour: string): Painter {
@@ -192,12 +238,15 @@ export class Presence implements vscode.Disposable {
           backgroundColor: `${colour}40`,
           rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
         }),
+        // After the end of the caret's line, where it moves no character; its own background and a
+        // contrasting text colour keep it readable in light and dark themes.
         label: vscode.window.createTextEditorDecorationType({
           after: {
-            backgroundColor: colour,
-            color: '#ffffff',
+            backgroundColor: labelColours(colour).background,
+            color: labelColours(colour).foreground,
             fontWeight: 'normal',
-            textDecoration: 'none; font-size: 0.8em; border-radius: 2px; margin-left: 2px; opacity: 0.85;',
+            margin: '0 0 0 1.5em',
+            textDecoration: 'none; font-size: 0.85em; border-radius: 3px; padding: 0 4px;',
           },
         }),
       };
@@ -216,6 +265,3 @@ function toIndex(json: unknown, doc: Y.Doc): number | undefined {
   }
 }
 
-function safeColour(value: unknown): string {
-  return typeof value === 'string' && /^#[0-9a-f]{6}$/i.test(value) ? value.toLowerCase() : '#888888';
-}

@@ -13,7 +13,9 @@ import { startPeer, type RunningPeer } from '../sync/peer';
 import type { HyperpairConfig } from './config';
 import type { JoinProgress } from './controller';
 import { showDiskProblems } from './disk-safety';
+import { lastWriterOf } from '../sync/authorship';
 import { DocumentBindings } from './documents';
+import { FileFollower } from './follow-files';
 import { ParticipantsView } from './participants';
 import { Presence } from './presence';
 
@@ -43,6 +45,8 @@ export interface RunningSession {
   offline(): boolean;
   /** The connection report: the object, and its text for a person or a helpdesk (no secrets). */
   diagnose(): { report: Diagnosis; text: string };
+  /** The latest notes about files collaborators renamed or deleted under this editor (oldest first). */
+  notes(): string[];
   /** Fires with a person-readable line ("Bob joined") or undefined on any membership change. */
   onDidChangePeers: vscode.Event<string | undefined>;
   leave(): Promise<void>;
@@ -107,7 +111,28 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
   if (peer.session.readOnly) onRole(true);
   const onRequest = (p: PeerInfo) => void askAdmission(peer, p, logger);
   peer.session.on('admission-request', onRequest);
-  const presence = new Presence(peer.workspace.awareness, peer.workspace, documents, peer.session.self);
+  const presence = new Presence(peer.workspace.awareness, peer.presence, peer.workspace, documents, peer.session.self);
+  const notes: string[] = [];
+  const follower = new FileFollower(
+    {
+      root: options.root,
+      workspace: peer.workspace,
+      isEditorMove: (from, to) => peer.mirror.isEditorMove(from, to),
+      editorMoveDone: (from, to, moved) => peer.mirror.editorMoveDone(from, to, moved),
+      expectEditorWrite: (rel, text) => peer.mirror.expectEditorWrite(rel, text),
+      whoChanged: (fileId, field) => {
+        const client = lastWriterOf(peer.workspace.index, fileId, field);
+        return client === undefined ? undefined : presence.others().get(client)?.user?.name;
+      },
+      tell: (message) => {
+        notes.push(message);
+        if (notes.length > 50) notes.shift();
+        void vscode.window.showInformationMessage(`Hyperpair: ${message}`);
+      },
+    },
+    documents,
+    logger,
+  );
   const participants = new ParticipantsView(
     presence,
     {
@@ -144,6 +169,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       return { report, text: formatDiagnosis(report) };
     },
     onDidChangePeers: changed.event,
+    notes: () => [...notes],
     async leave() {
       if (left) return;
       left = true;
@@ -153,6 +179,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       peer.session.off('admission-request', onRequest);
       diskProblems.dispose();
       participants.dispose();
+      follower.dispose();
       presence.dispose();
       documents.dispose();
       changed.dispose();

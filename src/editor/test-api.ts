@@ -13,6 +13,10 @@ export interface TestApi {
   sessionRoot(): string | undefined;
   /** Collaborators' cursors drawn in a file (offsets, names, colours). */
   cursorsIn(relPath: string): unknown[];
+  /** What the editor handed VS Code to draw for collaborators in a file: cursors, selections, labels. */
+  decorationsApplied(relPath: string): unknown[];
+  /** Notes shown about files collaborators renamed or deleted under this editor. */
+  notes(): string[];
   /** The Participants view's rows. */
   participants(): unknown[];
   /** The client id being followed, if any. */
@@ -45,6 +49,8 @@ export function createTestApi(controller: SessionController, activation: Activat
     peers: () => controller.peers().map((p) => ({ id: p.id, name: p.name, colour: p.colour, readOnly: !!p.readOnly })),
     sessionRoot: () => controller.session?.root,
     cursorsIn: (rel) => controller.session?.presence.cursorsIn(rel) ?? [],
+    decorationsApplied: (rel) => controller.session?.presence.appliedIn(rel) ?? [],
+    notes: () => controller.session?.notes() ?? [],
     participants: () => controller.session?.participants.participants() ?? [],
     following: () => controller.session?.participants.followed ?? null,
     readOnly: () => controller.session?.peer.session.readOnly ?? false,

@@ -5,14 +5,14 @@
  */
 import c from 'compact-encoding';
 import type { Encoding, State } from 'compact-encoding';
-import { stripUntrusted } from './untrusted';
+import { displayName, MAX_DISPLAY_NAME } from './untrusted';
 
 export const PROTOCOL_NAME = 'hyperpair';
 export const PROTOCOL_VERSION = 1;
 
 /** Largest application payload in one `data` frame. The layers above chunk below it. */
 export const MAX_DATA_FRAME = 12 * 1024 * 1024;
-export const MAX_NAME_CHARS = 64;
+export const MAX_NAME_CHARS = MAX_DISPLAY_NAME;
 export const MAX_REASON_CHARS = 256;
 export const MAX_GOSSIP_PEERS = 256;
 
@@ -150,7 +150,7 @@ export const admissionEncoding: Encoding<Admission> = {
 /** Message ids are the order of this list (protomux numbers them). */
 export const MESSAGE_IDS = { hello: 0, peers: 1, bye: 2, data: 3, ping: 4, pong: 5, roster: 6, admission: 7 } as const;
 
-/** A display name with control characters removed and length bounded. */
+/** A display name with control and invisible characters removed and length bounded (session/display.ts). */
 export function cleanName(name: string): string {
-  return stripUntrusted(name, MAX_NAME_CHARS, 'Anonymous');
+  return displayName(name, 'Anonymous');
 }

@@ -1,15 +1,16 @@
 /**
  * Presence plumbing: the awareness fields Hyperpair peers publish (docs/PROTOCOL.md §6.1), and a
  * reader that turns another peer's state — untrusted data — into a well-formed PresenceState or
- * nothing. The editor glue and the headless peer read presence only through `presences()`.
+ * nothing. The product reads others' presence through PresenceIdentity (presence-identity.ts), which
+ * uses this reader and binds each state to the connection that delivered it.
  */
 import type { Awareness } from 'y-protocols/awareness';
-import { stripUntrusted } from '../session/untrusted';
+import { displayColour, displayName } from '../session/untrusted';
 
 export interface PresenceUser {
   /** The peer id (64 hex) of the session member. */
   id: string;
-  /** At most 64 characters, without control characters. */
+  /** At most 64 characters, without control, bidi or invisible characters (session/display.ts). */
   name: string;
   /** `#rrggbb`. */
   colour: string;
@@ -30,16 +31,13 @@ export const MAX_SELECTIONS = 64;
 
 const FILE_ID = /^[0-9a-f]{32}$/;
 const PEER_ID = /^[0-9a-f]{64}$/;
-const COLOUR = /^#[0-9a-fA-F]{6}$/;
 
 /** Another peer's awareness state made safe to show, or undefined when it names no user. */
 export function readPresence(state: unknown): PresenceState | undefined {
   if (!isObject(state) || !isObject(state.user)) return undefined;
   const u = state.user;
   if (typeof u.id !== 'string' || !PEER_ID.test(u.id)) return undefined;
-  const name = stripUntrusted(typeof u.name === 'string' ? u.name : '', 64, 'someone');
-  const colour = typeof u.colour === 'string' && COLOUR.test(u.colour) ? u.colour.toLowerCase() : '#888888';
-  const out: PresenceState = { user: { id: u.id, name, colour } };
+  const out: PresenceState = { user: { id: u.id, name: displayName(u.name, 'someone'), colour: displayColour(u.colour) } };
   const f = state.file;
   if (isObject(f) && typeof f.id === 'string' && FILE_ID.test(f.id) && typeof f.path === 'string' && f.path.length <= 1024) {
     out.file = { id: f.id, path: f.path };
@@ -77,6 +75,16 @@ export function publishSelections(
 ): void {
   awareness.setLocalStateField('file', file);
   awareness.setLocalStateField('selections', file ? selections.slice(0, MAX_SELECTIONS) : []);
+}
+
+/**
+ * Whether a relaying peer may pass an awareness state on: not when another client claims to be the
+ * relaying peer itself (the receiver would take it as delivered by that peer).
+ */
+export function relayable(awareness: Awareness, client: number, selfId: string): boolean {
+  if (client === awareness.clientID) return true;
+  const state = awareness.getStates().get(client) as { user?: { id?: unknown } } | undefined;
+  return state?.user?.id !== selfId;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

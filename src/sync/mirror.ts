@@ -11,8 +11,8 @@ import { silentLogger } from '../session/log';
 import type { ChangeOrigin, FileEntry } from './api';
 import { asText, MAX_TEXT_BYTES } from './classify';
 import { keepBesideAsNew, keepRemoteBinary, mergeBase } from './disk-merge';
-import { KnownFiles } from './disk-state';
-import { atomicWrite, holds, moveFile, readIfFile, removeFile, WriteConflict } from './fsutil';
+import { KnownFiles, type Known } from './disk-state';
+import { atomicWrite, holds, moveFile, pruneEmptyDirs, readIfFile, removeFile, WriteConflict } from './fsutil';
 import { FolderGuard, type Halt } from './folder-guard';
 import { contentHash } from './hash';
 import type { FileHistory } from './history';
@@ -80,6 +80,8 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   /** What this mirror last read from or wrote to each path: a write it made is not a change. */
   private readonly known: KnownFiles;
   private readonly editorOwned = new Set<string>();
+  /** Renames of open files that the editor carries out, by new path (see handOverMove). */
+  private readonly editorMoves = new Map<string, { oldPath: string; known?: Known }>();
   /** Paths from the session this folder excludes (logged once each). */
   private readonly refusedExcluded = new Set<string>();
   /** Paths on disk left unshared at runtime (logged once each). */
@@ -225,7 +227,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     on('file-added', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writeEntry(e))) as never);
     on('binary-changed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writeEntry(e))) as never);
     on('text-changed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.scheduleText(e)) as never);
-    on('file-renamed', ((e: FileEntry, old: string, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.moveEntry(e, old))) as never);
+    on('file-renamed', ((e: FileEntry, old: string, o: ChangeOrigin) => o !== 'disk' && !this.handOverMove(old, e.path) && this.enqueue(() => this.moveEntry(e, old))) as never);
     on('file-removed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.removeEntry(e))) as never);
     this.watch();
     // What changed between the first sync and now: files that arrived or changed (writeEntry skips
@@ -253,6 +255,55 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     // Closed without saving, the disk may lag the shared text: the mirror owns the file again.
     const e = this.ws.byPath(rel);
     if (e) this.enqueue(() => this.writeEntry(e));
+  }
+
+  /**
+   * A file an editor has open is moved by the editor (so that its tab, unsaved text and history
+   * follow): the mirror records the file under its new path at once (a disk event for it is then no
+   * change, and nothing writes the new path meanwhile) and waits for `editorMoveDone`.
+   */
+  private handOverMove(oldPath: string, newPath: string): boolean {
+    if (!this.editorOwned.has(oldPath) || this.editorOwned.has(newPath)) return false;
+    const known = this.known.get(oldPath);
+    this.known.delete(oldPath);
+    if (known) this.known.set(newPath, known);
+    this.editorOwned.add(newPath);
+    this.editorMoves.set(newPath, { oldPath, known });
+    return true;
+  }
+
+  /**
+   * An editor is about to create this file on disk with `text` (a buffer bringing back a deleted
+   * file): the mirror must not write it first, or the editor's save would meet a file it has not seen.
+   */
+  expectEditorWrite(rel: string, text: string): void {
+    const bytes = Buffer.from(text, 'utf8');
+    this.known.set(rel, { hash: contentHash(bytes), size: bytes.byteLength, text });
+  }
+
+  /** Whether the mirror left moving this file on disk to the editor that has it open. */
+  isEditorMove(oldPath: string, newPath: string): boolean {
+    return this.editorMoves.get(newPath)?.oldPath === oldPath;
+  }
+
+  /**
+   * The editor moved the file (`moved`), or could not: then the mirror moves it itself. Either way
+   * the folder the file left is removed if it is now empty (a folder rename).
+   */
+  editorMoveDone(oldPath: string, newPath: string, moved: boolean): void {
+    const move = this.editorMoves.get(newPath);
+    if (move?.oldPath !== oldPath) return;
+    this.editorMoves.delete(newPath);
+    this.enqueue(async () => {
+      if (!moved) {
+        this.editorOwned.delete(newPath);
+        const entry = this.ws.byPath(newPath);
+        if (move.known) this.known.set(oldPath, move.known);
+        this.known.delete(newPath);
+        if (entry) await this.moveEntry(entry, oldPath);
+      }
+      await pruneEmptyDirs(this.root, path.dirname(resolveInside(this.root, oldPath)));
+    });
   }
 
   /** Resolves when every write and disk change seen so far has been handled. */
@@ -601,6 +652,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     const appeared: Array<{ rel: string; bytes: Buffer }> = [];
     for (const rel of files) {
       if (this.rules.excluded(rel, false)) continue;
+      if (this.editorMoves.has(rel)) continue; // the editor is moving it here: missing is not deleted
       const unsafe = unsafePathReason(rel);
       if (unsafe) {
         this.warnOnce(rel, `${JSON.stringify(rel)} is not shared: its name cannot be shared safely on every platform: ${unsafe}`);
@@ -623,7 +675,12 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     // A file that vanished and one that appeared with the same content: a rename (keeps its history).
     for (const a of appeared) {
       const hash = contentHash(a.bytes);
-      const i = gone.findIndex((g) => this.known.get(g.path)?.hash === hash);
+      // Or with the shared text: an editor saved just before moving it, and the save is in this batch.
+      let decoded: { text: string | undefined } | undefined;
+      const text = () => (decoded ??= { text: asText(a.bytes) }).text;
+      const i = gone.findIndex(
+        (g) => this.known.get(g.path)?.hash === hash || (g.kind === 'text' && this.ws.loadedText(g.id)?.toString() === text()),
+      );
       if (i >= 0) {
         const [moved] = gone.splice(i, 1);
         const k = this.known.get(moved.path)!;

@@ -16,6 +16,7 @@ import { FileHistory } from './history';
 import { removeTempLitter } from './litter';
 import { Mirror, type MaterializeResult, type Progress } from './mirror';
 import type { ScanReport } from './scan';
+import { PresenceIdentity } from './presence-identity';
 import { DEFAULT_CAPS, SharedWorkspace, type WorkspaceCaps } from './workspace';
 
 export interface PeerOptions {
@@ -66,6 +67,8 @@ export interface RunningPeer {
   readonly session: Session;
   readonly workspace: SharedWorkspace;
   readonly mirror: Mirror;
+  /** The others' presence, sanitised and bound to the connections that delivered it. */
+  readonly presence: PresenceIdentity;
   /** What sharing left out (share mode). */
   readonly report?: ScanReport;
   /** What the joiner's first copy wrote, and what it could not (join mode). */
@@ -108,6 +111,8 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const session = options.code ? new Session({ ...sessionOptions, code: options.code }) : Session.start(sessionOptions);
   const caps: WorkspaceCaps = { ...DEFAULT_CAPS, ...options.caps };
   const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID });
+  // Before any connection: it must see who delivers each awareness state from the first one on.
+  const presence = new PresenceIdentity(workspace.awareness, session);
   await fs.mkdir(options.dir, { recursive: true });
   await removeTempLitter(options.dir, logger);
   const history = new FileHistory(options.dir, { logger, stateDir: options.stateDir });
@@ -132,6 +137,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     closed = true;
     await mirror.close();
     await record.close();
+    presence.dispose();
     workspace.close();
     await session.leave();
   };
@@ -159,7 +165,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     await mirror.start();
     // Recorded at once rather than after the usual delay: a crash right after joining can rejoin.
     await record.flush();
-    return { code: session.code, session, workspace, mirror, report, joined, history, close };
+    return { code: session.code, session, workspace, mirror, presence, report, joined, history, close };
   } catch (err) {
     await close();
     throw err;

@@ -20,7 +20,7 @@ import { silentLogger } from '../session/log';
 import type { PeerInfo, PeerTransport } from '../session/transport';
 import type { ChangeOrigin, FileEntry, FileKind, SyncProgress, Workspace, WorkspaceEvents } from './api';
 export type { SyncProgress } from './api';
-import { MAX_AWARENESS_STATES } from './awareness';
+import { MAX_AWARENESS_STATES, relayable } from './awareness';
 import { ChangeBatch, changedAnything } from './batch';
 import { BlobStore, chunk, type ChunkedContent, type ChunkReader } from './blobs';
 import { MAX_TEXT_BYTES } from './classify';
@@ -554,7 +554,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private onPeerJoin(peer: PeerInfo): void {
     this.sendStep1(peer.id, INDEX_DOC, this.index);
     for (const [id, t] of this.texts) if (t.ready) this.sendStep1(peer.id, id, t.doc);
-    const states = [...this.awareness.getStates().keys()];
+    const states = [...this.awareness.getStates().keys()].filter((c) => relayable(this.awareness, c, this.transport.self.id));
     if (states.length) this.send(peer.id, encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, states)));
     this.blobs.peerJoined();
     this.fetcher.peerJoined(peer.id);
@@ -739,7 +739,9 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     changes: { added: number[]; updated: number[]; removed: number[] },
     origin: unknown,
   ): void => {
-    const clients = [...changes.added, ...changes.updated, ...changes.removed];
+    const clients = [...changes.added, ...changes.updated, ...changes.removed].filter((c) =>
+      relayable(this.awareness, c, this.transport.self.id),
+    );
     if (clients.length === 0 || this.closed) return;
     const from = origin instanceof RemoteOrigin ? origin.peerId : undefined;
     const bytes = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients));

@@ -8,25 +8,18 @@ import assert from 'node:assert/strict';
 import { Session } from '../../src/session';
 import { SharedWorkspace } from '../../src/sync/workspace';
 import { loadTrace, type SequentialTrace } from '../helpers/traces';
-import { editorTest as fixtureTest, startPair, until, type Pair } from './fixture';
+import { editorTest as fixtureTest, startSessionPair, until, type Pair } from './fixture';
 
 let pair: Pair;
 
 before(async () => {
-  pair = await startPair({
+  pair = await startSessionPair({
     'notes.md': 'line one\nline two\nline three\nline four\n',
     'crlf.txt': 'first\r\nsecond 😀 emoji\r\nthird\r\n',
     'undo.txt': 'start\n',
     'cursor.txt': 'look at me\nsecond line\n',
     'long.txt': 'top\nbottom\n',
   });
-  await until(() => pair.a.agent<boolean>('extensionActive'), 'A active', 60_000);
-  await until(() => pair.b.agent<boolean>('extensionActive'), 'B active', 60_000);
-  await pair.a.command('hyperpair.startSession');
-  const code = await pair.a.testApi<string>('sessionCode');
-  await pair.b.command('hyperpair.joinSession', { code });
-  await until(async () => (await pair.b.testApi<string>('state')) === 'connected', 'B connected', 90_000);
-  await until(async () => (await pair.b.agent<string[]>('files')).length === 5, 'B has the files', 30_000);
 }, { timeout: 300_000 });
 
 after(async () => {

@@ -317,6 +317,20 @@ export async function startPair(
   return pair;
 }
 
+/** A pair in one session: A shares `filesA` (through the commands), B joins and has every file. */
+export async function startSessionPair(filesA: Record<string, string>): Promise<Pair> {
+  const pair = await startPair(filesA);
+  await until(() => pair.a.agent<boolean>('extensionActive'), 'A active', 60_000);
+  await until(() => pair.b.agent<boolean>('extensionActive'), 'B active', 60_000);
+  await pair.a.command('hyperpair.startSession');
+  const code = await pair.a.testApi<string>('sessionCode');
+  await pair.b.command('hyperpair.joinSession', { code });
+  await until(async () => (await pair.b.testApi<string>('state')) === 'connected', 'B connected', 90_000);
+  const count = Object.keys(filesA).length;
+  await until(async () => (await pair.b.agent<string[]>('files')).length === count, 'B has the files', 30_000);
+  return pair;
+}
+
 export async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

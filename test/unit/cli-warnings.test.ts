@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { escapeUntrusted, stripUntrusted } from '../../src/session/untrusted';
+import { displayName, escapeUntrusted } from '../../src/session/untrusted';
 import { createOutput } from '../../src/cli/run';
 import { caseCollisions } from '../../src/sync/case-collisions';
 import { CLI, cliTestbed } from '../helpers/cli';
@@ -46,8 +46,8 @@ async function stop(p: Proc): Promise<number | null> {
 test('the sanitiser escapes what a terminal would obey, and text output goes through it', () => {
   assert.equal(escapeUntrusted('a\x1b[2Jb\nc\rd\te\u202ef\u0085g\\h'), 'a\\x1b[2Jb\\nc\\rd\\te\\u202ef\\x85g\\h');
   assert.equal(escapeUntrusted('naïve café 😀/ünï.md'), 'naïve café 😀/ünï.md', 'printable Unicode is left alone');
-  assert.equal(stripUntrusted('  \u202eEve\x07 ', 64, 'x'), 'Eve');
-  assert.equal(stripUntrusted('\x1b\n', 64, 'Anonymous'), 'Anonymous');
+  assert.equal(displayName('  \u202eEve\x07 ', 'x'), 'Eve');
+  assert.equal(displayName('\x1b\n', 'Anonymous'), 'Anonymous');
   const lines: string[] = [];
   createOutput(false, (s) => lines.push(s)).line('left out: evil\x1b[31m\nforged line', { event: 'skipped' });
   assert.deepEqual(lines, ['left out: evil\\x1b[31m\\nforged line\n']);

@@ -1,5 +1,6 @@
 /**
- * Folders kept identical by headless peers over real hyperswarm on a loopback testnet.
+ * Folders kept identical by headless peers over real hyperswarm on a loopback testnet, and the hand-over
+ * of an open file's rename to the editor.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -131,4 +132,69 @@ test('a path through a symlink planted in the folder is never written through', 
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(fs.readdirSync(outside), [], 'nothing was written outside the shared folder');
   await Promise.all([pa.close(), pb.close()]);
+});
+
+// A rename of a file an editor has open is the editor's to carry out (Mirror.handOverMove /
+// editorMoveDone): the mirror leaves the file where it is, writes nothing at the new path meanwhile,
+// and afterwards neither duplicates nor reverts anything. The "editor" is the test, moving the file
+// as VS Code would.
+async function editorPair(files: Record<string, string>): Promise<{ a: RunningPeer; b: RunningPeer; dirB: string }> {
+  const dirA = tempDir();
+  writeTree(dirA, files);
+  const a = await share(dirA, 'a');
+  const dirB = path.join(tempDir(), 'b');
+  const b = await join(a.code, dirB, 'b');
+  return { a, b, dirB };
+}
+
+test('an open file renamed by a peer is left for the editor to move; once moved, nothing is duplicated or reverted, and the emptied folder goes', async () => {
+  const { a, b, dirB } = await editorPair({ 'src/main.js': 'main\n', 'src/util.js': 'util\n' });
+  b.mirror.setEditorOwned('src/main.js', true); // B's editor has it open
+  const main = a.workspace.byPath('src/main.js')!;
+  const util = a.workspace.byPath('src/util.js')!;
+  // The folder is renamed at A: one rename per file.
+  a.workspace.rename(main.id, 'lib/main.js', 'editor');
+  a.workspace.rename(util.id, 'lib/util.js', 'editor');
+  await waitFor(() => b.workspace.byPath('lib/main.js') !== undefined && fs.existsSync(path.join(dirB, 'lib/util.js')), 'the renames at B');
+  await b.mirror.idle();
+  assert.equal(b.mirror.isEditorMove('src/main.js', 'lib/main.js'), true);
+  assert.equal(fs.readFileSync(path.join(dirB, 'src/main.js'), 'utf8'), 'main\n', 'the open file stays for the editor to move');
+  assert.equal(fs.existsSync(path.join(dirB, 'lib/main.js')), false, 'nothing is written at the new path meanwhile');
+
+  // Meanwhile B's person typed (the editor's binding shares it; the buffer is unsaved).
+  const text = await b.workspace.text(main.id);
+  text.insert(text.length, 'typed while moving\n');
+
+  // The editor moves the file as it was on disk (its unsaved text stays in its buffer), then says so.
+  fs.mkdirSync(path.join(dirB, 'lib'), { recursive: true });
+  fs.renameSync(path.join(dirB, 'src/main.js'), path.join(dirB, 'lib/main.js'));
+  b.mirror.setEditorOwned('src/main.js', false);
+  b.mirror.setEditorOwned('lib/main.js', true);
+  b.mirror.editorMoveDone('src/main.js', 'lib/main.js', true);
+  await waitFor(() => !fs.existsSync(path.join(dirB, 'src')), 'the emptied folder removed');
+  // The watcher sees the move: it must not bring the old name back, create a second file, or take
+  // the disk's older text for an edit that removes what was typed. A file written after the move
+  // reaching A means the watcher has handled the move too (its batches are handled in order).
+  fs.writeFileSync(path.join(dirB, 'marker.txt'), 'm\n');
+  await waitFor(() => a.workspace.byPath('marker.txt') !== undefined, 'a later disk change at A');
+  await b.mirror.idle();
+  await waitFor(() => (a.workspace.loadedText(main.id)?.toString() ?? '').includes('typed while moving'), 'B\'s typing at A');
+  assert.deepEqual(b.workspace.files().map((f) => f.path).sort(), ['lib/main.js', 'lib/util.js', 'marker.txt']);
+  assert.equal(text.toString(), 'main\ntyped while moving\n');
+  assert.deepEqual(Object.keys(readTree(dirB)).sort(), ['lib/main.js', 'lib/util.js', 'marker.txt']);
+});
+
+test('if the editor cannot move an open file, the mirror does', async () => {
+  const { a, b, dirB } = await editorPair({ 'notes.txt': 'notes\n' });
+  b.mirror.setEditorOwned('notes.txt', true);
+  const notes = a.workspace.byPath('notes.txt')!;
+  a.workspace.rename(notes.id, 'renamed.txt', 'editor');
+  await waitFor(() => b.mirror.isEditorMove('notes.txt', 'renamed.txt'), 'the hand-over at B');
+  b.mirror.editorMoveDone('notes.txt', 'renamed.txt', false);
+  b.mirror.setEditorOwned('notes.txt', false);
+  await waitFor(() => fs.existsSync(path.join(dirB, 'renamed.txt')) && !fs.existsSync(path.join(dirB, 'notes.txt')), 'the mirror\'s move');
+  await b.mirror.idle();
+  assert.deepEqual(Object.keys(readTree(dirB)), ['renamed.txt']);
+  assert.equal(fs.readFileSync(path.join(dirB, 'renamed.txt'), 'utf8'), 'notes\n');
+  assert.deepEqual(b.workspace.files().map((f) => f.path), ['renamed.txt']);
 });

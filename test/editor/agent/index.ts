@@ -86,6 +86,36 @@ const handlers: Record<string, Handler> = {
     throw new Error(`could not insert into ${rel}: every attempt was refused`);
   },
   save: async (rel: string) => (await documentOf(rel)).save(),
+  /** Renames or moves a file or folder as the Explorer does (F2): through VS Code's file operations. */
+  renameFile: async (from: string, to: string) => {
+    const edit = new vscode.WorkspaceEdit();
+    edit.renameFile(uriOf(from), uriOf(to), { overwrite: false });
+    return vscode.workspace.applyEdit(edit);
+  },
+  /** Deletes a file as the Explorer does (without the trash, which code-server may not have). */
+  deleteFile: async (rel: string) => {
+    const edit = new vscode.WorkspaceEdit();
+    edit.deleteFile(uriOf(rel), { recursive: true, ignoreIfNotExists: false });
+    return vscode.workspace.applyEdit(edit);
+  },
+  /** The open text tabs: workspace-relative path, view column, active in its group, unsaved. */
+  tabs: () =>
+    vscode.window.tabGroups.all.flatMap((g) =>
+      g.tabs
+        .filter((t) => t.input instanceof vscode.TabInputText)
+        .map((t) => ({
+          path: path.relative(root(), (t.input as vscode.TabInputText).uri.fsPath).split(path.sep).join('/'),
+          viewColumn: g.viewColumn,
+          active: t.isActive,
+          dirty: t.isDirty,
+        })),
+    ),
+  /** Opens a file in a given view column (1-based), as a person splitting the editor would. */
+  openFileIn: async (rel: string, viewColumn: number) => {
+    const doc = await documentOf(rel);
+    await vscode.window.showTextDocument(doc, { preview: false, viewColumn });
+    return true;
+  },
   isDirty: async (rel: string) => (await documentOf(rel)).isDirty,
   setSelection: async (rel: string, anchor: number, active: number) => {
     const doc = await documentOf(rel);

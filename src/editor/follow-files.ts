@@ -1,0 +1,186 @@
+/**
+ * Open editors follow the files (issue 11, item 2). When a collaborator renames or moves a file
+ * this editor has open, the editor moves it with VS Code's own file move (WorkspaceEdit.renameFile),
+ * so the tab stays in its view column and keeps its unsaved text; the disk mirror leaves that file's
+ * move to the editor (Mirror.handOverMove). When a collaborator deletes an open file, its buffer is
+ * released from the shared text and keeps its text: typing in it or saving it brings the file back,
+ * once, as a new file with that text (never a second copy beside a dead one, see PROTOCOL.md §6.4).
+ * Each time the person is told who did it.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Logger } from '../session/log';
+import type { ChangeOrigin, FileEntry, Workspace } from '../sync/api';
+import type { DocumentBindings } from './documents';
+
+export interface FollowHost {
+  readonly root: string;
+  readonly workspace: Workspace;
+  /** Whether the disk mirror left moving this open file to the editor. */
+  isEditorMove(oldPath: string, newPath: string): boolean;
+  /** The editor moved the file, or could not (then the mirror does). */
+  editorMoveDone(oldPath: string, newPath: string, moved: boolean): void;
+  /** The name of who last renamed ('path') or deleted ('deleted') a file, if known. */
+  whoChanged(fileId: string, field: 'path' | 'deleted'): string | undefined;
+  /** The editor is about to write this new file itself (the mirror must not write it first). */
+  expectEditorWrite(relPath: string, text: string): void;
+  /** Tells the person (a short, non-modal note). */
+  tell(message: string): void;
+}
+
+export class FileFollower implements vscode.Disposable {
+  /** Documents whose file a collaborator deleted while they were open: relative path by document. */
+  private readonly orphans = new Map<vscode.TextDocument, string>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  private disposed = false;
+
+  constructor(
+    private readonly host: FollowHost,
+    private readonly documents: DocumentBindings,
+    private readonly logger: Logger,
+  ) {
+    const onRenamed = (entry: FileEntry, oldPath: string, origin: ChangeOrigin) => this.onRenamed(entry, oldPath, origin);
+    const onRemoved = (entry: FileEntry, origin: ChangeOrigin) => this.onRemoved(entry, origin);
+    const onAdded = (entry: FileEntry) => this.onAdded(entry);
+    host.workspace.on('file-renamed', onRenamed);
+    host.workspace.on('file-removed', onRemoved);
+    host.workspace.on('file-added', onAdded);
+    this.disposables.push(
+      {
+        dispose: () => {
+          host.workspace.off('file-renamed', onRenamed);
+          host.workspace.off('file-removed', onRemoved);
+          host.workspace.off('file-added', onAdded);
+        },
+      },
+      vscode.workspace.onDidChangeTextDocument((e) => e.contentChanges.length && this.revive(e.document)),
+      vscode.workspace.onDidSaveTextDocument((d) => this.orphans.delete(d)), // the mirror shares the saved file
+      vscode.workspace.onDidCloseTextDocument((d) => this.orphans.delete(d)),
+    );
+  }
+
+  /** Resolves when the moves begun so far are done (for tests and orderly shutdown). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.disposables.forEach((d) => d.dispose());
+    this.orphans.clear();
+  }
+
+  private uri(rel: string): vscode.Uri {
+    return vscode.Uri.file(path.join(this.host.root, ...rel.split('/')));
+  }
+
+  private by(fileId: string, field: 'path' | 'deleted'): string {
+    return this.host.whoChanged(fileId, field) ?? 'A collaborator';
+  }
+
+  private onRenamed(entry: FileEntry, oldPath: string, origin: ChangeOrigin): void {
+    if (origin !== 'remote' || !this.host.isEditorMove(oldPath, entry.path)) {
+      // Moved here (VS Code has moved its editor already) or by the mirror: the old document must
+      // no longer take collaborators' edits, which would write the old name back.
+      const old = this.documents.documentAt(oldPath);
+      if (old) this.documents.release(old);
+      const moved = vscode.workspace.textDocuments.find((d) => d.uri.toString() === this.uri(entry.path).toString());
+      if (moved) void this.documents.rebind(moved);
+      return;
+    }
+    const who = this.by(entry.id, 'path');
+    // One move at a time: a folder rename is one event per file, each a file operation in VS Code.
+    this.queue = this.queue.then(() => this.follow(entry, oldPath, who)).catch((err: Error) => this.logger.warn(`following a rename: ${err.message}`));
+  }
+
+  private async follow(entry: FileEntry, oldPath: string, who: string): Promise<void> {
+    if (this.disposed) return this.host.editorMoveDone(oldPath, entry.path, false);
+    const from = this.uri(oldPath);
+    const to = this.uri(entry.path);
+    const old = this.documents.documentAt(oldPath);
+    const columns = vscode.window.tabGroups.all
+      .filter((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === from.toString()))
+      .map((g) => g.viewColumn);
+    const active = vscode.window.activeTextEditor;
+    const wasActive = active?.document.uri.toString() === from.toString() ? { column: active.viewColumn, selections: active.selections } : undefined;
+    if (old) this.documents.hold(old);
+    const edit = new vscode.WorkspaceEdit();
+    edit.renameFile(from, to, { overwrite: false });
+    // VS Code moves the file and its open editors, keeping unsaved text; the binding follows the new
+    // document when it opens (its shared text is the same file's, by id).
+    const moved = await vscode.workspace.applyEdit(edit).then(
+      (ok) => ok,
+      () => false,
+    );
+    if (old && !old.isClosed) this.documents.release(old);
+    this.host.editorMoveDone(oldPath, entry.path, moved);
+    if (!moved) this.logger.warn(`could not move the open ${oldPath} to ${entry.path} in the editor; the mirror moved the file`);
+    else this.logger.info(`${who} renamed ${oldPath} to ${entry.path}; the open editor moved with it`);
+    const doc = await vscode.workspace.openTextDocument(to);
+    await this.documents.rebind(doc);
+    // Where the old tab was: VS Code normally replaces it in place; if not, open it there (once).
+    const hasTab = (g: vscode.TabGroup) => g.tabs.some((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === to.toString());
+    for (const column of columns) {
+      const group = vscode.window.tabGroups.all.find((g) => g.viewColumn === column);
+      if (group && !hasTab(group)) await vscode.window.showTextDocument(doc, { viewColumn: column, preserveFocus: true, preview: false });
+    }
+    if (wasActive) {
+      // The person was in this file: keep them there, typing where they were (the move may have
+      // taken the focus, or reset the caret).
+      const editor = await vscode.window.showTextDocument(doc, { viewColumn: wasActive.column, preserveFocus: false, preview: false });
+      const atStart = editor.selections.length === 1 && editor.selection.isEmpty && editor.selection.active.isEqual(new vscode.Position(0, 0));
+      if (atStart) editor.selections = wasActive.selections.map((s) => new vscode.Selection(doc.validatePosition(s.anchor), doc.validatePosition(s.active)));
+    }
+    this.host.tell(`${who} renamed ${oldPath} to ${entry.path}; your editor follows it.`);
+  }
+
+  private onRemoved(entry: FileEntry, origin: ChangeOrigin): void {
+    const doc = this.documents.documentAt(entry.path);
+    if (!doc || doc.isClosed) return;
+    if (origin !== 'remote') {
+      // Deleted here: the open buffer no longer feeds it (collaborators' edits would recreate it).
+      // Saving it brings it back as VS Code's own file would, through the disk.
+      this.documents.release(doc);
+      return;
+    }
+    const who = this.by(entry.id, 'deleted');
+    this.logger.info(`${who} deleted ${entry.path}, which is open here; its buffer keeps the text`);
+    // If this buffer holds edits the deleter had not seen, the workspace brings the file back at once
+    // (§6.4; 'file-added' follows). Otherwise the buffer no longer feeds a file that is gone.
+    this.documents.release(doc);
+    this.orphans.set(doc, entry.path);
+    // After the workspace's own rules have run (a restore is queued as a microtask).
+    setImmediate(() => {
+      if (this.disposed || !this.orphans.has(doc)) return; // it came back already
+      this.host.tell(`${who} deleted ${entry.path}, which you have open. Your text is kept: type in it or save it to bring the file back.`);
+    });
+  }
+
+  private onAdded(entry: FileEntry): void {
+    for (const [doc, rel] of this.orphans) {
+      if (rel !== entry.path) continue;
+      this.orphans.delete(doc);
+      void this.documents.rebind(doc);
+    }
+  }
+
+  /** The person typed in a buffer whose file was deleted: the file comes back with their text. */
+  private revive(document: vscode.TextDocument): void {
+    const rel = this.orphans.get(document);
+    if (rel === undefined) return;
+    this.orphans.delete(document);
+    if (this.host.workspace.byPath(rel)) return void this.documents.rebind(document); // someone brought it back meanwhile
+    try {
+      const text = document.getText();
+      this.host.expectEditorWrite(rel, text);
+      const entry = this.host.workspace.createText(rel, text, 'editor');
+      this.host.tell(`${rel} is back in the session with your text.`);
+      this.logger.info(`brought back ${entry.path} (deleted by a collaborator while open here)`);
+      // Shared at once (the binding follows every later keystroke); on disk with VS Code's own save.
+      void this.documents.rebind(document).then(() => document.save());
+    } catch (err) {
+      this.logger.warn(`could not bring back ${rel}: ${(err as Error).message}`);
+    }
+  }
+}
