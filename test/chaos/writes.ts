@@ -56,20 +56,28 @@ export async function concurrentWriters(ctx: ScenarioContext): Promise<ScenarioR
   const peers = ['s', 'a', 'b'].map((n) => makePeer(ctx, n));
   await withPeers(peers, async () => {
     await startSession(peers[0], peers.slice(1));
-    for (let trial = 0; trial < ctx.trials; trial++) {
-      const s = WRITE_SETTINGS[trial % WRITE_SETTINGS.length];
-      const rel = `cw-${trial}.txt`;
-      if (!(await sharedFile(peers[trial % peers.length], peers, rel, t))) continue;
-      const writers = writersOn(peers, ctx, rel, s, `cw${trial}`, trial * 10);
-      writers.forEach((w) => w.start());
-      await sleep(ctx.durationMs);
-      writers.forEach((w) => w.stop());
-      const v = await settle(dirsOf(peers), tokensOf(writers), ctx.settleMs);
-      t.add(v, `trial ${trial} (${describe(s)})`);
-      ctx.log(`concurrent-writers trial ${trial} (${describe(s)}): ${v.linesLost}/${v.linesWritten} lost${v.identical ? '' : ', trees differ'}`);
-    }
+    await writeTrials(ctx, peers, t, 'cw');
   });
   return t.done();
+}
+
+/**
+ * `ctx.trials` trials on running peers, each on a new file and with the next of WRITE_SETTINGS: every
+ * peer's user writes to it at once for `ctx.durationMs`, then the oracle.
+ */
+export async function writeTrials(ctx: ScenarioContext, peers: ChaosPeer[], t: Tally, label: string): Promise<void> {
+  for (let trial = 0; trial < ctx.trials; trial++) {
+    const s = WRITE_SETTINGS[trial % WRITE_SETTINGS.length];
+    const rel = `${label}-${trial}.txt`;
+    if (!(await sharedFile(peers[trial % peers.length], peers, rel, t))) continue;
+    const writers = writersOn(peers, ctx, rel, s, `${label}${trial}`, trial * 10);
+    writers.forEach((w) => w.start());
+    await sleep(ctx.durationMs);
+    writers.forEach((w) => w.stop());
+    const v = await settle(dirsOf(peers), tokensOf(writers), ctx.settleMs);
+    t.add(v, `trial ${trial} (${describe(s)})`);
+    ctx.log(`${t.result.scenario} trial ${trial} (${describe(s)}): ${v.linesLost}/${v.linesWritten} lost${v.identical ? '' : ', trees differ'}`);
+  }
 }
 
 /**
@@ -118,12 +126,16 @@ export async function killRestart(ctx: ScenarioContext): Promise<ScenarioResult>
  */
 export async function createThenLeave(ctx: ScenarioContext): Promise<ScenarioResult> {
   const t = new Tally('create-then-leave');
-  const [s, a, b] = ['s', 'a', 'b'].map((n) => makePeer(ctx, n, n === 's' ? { 'ctl.txt': 'start\n' } : {}));
+  const [s, a, b] = ['s', 'a', 'b'].map((n) => makePeer(ctx, n, n === 's' ? { 'ctl-s.txt': 'start\n', 'ctl-a.txt': 'start\n' } : {}));
   const random = seeded(ctx, 2000);
   await withPeers([s, a, b], async () => {
     const code = await startSession(s, [a, b]);
     for (let trial = 0; trial < ctx.trials; trial++) {
-      const writers = writersOn([s, a], ctx, 'ctl.txt', { mode: trial % 2 ? 'rewrite' : 'append', min: 100, max: 300, stagger: 50 }, `ctl${trial}`, 2000 + trial * 10);
+      // Each of the two who stay writes its own file: what this scenario proves is that edits keep
+      // flowing both ways, apart from the write races that concurrent-writers covers.
+      const writers = [s, a].map((p, i) =>
+        writerFor(p, { id: `ctl${trial}-${p.name}`, file: `ctl-${p.name}.txt`, mode: trial % 2 ? 'rewrite' : 'append', intervalMs: { min: 100, max: 300 }, offsetMs: i * 50, random: seeded(ctx, 2000 + trial * 10 + i) }),
+      );
       writers.forEach((w) => w.start());
       const created = writerFor(b, { id: `ctl${trial}-b-new`, file: `created-${trial}.txt`, mode: 'append', intervalMs: { min: 1, max: 1 }, random });
       for (let i = 0; i < 5; i++) created.writeOnce();
