@@ -72,12 +72,16 @@ class Stranger {
         const target = keys[Math.floor(this.random() * keys.length)];
         const kind = ATTACKS[Math.floor(this.random() * (ATTACKS.length - 1))]; // a huge frame now and then only
         const stream = this.dht.connect(target, { keyPair: HyperDHT.keyPair() });
+        // Say its piece, linger a moment, and hang up: as many connections as the dialling allows.
         await new Promise<void>((resolve) => {
           const done = () => (clearTimeout(timer), resolve());
           const timer = setTimeout(() => (stream.destroy(), done()), 3000);
           stream.on('error', () => undefined);
           stream.on('close', done);
-          stream.on('open', () => this.hold(stream, this.random() < 0.05 ? 'huge-frame' : kind));
+          stream.on('open', () => {
+            this.hold(stream, this.random() < 0.05 ? 'huge-frame' : kind);
+            setTimeout(() => stream.destroy(), 300);
+          });
         });
       }
     };
@@ -120,15 +124,17 @@ export async function hostileConnections(ctx: ScenarioContext): Promise<Scenario
   const random = seeded(ctx, 5000);
   for (let trial = 0; trial < ctx.trials; trial++) {
     const tctx = { ...ctx, root: `${ctx.root}/t${trial}` };
-    const [s, a] = ['s', 'a'].map((n) => makePeer(tctx, n, n === 's' ? { 'h.txt': 'start\n' } : {}));
+    const [s, a] = ['s', 'a'].map((n) => makePeer(tctx, n, n === 's' ? { 'h-s.txt': 'start\n', 'h-a.txt': 'start\n' } : {}));
     const late: ChaosPeer = makePeer(tctx, 'late');
     await withPeers([s, a, late], async () => {
       const code = await startSession(s, [a]);
       const parsed = parseSessionCode(code);
       if (!parsed.ok) throw new Error(parsed.message);
       const stranger = new Stranger(ctx.net.bootstrap, ctx.net.host, deriveKeys(parsed.secret).topic, random);
+      // Each writes its own file: this proves that edits keep flowing under the flood, apart from the
+      // write races that concurrent-writers covers.
       const writers = [s, a].map((p, i) =>
-        writerFor(p, { id: `h${trial}-${p.name}`, file: 'h.txt', mode: i ? 'rewrite' : 'append', intervalMs: { min: 30, max: 300 }, random: seeded(ctx, 5000 + trial * 10 + i) }),
+        writerFor(p, { id: `h${trial}-${p.name}`, file: `h-${p.name}.txt`, mode: i ? 'rewrite' : 'append', intervalMs: { min: 30, max: 300 }, random: seeded(ctx, 5000 + trial * 10 + i) }),
       );
       writers.forEach((w) => w.start());
       const flood = stranger.run(Date.now() + ctx.durationMs);

@@ -21,6 +21,17 @@ ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 
 
+def without_udp_checksum(frame):
+    """The sender's kernel leaves UDP checksums to the network card (veth offload), so frames read here
+    carry a partial one that the receiver would reject. IPv4 allows none (0): say so."""
+    if frame[12:14] != b'\x08\x00' or len(frame) < 34 or frame[23] != 17:
+        return frame
+    if (int.from_bytes(frame[20:22], 'big') & 0x1FFF) != 0:
+        return frame  # a later fragment: no UDP header in it
+    at = 14 + (frame[14] & 0x0F) * 4 + 6
+    return frame[:at] + b'\x00\x00' + frame[at + 2:]
+
+
 def main():
     if1, if2, loss, delay, jitter, seed = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
     rnd = random.Random(seed)
@@ -55,6 +66,7 @@ def main():
                 if ethertype != b'\x08\x06' and rnd.random() < loss:
                     stats['dropped'] += 1
                     continue
+                frame = without_udp_checksum(frame)
                 due = time.monotonic() + max(0.0, delay + rnd.uniform(-jitter, jitter)) / 1000
                 seq += 1
                 heapq.heappush(queue, (due, seq, other[s], frame))

@@ -4,7 +4,8 @@
  * writers then write as in concurrent-writers. Needs root, `ip netns` and python3; skips and says why
  * without them.
  */
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { netnsUnavailable, run } from '../helpers/netns';
 import * as path from 'node:path';
 import { ChaosPeer, startSession } from './peers';
 import { Tally, withPeers, type ScenarioContext, type ScenarioResult } from './scenario';
@@ -20,25 +21,8 @@ const ID = `hpc${process.pid % 100000}`;
 const NS = { near: `${ID}-near`, far: `${ID}-far`, link: `${ID}-link` };
 const ADDR = { near: '10.78.0.1', far: '10.78.0.2' };
 
-function run(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
 function whyNot(): string | undefined {
-  if (process.platform !== 'linux') return 'network namespaces need Linux';
-  if (process.getuid?.() !== 0) return 'network namespaces need root';
-  try {
-    run('sh', ['-c', 'command -v ip && command -v python3']);
-  } catch {
-    return 'needs iproute2 (ip) and python3';
-  }
-  try {
-    run('ip', ['netns', 'add', `${ID}-probe`]);
-    run('ip', ['netns', 'del', `${ID}-probe`]);
-  } catch (err) {
-    return `ip netns does not work here: ${(err as Error).message.split('\n')[0]}`;
-  }
-  return undefined;
+  return netnsUnavailable(`${ID}-probe`, ['ip', 'python3'], 'apt-get install iproute2 python3');
 }
 
 /** near ⟷ (n1 | link namespace, forwarder | f1) ⟷ far: no kernel path between near and far. */
