@@ -9,7 +9,7 @@ import { startSession } from './peers';
 import { dirsOf, makePeer, seeded, sleep, Tally, tokensOf, until, withPeers, writerFor, type ScenarioContext, type ScenarioResult } from './scenario';
 
 /** A project of `count` text files of about `bytes` each, seeded, with lines that are unique. */
-function project(random: () => number, count: number, bytes: number, label: string): Record<string, Buffer> {
+export function project(random: () => number, count: number, bytes: number, label: string): Record<string, Buffer> {
   const files: Record<string, Buffer> = {};
   for (let i = 0; i < count; i++) {
     const lines: string[] = [];

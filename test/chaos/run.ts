@@ -4,7 +4,8 @@
  *
  *   npm run chaos -- [--scenario <name>]… [--trials N] [--duration <ms>] [--settle <ms>] [--seed N] [--out <file>]
  *   (or HYPERPAIR_CHAOS_TRIALS, HYPERPAIR_CHAOS_DURATION_MS, HYPERPAIR_CHAOS_SETTLE_MS, HYPERPAIR_CHAOS_SEED)
- * Exit status 1 when any line or file was lost, any trees diverged, or anything else went wrong.
+ * Exit status 1 when any line or file was lost, any trees diverged, temporary files were left behind, or
+ * anything else went wrong.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -58,7 +59,7 @@ async function main(): Promise<number> {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), options: { ...opts, log: undefined }, results }, null, 2) + '\n');
   console.log(`\nresults: ${out}`);
-  const bad = results.some((r) => !r.skipped && (r.linesLost > 0 || r.filesLost > 0 || r.divergentTrials > 0 || r.findings.length > 0));
+  const bad = results.some((r) => !r.skipped && (r.linesLost > 0 || r.filesLost > 0 || r.divergentTrials > 0 || r.leftovers > 0 || r.findings.length > 0));
   return bad ? 1 : 0;
 }
 

@@ -6,6 +6,7 @@ import { createTestNetwork } from '../helpers/testnet';
 import { hostileConnections } from './hostile';
 import { fullDisk, sharerLeavesMidJoin } from './joins';
 import { lossyLink } from './lossy';
+import { folderRemoved } from './removal';
 import type { Scenario, ScenarioContext, ScenarioResult } from './scenario';
 import { concurrentWriters, createThenLeave, killRestart } from './writes';
 
@@ -16,6 +17,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'sharer-leaves-mid-join': sharerLeavesMidJoin,
   'lossy-link': lossyLink,
   'full-disk': fullDisk,
+  'folder-removed': folderRemoved,
   'hostile-connections': hostileConnections,
 };
 
@@ -53,11 +55,11 @@ export async function runScenario(name: string, o: SuiteOptions): Promise<Scenar
 
 /** One line per scenario: the figures the README quotes. */
 export function table(results: ScenarioResult[]): string {
-  const head = ['scenario', 'trials', 'lines written', 'lines lost', 'files', 'files lost', 'divergent', 'findings'];
+  const head = ['scenario', 'trials', 'lines written', 'lines lost', 'files', 'files lost', 'divergent', 'leftovers', 'findings'];
   const rows = results.map((r) =>
     r.skipped
-      ? [r.scenario, 'skipped', '', '', '', '', '', r.skipped]
-      : [r.scenario, r.trials, r.linesWritten, r.linesLost, r.filesExpected, r.filesLost, r.divergentTrials, r.findings.length].map(String),
+      ? [r.scenario, 'skipped', '', '', '', '', '', '', r.skipped]
+      : [r.scenario, r.trials, r.linesWritten, r.linesLost, r.filesExpected, r.filesLost, r.divergentTrials, r.leftovers, r.findings.length].map(String),
   );
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const fmt = (cells: Array<string | number>) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd();

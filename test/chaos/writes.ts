@@ -82,24 +82,35 @@ export async function writeTrials(ctx: ScenarioContext, peers: ChaosPeer[], t: T
 
 /**
  * kill -9 of any peer (the sharer too) while everyone writes; while it is down its user keeps editing
- * the shared file and creates a new one; then it joins again into the same folder.
+ * its file, edits another peer's file and creates a new one; then it joins again into the same folder.
  */
 export async function killRestart(ctx: ScenarioContext): Promise<ScenarioResult> {
   const t = new Tally('kill-restart');
-  const peers = ['s', 'a', 'b'].map((n) => makePeer(ctx, n, n === 's' ? { 'kr.txt': 'start\n' } : {}));
+  const names = ['s', 'a', 'b'];
+  const own = (p: ChaosPeer) => `kr-${p.name}.txt`;
+  const peers = names.map((n) => makePeer(ctx, n, n === 's' ? Object.fromEntries(names.map((m) => [`kr-${m}.txt`, 'start\n'])) : {}));
   const random = seeded(ctx, 1000);
   await withPeers(peers, async () => {
     const code = await startSession(peers[0], peers.slice(1));
     for (let trial = 0; trial < ctx.trials; trial++) {
       const s = WRITE_SETTINGS[trial % WRITE_SETTINGS.length];
-      const writers = writersOn(peers, ctx, 'kr.txt', { ...s, min: Math.max(s.min, 20) }, `kr${trial}`, 1000 + trial * 10);
+      // Each writes its own file, so that what is lost here is lost by the restart, not by the write
+      // races of concurrent-writers; the offline edits below also touch another peer's file.
+      const writers = peers.map((p, i) =>
+        writerFor(p, { id: `kr${trial}-${p.name}`, file: own(p), mode: s.mode, intervalMs: { min: Math.max(s.min, 20), max: Math.max(s.max, 20) }, offsetMs: i * s.stagger, random: seeded(ctx, 1000 + trial * 10 + i) }),
+      );
       writers.forEach((w) => w.start());
       const victim = peers[Math.floor(random() * peers.length)];
       await sleep(random() * ctx.durationMs * 0.5);
       await victim.kill();
       // Offline: the writer on its folder keeps going, and a new file appears there.
       const offline = writerFor(victim, { id: `kr${trial}-${victim.name}-new`, file: `offline-${trial}.txt`, mode: 'append', intervalMs: { min: 1, max: 1 }, random });
-      for (let i = 0; i < 3; i++) offline.writeOnce();
+      const other = peers[(peers.indexOf(victim) + 1) % peers.length];
+      const offlineOther = writerFor(victim, { id: `kr${trial}-${victim.name}-other`, file: own(other), mode: 'append', intervalMs: { min: 1, max: 1 }, random });
+      for (let i = 0; i < 3; i++) {
+        offline.writeOnce();
+        offlineOther.writeOnce();
+      }
       await sleep(300 + random() * 1500);
       victim.rejoin(code);
       try {
@@ -109,7 +120,7 @@ export async function killRestart(ctx: ScenarioContext): Promise<ScenarioResult>
       }
       await sleep(ctx.durationMs * 0.5);
       writers.forEach((w) => w.stop());
-      const v = await settle(dirsOf(peers), [...tokensOf(writers), ...offline.written], ctx.settleMs);
+      const v = await settle(dirsOf(peers), tokensOf([...writers, offline, offlineOther]), ctx.settleMs);
       t.add(v, `trial ${trial} (${victim.name} killed, ${describe(s)})`);
       ctx.log(`kill-restart trial ${trial} (${victim.name}): ${v.linesLost}/${v.linesWritten} lost${v.identical ? '' : ', trees differ'}`);
       if (!victim.running) victim.rejoin(code); // give the next trial its three peers if a restart failed

@@ -25,8 +25,8 @@ for (const name of Object.keys(SCENARIOS)) {
     for (const n of r.notes) t.diagnostic(n);
     assert.ok(r.trials > 0 && r.linesWritten + r.filesExpected > 0, 'the scenario wrote nothing: it proves nothing');
     assert.deepEqual(
-      { linesLost: r.linesLost, filesLost: r.filesLost, divergentTrials: r.divergentTrials, findings: r.findings },
-      { linesLost: 0, filesLost: 0, divergentTrials: 0, findings: [] },
+      { linesLost: r.linesLost, filesLost: r.filesLost, divergentTrials: r.divergentTrials, leftovers: r.leftovers, findings: r.findings },
+      { linesLost: 0, filesLost: 0, divergentTrials: 0, leftovers: 0, findings: [] },
       `${r.linesLost} of ${r.linesWritten} lines and ${r.filesLost} of ${r.filesExpected} files lost`,
     );
   });
