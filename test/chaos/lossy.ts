@@ -77,8 +77,9 @@ async function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
   clearTimeout(timer);
 }
 
+// Resolved here: the child's own resolution would depend on its working directory.
 const TESTNET = `
-const createTestnet = require('@hyperswarm/testnet');
+const createTestnet = require(${JSON.stringify(require.resolve('@hyperswarm/testnet'))});
 createTestnet(3, { host: '${ADDR.near}' }).then((t) => {
   console.log(t.bootstrap.map((b) => b.host + ':' + b.port).join(','));
   process.once('SIGTERM', () => t.destroy().then(() => process.exit(0)));
@@ -100,7 +101,6 @@ export async function lossyLink(ctx: ScenarioContext): Promise<ScenarioResult> {
     await fwd.first;
     const testnet = childWithFirstLine('ip', ['netns', 'exec', NS.near, process.execPath, '-e', TESTNET]);
     started.push(testnet.child);
-    // The testnet script resolves @hyperswarm/testnet from the repository's node_modules.
     const bootstrap = await testnet.first;
     const near = { bootstrap, host: ADDR.near, wrap: ['ip', 'netns', 'exec', NS.near] };
     const far = { bootstrap, host: ADDR.far, wrap: ['ip', 'netns', 'exec', NS.far] };
