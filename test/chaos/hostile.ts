@@ -62,7 +62,7 @@ class Stranger {
   }
 
   /** Finds the members on the topic, then dials them again and again with a fresh identity each time. */
-  async run(untilMs: number, parallel = 4): Promise<void> {
+  async run(untilMs: number, parallel = 8): Promise<void> {
     this.swarm.join(this.topic, { client: true, server: false });
     await until(() => this.targets.size > 0 || Date.now() > untilMs, 60_000, 100);
     const worker = async () => {

@@ -27,7 +27,14 @@ export async function folderRemoved(ctx: ScenarioContext): Promise<ScenarioResul
       writers.forEach((w) => w.start());
       await sleep(500);
       const toldBefore = victim.told().length;
-      fs.rmSync(victim.dir, { recursive: true, force: true });
+      // `rm -rf` while the peer may still write into the folder: again until it is gone, as a person would.
+      for (let i = 0; i < 20 && fs.existsSync(victim.dir); i++) {
+        try {
+          fs.rmSync(victim.dir, { recursive: true, force: true });
+        } catch {
+          await sleep(50);
+        }
+      }
       await sleep(ctx.durationMs);
       writers.forEach((w) => w.stop());
       const v = await settle(dirsOf(survivors), tokensOf(writers), ctx.settleMs, expected);
