@@ -90,5 +90,7 @@ export class Writer {
       const { min, max } = this.options.intervalMs;
       this.schedule(min + this.options.random() * (max - min));
     }, delay);
+    // A scenario that fails half-way must not be kept alive by its writers.
+    this.timer.unref();
   }
 }
