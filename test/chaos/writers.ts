@@ -67,15 +67,21 @@ export class Writer {
         fs.mkdirSync(path.dirname(file), { recursive: true });
         fs.appendFileSync(file, token + '\n');
       } else {
-        // Read, change, replace: what vim, formatters and `git checkout` do. All synchronous, so that
-        // the window in which this writer itself could overwrite a change it has not read is as small
-        // as a user's own save can make it.
-        const lines = fs.readFileSync(file, 'utf8').split('\n');
-        if (lines[lines.length - 1] === '') lines.pop();
-        const at = Math.floor(o.random() * (lines.length + 1));
-        lines.splice(at, 0, token);
-        fs.writeFileSync(o.scratch, lines.join('\n') + '\n');
-        fs.renameSync(o.scratch, file);
+        // Read, change, replace: what vim, formatters and `git checkout` do. Like a careful editor, it
+        // starts again if the file changed on disk while it was preparing its version (the peer wrote):
+        // the writer must not be the one that overwrites what it has not read.
+        for (let attempt = 0; ; attempt++) {
+          const before = fs.statSync(file, { bigint: true });
+          const lines = fs.readFileSync(file, 'utf8').split('\n');
+          if (lines[lines.length - 1] === '') lines.pop();
+          const at = Math.floor(o.random() * (lines.length + 1));
+          lines.splice(at, 0, token);
+          fs.writeFileSync(o.scratch, lines.join('\n') + '\n');
+          const now = fs.statSync(file, { bigint: true });
+          if (attempt < 10 && (now.ino !== before.ino || now.mtimeNs !== before.mtimeNs || now.size !== before.size)) continue;
+          fs.renameSync(o.scratch, file);
+          break;
+        }
       }
       this.written.push(token);
     } catch (err) {
