@@ -4,11 +4,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { settle, snapshot } from './oracle';
-import type { ChaosPeer } from './peers';
+import { settle } from './oracle';
+import { startSession, type ChaosPeer } from './peers';
 import { dirsOf, makePeer, seeded, sleep, Tally, tokensOf, until, withPeers, writerFor, type ScenarioContext, type ScenarioResult } from './scenario';
 import type { Writer, WriteMode } from './writers';
-import { startSession } from './peers';
 
 interface WriteSetting {
   mode: WriteMode;
@@ -137,11 +136,13 @@ export async function killRestart(ctx: ScenarioContext): Promise<ScenarioResult>
  */
 export async function createThenLeave(ctx: ScenarioContext): Promise<ScenarioResult> {
   const t = new Tally('create-then-leave');
-  const [s, a, b] = ['s', 'a', 'b'].map((n) => makePeer(ctx, n, n === 's' ? { 'ctl-s.txt': 'start\n', 'ctl-a.txt': 'start\n' } : {}));
   const random = seeded(ctx, 2000);
-  await withPeers([s, a, b], async () => {
-    const code = await startSession(s, [a, b]);
-    for (let trial = 0; trial < ctx.trials; trial++) {
+  // A session of its own per trial: a session that froze in one trial would fail all the next.
+  for (let trial = 0; trial < ctx.trials; trial++) {
+    const tctx = { ...ctx, root: path.join(ctx.root, `t${trial}`) };
+    const [s, a, b] = ['s', 'a', 'b'].map((n) => makePeer(tctx, n, n === 's' ? { 'ctl-s.txt': 'start\n', 'ctl-a.txt': 'start\n' } : {}));
+    await withPeers([s, a, b], async () => {
+      const code = await startSession(s, [a, b]);
       // Each of the two who stay writes its own file: what this scenario proves is that edits keep
       // flowing both ways, apart from the write races that concurrent-writers covers.
       const writers = [s, a].map((p, i) =>
@@ -150,9 +151,10 @@ export async function createThenLeave(ctx: ScenarioContext): Promise<ScenarioRes
       writers.forEach((w) => w.start());
       const created = writerFor(b, { id: `ctl${trial}-b-new`, file: `created-${trial}.txt`, mode: 'append', intervalMs: { min: 1, max: 1 }, random });
       for (let i = 0; i < 5; i++) created.writeOnce();
-      await sleep(random() * 1500);
-      const how = trial % 2 === 0 ? 'Ctrl+C' : 'kill -9';
-      if (how === 'Ctrl+C') {
+      const delay = Math.round(random() * 1500);
+      await sleep(delay);
+      const how = `${trial % 2 === 0 ? 'Ctrl+C' : 'kill -9'} ${delay} ms after creating`;
+      if (trial % 2 === 0) {
         if (!(await b.stop(10_000))) t.finding(`trial ${trial}: Ctrl+C did not stop the peer within 10 s (killed)`);
       } else await b.kill();
       // The two who stayed must keep syncing with each other while b is away.
@@ -171,16 +173,7 @@ export async function createThenLeave(ctx: ScenarioContext): Promise<ScenarioRes
       const v = await settle(dirsOf([s, a, b]), [...tokensOf(writers), ...created.written], ctx.settleMs);
       t.add(v, `trial ${trial} (${how})`);
       ctx.log(`create-then-leave trial ${trial} (${how}): ${v.linesLost}/${v.linesWritten} lost${v.identical ? '' : ', trees differ'}`);
-      if (!b.running) {
-        b.rejoin(code);
-        await b.waitFor('ready', 60_000).catch(() => undefined);
-      }
-    }
-  });
+    });
+  }
   return t.done();
-}
-
-/** Used by scenarios that only need to know a tree arrived whole. */
-export function treeOf(dir: string): Map<string, Buffer> {
-  return snapshot(dir).files;
 }
