@@ -153,6 +153,7 @@ export async function hostileConnections(ctx: ScenarioContext): Promise<Scenario
         const refused = p.events.filter((e) => e.event === 'peer-rejected').length;
         if (refused > 20) t.finding(`trial ${trial}: ${p.name} printed ${refused} "refused a peer" lines`);
       }
+      if (stranger.connections === 0) t.finding(`trial ${trial}: the stranger never reached a member: this trial proves nothing`);
       const rss = peakRssMB(s.pid);
       ctx.log(`hostile-connections trial ${trial}: ${stranger.connections} hostile connections, ${v.linesLost}/${v.linesWritten} lost, sharer peak RSS ${rss ?? '?'} MB`);
       t.note(`trial ${trial}: ${stranger.connections} hostile connections; sharer peak RSS ${rss ?? '?'} MB`);
