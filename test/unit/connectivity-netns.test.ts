@@ -8,9 +8,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { netnsUnavailable, run } from '../helpers/netns';
 import { waitFor } from '../helpers/testnet';
 import { readTree, sampleTree, tempDir, writeTree } from '../helpers/tree';
 
@@ -26,30 +27,8 @@ const ns = (p: Peer) => `${ID}-${p}`;
 let skip: string | undefined;
 const children: ChildProcessWithoutNullStreams[] = [];
 
-function run(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function has(cmd: string): boolean {
-  try {
-    run('sh', ['-c', `command -v ${cmd}`]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function whyNot(): string | undefined {
-  if (process.platform !== 'linux') return 'network namespaces need Linux';
-  if (process.getuid?.() !== 0) return 'network namespaces need root (run as root to include these tests)';
-  for (const tool of ['ip', 'iptables', 'tcpdump']) if (!has(tool)) return `${tool} is not installed (apt-get install iproute2 iptables tcpdump)`;
-  try {
-    run('ip', ['netns', 'add', `${ID}-probe`]);
-    run('ip', ['netns', 'del', `${ID}-probe`]);
-  } catch (err) {
-    return `ip netns does not work here: ${(err as Error).message.split('\n')[0]}`;
-  }
-  return undefined;
+  return netnsUnavailable(`${ID}-probe`, ['ip', 'iptables', 'tcpdump'], 'apt-get install iproute2 iptables tcpdump');
 }
 
 /** The LAN: one bridge in a hub namespace, one namespace per peer with a veth to it, nothing else. */
