@@ -11,12 +11,12 @@ export const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 
 /**
  * What a peer passes to join into a folder that already holds the session's files (a restart after a
- * crash). Today `join` refuses a non-empty folder without `--force`; once a restart merges offline edits
- * by itself (issue 12), this becomes `[]` — the one place to change.
+ * crash). Nothing: a folder synced with this session before is rejoined and its offline edits merged
+ * (docs/PROTOCOL.md §6.6); HYPERPAIR_CHAOS_RESTART_FLAGS=--force tries the other route.
  */
 export const RESTART_FLAGS: readonly string[] = process.env.HYPERPAIR_CHAOS_RESTART_FLAGS !== undefined
   ? process.env.HYPERPAIR_CHAOS_RESTART_FLAGS.split(' ').filter(Boolean)
-  : ['--force'];
+  : [];
 
 export interface CliEvent {
   event: string;
