@@ -67,6 +67,16 @@ function isPair(text: string, at: number): boolean {
   return before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff;
 }
 
+/**
+ * Edits that add to `from` what `to` has and `from` lacks, keeping everything `from` has: a merge
+ * that loses nothing (what one side deleted comes back rather than the other side's text going).
+ */
+export function unionEdits(from: string, to: string): TextEdit[] {
+  return diffEdits(from, to)
+    .filter((e) => e.insert)
+    .map((e) => ({ offset: e.offset + e.deleteCount, deleteCount: 0, insert: e.insert }));
+}
+
 /** Applies edits whose offsets all refer to `text` (any order, non-overlapping). */
 export function applyEdits(text: string, edits: readonly TextEdit[]): string {
   const sorted = [...edits].sort((a, b) => b.offset - a.offset);
