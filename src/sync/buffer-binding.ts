@@ -63,7 +63,9 @@ interface Flight {
   /** How applyEdits resolved, once it has. */
   result?: boolean;
   /** Where the text of an echo taken before applyEdits resolved sits in the Y.Text (see takeBack). */
-  claims?: Array<{ at: Y.RelativePosition; text: string }>;
+  claims: Array<{ at: Y.RelativePosition; text: string }>;
+  /** Keystrokes that inserted what the flight inserts, after it raced one (see withdrawSuspect). */
+  suspects: Array<{ start: Y.RelativePosition; end: Y.RelativePosition }>;
   onEcho?: () => void;
 }
 
@@ -123,22 +125,14 @@ export class BufferBinding {
   onBufferChange(changes: readonly TextEdit[]): boolean {
     if (this.closed || changes.length === 0) return false;
     const f = this.flight;
-    if (f?.claims && f.result === undefined && f.raced && sameInserts(changes, f.sent)) {
-      // Two changes look like our edit before the editor said whether it applied it: the first was
-      // the user's, typed just before ours landed on top of it.
-      this.takeBack(f);
-      this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
-      f.claims = this.claimsFor(changes);
-      return false;
-    }
     const out = f && !f.echoed ? f : undefined;
     if (out && this.isEcho(out, changes)) {
       out.echoed = true;
-      if (out.result === undefined) out.claims = this.claimsFor(out.edits);
       out.onEcho?.();
       return false;
     }
     let toShared: TextEdit[];
+    const raced = out?.raced;
     if (out) {
       // Typed before our edit landed: the editor refuses ours (or applies it on top, shifted).
       const first = rebase(changes, out.edits);
@@ -155,7 +149,10 @@ export class BufferBinding {
     if (this.options.readOnly?.()) {
       this.options.onRefused?.();
       this.resync = true; // back to the shared text
-    } else this.applyToShared(toShared);
+    } else {
+      this.applyToShared(toShared);
+      if (out && raced && out.result === undefined && sameInserts(changes, out.sent)) out.suspects.push(...this.rangesOf(toShared));
+    }
     if (this.pending.length || this.resync) this.scheduleFlush();
     return true;
   }
@@ -181,8 +178,8 @@ export class BufferBinding {
   resolve(anchors: readonly Y.RelativePosition[]): Array<number | undefined> {
     const toShared = this.toShared();
     return anchors.map((a) => {
-      const abs = Y.createAbsolutePositionFromRelativePosition(a, this.ytext.doc!);
-      return abs && abs.type === this.ytext ? mapBack(toShared, abs.index) : undefined;
+      const index = this.indexOf(a);
+      return index === undefined ? undefined : mapBack(toShared, index);
     });
   }
 
@@ -226,39 +223,64 @@ export class BufferBinding {
   private applyToShared(edits: readonly TextEdit[]): void {
     if (!edits.length) return;
     this.ytext.doc!.transact(() => {
-      // From the highest offset down, so that earlier offsets stay valid.
+      // From the highest offset down, so that earlier offsets stay valid. A replacement inserts
+      // before it deletes: inserted after the deletion, Yjs would attach the new text to the right
+      // of the deleted text, where a peer's concurrent insertion after it competes (typing over an
+      // auto-closed bracket let a collaborator's word in before the bracket).
       for (const e of [...edits].sort((a, b) => b.offset - a.offset)) {
-        if (e.deleteCount) this.ytext.delete(e.offset, e.deleteCount);
         if (e.insert) this.ytext.insert(e.offset, e.insert);
+        if (e.deleteCount) this.ytext.delete(e.offset + e.insert.length, e.deleteCount);
       }
     }, EDITOR_ORIGIN);
   }
 
   /**
-   * Whether a reported change is the edit in flight. An editor addresses an edit by line and column
-   * and its check that the buffer is still at the edit's version may not be atomic (VS Code's is not):
-   * after a keystroke raced it, ours can land shifted. Then the same text arrives elsewhere; the
-   * buffer's pending edits are recomputed from the texts (rare, so the whole-text diff is affordable).
+   * Whether a reported change is the edit in flight: exactly its edits. If the editor has not said
+   * yet whether it applied them, the user may have typed exactly that (see takeBack).
+   *
+   * An editor addresses an edit by line and column and its check that the buffer is still at the
+   * edit's version may not be atomic (VS Code's is not): after a keystroke raced it, ours can land
+   * shifted, the same texts at other offsets. Once the editor said it applied ours, such a change is
+   * taken for it, and what the buffer lacks is recomputed from the texts (rare, so the whole-text
+   * diff is affordable). Before that, it is taken for the user's (see `suspects`).
    */
   private isEcho(f: Flight, changes: readonly TextEdit[]): boolean {
-    if (sameEdits(changes, f.edits)) return true;
-    if (!f.raced || f.result === false || !sameInserts(changes, f.edits)) return false;
+    if (sameEdits(changes, f.edits)) {
+      if (f.result === undefined) f.claims = this.claimsFor(changes);
+      return true;
+    }
+    if (!f.raced || f.result !== true || !sameInserts(changes, f.sent)) return false;
     this.options.logger.debug('binding: the editor applied our edit on top of a keystroke; recomputing what the buffer lacks');
-    f.edits = [...changes];
     this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
     return true;
   }
 
-  /** Where each text the flight inserts sits in the shared text, once the buffer has it. */
-  private claimsFor(edits: readonly TextEdit[]): Flight['claims'] {
+  /** Where each text the change inserts sits in the shared text, once the buffer has it. */
+  private claimsFor(changes: readonly TextEdit[]): Flight['claims'] {
     let shift = 0;
-    const claims: NonNullable<Flight['claims']> = [];
-    for (const e of [...edits].sort((a, b) => a.offset - b.offset)) {
-      const at = e.offset + shift;
-      if (e.insert) claims.push({ at: Y.createRelativePositionFromTypeIndex(this.ytext, mapOffset(this.pending, at, true)), text: e.insert });
+    const claims: Flight['claims'] = [];
+    for (const e of [...changes].sort((a, b) => a.offset - b.offset)) {
+      const at = mapOffset(this.pending, e.offset + shift, true);
+      if (e.insert) claims.push({ at: Y.createRelativePositionFromTypeIndex(this.ytext, at), text: e.insert });
       shift += e.insert.length - e.deleteCount;
     }
     return claims;
+  }
+
+  /** The texts `edits` inserted into the shared text, as ranges that follow later changes. */
+  private rangesOf(edits: readonly TextEdit[]): Flight['suspects'] {
+    let shift = 0;
+    const ranges: Flight['suspects'] = [];
+    for (const e of [...edits].sort((a, b) => a.offset - b.offset)) {
+      const at = e.offset + shift;
+      if (e.insert) {
+        const start = Y.createRelativePositionFromTypeIndex(this.ytext, at);
+        const end = Y.createRelativePositionFromTypeIndex(this.ytext, at + e.insert.length, -1);
+        ranges.push({ start, end });
+      }
+      shift += e.insert.length - e.deleteCount;
+    }
+    return ranges;
   }
 
   /**
@@ -268,13 +290,33 @@ export class BufferBinding {
    * the peer's, and the peer's copy back into what the buffer lacks.
    */
   private takeBack(f: Flight): void {
-    for (const claim of f.claims ?? []) {
-      const abs = Y.createAbsolutePositionFromRelativePosition(claim.at, this.ytext.doc!);
-      const index = abs?.index ?? this.ytext.length;
+    for (const claim of f.claims) {
+      const index = this.indexOf(claim.at) ?? this.ytext.length;
       this.applyToShared([{ offset: index, deleteCount: 0, insert: claim.text }]);
       this.pending = compose(this.pending, [{ offset: index, deleteCount: 0, insert: claim.text }]);
     }
     this.options.logger.debug('binding: a keystroke matched a peer edit in flight; both copies kept');
+  }
+
+  /**
+   * The editor applied our edit, shifted, and reported it before saying so: the last change that
+   * looked like it was ours, not the user's. Take out the copy it put into the shared text.
+   */
+  private withdrawSuspect(f: Flight): void {
+    const last = f.suspects.length - f.sent.filter((e) => e.insert).length;
+    const removals = f.suspects.slice(Math.max(0, last)).map((r) => {
+      const start = this.indexOf(r.start) ?? 0;
+      return { offset: start, deleteCount: Math.max(0, (this.indexOf(r.end) ?? start) - start), insert: '' };
+    });
+    this.applyToShared(removals.filter((e) => e.deleteCount > 0));
+    f.echoed = true;
+    this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
+    this.options.logger.debug('binding: the editor applied our edit on top of a keystroke; its copy was withdrawn');
+  }
+
+  private indexOf(at: Y.RelativePosition): number | undefined {
+    const abs = Y.createAbsolutePositionFromRelativePosition(at, this.ytext.doc!);
+    return abs && abs.type === this.ytext ? abs.index : undefined;
   }
 
   private scheduleFlush(): void {
@@ -301,7 +343,7 @@ export class BufferBinding {
         this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
       }
       if (!this.pending.length) return;
-      const f: Flight = { edits: this.pending, sent: this.pending, baseVersion: this.buffer.version(), raced: false, echoed: false };
+      const f: Flight = { edits: this.pending, sent: this.pending, baseVersion: this.buffer.version(), raced: false, echoed: false, claims: [], suspects: [] };
       this.pending = [];
       this.flight = f;
       let applied = false;
@@ -320,6 +362,7 @@ export class BufferBinding {
         if (this.buffer.version() === f.baseVersion) return;
         continue;
       }
+      if (!f.echoed && f.suspects.length) this.withdrawSuspect(f);
       if (!f.echoed) await this.echoOf(f);
       this.flight = undefined;
     }
