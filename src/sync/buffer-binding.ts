@@ -11,16 +11,16 @@
  * back and sent again. So a keystroke costs the same in a 4 MB file as in a 4 KB one.
  *
  * The one guess the binding makes is which change event is the echo of the edit it applied: the
- * event whose edits are exactly the ones sent. If the editor then says it refused that edit, the
- * event was the user typing the same thing at the same place, and their copy is put back (see
- * `takeBack`). A buffer that ever disagrees is merged, never overwritten (see `verify`).
+ * event whose edits are exactly the ones sent. Until the editor says it applied that edit, the user
+ * may have typed exactly the same thing at the same place, so later changes wait (see `decide`).
+ * A buffer that ever disagrees is merged, never overwritten (see `verify`).
  *
  * Undo is local: a Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
  */
 import * as Y from 'yjs';
 import type { Logger } from '../session/log';
-import { compose, mapBack, rebase } from './edit-algebra';
-import { deltaToEdits, diffEdits, mapOffset, unionEdits, type TextEdit } from './textdiff';
+import { compose, deltaToEdits, mapBack, rebase } from './edit-algebra';
+import { diffEdits, mapOffset, unionEdits, type TextEdit } from './textdiff';
 
 export const EDITOR_ORIGIN = 'editor';
 
@@ -62,10 +62,8 @@ interface Flight {
   echoed: boolean;
   /** How applyEdits resolved, once it has. */
   result?: boolean;
-  /** Where the text of an echo taken before applyEdits resolved sits in the Y.Text (see takeBack). */
-  claims: Array<{ at: Y.RelativePosition; text: string }>;
-  /** Keystrokes that inserted what the flight inserts, after it raced one (see withdrawSuspect). */
-  suspects: Array<{ start: Y.RelativePosition; end: Y.RelativePosition }>;
+  /** A change taken for the echo before applyEdits resolved (see decide). */
+  claimed?: TextEdit[];
   onEcho?: () => void;
 }
 
@@ -84,6 +82,8 @@ export class BufferBinding {
   private flushing = false;
   private closed = false;
   private wake: (() => void) | undefined;
+  /** Changes reported while a claimed echo awaits the editor's word (see decide). */
+  private held: TextEdit[][] | undefined;
   private readonly observer: (event: Y.YTextEvent, tx: Y.Transaction) => void;
   private idle: Promise<void> = Promise.resolve();
 
@@ -124,15 +124,30 @@ export class BufferBinding {
    */
   onBufferChange(changes: readonly TextEdit[]): boolean {
     if (this.closed || changes.length === 0) return false;
+    if (this.held) {
+      this.held.push([...changes]);
+      return true;
+    }
     const f = this.flight;
     const out = f && !f.echoed ? f : undefined;
     if (out && this.isEcho(out, changes)) {
       out.echoed = true;
+      if (out.result === undefined) {
+        // Exactly our edit, but the user may have typed exactly that just before (a pair of
+        // brackets where a peer typed one): until the editor says whether it applied ours, hold on.
+        out.claimed = [...changes];
+        this.held = [];
+      }
       out.onEcho?.();
       return false;
     }
+    this.local(changes, out);
+    return true;
+  }
+
+  /** A change typed here: into the shared text, rebased over what the buffer has not received. */
+  private local(changes: readonly TextEdit[], out: Flight | undefined): void {
     let toShared: TextEdit[];
-    const raced = out?.raced;
     if (out) {
       // Typed before our edit landed: the editor refuses ours (or applies it on top, shifted).
       const first = rebase(changes, out.edits);
@@ -149,12 +164,31 @@ export class BufferBinding {
     if (this.options.readOnly?.()) {
       this.options.onRefused?.();
       this.resync = true; // back to the shared text
-    } else {
-      this.applyToShared(toShared);
-      if (out && raced && out.result === undefined && sameInserts(changes, out.sent)) out.suspects.push(...this.rangesOf(toShared));
-    }
+    } else this.applyToShared(toShared);
     if (this.pending.length || this.resync) this.scheduleFlush();
-    return true;
+  }
+
+  /**
+   * The editor said whether it applied the flight whose echo was claimed. If it refused it, the
+   * claimed change was typed here; if it applied it and reported a change like ours since, that was
+   * ours, shifted, and the claimed one typed here. Then the changes held meanwhile are processed.
+   */
+  private decide(f: Flight): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    const claimed = f.claimed;
+    f.claimed = undefined;
+    const shifted = f.result === true && held.some((c) => sameInserts(c, f.sent));
+    if (claimed && (f.result === false || shifted)) {
+      f.echoed = false;
+      this.local(claimed, f);
+      this.options.logger.debug('binding: a keystroke matched the edit in flight; it was the user\'s');
+      if (f.result === false) {
+        this.pending = compose(f.edits, this.pending);
+        this.flight = undefined;
+      }
+    }
+    for (const changes of held) this.onBufferChange(changes);
   }
 
   undo(): boolean {
@@ -236,82 +270,20 @@ export class BufferBinding {
 
   /**
    * Whether a reported change is the edit in flight: exactly its edits. If the editor has not said
-   * yet whether it applied them, the user may have typed exactly that (see takeBack).
+   * yet whether it applied them, the user may have typed exactly that (see decide).
    *
    * An editor addresses an edit by line and column and its check that the buffer is still at the
    * edit's version may not be atomic (VS Code's is not): after a keystroke raced it, ours can land
    * shifted, the same texts at other offsets. Once the editor said it applied ours, such a change is
    * taken for it, and what the buffer lacks is recomputed from the texts (rare, so the whole-text
-   * diff is affordable). Before that, it is taken for the user's (see `suspects`).
+   * diff is affordable). Before that, it is taken for the user's.
    */
   private isEcho(f: Flight, changes: readonly TextEdit[]): boolean {
-    if (sameEdits(changes, f.edits)) {
-      if (f.result === undefined) f.claims = this.claimsFor(changes);
-      return true;
-    }
+    if (sameEdits(changes, f.edits)) return true;
     if (!f.raced || f.result !== true || !sameInserts(changes, f.sent)) return false;
     this.options.logger.debug('binding: the editor applied our edit on top of a keystroke; recomputing what the buffer lacks');
     this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
     return true;
-  }
-
-  /** Where each text the change inserts sits in the shared text, once the buffer has it. */
-  private claimsFor(changes: readonly TextEdit[]): Flight['claims'] {
-    let shift = 0;
-    const claims: Flight['claims'] = [];
-    for (const e of [...changes].sort((a, b) => a.offset - b.offset)) {
-      const at = mapOffset(this.pending, e.offset + shift, true);
-      if (e.insert) claims.push({ at: Y.createRelativePositionFromTypeIndex(this.ytext, at), text: e.insert });
-      shift += e.insert.length - e.deleteCount;
-    }
-    return claims;
-  }
-
-  /** The texts `edits` inserted into the shared text, as ranges that follow later changes. */
-  private rangesOf(edits: readonly TextEdit[]): Flight['suspects'] {
-    let shift = 0;
-    const ranges: Flight['suspects'] = [];
-    for (const e of [...edits].sort((a, b) => a.offset - b.offset)) {
-      const at = e.offset + shift;
-      if (e.insert) {
-        const start = Y.createRelativePositionFromTypeIndex(this.ytext, at);
-        const end = Y.createRelativePositionFromTypeIndex(this.ytext, at + e.insert.length, -1);
-        ranges.push({ start, end });
-      }
-      shift += e.insert.length - e.deleteCount;
-    }
-    return ranges;
-  }
-
-  /**
-   * The editor refused an edit whose echo we thought we had seen: that change was the user typing
-   * exactly what a peer typed at the same place (a pair of brackets, say). The buffer holds the
-   * user's copy; the shared text only the peer's. Put the user's copy into the shared text, before
-   * the peer's, and the peer's copy back into what the buffer lacks.
-   */
-  private takeBack(f: Flight): void {
-    for (const claim of f.claims) {
-      const index = this.indexOf(claim.at) ?? this.ytext.length;
-      this.applyToShared([{ offset: index, deleteCount: 0, insert: claim.text }]);
-      this.pending = compose(this.pending, [{ offset: index, deleteCount: 0, insert: claim.text }]);
-    }
-    this.options.logger.debug('binding: a keystroke matched a peer edit in flight; both copies kept');
-  }
-
-  /**
-   * The editor applied our edit, shifted, and reported it before saying so: the last change that
-   * looked like it was ours, not the user's. Take out the copy it put into the shared text.
-   */
-  private withdrawSuspect(f: Flight): void {
-    const last = f.suspects.length - f.sent.filter((e) => e.insert).length;
-    const removals = f.suspects.slice(Math.max(0, last)).map((r) => {
-      const start = this.indexOf(r.start) ?? 0;
-      return { offset: start, deleteCount: Math.max(0, (this.indexOf(r.end) ?? start) - start), insert: '' };
-    });
-    this.applyToShared(removals.filter((e) => e.deleteCount > 0));
-    f.echoed = true;
-    this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
-    this.options.logger.debug('binding: the editor applied our edit on top of a keystroke; its copy was withdrawn');
   }
 
   private indexOf(at: Y.RelativePosition): number | undefined {
@@ -343,7 +315,7 @@ export class BufferBinding {
         this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
       }
       if (!this.pending.length) return;
-      const f: Flight = { edits: this.pending, sent: this.pending, baseVersion: this.buffer.version(), raced: false, echoed: false, claims: [], suspects: [] };
+      const f: Flight = { edits: this.pending, sent: this.pending, baseVersion: this.buffer.version(), raced: false, echoed: false };
       this.pending = [];
       this.flight = f;
       let applied = false;
@@ -354,15 +326,14 @@ export class BufferBinding {
       }
       f.result = applied;
       if (this.closed) return;
+      if (f.claimed || this.held) this.decide(f);
       if (!applied) {
-        if (f.echoed) this.takeBack(f);
-        else this.pending = compose(f.edits, this.pending);
+        if (this.flight === f) this.pending = compose(f.edits, this.pending);
         this.flight = undefined;
         // Refused because the user typed: their change events restart the loop if they are not in yet.
         if (this.buffer.version() === f.baseVersion) return;
         continue;
       }
-      if (!f.echoed && f.suspects.length) this.withdrawSuspect(f);
       if (!f.echoed) await this.echoOf(f);
       this.flight = undefined;
     }

@@ -8,8 +8,13 @@
  */
 import type { TextEdit } from './textdiff';
 
-/** Accumulates retain/delete/insert runs into a minimal edit list. */
-class EditBuilder {
+/**
+ * Accumulates retain/delete/insert runs into an edit list. Text inserted before a deletion forms one
+ * edit with it (a replacement, its text at the start); text inserted after a deletion is an edit of
+ * its own at the deletion's end. The difference matters when another change inserts at that end: a
+ * peer typing over a bracket and then on after it must stay two things (see `rebase`).
+ */
+export class EditBuilder {
   private readonly edits: TextEdit[] = [];
   private offset = 0;
   private open: { offset: number; deleteCount: number; insert: string } | undefined;
@@ -26,6 +31,7 @@ class EditBuilder {
   }
   insert(text: string): void {
     if (!text) return;
+    if (this.open?.deleteCount) this.close();
     this.open ??= { offset: this.offset, deleteCount: 0, insert: '' };
     this.open.insert += text;
   }
@@ -42,8 +48,8 @@ class EditBuilder {
 const ascending = (edits: readonly TextEdit[]): TextEdit[] =>
   edits.filter((e) => e.deleteCount > 0 || e.insert).sort((a, b) => a.offset - b.offset);
 
-/** A run of the original text (`from`, `length`), or text that an edit inserted. */
-type Piece = { from: number; length: number } | { text: string };
+/** A run of the original text (`from`, `length`), one deleted from it (`gone`), or inserted text. */
+type Piece = { from: number; length: number; gone?: true } | { text: string };
 
 /** The text after `edits`, as pieces of the text before them (the last run is open-ended). */
 function piecesOf(edits: readonly TextEdit[]): Piece[] {
@@ -52,16 +58,18 @@ function piecesOf(edits: readonly TextEdit[]): Piece[] {
   for (const e of ascending(edits)) {
     if (e.offset > at) pieces.push({ from: at, length: e.offset - at });
     if (e.insert) pieces.push({ text: e.insert });
+    if (e.deleteCount) pieces.push({ from: e.offset, length: e.deleteCount, gone: true });
     at = e.offset + e.deleteCount;
   }
   pieces.push({ from: at, length: Infinity });
   return pieces;
 }
 
-const lengthOf = (p: Piece): number => ('text' in p ? p.text.length : p.length);
+const lengthOf = (p: Piece): number => ('text' in p ? p.text.length : p.gone ? 0 : p.length);
 
 function slice(p: Piece, start: number, end: number): Piece {
   if ('text' in p) return { text: p.text.slice(start, end) };
+  if (p.gone) return p;
   return { from: p.from + start, length: Math.min(end, p.length) - start };
 }
 
@@ -80,7 +88,8 @@ export function compose(first: readonly TextEdit[], second: readonly TextEdit[])
     while (n > 0 && i < input.length) {
       const p = input[i];
       const take = Math.min(n, lengthOf(p) - within);
-      if (keep) output.push(slice(p, within, within + take));
+      if (keep || ('from' in p && p.gone)) output.push(slice(p, within, within + take));
+      else if ('from' in p && take > 0) output.push({ from: p.from + within, length: take, gone: true });
       within += take;
       n -= take;
       if (within >= lengthOf(p)) {
@@ -92,16 +101,22 @@ export function compose(first: readonly TextEdit[], second: readonly TextEdit[])
   let at = 0;
   for (const e of ascending(second)) {
     advance(e.offset - at, true);
-    advance(e.deleteCount, false);
+    // As in a Y.Text, text inserted where something was deleted goes after the deleted run.
+    while (i < input.length && within === 0 && lengthOf(input[i]) === 0) output.push(input[i++]);
     if (e.insert) output.push({ text: e.insert });
+    advance(e.deleteCount, false);
     at = e.offset + e.deleteCount;
   }
+
   if (i < input.length) output.push(slice(input[i], within, lengthOf(input[i])), ...input.slice(i + 1));
   const out = new EditBuilder();
   let next = 0; // the next character of the original text not yet accounted for
   for (const p of output) {
     if ('text' in p) out.insert(p.text);
-    else if (p.length > 0) {
+    else if (p.gone) {
+      out.delete(p.from + p.length - next);
+      next = p.from + p.length;
+    } else if (p.length > 0) {
       out.delete(p.from - next);
       if (p.length === Infinity) break;
       out.retain(p.length);
@@ -165,4 +180,15 @@ export function mapBack(edits: readonly TextEdit[], offset: number): number {
     shift += e.insert.length - e.deleteCount;
   }
   return offset - shift;
+}
+
+/** A Yjs text delta (retain/delete/insert runs) as edits relative to the text before it. */
+export function deltaToEdits(delta: ReadonlyArray<{ retain?: number; delete?: number; insert?: unknown }>): TextEdit[] {
+  const out = new EditBuilder();
+  for (const op of delta) {
+    if (op.retain !== undefined) out.retain(op.retain);
+    else if (op.delete !== undefined) out.delete(op.delete);
+    else if (typeof op.insert === 'string') out.insert(op.insert);
+  }
+  return out.done();
 }

@@ -102,25 +102,6 @@ export function mapOffset(edits: readonly TextEdit[], offset: number, after = fa
   return offset + shift;
 }
 
-/** A Yjs text delta (retain/delete/insert runs) as edits relative to the text before it. */
-export function deltaToEdits(delta: ReadonlyArray<{ retain?: number; delete?: number; insert?: unknown }>): TextEdit[] {
-  const edits: TextEdit[] = [];
-  let offset = 0;
-  for (const op of delta) {
-    if (op.retain !== undefined) offset += op.retain;
-    else if (op.delete !== undefined) {
-      edits.push({ offset, deleteCount: op.delete, insert: '' });
-      offset += op.delete;
-    } else if (typeof op.insert === 'string') {
-      const last = edits[edits.length - 1];
-      if (last && last.offset + last.deleteCount === offset && last.insert === '') {
-        edits[edits.length - 1] = { ...last, insert: op.insert };
-      } else edits.push({ offset, deleteCount: 0, insert: op.insert });
-    }
-  }
-  return edits;
-}
-
 /** A place in a text as editors address it: a line (split at LF) and a UTF-16 column within it. */
 export interface LineColumn {
   readonly line: number;

@@ -73,29 +73,31 @@ export class SimEditor implements EditorBuffer {
     const at = positionsOf(this.hostText, edits.flatMap((e) => [e.offset, e.offset + e.deleteCount]));
     const anchors = this.options.keepCarets && this.binding && this.caughtUp ? this.binding.anchor([this.caret]) : undefined;
     return new Promise((resolve) => {
+      // Later, the window takes the edit, or refuses it; the answer reaches the extension host after
+      // every change event the window sent before it (one ordered channel, as VS Code's is).
       void ticks(this.options.rand, this.options.maxDelay ?? 3).then(() => {
-        if (this.ver !== baseVersion) {
-          if (!this.options.onTop) {
-            this.rejected++;
-            return resolve(false);
-          }
-          const shifted = edits.map((e, i) => {
-            const offset = offsetOf(this.text, at[2 * i]);
-            return { offset, deleteCount: Math.max(0, offsetOf(this.text, at[2 * i + 1]) - offset), insert: e.insert };
-          });
-          this.change(shifted, true);
-          return resolve(true);
-        }
         const caret = this.caret;
-        this.change(edits, true);
-        // VS Code reports the change to the extension host before the edit's promise resolves; the
-        // adapter then restores the carets.
+        let applied = true;
+        if (this.ver === baseVersion) this.change(edits, true);
+        else if (this.options.onTop) {
+          this.change(
+            edits.map((e, i) => {
+              const offset = offsetOf(this.text, at[2 * i]);
+              return { offset, deleteCount: Math.max(0, offsetOf(this.text, at[2 * i + 1]) - offset), insert: e.insert };
+            }),
+            true,
+          );
+        } else {
+          applied = false;
+          this.rejected++;
+        }
         this.deliverAll();
-        if (anchors && this.caret === mapOffset(edits, caret, true)) {
+        // The adapter puts the carets back, unless anything else happened meanwhile.
+        if (applied && anchors && this.ver === baseVersion + 1 && this.caret === mapOffset(edits, caret, true)) {
           const [kept] = this.binding!.resolve(anchors);
           if (kept !== undefined) this.caret = kept;
         }
-        resolve(true);
+        resolve(applied);
       });
     });
   }

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { BufferBinding, type EditorBuffer } from '../../src/sync/buffer-binding';
-import { applyEdits, diffEdits, mapOffset, deltaToEdits, offsetOf, positionsOf, type TextEdit } from '../../src/sync/textdiff';
+import { applyEdits, diffEdits, mapOffset, offsetOf, positionsOf, type TextEdit } from '../../src/sync/textdiff';
+import { deltaToEdits } from '../../src/sync/edit-algebra';
 import { silentLogger } from '../../src/session/log';
 
 /**
@@ -148,7 +149,12 @@ test('textdiff: diff, apply and map round-trip, never splitting an astral charac
   assert.equal(mapOffset(edits, 4), 6);
   assert.equal(mapOffset(edits, 6), 8);
   assert.equal(mapOffset(edits, 9), 10);
-  assert.deepEqual(deltaToEdits([{ retain: 3 }, { delete: 2 }, { insert: 'ab' }]), [{ offset: 3, deleteCount: 2, insert: 'ab' }]);
+  assert.deepEqual(deltaToEdits([{ retain: 3 }, { insert: 'ab' }, { delete: 2 }]), [{ offset: 3, deleteCount: 2, insert: 'ab' }]);
+  // Text inserted after a deletion stays after it: another insertion there may go between.
+  assert.deepEqual(deltaToEdits([{ retain: 3 }, { delete: 2 }, { insert: 'ab' }]), [
+    { offset: 3, deleteCount: 2, insert: '' },
+    { offset: 5, deleteCount: 0, insert: 'ab' },
+  ]);
 });
 
 test('remote edits reach the buffer as range edits and do not echo back', async () => {

@@ -81,7 +81,8 @@ class Typist {
 
   async run(ops: number): Promise<void> {
     for (let i = 0; i < ops; i++) {
-      const action = this.rand(10);
+      let action = this.rand(10);
+      if (process.env.FZ_ONLY && !process.env.FZ_ONLY.split(',').includes(String(action))) action = 0;
       if (action < 5) await this.typeToken();
       else if (action === 5) this.deleteOwn();
       else if (action === 6) this.pasteOver();
