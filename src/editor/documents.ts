@@ -1,6 +1,6 @@
 /**
  * Binds every open VS Code text document of the shared folder to its shared Y.Text. The decisions
- * (offset mapping, echo suppression, repair, local undo) live in the core's BufferBinding; this file
+ * (rebasing, echo recognition, merging a disagreeing buffer, local undo, caret anchors) live in the core's BufferBinding; this file
  * only adapts VS Code's documents and events to it.
  */
 import * as path from 'node:path';

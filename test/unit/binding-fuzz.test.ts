@@ -237,3 +237,53 @@ test('fuzz: concurrent typists in simulated asynchronous editors lose no keystro
   for (const seed of SEEDS) rejected += (await fuzz(seed, OPS)).rejected;
   assert.ok(rejected > 0, 'the editors refused no edit: the fuzz did not exercise the races');
 });
+
+/**
+ * Issue 11, scenario 1 and 5: two people type at the end of the same Markdown line at once, with
+ * auto-closing brackets (typing `<` inserts `<>` with the caret between; typing `>` there types over
+ * it). Seen in two real editors: one person's ten letters vanished, or the two texts interleaved.
+ */
+async function sameSpot(seed: number): Promise<string> {
+  const rand = seededRandom(seed);
+  const line = '# Notes: ';
+  const [da, db] = [new Y.Doc(), new Y.Doc()];
+  da.getText('content').insert(0, line);
+  Y.applyUpdate(db, Y.encodeStateAsUpdate(da));
+  const net = network([da, db], rand);
+  const peers = [da, db].map((doc) => {
+    const editor = new SimEditor(line, { rand, keepCarets: true });
+    const binding = new BufferBinding(doc.getText('content'), editor, { logger: silentLogger });
+    editor.binding = binding;
+    editor.caret = line.length;
+    return { doc, editor, binding };
+  });
+  const closers: Record<string, string> = { '<': '>', '(': ')', '[': ']' };
+  const typeLikeAnEditor = async (editor: SimEditor, text: string): Promise<void> => {
+    for (const ch of text) {
+      await ticks(rand, 2);
+      if (closers[ch]) {
+        editor.type(ch + closers[ch]);
+        editor.caret -= 1;
+      } else if (Object.values(closers).includes(ch) && editor.text[editor.caret] === ch) editor.type(ch, 1);
+      else editor.type(ch);
+    }
+  };
+  const a = ' <AAAAAAAAAA> (a a a)';
+  const b = ' <bbbbbbbbbb> [b b b]';
+  try {
+    await Promise.all([typeLikeAnEditor(peers[0].editor, a), typeLikeAnEditor(peers[1].editor, b)]);
+    await settle(peers, net);
+    const text = da.getText('content').toString();
+    for (const p of peers) assert.equal(p.editor.text, text);
+    assert.equal(db.getText('content').toString(), text);
+    assert.ok(text === line + a + b || text === line + b + a, `seed ${seed}: ${JSON.stringify(text)}`);
+    assert.equal(peers[0].binding.repairs + peers[1].binding.repairs, 0);
+    return text;
+  } finally {
+    peers.forEach((p) => p.binding.dispose());
+  }
+}
+
+test('two people typing at the end of one line with auto-closing brackets keep every letter, each text whole', async () => {
+  for (let seed = 1; seed <= 40; seed++) await sameSpot(seed);
+});
