@@ -1,7 +1,7 @@
 /**
  * Binds every open VS Code text document of the shared folder to its shared Y.Text. The decisions
- * (rebasing, echo recognition, merging a disagreeing buffer, local undo, caret anchors) live in the core's BufferBinding; this file
- * only adapts VS Code's documents and events to it.
+ * (rebasing, echo recognition, merging a disagreeing buffer, local undo, caret anchors) live in the
+ * core's BufferBinding; this file only adapts VS Code's documents, events and carets to it.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
