@@ -2,8 +2,9 @@
  * The no-lost-keystroke fuzz, in plain Node: two or three peers, each an editor bound to its own
  * Y.Doc, the docs linked by a network that delivers late. Each typist inserts tokens nobody else
  * types (so the oracle is exact), with auto-closing brackets, deletes some, edits at several places
- * in one change, and (second test) undoes and redoes in bursts; often at the same spot as the others. At the end every buffer and every Y.Text are identical, every token a typist
- * kept is there exactly once and every token it deleted is gone, and no binding needed a repair.
+ * in one change, and (second test) undoes and redoes in bursts; often at the same spot as the
+ * others. At the end every buffer and every Y.Text are identical, every token a typist kept is there
+ * exactly once and every token it deleted is gone, and no binding needed a repair.
  *
  * Seeded: a failure prints its seed; HYPERPAIR_FUZZ_SEED=<n> replays it, HYPERPAIR_FUZZ_OPS=<n>
  * sets the operations per typist (a long run), HYPERPAIR_FUZZ_SEEDS=<n> how many seeds, and
