@@ -6,7 +6,7 @@
 #   bash scripts/test.sh                       everything (what CI runs)
 #   bash scripts/test.sh --editor [opts…]      only the editor suite (`npm run test:editor`); options go
 #                                              to `node --test`, e.g. --test-name-pattern "typed in A"
-# HYPERPAIR_SKIP_EDITOR_TESTS=1 skips the editor suite; HYPERPAIR_TEST_TIMEOUT (seconds, default 5400)
+# HYPERPAIR_SKIP_EDITOR_TESTS=1 skips the editor suite; HYPERPAIR_TEST_TIMEOUT (seconds, default 1800)
 # bounds each suite, so that a hung test process fails the run instead of stalling it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +41,7 @@ run_suite() { # name, paths...
   # No --test-force-exit: a test that leaves a handle open hangs its file, and that is a bug to fix.
   # The hang is bounded (HYPERPAIR_TEST_TIMEOUT seconds per suite) and then counted as a failure: the
   # TAP file has no summary (see tap-summary.sh).
-  timeout --kill-after=30 "${HYPERPAIR_TEST_TIMEOUT:-5400}" node --test --test-concurrency=1 \
+  timeout --kill-after=30 "${HYPERPAIR_TEST_TIMEOUT:-1800}" node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination=".test-artifacts/$name.tap" \
     ${node_opts[@]+"${node_opts[@]}"} "$@"
