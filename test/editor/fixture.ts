@@ -124,6 +124,8 @@ export class Editor {
           ...process.env,
           XDG_CONFIG_HOME: path.join(this.base, 'xdg-config'),
           XDG_DATA_HOME: path.join(this.base, 'xdg-data'),
+          // Sync records and file history of this editor's folders (never the user's own).
+          XDG_STATE_HOME: path.join(this.base, 'xdg-state'),
           HYPERPAIR_TEST_AGENT_PORT: String(this.agentPort),
         },
       },
