@@ -18,9 +18,13 @@ const options = {
   scenarios: [],
 };
 
+// A session freezes after a create-then-leave in about a third of the trials on today's main (issue
+// 12): five trials make a regression all but certain to show, at about a minute when nothing freezes.
+const TRIALS: Record<string, number> = { 'create-then-leave': Math.max(options.trials, 5) };
+
 for (const name of Object.keys(SCENARIOS)) {
-  test(`chaos: ${name} loses no line and ends with identical trees`, { timeout: 300_000 }, async (t) => {
-    const r = await runScenario(name, { ...options, log: (line) => t.diagnostic(line) });
+  test(`chaos: ${name} loses no line and ends with identical trees`, { timeout: 600_000 }, async (t) => {
+    const r = await runScenario(name, { ...options, trials: TRIALS[name] ?? options.trials, log: (line) => t.diagnostic(line) });
     if (r.skipped) return t.skip(r.skipped);
     for (const n of r.notes) t.diagnostic(n);
     assert.ok(r.trials > 0 && r.linesWritten + r.filesExpected > 0, 'the scenario wrote nothing: it proves nothing');
