@@ -1,14 +1,14 @@
 /**
  * Binds every open VS Code text document of the shared folder to its shared Y.Text. The decisions
- * (rebasing, echo recognition, merging a disagreeing buffer, local undo, caret anchors) live in the
- * core's BufferBinding; this file only adapts VS Code's documents, events and carets to it.
+ * (offset mapping, echo suppression, repair, local undo) live in the core's BufferBinding; this file
+ * only adapts VS Code's documents and events to it.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
 import type { Workspace } from '../sync/api';
 import { BufferBinding, type EditorBuffer } from '../sync/buffer-binding';
-import { mapOffset, type TextEdit } from '../sync/textdiff';
+import type { TextEdit } from '../sync/textdiff';
 
 /** What the document layer needs from a running session. */
 export interface DocumentHost {
@@ -21,7 +21,6 @@ export interface DocumentHost {
 }
 
 class VsCodeBuffer implements EditorBuffer {
-  binding?: BufferBinding;
   constructor(
     readonly document: vscode.TextDocument,
     private readonly afterRemoteEdit: () => void,
@@ -41,48 +40,15 @@ class VsCodeBuffer implements EditorBuffer {
       const range = new vscode.Range(this.document.positionAt(e.offset), this.document.positionAt(e.offset + e.deleteCount));
       edit.replace(this.document.uri, range, e.insert);
     }
-    const carets = this.anchorCarets();
     // VS Code stamps the edit with the document version and refuses it if the user typed meanwhile.
     const applied = await vscode.workspace.applyEdit(edit).then(
       (ok) => ok,
       () => false,
     );
-    if (applied) {
-      if (this.document.version === baseVersion + 1) this.restoreCarets(carets, edits);
-      this.afterRemoteEdit();
-    }
+    if (applied) this.afterRemoteEdit();
     return applied;
   }
-
-  /** The carets of every editor showing the document, as positions a peer's insertion does not move. */
-  private anchorCarets(): Carets {
-    const binding = this.binding;
-    if (!binding) return [];
-    return vscode.window.visibleTextEditors
-      .filter((editor) => editor.document === this.document)
-      .map((editor) => {
-        const offsets = editor.selections.flatMap((s) => [this.document.offsetAt(s.anchor), this.document.offsetAt(s.active)]);
-        return { editor, offsets, anchors: binding.anchor(offsets) };
-      });
-  }
-
-  /**
-   * VS Code moves a caret along when text is inserted at it, which shreds the words of two people
-   * typing at one spot. Puts each caret back where its anchor says, unless the user moved it.
-   */
-  private restoreCarets(carets: Carets, edits: readonly TextEdit[]): void {
-    for (const { editor, offsets, anchors } of carets) {
-      const now = editor.selections.flatMap((s) => [this.document.offsetAt(s.anchor), this.document.offsetAt(s.active)]);
-      const movedByUs = now.length === offsets.length && now.every((o, i) => o === mapOffset(edits, offsets[i], true) || o === mapOffset(edits, offsets[i]));
-      const kept = this.binding?.resolve(anchors);
-      if (!movedByUs || !kept || kept.some((o) => o === undefined) || kept.every((o, i) => o === now[i])) continue;
-      const at = (i: number) => this.document.positionAt(kept[i]!);
-      editor.selections = editor.selections.map((_, i) => new vscode.Selection(at(2 * i), at(2 * i + 1)));
-    }
-  }
 }
-
-type Carets = Array<{ editor: vscode.TextEditor; offsets: number[]; anchors: ReturnType<BufferBinding['anchor']> }>;
 
 interface Bound {
   binding: BufferBinding;
@@ -121,7 +87,7 @@ export class DocumentBindings implements vscode.Disposable {
     host.workspace.on('file-added', onAdded);
     host.workspace.on('file-renamed', onAdded);
     this.disposables.push({ dispose: () => (host.workspace.off('file-added', onAdded), host.workspace.off('file-renamed', onAdded)) });
-    // A periodic consistency check: if a buffer ever disagrees, it is logged and merged (never overwritten).
+    // A cheap periodic consistency check: if a buffer ever disagrees, it is logged and repaired.
     this.verifyTimer = setInterval(() => this.bound.forEach((b) => b.binding.verify()), 5000);
     this.bindAll();
   }
@@ -234,7 +200,6 @@ export class DocumentBindings implements vscode.Disposable {
         readOnly: () => this.host.readOnly?.() ?? false,
         onRefused: () => this.warnReadOnly(),
       });
-      buffer.binding = bound.binding;
       this.bound.set(document, bound);
       this.host.setEditorOwned?.(relPath, true);
       this.logger.debug(`bound ${relPath}`);
@@ -259,7 +224,7 @@ export class DocumentBindings implements vscode.Disposable {
     const b = this.bound.get(e.document);
     if (!b || e.contentChanges.length === 0) return;
     const changes: TextEdit[] = e.contentChanges.map((c) => ({ offset: c.rangeOffset, deleteCount: c.rangeLength, insert: c.text }));
-    b.lastLocal = b.binding.onBufferChange(changes);
+    b.lastLocal = b.binding.onBufferChange(changes, e.document.getText());
     if (b.lastLocal) b.userEdited = true;
   }
 

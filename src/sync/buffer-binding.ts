@@ -3,31 +3,25 @@
  * asynchronously (VS Code's `workspace.applyEdit` is). Editor-agnostic: the VS Code glue adapts a
  * TextDocument to `EditorBuffer` and forwards its change events here.
  *
- * The binding never compares or diffs whole texts while people type. It keeps `pending`: the edits
- * that turn the buffer, as its change events have reported it, into the Y.Text. A peer's change
- * arrives as a Yjs delta and is composed onto `pending`; a keystroke is rebased over `pending` into
- * Y.Text coordinates (and `pending` over it). Pending edits go to the editor against the version
- * they were computed for; if the user typed in between, the editor refuses them and they are folded
- * back and sent again. So a keystroke costs the same in a 4 MB file as in a 4 KB one.
- *
- * The one guess the binding makes is which change event is the echo of the edit it applied: the
- * event whose edits are exactly the ones sent. Until the editor says it applied that edit, the user
- * may have typed exactly the same thing at the same place, so later changes wait (see `decide`).
- * A buffer that ever disagrees is merged, never overwritten (see `verify`).
+ * The hard part is the window in which the Y.Text already holds a peer's edit but the buffer does not
+ * yet: a keystroke made in that window has offsets in buffer coordinates, which are not Y.Text
+ * coordinates. The binding keeps `shadow`, the buffer text as last reported, and maps local edits
+ * through the difference between `shadow` and the Y.Text. Remote edits reach the buffer as a diff from
+ * the buffer's current text to the Y.Text, applied against the buffer version it was computed for: if
+ * the user typed in between, the editor rejects the edit and the binding recomputes. So no keystroke is
+ * dropped, nothing echoes, and a buffer that ever disagrees is repaired from the Y.Text.
  *
  * Undo is local: a Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
  */
 import * as Y from 'yjs';
 import type { Logger } from '../session/log';
-import { compose, deltaToEdits, mapBack, rebase } from './edit-algebra';
-import { diffEdits, mapOffset, unionEdits, type TextEdit } from './textdiff';
+import { applyEdits, diffEdits, mapOffset, offsetOf, positionsOf, type LineColumn, type TextEdit } from './textdiff';
 
 export const EDITOR_ORIGIN = 'editor';
 
 export interface EditorBuffer {
-  /** The text as the change events so far have reported it. */
   getText(): string;
-  /** Increases with every change of the buffer (VS Code's `document.version`). */
+  /** Increases by one with every change of the buffer (VS Code's `document.version`). */
   version(): number;
   /**
    * Applies edits (offsets relative to the text at `baseVersion`) as one change. Resolves false,
@@ -40,8 +34,10 @@ export interface BufferBindingOptions {
   logger: Logger;
   /** Milliseconds within which consecutive local edits undo as one step. */
   captureTimeout?: number;
-  /** How long to wait for the editor to report an applied edit before giving up on it (default 10 s). */
+  /** How long to wait for the editor to report an applied edit before moving on (default 10 s). */
   echoTimeoutMs?: number;
+  /** Called after the buffer was changed from the shared text (e.g. to save a clean document). */
+  onRemoteApplied?: () => void;
   /**
    * True while this peer is a read-only guest: a local edit is not shared (every member would refuse
    * it) but undone in the buffer, and `onRefused` says so.
@@ -50,40 +46,30 @@ export interface BufferBindingOptions {
   onRefused?: () => void;
 }
 
-/** Edits sent to the editor and not yet reported back. */
-interface Flight {
-  /** As they should be reported: relative to the buffer as reported so far. */
-  edits: TextEdit[];
-  /** As they were sent. */
-  readonly sent: readonly TextEdit[];
+interface InFlight {
   baseVersion: number;
-  /** A keystroke was reported after sending: an editor may apply ours on top of it, shifted. */
-  raced: boolean;
+  edits: TextEdit[];
+  target: string;
+  /** Where the edits were addressed, in lines and columns of the text they were made for. */
+  ranges: Array<{ start: LineColumn; end: LineColumn }>;
+  /** Set when the editor reported our edit back; it may do so before or after applyEdits resolves. */
   echoed: boolean;
-  /** How applyEdits resolved, once it has. */
-  result?: boolean;
-  /** A change taken for the echo before applyEdits resolved (see decide). */
-  claimed?: TextEdit[];
   onEcho?: () => void;
 }
 
+/** How long to wait for the editor to report an applied edit before assuming it was reported. */
 const ECHO_TIMEOUT_MS = 10_000;
 
 export class BufferBinding {
   readonly undoManager: Y.UndoManager;
-  /** How often the buffer disagreed with the shared text and was merged (it should never happen). */
-  repairs = 0;
-  /** Buffer (as reported, plus the flight's edits while one is out) → Y.Text. */
-  private pending: TextEdit[] = [];
-  private flight: Flight | undefined;
-  /** A refused local edit (read-only guest) left `pending` unknown: recompute it from the texts. */
-  private resync = false;
+  private shadow: string;
+  private inFlight: InFlight | undefined;
+  /** Applied edits whose echo did not come in time: still recognised as ours when it does. */
+  private overdue: InFlight[] = [];
   private flushAgain = false;
+  /** A flush loop is running (it may be between attempts, with nothing in flight). */
   private flushing = false;
   private closed = false;
-  private wake: (() => void) | undefined;
-  /** Changes reported while a claimed echo awaits the editor's word (see decide). */
-  private held: TextEdit[][] | undefined;
   private readonly observer: (event: Y.YTextEvent, tx: Y.Transaction) => void;
   private idle: Promise<void> = Promise.resolve();
 
@@ -92,25 +78,22 @@ export class BufferBinding {
     private readonly buffer: EditorBuffer,
     private readonly options: BufferBindingOptions,
   ) {
+    this.shadow = buffer.getText();
     this.undoManager = new Y.UndoManager(ytext, {
       trackedOrigins: new Set([EDITOR_ORIGIN]),
       captureTimeout: options.captureTimeout ?? 500,
     });
-    this.observer = (event, tx) => {
-      if (tx.origin === EDITOR_ORIGIN) return;
-      this.pending = compose(this.pending, deltaToEdits(event.delta));
-      this.scheduleFlush();
+    this.observer = (_event, tx) => {
+      if (tx.origin !== EDITOR_ORIGIN) this.scheduleFlush();
     };
     ytext.observe(this.observer);
-    // The buffer may hold an older copy (opened from disk before the shared text arrived): the
-    // shared text is newer, and the disk mirror owns what is on disk.
-    this.pending = diffEdits(buffer.getText(), ytext.toString());
-    if (this.pending.length) this.scheduleFlush();
+    // The buffer may hold a stale copy (opened from disk before the shared text arrived).
+    if (this.shadow !== ytext.toString()) this.scheduleFlush();
   }
 
-  /** True when nothing is pending: the buffer as reported equals the shared text. */
+  /** True when buffer and shared text are known to be equal and nothing is pending. */
   get settled(): boolean {
-    return !this.flushing && !this.flight && !this.pending.length && !this.resync;
+    return !this.flushing && !this.inFlight && this.shadow === this.ytext.toString();
   }
 
   /** Resolves once pending remote edits have reached the buffer. */
@@ -119,76 +102,43 @@ export class BufferBinding {
   }
 
   /**
-   * The editor reports a change, relative to the text before it (as VS Code's contentChanges are).
-   * Returns whether it was a local edit (true) or the echo of an edit the binding applied (false).
+   * The editor reports a change. `changes` are relative to the text before the change (as VS Code's
+   * contentChanges are); `textAfter` is the buffer text after it. Returns whether it was a local
+   * edit (true) or the echo of a shared edit that the binding applied (false).
    */
-  onBufferChange(changes: readonly TextEdit[]): boolean {
-    if (this.closed || changes.length === 0) return false;
-    if (this.held) {
-      this.held.push([...changes]);
-      return true;
-    }
-    const f = this.flight;
-    const out = f && !f.echoed ? f : undefined;
-    if (out && this.isEcho(out, changes)) {
-      out.echoed = true;
-      if (out.result === undefined) {
-        // Exactly our edit, but the user may have typed exactly that just before (a pair of
-        // brackets where a peer typed one): until the editor says whether it applied ours, hold on.
-        out.claimed = [...changes];
-        this.held = [];
-      }
-      out.onEcho?.();
+  onBufferChange(changes: readonly TextEdit[], textAfter: string): boolean {
+    if (this.closed) return false;
+    const before = this.shadow;
+    this.shadow = textAfter;
+    const isOurs = (f: InFlight | undefined): f is InFlight =>
+      !!f && !f.echoed && (textAfter === f.target || sameEdits(changes, f.edits) || appliedOnTop(f, changes, before, textAfter));
+    const flight = [this.inFlight, ...this.overdue].find(isOurs);
+    if (flight) {
+      flight.echoed = true; // our own remote edit coming back
+      flight.onEcho?.();
+      this.overdue = this.overdue.filter((f) => f !== flight);
       return false;
     }
-    this.local(changes, out);
-    return true;
-  }
-
-  /** A change typed here: into the shared text, rebased over what the buffer has not received. */
-  private local(changes: readonly TextEdit[], out: Flight | undefined): void {
-    let toShared: TextEdit[];
-    if (out) {
-      // Typed before our edit landed: the editor refuses ours (or applies it on top, shifted).
-      const first = rebase(changes, out.edits);
-      out.edits = first.pending;
-      out.raced = true;
-      const second = rebase(first.local, this.pending);
-      this.pending = second.pending;
-      toShared = second.local;
-    } else {
-      const r = rebase(changes, this.pending);
-      this.pending = r.pending;
-      toShared = r.local;
-    }
+    if (changes.length === 0) return false;
     if (this.options.readOnly?.()) {
       this.options.onRefused?.();
-      this.resync = true; // back to the shared text
-    } else this.applyToShared(toShared);
-    if (this.pending.length || this.resync) this.scheduleFlush();
-  }
-
-  /**
-   * The editor said whether it applied the flight whose echo was claimed. If it refused it, the
-   * claimed change was typed here; if it applied it and reported a change like ours since, that was
-   * ours, shifted, and the claimed one typed here. Then the changes held meanwhile are processed.
-   */
-  private decide(f: Flight): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    const claimed = f.claimed;
-    f.claimed = undefined;
-    const shifted = f.result === true && held.some((c) => sameInserts(c, f.sent));
-    if (claimed && (f.result === false || shifted)) {
-      f.echoed = false;
-      this.local(claimed, f);
-      this.options.logger.debug('binding: a keystroke matched the edit in flight; it was the user\'s');
-      if (f.result === false) {
-        this.pending = compose(f.edits, this.pending);
-        this.flight = undefined;
-      }
+      this.scheduleFlush(); // back to the shared text
+      return true;
     }
-    for (const changes of held) this.onBufferChange(changes);
+    const shared = this.ytext.toString();
+    // Edits pending towards the buffer: shadow-before → shared. Map local offsets across them.
+    const pending = before === shared ? [] : diffEdits(before, shared);
+    this.ytext.doc!.transact(() => {
+      // Apply from the highest offset down so that earlier offsets stay valid.
+      for (const c of [...changes].sort((a, b) => b.offset - a.offset)) {
+        const start = pending.length ? mapOffset(pending, c.offset) : c.offset;
+        const end = pending.length ? mapOffset(pending, c.offset + c.deleteCount) : c.offset + c.deleteCount;
+        if (end > start) this.ytext.delete(start, end - start);
+        if (c.insert) this.ytext.insert(start, c.insert);
+      }
+    }, EDITOR_ORIGIN);
+    if (this.shadow !== this.ytext.toString()) this.scheduleFlush();
+    return true;
   }
 
   undo(): boolean {
@@ -200,43 +150,15 @@ export class BufferBinding {
   }
 
   /**
-   * Buffer offsets (carets, selection ends) as positions in the shared text that a peer's insertion
-   * at them does not move: the caret stays before the arriving text, so each person's words stay
-   * whole. `resolve` turns them back into buffer offsets after remote edits were applied.
-   */
-  anchor(offsets: readonly number[]): Y.RelativePosition[] {
-    const toShared = this.toShared();
-    return offsets.map((o) => Y.createRelativePositionFromTypeIndex(this.ytext, mapOffset(toShared, o), -1));
-  }
-
-  resolve(anchors: readonly Y.RelativePosition[]): Array<number | undefined> {
-    const toShared = this.toShared();
-    return anchors.map((a) => {
-      const index = this.indexOf(a);
-      return index === undefined ? undefined : mapBack(toShared, index);
-    });
-  }
-
-  /**
-   * Checks, while nothing is pending, that the buffer equals the shared text. If not (a bug), merges:
-   * what the buffer has that the shared text lacks goes into the shared text, and what the shared text
-   * has stays; then the buffer receives the result. Returns whether they were equal.
+   * Checks that the buffer equals the shared text while nothing is pending; if not, logs it and
+   * repairs the buffer from the shared text. Returns whether they were equal.
    */
   verify(): boolean {
-    if (this.closed || !this.settled) return true;
+    if (this.closed || this.flushing) return true;
     const text = this.buffer.getText();
-    const shared = this.ytext.toString();
-    if (text === shared) return true;
-    this.repairs++;
-    const additions = unionEdits(shared, text);
-    this.applyToShared(additions);
-    const merged = this.ytext.toString();
-    this.pending = diffEdits(text, merged);
-    const kept = additions.reduce((n, e) => n + e.insert.length, 0);
-    this.options.logger.warn(
-      `binding: the buffer disagreed with the shared text; merged ${kept} characters only the buffer had into the shared text and ` +
-        `${merged.length - text.length} only the shared text had into the buffer`,
-    );
+    if (text === this.ytext.toString()) return true;
+    this.options.logger.warn('binding: the buffer disagrees with the shared text; repairing it from the shared text');
+    this.shadow = text;
     this.scheduleFlush();
     return false;
   }
@@ -246,49 +168,6 @@ export class BufferBinding {
     this.closed = true;
     this.ytext.unobserve(this.observer);
     this.undoManager.destroy();
-    this.wake?.();
-  }
-
-  private toShared(): TextEdit[] {
-    const f = this.flight;
-    return f && !f.echoed ? compose(f.edits, this.pending) : this.pending;
-  }
-
-  private applyToShared(edits: readonly TextEdit[]): void {
-    if (!edits.length) return;
-    this.ytext.doc!.transact(() => {
-      // From the highest offset down, so that earlier offsets stay valid. A replacement inserts
-      // before it deletes: inserted after the deletion, Yjs would attach the new text to the right
-      // of the deleted text, where a peer's concurrent insertion after it competes (typing over an
-      // auto-closed bracket let a collaborator's word in before the bracket).
-      for (const e of [...edits].sort((a, b) => b.offset - a.offset)) {
-        if (e.insert) this.ytext.insert(e.offset, e.insert);
-        if (e.deleteCount) this.ytext.delete(e.offset + e.insert.length, e.deleteCount);
-      }
-    }, EDITOR_ORIGIN);
-  }
-
-  /**
-   * Whether a reported change is the edit in flight: exactly its edits. If the editor has not said
-   * yet whether it applied them, the user may have typed exactly that (see decide).
-   *
-   * An editor addresses an edit by line and column and its check that the buffer is still at the
-   * edit's version may not be atomic (VS Code's is not): after a keystroke raced it, ours can land
-   * shifted, the same texts at other offsets. Once the editor said it applied ours, such a change is
-   * taken for it, and what the buffer lacks is recomputed from the texts (rare, so the whole-text
-   * diff is affordable). Before that, it is taken for the user's.
-   */
-  private isEcho(f: Flight, changes: readonly TextEdit[]): boolean {
-    if (sameEdits(changes, f.edits)) return true;
-    if (!f.raced || f.result !== true || !sameInserts(changes, f.sent)) return false;
-    this.options.logger.debug('binding: the editor applied our edit on top of a keystroke; recomputing what the buffer lacks');
-    this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
-    return true;
-  }
-
-  private indexOf(at: Y.RelativePosition): number | undefined {
-    const abs = Y.createAbsolutePositionFromRelativePosition(at, this.ytext.doc!);
-    return abs && abs.type === this.ytext ? abs.index : undefined;
   }
 
   private scheduleFlush(): void {
@@ -308,73 +187,86 @@ export class BufferBinding {
   }
 
   private async flush(): Promise<void> {
+    let attempts = 0;
     while (!this.closed) {
       this.flushAgain = false;
-      if (this.resync) {
-        this.resync = false;
-        this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
-      }
-      if (!this.pending.length) return;
-      const f: Flight = { edits: this.pending, sent: this.pending, baseVersion: this.buffer.version(), raced: false, echoed: false };
-      this.pending = [];
-      this.flight = f;
+      const current = this.buffer.getText();
+      const target = this.ytext.toString();
+      if (current === target) return;
+      const edits = diffEdits(current, target);
+      const baseVersion = this.buffer.version();
+      const at = positionsOf(current, edits.flatMap((e) => [e.offset, e.offset + e.deleteCount]));
+      const ranges = edits.map((_, i) => ({ start: at[2 * i], end: at[2 * i + 1] }));
+      const flight: InFlight = { baseVersion, edits, target, ranges, echoed: false };
+      this.inFlight = flight;
       let applied = false;
       try {
-        applied = await this.buffer.applyEdits(f.edits, f.baseVersion);
+        applied = await this.buffer.applyEdits(edits, baseVersion);
+        // Until the editor has reported the edit, its change event must still be recognised as ours.
+        if (applied && !flight.echoed) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(() => {
+              // Slow editor: carry on, but keep recognising this edit when it is reported.
+              this.overdue = [...this.overdue.slice(-7), flight];
+              resolve();
+            }, this.options.echoTimeoutMs ?? ECHO_TIMEOUT_MS);
+            flight.onEcho = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
       } catch (err) {
         this.options.logger.warn(`binding: applying remote edits failed: ${(err as Error).message}`);
+      } finally {
+        this.inFlight = undefined;
       }
-      f.result = applied;
       if (this.closed) return;
-      if (f.claimed || this.held) this.decide(f);
-      if (!applied) {
-        if (this.flight === f) this.pending = compose(f.edits, this.pending);
-        this.flight = undefined;
-        // Refused because the user typed: their change events restart the loop if they are not in yet.
-        if (this.buffer.version() === f.baseVersion) return;
-        continue;
+      if (applied) {
+        // `shadow` follows the editor's change events only (the echo set it): the buffer's text may
+        // already include changes whose events are still on their way.
+        attempts = 0;
+        this.options.onRemoteApplied?.();
+        if (!this.flushAgain && this.shadow === this.ytext.toString()) return;
+      } else if (++attempts > 50) {
+        this.options.logger.error('binding: could not bring the buffer up to date after 50 attempts');
+        return;
+      } else {
+        // The user typed in between: their change event will be (or was) processed; try again.
+        await new Promise((r) => setTimeout(r, Math.min(attempts * 2, 20)));
       }
-      if (!f.echoed) await this.echoOf(f);
-      this.flight = undefined;
     }
   }
-
-  /** Waits until the editor reports the applied edit (it may do so before or after applyEdits resolves). */
-  private echoOf(f: Flight): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.options.logger.warn('binding: the editor did not report an applied edit; recomputing what the buffer lacks');
-        f.echoed = true;
-        this.resync = true;
-        done();
-      }, this.options.echoTimeoutMs ?? ECHO_TIMEOUT_MS);
-      f.onEcho = done;
-      this.wake = done;
-    });
-  }
-}
-
-const key = (e: TextEdit): string => `${e.offset}:${e.deleteCount}:${e.insert}`;
-
-/** Whether a reported change is exactly the given edits (in any order). */
-function sameEdits(changes: readonly TextEdit[], ours: readonly TextEdit[]): boolean {
-  if (changes.length !== ours.length) return false;
-  const a = changes.map(key).sort();
-  const b = ours.map(key).sort();
-  return a.every((k, i) => k === b[i]);
 }
 
 /**
- * Same number of edits inserting the same texts: ours, maybe shifted (a deletion addressed by lines
- * and columns may also have been clamped to a shorter line).
+ * Whether a reported change is our edit, applied by the editor on top of a change that raced it.
+ * An editor addresses an edit by line and column, and its check that the buffer is still at the
+ * edit's version is not atomic (VS Code's is not): a keystroke or another extension's edit can land
+ * first, and ours is then applied at the same lines and columns of the changed text. Its offsets
+ * differ from ours, and the text is not our target; taken for a local edit, it would be sent to the
+ * peers a second time (a collaborator's word typed twice).
  */
-function sameInserts(changes: readonly TextEdit[], ours: readonly TextEdit[]): boolean {
-  const a = changes.map((e) => e.insert).sort();
-  const b = ours.map((e) => e.insert).sort();
-  return a.length === b.length && a.every((k, i) => k === b[i]);
+function appliedOnTop(f: InFlight, changes: readonly TextEdit[], before: string, textAfter: string): boolean {
+  if (changes.length !== f.edits.length) return false;
+  const inserts = (edits: readonly TextEdit[]) => edits.map((e) => e.insert).sort();
+  const theirs = inserts(changes);
+  if (!inserts(f.edits).every((text, i) => text === theirs[i])) return false;
+  const rebased = f.ranges.map((r, i) => {
+    const offset = offsetOf(before, r.start);
+    return { offset, deleteCount: Math.max(0, offsetOf(before, r.end) - offset), insert: f.edits[i].insert };
+  });
+  return applyEdits(before, rebased) === textAfter;
+}
+
+/**
+ * Whether a reported change is the edit we applied. The editor may have applied it on top of a
+ * concurrent change (then the resulting text is not our target), so compare the edits themselves.
+ */
+function sameEdits(changes: readonly TextEdit[], ours: readonly TextEdit[]): boolean {
+  if (changes.length !== ours.length) return false;
+  const key = (e: TextEdit) => `${e.offset}:${e.deleteCount}:${e.insert}`;
+  const a = changes.map(key).sort();
+  const b = ours.map(key).sort();
+  return a.every((k, i) => k === b[i]);
 }
