@@ -70,6 +70,8 @@ export class BufferBinding {
   /** A flush loop is running (it may be between attempts, with nothing in flight). */
   private flushing = false;
   private closed = false;
+  /** How many times verify() found the buffer and the shared text apart (should stay 0). */
+  repairs = 0;
   private readonly observer: (event: Y.YTextEvent, tx: Y.Transaction) => void;
   private idle: Promise<void> = Promise.resolve();
 
@@ -150,14 +152,28 @@ export class BufferBinding {
   }
 
   /**
-   * Checks that the buffer equals the shared text while nothing is pending; if not, logs it and
-   * repairs the buffer from the shared text. Returns whether they were equal.
+   * Checks that the buffer equals the shared text while nothing is pending. If not, merges them and
+   * logs it: what only the buffer has (keystrokes the binding missed) goes into the shared text, what
+   * only the shared text has reaches the buffer, and nothing is removed from either (a repair that
+   * overwrote the buffer would lose typing). Returns whether they were equal.
    */
   verify(): boolean {
     if (this.closed || this.flushing) return true;
     const text = this.buffer.getText();
-    if (text === this.ytext.toString()) return true;
-    this.options.logger.warn('binding: the buffer disagrees with the shared text; repairing it from the shared text');
+    const shared = this.ytext.toString();
+    if (text === shared) return true;
+    const edits = diffEdits(shared, text);
+    this.repairs++;
+    this.options.logger.warn(
+      `binding: the buffer disagreed with the shared text (${edits.length} difference${edits.length === 1 ? '' : 's'}); ` +
+        'merged: text only the buffer had is shared, text only the shared copy had is added to the buffer, nothing is removed',
+    );
+    this.ytext.doc!.transact(() => {
+      // Inserted after what the shared text has at that spot, so that both are kept.
+      for (const e of [...edits].sort((a, b) => b.offset - a.offset)) {
+        if (e.insert) this.ytext.insert(e.offset + e.deleteCount, e.insert);
+      }
+    }, EDITOR_ORIGIN);
     this.shadow = text;
     this.scheduleFlush();
     return false;

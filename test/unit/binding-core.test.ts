@@ -288,19 +288,26 @@ test('an edit reported long after the binding stopped waiting is still recognise
   binding.dispose();
 });
 
-test('a buffer that disagrees with the shared text is repaired from it', async () => {
+test('a buffer that disagrees with the shared text is merged with it, never overwritten', async () => {
   const doc = new Y.Doc();
-  doc.getText('content').insert(0, 'shared truth');
+  const ytext = doc.getText('content');
+  ytext.insert(0, 'hello brave world');
   const buffer = new AsyncBuffer('stale copy from disk');
-  const binding = new BufferBinding(doc.getText('content'), buffer, { logger: silentLogger });
+  const binding = new BufferBinding(ytext, buffer, { logger: silentLogger });
   buffer.binding = binding;
   await settle(binding);
-  assert.equal(buffer.text, 'shared truth');
-  buffer.text = 'corrupted';
-  (buffer as unknown as { hostText: string }).hostText = 'corrupted'; // as if changed behind our back
+  assert.equal(buffer.text, 'hello brave world');
+  // As if keystrokes ("big ") and a shared edit ("brave ") had both been missed behind our back.
+  buffer.text = 'hello big world';
+  (buffer as unknown as { hostText: string }).hostText = 'hello big world';
   assert.equal(binding.verify(), false);
   await settle(binding);
-  assert.equal(buffer.text, 'shared truth');
+  assert.equal(buffer.text, ytext.toString(), 'buffer and shared text agree again');
+  // Nothing removed: each side's text is still there, character by character, in order.
+  const keeps = (whole: string, part: string) => [...part].every(((i) => (ch: string) => (i = whole.indexOf(ch, i) + 1) > 0)(0));
+  for (const side of ['hello brave world', 'hello big world']) assert.ok(keeps(buffer.text, side), `${side} kept in ${JSON.stringify(buffer.text)}`);
+  assert.equal(binding.repairs, 1);
+  assert.equal(binding.verify(), true);
   binding.dispose();
 });
 
