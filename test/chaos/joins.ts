@@ -24,6 +24,9 @@ export function project(random: () => number, count: number, bytes: number, labe
   return files;
 }
 
+/** How soon after the sharer left a join must complete. */
+const JOIN_AFTER_LEAVE_MS = 20_000;
+
 /**
  * A second joiner is receiving files when the sharer leaves (Ctrl+C or kill -9): it must complete from
  * the peer that stays, promptly, with every file whole.
@@ -58,7 +61,9 @@ export async function sharerLeavesMidJoin(ctx: ScenarioContext): Promise<Scenari
       if (!midJoin) t.finding(`trial ${trial}: the join finished before the sharer left (not a mid-join trial)`);
       t.note(`trial ${trial} (${how}): joined ${joinedAfterMs === undefined ? 'never' : `${joinedAfterMs} ms after the sharer left`}`);
       ctx.log(`sharer-leaves-mid-join trial ${trial} (${how}): ${v.filesLost}/${v.filesExpected} files lost, joined ${joinedAfterMs === undefined ? 'never' : `${joinedAfterMs} ms after the sharer left`}`);
-      if (joinedAfterMs !== undefined && joinedAfterMs > 10_000) t.finding(`trial ${trial}: the join completed only ${joinedAfterMs} ms after the sharer left (${how})`);
+      // A sharer killed without a word is passed over after 10 s of silence (docs/PROTOCOL.md §6.2), so
+      // the bound is that plus a margin for a loaded machine; the bug was a stall of 30 s and more.
+      if (joinedAfterMs !== undefined && joinedAfterMs > JOIN_AFTER_LEAVE_MS) t.finding(`trial ${trial}: the join completed only ${joinedAfterMs} ms after the sharer left (${how})`);
     });
   }
   return t.done();
