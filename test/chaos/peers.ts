@@ -145,8 +145,17 @@ export class ChaosPeer {
   /** Messages the peer showed its user in this and earlier runs (notices, problems). */
   told(): string[] {
     return this.events
-      .filter((e) => ['notice', 'connect-problem', 'conflict', 'error', 'warning', 'write-failed'].includes(e.event) || typeof e.message === 'string')
-      .map((e) => (e.event === 'write-failed' ? `could not write ${String(e.path)}: ${String(e.why)}` : String(e.message ?? JSON.stringify(e))));
+      .filter(
+        (e) =>
+          ['notice', 'connect-problem', 'conflict', 'error', 'warning', 'write-failed'].includes(e.event) ||
+          (e.event === 'joined' && e.complete === false) ||
+          typeof e.message === 'string',
+      )
+      .map((e) => {
+        if (e.event === 'write-failed') return `could not write ${String(e.path)}: ${String(e.why)}`;
+        if (e.event === 'joined') return `joined incomplete: ${JSON.stringify(e.failed)}`;
+        return String(e.message ?? JSON.stringify(e));
+      });
   }
 }
 

@@ -373,8 +373,12 @@ function freePort(): Promise<number> {
  * A test against a pair of editors: on failure, screenshots and logs of both are saved (and their
  * folder printed) before the failure is reported.
  */
-export function editorTest(getPair: () => Pair, name: string, fn: () => Promise<void>, timeout = 120_000): void {
-  test(name, { timeout }, async () => {
+/**
+ * A two-editor test. `todo` (a reason) runs it and reports its result without failing the run: for a
+ * test known to fail now and then, counted apart from the passes (never as one).
+ */
+export function editorTest(getPair: () => Pair, name: string, fn: () => Promise<void>, timeout = 120_000, todo?: string): void {
+  test(name, { timeout, todo }, async () => {
     try {
       await fn();
     } catch (err) {
