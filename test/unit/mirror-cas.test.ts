@@ -3,32 +3,20 @@
  * writes, concurrent writers on two disks, a binary replaced on both sides, and a peer restarted into
  * its folder after offline edits. Real folders, real hyperswarm on a loopback testnet.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { recordDirFor } from '../../src/sync/disk-state';
 import { atomicWrite, TEMP_SUFFIX, WriteConflict } from '../../src/sync/fsutil';
 import { contentHash } from '../../src/sync/hash';
-import { startPeer, type PeerOptions, type RunningPeer } from '../../src/sync/peer';
-import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
+import type { PeerOptions, RunningPeer } from '../../src/sync/peer';
+import { usePeers } from '../helpers/peers';
+import { waitFor } from '../helpers/testnet';
 import { readTree, tempDir, writeTree } from '../helpers/tree';
 
-let net: TestNetwork;
-const running: RunningPeer[] = [];
-before(async () => {
-  net = await createTestNetwork();
-});
-after(async () => {
-  await Promise.all(running.map((p) => p.close()));
-  await net.destroy();
-});
-
-async function peer(options: Omit<PeerOptions, 'network' | 'name'> & { name?: string }): Promise<RunningPeer> {
-  const p = await startPeer({ name: options.mode, ...options, network: net.network });
-  running.push(p);
-  return p;
-}
+const peers = usePeers();
+const peer = (options: Omit<PeerOptions, 'network' | 'name'> & { name?: string }): Promise<RunningPeer> => peers.start({ name: options.mode, ...options });
 
 /** A sharer's folder with these files, and a joiner's. */
 async function pair(files: Record<string, string | Uint8Array>): Promise<{ a: string; b: string; pa: RunningPeer; pb: RunningPeer }> {
