@@ -1,10 +1,13 @@
 /**
  * The disk mirror's problems, told in VS Code: a mass delete held back (with the choice to delete
- * the files everywhere or write them back), writes that failed (a full disk, no permission) and the
- * join that could not write every file.
+ * the files everywhere or write them back), writes that failed (a full disk, no permission), the
+ * join that could not write every file, and a file nobody in the session can send. File names may
+ * come from peers: each goes through the one sanitiser (session/untrusted.ts) before it is shown.
  */
 import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
+import { escapeUntrusted } from '../session/untrusted';
+import type { FileEntry } from '../sync/api';
 import type { Halt } from '../sync/folder-guard';
 import type { RunningPeer } from '../sync/peer';
 import { summarizeFailures, type WriteFailure } from '../sync/write-failures';
@@ -12,7 +15,7 @@ import { summarizeFailures, type WriteFailure } from '../sync/write-failures';
 export function showDiskProblems(peer: RunningPeer, logger: Logger): vscode.Disposable {
   const mirror = peer.mirror;
   const onHalt = (h: Halt) => {
-    void vscode.window.showErrorMessage(`Hyperpair: ${h.message}`, { modal: false }, 'Delete Everywhere', 'Write Them Back').then(async (choice) => {
+    void vscode.window.showErrorMessage(`Hyperpair: ${escapeUntrusted(h.message)}`, { modal: false }, 'Delete Everywhere', 'Write Them Back').then(async (choice) => {
       if (!choice || !mirror.halted) return;
       try {
         const n = choice === 'Delete Everywhere' ? await mirror.confirmMassDelete() : await mirror.restoreMassDelete();
@@ -28,12 +31,17 @@ export function showDiskProblems(peer: RunningPeer, logger: Logger): vscode.Disp
   const onFailed = (f: WriteFailure) => {
     if (told) return;
     told = true;
-    void vscode.window.showErrorMessage(`Hyperpair: could not write ${f.path}: ${f.why}. Hyperpair tries again every few seconds (the log lists every file).`);
+    void vscode.window.showErrorMessage(`Hyperpair: could not write ${escapeUntrusted(f.path)}: ${f.why}. Hyperpair tries again every few seconds (the log lists every file).`);
   };
   const onRecovered = () => {
     if (mirror.writeFailures().length === 0) told = false;
   };
+  // Each file once (the workspace reports it once): it stays missing here until someone who has it joins.
+  const onUnavailable = (e: FileEntry) => {
+    void vscode.window.showWarningMessage(`Hyperpair: nobody in the session could send ${escapeUntrusted(e.path)}; it is written when someone who has it joins.`);
+  };
   mirror.on('halted', onHalt);
+  peer.workspace.on('unavailable', onUnavailable);
   mirror.on('write-failed', onFailed);
   mirror.on('write-recovered', onRecovered);
   const failed = peer.joined?.failed ?? [];
@@ -49,6 +57,7 @@ export function showDiskProblems(peer: RunningPeer, logger: Logger): vscode.Disp
       mirror.off('halted', onHalt);
       mirror.off('write-failed', onFailed);
       mirror.off('write-recovered', onRecovered);
+      peer.workspace.off('unavailable', onUnavailable);
     },
   };
 }

@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createTestNetwork, type TestNetwork } from '../helpers/testnet';
 
@@ -72,7 +72,7 @@ export class Editor {
   }
 
   async start(): Promise<void> {
-    for (const d of ['user-data/User', 'extensions', 'xdg-config', 'xdg-data', 'browser', 'workspace']) {
+    for (const d of ['user-data/User', 'extensions', 'xdg-config', 'xdg-data', 'xdg-state', 'browser', 'workspace']) {
       fs.mkdirSync(path.join(this.base, d), { recursive: true });
     }
     for (const [rel, content] of Object.entries(this.options.files ?? {})) {
@@ -387,4 +387,26 @@ export function editorTest(getPair: () => Pair, name: string, fn: () => Promise<
       throw err;
     }
   });
+}
+
+/**
+ * A test file's pair in one session (see startSessionPair), started before its tests and stopped
+ * after them; `editorTest` saves both editors' screenshots and logs when a test fails.
+ */
+export function sessionPairSuite(files: Record<string, string>): {
+  pair: () => Pair;
+  editorTest: (name: string, fn: () => Promise<void>, timeout?: number) => void;
+} {
+  let pair: Pair | undefined;
+  before(async () => {
+    pair = await startSessionPair(files);
+  }, { timeout: 300_000 });
+  after(async () => {
+    await pair?.stop();
+  });
+  const get = (): Pair => {
+    if (!pair) throw new Error('the editors did not start');
+    return pair;
+  };
+  return { pair: get, editorTest: (name, fn, timeout) => editorTest(get, name, fn, timeout) };
 }

@@ -1,0 +1,94 @@
+/**
+ * The VS Code side of never losing work on disk (issue 12), in two real VS Code instances: what a
+ * collaborator's change replaced or deleted comes back through "Hyperpair: Restore File…" (the real
+ * command palette and QuickPicks), and a folder emptied on disk is held back, told with its buttons,
+ * and written back by *Write Them Back* instead of deleting everything everywhere.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { sessionPairSuite, until, type Editor } from './fixture';
+
+const MANY = Array.from({ length: 13 }, (_, i) => `many/f${i}.txt`);
+const FILES: Record<string, string> = {
+  'doc.txt': 'original text\n',
+  ...Object.fromEntries(MANY.map((f, i) => [f, `file ${i}\n`])),
+};
+
+const suite = sessionPairSuite(FILES);
+const editorTest = suite.editorTest;
+
+/** The notification toasts VS Code shows in this editor now (their text). */
+function toasts(editor: Editor): Promise<string[]> {
+  return editor.page.evaluate<string[]>(`[...document.querySelectorAll('.notifications-toasts .notification-toast')].map((t) => t.textContent || '')`);
+}
+
+async function toastWith(editor: Editor, pattern: RegExp, what: string): Promise<void> {
+  await until(async () => (await toasts(editor)).some((t) => pattern.test(t)), what, 30_000).catch(async (err: Error) => {
+    throw new Error(`${err.message}; toasts: ${JSON.stringify(await toasts(editor))}`);
+  });
+}
+
+/** Waits for the open QuickPick titled `title` and picks the row that shows `rowText`, by clicking it. */
+async function pick(editor: Editor, title: string, rowText: string): Promise<void> {
+  const widget = editor.page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 30_000 });
+  const row = widget.locator('.quick-input-list .monaco-list-row', { hasText: rowText }).first();
+  await row.waitFor({ state: 'visible', timeout: 10_000 });
+  await row.click();
+}
+
+editorTest('what A\'s change replaced and A\'s delete removed on B\'s disk, B restores through the palette; it reaches A', async () => {
+  const { a, b } = suite.pair();
+  const changed = 'changed by Alice\noriginal text\n';
+  assert.equal(await a.insert('doc.txt', 0, 'changed by Alice\n'), true);
+  assert.equal(await a.agent('save', 'doc.txt'), true);
+  await until(async () => (await b.diskText('doc.txt')) === changed, 'A\'s change on B\'s disk (the mirror replaced B\'s file)');
+  assert.equal(await a.agent('deleteFile', 'doc.txt'), true);
+  await until(async () => (await b.diskText('doc.txt')) === null && (await a.diskText('doc.txt')) === null, 'doc.txt deleted on both disks');
+
+  await b.palette('Hyperpair: Restore File');
+  await pick(b, 'Restore which file?', 'doc.txt');
+  // Newest first: 1 is what A's delete removed, 2 what A's change replaced: B takes the original back.
+  await pick(b, 'Restore which version of doc.txt?', 'before a peer\'s change replaced it');
+  await toastWith(b, /restored doc\.txt \(version 2\)/, 'B told the file is restored');
+
+  await until(async () => (await b.diskText('doc.txt')) === 'original text\n', 'the original on B\'s disk');
+  await until(
+    async () => (await a.diskText('doc.txt')) === 'original text\n' && (await a.text('doc.txt')) === 'original text\n',
+    'the restored file on A\'s disk and in A\'s editor',
+  ).catch(async (err: Error) => {
+    throw new Error(`${err.message}: A's disk ${JSON.stringify(await a.diskText('doc.txt'))}, A's buffer ${JSON.stringify(await a.text('doc.txt').catch(() => null))}`);
+  });
+
+  // Restoring kept every version: the one A's delete removed can still be taken back.
+  await b.palette('Hyperpair: Restore File');
+  await pick(b, 'Restore which file?', 'doc.txt');
+  await pick(b, 'Restore which version of doc.txt?', 'before a peer deleted it');
+  await until(async () => (await a.diskText('doc.txt')) === changed && (await b.diskText('doc.txt')) === changed, 'the deleted version back on both disks');
+});
+
+editorTest('most of B\'s folder deleted on disk: nothing is deleted at A, B is told with its buttons, Write Them Back restores the files', async () => {
+  const { a, b } = suite.pair();
+  const gone = MANY.slice(0, 12);
+  for (const f of gone) fs.rmSync(path.join(b.workspaceDir, f));
+  await toastWith(b, /were deleted from .* at once: stopped sharing/, 'B told the deletes are held');
+  const toast = b.page.locator('.notifications-toasts .notification-toast', { hasText: 'stopped sharing' }).first();
+  await toast.hover(); // the buttons of a toast are drawn for the pointer too; hovering keeps it from hiding
+  assert.equal(await toast.getByRole('button', { name: 'Delete Everywhere' }).count(), 1, 'a Delete Everywhere button');
+  const writeBack = toast.getByRole('button', { name: 'Write Them Back' });
+  assert.equal(await writeBack.count(), 1, 'a Write Them Back button');
+  for (const f of gone) assert.notEqual(await a.diskText(f), null, `${f} still on A's disk while the deletes are held`);
+
+  await writeBack.click();
+  await until(async () => {
+    for (const [i, f] of gone.entries()) if ((await b.diskText(f)) !== `file ${i}\n`) return false;
+    return true;
+  }, 'every deleted file written back on B\'s disk');
+  await toastWith(b, /12 files written back/, 'B told the files are back');
+  for (const [i, f] of gone.entries()) assert.equal(await a.diskText(f), `file ${i}\n`, `${f} untouched at A`);
+
+  // B shares from the folder again: B's next change reaches A.
+  fs.writeFileSync(path.join(b.workspaceDir, 'many/f0.txt'), 'file 0 after\n');
+  await until(async () => (await a.diskText('many/f0.txt')) === 'file 0 after\n', 'B\'s change after the write-back at A');
+});
