@@ -21,6 +21,8 @@ export interface TestApi {
   participants(): unknown[];
   /** The client id being followed, if any. */
   following(): number | null;
+  /** The paths in the session's file index (whether or not their content has arrived). */
+  indexPaths(): string[];
   /** Whether this editor is a read-only guest of its session. */
   readOnly(): boolean;
   /**
@@ -53,6 +55,7 @@ export function createTestApi(controller: SessionController, activation: Activat
     notes: () => controller.session?.notes() ?? [],
     participants: () => controller.session?.participants.participants() ?? [],
     following: () => controller.session?.participants.followed ?? null,
+    indexPaths: () => controller.session?.peer.workspace.files().map((f) => f.path) ?? [],
     readOnly: () => controller.session?.peer.session.readOnly ?? false,
     noteRemoteTextChanges(relPath) {
       noting?.stop();

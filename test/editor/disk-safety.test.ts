@@ -2,11 +2,15 @@
  * The VS Code side of never losing work on disk (issue 12), in two real VS Code instances: what a
  * collaborator's change replaced or deleted comes back through "Hyperpair: Restore File…" (the real
  * command palette and QuickPicks), and a folder emptied on disk is held back, told with its buttons,
- * and written back by *Write Them Back* instead of deleting everything everywhere.
+ * and written back by *Write Them Back* instead of deleting everything everywhere; a file nobody in
+ * the session can send is named, its peer-supplied name made safe.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { startPeer } from '../../src/sync/peer';
+import { legacyCreate } from '../helpers/legacy-entry';
 import { sessionPairSuite, until, type Editor } from './fixture';
 
 const MANY = Array.from({ length: 13 }, (_, i) => `many/f${i}.txt`);
@@ -23,8 +27,8 @@ function toasts(editor: Editor): Promise<string[]> {
   return editor.page.evaluate<string[]>(`[...document.querySelectorAll('.notifications-toasts .notification-toast')].map((t) => t.textContent || '')`);
 }
 
-async function toastWith(editor: Editor, pattern: RegExp, what: string): Promise<void> {
-  await until(async () => (await toasts(editor)).some((t) => pattern.test(t)), what, 30_000).catch(async (err: Error) => {
+async function toastWith(editor: Editor, pattern: RegExp, what: string, timeoutMs = 30_000): Promise<void> {
+  await until(async () => (await toasts(editor)).some((t) => pattern.test(t)), what, timeoutMs).catch(async (err: Error) => {
     throw new Error(`${err.message}; toasts: ${JSON.stringify(await toasts(editor))}`);
   });
 }
@@ -92,3 +96,28 @@ editorTest('most of B\'s folder deleted on disk: nothing is deleted at A, B is t
   fs.writeFileSync(path.join(b.workspaceDir, 'many/f0.txt'), 'file 0 after\n');
   await until(async () => (await a.diskText('many/f0.txt')) === 'file 0 after\n', 'B\'s change after the write-back at A');
 });
+
+editorTest('a file whose creator left before anyone had it: both editors name it, with its name made safe', async () => {
+  const { a, b, network } = suite.pair();
+  // Carol, a headless peer, adds a file to the index and leaves without ever sending its text, as a
+  // peer that crashed while creating it does. The name carries a bidi override, which may reorder
+  // what a notification shows: it must be shown escaped.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-carol-'));
+  const carol = await startPeer({ mode: 'join', code: await a.testApi<string>('sessionCode'), dir: path.join(dir, 'carol'), name: 'Carol', network: network.network });
+  try {
+    await until(() => carol.session.peers().length === 2, 'Carol connected to both editors', 60_000);
+    const name = 'lost\u202etxt.exe';
+    const { messages } = legacyCreate(carol.workspace.index, name);
+    for (const p of carol.session.peers()) for (const m of messages) carol.session.send(p.id, m);
+    await until(async () => (await a.testApi<string[]>('indexPaths')).includes(name) && (await b.testApi<string[]>('indexPaths')).includes(name), 'the entry at A and B');
+    carol.workspace.close(); // answers nothing more
+  } finally {
+    await carol.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  for (const editor of [a, b]) {
+    await toastWith(editor, /nobody in the session could send lost\\u202etxt\.exe; it is written when someone who has it joins/, `${editor.options.name} told which file cannot arrive`, 90_000);
+    assert.ok(!(await toasts(editor)).some((t) => t.includes('\u202e')), 'no raw bidi override in a notification');
+  }
+  assert.equal(await b.diskText('lost\u202etxt.exe'), null, 'nothing made up for it');
+}, 180_000);

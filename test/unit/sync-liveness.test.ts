@@ -9,14 +9,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import * as Y from 'yjs';
-import * as encoding from 'lib0/encoding';
 import { silentLogger } from '../../src/session/log';
-import { contentHash } from '../../src/sync/hash';
 import type { PeerOptions, RunningPeer } from '../../src/sync/peer';
-import { INDEX_DOC, syncEncoder } from '../../src/sync/protocol';
 import { SharedWorkspace } from '../../src/sync/workspace';
+import { legacyCreate } from '../helpers/legacy-entry';
 import { MemoryTransport, link, unlink } from '../helpers/memory-transport';
 import { usePeers } from '../helpers/peers';
 import { waitFor } from '../helpers/testnet';
@@ -110,41 +107,6 @@ test('Ctrl+C stops a headless peer process within seconds after a peer created a
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
-
-/**
- * An index entry and, optionally, its text, as an older peer sends them: updates only, no step 2.
- * `binary`: a binary entry instead, whose one chunk nobody has.
- */
-function legacyCreate(index: Y.Doc, path: string, content?: string, binary = false): { id: string; messages: Uint8Array[]; indexUpdate: Uint8Array } {
-  const id = randomBytes(16).toString('hex');
-  const messages: Uint8Array[] = [];
-  const sync = (doc: string, update: Uint8Array) => {
-    const e = syncEncoder(doc);
-    encoding.writeVarUint(e, 2); // update
-    encoding.writeVarUint8Array(e, update);
-    messages.push(encoding.toUint8Array(e));
-  };
-  if (content !== undefined) {
-    const text = new Y.Doc();
-    text.getText('content').insert(0, content);
-    sync(id, Y.encodeStateAsUpdate(text));
-  }
-  const copy = new Y.Doc();
-  Y.applyUpdate(copy, Y.encodeStateAsUpdate(index));
-  const sv = Y.encodeStateVector(copy);
-  const m = new Y.Map<unknown>();
-  const hash = contentHash(Buffer.from(content ?? ''));
-  for (const [k, v] of Object.entries({ path, kind: binary ? 'binary' : 'text', size: Buffer.byteLength(content ?? ''), hash })) m.set(k, v);
-  if (binary) {
-    const versions = new Y.Array<unknown>();
-    versions.push([{ hash: contentHash(Buffer.from(id)), size: 10, chunks: [contentHash(Buffer.from(path))], base: null }]);
-    m.set('versions', versions);
-  }
-  copy.getMap('files').set(id, m);
-  const indexUpdate = Y.encodeStateAsUpdate(copy, sv);
-  sync(INDEX_DOC, indexUpdate);
-  return { id, messages, indexUpdate };
-}
 
 /** Three workspaces in a full mesh over the in-process transport (by default, b and c never time a request out). */
 async function threeModels(docRequestTimeoutMs = 600_000) {
