@@ -3,9 +3,10 @@
  * collaborator's change replaced or deleted comes back through "Hyperpair: Restore File…" (the real
  * command palette and QuickPicks), and a folder emptied on disk is held back, told with its buttons,
  * and written back by *Write Them Back* instead of deleting everything everywhere; a file nobody in
- * the session can send is named, its peer-supplied name made safe.
+ * the session can send is named, its peer-supplied name made safe; a write that fails is told.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -121,3 +122,31 @@ editorTest('a file whose creator left before anyone had it: both editors name it
   }
   assert.equal(await b.diskText('lost\u202etxt.exe'), null, 'nothing made up for it');
 }, 180_000);
+
+/** Makes a folder immutable (chattr +i: refused even to root) or mutable again; false where unsupported. */
+function immutable(dir: string, on: boolean): boolean {
+  try {
+    execFileSync('chattr', [on ? '+i' : '-i', dir], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+editorTest('a write that fails on B\'s disk is told with its reason, and done when it can be', async () => {
+  const { a, b } = suite.pair();
+  const many = path.join(b.workspaceDir, 'many');
+  // Tests run as root, where permissions stop nothing: an immutable folder refuses every write.
+  if (!immutable(many, true)) {
+    console.log('# skipped: chattr +i is not supported here');
+    return;
+  }
+  try {
+    fs.writeFileSync(path.join(a.workspaceDir, 'many/new.txt'), 'from Alice\n');
+    await toastWith(b, /could not write many\/new\.txt: permission denied/, 'B told the write failed and why');
+    assert.equal(await b.diskText('many/new.txt'), null);
+  } finally {
+    immutable(many, false);
+  }
+  await until(async () => (await b.diskText('many/new.txt')) === 'from Alice\n', 'the file written when the folder takes writes again');
+});
