@@ -42,6 +42,8 @@ export async function atomicWrite(root: string, rel: string, data: Uint8Array, o
     await fs.mkdir(path.dirname(target), { recursive: true });
     seen = await inspectPath(root, rel); // a directory swapped for a link while we created parents
   }
+  // A folder in the file's place is no one's edit of the file: a write failure (told, and retried).
+  if (seen.target?.isDirectory()) throw Object.assign(new Error(`${rel} is a folder here`), { code: 'EISDIR' });
   // A short name of its own (the target's name may already be at the file system's length limit),
   // in the same directory so that the rename is atomic. The watcher ignores the suffix.
   const temp = path.join(path.dirname(target), `.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);

@@ -661,7 +661,9 @@ export class Mirror extends EventEmitter<MirrorEvents> {
       const bytes = await readIfFile(path.join(this.root, rel));
       const entry = this.ws.byPath(rel);
       if (!bytes) {
-        if (entry) gone.push(entry);
+        // Never written here because its write keeps failing (a folder was in its way, say): missing
+        // is not deleted, and the retry writes it.
+        if (entry && (this.known.has(rel) || !this.failures.has(rel))) gone.push(entry);
         continue;
       }
       if (!entry && !this.withinCaps(rel, bytes.byteLength)) continue;

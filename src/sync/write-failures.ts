@@ -56,6 +56,10 @@ export class WriteFailures {
     return had;
   }
 
+  has(rel: string): boolean {
+    return this.failed.has(rel);
+  }
+
   list(): WriteFailure[] {
     return [...this.failed.values()];
   }

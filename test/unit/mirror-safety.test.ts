@@ -239,6 +239,18 @@ test('a join onto a full disk says how many files could not be written and why, 
   assert.equal(await joiner.exit, 0);
 });
 
+test('a folder where a remote file must go is a write failure, told and retried; removing the folder deletes nothing anywhere', async () => {
+  const { a, b, pb } = await pair({ 'x.txt': 'x\n' });
+  const failed: string[] = [];
+  pb.mirror.on('write-failed', (f) => failed.push(`${f.path}: ${f.why}`));
+  fs.mkdirSync(path.join(b, 'blocked.txt'));
+  fs.writeFileSync(path.join(a, 'blocked.txt'), 'from a\n');
+  await waitFor(() => failed.includes('blocked.txt: a folder is in the way'), 'the write told as failed, with its reason');
+  fs.rmdirSync(path.join(b, 'blocked.txt'));
+  await waitFor(sameTrees([a, b]), 'the file written at b once the folder is gone', 20_000);
+  assert.equal(fs.readFileSync(path.join(a, 'blocked.txt'), 'utf8'), 'from a\n', 'not deleted at a');
+});
+
 test('temporary files left by a killed write are removed at start; files merely named alike stay', async () => {
   const dir = tempDir();
   writeTree(dir, {
