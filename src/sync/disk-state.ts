@@ -14,7 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { folderStateDir, stateRoot } from './state-dir';
+import { folderStateDir, nameFolder, stateRoot } from './state-dir';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import * as Y from 'yjs';
@@ -267,7 +267,7 @@ export class DiskRecord {
       await writeAtomically(path.join(this.dir, 'texts', hash), text);
       this.storedTexts.add(hash);
     });
-    await writeAtomically(path.join(this.dir, 'folder.txt'), this.folder + '\n');
+    await nameFolder(this.dir, this.folder);
     await writeAtomically(path.join(this.dir, 'files.json'), JSON.stringify({ version: 1, session: this.session, files }));
     // Texts no file refers to any more go only after the new list is in place.
     for (const hash of [...this.storedTexts]) {

@@ -15,7 +15,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { folderStateDir, stateRoot } from './state-dir';
+import { folderStateDir, nameFolder, stateRoot } from './state-dir';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import { atomicWrite, readIfFile } from './fsutil';
@@ -180,7 +180,7 @@ export class FileHistory {
   private async save(rel: string, bytes: Buffer, hash: string, reason: VersionReason): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 }); // (someone may have deleted it)
     if (!this.prepared) {
-      await fs.writeFile(path.join(path.dirname(this.dir), 'folder.txt'), this.root + '\n');
+      await nameFolder(path.dirname(this.dir), this.root);
       this.prepared = true;
     }
     const at = this.now();

@@ -4,7 +4,8 @@
  *   $HYPERPAIR_STATE_DIR, else $XDG_STATE_HOME/hyperpair, else ~/.local/state/hyperpair
  *     <first 32 hex of sha256(absolute folder path)>/
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -18,4 +19,15 @@ export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
 export function folderStateDir(folder: string, root = stateRoot()): string {
   const key = createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 32);
   return path.join(root, key);
+}
+
+/**
+ * Names the shared folder inside its state folder (`folder.txt`, for people looking in there: the
+ * state folder's own name is only a hash). Written whole or not at all.
+ */
+export async function nameFolder(stateDir: string, folder: string): Promise<void> {
+  const target = path.join(stateDir, 'folder.txt');
+  const temp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
+  await fs.writeFile(temp, path.resolve(folder) + '\n');
+  await fs.rename(temp, target);
 }
