@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from './log';
 import { createDHT, noDhtNodeMessage, type NetworkOptions, type SessionDHT } from './network';
 import { RefusalReport, type RefusalSummary } from './refusals';
 import { deriveKeys } from './secrets';
+import { describeDeparture, SELF_REMOVED } from './departure';
 import { judge, signRoster, verifyRoster, withEntry, type AdmissionPolicy, type Role, type Roster, type Verdict } from './admission';
 import type { Admission } from './wire';
 import { SessionSwarm } from './swarm';
@@ -207,6 +208,11 @@ export class Session extends EventEmitter implements PeerTransport {
   get policy(): { policy: AdmissionPolicy; guestRole: Role; ownerId: string } | undefined {
     const r = this.roster;
     return r && { policy: r.policy, guestRole: r.guestRole, ownerId: Buffer.from(r.owner).toString('hex') };
+  }
+
+  /** The roster's entries (who was let in, as what, and who was turned away), once known. */
+  get rosterEntries(): ReadonlyArray<{ id: string; role: Role | 'denied' }> {
+    return (this.roster?.entries ?? []).map((e) => ({ id: Buffer.from(e.key).toString('hex'), role: e.role }));
   }
 
   /** (Owner) Lets a peer in, as an editor or a read-only guest; every member learns it. */
@@ -565,12 +571,15 @@ export class Session extends EventEmitter implements PeerTransport {
       this.maybeMember(conn);
       return;
     }
+    // A member turned away is removed (access.ts), a newcomer denied: each is told which.
+    const wasMember = this.members.get(conn.remoteId) === conn;
     this.demote(conn, verdict.why === 'denied' ? 'denied' : 'not admitted');
     if (!changed) return;
     const owner = this.ownerName();
     if (verdict.why === 'denied') {
-      conn.sendAdmission({ state: 'denied', readOnly: false, reason: `${owner} denied your request to join this session.` });
-      this.logger.info(`${conn.hello.name} (${short(conn.remoteId)}) was denied`);
+      const reason = wasMember ? `${owner} removed you from this session.` : `${owner} denied your request to join this session.`;
+      conn.sendAdmission({ state: 'denied', readOnly: false, reason });
+      this.logger.info(`${conn.hello.name} (${short(conn.remoteId)}) was ${wasMember ? 'removed from the session' : 'denied'}`);
       conn.destroy('denied');
       return;
     }
@@ -613,7 +622,7 @@ export class Session extends EventEmitter implements PeerTransport {
       this.maybeMember(conn);
       return;
     }
-    this.demote(conn, a.state);
+    this.demote(conn, a.state === 'denied' ? SELF_REMOVED : a.state);
     this.logger.info(`${conn.hello?.name ?? short(conn.remoteId)}: ${a.state} (${a.reason})`);
     if (a.state === 'denied') this.departed.add(conn.remoteId);
     this.emit('admission', a.state, toPeerInfo(conn), a.reason);
@@ -665,7 +674,7 @@ export class Session extends EventEmitter implements PeerTransport {
     const id = conn.remoteId;
     if (this.members.get(id) !== conn) return; // never a member, or already replaced
     this.members.delete(id);
-    this.logger.info(`${conn.hello?.name} ${bye ? 'left' : 'disconnected'} (${reason})`);
+    this.logger.info(describeDeparture(conn.hello?.name ?? short(id), reason, bye, { selfLeaving: this.left }));
     this.emit('peer-leave', toPeerInfo(conn), reason);
     const cut = this.cutOff.delete(id);
     if (!this.left && this.swarm) {
