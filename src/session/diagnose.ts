@@ -25,6 +25,8 @@ export interface Diagnosis {
   protocolVersion: number;
   self: { id: string; name: string };
   status: string;
+  /** Made outside a session (probe.ts): a test of this machine's network, with no members to list. */
+  outsideSession?: boolean;
   dht: {
     network: string;
     /** DHT nodes answer: some are known, and hyperdht's health check says online. */
@@ -151,7 +153,7 @@ export function formatDiagnosis(d: Diagnosis): string {
   const lines = [
     `Hyperpair connection report — ${d.generatedAt}`,
     `protocol: ${d.protocolVersion}`,
-    `this peer: ${d.self.name} (${d.self.id}), status ${d.status}`,
+    d.outsideSession ? `this machine: ${d.self.name}, outside any session` : `this peer: ${d.self.name} (${d.self.id}), status ${d.status}`,
     '',
     `DHT: ${d.dht.network}`,
     `  reachable: ${yes(d.dht.reachable)}; bootstrapped: ${yes(d.dht.bootstrapped)} (${d.dht.knownNodes} nodes known); UDP working: ${yes(d.dht.udp)}`,
@@ -161,7 +163,9 @@ export function formatDiagnosis(d: Diagnosis): string {
     `relays: ${d.relays.configured ? `${d.relays.configured} configured (${d.relays.keys.join(', ')})` : 'none configured'}`,
     `last direct connection failure: ${d.lastConnectProblem ? `${d.lastConnectProblem.code}, ${d.lastConnectProblem.secondsAgo} s ago` : 'none'}`,
     '',
-    `members: ${d.members.length}`,
+    d.outsideSession
+      ? 'not in a session: this tested how this machine reaches the network (start or join a session to see its members)'
+      : `people in the session: ${d.members.length + 1} (you and ${d.members.length} connected to you directly)`,
     ...d.members.map((m) => `  ${m.name} (${m.id}): ${describePath(m.path)}, ${m.rttMs === null ? 'RTT not measured yet' : `RTT ${m.rttMs} ms`}, connected ${m.connectedForS} s`),
   ];
   if (d.advice.length) lines.push('', 'advice:', ...d.advice.map((a) => `  - ${a}`));
