@@ -3,10 +3,12 @@
  * Nothing here loads the networking stack; that happens when a session starts.
  */
 import * as vscode from 'vscode';
+import { AccessCommands } from './editor/access-commands';
 import { Commands } from './editor/commands';
 import { readConfig } from './editor/config';
 import { SessionController } from './editor/controller';
 import { PeerNotices } from './editor/notices';
+import { ConnectionReport } from './editor/report';
 import { StatusItem } from './editor/status';
 import { createTestApi, type TestApi } from './editor/test-api';
 
@@ -30,7 +32,7 @@ export function activate(context: vscode.ExtensionContext): HyperpairExports {
   });
   controller = new SessionController(log, notices, context.globalStorageUri.fsPath);
   const commands = new Commands(context, controller, log, log);
-  context.subscriptions.push(log, controller, commands, new StatusItem(controller));
+  context.subscriptions.push(log, controller, commands, new StatusItem(controller), new AccessCommands(controller, log), new ConnectionReport(controller, log));
   void vscode.commands.executeCommand('setContext', 'hyperpair.state', 'idle');
   void commands.resumePendingJoin();
   const activation = { loadMs: activateStart - loadStart, activateMs: performance.now() - activateStart };

@@ -10,6 +10,7 @@ import { checkPartialCode, parseSessionCode } from '../session/code';
 import { wasSyncedBefore } from '../sync/disk-state';
 import { readConfig } from './config';
 import type { SessionController } from './controller';
+import { joinedText, uniqueFolder } from './join-wording';
 import { restoreFile } from './restore';
 
 export const INVITE_PREFIX = 'vscode://hyperpair.hyperpair/join?code=';
@@ -48,7 +49,6 @@ export class Commands implements vscode.Disposable {
     reg('hyperpair.copySessionCode', () => this.copy('code'));
     reg('hyperpair.copyInviteLink', () => this.copy('link'));
     reg('hyperpair.showLog', () => this.log.show());
-    reg('hyperpair.diagnose', () => this.diagnose());
     reg('hyperpair.showMenu', () => this.menu());
     reg('hyperpair.undo', () => this.undoRedo('undo'));
     reg('hyperpair.redo', () => this.undoRedo('redo'));
@@ -127,9 +127,11 @@ export class Commands implements vscode.Disposable {
     if (!isEmptyDir(folder) && !(await wasSyncedBefore(folder, code))) {
       throw new Error(`${folder} is not empty. Join into a new or empty folder so that none of your files are overwritten.`);
     }
+    let cancelled = false;
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Hyperpair: joining', cancellable: true },
       async (progress, token) => {
+        token.onCancellationRequested(() => (cancelled = true));
         progress.report({ message: 'looking for the session…' });
         let lastPct = 0;
         await this.controller.join(
@@ -145,13 +147,18 @@ export class Commands implements vscode.Disposable {
           },
           token,
           (message) => progress.report({ message }),
-        );
+        ).catch((err: unknown) => {
+          // Cancelling is the person's choice, not a failure: no error; the empty folder is reused.
+          if (!cancelled) throw err;
+        });
       },
     );
-    const others = this.controller.peers().map((p) => p.name);
-    void vscode.window.showInformationMessage(
-      others.length ? `Hyperpair: joined ${others.join(', ')}.` : 'Hyperpair: joined the session.',
-    );
+    if (cancelled) {
+      this.logger.info(`you cancelled joining; ${folder} is reused by the next join`);
+      void vscode.window.setStatusBarMessage('Hyperpair: joining cancelled', 5000);
+      return;
+    }
+    void vscode.window.showInformationMessage(`Hyperpair: ${joinedText(this.controller)}`);
   }
 
   private async askForCode(initial?: string): Promise<string | undefined> {
@@ -209,6 +216,10 @@ export class Commands implements vscode.Disposable {
       ? [
           { label: '$(copy) Copy Session Code', command: 'hyperpair.copySessionCode' },
           { label: '$(link) Copy Invite Link', command: 'hyperpair.copyInviteLink' },
+          ...(this.controller.session?.participants.followed === undefined
+            ? [{ label: '$(eye) Follow Participant', command: 'hyperpair.followParticipant' }]
+            : [{ label: '$(eye-closed) Stop Following', command: 'hyperpair.stopFollowing' }]),
+          { label: '$(organization) Bring Everyone Here', command: 'hyperpair.bringEveryoneHere' },
           { label: '$(sign-out) Leave Session', command: 'hyperpair.leaveSession' },
           { label: '$(pulse) Diagnose Connection', command: 'hyperpair.diagnose' },
           { label: '$(output) Show Log', command: 'hyperpair.showLog' },
@@ -216,25 +227,11 @@ export class Commands implements vscode.Disposable {
       : [
           { label: '$(broadcast) Start Session', command: 'hyperpair.startSession' },
           { label: '$(plug) Join Session', command: 'hyperpair.joinSession' },
+          { label: '$(pulse) Diagnose Connection', command: 'hyperpair.diagnose' },
           { label: '$(output) Show Log', command: 'hyperpair.showLog' },
         ];
     const choice = await vscode.window.showQuickPick(items, { title: 'Hyperpair' });
     if (choice) await vscode.commands.executeCommand(choice.command);
-  }
-
-  /** The connection report in a document beside the editor, with a button to copy it. */
-  private async diagnose(): Promise<string> {
-    const session = this.controller.session;
-    if (!session) throw new Error('No session is running. Start or join one, then diagnose its connection.');
-    const { text } = session.diagnose();
-    const doc = await vscode.workspace.openTextDocument({ content: text, language: 'plaintext' });
-    await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
-    void vscode.window.showInformationMessage('Hyperpair: connection report (no secrets in it).', 'Copy Report').then(async (choice) => {
-      if (choice !== 'Copy Report') return;
-      await vscode.env.clipboard.writeText(text);
-      void vscode.window.setStatusBarMessage('Connection report copied', 3000);
-    });
-    return text;
   }
 
   /** Works with or without a session: the history belongs to the folder. */
@@ -286,13 +283,6 @@ function isEmptyDir(dir: string): boolean {
   }
 }
 
-function uniqueFolder(base: string): string {
-  const stamp = new Date().toISOString().slice(0, 10);
-  for (let i = 1; ; i++) {
-    const candidate = path.join(base, `session-${stamp}${i > 1 ? `-${i}` : ''}`);
-    if (!fs.existsSync(candidate)) return candidate;
-  }
-}
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

@@ -61,6 +61,12 @@ export class SessionController implements vscode.Disposable {
     return this.running?.peers() ?? [];
   }
 
+  /** The connection report outside a session: tests this machine's network (loads the runtime). */
+  async probe(): Promise<{ text: string }> {
+    const config = readConfig();
+    return loadRuntime().probeConnection(config, await resolveDisplayName(config), this.logger);
+  }
+
   /** Shares `root` in a new session. */
   async start(root: string): Promise<string> {
     const running = await this.open('starting', { mode: 'share', root });

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import * as Y from 'yjs';
+import type { Standing } from '../session/access';
 import type { ConnectionPath } from '../session/diagnose';
 import { displayColour, shortenMiddle } from '../session/untrusted';
 import type { PeerInfo } from '../session/transport';
@@ -24,6 +25,8 @@ export interface Participant {
    */
   connection: 'you' | ConnectionPath | 'indirect';
   rttMs?: number;
+  /** Owner, editor or read-only, when known (a person heard only through another is not). */
+  standing?: Standing;
 }
 
 export interface ParticipantSource {
@@ -33,6 +36,10 @@ export interface ParticipantSource {
   selfReadOnly?(): boolean;
   /** Path and round trip of a directly connected peer. */
   stats?(peerId: string): { path: ConnectionPath; rttMs: number | undefined } | undefined;
+  /** Owner, editor or read-only (access.ts). */
+  standing?(peerId: string): Standing | undefined;
+  /** Whether this peer may remove people and change their roles (it owns the session). */
+  canManage?(): boolean;
 }
 
 /** Longest file path shown in the view, in characters (the middle gives way). */
@@ -44,6 +51,10 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
   private readonly disposables: vscode.Disposable[] = [];
   private readonly iconDir: string;
   private following: number | undefined;
+  /** Shown for as long as following lasts; a click stops it. */
+  private readonly followItem: vscode.StatusBarItem;
+  /** The last "bring everyone here" seen of each client, so that each is answered once. */
+  private readonly summons = new Map<number, number | undefined>();
 
   constructor(
     private readonly presence: Presence,
@@ -53,9 +64,14 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
     storageDir: string,
   ) {
     this.iconDir = path.join(storageDir, 'participant-icons');
+    this.followItem = vscode.window.createStatusBarItem('hyperpair.following', vscode.StatusBarAlignment.Left, 99);
+    this.followItem.name = 'Hyperpair: following';
+    this.followItem.command = 'hyperpair.stopFollowing';
+    this.disposables.push(this.followItem);
     fs.mkdirSync(this.iconDir, { recursive: true });
     const refresh = () => {
       this.changed.fire();
+      this.answerSummons();
       this.followStep();
     };
     presence.onDidChange(refresh, undefined, this.disposables);
@@ -83,16 +99,19 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
     const peers = this.source.directPeers();
     const direct = new Set(peers.map((p) => p.id));
     const readOnly = new Set(peers.filter((p) => p.readOnly).map((p) => p.id));
-    const you = this.source.selfReadOnly?.() ? '(you, read-only)' : '(you)';
+    const selfStanding = this.source.standing?.(this.source.self.id) ?? (this.source.selfReadOnly?.() ? 'read-only' : undefined);
+    const you = selfStanding && selfStanding !== 'editor' ? `(you, ${selfStanding})` : '(you)';
     const list: Participant[] = [
-      { clientId: -1, id: this.source.self.id, name: `${this.source.self.name} ${you}`, colour: this.source.self.colour, connection: 'you' },
+      { clientId: -1, id: this.source.self.id, name: `${this.source.self.name} ${you}`, colour: this.source.self.colour, connection: 'you', standing: selfStanding },
     ];
     this.presence.others().forEach((s: PresenceState, clientId) => {
       if (!s.user) return;
+      const standing = this.source.standing?.(s.user.id) ?? (readOnly.has(s.user.id) ? 'read-only' : undefined);
       list.push({
         clientId,
         id: s.user.id,
-        name: readOnly.has(s.user.id) ? `${s.user.name} (read-only)` : s.user.name,
+        name: standing && standing !== 'editor' ? `${s.user.name} (${standing})` : s.user.name,
+        standing,
         colour: s.user.colour,
         // The path this peer's index has for the file, not the one the other peer wrote.
         file: s.file ? this.workspace.byId(s.file.id)?.path : undefined,
@@ -112,11 +131,16 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
     // Names are already sanitised and bounded (session/display.ts); paths can be long: keep the view narrow.
     const where = p.file ? `editing ${shortenMiddle(p.file, MAX_PATH_SHOWN)}` : 'no shared file open';
     const how = connectionText(p);
-    item.description = p.connection === 'you' ? '' : `${where} · ${how}`;
-    item.tooltip = `${p.name}\n${where}\nconnection: ${how || 'this editor'}${p.connection === 'indirect' ? '' : p.rttMs !== undefined ? `\nround trip: ${p.rttMs} ms` : ''}`;
+    const role = p.standing ? `${p.standing === 'read-only' ? 'read-only' : p.standing === 'owner' ? 'owner of the session' : 'editor'}` : '';
+    item.description = p.connection === 'you' ? role : [role, where, how].filter(Boolean).join(' · ');
+    item.tooltip = `${p.name}${role ? `\nrole: ${role}` : ''}\n${where}\nconnection: ${how || 'this editor'}${p.connection === 'indirect' ? '' : p.rttMs !== undefined ? `\nround trip: ${p.rttMs} ms` : ''}`;
     item.iconPath = vscode.Uri.file(this.icon(p.colour));
     if (p.connection !== 'you') {
-      item.contextValue = this.following === p.clientId ? 'participant.followed' : 'participant';
+      // Space-separated flags for package.json's menus: followed or not, whether this editor may
+      // manage the person, and their role (which of Make Read-Only / Make Editor applies).
+      const flags = [this.following === p.clientId ? 'participant.followed' : 'participant'];
+      if (this.source.canManage?.() && p.connection !== 'indirect' && p.standing !== 'owner') flags.push('manage', p.standing === 'read-only' ? 'viewer' : 'editor');
+      item.contextValue = flags.join(' ');
       item.command = { command: 'hyperpair.jumpToParticipant', title: 'Go to cursor', arguments: [p] };
     }
     return item;
@@ -136,7 +160,7 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
     if (!target) return;
     this.following = target.clientId;
     void vscode.commands.executeCommand('setContext', 'hyperpair.following', true);
-    void vscode.window.setStatusBarMessage(`Hyperpair: following ${target.name}`, 4000);
+    this.showFollowing(target.name);
     this.changed.fire();
     await this.jumpTo(target.clientId);
   }
@@ -144,6 +168,17 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
   /** The client id being followed, if any. */
   get followed(): number | undefined {
     return this.following;
+  }
+
+  /** The follow item's text while it is shown (for the editor tests), else null. */
+  get followStatus(): string | null {
+    return this.following === undefined ? null : this.followItem.text;
+  }
+
+  /** "Bring everyone here": asks every member to follow this person (PROTOCOL.md §6.1, `summon`). */
+  bringEveryoneHere(): number {
+    this.presence.summonEveryone();
+    return this.participants().length - 1;
   }
 
   dispose(): void {
@@ -156,9 +191,34 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
     if (this.following === undefined) return;
     const name = this.presence.others().get(this.following)?.user?.name ?? 'them';
     this.following = undefined;
+    this.followItem.hide();
     void vscode.commands.executeCommand('setContext', 'hyperpair.following', false);
     void vscode.window.showInformationMessage(`Hyperpair: stopped following ${name}${why ? ` because ${why}` : ''}.`);
     this.changed.fire();
+  }
+
+  private showFollowing(name: string): void {
+    this.followItem.text = `$(eye) Following ${name}`;
+    this.followItem.tooltip = `Hyperpair: you follow ${name}'s cursor. Click to stop following.`;
+    this.followItem.show();
+  }
+
+  /** Follows whoever raised a new "bring everyone here" since this editor first saw them. */
+  private answerSummons(): void {
+    const others = this.presence.others();
+    for (const client of this.summons.keys()) if (!others.has(client)) this.summons.delete(client);
+    others.forEach((s, clientId) => {
+      const seen = this.summons.has(clientId);
+      const before = this.summons.get(clientId);
+      this.summons.set(clientId, s.summon);
+      // A summon raised before this editor saw the person is old news (a joiner is not pulled along).
+      if (!seen || s.summon === undefined || s.summon === before || !s.user) return;
+      const name = s.user.name;
+      if (this.following !== clientId) {
+        void this.follow(this.participants().find((p) => p.clientId === clientId));
+        void vscode.window.showInformationMessage(`Hyperpair: ${name} asked everyone to follow them; you are following ${name} (click "Following ${name}" in the status bar to stop).`);
+      }
+    });
   }
 
   private followStep(): void {

@@ -99,6 +99,12 @@ export class Presence implements vscode.Disposable {
     return this.identity.others();
   }
 
+  /** Asks every member to follow this person: a new, larger `summon` in this peer's awareness. */
+  summonEveryone(): void {
+    const last = (this.awareness.getLocalState() as { summon?: number } | null)?.summon ?? 0;
+    this.awareness.setLocalStateField('summon', Math.max(Date.now(), last + 1));
+  }
+
   /** Whether the latest change of this document was typed here (not a collaborator's edit). */
   isLocalEdit(document: vscode.TextDocument): boolean {
     return this.documents.lastChangeWasLocal(document);

@@ -7,13 +7,17 @@ import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
 import type { PeerInfo } from '../session/transport';
 import { parseBootstrap, parseRelayKey } from '../session';
+import { AccessControl } from '../session/access';
+import { describeDeparture } from '../session/departure';
 import { formatDiagnosis, type Diagnosis } from '../session/diagnose';
+import { probeConnectivity } from '../session/probe';
 import { FileHistory } from '../sync/history';
 import { startPeer, type RunningPeer } from '../sync/peer';
 import type { HyperpairConfig } from './config';
 import type { JoinProgress } from './controller';
 import { showDiskProblems } from './disk-safety';
 import { lastWriterOf } from '../sync/authorship';
+import { ChangedFiles } from './changed-files';
 import { DocumentBindings } from './documents';
 import { FileFollower } from './follow-files';
 import { ParticipantsView } from './participants';
@@ -40,6 +44,10 @@ export interface RunningSession {
   readonly documents: DocumentBindings;
   readonly presence: Presence;
   readonly participants: ParticipantsView;
+  /** Files collaborators changed since this person last opened them. */
+  readonly changedFiles: ChangedFiles;
+  /** Who is in and as what: the owner removes people and changes roles (session/access.ts). */
+  readonly access: AccessControl;
   readonly peer: RunningPeer;
   peers(): PeerInfo[];
   offline(): boolean;
@@ -90,7 +98,12 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
 
   const changed = new vscode.EventEmitter<string | undefined>();
   const onJoin = (p: PeerInfo) => changed.fire(`${p.name} joined the session`);
-  const onLeave = (p: PeerInfo) => changed.fire(`${p.name} left the session`);
+  const access = new AccessControl(peer.session);
+  const ownerName = () => {
+    const id = access.ownerId;
+    return id === peer.session.self.id ? 'you' : id ? peer.session.peer(id)?.name : undefined;
+  };
+  const onLeave = (p: PeerInfo, reason: string) => changed.fire(describeDeparture(p.name, reason, false, { owner: ownerName() }));
   peer.session.on('peer-join', onJoin);
   peer.session.on('peer-leave', onLeave);
 
@@ -140,11 +153,14 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       directPeers: () => peer.session.peers(),
       stats: (id) => peer.session.peerStats(id),
       selfReadOnly: () => peer.session.readOnly,
+      standing: (id) => access.standingOf(id),
+      canManage: () => access.canManage,
     },
     peer.workspace,
     options.root,
     options.storageDir,
   );
+  const changedFiles = new ChangedFiles(peer.workspace, presence, options.root, () => vscode.workspace.getConfiguration('hyperpair').get('markChangedFiles', true));
   peer.workspace.on('notice', (message) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`));
   const diskProblems = showDiskProblems(peer, logger);
   peer.session.on('protocol-mismatch', (_v, message) => void vscode.window.showErrorMessage(`Hyperpair: ${message}`));
@@ -161,6 +177,8 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     documents,
     presence,
     participants,
+    changedFiles,
+    access,
     peer,
     peers: () => peer.session.peers(),
     offline: () => peer.session.status === 'offline',
@@ -179,6 +197,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       peer.session.off('admission-request', onRequest);
       diskProblems.dispose();
       participants.dispose();
+      changedFiles.dispose();
       follower.dispose();
       presence.dispose();
       documents.dispose();
@@ -208,6 +227,24 @@ async function askAdmission(peer: RunningPeer, p: PeerInfo, logger: Logger): Pro
     return;
   }
   logger.info(`${choice === 'Deny' ? 'denied' : 'admitted'} ${p.name}${choice === 'Admit Read-Only' ? ' (read-only)' : ''}`);
+}
+
+/** The connection report outside a session (Diagnose Connection before anyone can connect). */
+export async function probeConnection(config: HyperpairConfig, name: string, logger: Logger): Promise<{ report: Diagnosis; text: string }> {
+  const report = await probeConnectivity({
+    name,
+    network: { bootstrap: config.bootstrap ? parseBootstrap(config.bootstrap) : undefined, host: config.bindHost },
+    lan: config.lanDiscovery,
+    relays: config.relays.flatMap((key) => {
+      try {
+        return [parseRelayKey(key)];
+      } catch {
+        return []; // a bad key is reported when a session starts; the probe tests the rest
+      }
+    }),
+    logger,
+  });
+  return { report, text: formatDiagnosis(report) };
 }
 
 /** The kept versions of a folder's files (here so that the extension bundle stays free of the core). */

@@ -21,6 +21,10 @@ export interface TestApi {
   participants(): unknown[];
   /** The client id being followed, if any. */
   following(): number | null;
+  /** The status bar's "Following <name>" while following lasts, else null. */
+  followStatus(): string | null;
+  /** Files marked as changed by collaborators since this person last opened them. */
+  changedFiles(): Array<{ path: string; names: string[] }>;
   /** The paths in the session's file index (whether or not their content has arrived). */
   indexPaths(): string[];
   /** Whether this editor is a read-only guest of its session. */
@@ -55,6 +59,8 @@ export function createTestApi(controller: SessionController, activation: Activat
     notes: () => controller.session?.notes() ?? [],
     participants: () => controller.session?.participants.participants() ?? [],
     following: () => controller.session?.participants.followed ?? null,
+    followStatus: () => controller.session?.participants.followStatus ?? null,
+    changedFiles: () => controller.session?.changedFiles.marked() ?? [],
     indexPaths: () => controller.session?.peer.workspace.files().map((f) => f.path) ?? [],
     readOnly: () => controller.session?.peer.session.readOnly ?? false,
     noteRemoteTextChanges(relPath) {

@@ -112,7 +112,7 @@ const REFRESH_MIN_MS = 500;
 const REFRESH_MAX_MS = 30_000;
 const REFRESH_CONNECTED_MS = 60_000;
 
-const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46a0a8', '#f032e6', '#9a6324', '#800000', '#008080'];
+export const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46a0a8', '#f032e6', '#9a6324', '#800000', '#008080'];
 
 export class Session extends EventEmitter implements PeerTransport {
   readonly code: string;

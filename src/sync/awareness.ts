@@ -22,6 +22,11 @@ export interface PresenceState {
   file?: { id: string; path: string } | null;
   /** Selections in that file: anchor and head as Y.RelativePosition JSON (Y.relativePositionToJSON). */
   selections?: Array<{ anchor: unknown; head: unknown }>;
+  /**
+   * "Bring everyone here": raised (a new, larger number) when this person asks every member to follow
+   * them. Peers that do not know it ignore it (PROTOCOL.md §6.1).
+   */
+  summon?: number;
 }
 
 /** More awareness states than this (every peer has one; relayed ones included) cuts the sender off. */
@@ -48,6 +53,7 @@ export function readPresence(state: unknown): PresenceState | undefined {
         .map((s) => ({ anchor: s.anchor, head: s.head }));
     }
   } else out.file = null;
+  if (typeof state.summon === 'number' && Number.isSafeInteger(state.summon) && state.summon > 0) out.summon = state.summon;
   return out;
 }
 

@@ -1,0 +1,143 @@
+/**
+ * Control of who is in, in VS Code (issue 17): the participants view's context menu and the palette
+ * let the session's owner remove a person, make them read-only or an editor, and let a removed person
+ * back in; anyone can bring everyone to where they are. The decisions are the core's
+ * (session/access.ts); this module asks, confirms and tells. A person removed from a session is told
+ * why, and this window leaves the session.
+ */
+import * as vscode from 'vscode';
+import type { Role } from '../session/admission';
+import type { Logger } from '../session/log';
+import type { SessionController } from './controller';
+import type { Participant } from './participants';
+import type { RunningSession } from './runtime';
+
+/** Options a caller (the editor tests) may pass after the participant. */
+interface ActionOptions {
+  /** Skip the confirmation of a removal. */
+  confirmed?: boolean;
+}
+
+export class AccessCommands implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private watched: RunningSession | undefined;
+  private unwatch: (() => void) | undefined;
+
+  constructor(
+    private readonly controller: SessionController,
+    private readonly logger: Logger,
+  ) {
+    const reg = (id: string, fn: (...args: never[]) => Promise<unknown>) =>
+      this.disposables.push(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
+    reg('hyperpair.removeParticipant', (p?: Participant, o?: ActionOptions) => this.remove(p, o));
+    reg('hyperpair.makeReadOnly', (p?: Participant) => this.setRole(p, 'viewer'));
+    reg('hyperpair.makeEditor', (p?: Participant) => this.setRole(p, 'editor'));
+    reg('hyperpair.readmitParticipant', () => this.readmit());
+    reg('hyperpair.bringEveryoneHere', () => this.bringEveryoneHere());
+    this.disposables.push(controller.onDidChange(() => this.watch()));
+  }
+
+  dispose(): void {
+    this.unwatch?.();
+    this.disposables.forEach((d) => d.dispose());
+  }
+
+  /** Follows the running session: who may manage, and being removed from it. */
+  private watch(): void {
+    const running = this.controller.session;
+    void vscode.commands.executeCommand('setContext', 'hyperpair.isOwner', !!running?.access.canManage);
+    if (running === this.watched) return;
+    this.unwatch?.();
+    this.unwatch = undefined;
+    this.watched = running;
+    if (!running) return;
+    const session = running.peer.session;
+    const onAdmission = (state: 'waiting' | 'denied', _by: unknown, reason: string) => {
+      if (state !== 'denied' || this.controller.session !== running) return;
+      this.logger.warn(`${reason} Leaving the session.`);
+      void this.controller.leave().then(() => vscode.window.showWarningMessage(`Hyperpair: ${reason} You are no longer in the session; your files stay on disk.`));
+    };
+    session.on('admission', onAdmission);
+    this.unwatch = () => session.off('admission', onAdmission);
+  }
+
+  private running(): RunningSession {
+    const running = this.controller.session;
+    if (!running) throw new Error('No session is running. Start or join one first.');
+    return running;
+  }
+
+  /** The participant the menu passed, or one picked among those this editor may manage. */
+  private async target(p: Participant | undefined, title: string, fits: (p: Participant) => boolean): Promise<Participant | undefined> {
+    if (p?.id) return p;
+    const running = this.running();
+    if (!running.access.canManage) throw new Error('Only the session\'s owner can change who is in and what they may do.');
+    const people = running.participants.participants().filter((x) => x.connection !== 'you' && x.connection !== 'indirect' && x.standing !== 'owner' && fits(x));
+    if (people.length === 0) throw new Error('Nobody in the session fits: only people connected to you directly can be managed.');
+    const pick = await vscode.window.showQuickPick(
+      people.map((x) => ({ label: x.name, description: x.standing, x })),
+      { title },
+    );
+    return pick?.x;
+  }
+
+  private async remove(p: Participant | undefined, options?: ActionOptions): Promise<void> {
+    const target = await this.target(p, 'Remove whom from the session?', () => true);
+    if (!target) return;
+    if (!(options && typeof options === 'object' && !Array.isArray(options) && options.confirmed)) {
+      const choice = await vscode.window.showWarningMessage(
+        `Remove ${target.name} from the session?`,
+        { modal: true, detail: 'They are disconnected from everyone at once and cannot come back, even with the code, until you let them in again (Hyperpair: Let a Removed Person Back In).' },
+        'Remove',
+      );
+      if (choice !== 'Remove') return;
+    }
+    const name = this.running().access.remove(target.id);
+    this.logger.info(`you removed ${name} from the session`);
+    void vscode.window.showInformationMessage(`Hyperpair: you removed ${name} from the session.`);
+  }
+
+  private async setRole(p: Participant | undefined, role: Role): Promise<void> {
+    const want = role === 'viewer' ? 'read-only' : 'editor';
+    const target = await this.target(p, role === 'viewer' ? 'Make whom read-only?' : 'Let whom edit?', (x) => x.standing !== want);
+    if (!target) return;
+    const name = this.running().access.setRole(target.id, role);
+    const text = role === 'viewer' ? `${name} is now read-only: everyone refuses their edits.` : `${name} may now edit.`;
+    this.logger.info(`you made ${name} ${want}`);
+    void vscode.window.showInformationMessage(`Hyperpair: ${text}`);
+  }
+
+  private async readmit(): Promise<void> {
+    const access = this.running().access;
+    const removed = access.removed();
+    if (removed.length === 0) throw new Error('Nobody was removed from this session.');
+    const pick = await vscode.window.showQuickPick(
+      removed.flatMap((r) => [
+        { label: r.name, description: 'as an editor', id: r.id, role: 'editor' as const },
+        { label: r.name, description: 'read-only', id: r.id, role: 'viewer' as const },
+      ]),
+      { title: 'Let whom back in?' },
+    );
+    if (!pick) return;
+    const name = access.readmit(pick.id, pick.role);
+    void vscode.window.showInformationMessage(`Hyperpair: ${name} may join again (${pick.description}).`);
+  }
+
+  private async bringEveryoneHere(): Promise<void> {
+    const asked = this.running().participants.bringEveryoneHere();
+    void vscode.window.showInformationMessage(
+      asked ? `Hyperpair: asked everyone in the session (${asked}) to follow you.` : 'Hyperpair: nobody else is in the session yet.',
+    );
+  }
+
+  private async guard(id: string, fn: () => Promise<unknown>): Promise<unknown> {
+    try {
+      return await fn();
+    } catch (err) {
+      const message = (err as Error).message;
+      this.logger.error(`${id}: ${message}`);
+      void vscode.window.showErrorMessage(`Hyperpair: ${message}`);
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Files collaborators changed since this person last looked, marked in the Explorer and on tabs
+ * (a dot, in the colour of whoever changed it, and their name in the tooltip); opening the file
+ * clears the mark. A light touch: `hyperpair.markChangedFiles` switches it off.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { PALETTE } from '../session/session';
+import type { ChangeOrigin, FileEntry } from '../sync/api';
+import { ChangedBy, nearestColour } from '../sync/changed-by';
+import type { SharedWorkspace } from '../sync/workspace';
+import type { Presence } from './presence';
+
+export class ChangedFiles implements vscode.FileDecorationProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<vscode.Uri[]>();
+  readonly onDidChangeFileDecorations = this.changed.event;
+  private readonly marks = new Map<string, { names: string[]; colour: string }>();
+  private readonly tracker: ChangedBy;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly workspace: SharedWorkspace,
+    private readonly presence: Presence,
+    private readonly root: string,
+    private readonly enabled: () => boolean,
+  ) {
+    // The awareness is bound to the client id that this peer writes every document with.
+    this.tracker = new ChangedBy(workspace.awareness.clientID);
+    const onText = (entry: FileEntry, origin: ChangeOrigin) => this.onText(entry, origin);
+    workspace.on('text-changed', onText);
+    this.disposables.push(
+      this.changed,
+      { dispose: () => workspace.off('text-changed', onText) },
+      vscode.window.registerFileDecorationProvider(this),
+      vscode.workspace.onDidOpenTextDocument((d) => this.clear(d.uri)),
+      vscode.window.onDidChangeActiveTextEditor((e) => e && this.clear(e.document.uri)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('hyperpair.markChangedFiles') && !this.enabled()) this.clearAll();
+      }),
+    );
+  }
+
+  /** Workspace-relative paths marked now, with who changed them (for the editor tests). */
+  marked(): Array<{ path: string; names: string[] }> {
+    return [...this.marks].map(([fsPath, m]) => ({ path: path.relative(this.root, fsPath).split(path.sep).join('/'), names: m.names }));
+  }
+
+  provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
+    const mark = this.marks.get(uri.fsPath);
+    if (!mark) return undefined;
+    const colour = new vscode.ThemeColor(`hyperpair.changedBy${nearestColour(mark.colour, PALETTE)}`);
+    return new vscode.FileDecoration('●', `Changed by ${mark.names.join(', ')} since you last opened it`, colour);
+  }
+
+  private onText(entry: FileEntry, origin: ChangeOrigin): void {
+    const doc = this.workspace.loadedText(entry.id)?.doc;
+    if (!doc) return;
+    const writers = this.tracker.writers(entry.id, doc);
+    if (origin !== 'remote' || writers.length === 0 || !this.enabled()) return;
+    const uri = vscode.Uri.file(path.join(this.root, ...entry.path.split('/')));
+    // Someone looking at the file sees the change as it happens: nothing to point out.
+    if (vscode.window.visibleTextEditors.some((e) => e.document.uri.fsPath === uri.fsPath)) return;
+    const others = this.presence.others();
+    const people = writers.map((c) => others.get(c)?.user).filter((u): u is NonNullable<typeof u> => !!u);
+    if (people.length === 0) return;
+    const mark = this.marks.get(uri.fsPath) ?? { names: [], colour: people[0].colour };
+    for (const p of people) if (!mark.names.includes(p.name)) mark.names.push(p.name);
+    mark.colour = people[people.length - 1].colour;
+    this.marks.set(uri.fsPath, mark);
+    this.changed.fire([uri]);
+  }
+
+  private clear(uri: vscode.Uri): void {
+    if (this.marks.delete(uri.fsPath)) this.changed.fire([uri]);
+  }
+
+  private clearAll(): void {
+    const uris = [...this.marks.keys()].map((p) => vscode.Uri.file(p));
+    this.marks.clear();
+    this.changed.fire(uris);
+  }
+
+  dispose(): void {
+    this.disposables.forEach((d) => d.dispose());
+  }
+}
