@@ -5,6 +5,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { describeDeparture } from '../session/departure';
 import { describePath } from '../session/diagnose';
 import { createStreamLogger } from '../session/log';
 import { RelayNode, loadRelayKeyPair } from '../session/relay';
@@ -87,7 +88,11 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
   s.on('connect-problem', (message: string) => out.line(`! ${message}`, { event: 'connect-problem', message }));
   s.on('peer-leave', (p: PeerInfo, reason: string) => {
     shown.delete(p.id);
-    out.line(`- ${p.name} left (${reason})`, { event: 'peer-leave', id: p.id, name: p.name, reason });
+    out.line(`- ${describeDeparture(p.name, reason, false)}`, { event: 'peer-leave', id: p.id, name: p.name, reason });
+  });
+  // Removed by the owner: told why; the session goes on without this peer (it ends with Ctrl+C).
+  s.on('admission', (state: 'waiting' | 'denied', _by: PeerInfo, reason: string) => {
+    if (state === 'denied' && s.peers().length === 0) out.line(`! ${reason}`, { event: 'removed', reason });
   });
   // Rate-limited by the session: a flood of strangers is one line a minute, not one line each.
   s.on('peers-refused', ({ message, count }: RefusalSummary) => out.line(`! ${message}`, { event: 'peers-refused', count, message }));

@@ -127,6 +127,11 @@ const handlers: Record<string, Handler> = {
     const e = vscode.window.activeTextEditor;
     return e ? e.selections.map((s) => [e.document.offsetAt(s.anchor), e.document.offsetAt(s.active)]) : [];
   },
+  /** The active editor's document, whatever its scheme: a virtual report has no file on disk. */
+  activeDocument: () => {
+    const d = vscode.window.activeTextEditor?.document;
+    return d ? { scheme: d.uri.scheme, path: d.uri.path, dirty: d.isDirty, untitled: d.isUntitled, text: d.getText() } : null;
+  },
   activeFile: () => {
     const e = vscode.window.activeTextEditor;
     return e ? path.relative(root(), e.document.uri.fsPath).split(path.sep).join('/') : null;
