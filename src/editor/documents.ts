@@ -111,7 +111,7 @@ export class DocumentBindings implements vscode.Disposable {
   private warnReadOnly(): void {
     if (this.warnedReadOnly) return;
     this.warnedReadOnly = true;
-    void vscode.window.showWarningMessage('Hyperpair: you joined this session read-only. Your changes are not shared, and were undone.');
+    void vscode.window.showWarningMessage('Hyperpair: you are read-only in this session. Your changes are not shared, and were undone.');
   }
 
   /** The binding of a document, if it is shared and bound. */

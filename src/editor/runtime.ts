@@ -116,12 +116,13 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     },
     logger,
   );
-  const onRole = (readOnly: boolean) => {
+  const onRole = (readOnly: boolean, atJoin = false) => {
     documents.applyReadOnly();
-    changed.fire(readOnly ? 'You are a read-only guest in this session: you can follow along, but not edit.' : 'You may now edit in this session.');
+    const by = atJoin ? 'You joined' : `${ownerName() ?? 'The owner of the session'} made you`;
+    changed.fire(readOnly ? `${by} read-only: you can follow along, but not edit.` : `${ownerName() ?? 'The owner of the session'} lets you edit now.`);
   };
   peer.session.on('role', onRole);
-  if (peer.session.readOnly) onRole(true);
+  if (peer.session.readOnly) onRole(true, true);
   const onRequest = (p: PeerInfo) => void askAdmission(peer, p, logger);
   peer.session.on('admission-request', onRequest);
   const presence = new Presence(peer.workspace.awareness, peer.presence, peer.workspace, documents, peer.session.self);

@@ -38,13 +38,25 @@ const editorTest = (name: string, fn: () => Promise<void>, timeout?: number) => 
  * README's screenshots are of this run: with HYPERPAIR_SCREENSHOTS=docs/screenshots, key moments are
  * saved there (`npm run screenshots`).
  */
-async function shot(e: Pair['a'], name: string): Promise<void> {
+async function shot(e: Pair['a'], name: string, focus?: WalkthroughFocus): Promise<void> {
   const dir = process.env.HYPERPAIR_SCREENSHOTS;
   if (!dir) return;
   fs.mkdirSync(dir, { recursive: true });
   await e.page.waitForTimeout(800); // let toasts finish fading in, presence settle
   await e.page.screenshot({ path: path.join(dir, `${name}.png`) });
+  // The walkthrough shows its pictures at about half the window's width: only the part that
+  // matters, at full size, stays readable there (issue 16, item 6).
+  if (focus) await e.page.screenshot({ path: path.join(WALKTHROUGH_MEDIA, `${name}.png`), clip: focus });
 }
+
+type WalkthroughFocus = { x: number; y: number; width: number; height: number };
+const WALKTHROUGH_MEDIA = path.resolve(__dirname, '../../../media/walkthrough');
+/** The regions of the 1400×900 window each walkthrough picture keeps. */
+const FOCUS: Record<string, WalkthroughFocus> = {
+  'join-mistyped-code': { x: 380, y: 0, width: 640, height: 110 },
+  'admission-request': { x: 880, y: 650, width: 520, height: 250 },
+  'participants-and-cursor': { x: 0, y: 30, width: 700, height: 870 },
+};
 
 /** Clicks a button of the notification whose text matches. */
 async function clickNotification(page: Pair['a']['page'], text: RegExp, button: string): Promise<void> {
@@ -66,7 +78,7 @@ editorTest('Alice starts an "ask me" session; Bob\'s mistyped code is refused in
   await input.fill(typo);
   const message = pair.b.page.locator('.quick-input-message');
   await until(async () => /typo — check the code/.test((await message.textContent()) ?? ''), 'the typo message', 10_000);
-  await shot(pair.b, 'join-mistyped-code');
+  await shot(pair.b, 'join-mistyped-code', FOCUS['join-mistyped-code']);
   await pair.b.page.keyboard.press('Enter'); // refused: the box stays open
   assert.ok(await input.isVisible(), 'a mistyped code is not accepted');
   assert.equal(await pair.b.testApi('state'), 'idle');
@@ -84,7 +96,7 @@ editorTest('with the right code Bob waits to be let in; Alice admits him read-on
   await pair.b.page.getByText(/waiting to be let in/).first().waitFor({ state: 'visible', timeout: 60_000 });
   assert.equal(await pair.a.testApi('state'), 'alone', 'nobody is in before Alice answers');
   await pair.a.page.locator('.notification-toast', { hasText: /Bob wants to join/ }).first().waitFor({ state: 'visible', timeout: 60_000 });
-  await shot(pair.a, 'admission-request');
+  await shot(pair.a, 'admission-request', FOCUS['admission-request']);
   await clickNotification(pair.a.page, /Bob wants to join your session/, 'Admit Read-Only');
   await until(async () => (await pair.b.testApi<string>('state')) === 'connected', 'B to connect', 90_000);
   await until(async () => (await pair.b.agent<string[]>('files')).length === 3, 'B has the files', 30_000);
@@ -132,7 +144,7 @@ editorTest('the Participants view lists both people in both editors', async () =
   await pair.b.agent('openFile', 'src/one.ts');
   await pair.a.agent('setSelection', 'src/one.ts', 7, 12);
   await until(async () => (await pair.b.decorations('src/one.ts')).length > 0, 'Alice\'s cursor in B', 20_000);
-  await shot(pair.b, 'participants-and-cursor');
+  await shot(pair.b, 'participants-and-cursor', FOCUS['participants-and-cursor']);
 });
 
 editorTest('Bob follows Alice: his editor opens each file she switches to', async () => {
@@ -180,7 +192,7 @@ editorTest('the Get Started walkthrough shows its steps, with their screenshots 
   for (const step of ['Start a session', 'Join with a code', 'Choose who gets in', 'Follow someone', 'When people cannot connect', 'Leave, and trust']) {
     await page.getByText(step, { exact: true }).first().waitFor({ state: 'visible', timeout: 10_000 });
   }
-  // The first step's media is README's screenshot, shipped with the extension.
+  // The first step's media: the focused crop of README's screenshot (media/walkthrough), shipped with the extension.
   await page.locator('.getting-started-media img[alt*="Participants view"]').first().waitFor({ state: 'visible', timeout: 20_000 });
   await page.getByText('Follow someone', { exact: true }).first().click();
   // A markdown page renders in a webview (nested frames): look for its text in every frame.
