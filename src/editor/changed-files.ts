@@ -26,6 +26,11 @@ export class ChangedFiles implements vscode.FileDecorationProvider, vscode.Dispo
   ) {
     // The awareness is bound to the client id that this peer writes every document with.
     this.tracker = new ChangedBy(workspace.awareness.clientID);
+    // What arrived before this editor looked (the join's first copy) is the baseline, not news.
+    for (const entry of workspace.files()) {
+      const doc = workspace.loadedText(entry.id)?.doc;
+      if (doc) this.tracker.writers(entry.id, doc);
+    }
     const onText = (entry: FileEntry, origin: ChangeOrigin) => this.onText(entry, origin);
     workspace.on('text-changed', onText);
     this.disposables.push(

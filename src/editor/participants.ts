@@ -16,7 +16,10 @@ import type { Presence, PresenceState } from './presence';
 export interface Participant {
   clientId: number;
   id: string;
+  /** The row's label: the name, with "(you)", "(owner)" or "(read-only)". */
   name: string;
+  /** Just the person's name, for sentences. */
+  person: string;
   colour: string;
   file?: string;
   /**
@@ -102,7 +105,7 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
     const selfStanding = this.source.standing?.(this.source.self.id) ?? (this.source.selfReadOnly?.() ? 'read-only' : undefined);
     const you = selfStanding && selfStanding !== 'editor' ? `(you, ${selfStanding})` : '(you)';
     const list: Participant[] = [
-      { clientId: -1, id: this.source.self.id, name: `${this.source.self.name} ${you}`, colour: this.source.self.colour, connection: 'you', standing: selfStanding },
+      { clientId: -1, id: this.source.self.id, name: `${this.source.self.name} ${you}`, person: this.source.self.name, colour: this.source.self.colour, connection: 'you', standing: selfStanding },
     ];
     this.presence.others().forEach((s: PresenceState, clientId) => {
       if (!s.user) return;
@@ -111,6 +114,7 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
         clientId,
         id: s.user.id,
         name: standing && standing !== 'editor' ? `${s.user.name} (${standing})` : s.user.name,
+        person: s.user.name,
         standing,
         colour: s.user.colour,
         // The path this peer's index has for the file, not the one the other peer wrote.
@@ -160,7 +164,7 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
     if (!target) return;
     this.following = target.clientId;
     void vscode.commands.executeCommand('setContext', 'hyperpair.following', true);
-    this.showFollowing(target.name);
+    this.showFollowing(target.person ?? target.name);
     this.changed.fire();
     await this.jumpTo(target.clientId);
   }
