@@ -22,6 +22,7 @@ import { createTestNetwork, waitFor, type TestNetwork } from '../test/helpers/te
 import { loadTrace, type SequentialTrace } from '../test/helpers/traces';
 import { readTree } from '../test/helpers/tree';
 import { CliPeer } from './processes';
+import { repoRows } from './repo';
 
 interface Row {
   name: string;
@@ -34,7 +35,7 @@ interface Row {
 }
 const rows: Row[] = [];
 const quick = process.argv.includes('--quick');
-/** `--only=edit,trace,join,join-small,scale,footprint`: run some scenarios (for profiling one). */
+/** `--only=edit,trace,join,join-small,scale,footprint,repo`: run some scenarios (for profiling one). `--huge`: repo with 100,000 files too. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (name: string): boolean => !only || only.includes(name);
 
@@ -402,11 +403,12 @@ function fmt(n: number | undefined): string {
 async function main(): Promise<void> {
   const net = await createTestNetwork();
   try {
-    if (wanted('join') || wanted('join-small')) await streamThroughput(net);
+    if (wanted('join') || wanted('join-small') || wanted('repo')) await streamThroughput(net);
     if (wanted('edit')) await editLatency(net);
     if (wanted('trace')) await traceConvergence(net);
     if (wanted('join')) await join(net, 1000, quick ? 10 : 50);
     if (wanted('join-small')) await join(net, quick ? 2000 : 10_000, quick ? 2 : 10);
+    if (wanted('repo')) for (const n of [10_000, 30_000, ...(process.argv.includes('--huge') ? [100_000] : [])]) await repoRows(net, CLI, n, streamMBps, rows);
     if (wanted('scale')) for (const n of [2, 4, 8]) await scale(net, n);
     if (wanted('footprint')) footprint();
     if (process.argv.includes('--editor')) await editorKeystrokes();
