@@ -15,16 +15,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { TestNetwork } from '../test/helpers/testnet';
 import { CliPeer, type CliEvent } from './processes';
-
-export interface RepoRow {
-  name: string;
-  value: number;
-  unit: string;
-  reference?: number;
-  goal?: string;
-  met?: boolean;
-  note?: string;
-}
+import type { Row } from './row';
 
 const PROBE = path.resolve(__dirname, 'peer-probe.js');
 const GIT = ['-c', 'user.name=bench', '-c', 'user.email=bench@example.org', '-c', 'init.defaultBranch=main', '-c', 'gc.auto=0'];
@@ -117,7 +108,7 @@ function divergeClone(src: string, clone: string): void {
   edit(clone, texts[7], '// the joiner\'s own uncommitted change\n');
 }
 
-export async function repoRows(net: TestNetwork, cli: string, files: number, streamMBps: number, rows: RepoRow[]): Promise<void> {
+export async function repoRows(net: TestNetwork, cli: string, files: number, streamMBps: number, rows: Row[]): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-bench-repo-'));
   const src = path.join(tmp, 'src');
   const clone = path.join(tmp, 'clone');

@@ -23,16 +23,8 @@ import { loadTrace, type SequentialTrace } from '../test/helpers/traces';
 import { readTree } from '../test/helpers/tree';
 import { CliPeer } from './processes';
 import { repoRows } from './repo';
+import type { Row } from './row';
 
-interface Row {
-  name: string;
-  value: number;
-  unit: string;
-  reference?: number;
-  goal?: string;
-  met?: boolean;
-  note?: string;
-}
 const rows: Row[] = [];
 const quick = process.argv.includes('--quick');
 /** `--only=edit,trace,join,join-small,scale,footprint,repo`: run some scenarios (for profiling one). `--huge`: repo with 100,000 files too. */
