@@ -224,6 +224,11 @@ async function scanGit(root: string, tree: GitTree, rules: ExcludeRules, options
   const user = ignore().add(options.excludes ?? []);
   const candidates: string[] = [];
   for (const rel of [...tree.tracked, ...tree.untracked].sort()) {
+    if (rel.endsWith('/')) {
+      // git lists a repository nested in this one (not a submodule) as one folder, and never descends.
+      c.skip(rel, 'a git repository of its own inside this one: its files are not shared');
+      continue;
+    }
     // The exclude list applies to tracked files too: it is this person's word on what not to share.
     if (rules.excluded(rel, false) || user.ignores(rel)) c.report.excluded.push(rel);
     else {

@@ -71,6 +71,13 @@ test('a folder inside a repository that ignores it is scanned by its own rules, 
   const { report } = await scanFolder(inner);
   assert.equal(report.mode, 'walk');
   assert.deepEqual(shared(report), ['a.txt']);
+  // A repository nested in the shared one (not a submodule): left out with the reason.
+  const nested = path.join(root, 'vendor/lib');
+  writeTree(nested, { 'x.c': 'int x;\n' });
+  git(nested, 'init', '-q');
+  const outer = (await scanFolder(root)).report;
+  assert.match(reasonFor(outer, 'vendor/lib/') ?? '', /a git repository of its own/);
+  assert.ok(!shared(outer).some((p) => p.startsWith('vendor/')));
 });
 
 test('symbolic links: one inside the tree and one leaving it are both reported, with where they point; a peer\'s escaping target is refused', async () => {
