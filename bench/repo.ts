@@ -108,7 +108,9 @@ function divergeClone(src: string, clone: string): void {
   edit(clone, texts[7], '// the joiner\'s own uncommitted change\n');
 }
 
-export async function repoRows(net: TestNetwork, cli: string, files: number, streamMBps: number, rows: Row[]): Promise<void> {
+export async function repoRows(net: TestNetwork, cli: string, files: number, streamMBps: number, table: Row[]): Promise<void> {
+  // Printed as they come too: a 30,000-file run takes minutes on a shared machine.
+  const rows = { push: (r: Row) => (table.push(r), console.error(`repo: ${r.name}: ${r.value} ${r.unit}${r.reference === undefined ? '' : ` (reference ${r.reference})`}${r.note ? ` — ${r.note}` : ''}`)) };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-bench-repo-'));
   const src = path.join(tmp, 'src');
   const clone = path.join(tmp, 'clone');
