@@ -19,8 +19,9 @@ export class CliPeer {
   private stderr = '';
   private readonly exited: Promise<number | null>;
 
-  constructor(cli: string, args: string[]) {
-    this.child = spawn(process.execPath, [cli, ...args, '--json'], { stdio: 'pipe' });
+  /** `nodeArgs`: flags for node itself (e.g. `--require` a probe, `--cpu-prof`). */
+  constructor(cli: string, args: string[], nodeArgs: string[] = []) {
+    this.child = spawn(process.execPath, [...nodeArgs, cli, ...args, '--json'], { stdio: 'pipe' });
     let partial = '';
     this.child.stdout.on('data', (d: Buffer) => {
       const at = performance.now();
@@ -47,6 +48,28 @@ export class CliPeer {
         const timer = setTimeout(wake, left);
         this.waiters.add(wake);
       });
+    }
+  }
+
+  /** How many `event` lines arrived so far. */
+  count(event: string): number {
+    return this.seen.filter((s) => s.e.event === event).length;
+  }
+
+  /** The last `event` line so far, if any. */
+  latest(event: string): { at: number; e: CliEvent } | undefined {
+    for (let i = this.seen.length - 1; i >= 0; i--) if (this.seen[i].e.event === event) return this.seen[i];
+    return undefined;
+  }
+
+  /** Resolves with the first `event` line that arrived after `at` (performance.now() of this process). */
+  async nextAfter(event: string, at: number, timeoutMs: number): Promise<{ at: number; e: CliEvent }> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const hit = this.seen.find((s) => s.e.event === event && s.at > at);
+      if (hit) return hit;
+      if (performance.now() > deadline) throw new Error(`timed out waiting for "${event}" from the headless peer`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 

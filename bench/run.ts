@@ -22,19 +22,12 @@ import { createTestNetwork, waitFor, type TestNetwork } from '../test/helpers/te
 import { loadTrace, type SequentialTrace } from '../test/helpers/traces';
 import { readTree } from '../test/helpers/tree';
 import { CliPeer } from './processes';
+import { repoRows } from './repo';
+import type { Row } from './row';
 
-interface Row {
-  name: string;
-  value: number;
-  unit: string;
-  reference?: number;
-  goal?: string;
-  met?: boolean;
-  note?: string;
-}
 const rows: Row[] = [];
 const quick = process.argv.includes('--quick');
-/** `--only=edit,trace,join,join-small,scale,footprint`: run some scenarios (for profiling one). */
+/** `--only=edit,trace,join,join-small,scale,footprint,repo`: run some scenarios (for profiling one). `--huge`: repo with 100,000 files too; `--repo-files=N`: one repo of N files. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (name: string): boolean => !only || only.includes(name);
 
@@ -407,6 +400,10 @@ async function main(): Promise<void> {
     if (wanted('trace')) await traceConvergence(net);
     if (wanted('join')) await join(net, 1000, quick ? 10 : 50);
     if (wanted('join-small')) await join(net, quick ? 2000 : 10_000, quick ? 2 : 10);
+    // `--repo-files=N`: one repository of N files instead (a quick look, e.g. at bytes on the wire).
+    const repoFiles = process.argv.find((a) => a.startsWith('--repo-files='))?.slice('--repo-files='.length);
+    const repoSizes = repoFiles ? [Number(repoFiles)] : [10_000, 30_000, ...(process.argv.includes('--huge') ? [100_000] : [])];
+    if (wanted('repo')) for (const n of repoSizes) await repoRows(net, CLI, n, streamMBps, rows);
     if (wanted('scale')) for (const n of [2, 4, 8]) await scale(net, n);
     if (wanted('footprint')) footprint();
     if (process.argv.includes('--editor')) await editorKeystrokes();

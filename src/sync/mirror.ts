@@ -10,6 +10,7 @@ import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import type { ChangeOrigin, FileEntry } from './api';
 import { asText, MAX_TEXT_BYTES } from './classify';
+import { adoptIfSessions } from './clone-join';
 import { keepBesideAsNew, keepRemoteBinary, mergeBase } from './disk-merge';
 import { KnownFiles, type Known } from './disk-state';
 import { atomicWrite, holds, moveFile, pruneEmptyDirs, readIfFile, removeFile, WriteConflict } from './fsutil';
@@ -163,8 +164,10 @@ export class Mirror extends EventEmitter<MirrorEvents> {
       if (!entry) {
         if (this.withinCaps(rel, bytes.byteLength)) this.addFromDisk(rel, bytes);
       } else if (!seen) {
-        keepBesideAsNew(this.ws, rel, bytes, this.logger);
-        this.known.set(rel, { hash: contentHash(bytes), size: bytes.byteLength });
+        // A clone of the same files: a version the session has had, or git's, is adopted, not kept beside.
+        const adopted = adoptIfSessions(this.ws, entry, bytes, this.rules.committedUnchanged(rel));
+        if (!adopted) keepBesideAsNew(this.ws, rel, bytes, this.logger);
+        this.known.set(rel, adopted ?? { hash: contentHash(bytes), size: bytes.byteLength });
       } else {
         await this.takeLocalChange(entry);
       }
@@ -381,9 +384,12 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     if (!this.rules.excluded(rel, false)) return true;
     if (!this.refusedExcluded.has(rel)) {
       this.refusedExcluded.add(rel);
-      this.logger.warn(`not writing ${JSON.stringify(rel)} from the session: this folder excludes it`);
+      // Git-exact trees (scan.ts): a sharer's git tracks files its .gitignore or node_modules/ would
+      // hide, and a clone has them; so only what nobody may write (.git, our state) is refused.
+      if (this.rules.hardExcluded(rel, false)) this.logger.warn(`not writing ${JSON.stringify(rel)} from the session: this folder never takes it`);
+      else this.logger.info(`writing ${JSON.stringify(rel)} from the session although this folder's rules leave it out (its sharer tracks it in git)`);
     }
-    return false;
+    return !this.rules.hardExcluded(rel, false);
   }
 
   /**
@@ -418,6 +424,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
       text = ytext.toString();
       bytes = Buffer.from(text, 'utf8');
     } else {
+      if (this.known.get(e.path)?.hash === e.hash) return true; // already here (a clone): nothing to fetch
       const here = firstCopy ? await this.ws.loadBinary(e.id) : this.ws.hasBinary(e.id) ? await this.ws.binary(e.id) : undefined;
       if (!here) {
         this.afterContent(e.id, false, () => this.ws.binary(e.id));
@@ -651,7 +658,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     const gone: FileEntry[] = [];
     const appeared: Array<{ rel: string; bytes: Buffer }> = [];
     for (const rel of files) {
-      if (this.rules.excluded(rel, false)) continue;
+      if (this.rules.excluded(rel, false) && (!this.ws.byPath(rel) || this.rules.hardExcluded(rel, false))) continue;
       if (this.editorMoves.has(rel)) continue; // the editor is moving it here: missing is not deleted
       const unsafe = unsafePathReason(rel);
       if (unsafe) {

@@ -1,17 +1,30 @@
 /**
- * Which files of a folder are shared: everything but what .gitignore files, the exclude list and the
- * size caps leave out, and never symlinks or special files. What is left out is reported, with why.
+ * Which files of a folder are shared. In a git work tree: what a clone would hold (every tracked file,
+ * even under node_modules/ or matching a .gitignore) plus what is not committed yet and not ignored,
+ * as a real `git` says (git-tree.ts). Elsewhere: everything but what .gitignore files, the exclude
+ * list and the size caps leave out. Never symlinks (links.ts says where each points) or special files.
+ * What is left out is reported, with why.
  */
 import * as fs from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { readGitTree, trackedFolders, type GitTree } from './git-tree';
+import { contentHash } from './hash';
+import { readLink, linkSkipReason } from './links';
 import { unsafePathReason } from './paths';
+import type { ScanCache } from './scan-cache';
 
 /**
- * Never shared, and never written from a peer: `.git` both as a folder and as a file (a `.git` file
- * can point git at another folder, e.g. one holding hooks), dependencies, our state and temp files.
+ * Never shared, and never written from a peer, whatever git tracks: `.git` both as a folder and as a
+ * file (a `.git` file can point git at another folder, e.g. one holding hooks), our state and temp files.
  */
-export const DEFAULT_EXCLUDES = ['.git', 'node_modules/', '.hyperpair/', '*.hyperpair-tmp'];
+export const HARD_EXCLUDES = ['.git', '.hyperpair/', '*.hyperpair-tmp'];
+/** Also left out by default, unless git tracks them: dependencies. */
+export const DEFAULT_EXCLUDES = [...HARD_EXCLUDES, 'node_modules/'];
+
+/** Files stat'ed (and hashed, with a cache) at once: each mostly waits on libuv's thread pool. */
+const STAT_CONCURRENCY = 64;
 
 export interface ScanOptions {
   /** Extra patterns in .gitignore syntax, relative to the root. */
@@ -19,11 +32,17 @@ export interface ScanOptions {
   maxFileBytes?: number;
   maxTotalBytes?: number;
   maxFiles?: number;
+  /** false: today's .gitignore rules even in a git work tree (no `git` process). */
+  git?: boolean;
+  /** Sizes, times and hashes of the last scan: files get their `hash`, read only when changed. */
+  cache?: ScanCache;
 }
 
 export interface ScannedFile {
   rel: string;
   size: number;
+  /** Content hash (hex BLAKE2b-256), when the scan had a cache. */
+  hash?: string;
 }
 
 export interface ScanReport {
@@ -33,20 +52,40 @@ export interface ScanReport {
   /** Left out by .gitignore or the exclude list, as asked (folders end with `/`, not descended). */
   excluded: string[];
   totalBytes: number;
-}
-
-interface Rules {
-  base: string;
-  ig: Ignore;
+  /** How the folder was read: `git` (tracked + untracked, not ignored) or `walk` (.gitignore rules). */
+  mode: 'git' | 'walk';
 }
 
 /** Decides, for one root, whether a relative path is left out by the root's rules and .gitignore files. */
 export class ExcludeRules {
-  private readonly root: Rules;
+  private readonly hard: Ignore;
+  private readonly root: Ignore;
   private readonly nested = new Map<string, Ignore>();
+  /** In a git work tree: what git tracks here (never excluded but by the hard rules), and their folders. */
+  private tracked = new Set<string>();
+  private trackedDirs = new Set<string>();
+  private modified = new Set<string>();
+  private inGit = false;
 
   constructor(excludes: string[] = []) {
-    this.root = { base: '', ig: ignore().add([...DEFAULT_EXCLUDES, ...excludes]) };
+    this.hard = ignore().add(HARD_EXCLUDES);
+    this.root = ignore().add([...DEFAULT_EXCLUDES, ...excludes]);
+  }
+
+  /** Takes git's word on what is tracked (undefined: not a git work tree). */
+  useGit(tree: GitTree | undefined): void {
+    this.inGit = tree !== undefined;
+    this.tracked = tree?.tracked ?? new Set();
+    this.trackedDirs = trackedFolders(this.tracked);
+    this.modified = tree?.modified ?? new Set();
+  }
+
+  /**
+   * Whether this file is as this folder's git last committed it (when the rules were read): then it is
+   * no uncommitted work of anyone here, and git can always give it back.
+   */
+  committedUnchanged(rel: string): boolean {
+    return this.inGit && this.tracked.has(rel) && !this.modified.has(rel);
   }
 
   /** (Re)reads the .gitignore of one directory; forgets it when the file is gone. */
@@ -59,8 +98,24 @@ export class ExcludeRules {
     }
   }
 
-  /** Reads every .gitignore under root (outside excluded folders), e.g. after a joiner received them. */
+  /**
+   * Reads what git tracks and every .gitignore under root (outside excluded folders), e.g. after a
+   * joiner received them. In a git work tree only the .gitignore files git lists are read: walking a
+   * tracked fixture's node_modules/ for them would read every installed package's folders.
+   */
   async loadAll(root: string): Promise<void> {
+    const abs = path.resolve(root);
+    const tree = await readGitTree(abs);
+    this.useGit(tree);
+    if (tree) {
+      this.nested.clear();
+      const lists = [...tree.tracked, ...tree.untracked].filter((rel) => rel === '.gitignore' || rel.endsWith('/.gitignore'));
+      for (const rel of lists) {
+        const dir = rel.slice(0, Math.max(0, rel.length - '/.gitignore'.length));
+        await this.loadGitignore(path.join(abs, dir), dir);
+      }
+      return;
+    }
     const walk = async (absDir: string, relDir: string): Promise<void> => {
       await this.loadGitignore(absDir, relDir);
       const entries = await fs.readdir(absDir, { withFileTypes: true }).catch(() => []);
@@ -69,12 +124,19 @@ export class ExcludeRules {
         if (d.isDirectory() && !this.excluded(rel, true)) await walk(path.join(absDir, d.name), rel);
       }
     };
-    await walk(path.resolve(root), '');
+    await walk(abs, '');
+  }
+
+  /** Left out whatever git says: `.git`, our state and temp files. */
+  hardExcluded(rel: string, isDir: boolean): boolean {
+    return this.hard.ignores(isDir ? rel + '/' : rel);
   }
 
   excluded(rel: string, isDir: boolean): boolean {
+    if (this.hardExcluded(rel, isDir)) return true;
+    if (this.inGit && (isDir ? this.trackedDirs.has(rel) : this.tracked.has(rel))) return false;
     const probe = isDir ? rel + '/' : rel;
-    if (this.root.ig.ignores(probe)) return true;
+    if (this.root.ignores(probe)) return true;
     for (const [base, ig] of this.nested) {
       if (base === '') {
         if (ig.ignores(probe)) return true;
@@ -84,13 +146,117 @@ export class ExcludeRules {
   }
 }
 
-export async function scanFolder(root: string, options: ScanOptions = {}): Promise<{ report: ScanReport; rules: ExcludeRules }> {
-  const rules = new ExcludeRules(options.excludes);
-  const maxFile = options.maxFileBytes ?? Infinity;
-  const maxTotal = options.maxTotalBytes ?? Infinity;
-  const maxFiles = options.maxFiles ?? Infinity;
-  const report: ScanReport = { files: [], skipped: [], excluded: [], totalBytes: 0 };
+/** Collects files under the caps, in the order offered, and what they leave out. */
+class Collector {
+  readonly report: ScanReport;
+  constructor(
+    mode: ScanReport['mode'],
+    private readonly options: ScanOptions,
+  ) {
+    this.report = { files: [], skipped: [], excluded: [], totalBytes: 0, mode };
+  }
 
+  skip(rel: string, reason: string): void {
+    this.report.skipped.push({ rel, reason });
+  }
+
+  /** A regular file and its stat: listed, or left out by a cap. */
+  offer(rel: string, st: Stats, hash?: string): void {
+    const { maxFileBytes = Infinity, maxTotalBytes = Infinity, maxFiles = Infinity } = this.options;
+    const r = this.report;
+    if (st.size > maxFileBytes) this.skip(rel, `larger than the ${formatSize(maxFileBytes)} limit per file`);
+    else if (r.totalBytes + st.size > maxTotalBytes) this.skip(rel, `over the ${formatSize(maxTotalBytes)} limit for the workspace`);
+    else if (r.files.length >= maxFiles) this.skip(rel, `over the limit of ${maxFiles} files`);
+    else {
+      r.files.push(hash === undefined ? { rel, size: st.size } : { rel, size: st.size, hash });
+      r.totalBytes += st.size;
+    }
+  }
+}
+
+/** Looks at one path that is neither excluded nor unportable, without following it if it is a link. */
+async function inspect(root: string, rel: string, cache: ScanCache | undefined): Promise<{ st?: Stats; hash?: string; reason?: string }> {
+  const abs = path.join(root, ...rel.split('/'));
+  const st = await fs.lstat(abs).catch(() => undefined);
+  if (!st) return {}; // gone meanwhile (or a tracked file deleted and not committed yet)
+  if (st.isSymbolicLink()) return { reason: linkSkipReason(await readLink(root, rel)) };
+  if (st.isDirectory()) return { st };
+  if (!st.isFile()) return { reason: 'not a regular file' };
+  if (!cache) return { st };
+  let hash = cache.lookup(rel, st);
+  if (hash === undefined) {
+    const bytes = await fs.readFile(abs).catch(() => undefined);
+    if (!bytes) return { reason: 'it could not be read' };
+    hash = contentHash(bytes);
+    cache.remember(rel, st, hash);
+  }
+  return { st, hash };
+}
+
+/** Runs `fn` over `items`, `limit` at a time, keeping the results in order. */
+async function inOrder<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export async function scanFolder(root: string, options: ScanOptions = {}): Promise<{ report: ScanReport; rules: ExcludeRules }> {
+  const abs = path.resolve(root);
+  const rules = new ExcludeRules(options.excludes);
+  const tree = options.git === false ? undefined : await readGitTree(abs);
+  const report = tree ? await scanGit(abs, tree, rules, options) : await scanWalk(abs, rules, options);
+  await options.cache?.save().catch(() => {}); // only a cache: the next start hashes again
+  return { report, rules };
+}
+
+/** A git work tree: git's list, checked like any path, then each file looked at (not followed). */
+async function scanGit(root: string, tree: GitTree, rules: ExcludeRules, options: ScanOptions): Promise<ScanReport> {
+  await fs.readdir(root); // the shared folder itself must be readable, as in scanWalk
+  rules.useGit(tree);
+  const c = new Collector('git', options);
+  const user = ignore().add(options.excludes ?? []);
+  const candidates: string[] = [];
+  for (const rel of [...tree.tracked, ...tree.untracked].sort()) {
+    if (rel.endsWith('/')) {
+      // git lists a repository nested in this one (not a submodule) as one folder, and never descends.
+      c.skip(rel, 'a git repository of its own inside this one: its files are not shared');
+      continue;
+    }
+    // The exclude list applies to tracked files too: it is this person's word on what not to share.
+    if (rules.excluded(rel, false) || user.ignores(rel)) c.report.excluded.push(rel);
+    else {
+      const unsafe = unsafePathReason(rel);
+      if (unsafe) c.skip(rel, `its name cannot be shared safely on every platform: ${unsafe}`);
+      else candidates.push(rel);
+    }
+  }
+  for (const rel of tree.submodules) c.skip(rel + '/', 'a git submodule: its files belong to another repository and are not shared');
+  c.report.excluded.push(...tree.ignored);
+  const looks = await inOrder(candidates, STAT_CONCURRENCY, (rel) => inspect(root, rel, options.cache));
+  for (const [i, rel] of candidates.entries()) {
+    const { st, hash, reason } = looks[i];
+    if (reason) c.skip(rel, reason);
+    else if (st?.isFile()) c.offer(rel, st, hash);
+  }
+  for (const rel of candidates) {
+    if (rel === '.gitignore' || rel.endsWith('/.gitignore')) {
+      const dir = rel.slice(0, Math.max(0, rel.length - '/.gitignore'.length));
+      await rules.loadGitignore(path.join(root, dir), dir);
+    }
+  }
+  return c.report;
+}
+
+/** Outside git: a walk of the folder, honouring .gitignore files, the exclude list and the defaults. */
+async function scanWalk(root: string, rules: ExcludeRules, options: ScanOptions): Promise<ScanReport> {
+  const c = new Collector('walk', options);
   async function walk(absDir: string, relDir: string): Promise<void> {
     await rules.loadGitignore(absDir, relDir);
     let entries;
@@ -101,41 +267,33 @@ export async function scanFolder(root: string, options: ScanOptions = {}): Promi
       // rather than refusing to share everything else.
       if (relDir === '') throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      report.skipped.push({ rel: relDir + '/', reason: `this folder could not be read${code ? `: ${code}` : ''}` });
+      c.skip(relDir + '/', `this folder could not be read${code ? `: ${code}` : ''}`);
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+    const files: string[] = [];
+    const dirs: string[] = [];
     for (const d of entries) {
       const rel = relDir ? `${relDir}/${d.name}` : d.name;
       if (rules.excluded(rel, d.isDirectory())) {
-        report.excluded.push(d.isDirectory() ? rel + '/' : rel);
+        c.report.excluded.push(d.isDirectory() ? rel + '/' : rel);
         continue;
       }
       const unsafe = unsafePathReason(rel);
-      if (unsafe) {
-        report.skipped.push({ rel, reason: `its name cannot be shared safely on every platform: ${unsafe}` });
-        continue;
-      }
-      if (d.isSymbolicLink()) {
-        report.skipped.push({ rel, reason: 'symbolic links are not shared' });
-      } else if (d.isDirectory()) {
-        await walk(path.join(absDir, d.name), rel);
-      } else if (!d.isFile()) {
-        report.skipped.push({ rel, reason: 'not a regular file' });
-      } else {
-        const { size } = await fs.stat(path.join(absDir, d.name));
-        if (size > maxFile) report.skipped.push({ rel, reason: `larger than the ${formatSize(maxFile)} limit per file` });
-        else if (report.totalBytes + size > maxTotal) report.skipped.push({ rel, reason: `over the ${formatSize(maxTotal)} limit for the workspace` });
-        else if (report.files.length >= maxFiles) report.skipped.push({ rel, reason: `over the limit of ${maxFiles} files` });
-        else {
-          report.files.push({ rel, size });
-          report.totalBytes += size;
-        }
-      }
+      if (unsafe) c.skip(rel, `its name cannot be shared safely on every platform: ${unsafe}`);
+      else if (d.isDirectory()) dirs.push(rel);
+      else files.push(rel);
     }
+    const looks = await inOrder(files, STAT_CONCURRENCY, (rel) => inspect(root, rel, options.cache));
+    for (const [i, rel] of files.entries()) {
+      const { st, hash, reason } = looks[i];
+      if (reason) c.skip(rel, reason);
+      else if (st?.isFile()) c.offer(rel, st, hash);
+    }
+    for (const rel of dirs) await walk(path.join(root, ...rel.split('/')), rel);
   }
-  await walk(path.resolve(root), '');
-  return { report, rules };
+  await walk(root, '');
+  return c.report;
 }
 
 /** Moves a listed file to the skipped ones (e.g. it could not be read after all). */

@@ -96,7 +96,8 @@ test('paths a model accepts but the folder must not take: through a planted syml
   ws.createText('link/deeper/evil.txt', 'through the link\n', 'disk');
   ws.createText('.git/hooks/pre-commit', '#!/bin/sh\necho owned\n', 'disk');
   ws.createText('sub/.git', 'gitdir: ../link\n', 'disk');
-  ws.createText('node_modules/.bin/tsc', 'evil\n', 'disk');
+  ws.createText('.hyperpair/state', 'evil\n', 'disk');
+  ws.createText('x.hyperpair-tmp', 'evil\n', 'disk');
   ws.createBinary('link/evil.bin', Uint8Array.from([1, 2, 3]), 'disk');
   ws.createText('fine.txt', 'an ordinary file arrives\n', 'disk');
   await waitFor(() => fs.existsSync(path.join(v.dir, 'fine.txt')), 'the ordinary file on the victim\'s disk');
@@ -110,7 +111,9 @@ test('paths a model accepts but the folder must not take: through a planted syml
   v.assertUntouched();
   assert.equal(fs.readFileSync(path.join(v.dir, 'fine.txt'), 'utf8'), 'an ordinary file arrives\n');
   assert.ok(!fs.existsSync(path.join(v.dir, 'sub/.git')));
-  assert.ok(!fs.existsSync(path.join(v.dir, 'node_modules')));
+  // (node_modules/ and .gitignored paths are written: a sharer's git may track files there, scan.ts.)
+  assert.ok(!fs.existsSync(path.join(v.dir, '.hyperpair')));
+  assert.ok(!fs.existsSync(path.join(v.dir, 'x.hyperpair-tmp')));
 
   // A rename of an ordinary file into the symlinked folder: the file must not follow it there.
   ws.rename(ws.byPath('fine.txt')!.id, 'link/renamed.txt', 'disk');

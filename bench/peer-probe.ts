@@ -1,0 +1,49 @@
+/**
+ * Loaded into a headless peer process by the bench (`node --require out/bench/peer-probe.js dist/cli.js
+ * … --json`): measures, inside that process, how long its event loop stalls (perf_hooks'
+ * monitorEventLoopDelay) and how many UDP bytes it sent and received (udx-native's per-socket
+ * counters: every hyperswarm stream and the DHT ride on those sockets). Prints a `probe` JSON line
+ * every HYPERPAIR_PROBE_MS (default 250) with totals since the process started. Nothing of the peer
+ * changes; a bench-only instrument.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+interface UdxSocket {
+  bytesReceived: number;
+  bytesTransmitted: number;
+  once(event: 'close', fn: () => void): void;
+}
+interface UdxClass {
+  prototype: { createSocket(...args: unknown[]): UdxSocket };
+}
+
+const sockets = new Set<UdxSocket>();
+let closedRx = 0;
+let closedTx = 0;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const UDX = require('udx-native') as UdxClass;
+const createSocket = UDX.prototype.createSocket;
+UDX.prototype.createSocket = function (this: unknown, ...args: unknown[]): UdxSocket {
+  const socket = createSocket.apply(this, args);
+  sockets.add(socket);
+  socket.once('close', () => {
+    closedRx += socket.bytesReceived;
+    closedTx += socket.bytesTransmitted;
+    sockets.delete(socket);
+  });
+  return socket;
+};
+
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+const timer = setInterval(() => {
+  let rx = closedRx;
+  let tx = closedTx;
+  for (const s of sockets) {
+    rx += s.bytesReceived;
+    tx += s.bytesTransmitted;
+  }
+  process.stdout.write(JSON.stringify({ event: 'probe', loopP99Ms: ms(loop.percentile(99)), loopMaxMs: ms(loop.max), udpRxBytes: rx, udpTxBytes: tx }) + '\n');
+}, Number(process.env.HYPERPAIR_PROBE_MS ?? 250));
+timer.unref();

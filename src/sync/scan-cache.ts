@@ -1,0 +1,93 @@
+/**
+ * Sizes, times and content hashes of a folder's files from its last scan, so that the next start of
+ * the same folder hashes only what changed. Kept in the folder's state folder (state-dir.ts), never
+ * in the shared folder: `scan-cache.json` = `{version: 1, files: {path: [size, mtimeMs, ctimeMs, ino, hash]}}`.
+ *
+ * A cached hash is used only when size, mtime, ctime and inode all still match: a write changes
+ * ctime even when a tool restores mtime (`touch -r`, rsync -t, git checkout of an older blob), and a
+ * rename-over changes the inode. A file changed within the same clock tick as the scan could keep all
+ * four; such an entry ("racy", as git calls it) is not trusted the next time.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import * as path from 'node:path';
+import { isHash } from './hash';
+import { folderStateDir, stateRoot } from './state-dir';
+
+type Row = [size: number, mtimeMs: number, ctimeMs: number, ino: number, hash: string];
+
+const FILE = 'scan-cache.json';
+/** Changes younger than this when recorded may share a timestamp with a later write. */
+const RACY_MS = 2000;
+
+export class ScanCache {
+  private rows = new Map<string, Row>();
+  private readonly seen = new Set<string>();
+  private dirty = false;
+  hits = 0;
+  misses = 0;
+
+  private constructor(
+    private readonly file: string,
+    private readonly racyMs: number,
+  ) {}
+
+  /**
+   * The cache of `folder` (empty when there is none, or it cannot be read: it is only a cache).
+   * `racyMs`: how recent a change must be to not be trusted next time (tests use 0).
+   */
+  static async open(folder: string, root = stateRoot(), racyMs = RACY_MS): Promise<ScanCache> {
+    const cache = new ScanCache(path.join(folderStateDir(folder, root), FILE), racyMs);
+    try {
+      const data = JSON.parse(await fs.readFile(cache.file, 'utf8')) as { version?: number; files?: Record<string, unknown> };
+      if (data.version === 1 && data.files && typeof data.files === 'object') {
+        for (const [rel, row] of Object.entries(data.files)) {
+          if (Array.isArray(row) && row.length === 5 && row.slice(0, 4).every((n) => typeof n === 'number') && isHash(row[4])) cache.rows.set(rel, row as Row);
+        }
+      }
+    } catch {
+      // none yet, or unreadable: every file is hashed
+    }
+    return cache;
+  }
+
+  /** The hash recorded for this file, if the file is provably as it was then. */
+  lookup(rel: string, st: Stats): string | undefined {
+    this.seen.add(rel);
+    const row = this.rows.get(rel);
+    if (row && row[0] === st.size && row[1] === st.mtimeMs && row[2] === st.ctimeMs && row[3] === st.ino) {
+      this.hits++;
+      return row[4];
+    }
+    this.misses++;
+    return undefined;
+  }
+
+  remember(rel: string, st: Stats, hash: string, now = Date.now()): void {
+    this.seen.add(rel);
+    // Racy: a write in the same tick as this stat would leave the same times; hash it again next time.
+    if (now - Math.max(st.mtimeMs, st.ctimeMs) < this.racyMs) {
+      if (this.rows.delete(rel)) this.dirty = true;
+      return;
+    }
+    this.rows.set(rel, [st.size, st.mtimeMs, st.ctimeMs, st.ino, hash]);
+    this.dirty = true;
+  }
+
+  /** Writes the cache (whole or not at all), keeping only the files this scan saw. */
+  async save(): Promise<void> {
+    for (const rel of this.rows.keys()) {
+      if (!this.seen.has(rel)) {
+        this.rows.delete(rel);
+        this.dirty = true;
+      }
+    }
+    if (!this.dirty) return;
+    await fs.mkdir(path.dirname(this.file), { recursive: true });
+    const temp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
+    await fs.writeFile(temp, JSON.stringify({ version: 1, files: Object.fromEntries(this.rows) }));
+    await fs.rename(temp, this.file);
+    this.dirty = false;
+  }
+}

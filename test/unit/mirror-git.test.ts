@@ -1,0 +1,176 @@
+/**
+ * Real repositories: what a real `git` says is shared (tracked files even under node_modules/ or an
+ * ignored path, untracked unless ignored), symbolic links in and out of the tree, the scan cache,
+ * and joining into your own clone of the same repository with local changes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { contentHash } from '../../src/sync/hash';
+import { judgeLinkTarget } from '../../src/sync/links';
+import { scanFolder } from '../../src/sync/scan';
+import { ScanCache } from '../../src/sync/scan-cache';
+import { usePeers } from '../helpers/peers';
+import { waitFor } from '../helpers/testnet';
+import { readTree, tempDir, writeTree } from '../helpers/tree';
+
+const peers = usePeers();
+const shared = (r: { files: Array<{ rel: string }> }) => r.files.map((f) => f.rel).sort();
+const reasonFor = (r: { skipped: Array<{ rel: string; reason: string }> }, rel: string) => r.skipped.find((s) => s.rel === rel)?.reason;
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8' });
+}
+
+/** A repository with tracked files where a plain .gitignore walk would not look, committed. */
+function repo(): string {
+  const root = tempDir();
+  writeTree(root, {
+    '.gitignore': 'node_modules/\nbuild/\n*.log\n',
+    'src/index.ts': 'export const x = 1;\n',
+    'node_modules/fixture/index.js': 'module.exports = "tracked on purpose";\n',
+    'build/keep.js': 'tracked although build/ is ignored\n',
+    'assets/logo.bin': Uint8Array.from({ length: 3000 }, (_, i) => (i * 31) & 255),
+  });
+  git(root, 'init', '-q');
+  git(root, 'add', '-f', '.');
+  git(root, 'commit', '-q', '-m', 'initial');
+  // Not committed: an untracked file (shared), ignored ones (not), an installed dependency (not).
+  writeTree(root, { 'notes.md': 'draft\n', 'build/out.js': 'generated', 'debug.log': 'x', 'node_modules/dep/index.js': 'installed' });
+  return root;
+}
+
+test('in a git repository: tracked files always (even under node_modules/ or an ignored path), untracked unless ignored', async () => {
+  const root = repo();
+  fs.rmSync(path.join(root, 'src/index.ts')); // deleted, not committed yet: not shared
+  const { report, rules } = await scanFolder(root);
+  assert.equal(report.mode, 'git');
+  assert.deepEqual(shared(report), ['.gitignore', 'assets/logo.bin', 'build/keep.js', 'node_modules/fixture/index.js', 'notes.md']);
+  assert.ok(report.excluded.includes('build/out.js'), `ignored files are listed as left out: ${report.excluded.join(', ')}`);
+  assert.ok(report.excluded.includes('debug.log'));
+  assert.ok(report.excluded.some((e) => e.startsWith('node_modules/dep')));
+  assert.ok(!report.files.some((f) => f.rel.startsWith('.git/')));
+  // The same rules decide for files that appear later, and for what a peer may write here.
+  assert.equal(rules.excluded('node_modules/fixture/index.js', false), false);
+  assert.equal(rules.excluded('node_modules', true), false, 'a folder holding tracked files is followed');
+  assert.equal(rules.excluded('node_modules/dep/index.js', false), true);
+  assert.equal(rules.excluded('build/new.js', false), true);
+  assert.equal(rules.excluded('.git/config', false), true);
+  // Outside git (or asked not to use it): today's rules.
+  const walked = (await scanFolder(root, { git: false })).report;
+  assert.equal(walked.mode, 'walk');
+  assert.deepEqual(shared(walked), ['.gitignore', 'assets/logo.bin', 'notes.md']);
+});
+
+test('a folder inside a repository that ignores it is scanned by its own rules, not as all-ignored', async () => {
+  const root = repo();
+  const inner = path.join(root, 'build', 'joined');
+  writeTree(inner, { 'a.txt': 'a', 'node_modules/x.js': 'x' });
+  const { report } = await scanFolder(inner);
+  assert.equal(report.mode, 'walk');
+  assert.deepEqual(shared(report), ['a.txt']);
+  // A repository nested in the shared one (not a submodule): left out with the reason.
+  const nested = path.join(root, 'vendor/lib');
+  writeTree(nested, { 'x.c': 'int x;\n' });
+  git(nested, 'init', '-q');
+  const outer = (await scanFolder(root)).report;
+  assert.match(reasonFor(outer, 'vendor/lib/') ?? '', /a git repository of its own/);
+  assert.ok(!shared(outer).some((p) => p.startsWith('vendor/')));
+});
+
+test('symbolic links: one inside the tree and one leaving it are both reported, with where they point; a peer\'s escaping target is refused', async () => {
+  const root = repo();
+  const outside = tempDir();
+  fs.symlinkSync('../src/index.ts', path.join(root, 'assets/index-link.ts'));
+  fs.symlinkSync('../../' + path.basename(outside), path.join(root, 'assets/escape'));
+  fs.symlinkSync(outside, path.join(root, 'abs-link'));
+  git(root, 'add', 'assets/index-link.ts');
+  const { report } = await scanFolder(root);
+  assert.ok(!shared(report).some((p) => /link|escape/.test(p)), 'no link is shared (protocol 1 has no link entries)');
+  assert.match(reasonFor(report, 'assets/index-link.ts') ?? '', /inside the workspace \(to src\/index\.ts\)/);
+  assert.match(reasonFor(report, 'assets/escape') ?? '', /points outside the workspace/);
+  assert.match(reasonFor(report, 'abs-link') ?? '', /absolute path, outside the workspace/);
+  // What every receiving peer checks of a link announced to it: it never climbs out of the tree.
+  assert.ok(judgeLinkTarget('a', '../../etc').outside);
+  assert.ok(judgeLinkTarget('deep/er/a', '../../../etc/passwd').outside);
+  assert.ok(judgeLinkTarget('a', '/etc').outside);
+  assert.ok(judgeLinkTarget('a', 'C:\\Windows').outside);
+  assert.ok(judgeLinkTarget('a', 'x/../../y').outside);
+  assert.ok(judgeLinkTarget('a', 'sub/.').resolved === 'sub');
+  assert.equal(judgeLinkTarget('deep/a', '../b/c.txt').resolved, 'b/c.txt');
+  assert.ok(judgeLinkTarget('a', 'con.txt').outside, 'a target that is no portable path is refused too');
+});
+
+test('the scan cache: a second scan reuses hashes, and a modified file (same size) is hashed again', async () => {
+  const root = tempDir();
+  const stateRoot = tempDir('hyperpair-state-');
+  writeTree(root, { 'a.txt': 'aaaa', 'b/c.txt': 'cccc', 'd.bin': Uint8Array.from([0, 1, 2]) });
+  const first = await ScanCache.open(root, stateRoot, 0);
+  const one = (await scanFolder(root, { cache: first })).report;
+  assert.equal(first.misses, 3);
+  for (const f of one.files) assert.equal(f.hash, contentHash(fs.readFileSync(path.join(root, f.rel))));
+  fs.writeFileSync(path.join(root, 'a.txt'), 'AAAA'); // same size; mtime and ctime move
+  const second = await ScanCache.open(root, stateRoot, 0);
+  const two = (await scanFolder(root, { cache: second })).report;
+  assert.equal(second.hits, 2, 'the unchanged files come from the cache');
+  assert.equal(second.misses, 1);
+  assert.equal(two.files.find((f) => f.rel === 'a.txt')?.hash, contentHash(Buffer.from('AAAA')));
+  // A change that restores the old mtime is still seen (ctime moves).
+  const st = fs.statSync(path.join(root, 'b/c.txt'));
+  fs.writeFileSync(path.join(root, 'b/c.txt'), 'CCCC');
+  fs.utimesSync(path.join(root, 'b/c.txt'), st.atime, st.mtime);
+  const third = await ScanCache.open(root, stateRoot, 0);
+  const three = (await scanFolder(root, { cache: third })).report;
+  assert.equal(three.files.find((f) => f.rel === 'b/c.txt')?.hash, contentHash(Buffer.from('CCCC')));
+  // A recent change is not trusted next time (it could share its timestamp with a later write).
+  const fresh = tempDir('hyperpair-state-');
+  await scanFolder(root, { cache: await ScanCache.open(root, fresh) });
+  const after = await ScanCache.open(root, fresh);
+  await scanFolder(root, { cache: after });
+  assert.equal(after.hits, 0);
+});
+
+test('a sharer in git: tracked files under node_modules/ and an ignored folder reach a fresh joiner\'s disk; ignored ones do not', async () => {
+  const a = repo();
+  const pa = await peers.start({ mode: 'share', dir: a, name: 'a' });
+  assert.ok(pa.workspace.byPath('node_modules/fixture/index.js'), 'tracked under node_modules/: shared');
+  assert.ok(pa.workspace.byPath('build/keep.js'), 'tracked under an ignored folder: shared');
+  assert.ok(!pa.workspace.byPath('build/out.js'), 'untracked and ignored: not shared');
+  assert.ok(!pa.workspace.byPath('node_modules/dep/index.js'));
+  // A fresh joiner (no repository) writes them although its own rules would leave them out: its
+  // build needs the repository's files.
+  const fresh = path.join(tempDir(), 'fresh');
+  const pf = await peers.start({ mode: 'join', code: pa.code, dir: fresh, name: 'fresh' });
+  await waitFor(() => fs.existsSync(path.join(fresh, 'node_modules/fixture/index.js')), 'the tracked fixture on the joiner');
+  assert.equal(fs.readFileSync(path.join(fresh, 'build/keep.js'), 'utf8'), 'tracked although build/ is ignored\n');
+  assert.ok(fs.existsSync(path.join(fresh, 'notes.md')));
+  assert.ok(!fs.existsSync(path.join(fresh, 'build/out.js')));
+  await pf.close();
+});
+
+test('joining into your own clone: identical files are adopted, your uncommitted change is kept beside, theirs arrives', async () => {
+  const a = repo();
+  const b = path.join(tempDir(), 'clone');
+  git(path.dirname(b), 'clone', '-q', a, b);
+  // The sharer's uncommitted work, and the joiner's.
+  fs.writeFileSync(path.join(a, 'src/index.ts'), 'export const x = 2; // the sharer\'s\n');
+  fs.writeFileSync(path.join(b, 'build/keep.js'), 'the joiner\'s own change\n');
+  const pa = await peers.start({ mode: 'share', dir: a, name: 'a' });
+  const pb = await peers.start({ mode: 'join', code: pa.code, dir: b, name: 'b', force: true });
+  await waitFor(() => fs.readFileSync(path.join(b, 'src/index.ts'), 'utf8').includes('the sharer'), "the sharer's change in the clone");
+  const copy = 'build/keep (conflict ' + contentHash(Buffer.from("the joiner's own change\n")).slice(0, 6) + ').js';
+  await waitFor(() => fs.existsSync(path.join(a, copy)), "the joiner's change kept as a conflict copy, on the sharer too");
+  await pb.mirror.idle();
+  await pa.mirror.idle();
+  assert.equal(fs.readFileSync(path.join(b, copy), 'utf8'), "the joiner's own change\n");
+  assert.equal(fs.readFileSync(path.join(b, 'build/keep.js'), 'utf8'), 'tracked although build/ is ignored\n');
+  // Nothing else became a conflict copy: the clone's identical files were adopted.
+  const conflicts = Object.keys(readTree(b, ['.git'])).filter((p) => p.includes('(conflict'));
+  assert.deepEqual(conflicts, [copy]);
+  assert.equal(fs.readFileSync(path.join(b, 'node_modules/fixture/index.js'), 'utf8'), 'module.exports = "tracked on purpose";\n');
+  assert.ok(!fs.existsSync(path.join(b, 'node_modules/dep')), "the sharer's installed (untracked, ignored) dependency is not shared");
+  const strip = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).filter(([p]) => !p.startsWith('node_modules/dep') && !p.startsWith('build/out') && p !== 'debug.log'));
+  assert.deepEqual(strip(readTree(b, ['.git'])), strip(readTree(a, ['.git'])));
+});
