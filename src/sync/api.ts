@@ -77,8 +77,6 @@ export interface Workspace {
   // ---- local changes (from disk or editor); each validates the path and throws a clear Error ----
   createText(path: string, content: string, origin: ChangeOrigin): FileEntry;
   createBinary(path: string, content: Uint8Array, origin: ChangeOrigin): FileEntry;
-  /** Replaces a text file's content with `content` by a minimal diff (so concurrent edits merge). */
-  updateText(id: string, content: string, origin: ChangeOrigin): void;
   updateBinary(id: string, content: Uint8Array, origin: ChangeOrigin): void;
   rename(id: string, newPath: string, origin: ChangeOrigin): void;
   remove(id: string, origin: ChangeOrigin): void;

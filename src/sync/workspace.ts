@@ -39,7 +39,7 @@ import {
   syncEncoder,
   type Message,
 } from './protocol';
-import { diffEdits } from './textdiff';
+import { PeerLinks } from './links';
 
 const STEP1 = 0;
 const STEP2 = 1;
@@ -57,6 +57,13 @@ const MAX_REMOTE_TEXT_CHARS = 4 * MAX_TEXT_BYTES;
 /** Text documents requested from peers at a time (open files jump the queue); 16 left a joiner of
  * thousands of small files waiting on round trips. */
 const FETCH_WINDOW = 64;
+
+/** Awareness states per message when a member joins: a state with 256 links is about 5 KB, and a
+ * message may hold 64 KiB. */
+const AWARENESS_GROUP = 8;
+
+/** How long after a link went down this peer asks a member for what it may have missed. */
+const RESYNC_AFTER_MS = 1_000;
 
 /** A Yjs state vector that has seen nothing: a step 2 against it is the whole document. */
 const EMPTY_STATE_VECTOR = Uint8Array.of(0);
@@ -138,10 +145,10 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private readonly logger: Logger;
   private readonly caps: WorkspaceCaps;
   private readonly fetcher: TextFetcher;
+  private readonly links: PeerLinks;
   /** Files reported as unavailable (each once). */
   private readonly reportedUnavailable = new Set<string>();
   private closed = false;
-  private readonly peerClients = new Map<string, Set<number>>();
   private readonly detach: Array<() => void> = [];
   private readonly clientID: number;
   /**
@@ -151,6 +158,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
    */
   private readonly outgoing = new Map<string, Outgoing>();
   private flushQueued = false;
+  private resyncTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: WorkspaceOptions) {
     super();
@@ -164,6 +172,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.awareness = new awarenessProtocol.Awareness(this.index);
     this.blobs = new BlobStore(this.transport, this.logger);
     this.guard = new IndexGuard(this.index, this.caps);
+    this.links = new PeerLinks(this.awareness, this.transport);
     this.fetcher = new TextFetcher(
       {
         peers: () => this.transport.peers().map((p) => p.id),
@@ -214,10 +223,6 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
 
   byId(id: string): FileEntry | undefined {
     return this.view.get(id);
-  }
-
-  get isIndexReady(): boolean {
-    return this.indexReady;
   }
 
   /** Resolves once the index is known (at once for the peer that shares). */
@@ -375,27 +380,6 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     return this.view.get(id)!;
   }
 
-  updateText(id: string, content: string, origin: ChangeOrigin): void {
-    const ytext = this.loadedText(id);
-    if (!ytext) throw new Error(`text of ${this.byId(id)?.path ?? id} is not loaded`);
-    const edits = diffEdits(ytext.toString(), content);
-    if (edits.length === 0) return;
-    ytext.doc!.transact(() => {
-      for (const e of [...edits].sort((a, b) => b.offset - a.offset)) {
-        if (e.deleteCount) ytext.delete(e.offset, e.deleteCount);
-        if (e.insert) ytext.insert(e.offset, e.insert);
-      }
-    }, origin);
-    if (origin === 'disk') {
-      const bytes = Buffer.from(content, 'utf8');
-      this.index.transact(() => {
-        const m = this.entries.get(id);
-        m?.set('size', bytes.byteLength);
-        m?.set('hash', contentHash(bytes));
-      }, origin);
-    }
-  }
-
   updateBinary(id: string, content: Uint8Array, origin: ChangeOrigin): void {
     const m = this.entries.get(id);
     const current = this.currentVersion(id);
@@ -443,6 +427,8 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.awareness.destroy();
     this.blobs.close();
     this.guard.destroy();
+    this.links.close();
+    clearTimeout(this.resyncTimer);
     this.partials.clear();
     this.fetcher.close();
     for (const t of this.texts.values()) {
@@ -555,9 +541,13 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.sendStep1(peer.id, INDEX_DOC, this.index);
     for (const [id, t] of this.texts) if (t.ready) this.sendStep1(peer.id, id, t.doc);
     const states = [...this.awareness.getStates().keys()].filter((c) => relayable(this.awareness, c, this.transport.self.id));
-    if (states.length) this.send(peer.id, encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, states)));
+    // In groups: the states of a session of dozens, with their links, would outgrow one 64 KiB update.
+    for (let i = 0; i < states.length; i += AWARENESS_GROUP) {
+      this.send(peer.id, encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, states.slice(i, i + AWARENESS_GROUP))));
+    }
     this.blobs.peerJoined();
     this.fetcher.peerJoined(peer.id);
+    this.links.publish();
   }
 
   private onPeerLeave(peer: PeerInfo): void {
@@ -566,11 +556,31 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.partials.delete(peer.id);
     for (const t of this.texts.values()) t.wantedBy.delete(peer.id);
     this.fetcher.peerLeft(peer.id);
+    this.links.forget(peer.id);
+    this.links.publish();
+    this.resyncSoon();
     const gone = [...this.awareness.getStates()]
       .filter(([, s]) => (s as { user?: { id?: string } }).user?.id === peer.id)
       .map(([client]) => client);
     if (gone.length) awarenessProtocol.removeAwarenessStates(this.awareness, gone, new RemoteOrigin(peer.id));
-    this.peerClients.delete(peer.id);
+  }
+
+  /**
+   * A link went down. Until the others learn of it (its two ends publish their links again), they do
+   * not forward across it what one end sends: a change can miss this peer in that moment. So, once
+   * they know, ask one member for everything this peer lacks (§6.2).
+   */
+  private resyncSoon(): void {
+    if (this.resyncTimer || this.closed) return;
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
+      const peers = this.transport.peers();
+      if (this.closed || peers.length === 0) return;
+      const to = peers[Math.floor(Math.random() * peers.length)].id;
+      if (this.indexReady) this.sendStep1(to, INDEX_DOC, this.index);
+      for (const [id, t] of this.texts) if (t.ready) this.sendStep1(to, id, t.doc);
+    }, RESYNC_AFTER_MS);
+    this.resyncTimer.unref?.();
   }
 
   private onMessage(peer: PeerInfo, data: Uint8Array): void {
@@ -601,6 +611,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
         return this.handleSync(peer, m.doc, m.decoder);
       case MessageType.Awareness:
         if (m.update.byteLength > 64 * 1024) throw new ProtocolError('awareness update over 64 KiB');
+        this.links.heard(peer.id, m.update);
         awarenessProtocol.applyAwarenessUpdate(this.awareness, m.update, new RemoteOrigin(peer.id));
         // Each update is small, but a peer could invent client ids without end.
         if (this.awareness.getStates().size > MAX_AWARENESS_STATES) {
@@ -732,7 +743,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     encoding.writeVarUint(e, UPDATE);
     encoding.writeVarUint8Array(e, update);
     const bytes = encoding.toUint8Array(e);
-    for (const p of this.transport.peers()) if (p.id !== from) this.send(p.id, bytes);
+    for (const p of this.transport.peers()) if (p.id !== from && !this.links.covers(from, p.id)) this.send(p.id, bytes);
   }
 
   private readonly onAwarenessUpdate = (
@@ -745,7 +756,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     if (clients.length === 0 || this.closed) return;
     const from = origin instanceof RemoteOrigin ? origin.peerId : undefined;
     const bytes = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients));
-    for (const p of this.transport.peers()) if (p.id !== from) this.send(p.id, bytes);
+    for (const p of this.transport.peers()) if (p.id !== from && !this.links.covers(from, p.id)) this.send(p.id, bytes);
   };
 
   // ---------------------------------------------------------------- the view and its rules
