@@ -16,9 +16,9 @@ export interface FileEntry {
   readonly id: string;
   readonly path: string;
   readonly kind: FileKind;
-  /** Bytes on disk when the entry was last updated from content (for text: UTF-8 length then). */
+  /** Bytes of the content: a binary's current version; a text's UTF-8 length at its creation (§6.1). */
   readonly size: number;
-  /** Hex BLAKE2b-256 of the content when the entry was last updated from content. */
+  /** Hex BLAKE2b-256 of the content: a binary's current version; a text's at its creation. */
   readonly hash: string;
 }
 
