@@ -95,9 +95,11 @@ export class Outbox {
     }
   }
 
+  /** Sends the changes still waiting (a peer that leaves right after typing keeps its last edit). */
   close(): void {
+    if (this.closed) return;
+    this.flush();
     this.closed = true;
-    this.outgoing.clear();
   }
 
   /** Sends one message, in parts when too large for one frame; the text changes waiting go first. */
