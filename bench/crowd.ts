@@ -110,6 +110,8 @@ export interface CrowdResult {
   joins: number;
   leaves: number;
   survivors: number;
+  /** How far the mesh formed (the session layer's discovery, not the sync layer, forms it). */
+  mesh: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -119,6 +121,34 @@ async function until(predicate: () => boolean, what: string, timeoutMs: number):
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`crowd: timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(20);
+  }
+}
+
+/**
+ * Waits until every peer is complete and connected to every other, or the time is up: then the
+ * crowd goes on over the links there are (forwarding reaches peers through others) and says how far
+ * the mesh got.
+ */
+async function formMesh(live: CrowdPeer[], n: number, timeoutMs: number, log: (line: string) => void): Promise<{ full: boolean; describe: string }> {
+  const start = Date.now();
+  const describe = () => {
+    const m = live.map((p) => p.members).sort((a, b) => a - b);
+    const ready = live.filter((p) => p.readyAt !== undefined).length;
+    return `${ready}/${n} complete, links per peer min ${m[0]} median ${m[m.length >> 1]} of ${n - 1}, after ${((Date.now() - start) / 1000).toFixed(0)} s`;
+  };
+  let lastLog = Date.now();
+  for (;;) {
+    const ready = live.every((p) => p.readyAt !== undefined);
+    if (ready && live.every((p) => p.members === n - 1)) return { full: true, describe: `full mesh of ${n} (${describe()})` };
+    if (Date.now() - start > timeoutMs) {
+      if (!ready) throw new Error(`crowd: not every peer complete: ${describe()}`);
+      return { full: false, describe: `NOT a full mesh: ${describe()}` };
+    }
+    if (Date.now() - lastLog > 15_000) {
+      lastLog = Date.now();
+      log(describe());
+    }
+    await sleep(50);
   }
 }
 
@@ -138,17 +168,13 @@ export async function crowd(o: CrowdOptions): Promise<CrowdResult> {
     const sharer = spawnPeer('share');
     await until(() => sharer.readyAt !== undefined, 'the sharer', o.meshTimeoutMs);
     for (let i = 1; i < o.peers - 1; i++) spawnPeer('join');
-    const meshOf = (n: number) => () => live.every((p) => p.readyAt !== undefined && p.members === n - 1);
-    await until(meshOf(o.peers - 1), `a full mesh of ${o.peers - 1}`, o.meshTimeoutMs);
-    log(`mesh of ${o.peers - 1} formed`);
+    const mesh1 = await formMesh(live, o.peers - 1, o.meshTimeoutMs, log);
 
     const newcomer = spawnPeer('join');
     await until(() => newcomer.readyAt !== undefined, 'the newcomer complete', o.meshTimeoutMs);
     const newcomerMs = newcomer.readyAt! - newcomer.spawnedAt;
-    await until(meshOf(o.peers), `a full mesh of ${o.peers}`, o.meshTimeoutMs).catch((err: Error) => {
-      throw new Error(`${err.message} (members: ${live.map((p) => `${p.name}=${p.members}${p.readyAt ? '' : ' not ready'}`).join(', ')})`);
-    });
-    log(`newcomer complete in ${newcomerMs.toFixed(0)} ms; mesh of ${o.peers}`);
+    const mesh = await formMesh(live, o.peers, o.meshTimeoutMs, log);
+    log(`newcomer complete in ${newcomerMs.toFixed(0)} ms; ${mesh.describe}`);
 
     // Latency: one edit at a time, from a random peer, at a steady pace.
     const latencies: number[] = [];
@@ -222,6 +248,7 @@ export async function crowd(o: CrowdOptions): Promise<CrowdResult> {
       joins,
       leaves,
       survivors: live.length,
+      mesh: `before the newcomer: ${mesh1.describe}; with it: ${mesh.describe}`,
     };
   } finally {
     await Promise.all(live.map((p) => p.leave()));

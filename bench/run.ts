@@ -405,11 +405,11 @@ async function crowdRows(net: TestNetwork): Promise<void> {
     churnMs: quick ? 15_000 : 40_000,
     churnEveryMs: 3_000,
     churnEditEveryMs: 100,
-    meshTimeoutMs: 300_000,
+    meshTimeoutMs: 180_000,
     log: (line) => console.error(`crowd: ${line}`),
   });
   const [p50, p99] = [percentile(r.latencies, 50), percentile(r.latencies, 99)];
-  const note = `${peers} processes, ${r.latencies.length} deliveries`;
+  const note = `${peers} processes, ${r.latencies.length} deliveries; ${r.mesh}`;
   rows.push({ name: `crowd: an edit until another peer has it, p50`, value: p50, unit: 'ms', goal: '< 50 ms', met: p50 < 50, note });
   rows.push({ name: 'crowd: an edit until another peer has it, p99', value: p99, unit: 'ms', goal: '< 250 ms', met: p99 < 250 });
   rows.push({ name: 'crowd: an edit until every other peer has it, p50', value: percentile(r.reachAll, 50), unit: 'ms' });
