@@ -91,6 +91,8 @@ export interface CrowdOptions {
   churnMs: number;
   churnEveryMs: number;
   churnEditEveryMs: number;
+  /** Pause between starting the processes of the first peers (30 starting at once starve 2 cores). */
+  spawnEveryMs?: number;
   /** How long the mesh may take to form. */
   meshTimeoutMs: number;
   log?: (line: string) => void;
@@ -167,7 +169,10 @@ export async function crowd(o: CrowdOptions): Promise<CrowdResult> {
   try {
     const sharer = spawnPeer('share');
     await until(() => sharer.readyAt !== undefined, 'the sharer', o.meshTimeoutMs);
-    for (let i = 1; i < o.peers - 1; i++) spawnPeer('join');
+    for (let i = 1; i < o.peers - 1; i++) {
+      spawnPeer('join');
+      if (o.spawnEveryMs) await sleep(o.spawnEveryMs);
+    }
     const mesh1 = await formMesh(live, o.peers - 1, o.meshTimeoutMs, log);
 
     const newcomer = spawnPeer('join');

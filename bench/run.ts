@@ -405,7 +405,8 @@ async function crowdRows(net: TestNetwork): Promise<void> {
     churnMs: quick ? 15_000 : 40_000,
     churnEveryMs: 3_000,
     churnEditEveryMs: 100,
-    meshTimeoutMs: 180_000,
+    spawnEveryMs: 2_000,
+    meshTimeoutMs: 300_000,
     log: (line) => console.error(`crowd: ${line}`),
   });
   const [p50, p99] = [percentile(r.latencies, 50), percentile(r.latencies, 99)];
