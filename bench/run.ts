@@ -21,13 +21,14 @@ import { SharedWorkspace } from '../src/sync/workspace';
 import { createTestNetwork, waitFor, type TestNetwork } from '../test/helpers/testnet';
 import { loadTrace, type SequentialTrace } from '../test/helpers/traces';
 import { readTree } from '../test/helpers/tree';
+import { crowd } from './crowd';
 import { CliPeer } from './processes';
 import { repoRows } from './repo';
 import type { Row } from './row';
 
 const rows: Row[] = [];
 const quick = process.argv.includes('--quick');
-/** `--only=edit,trace,join,join-small,scale,footprint,repo`: run some scenarios (for profiling one). `--huge`: repo with 100,000 files too; `--repo-files=N`: one repo of N files. */
+/** `--only=edit,trace,join,join-small,scale,crowd,footprint,repo`: run some scenarios (for profiling one). `--huge`: repo with 100,000 files too; `--repo-files=N`: one repo of N files. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (name: string): boolean => !only || only.includes(name);
 
@@ -386,6 +387,37 @@ async function editorKeystrokes(): Promise<void> {
   }
 }
 
+/** 30 peers, each its own process: edit latency to all, a newcomer, churn with an exact oracle. */
+async function crowdRows(net: TestNetwork): Promise<void> {
+  const peers = 30;
+  const r = await crowd({
+    bootstrapSpec: net.bootstrapSpec,
+    peers,
+    edits: quick ? 60 : 200,
+    editIntervalMs: 100,
+    churnMs: quick ? 15_000 : 40_000,
+    churnEveryMs: 3_000,
+    churnEditEveryMs: 100,
+    spawnEveryMs: 2_000,
+    meshTimeoutMs: 300_000,
+    log: (line) => console.error(`crowd: ${line}`),
+  });
+  const [p50, p99] = [percentile(r.latencies, 50), percentile(r.latencies, 99)];
+  const note = `${peers} processes, ${r.latencies.length} deliveries; ${r.mesh}`;
+  rows.push({ name: `crowd: an edit until another peer has it, p50`, value: p50, unit: 'ms', goal: '< 50 ms', met: p50 < 50, note });
+  rows.push({ name: 'crowd: an edit until another peer has it, p99', value: p99, unit: 'ms', goal: '< 250 ms', met: p99 < 250 });
+  rows.push({ name: 'crowd: an edit until every other peer has it, p50', value: percentile(r.reachAll, 50), unit: 'ms' });
+  rows.push({ name: `crowd: a newcomer joining a session of ${peers - 1}, process start to complete`, value: r.newcomerMs, unit: 'ms', goal: '< 5000 ms', met: r.newcomerMs < 5000 });
+  rows.push({
+    name: `crowd: churn (${r.leaves} left, ${r.joins} joined while all edited; ${r.tokens} edits), edits lost`,
+    value: r.lost,
+    unit: 'edits',
+    goal: '0 and identical texts',
+    met: r.lost === 0 && r.identical,
+    note: `${r.survivors} survivors, texts ${r.identical ? 'identical' : 'NOT IDENTICAL'}`,
+  });
+}
+
 function fmt(n: number | undefined): string {
   if (n === undefined) return '';
   if (Number.isNaN(n)) return '—';
@@ -405,6 +437,7 @@ async function main(): Promise<void> {
     const repoSizes = repoFiles ? [Number(repoFiles)] : [10_000, 30_000, ...(process.argv.includes('--huge') ? [100_000] : [])];
     if (wanted('repo')) for (const n of repoSizes) await repoRows(net, CLI, n, streamMBps, rows);
     if (wanted('scale')) for (const n of [2, 4, 8]) await scale(net, n);
+    if (wanted('crowd')) await crowdRows(net);
     if (wanted('footprint')) footprint();
     if (process.argv.includes('--editor')) await editorKeystrokes();
   } finally {

@@ -16,9 +16,9 @@ export interface FileEntry {
   readonly id: string;
   readonly path: string;
   readonly kind: FileKind;
-  /** Bytes on disk when the entry was last updated from content (for text: UTF-8 length then). */
+  /** Bytes of the content: a binary's current version; a text's UTF-8 length at its creation (§6.1). */
   readonly size: number;
-  /** Hex BLAKE2b-256 of the content when the entry was last updated from content. */
+  /** Hex BLAKE2b-256 of the content: a binary's current version; a text's at its creation. */
   readonly hash: string;
 }
 
@@ -77,8 +77,6 @@ export interface Workspace {
   // ---- local changes (from disk or editor); each validates the path and throws a clear Error ----
   createText(path: string, content: string, origin: ChangeOrigin): FileEntry;
   createBinary(path: string, content: Uint8Array, origin: ChangeOrigin): FileEntry;
-  /** Replaces a text file's content with `content` by a minimal diff (so concurrent edits merge). */
-  updateText(id: string, content: string, origin: ChangeOrigin): void;
   updateBinary(id: string, content: Uint8Array, origin: ChangeOrigin): void;
   rename(id: string, newPath: string, origin: ChangeOrigin): void;
   remove(id: string, origin: ChangeOrigin): void;

@@ -16,7 +16,7 @@ export interface WorkspaceCaps {
   /** Live (not deleted) files. */
   maxFiles: number;
   maxFileBytes: number;
-  /** Sum of the sizes of live files. */
+  /** Sum of the sizes of live binary files (a text's size is the one at its creation). */
   maxTotalBytes: number;
 }
 
@@ -149,7 +149,9 @@ export class IndexGuard {
     }
     const m = files.get(id);
     if (!(m instanceof Y.Map) || m.get('deleted')) return;
-    const size = m.get('size');
+    // A text's size is the one at its creation (§6.1), no measure of what it holds now: texts are
+    // bounded by their own limit (§6.2), and only binaries count towards the total.
+    const size = m.get('kind') === 'binary' ? m.get('size') : 0;
     const n = typeof size === 'number' && size > 0 ? size : 0;
     this.live.set(id, n);
     this.total += n;

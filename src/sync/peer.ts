@@ -16,6 +16,7 @@ import { FileHistory } from './history';
 import { removeTempLitter } from './litter';
 import { Mirror, type MaterializeResult, type Progress } from './mirror';
 import type { ScanReport } from './scan';
+import { publishSelections, publishUser } from './awareness';
 import { PresenceIdentity } from './presence-identity';
 import { DEFAULT_CAPS, SharedWorkspace, type WorkspaceCaps } from './workspace';
 
@@ -113,6 +114,9 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID });
   // Before any connection: it must see who delivers each awareness state from the first one on.
   const presence = new PresenceIdentity(workspace.awareness, session);
+  // Every peer publishes who it is (§6.1), the headless one too; an editor adds its file and selections.
+  publishUser(workspace.awareness, session.self);
+  publishSelections(workspace.awareness, null);
   await fs.mkdir(options.dir, { recursive: true });
   await removeTempLitter(options.dir, logger);
   const history = new FileHistory(options.dir, { logger, stateDir: options.stateDir });

@@ -23,7 +23,6 @@ export const enum MessageType {
 }
 
 export const INDEX_DOC = 'index';
-export const MAX_DOC_NAME = 64;
 export const CHUNK_SIZE = 256 * 1024;
 /**
  * Messages above this are sent as consecutive `Part`s. The session's frames stop at 12 MiB and an

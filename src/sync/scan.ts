@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { readGitTree, trackedFolders, type GitTree } from './git-tree';
 import { contentHash } from './hash';
-import { readLink, linkSkipReason } from './links';
+import { readLink, linkSkipReason } from './symlinks';
 import { unsafePathReason } from './paths';
 import type { ScanCache } from './scan-cache';
 

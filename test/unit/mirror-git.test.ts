@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { contentHash } from '../../src/sync/hash';
-import { judgeLinkTarget } from '../../src/sync/links';
+import { judgeLinkTarget } from '../../src/sync/symlinks';
 import { scanFolder } from '../../src/sync/scan';
 import { ScanCache } from '../../src/sync/scan-cache';
 import { usePeers } from '../helpers/peers';

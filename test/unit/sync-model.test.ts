@@ -5,31 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as Y from 'yjs';
-import * as encoding from 'lib0/encoding';
 import { SharedWorkspace } from '../../src/sync/workspace';
-import { INDEX_DOC, syncEncoder } from '../../src/sync/protocol';
 import { MemoryTransport, link } from '../helpers/memory-transport';
+import { indexUpdate } from '../helpers/sync-messages';
 import { waitFor } from '../helpers/testnet';
 
 function peer(name: string, mode: 'share' | 'join' = 'join') {
   const transport = new MemoryTransport(name);
   const ws = new SharedWorkspace({ transport, mode });
   return { transport, ws };
-}
-
-/** A sync update of the index that lists `entries` (id → fields), as a hostile peer would send it. */
-function hostileIndexUpdate(entries: Record<string, Record<string, unknown>>): Uint8Array {
-  const doc = new Y.Doc();
-  for (const [id, fields] of Object.entries(entries)) {
-    const m = new Y.Map<unknown>();
-    for (const [k, v] of Object.entries(fields)) m.set(k, v);
-    doc.getMap('files').set(id, m);
-  }
-  const e = syncEncoder(INDEX_DOC);
-  encoding.writeVarUint(e, 2);
-  encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(doc));
-  return encoding.toUint8Array(e);
 }
 
 const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
@@ -155,7 +139,7 @@ test('a peer that sends an unsafe path or goes over the caps is cut off and noth
     ws.createText('fine.txt', 'ok', 'disk');
     const attacker = new MemoryTransport('attacker');
     link(victim, attacker);
-    attacker.send(victim.self.id, hostileIndexUpdate({ ['f'.repeat(32)]: { path: bad, kind: 'text', size: 1, hash: '' } }));
+    attacker.send(victim.self.id, indexUpdate({ ['f'.repeat(32)]: { path: bad, kind: 'text', size: 1, hash: '' } }));
     await waitFor(() => victim.disconnected.length === 1, `cut off for ${JSON.stringify(bad)}`);
     assert.match(victim.disconnected[0].reason, /unsafe path/);
     assert.deepEqual(ws.files().map((f) => f.path), ['fine.txt']);
@@ -167,7 +151,7 @@ test('a peer that sends an unsafe path or goes over the caps is cut off and noth
   const attacker = new MemoryTransport('attacker');
   link(victim, attacker);
   const many = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i).padStart(32, '0'), { path: `f${i}`, kind: 'text', size: 1 }]));
-  attacker.send(victim.self.id, hostileIndexUpdate(many));
+  attacker.send(victim.self.id, indexUpdate(many));
   await waitFor(() => victim.disconnected.length === 1, 'cut off over the file cap');
   assert.match(victim.disconnected[0].reason, /max 3/);
   assert.equal(ws.files().length, 0);

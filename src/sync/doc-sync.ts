@@ -1,0 +1,179 @@
+/**
+ * The sync protocol between members (docs/PROTOCOL.md §6.2): what a peer sends a new member, how it
+ * answers step 1 (at once when it holds the document complete, else once it does), applies steps 2
+ * and updates, relays awareness, and asks for what it may have missed when a link goes down. Owns the
+ * index's readiness: a joiner's index is ready at its first step 2.
+ */
+import * as Y from 'yjs';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import type { PeerInfo, PeerTransport } from '../session/transport';
+import { relayable } from './awareness';
+import type { BlobStore } from './blobs';
+import { MAX_TEXT_BYTES } from './classify';
+import type { TextFetcher } from './fetcher';
+import type { IndexGuard } from './index-guard';
+import type { PeerLinks } from './links';
+import { Outbox, RemoteOrigin } from './outbox';
+import { INDEX_DOC, ProtocolError } from './protocol';
+import type { Receiver } from './receiver';
+import type { TextDocs } from './texts';
+
+/**
+ * A hard limit on a text document from peers. Far above the size at which a file on disk is treated
+ * as text (MAX_TEXT_BYTES): a text at that size legitimately grows while people type, and cutting the
+ * typist off for it would cut them off again at every reconnect.
+ */
+const MAX_REMOTE_TEXT_CHARS = 4 * MAX_TEXT_BYTES;
+
+/** Awareness states per message when a member joins: a state with 256 links is about 5 KB, and a
+ * message may hold 64 KiB. */
+const AWARENESS_GROUP = 8;
+
+/** How long after a link went down this peer asks a member for what it may have missed. */
+const RESYNC_AFTER_MS = 1_000;
+
+export interface DocSyncParts {
+  transport: PeerTransport;
+  index: Y.Doc;
+  awareness: awarenessProtocol.Awareness;
+  guard: IndexGuard;
+  texts: TextDocs;
+  outbox: Outbox;
+  links: PeerLinks;
+  blobs: BlobStore;
+  fetcher: TextFetcher;
+  receiver: Receiver;
+  /** The index became ready: every entry is new to the view. */
+  indexArrived(from: string): void;
+  /** A text document is complete here. */
+  textArrived(id: string): void;
+}
+
+export class DocSync {
+  private ready: boolean;
+  private readonly waiters: Array<() => void> = [];
+  /** Peers that asked for the index before this peer had it. */
+  private readonly indexWantedBy = new Map<string, Uint8Array>();
+  private resyncTimer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly p: DocSyncParts,
+    indexReady: boolean,
+  ) {
+    this.ready = indexReady;
+    p.awareness.on('update', this.onAwarenessUpdate);
+  }
+
+  get indexReady(): boolean {
+    return this.ready;
+  }
+
+  whenIndexReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  peerJoined(peer: PeerInfo): void {
+    const { outbox, awareness } = this.p;
+    outbox.step1(peer.id, INDEX_DOC, this.p.index);
+    for (const [id, doc] of this.p.texts.ready()) outbox.step1(peer.id, id, doc);
+    const states = [...awareness.getStates().keys()].filter((c) => relayable(awareness, c, this.p.transport.self.id));
+    // In groups: the states of a session of dozens, with their links, would outgrow one 64 KiB update.
+    for (let i = 0; i < states.length; i += AWARENESS_GROUP) {
+      outbox.awarenessTo(peer.id, awarenessProtocol.encodeAwarenessUpdate(awareness, states.slice(i, i + AWARENESS_GROUP)));
+    }
+    this.p.blobs.peerJoined();
+    this.p.fetcher.peerJoined(peer.id);
+    this.p.links.publish();
+  }
+
+  peerLeft(peer: PeerInfo): void {
+    this.p.blobs.peerLeft(peer.id);
+    this.indexWantedBy.delete(peer.id);
+    this.p.receiver.peerLeft(peer.id);
+    this.p.texts.peerLeft(peer.id);
+    this.p.fetcher.peerLeft(peer.id);
+    this.p.links.forget(peer.id);
+    this.p.links.publish();
+    this.resyncSoon();
+    const gone = [...this.p.awareness.getStates()]
+      .filter(([, s]) => (s as { user?: { id?: string } }).user?.id === peer.id)
+      .map(([client]) => client);
+    if (gone.length) awarenessProtocol.removeAwarenessStates(this.p.awareness, gone, new RemoteOrigin(peer.id));
+  }
+
+  step1(peer: PeerInfo, name: string, sv: Uint8Array): void {
+    if (name === INDEX_DOC) {
+      if (this.ready) this.p.outbox.step2(peer.id, name, this.p.index, sv);
+      else this.indexWantedBy.set(peer.id, sv);
+      return;
+    }
+    // A well-formed id in no index is held like any other (§6.2): a step 2 for it may precede its entry.
+    const t = this.p.texts.state(name);
+    if (t.ready) return this.p.outbox.step2(peer.id, name, t.doc, sv);
+    t.wantedBy.set(peer.id, sv);
+    this.p.fetcher.askedBy(peer.id, name);
+  }
+
+  /** A step 2 (`complete`) or an update from a member allowed to edit. */
+  apply(peer: PeerInfo, name: string, update: Uint8Array, complete: boolean): void {
+    const origin = new RemoteOrigin(peer.id);
+    if (name === INDEX_DOC) {
+      this.p.guard.check(update);
+      Y.applyUpdate(this.p.index, update, origin);
+      if (complete && !this.ready) {
+        this.ready = true;
+        this.p.indexArrived(peer.id);
+        for (const w of this.waiters.splice(0)) w();
+        for (const [to, sv] of this.indexWantedBy) this.p.outbox.step2(to, INDEX_DOC, this.p.index, sv);
+        this.indexWantedBy.clear();
+      }
+      return;
+    }
+    const t = this.p.texts.state(name);
+    Y.applyUpdate(t.doc, update, origin);
+    if (t.doc.getText('content').length > MAX_REMOTE_TEXT_CHARS) {
+      throw new ProtocolError(`text document over ${MAX_REMOTE_TEXT_CHARS} characters`);
+    }
+    if (complete) this.p.textArrived(name);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.resyncTimer);
+    this.p.awareness.off('update', this.onAwarenessUpdate);
+  }
+
+  /**
+   * A link went down. Until the others learn of it (its two ends publish their links again), they do
+   * not forward across it what one end sends: a change can miss this peer in that moment. So, once
+   * they know, ask one member for everything this peer lacks.
+   */
+  private resyncSoon(): void {
+    if (this.resyncTimer || this.closed) return;
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
+      const peers = this.p.transport.peers();
+      if (this.closed || peers.length === 0) return;
+      const to = peers[Math.floor(Math.random() * peers.length)].id;
+      if (this.ready) this.p.outbox.step1(to, INDEX_DOC, this.p.index);
+      for (const [id, doc] of this.p.texts.ready()) this.p.outbox.step1(to, id, doc);
+    }, RESYNC_AFTER_MS);
+    this.resyncTimer.unref?.();
+  }
+
+  /** Every awareness change (ours, or relayed) goes on to the members that need it. */
+  private readonly onAwarenessUpdate = (
+    changes: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    const { awareness } = this.p;
+    const clients = [...changes.added, ...changes.updated, ...changes.removed].filter((c) =>
+      relayable(awareness, c, this.p.transport.self.id),
+    );
+    if (clients.length === 0 || this.closed) return;
+    const from = origin instanceof RemoteOrigin ? origin.peerId : undefined;
+    this.p.outbox.awareness(awarenessProtocol.encodeAwarenessUpdate(awareness, clients), from);
+  };
+}
