@@ -9,7 +9,7 @@ import type { PeerInfo } from '../session/transport';
 import { parseBootstrap, parseRelayKey } from '../session';
 import { formatDiagnosis, type Diagnosis } from '../session/diagnose';
 import { FileHistory } from '../sync/history';
-import { startPeer, type RunningPeer } from '../sync/peer';
+import { startPeer, type RunningPeer } from '../app/peer';
 import type { HyperpairConfig } from './config';
 import type { JoinProgress } from './controller';
 import { showDiskProblems } from './disk-safety';

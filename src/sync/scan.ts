@@ -6,6 +6,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { unsafePathReason } from './paths';
+import { formatSize } from '../session/format';
 
 /**
  * Never shared, and never written from a peer: `.git` both as a folder and as a file (a `.git` file
@@ -147,9 +148,5 @@ export function leaveOut(report: ScanReport, file: ScannedFile, reason: string):
   report.skipped.push({ rel: file.rel, reason });
 }
 
-export function formatSize(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(1)} GB`;
-}
+/** Sizes are written one way everywhere (session/format.ts). */
+export { formatSize };

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Session, createSessionCode } from '../../src/session';
 import { judge, signRoster, verifyRoster, withEntry, rosterEncoding } from '../../src/session/admission';
 import type { PeerInfo } from '../../src/session/transport';
-import { AdmissionDeniedError, startPeer, type RunningPeer } from '../../src/sync/peer';
+import { AdmissionDeniedError, startPeer, type RunningPeer } from '../../src/app/peer';
 import HyperDHT from 'hyperdht';
 import c from 'compact-encoding';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
