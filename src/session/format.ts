@@ -36,3 +36,10 @@ export function parseColour(value: unknown): string | undefined {
   const lower = value.toLowerCase();
   return WIRE_COLOUR.test(lower) ? lower : undefined;
 }
+
+const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46a0a8', '#f032e6', '#9a6324', '#800000', '#008080'];
+
+/** A peer's colour when it chose none: the same for one key on every peer. */
+export function colourFor(id: string): string {
+  return PALETTE[parseInt(id.slice(0, 8), 16) % PALETTE.length];
+}

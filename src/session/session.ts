@@ -11,12 +11,13 @@
 import HyperDHT from 'hyperdht';
 import { TypedEmitter } from './events';
 import type Hyperswarm from 'hyperswarm';
-import { createSessionCode, parseSessionCode } from './code';
+import { createSessionCode, parseSessionCode, SessionCodeError } from './code';
 import { ConnectProblems } from './connect-problems';
-import { DUPLICATE_CONNECTION, PeerConnection } from './connection';
+import type { PeerConnection } from './connection';
 import { buildDiagnosis, type Diagnosis } from './diagnose';
-import { parseColour, shortKey } from './format';
+import { colourFor, parseColour, shortKey } from './format';
 import { Gatekeeper } from './gatekeeper';
+import { intake, type IntakeOptions } from './intake';
 import { LanDiscovery } from './lan';
 import { silentLogger, type Logger } from './log';
 import { MemberTable, toPeerInfo } from './members';
@@ -28,21 +29,11 @@ import type { Role } from './admission';
 import type { PeerStats, SessionEvents, SessionOptions, SessionStatus } from './session-types';
 import { SessionSwarm } from './swarm';
 import type { PeerInfo, PeerTransport } from './transport';
-import { cleanName, PROTOCOL_VERSION } from './wire';
+import { cleanName } from './wire';
 
 export type { PeerStats, SessionEvents, SessionOptions, SessionStatus } from './session-types';
-
-export class SessionCodeError extends Error {
-  constructor(
-    message: string,
-    readonly reason: string,
-  ) {
-    super(message);
-    this.name = 'SessionCodeError';
-  }
-}
-
-const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46a0a8', '#f032e6', '#9a6324', '#800000', '#008080'];
+export { SessionCodeError } from './code';
+export { colourFor } from './format';
 
 export class Session extends TypedEmitter<SessionEvents> implements PeerTransport {
   readonly code: string;
@@ -330,44 +321,9 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
 
   /** A new Noise stream (DHT or LAN): open the Hyperpair channel on it and follow what it says. */
   private onConnection(stream: Hyperswarm.SecretStream, info: Hyperswarm.PeerInfo): void {
-    // A DHT dial that completed while the peer was already reached over the LAN: the LAN one is
-    // kept on both sides (SessionSwarm), so this one goes before it starts anything.
-    const duplicate = !this.left && this.swarm?.losesToLan(stream);
-    if (this.left || duplicate) {
-      stream.on('error', () => {});
-      stream.destroy(duplicate ? new Error(DUPLICATE_CONNECTION) : undefined);
-      return;
-    }
-    let conn: PeerConnection;
-    try {
-      conn = new PeerConnection(stream, {
-        authKey: this.authKey,
-        hello: { name: this.self.name, colour: this.self.colour },
-        authTimeoutMs: this.options.authTimeoutMs ?? 10_000,
-        banSilence: !(this.swarm?.isLan(stream) || this.dht?.isRelayed(stream)),
-        pingIntervalMs: this.options.pingIntervalMs ?? 5_000,
-        logger: this.logger,
-      });
-    } catch (err) {
-      this.logger.warn(`could not open a channel: ${(err as Error).message}`);
-      stream.on('error', () => {});
-      stream.destroy();
-      return;
-    }
+    const conn = intake(stream, info, this.intakeOptions, this.left);
+    if (!conn) return;
     this.table.addPending(conn);
-    const id = conn.remoteId;
-    conn.on('rejected', (reason) => {
-      this.logger.debug(`refused ${shortKey(id)}: ${reason}`);
-      info.ban(true); // do not redial someone who cannot prove membership (docs/PROTOCOL.md §4.2)
-      this.emit('peer-rejected', id, reason);
-      this.refusals.add(reason);
-    });
-    conn.on('mismatch', (version) => {
-      const message = `The other peer runs Hyperpair protocol ${version}; this one runs protocol ${PROTOCOL_VERSION}. Update Hyperpair so that both match.`;
-      this.logger.error(message);
-      info.ban(true);
-      this.emit('protocol-mismatch', version, message);
-    });
     conn.on('ready', () => !this.left && this.gate.hello(conn));
     conn.on('roster', (r) => !this.left && this.gate.rosterFrom(conn, r));
     conn.on('admission', (a) => !this.left && this.gate.admission(conn, a));
@@ -375,6 +331,23 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     conn.on('rtt', () => this.table.isMember(conn) && this.emit('peer-stats', toPeerInfo(conn), this.statsOf(conn)));
     conn.on('data', (data) => this.table.isMember(conn) && this.emit('message', toPeerInfo(conn), data));
     conn.on('closed', (reason, bye) => this.onClosed(conn, reason, bye));
+  }
+
+  private get intakeOptions(): IntakeOptions {
+    return {
+      authKey: this.authKey,
+      hello: { name: this.self.name, colour: this.self.colour },
+      authTimeoutMs: this.options.authTimeoutMs ?? 10_000,
+      pingIntervalMs: this.options.pingIntervalMs ?? 5_000,
+      logger: this.logger,
+      losesToLan: (stream) => !!this.swarm?.losesToLan(stream),
+      fragilePath: (stream) => !!(this.swarm?.isLan(stream) || this.dht?.isRelayed(stream)),
+      rejected: (id, reason) => {
+        this.emit('peer-rejected', id, reason);
+        this.refusals.add(reason);
+      },
+      mismatch: (version, message) => this.emit('protocol-mismatch', version, message),
+    };
   }
 
   private onMember(conn: PeerConnection): void {
@@ -434,8 +407,4 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     this.table.clear();
     this.logger.info('left the session');
   }
-}
-
-export function colourFor(id: string): string {
-  return PALETTE[parseInt(id.slice(0, 8), 16) % PALETTE.length];
 }

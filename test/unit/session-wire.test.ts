@@ -6,33 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import NoiseSecretStream from '@hyperswarm/secret-stream';
 import c from 'compact-encoding';
 import Protomux from 'protomux';
 import type Hyperswarm from 'hyperswarm';
-import { PeerConnection } from '../../src/session/connection';
-import { silentLogger } from '../../src/session/log';
 import { helloEncoding } from '../../src/session/wire';
+import { noisePair, testConnection } from '../helpers/noise-pair';
 import { waitFor } from '../helpers/testnet';
 
-const authKey = Buffer.alloc(32, 7);
-
-/** Two Noise streams whose handshake is done, and every frame each one receives. */
-async function pair(): Promise<{ a: Hyperswarm.SecretStream; b: Hyperswarm.SecretStream; toA: Buffer[]; toB: Buffer[] }> {
-  const a = new NoiseSecretStream(true);
-  const b = new NoiseSecretStream(false);
-  a.rawStream.pipe(b.rawStream).pipe(a.rawStream);
-  await Promise.all([a.opened, b.opened]);
-  const toA: Buffer[] = [];
-  const toB: Buffer[] = [];
-  a.on('data', (f: Buffer) => toA.push(Buffer.from(f)));
-  b.on('data', (f: Buffer) => toB.push(Buffer.from(f)));
-  return { a: a as unknown as Hyperswarm.SecretStream, b: b as unknown as Hyperswarm.SecretStream, toA, toB };
-}
-
-function connection(stream: Hyperswarm.SecretStream, name: string, pingIntervalMs = 60_000): PeerConnection {
-  return new PeerConnection(stream, { authKey, hello: { name, colour: '#e6194b' }, authTimeoutMs: 10_000, pingIntervalMs, logger: silentLogger });
-}
+const pair = noisePair;
+const connection = (stream: Hyperswarm.SecretStream, name: string) => testConnection(stream, name);
 
 test('§4.1: a channel id is the sender\'s local id (the Hyperpair open is 00 01 01 …, its messages start with 01); §5: the first ping follows hello', async () => {
   const { a, b, toA, toB } = await pair();
