@@ -86,4 +86,9 @@ export class DisposableStore extends Disposable {
   add<T extends IDisposable>(d: T): T {
     return this.register(d);
   }
+
+  /** Disposes `d` now and forgets it (a timer that fired, a child that closed). */
+  delete(d: IDisposable): void {
+    this.release(d);
+  }
 }

@@ -5,7 +5,7 @@
  */
 import { judge, signRoster, verifyRoster, withEntry, type AdmissionPolicy, type Role, type Roster, type Verdict } from './admission';
 import type { PeerConnection } from './connection';
-import { IDisposable, timeout } from './disposable';
+import { Disposable, timeout, toDisposable, type IDisposable } from './disposable';
 import { shortKey } from './format';
 import type { Logger } from './log';
 import { toPeerInfo, type MemberTable } from './members';
@@ -34,7 +34,7 @@ export interface GatekeeperOptions {
   disconnect(id: string, reason: string): void;
 }
 
-export class Gatekeeper {
+export class Gatekeeper extends Disposable {
   /** The newest verified roster; the owner's own from the start, a joiner's from its members. */
   private roster: Roster | undefined;
   /** Our verdict on each connection, and what it told us of ours (both must admit for membership). */
@@ -45,6 +45,8 @@ export class Gatekeeper {
   private ownReadOnly = false;
 
   constructor(private readonly o: GatekeeperOptions) {
+    super();
+    this.register(toDisposable(() => [...this.owed.values()].forEach((t) => t.dispose())));
     if (o.owner) {
       const body = { owner: Buffer.from(o.self.id, 'hex'), seq: 0, policy: o.owner.policy, guestRole: o.owner.guestRole, entries: [] };
       this.roster = signRoster(body, o.owner.secretKey);
@@ -78,6 +80,7 @@ export class Gatekeeper {
 
   /** `conn` said hello: judge it, and expect its `admission` (§5: both sides send one). */
   hello(conn: PeerConnection): void {
+    if (this.disposed) return;
     if (!this.owed.has(conn) && !this.admissions.has(conn)) {
       const seconds = this.o.admissionTimeoutMs / 1000;
       this.owed.set(
@@ -169,11 +172,6 @@ export class Gatekeeper {
     this.owed.delete(conn);
     this.verdicts.delete(conn);
     this.admissions.delete(conn);
-  }
-
-  dispose(): void {
-    for (const t of this.owed.values()) t.dispose();
-    this.owed.clear();
   }
 
   /** Passes the roster on and judges every connection by it again. */

@@ -89,7 +89,7 @@ export class Mesh extends Disposable {
     }
     // Hyperswarm's own redial backs off to ten minutes after four failures; looking the topic up
     // again finds a peer that came back (and resets that backoff) much sooner.
-    if (!(bye || cut) || !this.o.table.size) this.refreshSoon();
+    if (!(bye || cut) || !this.o.table.size) this.lookAgain();
   }
 
   /** Tells every member whom this peer is connected to. */
@@ -154,7 +154,8 @@ export class Mesh extends Disposable {
   }
 
   /** Looks again soon, then backs off: after a drop, or when the last member left. */
-  private refreshSoon(): void {
+  lookAgain(): void {
+    if (this.disposed) return;
     this.refreshDelay = REFRESH_MIN_MS;
     this.scheduleRefresh();
     this.o.lookSoon();

@@ -22,6 +22,7 @@ import { LanDiscovery } from './lan';
 import { silentLogger, type Logger } from './log';
 import { MemberTable, toPeerInfo } from './members';
 import { Mesh } from './mesh';
+import { DisposableStore, toDisposable } from './disposable';
 import { createDHT, noDhtNodeMessage, type SessionDHT } from './network';
 import { RefusalReport } from './refusals';
 import { deriveKeys } from './secrets';
@@ -48,6 +49,8 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   private readonly table = new MemberTable();
   private readonly gate: Gatekeeper;
   private readonly problems: ConnectProblems;
+  /** What leave() releases at once, before the sockets (timers of every collaborator). */
+  private readonly owned = new DisposableStore();
   private dht: SessionDHT | undefined;
   private swarm: SessionSwarm | undefined;
   private mesh: Mesh | undefined;
@@ -81,14 +84,16 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
       this.logger.warn(message);
       this.emit('connect-problem', message);
     });
-    this.refusals = new RefusalReport((summary) => {
+    const refusals = new RefusalReport((summary) => {
       this.logger.warn(summary.message);
       this.emit('peers-refused', summary);
     }, options.refusalWindowMs);
+    this.refusals = refusals;
+    this.owned.add(toDisposable(() => refusals.close()));
     this.keyPair = options.keyPair ?? HyperDHT.keyPair();
     const id = this.keyPair.publicKey.toString('hex');
     this.self = { id, name: cleanName(options.name), colour: parseColour(options.colour) ?? colourFor(id) };
-    this.gate = new Gatekeeper({
+    this.gate = this.owned.add(new Gatekeeper({
       table: this.table,
       self: this.self,
       owner: options.admission && { secretKey: this.keyPair.secretKey, ...options.admission },
@@ -103,7 +108,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
       refusedBy: (id) => this.mesh?.refusedBy(id),
       changed: () => this.updateStatus(),
       disconnect: (id, reason) => this.disconnect(id, reason),
-    });
+    }));
   }
 
   /** Whether this peer signs the roster (it started the session with an admission policy). */
@@ -231,7 +236,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
       dht.on('peer-connect-error', (code: string) => !this.left && this.problems.failed(code));
       const swarm = new SessionSwarm({ dht, keyPair: this.keyPair, relayThrough: (force) => this.problems.pickRelay(force, !!dht.randomized) });
       this.swarm = swarm;
-      this.mesh = new Mesh({
+      this.mesh = this.owned.add(new Mesh({
         selfId: this.self.id,
         table: this.table,
         swarm,
@@ -239,7 +244,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
         redialForMs: this.options.redialForMs ?? 5 * 60_000,
         changed: () => this.updateStatus(),
         lookSoon: () => this.lan?.lookSoon(),
-      });
+      }));
       swarm.on('connection', (stream, info) => this.onConnection(stream, info));
       // Before the DHT: on a network without internet the LAN is all there is, and announcing on
       // an unreachable DHT takes as long as its timeouts.
@@ -366,7 +371,15 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
 
   private onClosed(conn: PeerConnection, reason: string, bye: boolean): void {
     this.gate.forget(conn);
-    if (!this.table.remove(conn)) return; // never a member, or already replaced
+    if (!this.table.remove(conn)) {
+      // Never a member, or already replaced. A peer of the session (it said hello) that this one
+      // was still waiting on (a joiner held back, or a connection torn down as a duplicate while the
+      // owner's answer was in flight on it): look again now, not after the look-up backoff (up to
+      // 30 s), so that a denial or an admission sent meanwhile is heard on the next connection.
+      if (conn.hello) this.logger.debug(`connection to ${conn.hello.name} (${shortKey(conn.remoteId)}) closed before membership: ${reason}`);
+      if (conn.hello && !this.left && this.table.size === 0) this.mesh?.lookAgain();
+      return;
+    }
     this.logger.info(`${conn.hello?.name} ${bye ? 'left' : 'disconnected'} (${reason})`);
     this.emit('peer-leave', toPeerInfo(conn), reason);
     if (!this.left) this.mesh?.closed(conn, bye);
@@ -393,9 +406,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   private async close(): Promise<void> {
     // Never wait for a pending announce (it can take a long time offline): it ends with the swarm.
     this.signalLeaving();
-    this.refusals.close();
-    this.mesh?.dispose();
-    this.gate.dispose();
+    this.owned.dispose();
     const hadMembers = this.table.size > 0;
     for (const c of this.table.all()) c.leave('left the session');
     // Let goodbyes reach the wire before the sockets go.
