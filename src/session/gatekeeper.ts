@@ -13,6 +13,9 @@ import type { SessionEvents } from './session-types';
 import type { PeerInfo } from './transport';
 import type { Admission } from './wire';
 
+/** How long a request is remembered after its connection closed. */
+const ASK_MEMORY_MS = 60_000;
+
 export interface GatekeeperOptions {
   table: MemberTable;
   self: PeerInfo;
@@ -43,6 +46,11 @@ export class Gatekeeper extends Disposable {
   /** Connections that said hello and owe us their `admission`. */
   private readonly owed = new Map<PeerConnection, IDisposable>();
   private ownReadOnly = false;
+  /**
+   * Who asked to join lately, by key: a request outlives the connection it came on (one torn down as
+   * a duplicate while the owner answers), so that the answer still finds it; the roster is by key.
+   */
+  private readonly asked = new Map<string, { peer: PeerInfo; at: number }>();
 
   constructor(private readonly o: GatekeeperOptions) {
     super();
@@ -68,12 +76,15 @@ export class Gatekeeper extends Disposable {
 
   /** Peers that know the code and wait for the owner's answer (owner only). */
   requests(): PeerInfo[] {
-    return [...this.verdicts].filter(([, v]) => !v.admit && v.why === 'ask').map(([c]) => toPeerInfo(c));
+    const now = Date.now();
+    for (const [id, a] of this.asked) if (now - a.at > ASK_MEMORY_MS) this.asked.delete(id);
+    return [...this.asked.values()].map((a) => a.peer);
   }
 
   /** (Owner) Lets a peer in with a role, or turns it away; every member learns it from the roster. */
   decide(peerId: string, role: Role | 'denied'): void {
     if (!this.o.owner || !this.roster) throw new Error('only the peer that started the session admits or denies');
+    this.asked.delete(peerId);
     this.roster = signRoster(withEntry(this.roster, Buffer.from(peerId, 'hex'), role), this.o.owner.secretKey);
     this.spread();
   }
@@ -125,6 +136,7 @@ export class Gatekeeper extends Disposable {
     }
     conn.sendAdmission({ state: 'waiting', readOnly: false, reason: `waiting for ${owner} to let you in` });
     if (verdict.why === 'ask') {
+      this.asked.set(conn.remoteId, { peer: toPeerInfo(conn), at: Date.now() });
       this.o.logger.info(`${who} asks to join`);
       this.o.emit('admission-request', toPeerInfo(conn));
     }
@@ -166,8 +178,9 @@ export class Gatekeeper extends Disposable {
     this.spread();
   }
 
-  /** Forgets a closed connection. */
-  forget(conn: PeerConnection): void {
+  /** Forgets a closed connection; a request ends with it only when the peer said goodbye. */
+  forget(conn: PeerConnection, bye: boolean): void {
+    if (bye) this.asked.delete(conn.remoteId);
     this.owed.get(conn)?.dispose();
     this.owed.delete(conn);
     this.verdicts.delete(conn);

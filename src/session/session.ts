@@ -370,7 +370,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   }
 
   private onClosed(conn: PeerConnection, reason: string, bye: boolean): void {
-    this.gate.forget(conn);
+    this.gate.forget(conn, bye);
     if (!this.table.remove(conn)) {
       // Never a member, or already replaced. A peer of the session (it said hello) that this one
       // was still waiting on (a joiner held back, or a connection torn down as a duplicate while the

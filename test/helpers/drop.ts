@@ -19,3 +19,22 @@ export function dropConnections(session: Session, peerId?: string): void {
     c?.stream.destroy();
   }
 }
+
+type AnyConn = Conn & { remoteId: string };
+
+function allConnections(session: Session, peerId: string): AnyConn[] {
+  return (session as unknown as { table: { all(): AnyConn[] } }).table.all().filter((c) => c.remoteId === peerId);
+}
+
+/** How many connections (members or pending) the session holds to `peerId`. */
+export function connectionsTo(session: Session, peerId: string): number {
+  return allConnections(session, peerId).length;
+}
+
+/** Drops every connection to `peerId`, pending ones too, silently (as a duplicate teardown would). */
+export function dropAllTo(session: Session, peerId: string): void {
+  for (const c of allConnections(session, peerId)) {
+    c.stream.rawStream?.destroy();
+    c.stream.destroy();
+  }
+}
