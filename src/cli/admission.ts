@@ -6,7 +6,7 @@
  */
 import * as readline from 'node:readline';
 import type { Readable } from 'node:stream';
-import { short } from '../session/connection';
+import { shortKey } from '../session/format';
 import type { Session } from '../session/session';
 import type { PeerInfo } from '../session/transport';
 import { isMassDeleteAnswer } from './mass-delete';
@@ -36,7 +36,7 @@ export class AdmissionPrompt {
   }
 
   private readonly onRequest = (p: PeerInfo): void => {
-    const who = `${p.name} (${short(p.id)})`;
+    const who = `${p.name} (${shortKey(p.id)})`;
     this.out.line(`? ${who} wants to join: type "admit ${p.name}", "read-only ${p.name}" or "deny ${p.name}"`, {
       event: 'admission-request',
       id: p.id,

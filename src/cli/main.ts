@@ -1,7 +1,7 @@
 /** `hyperpair`: the headless peer. Process wiring only; behaviour lives in run.ts. */
 import { SessionCodeError } from '../session/session';
 import { escapeUntrusted } from '../session/untrusted';
-import { FolderError } from '../sync/peer';
+import { FolderError } from '../app/peer';
 import { USAGE, UsageError, parseCli } from './args';
 import { runRestore } from './restore';
 import { createOutput, runPeer, runRelay } from './run';

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { describeDeparture } from '../session/departure';
 import { describePath } from '../session/diagnose';
+import { inviteLink } from '../session/format';
 import { createStreamLogger } from '../session/log';
 import { RelayNode, loadRelayKeyPair } from '../session/relay';
 import { escapeUntrusted } from '../session/untrusted';
@@ -14,7 +15,7 @@ import type { RefusalSummary } from '../session/refusals';
 import type { PeerStats } from '../session/session';
 import type { PeerInfo } from '../session/transport';
 import { caseCollisionWarning, caseCollisions } from '../sync/case-collisions';
-import { startPeer, type RunningPeer } from '../sync/peer';
+import { startPeer, type RunningPeer } from '../app/peer';
 import { formatSize } from '../sync/scan';
 import { summarizeFailures } from '../sync/write-failures';
 import { AdmissionPrompt } from './admission';
@@ -121,10 +122,8 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     }
     warnCaseCollisions(out, r.files.map((f) => f.rel));
     out.line(`Session code: ${peer.code}`, { event: 'code', code: peer.code });
-    out.line(`Invite link: vscode://hyperpair.hyperpair/join?code=${encodeURIComponent(peer.code)}`, {
-      event: 'invite',
-      link: `vscode://hyperpair.hyperpair/join?code=${encodeURIComponent(peer.code)}`,
-    });
+    const link = inviteLink(peer.code);
+    out.line(`Invite link: ${link}`, { event: 'invite', link });
     if (cmd.admission === 'ask') {
       out.line('You are asked before anyone joins (answers are read from standard input).', { event: 'admission', policy: cmd.admission, guests: cmd.guests });
       const prompt = new AdmissionPrompt(s, out, input);

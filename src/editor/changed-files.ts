@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { PALETTE } from '../session/session';
+import { PALETTE } from '../session/format';
 import type { ChangeOrigin, FileEntry } from '../sync/api';
 import { ChangedBy, nearestColour } from '../sync/changed-by';
 import type { SharedWorkspace } from '../sync/workspace';

@@ -7,13 +7,13 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
 import { checkPartialCode, parseSessionCode } from '../session/code';
+import { formatSize, inviteLink } from '../session/format';
 import { wasSyncedBefore } from '../sync/disk-state';
 import { readConfig } from './config';
 import type { SessionController } from './controller';
 import { joinedText, uniqueFolder } from './join-wording';
 import { restoreFile } from './restore';
 
-export const INVITE_PREFIX = 'vscode://hyperpair.hyperpair/join?code=';
 
 /** A pending join survives the window reload into the joined folder. The code lives in SecretStorage. */
 const PENDING_KEY = 'hyperpair.pendingJoin';
@@ -140,7 +140,7 @@ export class Commands implements vscode.Disposable {
           (p) => {
             const pct = p.totalBytes > 0 ? Math.floor((100 * p.bytes) / p.totalBytes) : 0;
             progress.report({
-              message: `${p.files}/${p.totalFiles} files, ${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}`,
+              message: `${p.files}/${p.totalFiles} files, ${formatSize(p.bytes)} of ${formatSize(p.totalBytes)}`,
               increment: Math.max(0, pct - lastPct),
             });
             lastPct = Math.max(lastPct, pct);
@@ -265,10 +265,6 @@ export class Commands implements vscode.Disposable {
   }
 }
 
-export function inviteLink(code: string): string {
-  return INVITE_PREFIX + encodeURIComponent(code);
-}
-
 function validCode(input: string): string {
   const parsed = parseSessionCode(input);
   if (!parsed.ok) throw new Error(parsed.message);
@@ -284,8 +280,3 @@ function isEmptyDir(dir: string): boolean {
 }
 
 
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
 import type { PeerNotificationMode } from './notices';
+import { parseColour } from '../session/format';
 
 export interface HyperpairConfig {
   displayName: string;
@@ -31,7 +32,7 @@ export function readConfig(): HyperpairConfig {
   const colour = c.get<string>('colour', '').trim();
   return {
     displayName: c.get<string>('displayName', '').trim(),
-    colour: /^#[0-9a-fA-F]{6}$/.test(colour) ? colour.toLowerCase() : undefined,
+    colour: parseColour(colour),
     bootstrap: c.get<string>('bootstrap', '').trim(),
     bindHost: c.get<string>('bindHost', '').trim() || undefined,
     exclude: c.get<string[]>('exclude', []),

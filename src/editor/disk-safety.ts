@@ -9,7 +9,7 @@ import type { Logger } from '../session/log';
 import { escapeUntrusted } from '../session/untrusted';
 import type { FileEntry } from '../sync/api';
 import type { Halt } from '../sync/folder-guard';
-import type { RunningPeer } from '../sync/peer';
+import type { RunningPeer } from '../app/peer';
 import { summarizeFailures, type WriteFailure } from '../sync/write-failures';
 
 export function showDiskProblems(peer: RunningPeer, logger: Logger): vscode.Disposable {

@@ -5,6 +5,7 @@
  * simply stays).
  */
 import * as vscode from 'vscode';
+import { formatSize } from '../session/format';
 import type { FileHistory, FileVersion } from '../sync/history';
 
 export async function restoreFile(history: FileHistory): Promise<FileVersion | undefined> {
@@ -20,7 +21,7 @@ export async function restoreFile(history: FileHistory): Promise<FileVersion | u
   if (!file) return undefined;
   const versions = await history.versions(file.label);
   const picked = await vscode.window.showQuickPick(
-    versions.map((v) => ({ label: `${v.n}. ${v.at.toLocaleString()}`, description: `${formatBytes(v.size)}, ${describe(v.reason)}`, version: v })),
+    versions.map((v) => ({ label: `${v.n}. ${v.at.toLocaleString()}`, description: `${formatSize(v.size)}, ${describe(v.reason)}`, version: v })),
     { title: `Restore which version of ${file.label}?`, placeHolder: 'Newest first', ignoreFocusOut: true },
   );
   if (!picked) return undefined;
@@ -38,6 +39,3 @@ function describe(reason: FileVersion['reason']): string {
   return "before a peer's change replaced it";
 }
 
-function formatBytes(n: number): string {
-  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
-}

@@ -12,7 +12,7 @@ import { describeDeparture } from '../session/departure';
 import { formatDiagnosis, type Diagnosis } from '../session/diagnose';
 import { probeConnectivity } from '../session/probe';
 import { FileHistory } from '../sync/history';
-import { startPeer, type RunningPeer } from '../sync/peer';
+import { startPeer, type RunningPeer } from '../app/peer';
 import type { HyperpairConfig } from './config';
 import type { JoinProgress } from './controller';
 import { showDiskProblems } from './disk-safety';

@@ -6,7 +6,7 @@
  * members it meets, which judge it. docs/PROTOCOL.md §8.
  */
 import c from 'compact-encoding';
-import type { Encoding } from 'compact-encoding';
+import type { Encoding, State } from 'compact-encoding';
 import sodium from 'sodium-universal';
 
 export type Role = 'editor' | 'viewer';
@@ -52,29 +52,22 @@ function enumOf<T>(values: readonly T[], what: string): Encoding<T> {
 const roleEncoding = enumOf(ROLES, 'role');
 const policyEncoding = enumOf(POLICIES, 'admission policy');
 
+/** Sizing and writing go through the same fields in the same order: one list of them for both passes. */
+function writeBody(pass: 'preencode' | 'encode', state: State, r: RosterBody): void {
+  c.fixed32[pass](state, r.owner);
+  c.uint[pass](state, r.seq);
+  policyEncoding[pass](state, r.policy);
+  roleEncoding[pass](state, r.guestRole);
+  c.uint[pass](state, r.entries.length);
+  for (const e of r.entries) {
+    c.fixed32[pass](state, e.key);
+    roleEncoding[pass](state, e.role);
+  }
+}
+
 const bodyEncoding: Encoding<RosterBody> = {
-  preencode(state, r) {
-    c.fixed32.preencode(state, r.owner);
-    c.uint.preencode(state, r.seq);
-    policyEncoding.preencode(state, r.policy);
-    roleEncoding.preencode(state, r.guestRole);
-    c.uint.preencode(state, r.entries.length);
-    for (const e of r.entries) {
-      c.fixed32.preencode(state, e.key);
-      roleEncoding.preencode(state, e.role);
-    }
-  },
-  encode(state, r) {
-    c.fixed32.encode(state, r.owner);
-    c.uint.encode(state, r.seq);
-    policyEncoding.encode(state, r.policy);
-    roleEncoding.encode(state, r.guestRole);
-    c.uint.encode(state, r.entries.length);
-    for (const e of r.entries) {
-      c.fixed32.encode(state, e.key);
-      roleEncoding.encode(state, e.role);
-    }
-  },
+  preencode: (state, r) => writeBody('preencode', state, r),
+  encode: (state, r) => writeBody('encode', state, r),
   decode(state) {
     const owner = c.fixed32.decode(state);
     const seq = c.uint.decode(state);

@@ -114,3 +114,14 @@ function extractFromLink(input: string): string {
 function fail(reason: CodeProblem, message: string): { ok: false; reason: CodeProblem; message: string } {
   return { ok: false, reason, message };
 }
+
+/** A code that cannot be used, with a message for a person and the reason (a `CodeProblem`). */
+export class SessionCodeError extends Error {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+    this.name = 'SessionCodeError';
+  }
+}

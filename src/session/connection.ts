@@ -3,9 +3,10 @@
  * membership, checks the other side's proof, and only then exchanges anything about the session.
  * Whatever the remote sends, the outcome is at most this connection closing with a logged reason.
  */
-import { EventEmitter } from 'node:events';
 import Protomux from 'protomux';
+import { TypedEmitter } from './events';
 import type Hyperswarm from 'hyperswarm';
+import { shortKey } from './format';
 import type { Logger } from './log';
 import { proof, verifyProof } from './secrets';
 import { rosterEncoding, type Roster } from './admission';
@@ -60,7 +61,7 @@ export interface ConnectionOptions {
   banSilence?: boolean;
 }
 
-export class PeerConnection extends EventEmitter {
+export class PeerConnection extends TypedEmitter<ConnectionEvents> {
   readonly remoteId: string;
   readonly remotePublicKey: Buffer;
   authenticated = false;
@@ -108,16 +109,16 @@ export class PeerConnection extends EventEmitter {
         // hyperswarm keeps one connection per peer pair and closed this one (it has no error code):
         // the peer did nothing wrong, and must not be banned for it.
         this.closeReason = 'duplicate connection (another one to this peer is kept)';
-        log.debug(`connection ${short(this.remoteId)}: ${this.closeReason}`);
+        log.debug(`connection ${shortKey(this.remoteId)}: ${this.closeReason}`);
       } else if (err.code) {
         // A network error (reset, timeout): the connection is simply gone.
         this.closeReason = reason;
-        log.debug(`connection ${short(this.remoteId)}: ${reason}`);
+        log.debug(`connection ${shortKey(this.remoteId)}: ${reason}`);
       } else if (!this.authenticated) {
         // Protomux could not decode what an unauthenticated remote sent.
         this.reject(`sent an invalid frame (${reason})`);
       } else {
-        log.warn(`closing the connection to ${this.hello?.name ?? short(this.remoteId)}: invalid frame (${reason})`);
+        log.warn(`closing the connection to ${this.hello?.name ?? shortKey(this.remoteId)}: invalid frame (${reason})`);
         this.closeReason = `invalid frame: ${reason}`;
       }
     });
@@ -316,8 +317,4 @@ export class PeerConnection extends EventEmitter {
   private flushDrainWaiters(): void {
     for (const w of this.drainWaiters.splice(0)) w();
   }
-}
-
-export function short(id: string): string {
-  return id.slice(0, 8);
 }

@@ -3,6 +3,7 @@
  * its text form for a person or a helpdesk. It must never hold a secret: no session code, no topic,
  * no derived key, and public keys only in a shortened form.
  */
+import { RELAY_ADVICE, shortKey } from './format';
 import type { LanInfo } from './lan';
 import type { BootstrapNode, SessionDHT } from './network';
 import type { PeerInfo } from './transport';
@@ -76,8 +77,9 @@ export interface DiagnosisInput {
   members: Array<{ id: string; name: string; path: ConnectionPath; rttMs: number | undefined; connectedAt: number }>;
 }
 
-export function shortKey(hex: string): string {
-  return hex.slice(0, 8) + '…';
+/** A key as the report shows it: shortened, and marked as such. */
+function masked(hex: string): string {
+  return shortKey(hex) + '…';
 }
 
 export function buildDiagnosis(input: DiagnosisInput): Diagnosis {
@@ -93,7 +95,7 @@ export function buildDiagnosis(input: DiagnosisInput): Diagnosis {
   const d: Diagnosis = {
     generatedAt: new Date(now).toISOString(),
     protocolVersion: PROTOCOL_VERSION,
-    self: { id: shortKey(input.self.id), name: input.self.name },
+    self: { id: masked(input.self.id), name: input.self.name },
     status: input.status,
     dht: {
       network: input.bootstrap ? `private (${input.bootstrap.map((b) => `${b.host}:${b.port}`).join(', ')})` : 'public hyperswarm DHT',
@@ -112,12 +114,12 @@ export function buildDiagnosis(input: DiagnosisInput): Diagnosis {
       otherAnswers: input.lan?.otherAnswers ?? 0,
       problem: input.lanError ?? input.lan?.lastProblem ?? null,
     },
-    relays: { configured: input.relays.length, keys: input.relays.map((k) => shortKey(k.toString('hex'))) },
+    relays: { configured: input.relays.length, keys: input.relays.map((k) => masked(k.toString('hex'))) },
     lastConnectProblem: input.lastConnectProblem
       ? { code: input.lastConnectProblem.code, secondsAgo: Math.round((now - input.lastConnectProblem.at) / 1000) }
       : null,
     members: input.members.map((m) => ({
-      id: shortKey(m.id),
+      id: masked(m.id),
       name: m.name,
       path: m.path,
       rttMs: m.rttMs ?? null,
@@ -138,10 +140,10 @@ function adviceFor(d: Diagnosis): string[] {
     );
   }
   if (d.dht.nat.type === 'random' && d.relays.configured === 0) {
-    advice.push('This network changes ports for every destination (randomising NAT): connections to peers behind a similar NAT need a relay. Run `hyperpair relay` on a reachable machine and add its key to hyperpair.relays.');
+    advice.push('This network changes ports for every destination (randomising NAT): connections to peers behind a similar NAT need a relay. ' + RELAY_ADVICE);
   }
   if (d.lastConnectProblem && d.relays.configured === 0) {
-    advice.push(`A direct connection failed (${d.lastConnectProblem.code}) and no relay is configured: run \`hyperpair relay\` somewhere reachable and add its key to hyperpair.relays (headless peer: --relay <key>).`);
+    advice.push(`A direct connection failed (${d.lastConnectProblem.code}) and no relay is configured. ${RELAY_ADVICE}`);
   }
   if (d.lan.enabled && !d.lan.running) advice.push(`LAN discovery is switched on but not running: ${d.lan.problem ?? 'unknown reason'}.`);
   return advice;

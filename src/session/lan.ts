@@ -12,6 +12,7 @@ import type { RemoteInfo } from 'node:dgram';
 import NoiseSecretStream from '@hyperswarm/secret-stream';
 import multicastDns from 'multicast-dns';
 import type HyperDHT from 'hyperdht';
+import { DisposableStore, timeout, type IDisposable } from './disposable';
 import type { Logger } from './log';
 import { lanName, lanPeerTag } from './secrets';
 
@@ -72,10 +73,11 @@ export class LanDiscovery {
   private mdns: multicastDns.MulticastDNS | undefined;
   private readonly sockets = new Set<net.Socket>();
   private readonly dialing = new Set<string>();
-  private readonly dialTimers = new Set<NodeJS.Timeout>();
+  /** Timers (the next query, pending dials): all go on close. */
+  private readonly timers = new DisposableStore();
   private readonly heard = new Set<string>();
   private pendingInbound = 0;
-  private queryTimer: NodeJS.Timeout | undefined;
+  private queryTimer: IDisposable | undefined;
   private queryDelay = QUERY_MIN_MS;
   private otherAnswers = 0;
   private lastProblem: string | undefined;
@@ -195,14 +197,14 @@ export class LanDiscovery {
   }
 
   private scheduleQuery(delay: number): void {
-    clearTimeout(this.queryTimer);
+    if (this.queryTimer) this.timers.delete(this.queryTimer);
     if (this.closed) return;
-    this.queryTimer = setTimeout(() => {
+    this.queryTimer = this.timers.add(timeout(() => {
       if (this.closed || !this.mdns) return;
       this.mdns.query([{ name: lanName(this.options.lanKey, this.window()), type: 'SRV' }]);
       this.queryDelay = Math.min(this.queryDelay * 2, QUERY_MAX_MS);
       this.scheduleQuery(this.queryDelay);
-    }, delay);
+    }, delay));
   }
 
   private onQuery(packet: multicastDns.Packet, _rinfo: RemoteInfo): void {
@@ -255,15 +257,16 @@ export class LanDiscovery {
     const where = `${host}:${port}`;
     if (this.dialing.has(where) || this.dialing.size >= MAX_DIALS) return;
     this.dialing.add(where);
-    const timer = setTimeout(() => {
-      this.dialTimers.delete(timer);
-      if (this.closed || this.isConnected(window, tag)) {
-        this.dialing.delete(where);
-        return;
-      }
-      this.dial(host, port, () => this.dialing.delete(where));
-    }, delay);
-    this.dialTimers.add(timer);
+    const timer = this.timers.add(
+      timeout(() => {
+        this.timers.delete(timer);
+        if (this.closed || this.isConnected(window, tag)) {
+          this.dialing.delete(where);
+          return;
+        }
+        this.dial(host, port, () => this.dialing.delete(where));
+      }, delay),
+    );
   }
 
   private dial(host: string, port: number, done: () => void): void {
@@ -318,9 +321,7 @@ export class LanDiscovery {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.queryTimer);
-    for (const t of this.dialTimers) clearTimeout(t);
-    this.dialTimers.clear();
+    this.timers.dispose();
     await this.opening?.catch(() => undefined);
     const mdns = this.mdns;
     this.mdns = undefined;

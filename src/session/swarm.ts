@@ -4,6 +4,15 @@
  * per peer pair; between two connections of the same kind its own rule decides (as for any two DHT
  * connections). Between a LAN and a DHT connection, the LAN one is kept, on both sides alike: a rule
  * that does not depend on which arrived first, so that two peers never keep different ones.
+ *
+ * The one place that reaches into hyperswarm's internals (4.17): `_handleServerConnection` (how a
+ * connection is filed and announced, the only way to add one that hyperswarm did not make) and
+ * `_allConnections` (the only record that includes dials still in progress; the public `connections`
+ * holds open ones only). Both are declared `protected` in src/types/holepunch.d.ts and used nowhere
+ * else. The upstream change that removes this workaround: a public `swarm.addConnection(stream)` (file
+ * an externally made Noise stream as a server connection) plus a hook to choose between two
+ * connections to one peer (e.g. `opts.keepConnection(existing, incoming)`); `supportsLan` switches
+ * LAN discovery off, with a logged reason, on a hyperswarm without the internal method.
  */
 import Hyperswarm from 'hyperswarm';
 import { DUPLICATE_CONNECTION } from './connection';

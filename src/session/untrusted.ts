@@ -6,6 +6,7 @@
  * functions below for names and labels a peer supplies (removed rather than escaped). What comes out is
  * plain text: callers that render Markdown must still escape it (MarkdownString.appendText).
  */
+import { parseColour } from './format';
 
 // C0 and C1 controls, DEL, line and paragraph separators, bidi marks, embeddings, overrides, isolates.
 // eslint-disable-next-line no-control-regex
@@ -37,7 +38,6 @@ const LINE_BREAKS = /[\t\n\v\f\r\u2028\u2029]/g;
 // Markup that user interfaces interpret inside plain strings: `$(icon)` in VS Code labels and status
 // bars, `[text](command:…)` links in its notifications. A space breaks each up, visibly harmless.
 const MARKUP = /(\$|\])\(/g;
-const COLOUR = /^#[0-9a-f]{6}$/i;
 export const NEUTRAL_COLOUR = '#888888';
 
 /**
@@ -61,7 +61,7 @@ export function displayName(value: unknown, fallback = 'Anonymous'): string {
 
 /** A colour from a peer as lowercase `#rrggbb`, or a neutral grey: it ends up in CSS. */
 export function displayColour(value: unknown): string {
-  return typeof value === 'string' && COLOUR.test(value) ? value.toLowerCase() : NEUTRAL_COLOUR;
+  return parseColour(value) ?? NEUTRAL_COLOUR;
 }
 
 /** A long peer-supplied string (a path) shortened for a narrow place, keeping its end. */

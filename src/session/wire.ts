@@ -1,10 +1,12 @@
 /**
  * The Hyperpair channel on one connection: a protomux channel named "hyperpair" whose handshake carries
- * the protocol version and the membership proof, and six bounded messages (docs/PROTOCOL.md §4–5).
+ * the protocol version and the membership proof, and eight bounded messages (docs/PROTOCOL.md §4–5;
+ * their types are the order in which connection.ts adds them).
  * Every decoder enforces its bounds by throwing, which makes protomux destroy that one connection.
  */
 import c from 'compact-encoding';
 import type { Encoding, State } from 'compact-encoding';
+import { WIRE_COLOUR } from './format';
 import { displayName, MAX_DISPLAY_NAME } from './untrusted';
 
 export const PROTOCOL_NAME = 'hyperpair';
@@ -84,7 +86,8 @@ export const helloEncoding: Encoding<Hello> = {
   decode(state) {
     const name = nameEncoding.decode(state);
     const colour = colourEncoding.decode(state);
-    if (!/^#[0-9a-f]{6}$/.test(colour)) throw new Error('colour is not #rrggbb');
+    // Lowercase only: `#E6194B` is malformed on the wire (§5), however a person typed it.
+    if (!WIRE_COLOUR.test(colour)) throw new Error('colour is not #rrggbb (lowercase)');
     return { name: cleanName(name), colour };
   },
 };
@@ -146,9 +149,6 @@ export const admissionEncoding: Encoding<Admission> = {
     return { state: ADMISSION_STATES[i], readOnly: c.bool.decode(state), reason: reasonEncoding.decode(state) };
   },
 };
-
-/** Message ids are the order of this list (protomux numbers them). */
-export const MESSAGE_IDS = { hello: 0, peers: 1, bye: 2, data: 3, ping: 4, pong: 5, roster: 6, admission: 7 } as const;
 
 /** A display name with control and invisible characters removed and length bounded (session/display.ts). */
 export function cleanName(name: string): string {

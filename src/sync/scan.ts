@@ -14,6 +14,7 @@ import { contentHash } from './hash';
 import { readLink, linkSkipReason } from './symlinks';
 import { unsafePathReason } from './paths';
 import type { ScanCache } from './scan-cache';
+import { formatSize } from '../session/format';
 
 /**
  * Never shared, and never written from a peer, whatever git tracks: `.git` both as a folder and as a
@@ -305,9 +306,5 @@ export function leaveOut(report: ScanReport, file: ScannedFile, reason: string):
   report.skipped.push({ rel: file.rel, reason });
 }
 
-export function formatSize(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(1)} GB`;
-}
+/** Sizes are written one way everywhere (session/format.ts). */
+export { formatSize };

@@ -50,6 +50,7 @@ declare module 'compact-encoding' {
     raw: Encoding<Uint8Array>;
     fixed32: Encoding<Uint8Array>;
     fixed64: Encoding<Uint8Array>;
+    optionalBuffer: Encoding<Uint8Array | null>;
     bool: Encoding<boolean>;
     array<T>(enc: Encoding<T>): Encoding<T[]>;
   };
@@ -253,6 +254,9 @@ declare module 'protomux' {
     readonly stream: Duplex;
     readonly drained: boolean;
     createChannel<H>(options: ChannelOptions<H>): Channel<H> | null;
+    /** Messages sent until `uncork()` go out as one batch frame (docs/PROTOCOL.md §4.1). */
+    cork(): void;
+    uncork(): void;
     destroy(err?: Error): void;
   }
   namespace Protomux {
@@ -278,7 +282,7 @@ declare module '@hyperswarm/secret-stream' {
   import type HyperDHT from 'hyperdht';
   import type Hyperswarm from 'hyperswarm';
   class NoiseSecretStream extends Duplex implements Hyperswarm.SecretStream {
-    constructor(isInitiator: boolean, rawStream: Duplex | null, options?: { keyPair?: HyperDHT.KeyPair; keepAlive?: number });
+    constructor(isInitiator: boolean, rawStream?: Duplex | null, options?: { keyPair?: HyperDHT.KeyPair; keepAlive?: number });
     readonly publicKey: Buffer;
     readonly remotePublicKey: Buffer;
     readonly handshakeHash: Buffer;

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startPeer } from '../../src/sync/peer';
+import { startPeer } from '../../src/app/peer';
 import { legacyCreate } from '../helpers/legacy-entry';
 import { sessionPairSuite, until, type Editor } from './fixture';
 

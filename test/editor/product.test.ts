@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AdmissionDeniedError, startPeer } from '../../src/sync/peer';
+import { AdmissionDeniedError, startPeer } from '../../src/app/peer';
 import { editorTest as fixtureTest, startPair, until, type Pair } from './fixture';
 
 let pair: Pair;

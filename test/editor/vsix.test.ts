@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startPeer, type RunningPeer } from '../../src/sync/peer';
+import { startPeer, type RunningPeer } from '../../src/app/peer';
 import { createTestNetwork, type TestNetwork } from '../helpers/testnet';
 import { Editor, REPO, ARTIFACTS, until } from './fixture';
 

@@ -7,7 +7,7 @@
  */
 import { before, after } from 'node:test';
 import * as path from 'node:path';
-import { startPeer, type PeerOptions, type RunningPeer } from '../../src/sync/peer';
+import { startPeer, type PeerOptions, type RunningPeer } from '../../src/app/peer';
 import { createTestNetwork, type TestNetwork } from './testnet';
 import { readTree, tempDir, writeTree } from './tree';
 export interface Pair {

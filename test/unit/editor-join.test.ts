@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createSessionCode } from '../../src/session';
-import { startPeer } from '../../src/sync/peer';
+import { startPeer } from '../../src/app/peer';
 import { joinedText, uniqueFolder } from '../../src/editor/join-wording';
 import { createTestNetwork, type TestNetwork } from '../helpers/testnet';
 import { tempDir } from '../helpers/tree';

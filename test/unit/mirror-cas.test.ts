@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { recordDirFor } from '../../src/sync/disk-state';
 import { atomicWrite, TEMP_SUFFIX, WriteConflict } from '../../src/sync/fsutil';
 import { contentHash } from '../../src/sync/hash';
-import type { PeerOptions, RunningPeer } from '../../src/sync/peer';
+import type { PeerOptions, RunningPeer } from '../../src/app/peer';
 import { usePeers } from '../helpers/peers';
 import { waitFor } from '../helpers/testnet';
 import { readTree, tempDir, writeTree } from '../helpers/tree';

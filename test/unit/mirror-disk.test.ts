@@ -11,7 +11,7 @@ import type { ChangeOrigin, FileEntry } from '../../src/sync/api';
 import { silentLogger } from '../../src/session/log';
 import { FolderWatcher } from '../../src/sync/watcher';
 import { TEMP_SUFFIX } from '../../src/sync/fsutil';
-import { startPeer, type RunningPeer } from '../../src/sync/peer';
+import { startPeer, type RunningPeer } from '../../src/app/peer';
 import { sameTrees, startPair } from '../helpers/peers';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
 import { readTree, tempDir, writeTree } from '../helpers/tree';

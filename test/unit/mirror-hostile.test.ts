@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import { Session } from '../../src/session';
-import { startPeer, type RunningPeer } from '../../src/sync/peer';
+import { startPeer, type RunningPeer } from '../../src/app/peer';
 import { SharedWorkspace } from '../../src/sync/workspace';
 import { CHUNK_SIZE, encodeBlob, INDEX_DOC, MessageType, syncEncoder } from '../../src/sync/protocol';
 import { contentHash } from '../../src/sync/hash';

@@ -14,7 +14,7 @@ import { FolderGuard, type Halt } from '../../src/sync/folder-guard';
 import { contentHash } from '../../src/sync/hash';
 import { FileHistory } from '../../src/sync/history';
 import { describeWriteError, summarizeFailures } from '../../src/sync/write-failures';
-import { startPeer, type RunningPeer } from '../../src/sync/peer';
+import { startPeer, type RunningPeer } from '../../src/app/peer';
 import { CLI, spawnCli } from '../helpers/cli';
 import { sameTrees, startPair } from '../helpers/peers';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createSessionCode } from '../../src/session';
-import { startPeer, type RunningPeer } from '../../src/sync/peer';
+import { startPeer, type RunningPeer } from '../../src/app/peer';
 import { sameTrees } from '../helpers/peers';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
 import { readTree, sampleTree, tempDir, writeTree } from '../helpers/tree';

@@ -11,7 +11,7 @@ import HyperDHT from 'hyperdht';
 import { Session } from '../../src/session';
 import { AccessControl } from '../../src/session/access';
 import { describeDeparture, SELF_REMOVED } from '../../src/session/departure';
-import { startPeer, type RunningPeer } from '../../src/sync/peer';
+import { startPeer, type RunningPeer } from '../../src/app/peer';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
 import { tempDir, writeTree } from '../helpers/tree';
 

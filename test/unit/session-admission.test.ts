@@ -10,9 +10,10 @@ import * as path from 'node:path';
 import { Session, createSessionCode } from '../../src/session';
 import { judge, signRoster, verifyRoster, withEntry, rosterEncoding } from '../../src/session/admission';
 import type { PeerInfo } from '../../src/session/transport';
-import { AdmissionDeniedError, startPeer, type RunningPeer } from '../../src/sync/peer';
+import { AdmissionDeniedError, startPeer, type RunningPeer } from '../../src/app/peer';
 import HyperDHT from 'hyperdht';
 import c from 'compact-encoding';
+import { connectionsTo, dropAllTo } from '../helpers/drop';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
 import { tempDir, writeTree } from '../helpers/tree';
 
@@ -151,4 +152,21 @@ test('a read-only guest gets every file and change, and every member refuses its
   await new Promise((r) => setTimeout(r, 500));
   assert.ok(!fs.existsSync(path.join(shared, 'planted.txt')));
   assert.ok(!fs.existsSync(path.join(editorDir, 'planted.txt')));
+});
+
+test('an answer finds a request whose connection was just torn down (as a duplicate is): requests and the roster are by key', async () => {
+  const code = createSessionCode();
+  const alice = session(code, 'Alice', { admission: { policy: 'ask', guestRole: 'editor' } });
+  await alice.ready();
+  const dan = session(code, 'Dan');
+  const heard: string[] = [];
+  dan.on('admission', (state, by) => heard.push(`${state} by ${by.name}`));
+  await waitFor(() => alice.admissionRequests().some((p) => p.name === 'Dan'), 'Alice to be asked about Dan');
+  const id = dan.self.id;
+  dropAllTo(alice, id);
+  await waitFor(() => connectionsTo(alice, id) === 0, 'the connection to be gone');
+  assert.ok(alice.admissionRequests().some((p) => p.id === id), 'the request outlives its connection');
+  alice.deny(id);
+  assert.deepEqual(alice.admissionRequests(), [], 'answered');
+  await waitFor(() => heard.includes('denied by Alice'), 'Dan to hear the denial on his next connection');
 });

@@ -15,6 +15,7 @@ import { deriveKeys, proof } from '../../src/session/secrets';
 import { handshakeEncoding, helloEncoding, PROTOCOL_NAME, type Handshake } from '../../src/session/wire';
 import { createStreamLogger } from '../../src/session/log';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
+import { dropConnections } from '../helpers/drop';
 
 let net: TestNetwork;
 const open: Session[] = [];
@@ -275,9 +276,7 @@ test('a killed connection comes back by itself as the same participant', async (
   const leaves: string[] = [];
   a.on('peer-join', (p) => joins.push(p.id));
   a.on('peer-leave', (p) => leaves.push(p.id));
-  const conn = (a as unknown as { members: Map<string, { stream: { destroy(): void; rawStream?: { destroy(): void } } }> }).members.get(b.self.id)!;
-  conn.stream.rawStream?.destroy(); // the network drops under the encrypted stream
-  conn.stream.destroy();
+  dropConnections(a, b.self.id); // the network drops under the encrypted stream
   await waitFor(() => leaves.length === 1, 'the drop to be noticed');
   await waitFor(() => joins.length === 1 && a.peers().length === 1 && b.peers().length === 1, 'the reconnect', 60_000);
   assert.equal(joins[0], b.self.id);
@@ -387,7 +386,7 @@ test('a member whose channel opens just as the session leaves starts nothing tha
         conn.on('error', () => {});
         if (opened) return conn.destroy();
         opened = true;
-        await waitFor(() => a.pending.size === 1, 'A to see the connection', 60000);
+        await waitFor(() => a.table.all().length === 1, 'A to see the connection', 60000);
         const leaving = a.leave(); // ends this connection while it is still pending on A's side
         const ch = Protomux.from(conn).createChannel({ protocol: PROTOCOL_NAME, handshake: handshakeEncoding });
         ch.open({ version: 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) });

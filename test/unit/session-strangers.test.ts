@@ -11,7 +11,8 @@ import Protomux from 'protomux';
 import { Session, createSessionCode, parseSessionCode } from '../../src/session';
 import { RefusalReport, type RefusalSummary } from '../../src/session/refusals';
 import { deriveKeys, proof } from '../../src/session/secrets';
-import { handshakeEncoding, PROTOCOL_NAME, type Handshake } from '../../src/session/wire';
+import { handshakeEncoding, helloEncoding, PROTOCOL_NAME, type Handshake } from '../../src/session/wire';
+import { createStreamLogger } from '../../src/session/log';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
 
 let net: TestNetwork;
@@ -38,13 +39,17 @@ async function member(code = createSessionCode(), extra: Partial<ConstructorPara
 }
 
 /** A direct connection to `s` under a fresh key (each one a new stranger); `onopen` runs once encrypted. */
-function connect(s: Session, onopen: (conn: Hyperswarm.SecretStream) => void): { closed: () => boolean; conn: Hyperswarm.SecretStream } {
-  const conn = dht.connect(Buffer.from(s.self.id, 'hex'), { keyPair: HyperDHT.keyPair() }) as unknown as Hyperswarm.SecretStream;
+function connect(s: Session, onopen: (conn: Hyperswarm.SecretStream) => void, keyPair = HyperDHT.keyPair()): { closed: () => boolean; opened: () => boolean; conn: Hyperswarm.SecretStream } {
+  const conn = dht.connect(Buffer.from(s.self.id, 'hex'), { keyPair }) as unknown as Hyperswarm.SecretStream;
   let closed = false;
+  let opened = false;
   conn.on('error', () => {});
   conn.on('close', () => (closed = true));
-  conn.on('open', () => onopen(conn));
-  return { closed: () => closed, conn };
+  conn.on('open', () => {
+    opened = true;
+    onopen(conn);
+  });
+  return { closed: () => closed, opened: () => opened, conn };
 }
 
 function openChannel(conn: Hyperswarm.SecretStream, handshake: Handshake, onopen: (h: Handshake) => void = () => {}): void {
@@ -133,4 +138,36 @@ test('the refusal report: one line at once, then one summary per window, naming 
   closing.close();
   closing.add('after close');
   assert.deepEqual(lines.slice(2).map((l) => l.message), ['Refused a connection: x', '1 connection refused in the last minute (1 × y)']);
+});
+
+test('a member of another version is banned for the rest of the session: the same key is refused before any handshake', async () => {
+  const code = createSessionCode();
+  const a = await member(code);
+  const { authKey } = deriveKeys((parseSessionCode(code) as { secret: Buffer }).secret);
+  const keyPair = HyperDHT.keyPair();
+  const mismatches: number[] = [];
+  a.on('protocol-mismatch', (v) => mismatches.push(v));
+  const first = connect(a, (conn) => openChannel(conn, { version: 2, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }), keyPair);
+  await waitFor(() => mismatches.length === 1 && first.closed(), 'the mismatch');
+  const again = connect(a, (conn) => openChannel(conn, { version: 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }), keyPair);
+  await waitFor(() => again.closed(), 'the second attempt to end', 30_000);
+  assert.equal(again.opened(), false, 'refused by the firewall, before the Noise handshake completes');
+});
+
+test('a member that says hello but never sends its admission is closed with an error after the admission timeout (§5)', async () => {
+  const code = createSessionCode();
+  const logs: string[] = [];
+  const a = await member(code, { admissionTimeoutMs: 500, logger: createStreamLogger('debug', (l) => logs.push(l)) });
+  const { authKey } = deriveKeys((parseSessionCode(code) as { secret: Buffer }).secret);
+  let joined = false;
+  a.on('peer-join', () => (joined = true));
+  const silent = connect(a, (conn) => {
+    const ch = Protomux.from(conn).createChannel<Handshake>({ protocol: PROTOCOL_NAME, handshake: handshakeEncoding })!;
+    const hello = ch.addMessage({ encoding: helloEncoding });
+    ch.open({ version: 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) });
+    hello.send({ name: 'Mute', colour: '#e6194b' });
+  });
+  await waitFor(() => silent.closed(), 'the connection without admission to be closed', 30_000);
+  assert.ok(logs.some((l) => /\[error\].*Mute.*sent no admission within 0.5 s/.test(l)), logs.filter((l) => /admission/.test(l)).join('\n'));
+  assert.equal(joined, false, 'it never became a member');
 });

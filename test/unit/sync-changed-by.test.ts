@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { ChangedBy, nearestColour } from '../../src/sync/changed-by';
 import { readPresence } from '../../src/sync/awareness';
-import { PALETTE } from '../../src/session/session';
+import { PALETTE } from '../../src/session/format';
 
 function doc(client: number): Y.Doc {
   const d = new Y.Doc();

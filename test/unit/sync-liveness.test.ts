@@ -11,13 +11,14 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import * as Y from 'yjs';
 import { silentLogger } from '../../src/session/log';
-import type { PeerOptions, RunningPeer } from '../../src/sync/peer';
+import type { PeerOptions, RunningPeer } from '../../src/app/peer';
 import { SharedWorkspace } from '../../src/sync/workspace';
 import { legacyCreate } from '../helpers/legacy-entry';
 import { MemoryTransport, link, unlink } from '../helpers/memory-transport';
 import { usePeers } from '../helpers/peers';
 import { waitFor } from '../helpers/testnet';
 import { readTree, tempDir, writeTree } from '../helpers/tree';
+import { dropConnections } from '../helpers/drop';
 
 const { start, cliNetworkArgs } = usePeers();
 
@@ -35,12 +36,7 @@ const fileIs = (dir: string, rel: string, content: string) => () => {
 /** As kill -9 would: every connection drops without goodbye, and nothing more is sent or answered. */
 async function kill(p: RunningPeer): Promise<void> {
   p.workspace.close();
-  type Conn = { stream: { destroy(): void; rawStream?: { destroy(): void } } };
-  const members = (p.session as unknown as { members: Map<string, Conn> }).members;
-  for (const c of members.values()) {
-    c.stream.rawStream?.destroy();
-    c.stream.destroy();
-  }
+  dropConnections(p.session);
   await p.close();
 }
 

@@ -1,7 +1,9 @@
 /**
- * One running peer over a folder: session + shared workspace + disk mirror, wired the same way for
- * the headless CLI and for VS Code. Sharing scans the folder first; joining waits for the index and
- * materialises every file before following changes.
+ * The composition root: one running peer over a folder — session + shared workspace + disk mirror,
+ * wired the same way for the headless CLI and for VS Code. It sits above both layers, so that
+ * `src/sync` knows the session only through its interfaces (`PeerTransport`, `Logger`). Sharing
+ * scans the folder first; joining waits for the index and materialises every file before following
+ * changes.
  */
 import type { AdmissionPolicy, Role } from '../session/admission';
 import * as fs from 'node:fs/promises';
@@ -10,15 +12,16 @@ import { Session, SessionCodeError, type NetworkOptions } from '../session';
 import type { PeerInfo } from '../session/transport';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
-import { DiskRecord, sessionTag } from './disk-state';
-import { isEmptyOrMissingDir } from './fsutil';
-import { FileHistory } from './history';
-import { removeTempLitter } from './litter';
-import { Mirror, type MaterializeResult, type Progress } from './mirror';
-import type { ScanReport } from './scan';
-import { publishSelections, publishUser } from './awareness';
-import { PresenceIdentity } from './presence-identity';
-import { DEFAULT_CAPS, SharedWorkspace, type WorkspaceCaps } from './workspace';
+import { DisposableStore, listen, timeout, toDisposable } from '../session/disposable';
+import { DiskRecord, sessionTag } from '../sync/disk-state';
+import { isEmptyOrMissingDir } from '../sync/fsutil';
+import { FileHistory } from '../sync/history';
+import { removeTempLitter } from '../sync/litter';
+import { Mirror, type MaterializeResult, type Progress } from '../sync/mirror';
+import type { ScanReport } from '../sync/scan';
+import { publishSelections, publishUser } from '../sync/awareness';
+import { PresenceIdentity } from '../sync/presence-identity';
+import { DEFAULT_CAPS, SharedWorkspace, type WorkspaceCaps } from '../sync/workspace';
 
 export interface PeerOptions {
   mode: 'share' | 'join';
@@ -209,36 +212,39 @@ export class AdmissionDeniedError extends Error {
 function waitForIndex(workspace: SharedWorkspace, session: Session, options: PeerOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(new Error('cancelled')); // 'abort' will not fire again
-    const hint = setTimeout(() => {
-      options.onWaiting?.(
-        'Nobody has answered for this code yet. Check that the code is right and that someone in the session is online; ' +
-          'networks that block UDP can also keep peers apart. Still trying…',
-      );
-    }, options.waitingHintMs ?? 30_000);
-    hint.unref(); // a join that failed meanwhile must not be held open by its hint
-    const onAdmission = (state: 'waiting' | 'denied', by: PeerInfo, reason: string) => {
-      if (state === 'waiting') {
-        clearTimeout(hint); // someone answered: it is now up to the owner
-        options.onWaiting?.(`${by.name} is in the session; waiting to be let in (${reason}).`);
-        return;
-      }
-      done();
-      // The reason names the owner, whoever of the members passed the decision on.
-      reject(new AdmissionDeniedError(reason.charAt(0).toUpperCase() + reason.slice(1)));
-    };
-    const done = () => {
-      clearTimeout(hint);
-      options.signal?.removeEventListener('abort', onAbort);
-      session.off('admission', onAdmission);
-    };
-    const onAbort = () => {
-      done();
-      reject(new Error('cancelled'));
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    session.on('admission', onAdmission);
+    // What this wait holds (a timer, three listeners) goes when it ends, however it ends.
+    const owned = new DisposableStore();
+    const hint = owned.add(
+      // Unref'd: a join that failed meanwhile must not be held open by its hint.
+      timeout(() => {
+        options.onWaiting?.(
+          'Nobody has answered for this code yet. Check that the code is right and that someone in the session is online; ' +
+            'networks that block UDP can also keep peers apart. Still trying…',
+        );
+      }, options.waitingHintMs ?? 30_000),
+    );
+    owned.add(
+      listen(session, 'admission', (state: 'waiting' | 'denied', by: PeerInfo, reason: string) => {
+        if (state === 'waiting') {
+          hint.dispose(); // someone answered: it is now up to the owner
+          options.onWaiting?.(`${by.name} is in the session; waiting to be let in (${reason}).`);
+          return;
+        }
+        owned.dispose();
+        // The reason names the owner, whoever of the members passed the decision on.
+        reject(new AdmissionDeniedError(reason.charAt(0).toUpperCase() + reason.slice(1)));
+      }),
+    );
+    if (options.signal) {
+      const onAbort = () => {
+        owned.dispose();
+        reject(new Error('cancelled'));
+      };
+      options.signal.addEventListener('abort', onAbort, { once: true });
+      owned.add(toDisposable(() => options.signal?.removeEventListener('abort', onAbort)));
+    }
     void workspace.whenIndexReady().then(() => {
-      done();
+      owned.dispose();
       resolve();
     });
   });
