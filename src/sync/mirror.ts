@@ -10,7 +10,7 @@ import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import type { ChangeOrigin, FileEntry } from './api';
 import { asText, MAX_TEXT_BYTES } from './classify';
-import { keepBesideAsNew, keepRemoteBinary, mergeBase } from './disk-merge';
+import { earlierTexts, keepBesideAsNew, keepRemoteBinary, mergeBase } from './disk-merge';
 import { KnownFiles, type Known } from './disk-state';
 import { atomicWrite, holds, moveFile, pruneEmptyDirs, readIfFile, removeFile, WriteConflict } from './fsutil';
 import { FolderGuard, type Halt } from './folder-guard';
@@ -19,7 +19,8 @@ import type { FileHistory } from './history';
 import { isSafeRelativePath, resolveInside, unsafePathReason } from './paths';
 import { CHUNK_SIZE } from './protocol';
 import { ExcludeRules, formatSize, leaveOut, scanFolder, type ScanOptions, type ScanReport } from './scan';
-import { diffEdits, mapOffset } from './textdiff';
+import { diffLineEdits } from './line-diff';
+import { mapOffset } from './textdiff';
 import { FolderWatcher } from './watcher';
 import type { SharedWorkspace } from './workspace';
 import { WriteFailures, type WriteFailure } from './write-failures';
@@ -432,14 +433,39 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     if (seen?.hash === hash) return true;
     try {
       await this.options.history?.keep(e.path, 'replaced', seen?.hash, hash);
-      await atomicWrite(this.root, e.path, bytes, { syncNewFile: !firstCopy, expect: seen ? { hash: seen.hash, size: seen.size } : null });
-      this.known.set(e.path, { hash, size: bytes.byteLength, text, before: seen?.text });
+      const { displaced } = await atomicWrite(this.root, e.path, bytes, { syncNewFile: !firstCopy, expect: seen ? { hash: seen.hash, size: seen.size } : null });
+      const now = { hash, size: bytes.byteLength, text, earlier: earlierTexts(seen) };
+      this.known.set(e.path, now);
       this.wrote(e.path);
+      if (displaced) await this.mergeDisplaced(current, seen, displaced, now);
     } catch (err) {
-      if (err instanceof WriteConflict) return false;
+      if (err instanceof WriteConflict) {
+        if (err.recreated) await this.mergeDisplaced(current, seen, err.displaced, undefined);
+        return false;
+      }
       this.writeFailed(e.path, err);
     }
     return true;
+  }
+
+  /**
+   * Someone wrote the file in the very instant the mirror swapped it (swap.ts): their version
+   * (`displaced`, derived from `seen`) was moved aside, not lost, and is merged now like any change
+   * on disk. `now`: what the file holds after the swap (ours), or undefined when someone created the
+   * path anew in that instant: then the next read merges their file, possibly made from nothing (an
+   * append to a file that was briefly missing), so an empty text is one of its candidate bases.
+   */
+  private async mergeDisplaced(entry: FileEntry, seen: Known | undefined, displaced: Buffer | undefined, now: Known | undefined): Promise<void> {
+    if (displaced) {
+      this.logger.debug(`${entry.path} changed on disk while it was written; that change is merged`);
+      if (seen) this.known.set(entry.path, seen);
+      else this.known.delete(entry.path);
+      await this.changedOnDisk(entry, displaced);
+    }
+    const merged = this.known.get(entry.path);
+    if (now) this.known.set(entry.path, { ...now, earlier: earlierTexts(merged) });
+    else if (merged?.text !== undefined) this.known.set(entry.path, { ...merged, earlier: [...(merged.earlier ?? []), ''] });
+    this.scheduleText(entry);
   }
 
   /** A write was refused because the file changed on disk: bring that change into the model first. */
@@ -755,8 +781,8 @@ export class Mirror extends EventEmitter<MirrorEvents> {
       const base = (restored ? known?.text : mergeBase(known, text)) ?? shared;
       // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
       // offsets across the peers' edits that have not reached the disk yet.
-      const local = diffEdits(base, text);
-      const pending = diffEdits(base, shared);
+      const local = diffLineEdits(base, text);
+      const pending = diffLineEdits(base, shared);
       ytext.doc!.transact(() => {
         for (const e of [...local].sort((a, b) => b.offset - a.offset)) {
           const start = mapOffset(pending, e.offset);
@@ -765,7 +791,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
           if (e.insert) ytext.insert(start, e.insert);
         }
       }, 'disk');
-      this.known.set(entry.path, { hash, size: bytes.byteLength, text });
+      this.known.set(entry.path, { hash, size: bytes.byteLength, text, earlier: earlierTexts(known) });
       if (ytext.toString() !== text) this.scheduleText(entry); // bring the peers' edits to disk too
     } else if (entry.kind === 'binary') {
       this.ws.updateBinary(entry.id, bytes, 'disk');
