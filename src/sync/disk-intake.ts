@@ -154,9 +154,12 @@ export class DiskIntake implements DiskReader {
       // Not loaded yet (a joiner still fetching): the disk's edit is merged once it is here.
       const ytext = this.core.ws.loadedText(entry.id);
       if (!ytext) return this.writer.afterContent(entry.id, true, () => this.core.ws.text(entry.id));
-      const shared = ytext.toString();
       // A restore undoing exactly what just arrived is deliberate, not a stale tool's write-back.
       const restored = await this.core.options.history?.wasRestored(entry.path, hash);
+      // Read only now, with nothing awaited until the edits are applied: peers' changes that arrived
+      // during the await above, mapped with offsets of the text before them, spliced lines into
+      // each other (the chaos suite's last lost lines: 'cw1-s-1cw1-s-21', '5').
+      const shared = ytext.toString();
       const base = (restored ? known?.text : mergeBase(known, text)) ?? shared;
       // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
       // offsets across the peers' edits that have not reached the disk yet.
