@@ -235,7 +235,8 @@ export class DiskWriter {
     const abs = resolveInside(this.core.root, rel);
     if (!(await holds(abs, seen ? { hash: seen.hash, size: seen.size } : null))) {
       // Changed here since this mirror last saw it (or never seen): deleting it would lose that work.
-      // It stays, and is shared again as a new file. (The same small window as atomicWrite's remains.)
+      // It stays, and is shared again as a new file. (Unlike a write, a delete still has a window of
+      // microseconds between this check and the removal: a write landing there is removed with it.)
       const bytes = await readIfFile(abs);
       if (bytes && !this.core.ws.byPath(rel)) {
         this.core.known.delete(rel);
