@@ -12,6 +12,7 @@ import { diffLineEdits } from '../../src/sync/line-diff';
 import { removeTempLitter } from '../../src/sync/litter';
 import { applyEdits, mapOffset } from '../../src/sync/textdiff';
 import { contentHash } from '../../src/sync/hash';
+import { lstatOrUndefined, swapInto, tempPathBeside } from '../../src/sync/swap';
 import type { PeerOptions, RunningPeer } from '../../src/sync/peer';
 import { usePeers } from '../helpers/peers';
 import { waitFor } from '../helpers/testnet';
@@ -66,6 +67,27 @@ test('a file moved aside by a write that was interrupted goes back in its place 
   assert.equal(fs.readFileSync(path.join(root, 'sub', 'other.txt'), 'utf8'), 'other\n', 'a file in its place is newer: it stays');
   assert.deepEqual(fs.readdirSync(path.join(root, 'sub')).sort(), ['notes.txt', 'other.txt']);
   assert.deepEqual(fs.readdirSync(root).sort(), ['sub']);
+});
+
+test('a swap hands back what someone wrote in its last instant, and unlinks nothing unread', () => {
+  const root = tempDir();
+  const target = path.join(root, 'f.txt');
+  fs.writeFileSync(target, 'seen\n');
+  const expect = { hash: contentHash(Buffer.from('seen\n')) };
+  // Someone appends after the content was hashed and before the swap's last look.
+  fs.appendFileSync(target, 'theirs\n');
+  const temp = tempPathBeside(target);
+  fs.writeFileSync(temp, 'ours\n');
+  const { displaced } = swapInto('f.txt', temp, target, lstatOrUndefined(target), expect);
+  assert.equal(displaced?.toString(), 'seen\ntheirs\n');
+  assert.equal(fs.readFileSync(target, 'utf8'), 'ours\n');
+  assert.deepEqual(fs.readdirSync(root), ['f.txt'], 'no temporary or moved-aside file left');
+  // Unchanged: nothing handed back.
+  const temp2 = tempPathBeside(target);
+  fs.writeFileSync(temp2, 'ours again\n');
+  assert.equal(swapInto('f.txt', temp2, target, lstatOrUndefined(target), { hash: contentHash(Buffer.from('ours\n')) }).displaced, undefined);
+  assert.equal(fs.readFileSync(target, 'utf8'), 'ours again\n');
+  assert.deepEqual(fs.readdirSync(root), ['f.txt']);
 });
 
 const peers = usePeers();
