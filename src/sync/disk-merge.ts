@@ -10,7 +10,7 @@ import { asText, MAX_TEXT_BYTES } from './classify';
 import { contentHash } from './hash';
 import type { Known } from './disk-state';
 import { conflictPath, isSafeRelativePath } from './paths';
-import { diffEdits } from './textdiff';
+import { diffLineEdits } from './line-diff';
 import type { SharedWorkspace } from './workspace';
 
 /** A free conflict path for content with this hash, beside `rel`. */
@@ -60,17 +60,63 @@ export async function keepRemoteBinary(ws: SharedWorkspace, entry: FileEntry, lo
   return copy;
 }
 
+/** How many earlier texts of a file are kept as candidate merge bases, and their total size. */
+const EARLIER_TEXTS = 8;
+const EARLIER_CHARS = 4 * 1024 * 1024;
+
+/**
+ * The earlier texts to remember once a file moves on from `known` (its text becomes one of them).
+ * Bounded by count and by size: a huge file keeps few.
+ */
+export function earlierTexts(known: Known | undefined): string[] | undefined {
+  if (known?.text === undefined) return undefined;
+  const out: string[] = [];
+  let chars = 0;
+  for (const t of [known.text, ...(known.earlier ?? [])]) {
+    if (out.length >= EARLIER_TEXTS || chars + t.length > EARLIER_CHARS) break;
+    if (out.includes(t)) continue;
+    out.push(t);
+    chars += t.length;
+  }
+  return out;
+}
+
 /**
  * The base for merging a text read from disk. Normally the text last read or written. But a tool that
- * read the file just before the mirror's last write and wrote it back whole just after (read, modify,
- * write: a formatter, a script, `sed -i`) derived its text from the one before that write: diffed
- * against the last one, it would delete what the write brought. When the disk deletes less of the
- * text before the write than of the write, that earlier text is the base, and what arrived is kept.
- * (A person who deliberately removed exactly what just arrived sees it stay: nothing is lost.)
+ * read the file some writes ago and wrote it back whole later (read, modify, write: a formatter, a
+ * script, `sed -i`, an editor whose rename raced the mirror's) derived its text from an earlier
+ * version: diffed against the last one, it would delete what the writes since brought (measured: the
+ * chaos suite's rewriters, delayed between their check and their rename on a loaded machine, lost
+ * lines this way when only one earlier text was kept). So an earlier version is the base when the disk
+ * deletes less from it, and the disk has none of the lines that came after it (a tool that read it
+ * cannot have them; a person who deleted a line from the current text has them, and the delete goes
+ * through). Among those, the least deleted from, then the most recent. A person who deliberately
+ * removed exactly what just arrived sees it stay: nothing is lost.
  */
 export function mergeBase(known: Known | undefined, disk: string): string | undefined {
-  if (known?.text === undefined || known.before === undefined) return known?.text;
-  // Deleted characters tell: from the earlier text the stale writer only added its change.
-  const deleted = (from: string) => diffEdits(from, disk).reduce((n, e) => n + e.deleteCount, 0);
-  return deleted(known.before) < deleted(known.text) ? known.before : known.text;
+  if (known?.text === undefined || !known.earlier?.length) return known?.text;
+  let best = known.text;
+  let least = deletedChars(best, disk);
+  if (least === 0) return best;
+  const diskLines = countLines(disk);
+  const latestLines = countLines(known.text);
+  for (const t of known.earlier) {
+    const d = deletedChars(t, disk);
+    if (d >= least) continue;
+    const lines = countLines(t);
+    // A line the disk has more of than this version, which also came after it: read later than this.
+    const later = [...diskLines].some(([l, n]) => n > (lines.get(l) ?? 0) && (latestLines.get(l) ?? 0) > (lines.get(l) ?? 0));
+    if (!later) [best, least] = [t, d];
+  }
+  return best;
+}
+
+function countLines(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const l of text.split('\n')) counts.set(l, (counts.get(l) ?? 0) + 1);
+  return counts;
+}
+
+function deletedChars(from: string, to: string): number {
+  return diffLineEdits(from, to).reduce((n, e) => n + e.deleteCount, 0);
 }

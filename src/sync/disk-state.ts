@@ -28,8 +28,11 @@ export interface Known {
   size: number;
   /** For text files: the text (the base of a three-way merge with a later edit on disk). */
   text?: string;
-  /** The text this mirror's last write replaced (in memory only; see mergeBase()). */
-  before?: string;
+  /**
+   * Texts the file held on disk before `text`, most recent first (in memory only, bounded; see
+   * mergeBase()): a tool that read one of them and wrote back later derived its version from it.
+   */
+  earlier?: readonly string[];
 }
 
 /** The mirror's map of known files; tells an observer of every change (the persistent record). */

@@ -3,13 +3,13 @@
  * atomic (a temporary file beside the target, fsync, rename), so that a crash never leaves half a file.
  */
 import * as fs from 'node:fs/promises';
-import { lstatSync, renameSync, type BigIntStats } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { contentHash } from './hash';
 import { assertNoSymlinks, inspectPath, resolveInside } from './paths';
+import { lstatOrUndefined, swapInto, tempPathBeside, WriteConflict, type SwapResult } from './swap';
 
-export const TEMP_SUFFIX = '.hyperpair-tmp';
+export { TEMP_SUFFIX, WriteConflict } from './swap';
 
 export interface WriteOptions {
   /**
@@ -27,15 +27,11 @@ export interface WriteOptions {
   expect?: { hash: string; size: number } | null;
 }
 
-/** The file no longer holds what the caller last read: someone else wrote (or removed) it. */
-export class WriteConflict extends Error {
-  constructor(readonly rel: string) {
-    super(`${rel} changed on disk before it could be written`);
-    this.name = 'WriteConflict';
-  }
-}
-
-export async function atomicWrite(root: string, rel: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
+/**
+ * Writes `data` to `rel` atomically. With `expect`, a compare-and-swap (see swap.ts): resolves with
+ * what was displaced when the file changed in the very instant of the swap (the caller merges it).
+ */
+export async function atomicWrite(root: string, rel: string, data: Uint8Array, options: WriteOptions = {}): Promise<SwapResult> {
   const target = resolveInside(root, rel);
   let seen = await inspectPath(root, rel);
   if (seen.missing > 1) {
@@ -44,9 +40,7 @@ export async function atomicWrite(root: string, rel: string, data: Uint8Array, o
   }
   // A folder in the file's place is no one's edit of the file: a write failure (told, and retried).
   if (seen.target?.isDirectory()) throw Object.assign(new Error(`${rel} is a folder here`), { code: 'EISDIR' });
-  // A short name of its own (the target's name may already be at the file system's length limit),
-  // in the same directory so that the rename is atomic. The watcher ignores the suffix.
-  const temp = path.join(path.dirname(target), `.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+  const temp = tempPathBeside(target);
   // Keep an existing file's permissions (an executable script stays executable); a new file gets
   // the usual 0644 narrowed by the user's umask.
   // (The walk above already looked at the target: no second lstat.)
@@ -63,18 +57,13 @@ export async function atomicWrite(root: string, rel: string, data: Uint8Array, o
   }
   await handle.close();
   try {
-    if (options.expect === undefined) await fs.rename(temp, target);
-    else {
-      const checked = await holding(target, options.expect);
-      if (checked === false) throw new WriteConflict(rel);
-      // The content was hashed asynchronously; between that and here the event loop turned. The last
-      // look (the file's identity, size and change times, which any write or replacement moves) and
-      // the rename are synchronous and back to back. What remains: a write landing between those two
-      // system calls (microseconds) is still replaced. POSIX has no rename-if-unchanged, and locks are
-      // advisory (vim, formatters and shells ignore them), so nothing closes that window entirely.
-      if (!sameFile(checked, lstatOrUndefined(target))) throw new WriteConflict(rel);
-      renameSync(temp, target);
+    if (options.expect === undefined) {
+      await fs.rename(temp, target);
+      return {};
     }
+    const checked = await holding(target, options.expect);
+    if (checked === false) throw new WriteConflict(rel);
+    return swapInto(rel, temp, target, checked, options.expect);
   } catch (err) {
     await fs.rm(temp, { force: true });
     throw err;
@@ -106,15 +95,6 @@ async function holding(abs: string, expect: { hash: string; size: number } | nul
   } finally {
     await handle.close();
   }
-}
-
-function lstatOrUndefined(abs: string): BigIntStats | undefined {
-  return lstatSync(abs, { bigint: true, throwIfNoEntry: false });
-}
-
-function sameFile(a: BigIntStats | undefined, b: BigIntStats | undefined): boolean {
-  if (!a || !b) return a === b;
-  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
 export async function removeFile(root: string, rel: string): Promise<void> {

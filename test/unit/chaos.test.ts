@@ -22,15 +22,8 @@ const options = {
 // 12): five trials make a regression all but certain to show, at about a minute when nothing freezes.
 const TRIALS: Record<string, number> = { 'create-then-leave': Math.max(options.trials, 5) };
 
-// Still losing about one line in a thousand (README, Fault injection): they run and report every lost
-// line, as to-do (counted apart, never as passes) until that loss is fixed; then drop them from here.
-const KNOWN_LOSS: Record<string, string> = {
-  'concurrent-writers': 'about 1 line in 1000 still lost to racing writers on one file (issue 12)',
-  'lossy-link': 'about 1 line in 1000 still lost to racing writers on one file (issue 12)',
-};
-
 for (const name of Object.keys(SCENARIOS)) {
-  test(`chaos: ${name} loses no line and ends with identical trees`, { timeout: 600_000, todo: KNOWN_LOSS[name] }, async (t) => {
+  test(`chaos: ${name} loses no line and ends with identical trees`, { timeout: 600_000 }, async (t) => {
     const r = await runScenario(name, { ...options, trials: TRIALS[name] ?? options.trials, log: (line) => t.diagnostic(line) });
     if (r.skipped) return t.skip(r.skipped);
     for (const n of r.notes) t.diagnostic(n);

@@ -1,0 +1,219 @@
+/**
+ * The disk mirror's reading side: changes made in the folder by anything (an editor, git, a build
+ * tool) become changes of the session. A text edited on disk is merged three-way into the shared
+ * text (from the version the disk's writer read, see mergeBase, across the peers' edits since);
+ * new files join, deleted ones leave (unless a mass delete halts the mirror, folder-guard.ts), a
+ * vanished file and a new one with its content are a rename.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { FileEntry } from './api';
+import { asText, MAX_TEXT_BYTES } from './classify';
+import { earlierTexts, keepBesideAsNew, keepRemoteBinary, mergeBase } from './disk-merge';
+import type { DiskReader, DiskWriter } from './disk-writer';
+import type { EditorHandover } from './editor-handover';
+import type { Halt } from './folder-guard';
+import { readIfFile } from './fsutil';
+import { contentHash } from './hash';
+import { diffLineEdits } from './line-diff';
+import type { MirrorCore } from './mirror-core';
+import { resolveInside, unsafePathReason } from './paths';
+import { formatSize, scanFolder } from './scan';
+import { mapOffset } from './textdiff';
+
+export class DiskIntake implements DiskReader {
+  /** Paths on disk left unshared at runtime (logged once each). */
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly core: MirrorCore,
+    private readonly editor: EditorHandover,
+    private readonly writer: DiskWriter,
+    /** A batch deleted too much at once: the mirror stops following its folder. */
+    private readonly onHalt: (halt: Halt) => void,
+  ) {}
+
+  async onDiskBatch(paths: string[]): Promise<void> {
+    if (this.core.closed || this.core.guard.halted) return;
+    // A path may be a directory that appeared or vanished (git checkout, mv): expand it.
+    const files = new Set<string>();
+    for (const rel of paths) {
+      const abs = path.join(this.core.root, rel);
+      const st = await fs.lstat(abs).catch(() => undefined);
+      if (st?.isDirectory()) {
+        const { report } = await scanFolder(abs, this.core.options.scan);
+        for (const f of report.files) files.add(`${rel}/${f.rel}`);
+      } else files.add(rel);
+      for (const e of this.core.ws.files()) if (e.path.startsWith(rel + '/')) files.add(e.path);
+    }
+    // A .gitignore that changed changes what is shared from now on (files already shared stay).
+    for (const rel of files) {
+      if (rel === '.gitignore' || rel.endsWith('/.gitignore')) {
+        const dir = rel.slice(0, Math.max(0, rel.length - '/.gitignore'.length));
+        await this.core.rules.loadGitignore(path.join(this.core.root, dir), dir);
+      }
+    }
+    const gone: FileEntry[] = [];
+    const appeared: Array<{ rel: string; bytes: Buffer }> = [];
+    for (const rel of files) {
+      if (this.core.rules.excluded(rel, false) && (!this.core.ws.byPath(rel) || this.core.rules.hardExcluded(rel, false))) continue;
+      if (this.editor.movingTo(rel)) continue; // the editor is moving it here: missing is not deleted
+      const unsafe = unsafePathReason(rel);
+      if (unsafe) {
+        this.warnOnce(rel, `${JSON.stringify(rel)} is not shared: its name cannot be shared safely on every platform: ${unsafe}`);
+        continue;
+      }
+      const bytes = await readIfFile(path.join(this.core.root, rel));
+      const entry = this.core.ws.byPath(rel);
+      if (!bytes) {
+        // Never written here because its write keeps failing (a folder was in its way, say): missing
+        // is not deleted, and the retry writes it.
+        if (entry && (this.core.known.has(rel) || !this.writer.isFailing(rel))) gone.push(entry);
+        continue;
+      }
+      if (!entry && !this.withinCaps(rel, bytes.byteLength)) continue;
+      if (entry && bytes.byteLength > (this.core.options.scan?.maxFileBytes ?? Infinity)) {
+        this.core.logger.warn(`${rel} grew over the ${formatSize(this.core.options.scan!.maxFileBytes!)} limit per file; its last shared version stays`);
+        continue;
+      }
+      if (!entry) appeared.push({ rel, bytes });
+      else await this.changedOnDisk(entry, bytes);
+    }
+    // A file that vanished and one that appeared with the same content: a rename (keeps its history).
+    for (const a of appeared) {
+      const hash = contentHash(a.bytes);
+      // Or with the shared text: an editor saved just before moving it, and the save is in this batch.
+      let decoded: { text: string | undefined } | undefined;
+      const text = () => (decoded ??= { text: asText(a.bytes) }).text;
+      const i = gone.findIndex(
+        (g) => this.core.known.get(g.path)?.hash === hash || (g.kind === 'text' && this.core.ws.loadedText(g.id)?.toString() === text()),
+      );
+      if (i >= 0) {
+        const [moved] = gone.splice(i, 1);
+        const k = this.core.known.get(moved.path)!;
+        this.core.known.delete(moved.path);
+        this.core.known.set(a.rel, k);
+        this.core.ws.rename(moved.id, a.rel, 'disk');
+      } else {
+        this.addFromDisk(a.rel, a.bytes);
+      }
+    }
+    const halt = gone.length > 0 ? await this.core.guard.check(gone.map((g) => g.path), this.core.ws.files().length) : undefined;
+    if (halt) return this.onHalt(halt);
+    for (const g of gone) {
+      this.core.known.delete(g.path);
+      this.core.ws.remove(g.id, 'disk');
+    }
+  }
+
+  /** A new file from disk fits the caps every peer enforces (over them, peers would cut us off). */
+  withinCaps(rel: string, size: number): boolean {
+    const scan = this.core.options.scan ?? {};
+    const files = this.core.ws.files();
+    let why: string | undefined;
+    if (size > (scan.maxFileBytes ?? Infinity)) why = `larger than the ${formatSize(scan.maxFileBytes!)} limit per file`;
+    else if (files.length >= (scan.maxFiles ?? Infinity)) why = `over the limit of ${scan.maxFiles} files`;
+    else if (files.reduce((n, e) => n + e.size, 0) + size > (scan.maxTotalBytes ?? Infinity)) {
+      why = `over the ${formatSize(scan.maxTotalBytes!)} limit for the workspace`;
+    }
+    if (why) this.warnOnce(rel, `${JSON.stringify(rel)} is not shared: ${why}`);
+    return why === undefined;
+  }
+
+  private warnOnce(rel: string, message: string): void {
+    if (this.warned.has(rel)) return;
+    this.warned.add(rel);
+    this.core.logger.warn(message);
+  }
+
+  addFromDisk(rel: string, bytes: Buffer): void {
+    const text = asText(bytes, MAX_TEXT_BYTES);
+    const hash = contentHash(bytes);
+    try {
+      if (text !== undefined) this.core.ws.createText(rel, text, 'disk');
+      else this.core.ws.createBinary(rel, bytes, 'disk');
+      this.core.known.set(rel, { hash, size: bytes.byteLength, text });
+    } catch (err) {
+      this.core.logger.warn(`not shared: ${(err as Error).message}`);
+    }
+  }
+
+  async changedOnDisk(entry: FileEntry, bytes: Buffer): Promise<void> {
+    const hash = contentHash(bytes);
+    const known = this.core.known.get(entry.path);
+    if (known?.hash === hash) return; // our own write, or no change
+    const text = entry.kind === 'text' ? asText(bytes) : undefined;
+    if (text !== undefined && (this.editor.owns(entry.path) || text === this.core.ws.loadedText(entry.id)?.toString())) {
+      // An editor saved its buffer (which is bound to the shared text), or the disk caught up:
+      // nothing new. An open file changed by another tool is reloaded by the editor, whose binding
+      // then carries the change.
+      this.core.known.set(entry.path, { hash, size: bytes.byteLength, text });
+      return;
+    }
+    if (entry.kind === 'text' && text !== undefined) {
+      // Not loaded yet (a joiner still fetching): the disk's edit is merged once it is here.
+      const ytext = this.core.ws.loadedText(entry.id);
+      if (!ytext) return this.writer.afterContent(entry.id, true, () => this.core.ws.text(entry.id));
+      // A restore undoing exactly what just arrived is deliberate, not a stale tool's write-back.
+      const restored = await this.core.options.history?.wasRestored(entry.path, hash);
+      // Read only now, with nothing awaited until the edits are applied: peers' changes that arrived
+      // during the await above, mapped with offsets of the text before them, spliced lines into
+      // each other (the chaos suite's last lost lines: 'cw1-s-1cw1-s-21', '5').
+      const shared = ytext.toString();
+      const base = (restored ? known?.text : mergeBase(known, text)) ?? shared;
+      // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
+      // offsets across the peers' edits that have not reached the disk yet.
+      const local = diffLineEdits(base, text);
+      const pending = diffLineEdits(base, shared);
+      ytext.doc!.transact(() => {
+        for (const e of [...local].sort((a, b) => b.offset - a.offset)) {
+          const start = mapOffset(pending, e.offset);
+          const end = mapOffset(pending, e.offset + e.deleteCount);
+          if (end > start) ytext.delete(start, end - start);
+          if (e.insert) ytext.insert(start, e.insert);
+        }
+      }, 'disk');
+      this.core.known.set(entry.path, { hash, size: bytes.byteLength, text, earlier: earlierTexts(known) });
+      if (ytext.toString() !== text) this.writer.scheduleText(entry); // bring the peers' edits to disk too
+    } else if (entry.kind === 'binary') {
+      this.core.ws.updateBinary(entry.id, bytes, 'disk');
+      this.core.known.set(entry.path, { hash, size: bytes.byteLength });
+    } else {
+      // A text file that is no longer text: it becomes a binary file of the same name.
+      this.core.ws.remove(entry.id, 'disk');
+      this.core.known.delete(entry.path);
+      queueMicrotask(() => this.addFromDisk(entry.path, bytes));
+    }
+  }
+
+  /** A write was refused because the file changed on disk: bring that change into the model first. */
+  async takeLocalChange(entry: FileEntry): Promise<void> {
+    const bytes = await readIfFile(resolveInside(this.core.root, entry.path));
+    const seen = this.core.known.get(entry.path);
+    if (!bytes) {
+      // Removed here while a change to it arrived: the change wins, as an edit wins over a
+      // concurrent delete (docs/PROTOCOL.md §6.4), and the file comes back.
+      this.core.known.delete(entry.path);
+      this.core.ws.emit('notice', `${entry.path} was deleted here while someone changed it; it comes back with their changes`);
+      return;
+    }
+    const hash = contentHash(bytes);
+    if (seen?.hash === hash) return; // changed back meanwhile
+    if (!seen) {
+      // A file this mirror never saw (created meanwhile, or there before a join): its bytes are kept
+      // as a new file beside it, then the session's version takes the path.
+      const copy = keepBesideAsNew(this.core.ws, entry.path, bytes, this.core.logger);
+      if (copy) this.core.enqueue(() => this.writer.writeEntry(copy));
+      this.core.known.set(entry.path, { hash, size: bytes.byteLength });
+      return;
+    }
+    // Replaced here and remotely: the local version wins as a new version, the remote one is kept.
+    if (entry.kind === 'binary' && entry.hash !== seen.hash && entry.hash !== hash) await this.keepRemoteVersion(entry);
+    await this.changedOnDisk(entry, bytes);
+  }
+
+  async keepRemoteVersion(entry: FileEntry): Promise<void> {
+    const copy = await keepRemoteBinary(this.core.ws, entry, this.core.logger);
+    if (copy) this.core.enqueue(() => this.writer.writeEntry(copy));
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The hand-over of files between the disk mirror and an editor: a file an editor has open is the
+ * editor's to write (it saves it), and a rename of such a file is carried out by the editor, so that
+ * its tab, unsaved text and history follow. The mirror asks here before it writes or reads a file.
+ */
+import * as path from 'node:path';
+import type { FileEntry } from './api';
+import type { Known } from './disk-state';
+import { pruneEmptyDirs } from './fsutil';
+import { contentHash } from './hash';
+import type { MirrorCore } from './mirror-core';
+import { resolveInside } from './paths';
+
+/** What the hand-over needs of the writing side. */
+export interface EntryWriter {
+  writeEntry(e: FileEntry): Promise<void>;
+  moveEntry(e: FileEntry, oldPath: string): Promise<void>;
+}
+
+export class EditorHandover {
+  private readonly owned = new Set<string>();
+  /** Renames of open files that the editor carries out, by new path (see handOverMove). */
+  private readonly moves = new Map<string, { oldPath: string; known?: Known }>();
+
+  constructor(
+    private readonly core: MirrorCore,
+    private readonly writer: () => EntryWriter,
+  ) {}
+
+  /** Whether an editor has this file open (and writes it itself). */
+  owns(rel: string): boolean {
+    return this.owned.has(rel);
+  }
+
+  /** Whether an editor is moving a file to this path: its absence there is not a delete. */
+  movingTo(rel: string): boolean {
+    return this.moves.has(rel);
+  }
+
+  setOwned(rel: string, owned: boolean): void {
+    if (owned) {
+      this.owned.add(rel);
+      return;
+    }
+    this.owned.delete(rel);
+    // Closed without saving, the disk may lag the shared text: the mirror owns the file again.
+    const e = this.core.ws.byPath(rel);
+    if (e) this.core.enqueue(() => this.writer().writeEntry(e));
+  }
+
+  /**
+   * A file an editor has open is moved by the editor: the mirror records the file under its new path
+   * at once (a disk event for it is then no change, and nothing writes the new path meanwhile) and
+   * waits for `moveDone`. False when the editor does not own the move.
+   */
+  handOverMove(oldPath: string, newPath: string): boolean {
+    if (!this.owned.has(oldPath) || this.owned.has(newPath)) return false;
+    const { known } = this.core;
+    const seen = known.get(oldPath);
+    known.delete(oldPath);
+    if (seen) known.set(newPath, seen);
+    this.owned.add(newPath);
+    this.moves.set(newPath, { oldPath, known: seen });
+    return true;
+  }
+
+  /**
+   * An editor is about to create this file on disk with `text` (a buffer bringing back a deleted
+   * file): the mirror must not write it first, or the editor's save would meet a file it has not seen.
+   */
+  expectWrite(rel: string, text: string): void {
+    const bytes = Buffer.from(text, 'utf8');
+    this.core.known.set(rel, { hash: contentHash(bytes), size: bytes.byteLength, text });
+  }
+
+  isMove(oldPath: string, newPath: string): boolean {
+    return this.moves.get(newPath)?.oldPath === oldPath;
+  }
+
+  /**
+   * The editor moved the file (`moved`), or could not: then the mirror moves it itself. Either way
+   * the folder the file left is removed if it is now empty (a folder rename).
+   */
+  moveDone(oldPath: string, newPath: string, moved: boolean): void {
+    const move = this.moves.get(newPath);
+    if (move?.oldPath !== oldPath) return;
+    this.moves.delete(newPath);
+    const { core } = this;
+    core.enqueue(async () => {
+      if (!moved) {
+        this.owned.delete(newPath);
+        const entry = core.ws.byPath(newPath);
+        if (move.known) core.known.set(oldPath, move.known);
+        core.known.delete(newPath);
+        if (entry) await this.writer().moveEntry(entry, oldPath);
+      }
+      await pruneEmptyDirs(core.root, path.dirname(resolveInside(core.root, oldPath)));
+    });
+  }
+}

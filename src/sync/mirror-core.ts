@@ -1,0 +1,78 @@
+/**
+ * What the parts of the disk mirror share (mirror.ts composes them): the folder, the workspace, the
+ * record of what each file last held, what the folder excludes, and the one queue every disk
+ * operation runs in, so that a write and the reading of a change never interleave.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Logger } from '../session/log';
+import type { KnownFiles } from './disk-state';
+import type { FolderGuard, Halt } from './folder-guard';
+import type { FileHistory } from './history';
+import type { ExcludeRules, ScanOptions } from './scan';
+import type { SharedWorkspace } from './workspace';
+import type { WriteFailure } from './write-failures';
+
+export interface MirrorOptions {
+  root: string;
+  workspace: SharedWorkspace;
+  logger?: Logger;
+  scan?: ScanOptions;
+  /** Milliseconds to coalesce a burst of text changes into one write. */
+  writeDelayMs?: number;
+  /** What this folder held when last in sync (a DiskRecord's map, kept across restarts). */
+  known?: KnownFiles;
+  /** Where what remote changes replace or delete is kept first (none: not kept). */
+  history?: FileHistory;
+}
+
+export interface MirrorEvents {
+  /** The mirror stopped sharing from its folder (see folder-guard.ts); nothing was deleted elsewhere. */
+  halted: [halt: Halt];
+  /** It follows its folder again, after the deletes were confirmed or the files written back. */
+  resumed: [how: 'confirmed' | 'restored'];
+  /** A write into the folder failed (told once per file until it succeeds); it is retried. */
+  'write-failed': [failure: WriteFailure];
+  /** A file that could not be written now is. */
+  'write-recovered': [path: string];
+}
+
+export class MirrorCore {
+  private queue: Promise<void> = Promise.resolve();
+  closed = false;
+
+  constructor(
+    readonly root: string,
+    readonly ws: SharedWorkspace,
+    readonly logger: Logger,
+    /** What this mirror last read from or wrote to each path: a write it made is not a change. */
+    readonly known: KnownFiles,
+    readonly options: MirrorOptions,
+    readonly guard: FolderGuard,
+    readonly events: EventEmitter<MirrorEvents>,
+    /** What the folder leaves out (replaced when its .gitignore files are read again). */
+    public rules: ExcludeRules,
+  ) {}
+
+  enqueue(job: () => Promise<void>): void {
+    this.queue = this.queue.then(job).catch((err: Error) => this.logger.warn(`mirror: ${err.message}`));
+  }
+
+  /** Runs a job in the queue (after every write and disk change before it) and returns its result. */
+  run<T>(job: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(job);
+    this.queue = result.then(
+      () => {},
+      () => {},
+    );
+    return result;
+  }
+
+  /** Resolves when the queue is empty, including jobs queued while waiting. */
+  async drained(): Promise<void> {
+    let q: Promise<void>;
+    do {
+      q = this.queue;
+      await q;
+    } while (q !== this.queue);
+  }
+}
