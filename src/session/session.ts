@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import HyperDHT from 'hyperdht';
 import Hyperswarm from 'hyperswarm';
+import Protomux from 'protomux';
 import { parseSessionCode, createSessionCode } from './code';
 import { DUPLICATE_CONNECTION, PeerConnection, short } from './connection';
 import { buildDiagnosis, type ConnectionPath, type Diagnosis } from './diagnose';
@@ -95,6 +96,8 @@ export interface SessionEvents extends TransportEvents {
   'connect-problem': [message: string];
   /** A member's round trip was measured (every ping), with how the connection runs. */
   'peer-stats': [peer: PeerInfo, stats: PeerStats];
+  /** A connection became a member's (again after a newer one replaced it): extra channels open on `mux`. */
+  'member-mux': [peer: PeerInfo, mux: Protomux];
 }
 
 export class SessionCodeError extends Error {
@@ -246,6 +249,12 @@ export class Session extends EventEmitter implements PeerTransport {
   peer(id: string): PeerInfo | undefined {
     const c = this.members.get(id);
     return c ? toPeerInfo(c) : undefined;
+  }
+
+  /** The protomux of a member's connection, for extra channels (src/session/member-channels.ts). */
+  memberMux(id: string): Protomux | undefined {
+    const c = this.members.get(id);
+    return c && Protomux.from(c.stream);
   }
 
   /** Round-trip time to a directly connected peer, in ms, once measured. */
@@ -542,6 +551,7 @@ export class Session extends EventEmitter implements PeerTransport {
       this.logger.info(`${conn.hello?.name} joined (${short(id)})`);
       this.emit('peer-join', toPeerInfo(conn));
     }
+    this.emit('member-mux', toPeerInfo(conn), Protomux.from(conn.stream));
     this.updateStatus();
     this.gossip();
   }
