@@ -22,6 +22,7 @@ import { createTestNetwork, waitFor, type TestNetwork } from '../test/helpers/te
 import { loadTrace, type SequentialTrace } from '../test/helpers/traces';
 import { readTree } from '../test/helpers/tree';
 import { CliPeer } from './processes';
+import { tunnelBench } from './tunnel';
 
 interface Row {
   name: string;
@@ -34,7 +35,7 @@ interface Row {
 }
 const rows: Row[] = [];
 const quick = process.argv.includes('--quick');
-/** `--only=edit,trace,join,join-small,scale,footprint`: run some scenarios (for profiling one). */
+/** `--only=edit,trace,join,join-small,scale,tunnel,footprint`: run some scenarios (for profiling one). */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (name: string): boolean => !only || only.includes(name);
 
@@ -408,6 +409,7 @@ async function main(): Promise<void> {
     if (wanted('join')) await join(net, 1000, quick ? 10 : 50);
     if (wanted('join-small')) await join(net, quick ? 2000 : 10_000, quick ? 2 : 10);
     if (wanted('scale')) for (const n of [2, 4, 8]) await scale(net, n);
+    if (wanted('tunnel')) rows.push(...(await tunnelBench(net, bareConnection, quick)));
     if (wanted('footprint')) footprint();
     if (process.argv.includes('--editor')) await editorKeystrokes();
   } finally {
