@@ -4,44 +4,31 @@
  * sees nothing, a member cannot reach a port that is not shared, and stopping a share or leaving
  * closes what went through it.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import c from 'compact-encoding';
-import { Session, createSessionCode } from '../../src/session';
+import { createSessionCode, type Session } from '../../src/session';
 import { MemberChannels, type MemberLink } from '../../src/session/member-channels';
 import { ServerTunnels, type RemoteServer } from '../../src/session/tunnel';
 import { TUNNEL_PROTOCOL, TUNNEL_VERSION, closeEncoding, openEncoding, sharesEncoding, type CloseMessage } from '../../src/session/tunnel-wire';
-import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
+import { waitFor } from '../helpers/testnet';
+import { useSessions } from '../helpers/sessions';
 import { startEchoServer, startHttpWsServer, wsConnect, type TestServer } from '../helpers/servers';
 
-let net0: TestNetwork;
-const closers: Array<() => unknown> = [];
-before(async () => {
-  net0 = await createTestNetwork();
-});
-after(async () => {
-  for (const close of closers.reverse()) await close();
-  await net0.destroy();
-});
-
-function session(code: string, name: string, extra: Partial<ConstructorParameters<typeof Session>[0]> = {}): Session {
-  const s = new Session({ code, name, network: net0.network, lan: false, ...extra });
-  closers.push(() => s.leave());
-  void s.ready().catch(() => {});
-  return s;
-}
+const env = useSessions();
+const session = env.session;
 
 function tunnels(s: Session): ServerTunnels {
   const t = new ServerTunnels(s);
-  closers.push(() => t.close());
+  env.closeLater(() => t.close());
   return t;
 }
 
 async function server<T extends TestServer>(start: Promise<T>): Promise<T> {
   const s = await start;
-  closers.push(() => s.close());
+  env.closeLater(() => s.close());
   return s;
 }
 
@@ -164,7 +151,7 @@ test('a member reaches only the ports shared: anything else is refused before it
       return link;
     },
   });
-  closers.push(() => channels.close());
+  env.closeLater(() => channels.close());
   await waitFor(() => probe !== undefined && probe.shares.includes(shared.port), 'the probe to learn the share');
   probe!.open(secret.port);
   await waitFor(() => probe!.closes.length === 1, 'the open to be refused');
@@ -181,7 +168,7 @@ async function connected(port: number): Promise<{ closed: boolean }> {
   client.on('error', () => {});
   client.write('ping');
   await new Promise((resolve) => client.once('data', resolve));
-  closers.push(() => client.destroy());
+  env.closeLater(() => client.destroy());
   return state;
 }
 
