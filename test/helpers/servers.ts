@@ -15,25 +15,27 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-function track(server: net.Server): () => number {
+function track(server: net.Server): Set<net.Socket> {
   const sockets = new Set<net.Socket>();
   server.on('connection', (s: net.Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  return () => sockets.size;
+  return sockets;
 }
 
-async function listening(server: net.Server): Promise<number> {
+/** Closing waits for no one: what is still connected (an upgraded socket too) is cut. */
+async function started(server: net.Server): Promise<TestServer> {
+  const sockets = track(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as net.AddressInfo).port;
-}
-
-function closer(server: net.Server): () => Promise<void> {
-  return () => new Promise((resolve) => {
-    (server as net.Server & { closeAllConnections?: () => void }).closeAllConnections?.();
-    server.close(() => resolve());
-  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    open: () => sockets.size,
+    close: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
 }
 
 /** One WebSocket frame, unmasked from a client when masked; payloads under 126 bytes only. */
@@ -75,10 +77,10 @@ export async function startHttpWsServer(body: string): Promise<TestServer> {
         socket.write(frame(`echo:${f.text}`, false));
       }
     });
+    socket.on('end', () => socket.end());
     socket.on('error', () => {});
   });
-  const open = track(server);
-  return { port: await listening(server), open, close: closer(server) };
+  return started(server);
 }
 
 /** A TCP server that sends back whatever it receives. */
@@ -87,8 +89,7 @@ export async function startEchoServer(): Promise<TestServer> {
     s.pipe(s);
     s.on('error', () => {});
   });
-  const open = track(server);
-  return { port: await listening(server), open, close: closer(server) };
+  return started(server);
 }
 
 /** A WebSocket client: the handshake, then each text frame the server sends, in order. */
