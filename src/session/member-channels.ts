@@ -42,7 +42,9 @@ export interface ChannelSpec<L extends MemberLink> {
 }
 
 export class MemberChannels<L extends MemberLink> {
-  private readonly open = new Map<string, { peer: PeerInfo; channel: Protomux.Channel<number>; link: L }>();
+  private readonly open = new Map<string, { peer: PeerInfo; mux: Protomux; channel: Protomux.Channel<number>; link: L }>();
+  /** The muxes this peer answers the remote's opens on (members' only). */
+  private readonly paired = new Map<string, Protomux>();
   private closing = false;
 
   constructor(
@@ -79,6 +81,18 @@ export class MemberChannels<L extends MemberLink> {
   private readonly onMux = (peer: PeerInfo, mux: Protomux): void => {
     if (this.closing) return;
     this.drop(peer.id); // a replaced connection: its channel goes with it
+    // protomux rejects a remote's open at once when no channel waits for it: the side that opens
+    // second answers through this, so neither side's open is lost to the other's timing.
+    mux.pair({ protocol: this.spec.protocol }, () => {
+      if (this.paired.get(peer.id) === mux && this.source.memberMux(peer.id) === mux) this.create(peer, mux);
+    });
+    this.paired.set(peer.id, mux);
+    this.create(peer, mux);
+  };
+
+  private create(peer: PeerInfo, mux: Protomux): void {
+    const current = this.open.get(peer.id);
+    if (current && current.mux === mux && !current.channel.closed) return;
     const log = this.spec.logger ?? silentLogger;
     let link: L | undefined;
     const channel = mux.createChannel<number>({
@@ -99,15 +113,20 @@ export class MemberChannels<L extends MemberLink> {
       },
       ondrain: () => link?.drained?.(),
     });
-    if (!channel) return; // already open on this connection (a repeated event)
+    if (!channel) return; // already open on this connection
     link = this.spec.attach(peer, channel);
-    this.open.set(peer.id, { peer, channel, link });
+    this.open.set(peer.id, { peer, mux, channel, link });
     channel.open(this.spec.version);
-  };
+  }
 
   private readonly onLeave = (peer: PeerInfo): void => this.drop(peer.id);
 
   private drop(peerId: string): void {
+    const mux = this.paired.get(peerId);
+    if (mux) {
+      this.paired.delete(peerId);
+      mux.unpair({ protocol: this.spec.protocol });
+    }
     const e = this.open.get(peerId);
     if (!e) return;
     this.open.delete(peerId);

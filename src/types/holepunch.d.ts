@@ -253,6 +253,9 @@ declare module 'protomux' {
     readonly stream: Duplex;
     readonly drained: boolean;
     createChannel<H>(options: ChannelOptions<H>): Channel<H> | null;
+    /** Calls `notify` when the remote opens a channel of this protocol that is not open here. */
+    pair(options: { protocol: string; id?: Uint8Array | null }, notify: (id: Uint8Array | null) => void | Promise<void>): void;
+    unpair(options: { protocol: string; id?: Uint8Array | null }): void;
     destroy(err?: Error): void;
   }
   namespace Protomux {
