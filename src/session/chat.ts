@@ -1,6 +1,6 @@
 /**
  * Session chat: short messages among members, over the `hyperpair/chat` channel on member
- * connections only (docs/PROTOCOL.md §11.3). Each peer keeps the last `limit` messages; a member who
+ * connections only (docs/PROTOCOL.md §9.3). Each peer keeps the last `limit` messages; a member who
  * joins gets every member's history when their channel opens and keeps what it has not seen, so the
  * history outlives whoever wrote it, like the shared documents. Everything is sanitised on arrival:
  * a message is plain text with no controls, bounded, and its author is the connection it came on

@@ -3,7 +3,7 @@
  * channel: opened when a connection becomes a member's, closed when that peer stops being one. It rides
  * only on connections that proved membership and were admitted, so nobody else can reach it; a peer
  * that does not know the protocol never opens its side, and the channel simply stays unpaired there
- * (docs/PROTOCOL.md §11). Each channel's handshake is its own version number: a peer of another
+ * (docs/PROTOCOL.md §9). Each channel's handshake is its own version number: a peer of another
  * version is logged and ignored, never disconnected.
  */
 import c from 'compact-encoding';

@@ -1,7 +1,7 @@
 /**
  * One member's end of the `hyperpair/tunnel` channel: the servers it shares, and one stream per TCP
  * connection in either direction, each with its own flow-control window so that a slow connection
- * never stalls the others (docs/PROTOCOL.md §11.2). A peer may only open streams to ports this peer
+ * never stalls the others (docs/PROTOCOL.md §9.2). A peer may only open streams to ports this peer
  * shares; whatever else it sends closes that stream (or, if undecodable, the connection).
  */
 import type * as net from 'node:net';

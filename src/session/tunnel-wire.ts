@@ -1,5 +1,5 @@
 /**
- * The messages of the `hyperpair/tunnel` channel (docs/PROTOCOL.md §11.2). Every decoder enforces
+ * The messages of the `hyperpair/tunnel` channel (docs/PROTOCOL.md §9.2). Every decoder enforces
  * its bounds by throwing, which makes protomux close that one connection.
  */
 import c from 'compact-encoding';

@@ -1,7 +1,7 @@
 /**
  * Shared servers: a member shares a local port, and every other member gets the same service on
  * 127.0.0.1 of its own (the same port number when it is free), carried over the session's existing
- * authenticated connections (`hyperpair/tunnel`, docs/PROTOCOL.md §11.2). Nothing is announced
+ * authenticated connections (`hyperpair/tunnel`, docs/PROTOCOL.md §9.2). Nothing is announced
  * anywhere: only members, over member connections, ever see a share, and a peer can only reach the
  * ports shared with it. Stopping a share closes its connections; leaving the session ends them all.
  */
