@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { shortKey } from '../session/format';
 import type { Session } from '../session/session';
 import type { PeerInfo } from '../session/transport';
+import { isChatLine } from './collaboration';
 import { isMassDeleteAnswer } from './mass-delete';
 import type { Output } from './run';
 
@@ -45,7 +46,7 @@ export class AdmissionPrompt {
   };
 
   private answer(line: string): void {
-    if (!line.trim() || isMassDeleteAnswer(line)) return; // the mass-delete prompt's
+    if (!line.trim() || isMassDeleteAnswer(line) || isChatLine(line)) return; // the other prompts'
     const m = ANSWER.exec(line);
     if (!m) return this.problem(`"${line.trim()}" is not an answer: type "admit <name>", "read-only <name>" or "deny <name>"`);
     const verb = m[1].toLowerCase();

@@ -28,6 +28,9 @@ Options:
                              request is printed and answered on standard input with
                              "admit <name>", "read-only <name>" or "deny <name>"
   --guests <edit|read-only>  share: what people let in may do (default edit)
+  --port <N>                 share a server of this machine (a local port) with every member
+                             (repeatable); members reach it on 127.0.0.1 of their own, and each
+                             peer prints where the servers shared with it are reachable
   --force                    join into a folder that already has other files (they are shared;
                              where the session has the same path, yours is kept beside it)
   --version <N>              restore: which version to write back (1 is the newest)
@@ -39,6 +42,8 @@ If many files vanish from the folder at once (or the folder itself), the peer st
 and asks: type "confirm delete" to delete them on every peer, or "restore files" to get them back.
 What peers replace or delete is kept in $HYPERPAIR_STATE_DIR, else $XDG_STATE_HOME/hyperpair, else
 ~/.local/state/hyperpair (see hyperpair restore).
+
+Session chat: messages from members are printed; type "say <text>" on standard input to send one.
 
 Stops cleanly on Ctrl+C (SIGINT) or SIGTERM.`;
 
@@ -60,6 +65,8 @@ export interface CliCommand {
   /** share: whether people let in may edit. */
   guests: 'edit' | 'read-only';
   force: boolean;
+  /** Local ports shared with every member (`--port`, repeatable). */
+  ports: number[];
   json: boolean;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** restore: the file whose versions are listed or restored. */
@@ -85,6 +92,7 @@ export function parseCli(argv: string[]): CliCommand {
         'relay-only': { type: 'boolean' },
         'key-file': { type: 'string' },
         exclude: { type: 'string', multiple: true },
+        port: { type: 'string', multiple: true },
         'max-file-size': { type: 'string' },
         admission: { type: 'string' },
         guests: { type: 'string' },
@@ -118,6 +126,7 @@ export function parseCli(argv: string[]): CliCommand {
     relays: (values.relay ?? []).map(parseRelayOrUsage),
     keyFile: values['key-file'],
     excludes: values.exclude ?? [],
+    ports: (values.port ?? []).map(parsePort),
     maxFileSize: parseSize(values['max-file-size']),
     admission: oneOf('--admission', values.admission, ['anyone', 'ask'] as const, 'anyone'),
     guests: oneOf('--guests', values.guests, ['edit', 'read-only'] as const, 'edit'),
@@ -200,4 +209,10 @@ function parseLevel(value: string | undefined): CliCommand['logLevel'] {
   if (value === undefined) return 'warn';
   if (!(levels as readonly string[]).includes(value)) throw new UsageError(`--log-level takes one of ${levels.join(', ')}`);
   return value as CliCommand['logLevel'];
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new UsageError(`--port: "${value}" is not a port number (1–65535)`);
+  return n;
 }

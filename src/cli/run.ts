@@ -19,6 +19,7 @@ import { startPeer, type RunningPeer } from '../app/peer';
 import { formatSize } from '../sync/scan';
 import { summarizeFailures } from '../sync/write-failures';
 import { AdmissionPrompt } from './admission';
+import { CliCollaboration } from './collaboration';
 import { MassDeletePrompt } from './mass-delete';
 import type { CliCommand } from './args';
 
@@ -148,6 +149,8 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     });
     warnCaseCollisions(out, peer.workspace.files().map((f) => f.path));
   }
+  const collaboration = new CliCollaboration(s, cmd.ports, out, input, logger);
+  signal.addEventListener('abort', () => collaboration.close(), { once: true });
   out.line('Keeping the folder in sync; Ctrl+C to stop.', { event: 'ready' });
   return peer;
 }

@@ -3,6 +3,7 @@
  * implement it, so that each collaborator can name them without importing the facade.
  */
 import type HyperDHT from 'hyperdht';
+import type Protomux from 'protomux';
 import type { AdmissionPolicy, Role } from './admission';
 import type { ConnectionPath } from './diagnose';
 import type { Logger } from './log';
@@ -90,4 +91,6 @@ export interface SessionEvents extends TransportEvents {
   'connect-problem': [message: string];
   /** A member's round trip was measured (every ping), with how the connection runs. */
   'peer-stats': [peer: PeerInfo, stats: PeerStats];
+  /** A connection became a member's (again after a newer one replaced it): extra channels open on `mux`. */
+  'member-mux': [peer: PeerInfo, mux: Protomux];
 }

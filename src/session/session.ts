@@ -9,6 +9,7 @@
  * connection, §4–§5), `SessionSwarm` and `LanDiscovery` (how connections arrive).
  */
 import HyperDHT from 'hyperdht';
+import Protomux from 'protomux';
 import { TypedEmitter } from './events';
 import type Hyperswarm from 'hyperswarm';
 import { createSessionCode, parseSessionCode, SessionCodeError } from './code';
@@ -169,6 +170,12 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   peer(id: string): PeerInfo | undefined {
     const c = this.table.get(id);
     return c ? toPeerInfo(c) : undefined;
+  }
+
+  /** The protomux of a member's connection, for extra channels (src/session/member-channels.ts). */
+  memberMux(id: string): Protomux | undefined {
+    const c = this.table.get(id);
+    return c && Protomux.from(c.stream);
   }
 
   /** Round-trip time to a directly connected peer, in ms, once measured. */
@@ -376,6 +383,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
       this.logger.info(`${conn.hello?.name} joined (${shortKey(id)})`);
       this.emit('peer-join', toPeerInfo(conn));
     }
+    this.emit('member-mux', toPeerInfo(conn), Protomux.from(conn.stream));
     this.updateStatus();
     this.mesh?.gossip();
   }

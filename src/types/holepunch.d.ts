@@ -257,6 +257,9 @@ declare module 'protomux' {
     /** Messages sent until `uncork()` go out as one batch frame (docs/PROTOCOL.md §4.1). */
     cork(): void;
     uncork(): void;
+    /** Calls `notify` when the remote opens a channel of this protocol that is not open here. */
+    pair(options: { protocol: string; id?: Uint8Array | null }, notify: (id: Uint8Array | null) => void | Promise<void>): void;
+    unpair(options: { protocol: string; id?: Uint8Array | null }): void;
     destroy(err?: Error): void;
   }
   namespace Protomux {
