@@ -156,10 +156,20 @@ export class BufferBinding {
     if (changes.length === 0) return false;
     const f = this.flight;
     if (f && f.result === undefined) {
-      this.held = [{ changes, version }];
-      return false;
+      if (f.raced ? sameInserts(changes, f.edits) : sameChange(changes, f.edits)) {
+        // Ours, or the user typed exactly that: the editor's answer tells.
+        this.held = [{ changes, version }];
+        return false;
+      }
+      if (!f.raced) {
+        // A keystroke landed first: the editor will refuse the flight (it checks the version),
+        // so it is pending again and the keystroke goes to the shared text at once.
+        f.raced = true;
+        f.racers = 0;
+        this.pending = compose(f.edits, this.pending);
+      }
     }
-    if (f && !f.echoed) return this.afterApplied(f, changes, version);
+    if (f && f.result === true && !f.echoed) return this.afterApplied(f, changes, version);
     this.local(changes);
     return true;
   }
@@ -288,7 +298,7 @@ export class BufferBinding {
     const held = this.held ?? [];
     this.held = undefined;
     if (!applied) {
-      this.pending = compose(f.edits, this.pending);
+      if (!f.raced) this.pending = compose(f.edits, this.pending);
       this.flight = undefined;
     }
     for (const c of held) {
