@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
 import type { Workspace } from '../sync/api';
+import type { Awareness } from 'y-protocols/awareness';
 import { BufferBinding, type EditorBuffer } from '../sync/buffer-binding';
+import { DivergenceDetector, type DigestSource } from '../sync/divergence';
 import type { TextEdit } from '../sync/textdiff';
 
 /** What the document layer needs from a running session. */
@@ -106,9 +108,13 @@ export class DocumentBindings implements vscode.Disposable {
   private readonly held = new WeakSet<vscode.TextDocument>();
   private warnedReadOnly = false;
 
+  /** Compares what open documents show with the peers' (when given the session's awareness). */
+  private readonly divergence: DivergenceDetector | undefined;
+
   constructor(
     private readonly host: DocumentHost,
     private readonly logger: Logger,
+    awareness?: Awareness,
   ) {
     this.disposables.push(
       vscode.workspace.onDidOpenTextDocument((d) => void this.bind(d)),
@@ -126,6 +132,7 @@ export class DocumentBindings implements vscode.Disposable {
     this.disposables.push({ dispose: () => (host.workspace.off('file-added', onAdded), host.workspace.off('file-renamed', onAdded)) });
     // A cheap periodic consistency check: if a buffer ever disagrees, it is logged and repaired.
     this.verifyTimer = setInterval(() => this.bound.forEach((b) => b.binding.verify()), 5000);
+    this.divergence = awareness && new DivergenceDetector(awareness, () => this.digestSources(), { logger, repair: (id) => this.verifyDoc(id) });
     this.bindAll();
   }
 
@@ -200,7 +207,33 @@ export class DocumentBindings implements vscode.Disposable {
     return this.bound.get(document)?.binding.redo() ?? false;
   }
 
+  /**
+   * What the consistency checks found: buffers merged with their shared text, and documents shown
+   * differently by a peer at the same state. Both should stay 0 (Diagnose Connection shows them).
+   */
+  consistency(): { repairs: number; divergences: number } {
+    let repairs = this.pastRepairs;
+    for (const b of this.bound.values()) repairs += b.binding.repairs;
+    return { repairs, divergences: this.divergence?.divergences ?? 0 };
+  }
+
+  private pastRepairs = 0;
+
+  private digestSources(): DigestSource[] {
+    const out: DigestSource[] = [];
+    for (const [document, b] of this.bound) {
+      const id = this.host.workspace.byPath(b.relPath)?.id;
+      if (id) out.push({ id, ytext: b.binding.ytext, shown: () => (b.binding.settled ? document.getText() : undefined) });
+    }
+    return out;
+  }
+
+  private verifyDoc(id: string): void {
+    for (const b of this.bound.values()) if (this.host.workspace.byPath(b.relPath)?.id === id) b.binding.verify();
+  }
+
   dispose(): void {
+    this.divergence?.dispose();
     clearInterval(this.verifyTimer);
     for (const d of [...this.bound.keys()]) this.unbind(d);
     this.disposables.forEach((d) => d.dispose());
@@ -256,6 +289,7 @@ export class DocumentBindings implements vscode.Disposable {
     const b = this.bound.get(document);
     if (!b) return;
     clearTimeout(b.saveTimer);
+    this.pastRepairs += b.binding.repairs;
     b.binding.dispose();
     this.bound.delete(document);
     this.host.setEditorOwned?.(b.relPath, false);
@@ -267,6 +301,7 @@ export class DocumentBindings implements vscode.Disposable {
     const changes: TextEdit[] = e.contentChanges.map((c) => ({ offset: c.rangeOffset, deleteCount: c.rangeLength, insert: c.text }));
     // Also an event without changes: the binding follows the document's version.
     if (changes.length) b.lastLocal = false;
+    this.divergence?.noteActivity();
     b.binding.onBufferChange(changes, e.document.version);
   }
 

@@ -102,6 +102,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       readOnly: () => peer.session.readOnly,
     },
     logger,
+    peer.workspace.awareness,
   );
   const onRole = (readOnly: boolean) => {
     documents.applyReadOnly();
@@ -165,7 +166,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     peers: () => peer.session.peers(),
     offline: () => peer.session.status === 'offline',
     diagnose: () => {
-      const report = peer.session.diagnose();
+      const report = { ...peer.session.diagnose(), texts: documents.consistency() };
       return { report, text: formatDiagnosis(report) };
     },
     onDidChangePeers: changed.event,

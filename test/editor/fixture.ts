@@ -150,7 +150,8 @@ export class Editor {
       ['skipWelcome', 'true'],
     ];
     const url = `http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(this.workspaceDir)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-    await this.page.goto(url);
+    // The workbench is large: on a loaded machine its "load" event can take longer than the default 30 s.
+    await this.page.goto(url, { timeout: STARTUP_DEADLINE_MS });
     await until(async () => (await this.agent('ping').catch(() => undefined)) !== undefined, `${this.options.name}: the extension host and test agent`, STARTUP_DEADLINE_MS);
   }
 
