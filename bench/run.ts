@@ -29,7 +29,7 @@ import { tunnelBench } from './tunnel';
 
 const rows: Row[] = [];
 const quick = process.argv.includes('--quick');
-/** `--only=edit,trace,join,join-small,scale,crowd,tunnel,footprint,repo`: run some scenarios (for profiling one). `--huge`: repo with 100,000 files too; `--repo-files=N`: one repo of N files. */
+/** `--only=edit,trace,join,join-small,scale,crowd,tunnel,footprint,repo,binding`: run some scenarios (for profiling one). `--huge`: repo with 100,000 files too; `--repo-files=N`: one repo of N files. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (name: string): boolean => !only || only.includes(name);
 
@@ -425,7 +425,18 @@ function fmt(n: number | undefined): string {
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(3);
 }
 
+/** The buffer binding's cost per keystroke, by file size: it should not grow with the file. */
+async function bindingCost(): Promise<void> {
+  const { bindingKeystrokeCost } = await import('./binding');
+  for (const [bytes, label] of [[4 * 1024, '4 KB'], [1024 * 1024, '1 MB'], [4 * 1024 * 1024, '4 MB']] as const) {
+    const r = await bindingKeystrokeCost(bytes, quick ? 100 : 400);
+    rows.push({ name: `binding cost per keystroke typed here, ${label} file, p50`, value: r.localMs, unit: 'ms', goal: '< 0.1 ms at any size', met: r.localMs < 0.1 });
+    rows.push({ name: `binding cost per keystroke from a peer until in the buffer, ${label} file, p50`, value: r.remoteMs, unit: 'ms', goal: '< 0.5 ms at any size', met: r.remoteMs < 0.5 });
+  }
+}
+
 async function main(): Promise<void> {
+  if (wanted('binding')) await bindingCost();
   const net = await createTestNetwork();
   try {
     if (wanted('join') || wanted('join-small')) await streamThroughput(net);

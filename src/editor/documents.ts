@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
 import type { Workspace } from '../sync/api';
+import type { Awareness } from 'y-protocols/awareness';
 import { BufferBinding, type EditorBuffer } from '../sync/buffer-binding';
+import { DivergenceDetector, type DigestSource } from '../sync/divergence';
 import type { TextEdit } from '../sync/textdiff';
 
 /** What the document layer needs from a running session. */
@@ -38,9 +40,10 @@ class VsCodeBuffer implements EditorBuffer {
     const edit = new vscode.WorkspaceEdit();
     for (const e of edits) {
       const range = new vscode.Range(this.document.positionAt(e.offset), this.document.positionAt(e.offset + e.deleteCount));
-      edit.replace(this.document.uri, range, e.insert);
+      edit.replace(this.document.uri, range, e.insert, REMOTE_EDIT);
     }
-    // VS Code stamps the edit with the document version and refuses it if the user typed meanwhile.
+    // VS Code stamps the edit with the document version and refuses it if the user typed meanwhile
+    // (the binding relies on that: see REMOTE_EDIT).
     const applied = await vscode.workspace.applyEdit(edit).then(
       (ok) => ok,
       () => false,
@@ -48,7 +51,43 @@ class VsCodeBuffer implements EditorBuffer {
     if (applied) this.afterRemoteEdit();
     return applied;
   }
+
+  carets(): number[] {
+    return this.editors().flatMap((editor) => editor.selections.flatMap((s) => [this.document.offsetAt(s.anchor), this.document.offsetAt(s.active)]));
+  }
+
+  /**
+   * VS Code moves a caret along when text is inserted at it, which shreds the words of two people
+   * typing at one spot: the binding puts each caret back where its anchor in the shared text says.
+   */
+  setCarets(offsets: number[], version: number): void {
+    if (this.document.isClosed || this.document.version !== version) return;
+    let i = 0;
+    for (const editor of this.editors()) {
+      const now = editor.selections;
+      const mine = offsets.slice(i, (i += 2 * now.length));
+      if (mine.length !== 2 * now.length) return; // the editors changed meanwhile
+      const at = (k: number) => this.document.positionAt(mine[k]);
+      const next = now.map((_, k) => new vscode.Selection(at(2 * k), at(2 * k + 1)));
+      if (next.some((sel, k) => !sel.isEqual(now[k]))) editor.selections = next;
+    }
+  }
+
+  private editors(): readonly vscode.TextEditor[] {
+    return vscode.window.visibleTextEditors.filter((editor) => editor.document === this.document);
+  }
 }
+
+/**
+ * Metadata on every edit of a collaborator's change. Without it, VS Code (1.100) passes the edits of
+ * the active editor's document through `computeMoreMinimalEdits` in a worker, drops their version
+ * stamp on the way, and applies them after that round trip at the lines and columns they were
+ * addressed by, even if the user typed meanwhile: a peer's text lands shifted, and the change event
+ * reports smaller edits than were sent. Edits with metadata skip that step, keep their version check
+ * (made right before they are applied) and are reported as sent. `needsConfirmation: false` keeps
+ * the refactoring preview out of it.
+ */
+const REMOTE_EDIT: vscode.WorkspaceEditEntryMetadata = { needsConfirmation: false, label: 'Hyperpair: a collaborator\'s edit' };
 
 interface Bound {
   binding: BufferBinding;
@@ -69,9 +108,13 @@ export class DocumentBindings implements vscode.Disposable {
   private readonly held = new WeakSet<vscode.TextDocument>();
   private warnedReadOnly = false;
 
+  /** Compares what open documents show with the peers' (when given the session's awareness). */
+  private readonly divergence: DivergenceDetector | undefined;
+
   constructor(
     private readonly host: DocumentHost,
     private readonly logger: Logger,
+    awareness?: Awareness,
   ) {
     this.disposables.push(
       vscode.workspace.onDidOpenTextDocument((d) => void this.bind(d)),
@@ -89,6 +132,7 @@ export class DocumentBindings implements vscode.Disposable {
     this.disposables.push({ dispose: () => (host.workspace.off('file-added', onAdded), host.workspace.off('file-renamed', onAdded)) });
     // A cheap periodic consistency check: if a buffer ever disagrees, it is logged and repaired.
     this.verifyTimer = setInterval(() => this.bound.forEach((b) => b.binding.verify()), 5000);
+    this.divergence = awareness && new DivergenceDetector(awareness, () => this.digestSources(), { logger, repair: (id) => this.verifyDoc(id) });
     this.bindAll();
   }
 
@@ -163,7 +207,33 @@ export class DocumentBindings implements vscode.Disposable {
     return this.bound.get(document)?.binding.redo() ?? false;
   }
 
+  /**
+   * What the consistency checks found: buffers merged with their shared text, and documents shown
+   * differently by a peer at the same state. Both should stay 0 (Diagnose Connection shows them).
+   */
+  consistency(): { repairs: number; divergences: number } {
+    let repairs = this.pastRepairs;
+    for (const b of this.bound.values()) repairs += b.binding.repairs;
+    return { repairs, divergences: this.divergence?.divergences ?? 0 };
+  }
+
+  private pastRepairs = 0;
+
+  private digestSources(): DigestSource[] {
+    const out: DigestSource[] = [];
+    for (const [document, b] of this.bound) {
+      const id = this.host.workspace.byPath(b.relPath)?.id;
+      if (id) out.push({ id, ytext: b.binding.ytext, shown: () => (b.binding.settled ? document.getText() : undefined) });
+    }
+    return out;
+  }
+
+  private verifyDoc(id: string): void {
+    for (const b of this.bound.values()) if (this.host.workspace.byPath(b.relPath)?.id === id) b.binding.verify();
+  }
+
   dispose(): void {
+    this.divergence?.dispose();
     clearInterval(this.verifyTimer);
     for (const d of [...this.bound.keys()]) this.unbind(d);
     this.disposables.forEach((d) => d.dispose());
@@ -197,6 +267,10 @@ export class DocumentBindings implements vscode.Disposable {
       );
       bound.binding = new BufferBinding(ytext, buffer, {
         logger: this.logger,
+        onLocalEdit: () => {
+          bound.lastLocal = true;
+          bound.userEdited = true;
+        },
         readOnly: () => this.host.readOnly?.() ?? false,
         onRefused: () => this.warnReadOnly(),
       });
@@ -215,6 +289,7 @@ export class DocumentBindings implements vscode.Disposable {
     const b = this.bound.get(document);
     if (!b) return;
     clearTimeout(b.saveTimer);
+    this.pastRepairs += b.binding.repairs;
     b.binding.dispose();
     this.bound.delete(document);
     this.host.setEditorOwned?.(b.relPath, false);
@@ -222,10 +297,12 @@ export class DocumentBindings implements vscode.Disposable {
 
   private onChange(e: vscode.TextDocumentChangeEvent): void {
     const b = this.bound.get(e.document);
-    if (!b || e.contentChanges.length === 0) return;
+    if (!b) return;
     const changes: TextEdit[] = e.contentChanges.map((c) => ({ offset: c.rangeOffset, deleteCount: c.rangeLength, insert: c.text }));
-    b.lastLocal = b.binding.onBufferChange(changes, e.document.getText());
-    if (b.lastLocal) b.userEdited = true;
+    // Also an event without changes: the binding follows the document's version.
+    if (changes.length) b.lastLocal = false;
+    this.divergence?.noteActivity();
+    b.binding.onBufferChange(changes, e.document.version);
   }
 
   /**

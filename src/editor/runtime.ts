@@ -115,6 +115,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       readOnly: () => peer.session.readOnly,
     },
     logger,
+    peer.workspace.awareness,
   );
   const onRole = (readOnly: boolean, atJoin = false) => {
     documents.applyReadOnly();
@@ -184,7 +185,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     peers: () => peer.session.peers(),
     offline: () => peer.session.status === 'offline',
     diagnose: () => {
-      const report = peer.session.diagnose();
+      const report = { ...peer.session.diagnose(), texts: documents.consistency() };
       return { report, text: formatDiagnosis(report) };
     },
     onDidChangePeers: changed.event,

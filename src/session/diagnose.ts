@@ -62,6 +62,11 @@ export interface Diagnosis {
   members: MemberDiagnosis[];
   /** What to do about what is found, for a person. */
   advice: string[];
+  /**
+   * The open documents' consistency checks (filled in by the editor): buffers found apart from the
+   * shared text and merged, and documents a peer showed differently at the same state. Both stay 0.
+   */
+  texts?: { repairs: number; divergences: number };
 }
 
 export interface DiagnosisInput {
@@ -170,6 +175,7 @@ export function formatDiagnosis(d: Diagnosis): string {
       : `people in the session: ${d.members.length + 1} (you and ${d.members.length} connected to you directly)`,
     ...d.members.map((m) => `  ${m.name} (${m.id}): ${describePath(m.path)}, ${m.rttMs === null ? 'RTT not measured yet' : `RTT ${m.rttMs} ms`}, connected ${m.connectedForS} s`),
   ];
+  if (d.texts) lines.push('', `open documents: ${d.texts.repairs} merged after disagreeing with the shared text, ${d.texts.divergences} found apart from a peer's`);
   if (d.advice.length) lines.push('', 'advice:', ...d.advice.map((a) => `  - ${a}`));
   return lines.join('\n') + '\n';
 }

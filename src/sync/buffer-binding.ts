@@ -3,41 +3,54 @@
  * asynchronously (VS Code's `workspace.applyEdit` is). Editor-agnostic: the VS Code glue adapts a
  * TextDocument to `EditorBuffer` and forwards its change events here.
  *
- * The hard part is the window in which the Y.Text already holds a peer's edit but the buffer does not
- * yet: a keystroke made in that window has offsets in buffer coordinates, which are not Y.Text
- * coordinates. The binding keeps `shadow`, the buffer text as last reported, and maps local edits
- * through the difference between `shadow` and the Y.Text. Remote edits reach the buffer as a diff from
- * the buffer's current text to the Y.Text, applied against the buffer version it was computed for: if
- * the user typed in between, the editor rejects the edit and the binding recomputes. So no keystroke is
- * dropped, nothing echoes, and a buffer that ever disagrees is repaired from the Y.Text.
+ * No whole text is compared or diffed while people type. The binding keeps `pending`: the edits that
+ * turn the buffer, as its change events have reported it, into the Y.Text. A peer's change arrives
+ * as a Yjs delta and is composed onto `pending`; a keystroke is rebased over `pending` into Y.Text
+ * coordinates (and `pending` over it). So a keystroke costs the same in a 4 MB file as in a 4 KB one.
  *
- * Undo is local: a Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
+ * Pending edits go to the editor stamped with the buffer version they were computed for, and the
+ * editor applies them only if it is still at that version, atomically (the VS Code adapter makes sure
+ * of that, see documents.ts). That makes the echo certain rather than guessed: changes reported
+ * while the editor has not answered wait for its answer; if it applied the flight, the first change
+ * after the flight's version is the flight, and the rest were typed; if it refused, all were typed,
+ * and the flight is folded back into `pending` and sent again. (An editor that breaks the promise
+ * and applies the flight on top of a keystroke is recognised too, and what the buffer lacks is then
+ * re-derived from the texts, once.)
+ *
+ * A buffer that ever disagrees is merged, never overwritten (see `verify`). Undo is local: a
+ * Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
  */
 import * as Y from 'yjs';
 import type { Logger } from '../session/log';
-import { applyEdits, diffEdits, mapOffset, offsetOf, positionsOf, type LineColumn, type TextEdit } from './textdiff';
+import { compose, deltaToEdits, mapBack, mergeTouching, rebase, sameChange } from './edit-algebra';
+import { diffEdits, mapOffset, unionEdits, type TextEdit } from './textdiff';
 
 export const EDITOR_ORIGIN = 'editor';
 
 export interface EditorBuffer {
+  /** The text as the change events so far have reported it. */
   getText(): string;
-  /** Increases by one with every change of the buffer (VS Code's `document.version`). */
+  /** The version after the last reported change (VS Code's `document.version`). */
   version(): number;
   /**
-   * Applies edits (offsets relative to the text at `baseVersion`) as one change. Resolves false,
-   * without applying, when the buffer is no longer at `baseVersion`.
+   * Applies edits (offsets relative to the text at `baseVersion`) as one change, only if the buffer
+   * is still at `baseVersion` when the editor applies it; resolves false, without applying, if not.
    */
   applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean>;
+  /** The user's carets and selection ends, as offsets in the reported text. */
+  carets?(): number[];
+  /** Puts the carets back (same order as `carets()`), relative to the text at `version`. */
+  setCarets?(offsets: number[], version: number): void;
 }
 
 export interface BufferBindingOptions {
   logger: Logger;
   /** Milliseconds within which consecutive local edits undo as one step. */
   captureTimeout?: number;
-  /** How long to wait for the editor to report an applied edit before moving on (default 10 s). */
+  /** How long to wait for the editor to report an applied edit before saying so in the log (default 10 s). */
   echoTimeoutMs?: number;
-  /** Called after the buffer was changed from the shared text (e.g. to save a clean document). */
-  onRemoteApplied?: () => void;
+  /** A change reported by the editor turned out to be typed here (it may be decided after the event). */
+  onLocalEdit?: () => void;
   /**
    * True while this peer is a read-only guest: a local edit is not shared (every member would refuse
    * it) but undone in the buffer, and `onRefused` says so.
@@ -46,32 +59,52 @@ export interface BufferBindingOptions {
   onRefused?: () => void;
 }
 
-interface InFlight {
-  baseVersion: number;
-  edits: TextEdit[];
-  target: string;
-  /** Where the edits were addressed, in lines and columns of the text they were made for. */
-  ranges: Array<{ start: LineColumn; end: LineColumn }>;
-  /** Set when the editor reported our edit back; it may do so before or after applyEdits resolves. */
+/** Edits sent to the editor and not yet reported back. */
+interface Flight {
+  /** Relative to the buffer as reported when sent. */
+  readonly edits: TextEdit[];
+  readonly baseVersion: number;
+  /** How applyEdits resolved, once it has. */
+  result?: boolean;
+  /** A keystroke came first although the editor applied the flight: its edits are back in `pending`. */
+  raced: boolean;
+  /** Changes taken for keystrokes since the flight raced. */
+  racers?: number;
   echoed: boolean;
+  /** The user's carets when sent, as positions in the shared text. */
+  anchors?: Y.RelativePosition[];
   onEcho?: () => void;
 }
 
-/** How long to wait for the editor to report an applied edit before assuming it was reported. */
+interface Change {
+  changes: readonly TextEdit[];
+  version: number;
+}
+
 const ECHO_TIMEOUT_MS = 10_000;
+/** How many keystrokes may come between a raced flight's answer and its shifted echo. */
+const MAX_RACERS = 8;
+/** How soon to try again when the editor refused a flight without reporting any change. */
+const RETRY_MS = 100;
 
 export class BufferBinding {
   readonly undoManager: Y.UndoManager;
-  private shadow: string;
-  private inFlight: InFlight | undefined;
-  /** Applied edits whose echo did not come in time: still recognised as ours when it does. */
-  private overdue: InFlight[] = [];
+  /** How often the buffer disagreed with the shared text and was merged (it should never happen). */
+  repairs = 0;
+  /** Buffer (as reported) → Y.Text; while a flight is out, from the buffer after the flight. */
+  private pending: TextEdit[] = [];
+  private flight: Flight | undefined;
+  /** Changes reported while the answer to a flight whose edits they start with is awaited. */
+  private held: Change[] | undefined;
+  /** The version of the last reported change. */
+  private seen: number;
+  /** `pending` is unknown (refused read-only edit, unrecognised echo): recompute it from the texts. */
+  private resync = false;
   private flushAgain = false;
-  /** A flush loop is running (it may be between attempts, with nothing in flight). */
   private flushing = false;
   private closed = false;
-  /** How many times verify() found the buffer and the shared text apart (should stay 0). */
-  repairs = 0;
+  private wake: (() => void) | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private readonly observer: (event: Y.YTextEvent, tx: Y.Transaction) => void;
   private idle: Promise<void> = Promise.resolve();
 
@@ -80,22 +113,26 @@ export class BufferBinding {
     private readonly buffer: EditorBuffer,
     private readonly options: BufferBindingOptions,
   ) {
-    this.shadow = buffer.getText();
     this.undoManager = new Y.UndoManager(ytext, {
       trackedOrigins: new Set([EDITOR_ORIGIN]),
       captureTimeout: options.captureTimeout ?? 500,
     });
-    this.observer = (_event, tx) => {
-      if (tx.origin !== EDITOR_ORIGIN) this.scheduleFlush();
+    this.observer = (event, tx) => {
+      if (tx.origin === EDITOR_ORIGIN) return;
+      this.pending = compose(this.pending, deltaToEdits(event.delta));
+      this.scheduleFlush();
     };
     ytext.observe(this.observer);
-    // The buffer may hold a stale copy (opened from disk before the shared text arrived).
-    if (this.shadow !== ytext.toString()) this.scheduleFlush();
+    this.seen = buffer.version();
+    // The buffer may hold an older copy (opened from disk before the shared text arrived): the
+    // shared text is newer, and the disk mirror owns what is on disk.
+    this.pending = diffEdits(buffer.getText(), ytext.toString());
+    if (this.pending.length) this.scheduleFlush();
   }
 
-  /** True when buffer and shared text are known to be equal and nothing is pending. */
+  /** True when nothing is pending: the buffer as reported equals the shared text. */
   get settled(): boolean {
-    return !this.flushing && !this.inFlight && this.shadow === this.ytext.toString();
+    return !this.flushing && !this.flight && !this.held && !this.pending.length && !this.resync;
   }
 
   /** Resolves once pending remote edits have reached the buffer. */
@@ -104,42 +141,68 @@ export class BufferBinding {
   }
 
   /**
-   * The editor reports a change. `changes` are relative to the text before the change (as VS Code's
-   * contentChanges are); `textAfter` is the buffer text after it. Returns whether it was a local
-   * edit (true) or the echo of a shared edit that the binding applied (false).
+   * The editor reports a change, relative to the text before it (as VS Code's contentChanges are),
+   * and the buffer's version after it. Returns true if it was taken for a local edit now; false for
+   * the echo of an applied edit, or a change whose kind is decided when the editor answers (then
+   * `onLocalEdit` says if it was local).
    */
-  onBufferChange(changes: readonly TextEdit[], textAfter: string): boolean {
+  onBufferChange(changes: readonly TextEdit[], version: number): boolean {
     if (this.closed) return false;
-    const before = this.shadow;
-    this.shadow = textAfter;
-    const isOurs = (f: InFlight | undefined): f is InFlight =>
-      !!f && !f.echoed && (textAfter === f.target || sameEdits(changes, f.edits) || appliedOnTop(f, changes, before, textAfter));
-    const flight = [this.inFlight, ...this.overdue].find(isOurs);
-    if (flight) {
-      flight.echoed = true; // our own remote edit coming back
-      flight.onEcho?.();
-      this.overdue = this.overdue.filter((f) => f !== flight);
+    if (this.held) {
+      this.held.push({ changes, version });
       return false;
     }
+    this.seen = version;
     if (changes.length === 0) return false;
-    if (this.options.readOnly?.()) {
-      this.options.onRefused?.();
-      this.scheduleFlush(); // back to the shared text
-      return true;
-    }
-    const shared = this.ytext.toString();
-    // Edits pending towards the buffer: shadow-before → shared. Map local offsets across them.
-    const pending = before === shared ? [] : diffEdits(before, shared);
-    this.ytext.doc!.transact(() => {
-      // Apply from the highest offset down so that earlier offsets stay valid.
-      for (const c of [...changes].sort((a, b) => b.offset - a.offset)) {
-        const start = pending.length ? mapOffset(pending, c.offset) : c.offset;
-        const end = pending.length ? mapOffset(pending, c.offset + c.deleteCount) : c.offset + c.deleteCount;
-        if (end > start) this.ytext.delete(start, end - start);
-        if (c.insert) this.ytext.insert(start, c.insert);
+    const f = this.flight;
+    if (f && f.result === undefined) {
+      if (f.raced ? sameInserts(changes, f.edits) : sameChange(changes, f.edits)) {
+        // Ours, or the user typed exactly that: the editor's answer tells.
+        this.held = [{ changes, version }];
+        return false;
       }
-    }, EDITOR_ORIGIN);
-    if (this.shadow !== this.ytext.toString()) this.scheduleFlush();
+      if (!f.raced) {
+        // A keystroke landed first: the editor will refuse the flight (it checks the version),
+        // so it is pending again and the keystroke goes to the shared text at once.
+        f.raced = true;
+        f.racers = 0;
+        this.pending = compose(f.edits, this.pending);
+      }
+    }
+    if (f && f.result === true && !f.echoed) return this.afterApplied(f, changes, version);
+    this.local(changes);
+    return true;
+  }
+
+  /** A change reported after the editor said it applied the flight: normally the flight itself. */
+  private afterApplied(f: Flight, changes: readonly TextEdit[], version: number): boolean {
+    if (!f.raced && sameChange(changes, f.edits)) {
+      this.echo(f, changes, version);
+      return false;
+    }
+    if (sameInserts(changes, f.edits)) {
+      // Ours, applied on top of a keystroke at the lines and columns it was addressed by.
+      this.options.logger.warn('binding: the editor applied an edit after the buffer had changed; recomputing what the buffer lacks');
+      f.echoed = true;
+      this.flight = undefined;
+      this.resync = true;
+      f.onEcho?.();
+      return false;
+    }
+    if (!f.raced) {
+      f.raced = true;
+      f.racers = 0;
+      this.pending = compose(f.edits, this.pending);
+    }
+    if (++f.racers! > MAX_RACERS) {
+      // Not found among the changes that followed: stop looking, re-derive from the texts.
+      this.options.logger.warn('binding: the editor never reported an edit it said it applied; recomputing what the buffer lacks');
+      f.echoed = true;
+      this.flight = undefined;
+      this.resync = true;
+      f.onEcho?.();
+    }
+    this.local(changes);
     return true;
   }
 
@@ -152,29 +215,43 @@ export class BufferBinding {
   }
 
   /**
-   * Checks that the buffer equals the shared text while nothing is pending. If not, merges them and
-   * logs it: what only the buffer has (keystrokes the binding missed) goes into the shared text, what
-   * only the shared text has reaches the buffer, and nothing is removed from either (a repair that
-   * overwrote the buffer would lose typing). Returns whether they were equal.
+   * Buffer offsets (carets, selection ends) as positions in the shared text that a peer's insertion
+   * at them does not move: the caret stays before the arriving text, so each person's words stay
+   * whole (as the Yjs editor bindings keep selections). `resolve` turns them back into offsets.
+   */
+  anchor(offsets: readonly number[]): Y.RelativePosition[] {
+    const toShared = this.toShared();
+    return offsets.map((o) => Y.createRelativePositionFromTypeIndex(this.ytext, mapOffset(toShared, o), -1));
+  }
+
+  resolve(anchors: readonly Y.RelativePosition[]): Array<number | undefined> {
+    const toShared = this.toShared();
+    return anchors.map((a) => {
+      const abs = Y.createAbsolutePositionFromRelativePosition(a, this.ytext.doc!);
+      return abs && abs.type === this.ytext ? mapBack(toShared, abs.index) : undefined;
+    });
+  }
+
+  /**
+   * Checks, while nothing is pending, that the buffer equals the shared text. If not (a bug), merges:
+   * what the buffer has that the shared text lacks goes into the shared text, and what the shared text
+   * has stays; then the buffer receives the result. Returns whether they were equal.
    */
   verify(): boolean {
-    if (this.closed || this.flushing) return true;
+    if (this.closed || !this.settled || this.buffer.version() !== this.seen) return true;
     const text = this.buffer.getText();
     const shared = this.ytext.toString();
     if (text === shared) return true;
-    const edits = diffEdits(shared, text);
     this.repairs++;
+    const additions = unionEdits(shared, text);
+    this.applyToShared(additions);
+    const merged = this.ytext.toString();
+    this.pending = diffEdits(text, merged);
+    const kept = additions.reduce((n, e) => n + e.insert.length, 0);
     this.options.logger.warn(
-      `binding: the buffer disagreed with the shared text (${edits.length} difference${edits.length === 1 ? '' : 's'}); ` +
-        'merged: text only the buffer had is shared, text only the shared copy had is added to the buffer, nothing is removed',
+      `binding: the buffer disagreed with the shared text; merged ${kept} characters only the buffer had into the shared text and ` +
+        `${merged.length - text.length} only the shared text had into the buffer`,
     );
-    this.ytext.doc!.transact(() => {
-      // Inserted after what the shared text has at that spot, so that both are kept.
-      for (const e of [...edits].sort((a, b) => b.offset - a.offset)) {
-        if (e.insert) this.ytext.insert(e.offset + e.deleteCount, e.insert);
-      }
-    }, EDITOR_ORIGIN);
-    this.shadow = text;
     this.scheduleFlush();
     return false;
   }
@@ -182,8 +259,71 @@ export class BufferBinding {
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.retryTimer);
     this.ytext.unobserve(this.observer);
     this.undoManager.destroy();
+    this.wake?.();
+  }
+
+  /** A change typed here: into the shared text, rebased over what the buffer has not received. */
+  private local(changes: readonly TextEdit[]): void {
+    const r = rebase(changes, this.pending);
+    this.pending = r.pending;
+    if (this.options.readOnly?.()) {
+      this.options.onRefused?.();
+      this.resync = true; // back to the shared text
+    } else this.applyToShared(r.local);
+    this.options.onLocalEdit?.();
+    if (this.pending.length || this.resync) this.scheduleFlush();
+  }
+
+  /** The editor reported the applied flight: the buffer has it now. */
+  private echo(f: Flight, changes: readonly TextEdit[], version: number): void {
+    f.echoed = true;
+    this.flight = undefined;
+    if (!sameChange(changes, f.edits)) {
+      // Not expected from an editor that applies edits as sent; re-derive what the buffer lacks.
+      this.options.logger.warn('binding: the editor reported an applied edit differently from how it was sent; recomputing what the buffer lacks');
+      this.resync = true;
+    } else if (f.anchors && this.buffer.setCarets && this.buffer.version() === version) {
+      const offsets = this.resolve(f.anchors);
+      if (offsets.every((o): o is number => o !== undefined)) this.buffer.setCarets(offsets, version);
+    }
+    f.onEcho?.();
+  }
+
+  /** The editor answered: replays the changes held meanwhile, now that their kind is known. */
+  private answered(f: Flight, applied: boolean): void {
+    f.result = applied;
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (!applied) {
+      if (!f.raced) this.pending = compose(f.edits, this.pending);
+      this.flight = undefined;
+    }
+    for (const c of held) {
+      const local = this.onBufferChange(c.changes, c.version);
+      if (!local && !applied) this.options.logger.debug("binding: a change matched the refused edit in flight; it was the user's");
+    }
+  }
+
+  private toShared(): TextEdit[] {
+    const f = this.flight;
+    return f && !f.echoed && !f.raced ? compose(f.edits, this.pending) : this.pending;
+  }
+
+  private applyToShared(edits: readonly TextEdit[]): void {
+    if (!edits.length) return;
+    this.ytext.doc!.transact(() => {
+      // From the highest offset down, so that earlier offsets stay valid. A replacement inserts
+      // before it deletes: inserted after the deletion, Yjs would attach the new text to the right
+      // of the deleted text, where a peer's concurrent insertion after it competes (typing over an
+      // auto-closed bracket let a collaborator's word in before the bracket).
+      for (const e of [...edits].sort((a, b) => b.offset - a.offset)) {
+        if (e.insert) this.ytext.insert(e.offset, e.insert);
+        if (e.deleteCount) this.ytext.delete(e.offset + e.insert.length, e.deleteCount);
+      }
+    }, EDITOR_ORIGIN);
   }
 
   private scheduleFlush(): void {
@@ -191,6 +331,7 @@ export class BufferBinding {
       this.flushAgain = true;
       return;
     }
+    clearTimeout(this.retryTimer);
     this.flushing = true;
     this.idle = this.flush().finally(() => {
       this.flushing = false;
@@ -203,86 +344,72 @@ export class BufferBinding {
   }
 
   private async flush(): Promise<void> {
-    let attempts = 0;
     while (!this.closed) {
       this.flushAgain = false;
-      const current = this.buffer.getText();
-      const target = this.ytext.toString();
-      if (current === target) return;
-      const edits = diffEdits(current, target);
-      const baseVersion = this.buffer.version();
-      const at = positionsOf(current, edits.flatMap((e) => [e.offset, e.offset + e.deleteCount]));
-      const ranges = edits.map((_, i) => ({ start: at[2 * i], end: at[2 * i + 1] }));
-      const flight: InFlight = { baseVersion, edits, target, ranges, echoed: false };
-      this.inFlight = flight;
+      // The editor moved without reporting a change (or a change was refused): re-derive.
+      if (this.resync || this.buffer.version() !== this.seen) {
+        this.resync = false;
+        this.seen = this.buffer.version();
+        this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
+      }
+      if (!this.pending.length) return;
+      const carets = this.buffer.carets?.();
+      const f: Flight = {
+        edits: mergeTouching(this.pending),
+        baseVersion: this.seen,
+        raced: false,
+        echoed: false,
+        anchors: carets && this.anchor(carets),
+      };
+      this.pending = [];
+      this.flight = f;
       let applied = false;
       try {
-        applied = await this.buffer.applyEdits(edits, baseVersion);
-        // Until the editor has reported the edit, its change event must still be recognised as ours.
-        if (applied && !flight.echoed) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(() => {
-              // Slow editor: carry on, but keep recognising this edit when it is reported.
-              this.overdue = [...this.overdue.slice(-7), flight];
-              resolve();
-            }, this.options.echoTimeoutMs ?? ECHO_TIMEOUT_MS);
-            flight.onEcho = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-        }
+        applied = await this.buffer.applyEdits(f.edits, f.baseVersion);
       } catch (err) {
         this.options.logger.warn(`binding: applying remote edits failed: ${(err as Error).message}`);
-      } finally {
-        this.inFlight = undefined;
       }
       if (this.closed) return;
-      if (applied) {
-        // `shadow` follows the editor's change events only (the echo set it): the buffer's text may
-        // already include changes whose events are still on their way.
-        attempts = 0;
-        this.options.onRemoteApplied?.();
-        if (!this.flushAgain && this.shadow === this.ytext.toString()) return;
-      } else if (++attempts > 50) {
-        this.options.logger.error('binding: could not bring the buffer up to date after 50 attempts');
-        return;
-      } else {
-        // The user typed in between: their change event will be (or was) processed; try again.
-        await new Promise((r) => setTimeout(r, Math.min(attempts * 2, 20)));
+      this.answered(f, applied);
+      if (!applied) {
+        // Refused without any change reported (closed, held): try again a little later.
+        if (this.buffer.version() === f.baseVersion && !this.flushAgain) {
+          this.retryTimer = setTimeout(() => this.scheduleFlush(), RETRY_MS);
+          return;
+        }
+        continue;
       }
+      if (!f.echoed) await this.echoOf(f);
     }
+  }
+
+  /**
+   * Waits until the editor reports the applied edit (it may do so before or after applyEdits
+   * resolves). The next change it reports is that edit, however late: taking it for a keystroke would
+   * send a collaborator's text back as ours. So a slow editor is only logged, never given up on.
+   */
+  private echoOf(f: Flight): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.options.logger.warn('binding: the editor has not reported an applied edit yet; still waiting for it');
+      }, this.options.echoTimeoutMs ?? ECHO_TIMEOUT_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      f.onEcho = done;
+      this.wake = done;
+    });
   }
 }
 
 /**
- * Whether a reported change is our edit, applied by the editor on top of a change that raced it.
- * An editor addresses an edit by line and column, and its check that the buffer is still at the
- * edit's version is not atomic (VS Code's is not): a keystroke or another extension's edit can land
- * first, and ours is then applied at the same lines and columns of the changed text. Its offsets
- * differ from ours, and the text is not our target; taken for a local edit, it would be sent to the
- * peers a second time (a collaborator's word typed twice).
+ * Same number of edits inserting the same texts: ours, maybe shifted (a deletion addressed by lines
+ * and columns may also have been clamped to a shorter line).
  */
-function appliedOnTop(f: InFlight, changes: readonly TextEdit[], before: string, textAfter: string): boolean {
-  if (changes.length !== f.edits.length) return false;
-  const inserts = (edits: readonly TextEdit[]) => edits.map((e) => e.insert).sort();
-  const theirs = inserts(changes);
-  if (!inserts(f.edits).every((text, i) => text === theirs[i])) return false;
-  const rebased = f.ranges.map((r, i) => {
-    const offset = offsetOf(before, r.start);
-    return { offset, deleteCount: Math.max(0, offsetOf(before, r.end) - offset), insert: f.edits[i].insert };
-  });
-  return applyEdits(before, rebased) === textAfter;
-}
-
-/**
- * Whether a reported change is the edit we applied. The editor may have applied it on top of a
- * concurrent change (then the resulting text is not our target), so compare the edits themselves.
- */
-function sameEdits(changes: readonly TextEdit[], ours: readonly TextEdit[]): boolean {
-  if (changes.length !== ours.length) return false;
-  const key = (e: TextEdit) => `${e.offset}:${e.deleteCount}:${e.insert}`;
-  const a = changes.map(key).sort();
-  const b = ours.map(key).sort();
-  return a.every((k, i) => k === b[i]);
+function sameInserts(changes: readonly TextEdit[], ours: readonly TextEdit[]): boolean {
+  const a = mergeTouching(changes).map((e) => e.insert).sort();
+  const b = mergeTouching(ours).map((e) => e.insert).sort();
+  return a.length === b.length && a.every((k, i) => k === b[i]);
 }

@@ -67,6 +67,16 @@ function isPair(text: string, at: number): boolean {
   return before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff;
 }
 
+/**
+ * Edits that add to `from` what `to` has and `from` lacks, keeping everything `from` has: a merge
+ * that loses nothing (what one side deleted comes back rather than the other side's text going).
+ */
+export function unionEdits(from: string, to: string): TextEdit[] {
+  return diffEdits(from, to)
+    .filter((e) => e.insert)
+    .map((e) => ({ offset: e.offset + e.deleteCount, deleteCount: 0, insert: e.insert }));
+}
+
 /** Applies edits whose offsets all refer to `text` (any order, non-overlapping). */
 export function applyEdits(text: string, edits: readonly TextEdit[]): string {
   const sorted = [...edits].sort((a, b) => b.offset - a.offset);
@@ -90,25 +100,6 @@ export function mapOffset(edits: readonly TextEdit[], offset: number, after = fa
     shift += e.insert.length - e.deleteCount;
   }
   return offset + shift;
-}
-
-/** A Yjs text delta (retain/delete/insert runs) as edits relative to the text before it. */
-export function deltaToEdits(delta: ReadonlyArray<{ retain?: number; delete?: number; insert?: unknown }>): TextEdit[] {
-  const edits: TextEdit[] = [];
-  let offset = 0;
-  for (const op of delta) {
-    if (op.retain !== undefined) offset += op.retain;
-    else if (op.delete !== undefined) {
-      edits.push({ offset, deleteCount: op.delete, insert: '' });
-      offset += op.delete;
-    } else if (typeof op.insert === 'string') {
-      const last = edits[edits.length - 1];
-      if (last && last.offset + last.deleteCount === offset && last.insert === '') {
-        edits[edits.length - 1] = { ...last, insert: op.insert };
-      } else edits.push({ offset, deleteCount: 0, insert: op.insert });
-    }
-  }
-  return edits;
 }
 
 /** A place in a text as editors address it: a line (split at LF) and a UTF-16 column within it. */

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { BufferBinding, type EditorBuffer } from '../../src/sync/buffer-binding';
-import { applyEdits, diffEdits, mapOffset, deltaToEdits, offsetOf, positionsOf, type TextEdit } from '../../src/sync/textdiff';
+import { applyEdits, diffEdits, mapOffset, offsetOf, positionsOf, type TextEdit } from '../../src/sync/textdiff';
 import { silentLogger } from '../../src/session/log';
 
 /**
@@ -85,7 +85,7 @@ class AsyncBuffer implements EditorBuffer {
     this.events.push(() => {
       this.hostText = after;
       this.hostVer = ver;
-      this.binding?.onBufferChange(edits, after);
+      this.binding?.onBufferChange(edits, ver);
     });
     if (this.held) return;
     if (!this.lateEcho && this.events.length === 1) {
@@ -148,7 +148,7 @@ test('textdiff: diff, apply and map round-trip, never splitting an astral charac
   assert.equal(mapOffset(edits, 4), 6);
   assert.equal(mapOffset(edits, 6), 8);
   assert.equal(mapOffset(edits, 9), 10);
-  assert.deepEqual(deltaToEdits([{ retain: 3 }, { delete: 2 }, { insert: 'ab' }]), [{ offset: 3, deleteCount: 2, insert: 'ab' }]);
+
 });
 
 test('remote edits reach the buffer as range edits and do not echo back', async () => {
@@ -214,8 +214,9 @@ test('random interleavings of local typing and remote edits converge with every 
     const [a, b] = linkedDocs();
     const buffer = new AsyncBuffer('');
     buffer.lateEcho = round % 2 === 1;
-    buffer.applyStale = round % 4 === 2;
-    buffer.applyStaleAtPositions = round % 4 === 3;
+    // An editor that breaks its promise (applies a stale edit at the lines and columns it was
+    // addressed by, as VS Code did without edit metadata) is recovered from, without losing text.
+    buffer.applyStaleAtPositions = round % 4 === 2;
     const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger });
     buffer.binding = binding;
     const markers: string[] = [];
@@ -270,7 +271,7 @@ test('a remote edit the editor applies on top of a racing keystroke is not sent 
   binding.dispose();
 });
 
-test('an edit reported long after the binding stopped waiting is still recognised as its own', async () => {
+test('an edit the editor reports long after applying it is still recognised as its own (the binding waits, never guesses)', async () => {
   const [a, b] = linkedDocs();
   b.getText('content').insert(0, 'base');
   const buffer = new AsyncBuffer('base');
@@ -278,7 +279,7 @@ test('an edit reported long after the binding stopped waiting is still recognise
   buffer.binding = binding;
   buffer.held = true; // the editor applies edits but reports nothing for a while
   b.getText('content').insert(4, ' remote');
-  await new Promise((r) => setTimeout(r, 50)); // the binding gave up waiting and moved on
+  await new Promise((r) => setTimeout(r, 50)); // past the binding's echo timeout: it only logs
   buffer.change([{ offset: 0, deleteCount: 0, insert: 'mine ' }]); // typed meanwhile
   buffer.release();
   await settle(binding);

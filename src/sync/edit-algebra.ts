@@ -1,0 +1,219 @@
+/**
+ * Composing and rebasing lists of text edits without the texts themselves, so that the cost of a
+ * keystroke depends on the number of edits in play, never on the size of the file. The buffer
+ * binding keeps "what the buffer still lacks" as an edit list and uses these to fold in a peer's
+ * change (compose) or a keystroke the buffer made meanwhile (rebase).
+ *
+ * Edit lists are as in textdiff: non-overlapping, every offset relative to the same text.
+ */
+import type { TextEdit } from './textdiff';
+
+/**
+ * Accumulates retain/delete/insert runs into an edit list. Text inserted before a deletion forms one
+ * edit with it (a replacement, its text at the start); text inserted after a deletion is an edit of
+ * its own at the deletion's end. The difference matters when another change inserts at that end: a
+ * peer typing over a bracket and then on after it must stay two things (see `rebase`).
+ */
+export class EditBuilder {
+  private readonly edits: TextEdit[] = [];
+  private offset = 0;
+  private open: { offset: number; deleteCount: number; insert: string } | undefined;
+  retain(n: number): void {
+    if (n <= 0) return;
+    this.close();
+    this.offset += n;
+  }
+  delete(n: number): void {
+    if (n <= 0) return;
+    this.open ??= { offset: this.offset, deleteCount: 0, insert: '' };
+    this.open.deleteCount += n;
+    this.offset += n;
+  }
+  insert(text: string): void {
+    if (!text) return;
+    if (this.open?.deleteCount) this.close();
+    this.open ??= { offset: this.offset, deleteCount: 0, insert: '' };
+    this.open.insert += text;
+  }
+  done(): TextEdit[] {
+    this.close();
+    return this.edits;
+  }
+  private close(): void {
+    if (this.open) this.edits.push(this.open);
+    this.open = undefined;
+  }
+}
+
+const ascending = (edits: readonly TextEdit[]): TextEdit[] =>
+  edits.filter((e) => e.deleteCount > 0 || e.insert).sort((a, b) => a.offset - b.offset);
+
+/** A run of the original text (`from`, `length`), one deleted from it (`gone`), or inserted text. */
+type Piece = { from: number; length: number; gone?: true } | { text: string };
+
+/** The text after `edits`, as pieces of the text before them (the last run is open-ended). */
+function piecesOf(edits: readonly TextEdit[]): Piece[] {
+  const pieces: Piece[] = [];
+  let at = 0;
+  for (const e of ascending(edits)) {
+    if (e.offset > at) pieces.push({ from: at, length: e.offset - at });
+    if (e.insert) pieces.push({ text: e.insert });
+    if (e.deleteCount) pieces.push({ from: e.offset, length: e.deleteCount, gone: true });
+    at = e.offset + e.deleteCount;
+  }
+  pieces.push({ from: at, length: Infinity });
+  return pieces;
+}
+
+const lengthOf = (p: Piece): number => ('text' in p ? p.text.length : p.gone ? 0 : p.length);
+
+function slice(p: Piece, start: number, end: number): Piece {
+  if ('text' in p) return { text: p.text.slice(start, end) };
+  if (p.gone) return p;
+  return { from: p.from + start, length: Math.min(end, p.length) - start };
+}
+
+/**
+ * One edit list with the effect of `first` followed by `second` (whose offsets refer to the text
+ * after `first`). The result's offsets refer to the text before `first`.
+ */
+export function compose(first: readonly TextEdit[], second: readonly TextEdit[]): TextEdit[] {
+  if (!second.length) return ascending(first);
+  const input = piecesOf(first);
+  const output: Piece[] = [];
+  let i = 0; // index into input
+  let within = 0; // offset inside input[i]
+  /** Moves `n` characters of the text after `first` to the output (keep) or drops them. */
+  const advance = (n: number, keep: boolean): void => {
+    while (n > 0 && i < input.length) {
+      const p = input[i];
+      const take = Math.min(n, lengthOf(p) - within);
+      if (keep || ('from' in p && p.gone)) output.push(slice(p, within, within + take));
+      else if ('from' in p && take > 0) output.push({ from: p.from + within, length: take, gone: true });
+      within += take;
+      n -= take;
+      if (within >= lengthOf(p)) {
+        i++;
+        within = 0;
+      }
+    }
+  };
+  let at = 0;
+  for (const e of ascending(second)) {
+    advance(e.offset - at, true);
+    // As in a Y.Text, text inserted where something was deleted goes after the deleted run.
+    while (i < input.length && within === 0 && lengthOf(input[i]) === 0) output.push(input[i++]);
+    if (e.insert) output.push({ text: e.insert });
+    advance(e.deleteCount, false);
+    at = e.offset + e.deleteCount;
+  }
+
+  if (i < input.length) output.push(slice(input[i], within, lengthOf(input[i])), ...input.slice(i + 1));
+  const out = new EditBuilder();
+  let next = 0; // the next character of the original text not yet accounted for
+  for (const p of output) {
+    if ('text' in p) out.insert(p.text);
+    else if (p.gone) {
+      out.delete(p.from + p.length - next);
+      next = p.from + p.length;
+    } else if (p.length > 0) {
+      out.delete(p.from - next);
+      if (p.length === Infinity) break;
+      out.retain(p.length);
+      next = p.from + p.length;
+    }
+  }
+  return out.done();
+}
+
+/**
+ * A change made to a text (`local`) while edits towards another copy were still pending (`pending`,
+ * on the same text). Returns `local` as it applies to the pending result, and what is still pending
+ * after `local`. Nothing is lost either way: text one side deleted that the other inserted into
+ * stays; at one spot, the local insertion goes first (before the pending text), so that text arriving
+ * at someone's caret lands after it and a word being typed stays whole.
+ */
+export function rebase(local: readonly TextEdit[], pending: readonly TextEdit[]): { local: TextEdit[]; pending: TextEdit[] } {
+  const L = ascending(local);
+  const P = ascending(pending);
+  if (!P.length) return { local: L, pending: [] };
+  if (!L.length) return { local: [], pending: P };
+  const cuts = new Set<number>([0]);
+  for (const e of [...L, ...P]) cuts.add(e.offset).add(e.offset + e.deleteCount);
+  const points = [...cuts].sort((a, b) => a - b);
+  const covers = (edits: TextEdit[], from: number): boolean => edits.some((e) => e.offset <= from && from < e.offset + e.deleteCount);
+  const insertAt = (edits: TextEdit[], at: number): string =>
+    edits
+      .filter((e) => e.offset === at)
+      .map((e) => e.insert)
+      .join('');
+  const toShared = new EditBuilder(); // offsets in the pending result
+  const stillPending = new EditBuilder(); // offsets in the text after `local`
+  for (let k = 0; k < points.length; k++) {
+    const at = points[k];
+    const mine = insertAt(L, at);
+    toShared.insert(mine);
+    stillPending.retain(mine.length);
+    const theirs = insertAt(P, at);
+    toShared.retain(theirs.length);
+    stillPending.insert(theirs);
+    if (k === points.length - 1) break; // the rest is untouched by both
+    const length = points[k + 1] - at;
+    const goneHere = covers(L, at);
+    const goneThere = covers(P, at);
+    if (!goneThere) (goneHere ? toShared.delete(length) : toShared.retain(length));
+    if (!goneHere) (goneThere ? stillPending.delete(length) : stillPending.retain(length));
+  }
+  return { local: toShared.done(), pending: stillPending.done() };
+}
+
+/**
+ * Maps an offset in the text after `edits` back to the text before them. An offset inside text the
+ * edits inserted maps to where that insertion happened.
+ */
+export function mapBack(edits: readonly TextEdit[], offset: number): number {
+  let shift = 0;
+  for (const e of ascending(edits)) {
+    const start = e.offset + shift;
+    if (offset < start) break;
+    if (offset <= start + e.insert.length) return offset === start + e.insert.length ? e.offset + e.deleteCount : e.offset;
+    shift += e.insert.length - e.deleteCount;
+  }
+  return offset - shift;
+}
+
+/** A Yjs text delta (retain/delete/insert runs) as edits relative to the text before it. */
+export function deltaToEdits(delta: ReadonlyArray<{ retain?: number; delete?: number; insert?: unknown }>): TextEdit[] {
+  const out = new EditBuilder();
+  for (const op of delta) {
+    if (op.retain !== undefined) out.retain(op.retain);
+    else if (op.delete !== undefined) out.delete(op.delete);
+    else if (typeof op.insert === 'string') out.insert(op.insert);
+  }
+  return out.done();
+}
+
+/**
+ * The same change with touching edits merged into one replacement, as an editor reports it (VS Code
+ * merges edits whose ranges touch when it applies them). Used to send edits to an editor and to
+ * recognise them when the editor reports them back.
+ */
+export function mergeTouching(edits: readonly TextEdit[]): TextEdit[] {
+  const out: TextEdit[] = [];
+  // At one offset, an insertion comes before a deletion that starts there (it is applied first).
+  const sorted = ascending(edits).sort((a, b) => a.offset - b.offset || Number(a.deleteCount > 0) - Number(b.deleteCount > 0));
+  for (const e of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.offset + last.deleteCount === e.offset) {
+      out[out.length - 1] = { offset: last.offset, deleteCount: last.deleteCount + e.deleteCount, insert: last.insert + e.insert };
+    } else out.push({ offset: e.offset, deleteCount: e.deleteCount, insert: e.insert });
+  }
+  return out;
+}
+
+/** Whether two changes (each an edit list on the same text) have the same effect. */
+export function sameChange(a: readonly TextEdit[], b: readonly TextEdit[]): boolean {
+  const x = mergeTouching(a);
+  const y = mergeTouching(b);
+  return x.length === y.length && x.every((e, i) => e.offset === y[i].offset && e.deleteCount === y[i].deleteCount && e.insert === y[i].insert);
+}

@@ -1,0 +1,321 @@
+/**
+ * The no-lost-keystroke fuzz, in plain Node: two or three peers, each an editor bound to its own
+ * Y.Doc, the docs linked by a network that delivers late. Each typist inserts tokens nobody else
+ * types (so the oracle is exact), with auto-closing brackets, deletes some, edits at several places
+ * in one change, and (second test) undoes and redoes in bursts; often at the same spot as the
+ * others. At the end every buffer and every Y.Text are identical, every token a typist kept is there
+ * exactly once and every token it deleted is gone, and no binding needed a repair.
+ *
+ * Seeded: a failure prints its seed; HYPERPAIR_FUZZ_SEED=<n> replays it, HYPERPAIR_FUZZ_OPS=<n>
+ * sets the operations per typist (a long run), HYPERPAIR_FUZZ_SEEDS=<n> how many seeds, and
+ * HYPERPAIR_FUZZ_EXTRA the operations still known to fail (below).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as Y from 'yjs';
+import { BufferBinding } from '../../src/sync/buffer-binding';
+import { silentLogger } from '../../src/session/log';
+import { SimEditor, seededRandom, ticks, type Rand } from '../helpers/sim-editor';
+
+const OPS = Number(process.env.HYPERPAIR_FUZZ_OPS ?? 40);
+const SEEDS = process.env.HYPERPAIR_FUZZ_SEED ? [Number(process.env.HYPERPAIR_FUZZ_SEED)] : seedsFrom(Number(process.env.HYPERPAIR_FUZZ_SEEDS ?? 12));
+
+function seedsFrom(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => 1000 + i);
+}
+
+/**
+ * Operations beyond typing, deleting and multi-cursor edits: undo/redo bursts (`undo`, run by the
+ * second test), and two still known to fail, run only when named in HYPERPAIR_FUZZ_EXTRA: paste
+ * over a selection (`paste`: now and then a pasted token lands inside another's auto-closed pair)
+ * and editors that apply a stale edit on top of a keystroke (`ontop`: characters doubled or lost).
+ */
+const EXTRA = (process.env.HYPERPAIR_FUZZ_EXTRA ?? '').split(',').filter(Boolean);
+
+const PAIRS = ['<>', '()', '[]', '{}'];
+const TOKEN = /[<([{][A-C]\d+[>)\]}]/g;
+
+interface Peer {
+  doc: Y.Doc;
+  editor: SimEditor;
+  binding: BufferBinding;
+}
+
+/** Links docs so that each update reaches every other doc a few event-loop turns later, in order. */
+function network(docs: Y.Doc[], rand: Rand): { quiet(): boolean } {
+  let inTransit = 0;
+  docs.forEach((from, i) => {
+    const queues = docs.map(() => [] as Uint8Array[]);
+    from.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === 'net') return;
+      docs.forEach((to, j) => {
+        if (j === i) return;
+        queues[j].push(update);
+        inTransit++;
+        void ticks(rand, 4).then(() => {
+          Y.applyUpdate(to, queues[j].shift()!, 'net');
+          inTransit--;
+        });
+      });
+    });
+  });
+  return { quiet: () => inTransit === 0 };
+}
+
+/**
+ * Between two keystrokes of one person, the editor has told the extension host of the first (a
+ * person types far slower than that round trip). Collaborators' edits still arrive at any moment.
+ */
+async function humanPause(editor: SimEditor, rand: Rand): Promise<void> {
+  await ticks(rand, 2);
+  while (!editor.caughtUp) await ticks(rand, 1);
+}
+
+class Typist {
+  readonly kept = new Set<string>();
+  readonly deleted = new Set<string>();
+  private count = 0;
+  constructor(
+    private readonly name: string,
+    private readonly peer: Peer,
+    private readonly rand: Rand,
+    private readonly extra: ReadonlySet<string>,
+  ) {}
+
+  private newToken(): string {
+    const [open, close] = PAIRS[this.rand(PAIRS.length)];
+    return `${open}${this.name}${this.count++}${close}`;
+  }
+
+  /** Where a token may go without splitting another: the start, or the end of a complete token. */
+  private spots(): number[] {
+    return [0, ...[...this.peer.editor.text.matchAll(TOKEN)].map((m) => m.index! + m[0].length)];
+  }
+
+  private spot(): number {
+    const spots = this.spots();
+    // Half the time at the last spot, where the others are likely typing too.
+    return this.rand(2) === 0 ? spots[spots.length - 1] : spots[this.rand(spots.length)];
+  }
+
+  async run(ops: number): Promise<void> {
+    for (let i = 0; i < ops; i++) {
+      const action = this.rand(10);
+      if (action === 5) this.deleteOwn();
+      else if (action === 6 && this.extra.has('paste')) this.pasteOver();
+      else if (action === 7) this.multiEdit();
+      else if (action >= 8 && this.extra.has('undo')) await this.undoBurst();
+      else await this.typeToken();
+      // One undo step per action: close it once the binding has seen the action's last change.
+      while (!this.peer.editor.caughtUp) await ticks(this.rand, 1);
+      this.peer.binding.undoManager.stopCapturing();
+      await ticks(this.rand, 3);
+    }
+  }
+
+  /** Character by character, with auto-closing pairs half the time (the closer typed over). */
+  private async typeToken(): Promise<void> {
+    const { editor } = this.peer;
+    const token = this.newToken();
+    const open = token[0];
+    const close = token[token.length - 1];
+    editor.moveTo(this.spot());
+    const autoClose = this.rand(2) === 0;
+    if (autoClose) {
+      editor.typePair(open, close);
+    } else editor.type(open);
+    for (const ch of token.slice(1, -1)) {
+      await humanPause(editor, this.rand);
+      editor.type(ch);
+    }
+    await humanPause(editor, this.rand);
+    if (autoClose && editor.text[editor.caret] === close) editor.type(close, 1);
+    else editor.type(close);
+    this.kept.add(token);
+  }
+
+  /**
+   * One of its tokens, where the buffer shows it (after an undo burst, a redone token may not have
+   * reached the buffer yet; the final check finds any that never does).
+   */
+  private ownToken(): { token: string; at: number } | undefined {
+    const mine = [...this.kept];
+    if (!mine.length) return undefined;
+    const token = mine[this.rand(mine.length)];
+    const at = this.peer.editor.text.indexOf(token);
+    return at < 0 ? undefined : { token, at };
+  }
+
+  private deleteOwn(): void {
+    const own = this.ownToken();
+    if (!own) return;
+    this.peer.editor.change([{ offset: own.at, deleteCount: own.token.length, insert: '' }]);
+    this.peer.editor.moveTo(own.at);
+    this.kept.delete(own.token);
+    this.deleted.add(own.token);
+  }
+
+  /** Select one of its tokens and paste a new one over it. */
+  private pasteOver(): void {
+    const own = this.ownToken();
+    if (!own) return;
+    const token = this.newToken();
+    this.peer.editor.moveTo(own.at);
+    this.peer.editor.type(token, own.token.length);
+    this.kept.delete(own.token);
+    this.deleted.add(own.token);
+    this.kept.add(token);
+  }
+
+  /** Several changes in one event, as multi-cursor typing or a snippet makes them. */
+  private multiEdit(): void {
+    const spots = [...new Set(Array.from({ length: 2 + this.rand(2) }, () => this.spot()))].sort((a, b) => a - b);
+    const edits = spots.map((offset) => {
+      const token = this.newToken();
+      this.kept.add(token);
+      return { offset, deleteCount: 0, insert: token };
+    });
+    this.peer.editor.change(edits);
+  }
+
+  /** Undo a few of its steps, one by one while the others type, then redo them all. */
+  private async undoBurst(): Promise<void> {
+    const { binding, editor } = this.peer;
+    // The undo command reaches the extension host after the change events typed before it.
+    while (!editor.caughtUp) await ticks(this.rand, 1);
+    let undone = 0;
+    for (let n = 1 + this.rand(3); n > 0 && binding.undo(); n--) {
+      undone++;
+      await ticks(this.rand, 3);
+    }
+    for (; undone > 0; undone--) {
+      assert.ok(binding.redo(), `${this.name}: redo after undo did nothing`);
+      await ticks(this.rand, 3);
+    }
+  }
+}
+
+async function settle(peers: Peer[], net: { quiet(): boolean }): Promise<void> {
+  for (let i = 0; i < 10_000; i++) {
+    const done = net.quiet() && peers.every((p) => p.binding.settled && p.editor.caughtUp && p.editor.text === p.doc.getText('content').toString());
+    if (done) return;
+    await Promise.all(peers.map((p) => p.binding.whenSettled()));
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+async function fuzz(seed: number, ops: number, extra: ReadonlySet<string>): Promise<{ repairs: number; rejected: number; length: number }> {
+  const rand = seededRandom(seed);
+  const peerCount = 2 + rand(2);
+  const onTop = rand(4) === 0 && extra.has('ontop');
+  const docs = Array.from({ length: peerCount }, () => new Y.Doc());
+  const net = network(docs, rand);
+  const peers: Peer[] = docs.map((doc) => {
+    const editor = new SimEditor('', { rand, onTop, keepCarets: true });
+    const binding = new BufferBinding(doc.getText('content'), editor, { logger: silentLogger, captureTimeout: 1e9 });
+    editor.binding = binding;
+    return { doc, editor, binding };
+  });
+  const typists = peers.map((p, i) => new Typist('ABC'[i], p, rand, extra));
+  try {
+    await Promise.all(typists.map((t) => t.run(ops)));
+    await settle(peers, net);
+    const text = peers[0].doc.getText('content').toString();
+    peers.forEach((p, i) => {
+      assert.equal(p.doc.getText('content').toString(), text, `peer ${i}'s shared text differs`);
+      assert.equal(p.editor.text, text, `peer ${i}'s buffer differs from the shared text`);
+      assert.equal(p.binding.verify(), true);
+    });
+    const count = (token: string) => text.split(token).length - 1;
+    if (extra.has('undo') || extra.has('chars') || onTop) {
+      // A redo puts text back around what others typed meanwhile, and a shifted edit can put a
+      // peer's text inside a word for a moment: words may split, but no character is lost or doubled.
+      const chars = (s: string) => [...s].sort().join('');
+      const kept = typists.flatMap((t) => [...t.kept]).join('');
+      assert.equal(chars(text), chars(kept), 'characters lost or doubled');
+    } else {
+      for (const t of typists) {
+        for (const token of t.kept) assert.equal(count(token), 1, `${token} appears ${count(token)} times in ${JSON.stringify(text)}`);
+        for (const token of t.deleted) assert.equal(count(token), 0, `deleted ${token} is back in ${JSON.stringify(text)}`);
+      }
+    }
+    const repairs = peers.reduce((n, p) => n + p.binding.repairs, 0);
+    assert.equal(repairs, 0, 'a binding had to repair its buffer');
+    return { repairs, rejected: peers.reduce((n, p) => n + p.editor.rejected, 0), length: text.length };
+  } catch (err) {
+    const modes = [...extra].join(',');
+    (err as Error).message += `\n  fuzz seed ${seed} (${peerCount} peers${onTop ? ', edits applied on top' : ''}); replay: HYPERPAIR_FUZZ_SEED=${seed} HYPERPAIR_FUZZ_OPS=${ops}${modes ? ` HYPERPAIR_FUZZ_EXTRA=${modes}` : ''}`;
+    throw err;
+  } finally {
+    peers.forEach((p) => p.binding.dispose());
+  }
+}
+
+test('fuzz: concurrent typists in simulated asynchronous editors lose no character, double none, need no repair', async () => {
+  let rejected = 0;
+  for (const seed of SEEDS) rejected += (await fuzz(seed, OPS, new Set([...EXTRA, 'chars']))).rejected;
+  assert.ok(rejected > 0, 'the editors refused no edit: the fuzz did not exercise the races');
+});
+
+/**
+ * Word-level: every token whole, exactly once. Still fails now and then: a collaborator who clicks
+ * right after someone's auto-closed bracket while that person types it over can land inside the
+ * pair (two concurrent Yjs insertions after the same character, ordered by client id, while the
+ * bracket between them was replaced). Counted apart, never as a pass, until that is fixed.
+ */
+test('fuzz: every token whole and exactly once', { todo: 'type-over races split a token now and then (see above)' }, async () => {
+  for (const seed of SEEDS) await fuzz(seed, OPS, new Set(EXTRA));
+});
+
+test('fuzz with undo/redo bursts: no character lost or doubled, no repair', { todo: 'a redo burst doubles a token now and then (seed 1001)' }, async () => {
+  for (const seed of SEEDS) await fuzz(seed, OPS, new Set([...EXTRA, 'undo']));
+});
+
+/**
+ * Issue 11, scenario 1 and 5: two people type at the end of the same Markdown line at once, with
+ * auto-closing brackets (typing `<` inserts `<>` with the caret between; typing `>` there types over
+ * it). Seen in two real editors: one person's ten letters vanished, or the two texts interleaved.
+ */
+async function sameSpot(seed: number): Promise<string> {
+  const rand = seededRandom(seed);
+  const line = '# Notes: ';
+  const [da, db] = [new Y.Doc(), new Y.Doc()];
+  da.getText('content').insert(0, line);
+  Y.applyUpdate(db, Y.encodeStateAsUpdate(da));
+  const net = network([da, db], rand);
+  const peers = [da, db].map((doc) => {
+    const editor = new SimEditor(line, { rand, keepCarets: true });
+    const binding = new BufferBinding(doc.getText('content'), editor, { logger: silentLogger });
+    editor.binding = binding;
+    editor.moveTo(line.length);
+    return { doc, editor, binding };
+  });
+  const closers: Record<string, string> = { '<': '>', '(': ')', '[': ']' };
+  const typeLikeAnEditor = async (editor: SimEditor, text: string): Promise<void> => {
+    for (const ch of text) {
+      await humanPause(editor, rand);
+      if (closers[ch]) {
+        editor.typePair(ch, closers[ch]);
+      } else if (Object.values(closers).includes(ch) && editor.text[editor.caret] === ch) editor.type(ch, 1);
+      else editor.type(ch);
+    }
+  };
+  const a = ' <AAAAAAAAAA> (a a a)';
+  const b = ' <bbbbbbbbbb> [b b b]';
+  try {
+    await Promise.all([typeLikeAnEditor(peers[0].editor, a), typeLikeAnEditor(peers[1].editor, b)]);
+    await settle(peers, net);
+    const text = da.getText('content').toString();
+    for (const p of peers) assert.equal(p.editor.text, text);
+    assert.equal(db.getText('content').toString(), text);
+    assert.ok(text === line + a + b || text === line + b + a, `seed ${seed}: ${JSON.stringify(text)}`);
+    assert.equal(peers[0].binding.repairs + peers[1].binding.repairs, 0);
+    return text;
+  } finally {
+    peers.forEach((p) => p.binding.dispose());
+  }
+}
+
+test('two people typing at the end of one line with auto-closing brackets keep every letter, each text whole', async () => {
+  for (let seed = 1; seed <= 40; seed++) await sameSpot(seed);
+});
