@@ -55,6 +55,7 @@ export class FileFollower implements vscode.Disposable {
         },
       },
       vscode.workspace.onDidChangeTextDocument((e) => e.contentChanges.length && this.revive(e.document)),
+      vscode.workspace.onWillRenameFiles((e) => e.files.forEach((f) => this.beforeMove(f.oldUri, f.newUri))),
       vscode.workspace.onDidSaveTextDocument((d) => this.orphans.delete(d)), // the mirror shares the saved file
       vscode.workspace.onDidCloseTextDocument((d) => this.orphans.delete(d)),
     );
@@ -73,6 +74,19 @@ export class FileFollower implements vscode.Disposable {
 
   private uri(rel: string): vscode.Uri {
     return vscode.Uri.file(path.join(this.host.root, ...rel.split('/')));
+  }
+
+  /** VS Code is about to move a file or folder: its open documents keep their unsaved-edit state. */
+  private beforeMove(from: vscode.Uri, to: vscode.Uri): void {
+    const oldRoot = this.documents.relativePath(from);
+    const newRoot = this.documents.relativePath(to);
+    if (oldRoot === undefined || newRoot === undefined) return;
+    for (const doc of vscode.workspace.textDocuments) {
+      const rel = this.documents.bindingOf(doc) && this.documents.relativePath(doc.uri);
+      if (!rel) continue;
+      if (rel === oldRoot) this.documents.noteMove(rel, newRoot);
+      else if (rel.startsWith(oldRoot + '/')) this.documents.noteMove(rel, newRoot + rel.slice(oldRoot.length));
+    }
   }
 
   private by(fileId: string, field: 'path' | 'deleted'): string {

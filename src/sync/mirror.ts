@@ -252,9 +252,21 @@ export class Mirror extends EventEmitter<MirrorEvents> {
       return;
     }
     this.editorOwned.delete(rel);
-    // Closed without saving, the disk may lag the shared text: the mirror owns the file again.
+    // Closed without saving, the disk may lag the shared text: the mirror owns the file again. Unless
+    // the file left the disk (VS Code closes a document it has just moved or deleted): the watcher's
+    // report says whether that was a rename or a delete, and writing it back first would bring the
+    // old name back beside the renamed file (issue 11, item 2).
     const e = this.ws.byPath(rel);
-    if (e) this.enqueue(() => this.writeEntry(e));
+    if (e) {
+      this.enqueue(async () => {
+        if (!(await this.vanished(rel))) await this.writeEntry(e);
+      });
+    }
+  }
+
+  /** A file this mirror saw on disk that is gone now (its removal not yet handled). */
+  private async vanished(rel: string): Promise<boolean> {
+    return this.known.has(rel) && !(await readIfFile(resolveInside(this.root, rel)));
   }
 
   /**

@@ -27,13 +27,8 @@ after(async () => {
   await pair?.stop();
 });
 
-const editorTest = (name: string, fn: () => Promise<void>, timeout?: number, todo?: string) => fixtureTest(() => pair, name, fn, timeout, todo);
+const editorTest = (name: string, fn: () => Promise<void>, timeout?: number) => fixtureTest(() => pair, name, fn, timeout);
 
-// Since the disk mirror writes by compare-and-swap and keeps a sync record (issue 12), these fail in
-// about one run of three or four on a loaded machine (a rename not carried to B in 30 s; the renamer's
-// disk lagging its buffer after the move); each passed on its own branch before the merge. Reported as
-// to-do, never as passes, until the cause is found.
-const FLAKY = 'intermittent since the compare-and-swap mirror: under investigation (issue 11)';
 
 type Tab = { path: string; viewColumn: number; active: boolean; dirty: boolean };
 
@@ -79,7 +74,7 @@ editorTest('a file B has open, renamed in A, moves B\'s tab (same column, unsave
   const files = await sameFiles('the same files on both disks');
   assert.ok(!files.includes('notes.txt') && files.filter((f) => f.startsWith('renamed')).length === 1, `no duplicate: ${files.join(', ')}`);
   await pair.b.command('workbench.action.closeAllGroups'); // one column again for the next tests
-}, undefined, FLAKY);
+});
 
 editorTest('a folder renamed in A moves B\'s open file inside it; the old folder is gone on both disks', async () => {
   await pair.b.agent('openFile', 'src/main.js');
@@ -97,7 +92,7 @@ editorTest('a folder renamed in A moves B\'s open file inside it; the old folder
   await bothDisks('lib/main.js', (t) => t === expected, 'lib/main.js on both disks');
   const files = await sameFiles('the same files on both disks');
   assert.ok(files.includes('lib/util.js') && !files.some((f) => f.startsWith('src/')), `src/ is gone: ${files.join(', ')}`);
-}, undefined, FLAKY);
+});
 
 editorTest('a rename racing with B\'s typing loses none of it and leaves one file', async () => {
   await pair.b.agent('openFile', 'race.txt');
@@ -118,7 +113,7 @@ editorTest('a rename racing with B\'s typing loses none of it and leaves one fil
   await bothDisks('raced.txt', (t) => t === expected, 'raced.txt on both disks');
   const files = await sameFiles('the same files on both disks');
   assert.ok(!files.includes('race.txt'), `the old name does not come back: ${files.join(', ')}`);
-}, undefined, FLAKY);
+});
 
 editorTest('a file B has open, deleted in A, keeps B\'s text; B\'s typing brings it back once, with that text', async () => {
   await pair.b.agent('openFile', 'gone.txt');
@@ -137,7 +132,7 @@ editorTest('a file B has open, deleted in A, keeps B\'s text; B\'s typing brings
   await bothDisks('gone.txt', (t) => t === 'keep me again!\n', 'B\'s later typing on both disks (one copy, not diverging)');
   const files = await sameFiles('the same files on both disks');
   assert.equal(files.filter((f) => f.startsWith('gone')).length, 1, `one copy: ${files.join(', ')}`);
-}, undefined, FLAKY);
+});
 
 editorTest('a collaborator\'s name label is drawn after the line\'s end and moves no character', async () => {
   await pair.b.agent('openFile', 'label.txt');
