@@ -13,6 +13,9 @@ import type { Logger } from '../session/log';
 import type { ChangeOrigin, FileEntry, Workspace } from '../sync/api';
 import type { DocumentBindings } from './documents';
 
+/** How long both paths of a move stay the editor's (the move is seen on disk and bound well before). */
+const CLAIM_MS = 15_000;
+
 export interface FollowHost {
   readonly root: string;
   readonly workspace: Workspace;
@@ -24,6 +27,11 @@ export interface FollowHost {
   whoChanged(fileId: string, field: 'path' | 'deleted'): string | undefined;
   /** The editor is about to write this new file itself (the mirror must not write it first). */
   expectEditorWrite(relPath: string, text: string): void;
+  /**
+   * VS Code is moving an open document from or to this path: the mirror leaves the file to the editor
+   * while claimed (owned), as while a binding has it open.
+   */
+  claim(relPath: string, owned: boolean): void;
   /** Tells the person (a short, non-modal note). */
   tell(message: string): void;
 }
@@ -32,6 +40,8 @@ export class FileFollower implements vscode.Disposable {
   /** Documents whose file a collaborator deleted while they were open: relative path by document. */
   private readonly orphans = new Map<vscode.TextDocument, string>();
   private readonly disposables: vscode.Disposable[] = [];
+  /** Paths claimed for documents VS Code moves there, until their binding takes over (see claim). */
+  private readonly claims = new Map<string, NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
   private disposed = false;
 
@@ -68,6 +78,8 @@ export class FileFollower implements vscode.Disposable {
 
   dispose(): void {
     this.disposed = true;
+    this.claims.forEach((t) => clearTimeout(t));
+    this.claims.clear();
     this.disposables.forEach((d) => d.dispose());
     this.orphans.clear();
   }
@@ -84,9 +96,30 @@ export class FileFollower implements vscode.Disposable {
     for (const doc of vscode.workspace.textDocuments) {
       const rel = this.documents.bindingOf(doc) && this.documents.relativePath(doc.uri);
       if (!rel) continue;
-      if (rel === oldRoot) this.documents.noteMove(rel, newRoot);
-      else if (rel.startsWith(oldRoot + '/')) this.documents.noteMove(rel, newRoot + rel.slice(oldRoot.length));
+      const to = rel === oldRoot ? newRoot : rel.startsWith(oldRoot + '/') ? newRoot + rel.slice(oldRoot.length) : undefined;
+      if (to === undefined) continue;
+      this.documents.noteMove(rel, to);
+      this.claim(rel);
+      this.claim(to);
     }
+  }
+
+  /**
+   * Until the mirror has seen the move on disk and the moved document is bound, collaborators' edits
+   * must not be written by the mirror, to either path: to the old one, it would bring the old name
+   * back beside the new; to the new one, VS Code holds the document (perhaps unsaved) and would refuse
+   * to save over a file changed behind its back, leaving this disk behind for good.
+   */
+  private claim(rel: string): void {
+    this.host.claim(rel, true);
+    clearTimeout(this.claims.get(rel));
+    this.claims.set(
+      rel,
+      setTimeout(() => {
+        this.claims.delete(rel);
+        this.host.claim(rel, false); // by now the binding owns what is open
+      }, CLAIM_MS),
+    );
   }
 
   private by(fileId: string, field: 'path' | 'deleted'): string {
