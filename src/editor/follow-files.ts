@@ -16,6 +16,23 @@ import type { DocumentBindings } from './documents';
 /** How long both paths of a move stay the editor's (the move is seen on disk and bound well before). */
 const CLAIM_MS = 15_000;
 
+/** How long VS Code may take to close the old document of a move it made (it normally does at once). */
+const OLD_DOCUMENT_CLOSE_MS = 3000;
+
+/** Resolves when the document is closed, or after `ms`. */
+function closed(doc: vscode.TextDocument, ms: number): Promise<void> {
+  if (doc.isClosed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      sub.dispose();
+      resolve();
+    };
+    const sub = vscode.workspace.onDidCloseTextDocument((d) => d === doc && done());
+    const timer = setTimeout(done, ms);
+  });
+}
+
 export interface FollowHost {
   readonly root: string;
   readonly workspace: Workspace;
@@ -160,6 +177,12 @@ export class FileFollower implements vscode.Disposable {
       (ok) => ok,
       () => false,
     );
+    // VS Code opened the new document from a snapshot of the old one taken before the move on disk;
+    // keystrokes made since are in the old document only, until VS Code closes it. Its binding stays
+    // until then so that they are shared (released at once, they were lost: issue 11, item 2). If
+    // they reach the shared text after the new document was bound, its binding's periodic check
+    // brings them into the new buffer.
+    if (old) await closed(old, OLD_DOCUMENT_CLOSE_MS);
     if (old && !old.isClosed) this.documents.release(old);
     this.host.editorMoveDone(oldPath, entry.path, moved);
     if (!moved) this.logger.warn(`could not move the open ${oldPath} to ${entry.path} in the editor; the mirror moved the file`);
