@@ -150,7 +150,8 @@ export class Editor {
       ['skipWelcome', 'true'],
     ];
     const url = `http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(this.workspaceDir)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-    await this.page.goto(url);
+    // On a loaded machine (two cores shared by several suites) the workbench can take over 30 s to load.
+    await this.page.goto(url, { timeout: STARTUP_DEADLINE_MS });
     await until(async () => (await this.agent('ping').catch(() => undefined)) !== undefined, `${this.options.name}: the extension host and test agent`, STARTUP_DEADLINE_MS);
   }
 
