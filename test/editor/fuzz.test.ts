@@ -17,14 +17,15 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { rng } from '../chaos/writers';
-import { sessionPairSuite, until, type Editor } from './fixture';
+import { editorTest as fixtureTest, sessionPairSuite, until, type Editor } from './fixture';
 
 const FILE = 'fuzz.md';
 const INITIAL = '# Fuzz notes\nline one\nline two\n    indented line\ncompletionword here\nlast line\n';
 const SEED = Number(process.env.HYPERPAIR_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const OPS = Number(process.env.HYPERPAIR_FUZZ_OPS ?? 12);
 
-const suite = sessionPairSuite({ [FILE]: INITIAL });
+const SPOT = 'same-spot.md';
+const suite = sessionPairSuite({ [FILE]: INITIAL, [SPOT]: '# Same spot\nThe line\nWords here\n' });
 
 function count(text: string, token: string): number {
   return text.split(token).length - 1;
@@ -139,6 +140,8 @@ const OPERATIONS: Array<[weight: number, name: string, op: Op]> = [
   [2, 'type with two cursors', async (t) => {
     await t.caretTo(t.int(1, LINES - 1), 'End');
     await t.editor.command('editor.action.insertCursorBelow');
+    // The extension host hears of the second cursor a moment after the window has it.
+    await until(async () => (await t.editor.agent<number[][]>('selections')).length === 2, 'a second cursor', 3000).catch(() => undefined);
     const cursors = (await t.editor.agent<number[][]>('selections')).length;
     await t.typeToken(' ', '', cursors);
     await t.page.keyboard.press('Escape');
@@ -193,6 +196,38 @@ async function run(t: Typist): Promise<void> {
     await op(t);
   }
 }
+
+/**
+ * Issue 11, items 1 and 5: both type at the end of the same line at once. With auto-closing brackets
+ * on (the default) one person's letters vanished; with plain words, characters interleaved. Each
+ * person's words must arrive whole, once.
+ */
+async function sameSpot(line: number, typedA: string, typedB: string, words: string[]): Promise<void> {
+  const pair = suite.pair();
+  await pair.a.agent('openFile', SPOT);
+  await pair.b.agent('openFile', SPOT);
+  await pair.a.caretAt(line, 0);
+  await pair.b.caretAt(line, 0);
+  await Promise.all([pair.a.page.keyboard.press('End'), pair.b.page.keyboard.press('End')]);
+  await Promise.all([pair.a.page.keyboard.type(typedA, { delay: 40 }), pair.b.page.keyboard.type(typedB, { delay: 40 })]);
+  let text = '';
+  await until(async () => {
+    const [ta, tb] = await Promise.all([pair.a.text(SPOT), pair.b.text(SPOT)]);
+    text = ta;
+    return ta === tb;
+  }, 'both buffers to converge', 60_000);
+  const lineText = text.split('\n')[line];
+  for (const w of words) assert.equal(count(lineText, w), 1, `${JSON.stringify(w)} once and whole in ${JSON.stringify(lineText)}`);
+  assert.equal(repairsLogged(pair.a) + repairsLogged(pair.b), 0, 'no buffer needed a repair');
+}
+
+fixtureTest(suite.pair, 'both typing at the end of one Markdown line with auto-closing brackets keep every letter (issue 11, 1)', () =>
+  sameSpot(1, ' <AAAAAAAAAA> (a a a)', ' <bbbbbbbbbb> [b b b]', ['<AAAAAAAAAA>', '(a a a)', '<bbbbbbbbbb>', '[b b b]']),
+);
+
+fixtureTest(suite.pair, 'both typing words at one spot keep each word whole (issue 11, 5)', () =>
+  sameSpot(2, ' alpha1 alpha2 alpha3', ' BETA1 BETA2 BETA3', ['alpha1', 'alpha2', 'alpha3', 'BETA1', 'BETA2', 'BETA3']),
+);
 
 function repairsLogged(e: Editor): number {
   const logs = path.join(e.workspaceDir, '..', 'user-data', 'logs');
