@@ -34,7 +34,7 @@ export function activate(context: vscode.ExtensionContext): HyperpairExports {
   const commands = new Commands(context, controller, log, log);
   context.subscriptions.push(log, controller, commands, new StatusItem(controller), new AccessCommands(controller, log), new ConnectionReport(controller, log));
   void vscode.commands.executeCommand('setContext', 'hyperpair.state', 'idle');
-  void commands.resumePendingJoin();
+  void commands.resumeSession();
   const activation = { loadMs: activateStart - loadStart, activateMs: performance.now() - activateStart };
   log.info(`Hyperpair ${context.extension.packageJSON.version as string} activated in ${(activation.loadMs + activation.activateMs).toFixed(1)} ms (code ${activation.loadMs.toFixed(1)} ms, activate() ${activation.activateMs.toFixed(1)} ms)`);
   return { testApi: createTestApi(controller, activation) };

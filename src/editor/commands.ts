@@ -12,6 +12,7 @@ import { wasSyncedBefore } from '../sync/disk-state';
 import { readConfig } from './config';
 import type { SessionController } from './controller';
 import { joinedText, uniqueFolder } from './join-wording';
+import { SessionMemory } from './rejoin';
 import { restoreFile } from './restore';
 
 
@@ -34,6 +35,7 @@ export interface JoinArgs {
 
 export class Commands implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly memory: SessionMemory;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -43,6 +45,8 @@ export class Commands implements vscode.Disposable {
   ) {
     const reg = (id: string, fn: (...args: never[]) => unknown) =>
       this.disposables.push(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
+    this.memory = new SessionMemory(context, controller);
+    this.disposables.push(this.memory);
     reg('hyperpair.startSession', () => this.start());
     reg('hyperpair.joinSession', (args?: JoinArgs) => this.join(args));
     reg('hyperpair.leaveSession', () => this.leave());
@@ -64,15 +68,34 @@ export class Commands implements vscode.Disposable {
     this.disposables.forEach((d) => d.dispose());
   }
 
-  /** After a reload into a folder chosen by Join, finish that join. */
-  async resumePendingJoin(): Promise<void> {
+  /**
+   * On activation: finish a join that reloaded the window into its folder, or rejoin the session this
+   * folder was in when the window reloaded (its sync record makes that a merge both ways).
+   */
+  async resumeSession(): Promise<void> {
+    if (await this.resumePendingJoin()) return;
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    if (folder?.scheme !== 'file') return;
+    const code = await this.memory.recall(folder.fsPath);
+    if (!code) return;
+    this.logger.info('rejoining the session this folder was in before the window reloaded');
+    const rejoined = await this.guard('rejoin', async () => {
+      await this.joinInto(code, folder.fsPath);
+      return true;
+    });
+    if (!rejoined) await this.memory.forget(folder.fsPath); // cancelled or failed: not again at the next reload
+  }
+
+  /** After a reload into a folder chosen by Join, finish that join. Whether there was one. */
+  private async resumePendingJoin(): Promise<boolean> {
     const pending = this.context.globalState.get<PendingJoin>(PENDING_KEY);
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    if (!pending || !folder || path.resolve(pending.folder) !== path.resolve(folder)) return;
+    if (!pending || !folder || path.resolve(pending.folder) !== path.resolve(folder)) return false;
     const code = await this.context.secrets.get(PENDING_SECRET);
     await this.clearPending();
-    if (!code || Date.now() - pending.at > PENDING_MAX_AGE_MS) return;
+    if (!code || Date.now() - pending.at > PENDING_MAX_AGE_MS) return false;
     await this.guard('resume', () => this.joinInto(code, folder));
+    return true;
   }
 
   private async guard(id: string, fn: () => unknown): Promise<unknown> {
@@ -199,6 +222,7 @@ export class Commands implements vscode.Disposable {
   }
 
   private async leave(): Promise<void> {
+    await this.memory.forget(this.controller.session?.root); // left on purpose: a reload does not rejoin
     await this.controller.leave();
     void vscode.window.showInformationMessage('Hyperpair: you left the session. Your files stay on disk.');
   }

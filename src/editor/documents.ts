@@ -106,6 +106,8 @@ export class DocumentBindings implements vscode.Disposable {
   private verifyTimer: NodeJS.Timeout;
   private readonly readOnlyEditors = new WeakSet<vscode.TextDocument>();
   private readonly held = new WeakSet<vscode.TextDocument>();
+  /** Whether the user had edited a document being renamed, by its new path (see noteMove). */
+  private readonly moving = new Map<string, boolean>();
   private warnedReadOnly = false;
 
   /** Compares what open documents show with the peers' (when given the session's awareness). */
@@ -195,6 +197,17 @@ export class DocumentBindings implements vscode.Disposable {
     return this.bind(document);
   }
 
+  /**
+   * A bound document is about to move to `newRel` (a rename in VS Code): the document VS Code opens
+   * there keeps whether the user edited it since its last save, so that a collaborator's edit still
+   * unsaved at the move is saved, and the user's own unsaved text is not.
+   */
+  noteMove(oldRel: string, newRel: string): void {
+    const doc = this.documentAt(oldRel);
+    const b = doc && this.bound.get(doc);
+    if (b) this.moving.set(newRel, b.userEdited);
+  }
+
   lastChangeWasLocal(document: vscode.TextDocument): boolean {
     return this.bound.get(document)?.lastLocal ?? false;
   }
@@ -259,7 +272,9 @@ export class DocumentBindings implements vscode.Disposable {
           () => this.host.workspace.text(entry.id),
         ));
       if (document.isClosed || this.bound.has(document)) return;
-      const bound: Bound = { relPath, binding: undefined as unknown as BufferBinding, userEdited: document.isDirty, lastLocal: false };
+      const carried = this.moving.get(relPath);
+      this.moving.delete(relPath);
+      const bound: Bound = { relPath, binding: undefined as unknown as BufferBinding, userEdited: carried ?? document.isDirty, lastLocal: false };
       const buffer = new VsCodeBuffer(
         document,
         () => this.scheduleSave(bound, document),
@@ -277,6 +292,7 @@ export class DocumentBindings implements vscode.Disposable {
       this.bound.set(document, bound);
       this.host.setEditorOwned?.(relPath, true);
       this.logger.debug(`bound ${relPath}`);
+      if (document.isDirty && !bound.userEdited) this.scheduleSave(bound, document); // moved before its save
       this.applyReadOnly();
     } catch (err) {
       this.logger.warn(`could not bind ${relPath}: ${(err as Error).message}`);

@@ -13,6 +13,26 @@ import type { Logger } from '../session/log';
 import type { ChangeOrigin, FileEntry, Workspace } from '../sync/api';
 import type { DocumentBindings } from './documents';
 
+/** How long both paths of a move stay the editor's (the move is seen on disk and bound well before). */
+const CLAIM_MS = 15_000;
+
+/** How long VS Code may take to close the old document of a move it made (it normally does at once). */
+const OLD_DOCUMENT_CLOSE_MS = 3000;
+
+/** Resolves when the document is closed, or after `ms`. */
+function closed(doc: vscode.TextDocument, ms: number): Promise<void> {
+  if (doc.isClosed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      sub.dispose();
+      resolve();
+    };
+    const sub = vscode.workspace.onDidCloseTextDocument((d) => d === doc && done());
+    const timer = setTimeout(done, ms);
+  });
+}
+
 export interface FollowHost {
   readonly root: string;
   readonly workspace: Workspace;
@@ -24,6 +44,11 @@ export interface FollowHost {
   whoChanged(fileId: string, field: 'path' | 'deleted'): string | undefined;
   /** The editor is about to write this new file itself (the mirror must not write it first). */
   expectEditorWrite(relPath: string, text: string): void;
+  /**
+   * VS Code is moving an open document from or to this path: the mirror leaves the file to the editor
+   * while claimed (owned), as while a binding has it open.
+   */
+  claim(relPath: string, owned: boolean): void;
   /** Tells the person (a short, non-modal note). */
   tell(message: string): void;
 }
@@ -32,6 +57,8 @@ export class FileFollower implements vscode.Disposable {
   /** Documents whose file a collaborator deleted while they were open: relative path by document. */
   private readonly orphans = new Map<vscode.TextDocument, string>();
   private readonly disposables: vscode.Disposable[] = [];
+  /** Paths claimed for documents VS Code moves there, until their binding takes over (see claim). */
+  private readonly claims = new Map<string, NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
   private disposed = false;
 
@@ -55,6 +82,7 @@ export class FileFollower implements vscode.Disposable {
         },
       },
       vscode.workspace.onDidChangeTextDocument((e) => e.contentChanges.length && this.revive(e.document)),
+      vscode.workspace.onWillRenameFiles((e) => e.files.forEach((f) => this.beforeMove(f.oldUri, f.newUri))),
       vscode.workspace.onDidSaveTextDocument((d) => this.orphans.delete(d)), // the mirror shares the saved file
       vscode.workspace.onDidCloseTextDocument((d) => this.orphans.delete(d)),
     );
@@ -67,12 +95,48 @@ export class FileFollower implements vscode.Disposable {
 
   dispose(): void {
     this.disposed = true;
+    this.claims.forEach((t) => clearTimeout(t));
+    this.claims.clear();
     this.disposables.forEach((d) => d.dispose());
     this.orphans.clear();
   }
 
   private uri(rel: string): vscode.Uri {
     return vscode.Uri.file(path.join(this.host.root, ...rel.split('/')));
+  }
+
+  /** VS Code is about to move a file or folder: its open documents keep their unsaved-edit state. */
+  private beforeMove(from: vscode.Uri, to: vscode.Uri): void {
+    const oldRoot = this.documents.relativePath(from);
+    const newRoot = this.documents.relativePath(to);
+    if (oldRoot === undefined || newRoot === undefined) return;
+    for (const doc of vscode.workspace.textDocuments) {
+      const rel = this.documents.bindingOf(doc) && this.documents.relativePath(doc.uri);
+      if (!rel) continue;
+      const to = rel === oldRoot ? newRoot : rel.startsWith(oldRoot + '/') ? newRoot + rel.slice(oldRoot.length) : undefined;
+      if (to === undefined) continue;
+      this.documents.noteMove(rel, to);
+      this.claim(rel);
+      this.claim(to);
+    }
+  }
+
+  /**
+   * Until the mirror has seen the move on disk and the moved document is bound, collaborators' edits
+   * must not be written by the mirror, to either path: to the old one, it would bring the old name
+   * back beside the new; to the new one, VS Code holds the document (perhaps unsaved) and would refuse
+   * to save over a file changed behind its back, leaving this disk behind for good.
+   */
+  private claim(rel: string): void {
+    this.host.claim(rel, true);
+    clearTimeout(this.claims.get(rel));
+    this.claims.set(
+      rel,
+      setTimeout(() => {
+        this.claims.delete(rel);
+        this.host.claim(rel, false); // by now the binding owns what is open
+      }, CLAIM_MS),
+    );
   }
 
   private by(fileId: string, field: 'path' | 'deleted'): string {
@@ -113,6 +177,12 @@ export class FileFollower implements vscode.Disposable {
       (ok) => ok,
       () => false,
     );
+    // VS Code opened the new document from a snapshot of the old one taken before the move on disk;
+    // keystrokes made since are in the old document only, until VS Code closes it. Its binding stays
+    // until then so that they are shared (released at once, they were lost: issue 11, item 2). If
+    // they reach the shared text after the new document was bound, its binding's periodic check
+    // brings them into the new buffer.
+    if (old) await closed(old, OLD_DOCUMENT_CLOSE_MS);
     if (old && !old.isClosed) this.documents.release(old);
     this.host.editorMoveDone(oldPath, entry.path, moved);
     if (!moved) this.logger.warn(`could not move the open ${oldPath} to ${entry.path} in the editor; the mirror moved the file`);

@@ -107,11 +107,19 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
   peer.session.on('peer-join', onJoin);
   peer.session.on('peer-leave', onLeave);
 
+  // The editor owns a file while a binding has it open, or while the follower claims it for a move.
+  const bound = new Set<string>();
+  const claimed = new Set<string>();
+  const own = (set: Set<string>, rel: string, owned: boolean) => {
+    if (owned) set.add(rel);
+    else set.delete(rel);
+    peer.mirror.setEditorOwned(rel, bound.has(rel) || claimed.has(rel));
+  };
   const documents = new DocumentBindings(
     {
       root: options.root,
       workspace: peer.workspace,
-      setEditorOwned: (rel, owned) => peer.mirror.setEditorOwned(rel, owned),
+      setEditorOwned: (rel, owned) => own(bound, rel, owned),
       readOnly: () => peer.session.readOnly,
     },
     logger,
@@ -135,6 +143,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       isEditorMove: (from, to) => peer.mirror.isEditorMove(from, to),
       editorMoveDone: (from, to, moved) => peer.mirror.editorMoveDone(from, to, moved),
       expectEditorWrite: (rel, text) => peer.mirror.expectEditorWrite(rel, text),
+      claim: (rel, owned) => own(claimed, rel, owned),
       whoChanged: (fileId, field) => {
         const client = lastWriterOf(peer.workspace.index, fileId, field);
         return client === undefined ? undefined : presence.others().get(client)?.user?.name;

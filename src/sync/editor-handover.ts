@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { FileEntry } from './api';
 import type { Known } from './disk-state';
-import { pruneEmptyDirs } from './fsutil';
+import { pruneEmptyDirs, readIfFile } from './fsutil';
 import { contentHash } from './hash';
 import type { MirrorCore } from './mirror-core';
 import { resolveInside } from './paths';
@@ -43,9 +43,21 @@ export class EditorHandover {
       return;
     }
     this.owned.delete(rel);
-    // Closed without saving, the disk may lag the shared text: the mirror owns the file again.
+    // Closed without saving, the disk may lag the shared text: the mirror owns the file again. Unless
+    // the file left the disk (VS Code closes a document it has just moved or deleted): the watcher's
+    // report says whether that was a rename or a delete, and writing it back first would bring the
+    // old name back beside the renamed file (issue 11, item 2).
     const e = this.core.ws.byPath(rel);
-    if (e) this.core.enqueue(() => this.writer().writeEntry(e));
+    if (e) {
+      this.core.enqueue(async () => {
+        if (!(await this.vanished(rel))) await this.writer().writeEntry(e);
+      });
+    }
+  }
+
+  /** A file this mirror saw on disk that is gone now (its removal not yet handled). */
+  private async vanished(rel: string): Promise<boolean> {
+    return this.core.known.has(rel) && !(await readIfFile(resolveInside(this.core.root, rel)));
   }
 
   /**

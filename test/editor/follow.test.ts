@@ -29,11 +29,14 @@ after(async () => {
 
 const editorTest = (name: string, fn: () => Promise<void>, timeout?: number, todo?: string) => fixtureTest(() => pair, name, fn, timeout, todo);
 
-// Since the disk mirror writes by compare-and-swap and keeps a sync record (issue 12), these fail in
-// about one run of three or four on a loaded machine (a rename not carried to B in 30 s; the renamer's
-// disk lagging its buffer after the move); each passed on its own branch before the merge. Reported as
-// to-do, never as passes, until the cause is found.
-const FLAKY = 'intermittent since the compare-and-swap mirror: under investigation (issue 11)';
+// Still fails about one run in three (after three causes were fixed: the old name written back, the
+// renamer's disk left behind, keystrokes of the move's window dropped): once a space typed during
+// VS Code's move came out doubled; in that run B's binding of the held old document logged "could not
+// bring the buffer up to date after 50 attempts" and A logged "Bob deleted race.txt" just before
+// the rename reached B. Two bindings on one shared text (the held old document and the new one,
+// both with the editor's origin) is the likely cause; it touches the binding (h2).
+const RACE_TODO = 'a keystroke typed during the move is doubled or dropped in about one run of three (see the note above)';
+
 
 type Tab = { path: string; viewColumn: number; active: boolean; dirty: boolean };
 
@@ -79,7 +82,7 @@ editorTest('a file B has open, renamed in A, moves B\'s tab (same column, unsave
   const files = await sameFiles('the same files on both disks');
   assert.ok(!files.includes('notes.txt') && files.filter((f) => f.startsWith('renamed')).length === 1, `no duplicate: ${files.join(', ')}`);
   await pair.b.command('workbench.action.closeAllGroups'); // one column again for the next tests
-}, undefined, FLAKY);
+});
 
 editorTest('a folder renamed in A moves B\'s open file inside it; the old folder is gone on both disks', async () => {
   await pair.b.agent('openFile', 'src/main.js');
@@ -97,7 +100,7 @@ editorTest('a folder renamed in A moves B\'s open file inside it; the old folder
   await bothDisks('lib/main.js', (t) => t === expected, 'lib/main.js on both disks');
   const files = await sameFiles('the same files on both disks');
   assert.ok(files.includes('lib/util.js') && !files.some((f) => f.startsWith('src/')), `src/ is gone: ${files.join(', ')}`);
-}, undefined, FLAKY);
+});
 
 editorTest('a rename racing with B\'s typing loses none of it and leaves one file', async () => {
   await pair.b.agent('openFile', 'race.txt');
@@ -118,7 +121,7 @@ editorTest('a rename racing with B\'s typing loses none of it and leaves one fil
   await bothDisks('raced.txt', (t) => t === expected, 'raced.txt on both disks');
   const files = await sameFiles('the same files on both disks');
   assert.ok(!files.includes('race.txt'), `the old name does not come back: ${files.join(', ')}`);
-}, undefined, FLAKY);
+}, undefined, RACE_TODO);
 
 editorTest('a file B has open, deleted in A, keeps B\'s text; B\'s typing brings it back once, with that text', async () => {
   await pair.b.agent('openFile', 'gone.txt');
@@ -137,7 +140,7 @@ editorTest('a file B has open, deleted in A, keeps B\'s text; B\'s typing brings
   await bothDisks('gone.txt', (t) => t === 'keep me again!\n', 'B\'s later typing on both disks (one copy, not diverging)');
   const files = await sameFiles('the same files on both disks');
   assert.equal(files.filter((f) => f.startsWith('gone')).length, 1, `one copy: ${files.join(', ')}`);
-}, undefined, FLAKY);
+});
 
 editorTest('a collaborator\'s name label is drawn after the line\'s end and moves no character', async () => {
   await pair.b.agent('openFile', 'label.txt');

@@ -1,0 +1,288 @@
+/**
+ * The no-lost-keystroke fuzz (issue 11) in two real VS Code instances: both people type at the same
+ * time through the real keyboard, human-like and adversarial — at the same spot and nearby spots,
+ * with auto-closing brackets and quotes, accepting a completion, with several cursors, pasting over a
+ * selection, pressing Enter on an indented line, and in bursts of undo and redo.
+ *
+ * Every token a typist types is unique (A's `A123x`, B's `B123y`), so the oracle is exact: at the end
+ * both buffers and both disks are identical, and every token is there exactly as often as its typist
+ * left it (once; twice with two cursors; not at all if that typist deleted it itself — measured in
+ * its own editor around each of its own deletions, since only its own deletions can remove its tokens).
+ * Nothing was repaired on the way (the binding logs each repair).
+ *
+ * Seeded: `HYPERPAIR_FUZZ_SEED=<n>` replays a run (a failure prints its seed), `HYPERPAIR_FUZZ_OPS=<n>`
+ * sets the operations per typist (default 12, about 2.5 min on a loaded 2-core machine; 3000 for a long run).
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { rng } from '../chaos/writers';
+import { editorTest as fixtureTest, sessionPairSuite, until, type Editor } from './fixture';
+
+const FILE = 'fuzz.md';
+const INITIAL = '# Fuzz notes\nline one\nline two\n    indented line\ncompletionword here\nlast line\n';
+const SEED = Number(process.env.HYPERPAIR_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const OPS = Number(process.env.HYPERPAIR_FUZZ_OPS ?? 12);
+
+const SPOT = 'same-spot.md';
+const suite = sessionPairSuite({ [FILE]: INITIAL, [SPOT]: '# Same spot\nThe line\nWords here\n' });
+
+function count(text: string, token: string): number {
+  return text.split(token).length - 1;
+}
+
+type Op = (t: Typist) => Promise<void>;
+
+class Typist {
+  /** How often each token this typist typed should be in the final text. */
+  readonly expected = new Map<string, number>();
+  readonly log: string[] = [];
+  private next = 0;
+
+  constructor(
+    readonly editor: Editor,
+    readonly letter: 'A' | 'B',
+    readonly random: () => number,
+  ) {}
+
+  get page() {
+    return this.editor.page;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.random() * items.length)];
+  }
+
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.random() * (hi - lo + 1));
+  }
+
+  token(): string {
+    return `${this.letter}${String(this.next++).padStart(3, '0')}${this.letter === 'A' ? 'x' : 'y'}`;
+  }
+
+  /** Human-like: a few to a few tens of milliseconds between keys. */
+  async type(text: string): Promise<void> {
+    await this.page.keyboard.type(text, { delay: this.int(2, 30) });
+  }
+
+  async typeToken(before = ' ', after = '', times = 1): Promise<string> {
+    const t = this.token();
+    this.expected.set(t, times);
+    await this.type(`${before}${t}${after}`);
+    return t;
+  }
+
+  /** The caret to the start or end of a line near the top, where the other typist also goes. */
+  async caretTo(line: number, where: 'Home' | 'End'): Promise<void> {
+    await this.page.keyboard.press('Escape');
+    await this.page.keyboard.press('Control+Home');
+    for (let i = 0; i < line; i++) await this.page.keyboard.press('ArrowDown');
+    await this.page.keyboard.press(where);
+  }
+
+  /** This typist's own tokens as its own editor has them now, once it has stopped changing. */
+  async ownCounts(): Promise<Map<string, number>> {
+    let last = '';
+    let stable = 0;
+    let counts = new Map<string, number>();
+    await until(async () => {
+      const text = await this.editor.text(FILE);
+      const now = new Map([...this.expected.keys()].map((t) => [t, count(text, t)]));
+      const key = JSON.stringify([...now]);
+      // Unchanged for a second: keystrokes and undo steps reach the extension host with a delay.
+      stable = key === last ? stable + 1 : 0;
+      last = key;
+      counts = now;
+      if (stable < 4) await new Promise((r) => setTimeout(r, 250));
+      return stable >= 4;
+    }, `${this.letter}'s own tokens to settle`, 20_000);
+    return counts;
+  }
+
+  /** Runs a deletion of this typist's own: what it removed of its own tokens is no longer expected. */
+  async deleting(what: string, fn: () => Promise<void>): Promise<void> {
+    const before = await this.ownCounts();
+    await fn();
+    const after = await this.ownCounts();
+    const changed = [...after].filter(([t, n]) => n !== (before.get(t) ?? this.expected.get(t)));
+    for (const [t, n] of changed) this.expected.set(t, n);
+    this.log.push(`${what}: ${changed.map(([t, n]) => `${t}→${n}`).join(' ') || 'no change'}`);
+  }
+}
+
+const LINES = 4; // the first lines of the file: both typists keep meeting there
+
+const OPERATIONS: Array<[weight: number, name: string, op: Op]> = [
+  [6, 'type at a line end', async (t) => {
+    await t.caretTo(t.int(0, LINES - 1), 'End');
+    await t.typeToken();
+  }],
+  [3, 'type at a line start', async (t) => {
+    await t.caretTo(t.int(1, LINES - 1), 'Home');
+    await t.typeToken('', ' ');
+  }],
+  [4, 'auto-closing pair', async (t) => {
+    await t.caretTo(t.int(0, LINES - 1), 'End');
+    const [open, close] = t.pick([['(', ')'], ['[', ']'], ['{', '}'], ['"', '"'], ['`', '`']] as const);
+    // Typed as a person does, closing included: the editor inserts the closing one and types over it.
+    await t.typeToken(` ${open}`, close);
+  }],
+  [2, 'accept a completion', async (t) => {
+    await t.caretTo(t.int(0, LINES - 1), 'End');
+    await t.type(' complet');
+    await t.page.keyboard.press('Control+Space');
+    const widget = t.page.locator('.suggest-widget.visible');
+    const shown = await widget.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false);
+    await t.page.keyboard.press(shown ? 'Enter' : 'Escape');
+    await t.typeToken();
+  }],
+  [2, 'type with two cursors', async (t) => {
+    await t.caretTo(t.int(1, LINES - 1), 'End');
+    await t.editor.command('editor.action.insertCursorBelow');
+    // The extension host hears of the second cursor a moment after the window has it.
+    await until(async () => (await t.editor.agent<number[][]>('selections')).length === 2, 'a second cursor', 3000).catch(() => undefined);
+    const cursors = (await t.editor.agent<number[][]>('selections')).length;
+    await t.typeToken(' ', '', cursors);
+    await t.page.keyboard.press('Escape');
+  }],
+  [2, 'paste over a selection', async (t) => {
+    await t.caretTo(t.int(1, LINES - 1), 'End');
+    await t.typeToken();
+    await t.deleting('paste over own token', async () => {
+      await t.page.keyboard.press('Control+Shift+ArrowLeft'); // the token just typed
+      const a = t.token();
+      const b = t.token();
+      t.expected.set(a, 1);
+      t.expected.set(b, 1);
+      await t.page.keyboard.insertText(`${a} ${b}`); // one input, as a paste arrives
+      await until(async () => {
+        const text = await t.editor.text(FILE);
+        return text.includes(a) && text.includes(b);
+      }, 'the paste in the own editor', 10_000).catch(() => undefined);
+    });
+  }],
+  [2, 'Enter on an indented line', async (t) => {
+    await t.caretTo(3, 'End');
+    await t.page.keyboard.press('Enter');
+    await t.typeToken('');
+  }],
+  [2, 'undo and redo burst', async (t) => {
+    await t.caretTo(t.int(0, LINES - 1), 'End');
+    await t.typeToken();
+    await t.deleting('undo/redo', async () => {
+      const undos = t.int(1, 3);
+      for (let i = 0; i < undos; i++) await t.page.keyboard.press('Control+z');
+      const redos = t.int(0, undos);
+      for (let i = 0; i < redos; i++) await t.page.keyboard.press(t.pick(['Control+Shift+z', 'Control+y']));
+    });
+  }],
+];
+
+function chooseOp(t: Typist): [string, Op] {
+  const total = OPERATIONS.reduce((n, [w]) => n + w, 0);
+  let r = t.random() * total;
+  for (const [w, name, op] of OPERATIONS) {
+    if ((r -= w) < 0) return [name, op];
+  }
+  return [OPERATIONS[0][1], OPERATIONS[0][2]];
+}
+
+async function run(t: Typist): Promise<void> {
+  await t.page.locator('.monaco-editor .view-lines').first().click();
+  for (let i = 0; i < OPS; i++) {
+    const [name, op] = chooseOp(t);
+    t.log.push(`${i}: ${name}`);
+    await op(t);
+  }
+}
+
+/**
+ * Issue 11, items 1 and 5: both type at the end of the same line at once. With auto-closing brackets
+ * on (the default) one person's letters vanished; with plain words, characters interleaved. Each
+ * person's words must arrive whole, once.
+ */
+async function sameSpot(line: number, typedA: string, typedB: string, words: string[]): Promise<void> {
+  const pair = suite.pair();
+  await pair.a.agent('openFile', SPOT);
+  await pair.b.agent('openFile', SPOT);
+  await pair.a.caretAt(line, 0);
+  await pair.b.caretAt(line, 0);
+  await Promise.all([pair.a.page.keyboard.press('End'), pair.b.page.keyboard.press('End')]);
+  await Promise.all([pair.a.page.keyboard.type(typedA, { delay: 40 }), pair.b.page.keyboard.type(typedB, { delay: 40 })]);
+  let text = '';
+  await until(async () => {
+    const [ta, tb] = await Promise.all([pair.a.text(SPOT), pair.b.text(SPOT)]);
+    text = ta;
+    return ta === tb;
+  }, 'both buffers to converge', 60_000);
+  const lineText = text.split('\n')[line];
+  for (const w of words) assert.equal(count(lineText, w), 1, `${JSON.stringify(w)} once and whole in ${JSON.stringify(lineText)}`);
+  assert.equal(repairsLogged(pair.a) + repairsLogged(pair.b), 0, 'no buffer needed a repair');
+}
+
+fixtureTest(suite.pair, 'both typing at the end of one Markdown line with auto-closing brackets keep every letter (issue 11, 1)', () =>
+  sameSpot(1, ' <AAAAAAAAAA> (a a a)', ' <bbbbbbbbbb> [b b b]', ['<AAAAAAAAAA>', '(a a a)', '<bbbbbbbbbb>', '[b b b]']),
+);
+
+fixtureTest(suite.pair, 'both typing words at one spot keep each word whole (issue 11, 5)', () =>
+  sameSpot(2, ' alpha1 alpha2 alpha3', ' BETA1 BETA2 BETA3', ['alpha1', 'alpha2', 'alpha3', 'BETA1', 'BETA2', 'BETA3']),
+);
+
+function repairsLogged(e: Editor): number {
+  const logs = path.join(e.workspaceDir, '..', 'user-data', 'logs');
+  let n = 0;
+  const walk = (dir: string): void => {
+    for (const d of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
+      const p = path.join(dir, d.name);
+      if (d.isDirectory()) walk(p);
+      else if (d.name.endsWith('.log')) n += count(fs.readFileSync(p, 'utf8'), 'the buffer disagreed with the shared text');
+    }
+  };
+  walk(logs);
+  return n;
+}
+
+/**
+ * Found on today's binding (seed 1, 12 operations each): 12 characters of both typists around one
+ * line break vanished ("…A010x A0\nB01line two", where A's "A013x A014x" and B's "B013y " had been),
+ * with no repair logged. Reported, not passed, until the binding is fixed (h2 rewrites it).
+ */
+const FUZZ_TODO = 'loses text on today\'s binding: HYPERPAIR_FUZZ_SEED=1 HYPERPAIR_FUZZ_OPS=12 (see the note above)';
+
+fixtureTest(suite.pair, `two people typing at once through the keyboard lose nothing (seed ${SEED}, ${OPS} operations each)`, async () => {
+  const pair = suite.pair();
+  console.log(`# fuzz seed ${SEED} (replay: HYPERPAIR_FUZZ_SEED=${SEED} HYPERPAIR_FUZZ_OPS=${OPS})`);
+  await pair.a.agent('openFile', FILE);
+  await pair.b.agent('openFile', FILE);
+  const a = new Typist(pair.a, 'A', rng(SEED));
+  const b = new Typist(pair.b, 'B', rng(SEED ^ 0x5bd1e995));
+  const fail = (message: string): never => {
+    throw new Error(`${message}\nreplay: HYPERPAIR_FUZZ_SEED=${SEED} HYPERPAIR_FUZZ_OPS=${OPS}\nA: ${a.log.join('; ')}\nB: ${b.log.join('; ')}`);
+  };
+  await Promise.all([run(a), run(b)]);
+
+  // Both buffers the same, then both disks the same as them.
+  let text = '';
+  await until(async () => {
+    const [ta, tb] = await Promise.all([pair.a.text(FILE), pair.b.text(FILE)]);
+    text = ta;
+    return ta === tb;
+  }, 'both buffers to converge', 60_000).catch(async (err: Error) =>
+    fail(`${err.message}\nA: ${JSON.stringify(await pair.a.text(FILE))}\nB: ${JSON.stringify(await pair.b.text(FILE))}`),
+  );
+  await pair.a.agent('save', FILE);
+  await pair.b.agent('save', FILE);
+  await until(async () => (await pair.a.diskText(FILE)) === text && (await pair.b.diskText(FILE)) === text, 'both disks to hold the text', 30_000).catch(
+    async (err: Error) => fail(`${err.message}\nbuffers: ${JSON.stringify(text)}\nA's disk: ${JSON.stringify(await pair.a.diskText(FILE))}\nB's disk: ${JSON.stringify(await pair.b.diskText(FILE))}`),
+  );
+
+  const wrong: string[] = [];
+  for (const t of [a, b]) {
+    for (const [token, n] of t.expected) if (count(text, token) !== n) wrong.push(`${token} ${count(text, token)}× (expected ${n}×)`);
+  }
+  if (wrong.length) fail(`tokens lost or doubled: ${wrong.join(', ')}\ntext: ${JSON.stringify(text)}`);
+  const repairs = repairsLogged(pair.a) + repairsLogged(pair.b);
+  if (repairs) fail(`the binding repaired a buffer that disagreed with the shared text ${repairs} times`);
+  assert.ok(a.expected.size > 0 && b.expected.size > 0);
+}, 120_000 + OPS * 15_000, FUZZ_TODO);

@@ -1,0 +1,88 @@
+/**
+ * Sessions survive a window reload, and you can rejoin into your own folder (issue 11, items 3 and
+ * 4), in two real VS Code instances: B reloads its window and is back in the session by itself; B
+ * leaves, both edit while apart, and B joins again into the same folder through the command palette:
+ * what each did is on both sides, merged, and nothing of either is overwritten.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { editorTest as fixtureTest, sessionPairSuite, until } from './fixture';
+
+const FILES: Record<string, string> = {
+  'both.txt': 'one\ntwo\nthree\nfour\nfive\n',
+  'a-only.txt': 'alice\n',
+  'b-only.txt': 'bob\n',
+};
+
+const suite = sessionPairSuite(FILES);
+const editorTest = suite.editorTest;
+
+async function bothHave(rel: string, check: (text: string | null) => boolean, what: string): Promise<void> {
+  await until(async () => check(await suite.pair().a.diskText(rel)) && check(await suite.pair().b.diskText(rel)), what, 60_000).catch(async (err: Error) => {
+    throw new Error(`${err.message}: A ${JSON.stringify(await suite.pair().a.diskText(rel))}, B ${JSON.stringify(await suite.pair().b.diskText(rel))}`);
+  });
+}
+
+// Seen once (the machine was too loaded for more runs): after page.reload() B activated again but did
+// not rejoin — the note of the session (workspaceState, the code in SecretStorage) was not found.
+// Likely code-server's web workbench keeps SecretStorage in memory, or had not flushed the state
+// when the page went away. Not yet seen passing.
+fixtureTest(suite.pair, 'after B reloads its window, B is back in the session by itself and edits flow both ways', async () => {
+  const code = await suite.pair().a.testApi<string>('sessionCode');
+  await suite.pair().b.page.reload();
+  await until(async () => (await suite.pair().b.agent('ping').catch(() => undefined)) !== undefined, 'B\'s window back', 120_000);
+  await until(async () => (await suite.pair().b.testApi<string>('state').catch(() => 'idle')) === 'connected', 'B back in the session', 120_000);
+  assert.equal(await suite.pair().b.testApi<string>('sessionCode'), code, 'the same session');
+  assert.equal(await suite.pair().b.testApi<string>('sessionRoot'), suite.pair().b.workspaceDir, 'into the same folder');
+  await until(async () => (await suite.pair().a.testApi<Array<{ name: string }>>('peers')).some((p) => p.name === 'Bob'), 'A sees B again', 60_000);
+
+  await suite.pair().a.insert('both.txt', 0, 'A after reload\n');
+  await until(async () => (await suite.pair().b.text('both.txt')).startsWith('A after reload\n'), 'A\'s edit at B');
+  await suite.pair().b.insert('both.txt', 1e9, 'B after reload\n');
+  await until(async () => (await suite.pair().a.text('both.txt')).endsWith('B after reload\n'), 'B\'s edit at A');
+  await suite.pair().a.agent('save', 'both.txt');
+  await suite.pair().b.agent('save', 'both.txt');
+  await bothHave('both.txt', (t) => t === 'A after reload\none\ntwo\nthree\nfour\nfive\nB after reload\n', 'both.txt on both disks');
+}, 300_000, 'not yet seen passing: after a reload in code-server the session note was not found (see above)');
+
+editorTest('B leaves, both edit apart, B joins again into its folder: both sides have all of it, merged', async () => {
+  const code = await suite.pair().a.testApi<string>('sessionCode');
+  await suite.pair().b.command('workbench.action.closeAllEditors');
+  await suite.pair().b.command('hyperpair.leaveSession');
+  await until(async () => (await suite.pair().b.testApi<string>('state')) === 'idle', 'B out of the session');
+  await until(async () => (await suite.pair().a.testApi<unknown[]>('peers')).length === 0, 'A alone');
+
+  // Apart: A edits through its editor (the session), B on its disk (no session); one file each,
+  // and different lines of one file both edit.
+  await suite.pair().a.insert('a-only.txt', 1e9, 'A while apart\n');
+  await suite.pair().a.agent('save', 'a-only.txt');
+  const before = await suite.pair().a.text('both.txt'); // whatever the reload test left
+  await suite.pair().a.insert('both.txt', before.indexOf('one\n'), 'A while apart: ');
+  await suite.pair().a.agent('save', 'both.txt');
+  const bDir = suite.pair().b.workspaceDir;
+  fs.appendFileSync(path.join(bDir, 'b-only.txt'), 'B while apart\n');
+  const both = fs.readFileSync(path.join(bDir, 'both.txt'), 'utf8');
+  fs.writeFileSync(path.join(bDir, 'both.txt'), both.replace('five\n', 'five (B while apart)\n'));
+  fs.writeFileSync(path.join(bDir, 'new-from-b.txt'), 'made by B while apart\n');
+
+  // B joins again as a person does: Join Session, the code, and "this folder".
+  await suite.pair().b.palette('Hyperpair: Join Session');
+  const input = suite.pair().b.page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(code);
+  await suite.pair().b.page.keyboard.press('Enter');
+  const here = suite.pair().b.page.locator('.quick-input-list .monaco-list-row', { hasText: 'This folder (joined before)' });
+  await here.waitFor({ state: 'visible', timeout: 20_000 });
+  await here.click();
+  await until(async () => (await suite.pair().b.testApi<string>('state')) === 'connected', 'B back in the session', 120_000);
+
+  await bothHave('a-only.txt', (t) => t === 'alice\nA while apart\n', 'A\'s edit on both disks');
+  await bothHave('b-only.txt', (t) => t === 'bob\nB while apart\n', 'B\'s edit on both disks');
+  await bothHave('new-from-b.txt', (t) => t === 'made by B while apart\n', 'B\'s new file on both disks');
+  await bothHave(
+    'both.txt',
+    (t) => t === before.replace('one\n', 'A while apart: one\n').replace('five\n', 'five (B while apart)\n'),
+    'both edits of both.txt, merged, on both disks',
+  );
+}, 300_000);
