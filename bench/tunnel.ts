@@ -10,16 +10,10 @@ import type Hyperswarm from 'hyperswarm';
 import { Session, createSessionCode } from '../src/session';
 import { ServerTunnels } from '../src/session/tunnel';
 import { waitFor, type TestNetwork } from '../test/helpers/testnet';
+import type { Row } from './row';
 
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-  reference?: number;
-  goal?: string;
-  met?: boolean;
-  note?: string;
-}
+/** A row of the bench's table (bench/row.ts). */
+export type BenchRow = Row;
 
 type Bare = (net: TestNetwork) => Promise<{ a: Hyperswarm.SecretStream; b: Hyperswarm.SecretStream; close(): Promise<void> }>;
 

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
 import { checkPartialCode, parseSessionCode } from '../session/code';
 import { formatSize, inviteLink } from '../session/format';
-import { wasSyncedBefore } from '../sync/disk-state';
+import { wasSyncedBefore } from '../sync/record-key';
 import { readConfig } from './config';
 import type { SessionController } from './controller';
 import { joinedText, uniqueFolder } from './join-wording';

@@ -11,10 +11,13 @@
  * read from disk but nobody received before it stopped still reach the session when it restarts.
  * Written atomically (temporary file, rename) and debounced, so a crash leaves a whole record.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { folderStateDir, nameFolder, stateRoot } from './state-dir';
+import { RECORD_FILE, RECORD_VERSION } from './record-key';
+
+export { sessionTag, wasSyncedBefore } from './record-key';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import * as Y from 'yjs';
@@ -55,22 +58,10 @@ export class KnownFiles extends Map<string, Known> {
 /** The record's folder for one shared folder. */
 export const recordDirFor = folderStateDir;
 
-/** Whether a folder has a record of this session: it was synced here before, and can be rejoined. */
-export async function wasSyncedBefore(folder: string, code: string, root = stateRoot()): Promise<boolean> {
-  const r = await DiskRecord.open(folder, { session: sessionTag(code), stateDir: root });
-  await r.close();
-  return r.found;
-}
-
 interface StoredFile {
   hash: string;
   size: number;
   text?: string;
-}
-
-/** What a record stores to tell sessions apart: a hash of the code, never the code. */
-export function sessionTag(code: string): string {
-  return createHash('sha256').update(`hyperpair sync record\n${code}`).digest('hex');
 }
 
 export interface DiskRecordOptions {
@@ -189,7 +180,7 @@ export class DiskRecord {
   private async load(): Promise<void> {
     let raw: string;
     try {
-      raw = await fs.readFile(path.join(this.dir, 'files.json'), 'utf8');
+      raw = await fs.readFile(path.join(this.dir, RECORD_FILE), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn(`cannot read the sync record ${this.dir}: ${(err as Error).message}`);
       return;
@@ -197,7 +188,7 @@ export class DiskRecord {
     let files: Record<string, StoredFile>;
     try {
       const parsed = JSON.parse(raw) as { version?: unknown; session?: unknown; files?: unknown };
-      if (parsed.version !== 1 || typeof parsed.files !== 'object' || parsed.files === null) throw new Error('unknown format');
+      if (parsed.version !== RECORD_VERSION || typeof parsed.files !== 'object' || parsed.files === null) throw new Error('unknown format');
       // Another session's record says nothing about this one: the folder is as if never synced.
       if (parsed.session !== this.session) return;
       files = parsed.files as Record<string, StoredFile>;
@@ -271,7 +262,7 @@ export class DiskRecord {
       this.storedTexts.add(hash);
     });
     await nameFolder(this.dir, this.folder);
-    await writeAtomically(path.join(this.dir, 'files.json'), JSON.stringify({ version: 1, session: this.session, files }));
+    await writeAtomically(path.join(this.dir, RECORD_FILE), JSON.stringify({ version: RECORD_VERSION, session: this.session, files }));
     // Texts no file refers to any more go only after the new list is in place.
     for (const hash of [...this.storedTexts]) {
       if (wanted.has(hash)) continue;

@@ -20,9 +20,9 @@ import * as fs from 'node:fs/promises';
 export const MASS_DELETE_MIN_FILES = 10;
 export const MASS_DELETE_FRACTION = 0.5;
 /**
- * A batch that deletes more than MASS_DELETE_MIN_FILES files, but not most of the folder, waits this
- * long and looks again: `rm -rf` of a large folder takes longer than the watcher's batches, so its
- * first batch is only part of it, and the folder itself goes last.
+ * A batch of deletes that is not most of the folder waits this long and looks again: `rm -rf` takes
+ * longer than the watcher's batches, so its first batch is only part of it, and the folder itself
+ * goes last.
  */
 export const SETTLE_MS = 1000;
 
@@ -78,8 +78,11 @@ export class FolderGuard {
       return this.halt;
     }
     if (gone.length === 0) return undefined;
-    const settle = gone.length > MASS_DELETE_MIN_FILES && !isMassDelete(gone.length, total);
-    if (settle) await new Promise((r) => setTimeout(r, this.settleMs));
+    // Every batch of deletes that is not already a mass delete waits and looks again: `rm -rf` of a
+    // folder reaches the watcher as several batches, files first and the folder itself last, so even
+    // a first batch of a few files may be the start of it (the chaos suite's folder-removed scenario
+    // lost a file that way). Deletes are rare; a second of delay costs nobody anything.
+    if (!isMassDelete(gone.length, total)) await new Promise((r) => setTimeout(r, this.settleMs));
     if (!(await this.present())) {
       this.halt = {
         reason: 'vanished',

@@ -26,15 +26,18 @@ function allConnections(session: Session, peerId: string): AnyConn[] {
   return (session as unknown as { table: { all(): AnyConn[] } }).table.all().filter((c) => c.remoteId === peerId);
 }
 
-/** How many connections (members or pending) the session holds to `peerId`. */
-export function connectionsTo(session: Session, peerId: string): number {
-  return allConnections(session, peerId).length;
+/** Whether any of `conns` is still held by the session (a redial's new connection does not count). */
+export function stillHeld(session: Session, conns: readonly object[]): boolean {
+  const held = (session as unknown as { table: { all(): object[] } }).table.all();
+  return conns.some((c) => held.includes(c));
 }
 
-/** Drops every connection to `peerId`, pending ones too, silently (as a duplicate teardown would). */
-export function dropAllTo(session: Session, peerId: string): void {
-  for (const c of allConnections(session, peerId)) {
+/** Drops every connection to `peerId`, pending ones too, silently (as a duplicate teardown would); returns them. */
+export function dropAllTo(session: Session, peerId: string): object[] {
+  const dropped = allConnections(session, peerId);
+  for (const c of dropped) {
     c.stream.rawStream?.destroy();
     c.stream.destroy();
   }
+  return dropped;
 }

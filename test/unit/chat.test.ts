@@ -36,6 +36,8 @@ test('a late joiner gets the bounded history, also of a member who has left', as
   ca.say('first');
   await waitFor(() => heard.includes('first'), 'Bob to hear Ada');
   cb.say('second, from Bob');
+  // Ada's next messages come after Bob's in every copy only once Ada has it (else they race).
+  await waitFor(() => ca.history().some((m) => m.text === 'second, from Bob'), 'Ada to hear Bob');
   for (let i = 3; i <= 8; i++) ca.say(`message ${i}`);
   await waitFor(() => cb.history().at(-1)?.text === 'message 8', 'Bob to hear the last');
   assert.deepEqual(texts(cb), texts(ca), 'both keep the same five');
