@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import * as readline from 'node:readline';
 import * as Y from 'yjs';
 import { Session } from '../src/session';
+import { createStreamLogger } from '../src/session/log';
 import { parseBootstrap } from '../src/session/network';
 import { publishSelections, publishUser } from '../src/sync/awareness';
 import { SharedWorkspace } from '../src/sync/workspace';
@@ -23,7 +24,10 @@ const say = (event: Record<string, unknown>) => process.stdout.write(JSON.string
 
 async function main(): Promise<void> {
   const [spec, code, name, mode] = process.argv.slice(2);
-  const session = new Session({ code, name, network: { bootstrap: parseBootstrap(spec), host: '127.0.0.1', firewalled: false } });
+  // HYPERPAIR_CROWD_LOG=debug: the session's log on stderr (the bench keeps its tail, or a file each).
+  const level = process.env.HYPERPAIR_CROWD_LOG as 'debug' | 'info' | undefined;
+  const logger = level ? createStreamLogger(level, undefined, `${name} `) : undefined;
+  const session = new Session({ code, name, logger, network: { bootstrap: parseBootstrap(spec), host: '127.0.0.1', firewalled: false } });
   const ws = new SharedWorkspace({ transport: session, mode: mode === 'share' ? 'share' : 'join' });
   publishUser(ws.awareness, session.self);
   publishSelections(ws.awareness, null);

@@ -6,6 +6,7 @@
  * peer, and their texts are identical. Used by `npm run bench -- --only=crowd` and, smaller, a test.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as readline from 'node:readline';
@@ -41,6 +42,9 @@ class CrowdPeer {
     this.child = spawn(process.execPath, [CHILD, ...args], { stdio: 'pipe' });
     readline.createInterface({ input: this.child.stdout }).on('line', (line) => this.onEvent(JSON.parse(line) as Event));
     this.child.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
+    // HYPERPAIR_CROWD_LOG_DIR: every peer's whole log in a file of its own (for a post-mortem).
+    const dir = process.env.HYPERPAIR_CROWD_LOG_DIR;
+    if (dir) this.child.stderr.pipe(fs.createWriteStream(path.join(dir, `${name}.log`)));
     this.child.on('exit', () => {
       this.exited = true;
       for (const d of this.dumps.splice(0)) d(null);

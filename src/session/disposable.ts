@@ -38,6 +38,13 @@ export function timeout(fn: () => void, ms: number): IDisposable {
   return toDisposable(() => clearTimeout(t));
 }
 
+/** An interval that is cleared on dispose. Unref'd, like `timeout`. */
+export function interval(fn: () => void, ms: number): IDisposable {
+  const t = setInterval(fn, ms);
+  t.unref?.();
+  return toDisposable(() => clearInterval(t));
+}
+
 export class Disposable implements IDisposable {
   private readonly owned: IDisposable[] = [];
   private isDisposed = false;

@@ -9,7 +9,6 @@ import { Disposable, timeout, toDisposable, type IDisposable } from './disposabl
 import { shortKey } from './format';
 import type { Logger } from './log';
 import type { MemberTable } from './members';
-import type { SessionSwarm } from './swarm';
 import { MAX_GOSSIP_PEERS } from './wire';
 
 const REFRESH_MIN_MS = 500;
@@ -19,7 +18,7 @@ const REFRESH_CONNECTED_MS = 60_000;
 export interface MeshOptions {
   selfId: string;
   table: MemberTable;
-  swarm: SessionSwarm;
+  swarm: Hyperswarm;
   logger: Logger;
   /** How long to keep redialling a peer whose connection dropped without goodbye. */
   redialForMs: number;

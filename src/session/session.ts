@@ -6,12 +6,12 @@
  * This class is the facade and the lifecycle (open, leave); the work is done by collaborators that
  * own their state: `MemberTable` (who is a member), `Gatekeeper` (admission, §8), `Mesh` (redials,
  * gossip, look-ups), `ConnectProblems` (relays and holepunch failures), `PeerConnection` (one
- * connection, §4–§5), `SessionSwarm` and `LanDiscovery` (how connections arrive).
+ * connection, §4–§5), `ConnectionPaths` (how connections arrive: hyperswarm and LAN discovery).
  */
 import HyperDHT from 'hyperdht';
+import Hyperswarm from 'hyperswarm';
 import Protomux from 'protomux';
 import { TypedEmitter } from './events';
-import type Hyperswarm from 'hyperswarm';
 import { createSessionCode, parseSessionCode, SessionCodeError } from './code';
 import { ConnectProblems } from './connect-problems';
 import type { PeerConnection } from './connection';
@@ -19,18 +19,17 @@ import { buildDiagnosis, type Diagnosis } from './diagnose';
 import { colourFor, parseColour, shortKey } from './format';
 import { Gatekeeper } from './gatekeeper';
 import { intake, type IntakeOptions } from './intake';
-import { LanDiscovery } from './lan';
 import { silentLogger, type Logger } from './log';
 import { MemberTable, toPeerInfo } from './members';
 import { Mesh } from './mesh';
 import { DisposableStore, toDisposable } from './disposable';
 import { createDHT, noDhtNodeMessage, type SessionDHT } from './network';
 import { RefusalReport } from './refusals';
+import { ConnectionPaths } from './paths';
 import { deriveKeys } from './secrets';
 import { describeDeparture } from './departure';
 import type { Role } from './admission';
 import type { PeerStats, SessionEvents, SessionOptions, SessionStatus } from './session-types';
-import { SessionSwarm } from './swarm';
 import type { PeerInfo, PeerTransport } from './transport';
 import { cleanName } from './wire';
 
@@ -54,11 +53,9 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   /** What leave() releases at once, before the sockets (timers of every collaborator). */
   private readonly owned = new DisposableStore();
   private dht: SessionDHT | undefined;
-  private swarm: SessionSwarm | undefined;
+  private swarm: Hyperswarm | undefined;
+  private paths: ConnectionPaths | undefined;
   private mesh: Mesh | undefined;
-  private lan: LanDiscovery | undefined;
-  /** Why LAN discovery is not running although it is switched on. */
-  private lanError: string | undefined;
   private announced = false;
   private opening: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -201,8 +198,8 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
       bootstrap: this.options.network?.bootstrap,
       dht: this.dht,
       lanEnabled: this.options.lan !== false,
-      lan: this.lan?.info(),
-      lanError: this.lanError,
+      lan: this.paths?.lanInfo(),
+      lanError: this.paths?.lanError,
       relays: this.options.relays ?? [],
       lastConnectProblem: this.problems.last,
       members: this.table.list().map((c) => ({ id: c.remoteId, name: c.hello?.name ?? 'Anonymous', ...this.statsOf(c) })),
@@ -252,8 +249,16 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
       // The DHT's health check tells when the network goes away and comes back.
       dht.on('network-update', () => this.updateStatus());
       dht.on('peer-connect-error', (code: string) => !this.left && this.problems.failed(code));
-      const swarm = new SessionSwarm({ dht, keyPair: this.keyPair, relayThrough: (force) => this.problems.pickRelay(force, !!dht.randomized) });
+      const swarm = new Hyperswarm({ dht, keyPair: this.keyPair, relayThrough: (force) => this.problems.pickRelay(force, !!dht.randomized) });
       this.swarm = swarm;
+      const paths = new ConnectionPaths({
+        swarm,
+        logger: this.logger,
+        lan: this.options.lan === false ? undefined : { lanKey: this.lanKey, keyPair: this.keyPair, host: this.options.network?.host, ...this.options.lanTesting },
+        deliver: (stream, ban) => this.onConnection(stream, ban),
+        isMember: (stream) => this.table.get(stream.remotePublicKey.toString('hex'))?.stream === stream,
+      });
+      this.paths = paths;
       this.mesh = this.owned.add(new Mesh({
         selfId: this.self.id,
         table: this.table,
@@ -261,12 +266,11 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
         logger: this.logger,
         redialForMs: this.options.redialForMs ?? 5 * 60_000,
         changed: () => this.updateStatus(),
-        lookSoon: () => this.lan?.lookSoon(),
+        lookSoon: () => paths.lookSoon(),
       }));
-      swarm.on('connection', (stream, info) => this.onConnection(stream, info));
       // Before the DHT: on a network without internet the LAN is all there is, and announcing on
       // an unreachable DHT takes as long as its timeouts.
-      if (this.options.lan !== false) await this.startLan();
+      await paths.startLan();
       if (this.left) return;
       discovery = swarm.join(this.topic, { server: true, client: true });
       this.logger.info(`joining the session topic as ${shortKey(this.self.id)} (${this.self.name})`);
@@ -289,62 +293,14 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     this.mesh?.announced(discovery);
   }
 
-  private async startLan(): Promise<void> {
-    if (!SessionSwarm.supportsLan) {
-      this.lanError = 'this hyperswarm version cannot take connections from LAN discovery';
-      this.logger.warn(`LAN discovery is off: ${this.lanError}`);
-      return;
-    }
-    const lan = new LanDiscovery({
-      lanKey: this.lanKey,
-      keyPair: this.keyPair,
-      host: this.options.network?.host,
-      logger: this.logger,
-      onStream: (stream) => this.adoptLanStream(stream),
-      connectedKeys: () => this.connectedKeys(),
-      ...this.options.lanTesting,
-    });
-    this.lan = lan;
-    try {
-      await lan.ready();
-    } catch (err) {
-      // LAN discovery is best effort beside the DHT: report, and carry on without it.
-      this.lanError = (err as Error).message;
-      this.logger.warn(`LAN discovery is off: ${this.lanError}`);
-      this.lan = undefined;
-      await lan.close();
-    }
-  }
-
-  /** Every peer this one has a connection to or is dialling, by any path. */
-  private *connectedKeys(): Iterable<Buffer> {
-    for (const c of this.table.all()) yield c.remotePublicKey;
-    for (const s of this.swarm?.connections ?? []) yield s.remotePublicKey;
-  }
-
-  /**
-   * A LAN connection joins hyperswarm's own bookkeeping, as a server connection does: one
-   * connection per peer pair (SessionSwarm), no DHT dial to a peer already reached over the LAN,
-   * and the same 'connection' handler, so that authentication, membership and bans are those of any
-   * other connection.
-   */
-  private adoptLanStream(stream: Hyperswarm.SecretStream): void {
-    const banned = this.swarm?.peers.get(stream.remotePublicKey.toString('hex'))?.banned;
-    if (this.left || !this.swarm || banned) {
-      stream.destroy();
-      return;
-    }
-    this.swarm.addLanStream(stream);
-  }
-
   private statsOf(c: PeerConnection): PeerStats {
-    const path = this.swarm?.isLan(c.stream) ? 'lan' : this.dht?.isRelayed(c.stream) ? 'relayed' : 'direct';
+    const path = this.paths?.isLan(c.stream) ? 'lan' : this.dht?.isRelayed(c.stream) ? 'relayed' : 'direct';
     return { rttMs: c.rttMs, connectedAt: c.connectedAt, lastSeenAt: c.lastSeenAt, path };
   }
 
   /** A new Noise stream (DHT or LAN): open the Hyperpair channel on it and follow what it says. */
-  private onConnection(stream: Hyperswarm.SecretStream, info: Hyperswarm.PeerInfo): void {
-    const conn = intake(stream, info, this.intakeOptions, this.left);
+  private onConnection(stream: Hyperswarm.SecretStream, ban: () => void): void {
+    const conn = intake(stream, ban, this.intakeOptions, this.left);
     if (!conn) return;
     this.table.addPending(conn);
     conn.on('ready', () => !this.left && this.gate.hello(conn));
@@ -363,8 +319,6 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
       authTimeoutMs: this.options.authTimeoutMs ?? 10_000,
       pingIntervalMs: this.options.pingIntervalMs ?? 5_000,
       logger: this.logger,
-      losesToLan: (stream) => !!this.swarm?.losesToLan(stream),
-      fragilePath: (stream) => !!(this.swarm?.isLan(stream) || this.dht?.isRelayed(stream)),
       rejected: (id, reason) => {
         this.emit('peer-rejected', id, reason);
         this.refusals.add(reason);
@@ -431,7 +385,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     // Let goodbyes reach the wire before the sockets go.
     if (hadMembers) await new Promise((r) => setTimeout(r, 50));
     this.setStatus('closed');
-    await this.lan?.close().catch((err: Error) => this.logger.debug(`LAN close: ${err.message}`));
+    await this.paths?.close();
     await this.swarm?.destroy().catch((err: Error) => this.logger.debug(`swarm destroy: ${err.message}`));
     await this.dht?.destroy().catch((err: Error) => this.logger.debug(`dht destroy: ${err.message}`));
     this.table.clear();

@@ -158,6 +158,7 @@ declare module 'hyperswarm' {
     readonly remotePublicKey: Buffer;
     readonly handshakeHash: Buffer;
     readonly isInitiator: boolean;
+    readonly destroyed: boolean;
     /** The transport under the encryption (a UDX stream or a TCP socket): ciphertext, as it arrives. */
     readonly rawStream?: {
       remoteHost?: string | null;
@@ -197,10 +198,6 @@ declare module 'hyperswarm' {
     readonly peers: Map<string, PeerInfo>;
     readonly connecting: number;
     readonly destroyed: boolean;
-    /** Internal (hyperswarm 4.x): every connection, open or being dialled, by remote key. */
-    protected readonly _allConnections: { get(publicKey: Uint8Array): SecretStream | undefined; has(publicKey: Uint8Array): boolean };
-    /** Internal (hyperswarm 4.x): files a finished Noise stream as a server connection (duplicate rule, 'connection'). */
-    protected _handleServerConnection(conn: SecretStream): void;
     join(topic: Uint8Array, options?: { server?: boolean; client?: boolean }): PeerDiscovery;
     leave(topic: Uint8Array): Promise<void>;
     joinPeer(publicKey: Uint8Array): void;
