@@ -53,8 +53,14 @@ async function main(): Promise<void> {
       });
     }
   });
-  await session.ready();
-  if (mode === 'share') ws.createText(CROWD_FILE, 'crowd\n', 'editor');
+  say({ event: 'started' });
+  // A joiner is complete when it holds the session's files; its own announcement on the DHT (which
+  // ready() waits for, slow on a loaded DHT) is not part of that, as in src/app/peer.ts.
+  const announced = session.ready().then(() => say({ event: 'announced' }));
+  if (mode === 'share') {
+    await announced;
+    ws.createText(CROWD_FILE, 'crowd\n', 'editor');
+  }
   await ws.whenIndexReady();
   await waitForEntry(ws);
   text = await ws.text(ws.byPath(CROWD_FILE)!.id);

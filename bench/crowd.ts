@@ -26,6 +26,8 @@ class CrowdPeer {
   readonly spawnedAt = now();
   members = 0;
   readyAt: number | undefined;
+  /** When the process got going ('started': modules loaded) and was announced on the DHT. */
+  readonly stages = new Map<string, number>();
   /** Token → when this peer first saw it (as a remote change). */
   readonly saw = new Map<string, number>();
   readonly edited = new Map<string, number>();
@@ -72,6 +74,7 @@ class CrowdPeer {
   }
 
   private onEvent(e: Event): void {
+    if (e.event === 'started' || e.event === 'announced') this.stages.set(e.event, e.at);
     if (e.event === 'members') this.members = Number(e.n);
     else if (e.event === 'ready') this.readyAt = e.at;
     else if (e.event === 'edited') {
@@ -183,7 +186,8 @@ export async function crowd(o: CrowdOptions): Promise<CrowdResult> {
     await until(() => newcomer.readyAt !== undefined, 'the newcomer complete', o.meshTimeoutMs);
     const newcomerMs = newcomer.readyAt! - newcomer.spawnedAt;
     const mesh = await formMesh(live, o.peers, o.meshTimeoutMs, log);
-    log(`newcomer complete in ${newcomerMs.toFixed(0)} ms; ${mesh.describe}`);
+    const stage = (s: string) => ((newcomer.stages.get(s) ?? NaN) - newcomer.spawnedAt).toFixed(0);
+    log(`newcomer complete in ${newcomerMs.toFixed(0)} ms (modules loaded ${stage('started')} ms, announced ${stage('announced')} ms); ${mesh.describe}`);
 
     // Latency: one edit at a time, from a random peer, at a steady pace.
     const latencies: number[] = [];

@@ -4,7 +4,7 @@
  * Whatever the remote sends, the outcome is at most this connection closing with a logged reason.
  */
 import Protomux from 'protomux';
-import { DisposableStore, interval, timeout, type IDisposable } from './disposable';
+import { deadline, DisposableStore, interval, type IDisposable } from './disposable';
 import { TypedEmitter } from './events';
 import type Hyperswarm from 'hyperswarm';
 import { shortKey } from './format';
@@ -181,7 +181,7 @@ export class PeerConnection extends TypedEmitter<ConnectionEvents> {
 
     // Silence is reported but not banned: 30 peers on two cores measured members (they knew the code)
     // that took longer than this to open, and a ban would have kept them apart for the whole session.
-    this.deadline(() => this.reject(`did not authenticate within ${options.authTimeoutMs / 1000} s`, false));
+    this.deadline(() => this.reject(`did not authenticate within ${options.authTimeoutMs / 1000} s`, false), () => this.authenticated);
     channel.open({ version: PROTOCOL_VERSION, proof: proof(options.authKey, stream.handshakeHash, stream.publicKey) });
   }
 
@@ -272,7 +272,7 @@ export class PeerConnection extends TypedEmitter<ConnectionEvents> {
     }
     this.authenticated = true;
     this.unwatch();
-    this.deadline(() => this.destroy('no hello after authenticating'));
+    this.deadline(() => this.destroy('no hello after authenticating'), () => !!this.hello);
     this.messages.hello.send(this.options.hello);
     this.timers.add(interval(() => this.ping(), this.options.pingIntervalMs));
   }
@@ -290,17 +290,19 @@ export class PeerConnection extends TypedEmitter<ConnectionEvents> {
     if (this.closed) return;
     // A peer that answers a ping sends something at least every interval; six silent intervals
     // mean the path is gone even if TCP/UDX has not noticed yet.
-    if (Date.now() - this.lastSeenAt > this.options.pingIntervalMs * 6) {
-      this.destroy('no answer for too long (connection lost)');
+    const silent = () => Date.now() - this.lastSeenAt > this.options.pingIntervalMs * 6;
+    if (silent()) {
+      // Judged after what already arrived is read (see `deadline`): a stalled process is not a lost path.
+      setImmediate(() => silent() && this.destroy('no answer for too long (connection lost)'));
       return;
     }
     this.messages.ping.send(Date.now() % 2 ** 31);
   }
 
   /** Replaces the pending deadline (auth, then hello) with one `authTimeoutMs` from now. */
-  private deadline(fn: () => void): void {
+  private deadline(fn: () => void, met: () => boolean): void {
     this.clearDeadline();
-    this.authTimer = this.timers.add(timeout(fn, this.options.authTimeoutMs));
+    this.authTimer = this.timers.add(deadline(fn, this.options.authTimeoutMs, met));
   }
 
   private clearDeadline(): void {

@@ -5,7 +5,7 @@
  */
 import { judge, signRoster, verifyRoster, withEntry, type AdmissionPolicy, type Role, type Roster, type Verdict } from './admission';
 import type { PeerConnection } from './connection';
-import { Disposable, timeout, toDisposable, type IDisposable } from './disposable';
+import { deadline, Disposable, toDisposable, type IDisposable } from './disposable';
 import { shortKey } from './format';
 import type { Logger } from './log';
 import { SELF_REMOVED } from './departure';
@@ -97,12 +97,12 @@ export class Gatekeeper extends Disposable {
       const seconds = this.o.admissionTimeoutMs / 1000;
       this.owed.set(
         conn,
-        timeout(() => {
+        deadline(() => {
           this.owed.delete(conn);
           const why = `sent no admission within ${seconds} s of hello (docs/PROTOCOL.md §5: both sides send one)`;
           this.o.logger.error(`${conn.hello?.name ?? shortKey(conn.remoteId)} (${shortKey(conn.remoteId)}) ${why}; closing`);
           conn.destroy(why);
-        }, this.o.admissionTimeoutMs),
+        }, this.o.admissionTimeoutMs, () => this.admissions.has(conn)),
       );
     }
     this.judge(conn);

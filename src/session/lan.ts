@@ -12,7 +12,7 @@ import type { RemoteInfo } from 'node:dgram';
 import NoiseSecretStream from '@hyperswarm/secret-stream';
 import multicastDns from 'multicast-dns';
 import type HyperDHT from 'hyperdht';
-import { DisposableStore, timeout, type IDisposable } from './disposable';
+import { deadline, DisposableStore, timeout, type IDisposable } from './disposable';
 import type { Logger } from './log';
 import { lanName, lanPeerTag } from './secrets';
 
@@ -301,9 +301,11 @@ export class LanDiscovery {
     // Errors before the handshake (refused, reset) are expected on a LAN; after it, the session's
     // own handler reports them.
     stream.on('error', (err: Error) => this.logger.debug(`LAN connection ${socket.remoteAddress ?? ''}: ${err.message}`));
-    const timer = setTimeout(() => stream.destroy(new Error('no Noise handshake in time')), HANDSHAKE_TIMEOUT_MS);
+    let settled = false;
+    const timer = deadline(() => stream.destroy(new Error('no Noise handshake in time')), HANDSHAKE_TIMEOUT_MS, () => settled);
     void stream.opened.then((ok) => {
-      clearTimeout(timer);
+      settled = true;
+      timer.dispose();
       done();
       if (!ok || this.closed) {
         stream.destroy();

@@ -2,7 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { Disposable, DisposableStore, listen, timeout, toDisposable } from '../../src/session/disposable';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { deadline, Disposable, DisposableStore, interval, listen, timeout, toDisposable } from '../../src/session/disposable';
 import { TypedEmitter } from '../../src/session/events';
 
 test('dispose() releases everything registered once, newest first; registering afterwards disposes at once', () => {
@@ -44,6 +49,47 @@ test('listen() removes exactly its listener; timeout() never fires once disposed
   timeout(() => (fired = true), 10).dispose();
   await new Promise((r) => setTimeout(r, 40));
   assert.equal(fired, false);
+});
+
+test('a deadline is judged after what already arrived is read: a stalled process does not time out an answer that is waiting', async () => {
+  // The answer comes from another process while this one is stalled (as a process starved of CPU
+  // is): it writes, then leaves a marker, so the stall ends only once the answer is in our socket.
+  const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-deadline-')), 'written');
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+  const writer = spawn(process.execPath, ['-e', `const s = require('net').connect(${port}, '127.0.0.1', () => setTimeout(() => s.write('answer', () => { require('fs').writeFileSync(${JSON.stringify(marker)}, ''); setTimeout(() => s.end(), 2000); }), 100));`]);
+  const socket = await accepted;
+  let answered = false;
+  socket.on('data', () => (answered = true));
+  const outcomes: string[] = [];
+  const plain = timeout(() => outcomes.push(answered ? 'plain: answered' : 'plain: timed out'), 20);
+  const judged = deadline(() => outcomes.push('deadline: timed out'), 20, () => answered);
+  const until = Date.now() + 60_000;
+  while (!fs.existsSync(marker) && Date.now() < until) {
+    // stalled: timers fall due, the answer waits unread
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(answered, 'the answer arrived');
+  assert.deepEqual(outcomes, ['plain: timed out'], 'a plain timer fires before the socket is read; the deadline sees the answer');
+  // Without an answer it fires, and once disposed it never does.
+  let fired = 0;
+  deadline(() => fired++, 10, () => false);
+  deadline(() => fired++, 10, () => false).dispose();
+  const ticks: number[] = [];
+  const every = interval(() => ticks.push(1), 5);
+  await new Promise((r) => setTimeout(r, 60));
+  every.dispose();
+  const n = ticks.length;
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(fired, 1);
+  assert.ok(n > 0 && ticks.length === n, 'the interval ran, and stopped on dispose');
+  plain.dispose();
+  judged.dispose();
+  socket.destroy();
+  writer.kill();
+  await new Promise((r) => server.close(r));
 });
 
 test('a subclass owns its things through register(); release() lets one go early', () => {
