@@ -37,6 +37,10 @@ export type { PeerStats, SessionEvents, SessionOptions, SessionStatus } from './
 export { SessionCodeError } from './code';
 export { colourFor } from './format';
 
+/** hyperswarm 4.17 dials topic peers only below maxPeers / 4 once four are joined explicitly (the
+ *  mesh's redials, gossip): its default 64 would cap a peer at 16 links, under a 30-person session. */
+const MAX_PEERS = 4 * 64;
+
 export class Session extends TypedEmitter<SessionEvents> implements PeerTransport {
   readonly code: string;
   readonly topic: Buffer;
@@ -249,7 +253,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
       // The DHT's health check tells when the network goes away and comes back.
       dht.on('network-update', () => this.updateStatus());
       dht.on('peer-connect-error', (code: string) => !this.left && this.problems.failed(code));
-      const swarm = new Hyperswarm({ dht, keyPair: this.keyPair, relayThrough: (force) => this.problems.pickRelay(force, !!dht.randomized) });
+      const swarm = new Hyperswarm({ dht, keyPair: this.keyPair, maxPeers: MAX_PEERS, relayThrough: (force) => this.problems.pickRelay(force, !!dht.randomized) });
       this.swarm = swarm;
       const paths = new ConnectionPaths({
         swarm,

@@ -10,7 +10,7 @@ import { Session, createSessionCode, parseSessionCode } from '../../src/session'
 import { deriveKeys, lanName, lanPeerTag } from '../../src/session/secrets';
 import { LAN_WINDOW_MS } from '../../src/session/lan';
 import type { BootstrapNode } from '../../src/session/network';
-import { waitFor } from '../helpers/testnet';
+import { createTestNetwork, waitFor } from '../helpers/testnet';
 import { multicastProblem, unreachableBootstrap } from '../helpers/lan';
 
 let bootstrap: BootstrapNode[];
@@ -107,6 +107,30 @@ test('a peer with another code hears the announcement but learns nothing from it
   assert.equal(a.peers().length, 1);
   assert.deepEqual(rejected, []);
   assert.equal(stranger.diagnose().lan.peersHeard, 0);
+});
+
+test('with the DHT reachable too, the LAN connection is the one kept, on both sides, and the member never blinks out', async (t) => {
+  if (skip) return t.skip(skip);
+  const net = await createTestNetwork();
+  try {
+    const code = createSessionCode();
+    const a = new Session({ code, name: 'Ann', network: net.network });
+    const b = new Session({ code, name: 'Bob', network: net.network });
+    open.push(a, b);
+    const leaves: string[] = [];
+    for (const s of [a, b]) s.on('peer-leave', (p, reason) => leaves.push(`${p.name}: ${reason}`));
+    // ready() resolves once the DHT announce is flushed: the peers each found then were dialled.
+    await Promise.all([a.ready(), b.ready()]);
+    await waitFor(() => a.peerStats(b.self.id)?.path === 'lan' && b.peerStats(a.self.id)?.path === 'lan', 'the LAN connection kept on both sides', 30_000);
+    const got: string[] = [];
+    b.on('message', (_p, d) => got.push(Buffer.from(d).toString()));
+    assert.ok(a.send(b.self.id, Buffer.from('still one link')));
+    await waitFor(() => got.length === 1, 'data over the kept connection', 10_000);
+    assert.deepEqual([a.peers().length, b.peers().length], [1, 1]);
+    assert.deepEqual(leaves, [], 'nobody left while the two paths were sorted out');
+  } finally {
+    await net.destroy();
+  }
 });
 
 test('LAN discovery switched off: peers with no DHT stay apart', async (t) => {
