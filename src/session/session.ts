@@ -25,7 +25,7 @@ import { Mesh } from './mesh';
 import { DisposableStore, toDisposable } from './disposable';
 import { createDHT, noDhtNodeMessage, type SessionDHT } from './network';
 import { RefusalReport } from './refusals';
-import { ConnectionPaths } from './paths';
+import { ConnectionPaths } from './connection-paths';
 import { deriveKeys } from './secrets';
 import { describeDeparture } from './departure';
 import type { Role } from './admission';
