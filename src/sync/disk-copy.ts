@@ -246,7 +246,16 @@ export class DiskCopy implements EditorBuffer {
         if (err.recreated && this.disk?.text !== undefined) this.disk = { ...this.disk, earlier: [...(this.disk.earlier ?? []), ''] };
         // The file changed since the copy last read it: that change is reported first (the copy's
         // version moves on), then the binding sends its edits again, rebased.
-        await this.readNow();
+        const found = await this.readNow();
+        if (found === 'missing') {
+          // Removed here while a change arrived: the change wins, as an edit wins over a concurrent
+          // delete (docs/PROTOCOL.md §6.4); the next write creates the file again.
+          this.disk = undefined;
+        } else if (found === 'not-text') {
+          // No longer a text here: the caller turns it into a binary file; until then, not written over.
+          this.failed(new Error(`${this.options.rel} is no longer a text file here`));
+          return 'failed';
+        }
         return false;
       }
       this.failed(err as Error);

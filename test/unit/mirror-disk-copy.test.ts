@@ -129,6 +129,15 @@ test('a tool writes back a version it read two writes ago: the lines that came s
   });
 });
 
+test("a file deleted here while a peer's edit arrives comes back with it (an edit wins over a concurrent delete)", async () => {
+  await withCopy(['one\n', 'one\n', knownOf('one\n')], async (b) => {
+    fs.rmSync(b.file);
+    b.peer((t) => t.insert(t.length, 'two\n'));
+    await waitFor(inSync(b), 'the file back with the edit');
+    assert.equal(disk(b), 'one\ntwo\n');
+  });
+});
+
 test('bytes this peer never saw at the path are kept before the shared text takes it', async () => {
   const kept: string[] = [];
   await withCopy(['shared\n', 'theirs\n', undefined, { keepUnknown: (bytes) => kept.push(bytes.toString('utf8')) }], async (b) => {
