@@ -10,7 +10,6 @@ import { asText, MAX_TEXT_BYTES } from './classify';
 import { contentHash } from './hash';
 import type { Known } from './disk-state';
 import { conflictPath, isSafeRelativePath } from './paths';
-import { diffLineEdits } from './line-diff';
 import type { SharedWorkspace } from './workspace';
 
 /** A free conflict path for content with this hash, beside `rel`. */
@@ -117,6 +116,15 @@ function countLines(text: string): Map<string, number> {
   return counts;
 }
 
+/**
+ * How much of `from` is not in `to`, counted in whole lines: a line that is gone counts whole even
+ * when a character diff would call it edited (`a-1` becoming `a-10` is `a-1` deleted and `a-10`
+ * written, not a `0` typed: counted as a typed character, a version holding `a-1` looked like the
+ * disk's base and the merge turned a peer's line into the disk's).
+ */
 function deletedChars(from: string, to: string): number {
-  return diffLineEdits(from, to).reduce((n, e) => n + e.deleteCount, 0);
+  const kept = countLines(to);
+  let n = 0;
+  for (const [line, count] of countLines(from)) n += Math.max(0, count - (kept.get(line) ?? 0)) * (line.length + 1);
+  return n;
 }

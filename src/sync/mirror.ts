@@ -6,9 +6,10 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { DisposableStore, listen } from '../session/disposable';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
-import type { ChangeOrigin, FileEntry } from './api';
+import type { ChangeOrigin, FileEntry, WorkspaceEvents } from './api';
 import { adoptIfSessions } from './clone-join';
 import { keepBesideAsNew } from './disk-merge';
 import { DiskIntake } from './disk-intake';
@@ -60,7 +61,8 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   private watcher: FolderWatcher | undefined;
   /** Joined into a folder with files: they are read once more when the watcher starts. */
   private resumed = false;
-  private readonly detach: Array<() => void> = [];
+  /** The workspace's listeners, removed on close. */
+  private readonly subscriptions = new DisposableStore();
 
   constructor(private readonly options: MirrorOptions) {
     super();
@@ -185,15 +187,12 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   async start(): Promise<void> {
     await this.core.rules.loadAll(this.root);
     await this.guard.remember();
-    const on = <K extends Parameters<SharedWorkspace['on']>[0]>(event: K, fn: Parameters<SharedWorkspace['on']>[1]) => {
-      this.ws.on(event, fn as never);
-      this.detach.push(() => this.ws.off(event, fn as never));
-    };
-    on('file-added', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.writeEntry(e))) as never);
-    on('binary-changed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.writeEntry(e))) as never);
-    on('text-changed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.writer.scheduleText(e)) as never);
-    on('file-renamed', ((e: FileEntry, old: string, o: ChangeOrigin) => o !== 'disk' && !this.handOverMove(old, e.path) && this.enqueue(() => this.writer.moveEntry(e, old))) as never);
-    on('file-removed', ((e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.removePath(e.path))) as never);
+    const on = <K extends keyof WorkspaceEvents & string>(event: K, fn: (...args: WorkspaceEvents[K]) => void) => this.subscriptions.add(listen(this.ws, event, fn));
+    on('file-added', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.writeEntry(e)));
+    on('binary-changed', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.writeEntry(e)));
+    on('text-changed', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.writer.scheduleText(e));
+    on('file-renamed', (e: FileEntry, old: string, o: ChangeOrigin) => o !== 'disk' && !this.handOverMove(old, e.path) && this.enqueue(() => this.writer.moveEntry(e, old)));
+    on('file-removed', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.removePath(e.path)));
     this.watch();
     // What changed between the first sync and now: files that arrived or changed (writeEntry skips
     // what is already on disk), and files written earlier that left the index or moved meanwhile.
@@ -253,7 +252,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     await this.idle().catch(() => {});
     this.core.closed = true;
     this.writer.stop();
-    this.detach.forEach((off) => off());
+    this.subscriptions.dispose();
   }
 
   // ---------------------------------------------------------------- model → disk

@@ -8,10 +8,11 @@
  * (fetcher.ts) and chunks (blobs.ts), the index's checks (index-guard.ts), the file view
  * (file-view.ts), progress (progress.ts) and the conflict rules every peer applies (rules.ts).
  */
-import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
+import { DisposableStore, toDisposable } from '../session/disposable';
+import { TypedEmitter } from '../session/events';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import type { PeerInfo, PeerTransport } from '../session/transport';
@@ -28,6 +29,8 @@ import { PeerLinks } from './links';
 import { Outbox, RemoteOrigin } from './outbox';
 import { validateRelativePath } from './paths';
 import { ProgressTracker } from './progress';
+import { announceChanges, originOf } from './view-changes';
+export { originOf } from './view-changes';
 import { INDEX_DOC } from './protocol';
 import { Receiver } from './receiver';
 import { ConflictRules } from './rules';
@@ -49,7 +52,7 @@ export interface WorkspaceOptions {
   docRequestTimeoutMs?: number;
 }
 
-export class SharedWorkspace extends EventEmitter implements Workspace {
+export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Workspace {
   readonly index: Y.Doc;
   readonly awareness: awarenessProtocol.Awareness;
   readonly blobs: BlobStore;
@@ -71,7 +74,8 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   /** Files reported as unavailable (each once). */
   private readonly reportedUnavailable = new Set<string>();
   private closed = false;
-  private readonly detach: Array<() => void> = [];
+  /** Listeners on the transport, removed on close. */
+  private readonly subscriptions = new DisposableStore();
   private readonly clientID: number;
 
   constructor(options: WorkspaceOptions) {
@@ -171,14 +175,8 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     const onJoin = (peer: PeerInfo) => this.sync.peerJoined(peer);
     const onLeave = (peer: PeerInfo) => this.sync.peerLeft(peer);
     const onMessage = (peer: PeerInfo, data: Uint8Array) => !this.closed && this.receiver.receive(peer, data);
-    this.transport.on('peer-join', onJoin);
-    this.transport.on('peer-leave', onLeave);
-    this.transport.on('message', onMessage);
-    this.detach.push(() => {
-      this.transport.off('peer-join', onJoin);
-      this.transport.off('peer-leave', onLeave);
-      this.transport.off('message', onMessage);
-    });
+    this.transport.on('peer-join', onJoin).on('peer-leave', onLeave).on('message', onMessage);
+    this.subscriptions.add(toDisposable(() => this.transport.off('peer-join', onJoin).off('peer-leave', onLeave).off('message', onMessage)));
     for (const peer of this.transport.peers()) this.sync.peerJoined(peer);
   }
 
@@ -330,7 +328,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.detach.forEach((off) => off());
+    this.subscriptions.dispose();
     this.sync.close();
     this.awareness.destroy();
     this.outbox.close();
@@ -342,18 +340,6 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     this.texts.close();
     this.index.destroy();
     this.removeAllListeners();
-  }
-
-  override on<K extends keyof WorkspaceEvents>(event: K, listener: (...args: WorkspaceEvents[K]) => void): this {
-    return super.on(event, listener as (...args: unknown[]) => void);
-  }
-
-  override off<K extends keyof WorkspaceEvents>(event: K, listener: (...args: WorkspaceEvents[K]) => void): this {
-    return super.off(event, listener as (...args: unknown[]) => void);
-  }
-
-  override emit<K extends keyof WorkspaceEvents>(event: K, ...args: WorkspaceEvents[K]): boolean {
-    return super.emit(event, ...args);
   }
 
   // ---------------------------------------------------------------- documents
@@ -385,13 +371,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     const { next, changes, fixes } = this.view.update(ids);
     this.tracker.viewChanged(changes);
 
-    // Tell, in an order a disk can follow: files leave, then move, then arrive, then change.
-    for (const { old, now } of changes) if (old && !now) this.emit('file-removed', old, origin);
-    for (const { old, now } of changes) if (old && now && old.path !== now.path) this.emit('file-renamed', now, old.path, origin);
-    for (const { old, now } of changes) if (!old && now) this.emit('file-added', now, origin);
-    for (const { old, now } of changes) {
-      if (old && now && now.kind === 'binary' && old.hash !== now.hash) this.emit('binary-changed', now, origin);
-    }
+    announceChanges(changes, origin, (event, ...args) => this.emit(event, ...args));
 
     // Consequences: fetch texts, keep lost binary versions, undo deletes that lost to edits.
     for (const [id, now] of next) {
@@ -417,10 +397,4 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
     if (this.view.byPath(p)) throw new Error(`${p} already exists in the shared workspace`);
     return p;
   }
-}
-
-export function originOf(origin: unknown): ChangeOrigin {
-  if (origin === 'disk' || origin === 'editor') return origin;
-  if (origin instanceof Y.UndoManager) return 'editor';
-  return 'remote';
 }

@@ -56,6 +56,18 @@ test('the merge base is the earlier version a stale rewrite deletes least from; 
   assert.equal(mergeBase(known, 'start\nb2\nb3\n'), v[3]);
 });
 
+test("a version holding a line the disk's line starts with is not taken for the base (a-1 is not a-10 with a '0' typed)", () => {
+  // The copy wrote 's\na-1\n', then 's\na-1\nb\n'; a tool that read 's\n' wrote back 's\na-10\n'.
+  const v = ['s\n', 's\na-1\n', 's\na-1\nb\n'];
+  let known: { hash: string; size: number; text: string; earlier?: string[] } | undefined;
+  for (const text of v) known = { hash: contentHash(Buffer.from(text)), size: text.length, text, earlier: earlierTexts(known) };
+  const disk = 's\na-10\n';
+  const base = mergeBase(known, disk);
+  assert.equal(base, v[0]);
+  const lines = merge(base!, disk, known!.text).split('\n');
+  for (const l of ['s', 'a-1', 'b', 'a-10']) assert.ok(lines.includes(l), `${l} in ${JSON.stringify(lines)}`);
+});
+
 test('a file moved aside by a write that was interrupted goes back in its place at start', async () => {
   const root = tempDir();
   writeTree(root, { 'sub/other.txt': 'other\n' });
