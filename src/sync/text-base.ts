@@ -13,6 +13,16 @@ import { contentHash } from './hash';
 /** The Yjs client id of every text's first state; no peer edits as it. */
 export const BASE_CLIENT = 0;
 
+/** Transaction origin of building a text's first state here (not an edit: nothing to send or tell). */
+export const MATERIALISE = Symbol('materialise');
+
+/** Whether a transaction changed nothing but the base client's items (a first state built here). */
+export function onlyBase(tx: Y.Transaction): boolean {
+  if (tx.deleteSet.clients.size > 0) return false;
+  for (const [client, clock] of tx.afterState) if (client !== BASE_CLIENT && tx.beforeState.get(client) !== clock) return false;
+  return true;
+}
+
 /** The one update that is a text's first state: `content` inserted at 0 by BASE_CLIENT. */
 export function baseUpdate(content: string): Uint8Array {
   const scratch = new Y.Doc({ gc: true });
