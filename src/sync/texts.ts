@@ -111,6 +111,12 @@ export class TextDocs {
     this.asBytes.delete(id);
   }
 
+  /** Whether the document held here has changes beyond its first state. */
+  edited(id: string): boolean {
+    const t = this.texts.get(id);
+    return t !== undefined && t.ready && !isPristine(t.doc);
+  }
+
   /** The ids of documents held now (to look for ones to release). */
   held(): string[] {
     return [...this.texts.keys()];

@@ -414,7 +414,7 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
   private markEdited(id: string, origin: unknown): void {
     if (origin instanceof RemoteOrigin || origin === MATERIALISE) return;
     const m = this.entries.get(id);
-    if (m && m.get('edited') !== true) this.index.transact(() => m.set('edited', true), origin);
+    if (m && m.get('edited') !== true && this.sync.indexReady) this.index.transact(() => m.set('edited', true), origin);
   }
 
   /** Says once per file that no member could send its content. */
@@ -446,6 +446,8 @@ export class SharedWorkspace extends EventEmitter implements Workspace {
       this.updateAvailability(id);
       if (!now) continue;
       if (now.kind === 'text' && !this.texts.isReady(id)) void this.loader.buildOrFetch(id, false, source);
+      // Edited here before its entry arrived (a new text's step 2 precedes it): say so now.
+      if (now.kind === 'text' && this.texts.edited(id)) this.markEdited(id, 'editor');
       if (now.kind === 'binary') this.rules.keepConflictingVersions(id, this.entries.get(id)!, now.path);
     }
     for (const id of ids) if (this.entries.get(id)?.get('deleted')) this.rules.checkRestore(id);

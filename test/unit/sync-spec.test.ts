@@ -143,3 +143,21 @@ test('§6.1 the headless peer publishes user {id, name, colour}', async () => {
   assert.equal(state.verified, true);
   assert.equal(state.file, null);
 });
+
+test('§6.1 (version 2) a text starts from its first state: client 0 inserts the content; the creator\'s step 2 is exactly that update', async () => {
+  const a = peer('a', 'share');
+  const b = peer('b');
+  link(a.transport, b.transport);
+  await b.ws.whenIndexReady();
+  const sent = recordSync(a.transport);
+  const f = a.ws.createText('notes.md', 'héllo', 'editor');
+  const step2 = sent.find(([doc, kind]) => doc === f.id && kind === 1);
+  assert.equal(Buffer.from(step2![2]).toString('hex'), '010100000401' + '07' + Buffer.from('content').toString('hex') + '06' + Buffer.from('héllo').toString('hex') + '00');
+  // The first edit marks the entry `edited`, once.
+  const entry = () => b.ws.index.getMap<Y.Map<unknown>>('files').get(f.id);
+  assert.equal(entry()?.get('edited'), undefined);
+  (await b.ws.text(f.id)).insert(0, '!');
+  await waitFor(() => entry()?.get('edited') === true && a.ws.loadedText(f.id)?.toString() === '!héllo', 'the edit and its mark on a');
+  a.ws.close();
+  b.ws.close();
+});
