@@ -372,7 +372,7 @@ test('a member whose channel opens just as the session leaves starts nothing tha
     const Protomux = require('protomux');
     const { Session, createSessionCode, parseSessionCode } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session'))});
     const { deriveKeys, proof } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session/secrets'))});
-    const { handshakeEncoding, PROTOCOL_NAME } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session/wire'))});
+    const { handshakeEncoding, PROTOCOL_NAME, PROTOCOL_VERSION } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session/wire'))});
     const { createTestNetwork, waitFor } = require(${JSON.stringify(path.resolve(__dirname, '../helpers/testnet'))});
     (async () => {
       const net = await createTestNetwork();
