@@ -130,7 +130,8 @@ export class DiskIntake implements DiskReader {
     const text = asText(bytes, MAX_TEXT_BYTES);
     const hash = contentHash(bytes);
     try {
-      if (text !== undefined) this.core.ws.createText(rel, text, 'disk');
+      // A text stays as bytes (this file) until someone needs its document (§6.1, version 2).
+      if (text !== undefined) this.core.ws.createLazyText(rel, bytes.byteLength, hash, 'disk');
       else this.core.ws.createBinary(rel, bytes, 'disk');
       this.core.known.set(rel, { hash, size: bytes.byteLength, text });
     } catch (err) {
