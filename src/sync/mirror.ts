@@ -84,7 +84,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     for (const f of [...report.files]) {
       if (this.ws.byPath(f.rel)) continue;
       const bytes = await readIfFile(resolveInside(this.root, f.rel));
-      if (bytes) this.intake.addFromDisk(f.rel, bytes);
+      if (bytes) this.intake.addFromDisk(f.rel, bytes, true);
       else leaveOut(report, f, 'it could not be read');
     }
     return report;
