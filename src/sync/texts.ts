@@ -6,7 +6,7 @@
  * again from the bytes when someone needs it.
  */
 import * as Y from 'yjs';
-import { MATERIALISE, isPristine, onlyBase } from './text-base';
+import { BASE_CLIENT, MATERIALISE, isPristine, onlyBase } from './text-base';
 
 export interface TextState {
   doc: Y.Doc;
@@ -83,9 +83,14 @@ export class TextDocs {
     if (!this.texts.get(id)?.ready) this.asBytes.set(id, this.asBytes.get(id) ?? null);
   }
 
-  /** What a delete of a text held as bytes had seen: its first state's vector, if known. */
+  /**
+   * What a delete of a text held as bytes had seen: the released document's vector, or, for a text
+   * never built here, "all of client 0's items and nobody else's" (client 0 writes only the first
+   * state, text-base.ts), so that edits made elsewhere meanwhile still bring the file back (§6.4).
+   */
   bytesStateVector(id: string): Uint8Array | undefined {
-    return this.asBytes.get(id) ?? undefined;
+    if (!this.asBytes.has(id)) return undefined;
+    return this.asBytes.get(id) ?? Y.encodeStateVector(new Map([[BASE_CLIENT, 0x7fffffff]]));
   }
 
   /** Whether a document is still its first state and no one holds it (no editor binding observes

@@ -140,3 +140,19 @@ test('an edit through a reference kept past a release is not lost', async (t) =>
   assert.equal(a.ws.loadedText(id)?.toString(), 'late kept\n');
   assert.equal((await a.ws.text(id)).toString(), 'late kept\n');
 });
+
+test('a text deleted by a peer that held it as bytes comes back with an edit made meanwhile elsewhere', async (t) => {
+  const files = { 'gone.txt': 'to be deleted\n' };
+  const a = peer('a', 'share', files);
+  const b = peer('b', 'join', files); // builds it from its own bytes: a is never asked
+  t.after(() => [a.ws, b.ws].forEach((w) => w.close()));
+  const id = shareLazily(a).get('gone.txt')!;
+  link(a.transport, b.transport);
+  await b.ws.whenIndexReady();
+  const tb = await b.ws.text(id);
+  assert.equal(a.ws.loadedText(id), undefined, 'a never built it');
+  // At the same moment: a deletes it (having seen only its first state), b types into it.
+  a.ws.remove(id, 'disk');
+  tb.insert(0, 'kept: ');
+  await waitFor(() => a.ws.byId(id) !== undefined && b.ws.byId(id) !== undefined && a.ws.loadedText(id)?.toString() === 'kept: to be deleted\n', 'the file back on both, with the edit');
+});
