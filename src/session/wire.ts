@@ -10,7 +10,8 @@ import { WIRE_COLOUR } from './format';
 import { displayName, MAX_DISPLAY_NAME } from './untrusted';
 
 export const PROTOCOL_NAME = 'hyperpair';
-export const PROTOCOL_VERSION = 1;
+/** 2: texts may travel as bytes and start from a deterministic first state (docs/PROTOCOL.md §6.1). */
+export const PROTOCOL_VERSION = 2;
 
 /** Largest application payload in one `data` frame. The layers above chunk below it. */
 export const MAX_DATA_FRAME = 12 * 1024 * 1024;

@@ -126,11 +126,16 @@ export class DiskIntake implements DiskReader {
     this.core.logger.warn(message);
   }
 
-  addFromDisk(rel: string, bytes: Buffer): void {
+  /**
+   * `lazy`: at share, a text stays as bytes (this file) until someone needs its document (§6.1,
+   * version 2); a file that appears later goes whole to the members first, as they all want it.
+   */
+  addFromDisk(rel: string, bytes: Buffer, lazy = false): void {
     const text = asText(bytes, MAX_TEXT_BYTES);
     const hash = contentHash(bytes);
     try {
-      if (text !== undefined) this.core.ws.createText(rel, text, 'disk');
+      if (text !== undefined && lazy) this.core.ws.createLazyText(rel, bytes.byteLength, hash, 'disk');
+      else if (text !== undefined) this.core.ws.createText(rel, text, 'disk');
       else this.core.ws.createBinary(rel, bytes, 'disk');
       this.core.known.set(rel, { hash, size: bytes.byteLength, text });
     } catch (err) {

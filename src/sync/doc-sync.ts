@@ -47,6 +47,8 @@ export interface DocSyncParts {
   indexArrived(from: string): void;
   /** A text document is complete here. */
   textArrived(id: string): void;
+  /** Build a text held here as bytes into its document (then answer those waiting for it). */
+  build(id: string): void;
 }
 
 export class DocSync {
@@ -113,6 +115,7 @@ export class DocSync {
     const t = this.p.texts.state(name);
     if (t.ready) return this.p.outbox.step2(peer.id, name, t.doc, sv);
     t.wantedBy.set(peer.id, sv);
+    if (this.p.texts.isBytes(name)) return this.p.build(name);
     this.p.fetcher.askedBy(peer.id, name);
   }
 
@@ -137,6 +140,8 @@ export class DocSync {
       throw new ProtocolError(`text document over ${MAX_REMOTE_TEXT_CHARS} characters`);
     }
     if (complete) this.p.textArrived(name);
+    // An edit to a text held as bytes waits on its first state: build it from them.
+    else if (this.p.texts.isBytes(name)) this.p.build(name);
   }
 
   close(): void {

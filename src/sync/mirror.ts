@@ -76,6 +76,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     this.writer = new DiskWriter(this.core, this.editor, () => this.intake);
     this.intake = new DiskIntake(this.core, this.editor, this.writer, (halt) => this.halt(halt));
     this.ws.setChunkReader((hash) => this.readChunk(hash));
+    this.ws.setTextSource((id) => this.readText(id));
   }
 
   /** Puts every shareable file of the folder into the model. Returns what was left out, and why. */
@@ -85,7 +86,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     for (const f of [...report.files]) {
       if (this.ws.byPath(f.rel)) continue;
       const bytes = await readIfFile(resolveInside(this.root, f.rel));
-      if (bytes) this.intake.addFromDisk(f.rel, bytes);
+      if (bytes) this.intake.addFromDisk(f.rel, bytes, true);
       else leaveOut(report, f, 'it could not be read');
     }
     return report;
@@ -333,6 +334,18 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   }
 
   /** Serves a peer's chunk request from the file on disk, if the file still has that content. */
+  /**
+   * A text's bytes for the workspace to build its document from (it checks them against the entry's
+   * hash): the file on disk, or, when it changed there since, the text last synced (the record's).
+   */
+  private async readText(id: string): Promise<Uint8Array | undefined> {
+    const e = this.ws.byId(id);
+    if (!e || e.kind !== 'text') return undefined;
+    const known = this.known.get(e.path);
+    if (known?.hash === e.hash && known.text !== undefined) return Buffer.from(known.text, 'utf8');
+    return (await readIfFile(resolveInside(this.root, e.path))) ?? undefined;
+  }
+
   private async readChunk(hash: string): Promise<Uint8Array | undefined> {
     for (const e of this.ws.filesWithChunk(hash)) {
       const content = this.ws.content(e.id);

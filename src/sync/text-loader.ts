@@ -9,7 +9,14 @@ import type { Logger } from '../session/log';
 import type { PeerTransport } from '../session/transport';
 import { TextFetcher } from './fetcher';
 import type { Outbox } from './outbox';
+import { MATERIALISE, baseText, materialise } from './text-base';
 import type { TextDocs } from './texts';
+
+/** How often documents nobody holds are looked for, to be released (one full period unused first). */
+const RELEASE_EVERY_MS = 5_000;
+
+/** A text's bytes as this peer holds them (its file on disk), or undefined; checked against the hash. */
+export type TextSource = (id: string) => Promise<Uint8Array | undefined>;
 
 /** Text documents requested from peers at a time (open files jump the queue); 16 left a joiner of
  * thousands of small files waiting on round trips. */
@@ -27,10 +34,18 @@ export interface TextLoaderParts {
   arrived(id: string): void;
   /** Nobody could send a text and nothing of it is here. */
   unavailable(id: string): void;
+  /** The hash of a text's first state (its index entry's `hash`), and whether anyone edited it since. */
+  base(id: string): { hash: string; edited: boolean } | undefined;
 }
 
 export class TextLoader {
   readonly fetcher: TextFetcher;
+  /** Where this peer reads texts' bytes; without one, no document is released (nothing to build it from). */
+  source: TextSource | undefined;
+  private readonly building = new Map<string, Promise<boolean>>();
+  private releaseTimer: NodeJS.Timeout | undefined;
+  /** Documents found releasable at the last look: released at the next if still so. */
+  private idle = new Set<string>();
 
   constructor(
     private readonly p: TextLoaderParts,
@@ -52,21 +67,80 @@ export class TextLoader {
   text(id: string): Promise<Y.Text> {
     const t = this.p.texts.state(id);
     if (t.ready) return Promise.resolve(t.doc.getText('content'));
-    this.fetcher.want(id, true);
-    return new Promise((resolve) => {
+    const done = new Promise<Y.Text>((resolve) => {
       const wait = (ready: boolean) => (ready ? resolve(t.doc.getText('content')) : !this.p.isClosed() && t.waiters.push(wait));
       t.waiters.push(wait);
     });
+    void this.buildOrFetch(id);
+    return done;
   }
 
   /** The text, or undefined once no member could send it (or on close). */
   load(id: string): Promise<Y.Text | undefined> {
     const t = this.p.texts.state(id);
     if (t.ready) return Promise.resolve(t.doc.getText('content'));
-    return new Promise((resolve) => {
+    const done = new Promise<Y.Text | undefined>((resolve) => {
       t.waiters.push((ready) => resolve(ready ? t.doc.getText('content') : undefined));
-      this.fetcher.want(id, true);
     });
+    void this.buildOrFetch(id);
+    return done;
+  }
+
+  /**
+   * Builds a text's document from the bytes held here (§6.2, version 2), when they are its first
+   * state; complete at once if nobody edited it, else the edits are asked for (a step 1 from the
+   * first state: only they travel). Without such bytes, it is fetched whole as before.
+   */
+  async buildOrFetch(id: string, urgent = true, from?: string): Promise<void> {
+    const base = this.source ? this.p.base(id) : undefined;
+    const built = base && !this.p.texts.get(id)?.ready ? await this.build(id, base.hash) : false;
+    if (this.p.texts.get(id)?.ready || this.p.isClosed()) return;
+    if (built && !base?.edited) return this.markReady(id);
+    if (this.p.texts.isBytes(id)) {
+      // Held as bytes, yet not readable now (the file changed on disk): a member builds it for us.
+      this.p.texts.forgetBytes(id);
+    }
+    this.fetcher.want(id, urgent, from);
+  }
+
+  /** Gives the document its first state from the bytes held here; false when they are not here. */
+  private build(id: string, hash: string): Promise<boolean> {
+    const known = this.building.get(id);
+    if (known) return known;
+    const run = (async () => {
+      const bytes = await this.source?.(id).catch(() => undefined);
+      const content = bytes && baseText(bytes, hash);
+      if (content === undefined || this.p.isClosed()) return false;
+      materialise(this.p.texts.state(id).doc, content, MATERIALISE);
+      return true;
+    })();
+    this.building.set(id, run);
+    void run.finally(() => this.building.delete(id));
+    return run;
+  }
+
+  /**
+   * Looks now and then for documents nobody holds that are still their first state, and releases
+   * those that were so at the previous look too: memory follows what people have open.
+   */
+  startReleasing(everyMs = RELEASE_EVERY_MS): void {
+    if (this.releaseTimer || this.p.isClosed()) return;
+    this.releaseTimer = setInterval(() => this.releaseIdle(), everyMs);
+    this.releaseTimer.unref?.();
+  }
+
+  /** One look (see startReleasing); returns how many documents were released. */
+  releaseIdle(): number {
+    if (!this.source) return 0;
+    let released = 0;
+    const next = new Set<string>();
+    for (const id of this.p.texts.held()) {
+      if (this.building.has(id) || !this.p.texts.releasable(id)) continue;
+      if (this.idle.has(id) && this.p.texts.release(id)) released++;
+      else next.add(id);
+    }
+    this.idle = next;
+    return released;
   }
 
   /** A text is complete here: wake its waiters and answer the peers that asked before we had it. */
@@ -80,6 +154,7 @@ export class TextLoader {
   }
 
   close(): void {
+    clearInterval(this.releaseTimer);
     this.fetcher.close();
   }
 

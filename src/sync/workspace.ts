@@ -34,7 +34,8 @@ export { originOf } from './view-changes';
 import { INDEX_DOC } from './protocol';
 import { Receiver } from './receiver';
 import { ConflictRules } from './rules';
-import { TextLoader } from './text-loader';
+import { MATERIALISE, materialise, ownClientId } from './text-base';
+import { TextLoader, type TextSource } from './text-loader';
 import { TextDocs } from './texts';
 
 export { DEFAULT_CAPS, type WorkspaceCaps } from './index-guard';
@@ -83,7 +84,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     this.transport = options.transport;
     this.logger = options.logger ?? silentLogger;
     this.caps = { ...DEFAULT_CAPS, ...options.caps };
-    this.clientID = options.clientID ?? randomBytes(4).readUInt32LE(0);
+    this.clientID = options.clientID ?? ownClientId(randomBytes(4).readUInt32LE(0));
     this.index = this.newDoc(INDEX_DOC);
     this.entries = this.index.getMap('files');
     this.awareness = new awarenessProtocol.Awareness(this.index);
@@ -119,6 +120,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
       newDoc: (name) => this.newDoc(name),
       transaction: (id, tx) => this.outbox.queue(id, tx),
       changed: (id, tx) => {
+        this.markEdited(id, tx.origin);
         const entry = this.view.byId(id);
         if (entry) this.emit('text-changed', entry, originOf(tx.origin));
         this.rules.checkRestore(id);
@@ -139,6 +141,11 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
         pathOf: (id) => this.view.byId(id)?.path ?? id,
         arrived: (id) => this.updateAvailability(id),
         unavailable: (id) => this.reportUnavailable(id),
+        base: (id) => {
+          const m = this.entries.get(id);
+          const hash = m?.get('hash');
+          return m?.get('kind') === 'text' && typeof hash === 'string' ? { hash, edited: m.get('edited') === true } : undefined;
+        },
       },
       options.docRequestTimeoutMs ?? 10_000,
     );
@@ -156,6 +163,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
         receiver: this.receiver,
         indexArrived: (from) => this.refresh(new Set(this.entries.keys()), 'remote', from),
         textArrived: (id) => this.loader.markReady(id),
+        build: (id) => void this.loader.buildOrFetch(id),
       },
       options.mode === 'share',
     );
@@ -265,6 +273,26 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     return this.view.filesWithChunk(hash);
   }
 
+  /**
+   * Lets the mirror give texts' bytes from the files on disk (checked against the entry's hash): texts
+   * then need no document until someone opens or edits them, and documents unused for a while that
+   * are still their first state are released (docs/PROTOCOL.md §6.2, version 2).
+   */
+  setTextSource(source: TextSource): void {
+    this.loader.source = source;
+    this.loader.startReleasing();
+  }
+
+  /** Documents held in memory now (for measurements and tests). */
+  get textDocuments(): number {
+    return this.texts.held().length;
+  }
+
+  /** Releases the documents unused since the last call (what the timer does every few seconds). */
+  releaseIdleTexts(): number {
+    return this.loader.releaseIdle();
+  }
+
   /** Lets the mirror serve chunks from the files on disk. */
   setChunkReader(reader: ChunkReader): void {
     this.blobs.reader = reader;
@@ -281,13 +309,26 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     const p = this.assertFreePath(path);
     const id = newId();
     const t = this.texts.state(id);
-    t.doc.transact(() => t.doc.getText('content').insert(0, content), origin);
+    materialise(t.doc, content, MATERIALISE);
     this.loader.markReady(id);
     this.outbox.sendWhole(id, t.doc);
     const bytes = Buffer.from(content, 'utf8');
     this.index.transact(() => {
       this.entries.set(id, entryMap({ path: p, kind: 'text', size: bytes.byteLength, hash: contentHash(bytes) }));
     }, origin);
+    return this.view.byId(id)!;
+  }
+
+  /**
+   * A text file whose content stays as bytes here (the file on disk, read through the text source)
+   * until someone opens or edits it: only the entry is made, and a member that asks for the text gets
+   * its first state built from those bytes (§6.1, version 2).
+   */
+  createLazyText(path: string, size: number, hash: string, origin: ChangeOrigin): FileEntry {
+    const p = this.assertFreePath(path);
+    const id = newId();
+    this.texts.holdAsBytes(id);
+    this.index.transact(() => this.entries.set(id, entryMap({ path: p, kind: 'text', size, hash })), origin);
     return this.view.byId(id)!;
   }
 
@@ -316,12 +357,8 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     // What the deleter had seen: edits beyond it (made concurrently) bring the file back.
     // A text this peer never loaded cannot say what it saw: then the delete simply wins ('*').
     const text = entry?.kind === 'text' ? this.texts.get(id) : undefined;
-    const seen =
-      entry?.kind === 'text'
-        ? text?.ready
-          ? Buffer.from(Y.encodeStateVector(text.doc)).toString('base64')
-          : '*'
-        : String(versionCount(m));
+    const sv = text?.ready ? Y.encodeStateVector(text.doc) : this.texts.bytesStateVector(id);
+    const seen = entry?.kind === 'text' ? (sv ? Buffer.from(sv).toString('base64') : '*') : String(versionCount(m));
     this.index.transact(() => m.set('deleted', seen), origin);
   }
 
@@ -355,6 +392,17 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     return doc;
   }
 
+  /**
+   * The first change made here to a text beyond its first state says so in its entry (`edited`,
+   * §6.1): a peer that holds the text's bytes builds the first state from them, and then fetches the
+   * edits only if there are any.
+   */
+  private markEdited(id: string, origin: unknown): void {
+    if (origin instanceof RemoteOrigin || origin === MATERIALISE) return;
+    const m = this.entries.get(id);
+    if (m && m.get('edited') !== true && this.sync.indexReady) this.index.transact(() => m.set('edited', true), origin);
+  }
+
   /** Says once per file that no member could send its content. */
   private reportUnavailable(id: string): void {
     const entry = this.view.byId(id);
@@ -377,7 +425,9 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     for (const [id, now] of next) {
       this.updateAvailability(id);
       if (!now) continue;
-      if (now.kind === 'text' && !this.texts.isReady(id)) this.loader.fetcher.want(id, false, source);
+      if (now.kind === 'text' && !this.texts.isReady(id)) void this.loader.buildOrFetch(id, false, source);
+      // Edited here before its entry arrived (a new text's step 2 precedes it): say so now.
+      if (now.kind === 'text' && this.texts.edited(id)) this.markEdited(id, 'editor');
       if (now.kind === 'binary') this.rules.keepConflictingVersions(id, this.entries.get(id)!, now.path);
     }
     for (const id of ids) if (this.entries.get(id)?.get('deleted')) this.rules.checkRestore(id);

@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import { parseSessionCode } from '../../src/session/code';
 import { parseBootstrap } from '../../src/session/network';
 import { deriveKeys } from '../../src/session/secrets';
-import { handshakeEncoding, PROTOCOL_NAME } from '../../src/session/wire';
+import { handshakeEncoding, PROTOCOL_NAME, PROTOCOL_VERSION } from '../../src/session/wire';
 import { settle } from './oracle';
 import { startSession, type ChaosPeer } from './peers';
 import { dirsOf, makePeer, seeded, sleep, Tally, tokensOf, until, withPeers, writerFor, type ScenarioContext, type ScenarioResult } from './scenario';
@@ -35,7 +35,7 @@ function attack(stream: Duplex, kind: Attack, random: () => number): void {
       const mux = Protomux.from(stream);
       const ch = mux.createChannel({ protocol: PROTOCOL_NAME, handshake: handshakeEncoding });
       if (!ch) return;
-      ch.open(kind === 'version-2' ? { version: 2, proof: null } : { version: 1, proof: bytes(32) });
+      ch.open(kind === 'version-2' ? { version: PROTOCOL_VERSION + 1, proof: null } : { version: PROTOCOL_VERSION, proof: bytes(32) });
       if (kind === 'garbage-channel') stream.write(bytes(64));
       break;
     }

@@ -9,7 +9,7 @@ import Protomux from 'protomux';
 import type Hyperswarm from 'hyperswarm';
 import type { PeerConnection } from '../../src/session/connection';
 import { proof } from '../../src/session/secrets';
-import { dataEncoding, handshakeEncoding, helloEncoding, PROTOCOL_NAME, type Handshake } from '../../src/session/wire';
+import { dataEncoding, handshakeEncoding, helloEncoding, PROTOCOL_NAME, PROTOCOL_VERSION, type Handshake } from '../../src/session/wire';
 import { noisePair, testConnection, TEST_AUTH_KEY } from '../helpers/noise-pair';
 import { waitFor } from '../helpers/testnet';
 
@@ -27,7 +27,7 @@ function handMade(stream: Hyperswarm.SecretStream, then: (send: { hello(): void;
   ch.addMessage({ encoding: c.uint }); // peers (unused here): keeps the message types in order
   ch.addMessage({ encoding: c.uint }); // bye
   const data = ch.addMessage({ encoding: dataEncoding });
-  ch.open({ version: 1, proof: proof(TEST_AUTH_KEY, stream.handshakeHash, stream.publicKey) });
+  ch.open({ version: PROTOCOL_VERSION, proof: proof(TEST_AUTH_KEY, stream.handshakeHash, stream.publicKey) });
   then({ hello: () => hello.send({ name: 'Hand', colour: '#e6194b' }), data: (b) => data.send(b) });
 }
 

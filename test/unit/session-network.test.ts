@@ -12,7 +12,7 @@ import c from 'compact-encoding';
 import type { Encoding } from 'compact-encoding';
 import { Session, SessionCodeError, createSessionCode, parseSessionCode } from '../../src/session';
 import { deriveKeys, proof } from '../../src/session/secrets';
-import { handshakeEncoding, helloEncoding, PROTOCOL_NAME, type Handshake } from '../../src/session/wire';
+import { handshakeEncoding, helloEncoding, PROTOCOL_NAME, PROTOCOL_VERSION, type Handshake } from '../../src/session/wire';
 import { createStreamLogger } from '../../src/session/log';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
 import { dropConnections } from '../helpers/drop';
@@ -144,9 +144,9 @@ test('a DHT observer without the code is refused and receives nothing about the 
   for (const secret of ['Alice-Secret-Name', 'Bob-Secret-Name', 'abcdef', 'fedcba', 'SECRET-PAYLOAD']) {
     assert.ok(!all.includes(secret), `${secret} reached the observer`);
   }
-  // Byte by byte, each connection carried exactly one protomux open of "hyperpair" with version 1
+  // Byte by byte, each connection carried exactly one protomux open of "hyperpair" with its version
   // and a 32-byte proof (docs/PROTOCOL.md §4), and nothing else but empty keep-alives.
-  const openPrefix = Buffer.concat([Buffer.from([0x00, 0x01, 0x01, PROTOCOL_NAME.length]), Buffer.from(PROTOCOL_NAME), Buffer.from([0x00, 0x01])]);
+  const openPrefix = Buffer.concat([Buffer.from([0x00, 0x01, 0x01, PROTOCOL_NAME.length]), Buffer.from(PROTOCOL_NAME), Buffer.from([0x00, PROTOCOL_VERSION])]);
   const frames = messages.filter((m) => m.length > 0);
   assert.equal(frames.length, connections, 'one frame per connection');
   for (const m of frames) {
@@ -205,7 +205,7 @@ test('a peer with a wrong proof, garbage bytes, or an oversized frame loses only
   const topic = a.topic;
 
   // Wrong proof.
-  const liar = await observer(topic, (conn) => void rawChannel(conn, { version: 1, proof: Buffer.alloc(32, 9) }, () => {}));
+  const liar = await observer(topic, (conn) => void rawChannel(conn, { version: PROTOCOL_VERSION, proof: Buffer.alloc(32, 9) }, () => {}));
   await waitFor(() => rejected.some((r) => /wrong membership proof/.test(r)), 'the liar to be refused');
   await liar.destroy();
 
@@ -233,7 +233,7 @@ test('a peer with a wrong proof, garbage bytes, or an oversized frame loses only
   const big = await observer(topic, (conn) => {
     conn.on('close', () => (bigClosed = true));
     const encodings = [helloEncoding, c.string, c.string, hugeLength] as unknown as Array<Encoding<never>>;
-    const msgs = rawChannel(conn, { version: 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }, () => {
+    const msgs = rawChannel(conn, { version: PROTOCOL_VERSION, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }, () => {
       msgs[0].send({ name: 'Mallory', colour: '#123456' } as never);
       msgs[3].send(0 as never);
     }, encodings);
@@ -252,7 +252,7 @@ test('a peer with a wrong proof, garbage bytes, or an oversized frame loses only
   await Promise.all([a.leave(), b.leave()]);
 });
 
-test('a peer of another protocol version is told apart, and both sides see the versions', async () => {
+test('a peer of another protocol version (version 1, before texts could travel as bytes) is told apart, and both sides see the versions', async () => {
   const code = createSessionCode();
   const a = session(code, 'Alice');
   await a.ready();
@@ -261,11 +261,11 @@ test('a peer of another protocol version is told apart, and both sides see the v
   let seenByFuturePeer: number | undefined;
   // A member: it proves the code (a stranger's version is never reported, session-strangers.test.ts).
   const { authKey } = deriveKeys((parseSessionCode(code) as { secret: Buffer }).secret);
-  const future = await observer(a.topic, (conn) => void rawChannel(conn, { version: 2, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }, (h) => (seenByFuturePeer = h.version)));
+  const future = await observer(a.topic, (conn) => void rawChannel(conn, { version: 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }, (h) => (seenByFuturePeer = h.version)));
   await waitFor(() => mismatches.length > 0 && seenByFuturePeer !== undefined, 'the version mismatch');
-  assert.equal(mismatches[0][0], 2);
-  assert.match(mismatches[0][1], /runs Hyperpair protocol 2/);
-  assert.equal(seenByFuturePeer, 1);
+  assert.equal(mismatches[0][0], 1);
+  assert.match(mismatches[0][1], /runs Hyperpair protocol 1; this one runs protocol 2\b/);
+  assert.equal(seenByFuturePeer, PROTOCOL_VERSION);
   await future.destroy();
   await a.leave();
 });
@@ -372,7 +372,7 @@ test('a member whose channel opens just as the session leaves starts nothing tha
     const Protomux = require('protomux');
     const { Session, createSessionCode, parseSessionCode } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session'))});
     const { deriveKeys, proof } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session/secrets'))});
-    const { handshakeEncoding, PROTOCOL_NAME } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session/wire'))});
+    const { handshakeEncoding, PROTOCOL_NAME, PROTOCOL_VERSION } = require(${JSON.stringify(path.resolve(__dirname, '../../src/session/wire'))});
     const { createTestNetwork, waitFor } = require(${JSON.stringify(path.resolve(__dirname, '../helpers/testnet'))});
     (async () => {
       const net = await createTestNetwork();
@@ -389,7 +389,7 @@ test('a member whose channel opens just as the session leaves starts nothing tha
         await waitFor(() => a.table.all().length === 1, 'A to see the connection', 60000);
         const leaving = a.leave(); // ends this connection while it is still pending on A's side
         const ch = Protomux.from(conn).createChannel({ protocol: PROTOCOL_NAME, handshake: handshakeEncoding });
-        ch.open({ version: 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) });
+        ch.open({ version: PROTOCOL_VERSION, proof: proof(authKey, conn.handshakeHash, conn.publicKey) });
         leaving.then(() => console.log('left'));
       });
       await late.join(a.topic, { server: false, client: true }).flushed();

@@ -11,7 +11,7 @@ import Protomux from 'protomux';
 import { Session, createSessionCode, parseSessionCode } from '../../src/session';
 import { RefusalReport, type RefusalSummary } from '../../src/session/refusals';
 import { deriveKeys, proof } from '../../src/session/secrets';
-import { handshakeEncoding, helloEncoding, PROTOCOL_NAME, type Handshake } from '../../src/session/wire';
+import { handshakeEncoding, helloEncoding, PROTOCOL_NAME, PROTOCOL_VERSION, type Handshake } from '../../src/session/wire';
 import { createStreamLogger } from '../../src/session/log';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
 
@@ -64,7 +64,7 @@ test('a stranger claiming another protocol version is refused as a stranger; onl
   a.on('protocol-mismatch', (v) => mismatches.push(v));
   a.on('peer-rejected', (_id, reason) => refused.push(reason));
 
-  const stranger = connect(a, (conn) => openChannel(conn, { version: 2, proof: Buffer.alloc(32, 7) }));
+  const stranger = connect(a, (conn) => openChannel(conn, { version: PROTOCOL_VERSION + 1, proof: Buffer.alloc(32, 7) }));
   await waitFor(() => refused.length === 1 && stranger.closed(), 'the stranger to be refused');
   assert.match(refused[0], /membership proof/);
   assert.deepEqual(mismatches, [], 'a version claimed by someone without the code is not advice to update');
@@ -72,10 +72,10 @@ test('a stranger claiming another protocol version is refused as a stranger; onl
   // A member (it proves the code) of a future version: that is worth telling the user.
   const { authKey } = deriveKeys((parseSessionCode(code) as { secret: Buffer }).secret);
   let seenByFuture: number | undefined;
-  connect(a, (conn) => openChannel(conn, { version: 2, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }, (h) => (seenByFuture = h.version)));
+  connect(a, (conn) => openChannel(conn, { version: PROTOCOL_VERSION + 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }, (h) => (seenByFuture = h.version)));
   await waitFor(() => mismatches.length === 1 && seenByFuture !== undefined, 'the version mismatch');
-  assert.deepEqual(mismatches, [2]);
-  assert.equal(seenByFuture, 1, 'the future peer sees this one\'s version too');
+  assert.deepEqual(mismatches, [PROTOCOL_VERSION + 1]);
+  assert.equal(seenByFuture, PROTOCOL_VERSION, 'the future peer sees this one\'s version too');
 });
 
 test('junk and a 16 MiB frame from a stranger close its connection at once, not at the auth timeout', async () => {
@@ -147,9 +147,9 @@ test('a member of another version is banned for the rest of the session: the sam
   const keyPair = HyperDHT.keyPair();
   const mismatches: number[] = [];
   a.on('protocol-mismatch', (v) => mismatches.push(v));
-  const first = connect(a, (conn) => openChannel(conn, { version: 2, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }), keyPair);
+  const first = connect(a, (conn) => openChannel(conn, { version: PROTOCOL_VERSION + 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }), keyPair);
   await waitFor(() => mismatches.length === 1 && first.closed(), 'the mismatch');
-  const again = connect(a, (conn) => openChannel(conn, { version: 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }), keyPair);
+  const again = connect(a, (conn) => openChannel(conn, { version: PROTOCOL_VERSION, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }), keyPair);
   await waitFor(() => again.closed(), 'the second attempt to end', 30_000);
   assert.equal(again.opened(), false, 'refused by the firewall, before the Noise handshake completes');
 });
@@ -164,7 +164,7 @@ test('a member that says hello but never sends its admission is closed with an e
   const silent = connect(a, (conn) => {
     const ch = Protomux.from(conn).createChannel<Handshake>({ protocol: PROTOCOL_NAME, handshake: handshakeEncoding })!;
     const hello = ch.addMessage({ encoding: helloEncoding });
-    ch.open({ version: 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) });
+    ch.open({ version: PROTOCOL_VERSION, proof: proof(authKey, conn.handshakeHash, conn.publicKey) });
     hello.send({ name: 'Mute', colour: '#e6194b' });
   });
   await waitFor(() => silent.closed(), 'the connection without admission to be closed', 30_000);

@@ -59,8 +59,16 @@ const ticks = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
 
+/**
+ * Every peer's copy of the text, once all hold it. A text's first edit also marks its index entry
+ * `edited` (§6.1, once per text): made here, so that the counts below are of the edits alone.
+ */
 async function loadAll(peers: Peer[], id: string): Promise<Y.Text[]> {
-  return Promise.all(peers.map((p) => p.ws.text(id)));
+  const texts = await Promise.all(peers.map((p) => p.ws.text(id)));
+  texts[0].insert(0, '.');
+  const edited = (p: Peer) => p.ws.index.getMap<Y.Map<unknown>>('files').get(id)?.get('edited') === true;
+  await waitFor(() => peers.every(edited) && texts.every((t) => t.toString().startsWith('.')), 'the first edit everywhere');
+  return texts;
 }
 
 test('full mesh of eight: an edit is 7 messages, not 7 + 42, and reaches everyone', async () => {

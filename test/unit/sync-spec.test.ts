@@ -37,13 +37,19 @@ function recordSync(t: MemoryTransport): Array<[string, number, Uint8Array]> {
   return seen;
 }
 
-test('§6.1 creating a text: a 32-hex id, the whole text as step 2 before the index update; size and hash stay those at creation', async () => {
+/** A sharer and a joiner linked; the sharer then creates `notes.md`, recording what it sends. */
+async function createdOnA() {
   const a = peer('a', 'share');
   const b = peer('b');
   link(a.transport, b.transport);
   await b.ws.whenIndexReady();
   const sent = recordSync(a.transport);
   const f = a.ws.createText('notes.md', 'héllo', 'editor');
+  return { a, b, sent, f };
+}
+
+test('§6.1 creating a text: a 32-hex id, the whole text as step 2 before the index update; size and hash stay those at creation', async () => {
+  const { a, b, sent, f } = await createdOnA();
   assert.match(f.id, /^[0-9a-f]{32}$/);
   const first = sent.findIndex(([doc]) => doc === f.id);
   const named = sent.findIndex(([doc, kind]) => doc === INDEX_DOC && kind === 2);
@@ -142,4 +148,17 @@ test('§6.1 the headless peer publishes user {id, name, colour}', async () => {
   assert.match(state.user?.colour ?? '', /^#[0-9a-f]{6}$/);
   assert.equal(state.verified, true);
   assert.equal(state.file, null);
+});
+
+test('§6.1 (version 2) a text starts from its first state: client 0 inserts the content; the creator\'s step 2 is exactly that update', async () => {
+  const { a, b, sent, f } = await createdOnA();
+  const step2 = sent.find(([doc, kind]) => doc === f.id && kind === 1);
+  assert.equal(Buffer.from(step2![2]).toString('hex'), '010100000401' + '07' + Buffer.from('content').toString('hex') + '06' + Buffer.from('héllo').toString('hex') + '00');
+  // The first edit marks the entry `edited`, once.
+  const entry = () => b.ws.index.getMap<Y.Map<unknown>>('files').get(f.id);
+  assert.equal(entry()?.get('edited'), undefined);
+  (await b.ws.text(f.id)).insert(0, '!');
+  await waitFor(() => entry()?.get('edited') === true && a.ws.loadedText(f.id)?.toString() === '!héllo', 'the edit and its mark on a');
+  a.ws.close();
+  b.ws.close();
 });
