@@ -22,7 +22,7 @@
  */
 import * as Y from 'yjs';
 import type { Logger } from '../session/log';
-import { compose, deltaToEdits, mapBack, mergeTouching, rebase, sameChange } from './edit-algebra';
+import { compose, deltaToEdits, mapBack, mergeTouching, readerAfter, rebase, sameChange, trimNoOps, type Reader } from './edit-algebra';
 import { diffEdits, mapOffset, unionEdits, type TextEdit } from './textdiff';
 
 export const EDITOR_ORIGIN = 'editor';
@@ -37,6 +37,8 @@ export interface EditorBuffer {
    * is still at `baseVersion` when the editor applies it; resolves false, without applying, if not.
    */
   applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean>;
+  /** `length` code units of the reported text from `offset` (cheaper than `getText()` for a large buffer). */
+  textAt?(offset: number, length: number): string;
   /** The user's carets and selection ends, as offsets in the reported text. */
   carets?(): number[];
   /** Puts the carets back (same order as `carets()`), relative to the text at `version`. */
@@ -61,8 +63,14 @@ export interface BufferBindingOptions {
 
 /** Edits sent to the editor and not yet reported back. */
 interface Flight {
-  /** Relative to the buffer as reported when sent. */
+  /**
+   * What the buffer lacked, relative to the buffer as reported when sent: folded back into `pending`
+   * as it was if the flight does not land. Not merged: text inserted after a deleted run stays apart
+   * from a replacement before it, as in the Y.Text (a keystroke there must land where Yjs has it).
+   */
   readonly edits: TextEdit[];
+  /** The same change as sent to the editor, and as the editor reports it back (touching edits merged). */
+  readonly sent: TextEdit[];
   readonly baseVersion: number;
   /** How applyEdits resolved, once it has. */
   result?: boolean;
@@ -120,6 +128,7 @@ export class BufferBinding {
     this.observer = (event, tx) => {
       if (tx.origin === EDITOR_ORIGIN) return;
       this.pending = compose(this.pending, deltaToEdits(event.delta));
+      this.trimPending();
       this.scheduleFlush();
     };
     ytext.observe(this.observer);
@@ -156,7 +165,7 @@ export class BufferBinding {
     if (changes.length === 0) return false;
     const f = this.flight;
     if (f && f.result === undefined) {
-      if (f.raced ? sameInserts(changes, f.edits) : sameChange(changes, f.edits)) {
+      if (f.raced ? sameInserts(changes, f.sent) : sameChange(changes, f.sent)) {
         // Ours, or the user typed exactly that: the editor's answer tells.
         this.held = [{ changes, version }];
         return false;
@@ -176,11 +185,11 @@ export class BufferBinding {
 
   /** A change reported after the editor said it applied the flight: normally the flight itself. */
   private afterApplied(f: Flight, changes: readonly TextEdit[], version: number): boolean {
-    if (!f.raced && sameChange(changes, f.edits)) {
+    if (!f.raced && sameChange(changes, f.sent)) {
       this.echo(f, changes, version);
       return false;
     }
-    if (sameInserts(changes, f.edits)) {
+    if (sameInserts(changes, f.sent)) {
       // Ours, applied on top of a keystroke at the lines and columns it was addressed by.
       this.options.logger.warn('binding: the editor applied an edit after the buffer had changed; recomputing what the buffer lacks');
       f.echoed = true;
@@ -269,6 +278,7 @@ export class BufferBinding {
   private local(changes: readonly TextEdit[]): void {
     const r = rebase(changes, this.pending);
     this.pending = r.pending;
+    this.trimPending();
     if (this.options.readOnly?.()) {
       this.options.onRefused?.();
       this.resync = true; // back to the shared text
@@ -281,7 +291,7 @@ export class BufferBinding {
   private echo(f: Flight, changes: readonly TextEdit[], version: number): void {
     f.echoed = true;
     this.flight = undefined;
-    if (!sameChange(changes, f.edits)) {
+    if (!sameChange(changes, f.sent)) {
       // Not expected from an editor that applies edits as sent; re-derive what the buffer lacks.
       this.options.logger.warn('binding: the editor reported an applied edit differently from how it was sent; recomputing what the buffer lacks');
       this.resync = true;
@@ -300,11 +310,25 @@ export class BufferBinding {
     if (!applied) {
       if (!f.raced) this.pending = compose(f.edits, this.pending);
       this.flight = undefined;
+      this.trimPending();
     }
     for (const c of held) {
       const local = this.onBufferChange(c.changes, c.version);
       if (!local && !applied) this.options.logger.debug("binding: a change matched the refused edit in flight; it was the user's");
     }
+  }
+
+  /**
+   * Trims from `pending` what would put back the very text the buffer has (see `trimNoOps`). Reads
+   * the few characters concerned from the buffer, through the flight while one is out.
+   */
+  private trimPending(): void {
+    if (!this.pending.some((e) => e.deleteCount > 0) || this.buffer.version() !== this.seen) return;
+    let text: string | undefined;
+    const reported: Reader = (offset, length) =>
+      this.buffer.textAt ? this.buffer.textAt(offset, length) : (text ??= this.buffer.getText()).slice(offset, offset + length);
+    const f = this.flight;
+    this.pending = trimNoOps(this.pending, f && !f.echoed && !f.raced ? readerAfter(f.edits, reported) : reported);
   }
 
   private toShared(): TextEdit[] {
@@ -355,7 +379,8 @@ export class BufferBinding {
       if (!this.pending.length) return;
       const carets = this.buffer.carets?.();
       const f: Flight = {
-        edits: mergeTouching(this.pending),
+        edits: this.pending,
+        sent: mergeTouching(this.pending),
         baseVersion: this.seen,
         raced: false,
         echoed: false,
@@ -365,7 +390,7 @@ export class BufferBinding {
       this.flight = f;
       let applied = false;
       try {
-        applied = await this.buffer.applyEdits(f.edits, f.baseVersion);
+        applied = await this.buffer.applyEdits(f.sent, f.baseVersion);
       } catch (err) {
         this.options.logger.warn(`binding: applying remote edits failed: ${(err as Error).message}`);
       }

@@ -232,7 +232,12 @@ async function fuzz(seed: number, ops: number, extra: ReadonlySet<string>): Prom
       // peer's text inside a word for a moment: words may split, but no character is lost or doubled.
       const chars = (s: string) => [...s].sort().join('');
       const kept = typists.flatMap((t) => [...t.kept]).join('');
-      assert.equal(chars(text), chars(kept), 'characters lost or doubled');
+      if (chars(text) !== chars(kept)) {
+        const whole = new Set(text.match(TOKEN) ?? []);
+        const missing = typists.flatMap((t) => [...t.kept]).filter((k) => !whole.has(k));
+        const extra = [...whole].filter((k) => !typists.some((t) => t.kept.has(k)) || count(k) > 1);
+        assert.fail(`characters lost or doubled: not whole ${missing.join(' ') || '-'}, unexpected ${extra.join(' ') || '-'} in ${JSON.stringify(text)}`);
+      }
     } else {
       for (const t of typists) {
         for (const token of t.kept) assert.equal(count(token), 1, `${token} appears ${count(token)} times in ${JSON.stringify(text)}`);
