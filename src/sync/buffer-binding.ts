@@ -39,6 +39,13 @@ export interface EditorBuffer {
   applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean>;
   /** `length` code units of the reported text from `offset` (cheaper than `getText()` for a large buffer). */
   textAt?(offset: number, length: number): string;
+  /**
+   * The edits as this editor should receive them, with the same effect: an editor that pushes a caret
+   * along when text is inserted at it may widen such an insertion over the character after the caret
+   * (VS Code keeps a caret at the start of a replacement), so that a person typing there keeps typing
+   * before the arriving text, in the same turn. Reported back as returned.
+   */
+  prepareEdits?(edits: TextEdit[]): TextEdit[];
   /** The user's carets and selection ends, as offsets in the reported text. */
   carets?(): number[];
   /** Puts the carets back (same order as `carets()`), relative to the text at `version`. */
@@ -331,6 +338,11 @@ export class BufferBinding {
     this.pending = trimNoOps(this.pending, f && !f.echoed && !f.raced ? readerAfter(f.edits, reported) : reported);
   }
 
+  private sendable(edits: TextEdit[]): TextEdit[] {
+    const merged = mergeTouching(edits);
+    return this.buffer.prepareEdits ? mergeTouching(this.buffer.prepareEdits(merged)) : merged;
+  }
+
   private toShared(): TextEdit[] {
     const f = this.flight;
     return f && !f.echoed && !f.raced ? compose(f.edits, this.pending) : this.pending;
@@ -380,7 +392,7 @@ export class BufferBinding {
       const carets = this.buffer.carets?.();
       const f: Flight = {
         edits: this.pending,
-        sent: mergeTouching(this.pending),
+        sent: this.sendable(this.pending),
         baseVersion: this.seen,
         raced: false,
         echoed: false,

@@ -239,7 +239,10 @@ export function trimNoOps(edits: readonly TextEdit[], read: Reader): TextEdit[] 
     const run = sorted.slice(i, j);
     i = j;
     const inserted = run.map((e) => e.insert).join('');
-    if (end === start || !inserted) {
+    // One replacement is a peer typing over text (a closing bracket): the new copy stands apart from
+    // the old in the Y.Text, and keystrokes next to it must see that. Only a removal followed by a
+    // separate insertion (an undo, then its redo) is trimmed.
+    if (run.length < 2 || end === start || !inserted) {
       out.push(...run);
       continue;
     }
