@@ -11,6 +11,11 @@ import type { Awareness } from 'y-protocols/awareness';
 import { BufferBinding, type EditorBuffer } from '../sync/buffer-binding';
 import { DivergenceDetector, type DigestSource } from '../sync/divergence';
 import type { TextEdit } from '../sync/textdiff';
+import { widenAtCarets } from '../sync/keep-carets';
+import { DisposableStore, toDisposable } from '../session/disposable';
+
+/** Past the end of any document: `offsetAt` clamps it to the document's length. */
+const END = new vscode.Position(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
 
 /** What the document layer needs from a running session. */
 export interface DocumentHost {
@@ -27,6 +32,7 @@ class VsCodeBuffer implements EditorBuffer {
     readonly document: vscode.TextDocument,
     private readonly afterRemoteEdit: () => void,
     private readonly held: () => boolean = () => false,
+    private readonly readOnly: () => boolean = () => false,
   ) {}
   getText(): string {
     return this.document.getText();
@@ -34,20 +40,37 @@ class VsCodeBuffer implements EditorBuffer {
   version(): number {
     return this.document.version;
   }
+  textAt(offset: number, length: number): string {
+    return this.document.getText(new vscode.Range(this.document.positionAt(offset), this.document.positionAt(offset + length)));
+  }
+
+  /** Insertions at a caret widened so that VS Code keeps the caret before them (see keep-carets.ts). */
+  prepareEdits(edits: TextEdit[]): TextEdit[] {
+    const carets = this.editors().length ? this.carets() : [];
+    return widenAtCarets(edits, carets, this.document.offsetAt(END), (o, n) => this.textAt(o, n));
+  }
+
   async applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {
     // Held: the file is being moved; an edit to the old name now would bring that file back.
     if (this.document.isClosed || this.document.version !== baseVersion || this.held()) return false;
-    const edit = new vscode.WorkspaceEdit();
-    for (const e of edits) {
-      const range = new vscode.Range(this.document.positionAt(e.offset), this.document.positionAt(e.offset + e.deleteCount));
-      edit.replace(this.document.uri, range, e.insert, REMOTE_EDIT);
+    const range = (e: TextEdit) => new vscode.Range(this.document.positionAt(e.offset), this.document.positionAt(e.offset + e.deleteCount));
+    // A read-only editor ignores edits made through it (and says it applied them).
+    const editor = this.readOnly() ? undefined : this.editors()[0];
+    let applied: boolean;
+    if (editor) {
+      // Through the editor, as replacements: VS Code then moves no caret at the start of a replacement
+      // (workspace.applyEdit would force every marker along). It applies the edit only if the
+      // document is still at the version it was made for, and reports it as sent.
+      applied = await editor
+        .edit((b) => edits.forEach((e) => b.replace(range(e), e.insert)), { undoStopBefore: false, undoStopAfter: false })
+        .then((ok) => ok, () => false);
+    } else {
+      const edit = new vscode.WorkspaceEdit();
+      for (const e of edits) edit.replace(this.document.uri, range(e), e.insert, REMOTE_EDIT);
+      // VS Code stamps the edit with the document version and refuses it if the user typed meanwhile
+      // (the binding relies on that: see REMOTE_EDIT).
+      applied = await vscode.workspace.applyEdit(edit).then((ok) => ok, () => false);
     }
-    // VS Code stamps the edit with the document version and refuses it if the user typed meanwhile
-    // (the binding relies on that: see REMOTE_EDIT).
-    const applied = await vscode.workspace.applyEdit(edit).then(
-      (ok) => ok,
-      () => false,
-    );
     if (applied) this.afterRemoteEdit();
     return applied;
   }
@@ -102,8 +125,9 @@ interface Bound {
 export class DocumentBindings implements vscode.Disposable {
   private readonly bound = new Map<vscode.TextDocument, Bound>();
   private readonly pending = new Set<vscode.TextDocument>();
-  private readonly disposables: vscode.Disposable[] = [];
-  private verifyTimer: NodeJS.Timeout;
+  /** Listeners, the verify timer and the divergence detector, released newest first on dispose. */
+  private readonly owned = new DisposableStore();
+  private closed = false;
   private readonly readOnlyEditors = new WeakSet<vscode.TextDocument>();
   private readonly held = new WeakSet<vscode.TextDocument>();
   /** Whether the user had edited a document being renamed, by its new path (see noteMove). */
@@ -118,7 +142,7 @@ export class DocumentBindings implements vscode.Disposable {
     private readonly logger: Logger,
     awareness?: Awareness,
   ) {
-    this.disposables.push(
+    [
       vscode.workspace.onDidOpenTextDocument((d) => void this.bind(d)),
       vscode.workspace.onDidCloseTextDocument((d) => this.unbind(d)),
       vscode.workspace.onDidChangeTextDocument((e) => this.onChange(e)),
@@ -127,14 +151,15 @@ export class DocumentBindings implements vscode.Disposable {
         const b = this.bound.get(d);
         if (b) b.userEdited = false;
       }),
-    );
+    ].forEach((d) => this.owned.add(d));
     const onAdded = () => this.bindAll();
     host.workspace.on('file-added', onAdded);
     host.workspace.on('file-renamed', onAdded);
-    this.disposables.push({ dispose: () => (host.workspace.off('file-added', onAdded), host.workspace.off('file-renamed', onAdded)) });
+    this.owned.add(toDisposable(() => (host.workspace.off('file-added', onAdded), host.workspace.off('file-renamed', onAdded))));
     // A cheap periodic consistency check: if a buffer ever disagrees, it is logged and repaired.
-    this.verifyTimer = setInterval(() => this.bound.forEach((b) => b.binding.verify()), 5000);
-    this.divergence = awareness && new DivergenceDetector(awareness, () => this.digestSources(), { logger, repair: (id) => this.verifyDoc(id) });
+    const verifyTimer = setInterval(() => this.bound.forEach((b) => b.binding.verify()), 5000);
+    this.owned.add(toDisposable(() => clearInterval(verifyTimer)));
+    this.divergence = awareness && this.owned.add(new DivergenceDetector(awareness, () => this.digestSources(), { logger, repair: (id) => this.verifyDoc(id) }));
     this.bindAll();
   }
 
@@ -246,10 +271,9 @@ export class DocumentBindings implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.divergence?.dispose();
-    clearInterval(this.verifyTimer);
+    this.closed = true;
     for (const d of [...this.bound.keys()]) this.unbind(d);
-    this.disposables.forEach((d) => d.dispose());
+    this.owned.dispose();
   }
 
   private bindAll(): void {
@@ -257,7 +281,7 @@ export class DocumentBindings implements vscode.Disposable {
   }
 
   private async bind(document: vscode.TextDocument): Promise<void> {
-    if (this.bound.has(document) || this.pending.has(document) || document.isClosed) return;
+    if (this.closed || this.bound.has(document) || this.pending.has(document) || document.isClosed) return;
     const relPath = this.relativePath(document.uri);
     if (!relPath) return;
     const entry = this.host.workspace.byPath(relPath);
@@ -271,7 +295,7 @@ export class DocumentBindings implements vscode.Disposable {
           { location: vscode.ProgressLocation.Window, title: `Hyperpair: loading ${relPath}` },
           () => this.host.workspace.text(entry.id),
         ));
-      if (document.isClosed || this.bound.has(document)) return;
+      if (this.closed || document.isClosed || this.bound.has(document)) return;
       const carried = this.moving.get(relPath);
       this.moving.delete(relPath);
       const bound: Bound = { relPath, binding: undefined as unknown as BufferBinding, userEdited: carried ?? document.isDirty, lastLocal: false };
@@ -279,6 +303,7 @@ export class DocumentBindings implements vscode.Disposable {
         document,
         () => this.scheduleSave(bound, document),
         () => this.held.has(document),
+        () => this.host.readOnly?.() ?? false,
       );
       bound.binding = new BufferBinding(ytext, buffer, {
         logger: this.logger,

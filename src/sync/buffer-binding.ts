@@ -21,65 +21,12 @@
  * Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
  */
 import * as Y from 'yjs';
-import type { Logger } from '../session/log';
-import { compose, deltaToEdits, mapBack, mergeTouching, rebase, sameChange } from './edit-algebra';
+import { compose, deltaToEdits, mapBack, mergeTouching, readerAfter, rebase, sameChange, trimNoOps, type Reader } from './edit-algebra';
 import { diffEdits, mapOffset, unionEdits, type TextEdit } from './textdiff';
+import { sameInserts, type BufferBindingOptions, type Change, type EditorBuffer, type Flight } from './editor-buffer';
 
 export const EDITOR_ORIGIN = 'editor';
-
-export interface EditorBuffer {
-  /** The text as the change events so far have reported it. */
-  getText(): string;
-  /** The version after the last reported change (VS Code's `document.version`). */
-  version(): number;
-  /**
-   * Applies edits (offsets relative to the text at `baseVersion`) as one change, only if the buffer
-   * is still at `baseVersion` when the editor applies it; resolves false, without applying, if not.
-   */
-  applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean>;
-  /** The user's carets and selection ends, as offsets in the reported text. */
-  carets?(): number[];
-  /** Puts the carets back (same order as `carets()`), relative to the text at `version`. */
-  setCarets?(offsets: number[], version: number): void;
-}
-
-export interface BufferBindingOptions {
-  logger: Logger;
-  /** Milliseconds within which consecutive local edits undo as one step. */
-  captureTimeout?: number;
-  /** How long to wait for the editor to report an applied edit before saying so in the log (default 10 s). */
-  echoTimeoutMs?: number;
-  /** A change reported by the editor turned out to be typed here (it may be decided after the event). */
-  onLocalEdit?: () => void;
-  /**
-   * True while this peer is a read-only guest: a local edit is not shared (every member would refuse
-   * it) but undone in the buffer, and `onRefused` says so.
-   */
-  readOnly?: () => boolean;
-  onRefused?: () => void;
-}
-
-/** Edits sent to the editor and not yet reported back. */
-interface Flight {
-  /** Relative to the buffer as reported when sent. */
-  readonly edits: TextEdit[];
-  readonly baseVersion: number;
-  /** How applyEdits resolved, once it has. */
-  result?: boolean;
-  /** A keystroke came first although the editor applied the flight: its edits are back in `pending`. */
-  raced: boolean;
-  /** Changes taken for keystrokes since the flight raced. */
-  racers?: number;
-  echoed: boolean;
-  /** The user's carets when sent, as positions in the shared text. */
-  anchors?: Y.RelativePosition[];
-  onEcho?: () => void;
-}
-
-interface Change {
-  changes: readonly TextEdit[];
-  version: number;
-}
+export type { EditorBuffer, BufferBindingOptions } from './editor-buffer';
 
 const ECHO_TIMEOUT_MS = 10_000;
 /** How many keystrokes may come between a raced flight's answer and its shifted echo. */
@@ -120,6 +67,7 @@ export class BufferBinding {
     this.observer = (event, tx) => {
       if (tx.origin === EDITOR_ORIGIN) return;
       this.pending = compose(this.pending, deltaToEdits(event.delta));
+      this.trimPending();
       this.scheduleFlush();
     };
     ytext.observe(this.observer);
@@ -156,7 +104,7 @@ export class BufferBinding {
     if (changes.length === 0) return false;
     const f = this.flight;
     if (f && f.result === undefined) {
-      if (f.raced ? sameInserts(changes, f.edits) : sameChange(changes, f.edits)) {
+      if (f.raced ? sameInserts(changes, f.sent) : sameChange(changes, f.sent)) {
         // Ours, or the user typed exactly that: the editor's answer tells.
         this.held = [{ changes, version }];
         return false;
@@ -176,11 +124,11 @@ export class BufferBinding {
 
   /** A change reported after the editor said it applied the flight: normally the flight itself. */
   private afterApplied(f: Flight, changes: readonly TextEdit[], version: number): boolean {
-    if (!f.raced && sameChange(changes, f.edits)) {
+    if (!f.raced && sameChange(changes, f.sent)) {
       this.echo(f, changes, version);
       return false;
     }
-    if (sameInserts(changes, f.edits)) {
+    if (sameInserts(changes, f.sent)) {
       // Ours, applied on top of a keystroke at the lines and columns it was addressed by.
       this.options.logger.warn('binding: the editor applied an edit after the buffer had changed; recomputing what the buffer lacks');
       f.echoed = true;
@@ -269,6 +217,7 @@ export class BufferBinding {
   private local(changes: readonly TextEdit[]): void {
     const r = rebase(changes, this.pending);
     this.pending = r.pending;
+    this.trimPending();
     if (this.options.readOnly?.()) {
       this.options.onRefused?.();
       this.resync = true; // back to the shared text
@@ -281,7 +230,7 @@ export class BufferBinding {
   private echo(f: Flight, changes: readonly TextEdit[], version: number): void {
     f.echoed = true;
     this.flight = undefined;
-    if (!sameChange(changes, f.edits)) {
+    if (!sameChange(changes, f.sent)) {
       // Not expected from an editor that applies edits as sent; re-derive what the buffer lacks.
       this.options.logger.warn('binding: the editor reported an applied edit differently from how it was sent; recomputing what the buffer lacks');
       this.resync = true;
@@ -300,11 +249,30 @@ export class BufferBinding {
     if (!applied) {
       if (!f.raced) this.pending = compose(f.edits, this.pending);
       this.flight = undefined;
+      this.trimPending();
     }
     for (const c of held) {
       const local = this.onBufferChange(c.changes, c.version);
       if (!local && !applied) this.options.logger.debug("binding: a change matched the refused edit in flight; it was the user's");
     }
+  }
+
+  /**
+   * Trims from `pending` what would put back the very text the buffer has (see `trimNoOps`). Reads
+   * the few characters concerned from the buffer, through the flight while one is out.
+   */
+  private trimPending(): void {
+    if (!this.pending.some((e) => e.deleteCount > 0) || this.buffer.version() !== this.seen) return;
+    let text: string | undefined;
+    const reported: Reader = (offset, length) =>
+      this.buffer.textAt ? this.buffer.textAt(offset, length) : (text ??= this.buffer.getText()).slice(offset, offset + length);
+    const f = this.flight;
+    this.pending = trimNoOps(this.pending, f && !f.echoed && !f.raced ? readerAfter(f.edits, reported) : reported);
+  }
+
+  private sendable(edits: TextEdit[]): TextEdit[] {
+    const merged = mergeTouching(edits);
+    return this.buffer.prepareEdits ? mergeTouching(this.buffer.prepareEdits(merged)) : merged;
   }
 
   private toShared(): TextEdit[] {
@@ -355,7 +323,8 @@ export class BufferBinding {
       if (!this.pending.length) return;
       const carets = this.buffer.carets?.();
       const f: Flight = {
-        edits: mergeTouching(this.pending),
+        edits: this.pending,
+        sent: this.sendable(this.pending),
         baseVersion: this.seen,
         raced: false,
         echoed: false,
@@ -365,7 +334,7 @@ export class BufferBinding {
       this.flight = f;
       let applied = false;
       try {
-        applied = await this.buffer.applyEdits(f.edits, f.baseVersion);
+        applied = await this.buffer.applyEdits(f.sent, f.baseVersion);
       } catch (err) {
         this.options.logger.warn(`binding: applying remote edits failed: ${(err as Error).message}`);
       }
@@ -402,14 +371,4 @@ export class BufferBinding {
       this.wake = done;
     });
   }
-}
-
-/**
- * Same number of edits inserting the same texts: ours, maybe shifted (a deletion addressed by lines
- * and columns may also have been clamped to a shorter line).
- */
-function sameInserts(changes: readonly TextEdit[], ours: readonly TextEdit[]): boolean {
-  const a = mergeTouching(changes).map((e) => e.insert).sort();
-  const b = mergeTouching(ours).map((e) => e.insert).sort();
-  return a.length === b.length && a.every((k, i) => k === b[i]);
 }

@@ -217,3 +217,72 @@ export function sameChange(a: readonly TextEdit[], b: readonly TextEdit[]): bool
   const y = mergeTouching(b);
   return x.length === y.length && x.every((e, i) => e.offset === y[i].offset && e.deleteCount === y[i].deleteCount && e.insert === y[i].insert);
 }
+
+/** Reads `length` code units of a text from `offset`. */
+export type Reader = (offset: number, length: number) => string;
+
+/**
+ * `edits` (relative to a text that `read` gives slices of) without what puts back the very text it
+ * removes: each run of touching edits loses the text its removal and its insertion start or end with
+ * alike. That is what the buffer sees of an undo followed by its redo (Yjs redoes with new items), or
+ * of a peer typing over a closing bracket. Left in, it would stand for "their text replaced yours":
+ * a keystroke deleting that text would delete only the old copy, and the text would come back.
+ */
+export function trimNoOps(edits: readonly TextEdit[], read: Reader): TextEdit[] {
+  const sorted = ascending(edits);
+  const out: TextEdit[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    const start = sorted[i].offset;
+    let end = start + sorted[i].deleteCount;
+    let j = i + 1;
+    while (j < sorted.length && sorted[j].offset === end) end += sorted[j++].deleteCount;
+    const run = sorted.slice(i, j);
+    i = j;
+    const inserted = run.map((e) => e.insert).join('');
+    // One replacement is a peer typing over text (a closing bracket): the new copy stands apart from
+    // the old in the Y.Text, and keystrokes next to it must see that. Only a removal followed by a
+    // separate insertion (an undo, then its redo) is trimmed.
+    if (run.length < 2 || end === start || !inserted) {
+      out.push(...run);
+      continue;
+    }
+    const removed = read(start, end - start);
+    let head = 0;
+    while (head < removed.length && head < inserted.length && removed[head] === inserted[head]) head++;
+    let tail = 0;
+    while (tail < removed.length - head && tail < inserted.length - head && removed[removed.length - 1 - tail] === inserted[inserted.length - 1 - tail]) tail++;
+    // Never between the halves of a surrogate pair or of a CRLF: an editor cannot address that.
+    while (head > 0 && (splits(removed, head) || splits(inserted, head))) head--;
+    while (tail > 0 && (splits(removed, removed.length - tail) || splits(inserted, inserted.length - tail))) tail--;
+    if (!head && !tail) out.push(...run);
+    else if (head + tail < Math.max(removed.length, inserted.length)) {
+      out.push({ offset: start + head, deleteCount: removed.length - head - tail, insert: inserted.slice(head, inserted.length - tail) });
+    }
+  }
+  return out;
+}
+
+function splits(text: string, at: number): boolean {
+  const before = text.charCodeAt(at - 1);
+  const after = text.charCodeAt(at);
+  return (before === 13 && after === 10) || (before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff);
+}
+
+/** A reader of the text after `edits`, given a reader of the text before them. */
+export function readerAfter(edits: readonly TextEdit[], read: Reader): Reader {
+  const pieces = piecesOf(edits);
+  return (offset, length) => {
+    const end = offset + length;
+    let out = '';
+    let at = 0; // where the current piece starts in the text after `edits`
+    for (const p of pieces) {
+      const n = lengthOf(p);
+      const lo = Math.max(offset, at);
+      const hi = Math.min(end, at + n);
+      if (lo < hi) out += 'text' in p ? p.text.slice(lo - at, hi - at) : read(p.from + lo - at, hi - lo);
+      at += n;
+      if (at >= end) break;
+    }
+    return out;
+  };
+}

@@ -226,18 +226,16 @@ fixtureTest(suite.pair, 'both typing at the end of one Markdown line with auto-c
 );
 
 /**
- * Passed in one full run and failed in the next ("Words here alph BEa1 alphaalpha3TA1 …"): the caret is
- * restored from its relative position one round trip after a remote edit is applied, and a keystroke
- * in that window still lands after the arriving text. Reported, not passed, until that window closes.
+ * Failed before on a keystroke typed in the round trip between a remote edit landing at the caret and
+ * the binding putting the caret back. Remote edits now reach a visible editor through TextEditor.edit,
+ * an insertion at a caret widened over the next character, so VS Code keeps the caret before it in its
+ * own turn (see src/sync/keep-carets.ts). Passed in two runs of this file in a row.
  */
-const SAME_SPOT_TODO = 'a keystroke typed while a remote edit is applied can still land on the wrong side of it (see the note above)';
-
 fixtureTest(
   suite.pair,
   'both typing words at one spot keep each word whole (issue 11, 5)',
   () => sameSpot(2, ' alpha1 alpha2 alpha3', ' BETA1 BETA2 BETA3', ['alpha1', 'alpha2', 'alpha3', 'BETA1', 'BETA2', 'BETA3']),
   120_000,
-  SAME_SPOT_TODO,
 );
 
 function repairsLogged(e: Editor): number {
@@ -255,11 +253,12 @@ function repairsLogged(e: Editor): number {
 }
 
 /**
- * Found on today's binding (seed 1, 12 operations each): 12 characters of both typists around one
- * line break vanished ("…A010x A0\nB01line two", where A's "A013x A014x" and B's "B013y " had been),
- * with no repair logged. Reported, not passed, until the binding is fixed (h2 rewrites it).
+ * Still loses text now and then: seed 296255728 lost B002y (typed just before an undo/redo burst);
+ * seed 1164720266 lost five tokens, with fragments left ("A\n", "A0 ") around multi-cursor typing and
+ * Enter on an indented line (12 operations each, after the binding fixes of issue 11). Not yet traced.
+ * Reported, not passed, until fixed.
  */
-const FUZZ_TODO = 'loses text on today\'s binding: HYPERPAIR_FUZZ_SEED=1 HYPERPAIR_FUZZ_OPS=12 (see the note above)';
+const FUZZ_TODO = 'loses text now and then: HYPERPAIR_FUZZ_SEED=1164720266 or 296255728, HYPERPAIR_FUZZ_OPS=12 (see the note above)';
 
 fixtureTest(suite.pair, `two people typing at once through the keyboard lose nothing (seed ${SEED}, ${OPS} operations each)`, async () => {
   const pair = suite.pair();

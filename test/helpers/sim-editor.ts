@@ -10,6 +10,17 @@
  */
 import type { BufferBinding, EditorBuffer } from '../../src/sync/buffer-binding';
 import { applyEdits, mapOffset, offsetOf, positionsOf, type TextEdit } from '../../src/sync/textdiff';
+import { widenAtCarets } from '../../src/sync/keep-carets';
+
+/**
+ * Where VS Code leaves a caret after an edit it did not type (its cursor is a marker that grows at
+ * its edges, then collapses to its end): pushed past text inserted at it, but kept at the start of an
+ * edit that deletes something there.
+ */
+function caretAfterEdit(edits: readonly TextEdit[], caret: number): number {
+  const at = edits.find((e) => e.offset === caret && e.deleteCount > 0);
+  return at ? mapOffset(edits, caret) : mapOffset(edits, caret, true);
+}
 
 export type Rand = (n: number) => number;
 
@@ -102,6 +113,11 @@ export class SimEditor implements EditorBuffer {
     });
   }
 
+  /** As the VS Code adapter does: an insertion at the caret widened so that the caret stays before it. */
+  prepareEdits(edits: TextEdit[]): TextEdit[] {
+    return this.options.keepCarets ? widenAtCarets(edits, [this.hostCaret], this.hostText.length, (o, n) => this.hostText.slice(o, o + n)) : edits;
+  }
+
   carets(): number[] {
     return this.options.keepCarets ? [this.hostCaret] : [];
   }
@@ -118,7 +134,7 @@ export class SimEditor implements EditorBuffer {
   change(edits: readonly TextEdit[], remote = false, caretAfter?: number): void {
     const before = this.caret;
     this.text = applyEdits(this.text, edits);
-    if (remote) this.caret = mapOffset(edits, before, true);
+    if (remote) this.caret = caretAfterEdit(edits, before);
     if (caretAfter !== undefined) this.caret = caretAfter;
     const ver = ++this.ver;
     const after = this.text;

@@ -3,7 +3,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compose, mapBack, rebase } from '../../src/sync/edit-algebra';
+import { compose, mapBack, readerAfter, rebase, trimNoOps } from '../../src/sync/edit-algebra';
+import { widenAtCarets } from '../../src/sync/keep-carets';
 import { applyEdits, type TextEdit } from '../../src/sync/textdiff';
 
 function seeded(seed: number): (n: number) => number {
@@ -62,4 +63,40 @@ test('mapBack: offsets after edits back to offsets before them', () => {
   const edits: TextEdit[] = [{ offset: 2, deleteCount: 0, insert: 'XX' }, { offset: 5, deleteCount: 2, insert: 'y' }];
   // 'abcdefgh' -> 'abXXcdeyh'
   assert.deepEqual([0, 2, 3, 4, 5, 7, 8, 9].map((o) => mapBack(edits, o)), [0, 2, 2, 2, 3, 5, 7, 8]);
+});
+
+test('trimNoOps drops an undo followed by its redo, keeps real changes, and never splits a CRLF', () => {
+  const text = 'ab(B0)cd';
+  const read = (o: number, n: number) => text.slice(o, o + n);
+  // Undo deleted (B0), redo put it back as new text after the deleted run, a peer typed "1]" before.
+  const undoRedo: TextEdit[] = [{ offset: 2, deleteCount: 4, insert: '1]' }, { offset: 6, deleteCount: 0, insert: '(B0)' }];
+  assert.deepEqual(trimNoOps(undoRedo, read), [{ offset: 2, deleteCount: 0, insert: '1]' }]);
+  assert.equal(applyEdits(text, trimNoOps(undoRedo, read)), applyEdits(text, undoRedo));
+  const real: TextEdit[] = [{ offset: 2, deleteCount: 4, insert: '' }, { offset: 6, deleteCount: 0, insert: 'X' }];
+  assert.deepEqual(trimNoOps(real, read), real);
+  const crlf = 'a\r\nb';
+  const edits: TextEdit[] = [{ offset: 1, deleteCount: 2, insert: '' }, { offset: 3, deleteCount: 0, insert: 'x\n' }];
+  const trimmed = trimNoOps(edits, (o, n) => crlf.slice(o, o + n));
+  assert.equal(applyEdits(crlf, trimmed), applyEdits(crlf, edits));
+  for (const e of trimmed) assert.ok(!(crlf[e.offset - 1] === '\r' && crlf[e.offset] === '\n'), 'no edit between CR and LF');
+});
+
+test('readerAfter reads the text after edits from the text before them', () => {
+  const before = 'hello brave world';
+  const edits: TextEdit[] = [{ offset: 0, deleteCount: 1, insert: 'J' }, { offset: 6, deleteCount: 6, insert: 'new ' }];
+  const after = applyEdits(before, edits);
+  const read = readerAfter(edits, (o, n) => before.slice(o, o + n));
+  for (let o = 0; o <= after.length; o++) for (let n = 0; o + n <= after.length; n++) assert.equal(read(o, n), after.slice(o, o + n));
+});
+
+test('widenAtCarets widens an insertion at a caret over the next unit, with the same effect', () => {
+  const text = 'ab\r\ncd😀';
+  const read = (o: number, n: number) => text.slice(o, o + n);
+  const at = (offset: number): TextEdit[] => [{ offset, deleteCount: 0, insert: 'X' }];
+  assert.deepEqual(widenAtCarets(at(1), [1], text.length, read), [{ offset: 1, deleteCount: 1, insert: 'Xb' }]);
+  assert.deepEqual(widenAtCarets(at(2), [2], text.length, read), [{ offset: 2, deleteCount: 2, insert: 'X\r\n' }]);
+  assert.deepEqual(widenAtCarets(at(6), [6], text.length, read), [{ offset: 6, deleteCount: 2, insert: 'X😀' }]);
+  assert.deepEqual(widenAtCarets(at(8), [8], text.length, read), at(8), 'nothing after the end to widen over');
+  assert.deepEqual(widenAtCarets(at(1), [3], text.length, read), at(1), 'no caret there');
+  for (const o of [1, 2, 6]) assert.equal(applyEdits(text, widenAtCarets(at(o), [o], text.length, read)), applyEdits(text, at(o)));
 });

@@ -232,7 +232,12 @@ async function fuzz(seed: number, ops: number, extra: ReadonlySet<string>): Prom
       // peer's text inside a word for a moment: words may split, but no character is lost or doubled.
       const chars = (s: string) => [...s].sort().join('');
       const kept = typists.flatMap((t) => [...t.kept]).join('');
-      assert.equal(chars(text), chars(kept), 'characters lost or doubled');
+      if (chars(text) !== chars(kept)) {
+        const whole = new Set(text.match(TOKEN) ?? []);
+        const missing = typists.flatMap((t) => [...t.kept]).filter((k) => !whole.has(k));
+        const extra = [...whole].filter((k) => !typists.some((t) => t.kept.has(k)) || count(k) > 1);
+        assert.fail(`characters lost or doubled: not whole ${missing.join(' ') || '-'}, unexpected ${extra.join(' ') || '-'} in ${JSON.stringify(text)}`);
+      }
     } else {
       for (const t of typists) {
         for (const token of t.kept) assert.equal(count(token), 1, `${token} appears ${count(token)} times in ${JSON.stringify(text)}`);
@@ -258,16 +263,24 @@ test('fuzz: concurrent typists in simulated asynchronous editors lose no charact
 });
 
 /**
- * Word-level: every token whole, exactly once. Still fails now and then: a collaborator who clicks
- * right after someone's auto-closed bracket while that person types it over can land inside the
- * pair (two concurrent Yjs insertions after the same character, ordered by client id, while the
- * bracket between them was replaced). Counted apart, never as a pass, until that is fixed.
+ * Word-level: every token whole, exactly once. Fixed: a refused flight folded back merged (seed 1000),
+ * and carets pushed past text arriving at them (the editor now keeps them, see keep-carets.ts). Still
+ * fails now and then (e.g. seed 1009 at 100 operations, seed 1002 or 1000 at 40, timing-dependent):
+ * `pending` is text-only, so where a peer's insertion sits relative to text deleted in the Y.Text
+ * (before or after the tombstones) is guessed; Yjs can have it on the other side (a concurrent
+ * insertion integrated before a deleted word), and a keystroke typed right after that deleted word
+ * then lands inside the peer's word. Counted apart, never as a pass, until `pending` tracks that.
  */
-test('fuzz: every token whole and exactly once', { todo: 'type-over races split a token now and then (see above)' }, async () => {
+test('fuzz: every token whole and exactly once', { todo: 'a keystroke next to text deleted in the Y.Text can land inside a peer\'s word (see above)' }, async () => {
   for (const seed of SEEDS) await fuzz(seed, OPS, new Set(EXTRA));
 });
 
-test('fuzz with undo/redo bursts: no character lost or doubled, no repair', { todo: 'a redo burst doubles a token now and then (seed 1001)' }, async () => {
+/**
+ * Fixed: an undo then its redo left "their copy replaced yours" in `pending` (Yjs redoes with new
+ * items), so deleting the token deleted only the old copy (seed 1001). Still fails now and then (seed
+ * 1003, timing-dependent): not yet traced.
+ */
+test('fuzz with undo/redo bursts: no character lost or doubled, no repair', { todo: 'a deleted token comes back now and then (seed 1003, not yet traced)' }, async () => {
   for (const seed of SEEDS) await fuzz(seed, OPS, new Set([...EXTRA, 'undo']));
 });
 

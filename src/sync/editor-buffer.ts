@@ -1,0 +1,87 @@
+/**
+ * The contract between the buffer binding and a copy of a text it keeps equal to the shared Y.Text
+ * (an editor buffer; a file on disk), and the binding's record of edits it sent to that copy.
+ */
+import type * as Y from 'yjs';
+import type { Logger } from '../session/log';
+import { mergeTouching } from './edit-algebra';
+import type { TextEdit } from './textdiff';
+
+export interface EditorBuffer {
+  /** The text as the change events so far have reported it. */
+  getText(): string;
+  /** The version after the last reported change (VS Code's `document.version`). */
+  version(): number;
+  /**
+   * Applies edits (offsets relative to the text at `baseVersion`) as one change, only if the buffer
+   * is still at `baseVersion` when the editor applies it; resolves false, without applying, if not.
+   */
+  applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean>;
+  /** `length` code units of the reported text from `offset` (cheaper than `getText()` for a large buffer). */
+  textAt?(offset: number, length: number): string;
+  /**
+   * The edits as this editor should receive them, with the same effect: an editor that pushes a caret
+   * along when text is inserted at it may widen such an insertion over the character after the caret
+   * (VS Code keeps a caret at the start of a replacement), so that a person typing there keeps typing
+   * before the arriving text, in the same turn. Reported back as returned.
+   */
+  prepareEdits?(edits: TextEdit[]): TextEdit[];
+  /** The user's carets and selection ends, as offsets in the reported text. */
+  carets?(): number[];
+  /** Puts the carets back (same order as `carets()`), relative to the text at `version`. */
+  setCarets?(offsets: number[], version: number): void;
+}
+
+export interface BufferBindingOptions {
+  logger: Logger;
+  /** Milliseconds within which consecutive local edits undo as one step. */
+  captureTimeout?: number;
+  /** How long to wait for the editor to report an applied edit before saying so in the log (default 10 s). */
+  echoTimeoutMs?: number;
+  /** A change reported by the editor turned out to be typed here (it may be decided after the event). */
+  onLocalEdit?: () => void;
+  /**
+   * True while this peer is a read-only guest: a local edit is not shared (every member would refuse
+   * it) but undone in the buffer, and `onRefused` says so.
+   */
+  readOnly?: () => boolean;
+  onRefused?: () => void;
+}
+
+/** Edits sent to the editor and not yet reported back. */
+export interface Flight {
+  /**
+   * What the buffer lacked, relative to the buffer as reported when sent: folded back into `pending`
+   * as it was if the flight does not land. Not merged: text inserted after a deleted run stays apart
+   * from a replacement before it, as in the Y.Text (a keystroke there must land where Yjs has it).
+   */
+  readonly edits: TextEdit[];
+  /** The same change as sent to the editor, and as the editor reports it back (touching edits merged). */
+  readonly sent: TextEdit[];
+  readonly baseVersion: number;
+  /** How applyEdits resolved, once it has. */
+  result?: boolean;
+  /** A keystroke came first although the editor applied the flight: its edits are back in `pending`. */
+  raced: boolean;
+  /** Changes taken for keystrokes since the flight raced. */
+  racers?: number;
+  echoed: boolean;
+  /** The user's carets when sent, as positions in the shared text. */
+  anchors?: Y.RelativePosition[];
+  onEcho?: () => void;
+}
+
+export interface Change {
+  changes: readonly TextEdit[];
+  version: number;
+}
+
+/**
+ * Same number of edits inserting the same texts: ours, maybe shifted (a deletion addressed by lines
+ * and columns may also have been clamped to a shorter line).
+ */
+export function sameInserts(changes: readonly TextEdit[], ours: readonly TextEdit[]): boolean {
+  const a = mergeTouching(changes).map((e) => e.insert).sort();
+  const b = mergeTouching(ours).map((e) => e.insert).sort();
+  return a.length === b.length && a.every((k, i) => k === b[i]);
+}

@@ -1,0 +1,30 @@
+/**
+ * Keeping a person's caret before text a collaborator inserts at it, in the editor's own turn.
+ *
+ * VS Code tracks a caret as a range that grows when text is inserted at its edge, and then collapses
+ * it to the end: an insertion at the caret pushes the caret after the arriving text, and a keystroke
+ * typed before the binding can put the caret back lands on the wrong side, splitting words (issue 11,
+ * item 5). But a caret at the start of an edit that deletes something stays where it is. So an
+ * insertion at a caret is sent as a replacement of the character after the caret by the insertion
+ * plus that same character: the same text, and the caret stays before the insertion.
+ */
+import type { Reader } from './edit-algebra';
+import type { TextEdit } from './textdiff';
+
+/**
+ * `edits` (ascending, non-overlapping, relative to a text of `length` code units that `read` reads)
+ * with each insertion at one of `carets` widened over the unit after it (a character, a surrogate
+ * pair, a CRLF). An insertion at the very end of the text cannot be widened and is left as it is.
+ */
+export function widenAtCarets(edits: readonly TextEdit[], carets: readonly number[], length: number, read: Reader): TextEdit[] {
+  if (!carets.length) return [...edits];
+  const at = new Set(carets);
+  return edits.map((e, i) => {
+    if (e.deleteCount > 0 || !e.insert || !at.has(e.offset) || e.offset >= length) return e;
+    const next = edits[i + 1];
+    const unit = read(e.offset, Math.min(2, length - e.offset));
+    const n = unit === '\r\n' || /^[\ud800-\udbff][\udc00-\udfff]$/.test(unit) ? 2 : 1;
+    if (next && next.offset < e.offset + n) return e; // the next edit starts there: leave both alone
+    return { offset: e.offset, deleteCount: n, insert: e.insert + unit.slice(0, n) };
+  });
+}
