@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
 import type { Workspace } from '../sync/api';
 import type { Awareness } from 'y-protocols/awareness';
-import { BufferBinding, type EditorBuffer } from '../sync/buffer-binding';
+import { BufferBinding, isBound, type EditorBuffer } from '../sync/buffer-binding';
 import { DivergenceDetector, type DigestSource } from '../sync/divergence';
 import type { TextEdit } from '../sync/textdiff';
 
@@ -106,6 +106,11 @@ export class DocumentBindings implements vscode.Disposable {
   private verifyTimer: NodeJS.Timeout;
   private readonly readOnlyEditors = new WeakSet<vscode.TextDocument>();
   private readonly held = new WeakSet<vscode.TextDocument>();
+  /**
+   * Documents waiting for another document's binding to hand over their shared text (VS Code opens a
+   * moved file's new document before it closes the old one), with their text when they began to wait.
+   */
+  private readonly waiting = new Map<vscode.TextDocument, string>();
   /** Whether the user had edited a document being renamed, by its new path (see noteMove). */
   private readonly moving = new Map<string, boolean>();
   private warnedReadOnly = false;
@@ -248,6 +253,7 @@ export class DocumentBindings implements vscode.Disposable {
   dispose(): void {
     this.divergence?.dispose();
     clearInterval(this.verifyTimer);
+    this.waiting.clear(); // nothing takes over a text as the bindings go
     for (const d of [...this.bound.keys()]) this.unbind(d);
     this.disposables.forEach((d) => d.dispose());
   }
@@ -272,6 +278,14 @@ export class DocumentBindings implements vscode.Disposable {
           () => this.host.workspace.text(entry.id),
         ));
       if (document.isClosed || this.bound.has(document)) return;
+      if (isBound(ytext)) {
+        // One binding per shared text: this document takes it over when the other lets go (unbind).
+        if (!this.waiting.has(document)) this.waiting.set(document, document.getText());
+        this.logger.debug(`${relPath} waits for the document it replaces to hand over its shared text`);
+        return;
+      }
+      const base = this.waiting.get(document);
+      this.waiting.delete(document);
       const carried = this.moving.get(relPath);
       this.moving.delete(relPath);
       const bound: Bound = { relPath, binding: undefined as unknown as BufferBinding, userEdited: carried ?? document.isDirty, lastLocal: false };
@@ -288,6 +302,7 @@ export class DocumentBindings implements vscode.Disposable {
         },
         readOnly: () => this.host.readOnly?.() ?? false,
         onRefused: () => this.warnReadOnly(),
+        base,
       });
       this.bound.set(document, bound);
       this.host.setEditorOwned?.(relPath, true);
@@ -302,6 +317,7 @@ export class DocumentBindings implements vscode.Disposable {
   }
 
   private unbind(document: vscode.TextDocument): void {
+    this.waiting.delete(document);
     const b = this.bound.get(document);
     if (!b) return;
     clearTimeout(b.saveTimer);
@@ -309,6 +325,7 @@ export class DocumentBindings implements vscode.Disposable {
     b.binding.dispose();
     this.bound.delete(document);
     this.host.setEditorOwned?.(b.relPath, false);
+    for (const d of [...this.waiting.keys()]) void this.bind(d); // the hand-over
   }
 
   private onChange(e: vscode.TextDocumentChangeEvent): void {
