@@ -266,6 +266,9 @@ export class DocumentBindings implements vscode.Disposable {
     if (this.bound.has(document) || this.pending.has(document) || document.isClosed) return;
     const relPath = this.relativePath(document.uri);
     if (!relPath) return;
+    // VS Code opened this document for a file it is moving (noteMove), from a snapshot of the old
+    // one: what it holds now is what it was handed, even if the session learns of the move later.
+    if (this.moving.has(relPath) && !this.waiting.has(document)) this.waiting.set(document, document.getText());
     const entry = this.host.workspace.byPath(relPath);
     if (!entry || entry.kind !== 'text') return;
     this.pending.add(document);
