@@ -110,6 +110,7 @@ export class SessionMemory implements vscode.Disposable {
     const session = this.controller.session;
     if (!session) {
       this.stop();
+      if (this.controller.state === 'idle') this.nextRole = 'joined'; // a start that failed
       const ended = this.noted;
       if (ended && !this.endTimer) {
         this.endTimer = setTimeout(() => {
