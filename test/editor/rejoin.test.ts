@@ -26,7 +26,8 @@ async function bothHave(rel: string, check: (text: string | null) => boolean, wh
 
 fixtureTest(suite.pair, 'after B reloads its window, B is back in the session by itself and edits flow both ways', async () => {
   const code = await suite.pair().a.testApi<string>('sessionCode');
-  await suite.pair().b.page.reload();
+  // As the fixture's first load: the workbench can take over 30 s (Playwright's default) on a loaded machine.
+  await suite.pair().b.page.reload({ timeout: 120_000 });
   await until(async () => (await suite.pair().b.agent('ping').catch(() => undefined)) !== undefined, 'B\'s window back', 120_000);
   await until(async () => (await suite.pair().b.testApi<string>('state').catch(() => 'idle')) === 'connected', 'B back in the session', 120_000);
   assert.equal(await suite.pair().b.testApi<string>('sessionCode'), code, 'the same session');
