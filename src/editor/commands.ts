@@ -45,7 +45,7 @@ export class Commands implements vscode.Disposable {
   ) {
     const reg = (id: string, fn: (...args: never[]) => unknown) =>
       this.disposables.push(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
-    this.memory = new SessionMemory(context, controller);
+    this.memory = new SessionMemory(context.globalStorageUri.fsPath, controller, logger);
     this.disposables.push(this.memory);
     reg('hyperpair.startSession', () => this.start());
     reg('hyperpair.joinSession', (args?: JoinArgs) => this.join(args));
@@ -76,11 +76,12 @@ export class Commands implements vscode.Disposable {
     if (await this.resumePendingJoin()) return;
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     if (folder?.scheme !== 'file') return;
-    const code = await this.memory.recall(folder.fsPath);
-    if (!code) return;
-    this.logger.info('rejoining the session this folder was in before the window reloaded');
+    const note = await this.memory.recall(folder.fsPath);
+    if (!note) return;
+    this.logger.info(`rejoining the session this folder was in (${note.role === 'started' ? 'started here' : 'joined'}) before the window reloaded`);
+    this.memory.expect(note.role);
     const rejoined = await this.guard('rejoin', async () => {
-      await this.joinInto(code, folder.fsPath);
+      await this.joinInto(note.code, folder.fsPath);
       return true;
     });
     if (!rejoined) await this.memory.forget(folder.fsPath); // cancelled or failed: not again at the next reload
@@ -116,7 +117,7 @@ export class Commands implements vscode.Disposable {
     }
     const code = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Hyperpair: starting a session…' },
-      () => this.controller.start(folder.uri.fsPath),
+      () => (this.memory.expect('started'), this.controller.start(folder.uri.fsPath)),
     );
     void vscode.window
       .showInformationMessage(`Hyperpair session started. Session code: ${code}`, 'Copy Code', 'Copy Invite Link')

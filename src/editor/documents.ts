@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
 import type { Workspace } from '../sync/api';
 import type { Awareness } from 'y-protocols/awareness';
-import { BufferBinding, type EditorBuffer } from '../sync/buffer-binding';
+import { BufferBinding, isBound, type EditorBuffer } from '../sync/buffer-binding';
 import { DivergenceDetector, type DigestSource } from '../sync/divergence';
 import type { TextEdit } from '../sync/textdiff';
 import { widenAtCarets } from '../sync/keep-carets';
@@ -130,6 +130,11 @@ export class DocumentBindings implements vscode.Disposable {
   private closed = false;
   private readonly readOnlyEditors = new WeakSet<vscode.TextDocument>();
   private readonly held = new WeakSet<vscode.TextDocument>();
+  /**
+   * Documents waiting for another document's binding to hand over their shared text (VS Code opens a
+   * moved file's new document before it closes the old one), with their text when they began to wait.
+   */
+  private readonly waiting = new Map<vscode.TextDocument, string>();
   /** Whether the user had edited a document being renamed, by its new path (see noteMove). */
   private readonly moving = new Map<string, boolean>();
   private warnedReadOnly = false;
@@ -272,6 +277,7 @@ export class DocumentBindings implements vscode.Disposable {
 
   dispose(): void {
     this.closed = true;
+    this.waiting.clear(); // nothing takes over a text as the bindings go
     for (const d of [...this.bound.keys()]) this.unbind(d);
     this.owned.dispose();
   }
@@ -284,6 +290,9 @@ export class DocumentBindings implements vscode.Disposable {
     if (this.closed || this.bound.has(document) || this.pending.has(document) || document.isClosed) return;
     const relPath = this.relativePath(document.uri);
     if (!relPath) return;
+    // VS Code opened this document for a file it is moving (noteMove), from a snapshot of the old
+    // one: what it holds now is what it was handed, even if the session learns of the move later.
+    if (this.moving.has(relPath) && !this.waiting.has(document)) this.waiting.set(document, document.getText());
     const entry = this.host.workspace.byPath(relPath);
     if (!entry || entry.kind !== 'text') return;
     this.pending.add(document);
@@ -296,6 +305,14 @@ export class DocumentBindings implements vscode.Disposable {
           () => this.host.workspace.text(entry.id),
         ));
       if (this.closed || document.isClosed || this.bound.has(document)) return;
+      if (isBound(ytext)) {
+        // One binding per shared text: this document takes it over when the other lets go (unbind).
+        if (!this.waiting.has(document)) this.waiting.set(document, document.getText());
+        this.logger.debug(`${relPath} waits for the document it replaces to hand over its shared text`);
+        return;
+      }
+      const base = this.waiting.get(document);
+      this.waiting.delete(document);
       const carried = this.moving.get(relPath);
       this.moving.delete(relPath);
       const bound: Bound = { relPath, binding: undefined as unknown as BufferBinding, userEdited: carried ?? document.isDirty, lastLocal: false };
@@ -313,6 +330,7 @@ export class DocumentBindings implements vscode.Disposable {
         },
         readOnly: () => this.host.readOnly?.() ?? false,
         onRefused: () => this.warnReadOnly(),
+        base,
       });
       this.bound.set(document, bound);
       this.host.setEditorOwned?.(relPath, true);
@@ -327,6 +345,7 @@ export class DocumentBindings implements vscode.Disposable {
   }
 
   private unbind(document: vscode.TextDocument): void {
+    this.waiting.delete(document);
     const b = this.bound.get(document);
     if (!b) return;
     clearTimeout(b.saveTimer);
@@ -334,6 +353,7 @@ export class DocumentBindings implements vscode.Disposable {
     b.binding.dispose();
     this.bound.delete(document);
     this.host.setEditorOwned?.(b.relPath, false);
+    for (const d of [...this.waiting.keys()]) void this.bind(d); // the hand-over
   }
 
   private onChange(e: vscode.TextDocumentChangeEvent): void {

@@ -9,8 +9,9 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { Disposable, toDisposable } from '../session/disposable';
 import type { Logger } from '../session/log';
-import type { ChangeOrigin, FileEntry, Workspace } from '../sync/api';
+import type { ChangeOrigin, FileEntry, Workspace, WorkspaceEvents } from '../sync/api';
 import type { DocumentBindings } from './documents';
 
 /** How long both paths of a move stay the editor's (the move is seen on disk and bound well before). */
@@ -53,52 +54,44 @@ export interface FollowHost {
   tell(message: string): void;
 }
 
-export class FileFollower implements vscode.Disposable {
+export class FileFollower extends Disposable {
   /** Documents whose file a collaborator deleted while they were open: relative path by document. */
   private readonly orphans = new Map<vscode.TextDocument, string>();
-  private readonly disposables: vscode.Disposable[] = [];
   /** Paths claimed for documents VS Code moves there, until their binding takes over (see claim). */
   private readonly claims = new Map<string, NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
-  private disposed = false;
 
   constructor(
     private readonly host: FollowHost,
     private readonly documents: DocumentBindings,
     private readonly logger: Logger,
   ) {
-    const onRenamed = (entry: FileEntry, oldPath: string, origin: ChangeOrigin) => this.onRenamed(entry, oldPath, origin);
-    const onRemoved = (entry: FileEntry, origin: ChangeOrigin) => this.onRemoved(entry, origin);
-    const onAdded = (entry: FileEntry) => this.onAdded(entry);
-    host.workspace.on('file-renamed', onRenamed);
-    host.workspace.on('file-removed', onRemoved);
-    host.workspace.on('file-added', onAdded);
-    this.disposables.push(
-      {
-        dispose: () => {
-          host.workspace.off('file-renamed', onRenamed);
-          host.workspace.off('file-removed', onRemoved);
-          host.workspace.off('file-added', onAdded);
-        },
-      },
-      vscode.workspace.onDidChangeTextDocument((e) => e.contentChanges.length && this.revive(e.document)),
-      vscode.workspace.onWillRenameFiles((e) => e.files.forEach((f) => this.beforeMove(f.oldUri, f.newUri))),
-      vscode.workspace.onDidSaveTextDocument((d) => this.orphans.delete(d)), // the mirror shares the saved file
-      vscode.workspace.onDidCloseTextDocument((d) => this.orphans.delete(d)),
+    super();
+    this.register(
+      toDisposable(() => {
+        this.claims.forEach((t) => clearTimeout(t));
+        this.claims.clear();
+        this.orphans.clear();
+      }),
     );
+    this.on('file-renamed', (entry, oldPath, origin) => this.onRenamed(entry, oldPath, origin));
+    this.on('file-removed', (entry, origin) => this.onRemoved(entry, origin));
+    this.on('file-added', (entry) => this.onAdded(entry));
+    this.register(vscode.workspace.onDidChangeTextDocument((e) => e.contentChanges.length && this.revive(e.document)));
+    this.register(vscode.workspace.onWillRenameFiles((e) => e.files.forEach((f) => this.beforeMove(f.oldUri, f.newUri))));
+    this.register(vscode.workspace.onDidSaveTextDocument((d) => this.orphans.delete(d))); // the mirror shares the saved file
+    this.register(vscode.workspace.onDidCloseTextDocument((d) => this.orphans.delete(d)));
+  }
+
+  /** Listens to the workspace until disposed. */
+  private on<K extends keyof WorkspaceEvents>(event: K, listener: (...args: WorkspaceEvents[K]) => void): void {
+    this.host.workspace.on(event, listener);
+    this.register(toDisposable(() => this.host.workspace.off(event, listener)));
   }
 
   /** Resolves when the moves begun so far are done (for tests and orderly shutdown). */
   idle(): Promise<void> {
     return this.queue;
-  }
-
-  dispose(): void {
-    this.disposed = true;
-    this.claims.forEach((t) => clearTimeout(t));
-    this.claims.clear();
-    this.disposables.forEach((d) => d.dispose());
-    this.orphans.clear();
   }
 
   private uri(rel: string): vscode.Uri {
@@ -179,9 +172,9 @@ export class FileFollower implements vscode.Disposable {
     );
     // VS Code opened the new document from a snapshot of the old one taken before the move on disk;
     // keystrokes made since are in the old document only, until VS Code closes it. Its binding stays
-    // until then so that they are shared (released at once, they were lost: issue 11, item 2). If
-    // they reach the shared text after the new document was bound, its binding's periodic check
-    // brings them into the new buffer.
+    // until then so that they are shared (released at once, they were lost: issue 11, item 2); the new
+    // document waits, and is handed the shared text when the old one lets go (DocumentBindings), with
+    // whatever was typed into it meanwhile merged after those keystrokes.
     if (old) await closed(old, OLD_DOCUMENT_CLOSE_MS);
     if (old && !old.isClosed) this.documents.release(old);
     this.host.editorMoveDone(oldPath, entry.path, moved);

@@ -1,82 +1,157 @@
 /**
- * A session survives a window reload (issue 11, item 3). While a session runs, this window notes its
- * folder and when it was last in the session (workspaceState; the code itself in SecretStorage,
- * keyed by folder). When the extension activates again soon after (a reload, or VS Code restarted
- * at once), it rejoins the same session into the same folder: the folder's sync record makes that a
- * rejoin that merges both ways, never a fresh copy over the person's files. Leave Session forgets it;
- * so does time: a note older than MAX_AGE_MS (the window was closed for a while) is not acted on.
+ * A session survives a window reload (issue 11, item 3). While a session runs, this window keeps a
+ * note of it — the folder, the session code, whether it started or joined it, and when it was last in
+ * it — in a file of its own under the extension's global storage (mode 0600, one file per folder).
+ * When the extension activates again soon after (a reload, or VS Code restarted at once), it rejoins
+ * the same session into the same folder: the folder's sync record makes that a rejoin that merges both
+ * ways, never a fresh copy over the person's files. Leave Session deletes the note, and so does a
+ * session that ends while the window stays open (removed by the owner); a note older than MAX_AGE_MS
+ * (the window was closed for a while) is deleted, not acted on.
+ *
+ * A file, not workspaceState and SecretStorage: code-server's web workbench keeps those in the browser
+ * and had not stored them when the page reloaded; the extension host's own disk is there at once.
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { Logger } from '../session/log';
 import type { SessionController } from './controller';
 
-const NOTE_KEY = 'hyperpair.activeSession';
 /** How often the note is refreshed while a session runs. */
 const REFRESH_MS = 15_000;
 /** A note older than this is from a window closed a while ago, not a reload. */
 const MAX_AGE_MS = 3 * 60_000;
+/**
+ * A session that ended this long ago while the window is still open was ended on purpose (or by the
+ * owner); a window going away disposes this first (VS Code deactivates, then disposes).
+ */
+const ENDED_MS = 2000;
 
-interface Note {
+export interface Note {
   folder: string;
+  code: string;
+  /** Whether this window started the session or joined it (a rejoin is a join either way). */
+  role: 'started' | 'joined';
   at: number;
 }
 
-function secretKey(folder: string): string {
-  return `hyperpair.activeSessionCode.${createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 24)}`;
+function isNote(v: unknown): v is Note {
+  const n = v as Partial<Note> | null;
+  return typeof n === 'object' && n !== null && typeof n.folder === 'string' && typeof n.code === 'string' && typeof n.at === 'number' && (n.role === 'started' || n.role === 'joined');
 }
 
 export class SessionMemory implements vscode.Disposable {
   private timer: NodeJS.Timeout | undefined;
+  private endTimer: NodeJS.Timeout | undefined;
   private readonly subscription: vscode.Disposable;
-  private noted: string | undefined;
+  private noted: Note | undefined;
+  /** The role of the next session to appear (set as Start or Join begins). */
+  private nextRole: Note['role'] = 'joined';
+  private disposed = false;
+  private readonly dir: string;
+  /** The note's file operations, one at a time: a delete never races a write that would undo it. */
+  private io: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly context: vscode.ExtensionContext,
+    storageDir: string,
     private readonly controller: SessionController,
+    private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {
+    this.dir = path.join(storageDir, 'rejoin');
     this.subscription = controller.onDidChange(() => this.follow());
   }
 
-  /** The code of the session this folder was in when the window went away, if that was just now. */
-  async recall(folder: string): Promise<string | undefined> {
-    const note = this.context.workspaceState.get<Note>(NOTE_KEY);
-    if (!note || path.resolve(note.folder) !== path.resolve(folder)) return undefined;
-    if (this.now() - note.at > MAX_AGE_MS) {
+  /** The session this folder was in when the window went away, if that was just now. */
+  async recall(folder: string): Promise<Note | undefined> {
+    const note = await this.read(folder);
+    if (!note) return undefined;
+    if (path.resolve(note.folder) !== path.resolve(folder) || this.now() - note.at > MAX_AGE_MS) {
       await this.forget(folder);
       return undefined;
     }
-    return this.context.secrets.get(secretKey(folder));
+    return note;
+  }
+
+  /** Says whether the session about to run was started here or joined. */
+  expect(role: Note['role']): void {
+    this.nextRole = role;
   }
 
   /** The person left (or a rejoin failed): a reload must not bring them back. */
-  async forget(folder = this.controller.session?.root ?? this.noted): Promise<void> {
+  async forget(folder = this.controller.session?.root ?? this.noted?.folder): Promise<void> {
     this.stop();
-    await this.context.workspaceState.update(NOTE_KEY, undefined);
-    if (folder) await this.context.secrets.delete(secretKey(folder));
     this.noted = undefined;
+    if (folder) await this.serially(() => fs.rm(this.file(folder), { force: true }));
   }
 
   dispose(): void {
+    this.disposed = true;
     this.stop();
+    clearTimeout(this.endTimer);
     this.subscription.dispose();
+  }
+
+  private file(folder: string): string {
+    return path.join(this.dir, `${createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 24)}.json`);
+  }
+
+  private async read(folder: string): Promise<Note | undefined> {
+    try {
+      const note: unknown = JSON.parse(await fs.readFile(this.file(folder), 'utf8'));
+      return isNote(note) ? note : undefined;
+    } catch {
+      return undefined; // none, or unreadable: nothing to rejoin
+    }
   }
 
   private follow(): void {
     const session = this.controller.session;
-    if (!session) return this.stop(); // the note stays: a reload within MAX_AGE_MS rejoins
-    if (this.noted === session.root && this.timer) return;
-    this.noted = session.root;
-    const root = session.root;
-    void this.context.secrets.store(secretKey(root), session.code).then(() => this.touch(root));
+    if (!session) {
+      this.stop();
+      if (this.controller.state === 'idle') this.nextRole = 'joined'; // a start that failed
+      const ended = this.noted;
+      if (ended && !this.endTimer) {
+        this.endTimer = setTimeout(() => {
+          this.endTimer = undefined;
+          if (!this.disposed && !this.controller.session) void this.forget(ended.folder);
+        }, ENDED_MS);
+      }
+      return;
+    }
+    clearTimeout(this.endTimer);
+    this.endTimer = undefined;
+    if (this.noted?.folder === session.root && this.noted.code === session.code && this.timer) return;
+    this.noted = { folder: session.root, code: session.code, role: this.nextRole, at: this.now() };
+    this.nextRole = 'joined';
+    void this.touch();
     this.stop();
-    this.timer = setInterval(() => void this.touch(root), REFRESH_MS);
+    this.timer = setInterval(() => void this.touch(), REFRESH_MS);
   }
 
-  private touch(folder: string): Thenable<void> {
-    if (this.controller.session?.root !== folder) return Promise.resolve();
-    return this.context.workspaceState.update(NOTE_KEY, { folder, at: this.now() } satisfies Note);
+  private serially(op: () => Promise<void>): Promise<void> {
+    const run = this.io.then(op);
+    this.io = run.catch((err: Error) => this.logger.warn(`the note of this session (for a reload) could not be kept: ${err.message}`));
+    return this.io;
+  }
+
+  /** Writes the note with the time now: only the owner can read it (it holds the session code). */
+  private touch(): Promise<void> {
+    return this.serially(async () => {
+      const note = this.noted;
+      if (!note || this.controller.session?.root !== note.folder) return; // forgotten meanwhile
+      note.at = this.now();
+      const file = this.file(note.folder);
+      const tmp = `${file}.${process.pid}.tmp`;
+      try {
+        await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+        await fs.writeFile(tmp, JSON.stringify(note), { mode: 0o600 });
+        await fs.rename(tmp, file);
+      } finally {
+        await fs.rm(tmp, { force: true });
+      }
+    });
   }
 
   private stop(): void {

@@ -28,6 +28,18 @@ import { sameInserts, type BufferBindingOptions, type Change, type EditorBuffer,
 export const EDITOR_ORIGIN = 'editor';
 export type { EditorBuffer, BufferBindingOptions } from './editor-buffer';
 
+/**
+ * The live binding of each shared text. Two bindings on one text would each ignore the other's
+ * writes (both carry EDITOR_ORIGIN), so their buffers drift apart: a text is handed from one to the
+ * next (the first disposed, the next given `base`), never shared (issue 11, item 2).
+ */
+const owners = new WeakMap<Y.Text, BufferBinding>();
+
+/** Whether a live binding writes this shared text (then another must wait for it to be disposed). */
+export function isBound(ytext: Y.Text): boolean {
+  return owners.has(ytext);
+}
+
 const ECHO_TIMEOUT_MS = 10_000;
 /** How many keystrokes may come between a raced flight's answer and its shifted echo. */
 const MAX_RACERS = 8;
@@ -48,6 +60,11 @@ export class BufferBinding {
   /** `pending` is unknown (refused read-only edit, unrecognised echo): recompute it from the texts. */
   private resync = false;
   private flushAgain = false;
+  /**
+   * The first flight after a hand-over carries the previous buffer's last keystrokes: the carets
+   * move along past them (VS Code's own behaviour), as the person typed them before the caret.
+   */
+  private caretsFollow: boolean;
   private flushing = false;
   private closed = false;
   private wake: (() => void) | undefined;
@@ -60,6 +77,8 @@ export class BufferBinding {
     private readonly buffer: EditorBuffer,
     private readonly options: BufferBindingOptions,
   ) {
+    if (owners.has(ytext)) throw new Error('this shared text is bound to another buffer: dispose that binding first');
+    owners.set(ytext, this);
     this.undoManager = new Y.UndoManager(ytext, {
       trackedOrigins: new Set([EDITOR_ORIGIN]),
       captureTimeout: options.captureTimeout ?? 500,
@@ -72,10 +91,30 @@ export class BufferBinding {
     };
     ytext.observe(this.observer);
     this.seen = buffer.version();
+    this.caretsFollow = options.base !== undefined;
+    const text = buffer.getText();
+    if (options.base !== undefined && options.base !== text) this.handedOver(options.base, text);
     // The buffer may hold an older copy (opened from disk before the shared text arrived): the
     // shared text is newer, and the disk mirror owns what is on disk.
-    this.pending = diffEdits(buffer.getText(), ytext.toString());
+    else this.pending = diffEdits(text, ytext.toString());
     if (this.pending.length) this.scheduleFlush();
+  }
+
+  /**
+   * A three-way merge from `base`: what reached the shared text since (the previous buffer's last
+   * keystrokes, collaborators' edits) comes first at a common spot, as it was typed first; what this
+   * buffer changed since goes into the shared text after it.
+   */
+  private handedOver(base: string, text: string): void {
+    const r = rebase(diffEdits(base, this.ytext.toString()), diffEdits(base, text));
+    if (this.options.readOnly?.()) {
+      this.options.onRefused?.();
+      this.pending = diffEdits(text, this.ytext.toString());
+      return;
+    }
+    this.applyToShared(r.pending);
+    this.pending = r.local;
+    this.options.onLocalEdit?.();
   }
 
   /** True when nothing is pending: the buffer as reported equals the shared text. */
@@ -207,6 +246,7 @@ export class BufferBinding {
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    if (owners.get(this.ytext) === this) owners.delete(this.ytext);
     clearTimeout(this.retryTimer);
     this.ytext.unobserve(this.observer);
     this.undoManager.destroy();
@@ -328,10 +368,11 @@ export class BufferBinding {
         baseVersion: this.seen,
         raced: false,
         echoed: false,
-        anchors: carets && this.anchor(carets),
+        anchors: carets && !this.caretsFollow ? this.anchor(carets) : undefined,
       };
       this.pending = [];
       this.flight = f;
+      this.caretsFollow = false;
       let applied = false;
       try {
         applied = await this.buffer.applyEdits(f.sent, f.baseVersion);

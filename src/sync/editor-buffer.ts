@@ -46,6 +46,13 @@ export interface BufferBindingOptions {
    */
   readOnly?: () => boolean;
   onRefused?: () => void;
+  /**
+   * The text this buffer held when it was handed the shared text (a document VS Code opened from a
+   * snapshot of another that was bound, see `handedOver`). What the buffer changed since is the
+   * user's and is merged into the shared text; without `base`, the buffer is an older copy that the
+   * shared text replaces.
+   */
+  base?: string;
 }
 
 /** Edits sent to the editor and not yet reported back. */

@@ -27,16 +27,7 @@ after(async () => {
   await pair?.stop();
 });
 
-const editorTest = (name: string, fn: () => Promise<void>, timeout?: number, todo?: string) => fixtureTest(() => pair, name, fn, timeout, todo);
-
-// Still fails about one run in three (after three causes were fixed: the old name written back, the
-// renamer's disk left behind, keystrokes of the move's window dropped): once a space typed during
-// VS Code's move came out doubled; in that run B's binding of the held old document logged "could not
-// bring the buffer up to date after 50 attempts" and A logged "Bob deleted race.txt" just before
-// the rename reached B. Two bindings on one shared text (the held old document and the new one,
-// both with the editor's origin) is the likely cause; it touches the binding (h2).
-const RACE_TODO = 'a keystroke typed during the move is doubled or dropped in about one run of three (see the note above)';
-
+const editorTest = (name: string, fn: () => Promise<void>, timeout?: number) => fixtureTest(() => pair, name, fn, timeout);
 
 type Tab = { path: string; viewColumn: number; active: boolean; dirty: boolean };
 
@@ -121,7 +112,7 @@ editorTest('a rename racing with B\'s typing loses none of it and leaves one fil
   await bothDisks('raced.txt', (t) => t === expected, 'raced.txt on both disks');
   const files = await sameFiles('the same files on both disks');
   assert.ok(!files.includes('race.txt'), `the old name does not come back: ${files.join(', ')}`);
-}, undefined, RACE_TODO);
+});
 
 editorTest('a file B has open, deleted in A, keeps B\'s text; B\'s typing brings it back once, with that text', async () => {
   await pair.b.agent('openFile', 'gone.txt');
