@@ -6,6 +6,7 @@
  * why, and this window leaves the session.
  */
 import * as vscode from 'vscode';
+import { Disposable } from '../session/disposable';
 import type { Role } from '../session/admission';
 import type { Logger } from '../session/log';
 import type { SessionController } from './controller';
@@ -18,8 +19,7 @@ interface ActionOptions {
   confirmed?: boolean;
 }
 
-export class AccessCommands implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
+export class AccessCommands extends Disposable {
   private watched: RunningSession | undefined;
   private unwatch: (() => void) | undefined;
 
@@ -27,19 +27,20 @@ export class AccessCommands implements vscode.Disposable {
     private readonly controller: SessionController,
     private readonly logger: Logger,
   ) {
+    super();
     const reg = (id: string, fn: (...args: never[]) => Promise<unknown>) =>
-      this.disposables.push(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
+      this.registerAll(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
     reg('hyperpair.removeParticipant', (p?: Participant, o?: ActionOptions) => this.remove(p, o));
     reg('hyperpair.makeReadOnly', (p?: Participant) => this.setRole(p, 'viewer'));
     reg('hyperpair.makeEditor', (p?: Participant) => this.setRole(p, 'editor'));
     reg('hyperpair.readmitParticipant', () => this.readmit());
     reg('hyperpair.bringEveryoneHere', () => this.bringEveryoneHere());
-    this.disposables.push(controller.onDidChange(() => this.watch()));
+    this.registerAll(controller.onDidChange(() => this.watch()));
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.unwatch?.();
-    this.disposables.forEach((d) => d.dispose());
+    super.dispose();
   }
 
   /** Follows the running session: who may manage, and being removed from it. */

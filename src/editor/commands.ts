@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { Disposable } from '../session/disposable';
 import type { Logger } from '../session/log';
 import { checkPartialCode, parseSessionCode } from '../session/code';
 import { formatSize, inviteLink } from '../session/format';
@@ -33,8 +34,7 @@ export interface JoinArgs {
   folder?: string;
 }
 
-export class Commands implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
+export class Commands extends Disposable {
   private readonly memory: SessionMemory;
 
   constructor(
@@ -43,10 +43,11 @@ export class Commands implements vscode.Disposable {
     private readonly logger: Logger,
     private readonly log: vscode.LogOutputChannel,
   ) {
+    super();
     const reg = (id: string, fn: (...args: never[]) => unknown) =>
-      this.disposables.push(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
+      this.registerAll(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
     this.memory = new SessionMemory(context, controller);
-    this.disposables.push(this.memory);
+    this.registerAll(this.memory);
     reg('hyperpair.startSession', () => this.start());
     reg('hyperpair.joinSession', (args?: JoinArgs) => this.join(args));
     reg('hyperpair.leaveSession', () => this.leave());
@@ -57,15 +58,15 @@ export class Commands implements vscode.Disposable {
     reg('hyperpair.undo', () => this.undoRedo('undo'));
     reg('hyperpair.redo', () => this.undoRedo('redo'));
     reg('hyperpair.restoreFile', () => this.restoreFile());
-    this.disposables.push(
+    this.registerAll(
       vscode.window.registerUriHandler({
         handleUri: (uri) => void this.guard('uri', () => this.handleUri(uri)),
       }),
     );
   }
 
-  dispose(): void {
-    this.disposables.forEach((d) => d.dispose());
+  override dispose(): void {
+    super.dispose();
   }
 
   /**
