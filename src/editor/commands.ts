@@ -245,6 +245,9 @@ export class Commands extends Disposable {
             ? [{ label: '$(eye) Follow Participant', command: 'hyperpair.followParticipant' }]
             : [{ label: '$(eye-closed) Stop Following', command: 'hyperpair.stopFollowing' }]),
           { label: '$(organization) Bring Everyone Here', command: 'hyperpair.bringEveryoneHere' },
+          { label: '$(radio-tower) Share Server…', command: 'hyperpair.shareServer' },
+          { label: '$(comment-discussion) Open Chat', command: 'hyperpair.openChat' },
+          ...(this.controller.session?.rotation.canRotate ? [{ label: '$(key) Change Session Code', command: 'hyperpair.rotateSessionCode' }] : []),
           { label: '$(sign-out) Leave Session', command: 'hyperpair.leaveSession' },
           { label: '$(pulse) Diagnose Connection', command: 'hyperpair.diagnose' },
           { label: '$(output) Show Log', command: 'hyperpair.showLog' },
