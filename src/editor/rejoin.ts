@@ -30,6 +30,8 @@ export class SessionMemory implements vscode.Disposable {
   private timer: NodeJS.Timeout | undefined;
   private readonly subscription: vscode.Disposable;
   private noted: string | undefined;
+  /** The code kept for `noted`: the owner may rotate it during the session (rotation.ts). */
+  private notedCode: string | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -56,6 +58,7 @@ export class SessionMemory implements vscode.Disposable {
     await this.context.workspaceState.update(NOTE_KEY, undefined);
     if (folder) await this.context.secrets.delete(secretKey(folder));
     this.noted = undefined;
+    this.notedCode = undefined;
   }
 
   dispose(): void {
@@ -66,8 +69,9 @@ export class SessionMemory implements vscode.Disposable {
   private follow(): void {
     const session = this.controller.session;
     if (!session) return this.stop(); // the note stays: a reload within MAX_AGE_MS rejoins
-    if (this.noted === session.root && this.timer) return;
+    if (this.noted === session.root && this.notedCode === session.code && this.timer) return;
     this.noted = session.root;
+    this.notedCode = session.code;
     const root = session.root;
     void this.context.secrets.store(secretKey(root), session.code).then(() => this.touch(root));
     this.stop();
