@@ -150,8 +150,9 @@ export class AccessCommands extends Disposable {
     }
     const code = await running.rotation.rotate();
     this.logger.info('you changed the session code; everyone in the session moved to it');
-    const copy = await vscode.window.showInformationMessage('Hyperpair: the session code changed. The old one no longer lets anyone in.', 'Copy New Code');
-    if (copy) await vscode.env.clipboard.writeText(code);
+    void vscode.window.showInformationMessage('Hyperpair: the session code changed. The old one no longer lets anyone in.', 'Copy New Code').then((copy) => {
+      if (copy) void vscode.env.clipboard.writeText(code);
+    });
   }
 
   /** (Owner) Lets a person remove people and change roles (their requests go through this peer), or takes it back. */

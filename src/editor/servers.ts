@@ -110,7 +110,7 @@ export class ServersView extends Disposable implements vscode.TreeDataProvider<S
       item.contextValue = 'server.own';
       return item;
     }
-    const item = new vscode.TreeItem(row.label || `${row.owner}'s port ${row.remotePort}`);
+    const item = new vscode.TreeItem(row.label || `Port ${row.remotePort}`);
     item.description = row.port ? `${row.owner} · 127.0.0.1:${row.port}` : row.problem ? `${row.owner} · not reachable` : `${row.owner} · starting…`;
     item.tooltip = row.port
       ? `${row.owner}'s server on their port ${row.remotePort}, reachable here at ${serverAddress(row.port)}`

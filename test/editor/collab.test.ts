@@ -97,7 +97,7 @@ editorTest('Alice shares a server; Bob fetches it through a port of his own, unt
 
 editorTest('Bob mentions Alice with a file:line reference; both see it, markup stays text, and the reference opens the file at that line', async () => {
   const { a, b } = pair();
-  const text = '@Alice the bug is at src/app.js:5 <b>not bold</b><img src=x onerror=alert(1)>';
+  const text = '@Alice: the bug is at src/app.js:5 <b>not bold</b><img src=x onerror=alert(1)>';
   await b.command('hyperpair.sendChatMessage', text);
   let rows: ChatRow[] = [];
   await until(async () => {
