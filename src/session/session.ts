@@ -137,12 +137,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     this.currentCode = parsed.code;
     ({ topic: this.currentTopic, authKey: this.authKey, lanKey: this.lanKey } = deriveKeys(parsed.secret));
     this.logger.info('the session code changed: looking for members under the new one');
-    if (this.lan) {
-      const lan = this.lan;
-      this.lan = undefined;
-      await lan.close().catch((err: Error) => this.logger.debug(`LAN close: ${err.message}`));
-      if (!this.left) await this.startLan();
-    }
+    this.lan?.rekey(this.lanKey);
     const swarm = this.swarm;
     if (!swarm || this.left) return; // open() joins whichever topic is current
     const discovery = swarm.join(this.currentTopic, { server: true, client: true });

@@ -32,6 +32,8 @@ test('the owner rotates the code: every member moves to it and stays connected; 
   rotations[1].on('rotated', (code, from) => heard.push(`${code} from ${from?.name}`));
   await assert.rejects(rotations[1].rotate(), /Only the session's owner/);
 
+  const dropped: string[] = [];
+  for (const s of [owner, bob, carol]) s.on('peer-leave', (p) => dropped.push(`${s.self.name} lost ${p.name}`));
   const newCode = await rotations[0].rotate();
   assert.notEqual(newCode, oldCode);
   assert.equal(owner.code, newCode);
@@ -39,12 +41,14 @@ test('the owner rotates the code: every member moves to it and stays connected; 
   await waitFor(() => heard.length > 0, 'Bob to announce under the new code');
   assert.deepEqual(heard, [`${newCode} from Owner`]);
   assert.ok([owner, bob, carol].every((s) => s.peers().length === 2 && s.status === 'connected'), 'nobody was disconnected by the rotation');
+  assert.deepEqual(dropped, [], 'no connection dropped');
 
   // Someone with the old code looks the session up; someone with the new code joins after them.
   const mallory = t.session(oldCode, 'Mallory');
   await mallory.ready();
   const dave = t.session(newCode, 'Dave');
   await mesh([owner, bob, carol, dave]);
+  assert.deepEqual(dropped, [], 'no connection dropped while others looked the session up');
   assert.equal(mallory.peers().length, 0, 'the old code let nobody in');
   assert.ok(![owner, bob, carol, dave].some((s) => s.peer(mallory.self.id)), 'no member has Mallory');
   const daves = new CodeRotation(dave);
