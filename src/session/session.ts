@@ -137,6 +137,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     this.currentCode = parsed.code;
     ({ topic: this.currentTopic, authKey: this.authKey, lanKey: this.lanKey } = deriveKeys(parsed.secret));
     this.logger.info('the session code changed: looking for members under the new one');
+    this.emit('rekeyed', this.currentCode);
     this.lan?.rekey(this.lanKey);
     const swarm = this.swarm;
     if (!swarm || this.left) return; // open() joins whichever topic is current
