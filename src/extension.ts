@@ -4,6 +4,8 @@
  */
 import * as vscode from 'vscode';
 import { AccessCommands } from './editor/access-commands';
+import { ChatView } from './editor/chat-view';
+import { ServersView } from './editor/servers';
 import { Commands } from './editor/commands';
 import { readConfig } from './editor/config';
 import { SessionController } from './editor/controller';
@@ -32,12 +34,14 @@ export function activate(context: vscode.ExtensionContext): HyperpairExports {
   });
   controller = new SessionController(log, notices, context.globalStorageUri.fsPath);
   const commands = new Commands(context, controller, log, log);
-  context.subscriptions.push(log, controller, commands, new StatusItem(controller), new AccessCommands(controller, log), new ConnectionReport(controller, log));
+  const servers = new ServersView(controller, log);
+  const chat = new ChatView(controller, log);
+  context.subscriptions.push(log, controller, commands, new StatusItem(controller), new AccessCommands(controller, log), new ConnectionReport(controller, log), servers, chat);
   void vscode.commands.executeCommand('setContext', 'hyperpair.state', 'idle');
   void commands.resumeSession();
   const activation = { loadMs: activateStart - loadStart, activateMs: performance.now() - activateStart };
   log.info(`Hyperpair ${context.extension.packageJSON.version as string} activated in ${(activation.loadMs + activation.activateMs).toFixed(1)} ms (code ${activation.loadMs.toFixed(1)} ms, activate() ${activation.activateMs.toFixed(1)} ms)`);
-  return { testApi: createTestApi(controller, activation) };
+  return { testApi: createTestApi(controller, activation, { servers, chat }) };
 }
 
 export async function deactivate(): Promise<void> {

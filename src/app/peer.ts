@@ -138,10 +138,14 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     },
   });
   record.watch(workspace);
+  // A rotated code is the same session: a rejoin with the new code (after a reload) finds this record.
+  const onRekeyed = (code: string) => record.retag(sessionTag(code));
+  session.on('rekeyed', onRekeyed);
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
+    session.off('rekeyed', onRekeyed);
     await mirror.close();
     await record.close();
     presence.dispose();

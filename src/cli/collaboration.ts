@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { SessionChat, type ChatMessage } from '../session/chat';
 import type { Logger } from '../session/log';
 import type { Session } from '../session/session';
+import { CodeRotation } from '../session/rotation';
 import { ServerTunnels, type RemoteServer } from '../session/tunnel';
 import type { Output } from './run';
 
@@ -20,12 +21,16 @@ export function isChatLine(line: string): boolean {
 export class CliCollaboration {
   readonly servers: ServerTunnels;
   readonly chat: SessionChat;
+  /** A headless member moves to a new session code with everyone else when the owner rotates it. */
+  readonly rotation: CodeRotation;
   private readonly lines: readline.Interface;
   private readonly announced = new Set<string>();
 
   constructor(session: Session, ports: number[], private readonly out: Output, input: Readable, logger: Logger) {
     this.servers = new ServerTunnels(session, { logger });
     this.chat = new SessionChat(session, { logger });
+    this.rotation = new CodeRotation(session, { logger });
+    this.rotation.on('rotated', (code: string) => out.line(`The owner changed the session code; this peer moved to the new one: ${code}`, { event: 'code-rotated', code }));
     for (const port of ports) {
       this.servers.share(port);
       out.line(`Sharing the server on port ${port} with every member`, { event: 'server-shared', port });
@@ -52,6 +57,7 @@ export class CliCollaboration {
 
   close(): void {
     this.lines.close();
+    this.rotation.close();
     this.chat.close();
     this.servers.close();
   }

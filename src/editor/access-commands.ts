@@ -6,9 +6,11 @@
  * why, and this window leaves the session.
  */
 import * as vscode from 'vscode';
+import { Disposable } from '../session/disposable';
 import type { Role } from '../session/admission';
 import type { Logger } from '../session/log';
 import type { SessionController } from './controller';
+import { guarded } from './guard';
 import type { Participant } from './participants';
 import type { RunningSession } from './runtime';
 
@@ -18,8 +20,7 @@ interface ActionOptions {
   confirmed?: boolean;
 }
 
-export class AccessCommands implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
+export class AccessCommands extends Disposable {
   private watched: RunningSession | undefined;
   private unwatch: (() => void) | undefined;
 
@@ -27,25 +28,30 @@ export class AccessCommands implements vscode.Disposable {
     private readonly controller: SessionController,
     private readonly logger: Logger,
   ) {
+    super();
     const reg = (id: string, fn: (...args: never[]) => Promise<unknown>) =>
-      this.disposables.push(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
+      this.registerAll(vscode.commands.registerCommand(id, (...args: never[]) => guarded(this.logger, id, () => fn(...args))));
     reg('hyperpair.removeParticipant', (p?: Participant, o?: ActionOptions) => this.remove(p, o));
     reg('hyperpair.makeReadOnly', (p?: Participant) => this.setRole(p, 'viewer'));
     reg('hyperpair.makeEditor', (p?: Participant) => this.setRole(p, 'editor'));
     reg('hyperpair.readmitParticipant', () => this.readmit());
     reg('hyperpair.bringEveryoneHere', () => this.bringEveryoneHere());
-    this.disposables.push(controller.onDidChange(() => this.watch()));
+    reg('hyperpair.rotateSessionCode', (o?: ActionOptions) => this.rotate(o));
+    reg('hyperpair.letManagePeople', (p?: Participant) => this.delegate(p, true));
+    reg('hyperpair.stopManagingPeople', (p?: Participant) => this.delegate(p, false));
+    this.registerAll(controller.onDidChange(() => this.watch()));
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.unwatch?.();
-    this.disposables.forEach((d) => d.dispose());
+    super.dispose();
   }
 
   /** Follows the running session: who may manage, and being removed from it. */
   private watch(): void {
     const running = this.controller.session;
     void vscode.commands.executeCommand('setContext', 'hyperpair.isOwner', !!running?.access.canManage);
+    void vscode.commands.executeCommand('setContext', 'hyperpair.canManage', !!running && (running.access.canManage || running.delegation.selfIsDelegate));
     if (running === this.watched) return;
     this.unwatch?.();
     this.unwatch = undefined;
@@ -71,7 +77,7 @@ export class AccessCommands implements vscode.Disposable {
   private async target(p: Participant | undefined, title: string, fits: (p: Participant) => boolean): Promise<Participant | undefined> {
     if (p?.id) return p;
     const running = this.running();
-    if (!running.access.canManage) throw new Error('Only the session\'s owner can change who is in and what they may do.');
+    if (!running.access.canManage && !running.delegation.selfIsDelegate) throw new Error("Only the session's owner, and whom they let, can change who is in and what they may do.");
     const people = running.participants.participants().filter((x) => x.connection !== 'you' && x.connection !== 'indirect' && x.standing !== 'owner' && fits(x));
     if (people.length === 0) throw new Error('Nobody in the session fits: only people connected to you directly can be managed.');
     const pick = await vscode.window.showQuickPick(
@@ -92,7 +98,8 @@ export class AccessCommands implements vscode.Disposable {
       );
       if (choice !== 'Remove') return;
     }
-    const name = this.running().access.remove(target.id);
+    const running = this.running();
+    const name = running.access.canManage ? running.access.remove(target.id) : (await running.delegation.ask('remove', target.id), target.name);
     this.logger.info(`you removed ${name} from the session`);
     void vscode.window.showInformationMessage(`Hyperpair: you removed ${name} from the session.`);
   }
@@ -101,14 +108,16 @@ export class AccessCommands implements vscode.Disposable {
     const want = role === 'viewer' ? 'read-only' : 'editor';
     const target = await this.target(p, role === 'viewer' ? 'Make whom read-only?' : 'Let whom edit?', (x) => x.standing !== want);
     if (!target) return;
-    const name = this.running().access.setRole(target.id, role);
+    const running = this.running();
+    const name = running.access.canManage ? running.access.setRole(target.id, role) : (await running.delegation.ask(role, target.id), target.name);
     const text = role === 'viewer' ? `${name} is now read-only: everyone refuses their edits.` : `${name} may now edit.`;
     this.logger.info(`you made ${name} ${want}`);
     void vscode.window.showInformationMessage(`Hyperpair: ${text}`);
   }
 
   private async readmit(): Promise<void> {
-    const access = this.running().access;
+    const running = this.running();
+    const access = running.access;
     const removed = access.removed();
     if (removed.length === 0) throw new Error('Nobody was removed from this session.');
     const pick = await vscode.window.showQuickPick(
@@ -119,8 +128,44 @@ export class AccessCommands implements vscode.Disposable {
       { title: 'Let whom back in?' },
     );
     if (!pick) return;
-    const name = access.readmit(pick.id, pick.role);
+    if (!access.canManage && pick.role === 'viewer') throw new Error("Only the session's owner can let someone back in read-only; ask them, or let them in as an editor.");
+    const name = access.canManage ? access.readmit(pick.id, pick.role) : (await running.delegation.ask('readmit', pick.id), pick.label);
     void vscode.window.showInformationMessage(`Hyperpair: ${name} may join again (${pick.description}).`);
+  }
+
+  /**
+   * (Owner) A new session code: everyone in the session moves to it without noticing, and whoever had
+   * only the old code (a removed person, a forwarded invitation) cannot come back with it.
+   */
+  private async rotate(options?: ActionOptions): Promise<void> {
+    const running = this.running();
+    if (!running.rotation.canRotate) throw new Error("Only the session's owner can change the session code.");
+    if (!(options && typeof options === 'object' && options.confirmed)) {
+      const choice = await vscode.window.showWarningMessage(
+        'Change the session code?',
+        { modal: true, detail: 'Everyone in the session stays connected and moves to the new code. The old code and invite links stop working: send the new one to anyone who has yet to join.' },
+        'Change Code',
+      );
+      if (choice !== 'Change Code') return;
+    }
+    const code = await running.rotation.rotate();
+    this.logger.info('you changed the session code; everyone in the session moved to it');
+    void vscode.window.showInformationMessage('Hyperpair: the session code changed. The old one no longer lets anyone in.', 'Copy New Code').then((copy) => {
+      if (copy) void vscode.env.clipboard.writeText(code);
+    });
+  }
+
+  /** (Owner) Lets a person remove people and change roles (their requests go through this peer), or takes it back. */
+  private async delegate(p: Participant | undefined, on: boolean): Promise<void> {
+    const running = this.running();
+    if (!running.access.canManage) throw new Error("Only the session's owner can let others manage people.");
+    const target = await this.target(p, on ? 'Let whom manage people?' : 'Stop whom managing people?', (x) => running.delegation.isDelegate(x.id) !== on);
+    if (!target) return;
+    running.delegation.setDelegate(target.id, on);
+    running.participants.refresh();
+    void vscode.window.showInformationMessage(
+      on ? `Hyperpair: ${target.name} may now remove people and change roles (while you are in the session).` : `Hyperpair: ${target.name} no longer manages people.`,
+    );
   }
 
   private async bringEveryoneHere(): Promise<void> {
@@ -128,16 +173,5 @@ export class AccessCommands implements vscode.Disposable {
     void vscode.window.showInformationMessage(
       asked ? `Hyperpair: asked everyone in the session (${asked}) to follow you.` : 'Hyperpair: nobody else is in the session yet.',
     );
-  }
-
-  private async guard(id: string, fn: () => Promise<unknown>): Promise<unknown> {
-    try {
-      return await fn();
-    } catch (err) {
-      const message = (err as Error).message;
-      this.logger.error(`${id}: ${message}`);
-      void vscode.window.showErrorMessage(`Hyperpair: ${message}`);
-      return undefined;
-    }
   }
 }

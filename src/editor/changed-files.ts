@@ -5,18 +5,18 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { Disposable } from '../session/disposable';
 import { PALETTE } from '../session/format';
 import type { ChangeOrigin, FileEntry } from '../sync/api';
 import { ChangedBy, nearestColour } from '../sync/changed-by';
 import type { SharedWorkspace } from '../sync/workspace';
 import type { Presence } from './presence';
 
-export class ChangedFiles implements vscode.FileDecorationProvider, vscode.Disposable {
+export class ChangedFiles extends Disposable implements vscode.FileDecorationProvider {
   private readonly changed = new vscode.EventEmitter<vscode.Uri[]>();
   readonly onDidChangeFileDecorations = this.changed.event;
   private readonly marks = new Map<string, { names: string[]; colour: string }>();
   private readonly tracker: ChangedBy;
-  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
     private readonly workspace: SharedWorkspace,
@@ -24,6 +24,7 @@ export class ChangedFiles implements vscode.FileDecorationProvider, vscode.Dispo
     private readonly root: string,
     private readonly enabled: () => boolean,
   ) {
+    super();
     // The awareness is bound to the client id that this peer writes every document with.
     this.tracker = new ChangedBy(workspace.awareness.clientID);
     // What arrived before this editor looked (the join's first copy) is the baseline, not news.
@@ -33,7 +34,7 @@ export class ChangedFiles implements vscode.FileDecorationProvider, vscode.Dispo
     }
     const onText = (entry: FileEntry, origin: ChangeOrigin) => this.onText(entry, origin);
     workspace.on('text-changed', onText);
-    this.disposables.push(
+    this.registerAll(
       this.changed,
       { dispose: () => workspace.off('text-changed', onText) },
       vscode.window.registerFileDecorationProvider(this),
@@ -85,7 +86,7 @@ export class ChangedFiles implements vscode.FileDecorationProvider, vscode.Dispo
     this.changed.fire(uris);
   }
 
-  dispose(): void {
-    this.disposables.forEach((d) => d.dispose());
+  override dispose(): void {
+    super.dispose();
   }
 }

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { Disposable } from '../session/disposable';
 import type { Logger } from '../session/log';
 import { checkPartialCode, parseSessionCode } from '../session/code';
 import { formatSize, inviteLink } from '../session/format';
@@ -33,8 +34,7 @@ export interface JoinArgs {
   folder?: string;
 }
 
-export class Commands implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
+export class Commands extends Disposable {
   private readonly memory: SessionMemory;
 
   constructor(
@@ -43,10 +43,11 @@ export class Commands implements vscode.Disposable {
     private readonly logger: Logger,
     private readonly log: vscode.LogOutputChannel,
   ) {
+    super();
     const reg = (id: string, fn: (...args: never[]) => unknown) =>
-      this.disposables.push(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
+      this.registerAll(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
     this.memory = new SessionMemory(context.globalStorageUri.fsPath, controller, logger);
-    this.disposables.push(this.memory);
+    this.registerAll(this.memory);
     reg('hyperpair.startSession', () => this.start());
     reg('hyperpair.joinSession', (args?: JoinArgs) => this.join(args));
     reg('hyperpair.leaveSession', () => this.leave());
@@ -57,15 +58,15 @@ export class Commands implements vscode.Disposable {
     reg('hyperpair.undo', () => this.undoRedo('undo'));
     reg('hyperpair.redo', () => this.undoRedo('redo'));
     reg('hyperpair.restoreFile', () => this.restoreFile());
-    this.disposables.push(
+    this.registerAll(
       vscode.window.registerUriHandler({
         handleUri: (uri) => void this.guard('uri', () => this.handleUri(uri)),
       }),
     );
   }
 
-  dispose(): void {
-    this.disposables.forEach((d) => d.dispose());
+  override dispose(): void {
+    super.dispose();
   }
 
   /**
@@ -245,6 +246,9 @@ export class Commands implements vscode.Disposable {
             ? [{ label: '$(eye) Follow Participant', command: 'hyperpair.followParticipant' }]
             : [{ label: '$(eye-closed) Stop Following', command: 'hyperpair.stopFollowing' }]),
           { label: '$(organization) Bring Everyone Here', command: 'hyperpair.bringEveryoneHere' },
+          { label: '$(radio-tower) Share Server…', command: 'hyperpair.shareServer' },
+          { label: '$(comment-discussion) Open Chat', command: 'hyperpair.openChat' },
+          ...(this.controller.session?.rotation.canRotate ? [{ label: '$(key) Change Session Code', command: 'hyperpair.rotateSessionCode' }] : []),
           { label: '$(sign-out) Leave Session', command: 'hyperpair.leaveSession' },
           { label: '$(pulse) Diagnose Connection', command: 'hyperpair.diagnose' },
           { label: '$(output) Show Log', command: 'hyperpair.showLog' },

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { Disposable } from '../session/disposable';
 import * as Y from 'yjs';
 import type { Standing } from '../session/access';
 import type { ConnectionPath } from '../session/diagnose';
@@ -43,15 +44,18 @@ export interface ParticipantSource {
   standing?(peerId: string): Standing | undefined;
   /** Whether this peer may remove people and change their roles (it owns the session). */
   canManage?(): boolean;
+  /** Whether this peer owns the session (it alone can let others manage people). */
+  isOwner?(): boolean;
+  /** Whether the owner lets this person manage people (delegation.ts). */
+  isDelegate?(peerId: string): boolean;
 }
 
 /** Longest file path shown in the view, in characters (the middle gives way). */
 const MAX_PATH_SHOWN = 80;
 
-export class ParticipantsView implements vscode.TreeDataProvider<Participant>, vscode.Disposable {
+export class ParticipantsView extends Disposable implements vscode.TreeDataProvider<Participant> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly disposables: vscode.Disposable[] = [];
   private readonly iconDir: string;
   private following: number | undefined;
   /** Shown for as long as following lasts; a click stops it. */
@@ -66,19 +70,20 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
     private readonly root: string,
     storageDir: string,
   ) {
+    super();
     this.iconDir = path.join(storageDir, 'participant-icons');
     this.followItem = vscode.window.createStatusBarItem('hyperpair.following', vscode.StatusBarAlignment.Left, 99);
     this.followItem.name = 'Hyperpair: following';
     this.followItem.command = 'hyperpair.stopFollowing';
-    this.disposables.push(this.followItem);
+    this.registerAll(this.followItem);
     fs.mkdirSync(this.iconDir, { recursive: true });
     const refresh = () => {
       this.changed.fire();
       this.answerSummons();
       this.followStep();
     };
-    presence.onDidChange(refresh, undefined, this.disposables);
-    this.disposables.push(
+    this.register(presence.onDidChange(refresh));
+    this.registerAll(
       vscode.window.registerTreeDataProvider('hyperpair.participants', this),
       vscode.commands.registerCommand('hyperpair.jumpToParticipant', (p?: Participant) => p && this.jumpTo(p.clientId)),
       vscode.commands.registerCommand('hyperpair.followParticipant', (p?: Participant) => this.follow(p)),
@@ -135,7 +140,8 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
     // Names are already sanitised and bounded (session/display.ts); paths can be long: keep the view narrow.
     const where = p.file ? `editing ${shortenMiddle(p.file, MAX_PATH_SHOWN)}` : 'no shared file open';
     const how = connectionText(p);
-    const role = p.standing ? `${p.standing === 'read-only' ? 'read-only' : p.standing === 'owner' ? 'owner of the session' : 'editor'}` : '';
+    const standing = p.standing ? `${p.standing === 'read-only' ? 'read-only' : p.standing === 'owner' ? 'owner of the session' : 'editor'}` : '';
+    const role = p.id && this.source.isDelegate?.(p.id) ? `${standing}, manages people` : standing;
     item.description = p.connection === 'you' ? role : [role, where, how].filter(Boolean).join(' · ');
     item.tooltip = `${p.name}${role ? `\nrole: ${role}` : ''}\n${where}\nconnection: ${how || 'this editor'}${p.connection === 'indirect' ? '' : p.rttMs !== undefined ? `\nround trip: ${p.rttMs} ms` : ''}`;
     item.iconPath = vscode.Uri.file(this.icon(p.colour));
@@ -144,6 +150,7 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
       // manage the person, and their role (which of Make Read-Only / Make Editor applies).
       const flags = [this.following === p.clientId ? 'participant.followed' : 'participant'];
       if (this.source.canManage?.() && p.connection !== 'indirect' && p.standing !== 'owner') flags.push('manage', p.standing === 'read-only' ? 'viewer' : 'editor');
+      if (this.source.isOwner?.() && p.id && p.connection !== 'indirect') flags.push(this.source.isDelegate?.(p.id) ? 'delegate' : 'delegable');
       item.contextValue = flags.join(' ');
       item.command = { command: 'hyperpair.jumpToParticipant', title: 'Go to cursor', arguments: [p] };
     }
@@ -179,14 +186,19 @@ export class ParticipantsView implements vscode.TreeDataProvider<Participant>, v
     return this.following === undefined ? null : this.followItem.text;
   }
 
+  /** Draws the rows again (who manages people changed, which no presence change tells). */
+  refresh(): void {
+    this.changed.fire();
+  }
+
   /** "Bring everyone here": asks every member to follow this person (PROTOCOL.md §6.1, `summon`). */
   bringEveryoneHere(): number {
     this.presence.summonEveryone();
     return this.participants().length - 1;
   }
 
-  dispose(): void {
-    this.disposables.forEach((d) => d.dispose());
+  override dispose(): void {
+    super.dispose();
     this.changed.dispose();
     void vscode.commands.executeCommand('setContext', 'hyperpair.following', false);
   }

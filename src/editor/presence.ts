@@ -6,6 +6,7 @@
  * the connection that delivered them); names are drawn as plain text, never as Markdown.
  */
 import * as vscode from 'vscode';
+import { Disposable } from '../session/disposable';
 import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import type { PresenceState } from '../sync/awareness';
@@ -45,12 +46,11 @@ export interface AppliedDecoration {
 /** A publish waits for the binding to catch up with the buffer at most this many times (frames). */
 const MAX_PUBLISH_RETRIES = 20;
 
-export class Presence implements vscode.Disposable {
+export class Presence extends Disposable {
   private readonly painters = new Map<string, Painter>();
   private readonly drawn = new Map<string, DrawnCursor[]>();
   private readonly applied = new Map<string, AppliedDecoration[]>();
   private publishRetry: NodeJS.Timeout | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
   private renderQueued = false;
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when anyone's presence (file, selections, membership) changes. */
@@ -63,13 +63,14 @@ export class Presence implements vscode.Disposable {
     private readonly documents: DocumentBindings,
     self: { id: string; name: string; colour: string },
   ) {
+    super();
     awareness.setLocalStateField('user', self);
     const onChange = () => {
       this.queueRender();
       this.changed.fire();
     };
     awareness.on('change', onChange);
-    this.disposables.push(
+    this.registerAll(
       { dispose: () => awareness.off('change', onChange) },
       vscode.window.onDidChangeActiveTextEditor(() => this.publish()),
       vscode.window.onDidChangeTextEditorSelection(() => this.publish()),
@@ -110,10 +111,10 @@ export class Presence implements vscode.Disposable {
     return this.documents.lastChangeWasLocal(document);
   }
 
-  dispose(): void {
+  override dispose(): void {
     clearTimeout(this.publishRetry);
     this.changed.dispose();
-    this.disposables.forEach((d) => d.dispose());
+    super.dispose();
     this.painters.forEach((p) => (p.cursor.dispose(), p.selection.dispose(), p.label.dispose()));
     this.painters.clear();
     this.awareness.setLocalState(null);

@@ -5,23 +5,24 @@
  * network (session/probe.ts), which is exactly when someone cannot connect.
  */
 import * as vscode from 'vscode';
+import { Disposable } from '../session/disposable';
 import type { Logger } from '../session/log';
 import type { SessionController } from './controller';
 
 export const REPORT_SCHEME = 'hyperpair-report';
 const REPORT_URI = vscode.Uri.from({ scheme: REPORT_SCHEME, path: '/Hyperpair connection report.txt' });
 
-export class ConnectionReport implements vscode.TextDocumentContentProvider, vscode.Disposable {
+export class ConnectionReport extends Disposable implements vscode.TextDocumentContentProvider {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
   private text = '';
-  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
     private readonly controller: SessionController,
     private readonly logger: Logger,
   ) {
-    this.disposables.push(
+    super();
+    this.registerAll(
       this.changed,
       vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, this),
       vscode.commands.registerCommand('hyperpair.diagnose', () => this.guard(() => this.show())),
@@ -70,7 +71,7 @@ export class ConnectionReport implements vscode.TextDocumentContentProvider, vsc
     }
   }
 
-  dispose(): void {
-    this.disposables.forEach((d) => d.dispose());
+  override dispose(): void {
+    super.dispose();
   }
 }

@@ -8,6 +8,10 @@ import type { Logger } from '../session/log';
 import type { PeerInfo } from '../session/transport';
 import { parseBootstrap, parseRelayKey } from '../session';
 import { AccessControl } from '../session/access';
+import { SessionChat } from '../session/chat';
+import { OwnerDelegation } from '../session/delegation';
+import { CodeRotation } from '../session/rotation';
+import { ServerTunnels } from '../session/tunnel';
 import { describeDeparture } from '../session/departure';
 import { formatDiagnosis, type Diagnosis } from '../session/diagnose';
 import { probeConnectivity } from '../session/probe';
@@ -48,6 +52,13 @@ export interface RunningSession {
   readonly changedFiles: ChangedFiles;
   /** Who is in and as what: the owner removes people and changes roles (session/access.ts). */
   readonly access: AccessControl;
+  /** Servers this person shares and those shared with them (session/tunnel.ts). */
+  readonly servers: ServerTunnels;
+  readonly chat: SessionChat;
+  /** The owner rotates the session code; everyone moves with it (session/rotation.ts). */
+  readonly rotation: CodeRotation;
+  /** Whom the owner lets manage people (session/delegation.ts). */
+  readonly delegation: OwnerDelegation;
   readonly peer: RunningPeer;
   peers(): PeerInfo[];
   offline(): boolean;
@@ -99,6 +110,12 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
   const changed = new vscode.EventEmitter<string | undefined>();
   const onJoin = (p: PeerInfo) => changed.fire(`${p.name} joined the session`);
   const access = new AccessControl(peer.session);
+  const servers = new ServerTunnels(peer.session, { logger });
+  const chat = new SessionChat(peer.session, { logger });
+  const rotation = new CodeRotation(peer.session, { logger });
+  const delegation = new OwnerDelegation(peer.session, { logger });
+  const onRotated = () => changed.fire(undefined);
+  rotation.on('rotated', onRotated);
   const ownerName = () => {
     const id = access.ownerId;
     return id === peer.session.self.id ? 'you' : id ? peer.session.peer(id)?.name : undefined;
@@ -165,12 +182,19 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       stats: (id) => peer.session.peerStats(id),
       selfReadOnly: () => peer.session.readOnly,
       standing: (id) => access.standingOf(id),
-      canManage: () => access.canManage,
+      canManage: () => access.canManage || delegation.selfIsDelegate,
+      isOwner: () => access.canManage,
+      isDelegate: (id) => delegation.isDelegate(id),
     },
     peer.workspace,
     options.root,
     options.storageDir,
   );
+  const onDelegates = () => {
+    participants.refresh();
+    changed.fire(undefined);
+  };
+  delegation.on('changed', onDelegates);
   const changedFiles = new ChangedFiles(peer.workspace, presence, options.root, () => vscode.workspace.getConfiguration('hyperpair').get('markChangedFiles', true));
   peer.workspace.on('notice', (message) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`));
   const diskProblems = showDiskProblems(peer, logger);
@@ -183,13 +207,19 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
 
   let left = false;
   return {
-    code: peer.code,
+    get code() {
+      return peer.session.code;
+    },
     root: options.root,
     documents,
     presence,
     participants,
     changedFiles,
     access,
+    servers,
+    chat,
+    rotation,
+    delegation,
     peer,
     peers: () => peer.session.peers(),
     offline: () => peer.session.status === 'offline',
@@ -206,6 +236,13 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       peer.session.off('peer-leave', onLeave);
       peer.session.off('role', onRole);
       peer.session.off('admission-request', onRequest);
+      rotation.off('rotated', onRotated);
+      delegation.off('changed', onDelegates);
+      // Leaving ends every shared server and its connections before the session's sockets go.
+      servers.close();
+      chat.close();
+      rotation.close();
+      delegation.close();
       diskProblems.dispose();
       participants.dispose();
       changedFiles.dispose();

@@ -4,7 +4,9 @@
  */
 import type { PeerInfo } from '../session/transport';
 import type { ChangeOrigin, FileEntry } from '../sync/api';
+import type { ChatRow, ChatView } from './chat-view';
 import type { SessionController, SessionState } from './controller';
+import type { ServerRow, ServersView } from './servers';
 
 export interface TestApi {
   state(): SessionState;
@@ -36,6 +38,10 @@ export interface TestApi {
   noteRemoteTextChanges(relPath: string): boolean;
   /** Stops noting and returns the times noted. */
   remoteTextChanges(): number[];
+  /** The Shared Servers view's rows. */
+  servers(): ServerRow[];
+  /** The chat as the chat view shows it, and how many messages are unread. */
+  chat(): { rows: ChatRow[]; unread: number };
   /** How long activation took, measured in the extension host: evaluating the bundle, and activate(). */
   activationTime(): ActivationTime;
 }
@@ -47,7 +53,7 @@ export interface ActivationTime {
   activateMs: number;
 }
 
-export function createTestApi(controller: SessionController, activation: ActivationTime): TestApi {
+export function createTestApi(controller: SessionController, activation: ActivationTime, views?: { servers: ServersView; chat: ChatView }): TestApi {
   let noting: { times: number[]; stop(): void } | undefined;
   return {
     state: () => controller.state,
@@ -76,6 +82,8 @@ export function createTestApi(controller: SessionController, activation: Activat
       return true;
     },
     activationTime: () => activation,
+    servers: () => views?.servers.rows() ?? [],
+    chat: () => ({ rows: views?.chat.rows() ?? [], unread: views?.chat.unreadCount ?? 0 }),
     remoteTextChanges() {
       const times = noting?.times ?? [];
       noting?.stop();

@@ -37,7 +37,7 @@ export class ConnectionPaths {
   lanError: string | undefined;
   private closed = false;
 
-  constructor(private readonly o: PathsOptions) {
+  constructor(private o: PathsOptions) {
     o.swarm.on('connection', (stream, info) => this.fromDht(stream, info));
   }
 
@@ -59,6 +59,12 @@ export class ConnectionPaths {
       this.lan = undefined;
       await lan.close();
     }
+  }
+
+  /** The session code changed (Session.rekey): LAN discovery answers and asks under the new names. */
+  rekeyLan(lanKey: Buffer): void {
+    if (this.o.lan) this.o.lan = { ...this.o.lan, lanKey };
+    this.lan?.rekey(lanKey);
   }
 
   lanInfo(): LanInfo | undefined {

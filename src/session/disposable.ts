@@ -85,6 +85,11 @@ export class Disposable implements IDisposable {
     return d;
   }
 
+  /** register() for several at once, in order (the `subscriptions.push(a, b, c)` idiom). */
+  protected registerAll(...ds: IDisposable[]): void {
+    for (const d of ds) this.register(d);
+  }
+
   /** Releases one registered thing early (a timer that fired, a child that closed). */
   protected release(d: IDisposable): void {
     const i = this.owned.indexOf(d);

@@ -92,6 +92,14 @@ export class LanDiscovery {
     this.windowMs = options.windowMs ?? LAN_WINDOW_MS;
   }
 
+  /**
+   * The session code changed (Session.rekey): from now on answer and ask under the new code's names
+   * only. The listener and the connections it accepted stay; they are members' already.
+   */
+  rekey(lanKey: Buffer): void {
+    this.options.lanKey = lanKey;
+  }
+
   /** Listens on TCP and joins the multicast group; rejects with a readable Error if either fails. */
   ready(): Promise<void> {
     this.opening ??= this.open();

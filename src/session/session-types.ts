@@ -91,6 +91,8 @@ export interface SessionEvents extends TransportEvents {
   'connect-problem': [message: string];
   /** A member's round trip was measured (every ping), with how the connection runs. */
   'peer-stats': [peer: PeerInfo, stats: PeerStats];
+  /** The session code changed (the owner rotated it, rotation.ts): same session, new code. */
+  rekeyed: [code: string];
   /** A connection became a member's (again after a newer one replaced it): extra channels open on `mux`. */
   'member-mux': [peer: PeerInfo, mux: Protomux];
 }

@@ -42,11 +42,12 @@ export { colourFor } from './format';
 const MAX_PEERS = 4 * 64;
 
 export class Session extends TypedEmitter<SessionEvents> implements PeerTransport {
-  readonly code: string;
-  readonly topic: Buffer;
   readonly self: PeerInfo;
-  private readonly authKey: Buffer;
-  private readonly lanKey: Buffer;
+  /** The current code and what it derives; rekey() (code rotation) replaces all four. */
+  private currentCode: string;
+  private currentTopic: Buffer;
+  private authKey: Buffer;
+  private lanKey: Buffer;
   private readonly keyPair: HyperDHT.KeyPair;
   private readonly logger: Logger;
   private readonly options: SessionOptions;
@@ -80,8 +81,8 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     const parsed = parseSessionCode(options.code);
     if (!parsed.ok) throw new SessionCodeError(parsed.message, parsed.reason);
     this.options = options;
-    this.code = parsed.code;
-    ({ topic: this.topic, authKey: this.authKey, lanKey: this.lanKey } = deriveKeys(parsed.secret));
+    this.currentCode = parsed.code;
+    ({ topic: this.currentTopic, authKey: this.authKey, lanKey: this.lanKey } = deriveKeys(parsed.secret));
     this.logger = options.logger ?? silentLogger;
     this.problems = new ConnectProblems(options.relays ?? [], (message) => {
       this.logger.warn(message);
@@ -112,6 +113,39 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
       changed: () => this.updateStatus(),
       disconnect: (id, reason) => this.disconnect(id, reason),
     }));
+  }
+
+  /** The session code this peer proves and looks for now (it changes when the owner rotates it). */
+  get code(): string {
+    return this.currentCode;
+  }
+
+  /** The hyperswarm topic of the current code: public. */
+  get topic(): Buffer {
+    return this.currentTopic;
+  }
+
+  /**
+   * Moves this peer to a new session code (rotation.ts): new connections prove the new code, the
+   * topic and LAN names become the new code's and the old ones are left, so that nobody who knows
+   * only the old code finds or passes this peer any more. Open connections stay as they are.
+   */
+  async rekey(code: string): Promise<void> {
+    const parsed = parseSessionCode(code);
+    if (!parsed.ok) throw new SessionCodeError(parsed.message, parsed.reason);
+    if (this.left || parsed.code === this.currentCode) return;
+    const oldTopic = this.currentTopic;
+    this.currentCode = parsed.code;
+    ({ topic: this.currentTopic, authKey: this.authKey, lanKey: this.lanKey } = deriveKeys(parsed.secret));
+    this.logger.info('the session code changed: looking for members under the new one');
+    this.emit('rekeyed', this.currentCode);
+    this.paths?.rekeyLan(this.lanKey);
+    const swarm = this.swarm;
+    if (!swarm || this.left) return; // open() joins whichever topic is current
+    const discovery = swarm.join(this.currentTopic, { server: true, client: true });
+    await swarm.leave(oldTopic).catch((err: Error) => this.logger.debug(`leave old topic: ${err.message}`));
+    await Promise.race([discovery.flushed(), this.leaving]);
+    if (!this.left) this.mesh?.announced(discovery);
   }
 
   /** Whether this peer signs the roster (it started the session with an admission policy). */
@@ -276,7 +310,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
       // an unreachable DHT takes as long as its timeouts.
       await paths.startLan();
       if (this.left) return;
-      discovery = swarm.join(this.topic, { server: true, client: true });
+      discovery = swarm.join(this.currentTopic, { server: true, client: true });
       this.logger.info(`joining the session topic as ${shortKey(this.self.id)} (${this.self.name})`);
       await Promise.race([discovery.flushed(), this.leaving]);
     } catch (err) {

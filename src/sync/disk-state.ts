@@ -128,6 +128,14 @@ export class DiskRecord {
     this.savedDocs.clear();
   }
 
+  /** The same session under a new code (rotation): keeps what it knows, answers to the new tag. */
+  retag(session: string): void {
+    if (session === this.session) return;
+    this.session = session;
+    this.dirty = true;
+    this.schedule();
+  }
+
   /** Records the Yjs state of every text of this workspace as it changes. */
   watch(ws: SharedWorkspace): void {
     this.ws = ws;
