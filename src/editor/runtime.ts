@@ -22,6 +22,7 @@ import { DocumentBindings } from './documents';
 import { FileFollower } from './follow-files';
 import { ParticipantsView } from './participants';
 import { Presence } from './presence';
+import { TerminalViews } from './terminals';
 
 export interface OpenOptions {
   mode: 'share' | 'join';
@@ -48,6 +49,8 @@ export interface RunningSession {
   readonly changedFiles: ChangedFiles;
   /** Who is in and as what: the owner removes people and changes roles (session/access.ts). */
   readonly access: AccessControl;
+  /** Shared terminals, each a VS Code terminal (terminals.ts). */
+  readonly terminals: TerminalViews;
   readonly peer: RunningPeer;
   peers(): PeerInfo[];
   offline(): boolean;
@@ -174,6 +177,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
   const changedFiles = new ChangedFiles(peer.workspace, presence, options.root, () => vscode.workspace.getConfiguration('hyperpair').get('markChangedFiles', true));
   peer.workspace.on('notice', (message) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`));
   const diskProblems = showDiskProblems(peer, logger);
+  const terminals = new TerminalViews(peer.session, logger);
   peer.session.on('protocol-mismatch', (_v, message) => void vscode.window.showErrorMessage(`Hyperpair: ${message}`));
   peer.session.on('connect-problem', (message) => {
     void vscode.window.showWarningMessage(`Hyperpair: ${message}`, 'Diagnose Connection').then((choice) => {
@@ -190,6 +194,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     participants,
     changedFiles,
     access,
+    terminals,
     peer,
     peers: () => peer.session.peers(),
     offline: () => peer.session.status === 'offline',
@@ -207,6 +212,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       peer.session.off('role', onRole);
       peer.session.off('admission-request', onRequest);
       diskProblems.dispose();
+      terminals.dispose();
       participants.dispose();
       changedFiles.dispose();
       follower.dispose();
