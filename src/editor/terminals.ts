@@ -82,8 +82,8 @@ class TerminalView implements vscode.Pseudoterminal {
   }
 
   setDimensions(dims: vscode.TerminalDimensions): void {
-    // The sharer's window sets the shell's size; a member's view shows the same output at its own size.
-    if (this.state.mine) this.owner.terminals.resize(this.state.key, dims.columns, dims.rows);
+    // Every open view counts: the shell runs at the smallest, so full-screen programs fit each one.
+    if (!this.ended) this.owner.terminals.resize(this.state.key, dims.columns, dims.rows);
   }
 
   output(bytes: Buffer): void {
@@ -192,7 +192,9 @@ export class TerminalViews implements vscode.Disposable {
   viewClosed(view: TerminalView): void {
     if (this.views.get(view.state.key) !== view) return;
     this.views.delete(view.state.key);
-    if (view.state.mine && !view.ended) this.terminals.stop(view.state.key);
+    if (view.ended) return;
+    if (view.state.mine) this.terminals.stop(view.state.key);
+    else this.terminals.resize(view.state.key, 0, 0); // no longer watched here: it no longer limits the size
   }
 
   dispose(): void {

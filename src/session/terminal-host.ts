@@ -35,6 +35,8 @@ export class HostTerminal {
   private readonly pty: Pty;
   private exited = false;
   private paused = false;
+  /** Every open view's size, by viewer ('' for the sharer's own): the shell gets the smallest. */
+  private readonly views = new Map<string, { cols: number; rows: number }>();
 
   constructor(
     readonly id: number,
@@ -80,7 +82,20 @@ export class HostTerminal {
     if (!this.exited) this.pty.write(data);
   }
 
-  resize(cols: number, rows: number): boolean {
+  /**
+   * A view of this terminal opened or changed size (0 × 0: closed). The shell gets the smallest size
+   * of all views, as tmux does, so that full-screen programs draw right in every one of them.
+   */
+  setViewSize(viewer: string, cols: number, rows: number): boolean {
+    if (cols <= 0 || rows <= 0) this.views.delete(viewer);
+    // A member cannot shrink everyone's terminal below a usable size.
+    else this.views.set(viewer, viewer ? { cols: Math.max(MIN_COLS, cols), rows: Math.max(MIN_ROWS, rows) } : { cols, rows });
+    if (this.views.size === 0) return false;
+    const sizes = [...this.views.values()];
+    return this.resize(Math.min(...sizes.map((s) => s.cols)), Math.min(...sizes.map((s) => s.rows)));
+  }
+
+  private resize(cols: number, rows: number): boolean {
     const c = dimension(cols);
     const r = dimension(rows);
     if (c === this.cols && r === this.rows) return false;
@@ -108,6 +123,9 @@ export class HostTerminal {
     }
   }
 }
+
+const MIN_COLS = 20;
+const MIN_ROWS = 5;
 
 function dimension(n: number): number {
   if (!Number.isFinite(n)) return 80;

@@ -9,11 +9,13 @@ import {
   MAX_OUTPUT_CHUNK,
   endedEncoding,
   inputEncoding,
+  sizeEncoding,
   outputEncoding,
   terminalsEncoding,
   typedEncoding,
   type ChunkMessage,
   type EndedMessage,
+  type SizeMessage,
   type TerminalInfo,
   type TypedMessage,
 } from './terminal-wire';
@@ -30,6 +32,8 @@ export interface TerminalLinkHost {
   remoteEnded(peer: PeerInfo, m: EndedMessage): void;
   /** The member typed into one of this peer's terminals: accepted or not up there. */
   input(peer: PeerInfo, m: ChunkMessage): void;
+  /** The size of the member's view of one of this peer's terminals. */
+  viewSize(peer: PeerInfo, m: SizeMessage): void;
   /** The link's connection is congested, or drained again. */
   congestion(peer: PeerInfo, congested: boolean): void;
   /** The channel closed: everything the member shared is gone. */
@@ -43,6 +47,7 @@ export class TerminalLink implements MemberLink {
     input: Protomux.Message<ChunkMessage>;
     typed: Protomux.Message<TypedMessage>;
     ended: Protomux.Message<EndedMessage>;
+    size: Protomux.Message<SizeMessage>;
   };
   private isOpen = false;
   private isClosed = false;
@@ -59,6 +64,7 @@ export class TerminalLink implements MemberLink {
       input: channel.addMessage({ encoding: inputEncoding, onmessage: (m: ChunkMessage) => host.input(peer, m) }),
       typed: channel.addMessage({ encoding: typedEncoding, onmessage: (m: TypedMessage) => host.remoteTyped(peer, m) }),
       ended: channel.addMessage({ encoding: endedEncoding, onmessage: (m: EndedMessage) => host.remoteEnded(peer, m) }),
+      size: channel.addMessage({ encoding: sizeEncoding, onmessage: (m: SizeMessage) => host.viewSize(peer, m) }),
     };
   }
 
@@ -105,6 +111,10 @@ export class TerminalLink implements MemberLink {
 
   typed(m: TypedMessage): void {
     if (this.ready) this.send.typed.send(m);
+  }
+
+  viewSize(m: SizeMessage): void {
+    if (this.ready) this.send.size.send(m);
   }
 
   ended(id: number, reason: string): void {

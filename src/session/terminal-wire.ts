@@ -44,6 +44,13 @@ export interface TypedMessage {
   name: string;
 }
 
+/** A member's view of a terminal: its size, or 0 × 0 when it has none open. */
+export interface SizeMessage {
+  id: number;
+  cols: number;
+  rows: number;
+}
+
 export interface EndedMessage {
   id: number;
   reason: string;
@@ -166,4 +173,23 @@ export const endedEncoding: Encoding<EndedMessage> = {
     reasonEncoding.encode(state, m.reason);
   },
   decode: (state) => ({ id: c.uint.decode(state), reason: reasonEncoding.decode(state) }),
+};
+
+function viewDimension(n: number): number {
+  if (n > MAX_DIMENSION) throw new Error(`view dimension ${n} (max ${MAX_DIMENSION})`);
+  return n;
+}
+
+export const sizeEncoding: Encoding<SizeMessage> = {
+  preencode(state, m) {
+    c.uint.preencode(state, m.id);
+    c.uint.preencode(state, m.cols);
+    c.uint.preencode(state, m.rows);
+  },
+  encode(state, m) {
+    c.uint.encode(state, m.id);
+    c.uint.encode(state, m.cols);
+    c.uint.encode(state, m.rows);
+  },
+  decode: (state) => ({ id: c.uint.decode(state), cols: viewDimension(c.uint.decode(state)), rows: viewDimension(c.uint.decode(state)) }),
 };

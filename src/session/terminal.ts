@@ -164,11 +164,18 @@ export class SharedTerminals extends EventEmitter<TerminalEvents> {
     return true;
   }
 
-  /** Resizes a terminal this peer shares (a member's view cannot change the sharer's size). */
+  /**
+   * This peer's view of a terminal has this size (0 × 0: no view open). The shell runs at the
+   * smallest size of every view, the sharer's and the members', so that it draws right in each.
+   */
   resize(key: string, cols: number, rows: number): void {
     const k = this.known.get(key);
-    if (!k?.host || !k.host.resize(cols, rows)) return;
-    this.changed(k);
+    if (!k) return;
+    if (k.host) {
+      if (k.host.setViewSize('', cols, rows)) this.changed(k);
+      return;
+    }
+    this.channels.link(k.state.owner.id)?.viewSize({ id: k.state.id, cols: Math.max(0, Math.floor(cols)), rows: Math.max(0, Math.floor(rows)) });
   }
 
   /** Stops sharing one of this peer's terminals: its shell ends, every member sees it closed. */
@@ -256,7 +263,10 @@ export class SharedTerminals extends EventEmitter<TerminalEvents> {
   }
 
   private readonly onLeave = (peer: PeerInfo): void => {
-    for (const k of this.mine()) if (k.host!.writers.delete(peer.id)) this.changed(k);
+    for (const k of this.mine()) {
+      const resized = k.host!.setViewSize(peer.id, 0, 0);
+      if (k.host!.writers.delete(peer.id) || resized) this.changed(k);
+    }
   };
 
   private readonly linkHost: TerminalLinkHost = {
@@ -275,6 +285,10 @@ export class SharedTerminals extends EventEmitter<TerminalEvents> {
     },
     remoteEnded: (peer, m) => this.forget(`${peer.id}/${m.id}`, m.reason ? `${peer.name}: ${m.reason}` : `${peer.name} stopped sharing it`),
     input: (peer, m) => this.onInput(peer, m.id, m.bytes),
+    viewSize: (peer, m) => {
+      const k = this.known.get(`${this.source.self.id}/${m.id}`);
+      if (k?.host?.setViewSize(peer.id, m.cols, m.rows)) this.changed(k);
+    },
     congestion: () => this.updatePause(),
     gone: (peer) => {
       for (const k of [...this.known.values()]) if (!k.host && k.state.owner.id === peer.id) this.forget(k.state.key, `${peer.name} left the session`);

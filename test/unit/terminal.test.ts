@@ -58,7 +58,7 @@ function forceInput(t: SharedTerminals, ownerId: string, id: number, data: strin
   channels.link(ownerId)!.input(id, Buffer.from(data));
 }
 
-test('a guest sees output and colours, the shell sees a resize, and Ctrl+C interrupts sleep', async () => {
+test('a guest sees output and colours, the shell sees a resize (the smallest view wins), and Ctrl+C interrupts sleep', async () => {
   const code = createSessionCode();
   const { th, term } = await shared(code);
   const guest = await joined(code, 'Guest', term.key);
@@ -72,6 +72,17 @@ test('a guest sees output and colours, the shell sees a resize, and Ctrl+C inter
   await waitFor(() => guest.t.get(term.key)!.cols === 123 && guest.t.get(term.key)!.rows === 37, 'the guest to learn the new size');
   th.input(term.key, 'stty size\r');
   await sees(guest.t, term.key, '37 123', 'the guest');
+
+  // A member's smaller view shrinks the shell (the smallest view wins), never below 20 × 5, and
+  // closing it gives the size back.
+  guest.t.resize(term.key, 60, 20);
+  await waitFor(() => th.get(term.key)!.cols === 60 && th.get(term.key)!.rows === 20, 'the host to take the guest’s smaller view');
+  guest.t.resize(term.key, 3, 2);
+  await waitFor(() => th.get(term.key)!.cols === 20 && th.get(term.key)!.rows === 5, 'a tiny view to count as 20 × 5');
+  th.input(term.key, 'stty size\r');
+  await sees(guest.t, term.key, '5 20', 'the guest');
+  guest.t.resize(term.key, 0, 0);
+  await waitFor(() => th.get(term.key)!.cols === 123 && guest.t.get(term.key)!.cols === 123, 'the size back once the guest’s view closed');
 
   th.input(term.key, 'echo sleeping-$((2+3)); sleep 30; echo after-$((3*3))\r');
   await sees(guest.t, term.key, 'sleeping-5', 'the guest');
