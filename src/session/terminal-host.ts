@@ -35,6 +35,8 @@ export class HostTerminal {
   private readonly pty: Pty;
   private exited = false;
   private paused = false;
+  private pending: Buffer[] = [];
+  private flushing: NodeJS.Immediate | undefined;
   /** Every open view's size, by viewer ('' for the sharer's own): the shell gets the smallest. */
   private readonly views = new Map<string, { cols: number; rows: number }>();
 
@@ -58,15 +60,26 @@ export class HostTerminal {
       cwd: options.cwd ?? process.cwd(),
       env: { ...env, ...options.env, HYPERPAIR_SHARED_TERMINAL: '1' },
     });
+    // A busy shell writes in small pieces: those of one turn of the event loop go out as one message.
     this.pty.onData((data) => {
-      const bytes = Buffer.from(data, 'utf8');
-      this.ring.push(bytes);
-      events.output(bytes);
+      this.pending.push(Buffer.from(data, 'utf8'));
+      this.flushing ??= setImmediate(() => this.flush(events));
     });
     this.pty.onExit(({ exitCode, signal }) => {
+      this.flush(events); // the shell's last words go out before its end
       this.exited = true;
       events.exit(signal ? `the shell ended (signal ${signal})` : `the shell exited with code ${exitCode}`);
     });
+  }
+
+  private flush(events: HostTerminalEvents): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = undefined;
+    if (this.pending.length === 0) return;
+    const bytes = Buffer.concat(this.pending);
+    this.pending = [];
+    this.ring.push(bytes);
+    events.output(bytes);
   }
 
   info(): TerminalInfo {
@@ -114,6 +127,9 @@ export class HostTerminal {
   }
 
   kill(): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = undefined;
+    this.pending = [];
     if (this.exited) return;
     this.exited = true;
     try {

@@ -87,6 +87,8 @@ test('a guest sees output and colours, the shell sees a resize (the smallest vie
   th.input(term.key, 'echo sleeping-$((2+3)); sleep 30; echo after-$((3*3))\r');
   await sees(guest.t, term.key, 'sleeping-5', 'the guest');
   th.input(term.key, '\x03');
+  // The terminal flushes what was typed after Ctrl+C but not yet read: type on once it shows ^C.
+  await waitFor(() => /sleeping-5[\s\S]*\^C/.test(text(guest.t, term.key)), 'the guest to see ^C');
   th.input(term.key, 'echo interrupted-$((1+1))\r');
   await sees(guest.t, term.key, 'interrupted-2', 'the guest');
   assert.ok(!text(guest.t, term.key).includes('after-9'), 'the rest of the interrupted line did not run');
@@ -162,12 +164,24 @@ test('a member arriving later gets the recent output; stopping and the host leav
   assert.deepEqual(closed[0], [term.key, 'Host: stopped sharing']);
   assert.equal(late.t.get(term.key), undefined);
 
+  // A shell that exits: its last output arrives, then the reason.
+  const exiting = th.share({ ...PLAIN_SHELL, title: 'exiting' });
+  await waitFor(() => late.t.get(exiting.key) !== undefined, 'the member to see the exiting terminal');
+  let lastWords = '';
+  let heard = '';
+  late.t.on('output', (key, bytes) => key === exiting.key && (heard += bytes.toString()));
+  late.t.on('closed', (key) => key === exiting.key && (lastWords = heard));
+  th.input(exiting.key, 'echo bye-$((1+1)); exit 3\r');
+  await waitFor(() => closed.length === 2, 'the member to see the shell exit');
+  assert.deepEqual(closed[1], [exiting.key, 'Host: the shell exited with code 3']);
+  assert.ok(lastWords.includes('bye-2'), 'the last output arrived before the end');
+
   const second: TerminalState = th.share({ ...PLAIN_SHELL, title: 'second' });
   await waitFor(() => late.t.get(second.key) !== undefined, 'the member to see the second terminal');
   await host.leave();
-  await waitFor(() => closed.length === 2, 'the member to see it closed when the host leaves');
-  assert.equal(closed[1][0], second.key);
-  assert.match(closed[1][1], /Host/);
+  await waitFor(() => closed.length === 3, 'the member to see it closed when the host leaves');
+  assert.equal(closed[2][0], second.key);
+  assert.match(closed[2][1], /Host/);
   assert.deepEqual(late.t.terminals(), []);
 });
 
