@@ -48,6 +48,7 @@ export class CliTerminals {
   readonly terminals: SharedTerminals;
   private readonly lines: readline.Interface;
   private readonly pending = new Map<string, string>();
+  private readonly access = new Map<string, string>();
 
   constructor(
     private readonly session: Session,
@@ -63,9 +64,16 @@ export class CliTerminals {
     t.on('opened', (s) => this.out.line(`Terminal "${s.title}" (${s.mine ? 'yours' : s.owner.name}) is shared${s.mine ? '' : '; its output follows'}`, { event: 'terminal-opened', key: s.key, owner: s.owner.id, name: s.owner.name, title: s.title, mine: s.mine }));
     t.on('output', (key, bytes) => this.output(key, bytes));
     t.on('typed', (key, by) => this.out.line(`${by.name} is typing in the terminal`, { event: 'terminal-typed', key, by: by.id, name: by.name }));
-    t.on('changed', (s) => this.out.line(this.describeAccess(s), { event: 'terminal-changed', key: s.key, cols: s.cols, rows: s.rows, writers: s.writers, canType: t.canType(s.key) }));
+    t.on('changed', (s) => {
+      // Said when what this peer may do changes (or who may type in its own), not on every resize.
+      const access = this.describeAccess(s);
+      if (this.access.get(s.key) === access) return;
+      this.access.set(s.key, access);
+      this.out.line(access, { event: 'terminal-changed', key: s.key, cols: s.cols, rows: s.rows, writers: s.writers, canType: t.canType(s.key) });
+    });
     t.on('closed', (key, reason) => {
       this.flush(key);
+      this.access.delete(key);
       this.out.line(`Terminal closed: ${reason}`, { event: 'terminal-closed', key, reason });
     });
     if (shareAtStart) this.share();

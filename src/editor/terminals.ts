@@ -137,6 +137,7 @@ class TerminalView implements vscode.Pseudoterminal {
 export class TerminalViews implements vscode.Disposable {
   readonly terminals: SharedTerminals;
   private readonly views = new Map<string, TerminalView>();
+  private disposing = false;
 
   constructor(source: TerminalSource, logger: Logger) {
     this.terminals = new SharedTerminals(source, { logger, pty: () => loadPty(appRootCandidates(vscode.env.appRoot)) });
@@ -153,7 +154,7 @@ export class TerminalViews implements vscode.Disposable {
     t.on('closed', (key, reason) => {
       const view = this.views.get(key);
       view?.end(reason);
-      if (view && !view.state.mine) void vscode.window.showInformationMessage(`Hyperpair: ${view.state.owner.name}'s terminal closed (${reason}).`);
+      if (view && !view.state.mine && !this.disposing) void vscode.window.showInformationMessage(`Hyperpair: ${view.state.owner.name}'s terminal closed (${reason}).`);
     });
   }
 
@@ -198,6 +199,7 @@ export class TerminalViews implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.disposing = true; // leaving: the terminals close without a notification each
     this.terminals.close();
     for (const v of this.views.values()) v.dispose();
     this.views.clear();

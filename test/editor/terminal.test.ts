@@ -40,6 +40,8 @@ editorTest('Alice shares a terminal; Bob sees its output, cannot type until allo
   assert.ok(key, 'the command returns the shared terminal');
   await until(async () => !!(await view(b, key)), 'Bob to get a VS Code terminal for it', 30_000);
 
+  // Typed once the shell shows its prompt (typed ahead, the tty would echo it before the prompt).
+  await until(async () => /[#$%>] ?$/.test((await view(a, key))?.shown.trimEnd() ?? ''), 'the shell\'s prompt', 30_000);
   await focusTerminal(a, key);
   await a.type('echo alice-$((6*7))\n');
   await shows(a, key, 'alice-42');
@@ -64,6 +66,8 @@ editorTest('Alice shares a terminal; Bob sees its output, cannot type until allo
   const dir = path.join(ARTIFACTS, 'terminal');
   await a.screenshot(dir, 'alice-shared-terminal');
   await b.screenshot(dir, 'bob-shared-terminal');
+  // `HYPERPAIR_SCREENSHOTS=docs/screenshots`: the README's picture of a shared terminal.
+  if (process.env.HYPERPAIR_SCREENSHOTS) await b.screenshot(path.resolve(process.env.HYPERPAIR_SCREENSHOTS), 'shared-terminal');
 
   await a.command('hyperpair.revokeTerminalTyping', { id: bobId }, key);
   await until(async () => (await view(b, key))?.canType === false, 'Bob read-only again');
