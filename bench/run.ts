@@ -25,11 +25,12 @@ import { crowd } from './crowd';
 import { CliPeer } from './processes';
 import { repoRows } from './repo';
 import type { Row } from './row';
+import { terminalBench } from './terminal';
 import { tunnelBench } from './tunnel';
 
 const rows: Row[] = [];
 const quick = process.argv.includes('--quick');
-/** `--only=edit,trace,join,join-small,scale,crowd,tunnel,footprint,repo,binding`: run some scenarios (for profiling one). `--huge`: repo with 100,000 files too; `--repo-files=N`: one repo of N files. */
+/** `--only=edit,trace,join,join-small,scale,crowd,tunnel,terminal,footprint,repo,binding`: run some scenarios (for profiling one). `--huge`: repo with 100,000 files too; `--repo-files=N`: one repo of N files. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (name: string): boolean => !only || only.includes(name);
 
@@ -451,6 +452,7 @@ async function main(): Promise<void> {
     if (wanted('scale')) for (const n of [2, 4, 8]) await scale(net, n);
     if (wanted('crowd')) await crowdRows(net);
     if (wanted('tunnel')) rows.push(...(await tunnelBench(net, bareConnection, quick)));
+    if (wanted('terminal')) rows.push(...(await terminalBench(net, quick)));
     if (wanted('footprint')) footprint();
     if (process.argv.includes('--editor')) await editorKeystrokes();
   } finally {

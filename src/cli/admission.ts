@@ -11,6 +11,7 @@ import type { Session } from '../session/session';
 import type { PeerInfo } from '../session/transport';
 import { isChatLine } from './collaboration';
 import { isMassDeleteAnswer } from './mass-delete';
+import { isTerminalLine } from './terminals';
 import type { Output } from './run';
 
 const ANSWER = /^\s*(admit|read-only|deny)\s+(.+?)\s*$/i;
@@ -46,7 +47,7 @@ export class AdmissionPrompt {
   };
 
   private answer(line: string): void {
-    if (!line.trim() || isMassDeleteAnswer(line) || isChatLine(line)) return; // the other prompts'
+    if (!line.trim() || isMassDeleteAnswer(line) || isChatLine(line) || isTerminalLine(line)) return; // the other prompts'
     const m = ANSWER.exec(line);
     if (!m) return this.problem(`"${line.trim()}" is not an answer: type "admit <name>", "read-only <name>" or "deny <name>"`);
     const verb = m[1].toLowerCase();

@@ -31,6 +31,8 @@ Options:
   --port <N>                 share a server of this machine (a local port) with every member
                              (repeatable); members reach it on 127.0.0.1 of their own, and each
                              peer prints where the servers shared with it are reachable
+  --terminal                 share a shell of this machine (a pseudo-terminal) with every member;
+                             read-only for them until you type "terminal allow <name>"
   --force                    join into a folder that already has other files (they are shared;
                              where the session has the same path, yours is kept beside it)
   --version <N>              restore: which version to write back (1 is the newest)
@@ -44,6 +46,9 @@ What peers replace or delete is kept in $HYPERPAIR_STATE_DIR, else $XDG_STATE_HO
 ~/.local/state/hyperpair (see hyperpair restore).
 
 Session chat: messages from members are printed; type "say <text>" on standard input to send one.
+Shared terminals: their output is printed. On standard input, "terminal" shares a shell,
+"terminal allow <name>" / "terminal revoke <name>" / "terminal stop" manage yours, and
+"type <text>" types a line into a terminal you are allowed to type in ("terminal interrupt": Ctrl+C).
 
 Stops cleanly on Ctrl+C (SIGINT) or SIGTERM.`;
 
@@ -67,6 +72,8 @@ export interface CliCommand {
   force: boolean;
   /** Local ports shared with every member (`--port`, repeatable). */
   ports: number[];
+  /** Share a terminal when the session starts (`--terminal`). */
+  terminal: boolean;
   json: boolean;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** restore: the file whose versions are listed or restored. */
@@ -93,6 +100,7 @@ export function parseCli(argv: string[]): CliCommand {
         'key-file': { type: 'string' },
         exclude: { type: 'string', multiple: true },
         port: { type: 'string', multiple: true },
+        terminal: { type: 'boolean' },
         'max-file-size': { type: 'string' },
         admission: { type: 'string' },
         guests: { type: 'string' },
@@ -127,6 +135,7 @@ export function parseCli(argv: string[]): CliCommand {
     keyFile: values['key-file'],
     excludes: values.exclude ?? [],
     ports: (values.port ?? []).map(parsePort),
+    terminal: values.terminal ?? false,
     maxFileSize: parseSize(values['max-file-size']),
     admission: oneOf('--admission', values.admission, ['anyone', 'ask'] as const, 'anyone'),
     guests: oneOf('--guests', values.guests, ['edit', 'read-only'] as const, 'edit'),

@@ -21,6 +21,7 @@ import { summarizeFailures } from '../sync/write-failures';
 import { AdmissionPrompt } from './admission';
 import { CliCollaboration } from './collaboration';
 import { MassDeletePrompt } from './mass-delete';
+import { CliTerminals } from './terminals';
 import type { CliCommand } from './args';
 
 export interface Output {
@@ -151,6 +152,8 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
   }
   const collaboration = new CliCollaboration(s, cmd.ports, out, input, logger);
   signal.addEventListener('abort', () => collaboration.close(), { once: true });
+  const terminals = new CliTerminals(s, out, input, logger, cmd.json, cmd.terminal);
+  signal.addEventListener('abort', () => terminals.close(), { once: true });
   out.line('Keeping the folder in sync; Ctrl+C to stop.', { event: 'ready' });
   return peer;
 }

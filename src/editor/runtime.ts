@@ -26,6 +26,7 @@ import { DocumentBindings } from './documents';
 import { FileFollower } from './follow-files';
 import { ParticipantsView } from './participants';
 import { Presence } from './presence';
+import { TerminalViews } from './terminals';
 
 export interface OpenOptions {
   mode: 'share' | 'join';
@@ -59,6 +60,8 @@ export interface RunningSession {
   readonly rotation: CodeRotation;
   /** Whom the owner lets manage people (session/delegation.ts). */
   readonly delegation: OwnerDelegation;
+  /** Shared terminals, each a VS Code terminal (terminals.ts). */
+  readonly terminals: TerminalViews;
   readonly peer: RunningPeer;
   peers(): PeerInfo[];
   offline(): boolean;
@@ -198,6 +201,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
   const changedFiles = new ChangedFiles(peer.workspace, presence, options.root, () => vscode.workspace.getConfiguration('hyperpair').get('markChangedFiles', true));
   peer.workspace.on('notice', (message) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`));
   const diskProblems = showDiskProblems(peer, logger);
+  const terminals = new TerminalViews(peer.session, logger);
   peer.session.on('protocol-mismatch', (_v, message) => void vscode.window.showErrorMessage(`Hyperpair: ${message}`));
   peer.session.on('connect-problem', (message) => {
     void vscode.window.showWarningMessage(`Hyperpair: ${message}`, 'Diagnose Connection').then((choice) => {
@@ -220,6 +224,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     chat,
     rotation,
     delegation,
+    terminals,
     peer,
     peers: () => peer.session.peers(),
     offline: () => peer.session.status === 'offline',
@@ -244,6 +249,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       rotation.close();
       delegation.close();
       diskProblems.dispose();
+      terminals.dispose();
       participants.dispose();
       changedFiles.dispose();
       follower.dispose();

@@ -31,6 +31,8 @@ export interface TestApi {
   indexPaths(): string[];
   /** Whether this editor is a read-only guest of its session. */
   readOnly(): boolean;
+  /** The shared terminals' VS Code terminals: name, who may type, and what each showed. */
+  terminals(): unknown[];
   /**
    * Starts noting when changes from peers reach the shared text of a file (before the editor shows
    * them), as performance.timeOrigin + now(); for the keystroke benchmark, which splits its latency.
@@ -69,6 +71,7 @@ export function createTestApi(controller: SessionController, activation: Activat
     changedFiles: () => controller.session?.changedFiles.marked() ?? [],
     indexPaths: () => controller.session?.peer.workspace.files().map((f) => f.path) ?? [],
     readOnly: () => controller.session?.peer.session.readOnly ?? false,
+    terminals: () => controller.session?.terminals.states() ?? [],
     noteRemoteTextChanges(relPath) {
       noting?.stop();
       const workspace = controller.session?.peer.workspace;
