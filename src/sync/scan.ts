@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { readGitTree, trackedFolders, type GitTree } from './git-tree';
 import { contentHash } from './hash';
+import { Slicer } from './slicer';
 import { readLink, linkSkipReason } from './symlinks';
 import { unsafePathReason } from './paths';
 import type { ScanCache } from './scan-cache';
@@ -255,7 +256,9 @@ async function scanGit(root: string, tree: GitTree, rules: ExcludeRules, options
   const c = new Collector('git', options);
   const user = ignore().add(options.excludes ?? []);
   const candidates: string[] = [];
+  const slicer = new Slicer();
   for (const rel of [...tree.tracked, ...tree.untracked].sort()) {
+    await slicer.maybeYield();
     if (rel.endsWith('/')) {
       // git lists a repository nested in this one (not a submodule) as one folder, and never descends.
       c.skip(rel, 'a git repository of its own inside this one: its files are not shared');

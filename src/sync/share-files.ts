@@ -4,9 +4,9 @@
  * file), and the event loop gets a turn before the next batch. So the session can be open while the
  * folder is still being read: peers receive the index as it grows.
  */
-import { setImmediate as turn } from 'node:timers/promises';
 import { readIfFile } from './fsutil';
 import { resolveInside } from './paths';
+import { Slicer } from './slicer';
 import { leaveOut, type ScannedFile, type ScanReport } from './scan';
 import type { SharedWorkspace } from './workspace';
 
@@ -33,13 +33,16 @@ export async function shareBatch(t: ShareTarget, batch: ScannedFile[], report: S
     }
   };
   await Promise.all(Array.from({ length: Math.min(READERS, todo.length) }, reader));
-  if (t.isClosed()) return;
-  t.ws.index.transact(() => {
-    for (const [i, f] of todo.entries()) {
-      const bytes = read[i];
-      if (bytes && !t.ws.byPath(f.rel)) t.addFromDisk(f.rel, bytes);
-      else if (!bytes) leaveOut(report, f, 'it could not be read');
-    }
-  }, 'disk');
-  await turn();
+  // One transaction per slice of the event loop's time: few updates, and no long stall.
+  const slicer = new Slicer();
+  for (let i = 0; i < todo.length && !t.isClosed(); ) {
+    t.ws.index.transact(() => {
+      for (; i < todo.length && !slicer.spent(); i++) {
+        const bytes = read[i];
+        if (bytes && !t.ws.byPath(todo[i].rel)) t.addFromDisk(todo[i].rel, bytes);
+        else if (!bytes) leaveOut(report, todo[i], 'it could not be read');
+      }
+    }, 'disk');
+    await slicer.yield();
+  }
 }
