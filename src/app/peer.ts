@@ -21,6 +21,8 @@ import { Mirror, type MaterializeResult, type Progress } from '../sync/mirror';
 import type { ScanReport } from '../sync/scan';
 import { publishSelections, publishUser } from '../sync/awareness';
 import { PresenceIdentity } from '../sync/presence-identity';
+import { ScanCache } from '../sync/scan-cache';
+import { nextScanTick, othersScanning, ScanAnnouncer, type ScanningState } from '../sync/scan-progress';
 import { DEFAULT_CAPS, SharedWorkspace, type WorkspaceCaps } from '../sync/workspace';
 
 export interface PeerOptions {
@@ -59,6 +61,13 @@ export interface PeerOptions {
   clientID?: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /**
+   * (share) The session is open and peers can join, while the folder is still being read: the code
+   * can be shown now. startPeer itself resolves once the whole folder is shared.
+   */
+  onSessionOpen?: (code: string) => void;
+  /** (share) How much of the folder is in the session so far, while it is being read. */
+  onScanProgress?: (s: ScanningState) => void;
   /** Called with a person-readable hint when nobody has answered for a while. */
   onWaiting?: (message: string) => void;
   waitingHintMs?: number;
@@ -131,6 +140,8 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     history,
     // Never share more than the others accept: they would cut this peer off.
     scan: {
+      // Sizes, times and hashes of the last scan of this folder: rescans hash only what changed.
+      cache: await ScanCache.open(options.dir, options.stateDir),
       excludes: options.excludes,
       maxFileBytes: Math.min(options.maxFileSize ?? Infinity, caps.maxFileBytes),
       maxFiles: caps.maxFiles,
@@ -158,8 +169,16 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     if (options.mode === 'share') {
       // A new session starts from the folder as it is now.
       record.startNew(sessionTag(session.code));
-      report = await mirror.share();
-      await session.ready();
+      // Open first, then read the folder: peers join at once and receive the index as it grows,
+      // told by the awareness state that it still does (scan-progress.ts).
+      const announcer = new ScanAnnouncer(workspace, options.onScanProgress);
+      try {
+        await session.ready();
+        options.onSessionOpen?.(session.code);
+        report = await mirror.share();
+      } finally {
+        announcer.done();
+      }
     } else {
       // Listen before announcing: on a LAN, members answer (and may deny) before ready() resolves.
       const indexed = waitForIndex(workspace, session, options);
@@ -171,7 +190,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
         await record.resumeTexts(workspace);
         await mirror.resume();
       }
-      joined = await mirror.materialize(options.onProgress, options.signal);
+      joined = await materializeAll(workspace, mirror, options);
     }
     await mirror.start();
     // Recorded at once rather than after the usual delay: a crash right after joining can rejoin.
@@ -180,6 +199,33 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   } catch (err) {
     await close();
     throw err;
+  }
+}
+
+/**
+ * The joiner's first copy: every file of the index, and, while a member still reads its folder into
+ * the session, the files that arrive meanwhile, until nobody is scanning any more.
+ */
+async function materializeAll(workspace: SharedWorkspace, mirror: Mirror, options: PeerOptions): Promise<MaterializeResult> {
+  const written = new Set<string>();
+  const sum: Progress = { files: 0, totalFiles: 0, bytes: 0, totalBytes: 0 };
+  let result: MaterializeResult = { ...sum, failed: [] };
+  for (let first = true; ; first = false) {
+    const scanning = othersScanning(workspace.awareness);
+    const fresh = workspace.files().filter((e) => !written.has(e.id));
+    if (first || fresh.length > 0) {
+      for (const e of fresh) written.add(e.id);
+      const base = { ...sum };
+      result = await mirror.materialize(
+        (p) => options.onProgress?.({ files: base.files + p.files, totalFiles: base.files + p.totalFiles, bytes: base.bytes + p.bytes, totalBytes: base.bytes + p.totalBytes }),
+        options.signal,
+        fresh,
+      );
+      Object.assign(sum, { files: base.files + result.files, totalFiles: base.files + result.totalFiles, bytes: base.bytes + result.bytes, totalBytes: base.bytes + result.totalBytes });
+    }
+    // Not scanning before this round began: every entry it announced was in the round's list.
+    if (!scanning) return { ...sum, failed: result.failed };
+    await nextScanTick(workspace.awareness, 500);
   }
 }
 

@@ -59,6 +59,13 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     logger,
     signal,
     onWaiting: (message) => out.line(message, { event: 'waiting', message }),
+    // The code as soon as peers can join; the folder is read meanwhile (they receive it as it is).
+    onSessionOpen: (code) => {
+      out.line(`Session code: ${code}`, { event: 'code', code });
+      const link = inviteLink(code);
+      out.line(`Invite link: ${link}`, { event: 'invite', link });
+      out.line(`Reading ${dir}; people can join meanwhile.`, { event: 'scanning', dir });
+    },
     onProgress: (p) => {
       const now = Date.now();
       if (p.files !== p.totalFiles && now - lastReport < 250) return;
@@ -123,9 +130,6 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
       out.line(`  not shared, as .gitignore and the exclude list say: ${some}`, { event: 'excluded', paths: r.excluded });
     }
     warnCaseCollisions(out, r.files.map((f) => f.rel));
-    out.line(`Session code: ${peer.code}`, { event: 'code', code: peer.code });
-    const link = inviteLink(peer.code);
-    out.line(`Invite link: ${link}`, { event: 'invite', link });
     if (cmd.admission === 'ask') {
       out.line('You are asked before anyone joins (answers are read from standard input).', { event: 'admission', policy: cmd.admission, guests: cmd.guests });
       const prompt = new AdmissionPrompt(s, out, input);

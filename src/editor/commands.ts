@@ -116,17 +116,19 @@ export class Commands extends Disposable {
     if (!folder || folder.uri.scheme !== 'file') {
       throw new Error('Open a folder first: Hyperpair shares the folder of this window.');
     }
-    const code = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'Hyperpair: starting a session…' },
-      () => (this.memory.expect('started'), this.controller.start(folder.uri.fsPath)),
-    );
-    void vscode.window
-      .showInformationMessage(`Hyperpair session started. Session code: ${code}`, 'Copy Code', 'Copy Invite Link')
-      .then((choice) => {
-        if (choice === 'Copy Code') void this.copy('code');
-        if (choice === 'Copy Invite Link') void this.copy('link');
-      });
-    return code;
+    // The code as soon as people can join; the folder is read meanwhile (they receive it as it is).
+    const announce = (code: string) =>
+      void vscode.window
+        .showInformationMessage(`Hyperpair session started. Session code: ${code}`, 'Copy Code', 'Copy Invite Link')
+        .then((choice) => {
+          // This code, not the controller's: the start may still be reading the folder.
+          if (choice === 'Copy Code') void this.copy('code', code);
+          if (choice === 'Copy Invite Link') void this.copy('link', code);
+        });
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Hyperpair: sharing the folder' }, (progress) => {
+      this.memory.expect('started');
+      return this.controller.start(folder.uri.fsPath, announce, (s) => progress.report({ message: `${s.files} files, ${formatSize(s.bytes)} so far` }));
+    });
   }
 
   private async join(args?: JoinArgs): Promise<void> {
@@ -229,8 +231,7 @@ export class Commands extends Disposable {
     void vscode.window.showInformationMessage('Hyperpair: you left the session. Your files stay on disk.');
   }
 
-  private async copy(what: 'code' | 'link'): Promise<void> {
-    const code = this.controller.code;
+  private async copy(what: 'code' | 'link', code = this.controller.code): Promise<void> {
     if (!code) throw new Error('No session is running. Start or join one first.');
     await vscode.env.clipboard.writeText(what === 'code' ? code : inviteLink(code));
     void vscode.window.setStatusBarMessage(what === 'code' ? 'Session code copied' : 'Invite link copied', 3000);

@@ -68,8 +68,8 @@ export class SessionController implements vscode.Disposable {
   }
 
   /** Shares `root` in a new session. */
-  async start(root: string): Promise<string> {
-    const running = await this.open('starting', { mode: 'share', root });
+  async start(root: string, onSessionOpen?: (code: string) => void, onScanProgress?: (s: { files: number; bytes: number }) => void): Promise<string> {
+    const running = await this.open('starting', { mode: 'share', root, onSessionOpen, onScanProgress });
     return running.code;
   }
 
@@ -86,7 +86,7 @@ export class SessionController implements vscode.Disposable {
 
   private async open(
     state: 'starting' | 'joining',
-    options: Pick<RuntimeModule.OpenOptions, 'mode' | 'root' | 'code' | 'onProgress' | 'cancel' | 'onWaiting'>,
+    options: Pick<RuntimeModule.OpenOptions, 'mode' | 'root' | 'code' | 'onProgress' | 'cancel' | 'onWaiting' | 'onSessionOpen' | 'onScanProgress'>,
   ): Promise<RuntimeModule.RunningSession> {
     this.assertIdle();
     this.setState(state);

@@ -40,6 +40,9 @@ export interface OpenOptions {
   onProgress?: (p: JoinProgress) => void;
   /** A person-readable line while joining takes long or waits to be let in. */
   onWaiting?: (message: string) => void;
+  /** (share) Peers can join now; the folder is still being read (its progress: onScanProgress). */
+  onSessionOpen?: (code: string) => void;
+  onScanProgress?: (s: { files: number; bytes: number }) => void;
   cancel?: vscode.CancellationToken;
 }
 
@@ -104,6 +107,8 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       signal: abort.signal,
       onProgress: options.onProgress,
       onWaiting: options.onWaiting,
+      onSessionOpen: options.onSessionOpen,
+      onScanProgress: options.onScanProgress,
       admission: { policy: config.admission, guestRole: config.guests === 'read-only' ? 'viewer' : 'editor' },
     });
   } finally {

@@ -9,6 +9,7 @@ import type { KnownFiles } from './disk-state';
 import type { FolderGuard, Halt } from './folder-guard';
 import type { FileHistory } from './history';
 import type { ExcludeRules, ScanOptions } from './scan';
+import { Slicer } from './slicer';
 import type { SharedWorkspace } from './workspace';
 import type { WriteFailure } from './write-failures';
 
@@ -38,6 +39,8 @@ export interface MirrorEvents {
 
 export class MirrorCore {
   private queue: Promise<void> = Promise.resolve();
+  /** Thousands of jobs at once (a start, a join) must not hold the event loop: they take turns. */
+  private readonly slicer = new Slicer();
   closed = false;
 
   constructor(
@@ -54,12 +57,12 @@ export class MirrorCore {
   ) {}
 
   enqueue(job: () => Promise<void>): void {
-    this.queue = this.queue.then(job).catch((err: Error) => this.logger.warn(`mirror: ${err.message}`));
+    this.queue = this.queue.then(() => this.slicer.maybeYield()).then(job).catch((err: Error) => this.logger.warn(`mirror: ${err.message}`));
   }
 
   /** Runs a job in the queue (after every write and disk change before it) and returns its result. */
   run<T>(job: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(job);
+    const result = this.queue.then(() => this.slicer.maybeYield()).then(job);
     this.queue = result.then(
       () => {},
       () => {},

@@ -22,7 +22,8 @@ import { contentHash } from './hash';
 import { MirrorCore, type MirrorEvents, type MirrorOptions } from './mirror-core';
 import { isSafeRelativePath, resolveInside } from './paths';
 import { CHUNK_SIZE } from './protocol';
-import { ExcludeRules, leaveOut, scanFolder, type ScanReport } from './scan';
+import { ExcludeRules, scanFolder, type ScanReport } from './scan';
+import { shareBatch } from './share-files';
 import { FolderWatcher } from './watcher';
 import type { SharedWorkspace } from './workspace';
 import type { WriteFailure } from './write-failures';
@@ -79,16 +80,14 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     this.ws.setTextSource((id) => this.readText(id));
   }
 
-  /** Puts every shareable file of the folder into the model. Returns what was left out, and why. */
+  /**
+   * Puts every shareable file of the folder into the model, batch by batch as the scan finds them
+   * (share-files.ts): the session may already be open. Returns what was left out, and why.
+   */
   async share(): Promise<ScanReport> {
-    const { report, rules } = await scanFolder(this.root, this.options.scan);
+    const target = { root: this.root, ws: this.ws, addFromDisk: (rel: string, bytes: Buffer) => this.intake.addFromDisk(rel, bytes, true), isClosed: () => this.core.closed };
+    const { report, rules } = await scanFolder(this.root, { ...this.options.scan, onFiles: (batch, r) => shareBatch(target, batch, r) });
     this.core.rules = rules;
-    for (const f of [...report.files]) {
-      if (this.ws.byPath(f.rel)) continue;
-      const bytes = await readIfFile(resolveInside(this.root, f.rel));
-      if (bytes) this.intake.addFromDisk(f.rel, bytes, true);
-      else leaveOut(report, f, 'it could not be read');
-    }
     return report;
   }
 
@@ -144,9 +143,11 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     return contentHash(Buffer.from((await this.ws.text(entry.id)).toString(), 'utf8'));
   }
 
-  /** Writes every file of the model to disk (a joiner's first sync), reporting progress. */
-  async materialize(onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<MaterializeResult> {
-    const entries = this.ws.files();
+  /**
+   * Writes every file of the model to disk (a joiner's first sync), or those `entries` (the ones that
+   * arrived since, while the sharer still reads its folder), reporting progress.
+   */
+  async materialize(onProgress?: (p: Progress) => void, signal?: AbortSignal, entries = this.ws.files()): Promise<MaterializeResult> {
     const progress: Progress = { files: 0, totalFiles: entries.length, bytes: 0, totalBytes: entries.reduce((n, e) => n + e.size, 0) };
     onProgress?.({ ...progress });
     let next = 0;

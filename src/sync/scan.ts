@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { readGitTree, trackedFolders, type GitTree } from './git-tree';
 import { contentHash } from './hash';
+import { Slicer } from './slicer';
 import { readLink, linkSkipReason } from './symlinks';
 import { unsafePathReason } from './paths';
 import type { ScanCache } from './scan-cache';
@@ -37,6 +38,12 @@ export interface ScanOptions {
   git?: boolean;
   /** Sizes, times and hashes of the last scan: files get their `hash`, read only when changed. */
   cache?: ScanCache;
+  /**
+   * Called with each batch of listed files as the scan goes (a few hundred at a time; the scan waits
+   * for it), so that a start can share files before the whole folder is read. `report` is the
+   * report being built: `leaveOut` may move a file of the batch to the skipped ones.
+   */
+  onFiles?: (files: ScannedFile[], report: ScanReport) => Promise<void> | void;
 }
 
 export interface ScannedFile {
@@ -147,9 +154,14 @@ export class ExcludeRules {
   }
 }
 
+/** Files handed to `onFiles` at once: large enough to amortise a batch, small enough to stream. */
+const BATCH = 256;
+
 /** Collects files under the caps, in the order offered, and what they leave out. */
 class Collector {
   readonly report: ScanReport;
+  /** Listed and not yet handed to `onFiles`. */
+  private pending: ScannedFile[] = [];
   constructor(
     mode: ScanReport['mode'],
     private readonly options: ScanOptions,
@@ -169,9 +181,19 @@ class Collector {
     else if (r.totalBytes + st.size > maxTotalBytes) this.skip(rel, `over the ${formatSize(maxTotalBytes)} limit for the workspace`);
     else if (r.files.length >= maxFiles) this.skip(rel, `over the limit of ${maxFiles} files`);
     else {
-      r.files.push(hash === undefined ? { rel, size: st.size } : { rel, size: st.size, hash });
+      const file = hash === undefined ? { rel, size: st.size } : { rel, size: st.size, hash };
+      r.files.push(file);
+      if (this.options.onFiles) this.pending.push(file);
       r.totalBytes += st.size;
     }
+  }
+
+  /** Hands what was listed since the last time to `onFiles` (`all`: however few). */
+  async flush(all: boolean): Promise<void> {
+    if (!this.options.onFiles || this.pending.length === 0 || (!all && this.pending.length < BATCH)) return;
+    const batch = this.pending;
+    this.pending = [];
+    await this.options.onFiles(batch, this.report);
   }
 }
 
@@ -208,6 +230,16 @@ async function inOrder<T, R>(items: T[], limit: number, fn: (item: T) => Promise
   return out;
 }
 
+/** Looks at files (many at once) and offers each to the collector, in order. */
+async function inspectAll(root: string, rels: string[], c: Collector, cache: ScanCache | undefined): Promise<void> {
+  const looks = await inOrder(rels, STAT_CONCURRENCY, (rel) => inspect(root, rel, cache));
+  for (const [i, rel] of rels.entries()) {
+    const { st, hash, reason } = looks[i];
+    if (reason) c.skip(rel, reason);
+    else if (st?.isFile()) c.offer(rel, st, hash);
+  }
+}
+
 export async function scanFolder(root: string, options: ScanOptions = {}): Promise<{ report: ScanReport; rules: ExcludeRules }> {
   const abs = path.resolve(root);
   const rules = new ExcludeRules(options.excludes);
@@ -224,7 +256,9 @@ async function scanGit(root: string, tree: GitTree, rules: ExcludeRules, options
   const c = new Collector('git', options);
   const user = ignore().add(options.excludes ?? []);
   const candidates: string[] = [];
+  const slicer = new Slicer();
   for (const rel of [...tree.tracked, ...tree.untracked].sort()) {
+    await slicer.maybeYield();
     if (rel.endsWith('/')) {
       // git lists a repository nested in this one (not a submodule) as one folder, and never descends.
       c.skip(rel, 'a git repository of its own inside this one: its files are not shared');
@@ -240,12 +274,12 @@ async function scanGit(root: string, tree: GitTree, rules: ExcludeRules, options
   }
   for (const rel of tree.submodules) c.skip(rel + '/', 'a git submodule: its files belong to another repository and are not shared');
   c.report.excluded.push(...tree.ignored);
-  const looks = await inOrder(candidates, STAT_CONCURRENCY, (rel) => inspect(root, rel, options.cache));
-  for (const [i, rel] of candidates.entries()) {
-    const { st, hash, reason } = looks[i];
-    if (reason) c.skip(rel, reason);
-    else if (st?.isFile()) c.offer(rel, st, hash);
+  // In slices, so that files are handed on (and the event loop gets a turn) as the scan goes.
+  for (let from = 0; from < candidates.length; from += BATCH) {
+    await inspectAll(root, candidates.slice(from, from + BATCH), c, options.cache);
+    await c.flush(false);
   }
+  await c.flush(true);
   for (const rel of candidates) {
     if (rel === '.gitignore' || rel.endsWith('/.gitignore')) {
       const dir = rel.slice(0, Math.max(0, rel.length - '/.gitignore'.length));
@@ -285,15 +319,12 @@ async function scanWalk(root: string, rules: ExcludeRules, options: ScanOptions)
       else if (d.isDirectory()) dirs.push(rel);
       else files.push(rel);
     }
-    const looks = await inOrder(files, STAT_CONCURRENCY, (rel) => inspect(root, rel, options.cache));
-    for (const [i, rel] of files.entries()) {
-      const { st, hash, reason } = looks[i];
-      if (reason) c.skip(rel, reason);
-      else if (st?.isFile()) c.offer(rel, st, hash);
-    }
+    await inspectAll(root, files, c, options.cache);
+    await c.flush(false);
     for (const rel of dirs) await walk(path.join(root, ...rel.split('/')), rel);
   }
   await walk(root, '');
+  await c.flush(true);
   return c.report;
 }
 

@@ -88,6 +88,8 @@ test('share reports what it left out; text output shows the code and invite link
   fs.symlinkSync(tempDir(), path.join(src, 'link'));
   const sharer = cli(['share', src, '--exclude', '*.log', ...net_()], false);
   await waitFor(() => sharer.events.some((e) => /^Invite link: vscode:\/\/hyperpair\.hyperpair\/join\?code=/.test(String(e.text))), 'the invite link', 30_000);
+  // The code comes as soon as peers can join; what was shared and left out once the folder is read.
+  await waitFor(() => sharer.events.some((e) => /^Keeping the folder in sync/.test(String(e.text))), 'the end of the scan', 30_000);
   const text = sharer.events.map((e) => String(e.text)).join('\n');
   assert.match(text, /^Sharing .*: 2 files/m, text);
   assert.match(text, /^Session code: [0-9A-Z]{5}(-[0-9A-Z]{5}){5}$/m);

@@ -1,0 +1,48 @@
+/**
+ * A sharer's start, one batch of scanned files at a time (scan.ts `onFiles`): the files are read
+ * several at once, enter the index in one transaction (one update to the peers rather than one per
+ * file), and the event loop gets a turn before the next batch. So the session can be open while the
+ * folder is still being read: peers receive the index as it grows.
+ */
+import { readIfFile } from './fsutil';
+import { resolveInside } from './paths';
+import { Slicer } from './slicer';
+import { leaveOut, type ScannedFile, type ScanReport } from './scan';
+import type { SharedWorkspace } from './workspace';
+
+/** Files read at once: each read mostly waits on libuv's thread pool. */
+const READERS = 16;
+
+export interface ShareTarget {
+  root: string;
+  ws: SharedWorkspace;
+  addFromDisk(rel: string, bytes: Buffer): void;
+  isClosed(): boolean;
+}
+
+export async function shareBatch(t: ShareTarget, batch: ScannedFile[], report: ScanReport): Promise<void> {
+  // A peer may have created one of these paths meanwhile (the session is open during the scan): its
+  // file stays, and this folder's bytes meet it as a local change once the mirror follows the folder.
+  const todo = batch.filter((f) => !t.ws.byPath(f.rel));
+  const read = new Array<Buffer | undefined>(todo.length);
+  let next = 0;
+  const reader = async () => {
+    while (next < todo.length && !t.isClosed()) {
+      const i = next++;
+      read[i] = await readIfFile(resolveInside(t.root, todo[i].rel));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READERS, todo.length) }, reader));
+  // One transaction per slice of the event loop's time: few updates, and no long stall.
+  const slicer = new Slicer();
+  for (let i = 0; i < todo.length && !t.isClosed(); ) {
+    t.ws.index.transact(() => {
+      for (; i < todo.length && !slicer.spent(); i++) {
+        const bytes = read[i];
+        if (bytes && !t.ws.byPath(todo[i].rel)) t.addFromDisk(todo[i].rel, bytes);
+        else if (!bytes) leaveOut(report, todo[i], 'it could not be read');
+      }
+    }, 'disk');
+    await slicer.yield();
+  }
+}
