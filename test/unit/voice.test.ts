@@ -1,0 +1,186 @@
+/**
+ * The session call over real hyperswarm on a loopback testnet, with a real browser (Chromium, its
+ * fake microphone playing a generated tone through the browser's own audio processing) speaking into
+ * the call page, and a headless member recording what it hears as Ogg Opus — then decoded by the
+ * browser to check that the tone came through (issue 19). Also: the page link works once, and
+ * nothing else on the machine can attach to the call.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { createSessionCode } from '../../src/session';
+import { SessionCall, type VoiceFrame } from '../../src/session/voice/call';
+import { OggOpusWriter } from '../../src/session/voice/ogg';
+import { CallPage } from '../../src/session/voice/page-server';
+import { waitFor } from '../helpers/testnet';
+import { useSessions } from '../helpers/sessions';
+
+const env = useSessions();
+const CHROMIUM = process.env.HYPERPAIR_CHROMIUM ?? '/usr/bin/chromium';
+const TONE_HZ = 440;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-voice-'));
+let browser: Browser;
+
+/** 16-bit mono WAV: bursts of a tone, like syllables (a steady tone is what noise suppression removes). */
+function toneWav(file: string, seconds: number): void {
+  const rate = 48000;
+  const n = rate * seconds;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0, 'ascii');
+  buf.writeUInt32LE(36 + n * 2, 4);
+  buf.write('WAVEfmt ', 8, 'ascii');
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36, 'ascii');
+  buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) {
+    const on = (i / rate) % 0.5 < 0.3;
+    buf.writeInt16LE(on ? Math.round(Math.sin((2 * Math.PI * TONE_HZ * i) / rate) * 12000) : 0, 44 + i * 2);
+  }
+  fs.writeFileSync(file, buf);
+}
+
+before(async () => {
+  const wav = path.join(dir, 'tone.wav');
+  toneWav(wav, 4);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function call(s: ReturnType<typeof env.session>): SessionCall {
+  const c = new SessionCall(s);
+  env.closeLater(() => c.close());
+  return c;
+}
+
+test('what one member says through the call page is heard, as the tone it was, by a headless member recording it', { timeout: 180_000 }, async () => {
+  const code = createSessionCode();
+  const a = env.session(code, 'Ada');
+  const b = env.session(code, 'Bob');
+  const ca = call(a);
+  const cb = call(b);
+  await waitFor(() => a.peers().length === 1 && b.peers().length === 1, 'Ada and Bob to meet');
+  const file = path.join(dir, 'heard.ogg');
+  const ogg = new OggOpusWriter(file);
+  const frames: VoiceFrame[] = [];
+  cb.on('frame', (_peer, f) => {
+    frames.push(f);
+    ogg.write(f.data);
+  });
+  cb.join();
+  cb.setMuted(true); // a listener
+  ca.join();
+  await waitFor(() => ca.members().length === 1 && cb.members().length === 1, 'each to see the other in the call');
+  assert.equal(ca.members()[0].muted, true, 'Ada sees that Bob is muted');
+
+  const page = new CallPage(ca);
+  await page.ready();
+  env.closeLater(() => page.close());
+  const tab = await browser.newPage();
+  await tab.goto(page.link());
+  await waitFor(() => frames.length >= 150, 'three seconds of Ada\'s voice to reach Bob', 60_000);
+  ogg.close();
+  const pageStats = await tab.evaluate('JSON.stringify({ up: hyperpairStats.up, upFailed: hyperpairStats.upFailed, upDropped: hyperpairStats.upDropped })');
+  console.log(`# page ${String(pageStats)}, call sent ${ca.sent} dropped ${ca.dropped}, heard ${frames.length}`);
+  await tab.close();
+
+  // Frames are 20 ms apart on the speaker's clock and in order.
+  const gaps = frames.slice(1).map((f, i) => f.time - frames[i].time);
+  assert.ok(gaps.every((g) => g > 0), `frames in order: ${gaps.join(' ')}`);
+  // A frame is dropped only when it is 300 ms old before it leaves the page (a loaded machine).
+  assert.ok(gaps.filter((g) => Math.abs(g - 20) <= 2).length > gaps.length * 0.8, `frames 20 ms apart: ${gaps.join(' ')}`);
+  assert.ok(frames.some((f) => f.level > 0), 'levels are reported');
+
+  // The browser decodes the recording: the tone is there.
+  const decoder = await browser.newPage();
+  // Runs in the browser (a string: Node's types do not know its audio API).
+  const heard = (await decoder.evaluate(`(async (b64) => {
+    const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+    const ctx = new OfflineAudioContext(1, 48000, 48000);
+    const audio = await ctx.decodeAudioData(bytes.buffer);
+    const s = audio.getChannelData(0);
+    // The dominant frequency where there is sound: zero crossings in loud 20 ms windows.
+    const freqs = [];
+    for (let i = 0; i + 960 <= s.length; i += 960) {
+      let energy = 0;
+      let crossings = 0;
+      for (let j = i; j < i + 960; j++) {
+        energy += s[j] * s[j];
+        if (j > i && (s[j - 1] < 0) !== (s[j] < 0)) crossings++;
+      }
+      if (Math.sqrt(energy / 960) > 0.02) freqs.push((crossings / 2) * (48000 / 960));
+    }
+    freqs.sort((x, y) => x - y);
+    return { seconds: audio.duration, loudWindows: freqs.length, median: freqs[Math.floor(freqs.length / 2)] ?? 0 };
+  })(${JSON.stringify(fs.readFileSync(file).toString('base64'))})`)) as { seconds: number; loudWindows: number; median: number };
+  await decoder.close();
+  assert.ok(heard.seconds >= 2.5, `the recording lasts ${heard.seconds} s`);
+  assert.ok(heard.loudWindows >= 30, `sound in ${heard.loudWindows} windows of 20 ms`);
+  assert.ok(Math.abs(heard.median - TONE_HZ) < 40, `the tone heard at ${heard.median} Hz (said at ${TONE_HZ} Hz)`);
+});
+
+test('the call page link works once, and nothing without its token or on another host name gets in', async () => {
+  const code = createSessionCode();
+  const a = env.session(code, 'Ada');
+  const ca = call(a);
+  const page = new CallPage(ca);
+  await page.ready();
+  env.closeLater(() => page.close());
+  const link = page.link();
+  const first = await fetch(link);
+  assert.equal(first.status, 200);
+  assert.match(await first.text(), /Hyperpair call/);
+  const again = await fetch(link);
+  assert.equal(again.status, 403, 'a spent link is refused');
+  assert.match(await again.text(), /already used/);
+  const origin = new URL(link).origin;
+  assert.equal((await fetch(`${origin}/down`)).status, 403, 'no token, no audio');
+  assert.equal((await fetch(`${origin}/up`, { method: 'POST', body: 'x', headers: { 'x-hyperpair-token': 'f'.repeat(48) } })).status, 403, 'a wrong token is refused');
+  // fetch() will not send another Host header: a plain request does, as a rebound DNS name would.
+  const status = await new Promise<number | undefined>((resolve, reject) =>
+    http.get({ host: '127.0.0.1', port: Number(new URL(link).port), path: '/?k=00', headers: { host: 'evil.example:80' } }, (res) => resolve(res.resume().statusCode)).on('error', reject),
+  );
+  assert.equal(status, 421, 'another host name (DNS rebinding) is refused');
+});
+
+test('frames go only to members in the call, and not while muted or out of it', async () => {
+  const code = createSessionCode();
+  const a = env.session(code, 'Ada');
+  const b = env.session(code, 'Bob');
+  const ca = call(a);
+  const cb = call(b);
+  await waitFor(() => a.peers().length === 1 && b.peers().length === 1, 'Ada and Bob to meet');
+  let heard = 0;
+  cb.on('frame', () => heard++);
+  const frame = { time: 1, level: 10, data: new Uint8Array([0xf8, 0xff, 0xfe]) };
+  ca.join();
+  assert.equal(ca.send(frame), true);
+  assert.equal(ca.sent, 0, 'Bob is not in the call: nothing sent');
+  cb.join();
+  await waitFor(() => ca.members().length === 1, 'Ada to see Bob join');
+  ca.setMuted(true);
+  ca.send(frame);
+  ca.setMuted(false);
+  ca.send(frame);
+  await waitFor(() => heard === 1, 'Bob to hear the one unmuted frame');
+  cb.leave();
+  await waitFor(() => ca.members().length === 0, 'Ada to see Bob leave');
+  ca.send(frame);
+  assert.equal(ca.sent, 1);
+});
