@@ -31,6 +31,8 @@ Options:
   --port <N>                 share a server of this machine (a local port) with every member
                              (repeatable); members reach it on 127.0.0.1 of their own, and each
                              peer prints where the servers shared with it are reachable
+  --record-call <file.ogg>   join the session's call as a listener and record what each member
+                             says (Ogg Opus; further speakers beside it as <file>.<name>.ogg)
   --force                    join into a folder that already has other files (they are shared;
                              where the session has the same path, yours is kept beside it)
   --version <N>              restore: which version to write back (1 is the newest)
@@ -67,6 +69,8 @@ export interface CliCommand {
   force: boolean;
   /** Local ports shared with every member (`--port`, repeatable). */
   ports: number[];
+  /** Record the session's call to this Ogg Opus file (`--record-call`). */
+  recordCall?: string;
   json: boolean;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** restore: the file whose versions are listed or restored. */
@@ -93,6 +97,7 @@ export function parseCli(argv: string[]): CliCommand {
         'key-file': { type: 'string' },
         exclude: { type: 'string', multiple: true },
         port: { type: 'string', multiple: true },
+        'record-call': { type: 'string' },
         'max-file-size': { type: 'string' },
         admission: { type: 'string' },
         guests: { type: 'string' },
@@ -127,6 +132,7 @@ export function parseCli(argv: string[]): CliCommand {
     keyFile: values['key-file'],
     excludes: values.exclude ?? [],
     ports: (values.port ?? []).map(parsePort),
+    recordCall: values['record-call'],
     maxFileSize: parseSize(values['max-file-size']),
     admission: oneOf('--admission', values.admission, ['anyone', 'ask'] as const, 'anyone'),
     guests: oneOf('--guests', values.guests, ['edit', 'read-only'] as const, 'edit'),
