@@ -69,13 +69,18 @@ function call(s: ReturnType<typeof env.session>): SessionCall {
   return c;
 }
 
-test('what one member says through the call page is heard, as the tone it was, by a headless member recording it', { timeout: 180_000 }, async () => {
+/** Ada and Bob in one session, each with the call (not yet joined). */
+async function adaAndBob(): Promise<{ ca: SessionCall; cb: SessionCall }> {
   const code = createSessionCode();
   const a = env.session(code, 'Ada');
   const b = env.session(code, 'Bob');
-  const ca = call(a);
-  const cb = call(b);
+  const pair = { ca: call(a), cb: call(b) };
   await waitFor(() => a.peers().length === 1 && b.peers().length === 1, 'Ada and Bob to meet');
+  return pair;
+}
+
+test('what one member says through the call page is heard, as the tone it was, by a headless member recording it', { timeout: 180_000 }, async () => {
+  const { ca, cb } = await adaAndBob();
   const file = path.join(dir, 'heard.ogg');
   const ogg = new OggOpusWriter(file);
   const frames: VoiceFrame[] = [];
@@ -160,12 +165,7 @@ test('the call page link works once, and nothing without its token or on another
 });
 
 test('frames go only to members in the call, and not while muted or out of it', async () => {
-  const code = createSessionCode();
-  const a = env.session(code, 'Ada');
-  const b = env.session(code, 'Bob');
-  const ca = call(a);
-  const cb = call(b);
-  await waitFor(() => a.peers().length === 1 && b.peers().length === 1, 'Ada and Bob to meet');
+  const { ca, cb } = await adaAndBob();
   let heard = 0;
   cb.on('frame', () => heard++);
   const frame = { time: 1, level: 10, data: new Uint8Array([0xf8, 0xff, 0xfe]) };
