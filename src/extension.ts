@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { AccessCommands } from './editor/access-commands';
+import { CallCommands } from './editor/call-commands';
 import { Commands } from './editor/commands';
 import { readConfig } from './editor/config';
 import { SessionController } from './editor/controller';
@@ -32,7 +33,7 @@ export function activate(context: vscode.ExtensionContext): HyperpairExports {
   });
   controller = new SessionController(log, notices, context.globalStorageUri.fsPath);
   const commands = new Commands(context, controller, log, log);
-  context.subscriptions.push(log, controller, commands, new StatusItem(controller), new AccessCommands(controller, log), new ConnectionReport(controller, log));
+  context.subscriptions.push(log, controller, commands, new StatusItem(controller), new AccessCommands(controller, log), new CallCommands(controller, log), new ConnectionReport(controller, log));
   void vscode.commands.executeCommand('setContext', 'hyperpair.state', 'idle');
   void commands.resumeSession();
   const activation = { loadMs: activateStart - loadStart, activateMs: performance.now() - activateStart };

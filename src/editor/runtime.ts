@@ -17,6 +17,7 @@ import type { HyperpairConfig } from './config';
 import type { JoinProgress } from './controller';
 import { showDiskProblems } from './disk-safety';
 import { lastWriterOf } from '../sync/authorship';
+import { EditorCall } from './call';
 import { ChangedFiles } from './changed-files';
 import { DocumentBindings } from './documents';
 import { FileFollower } from './follow-files';
@@ -48,6 +49,8 @@ export interface RunningSession {
   readonly changedFiles: ChangedFiles;
   /** Who is in and as what: the owner removes people and changes roles (session/access.ts). */
   readonly access: AccessControl;
+  /** The session's voice call (joined on demand; ends with the session). */
+  readonly call: EditorCall;
   readonly peer: RunningPeer;
   peers(): PeerInfo[];
   offline(): boolean;
@@ -181,6 +184,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     });
   });
 
+  const call = new EditorCall(peer.session, logger);
   let left = false;
   return {
     code: peer.code,
@@ -190,11 +194,12 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     participants,
     changedFiles,
     access,
+    call,
     peer,
     peers: () => peer.session.peers(),
     offline: () => peer.session.status === 'offline',
     diagnose: () => {
-      const report = { ...peer.session.diagnose(), texts: documents.consistency() };
+      const report = { ...peer.session.diagnose(), texts: documents.consistency(), call: call.inCall ? call.stats() : undefined };
       return { report, text: formatDiagnosis(report) };
     },
     onDidChangePeers: changed.event,
@@ -206,6 +211,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       peer.session.off('peer-leave', onLeave);
       peer.session.off('role', onRole);
       peer.session.off('admission-request', onRequest);
+      call.dispose();
       diskProblems.dispose();
       participants.dispose();
       changedFiles.dispose();

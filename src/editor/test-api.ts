@@ -36,6 +36,8 @@ export interface TestApi {
   noteRemoteTextChanges(relPath: string): boolean;
   /** Stops noting and returns the times noted. */
   remoteTextChanges(): number[];
+  /** This window in the session's call, and who else is in it. */
+  call(): { inCall: boolean; muted: boolean; members: Array<{ name: string; muted: boolean; speaking: boolean }> };
   /** How long activation took, measured in the extension host: evaluating the bundle, and activate(). */
   activationTime(): ActivationTime;
 }
@@ -76,6 +78,14 @@ export function createTestApi(controller: SessionController, activation: Activat
       return true;
     },
     activationTime: () => activation,
+    call: () => {
+      const call = controller.session?.call;
+      return {
+        inCall: call?.inCall ?? false,
+        muted: call?.muted ?? false,
+        members: (call?.members() ?? []).map((m) => ({ name: m.peer.name, muted: m.muted, speaking: m.level > 0 })),
+      };
+    },
     remoteTextChanges() {
       const times = noting?.times ?? [];
       noting?.stop();

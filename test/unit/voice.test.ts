@@ -18,44 +18,17 @@ import { OggOpusWriter } from '../../src/session/voice/ogg';
 import { CallPage } from '../../src/session/voice/page-server';
 import { waitFor } from '../helpers/testnet';
 import { useSessions } from '../helpers/sessions';
+import { fakeMicrophoneArgs, listen, TONE_HZ, writeToneWav } from '../helpers/tone';
 
 const env = useSessions();
 const CHROMIUM = process.env.HYPERPAIR_CHROMIUM ?? '/usr/bin/chromium';
-const TONE_HZ = 440;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-voice-'));
 let browser: Browser;
 
-/** 16-bit mono WAV: bursts of a tone, like syllables (a steady tone is what noise suppression removes). */
-function toneWav(file: string, seconds: number): void {
-  const rate = 48000;
-  const n = rate * seconds;
-  const buf = Buffer.alloc(44 + n * 2);
-  buf.write('RIFF', 0, 'ascii');
-  buf.writeUInt32LE(36 + n * 2, 4);
-  buf.write('WAVEfmt ', 8, 'ascii');
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20);
-  buf.writeUInt16LE(1, 22);
-  buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * 2, 28);
-  buf.writeUInt16LE(2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36, 'ascii');
-  buf.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) {
-    const on = (i / rate) % 0.5 < 0.3;
-    buf.writeInt16LE(on ? Math.round(Math.sin((2 * Math.PI * TONE_HZ * i) / rate) * 12000) : 0, 44 + i * 2);
-  }
-  fs.writeFileSync(file, buf);
-}
-
 before(async () => {
   const wav = path.join(dir, 'tone.wav');
-  toneWav(wav, 4);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required'],
-  });
+  writeToneWav(wav);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: fakeMicrophoneArgs(wav) });
 });
 
 after(async () => {
@@ -99,7 +72,9 @@ test('what one member says through the call page is heard, as the tone it was, b
   env.closeLater(() => page.close());
   const tab = await browser.newPage();
   await tab.goto(page.link());
-  await waitFor(() => frames.length >= 150, 'three seconds of Ada\'s voice to reach Bob', 60_000);
+  await waitFor(() => frames.length >= 150, 'three seconds of Ada\'s voice to reach Bob', 60_000).catch(async (err: Error) => {
+    throw new Error(`${err.message}; the page says: ${await tab.locator('body').innerText().catch(() => '?')}`);
+  });
   ogg.close();
   const pageStats = await tab.evaluate('JSON.stringify({ up: hyperpairStats.up, upFailed: hyperpairStats.upFailed, upDropped: hyperpairStats.upDropped })');
   console.log(`# page ${String(pageStats)}, call sent ${ca.sent} dropped ${ca.dropped}, heard ${frames.length}`);
@@ -114,26 +89,7 @@ test('what one member says through the call page is heard, as the tone it was, b
 
   // The browser decodes the recording: the tone is there.
   const decoder = await browser.newPage();
-  // Runs in the browser (a string: Node's types do not know its audio API).
-  const heard = (await decoder.evaluate(`(async (b64) => {
-    const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-    const ctx = new OfflineAudioContext(1, 48000, 48000);
-    const audio = await ctx.decodeAudioData(bytes.buffer);
-    const s = audio.getChannelData(0);
-    // The dominant frequency where there is sound: zero crossings in loud 20 ms windows.
-    const freqs = [];
-    for (let i = 0; i + 960 <= s.length; i += 960) {
-      let energy = 0;
-      let crossings = 0;
-      for (let j = i; j < i + 960; j++) {
-        energy += s[j] * s[j];
-        if (j > i && (s[j - 1] < 0) !== (s[j] < 0)) crossings++;
-      }
-      if (Math.sqrt(energy / 960) > 0.02) freqs.push((crossings / 2) * (48000 / 960));
-    }
-    freqs.sort((x, y) => x - y);
-    return { seconds: audio.duration, loudWindows: freqs.length, median: freqs[Math.floor(freqs.length / 2)] ?? 0 };
-  })(${JSON.stringify(fs.readFileSync(file).toString('base64'))})`)) as { seconds: number; loudWindows: number; median: number };
+  const heard = await listen(decoder, file);
   await decoder.close();
   assert.ok(heard.seconds >= 2.5, `the recording lasts ${heard.seconds} s`);
   assert.ok(heard.loudWindows >= 30, `sound in ${heard.loudWindows} windows of 20 ms`);
@@ -150,16 +106,22 @@ test('the call page link works once, and nothing without its token or on another
   const link = page.link();
   const first = await fetch(link);
   assert.equal(first.status, 200);
-  assert.match(await first.text(), /Hyperpair call/);
-  const again = await fetch(link);
-  assert.equal(again.status, 403, 'a spent link is refused');
-  assert.match(await again.text(), /already used/);
+  const html = await first.text();
+  assert.match(html, /Hyperpair call/);
+  assert.equal((await fetch(link)).status, 200, 'loaded twice (browsers and proxies do) before a page attaches: still good');
+  const token = /const TOKEN = "([0-9a-f]+)"/.exec(html)?.[1] ?? '';
   const origin = new URL(link).origin;
-  assert.equal((await fetch(`${origin}/down`)).status, 403, 'no token, no audio');
-  assert.equal((await fetch(`${origin}/up`, { method: 'POST', body: 'x', headers: { 'x-hyperpair-token': 'f'.repeat(48) } })).status, 403, 'a wrong token is refused');
+  const attached = await fetch(`${origin}/c/down`, { headers: { 'x-hyperpair-token': token } });
+  assert.equal(attached.status, 200, 'the page attaches with its token');
+  const again = await fetch(link);
+  assert.equal(again.status, 403, 'once a page attached, the link is spent');
+  assert.match(await again.text(), /already used/);
+  await attached.body?.cancel();
+  assert.equal((await fetch(`${origin}/c/down`)).status, 403, 'no token, no audio');
+  assert.equal((await fetch(`${origin}/c/up`, { method: 'POST', body: 'x', headers: { 'x-hyperpair-token': 'f'.repeat(48) } })).status, 403, 'a wrong token is refused');
   // fetch() will not send another Host header: a plain request does, as a rebound DNS name would.
   const status = await new Promise<number | undefined>((resolve, reject) =>
-    http.get({ host: '127.0.0.1', port: Number(new URL(link).port), path: '/?k=00', headers: { host: 'evil.example:80' } }, (res) => resolve(res.resume().statusCode)).on('error', reject),
+    http.get({ host: '127.0.0.1', port: Number(new URL(link).port), path: '/c/' + '0'.repeat(48), headers: { host: 'evil.example:80' } }, (res) => resolve(res.resume().statusCode)).on('error', reject),
   );
   assert.equal(status, 421, 'another host name (DNS rebinding) is refused');
 });

@@ -1,10 +1,11 @@
 /**
- * The local end of the call page: an HTTP server on 127.0.0.1 that serves the page (page.ts) once per
- * link and relays frames between it and the session's call. Only the page opened with the link's
- * one-time secret can attach: the secret is spent by the first load, which receives a fresh token that
- * every other request must carry (a header: other pages cannot set it cross-origin without a
- * preflight this server never grants). The Host header must name this server, so a site that rebinds
- * a DNS name to 127.0.0.1 is refused too. One page at a time: a new link ends the previous page.
+ * The local end of the call page: an HTTP server on 127.0.0.1 that serves the page (page.ts) for a
+ * link and relays frames between it and the session's call. Only a page opened with the link's
+ * one-time secret can attach; the secret is spent when it does. The page carries a fresh token that
+ * every other request must send (a header: other pages cannot set it cross-origin without a
+ * preflight this server never grants). The Host header must name this server (or a proxy the
+ * extension forwards it through), so a site that rebinds a DNS name to 127.0.0.1 is refused too.
+ * One page at a time: a new link ends the previous page.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
@@ -22,6 +23,8 @@ export class CallPage {
   private token: Buffer | undefined;
   private down: http.ServerResponse | undefined;
   private port = 0;
+  /** Host names this server answers besides its own address: a proxy that forwards to it. */
+  private readonly hosts = new Set<string>();
   private readonly onFrame = (peer: { id: string }, f: { time: number; data: Uint8Array }): void => this.sendFrame(peer.id, f.time, f.data);
   private readonly onMembers = (): void => this.sendMembers();
 
@@ -46,7 +49,16 @@ export class CallPage {
     this.token = undefined;
     this.down?.end();
     this.down = undefined;
-    return `http://127.0.0.1:${this.port}/?k=${this.secret.toString('hex')}`;
+    // The secret is in the path, not a query: port-forwarding proxies keep paths, not always queries.
+    return `http://127.0.0.1:${this.port}/c/${this.secret.toString('hex')}`;
+  }
+
+  /**
+   * Also answer requests naming `authority` (host:port): where a remote window or code-server forwards
+   * the page (VS Code's asExternalUri). The secret and token still guard everything.
+   */
+  allowHost(authority: string): void {
+    this.hosts.add(authority);
   }
 
   async close(): Promise<void> {
@@ -59,11 +71,14 @@ export class CallPage {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (req.headers.host !== `127.0.0.1:${this.port}`) return refuse(res, 421, 'wrong host');
-    if (req.method === 'GET' && url.pathname === '/') return this.page(url.searchParams.get('k') ?? '', res);
+    const host = req.headers.host ?? '';
+    if (host !== `127.0.0.1:${this.port}` && !this.hosts.has(host)) return refuse(res, 421, 'wrong host');
+    const [, prefix, name = ''] = url.pathname.split('/');
+    if (prefix !== 'c') return refuse(res, 404, 'not found');
+    if (req.method === 'GET' && /^[0-9a-f]{48}$/.test(name)) return this.page(name, res);
     if (!this.token || !matches(req.headers['x-hyperpair-token'], this.token)) return refuse(res, 403, 'not the call page');
-    if (req.method === 'GET' && url.pathname === '/down') return this.openDown(res);
-    if (req.method === 'POST' && (url.pathname === '/up' || url.pathname === '/state')) return this.readBody(req, res, url.pathname);
+    if (req.method === 'GET' && name === 'down') return this.openDown(res);
+    if (req.method === 'POST' && (name === 'up' || name === 'state')) return this.readBody(req, res, name);
     refuse(res, 404, 'not found');
   }
 
@@ -71,14 +86,16 @@ export class CallPage {
     if (!this.secret || !matches(key, this.secret.toString('hex'))) {
       return refuse(res, 403, 'This call link was already used or is not valid. Run "Hyperpair: Join Call" again for a new one.');
     }
-    this.secret = undefined;
-    this.token = randomBytes(24);
+    // The link is spent when a page attaches (opens its stream), not on the first load: browsers and
+    // forwarding proxies may load a page twice. Until then every load gets the same token.
+    this.token ??= randomBytes(24);
     const nonce = randomBytes(16).toString('base64');
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
     res.end(callPageHtml(this.token.toString('hex'), nonce));
   }
 
   private openDown(res: http.ServerResponse): void {
+    this.secret = undefined;
     this.down?.end();
     this.down = res;
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
@@ -100,7 +117,7 @@ export class CallPage {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       try {
-        if (path === '/state') this.call.setMuted((JSON.parse(body.toString('utf8')) as { muted?: unknown }).muted === true);
+        if (path === 'state') this.call.setMuted((JSON.parse(body.toString('utf8')) as { muted?: unknown }).muted === true);
         else this.upFrames(body);
         res.writeHead(204).end();
       } catch (err) {

@@ -7,7 +7,8 @@
  * frames stay in order, each carrying the frames queued meanwhile. Down: one streamed response of records; each
  * speaker has a decoder and a jitter buffer: frames are scheduled on the AudioContext at their capture
  * time plus a fixed delay (JITTER_MS), late ones dropped, and WebAudio mixes the speakers.
- * Nothing a peer sent is put into the page as markup: names are set with textContent.
+ * Nothing a peer sent is put into the page as markup: names are set with textContent. Its requests use
+ * relative paths, so that it also works behind a port-forwarding proxy (a remote window, code-server).
  */
 export const JITTER_MS = 60;
 
@@ -57,7 +58,7 @@ function sendNext() {
     body.set(b, at + 2);
     at += 2 + b.length;
   }
-  post('/up', body).then((r) => (r.ok ? (stats.up += batch.length) : stats.upFailed++), () => stats.upFailed++).finally(sendNext);
+  post('up', body).then((r) => (r.ok ? (stats.up += batch.length) : stats.upFailed++), () => stats.upFailed++).finally(sendNext);
 }
 
 async function up() {
@@ -147,7 +148,7 @@ function showMembers(list) {
 }
 
 async function down() {
-  const res = await fetch('/down', { headers: { 'x-hyperpair-token': TOKEN } });
+  const res = await fetch('down', { headers: { 'x-hyperpair-token': TOKEN } });
   const reader = res.body.getReader();
   let buf = new Uint8Array(0);
   for (;;) {
@@ -179,7 +180,7 @@ function record(r) {
 document.getElementById('mute').onclick = () => {
   muted = !muted;
   document.getElementById('mute').textContent = muted ? 'Unmute' : 'Mute';
-  post('/state', JSON.stringify({ muted }));
+  post('state', JSON.stringify({ muted }));
 };
 
 ctx = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
