@@ -7,6 +7,7 @@ import { AccessCommands } from './editor/access-commands';
 import { ChatView } from './editor/chat-view';
 import { ServersView } from './editor/servers';
 import { TerminalCommands } from './editor/terminal-commands';
+import { CallCommands } from './editor/call-commands';
 import { Commands } from './editor/commands';
 import { readConfig } from './editor/config';
 import { SessionController } from './editor/controller';
@@ -37,7 +38,7 @@ export function activate(context: vscode.ExtensionContext): HyperpairExports {
   const commands = new Commands(context, controller, log, log);
   const servers = new ServersView(controller, log);
   const chat = new ChatView(controller, log);
-  context.subscriptions.push(log, controller, commands, new StatusItem(controller), new AccessCommands(controller, log), new TerminalCommands(controller, log), new ConnectionReport(controller, log), servers, chat);
+  context.subscriptions.push(log, controller, commands, new StatusItem(controller), new AccessCommands(controller, log), new TerminalCommands(controller, log), new CallCommands(controller, log), new ConnectionReport(controller, log), servers, chat);
   void vscode.commands.executeCommand('setContext', 'hyperpair.state', 'idle');
   void commands.resumeSession();
   const activation = { loadMs: activateStart - loadStart, activateMs: performance.now() - activateStart };

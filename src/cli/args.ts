@@ -33,6 +33,8 @@ Options:
                              peer prints where the servers shared with it are reachable
   --terminal                 share a shell of this machine (a pseudo-terminal) with every member;
                              read-only for them until you type "terminal allow <name>"
+  --record-call <file.ogg>   join the session's call as a listener and record what each member
+                             says (Ogg Opus; further speakers beside it as <file>.<name>.ogg)
   --force                    join into a folder that already has other files (they are shared;
                              where the session has the same path, yours is kept beside it)
   --version <N>              restore: which version to write back (1 is the newest)
@@ -74,6 +76,8 @@ export interface CliCommand {
   ports: number[];
   /** Share a terminal when the session starts (`--terminal`). */
   terminal: boolean;
+  /** Record the session's call to this Ogg Opus file (`--record-call`). */
+  recordCall?: string;
   json: boolean;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** restore: the file whose versions are listed or restored. */
@@ -101,6 +105,7 @@ export function parseCli(argv: string[]): CliCommand {
         exclude: { type: 'string', multiple: true },
         port: { type: 'string', multiple: true },
         terminal: { type: 'boolean' },
+        'record-call': { type: 'string' },
         'max-file-size': { type: 'string' },
         admission: { type: 'string' },
         guests: { type: 'string' },
@@ -136,6 +141,7 @@ export function parseCli(argv: string[]): CliCommand {
     excludes: values.exclude ?? [],
     ports: (values.port ?? []).map(parsePort),
     terminal: values.terminal ?? false,
+    recordCall: values['record-call'],
     maxFileSize: parseSize(values['max-file-size']),
     admission: oneOf('--admission', values.admission, ['anyone', 'ask'] as const, 'anyone'),
     guests: oneOf('--guests', values.guests, ['edit', 'read-only'] as const, 'edit'),

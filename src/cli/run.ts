@@ -19,6 +19,7 @@ import { startPeer, type RunningPeer } from '../app/peer';
 import { formatSize } from '../sync/scan';
 import { summarizeFailures } from '../sync/write-failures';
 import { AdmissionPrompt } from './admission';
+import { CallRecorder } from './call-recorder';
 import { CliCollaboration } from './collaboration';
 import { MassDeletePrompt } from './mass-delete';
 import { CliTerminals } from './terminals';
@@ -158,6 +159,10 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
   signal.addEventListener('abort', () => collaboration.close(), { once: true });
   const terminals = new CliTerminals(s, out, input, logger, cmd.json, cmd.terminal);
   signal.addEventListener('abort', () => terminals.close(), { once: true });
+  if (cmd.recordCall) {
+    const recorder = new CallRecorder(s, path.resolve(cmd.recordCall), out, logger);
+    signal.addEventListener('abort', () => recorder.close(), { once: true });
+  }
   out.line('Keeping the folder in sync; Ctrl+C to stop.', { event: 'ready' });
   return peer;
 }

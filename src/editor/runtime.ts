@@ -21,6 +21,7 @@ import type { HyperpairConfig } from './config';
 import type { JoinProgress } from './controller';
 import { showDiskProblems } from './disk-safety';
 import { lastWriterOf } from '../sync/authorship';
+import { EditorCall } from './call';
 import { ChangedFiles } from './changed-files';
 import { DocumentBindings } from './documents';
 import { FileFollower } from './follow-files';
@@ -65,6 +66,8 @@ export interface RunningSession {
   readonly delegation: OwnerDelegation;
   /** Shared terminals, each a VS Code terminal (terminals.ts). */
   readonly terminals: TerminalViews;
+  /** The session's voice call (joined on demand; ends with the session). */
+  readonly call: EditorCall;
   readonly peer: RunningPeer;
   peers(): PeerInfo[];
   offline(): boolean;
@@ -214,6 +217,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     });
   });
 
+  const call = new EditorCall(peer.session, logger);
   let left = false;
   return {
     get code() {
@@ -230,11 +234,12 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     rotation,
     delegation,
     terminals,
+    call,
     peer,
     peers: () => peer.session.peers(),
     offline: () => peer.session.status === 'offline',
     diagnose: () => {
-      const report = { ...peer.session.diagnose(), texts: documents.consistency() };
+      const report = { ...peer.session.diagnose(), texts: documents.consistency(), call: call.inCall ? call.stats() : undefined };
       return { report, text: formatDiagnosis(report) };
     },
     onDidChangePeers: changed.event,
@@ -253,6 +258,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       chat.close();
       rotation.close();
       delegation.close();
+      call.dispose();
       diskProblems.dispose();
       terminals.dispose();
       participants.dispose();

@@ -44,6 +44,8 @@ export interface TestApi {
   servers(): ServerRow[];
   /** The chat as the chat view shows it, and how many messages are unread. */
   chat(): { rows: ChatRow[]; unread: number };
+  /** This window in the session's call, and who else is in it. */
+  call(): { inCall: boolean; muted: boolean; members: Array<{ name: string; muted: boolean; speaking: boolean }> };
   /** How long activation took, measured in the extension host: evaluating the bundle, and activate(). */
   activationTime(): ActivationTime;
 }
@@ -87,6 +89,14 @@ export function createTestApi(controller: SessionController, activation: Activat
     activationTime: () => activation,
     servers: () => views?.servers.rows() ?? [],
     chat: () => ({ rows: views?.chat.rows() ?? [], unread: views?.chat.unreadCount ?? 0 }),
+    call: () => {
+      const call = controller.session?.call;
+      return {
+        inCall: call?.inCall ?? false,
+        muted: call?.muted ?? false,
+        members: (call?.members() ?? []).map((m) => ({ name: m.peer.name, muted: m.muted, speaking: m.level > 0 })),
+      };
+    },
     remoteTextChanges() {
       const times = noting?.times ?? [];
       noting?.stop();

@@ -67,6 +67,8 @@ export interface Diagnosis {
    * shared text and merged, and documents a peer showed differently at the same state. Both stay 0.
    */
   texts?: { repairs: number; divergences: number };
+  /** Voice frames this peer sent in the call, and those dropped because a connection was busy. */
+  call?: { sent: number; dropped: number };
 }
 
 export interface DiagnosisInput {
@@ -175,6 +177,7 @@ export function formatDiagnosis(d: Diagnosis): string {
       : `people in the session: ${d.members.length + 1} (you and ${d.members.length} connected to you directly)`,
     ...d.members.map((m) => `  ${m.name} (${m.id}): ${describePath(m.path)}, ${m.rttMs === null ? 'RTT not measured yet' : `RTT ${m.rttMs} ms`}, connected ${m.connectedForS} s`),
   ];
+  if (d.call) lines.push('', `call: ${d.call.sent} voice frames sent, ${d.call.dropped} dropped while a connection was busy`);
   if (d.texts) lines.push('', `open documents: ${d.texts.repairs} merged after disagreeing with the shared text, ${d.texts.divergences} found apart from a peer's`);
   if (d.advice.length) lines.push('', 'advice:', ...d.advice.map((a) => `  - ${a}`));
   return lines.join('\n') + '\n';

@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { fakeMicrophoneArgs, writeToneWav } from '../helpers/tone';
 import { createTestNetwork, type TestNetwork } from '../helpers/testnet';
 
 export const REPO = path.resolve(__dirname, '../../..');
@@ -54,7 +55,8 @@ export class Editor {
   readonly workspaceDir: string;
   readonly logFile: string;
   page!: Page;
-  private context!: BrowserContext;
+  /** The editor's browser: pages it opens (the call page, links) appear here. */
+  context!: BrowserContext;
   private server!: ChildProcess;
   private port = 0;
   private agentPort = 0;
@@ -137,7 +139,8 @@ export class Editor {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1400, height: 900 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      // A fake microphone playing a tone, allowed without a prompt, for the call (issue 19).
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...fakeMicrophoneArgs(this.toneFile())],
     });
     this.page = this.context.pages()[0] ?? (await this.context.newPage());
     await this.page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => this.output.push(`${type}: ${JSON.stringify(args)}`));
@@ -153,6 +156,12 @@ export class Editor {
     // The workbench page alone can take over 30 s (Playwright's default) on a loaded two-core machine.
     await this.page.goto(url, { timeout: STARTUP_DEADLINE_MS });
     await until(async () => (await this.agent('ping').catch(() => undefined)) !== undefined, `${this.options.name}: the extension host and test agent`, STARTUP_DEADLINE_MS);
+  }
+
+  private toneFile(): string {
+    const file = path.join(this.base, 'tone.wav');
+    if (!fs.existsSync(file)) writeToneWav(file);
+    return file;
   }
 
   /** Calls the in-editor agent (see agent/index.ts). */

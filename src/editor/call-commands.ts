@@ -1,0 +1,86 @@
+/**
+ * Join Call, Leave Call and the mute toggle, with a status bar item while this window is in the call
+ * (issue 19). The call itself lives in the runtime bundle (call.ts); this module only asks it and
+ * tells the person what happens: the call page opens in their browser, which asks for the microphone.
+ */
+import * as vscode from 'vscode';
+import { Disposable } from '../session/disposable';
+import type { Logger } from '../session/log';
+import type { SessionController } from './controller';
+import type { RunningSession } from './runtime';
+
+export class CallCommands extends Disposable implements vscode.Disposable {
+  private readonly item = this.register(vscode.window.createStatusBarItem('hyperpair.call', vscode.StatusBarAlignment.Left, 99));
+  private watched: { running: RunningSession; sub: vscode.Disposable } | undefined;
+
+  constructor(
+    private readonly controller: SessionController,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.item.name = 'Hyperpair call';
+    this.item.command = 'hyperpair.toggleMute';
+    const reg = (id: string, fn: () => Promise<unknown>) =>
+      this.register(
+        vscode.commands.registerCommand(id, () =>
+          fn().catch((err: Error) => {
+            this.logger.warn(`${id}: ${err.message}`);
+            void vscode.window.showErrorMessage(`Hyperpair: ${err.message}`);
+          }),
+        ),
+      );
+    reg('hyperpair.joinCall', () => this.join());
+    reg('hyperpair.leaveCall', async () => this.running().call.leave());
+    reg('hyperpair.toggleMute', async () => {
+      const call = this.running().call;
+      call.setMuted(!call.muted);
+    });
+    this.register(controller.onDidChange(() => this.watch()));
+    this.register({ dispose: () => this.watched?.sub.dispose() });
+    this.watch();
+  }
+
+  private running(): RunningSession {
+    const running = this.controller.session;
+    if (!running) throw new Error('No session is running. Start or join one first: the call is among the people in it.');
+    return running;
+  }
+
+  private async join(): Promise<void> {
+    const link = await this.running().call.join();
+    const opened = await vscode.env.openExternal(vscode.Uri.parse(link, true));
+    if (!opened) {
+      // No browser could be opened (a remote window): the person can open the link themselves.
+      await vscode.env.clipboard.writeText(link);
+      void vscode.window.showWarningMessage('Hyperpair: the call page could not be opened; its one-time link is on the clipboard. Open it in a browser on this machine.');
+      return;
+    }
+    void vscode.window.showInformationMessage('Hyperpair: the call opened in your browser. Allow the microphone there; keep the tab open while you talk.');
+  }
+
+  private watch(): void {
+    const running = this.controller.session;
+    void vscode.commands.executeCommand('setContext', 'hyperpair.inCall', !!running?.call.inCall);
+    if (running === this.watched?.running) return this.render();
+    this.watched?.sub.dispose();
+    this.watched = running ? { running, sub: running.call.onDidChange(() => this.render()) } : undefined;
+    this.render();
+  }
+
+  private render(): void {
+    const call = this.watched?.running.call;
+    void vscode.commands.executeCommand('setContext', 'hyperpair.inCall', !!call?.inCall);
+    if (!call?.inCall) return this.item.hide();
+    const members = call.members();
+    const speaking = members.filter((m) => m.level > 0).map((m) => m.peer.name);
+    this.item.text = `${call.muted ? '$(mute)' : '$(unmute)'} Call: ${members.length + 1}`;
+    this.item.tooltip = [
+      call.muted ? 'You are muted: click to unmute.' : 'Click to mute.',
+      members.length ? `In the call: ${members.map((m) => m.peer.name + (m.muted ? ' (muted)' : '')).join(', ')}` : 'Nobody else is in the call yet.',
+      speaking.length ? `Speaking: ${speaking.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n');
+    this.item.show();
+  }
+}

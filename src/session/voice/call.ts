@@ -1,0 +1,231 @@
+/**
+ * The session's call: Opus frames among the members who joined it, over the `hyperpair/voice` channel
+ * on member connections only (docs/PROTOCOL.md §9.5), so nobody outside the session can hear or reach
+ * it and nothing new is announced anywhere.
+ *
+ * Voice must not wait behind files: the connection is one reliable stream, so a frame is dropped here,
+ * before it is queued, whenever the connection has not drained what it was last given (a file
+ * transfer is filling it). A late frame is worth nothing to a listener; a dropped one costs 20 ms of
+ * sound. Receivers put frames in a jitter buffer (the page's), which drops frames that come too late.
+ */
+import { EventEmitter } from 'node:events';
+import c from 'compact-encoding';
+import type { Encoding } from 'compact-encoding';
+import type Protomux from 'protomux';
+import { silentLogger, type Logger } from '../log';
+import { MemberChannels, type MemberLink, type MemberMuxSource } from '../member-channels';
+import type { PeerInfo } from '../transport';
+
+export const VOICE_PROTOCOL = 'hyperpair/voice';
+export const VOICE_VERSION = 1;
+/** An Opus packet of 20 ms is at most a few hundred bytes at speech bitrates; anything larger is refused. */
+export const MAX_FRAME_BYTES = 4000;
+
+export interface VoiceFrame {
+  /** Per sender, +1 per frame (a gap is a frame lost or dropped). */
+  seq: number;
+  /** Capture time of the frame's first sample, ms on the sender's clock (only differences matter). */
+  time: number;
+  /** Loudness 0–255 of the frame (for "who is speaking"), computed by the speaker. */
+  level: number;
+  /** One Opus packet, 48 kHz mono, 20 ms. */
+  data: Uint8Array;
+}
+
+export interface CallState {
+  inCall: boolean;
+  muted: boolean;
+}
+
+export interface CallMember extends CallState {
+  peer: PeerInfo;
+  /** Level of the last frame heard from them, 0 when silent for 300 ms. */
+  level: number;
+}
+
+export interface CallEvents {
+  /** A frame from a member in the call (only while this peer is in it). */
+  frame: [peer: PeerInfo, frame: VoiceFrame];
+  /** Who is in the call, muted or speaking changed. */
+  members: [members: CallMember[]];
+}
+
+const frameEncoding: Encoding<VoiceFrame> = {
+  preencode(state, f) {
+    c.uint.preencode(state, f.seq);
+    c.uint.preencode(state, f.time);
+    c.uint.preencode(state, f.level);
+    c.buffer.preencode(state, f.data);
+  },
+  encode(state, f) {
+    c.uint.encode(state, f.seq);
+    c.uint.encode(state, f.time);
+    c.uint.encode(state, f.level);
+    c.buffer.encode(state, f.data);
+  },
+  decode(state) {
+    const f = { seq: c.uint.decode(state), time: c.uint.decode(state), level: c.uint.decode(state), data: c.buffer.decode(state) ?? new Uint8Array(0) };
+    if (f.data.byteLength > MAX_FRAME_BYTES || f.level > 255) throw new Error('voice frame out of bounds');
+    return f;
+  },
+};
+
+const stateEncoding: Encoding<CallState> = {
+  preencode: (state) => c.uint.preencode(state, 3),
+  encode: (state, s) => c.uint.encode(state, (s.inCall ? 1 : 0) | (s.muted ? 2 : 0)),
+  decode(state) {
+    const bits = c.uint.decode(state);
+    return { inCall: (bits & 1) !== 0, muted: (bits & 2) !== 0 };
+  },
+};
+
+class VoiceLink implements MemberLink {
+  readonly frame: Protomux.Message<VoiceFrame>;
+  readonly state: Protomux.Message<CallState>;
+  /** The connection has not drained since a send returned false. */
+  congested = false;
+  remote: CallState = { inCall: false, muted: false };
+  level = 0;
+  lastHeard = 0;
+
+  constructor(
+    readonly peer: PeerInfo,
+    channel: Protomux.Channel<number>,
+    private readonly call: SessionCall,
+  ) {
+    this.frame = channel.addMessage({ encoding: frameEncoding, onmessage: (f: VoiceFrame) => call.receive(this, f) });
+    this.state = channel.addMessage({
+      encoding: stateEncoding,
+      onmessage: (s: CallState) => {
+        this.remote = s;
+        if (!s.inCall) this.level = 0;
+        call.changed();
+      },
+    });
+  }
+
+  opened(): void {
+    this.state.send(this.call.state());
+  }
+
+  closed(): void {
+    this.call.changed();
+  }
+
+  drained(): void {
+    this.congested = false;
+  }
+}
+
+export interface CallOptions {
+  logger?: Logger;
+  now?: () => number;
+}
+
+export class SessionCall extends EventEmitter<CallEvents> {
+  private readonly channels: MemberChannels<VoiceLink>;
+  private readonly now: () => number;
+  private inCall = false;
+  private muted = false;
+  private seq = 0;
+  /** Frames not sent because a connection was busy (per call, for the bench and diagnostics). */
+  dropped = 0;
+  sent = 0;
+  private silenceTimer: NodeJS.Timeout | undefined;
+
+  constructor(source: MemberMuxSource, options: CallOptions = {}) {
+    super();
+    this.now = options.now ?? Date.now;
+    this.channels = new MemberChannels(source, {
+      protocol: VOICE_PROTOCOL,
+      version: VOICE_VERSION,
+      logger: options.logger ?? silentLogger,
+      attach: (peer, channel) => new VoiceLink(peer, channel, this),
+    });
+  }
+
+  state(): CallState {
+    return { inCall: this.inCall, muted: this.muted };
+  }
+
+  join(): void {
+    this.setState(true, this.muted);
+    this.silenceTimer ??= setInterval(() => this.fadeLevels(), 150);
+    this.silenceTimer.unref?.();
+  }
+
+  leave(): void {
+    this.setState(false, this.muted);
+    clearInterval(this.silenceTimer);
+    this.silenceTimer = undefined;
+  }
+
+  setMuted(muted: boolean): void {
+    this.setState(this.inCall, muted);
+  }
+
+  /** Sends one of this peer's frames to every member in the call; false if it was dropped somewhere. */
+  send(frame: Omit<VoiceFrame, 'seq'>): boolean {
+    if (!this.inCall || this.muted) return false;
+    const f = { ...frame, seq: this.seq++ };
+    let all = true;
+    for (const { link } of this.channels.links()) {
+      if (!link.remote.inCall) continue;
+      if (link.congested) {
+        this.dropped++;
+        all = false;
+        continue;
+      }
+      this.sent++;
+      if (!link.frame.send(f)) link.congested = true;
+    }
+    return all;
+  }
+
+  members(): CallMember[] {
+    return this.channels
+      .links()
+      .filter(({ link }) => link.remote.inCall)
+      .map(({ peer, link }) => ({ peer, inCall: true, muted: link.remote.muted, level: link.level }));
+  }
+
+  close(): void {
+    this.leave();
+    this.channels.close();
+    this.removeAllListeners();
+  }
+
+  /** @internal */
+  receive(link: VoiceLink, f: VoiceFrame): void {
+    if (!link.remote.inCall || !this.inCall) return;
+    const wasSilent = link.level === 0;
+    link.level = f.level;
+    link.lastHeard = this.now();
+    this.emit('frame', link.peer, f);
+    if (wasSilent !== (f.level === 0)) this.changed();
+  }
+
+  /** @internal */
+  changed(): void {
+    this.emit('members', this.members());
+  }
+
+  private fadeLevels(): void {
+    let changed = false;
+    for (const { link } of this.channels.links()) {
+      if (link.level > 0 && this.now() - link.lastHeard > 300) {
+        link.level = 0;
+        changed = true;
+      }
+    }
+    if (changed) this.changed();
+  }
+
+  private setState(inCall: boolean, muted: boolean): void {
+    if (inCall === this.inCall && muted === this.muted) return;
+    this.inCall = inCall;
+    this.muted = muted;
+    for (const { link } of this.channels.links()) link.state.send(this.state());
+    this.changed();
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The local end of the call page: an HTTP server on 127.0.0.1 that serves the page (page.ts) for a
+ * link and relays frames between it and the session's call. Only a page opened with the link's
+ * one-time secret can attach; the secret is spent when it does. The page carries a fresh token that
+ * every other request must send (a header: other pages cannot set it cross-origin without a
+ * preflight this server never grants). The Host header must name this server (or a proxy the
+ * extension forwards it through), so a site that rebinds a DNS name to 127.0.0.1 is refused too.
+ * One page at a time: a new link ends the previous page.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { silentLogger, type Logger } from '../log';
+import { MAX_FRAME_BYTES, type SessionCall } from './call';
+import { callPageHtml } from './page';
+
+/** A request carries the frames queued while the previous one was under way: a few seconds' worth at most. */
+const MAX_UP_BYTES = 256 * 1024;
+
+export class CallPage {
+  private readonly server = http.createServer((req, res) => this.handle(req, res));
+  private secret: Buffer | undefined;
+  private token: Buffer | undefined;
+  private down: http.ServerResponse | undefined;
+  private port = 0;
+  /** Host names this server answers besides its own address: a proxy that forwards to it. */
+  private readonly hosts = new Set<string>();
+  private readonly onFrame = (peer: { id: string }, f: { time: number; data: Uint8Array }): void => this.sendFrame(peer.id, f.time, f.data);
+  private readonly onMembers = (): void => this.sendMembers();
+
+  constructor(
+    private readonly call: SessionCall,
+    private readonly logger: Logger = silentLogger,
+  ) {}
+
+  async ready(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+    this.call.on('frame', this.onFrame);
+    this.call.on('members', this.onMembers);
+  }
+
+  /** A new one-time link to the page; the page opened before it (if any) is ended. */
+  link(): string {
+    this.secret = randomBytes(24);
+    this.token = undefined;
+    this.down?.end();
+    this.down = undefined;
+    // The secret is in the path, not a query: port-forwarding proxies keep paths, not always queries.
+    return `http://127.0.0.1:${this.port}/c/${this.secret.toString('hex')}`;
+  }
+
+  /**
+   * Also answer requests naming `authority` (host:port): where a remote window or code-server forwards
+   * the page (VS Code's asExternalUri). The secret and token still guard everything.
+   */
+  allowHost(authority: string): void {
+    this.hosts.add(authority);
+  }
+
+  async close(): Promise<void> {
+    this.call.off('frame', this.onFrame);
+    this.call.off('members', this.onMembers);
+    this.down?.end();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const host = req.headers.host ?? '';
+    if (host !== `127.0.0.1:${this.port}` && !this.hosts.has(host)) return refuse(res, 421, 'wrong host');
+    const [, prefix, name = ''] = url.pathname.split('/');
+    if (prefix !== 'c') return refuse(res, 404, 'not found');
+    if (req.method === 'GET' && /^[0-9a-f]{48}$/.test(name)) return this.page(name, res);
+    if (!this.token || !matches(req.headers['x-hyperpair-token'], this.token)) return refuse(res, 403, 'not the call page');
+    if (req.method === 'GET' && name === 'down') return this.openDown(res);
+    if (req.method === 'POST' && (name === 'up' || name === 'state')) return this.readBody(req, res, name);
+    refuse(res, 404, 'not found');
+  }
+
+  private page(key: string, res: http.ServerResponse): void {
+    if (!this.secret || !matches(key, this.secret.toString('hex'))) {
+      return refuse(res, 403, 'This call link was already used or is not valid. Run "Hyperpair: Join Call" again for a new one.');
+    }
+    // The link is spent when a page attaches (opens its stream), not on the first load: browsers and
+    // forwarding proxies may load a page twice. Until then every load gets the same token.
+    this.token ??= randomBytes(24);
+    const nonce = randomBytes(16).toString('base64');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+    res.end(callPageHtml(this.token.toString('hex'), nonce));
+  }
+
+  private openDown(res: http.ServerResponse): void {
+    this.secret = undefined;
+    this.down?.end();
+    this.down = res;
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
+    res.flushHeaders();
+    res.on('close', () => {
+      if (this.down === res) this.down = undefined;
+    });
+    this.sendMembers();
+  }
+
+  private readBody(req: http.IncomingMessage, res: http.ServerResponse, path: string): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (b: Buffer) => {
+      size += b.length;
+      if (size > MAX_UP_BYTES) req.destroy();
+      else chunks.push(b);
+    });
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      try {
+        if (path === 'state') this.call.setMuted((JSON.parse(body.toString('utf8')) as { muted?: unknown }).muted === true);
+        else this.upFrames(body);
+        res.writeHead(204).end();
+      } catch (err) {
+        this.logger.warn(`call page: ${(err as Error).message}`);
+        refuse(res, 400, 'bad request');
+      }
+    });
+  }
+
+  /** Frames from the page: each `u16 length`, then `f64 capture time (ms)`, `u8 level`, the Opus packet. */
+  private upFrames(body: Buffer): void {
+    for (let at = 0; at + 2 <= body.length; ) {
+      const len = body.readUInt16BE(at);
+      const f = body.subarray(at + 2, at + 2 + len);
+      at += 2 + len;
+      if (f.length < 10 || f.length > 9 + MAX_FRAME_BYTES) throw new Error('a malformed frame from the call page');
+      this.call.send({ time: Math.round(f.readDoubleBE(0)), level: f[8], data: f.subarray(9) });
+    }
+  }
+
+  private sendFrame(peerId: string, time: number, data: Uint8Array): void {
+    if (!this.down) return;
+    const id = Buffer.from(peerId.slice(0, 16), 'ascii');
+    const rec = Buffer.alloc(4 + 2 + id.length + 8 + data.byteLength);
+    rec.writeUInt32BE(rec.length - 4, 0);
+    rec[4] = 1;
+    rec[5] = id.length;
+    id.copy(rec, 6);
+    rec.writeDoubleBE(time, 6 + id.length);
+    Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(rec, 14 + id.length);
+    this.down.write(rec);
+  }
+
+  private sendMembers(): void {
+    if (!this.down) return;
+    const list = this.call.members().map((m) => ({ name: m.peer.name, muted: m.muted, level: m.level }));
+    const json = Buffer.from(JSON.stringify(list));
+    const rec = Buffer.alloc(5 + json.length);
+    rec.writeUInt32BE(rec.length - 4, 0);
+    rec[4] = 2;
+    json.copy(rec, 5);
+    this.down.write(rec);
+  }
+}
+
+function matches(given: unknown, expected: Buffer | string): boolean {
+  const a = Buffer.from(typeof given === 'string' ? given : '');
+  const b = Buffer.from(typeof expected === 'string' ? expected : expected.toString('hex'));
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function refuse(res: http.ServerResponse, code: number, message: string): void {
+  res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8' }).end(message);
+}

@@ -1,0 +1,190 @@
+/**
+ * The call page the extension opens in the person's own browser (issue 19: VS Code webviews cannot
+ * use the microphone; a page on http://127.0.0.1 is a secure context where getUserMedia, WebCodecs'
+ * Opus encoder and decoder, and the browser's echo cancellation and noise suppression all work).
+ *
+ * Up: microphone → AudioEncoder (Opus, 20 ms, 24 kbit/s) → POST /up, one request at a time so that
+ * frames stay in order, each carrying the frames queued meanwhile. Down: one streamed response of records; each
+ * speaker has a decoder and a jitter buffer: frames are scheduled on the AudioContext at their capture
+ * time plus a fixed delay (JITTER_MS), late ones dropped, and WebAudio mixes the speakers.
+ * Nothing a peer sent is put into the page as markup: names are set with textContent. Its requests use
+ * relative paths, so that it also works behind a port-forwarding proxy (a remote window, code-server).
+ */
+export const JITTER_MS = 60;
+
+export function callPageHtml(token: string, nonce: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'">
+<title>Hyperpair call</title>
+<style nonce="${nonce}">body{font:15px system-ui,sans-serif;margin:2em;max-width:40em}button{font-size:1em;padding:.4em 1em}#who li{list-style:none}.lvl{display:inline-block;height:.6em;background:#3a3;margin-left:.5em}</style>
+</head><body>
+<h1>Hyperpair call</h1>
+<p id="status">Starting the microphone…</p>
+<p><button id="mute">Mute</button></p>
+<ul id="who"></ul>
+<p><small>Keep this tab open while you are in the call. Audio goes only to the people in your Hyperpair session, end to end encrypted.</small></p>
+<script nonce="${nonce}">
+'use strict';
+const TOKEN = ${JSON.stringify(token)};
+const JITTER = ${JITTER_MS} / 1000;
+const stats = (window.hyperpairStats = { up: 0, upFailed: 0, upDropped: 0, played: 0, late: 0, latencies: [] });
+const status = (t) => (document.getElementById('status').textContent = t);
+let muted = false;
+let ctx;
+const post = (path, body) => fetch(path, { method: 'POST', headers: { 'x-hyperpair-token': TOKEN }, body });
+
+const queue = [];
+let sending = false;
+/**
+ * One request at a time, so frames stay in order; whatever queued meanwhile goes in the next one
+ * (each frame prefixed with its length), so a slow request delays frames but never throttles them. A
+ * frame older than MAX_AGE_MS is worth nothing to a listener and is dropped.
+ */
+const MAX_AGE_MS = 300;
+function sendNext() {
+  const now = performance.timeOrigin + performance.now();
+  const batch = queue.splice(0).filter((b) => {
+    const fresh = now - new DataView(b.buffer).getFloat64(0) < MAX_AGE_MS;
+    if (!fresh) stats.upDropped++;
+    return fresh;
+  });
+  if (!batch.length) { sending = false; return; }
+  sending = true;
+  const body = new Uint8Array(batch.reduce((n, b) => n + 2 + b.length, 0));
+  let at = 0;
+  for (const b of batch) {
+    new DataView(body.buffer).setUint16(at, b.length);
+    body.set(b, at + 2);
+    at += 2 + b.length;
+  }
+  post('up', body).then((r) => (r.ok ? (stats.up += batch.length) : stats.upFailed++), () => stats.upFailed++).finally(sendNext);
+}
+
+async function up() {
+  const media = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 } });
+  const track = media.getAudioTracks()[0];
+  const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+  let level = 0;
+  const enc = new AudioEncoder({
+    output(chunk) {
+      const buf = new Uint8Array(9 + chunk.byteLength);
+      const view = new DataView(buf.buffer);
+      view.setFloat64(0, chunk.timestamp / 1000);
+      buf[8] = level;
+      chunk.copyTo(buf.subarray(9));
+      queue.push(buf);
+      if (!sending) sendNext();
+    },
+    error: (e) => status('Microphone encoding failed: ' + e.message),
+  });
+  enc.configure({ codec: 'opus', sampleRate: 48000, numberOfChannels: 1, bitrate: 24000, opus: { frameDuration: 20000 } });
+  status('In the call.');
+  // Capture timestamps are turned into wall-clock milliseconds so that listeners can place frames.
+  let clockOffset;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    const samples = new Float32Array(value.numberOfFrames);
+    value.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
+    let sum = 0;
+    for (const s of samples) sum += s * s;
+    level = Math.min(255, Math.round(Math.sqrt(sum / samples.length) * 255 * 4));
+    if (muted) { value.close(); continue; }
+    const wall = performance.timeOrigin + performance.now() - (value.numberOfFrames / value.sampleRate) * 1000;
+    clockOffset ??= wall * 1000 - value.timestamp;
+    const data = new AudioData({ format: 'f32-planar', sampleRate: value.sampleRate, numberOfFrames: value.numberOfFrames, numberOfChannels: 1, timestamp: value.timestamp + clockOffset, data: samples });
+    value.close();
+    enc.encode(data);
+    data.close();
+  }
+}
+
+const speakers = new Map();
+function speaker(id) {
+  let s = speakers.get(id);
+  if (s) return s;
+  s = { offset: undefined };
+  s.dec = new AudioDecoder({
+    output(data) {
+      const captured = data.timestamp / 1000; // wall-clock ms of capture
+      if (s.offset === undefined) s.offset = ctx.currentTime + JITTER - captured / 1000;
+      let at = captured / 1000 + s.offset;
+      if (at > ctx.currentTime + 1) { s.offset = ctx.currentTime + JITTER - captured / 1000; at = ctx.currentTime + JITTER; }
+      if (at < ctx.currentTime) { stats.late++; data.close(); return; }
+      const buffer = ctx.createBuffer(1, data.numberOfFrames, data.sampleRate);
+      const channel = new Float32Array(data.numberOfFrames);
+      data.copyTo(channel, { planeIndex: 0, format: 'f32-planar' });
+      buffer.copyToChannel(channel, 0);
+      data.close();
+      const src = ctx.createBufferSource();
+      src.buffer = buffer;
+      src.connect(ctx.destination);
+      src.start(at);
+      stats.played++;
+      const playedWall = performance.timeOrigin + performance.now() + (at - ctx.currentTime) * 1000;
+      stats.latencies.push(playedWall - captured);
+      if (stats.latencies.length > 5000) stats.latencies.shift();
+    },
+    error: () => speakers.delete(id),
+  });
+  s.dec.configure({ codec: 'opus', sampleRate: 48000, numberOfChannels: 1 });
+  speakers.set(id, s);
+  return s;
+}
+
+function showMembers(list) {
+  const ul = document.getElementById('who');
+  ul.replaceChildren();
+  for (const m of list) {
+    const li = document.createElement('li');
+    li.textContent = m.name + (m.muted ? ' (muted)' : '');
+    const bar = document.createElement('span');
+    bar.className = 'lvl';
+    bar.style.width = Math.round(m.level / 2) + 'px';
+    li.append(bar);
+    ul.append(li);
+  }
+}
+
+async function down() {
+  const res = await fetch('down', { headers: { 'x-hyperpair-token': TOKEN } });
+  const reader = res.body.getReader();
+  let buf = new Uint8Array(0);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    const joined = new Uint8Array(buf.length + value.length);
+    joined.set(buf);
+    joined.set(value, buf.length);
+    buf = joined;
+    while (buf.length >= 4) {
+      const len = new DataView(buf.buffer, buf.byteOffset).getUint32(0);
+      if (buf.length < 4 + len) break;
+      record(buf.subarray(4, 4 + len));
+      buf = buf.slice(4 + len);
+    }
+  }
+  status('The call ended.');
+}
+
+function record(r) {
+  if (r[0] === 2) return showMembers(JSON.parse(new TextDecoder().decode(r.subarray(1))));
+  const id = new TextDecoder().decode(r.subarray(2, 2 + r[1]));
+  const time = new DataView(r.buffer, r.byteOffset + 2 + r[1]).getFloat64(0);
+  const data = r.slice(2 + r[1] + 8);
+  const s = speaker(id);
+  if (s.dec.state === 'configured') s.dec.decode(new EncodedAudioChunk({ type: 'key', timestamp: time * 1000, data }));
+}
+
+document.getElementById('mute').onclick = () => {
+  muted = !muted;
+  document.getElementById('mute').textContent = muted ? 'Unmute' : 'Mute';
+  post('state', JSON.stringify({ muted }));
+};
+
+ctx = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
+down();
+up().catch((e) => status('No microphone: ' + e.message + '. You can still listen.'));
+</script></body></html>`;
+}

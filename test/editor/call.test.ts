@@ -1,0 +1,75 @@
+/**
+ * The call in two real VS Code windows (issue 19): each person joins through the command palette,
+ * the call page opens in their browser (whose fake microphone plays a tone), each page plays what the
+ * other says, the status bar counts who is in, mute and leave reach the other side, and a headless
+ * member recording the call hears the tone each of them said.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { spawnCli } from '../helpers/cli';
+import { listen, TONE_HZ } from '../helpers/tone';
+import { sessionPairSuite, until, type Editor } from './fixture';
+
+const suite = sessionPairSuite({ 'a.txt': 'hello\n' });
+
+type CallState = { inCall: boolean; muted: boolean; members: Array<{ name: string; muted: boolean; speaking: boolean }> };
+
+async function joinCall(e: Editor): Promise<Page> {
+  const opened = e.context.waitForEvent('page', { timeout: 60_000 });
+  await e.palette('Hyperpair: Join Call');
+  const page = await opened;
+  await page.waitForLoadState();
+  await page
+    .locator('#status', { hasText: 'In the call.' })
+    .waitFor({ timeout: 60_000 })
+    .catch(async (err: Error) => {
+      throw new Error(`${err.message}\nthe page at ${page.url()} says: ${await page.locator('body').innerText().catch(() => '?')}`);
+    });
+  return page;
+}
+
+const played = async (p: Page): Promise<number> => Number(await p.evaluate('window.hyperpairStats.played'));
+
+suite.editorTest('both join the call from the palette, hear each other, see mute and leave; a headless member records both voices', async () => {
+  const { a, b, network } = suite.pair();
+  const pageA = await joinCall(a);
+  const pageB = await joinCall(b);
+  await until(async () => (await a.testApi<CallState>('call')).members.some((m) => m.name === 'Bob'), 'Alice to see Bob in the call', 60_000);
+  await a.page.locator('.statusbar-item', { hasText: 'Call: 2' }).waitFor({ timeout: 30_000 });
+  // Each page plays the other's voice: two seconds of frames scheduled on time (late ones are dropped).
+  await until(async () => (await played(pageA)) > 100 && (await played(pageB)) > 100, 'each page to play 2 s of the other', 60_000).catch(async (err: Error) => {
+    const stats = async (p: Page) => String(await p.evaluate('JSON.stringify({ ...window.hyperpairStats, latencies: window.hyperpairStats.latencies.slice(-5), ctx: typeof ctx === "undefined" ? "?" : ctx.state })'));
+    throw new Error(`${err.message}: A's page ${await stats(pageA)}, B's page ${await stats(pageB)}, A ${JSON.stringify(await a.testApi('call'))}`);
+  });
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-call-'));
+  const file = path.join(dir, 'call.ogg');
+  const code = await a.testApi<string>('sessionCode');
+  const recorder = spawnCli(['join', code, path.join(dir, 'files'), '--name', 'Rec', '--record-call', file, '--bootstrap', network.bootstrapSpec, '--host', '127.0.0.1', '--no-lan'], []);
+  try {
+    await until(() => recorder.events.filter((e) => e.event === 'call-recording').length === 2, 'the recorder to hear Alice and Bob', 90_000);
+    const files = recorder.events.filter((e) => e.event === 'call-recording').map((e) => String(e.file));
+    await until(() => files.every((f) => fs.existsSync(f) && fs.statSync(f).size > 150 * 40), '3 s of each voice recorded', 60_000);
+    recorder.child.kill('SIGINT');
+    await recorder.exit;
+    for (const f of files) {
+      const heard = await listen(pageA, f);
+      assert.ok(heard.loudWindows >= 30 && Math.abs(heard.median - TONE_HZ) < 40, `${path.basename(f)}: the tone heard (${JSON.stringify(heard)})`);
+    }
+  } finally {
+    if (recorder.child.exitCode === null) recorder.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  await a.palette('Hyperpair: Mute or Unmute in the Call');
+  await until(async () => (await b.testApi<CallState>('call')).members.find((m) => m.name === 'Alice')?.muted === true, 'Bob to see Alice muted', 30_000);
+  await a.page.locator('.statusbar-item', { hasText: 'Call: 2' }).locator('.codicon-mute').waitFor({ timeout: 30_000 });
+  await b.palette('Hyperpair: Leave Call');
+  await until(async () => (await a.testApi<CallState>('call')).members.length === 0, 'Alice to see Bob leave the call', 30_000);
+  assert.equal((await b.testApi<CallState>('call')).inCall, false);
+  await pageA.close();
+  await pageB.close();
+}, 300_000);
