@@ -77,7 +77,7 @@ export class EditorCall extends Disposable implements vscode.Disposable {
   }
 
   /** Frames sent and dropped (for the connection report). */
-  stats(): { sent: number; dropped: number } {
-    return { sent: this.call?.sent ?? 0, dropped: this.call?.dropped ?? 0 };
+  stats(): { sent: number; dropped: number; received: number } {
+    return { sent: this.call?.sent ?? 0, dropped: this.call?.dropped ?? 0, received: this.call?.received ?? 0 };
   }
 }

@@ -45,7 +45,7 @@ export interface TestApi {
   /** The chat as the chat view shows it, and how many messages are unread. */
   chat(): { rows: ChatRow[]; unread: number };
   /** This window in the session's call, and who else is in it. */
-  call(): { inCall: boolean; muted: boolean; members: Array<{ name: string; muted: boolean; speaking: boolean }> };
+  call(): { inCall: boolean; muted: boolean; members: Array<{ name: string; muted: boolean; speaking: boolean }>; sent?: number; dropped?: number; received?: number };
   /** How long activation took, measured in the extension host: evaluating the bundle, and activate(). */
   activationTime(): ActivationTime;
 }
@@ -95,6 +95,7 @@ export function createTestApi(controller: SessionController, activation: Activat
         inCall: call?.inCall ?? false,
         muted: call?.muted ?? false,
         members: (call?.members() ?? []).map((m) => ({ name: m.peer.name, muted: m.muted, speaking: m.level > 0 })),
+        ...call?.stats(),
       };
     },
     remoteTextChanges() {

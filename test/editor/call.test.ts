@@ -42,7 +42,7 @@ suite.editorTest('both join the call from the palette, hear each other, see mute
   // Each page plays the other's voice: two seconds of frames scheduled on time (late ones are dropped).
   await until(async () => (await played(pageA)) > 100 && (await played(pageB)) > 100, 'each page to play 2 s of the other', 60_000).catch(async (err: Error) => {
     const stats = async (p: Page) => String(await p.evaluate('JSON.stringify({ ...window.hyperpairStats, latencies: window.hyperpairStats.latencies.slice(-5), ctx: typeof ctx === "undefined" ? "?" : ctx.state })'));
-    throw new Error(`${err.message}: A's page ${await stats(pageA)}, B's page ${await stats(pageB)}, A ${JSON.stringify(await a.testApi('call'))}`);
+    throw new Error(`${err.message}: A's page ${await stats(pageA)}, B's page ${await stats(pageB)}, A ${JSON.stringify(await a.testApi('call'))}, B ${JSON.stringify(await b.testApi('call'))}`);
   });
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-call-'));

@@ -75,6 +75,16 @@ test('what one member says through the call page is heard, as the tone it was, b
   await waitFor(() => frames.length >= 150, 'three seconds of Ada\'s voice to reach Bob', 60_000).catch(async (err: Error) => {
     throw new Error(`${err.message}; the page says: ${await tab.locator('body').innerText().catch(() => '?')}`);
   });
+  // Bob's own call page plays what Ada says (decoded, scheduled on time, mixed by WebAudio).
+  const pageB = new CallPage(cb);
+  await pageB.ready();
+  env.closeLater(() => pageB.close());
+  const tabB = await browser.newPage();
+  await tabB.goto(pageB.link());
+  await waitFor(async () => Number(await tabB.evaluate('window.hyperpairStats.played')) > 50, 'Bob\'s page to play one second of Ada', 60_000).catch(async (err: Error) => {
+    throw new Error(`${err.message}: ${String(await tabB.evaluate('JSON.stringify({ ...window.hyperpairStats, latencies: undefined })'))} ${await tabB.locator('body').innerText()}`);
+  });
+  await tabB.close();
   ogg.close();
   const pageStats = await tab.evaluate('JSON.stringify({ up: hyperpairStats.up, upFailed: hyperpairStats.upFailed, upDropped: hyperpairStats.upDropped })');
   console.log(`# page ${String(pageStats)}, call sent ${ca.sent} dropped ${ca.dropped}, heard ${frames.length}`);

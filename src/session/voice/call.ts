@@ -131,6 +131,8 @@ export class SessionCall extends EventEmitter<CallEvents> {
   /** Frames not sent because a connection was busy (per call, for the bench and diagnostics). */
   dropped = 0;
   sent = 0;
+  /** Frames heard from members while in the call. */
+  received = 0;
   private silenceTimer: NodeJS.Timeout | undefined;
 
   constructor(source: MemberMuxSource, options: CallOptions = {}) {
@@ -198,6 +200,7 @@ export class SessionCall extends EventEmitter<CallEvents> {
   /** @internal */
   receive(link: VoiceLink, f: VoiceFrame): void {
     if (!link.remote.inCall || !this.inCall) return;
+    this.received++;
     const wasSilent = link.level === 0;
     link.level = f.level;
     link.lastHeard = this.now();

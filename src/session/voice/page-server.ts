@@ -21,7 +21,15 @@ export class CallPage {
   private readonly server = http.createServer((req, res) => this.handle(req, res));
   private secret: Buffer | undefined;
   private token: Buffer | undefined;
-  private down: http.ServerResponse | undefined;
+  /**
+   * What goes down to the page, as long polls rather than one streamed response: a forwarding proxy
+   * (code-server's, a remote window's) may hold a streamed response back until it ends. Each record
+   * has a number; a poll asks for those from a number on and is answered as soon as there are any.
+   */
+  private readonly outbox: Array<{ n: number; rec: Buffer }> = [];
+  private nextRecord = 0;
+  private waiting: { res: http.ServerResponse; from: number; timer: NodeJS.Timeout } | undefined;
+  private attached = false;
   private port = 0;
   /** Host names this server answers besides its own address: a proxy that forwards to it. */
   private readonly hosts = new Set<string>();
@@ -47,8 +55,8 @@ export class CallPage {
   link(): string {
     this.secret = randomBytes(24);
     this.token = undefined;
-    this.down?.end();
-    this.down = undefined;
+    this.attached = false;
+    this.answer(true);
     // The secret is in the path, not a query: port-forwarding proxies keep paths, not always queries.
     return `http://127.0.0.1:${this.port}/c/${this.secret.toString('hex')}`;
   }
@@ -64,7 +72,7 @@ export class CallPage {
   async close(): Promise<void> {
     this.call.off('frame', this.onFrame);
     this.call.off('members', this.onMembers);
-    this.down?.end();
+    this.answer(true);
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -77,7 +85,7 @@ export class CallPage {
     if (prefix !== 'c') return refuse(res, 404, 'not found');
     if (req.method === 'GET' && /^[0-9a-f]{48}$/.test(name)) return this.page(name, res);
     if (!this.token || !matches(req.headers['x-hyperpair-token'], this.token)) return refuse(res, 403, 'not the call page');
-    if (req.method === 'GET' && name === 'down') return this.openDown(res);
+    if (req.method === 'GET' && name === 'down') return this.poll(Number(url.searchParams.get('from') ?? 0), res);
     if (req.method === 'POST' && (name === 'up' || name === 'state')) return this.readBody(req, res, name);
     refuse(res, 404, 'not found');
   }
@@ -94,16 +102,36 @@ export class CallPage {
     res.end(callPageHtml(this.token.toString('hex'), nonce));
   }
 
-  private openDown(res: http.ServerResponse): void {
-    this.secret = undefined;
-    this.down?.end();
-    this.down = res;
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
-    res.flushHeaders();
-    res.on('close', () => {
-      if (this.down === res) this.down = undefined;
-    });
-    this.sendMembers();
+  private poll(from: number, res: http.ServerResponse): void {
+    this.secret = undefined; // a page attached: the link is spent
+    if (!this.attached) {
+      this.attached = true;
+      this.sendMembers();
+    }
+    this.answer(true); // an older poll (a reloaded page) ends
+    const timer = setTimeout(() => this.answer(true), 1000);
+    this.waiting = { res, from: Number.isSafeInteger(from) ? from : 0, timer };
+    this.answer(false);
+  }
+
+  /** Answers the waiting poll with the records it has not had, if any (or anyway, with `always`). */
+  private answer(always: boolean): void {
+    const w = this.waiting;
+    if (!w) return;
+    const recs = this.outbox.filter((r) => r.n >= w.from);
+    if (!recs.length && !always) return;
+    clearTimeout(w.timer);
+    this.waiting = undefined;
+    w.res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store', 'x-next': String(this.nextRecord) });
+    w.res.end(Buffer.concat(recs.map((r) => r.rec)));
+  }
+
+  private push(rec: Buffer): void {
+    if (!this.attached) return;
+    this.outbox.push({ n: this.nextRecord++, rec });
+    // Two seconds of frames at most: a page that stopped asking is not waited for.
+    while (this.outbox.length > 200) this.outbox.shift();
+    this.answer(false);
   }
 
   private readBody(req: http.IncomingMessage, res: http.ServerResponse, path: string): void {
@@ -139,7 +167,6 @@ export class CallPage {
   }
 
   private sendFrame(peerId: string, time: number, data: Uint8Array): void {
-    if (!this.down) return;
     const id = Buffer.from(peerId.slice(0, 16), 'ascii');
     const rec = Buffer.alloc(4 + 2 + id.length + 8 + data.byteLength);
     rec.writeUInt32BE(rec.length - 4, 0);
@@ -148,18 +175,17 @@ export class CallPage {
     id.copy(rec, 6);
     rec.writeDoubleBE(time, 6 + id.length);
     Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(rec, 14 + id.length);
-    this.down.write(rec);
+    this.push(rec);
   }
 
   private sendMembers(): void {
-    if (!this.down) return;
     const list = this.call.members().map((m) => ({ name: m.peer.name, muted: m.muted, level: m.level }));
     const json = Buffer.from(JSON.stringify(list));
     const rec = Buffer.alloc(5 + json.length);
     rec.writeUInt32BE(rec.length - 4, 0);
     rec[4] = 2;
     json.copy(rec, 5);
-    this.down.write(rec);
+    this.push(rec);
   }
 }
 

@@ -4,7 +4,7 @@
  * Opus encoder and decoder, and the browser's echo cancellation and noise suppression all work).
  *
  * Up: microphone → AudioEncoder (Opus, 20 ms, 24 kbit/s) → POST /up, one request at a time so that
- * frames stay in order, each carrying the frames queued meanwhile. Down: one streamed response of records; each
+ * frames stay in order, each carrying the frames queued meanwhile. Down: long polls for records; each
  * speaker has a decoder and a jitter buffer: frames are scheduled on the AudioContext at their capture
  * time plus a fixed delay (JITTER_MS), late ones dropped, and WebAudio mixes the speakers.
  * Nothing a peer sent is put into the page as markup: names are set with textContent. Its requests use
@@ -148,21 +148,23 @@ function showMembers(list) {
 }
 
 async function down() {
-  const res = await fetch('down', { headers: { 'x-hyperpair-token': TOKEN } });
-  const reader = res.body.getReader();
-  let buf = new Uint8Array(0);
+  // Long polls: each answered as soon as there is something (see page-server.ts for why not a stream).
+  let from = 0;
   for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    const joined = new Uint8Array(buf.length + value.length);
-    joined.set(buf);
-    joined.set(value, buf.length);
-    buf = joined;
-    while (buf.length >= 4) {
-      const len = new DataView(buf.buffer, buf.byteOffset).getUint32(0);
-      if (buf.length < 4 + len) break;
-      record(buf.subarray(4, 4 + len));
-      buf = buf.slice(4 + len);
+    let res;
+    try {
+      res = await fetch('down?from=' + from, { headers: { 'x-hyperpair-token': TOKEN } });
+    } catch {
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    if (!res.ok) break;
+    from = Number(res.headers.get('x-next') ?? from);
+    const buf = new Uint8Array(await res.arrayBuffer());
+    for (let at = 0; at + 4 <= buf.length; ) {
+      const len = new DataView(buf.buffer, buf.byteOffset + at).getUint32(0);
+      record(buf.subarray(at + 4, at + 4 + len));
+      at += 4 + len;
     }
   }
   status('The call ended.');
