@@ -364,7 +364,9 @@ export class BufferBinding {
       const carets = this.buffer.carets?.();
       const f: Flight = {
         edits: this.pending,
-        sent: this.sendable(this.pending),
+        // A hand-over's first flight brings the old document's last keystrokes: the caret goes past
+        // them, as it would have had they been typed here, so it is not kept before them.
+        sent: this.caretsFollow ? mergeTouching(this.pending) : this.sendable(this.pending),
         baseVersion: this.seen,
         raced: false,
         echoed: false,

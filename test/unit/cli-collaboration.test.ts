@@ -30,7 +30,7 @@ test('share --port: the joiner prints where the server is reachable, and it answ
   writeTree(dir, { 'a.txt': 'a' });
   const sharer = cli(['share', dir, '--name', 'Ada', '--port', String(web.port), ...net()]);
   try {
-    await waitFor(() => !!event(sharer, 'code'), 'the session code');
+    await waitFor(() => !!event(sharer, 'server-shared'), 'the server shared (after the folder is read)');
     assert.deepEqual(event(sharer, 'server-shared'), { event: 'server-shared', port: web.port });
     const joiner = cli(['join', String(event(sharer, 'code')!.code), tempDir() + '/b', '--name', 'Bob', ...net()]);
     await waitFor(() => !!event(joiner, 'server-reachable'), 'the joiner to print the shared server');

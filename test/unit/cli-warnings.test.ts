@@ -71,7 +71,8 @@ test('share leaves out an unreadable subfolder or file and says so, escapes file
   fs.chmodSync(path.join(src, 'ok/private.txt'), 0o000);
   const sharer = cli(['share', src, ...net_()], asRoot ? { uid: 65534, gid: 65534 } : {});
   try {
-    await waitFor(() => /^Session code: /m.test(sharer.stdout()) || sharer.child.exitCode !== null, 'the session code', 30_000);
+    // The code comes first, as soon as people can join; the line of what is shared once the scan ends.
+    await waitFor(() => /^Sharing /m.test(sharer.stdout()) || sharer.child.exitCode !== null, 'the end of the scan', 30_000);
     const text = sharer.stdout();
     assert.equal(sharer.child.exitCode, null, `share refused: ${sharer.stderr()}`);
     assert.match(text, /^Sharing .*: 3 files/m, text);
