@@ -10,7 +10,8 @@ import { Disposable } from '../session/disposable';
 import type { Role } from '../session/admission';
 import type { Logger } from '../session/log';
 import type { SessionController } from './controller';
-import { guarded } from './guard';
+import { SessionFollower } from './session-follower';
+import { registerGuarded } from './guard';
 import type { Participant } from './participants';
 import type { RunningSession } from './runtime';
 
@@ -21,16 +22,13 @@ interface ActionOptions {
 }
 
 export class AccessCommands extends Disposable {
-  private watched: RunningSession | undefined;
-  private unwatch: (() => void) | undefined;
 
   constructor(
     private readonly controller: SessionController,
     private readonly logger: Logger,
   ) {
     super();
-    const reg = (id: string, fn: (...args: never[]) => Promise<unknown>) =>
-      this.registerAll(vscode.commands.registerCommand(id, (...args: never[]) => guarded(this.logger, id, () => fn(...args))));
+    const reg = (id: string, fn: (...args: never[]) => Promise<unknown>) => this.registerAll(registerGuarded(this.logger, id, fn));
     reg('hyperpair.removeParticipant', (p?: Participant, o?: ActionOptions) => this.remove(p, o));
     reg('hyperpair.makeReadOnly', (p?: Participant) => this.setRole(p, 'viewer'));
     reg('hyperpair.makeEditor', (p?: Participant) => this.setRole(p, 'editor'));
@@ -39,23 +37,21 @@ export class AccessCommands extends Disposable {
     reg('hyperpair.rotateSessionCode', (o?: ActionOptions) => this.rotate(o));
     reg('hyperpair.letManagePeople', (p?: Participant) => this.delegate(p, true));
     reg('hyperpair.stopManagingPeople', (p?: Participant) => this.delegate(p, false));
-    this.registerAll(controller.onDidChange(() => this.watch()));
-  }
-
-  override dispose(): void {
-    this.unwatch?.();
-    super.dispose();
+    this.registerAll(
+      new SessionFollower(
+        controller,
+        (running) => this.watch(running),
+        (running) => {
+          void vscode.commands.executeCommand('setContext', 'hyperpair.isOwner', !!running?.access.canManage);
+          void vscode.commands.executeCommand('setContext', 'hyperpair.canManage', !!running && (running.access.canManage || running.delegation.selfIsDelegate));
+        },
+      ),
+    );
   }
 
   /** Follows the running session: who may manage, and being removed from it. */
-  private watch(): void {
-    const running = this.controller.session;
-    void vscode.commands.executeCommand('setContext', 'hyperpair.isOwner', !!running?.access.canManage);
-    void vscode.commands.executeCommand('setContext', 'hyperpair.canManage', !!running && (running.access.canManage || running.delegation.selfIsDelegate));
-    if (running === this.watched) return;
-    this.unwatch?.();
-    this.unwatch = undefined;
-    this.watched = running;
+  /** Being removed from the running session: told why, and this window leaves it. */
+  private watch(running: RunningSession | undefined): (() => void) | void {
     if (!running) return;
     const session = running.peer.session;
     const onAdmission = (state: 'waiting' | 'denied', _by: unknown, reason: string) => {
@@ -64,8 +60,9 @@ export class AccessCommands extends Disposable {
       void this.controller.leave().then(() => vscode.window.showWarningMessage(`Hyperpair: ${reason} You are no longer in the session; your files stay on disk.`));
     };
     session.on('admission', onAdmission);
-    this.unwatch = () => session.off('admission', onAdmission);
+    return () => session.off('admission', onAdmission);
   }
+
 
   private running(): RunningSession {
     const running = this.controller.session;

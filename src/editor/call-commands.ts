@@ -7,11 +7,12 @@ import * as vscode from 'vscode';
 import { Disposable } from '../session/disposable';
 import type { Logger } from '../session/log';
 import type { SessionController } from './controller';
+import { registerGuarded } from './guard';
+import { SessionFollower } from './session-follower';
 import type { RunningSession } from './runtime';
 
 export class CallCommands extends Disposable implements vscode.Disposable {
   private readonly item = this.register(vscode.window.createStatusBarItem('hyperpair.call', vscode.StatusBarAlignment.Left, 99));
-  private watched: { running: RunningSession; sub: vscode.Disposable } | undefined;
 
   constructor(
     private readonly controller: SessionController,
@@ -20,24 +21,14 @@ export class CallCommands extends Disposable implements vscode.Disposable {
     super();
     this.item.name = 'Hyperpair call';
     this.item.command = 'hyperpair.toggleMute';
-    const reg = (id: string, fn: () => Promise<unknown>) =>
-      this.register(
-        vscode.commands.registerCommand(id, () =>
-          fn().catch((err: Error) => {
-            this.logger.warn(`${id}: ${err.message}`);
-            void vscode.window.showErrorMessage(`Hyperpair: ${err.message}`);
-          }),
-        ),
-      );
+    const reg = (id: string, fn: () => Promise<unknown>) => this.register(registerGuarded(this.logger, id, fn));
     reg('hyperpair.joinCall', () => this.join());
     reg('hyperpair.leaveCall', async () => this.running().call.leave());
     reg('hyperpair.toggleMute', async () => {
       const call = this.running().call;
       call.setMuted(!call.muted);
     });
-    this.register(controller.onDidChange(() => this.watch()));
-    this.register({ dispose: () => this.watched?.sub.dispose() });
-    this.watch();
+    this.register(new SessionFollower(controller, (running) => this.watch(running))).follow();
   }
 
   private running(): RunningSession {
@@ -58,17 +49,15 @@ export class CallCommands extends Disposable implements vscode.Disposable {
     void vscode.window.showInformationMessage('Hyperpair: the call opened in your browser. Allow the microphone there; keep the tab open while you talk.');
   }
 
-  private watch(): void {
-    const running = this.controller.session;
-    void vscode.commands.executeCommand('setContext', 'hyperpair.inCall', !!running?.call.inCall);
-    if (running === this.watched?.running) return this.render();
-    this.watched?.sub.dispose();
-    this.watched = running ? { running, sub: running.call.onDidChange(() => this.render()) } : undefined;
-    this.render();
+  private watch(running: RunningSession | undefined): (() => void) | void {
+    this.render(running?.call);
+    if (!running) return;
+    const sub = running.call.onDidChange(() => this.render(running.call));
+    return () => sub.dispose();
   }
 
-  private render(): void {
-    const call = this.watched?.running.call;
+
+  private render(call: RunningSession['call'] | undefined): void {
     void vscode.commands.executeCommand('setContext', 'hyperpair.inCall', !!call?.inCall);
     if (!call?.inCall) return this.item.hide();
     const members = call.members();

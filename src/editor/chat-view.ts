@@ -11,9 +11,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ChatMessage } from '../session/chat';
 import { chatSpans, mentions, type ChatSpan } from '../session/chat-text';
-import { Disposable, toDisposable } from '../session/disposable';
+import { Disposable } from '../session/disposable';
 import type { Logger } from '../session/log';
 import type { SessionController } from './controller';
+import { SessionFollower } from './session-follower';
 import { guarded } from './guard';
 import type { RunningSession } from './runtime';
 
@@ -34,8 +35,6 @@ type FromPage = { type: 'say'; text: string } | { type: 'open'; path: string; li
 
 export class ChatView extends Disposable implements vscode.WebviewViewProvider {
   private view: vscode.WebviewView | undefined;
-  private watched: RunningSession | undefined;
-  private unwatch: (() => void) | undefined;
   private unread = 0;
   private readonly badge: vscode.StatusBarItem;
 
@@ -52,8 +51,7 @@ export class ChatView extends Disposable implements vscode.WebviewViewProvider {
       vscode.window.registerWebviewViewProvider('hyperpair.chat', this),
       vscode.commands.registerCommand('hyperpair.openChat', () => vscode.commands.executeCommand('hyperpair.chat.focus')),
       vscode.commands.registerCommand('hyperpair.sendChatMessage', (text?: string) => guarded(this.logger, 'hyperpair.sendChatMessage', () => this.send(text))),
-      controller.onDidChange(() => this.watch()),
-      toDisposable(() => this.unwatch?.()),
+      new SessionFollower(controller, (running) => this.watch(running)),
     );
   }
 
@@ -84,20 +82,16 @@ export class ChatView extends Disposable implements vscode.WebviewViewProvider {
     this.markRead();
   }
 
-  private watch(): void {
-    const running = this.controller.session;
-    if (running === this.watched) return;
-    this.unwatch?.();
-    this.unwatch = undefined;
-    this.watched = running;
+  private watch(running: RunningSession | undefined): (() => void) | void {
     this.unread = 0;
     this.renderBadge();
     this.reset();
     if (!running) return;
     const onMessage = (m: ChatMessage, live: boolean, mentionsMe: boolean) => this.arrived(running, m, live, mentionsMe);
     running.chat.on('message', onMessage);
-    this.unwatch = () => running.chat.off('message', onMessage);
+    return () => running.chat.off('message', onMessage);
   }
+
 
   private arrived(running: RunningSession, m: ChatMessage, live: boolean, mentionsMe: boolean): void {
     const mine = m.author === running.peer.session.self.id;

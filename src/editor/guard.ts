@@ -14,3 +14,8 @@ export async function guarded<T>(logger: Logger, id: string, fn: () => Promise<T
     return undefined;
   }
 }
+
+/** Registers a command whose failures are shown as `guarded` shows them. */
+export function registerGuarded(logger: Logger, id: string, fn: (...args: never[]) => Promise<unknown>): vscode.Disposable {
+  return vscode.commands.registerCommand(id, (...args: never[]) => guarded(logger, id, () => fn(...args)));
+}

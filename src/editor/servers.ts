@@ -6,12 +6,13 @@
  * come from peers already sanitised (untrusted.ts) and are shown as plain tree labels.
  */
 import * as vscode from 'vscode';
-import { Disposable, toDisposable } from '../session/disposable';
+import { Disposable } from '../session/disposable';
 import type { Logger } from '../session/log';
 import type { RemoteServer } from '../session/tunnel';
 import type { SessionController } from './controller';
+import { SessionFollower } from './session-follower';
 import { listeningPorts } from './listening-ports';
-import { guarded } from './guard';
+import { registerGuarded } from './guard';
 import type { RunningSession } from './runtime';
 
 /** A row of the view: a server this person shares, or one shared with them. */
@@ -26,16 +27,13 @@ export function serverAddress(port: number): string {
 export class ServersView extends Disposable implements vscode.TreeDataProvider<ServerRow> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
-  private watched: RunningSession | undefined;
-  private unwatch: (() => void) | undefined;
 
   constructor(
     private readonly controller: SessionController,
     private readonly logger: Logger,
   ) {
     super();
-    const reg = (id: string, fn: (...args: never[]) => Promise<unknown>) =>
-      this.register(vscode.commands.registerCommand(id, (...args: never[]) => guarded(this.logger, id, () => fn(...args))));
+    const reg = (id: string, fn: (...args: never[]) => Promise<unknown>) => this.register(registerGuarded(this.logger, id, fn));
     reg('hyperpair.shareServer', (port?: number) => this.share(port));
     reg('hyperpair.stopSharingServer', (row?: ServerRow) => this.stop(row));
     reg('hyperpair.openServer', (row?: ServerRow) => this.open(row));
@@ -43,8 +41,7 @@ export class ServersView extends Disposable implements vscode.TreeDataProvider<S
     this.registerAll(
       this.changed,
       vscode.window.registerTreeDataProvider('hyperpair.servers', this),
-      controller.onDidChange(() => this.watch()),
-      toDisposable(() => this.unwatch?.()),
+      new SessionFollower(controller, (running) => this.watch(running)),
     );
   }
 
@@ -88,23 +85,19 @@ export class ServersView extends Disposable implements vscode.TreeDataProvider<S
     return item;
   }
 
-  private watch(): void {
-    const running = this.controller.session;
-    if (running === this.watched) return;
-    this.unwatch?.();
-    this.unwatch = undefined;
-    this.watched = running;
+  private watch(running: RunningSession | undefined): (() => void) | void {
     this.changed.fire();
     if (!running) return;
     const onChanged = () => this.changed.fire();
     const onNotice = (message: string) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`);
     running.servers.on('changed', onChanged);
     running.servers.on('notice', onNotice);
-    this.unwatch = () => {
+    return () => {
       running.servers.off('changed', onChanged);
       running.servers.off('notice', onNotice);
     };
   }
+
 
   private running(): RunningSession {
     const running = this.controller.session;

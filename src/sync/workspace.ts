@@ -5,8 +5,9 @@
  *
  * A facade over collaborators that each own their state: the text documents (texts.ts), what is sent
  * (outbox.ts) and received (receiver.ts), who is linked to whom (links.ts), fetching texts
- * (fetcher.ts) and chunks (blobs.ts), the index's checks (index-guard.ts), the file view
- * (file-view.ts), progress (progress.ts) and the conflict rules every peer applies (rules.ts).
+ * (fetcher.ts; wired with the receiver and the sync protocol in text-sync.ts) and chunks (blobs.ts),
+ * the index's checks (index-guard.ts), the file view (file-view.ts), progress (progress.ts) and the
+ * conflict rules every peer applies (rules.ts).
  */
 import { randomBytes } from 'node:crypto';
 import * as Y from 'yjs';
@@ -20,7 +21,7 @@ import type { ChangeOrigin, FileEntry, SyncProgress, Workspace, WorkspaceEvents 
 export type { SyncProgress } from './api';
 import { BinaryFiles } from './binaries';
 import { BlobStore, type ChunkedContent, type ChunkReader } from './blobs';
-import { DocSync } from './doc-sync';
+import type { DocSync } from './doc-sync';
 import { entryMap, newId, versionCount } from './entries';
 import { FileView } from './file-view';
 import { contentHash } from './hash';
@@ -32,10 +33,11 @@ import { ProgressTracker } from './progress';
 import { announceChanges, originOf } from './view-changes';
 export { originOf } from './view-changes';
 import { INDEX_DOC } from './protocol';
-import { Receiver } from './receiver';
+import type { Receiver } from './receiver';
 import { ConflictRules } from './rules';
 import { MATERIALISE, materialise, ownClientId } from './text-base';
-import { TextLoader, type TextSource } from './text-loader';
+import type { TextLoader, TextSource } from './text-loader';
+import { wireTextSync } from './text-sync';
 import { TextDocs } from './texts';
 
 export { DEFAULT_CAPS, type WorkspaceCaps } from './index-guard';
@@ -126,47 +128,26 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
         this.rules.checkRestore(id);
       },
     });
-    this.receiver = new Receiver(this.transport, this.logger, this.awareness, this.links, this.blobs, {
-      admits: (name) => name === INDEX_DOC || this.entries.has(name) || this.texts.has(name) || this.texts.size < this.caps.maxFiles,
-      step1: (peer, name, sv) => this.sync.step1(peer, name, sv),
-      apply: (peer, name, update, complete) => this.sync.apply(peer, name, update, complete),
-    });
-    this.loader = new TextLoader(
-      {
-        transport: this.transport,
-        logger: this.logger,
-        texts: this.texts,
-        outbox: this.outbox,
-        isClosed: () => this.closed,
-        pathOf: (id) => this.view.byId(id)?.path ?? id,
-        arrived: (id) => this.updateAvailability(id),
-        unavailable: (id) => this.reportUnavailable(id),
-        base: (id) => {
-          const m = this.entries.get(id);
-          const hash = m?.get('hash');
-          return m?.get('kind') === 'text' && typeof hash === 'string' ? { hash, edited: m.get('edited') === true } : undefined;
-        },
-      },
-      options.docRequestTimeoutMs ?? 10_000,
-    );
-    this.sync = new DocSync(
-      {
-        transport: this.transport,
-        index: this.index,
-        awareness: this.awareness,
-        guard: this.guard,
-        texts: this.texts,
-        outbox: this.outbox,
-        links: this.links,
-        blobs: this.blobs,
-        fetcher: this.loader.fetcher,
-        receiver: this.receiver,
-        indexArrived: (from) => this.refresh(new Set(this.entries.keys()), 'remote', from),
-        textArrived: (id) => this.loader.markReady(id),
-        build: (id) => void this.loader.buildOrFetch(id),
-      },
-      options.mode === 'share',
-    );
+    ({ receiver: this.receiver, loader: this.loader, sync: this.sync } = wireTextSync({
+      transport: this.transport,
+      logger: this.logger,
+      index: this.index,
+      entries: this.entries,
+      awareness: this.awareness,
+      guard: this.guard,
+      texts: this.texts,
+      outbox: this.outbox,
+      links: this.links,
+      blobs: this.blobs,
+      caps: this.caps,
+      mode: options.mode,
+      docRequestTimeoutMs: options.docRequestTimeoutMs ?? 10_000,
+      isClosed: () => this.closed,
+      pathOf: (id) => this.view.byId(id)?.path ?? id,
+      arrived: (id) => this.updateAvailability(id),
+      unavailable: (id) => this.reportUnavailable(id),
+      indexArrived: (from) => this.refresh(new Set(this.entries.keys()), 'remote', from),
+    }));
 
     this.index.on('update', (update: Uint8Array, origin: unknown) => {
       // Remote updates reached the guard's shadow when they were checked; our own must too.

@@ -1,6 +1,6 @@
 /**
  * The session's call: Opus frames among the members who joined it, over the `hyperpair/voice` channel
- * on member connections only (docs/PROTOCOL.md §9.5), so nobody outside the session can hear or reach
+ * on member connections only (docs/PROTOCOL.md §9.7), so nobody outside the session can hear or reach
  * it and nothing new is announced anywhere.
  *
  * Voice must not wait behind files: the connection is one reliable stream, so a frame is dropped here,

@@ -1,0 +1,73 @@
+/**
+ * The wiring of what carries documents between peers, built once for a SharedWorkspace: the receiver
+ * of messages (receiver.ts), the loader of texts (text-loader.ts, asking with fetcher.ts) and the sync
+ * protocol (doc-sync.ts). They need each other (the receiver hands step 1s and updates to the sync,
+ * which wakes the loader), so they are made together here, each over the parts it uses.
+ */
+import type * as Y from 'yjs';
+import type { Logger } from '../session/log';
+import { DocSync, type DocSyncParts } from './doc-sync';
+import type { WorkspaceCaps } from './index-guard';
+import { INDEX_DOC } from './protocol';
+import { Receiver } from './receiver';
+import { TextLoader } from './text-loader';
+
+export interface TextSyncParts extends Pick<DocSyncParts, 'transport' | 'index' | 'awareness' | 'guard' | 'texts' | 'outbox' | 'links' | 'blobs' | 'indexArrived'> {
+  logger: Logger;
+  entries: Y.Map<Y.Map<unknown>>;
+  caps: WorkspaceCaps;
+  mode: 'share' | 'join';
+  docRequestTimeoutMs: number;
+  isClosed(): boolean;
+  pathOf(id: string): string;
+  /** A file's content became available here. */
+  arrived(id: string): void;
+  /** No member could send a file's content. */
+  unavailable(id: string): void;
+}
+
+export function wireTextSync(p: TextSyncParts): { receiver: Receiver; loader: TextLoader; sync: DocSync } {
+  const loader = new TextLoader(
+    {
+      transport: p.transport,
+      logger: p.logger,
+      texts: p.texts,
+      outbox: p.outbox,
+      isClosed: p.isClosed,
+      pathOf: p.pathOf,
+      arrived: p.arrived,
+      unavailable: p.unavailable,
+      // A text's first state is built from bytes of this hash; `edited` says whether more must come.
+      base: (id) => {
+        const m = p.entries.get(id);
+        const hash = m?.get('hash');
+        return m?.get('kind') === 'text' && typeof hash === 'string' ? { hash, edited: m.get('edited') === true } : undefined;
+      },
+    },
+    p.docRequestTimeoutMs,
+  );
+  const receiver = new Receiver(p.transport, p.logger, p.awareness, p.links, p.blobs, {
+    admits: (name) => name === INDEX_DOC || p.entries.has(name) || p.texts.has(name) || p.texts.size < p.caps.maxFiles,
+    step1: (peer, name, sv) => sync.step1(peer, name, sv),
+    apply: (peer, name, update, complete) => sync.apply(peer, name, update, complete),
+  });
+  const sync: DocSync = new DocSync(
+    {
+      transport: p.transport,
+      index: p.index,
+      awareness: p.awareness,
+      guard: p.guard,
+      texts: p.texts,
+      outbox: p.outbox,
+      links: p.links,
+      blobs: p.blobs,
+      fetcher: loader.fetcher,
+      receiver,
+      indexArrived: p.indexArrived,
+      textArrived: (id) => loader.markReady(id),
+      build: (id) => void loader.buildOrFetch(id),
+    },
+    p.mode === 'share',
+  );
+  return { receiver, loader, sync };
+}
