@@ -41,6 +41,7 @@ test('a scanning state from a peer is read strictly', () => {
   const a = new Awareness(new Y.Doc());
   a.setLocalStateField('scanning', { files: 1, bytes: 1 });
   assert.equal(othersScanning(a), false, "this peer's own state does not count");
+  a.destroy(); // its check timer would keep the process alive
 });
 
 test('a joiner that joins while the sharer still reads its folder is joined with every file on disk', async () => {
