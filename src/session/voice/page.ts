@@ -6,7 +6,8 @@
  * Up: microphone → AudioEncoder (Opus, 20 ms, 24 kbit/s) → POST /up, one request at a time so that
  * frames stay in order, each carrying the frames queued meanwhile. Down: long polls for records; each
  * speaker has a decoder and a jitter buffer: frames are scheduled on the AudioContext at their capture
- * time plus a fixed delay (JITTER_MS), late ones dropped, and WebAudio mixes the speakers.
+ * time plus a delay (JITTER_MS at first, grown when frames come late, shrunk slowly while they
+ * come early), late ones dropped, and WebAudio mixes the speakers.
  * Nothing a peer sent is put into the page as markup: names are set with textContent. Its requests use
  * relative paths, so that it also works behind a port-forwarding proxy (a remote window, code-server).
  */
@@ -111,7 +112,15 @@ function speaker(id) {
       if (s.offset === undefined) s.offset = ctx.currentTime + JITTER - captured / 1000;
       let at = captured / 1000 + s.offset;
       if (at > ctx.currentTime + 1) { s.offset = ctx.currentTime + JITTER - captured / 1000; at = ctx.currentTime + JITTER; }
-      if (at < ctx.currentTime) { stats.late++; data.close(); return; }
+      if (at < ctx.currentTime) {
+        // Late: this frame is lost, and the delay grows by what it missed (up to a second), so that
+        // a slower path costs latency rather than every frame. It shrinks again by 1 ms a frame.
+        stats.late++;
+        s.offset = Math.min(s.offset + (ctx.currentTime - at) + 0.02, ctx.currentTime + 1 - captured / 1000);
+        data.close();
+        return;
+      }
+      if (at > ctx.currentTime + JITTER + 0.02) s.offset -= 0.001;
       const buffer = ctx.createBuffer(1, data.numberOfFrames, data.sampleRate);
       const channel = new Float32Array(data.numberOfFrames);
       data.copyTo(channel, { planeIndex: 0, format: 'f32-planar' });
