@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type * as Y from 'yjs';
 import { Disposable } from '../session/disposable';
 import { PALETTE } from '../session/format';
 import type { ChangeOrigin, FileEntry } from '../sync/api';
@@ -32,7 +33,7 @@ export class ChangedFiles extends Disposable implements vscode.FileDecorationPro
       const doc = workspace.loadedText(entry.id)?.doc;
       if (doc) this.tracker.writers(entry.id, doc);
     }
-    const onText = (entry: FileEntry, origin: ChangeOrigin) => this.onText(entry, origin);
+    const onText = (entry: FileEntry, origin: ChangeOrigin, before?: Map<number, number>) => this.onText(entry, origin, before);
     workspace.on('text-changed', onText);
     this.registerAll(
       this.changed,
@@ -58,10 +59,19 @@ export class ChangedFiles extends Disposable implements vscode.FileDecorationPro
     return new vscode.FileDecoration('●', `Changed by ${mark.names.join(', ')} since you last opened it`, colour);
   }
 
-  private onText(entry: FileEntry, origin: ChangeOrigin): void {
+  private onText(entry: FileEntry, origin: ChangeOrigin, before?: Map<number, number>): void {
     const doc = this.workspace.loadedText(entry.id)?.doc;
-    if (!doc) return;
-    const writers = this.tracker.writers(entry.id, doc);
+    if (!doc) {
+      // A text held as bytes here, whose document a collaborator's edit is bringing: it is complete
+      // (and readable) once that change is in.
+      if (origin === 'remote' && before) void this.workspace.loadText(entry.id).then((t) => t?.doc && !this.disposed && this.mark(entry, t.doc, origin, before));
+      return;
+    }
+    this.mark(entry, doc, origin, before);
+  }
+
+  private mark(entry: FileEntry, doc: Y.Doc, origin: ChangeOrigin, before?: Map<number, number>): void {
+    const writers = this.tracker.writers(entry.id, doc, origin === 'remote' ? before : undefined);
     if (origin !== 'remote' || writers.length === 0 || !this.enabled()) return;
     const uri = vscode.Uri.file(path.join(this.root, ...entry.path.split('/')));
     // Someone looking at the file sees the change as it happens: nothing to point out.

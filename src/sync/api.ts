@@ -34,8 +34,11 @@ export interface WorkspaceEvents {
   'file-renamed': [entry: FileEntry, oldPath: string, origin: ChangeOrigin];
   /** A binary file's content (hash/size) changed. */
   'binary-changed': [entry: FileEntry, origin: ChangeOrigin];
-  /** A text file's content changed (fired after the Yjs transaction). */
-  'text-changed': [entry: FileEntry, origin: ChangeOrigin];
+  /**
+   * A text file's content changed (fired after the Yjs transaction); `before` is the document's state
+   * vector before it (client id → clock), which says who wrote what the change brought.
+   */
+  'text-changed': [entry: FileEntry, origin: ChangeOrigin, before?: Map<number, number>];
   /** Something noteworthy a person should know (a conflict copy was made, a delete was undone). */
   notice: [message: string];
   /** Every member was asked for a file's content (a text, or a chunk of a binary) and none could send it;

@@ -10,10 +10,14 @@ export class ChangedBy {
 
   constructor(private readonly selfClient: number) {}
 
-  /** The other client ids that wrote to `doc` since the last call for `fileId` (none at first sight). */
-  writers(fileId: string, doc: Y.Doc): number[] {
+  /**
+   * The other client ids that wrote to `doc` since the last call for `fileId`. At first sight, those
+   * whose writing the change brought (`since`: the state before it), else none: a text held as bytes
+   * until a collaborator's edit made its document here is news; a joiner's first copy is not.
+   */
+  writers(fileId: string, doc: Y.Doc, since?: Map<number, number>): number[] {
     const now = Y.decodeStateVector(Y.encodeStateVector(doc));
-    const before = this.seen.get(fileId);
+    const before = this.seen.get(fileId) ?? since;
     this.seen.set(fileId, now);
     if (!before) return [];
     const out: number[] = [];

@@ -124,7 +124,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
       changed: (id, tx) => {
         this.markEdited(id, tx.origin);
         const entry = this.view.byId(id);
-        if (entry) this.emit('text-changed', entry, originOf(tx.origin));
+        if (entry) this.emit('text-changed', entry, originOf(tx.origin), tx.beforeState);
         this.rules.checkRestore(id);
       },
     });
