@@ -26,6 +26,7 @@ import { CliPeer } from './processes';
 import { repoRows } from './repo';
 import type { Row } from './row';
 import { terminalBench } from './terminal';
+import { voiceBench } from './voice';
 import { tunnelBench } from './tunnel';
 
 const rows: Row[] = [];
@@ -453,6 +454,7 @@ async function main(): Promise<void> {
     if (wanted('crowd')) await crowdRows(net);
     if (wanted('tunnel')) rows.push(...(await tunnelBench(net, bareConnection, quick)));
     if (wanted('terminal')) rows.push(...(await terminalBench(net, quick)));
+    if (wanted('voice')) rows.push(...(await voiceBench(net, quick)));
     if (wanted('footprint')) footprint();
     if (process.argv.includes('--editor')) await editorKeystrokes();
   } finally {

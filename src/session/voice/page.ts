@@ -6,8 +6,8 @@
  * Up: microphone → AudioEncoder (Opus, 20 ms, 24 kbit/s) → POST /up, one request at a time so that
  * frames stay in order, each carrying the frames queued meanwhile. Down: long polls for records; each
  * speaker has a decoder and a jitter buffer: frames are scheduled on the AudioContext at their capture
- * time plus a delay (JITTER_MS at first, grown when frames come late, shrunk slowly while they
- * come early), late ones dropped, and WebAudio mixes the speakers.
+ * time plus a delay (JITTER_MS at first, grown when frames come late, brought back towards
+ * JITTER_MS while they come early), late ones dropped, and WebAudio mixes the speakers.
  * Nothing a peer sent is put into the page as markup: names are set with textContent. Its requests use
  * relative paths, so that it also works behind a port-forwarding proxy (a remote window, code-server).
  */
@@ -114,13 +114,19 @@ function speaker(id) {
       if (at > ctx.currentTime + 1) { s.offset = ctx.currentTime + JITTER - captured / 1000; at = ctx.currentTime + JITTER; }
       if (at < ctx.currentTime) {
         // Late: this frame is lost, and the delay grows by what it missed (up to a second), so that
-        // a slower path costs latency rather than every frame. It shrinks again by 1 ms a frame.
+        // a slower path costs latency rather than every frame.
         stats.late++;
         s.offset = Math.min(s.offset + (ctx.currentTime - at) + 0.02, ctx.currentTime + 1 - captured / 1000);
         data.close();
         return;
       }
-      if (at > ctx.currentTime + JITTER + 0.02) s.offset -= 0.001;
+      // Early by more than the target: come down by a tenth of the excess (at most 5 ms a frame), so
+      // that a burst of late frames at the start does not cost latency for the rest of the call.
+      const excess = at - (ctx.currentTime + JITTER);
+      if (excess > 0.01) {
+        s.offset -= Math.min(0.005, excess / 10);
+        at = captured / 1000 + s.offset;
+      }
       const buffer = ctx.createBuffer(1, data.numberOfFrames, data.sampleRate);
       const channel = new Float32Array(data.numberOfFrames);
       data.copyTo(channel, { planeIndex: 0, format: 'f32-planar' });
