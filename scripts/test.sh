@@ -49,6 +49,11 @@ run_suite() { # name, paths...
 
 status=0
 extra_failures=0
+# Before the unit suite too: its terminal tests borrow code-server's node-pty (as the extension
+# borrows VS Code's) and its call tests speak through Chromium's fake microphone.
+editor_ready=0
+if bash scripts/setup-editor.sh; then editor_ready=1; else echo "editor setup failed (see above): terminal, call and editor tests cannot run"; fi
+
 if [ "$only_editor" = 0 ]; then
   bash scripts/setup-net.sh
   run_suite unit out/test/unit/ || status=1
@@ -57,7 +62,7 @@ fi
 if [ "${HYPERPAIR_SKIP_EDITOR_TESTS:-}" = "1" ]; then
   echo "== editor tests skipped (HYPERPAIR_SKIP_EDITOR_TESTS=1)"
 elif [ -d out/test/editor ]; then
-  if bash scripts/setup-editor.sh; then
+  if [ "$editor_ready" = 1 ]; then
     # Failure screenshots and logs of this run only (the folder is printed with each failure).
     rm -rf .test-artifacts/editor
     if [ ${#files[@]} -gt 0 ]; then run_suite editor "${files[@]}" || status=1; else run_suite editor out/test/editor/ || status=1; fi
