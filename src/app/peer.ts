@@ -66,6 +66,11 @@ export interface PeerOptions {
    * can be shown now. startPeer itself resolves once the whole folder is shared.
    */
   onSessionOpen?: (code: string) => void;
+  /**
+   * The session exists (before it is ready, before any connection): for what rides on it without
+   * the files, such as the call, which must not wait for the first copy of the folder.
+   */
+  onSession?: (session: Session) => void;
   /** (share) How much of the folder is in the session so far, while it is being read. */
   onScanProgress?: (s: ScanningState) => void;
   /** Called with a person-readable hint when nobody has answered for a while. */
@@ -122,6 +127,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     admission,
   };
   const session = options.code ? new Session({ ...sessionOptions, code: options.code }) : Session.start(sessionOptions);
+  options.onSession?.(session);
   const caps: WorkspaceCaps = { ...DEFAULT_CAPS, ...options.caps };
   const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID });
   // Before any connection: it must see who delivers each awareness state from the first one on.

@@ -28,6 +28,14 @@ export class CallRecorder {
       }
       w.write(frame.data);
     });
+    // Who is in the call, when that changes (not who speaks): a member it never hears is visible.
+    let inCall = '';
+    this.call.on('members', (members) => {
+      const names = members.map((m) => m.peer.name).sort();
+      if (names.join('\n') === inCall) return;
+      inCall = names.join('\n');
+      out.line(`In the call besides this peer: ${names.length ? names.join(', ') : 'nobody'}`, { event: 'call-members', names });
+    });
     out.line(`In the call as a listener, recording to ${file}`, { event: 'call-joined', file });
   }
 

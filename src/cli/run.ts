@@ -45,6 +45,8 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
   const name = cmd.name ?? safeUser();
   if (cmd.command === 'join') out.line(`Joining into ${dir}…`, { event: 'joining', dir });
   let lastReport = 0;
+  // The call from the start: a member joining while others talk must not wait for the files first.
+  let recorder: CallRecorder | undefined;
   const peer = await startPeer({
     mode: cmd.command === 'share' ? 'share' : 'join',
     dir,
@@ -60,6 +62,9 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     logger,
     signal,
     onWaiting: (message) => out.line(message, { event: 'waiting', message }),
+    onSession: (session) => {
+      if (cmd.recordCall) recorder = new CallRecorder(session, path.resolve(cmd.recordCall), out, logger);
+    },
     // The code as soon as peers can join; the folder is read meanwhile (they receive it as it is).
     onSessionOpen: (code) => {
       out.line(`Session code: ${code}`, { event: 'code', code });
@@ -73,6 +78,9 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
       lastReport = now;
       out.line(`Receiving files: ${p.files}/${p.totalFiles}, ${formatSize(p.bytes)} of ${formatSize(p.totalBytes)}`, { event: 'progress', ...p });
     },
+  }).catch((err: unknown) => {
+    recorder?.close();
+    throw err;
   });
   const s = peer.session;
   // A member's path and round trip: at join, again once the first round trip is measured, and
@@ -159,10 +167,8 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
   signal.addEventListener('abort', () => collaboration.close(), { once: true });
   const terminals = new CliTerminals(s, out, input, logger, cmd.json, cmd.terminal);
   signal.addEventListener('abort', () => terminals.close(), { once: true });
-  if (cmd.recordCall) {
-    const recorder = new CallRecorder(s, path.resolve(cmd.recordCall), out, logger);
-    signal.addEventListener('abort', () => recorder.close(), { once: true });
-  }
+  const rec = recorder;
+  if (rec) signal.addEventListener('abort', () => rec.close(), { once: true });
   out.line('Keeping the folder in sync; Ctrl+C to stop.', { event: 'ready' });
   return peer;
 }
