@@ -48,11 +48,13 @@ suite.editorTest('both join the call from the palette, hear each other, see mute
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-call-'));
   const file = path.join(dir, 'call.ogg');
   const code = await a.testApi<string>('sessionCode');
+  const started = Date.now();
   const recorder = spawnCli(['join', code, path.join(dir, 'files'), '--name', 'Rec', '--record-call', file, '--bootstrap', network.bootstrapSpec, '--host', '127.0.0.1', '--no-lan', '--log-level', 'debug'], []);
   try {
     await until(() => recorder.events.filter((e) => e.event === 'call-recording').length === 2, 'the recorder to hear Alice and Bob', 90_000).catch(async (err: Error) => {
       throw new Error(`${err.message}: its events ${JSON.stringify(recorder.events)}, A ${JSON.stringify(await a.testApi('call'))}, B ${JSON.stringify(await b.testApi('call'))}\n${recorder.stderr().slice(-6000)}`);
     });
+    console.log(`# the recorder heard both ${((Date.now() - started) / 1000).toFixed(1)} s after it started: ${recorder.events.map((e) => e.event).join(' ')}`);
     const files = recorder.events.filter((e) => e.event === 'call-recording').map((e) => String(e.file));
     await until(() => files.every((f) => fs.existsSync(f) && fs.statSync(f).size > 150 * 40), '3 s of each voice recorded', 60_000);
     recorder.child.kill('SIGINT');
