@@ -31,6 +31,10 @@ async function joinCall(e: Editor): Promise<Page> {
   return page;
 }
 
+/** What a call page says and counts (for failure messages). */
+const pageState = async (p: Page): Promise<string> =>
+  String(await p.evaluate('JSON.stringify({ ...window.hyperpairStats, latencies: window.hyperpairStats.latencies.slice(-3), status: document.getElementById("status").textContent, hidden: document.hidden, ctx: typeof ctx === "undefined" ? "?" : ctx.state })').catch((e: Error) => e.message));
+
 const played = async (p: Page): Promise<number> => Number(await p.evaluate('window.hyperpairStats.played'));
 
 suite.editorTest('both join the call from the palette, hear each other, see mute and leave; a headless member records both voices', async () => {
@@ -41,8 +45,7 @@ suite.editorTest('both join the call from the palette, hear each other, see mute
   await a.page.locator('.statusbar-item', { hasText: 'Call: 2' }).waitFor({ timeout: 30_000 });
   // Each page plays the other's voice: two seconds of frames scheduled on time (late ones are dropped).
   await until(async () => (await played(pageA)) > 100 && (await played(pageB)) > 100, 'each page to play 2 s of the other', 60_000).catch(async (err: Error) => {
-    const stats = async (p: Page) => String(await p.evaluate('JSON.stringify({ ...window.hyperpairStats, latencies: window.hyperpairStats.latencies.slice(-5), ctx: typeof ctx === "undefined" ? "?" : ctx.state })'));
-    throw new Error(`${err.message}: A's page ${await stats(pageA)}, B's page ${await stats(pageB)}, A ${JSON.stringify(await a.testApi('call'))}, B ${JSON.stringify(await b.testApi('call'))}`);
+    throw new Error(`${err.message}: A's page ${await pageState(pageA)}, B's page ${await pageState(pageB)}, A ${JSON.stringify(await a.testApi('call'))}, B ${JSON.stringify(await b.testApi('call'))}`);
   });
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-call-'));
@@ -52,7 +55,7 @@ suite.editorTest('both join the call from the palette, hear each other, see mute
   const recorder = spawnCli(['join', code, path.join(dir, 'files'), '--name', 'Rec', '--record-call', file, '--bootstrap', network.bootstrapSpec, '--host', '127.0.0.1', '--no-lan', '--log-level', 'debug'], []);
   try {
     await until(() => recorder.events.filter((e) => e.event === 'call-recording').length === 2, 'the recorder to hear Alice and Bob', 90_000).catch(async (err: Error) => {
-      throw new Error(`${err.message}: its events ${JSON.stringify(recorder.events)}, A ${JSON.stringify(await a.testApi('call'))}, B ${JSON.stringify(await b.testApi('call'))}\n${recorder.stderr().slice(-6000)}`);
+      throw new Error(`${err.message}: its events ${JSON.stringify(recorder.events)}, A ${JSON.stringify(await a.testApi('call'))}, B ${JSON.stringify(await b.testApi('call'))}, A's page ${await pageState(pageA)}, B's page ${await pageState(pageB)}\n${recorder.stderr().slice(-6000)}`);
     });
     console.log(`# the recorder heard both ${((Date.now() - started) / 1000).toFixed(1)} s after it started: ${recorder.events.map((e) => e.event).join(' ')}`);
     const files = recorder.events.filter((e) => e.event === 'call-recording').map((e) => String(e.file));

@@ -29,27 +29,33 @@ export function callPageHtml(token: string, nonce: string): string {
 'use strict';
 const TOKEN = ${JSON.stringify(token)};
 const JITTER = ${JITTER_MS} / 1000;
-const stats = (window.hyperpairStats = { up: 0, upFailed: 0, upDropped: 0, played: 0, late: 0, latencies: [] });
+const stats = (window.hyperpairStats = { up: 0, upFailed: 0, upDropped: 0, reanchored: 0, played: 0, late: 0, latencies: [] });
 const status = (t) => (document.getElementById('status').textContent = t);
 let muted = false;
 let ctx;
 const post = (path, body) => fetch(path, { method: 'POST', headers: { 'x-hyperpair-token': TOKEN }, body });
 
+/** Encoded frames waiting to go up, each with when it was queued (performance.now()). */
 const queue = [];
 let sending = false;
 /**
  * One request at a time, so frames stay in order; whatever queued meanwhile goes in the next one
  * (each frame prefixed with its length), so a slow request delays frames but never throttles them. A
- * frame older than MAX_AGE_MS is worth nothing to a listener and is dropped.
+ * frame that waited here longer than MAX_AGE_MS is worth nothing to a listener and is dropped. Its
+ * age is measured on the page's clock from when it was queued, never from its capture time: the
+ * capture clock drifts from the wall clock (a loaded machine, a microphone's own crystal), and once
+ * that drift passed MAX_AGE_MS every frame looked stale and the speaker fell silent for good.
  */
 const MAX_AGE_MS = 300;
+/** Capture times are brought forward to the wall clock when they fall further behind it than this. */
+const MAX_DRIFT_MS = 100;
 function sendNext() {
-  const now = performance.timeOrigin + performance.now();
-  const batch = queue.splice(0).filter((b) => {
-    const fresh = now - new DataView(b.buffer).getFloat64(0) < MAX_AGE_MS;
+  const now = performance.now();
+  const batch = queue.splice(0).filter((q) => {
+    const fresh = now - q.at < MAX_AGE_MS;
     if (!fresh) stats.upDropped++;
     return fresh;
-  });
+  }).map((q) => q.buf);
   if (!batch.length) { sending = false; return; }
   sending = true;
   const body = new Uint8Array(batch.reduce((n, b) => n + 2 + b.length, 0));
@@ -74,7 +80,7 @@ async function up() {
       view.setFloat64(0, chunk.timestamp / 1000);
       buf[8] = level;
       chunk.copyTo(buf.subarray(9));
-      queue.push(buf);
+      queue.push({ buf, at: performance.now() });
       if (!sending) sendNext();
     },
     error: (e) => status('Microphone encoding failed: ' + e.message),
@@ -93,7 +99,12 @@ async function up() {
     level = Math.min(255, Math.round(Math.sqrt(sum / samples.length) * 255 * 4));
     if (muted) { value.close(); continue; }
     const wall = performance.timeOrigin + performance.now() - (value.numberOfFrames / value.sampleRate) * 1000;
-    clockOffset ??= wall * 1000 - value.timestamp;
+    // Only ever forward, so that times stay in order for listeners; a capture clock that runs fast
+    // is bounded by the listeners' jitter buffer (it starts over a second ahead).
+    if (clockOffset === undefined || wall - (value.timestamp + clockOffset) / 1000 > MAX_DRIFT_MS) {
+      if (clockOffset !== undefined) stats.reanchored++;
+      clockOffset = wall * 1000 - value.timestamp;
+    }
     const data = new AudioData({ format: 'f32-planar', sampleRate: value.sampleRate, numberOfFrames: value.numberOfFrames, numberOfChannels: 1, timestamp: value.timestamp + clockOffset, data: samples });
     value.close();
     enc.encode(data);
