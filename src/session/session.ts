@@ -12,7 +12,7 @@ import HyperDHT from 'hyperdht';
 import Hyperswarm from 'hyperswarm';
 import Protomux from 'protomux';
 import { TypedEmitter } from './events';
-import { createSessionCode, parseSessionCode, SessionCodeError } from './code';
+import { createSessionCode } from './code';
 import { ConnectProblems } from './connect-problems';
 import type { PeerConnection } from './connection';
 import { buildDiagnosis, type Diagnosis } from './diagnose';
@@ -26,7 +26,8 @@ import { DisposableStore, toDisposable } from './disposable';
 import { createDHT, noDhtNodeMessage, type SessionDHT } from './network';
 import { RefusalReport } from './refusals';
 import { ConnectionPaths } from './connection-paths';
-import { deriveKeys } from './secrets';
+import { CurrentCode } from './current-code';
+import { StatusLight } from './status-light';
 import { describeDeparture } from './departure';
 import type { Role } from './admission';
 import type { PeerStats, SessionEvents, SessionOptions, SessionStatus } from './session-types';
@@ -43,11 +44,8 @@ const MAX_PEERS = 4 * 64;
 
 export class Session extends TypedEmitter<SessionEvents> implements PeerTransport {
   readonly self: PeerInfo;
-  /** The current code and what it derives; rekey() (code rotation) replaces all four. */
-  private currentCode: string;
-  private currentTopic: Buffer;
-  private authKey: Buffer;
-  private lanKey: Buffer;
+  /** The current code and what it derives; rekey() (code rotation) replaces them all. */
+  private readonly current: CurrentCode;
   private readonly keyPair: HyperDHT.KeyPair;
   private readonly logger: Logger;
   private readonly options: SessionOptions;
@@ -68,8 +66,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   private signalLeaving: () => void = () => {};
   /** Resolves when `leave()` starts: a pending `ready()` must not outlive the session. */
   private readonly leaving = new Promise<void>((resolve) => (this.signalLeaving = resolve));
-  private currentStatus: SessionStatus = 'connecting';
-  private statusMembers = 0;
+  private readonly light = new StatusLight((status, members) => this.emit('status', status, members));
 
   /** Starts a new session with a fresh code. */
   static start(options: Omit<SessionOptions, 'code'>): Session {
@@ -78,11 +75,8 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
 
   constructor(options: SessionOptions) {
     super();
-    const parsed = parseSessionCode(options.code);
-    if (!parsed.ok) throw new SessionCodeError(parsed.message, parsed.reason);
+    this.current = new CurrentCode(options.code);
     this.options = options;
-    this.currentCode = parsed.code;
-    ({ topic: this.currentTopic, authKey: this.authKey, lanKey: this.lanKey } = deriveKeys(parsed.secret));
     this.logger = options.logger ?? silentLogger;
     this.problems = new ConnectProblems(options.relays ?? [], (message) => {
       this.logger.warn(message);
@@ -117,12 +111,12 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
 
   /** The session code this peer proves and looks for now (it changes when the owner rotates it). */
   get code(): string {
-    return this.currentCode;
+    return this.current.code;
   }
 
   /** The hyperswarm topic of the current code: public. */
   get topic(): Buffer {
-    return this.currentTopic;
+    return this.current.topic;
   }
 
   /**
@@ -131,18 +125,15 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
    * only the old code finds or passes this peer any more. Open connections stay as they are.
    */
   async rekey(code: string): Promise<void> {
-    const parsed = parseSessionCode(code);
-    if (!parsed.ok) throw new SessionCodeError(parsed.message, parsed.reason);
-    if (this.left || parsed.code === this.currentCode) return;
-    const oldTopic = this.currentTopic;
-    this.currentCode = parsed.code;
-    ({ topic: this.currentTopic, authKey: this.authKey, lanKey: this.lanKey } = deriveKeys(parsed.secret));
+    if (this.left) return void CurrentCode.parse(code); // a bad code is refused all the same
+    const oldTopic = this.current.change(code);
+    if (!oldTopic) return;
     this.logger.info('the session code changed: looking for members under the new one');
-    this.emit('rekeyed', this.currentCode);
-    this.paths?.rekeyLan(this.lanKey);
+    this.emit('rekeyed', this.current.code);
+    this.paths?.rekeyLan(this.current.lanKey);
     const swarm = this.swarm;
     if (!swarm || this.left) return; // open() joins whichever topic is current
-    const discovery = swarm.join(this.currentTopic, { server: true, client: true });
+    const discovery = swarm.join(this.current.topic, { server: true, client: true });
     await swarm.leave(oldTopic).catch((err: Error) => this.logger.debug(`leave old topic: ${err.message}`));
     await Promise.race([discovery.flushed(), this.leaving]);
     if (!this.left) this.mesh?.announced(discovery);
@@ -184,7 +175,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   }
 
   get status(): SessionStatus {
-    return this.currentStatus;
+    return this.light.status;
   }
 
   /**
@@ -232,7 +223,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   diagnose(): Diagnosis {
     return buildDiagnosis({
       self: this.self,
-      status: this.currentStatus,
+      status: this.light.status,
       bootstrap: this.options.network?.bootstrap,
       dht: this.dht,
       lanEnabled: this.options.lan !== false,
@@ -292,7 +283,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
       const paths = new ConnectionPaths({
         swarm,
         logger: this.logger,
-        lan: this.options.lan === false ? undefined : { lanKey: this.lanKey, keyPair: this.keyPair, host: this.options.network?.host, ...this.options.lanTesting },
+        lan: this.options.lan === false ? undefined : { lanKey: this.current.lanKey, keyPair: this.keyPair, host: this.options.network?.host, ...this.options.lanTesting },
         deliver: (stream, ban) => this.onConnection(stream, ban),
         isMember: (stream) => this.table.get(stream.remotePublicKey.toString('hex'))?.stream === stream,
       });
@@ -310,7 +301,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
       // an unreachable DHT takes as long as its timeouts.
       await paths.startLan();
       if (this.left) return;
-      discovery = swarm.join(this.currentTopic, { server: true, client: true });
+      discovery = swarm.join(this.current.topic, { server: true, client: true });
       this.logger.info(`joining the session topic as ${shortKey(this.self.id)} (${this.self.name})`);
       await Promise.race([discovery.flushed(), this.leaving]);
     } catch (err) {
@@ -352,7 +343,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
 
   private get intakeOptions(): IntakeOptions {
     return {
-      authKey: this.authKey,
+      authKey: this.current.authKey,
       hello: { name: this.self.name, colour: this.self.colour },
       authTimeoutMs: this.options.authTimeoutMs ?? 10_000,
       pingIntervalMs: this.options.pingIntervalMs ?? 5_000,
@@ -398,20 +389,14 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   }
 
   private updateStatus(): void {
-    if (this.left) return this.setStatus('closed');
-    if (this.table.size) return this.setStatus('connected');
-    if (this.gate.waiting) return this.setStatus('waiting');
-    const offline = !!this.dht && !this.dht.online;
-    if (!this.announced) return this.setStatus(offline ? 'offline' : 'connecting');
-    this.setStatus(this.mesh?.missing || offline ? 'offline' : 'alone');
-  }
-
-  private setStatus(status: SessionStatus): void {
-    const members = status === 'closed' ? 0 : this.table.size;
-    if (this.currentStatus === 'closed' || (this.currentStatus === status && this.statusMembers === members)) return;
-    this.currentStatus = status;
-    this.statusMembers = members;
-    this.emit('status', status, members);
+    this.light.update({
+      left: this.left,
+      members: this.table.size,
+      waiting: this.gate.waiting,
+      offline: !!this.dht && !this.dht.online,
+      announced: this.announced,
+      missing: !!this.mesh?.missing,
+    });
   }
 
   private async close(): Promise<void> {
@@ -422,7 +407,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     for (const c of this.table.all()) c.leave('left the session');
     // Let goodbyes reach the wire before the sockets go.
     if (hadMembers) await new Promise((r) => setTimeout(r, 50));
-    this.setStatus('closed');
+    this.light.close();
     await this.paths?.close();
     await this.swarm?.destroy().catch((err: Error) => this.logger.debug(`swarm destroy: ${err.message}`));
     await this.dht?.destroy().catch((err: Error) => this.logger.debug(`dht destroy: ${err.message}`));
