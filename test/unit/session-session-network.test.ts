@@ -47,14 +47,18 @@ function node(network = testnet.network) {
   return { n, id, streams, reaches };
 }
 
-test('two nodes on one topic deliver each other\'s streams, direct, and report their DHT', async () => {
-  const topic = randomBytes(32);
+async function connectedPair(topic = randomBytes(32)) {
   const a = node();
   const b = node();
   // One after the other: two that announce at once miss each other (the session's mesh looks again).
   await a.n.join(topic).flushed();
   await b.n.join(topic).flushed();
   await waitFor(() => a.reaches(b) && b.reaches(a), 'A and B connected');
+  return [a, b];
+}
+
+test('two nodes on one topic deliver each other\'s streams, direct, and report their DHT', async () => {
+  const [a] = await connectedPair();
   assert.equal(a.n.pathOf(a.streams[0]), 'direct');
   assert.equal(a.n.offline, false);
   assert.equal(a.n.noNodes, false);
@@ -66,9 +70,7 @@ test('two nodes on one topic deliver each other\'s streams, direct, and report t
 test('after a rotation the nodes are found under the new topic', async () => {
   const oldTopic = randomBytes(32);
   const newTopic = randomBytes(32);
-  const a = node();
-  const b = node();
-  await Promise.all([a.n.join(oldTopic).flushed(), b.n.join(oldTopic).flushed()]);
+  const [a, b] = await connectedPair(oldTopic);
   const moved = await Promise.all([a.n.moveTopic(newTopic, oldTopic, randomBytes(32)), b.n.moveTopic(newTopic, oldTopic, randomBytes(32))]);
   await Promise.all(moved.map((d) => d.flushed()));
   const c = node();
@@ -77,13 +79,7 @@ test('after a rotation the nodes are found under the new topic', async () => {
 });
 
 test('close releases the DHT node and the streams; a bind host not on this machine is refused at once', async () => {
-  const topic = randomBytes(32);
-  const a = node();
-  const b = node();
-  // One after the other: two that announce at once miss each other (the session's mesh looks again).
-  await a.n.join(topic).flushed();
-  await b.n.join(topic).flushed();
-  await waitFor(() => a.reaches(b), 'A reaches B');
+  const [a, b] = await connectedPair();
   await a.n.close();
   assert.equal(a.n.dht.destroyed, true);
   assert.ok(a.streams.every((s) => s.destroyed), 'every stream of A is closed');
