@@ -9,6 +9,7 @@ import { Disposable } from '../session/disposable';
 import type { Logger } from '../session/log';
 import { checkPartialCode, parseSessionCode } from '../session/code';
 import { formatSize, inviteLink } from '../session/format';
+import { isEmptyOrMissingDirSync } from '../sync/fsutil';
 import { wasSyncedBefore } from '../sync/record-key';
 import { readConfig } from './config';
 import type { SessionController } from './controller';
@@ -136,7 +137,7 @@ export class Commands extends Disposable {
     if (!code) return;
     if (args?.folder) return this.joinInto(code, args.folder);
     const current = vscode.workspace.workspaceFolders?.[0]?.uri;
-    if (args?.code !== undefined && current?.scheme === 'file' && isEmptyDir(current.fsPath)) {
+    if (args?.code !== undefined && current?.scheme === 'file' && isEmptyOrMissingDirSync(current.fsPath)) {
       return this.joinInto(code, current.fsPath);
     }
     const target = await this.pickJoinFolder(code, current?.scheme === 'file' ? current.fsPath : undefined);
@@ -151,7 +152,7 @@ export class Commands extends Disposable {
 
   private async joinInto(code: string, folder: string): Promise<void> {
     // A folder synced here before is rejoined: what changed in it meanwhile is merged, not overwritten.
-    if (!isEmptyDir(folder) && !(await wasSyncedBefore(folder, code))) {
+    if (!isEmptyOrMissingDirSync(folder) && !(await wasSyncedBefore(folder, code))) {
       throw new Error(`${folder} is not empty. Join into a new or empty folder so that none of your files are overwritten.`);
     }
     let cancelled = false;
@@ -208,7 +209,7 @@ export class Commands extends Disposable {
     const base = readConfig().joinFolder;
     const fresh = uniqueFolder(base);
     // A folder synced with this session before can be rejoined: its changes since are merged.
-    const here = current && (isEmptyDir(current) ? 'This empty folder' : (await wasSyncedBefore(current, code)) ? 'This folder (joined before)' : undefined);
+    const here = current && (isEmptyOrMissingDirSync(current) ? 'This empty folder' : (await wasSyncedBefore(current, code)) ? 'This folder (joined before)' : undefined);
     const items: (vscode.QuickPickItem & { folder?: string; browse?: boolean })[] = [
       { label: '$(new-folder) New folder', description: fresh, folder: fresh },
       ...(current && here ? [{ label: `$(folder-active) ${here}`, description: current, folder: current }] : []),
@@ -219,7 +220,7 @@ export class Commands extends Disposable {
     if (!choice.browse) return choice.folder;
     const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Join here' });
     const folder = picked?.[0]?.fsPath;
-    if (folder && !isEmptyDir(folder) && !(await wasSyncedBefore(folder, code))) {
+    if (folder && !isEmptyOrMissingDirSync(folder) && !(await wasSyncedBefore(folder, code))) {
       throw new Error(`${folder} is not empty. Pick an empty folder, a new one, or one that joined this session before.`);
     }
     return folder;
@@ -300,13 +301,3 @@ function validCode(input: string): string {
   if (!parsed.ok) throw new Error(parsed.message);
   return parsed.code;
 }
-
-function isEmptyDir(dir: string): boolean {
-  try {
-    return fs.readdirSync(dir).length === 0;
-  } catch {
-    return !fs.existsSync(dir);
-  }
-}
-
-

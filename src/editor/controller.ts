@@ -6,18 +6,15 @@
 import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
 import type { PeerInfo } from '../session/transport';
+import type { FileCounts } from '../sync/api';
 import { readConfig, resolveDisplayName } from './config';
 import type * as RuntimeModule from './runtime';
 import type { PeerNotices } from './notices';
 
 export type SessionState = 'idle' | 'starting' | 'joining' | 'connected' | 'alone' | 'reconnecting';
 
-export interface JoinProgress {
-  files: number;
-  totalFiles: number;
-  bytes: number;
-  totalBytes: number;
-}
+/** The first copy of the shared folder to disk, as it goes. */
+export type JoinProgress = FileCounts;
 
 let runtimeModule: typeof RuntimeModule | undefined;
 function loadRuntime(): typeof RuntimeModule {

@@ -3,24 +3,16 @@
  * a new join goes to (an empty one a cancelled join left behind is reused, so that attempts leave no
  * `session-…-2`, `-3`, … litter), and the words that say whose session was joined.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PeerInfo } from '../session/transport';
+import { isEmptyOrMissingDirSync } from '../sync/fsutil';
 
 /** `base/session-<date>`, or the first numbered one that does not exist or is empty. */
 export function uniqueFolder(base: string, now = new Date()): string {
   const stamp = now.toISOString().slice(0, 10);
   for (let i = 1; ; i++) {
     const candidate = path.join(base, `session-${stamp}${i > 1 ? `-${i}` : ''}`);
-    if (!fs.existsSync(candidate) || isEmptyDir(candidate)) return candidate;
-  }
-}
-
-function isEmptyDir(dir: string): boolean {
-  try {
-    return fs.statSync(dir).isDirectory() && fs.readdirSync(dir).length === 0;
-  } catch {
-    return false;
+    if (isEmptyOrMissingDirSync(candidate)) return candidate;
   }
 }
 

@@ -75,10 +75,10 @@ export interface DiagnosisInput {
   self: PeerInfo;
   status: string;
   bootstrap: BootstrapNode[] | undefined;
-  dht: SessionDHT | undefined;
+  dht?: SessionDHT;
   lanEnabled: boolean;
-  lan: LanInfo | undefined;
-  lanError: string | undefined;
+  lan?: LanInfo;
+  lanError?: string;
   relays: Buffer[];
   lastConnectProblem: { code: string; at: number } | undefined;
   members: Array<{ id: string; name: string; path: ConnectionPath; rttMs: number | undefined; connectedAt: number }>;

@@ -45,6 +45,11 @@ export class RefusalReport {
     this.closed = true;
   }
 
+  /** What an owner's DisposableStore calls. */
+  dispose(): void {
+    this.close();
+  }
+
   private startWindow(): void {
     this.timer = setTimeout(() => {
       this.timer = undefined;

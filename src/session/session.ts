@@ -4,15 +4,16 @@
  * survives whoever leaves. `Session` is the PeerTransport the sync layer runs over.
  *
  * This class is the facade and the lifecycle (open, leave); the work is done by collaborators that
- * own their state: `MemberTable` (who is a member), `Gatekeeper` (admission, §8), `Mesh` (redials,
- * gossip, look-ups), `ConnectProblems` (relays and holepunch failures), `PeerConnection` (one
- * connection, §4–§5), `ConnectionPaths` (how connections arrive: hyperswarm and LAN discovery).
+ * own their state: `CurrentCode` (the code and its keys), `MemberTable` (who is a member),
+ * `Gatekeeper` (admission, §8), `Mesh` (redials, gossip, look-ups), `ConnectProblems` (relays and
+ * holepunch failures), `PeerConnection` (one connection, §4–§5), `SessionNetwork` (the DHT node, the
+ * swarm and `ConnectionPaths`: how connections arrive), `StatusLight` (the status it tells).
  */
 import HyperDHT from 'hyperdht';
-import Hyperswarm from 'hyperswarm';
+import type Hyperswarm from 'hyperswarm';
 import Protomux from 'protomux';
 import { TypedEmitter } from './events';
-import { createSessionCode, parseSessionCode, SessionCodeError } from './code';
+import { createSessionCode } from './code';
 import { ConnectProblems } from './connect-problems';
 import type { PeerConnection } from './connection';
 import { buildDiagnosis, type Diagnosis } from './diagnose';
@@ -22,11 +23,12 @@ import { intake, type IntakeOptions } from './intake';
 import { silentLogger, type Logger } from './log';
 import { MemberTable, toPeerInfo } from './members';
 import { Mesh } from './mesh';
-import { DisposableStore, toDisposable } from './disposable';
-import { createDHT, noDhtNodeMessage, type SessionDHT } from './network';
+import { DisposableStore } from './disposable';
+import { noDhtNodeMessage } from './network';
 import { RefusalReport } from './refusals';
-import { ConnectionPaths } from './connection-paths';
-import { deriveKeys } from './secrets';
+import { CurrentCode } from './current-code';
+import { SessionNetwork } from './session-network';
+import { StatusLight } from './status-light';
 import { describeDeparture } from './departure';
 import type { Role } from './admission';
 import type { PeerStats, SessionEvents, SessionOptions, SessionStatus } from './session-types';
@@ -37,17 +39,10 @@ export type { PeerStats, SessionEvents, SessionOptions, SessionStatus } from './
 export { SessionCodeError } from './code';
 export { colourFor } from './format';
 
-/** hyperswarm 4.17 dials topic peers only below maxPeers / 4 once four are joined explicitly (the
- *  mesh's redials, gossip): its default 64 would cap a peer at 16 links, under a 30-person session. */
-const MAX_PEERS = 4 * 64;
-
 export class Session extends TypedEmitter<SessionEvents> implements PeerTransport {
   readonly self: PeerInfo;
-  /** The current code and what it derives; rekey() (code rotation) replaces all four. */
-  private currentCode: string;
-  private currentTopic: Buffer;
-  private authKey: Buffer;
-  private lanKey: Buffer;
+  /** The current code and what it derives; rekey() (code rotation) replaces them all. */
+  private readonly current: CurrentCode;
   private readonly keyPair: HyperDHT.KeyPair;
   private readonly logger: Logger;
   private readonly options: SessionOptions;
@@ -57,9 +52,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   private readonly problems: ConnectProblems;
   /** What leave() releases at once, before the sockets (timers of every collaborator). */
   private readonly owned = new DisposableStore();
-  private dht: SessionDHT | undefined;
-  private swarm: Hyperswarm | undefined;
-  private paths: ConnectionPaths | undefined;
+  private net: SessionNetwork | undefined;
   private mesh: Mesh | undefined;
   private announced = false;
   private opening: Promise<void> | undefined;
@@ -68,8 +61,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   private signalLeaving: () => void = () => {};
   /** Resolves when `leave()` starts: a pending `ready()` must not outlive the session. */
   private readonly leaving = new Promise<void>((resolve) => (this.signalLeaving = resolve));
-  private currentStatus: SessionStatus = 'connecting';
-  private statusMembers = 0;
+  private readonly light = new StatusLight((status, members) => this.emit('status', status, members));
 
   /** Starts a new session with a fresh code. */
   static start(options: Omit<SessionOptions, 'code'>): Session {
@@ -78,22 +70,17 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
 
   constructor(options: SessionOptions) {
     super();
-    const parsed = parseSessionCode(options.code);
-    if (!parsed.ok) throw new SessionCodeError(parsed.message, parsed.reason);
+    this.current = new CurrentCode(options.code);
     this.options = options;
-    this.currentCode = parsed.code;
-    ({ topic: this.currentTopic, authKey: this.authKey, lanKey: this.lanKey } = deriveKeys(parsed.secret));
     this.logger = options.logger ?? silentLogger;
     this.problems = new ConnectProblems(options.relays ?? [], (message) => {
       this.logger.warn(message);
       this.emit('connect-problem', message);
     });
-    const refusals = new RefusalReport((summary) => {
+    this.refusals = this.owned.add(new RefusalReport((summary) => {
       this.logger.warn(summary.message);
       this.emit('peers-refused', summary);
-    }, options.refusalWindowMs);
-    this.refusals = refusals;
-    this.owned.add(toDisposable(() => refusals.close()));
+    }, options.refusalWindowMs));
     this.keyPair = options.keyPair ?? HyperDHT.keyPair();
     const id = this.keyPair.publicKey.toString('hex');
     this.self = { id, name: cleanName(options.name), colour: parseColour(options.colour) ?? colourFor(id) };
@@ -117,12 +104,12 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
 
   /** The session code this peer proves and looks for now (it changes when the owner rotates it). */
   get code(): string {
-    return this.currentCode;
+    return this.current.code;
   }
 
   /** The hyperswarm topic of the current code: public. */
   get topic(): Buffer {
-    return this.currentTopic;
+    return this.current.topic;
   }
 
   /**
@@ -131,19 +118,13 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
    * only the old code finds or passes this peer any more. Open connections stay as they are.
    */
   async rekey(code: string): Promise<void> {
-    const parsed = parseSessionCode(code);
-    if (!parsed.ok) throw new SessionCodeError(parsed.message, parsed.reason);
-    if (this.left || parsed.code === this.currentCode) return;
-    const oldTopic = this.currentTopic;
-    this.currentCode = parsed.code;
-    ({ topic: this.currentTopic, authKey: this.authKey, lanKey: this.lanKey } = deriveKeys(parsed.secret));
+    if (this.left) return void CurrentCode.parse(code); // a bad code is refused all the same
+    const oldTopic = this.current.change(code);
+    if (!oldTopic) return;
     this.logger.info('the session code changed: looking for members under the new one');
-    this.emit('rekeyed', this.currentCode);
-    this.paths?.rekeyLan(this.lanKey);
-    const swarm = this.swarm;
-    if (!swarm || this.left) return; // open() joins whichever topic is current
-    const discovery = swarm.join(this.currentTopic, { server: true, client: true });
-    await swarm.leave(oldTopic).catch((err: Error) => this.logger.debug(`leave old topic: ${err.message}`));
+    this.emit('rekeyed', this.current.code);
+    if (!this.net) return; // open() joins whichever topic is current
+    const discovery = await this.net.moveTopic(this.current.topic, oldTopic, this.current.lanKey);
     await Promise.race([discovery.flushed(), this.leaving]);
     if (!this.left) this.mesh?.announced(discovery);
   }
@@ -184,7 +165,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   }
 
   get status(): SessionStatus {
-    return this.currentStatus;
+    return this.light.status;
   }
 
   /**
@@ -232,12 +213,10 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   diagnose(): Diagnosis {
     return buildDiagnosis({
       self: this.self,
-      status: this.currentStatus,
+      status: this.light.status,
       bootstrap: this.options.network?.bootstrap,
-      dht: this.dht,
+      ...this.net?.facts(),
       lanEnabled: this.options.lan !== false,
-      lan: this.paths?.lanInfo(),
-      lanError: this.paths?.lanError,
       relays: this.options.relays ?? [],
       lastConnectProblem: this.problems.last,
       members: this.table.list().map((c) => ({ id: c.remoteId, name: c.hello?.name ?? 'Anonymous', ...this.statsOf(c) })),
@@ -282,35 +261,32 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     if (this.left) return;
     let discovery: Hyperswarm.PeerDiscovery;
     try {
-      const dht = createDHT(this.options.network);
-      this.dht = dht;
-      // The DHT's health check tells when the network goes away and comes back.
-      dht.on('network-update', () => this.updateStatus());
-      dht.on('peer-connect-error', (code: string) => !this.left && this.problems.failed(code));
-      const swarm = new Hyperswarm({ dht, keyPair: this.keyPair, maxPeers: MAX_PEERS, relayThrough: (force) => this.problems.pickRelay(force, !!dht.randomized) });
-      this.swarm = swarm;
-      const paths = new ConnectionPaths({
-        swarm,
+      const net = new SessionNetwork({
+        network: this.options.network,
+        keyPair: this.keyPair,
         logger: this.logger,
-        lan: this.options.lan === false ? undefined : { lanKey: this.lanKey, keyPair: this.keyPair, host: this.options.network?.host, ...this.options.lanTesting },
+        problems: this.problems,
+        lan: this.options.lan === false ? undefined : { lanKey: this.current.lanKey, keyPair: this.keyPair, host: this.options.network?.host, ...this.options.lanTesting },
+        changed: () => this.updateStatus(),
+        isLeft: () => this.left,
         deliver: (stream, ban) => this.onConnection(stream, ban),
         isMember: (stream) => this.table.get(stream.remotePublicKey.toString('hex'))?.stream === stream,
       });
-      this.paths = paths;
+      this.net = net;
       this.mesh = this.owned.add(new Mesh({
         selfId: this.self.id,
         table: this.table,
-        swarm,
+        swarm: net.swarm,
         logger: this.logger,
         redialForMs: this.options.redialForMs ?? 5 * 60_000,
         changed: () => this.updateStatus(),
-        lookSoon: () => paths.lookSoon(),
+        lookSoon: () => net.paths.lookSoon(),
       }));
       // Before the DHT: on a network without internet the LAN is all there is, and announcing on
       // an unreachable DHT takes as long as its timeouts.
-      await paths.startLan();
+      await net.paths.startLan();
       if (this.left) return;
-      discovery = swarm.join(this.currentTopic, { server: true, client: true });
+      discovery = net.join(this.current.topic);
       this.logger.info(`joining the session topic as ${shortKey(this.self.id)} (${this.self.name})`);
       await Promise.race([discovery.flushed(), this.leaving]);
     } catch (err) {
@@ -322,7 +298,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     }
     if (this.left) return;
     this.announced = true;
-    if (this.dht?.toArray({ limit: 1 }).length === 0) {
+    if (this.net?.noNodes) {
       const message = noDhtNodeMessage(this.options.network);
       this.logger.warn(message);
       this.emit('connect-problem', message);
@@ -332,8 +308,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   }
 
   private statsOf(c: PeerConnection): PeerStats {
-    const path = this.paths?.isLan(c.stream) ? 'lan' : this.dht?.isRelayed(c.stream) ? 'relayed' : 'direct';
-    return { rttMs: c.rttMs, connectedAt: c.connectedAt, lastSeenAt: c.lastSeenAt, path };
+    return { rttMs: c.rttMs, connectedAt: c.connectedAt, lastSeenAt: c.lastSeenAt, path: this.net?.pathOf(c.stream) ?? 'direct' };
   }
 
   /** A new Noise stream (DHT or LAN): open the Hyperpair channel on it and follow what it says. */
@@ -352,7 +327,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
 
   private get intakeOptions(): IntakeOptions {
     return {
-      authKey: this.authKey,
+      authKey: this.current.authKey,
       hello: { name: this.self.name, colour: this.self.colour },
       authTimeoutMs: this.options.authTimeoutMs ?? 10_000,
       pingIntervalMs: this.options.pingIntervalMs ?? 5_000,
@@ -398,20 +373,14 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
   }
 
   private updateStatus(): void {
-    if (this.left) return this.setStatus('closed');
-    if (this.table.size) return this.setStatus('connected');
-    if (this.gate.waiting) return this.setStatus('waiting');
-    const offline = !!this.dht && !this.dht.online;
-    if (!this.announced) return this.setStatus(offline ? 'offline' : 'connecting');
-    this.setStatus(this.mesh?.missing || offline ? 'offline' : 'alone');
-  }
-
-  private setStatus(status: SessionStatus): void {
-    const members = status === 'closed' ? 0 : this.table.size;
-    if (this.currentStatus === 'closed' || (this.currentStatus === status && this.statusMembers === members)) return;
-    this.currentStatus = status;
-    this.statusMembers = members;
-    this.emit('status', status, members);
+    this.light.update({
+      left: this.left,
+      members: this.table.size,
+      waiting: this.gate.waiting,
+      offline: !!this.net?.offline,
+      announced: this.announced,
+      missing: !!this.mesh?.missing,
+    });
   }
 
   private async close(): Promise<void> {
@@ -422,10 +391,8 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     for (const c of this.table.all()) c.leave('left the session');
     // Let goodbyes reach the wire before the sockets go.
     if (hadMembers) await new Promise((r) => setTimeout(r, 50));
-    this.setStatus('closed');
-    await this.paths?.close();
-    await this.swarm?.destroy().catch((err: Error) => this.logger.debug(`swarm destroy: ${err.message}`));
-    await this.dht?.destroy().catch((err: Error) => this.logger.debug(`dht destroy: ${err.message}`));
+    this.light.close();
+    await this.net?.close();
     this.table.clear();
     this.logger.info('left the session');
   }

@@ -48,16 +48,22 @@ export interface WorkspaceEvents {
   progress: [progress: SyncProgress];
 }
 
-/** How much of the shared folder is here: what a joiner shows while files arrive. */
-export interface SyncProgress {
-  /** The index arrived (always true for the peer that shares). */
-  indexReady: boolean;
-  /** Live files whose content is available here: texts loaded, binaries fetched or created here. */
+/** Files and bytes done out of how many: the one shape every progress report shares. */
+export interface FileCounts {
   files: number;
   totalFiles: number;
-  /** Sizes (from the index) of those files. */
   bytes: number;
   totalBytes: number;
+}
+
+/**
+ * How much of the shared folder is here: what a joiner shows while files arrive. `files` are the
+ * live files whose content is available here (texts loaded, binaries fetched or created here), and
+ * `bytes` their sizes from the index.
+ */
+export interface SyncProgress extends FileCounts {
+  /** The index arrived (always true for the peer that shares). */
+  indexReady: boolean;
   /** indexReady and every file's content available. */
   complete: boolean;
 }

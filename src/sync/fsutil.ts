@@ -3,7 +3,7 @@
  * atomic (a temporary file beside the target, fsync, rename), so that a crash never leaves half a file.
  */
 import * as fs from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { readdirSync, type BigIntStats } from 'node:fs';
 import * as path from 'node:path';
 import { contentHash } from './hash';
 import { assertNoSymlinks, inspectPath, resolveInside } from './paths';
@@ -141,6 +141,15 @@ export async function readIfFile(abs: string): Promise<Buffer | undefined> {
 export async function isEmptyOrMissingDir(dir: string): Promise<boolean> {
   try {
     return (await fs.readdir(dir)).length === 0;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+/** isEmptyOrMissingDir for the editor's join prompts, which decide before anything is awaited. */
+export function isEmptyOrMissingDirSync(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT';
   }

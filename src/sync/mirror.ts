@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { DisposableStore, listen } from '../session/disposable';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
-import type { ChangeOrigin, FileEntry, WorkspaceEvents } from './api';
+import type { ChangeOrigin, FileCounts, FileEntry, WorkspaceEvents } from './api';
 import { adoptIfSessions } from './clone-join';
 import { keepBesideAsNew } from './disk-merge';
 import { DiskIntake } from './disk-intake';
@@ -42,12 +42,8 @@ export interface MaterializeResult extends Progress {
   failed: WriteFailure[];
 }
 
-export interface Progress {
-  files: number;
-  totalFiles: number;
-  bytes: number;
-  totalBytes: number;
-}
+/** Files written to disk out of how many. */
+export type Progress = FileCounts;
 
 export class Mirror extends EventEmitter<MirrorEvents> {
   readonly root: string;

@@ -6,8 +6,9 @@
  * A facade over collaborators that each own their state: the text documents (texts.ts), what is sent
  * (outbox.ts) and received (receiver.ts), who is linked to whom (links.ts), fetching texts
  * (fetcher.ts; wired with the receiver and the sync protocol in text-sync.ts) and chunks (blobs.ts),
- * the index's checks (index-guard.ts), the file view (file-view.ts), progress (progress.ts) and the
- * conflict rules every peer applies (rules.ts).
+ * the index's checks (index-guard.ts), the file view (file-view.ts), what this peer writes into the
+ * index (local-changes.ts), progress (progress.ts, availability.ts) and the conflict rules every
+ * peer applies (rules.ts).
  */
 import { randomBytes } from 'node:crypto';
 import * as Y from 'yjs';
@@ -22,20 +23,19 @@ export type { SyncProgress } from './api';
 import { BinaryFiles } from './binaries';
 import { BlobStore, type ChunkedContent, type ChunkReader } from './blobs';
 import type { DocSync } from './doc-sync';
-import { entryMap, newId, versionCount } from './entries';
+import { Availability } from './availability';
 import { FileView } from './file-view';
-import { contentHash } from './hash';
 import { DEFAULT_CAPS, IndexGuard, collectChangedIds, type WorkspaceCaps } from './index-guard';
 import { PeerLinks } from './links';
 import { Outbox, RemoteOrigin } from './outbox';
-import { validateRelativePath } from './paths';
+import { LocalChanges } from './local-changes';
 import { ProgressTracker } from './progress';
 import { announceChanges, originOf } from './view-changes';
 export { originOf } from './view-changes';
 import { INDEX_DOC } from './protocol';
 import type { Receiver } from './receiver';
 import { ConflictRules } from './rules';
-import { MATERIALISE, materialise, ownClientId } from './text-base';
+import { ownClientId } from './text-base';
 import type { TextLoader, TextSource } from './text-loader';
 import { wireTextSync } from './text-sync';
 import { TextDocs } from './texts';
@@ -70,12 +70,12 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
   private readonly receiver: Receiver;
   private readonly loader: TextLoader;
   private readonly binaries: BinaryFiles;
+  private readonly availability: Availability;
+  private readonly local: LocalChanges;
   private readonly sync: DocSync;
   private readonly transport: PeerTransport;
   private readonly logger: Logger;
   private readonly caps: WorkspaceCaps;
-  /** Files reported as unavailable (each once). */
-  private readonly reportedUnavailable = new Set<string>();
   private closed = false;
   /** Listeners on the transport, removed on close. */
   private readonly subscriptions = new DisposableStore();
@@ -104,13 +104,21 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
         const e = this.view.byId(id);
         return e?.kind === 'binary' ? e.hash : undefined;
       },
-      arrived: (id) => this.updateAvailability(id),
-      unavailable: (id) => this.reportUnavailable(id),
+      arrived: (id) => this.availability.update(id),
+      unavailable: (id) => this.availability.report(id),
     });
     this.tracker = new ProgressTracker(
       { indexReady: () => this.sync.indexReady, fileCount: () => this.view.size },
       (p) => this.emit('progress', p),
     );
+    this.availability = new Availability({
+      byId: (id) => this.view.byId(id),
+      textReady: (id) => this.texts.isReady(id),
+      binaryHeld: (id, hash) => this.binaries.holds(id, hash),
+      tracker: this.tracker,
+      logger: this.logger,
+      unavailable: (entry) => this.emit('unavailable', entry),
+    });
     this.rules = new ConflictRules({
       index: this.index,
       entries: this.entries,
@@ -122,7 +130,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
       newDoc: (name) => this.newDoc(name),
       transaction: (id, tx) => this.outbox.queue(id, tx),
       changed: (id, tx) => {
-        this.markEdited(id, tx.origin);
+        this.local.markEdited(id, tx.origin);
         const entry = this.view.byId(id);
         if (entry) this.emit('text-changed', entry, originOf(tx.origin), tx.beforeState);
         this.rules.checkRestore(id);
@@ -144,10 +152,20 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
       docRequestTimeoutMs: options.docRequestTimeoutMs ?? 10_000,
       isClosed: () => this.closed,
       pathOf: (id) => this.view.byId(id)?.path ?? id,
-      arrived: (id) => this.updateAvailability(id),
-      unavailable: (id) => this.reportUnavailable(id),
+      arrived: (id) => this.availability.update(id),
+      unavailable: (id) => this.availability.report(id),
       indexArrived: (from) => this.refresh(new Set(this.entries.keys()), 'remote', from),
     }));
+
+    this.local = new LocalChanges({
+      index: this.index,
+      entries: this.entries,
+      view: this.view,
+      texts: this.texts,
+      indexReady: () => this.sync.indexReady,
+      textReady: (id) => this.loader.markReady(id),
+      sendWhole: (id, doc) => this.outbox.sendWhole(id, doc),
+    });
 
     this.index.on('update', (update: Uint8Array, origin: unknown) => {
       // Remote updates reached the guard's shadow when they were checked; our own must too.
@@ -281,40 +299,16 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
 
   // ---------------------------------------------------------------- local changes
 
-  /**
-   * A new text file (§6.1): the text document first, sent whole to every member as a step 2, then the
-   * index transaction that names it, so that they hold the text complete when they learn of the file.
-   * The entry's `size` and `hash` are those of the content at creation; nobody updates them.
-   */
   createText(path: string, content: string, origin: ChangeOrigin): FileEntry {
-    const p = this.assertFreePath(path);
-    const id = newId();
-    const t = this.texts.state(id);
-    materialise(t.doc, content, MATERIALISE);
-    this.loader.markReady(id);
-    this.outbox.sendWhole(id, t.doc);
-    const bytes = Buffer.from(content, 'utf8');
-    this.index.transact(() => {
-      this.entries.set(id, entryMap({ path: p, kind: 'text', size: bytes.byteLength, hash: contentHash(bytes) }));
-    }, origin);
-    return this.view.byId(id)!;
+    return this.local.createText(path, content, origin);
   }
 
-  /**
-   * A text file whose content stays as bytes here (the file on disk, read through the text source)
-   * until someone opens or edits it: only the entry is made, and a member that asks for the text gets
-   * its first state built from those bytes (§6.1, version 2).
-   */
   createLazyText(path: string, size: number, hash: string, origin: ChangeOrigin): FileEntry {
-    const p = this.assertFreePath(path);
-    const id = newId();
-    this.texts.holdAsBytes(id);
-    this.index.transact(() => this.entries.set(id, entryMap({ path: p, kind: 'text', size, hash })), origin);
-    return this.view.byId(id)!;
+    return this.local.createLazyText(path, size, hash, origin);
   }
 
   createBinary(path: string, content: Uint8Array, origin: ChangeOrigin): FileEntry {
-    return this.view.byId(this.binaries.create(this.assertFreePath(path), content, origin))!;
+    return this.view.byId(this.binaries.create(this.local.freePath(path), content, origin))!;
   }
 
   /** A new version of a binary file; the entry's `size` and `hash` follow its current version. */
@@ -323,24 +317,11 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
   }
 
   rename(id: string, newPath: string, origin: ChangeOrigin): void {
-    const p = validateRelativePath(newPath);
-    const m = this.entries.get(id);
-    if (!m || !this.view.byId(id)) throw new Error(`no file ${id}`);
-    const other = this.view.byPath(p);
-    if (other && other.id !== id) throw new Error(`${p} already exists`);
-    this.index.transact(() => m.set('path', p), origin);
+    this.local.rename(id, newPath, origin);
   }
 
   remove(id: string, origin: ChangeOrigin): void {
-    const m = this.entries.get(id);
-    if (!m) return;
-    const entry = this.view.byId(id);
-    // What the deleter had seen: edits beyond it (made concurrently) bring the file back.
-    // A text this peer never loaded cannot say what it saw: then the delete simply wins ('*').
-    const text = entry?.kind === 'text' ? this.texts.get(id) : undefined;
-    const sv = text?.ready ? Y.encodeStateVector(text.doc) : this.texts.bytesStateVector(id);
-    const seen = entry?.kind === 'text' ? (sv ? Buffer.from(sv).toString('base64') : '*') : String(versionCount(m));
-    this.index.transact(() => m.set('deleted', seen), origin);
+    this.local.remove(id, origin);
   }
 
   close(): void {
@@ -373,26 +354,6 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     return doc;
   }
 
-  /**
-   * The first change made here to a text beyond its first state says so in its entry (`edited`,
-   * §6.1): a peer that holds the text's bytes builds the first state from them, and then fetches the
-   * edits only if there are any.
-   */
-  private markEdited(id: string, origin: unknown): void {
-    if (origin instanceof RemoteOrigin || origin === MATERIALISE) return;
-    const m = this.entries.get(id);
-    if (m && m.get('edited') !== true && this.sync.indexReady) this.index.transact(() => m.set('edited', true), origin);
-  }
-
-  /** Says once per file that no member could send its content. */
-  private reportUnavailable(id: string): void {
-    const entry = this.view.byId(id);
-    if (!entry || this.reportedUnavailable.has(id)) return;
-    this.reportedUnavailable.add(id);
-    this.logger.warn(`sync: no member could send ${JSON.stringify(entry.path)}; asking again when someone joins`);
-    this.emit('unavailable', entry);
-  }
-
   // ---------------------------------------------------------------- the view and its consequences
 
   /** Brings the view up to date for the entries a transaction touched, and tells (§6.4). */
@@ -404,28 +365,15 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
 
     // Consequences: fetch texts, keep lost binary versions, undo deletes that lost to edits.
     for (const [id, now] of next) {
-      this.updateAvailability(id);
+      this.availability.update(id);
       if (!now) continue;
       if (now.kind === 'text' && !this.texts.isReady(id)) void this.loader.buildOrFetch(id, false, source);
       // Edited here before its entry arrived (a new text's step 2 precedes it): say so now.
-      if (now.kind === 'text' && this.texts.edited(id)) this.markEdited(id, 'editor');
+      if (now.kind === 'text' && this.texts.edited(id)) this.local.markEdited(id, 'editor');
       if (now.kind === 'binary') this.rules.keepConflictingVersions(id, this.entries.get(id)!, now.path);
     }
     for (const id of ids) if (this.entries.get(id)?.get('deleted')) this.rules.checkRestore(id);
     this.rules.fixPaths(fixes);
     this.tracker.check();
-  }
-
-  /** Counts a file's content as here or not, for progress(). */
-  private updateAvailability(id: string): void {
-    const entry = this.view.byId(id);
-    const here = entry !== undefined && (entry.kind === 'text' ? this.texts.isReady(id) : this.binaries.holds(id, entry.hash));
-    this.tracker.set(id, entry, here);
-  }
-
-  private assertFreePath(path: string): string {
-    const p = validateRelativePath(path);
-    if (this.view.byPath(p)) throw new Error(`${p} already exists in the shared workspace`);
-    return p;
   }
 }

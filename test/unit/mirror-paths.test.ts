@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assertNoSymlinks, conflictPath, isSafeRelativePath, resolveInside, unsafePathReason, validateRelativePath } from '../../src/sync/paths';
-import { atomicWrite, isEmptyOrMissingDir, moveFile, removeFile, TEMP_SUFFIX } from '../../src/sync/fsutil';
+import { atomicWrite, isEmptyOrMissingDir, isEmptyOrMissingDirSync, moveFile, removeFile, TEMP_SUFFIX } from '../../src/sync/fsutil';
 import { readTree, tempDir, writeTree } from '../helpers/tree';
 
 const UNSAFE: Array<[string, string, RegExp]> = [
@@ -148,8 +148,12 @@ test('removing and moving prune the folders they leave empty, never the root or 
   assert.deepEqual(fs.readdirSync(root), []);
   assert.equal(await isEmptyOrMissingDir(root), true);
   assert.equal(await isEmptyOrMissingDir(path.join(root, 'missing')), true);
+  assert.deepEqual([isEmptyOrMissingDirSync(root), isEmptyOrMissingDirSync(path.join(root, 'missing'))], [true, true]);
   writeTree(root, { f: '' });
   assert.equal(await isEmptyOrMissingDir(root), false);
+  // A file is not a folder to join into; the sync twin (the editor's join prompts) agrees.
+  assert.deepEqual([isEmptyOrMissingDirSync(root), isEmptyOrMissingDirSync(path.join(root, 'f'))], [false, false]);
+  assert.equal(await isEmptyOrMissingDir(path.join(root, 'f')), false);
 });
 
 test('conflict copies sit beside the file, keep its extension, and are themselves safe paths', () => {

@@ -1,0 +1,102 @@
+/**
+ * What this peer writes into the index on its own account (docs/PROTOCOL.md §6.1, §6.3): new texts,
+ * renames, deletes, and the `edited` mark. Every write checks the path against the file view first,
+ * so a bad or taken path is refused before anything is written.
+ */
+import * as Y from 'yjs';
+import type { ChangeOrigin, FileEntry } from './api';
+import { entryMap, newId, versionCount } from './entries';
+import type { FileView } from './file-view';
+import { contentHash } from './hash';
+import { RemoteOrigin } from './outbox';
+import { validateRelativePath } from './paths';
+import { MATERIALISE, materialise } from './text-base';
+import type { TextDocs } from './texts';
+
+export interface LocalChangesParts {
+  index: Y.Doc;
+  entries: Y.Map<Y.Map<unknown>>;
+  /** Brought up to date by the workspace after every index transaction. */
+  view: FileView;
+  texts: TextDocs;
+  indexReady(): boolean;
+  /** A text document made here is complete: whoever waits for it may have it. */
+  textReady(id: string): void;
+  /** Sends a new text's whole document to every member (before the entry that names it). */
+  sendWhole(id: string, doc: Y.Doc): void;
+}
+
+export class LocalChanges {
+  constructor(private readonly o: LocalChangesParts) {}
+
+  /**
+   * A new text file (§6.1): the text document first, sent whole to every member as a step 2, then the
+   * index transaction that names it, so that they hold the text complete when they learn of the file.
+   * The entry's `size` and `hash` are those of the content at creation; nobody updates them.
+   */
+  createText(path: string, content: string, origin: ChangeOrigin): FileEntry {
+    const p = this.freePath(path);
+    const id = newId();
+    const t = this.o.texts.state(id);
+    materialise(t.doc, content, MATERIALISE);
+    this.o.textReady(id);
+    this.o.sendWhole(id, t.doc);
+    const bytes = Buffer.from(content, 'utf8');
+    this.o.index.transact(() => {
+      this.o.entries.set(id, entryMap({ path: p, kind: 'text', size: bytes.byteLength, hash: contentHash(bytes) }));
+    }, origin);
+    return this.o.view.byId(id)!;
+  }
+
+  /**
+   * A text file whose content stays as bytes here (the file on disk, read through the text source)
+   * until someone opens or edits it: only the entry is made, and a member that asks for the text gets
+   * its first state built from those bytes (§6.1, version 2).
+   */
+  createLazyText(path: string, size: number, hash: string, origin: ChangeOrigin): FileEntry {
+    const p = this.freePath(path);
+    const id = newId();
+    this.o.texts.holdAsBytes(id);
+    this.o.index.transact(() => this.o.entries.set(id, entryMap({ path: p, kind: 'text', size, hash })), origin);
+    return this.o.view.byId(id)!;
+  }
+
+  rename(id: string, newPath: string, origin: ChangeOrigin): void {
+    const p = validateRelativePath(newPath);
+    const m = this.o.entries.get(id);
+    if (!m || !this.o.view.byId(id)) throw new Error(`no file ${id}`);
+    const other = this.o.view.byPath(p);
+    if (other && other.id !== id) throw new Error(`${p} already exists`);
+    this.o.index.transact(() => m.set('path', p), origin);
+  }
+
+  remove(id: string, origin: ChangeOrigin): void {
+    const m = this.o.entries.get(id);
+    if (!m) return;
+    const entry = this.o.view.byId(id);
+    // What the deleter had seen: edits beyond it (made concurrently) bring the file back.
+    // A text this peer never loaded cannot say what it saw: then the delete simply wins ('*').
+    const text = entry?.kind === 'text' ? this.o.texts.get(id) : undefined;
+    const sv = text?.ready ? Y.encodeStateVector(text.doc) : this.o.texts.bytesStateVector(id);
+    const seen = entry?.kind === 'text' ? (sv ? Buffer.from(sv).toString('base64') : '*') : String(versionCount(m));
+    this.o.index.transact(() => m.set('deleted', seen), origin);
+  }
+
+  /**
+   * The first change made here to a text beyond its first state says so in its entry (`edited`,
+   * §6.1): a peer that holds the text's bytes builds the first state from them, and then fetches the
+   * edits only if there are any.
+   */
+  markEdited(id: string, origin: unknown): void {
+    if (origin instanceof RemoteOrigin || origin === MATERIALISE) return;
+    const m = this.o.entries.get(id);
+    if (m && m.get('edited') !== true && this.o.indexReady()) this.o.index.transact(() => m.set('edited', true), origin);
+  }
+
+  /** A valid relative path that no live file holds, or an Error that says which. */
+  freePath(path: string): string {
+    const p = validateRelativePath(path);
+    if (this.o.view.byPath(p)) throw new Error(`${p} already exists in the shared workspace`);
+    return p;
+  }
+}
