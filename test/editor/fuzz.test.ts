@@ -256,12 +256,15 @@ function repairsLogged(e: Editor): number {
 }
 
 /**
- * Still loses text now and then: seed 296255728 lost B002y (typed just before an undo/redo burst);
- * seed 1164720266 lost five tokens, with fragments left ("A\n", "A0 ") around multi-cursor typing and
- * Enter on an indented line (12 operations each, after the binding fixes of issue 11). Not yet traced.
- * Reported, not passed, until fixed.
+ * Traced and fixed: the binding put carets back where the extension host last knew them, often
+ * before the person's latest move or keystroke, and widened only insertions at those carets, so a
+ * person's next keystrokes split a collaborator's word or their own (seeds 1078646258, 1164720266 now
+ * pass; before, also the test itself split tokens with its cursor below and compared the disks with
+ * a moment before the last keystrokes). Still failing, not yet traced: seed 296255728 (B's tokens
+ * lost around B's undo/redo burst, no repair logged) and 987084299 (B's word inside A's at the second
+ * of A's two cursors, a line end). Reported, not passed, until fixed.
  */
-const FUZZ_TODO = 'loses text now and then: HYPERPAIR_FUZZ_SEED=1164720266 or 296255728, HYPERPAIR_FUZZ_OPS=12 (see the note above)';
+const FUZZ_TODO = 'loses text now and then: HYPERPAIR_FUZZ_SEED=296255728 or 987084299, HYPERPAIR_FUZZ_OPS=12 (see the note above)';
 
 fixtureTest(suite.pair, `two people typing at once through the keyboard lose nothing (seed ${SEED}, ${OPS} operations each)`, async () => {
   const pair = suite.pair();
