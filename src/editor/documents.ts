@@ -11,7 +11,7 @@ import type { Awareness } from 'y-protocols/awareness';
 import { BufferBinding, isBound, type EditorBuffer } from '../sync/buffer-binding';
 import { DivergenceDetector, type DigestSource } from '../sync/divergence';
 import type { TextEdit } from '../sync/textdiff';
-import { widenAtCarets } from '../sync/keep-carets';
+import { widenInsertions } from '../sync/keep-carets';
 import { DisposableStore, toDisposable } from '../session/disposable';
 
 /** Past the end of any document: `offsetAt` clamps it to the document's length. */
@@ -44,10 +44,12 @@ class VsCodeBuffer implements EditorBuffer {
     return this.document.getText(new vscode.Range(this.document.positionAt(offset), this.document.positionAt(offset + length)));
   }
 
-  /** Insertions at a caret widened so that VS Code keeps the caret before them (see keep-carets.ts). */
+  /**
+   * In a visible editor, every insertion widened so that VS Code keeps a caret at it before it, even
+   * one this extension host has not heard of yet (see keep-carets.ts).
+   */
   prepareEdits(edits: TextEdit[]): TextEdit[] {
-    const carets = this.editors().length ? this.carets() : [];
-    return widenAtCarets(edits, carets, this.document.offsetAt(END), (o, n) => this.textAt(o, n));
+    return this.editors().length ? widenInsertions(edits, this.document.offsetAt(END), (o, n) => this.textAt(o, n)) : [...edits];
   }
 
   async applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {

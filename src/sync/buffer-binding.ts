@@ -274,11 +274,25 @@ export class BufferBinding {
       // Not expected from an editor that applies edits as sent; re-derive what the buffer lacks.
       this.options.logger.warn('binding: the editor reported an applied edit differently from how it was sent; recomputing what the buffer lacks');
       this.resync = true;
-    } else if (f.anchors && this.buffer.setCarets && this.buffer.version() === version) {
-      const offsets = this.resolve(f.anchors);
-      if (offsets.every((o): o is number => o !== undefined)) this.buffer.setCarets(offsets, version);
-    }
+    } else if (f.anchors) this.putBackCarets(f, version);
     f.onEcho?.();
+  }
+
+  /**
+   * Puts back a caret the applied flight pushed along (text inserted at it): it goes before the
+   * arriving text, as its anchor says. Only such a caret: the extension host hears of caret moves
+   * late, so the carets read when the flight was sent may be where the person's caret was before
+   * they moved it (Ctrl+Home, End, a click); putting those back sent their next keystrokes there, into
+   * the middle of other words (the keyboard fuzz, seed 1078646258).
+   */
+  private putBackCarets(f: Flight, version: number): void {
+    if (!f.anchors || !f.carets || !this.buffer.setCarets || !this.buffer.carets || this.buffer.version() !== version) return;
+    const now = this.buffer.carets();
+    const anchored = this.resolve(f.anchors);
+    if (now.length !== f.carets.length || !anchored.every((o): o is number => o !== undefined)) return;
+    const sent = f.carets;
+    const next = now.map((o, k) => (o === mapOffset(f.sent, sent[k], true) ? anchored[k] : o));
+    if (next.some((o, k) => o !== now[k])) this.buffer.setCarets(next, version);
   }
 
   /** The editor answered: replays the changes held meanwhile, now that their kind is known. */
@@ -371,6 +385,7 @@ export class BufferBinding {
         raced: false,
         echoed: false,
         anchors: carets && !this.caretsFollow ? this.anchor(carets) : undefined,
+        carets,
       };
       this.pending = [];
       this.flight = f;

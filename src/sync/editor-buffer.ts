@@ -75,6 +75,8 @@ export interface Flight {
   echoed: boolean;
   /** The user's carets when sent, as positions in the shared text. */
   anchors?: Y.RelativePosition[];
+  /** The same carets, as offsets in the buffer as reported when sent (the text `sent` applies to). */
+  carets?: number[];
   onEcho?: () => void;
 }
 

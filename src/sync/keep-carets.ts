@@ -28,3 +28,14 @@ export function widenAtCarets(edits: readonly TextEdit[], carets: readonly numbe
     return { offset: e.offset, deleteCount: n, insert: e.insert + unit.slice(0, n) };
   });
 }
+
+/**
+ * Every insertion widened as `widenAtCarets` widens one at a caret. The extension host hears of a
+ * caret's move after the keystroke that moved it, so the carets it knows can be a keystroke behind:
+ * an insertion at the real caret went unwidened, VS Code pushed the caret past the arriving text and
+ * the person's next keystrokes split it (the keyboard fuzz, seed 296255728: "A00 B003y8x"). Widened
+ * whatever the carets, an insertion keeps any caret at it before it, known or not.
+ */
+export function widenInsertions(edits: readonly TextEdit[], length: number, read: Reader): TextEdit[] {
+  return widenAtCarets(edits, edits.filter((e) => e.deleteCount === 0 && e.insert).map((e) => e.offset), length, read);
+}

@@ -142,6 +142,9 @@ const OPERATIONS: Array<[weight: number, name: string, op: Op]> = [
     await t.editor.command('editor.action.insertCursorBelow');
     // The extension host hears of the second cursor a moment after the window has it.
     await until(async () => (await t.editor.agent<number[][]>('selections')).length === 2, 'a second cursor', 3000).catch(() => undefined);
+    // The cursor below keeps the column, which may be inside a token on a longer line: typing there
+    // would split that token (the typist's own doing, not a loss). Both cursors go to their line ends.
+    await t.page.keyboard.press('End');
     const cursors = (await t.editor.agent<number[][]>('selections')).length;
     await t.typeToken(' ', '', cursors);
     await t.page.keyboard.press('Escape');
@@ -253,12 +256,15 @@ function repairsLogged(e: Editor): number {
 }
 
 /**
- * Still loses text now and then: seed 296255728 lost B002y (typed just before an undo/redo burst);
- * seed 1164720266 lost five tokens, with fragments left ("A\n", "A0 ") around multi-cursor typing and
- * Enter on an indented line (12 operations each, after the binding fixes of issue 11). Not yet traced.
- * Reported, not passed, until fixed.
+ * Traced and fixed: the binding put carets back where the extension host last knew them, often
+ * before the person's latest move or keystroke, and widened only insertions at those carets, so a
+ * person's next keystrokes split a collaborator's word or their own (seeds 1078646258, 1164720266 now
+ * pass; before, also the test itself split tokens with its cursor below and compared the disks with
+ * a moment before the last keystrokes). Still failing, not yet traced: seed 296255728 (B's tokens
+ * lost around B's undo/redo burst, no repair logged) and 987084299 (B's word inside A's at the second
+ * of A's two cursors, a line end; 614493915 alike at B's). Reported, not passed, until fixed.
  */
-const FUZZ_TODO = 'loses text now and then: HYPERPAIR_FUZZ_SEED=1164720266 or 296255728, HYPERPAIR_FUZZ_OPS=12 (see the note above)';
+const FUZZ_TODO = 'loses text now and then: HYPERPAIR_FUZZ_SEED=296255728 or 987084299, HYPERPAIR_FUZZ_OPS=12 (see the note above)';
 
 fixtureTest(suite.pair, `two people typing at once through the keyboard lose nothing (seed ${SEED}, ${OPS} operations each)`, async () => {
   const pair = suite.pair();
@@ -272,19 +278,24 @@ fixtureTest(suite.pair, `two people typing at once through the keyboard lose not
   };
   await Promise.all([run(a), run(b)]);
 
-  // Both buffers the same, then both disks the same as them.
+  // Both buffers the same, and staying so: the last keystrokes reach each extension host a while
+  // after the window has them, so two buffers can agree on a moment that is not yet the end (a CI
+  // run compared the disks with such a moment, "A0" where "A011x" was still on its way).
   let text = '';
+  let stable = 0;
   await until(async () => {
     const [ta, tb] = await Promise.all([pair.a.text(FILE), pair.b.text(FILE)]);
+    stable = ta === tb && ta === text ? stable + 1 : 0;
     text = ta;
-    return ta === tb;
+    if (stable < 8) await new Promise((r) => setTimeout(r, 250));
+    return stable >= 8;
   }, 'both buffers to converge', 60_000).catch(async (err: Error) =>
     fail(`${err.message}\nA: ${JSON.stringify(await pair.a.text(FILE))}\nB: ${JSON.stringify(await pair.b.text(FILE))}`),
   );
   await pair.a.agent('save', FILE);
   await pair.b.agent('save', FILE);
   await until(async () => (await pair.a.diskText(FILE)) === text && (await pair.b.diskText(FILE)) === text, 'both disks to hold the text', 30_000).catch(
-    async (err: Error) => fail(`${err.message}\nbuffers: ${JSON.stringify(text)}\nA's disk: ${JSON.stringify(await pair.a.diskText(FILE))}\nB's disk: ${JSON.stringify(await pair.b.diskText(FILE))}`),
+    async (err: Error) => fail(`${err.message}\nbuffers: ${JSON.stringify(text)}\nA's buffer now: ${JSON.stringify(await pair.a.text(FILE))}\nB's buffer now: ${JSON.stringify(await pair.b.text(FILE))}\nA's disk: ${JSON.stringify(await pair.a.diskText(FILE))}\nB's disk: ${JSON.stringify(await pair.b.diskText(FILE))}`),
   );
 
   const wrong: string[] = [];

@@ -10,7 +10,7 @@
  */
 import type { BufferBinding, EditorBuffer } from '../../src/sync/buffer-binding';
 import { applyEdits, mapOffset, offsetOf, positionsOf, type TextEdit } from '../../src/sync/textdiff';
-import { widenAtCarets } from '../../src/sync/keep-carets';
+import { widenAtCarets, widenInsertions } from '../../src/sync/keep-carets';
 
 /**
  * Where VS Code leaves a caret after an edit it did not type (its cursor is a marker that grows at
@@ -47,6 +47,13 @@ export interface SimEditorOptions {
   maxDelay?: number;
   onTop?: boolean;
   keepCarets?: boolean;
+  /**
+   * The extension host hears of the caret's move after the change that moved it, in a message of its
+   * own (VS Code's order: the content change, then the selection change).
+   */
+  caretLate?: boolean;
+  /** As the VS Code adapter does: every insertion widened, not only those at a caret the host knows. */
+  widenAll?: boolean;
   /** The editor's answer to an applied edit arrives before its change event (not VS Code's order). */
   echoAfterAnswer?: boolean;
 }
@@ -115,7 +122,9 @@ export class SimEditor implements EditorBuffer {
 
   /** As the VS Code adapter does: an insertion at the caret widened so that the caret stays before it. */
   prepareEdits(edits: TextEdit[]): TextEdit[] {
-    return this.options.keepCarets ? widenAtCarets(edits, [this.hostCaret], this.hostText.length, (o, n) => this.hostText.slice(o, o + n)) : edits;
+    const read = (o: number, n: number): string => this.hostText.slice(o, o + n);
+    if (this.options.widenAll) return widenInsertions(edits, this.hostText.length, read);
+    return this.options.keepCarets ? widenAtCarets(edits, [this.hostCaret], this.hostText.length, read) : edits;
   }
 
   carets(): number[] {
@@ -143,9 +152,10 @@ export class SimEditor implements EditorBuffer {
     this.events.push(() => {
       this.hostText = after;
       this.hostVer = ver;
-      this.hostCaret = caret;
+      if (!this.options.caretLate) this.hostCaret = caret;
       this.binding?.onBufferChange(list, ver);
     });
+    if (this.options.caretLate) this.events.push(() => (this.hostCaret = caret));
     if (!this.draining) void this.drain();
   }
 
