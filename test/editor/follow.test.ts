@@ -101,11 +101,13 @@ editorTest('a folder renamed in A moves B\'s open file inside it; the old folder
  */
 async function recordKeyTargets(): Promise<() => Promise<string>> {
   await pair.b.page.evaluate(`(() => {
+    if (!window.__hyperpairKeys) {
+      window.addEventListener('keydown', (e) => {
+        const t = e.target;
+        window.__hyperpairKeys.push([e.key, !!(t && t.closest && t.closest('.monaco-editor'))]);
+      }, true);
+    }
     window.__hyperpairKeys = [];
-    window.addEventListener('keydown', (e) => {
-      const t = e.target;
-      window.__hyperpairKeys.push([e.key, !!(t && t.closest && t.closest('.monaco-editor'))]);
-    }, true);
   })()`);
   return async () => {
     const keys = await pair.b.page.evaluate<Array<[string, boolean]>>('window.__hyperpairKeys || []');
