@@ -34,6 +34,24 @@ function closed(doc: vscode.TextDocument, ms: number): Promise<void> {
   });
 }
 
+/**
+ * VS Code replaces a moved file's editor without focus (its editor service reopens it with
+ * `preserveFocus`), and the focus falls to the page: what the person types then goes nowhere and is
+ * lost (issue 11, item 2). Gives the focus back to the moved file's editor the moment it is shown
+ * in its column, rather than when the move is done, to keep that gap as short as the editor allows.
+ */
+function refocusWhenShown(to: vscode.Uri, column: vscode.ViewColumn | undefined): vscode.Disposable {
+  let focused: vscode.TextEditor | undefined;
+  const check = () => {
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === to.toString() && (column === undefined || e.viewColumn === column));
+    if (!editor || editor === focused) return;
+    focused = editor;
+    void vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false, preview: false }).then(undefined, () => undefined);
+  };
+  const subs = [vscode.window.onDidChangeVisibleTextEditors(check), vscode.window.onDidChangeActiveTextEditor(check)];
+  return { dispose: () => subs.forEach((s) => s.dispose()) };
+}
+
 export interface FollowHost {
   readonly root: string;
   readonly workspace: Workspace;
@@ -162,6 +180,7 @@ export class FileFollower extends Disposable {
     const active = vscode.window.activeTextEditor;
     const wasActive = active?.document.uri.toString() === from.toString() ? { column: active.viewColumn, selections: active.selections } : undefined;
     if (old) this.documents.hold(old);
+    const refocus = wasActive && refocusWhenShown(to, wasActive.column);
     const edit = new vscode.WorkspaceEdit();
     edit.renameFile(from, to, { overwrite: false });
     // VS Code moves the file and its open editors, keeping unsaved text; the binding follows the new
@@ -170,6 +189,7 @@ export class FileFollower extends Disposable {
       (ok) => ok,
       () => false,
     );
+    refocus?.dispose();
     // VS Code opened the new document from a snapshot of the old one taken before the move on disk;
     // keystrokes made since are in the old document only, until VS Code closes it. Its binding stays
     // until then so that they are shared (released at once, they were lost: issue 11, item 2); the new
