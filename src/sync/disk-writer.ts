@@ -150,7 +150,8 @@ export class DiskWriter {
     const seen = this.core.known.get(e.path);
     if (seen?.hash === hash) return true;
     try {
-      await this.core.options.history?.keep(e.path, 'replaced', seen?.hash, hash);
+      // Without a record nothing is replaced (the write expects an empty path): nothing to keep.
+      if (seen) await this.core.options.history?.keep(e.path, 'replaced', seen.hash, hash);
       const { displaced } = await atomicWrite(this.core.root, e.path, bytes, { syncNewFile: !firstCopy, expect: seen ? { hash: seen.hash, size: seen.size } : null });
       const now = { hash, size: bytes.byteLength, text, earlier: earlierTexts(seen) };
       this.core.known.set(e.path, now);

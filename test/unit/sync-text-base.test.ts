@@ -23,6 +23,18 @@ function exchange(a: Y.Doc, b: Y.Doc): void {
 
 const content = 'first line\nsecond line é 😀\n';
 
+test('a document whose only change deletes part of its first state is not pristine (released, the deletion would be lost)', () => {
+  const doc = peerDoc(11);
+  materialise(doc, content, null);
+  assert.equal(isPristine(doc), true);
+  doc.getText('content').delete(0, 6);
+  assert.equal(isPristine(doc), false);
+  const other = peerDoc(12);
+  materialise(other, content, null);
+  other.getText('content').insert(0, 'x');
+  assert.equal(isPristine(other), false);
+});
+
 test('two peers that materialise the same bytes make the identical update, and merge to one copy', () => {
   assert.deepEqual(baseUpdate(content), baseUpdate(content));
   const a = peerDoc(11);
