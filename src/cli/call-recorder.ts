@@ -39,7 +39,12 @@ export class CallRecorder {
     out.line(`In the call as a listener, recording to ${file}`, { event: 'call-joined', file });
   }
 
+  private closed = false;
+
+  /** Ends the recording once (a Ctrl+C and a failed start can both ask). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.call.close();
     for (const w of this.writers.values()) w.close();
     if (this.writers.size) this.out.line(`Recorded ${[...this.writers.values()].map((w) => `${w.packets * 20 / 1000} s to ${w.file}`).join(', ')}`, { event: 'call-recorded', files: [...this.writers.values()].map((w) => ({ file: w.file, seconds: (w.packets * 20) / 1000 })) });

@@ -63,7 +63,11 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     signal,
     onWaiting: (message) => out.line(message, { event: 'waiting', message }),
     onSession: (session) => {
-      if (cmd.recordCall) recorder = new CallRecorder(session, path.resolve(cmd.recordCall), out, logger);
+      if (!cmd.recordCall) return;
+      const rec = new CallRecorder(session, path.resolve(cmd.recordCall), out, logger);
+      recorder = rec;
+      // From now on, not once the folder is shared: a Ctrl+C meanwhile must still end the recording.
+      signal.addEventListener('abort', () => rec.close(), { once: true });
     },
     // The code as soon as peers can join; the folder is read meanwhile (they receive it as it is).
     onSessionOpen: (code) => {
@@ -167,8 +171,6 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
   signal.addEventListener('abort', () => collaboration.close(), { once: true });
   const terminals = new CliTerminals(s, out, input, logger, cmd.json, cmd.terminal);
   signal.addEventListener('abort', () => terminals.close(), { once: true });
-  const rec = recorder;
-  if (rec) signal.addEventListener('abort', () => rec.close(), { once: true });
   out.line('Keeping the folder in sync; Ctrl+C to stop.', { event: 'ready' });
   return peer;
 }
