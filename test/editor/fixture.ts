@@ -117,6 +117,8 @@ export class Editor {
         '--user-data-dir', path.join(this.base, 'user-data'),
         '--extensions-dir', path.join(this.base, 'extensions'),
         '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--ignore-last-opened',
+        // Debug lines in the logs kept with a failure's screenshots (the Hyperpair channel's debug level).
+        '--log', 'debug',
         this.workspaceDir,
       ],
       {
