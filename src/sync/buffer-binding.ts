@@ -22,7 +22,7 @@
  */
 import * as Y from 'yjs';
 import { compose, deltaToEdits, mapBack, mergeTouching, readerAfter, rebase, sameChange, trimNoOps, type Reader } from './edit-algebra';
-import { diffEdits, mapOffset, unionEdits, type TextEdit } from './textdiff';
+import { diffEdits, mapOffset, unionEdits, withCommonChanges, type TextEdit } from './textdiff';
 import { sameInserts, type BufferBindingOptions, type Change, type EditorBuffer, type Flight } from './editor-buffer';
 
 export const EDITOR_ORIGIN = 'editor';
@@ -106,7 +106,13 @@ export class BufferBinding {
    * buffer changed since goes into the shared text after it.
    */
   private handedOver(base: string, text: string): void {
-    const r = rebase(diffEdits(base, this.ytext.toString()), diffEdits(base, text));
+    const shared = this.ytext.toString();
+    // The buffer holds the shared text already: it was filled from it after `base` was read (VS Code
+    // can report a moved document before it gives it the old one's text). Merged, the same changes
+    // from both sides would be in the text twice (the two-editor folder rename: '// B ' doubled).
+    if (text === shared) return;
+    const from = withCommonChanges(base, shared, text);
+    const r = rebase(diffEdits(from, shared), diffEdits(from, text));
     if (this.options.readOnly?.()) {
       this.options.onRefused?.();
       this.pending = diffEdits(text, this.ytext.toString());

@@ -29,7 +29,7 @@ import { atomicWrite, readIfFile, WriteConflict } from './fsutil';
 import { contentHash } from './hash';
 import { diffLineEdits } from './line-diff';
 import { resolveInside } from './paths';
-import { applyEdits, mapOffset, type TextEdit } from './textdiff';
+import { applyEdits, mapOffset, withCommonChanges, type TextEdit } from './textdiff';
 
 export interface DiskCopyOptions {
   /** The shared folder and the file's path in it. */
@@ -192,7 +192,8 @@ export class DiskCopy implements EditorBuffer {
     const restored = await this.options.history?.wasRestored(this.options.rel, hash);
     if (this.closed) return 'unchanged';
     // Nothing awaited from here until the change is reported: the copy must not move under it.
-    const base = (restored ? seen.text : mergeBase(seen, diskText)) ?? this.text;
+    // A change the disk and the copy both have since is part of the base: taken once, not twice.
+    const base = withCommonChanges((restored ? seen.text : mergeBase(seen, diskText)) ?? this.text, diskText, this.text);
     const ahead = diffLineEdits(base, this.text);
     const changes = mergeTouching(
       diffLineEdits(base, diskText).map((e) => {

@@ -19,7 +19,7 @@ import { diffLineEdits } from './line-diff';
 import type { MirrorCore } from './mirror-core';
 import { resolveInside, unsafePathReason } from './paths';
 import { formatSize, scanFolder } from './scan';
-import { mapOffset } from './textdiff';
+import { mapOffset, withCommonChanges } from './textdiff';
 
 export class DiskIntake implements DiskReader {
   /** Paths on disk left unshared at runtime (logged once each). */
@@ -165,7 +165,9 @@ export class DiskIntake implements DiskReader {
       // during the await above, mapped with offsets of the text before them, spliced lines into
       // each other (the chaos suite's last lost lines: 'cw1-s-1cw1-s-21', '5').
       const shared = ytext.toString();
-      const base = (restored ? known?.text : mergeBase(known, text)) ?? shared;
+      // A change the disk and the shared text both have since (the disk got it from the session) is
+      // part of the base: taken once, not twice.
+      const base = withCommonChanges((restored ? known?.text : mergeBase(known, text)) ?? shared, text, shared);
       // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
       // offsets across the peers' edits that have not reached the disk yet.
       const local = diffLineEdits(base, text);

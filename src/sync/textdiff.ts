@@ -142,3 +142,14 @@ export function offsetOf(text: string, pos: LineColumn): number {
   else if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
   return Math.min(lineStart + pos.column, lineEnd);
 }
+
+/**
+ * `base` with the changes that both `a` and `b` made to it (the very same edit at the same place):
+ * the base of a three-way merge that takes such a change once. Two copies that each received one
+ * change (one filled from the other) would otherwise each bring it, and it would be in the result twice.
+ */
+export function withCommonChanges(base: string, a: string, b: string): string {
+  const fromB = new Set(diffEdits(base, b).map((e) => `${e.offset}:${e.deleteCount}:${e.insert}`));
+  const common = diffEdits(base, a).filter((e) => fromB.has(`${e.offset}:${e.deleteCount}:${e.insert}`));
+  return common.length ? applyEdits(base, common) : base;
+}

@@ -68,6 +68,38 @@ test('a moved document takes over the text: what the old one got after the snaps
   binding.dispose();
 });
 
+/**
+ * VS Code can report a moved file's new document before it fills it with the old one's text: the base
+ * read then is older than what the document holds when it takes over. The changes it then has in
+ * common with the shared text are taken once (the two-editor folder rename had '// B ' twice).
+ */
+test('a moved document whose base was read before VS Code filled it takes each change once', async () => {
+  const before = 'console.log("main");\n';
+  const typed = '// B console.log("main");\n';
+  const cases: Array<{ base: string; moved: string; more?: string; expected: string }> = [
+    { base: before, moved: typed, expected: typed }, // read from disk, then filled
+    { base: '', moved: typed, expected: typed }, // read empty, then filled
+    { base: before, moved: typed, more: 'x', expected: '// B console.log("main");\nx' }, // and typed in after
+  ];
+  for (const c of cases) {
+    const doc = new Y.Doc();
+    const ytext = doc.getText('content');
+    ytext.insert(0, typed);
+    const rand = seededRandom(11);
+    const moved = new SimEditor(c.moved, { rand });
+    if (c.more) {
+      moved.moveTo(c.moved.length);
+      moved.type(c.more);
+      await caughtUp(moved);
+    }
+    const binding = bind(ytext, moved, c.base);
+    await until(() => binding.settled && moved.caughtUp && moved.text === ytext.toString(), 'settled');
+    assert.equal(ytext.toString(), c.expected, JSON.stringify(c));
+    assert.equal(moved.text, c.expected);
+    binding.dispose();
+  }
+});
+
 test('after a hand-over the caret is past the old document\'s last keystrokes: typing goes on in order', async () => {
   const doc = new Y.Doc();
   const ytext = doc.getText('content');

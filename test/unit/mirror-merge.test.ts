@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { earlierTexts, mergeBase } from '../../src/sync/disk-merge';
 import { diffLineEdits } from '../../src/sync/line-diff';
 import { removeTempLitter } from '../../src/sync/litter';
-import { applyEdits, mapOffset } from '../../src/sync/textdiff';
+import { applyEdits, mapOffset, withCommonChanges } from '../../src/sync/textdiff';
 import { contentHash } from '../../src/sync/hash';
 import { lstatOrUndefined, swapInto, tempPathBeside } from '../../src/sync/swap';
 import type { PeerOptions, RunningPeer } from '../../src/app/peer';
@@ -38,6 +38,16 @@ test('lines inserted on disk and by peers at one place stack whole, never splice
     const lines = merge(base, disk, shared).split('\n');
     for (const l of [...disk.split('\n'), ...shared.split('\n')]) assert.ok(lines.includes(l), `${JSON.stringify(l)} in ${JSON.stringify(lines)}`);
   }
+});
+
+test('a change the disk and the shared text both made since the base is taken once (the disk got it from the session)', () => {
+  const base = 'A\none\ntwo\n';
+  const shared = 'A\nA while apart: one\ntwo\nfive\n';
+  const disk = 'A\nA while apart: one\ntwo\n';
+  assert.match(merge(base, disk + 'mine\n', shared), /A while apart: A while apart: one/); // what a stale base did
+  assert.equal(merge(withCommonChanges(base, disk + 'mine\n', shared), disk + 'mine\n', shared), 'A\nA while apart: one\ntwo\nmine\nfive\n');
+  // Only the very same edit counts as common: two different lines at one place both stay.
+  assert.equal(withCommonChanges('a\n', 'a\nx\n', 'a\ny\n'), 'a\n');
 });
 
 test('an edit inside a line is still merged to the character', () => {
