@@ -134,9 +134,10 @@ export class SimEditor implements EditorBuffer {
   /**
    * As the VS Code adapter does: only if the extension host is at `version`. (VS Code's window may
    * have moved on already; this simulation is kinder there: it checks the window's own version.)
+   * The extension host knows the carets it set at once (VS Code's `TextEditor.selections` setter).
    */
   setCarets(offsets: number[], version: number): void {
-    if (this.options.keepCarets && this.ver === version && offsets.length === 1) this.caret = offsets[0];
+    if (this.options.keepCarets && this.ver === version && offsets.length === 1) this.caret = this.hostCaret = offsets[0];
   }
 
   /** A change in the window: a keystroke (`remote` false) or an applied edit (carets move along). */
