@@ -208,7 +208,8 @@ async function fuzz(seed: number, ops: number, extra: ReadonlySet<string>): Prom
   const rand = seededRandom(seed);
   const peerCount = 2 + rand(2);
   const onTop = rand(4) === 0 && extra.has('ontop');
-  const docs = Array.from({ length: peerCount }, () => new Y.Doc());
+  // Seeded client ids too: Yjs orders concurrent insertions by them, so a seed replays exactly.
+  const docs = Array.from({ length: peerCount }, (_, i) => Object.assign(new Y.Doc(), { clientID: 1 + i + 10 * rand(1e6) }));
   const net = network(docs, rand);
   const peers: Peer[] = docs.map((doc) => {
     const editor = new SimEditor('', { rand, onTop, keepCarets: true });
