@@ -279,8 +279,8 @@ export class Commands extends Disposable {
       await vscode.commands.executeCommand(which);
       return;
     }
-    if (which === 'undo') binding.undo();
-    else binding.redo();
+    if (which === 'undo') await binding.undo();
+    else await binding.redo();
   }
 
   private async handleUri(uri: vscode.Uri): Promise<void> {

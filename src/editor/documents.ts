@@ -244,12 +244,12 @@ export class DocumentBindings implements vscode.Disposable {
     return this.bound.get(document)?.lastLocal ?? false;
   }
 
-  undo(document: vscode.TextDocument): boolean {
-    return this.bound.get(document)?.binding.undo() ?? false;
+  undo(document: vscode.TextDocument): Promise<boolean> {
+    return this.bound.get(document)?.binding.undo() ?? Promise.resolve(false);
   }
 
-  redo(document: vscode.TextDocument): boolean {
-    return this.bound.get(document)?.binding.redo() ?? false;
+  redo(document: vscode.TextDocument): Promise<boolean> {
+    return this.bound.get(document)?.binding.redo() ?? Promise.resolve(false);
   }
 
   /**

@@ -21,7 +21,7 @@
  * Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
  */
 import * as Y from 'yjs';
-import { compose, deltaToEdits, mapBack, mergeTouching, readerAfter, rebase, sameChange, trimNoOps, type Reader } from './edit-algebra';
+import { compose, deltaToEdits, mapBack, mergeTouching, readerAfter, readerOfRemoved, rebase, sameChange, trimNoOps, type Reader } from './edit-algebra';
 import { diffEdits, mapOffset, unionEdits, withCommonChanges, type TextEdit } from './textdiff';
 import { sameInserts, type BufferBindingOptions, type Change, type EditorBuffer, type Flight } from './editor-buffer';
 
@@ -55,6 +55,9 @@ export class BufferBinding {
   private flight: Flight | undefined;
   /** Changes reported while the answer to a flight whose edits they start with is awaited. */
   private held: Change[] | undefined;
+  /** Undo and redo wait here for held changes to be decided (see undo). */
+  private heldWaiters: Array<() => void> = [];
+  private history: Promise<boolean> = Promise.resolve(true);
   /** The version of the last reported change. */
   private seen: number;
   /** `pending` is unknown (refused read-only edit, unrecognised echo): recompute it from the texts. */
@@ -159,7 +162,7 @@ export class BufferBinding {
         // so it is pending again and the keystroke goes to the shared text at once.
         f.raced = true;
         f.racers = 0;
-        this.pending = compose(f.edits, this.pending);
+        this.foldBack(f);
       }
     }
     if (f && f.result === true && !f.echoed) return this.afterApplied(f, changes, version);
@@ -185,7 +188,7 @@ export class BufferBinding {
     if (!f.raced) {
       f.raced = true;
       f.racers = 0;
-      this.pending = compose(f.edits, this.pending);
+      this.foldBack(f);
     }
     if (++f.racers! > MAX_RACERS) {
       // Not found among the changes that followed: stop looking, re-derive from the texts.
@@ -199,12 +202,32 @@ export class BufferBinding {
     return true;
   }
 
-  undo(): boolean {
-    return this.undoManager.undo() !== null;
+  /**
+   * Undoes the person's last step (their own edits only), once every keystroke reported before it is
+   * in the shared text. A keystroke matching a collaborator's edit in flight waits for the editor's
+   * answer; undone before it, the undo skipped it, and taken after, it cleared the redo stack (the
+   * undo/redo fuzz, seed 1058). Undo and redo run in the order asked.
+   */
+  undo(): Promise<boolean> {
+    return this.afterKeystrokes(() => this.undoManager.undo() !== null);
   }
 
-  redo(): boolean {
-    return this.undoManager.redo() !== null;
+  redo(): Promise<boolean> {
+    return this.afterKeystrokes(() => this.undoManager.redo() !== null);
+  }
+
+  private afterKeystrokes(step: () => boolean): Promise<boolean> {
+    const run = this.history.then(async () => {
+      while (this.held && !this.closed) await new Promise<void>((resolve) => this.heldWaiters.push(resolve));
+      return !this.closed && step();
+    });
+    this.history = run.catch(() => false);
+    return run;
+  }
+
+  private wakeHeldWaiters(): void {
+    const waiters = this.heldWaiters.splice(0);
+    waiters.forEach((w) => w());
   }
 
   /**
@@ -257,6 +280,7 @@ export class BufferBinding {
     this.ytext.unobserve(this.observer);
     this.undoManager.destroy();
     this.wake?.();
+    this.wakeHeldWaiters();
   }
 
   /** A change typed here: into the shared text, rebased over what the buffer has not received. */
@@ -301,6 +325,18 @@ export class BufferBinding {
     if (next.some((o, k) => o !== now[k])) this.buffer.setCarets(next, version);
   }
 
+  /**
+   * A raced flight's edits back in `pending`, before the racing keystroke is rebased over them. An
+   * undo sent in the flight and its redo pending since make a removal put back as it was (Yjs redoes
+   * with new items): trimmed, as `trimPending` trims it when both are pending. Left in, it stood for
+   * "their copy replaced yours", and a keystroke deleting that text deleted only the old copy: the
+   * text came back (the undo/redo fuzz, seed 1040).
+   */
+  private foldBack(f: Flight): void {
+    this.pending = compose(f.edits, this.pending);
+    if (f.removed?.length) this.pending = trimNoOps(this.pending, readerOfRemoved(f.removed));
+  }
+
   /** The editor answered: replays the changes held meanwhile, now that their kind is known. */
   private answered(f: Flight, applied: boolean): void {
     f.result = applied;
@@ -315,6 +351,7 @@ export class BufferBinding {
       const local = this.onBufferChange(c.changes, c.version);
       if (!local && !applied) this.options.logger.debug("binding: a change matched the refused edit in flight; it was the user's");
     }
+    if (!this.held) this.wakeHeldWaiters();
   }
 
   /**
@@ -328,6 +365,15 @@ export class BufferBinding {
       this.buffer.textAt ? this.buffer.textAt(offset, length) : (text ??= this.buffer.getText()).slice(offset, offset + length);
     const f = this.flight;
     this.pending = trimNoOps(this.pending, f && !f.echoed && !f.raced ? readerAfter(f.edits, reported) : reported);
+  }
+
+  /** What `edits` would remove from the buffer as reported (see Flight.removed). */
+  private removedBy(edits: readonly TextEdit[]): Array<{ offset: number; text: string }> | undefined {
+    if (!edits.some((e) => e.deleteCount > 0) || this.buffer.version() !== this.seen) return undefined;
+    let text: string | undefined;
+    const read = (offset: number, length: number): string =>
+      this.buffer.textAt ? this.buffer.textAt(offset, length) : (text ??= this.buffer.getText()).slice(offset, offset + length);
+    return edits.filter((e) => e.deleteCount > 0).map((e) => ({ offset: e.offset, text: read(e.offset, e.deleteCount) }));
   }
 
   private sendable(edits: TextEdit[]): TextEdit[] {
@@ -388,6 +434,7 @@ export class BufferBinding {
         // them, as it would have had they been typed here, so it is not kept before them.
         sent: this.caretsFollow ? mergeTouching(this.pending) : this.sendable(this.pending),
         baseVersion: this.seen,
+        removed: this.removedBy(this.pending),
         raced: false,
         echoed: false,
         anchors: carets && !this.caretsFollow ? this.anchor(carets) : undefined,

@@ -247,6 +247,10 @@ export function trimNoOps(edits: readonly TextEdit[], read: Reader): TextEdit[] 
       continue;
     }
     const removed = read(start, end - start);
+    if (removed.length !== end - start) {
+      out.push(...run); // not readable: left as it is
+      continue;
+    }
     let head = 0;
     while (head < removed.length && head < inserted.length && removed[head] === inserted[head]) head++;
     let tail = 0;
@@ -266,6 +270,17 @@ function splits(text: string, at: number): boolean {
   const before = text.charCodeAt(at - 1);
   const after = text.charCodeAt(at);
   return (before === 13 && after === 10) || (before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff);
+}
+
+/**
+ * A reader of the ranges `removed` records (and of nothing else: other reads come back empty, which
+ * `trimNoOps` leaves alone).
+ */
+export function readerOfRemoved(removed: ReadonlyArray<{ offset: number; text: string }>): Reader {
+  return (offset, length) => {
+    const r = removed.find((x) => x.offset <= offset && offset + length <= x.offset + x.text.length);
+    return r ? r.text.slice(offset - r.offset, offset - r.offset + length) : '';
+  };
 }
 
 /** A reader of the text after `edits`, given a reader of the text before them. */

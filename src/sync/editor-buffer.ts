@@ -66,6 +66,12 @@ export interface Flight {
   /** The same change as sent to the editor, and as the editor reports it back (touching edits merged). */
   readonly sent: TextEdit[];
   readonly baseVersion: number;
+  /**
+   * The text each deletion of `edits` removes, read when sent: a keystroke that races the flight
+   * leaves no other way to read it (the buffer has moved on), and an undo's removal that the pending
+   * redo puts back is told apart by it (see BufferBinding.foldBack).
+   */
+  readonly removed?: ReadonlyArray<{ offset: number; text: string }>;
   /** How applyEdits resolved, once it has. */
   result?: boolean;
   /** A keystroke came first although the editor applied the flight: its edits are back in `pending`. */

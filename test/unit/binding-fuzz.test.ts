@@ -184,12 +184,12 @@ class Typist {
     // The undo command reaches the extension host after the change events typed before it.
     while (!editor.caughtUp) await ticks(this.rand, 1);
     let undone = 0;
-    for (let n = 1 + this.rand(3); n > 0 && binding.undo(); n--) {
+    for (let n = 1 + this.rand(3); n > 0 && (await binding.undo()); n--) {
       undone++;
       await ticks(this.rand, 3);
     }
     for (; undone > 0; undone--) {
-      assert.ok(binding.redo(), `${this.name}: redo after undo did nothing`);
+      assert.ok(await binding.redo(), `${this.name}: redo after undo did nothing`);
       await ticks(this.rand, 3);
     }
   }
@@ -278,11 +278,23 @@ test('fuzz: every token whole and exactly once', { todo: 'a keystroke next to te
 
 /**
  * Fixed: an undo then its redo left "their copy replaced yours" in `pending` (Yjs redoes with new
- * items), so deleting the token deleted only the old copy (seed 1001). Still fails now and then (seed
- * 1003, timing-dependent): not yet traced.
+ * items), so deleting the token deleted only the old copy (seed 1001); the same across a raced flight
+ * (1040) and an undo taken before a held keystroke (1058), see the test above. Still fails on 2 of
+ * seeds 1000–1199 (1049, 1160): not yet traced. All of them: a loop over HYPERPAIR_FUZZ_SEED.
  */
-test('fuzz with undo/redo bursts: no character lost or doubled, no repair', { todo: 'a deleted token comes back now and then (seed 1003, not yet traced)' }, async () => {
+test('fuzz with undo/redo bursts: no character lost or doubled, no repair', { todo: 'a token comes back or splits now and then (seeds 1049 and 1160 of 1000–1199, not yet traced)' }, async () => {
   for (const seed of SEEDS) await fuzz(seed, OPS, new Set([...EXTRA, 'undo']));
+});
+
+/**
+ * Undo/redo seeds that replay two fixed losses exactly (client ids and timing come from the seed):
+ * 1040, a token deleted while the redo of its undo was on its way came back (the raced flight's
+ * removal and the redo's re-insertion now cancel out, BufferBinding.foldBack); 1058, a keystroke held
+ * for the editor's answer was taken after the undo, which skipped it and cleared the redo stack (undo
+ * now waits for it). 2 of seeds 1000–1199 still fail (1049, 1160; 10 before these fixes).
+ */
+test('undo/redo: a deletion racing a redo stays deleted, and an undo waits for the keystrokes before it', async () => {
+  for (const seed of [1040, 1058]) await fuzz(seed, 40, new Set(['undo']));
 });
 
 /**
