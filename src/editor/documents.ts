@@ -25,6 +25,8 @@ export interface DocumentHost {
   setEditorOwned?(relPath: string, owned: boolean): void;
   /** This peer is a read-only guest: its editors are read-only and its edits are not shared. */
   readOnly?(): boolean;
+  /** Whether the disk mirror wrote this text to this file lately (see onChange: a reload of it). */
+  mirrorWrote?(relPath: string, text: string): boolean;
 }
 
 class VsCodeBuffer implements EditorBuffer {
@@ -326,6 +328,7 @@ export class DocumentBindings implements vscode.Disposable {
       );
       bound.binding = new BufferBinding(ytext, buffer, {
         logger: this.logger,
+        name: relPath,
         onLocalEdit: () => {
           bound.lastLocal = true;
           bound.userEdited = true;
@@ -365,7 +368,11 @@ export class DocumentBindings implements vscode.Disposable {
     // Also an event without changes: the binding follows the document's version.
     if (changes.length) b.lastLocal = false;
     this.divergence?.noteActivity();
-    b.binding.onBufferChange(changes, e.document.version);
+    // A clean document changed, not by undo or redo: VS Code reloaded it from disk (or applied an edit
+    // of ours, which the binding tells apart). If the mirror wrote that text (as the document was
+    // opening), it is an older copy of the shared text, not an edit; another tool's write is an edit.
+    const reloaded = changes.length > 0 && !e.document.isDirty && e.reason === undefined && (this.host.mirrorWrote?.(b.relPath, e.document.getText()) ?? false);
+    b.binding.onBufferChange(changes, e.document.version, reloaded);
   }
 
   /**

@@ -1,55 +1,43 @@
 /**
  * Open editors follow the files (issue 11, item 2). When a collaborator renames or moves a file
- * this editor has open, the editor moves it with VS Code's own file move (WorkspaceEdit.renameFile),
- * so the tab stays in its view column and keeps its unsaved text; the disk mirror leaves that file's
- * move to the editor (Mirror.handOverMove). When a collaborator deletes an open file, its buffer is
+ * this editor has open, the mirror moves the file and the new document opens in each column the old
+ * one had a tab, with the focus and the caret where they were; the old document shares every
+ * keystroke until then and hands its shared text over (with its unsaved text), and its tab closes.
+ * (VS Code's own move, WorkspaceEdit.renameFile, left the focus on the page for up to a second and a
+ * half under load: keys typed then were lost.) When a collaborator deletes an open file, its buffer is
  * released from the shared text and keeps its text: typing in it or saving it brings the file back,
  * once, as a new file with that text (never a second copy beside a dead one, see PROTOCOL.md §6.4).
  * Each time the person is told who did it.
  */
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable, toDisposable } from '../session/disposable';
 import type { Logger } from '../session/log';
 import type { ChangeOrigin, FileEntry, Workspace, WorkspaceEvents } from '../sync/api';
+import { pruneEmptyDirs } from '../sync/fsutil';
 import type { DocumentBindings } from './documents';
 
 /** How long both paths of a move stay the editor's (the move is seen on disk and bound well before). */
 const CLAIM_MS = 15_000;
 
-/** How long VS Code may take to close the old document of a move it made (it normally does at once). */
-const OLD_DOCUMENT_CLOSE_MS = 3000;
+/** How long the mirror may take to move a file whose open editor follows it. */
+const MOVE_ARRIVES_MS = 10_000;
 
-/** Resolves when the document is closed, or after `ms`. */
-function closed(doc: vscode.TextDocument, ms: number): Promise<void> {
-  if (doc.isClosed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      sub.dispose();
-      resolve();
-    };
-    const sub = vscode.workspace.onDidCloseTextDocument((d) => d === doc && done());
-    const timer = setTimeout(done, ms);
-  });
+/** How long the old name of a moved file stays the editor's after its tab is saved and closed. */
+const LEAVE_ALONE_MS = 5000;
+
+/** Resolves true once a file exists at `abs`, false after `ms`. */
+async function appears(abs: string, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 25))) {
+    if (await fs.stat(abs).then((st) => st.isFile(), () => false)) return true;
+  }
+  return false;
 }
 
-/**
- * VS Code replaces a moved file's editor without focus (its editor service reopens it with
- * `preserveFocus`), and the focus falls to the page: what the person types then goes nowhere and is
- * lost (issue 11, item 2). Gives the focus back to the moved file's editor the moment it is shown
- * in its column, rather than when the move is done, to keep that gap as short as the editor allows.
- */
-function refocusWhenShown(to: vscode.Uri, column: vscode.ViewColumn | undefined): vscode.Disposable {
-  let focused: vscode.TextEditor | undefined;
-  const check = () => {
-    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === to.toString() && (column === undefined || e.viewColumn === column));
-    if (!editor || editor === focused) return;
-    focused = editor;
-    void vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false, preview: false }).then(undefined, () => undefined);
-  };
-  const subs = [vscode.window.onDidChangeVisibleTextEditors(check), vscode.window.onDidChangeActiveTextEditor(check)];
-  return { dispose: () => subs.forEach((s) => s.dispose()) };
+/** The text tabs showing `uri`, in every group. */
+function tabsOf(uri: vscode.Uri): vscode.Tab[] {
+  return vscode.window.tabGroups.all.flatMap((g) => g.tabs.filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === uri.toString()));
 }
 
 export interface FollowHost {
@@ -63,6 +51,10 @@ export interface FollowHost {
   whoChanged(fileId: string, field: 'path' | 'deleted'): string | undefined;
   /** The editor is about to write this new file itself (the mirror must not write it first). */
   expectEditorWrite(relPath: string, text: string): void;
+  /** The editor writes and removes a file at this unshared path (a moved file's old tab): not a change. */
+  leaveAlone(relPath: string, on: boolean): void;
+  /** Resolves when the disk mirror has done what it was asked so far (moved a file, written it). */
+  mirrorIdle(): Promise<void>;
   /**
    * VS Code is moving an open document from or to this path: the mirror leaves the file to the editor
    * while claimed (owned), as while a binding has it open.
@@ -77,6 +69,8 @@ export class FileFollower extends Disposable {
   private readonly orphans = new Map<vscode.TextDocument, string>();
   /** Paths claimed for documents VS Code moves there, until their binding takes over (see claim). */
   private readonly claims = new Map<string, NodeJS.Timeout>();
+  /** Old names of moved files, left to the editor a while after their tabs closed (see closeOld). */
+  private readonly leftAlone = new Map<string, NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
@@ -89,6 +83,8 @@ export class FileFollower extends Disposable {
       toDisposable(() => {
         this.claims.forEach((t) => clearTimeout(t));
         this.claims.clear();
+        this.leftAlone.forEach((t) => clearTimeout(t));
+        this.leftAlone.clear();
         this.orphans.clear();
       }),
     );
@@ -169,53 +165,93 @@ export class FileFollower extends Disposable {
     this.queue = this.queue.then(() => this.follow(entry, oldPath, who)).catch((err: Error) => this.logger.warn(`following a rename: ${err.message}`));
   }
 
+  /**
+   * A collaborator renamed a file open here. The mirror moves the file; the new document opens beside
+   * the old tab, in each column it had one, and takes the focus if the old one had it; the old
+   * document, which took every keystroke until then, hands its shared text over and its tab closes.
+   * VS Code's own move of an open editor (WorkspaceEdit.renameFile) reopens it without focus, and for
+   * up to a second and a half on a loaded machine the keys typed went nowhere (issue 11, item 2).
+   */
   private async follow(entry: FileEntry, oldPath: string, who: string): Promise<void> {
-    if (this.disposed) return this.host.editorMoveDone(oldPath, entry.path, false);
     const from = this.uri(oldPath);
     const to = this.uri(entry.path);
     const old = this.documents.documentAt(oldPath);
-    const columns = vscode.window.tabGroups.all
-      .filter((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === from.toString()))
-      .map((g) => g.viewColumn);
-    const active = vscode.window.activeTextEditor;
-    const wasActive = active?.document.uri.toString() === from.toString() ? { column: active.viewColumn, selections: active.selections } : undefined;
-    if (old) this.documents.hold(old);
-    const refocus = wasActive && refocusWhenShown(to, wasActive.column);
-    const edit = new vscode.WorkspaceEdit();
-    edit.renameFile(from, to, { overwrite: false });
-    // VS Code moves the file and its open editors, keeping unsaved text; the binding follows the new
-    // document when it opens (its shared text is the same file's, by id).
-    const moved = await vscode.workspace.applyEdit(edit).then(
-      (ok) => ok,
-      () => false,
-    );
-    refocus?.dispose();
-    // VS Code opened the new document from a snapshot of the old one taken before the move on disk;
-    // keystrokes made since are in the old document only, until VS Code closes it. Its binding stays
-    // until then so that they are shared (released at once, they were lost: issue 11, item 2); the new
-    // document waits, and is handed the shared text when the old one lets go (DocumentBindings), with
-    // whatever was typed into it meanwhile merged after those keystrokes.
-    if (old) await closed(old, OLD_DOCUMENT_CLOSE_MS);
-    if (old && !old.isClosed) this.documents.release(old);
-    this.host.editorMoveDone(oldPath, entry.path, moved);
-    if (!moved) this.logger.warn(`could not move the open ${oldPath} to ${entry.path} in the editor; the mirror moved the file`);
-    else this.logger.info(`${who} renamed ${oldPath} to ${entry.path}; the open editor moved with it`);
+    const oldTabs = tabsOf(from);
+    if (this.disposed || !old || !oldTabs.length) {
+      // Nothing shows it: the mirror moves the file, and whoever opens it next gets the new name.
+      if (old) this.documents.release(old);
+      return this.host.editorMoveDone(oldPath, entry.path, false);
+    }
+    // Collaborators' edits wait for the new document (a save of the old one would bring the old name
+    // back); what the person types in the old one is shared until the new one has the focus.
+    this.documents.hold(old);
+    this.documents.noteMove(oldPath, entry.path);
+    this.host.leaveAlone(oldPath, true);
+    this.host.editorMoveDone(oldPath, entry.path, false);
+    // Moved, and written with the shared text: the new document opens with the text the caret's
+    // place refers to (only keystrokes typed since are added at the hand-over, before the caret).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.host.mirrorIdle(), new Promise((r) => (timer = setTimeout(r, MOVE_ARRIVES_MS)))]);
+    clearTimeout(timer);
+    if (!(await appears(to.fsPath, MOVE_ARRIVES_MS))) {
+      this.logger.warn(`${oldPath} was renamed to ${entry.path}, which has not appeared on disk; the editor keeps the old tab`);
+      this.documents.release(old);
+      this.host.leaveAlone(oldPath, false);
+      this.host.tell(`${who} renamed ${oldPath} to ${entry.path}; your open tab of it no longer saves to the session.`);
+      return;
+    }
+    this.claim(entry.path); // the new document's until its binding has it
     const doc = await vscode.workspace.openTextDocument(to);
-    await this.documents.rebind(doc);
-    // Where the old tab was: VS Code normally replaces it in place; if not, open it there (once).
-    const hasTab = (g: vscode.TabGroup) => g.tabs.some((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === to.toString());
+    const columns = [...new Set(oldTabs.map((t) => t.group.viewColumn))];
+    const activeColumn = vscode.window.activeTextEditor?.document === old ? vscode.window.activeTextEditor.viewColumn : undefined;
     for (const column of columns) {
-      const group = vscode.window.tabGroups.all.find((g) => g.viewColumn === column);
-      if (group && !hasTab(group)) await vscode.window.showTextDocument(doc, { viewColumn: column, preserveFocus: true, preview: false });
+      if (column !== activeColumn) await vscode.window.showTextDocument(doc, { viewColumn: column, preserveFocus: true, preview: false });
     }
-    if (wasActive) {
-      // The person was in this file: keep them there, typing where they were (the move may have
-      // taken the focus, or reset the caret).
-      const editor = await vscode.window.showTextDocument(doc, { viewColumn: wasActive.column, preserveFocus: false, preview: false });
-      const atStart = editor.selections.length === 1 && editor.selection.isEmpty && editor.selection.active.isEqual(new vscode.Position(0, 0));
-      if (atStart) editor.selections = wasActive.selections.map((s) => new vscode.Selection(doc.validatePosition(s.anchor), doc.validatePosition(s.active)));
+    if (activeColumn !== undefined) {
+      // Read as late as possible: the person may still be typing in the old document.
+      const selections = (vscode.window.activeTextEditor?.document === old ? vscode.window.activeTextEditor.selections : []).map(
+        (s) => new vscode.Selection(doc.validatePosition(s.anchor), doc.validatePosition(s.active)),
+      );
+      // Opened with the caret where it was (set afterwards, a key typed in between went to the start);
+      // a keystroke not yet in this document is put in before it at the hand-over.
+      const editor = await vscode.window.showTextDocument(doc, { viewColumn: activeColumn, preserveFocus: false, preview: false, selection: selections[0] });
+      if (selections.length > 1) editor.selections = selections;
     }
+    this.documents.release(old); // the hand-over: the new document takes the shared text
+    await this.closeOld(old, oldPath);
+    this.logger.info(`${who} renamed ${oldPath} to ${entry.path}; the open editor moved with it`);
     this.host.tell(`${who} renamed ${oldPath} to ${entry.path}; your editor follows it.`);
+  }
+
+  /**
+   * Closes the old tabs of a moved file. A dirty one is saved first (under its old name, which the
+   * mirror leaves alone, then removed): its text is in the new document, and closing it unsaved would
+   * ask the person whether to save.
+   */
+  private async closeOld(old: vscode.TextDocument, oldPath: string): Promise<void> {
+    const abs = this.uri(oldPath).fsPath;
+    try {
+      if (old.isDirty && !(await old.save().then((ok) => ok, () => false))) {
+        this.logger.warn(`could not close the old tab of ${oldPath} without asking; it stays open, no longer shared`);
+        return;
+      }
+      await vscode.window.tabGroups.close(tabsOf(old.uri), true).then(undefined, () => false);
+      // Written by that save (or by nothing): the session has this text under the new name.
+      const onDisk = await fs.readFile(abs, 'utf8').catch(() => undefined);
+      if (onDisk !== undefined && !this.host.workspace.byPath(oldPath) && onDisk === old.getText()) {
+        await fs.rm(abs, { force: true });
+        await pruneEmptyDirs(this.host.root, path.dirname(abs)); // a folder renamed: the old one goes
+      }
+    } finally {
+      clearTimeout(this.leftAlone.get(oldPath));
+      this.leftAlone.set(
+        oldPath,
+        setTimeout(() => {
+          this.leftAlone.delete(oldPath);
+          this.host.leaveAlone(oldPath, false);
+        }, LEAVE_ALONE_MS),
+      );
+    }
   }
 
   private onRemoved(entry: FileEntry, origin: ChangeOrigin): void {

@@ -16,6 +16,7 @@ import { describeDeparture } from '../session/departure';
 import { formatDiagnosis, type Diagnosis } from '../session/diagnose';
 import { probeConnectivity } from '../session/probe';
 import { FileHistory } from '../sync/history';
+import { contentHash } from '../sync/hash';
 import { startPeer, type RunningPeer } from '../app/peer';
 import type { HyperpairConfig } from './config';
 import type { JoinProgress } from './controller';
@@ -149,6 +150,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       workspace: peer.workspace,
       setEditorOwned: (rel, owned) => own(bound, rel, owned),
       readOnly: () => peer.session.readOnly,
+      mirrorWrote: (rel, text) => peer.mirror.wroteLately(rel, contentHash(Buffer.from(text, 'utf8'))),
     },
     logger,
     peer.workspace.awareness,
@@ -171,6 +173,8 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       isEditorMove: (from, to) => peer.mirror.isEditorMove(from, to),
       editorMoveDone: (from, to, moved) => peer.mirror.editorMoveDone(from, to, moved),
       expectEditorWrite: (rel, text) => peer.mirror.expectEditorWrite(rel, text),
+      leaveAlone: (rel, on) => peer.mirror.leaveAlone(rel, on),
+      mirrorIdle: () => peer.mirror.idle(),
       claim: (rel, owned) => own(claimed, rel, owned),
       whoChanged: (fileId, field) => {
         const client = lastWriterOf(peer.workspace.index, fileId, field);

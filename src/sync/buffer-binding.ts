@@ -116,6 +116,10 @@ export class BufferBinding {
     if (text === shared) return;
     const from = withCommonChanges(base, shared, text);
     const r = rebase(diffEdits(from, shared), diffEdits(from, text));
+    this.options.logger.debug(
+      `binding: hand-over from a base of ${base.length} characters: ${JSON.stringify(diffEdits(from, text)).slice(0, 300)} typed in the buffer, ` +
+        `${JSON.stringify(diffEdits(from, shared)).slice(0, 300)} in the shared text since`,
+    );
     if (this.options.readOnly?.()) {
       this.options.onRefused?.();
       this.pending = diffEdits(text, this.ytext.toString());
@@ -124,6 +128,11 @@ export class BufferBinding {
     this.applyToShared(r.pending);
     this.pending = r.local;
     this.options.onLocalEdit?.();
+  }
+
+  /** Debug lines of the binding's decisions (the two-editor tests' logs keep them). */
+  private trace(line: () => string): void {
+    this.options.logger.debug(`binding ${this.options.name ?? ''}: ${line()}`);
   }
 
   /** True when nothing is pending: the buffer as reported equals the shared text. */
@@ -142,10 +151,10 @@ export class BufferBinding {
    * the echo of an applied edit, or a change whose kind is decided when the editor answers (then
    * `onLocalEdit` says if it was local).
    */
-  onBufferChange(changes: readonly TextEdit[], version: number): boolean {
+  onBufferChange(changes: readonly TextEdit[], version: number, reloaded = false): boolean {
     if (this.closed) return false;
     if (this.held) {
-      this.held.push({ changes, version });
+      this.held.push({ changes, version, reloaded });
       return false;
     }
     this.seen = version;
@@ -154,7 +163,7 @@ export class BufferBinding {
     if (f && f.result === undefined) {
       if (f.raced ? sameInserts(changes, f.sent) : sameChange(changes, f.sent)) {
         // Ours, or the user typed exactly that: the editor's answer tells.
-        this.held = [{ changes, version }];
+        this.held = [{ changes, version, reloaded }];
         return false;
       }
       if (!f.raced) {
@@ -165,13 +174,37 @@ export class BufferBinding {
         this.foldBack(f);
       }
     }
-    if (f && f.result === true && !f.echoed) return this.afterApplied(f, changes, version);
-    this.local(changes);
-    return true;
+    if (f && f.result === true && !f.echoed) return this.afterApplied(f, changes, version, reloaded);
+    return this.taken(changes, version, reloaded);
+  }
+
+  /**
+   * A change that is not the echo of an applied edit: typed here, or (`reloaded`) the editor reloaded
+   * the buffer from disk with a text the disk mirror wrote a moment before (it wrote the file as the
+   * editor was opening it): an older copy of the shared text, not typing. Taken for typing, that
+   * whole-line replacement put the old state back over the shared text and moved a collaborator's
+   * words after it (the two-editor tests' doubled '// B '); the buffer gets the shared text again.
+   */
+  private taken(changes: readonly TextEdit[], version: number, reloaded: boolean): boolean {
+    if (!reloaded) {
+      this.local(changes);
+      return true;
+    }
+    this.trace(() => `the editor reloaded the buffer from disk with an earlier copy of the shared text (v${version})`);
+    const f = this.flight;
+    if (f && f.result === undefined && !f.raced) {
+      // The editor will refuse it (its version moved): pending again, then re-derived from the texts.
+      f.raced = true;
+      f.racers = 0;
+      this.foldBack(f);
+    }
+    this.resync = true;
+    this.scheduleFlush();
+    return false;
   }
 
   /** A change reported after the editor said it applied the flight: normally the flight itself. */
-  private afterApplied(f: Flight, changes: readonly TextEdit[], version: number): boolean {
+  private afterApplied(f: Flight, changes: readonly TextEdit[], version: number, reloaded: boolean): boolean {
     if (!f.raced && sameChange(changes, f.sent)) {
       this.echo(f, changes, version);
       return false;
@@ -198,8 +231,7 @@ export class BufferBinding {
       this.resync = true;
       f.onEcho?.();
     }
-    this.local(changes);
-    return true;
+    return this.taken(changes, version, reloaded);
   }
 
   /**
@@ -286,6 +318,7 @@ export class BufferBinding {
   /** A change typed here: into the shared text, rebased over what the buffer has not received. */
   private local(changes: readonly TextEdit[]): void {
     const r = rebase(changes, this.pending);
+    this.trace(() => `typed ${brief(changes)} (v${this.seen}); into the shared text as ${brief(r.local)}, still to send ${brief(r.pending)}`);
     this.pending = r.pending;
     this.trimPending();
     if (this.options.readOnly?.()) {
@@ -339,6 +372,7 @@ export class BufferBinding {
 
   /** The editor answered: replays the changes held meanwhile, now that their kind is known. */
   private answered(f: Flight, applied: boolean): void {
+    this.trace(() => `the editor ${applied ? 'applied' : 'refused'} ${brief(f.sent)} (sent at v${f.baseVersion}, now v${this.buffer.version()})`);
     f.result = applied;
     const held = this.held ?? [];
     this.held = undefined;
@@ -348,7 +382,7 @@ export class BufferBinding {
       this.trimPending();
     }
     for (const c of held) {
-      const local = this.onBufferChange(c.changes, c.version);
+      const local = this.onBufferChange(c.changes, c.version, c.reloaded);
       if (!local && !applied) this.options.logger.debug("binding: a change matched the refused edit in flight; it was the user's");
     }
     if (!this.held) this.wakeHeldWaiters();
@@ -482,4 +516,10 @@ export class BufferBinding {
       this.wake = done;
     });
   }
+}
+
+/** Edits in a log line, cut short. */
+function brief(edits: readonly TextEdit[]): string {
+  const text = JSON.stringify(edits.map((e) => [e.offset, e.deleteCount, e.insert]));
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

@@ -58,6 +58,7 @@ export class DiskIntake implements DiskReader {
     for (const rel of files) {
       if (this.core.rules.excluded(rel, false) && (!this.core.ws.byPath(rel) || this.core.rules.hardExcluded(rel, false))) continue;
       if (this.editor.movingTo(rel)) continue; // the editor is moving it here: missing is not deleted
+      if (this.editor.isLeftAlone(rel) && !this.core.ws.byPath(rel)) continue; // the editor's, outside the session
       const unsafe = unsafePathReason(rel);
       if (unsafe) {
         this.warnOnce(rel, `${JSON.stringify(rel)} is not shared: its name cannot be shared safely on every platform: ${unsafe}`);

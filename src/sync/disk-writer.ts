@@ -155,6 +155,7 @@ export class DiskWriter {
       const { displaced } = await atomicWrite(this.core.root, e.path, bytes, { syncNewFile: !firstCopy, expect: seen ? { hash: seen.hash, size: seen.size } : null });
       const now = { hash, size: bytes.byteLength, text, earlier: earlierTexts(seen) };
       this.core.known.set(e.path, now);
+      this.core.written.note(e.path, hash);
       this.wrote(e.path);
       if (displaced) await this.mergeDisplaced(current, seen, displaced, now);
     } catch (err) {

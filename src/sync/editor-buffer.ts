@@ -34,6 +34,8 @@ export interface EditorBuffer {
 
 export interface BufferBindingOptions {
   logger: Logger;
+  /** Names the binding in its debug lines (the file's path). */
+  name?: string;
   /** Milliseconds within which consecutive local edits undo as one step. */
   captureTimeout?: number;
   /** How long to wait for the editor to report an applied edit before saying so in the log (default 10 s). */
@@ -89,6 +91,8 @@ export interface Flight {
 export interface Change {
   changes: readonly TextEdit[];
   version: number;
+  /** The editor reloaded the buffer from disk with a copy of the shared text (see onBufferReloaded). */
+  reloaded?: boolean;
 }
 
 /**

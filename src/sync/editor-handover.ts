@@ -19,6 +19,8 @@ export interface EntryWriter {
 
 export class EditorHandover {
   private readonly owned = new Set<string>();
+  /** Paths the editor writes and removes itself, outside the session (see leaveAlone). */
+  private readonly leftAlone = new Set<string>();
   /** Renames of open files that the editor carries out, by new path (see handOverMove). */
   private readonly moves = new Map<string, { oldPath: string; known?: Known }>();
 
@@ -30,6 +32,19 @@ export class EditorHandover {
   /** Whether an editor has this file open (and writes it itself). */
   owns(rel: string): boolean {
     return this.owned.has(rel);
+  }
+
+  /**
+   * The editor saves a document under a name that left the session (a moved file's old tab, so that
+   * it closes without asking) and removes that file again: its coming and going is not a change.
+   */
+  leaveAlone(rel: string, on: boolean): void {
+    if (on) this.leftAlone.add(rel);
+    else this.leftAlone.delete(rel);
+  }
+
+  isLeftAlone(rel: string): boolean {
+    return this.leftAlone.has(rel);
   }
 
   /** Whether an editor is moving a file to this path: its absence there is not a delete. */

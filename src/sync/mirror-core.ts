@@ -3,6 +3,7 @@
  * record of what each file last held, what the folder excludes, and the one queue every disk
  * operation runs in, so that a write and the reading of a change never interleave.
  */
+import { RecentWrites } from './recent-writes';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from '../session/log';
 import type { KnownFiles } from './disk-state';
@@ -39,6 +40,8 @@ export interface MirrorEvents {
 
 export class MirrorCore {
   private queue: Promise<void> = Promise.resolve();
+  /** What the writer put on disk lately (see RecentWrites). */
+  readonly written = new RecentWrites();
   /** Thousands of jobs at once (a start, a join) must not hold the event loop: they take turns. */
   private readonly slicer = new Slicer();
   closed = false;

@@ -228,6 +228,16 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     this.editor.expectWrite(rel, text);
   }
 
+  /** The editor writes and removes a file at this path, which is not shared: the mirror ignores it. */
+  leaveAlone(rel: string, on: boolean): void {
+    this.editor.leaveAlone(rel, on);
+  }
+
+  /** Whether the mirror wrote this content (by hash) to this path lately. */
+  wroteLately(rel: string, hash: string): boolean {
+    return this.core.written.has(rel, hash);
+  }
+
   /** Whether the mirror left moving this file on disk to the editor that has it open. */
   isEditorMove(oldPath: string, newPath: string): boolean {
     return this.editor.isMove(oldPath, newPath);

@@ -160,6 +160,24 @@ export class SimEditor implements EditorBuffer {
     if (!this.draining) void this.drain();
   }
 
+  /**
+   * The window reloads its text from disk (VS Code reloads a clean document whose file changed),
+   * reported as one replacement of everything; `asReload` says the adapter recognised it as a copy
+   * of the shared text the disk mirror wrote (DocumentBindings), else it is reported as a change.
+   */
+  reload(text: string, asReload: boolean): void {
+    const edits = [{ offset: 0, deleteCount: this.text.length, insert: text }];
+    this.text = text;
+    this.caret = Math.min(this.caret, text.length);
+    const ver = ++this.ver;
+    this.events.push(() => {
+      this.hostText = text;
+      this.hostVer = ver;
+      this.binding?.onBufferChange(edits, ver, asReload);
+    });
+    if (!this.draining) void this.drain();
+  }
+
   /** Types at the caret: replaces `deleteCount` characters after it with `text`, caret after `text`. */
   /** Moves the caret (a click); the extension host learns of it with the next event, or now if idle. */
   moveTo(offset: number): void {

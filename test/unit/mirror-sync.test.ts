@@ -198,3 +198,30 @@ test('if the editor cannot move an open file, the mirror does', async () => {
   assert.equal(fs.readFileSync(path.join(dirB, 'renamed.txt'), 'utf8'), 'notes\n');
   assert.deepEqual(b.workspace.files().map((f) => f.path), ['renamed.txt']);
 });
+
+test('an open file renamed by a peer: the mirror moves it, and the old tab saved under the old name and removed is no change', async () => {
+  // What the editor does when it follows a rename (follow-files.ts): the mirror moves the file, the
+  // new document takes over, and the old tab, dirty, is saved under its old name, closed and removed.
+  const { a, b, dirB } = await editorPair({ 'notes.txt': 'notes\n' });
+  b.mirror.setEditorOwned('notes.txt', true);
+  const notes = a.workspace.byPath('notes.txt')!;
+  a.workspace.rename(notes.id, 'renamed.txt', 'editor');
+  await waitFor(() => b.mirror.isEditorMove('notes.txt', 'renamed.txt'), 'the hand-over at B');
+  const text = await b.workspace.text(notes.id);
+  text.insert(text.length, 'typed, unsaved\n'); // B's person typing in the old tab
+  b.mirror.leaveAlone('notes.txt', true);
+  b.mirror.editorMoveDone('notes.txt', 'renamed.txt', false);
+  await waitFor(() => fs.existsSync(path.join(dirB, 'renamed.txt')) && !fs.existsSync(path.join(dirB, 'notes.txt')), 'the mirror\'s move');
+  b.mirror.setEditorOwned('renamed.txt', true); // the new document
+  b.mirror.setEditorOwned('notes.txt', false); // the old one let go
+  fs.writeFileSync(path.join(dirB, 'notes.txt'), text.toString()); // the old tab saved, so that it closes without asking
+  fs.writeFileSync(path.join(dirB, 'marker1.txt'), 'm\n');
+  await waitFor(() => a.workspace.byPath('marker1.txt') !== undefined, 'a later disk change at A');
+  fs.rmSync(path.join(dirB, 'notes.txt'));
+  fs.writeFileSync(path.join(dirB, 'marker2.txt'), 'm\n');
+  await waitFor(() => a.workspace.byPath('marker2.txt') !== undefined, 'a later disk change at A');
+  await b.mirror.idle();
+  for (const peer of [a, b]) assert.deepEqual(peer.workspace.files().map((f) => f.path).sort(), ['marker1.txt', 'marker2.txt', 'renamed.txt']);
+  await waitFor(() => a.workspace.loadedText(notes.id)?.toString() === 'notes\ntyped, unsaved\n', 'B\'s typing at A');
+  b.mirror.leaveAlone('notes.txt', false);
+});
