@@ -68,6 +68,11 @@ export class BufferBinding {
    * move along past them (VS Code's own behaviour), as the person typed them before the caret.
    */
   private caretsFollow: boolean;
+  /**
+   * Until the hand-over's text has reached the buffer: a keystroke at its spot goes after it (it is
+   * the person's own earlier typing, in the old document; first, it put the new words before the old).
+   */
+  private handingOver: boolean;
   private flushing = false;
   private closed = false;
   private wake: (() => void) | undefined;
@@ -95,6 +100,7 @@ export class BufferBinding {
     ytext.observe(this.observer);
     this.seen = buffer.version();
     this.caretsFollow = options.base !== undefined;
+    this.handingOver = options.base !== undefined;
     const text = buffer.getText();
     if (options.base !== undefined && options.base !== text) this.handedOver(options.base, text);
     // The buffer may hold an older copy (opened from disk before the shared text arrived): the
@@ -317,7 +323,8 @@ export class BufferBinding {
 
   /** A change typed here: into the shared text, rebased over what the buffer has not received. */
   private local(changes: readonly TextEdit[]): void {
-    const r = rebase(changes, this.pending);
+    if (this.handingOver && !this.flight && !this.pending.length) this.handingOver = false;
+    const r = rebase(changes, this.pending, !this.handingOver);
     this.trace(() => `typed ${brief(changes)} (v${this.seen}); into the shared text as ${brief(r.local)}, still to send ${brief(r.pending)}`);
     this.pending = r.pending;
     this.trimPending();
@@ -332,6 +339,7 @@ export class BufferBinding {
   /** The editor reported the applied flight: the buffer has it now. */
   private echo(f: Flight, changes: readonly TextEdit[], version: number): void {
     f.echoed = true;
+    if (!this.pending.length) this.handingOver = false;
     this.flight = undefined;
     if (!sameChange(changes, f.sent)) {
       // Not expected from an editor that applies edits as sent; re-derive what the buffer lacks.

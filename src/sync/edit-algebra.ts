@@ -131,9 +131,10 @@ export function compose(first: readonly TextEdit[], second: readonly TextEdit[])
  * on the same text). Returns `local` as it applies to the pending result, and what is still pending
  * after `local`. Nothing is lost either way: text one side deleted that the other inserted into
  * stays; at one spot, the local insertion goes first (before the pending text), so that text arriving
- * at someone's caret lands after it and a word being typed stays whole.
+ * at someone's caret lands after it and a word being typed stays whole; `localFirst` false puts it
+ * after (the pending text is the person's own earlier keystrokes, see BufferBinding's hand-over).
  */
-export function rebase(local: readonly TextEdit[], pending: readonly TextEdit[]): { local: TextEdit[]; pending: TextEdit[] } {
+export function rebase(local: readonly TextEdit[], pending: readonly TextEdit[], localFirst = true): { local: TextEdit[]; pending: TextEdit[] } {
   const L = ascending(local);
   const P = ascending(pending);
   if (!P.length) return { local: L, pending: [] };
@@ -152,11 +153,17 @@ export function rebase(local: readonly TextEdit[], pending: readonly TextEdit[])
   for (let k = 0; k < points.length; k++) {
     const at = points[k];
     const mine = insertAt(L, at);
-    toShared.insert(mine);
-    stillPending.retain(mine.length);
     const theirs = insertAt(P, at);
+    if (localFirst) {
+      toShared.insert(mine);
+      stillPending.retain(mine.length);
+    }
     toShared.retain(theirs.length);
     stillPending.insert(theirs);
+    if (!localFirst) {
+      toShared.insert(mine);
+      stillPending.retain(mine.length);
+    }
     if (k === points.length - 1) break; // the rest is untouched by both
     const length = points[k + 1] - at;
     const goneHere = covers(L, at);

@@ -100,6 +100,25 @@ test('a moved document whose base was read before VS Code filled it takes each c
   }
 });
 
+test('typing in the new document before the hand-over text reaches it goes after that text (the person typed it first)', async () => {
+  // The two-editor stress: the old document's last words arrived in the new one after the person's
+  // next words, typed there at once ("w3" then "1 w12 …" then " w4 … w11").
+  for (let seed = 1; seed <= 20; seed++) {
+    const doc = new Y.Doc();
+    const ytext = doc.getText('content');
+    ytext.insert(0, 'race w0\n');
+    const snapshot = ytext.toString();
+    ytext.insert(7, ' w1 w2'); // typed in the old document after the snapshot
+    const moved = new SimEditor(snapshot, { rand: seededRandom(seed) });
+    moved.moveTo(7);
+    const binding = bind(ytext, moved, snapshot);
+    moved.type(' w3'); // at once, before the hand-over's text lands
+    await until(() => binding.settled && moved.caughtUp && moved.text === ytext.toString(), 'settled');
+    assert.equal(ytext.toString(), 'race w0 w1 w2 w3\n', `seed ${seed}`);
+    binding.dispose();
+  }
+});
+
 test('after a hand-over the caret is past the old document\'s last keystrokes: typing goes on in order', async () => {
   const doc = new Y.Doc();
   const ytext = doc.getText('content');
