@@ -35,6 +35,29 @@ async function appears(abs: string, ms: number): Promise<boolean> {
   return false;
 }
 
+/** How long the person has not typed in a moved file's old document before its tab is switched. */
+const TYPING_PAUSE_MS = 700;
+
+/** Resolves once `doc` has not changed for `quietMs`, or after `maxMs` whatever happens. */
+function typingPause(doc: vscode.TextDocument, quietMs: number, maxMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    let quiet: NodeJS.Timeout;
+    const done = () => {
+      clearTimeout(quiet);
+      clearTimeout(cap);
+      sub.dispose();
+      resolve();
+    };
+    const cap = setTimeout(done, maxMs);
+    const sub = vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.document !== doc || !e.contentChanges.length) return;
+      clearTimeout(quiet);
+      quiet = setTimeout(done, quietMs);
+    });
+    quiet = setTimeout(done, quietMs);
+  });
+}
+
 /** The text tabs showing `uri`, in every group. */
 function tabsOf(uri: vscode.Uri): vscode.Tab[] {
   return vscode.window.tabGroups.all.flatMap((g) => g.tabs.filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === uri.toString()));
@@ -202,6 +225,9 @@ export class FileFollower extends Disposable {
     }
     this.claim(entry.path); // the new document's until its binding has it
     const doc = await vscode.workspace.openTextDocument(to);
+    // The switch of tabs takes the focus away for some milliseconds, and a key typed then reaches no
+    // editor: it waits for a pause in the person's typing (the old document shares it meanwhile).
+    await typingPause(old, TYPING_PAUSE_MS, MOVE_ARRIVES_MS);
     const columns = [...new Set(oldTabs.map((t) => t.group.viewColumn))];
     const activeColumn = vscode.window.activeTextEditor?.document === old ? vscode.window.activeTextEditor.viewColumn : undefined;
     for (const column of columns) {
