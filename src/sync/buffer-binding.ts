@@ -247,17 +247,20 @@ export class BufferBinding {
    * undo/redo fuzz, seed 1058). Undo and redo run in the order asked.
    */
   undo(): Promise<boolean> {
-    return this.afterKeystrokes(() => this.undoManager.undo() !== null);
+    return this.afterKeystrokes('undo', () => this.undoManager.undo() !== null);
   }
 
   redo(): Promise<boolean> {
-    return this.afterKeystrokes(() => this.undoManager.redo() !== null);
+    return this.afterKeystrokes('redo', () => this.undoManager.redo() !== null);
   }
 
-  private afterKeystrokes(step: () => boolean): Promise<boolean> {
+  private afterKeystrokes(what: 'undo' | 'redo', step: () => boolean): Promise<boolean> {
     const run = this.history.then(async () => {
+      if (this.held) this.trace(() => `${what} waits for a keystroke the editor has not answered for`);
       while (this.held && !this.closed) await new Promise<void>((resolve) => this.heldWaiters.push(resolve));
-      return !this.closed && step();
+      const done = !this.closed && step();
+      this.trace(() => `${what}: ${done ? 'done' : 'nothing to ' + what} (${this.undoManager.undoStack.length} steps to undo, ${this.undoManager.redoStack.length} to redo)`);
+      return done;
     });
     this.history = run.catch(() => false);
     return run;
