@@ -121,14 +121,13 @@ export class BufferBinding {
     // from both sides would be in the text twice (the two-editor folder rename: '// B ' doubled).
     if (text === shared) return;
     const from = withCommonChanges(base, shared, text);
-    const r = rebase(diffEdits(from, shared), diffEdits(from, text));
-    this.options.logger.debug(
-      `binding: hand-over from a base of ${base.length} characters: ${JSON.stringify(diffEdits(from, text)).slice(0, 300)} typed in the buffer, ` +
-        `${JSON.stringify(diffEdits(from, shared)).slice(0, 300)} in the shared text since`,
-    );
+    const sinceBase = diffEdits(from, shared);
+    const typedHere = diffEdits(from, text);
+    const r = rebase(sinceBase, typedHere);
+    this.trace(() => `hand-over from a base of ${base.length} characters: ${brief(typedHere)} typed in the buffer, ${brief(sinceBase)} in the shared text since`);
     if (this.options.readOnly?.()) {
       this.options.onRefused?.();
-      this.pending = diffEdits(text, this.ytext.toString());
+      this.pending = diffEdits(text, shared);
       return;
     }
     this.applyToShared(r.pending);
@@ -172,13 +171,9 @@ export class BufferBinding {
         this.held = [{ changes, version, reloaded }];
         return false;
       }
-      if (!f.raced) {
-        // A keystroke landed first: the editor will refuse the flight (it checks the version),
-        // so it is pending again and the keystroke goes to the shared text at once.
-        f.raced = true;
-        f.racers = 0;
-        this.foldBack(f);
-      }
+      // A keystroke landed first: the editor will refuse the flight (it checks the version), so it
+      // is pending again and the keystroke goes to the shared text at once.
+      this.race(f);
     }
     if (f && f.result === true && !f.echoed) return this.afterApplied(f, changes, version, reloaded);
     return this.taken(changes, version, reloaded);
@@ -196,14 +191,8 @@ export class BufferBinding {
       this.local(changes);
       return true;
     }
+    // A flight still out has raced it (onBufferChange): pending again, then re-derived from the texts.
     this.trace(() => `the editor reloaded the buffer from disk with an earlier copy of the shared text (v${version})`);
-    const f = this.flight;
-    if (f && f.result === undefined && !f.raced) {
-      // The editor will refuse it (its version moved): pending again, then re-derived from the texts.
-      f.raced = true;
-      f.racers = 0;
-      this.foldBack(f);
-    }
     this.resync = true;
     this.scheduleFlush();
     return false;
@@ -224,11 +213,7 @@ export class BufferBinding {
       f.onEcho?.();
       return false;
     }
-    if (!f.raced) {
-      f.raced = true;
-      f.racers = 0;
-      this.foldBack(f);
-    }
+    this.race(f);
     if (++f.racers! > MAX_RACERS) {
       // Not found among the changes that followed: stop looking, re-derive from the texts.
       this.options.logger.warn('binding: the editor never reported an edit it said it applied; recomputing what the buffer lacks');
@@ -370,13 +355,17 @@ export class BufferBinding {
   }
 
   /**
-   * A raced flight's edits back in `pending`, before the racing keystroke is rebased over them. An
+   * A flight raced by a change the editor reported first: its edits back in `pending`, before the
+   * racing keystroke is rebased over them. An
    * undo sent in the flight and its redo pending since make a removal put back as it was (Yjs redoes
    * with new items): trimmed, as `trimPending` trims it when both are pending. Left in, it stood for
    * "their copy replaced yours", and a keystroke deleting that text deleted only the old copy: the
    * text came back (the undo/redo fuzz, seed 1040).
    */
-  private foldBack(f: Flight): void {
+  private race(f: Flight): void {
+    if (f.raced) return;
+    f.raced = true;
+    f.racers = 0;
     this.pending = compose(f.edits, this.pending);
     if (f.removed?.length) this.pending = trimNoOps(this.pending, readerOfRemoved(f.removed));
   }
@@ -405,19 +394,21 @@ export class BufferBinding {
    */
   private trimPending(): void {
     if (!this.pending.some((e) => e.deleteCount > 0) || this.buffer.version() !== this.seen) return;
-    let text: string | undefined;
-    const reported: Reader = (offset, length) =>
-      this.buffer.textAt ? this.buffer.textAt(offset, length) : (text ??= this.buffer.getText()).slice(offset, offset + length);
+    const reported = this.reportedReader();
     const f = this.flight;
     this.pending = trimNoOps(this.pending, f && !f.echoed && !f.raced ? readerAfter(f.edits, reported) : reported);
+  }
+
+  /** Reads the buffer as reported (a few characters, through `textAt` when the buffer has it). */
+  private reportedReader(): Reader {
+    let text: string | undefined;
+    return (offset, length) => (this.buffer.textAt ? this.buffer.textAt(offset, length) : (text ??= this.buffer.getText()).slice(offset, offset + length));
   }
 
   /** What `edits` would remove from the buffer as reported (see Flight.removed). */
   private removedBy(edits: readonly TextEdit[]): Array<{ offset: number; text: string }> | undefined {
     if (!edits.some((e) => e.deleteCount > 0) || this.buffer.version() !== this.seen) return undefined;
-    let text: string | undefined;
-    const read = (offset: number, length: number): string =>
-      this.buffer.textAt ? this.buffer.textAt(offset, length) : (text ??= this.buffer.getText()).slice(offset, offset + length);
+    const read = this.reportedReader();
     return edits.filter((e) => e.deleteCount > 0).map((e) => ({ offset: e.offset, text: read(e.offset, e.deleteCount) }));
   }
 

@@ -71,7 +71,7 @@ export interface Flight {
   /**
    * The text each deletion of `edits` removes, read when sent: a keystroke that races the flight
    * leaves no other way to read it (the buffer has moved on), and an undo's removal that the pending
-   * redo puts back is told apart by it (see BufferBinding.foldBack).
+   * redo puts back is told apart by it (see BufferBinding.race).
    */
   readonly removed?: ReadonlyArray<{ offset: number; text: string }>;
   /** How applyEdits resolved, once it has. */
@@ -91,7 +91,7 @@ export interface Flight {
 export interface Change {
   changes: readonly TextEdit[];
   version: number;
-  /** The editor reloaded the buffer from disk with a copy of the shared text (see onBufferReloaded). */
+  /** The editor reloaded the buffer from disk with a copy of the shared text (see BufferBinding.taken). */
   reloaded?: boolean;
 }
 

@@ -289,7 +289,7 @@ test('fuzz with undo/redo bursts: no character lost or doubled, no repair', { to
 /**
  * Undo/redo seeds that replay two fixed losses exactly (client ids and timing come from the seed):
  * 1040, a token deleted while the redo of its undo was on its way came back (the raced flight's
- * removal and the redo's re-insertion now cancel out, BufferBinding.foldBack); 1058, a keystroke held
+ * removal and the redo's re-insertion now cancel out, BufferBinding.race); 1058, a keystroke held
  * for the editor's answer was taken after the undo, which skipped it and cleared the redo stack (undo
  * now waits for it). 2 of seeds 1000–1199 still fail (1049, 1160; 10 before these fixes).
  */
