@@ -21,8 +21,11 @@
  * Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
  */
 import * as Y from 'yjs';
-import { compose, deltaToEdits, mapBack, mergeTouching, readerAfter, readerOfRemoved, rebase, sameChange, trimNoOps, type Reader } from './edit-algebra';
-import { diffEdits, mapOffset, unionEdits, withCommonChanges, type TextEdit } from './textdiff';
+import { compose, deltaToEdits, mergeTouching, readerAfter, readerBefore, readerOfRemoved, rebase, sameChange, trimNoOps, type Reader } from './edit-algebra';
+import { diffEdits, unionEdits, withCommonChanges, type TextEdit } from './textdiff';
+import { BindingCarets } from './binding-carets';
+import { BindingHistory } from './binding-history';
+import { LineEndArrivals } from './line-end-arrivals';
 import { sameInserts, type BufferBindingOptions, type Change, type EditorBuffer, type Flight } from './editor-buffer';
 
 export const EDITOR_ORIGIN = 'editor';
@@ -55,9 +58,7 @@ export class BufferBinding {
   private flight: Flight | undefined;
   /** Changes reported while the answer to a flight whose edits they start with is awaited. */
   private held: Change[] | undefined;
-  /** Undo and redo wait here for held changes to be decided (see undo). */
-  private heldWaiters: Array<() => void> = [];
-  private history: Promise<boolean> = Promise.resolve(true);
+  private readonly history: BindingHistory;
   /** The version of the last reported change. */
   private seen: number;
   /** `pending` is unknown (refused read-only edit, unrecognised echo): recompute it from the texts. */
@@ -78,6 +79,10 @@ export class BufferBinding {
   private wake: (() => void) | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly observer: (event: Y.YTextEvent, tx: Y.Transaction) => void;
+  /** Where carets, and keystrokes at the spot of a collaborator's arriving text, go. */
+  private readonly carets: BindingCarets;
+  /** Collaborators' text put at a line end lately: a completion accepted there does not swallow it. */
+  private readonly arrivals = new LineEndArrivals();
   private idle: Promise<void> = Promise.resolve();
 
   constructor(
@@ -91,8 +96,11 @@ export class BufferBinding {
       trackedOrigins: new Set([EDITOR_ORIGIN]),
       captureTimeout: options.captureTimeout ?? 500,
     });
+    this.carets = new BindingCarets(ytext, buffer);
+    this.history = new BindingHistory(this.undoManager, { held: () => !!this.held, closed: () => this.closed, trace: (line) => this.trace(line) });
     this.observer = (event, tx) => {
       if (tx.origin === EDITOR_ORIGIN) return;
+      if (!(tx.origin instanceof Y.UndoManager)) this.carets.noteRemote(tx);
       this.pending = compose(this.pending, deltaToEdits(event.delta));
       this.trimPending();
       this.scheduleFlush();
@@ -194,6 +202,7 @@ export class BufferBinding {
     // A flight still out has raced it (onBufferChange): pending again, then re-derived from the texts.
     this.trace(() => `the editor reloaded the buffer from disk with an earlier copy of the shared text (v${version})`);
     this.resync = true;
+    this.arrivals.clear();
     this.scheduleFlush();
     return false;
   }
@@ -225,53 +234,13 @@ export class BufferBinding {
     return this.taken(changes, version, reloaded);
   }
 
-  /**
-   * Undoes the person's last step (their own edits only), once every keystroke reported before it is
-   * in the shared text. A keystroke matching a collaborator's edit in flight waits for the editor's
-   * answer; undone before it, the undo skipped it, and taken after, it cleared the redo stack (the
-   * undo/redo fuzz, seed 1058). Undo and redo run in the order asked.
-   */
+  /** Undoes the person's last step (their own edits only), after the keystrokes before it (BindingHistory). */
   undo(): Promise<boolean> {
-    return this.afterKeystrokes('undo', () => this.undoManager.undo() !== null);
+    return this.history.undo();
   }
 
   redo(): Promise<boolean> {
-    return this.afterKeystrokes('redo', () => this.undoManager.redo() !== null);
-  }
-
-  private afterKeystrokes(what: 'undo' | 'redo', step: () => boolean): Promise<boolean> {
-    const run = this.history.then(async () => {
-      if (this.held) this.trace(() => `${what} waits for a keystroke the editor has not answered for`);
-      while (this.held && !this.closed) await new Promise<void>((resolve) => this.heldWaiters.push(resolve));
-      const done = !this.closed && step();
-      this.trace(() => `${what}: ${done ? 'done' : 'nothing to ' + what} (${this.undoManager.undoStack.length} steps to undo, ${this.undoManager.redoStack.length} to redo)`);
-      return done;
-    });
-    this.history = run.catch(() => false);
-    return run;
-  }
-
-  private wakeHeldWaiters(): void {
-    const waiters = this.heldWaiters.splice(0);
-    waiters.forEach((w) => w());
-  }
-
-  /**
-   * Buffer offsets (carets, selection ends) as positions in the shared text that a peer's insertion
-   * at them does not move: the caret stays before the arriving text, so each person's words stay
-   * whole (as the Yjs editor bindings keep selections). `resolve` turns them back into offsets.
-   */
-  anchor(offsets: readonly number[]): Y.RelativePosition[] {
-    const toShared = this.toShared();
-    return offsets.map((o) => Y.createRelativePositionFromTypeIndex(this.ytext, mapOffset(toShared, o), -1));
-  }
-
-  resolve(anchors: readonly Y.RelativePosition[]): Array<number | undefined> {
-    const toShared = this.toShared();
-    return anchors.map((a) => {
-      const abs = Y.createAbsolutePositionFromRelativePosition(a, this.ytext.doc!);
-      return abs && abs.type === this.ytext ? mapBack(toShared, abs.index) : undefined;
-    });
+    return this.history.redo();
   }
 
   /**
@@ -306,15 +275,20 @@ export class BufferBinding {
     this.ytext.unobserve(this.observer);
     this.undoManager.destroy();
     this.wake?.();
-    this.wakeHeldWaiters();
+    this.history.wake();
   }
 
   /** A change typed here: into the shared text, rebased over what the buffer has not received. */
   private local(changes: readonly TextEdit[]): void {
     if (this.handingOver && !this.flight && !this.pending.length) this.handingOver = false;
-    const r = rebase(changes, this.pending, !this.handingOver);
+    const pending = this.pending;
+    // `pending` applies to the buffer before this change: read through it.
+    const before = readerBefore(changes, this.reportedReader());
+    const kept = this.arrivals.spare(changes);
+    if (kept.spared.length) this.trace(() => `the change replaced a collaborator's text that had just arrived at the line's end (a completion does): kept ${JSON.stringify(kept.spared)}`);
+    const r = rebase(kept.changes, pending, this.handingOver ? false : (at) => !this.carets.continuesWord(pending, at, before));
     this.trace(() => `typed ${brief(changes)} (v${this.seen}); into the shared text as ${brief(r.local)}, still to send ${brief(r.pending)}`);
-    this.pending = r.pending;
+    this.pending = kept.putBack.length ? compose(kept.putBack, r.pending) : r.pending;
     this.trimPending();
     if (this.options.readOnly?.()) {
       this.options.onRefused?.();
@@ -333,25 +307,12 @@ export class BufferBinding {
       // Not expected from an editor that applies edits as sent; re-derive what the buffer lacks.
       this.options.logger.warn('binding: the editor reported an applied edit differently from how it was sent; recomputing what the buffer lacks');
       this.resync = true;
-    } else if (f.anchors) this.putBackCarets(f, version);
+      this.arrivals.clear();
+    } else {
+      this.arrivals.applied(f.edits, this.reportedReader());
+      this.carets.putBack(f, version, this.toShared());
+    }
     f.onEcho?.();
-  }
-
-  /**
-   * Puts back a caret the applied flight pushed along (text inserted at it): it goes before the
-   * arriving text, as its anchor says. Only such a caret: the extension host hears of caret moves
-   * late, so the carets read when the flight was sent may be where the person's caret was before
-   * they moved it (Ctrl+Home, End, a click); putting those back sent their next keystrokes there, into
-   * the middle of other words (the keyboard fuzz, seed 1078646258).
-   */
-  private putBackCarets(f: Flight, version: number): void {
-    if (!f.anchors || !f.carets || !this.buffer.setCarets || !this.buffer.carets || this.buffer.version() !== version) return;
-    const now = this.buffer.carets();
-    const anchored = this.resolve(f.anchors);
-    if (now.length !== f.carets.length || !anchored.every((o): o is number => o !== undefined)) return;
-    const sent = f.carets;
-    const next = now.map((o, k) => (o === mapOffset(f.sent, sent[k], true) ? anchored[k] : o));
-    if (next.some((o, k) => o !== now[k])) this.buffer.setCarets(next, version);
   }
 
   /**
@@ -385,7 +346,7 @@ export class BufferBinding {
       const local = this.onBufferChange(c.changes, c.version, c.reloaded);
       if (!local && !applied) this.options.logger.debug("binding: a change matched the refused edit in flight; it was the user's");
     }
-    if (!this.held) this.wakeHeldWaiters();
+    if (!this.held) this.history.wake();
   }
 
   /**
@@ -459,6 +420,7 @@ export class BufferBinding {
       // The editor moved without reporting a change (or a change was refused): re-derive.
       if (this.resync || this.buffer.version() !== this.seen) {
         this.resync = false;
+        this.arrivals.clear();
         this.seen = this.buffer.version();
         this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
       }
@@ -473,7 +435,7 @@ export class BufferBinding {
         removed: this.removedBy(this.pending),
         raced: false,
         echoed: false,
-        anchors: carets && !this.caretsFollow ? this.anchor(carets) : undefined,
+        ...(carets && !this.caretsFollow ? this.carets.anchor(carets, this.toShared(), this.reportedReader()) : {}),
         carets,
       };
       this.pending = [];

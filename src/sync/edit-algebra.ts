@@ -6,7 +6,7 @@
  *
  * Edit lists are as in textdiff: non-overlapping, every offset relative to the same text.
  */
-import type { TextEdit } from './textdiff';
+import { mapOffset, type TextEdit } from './textdiff';
 
 /**
  * Accumulates retain/delete/insert runs into an edit list. Text inserted before a deletion forms one
@@ -132,9 +132,14 @@ export function compose(first: readonly TextEdit[], second: readonly TextEdit[])
  * after `local`. Nothing is lost either way: text one side deleted that the other inserted into
  * stays; at one spot, the local insertion goes first (before the pending text), so that text arriving
  * at someone's caret lands after it and a word being typed stays whole; `localFirst` false puts it
- * after (the pending text is the person's own earlier keystrokes, see BufferBinding's hand-over).
+ * after (the pending text is the person's own earlier keystrokes, see BufferBinding's hand-over). A
+ * function decides spot by spot (given the offset, in the text both apply to, where both insert).
  */
-export function rebase(local: readonly TextEdit[], pending: readonly TextEdit[], localFirst = true): { local: TextEdit[]; pending: TextEdit[] } {
+export function rebase(
+  local: readonly TextEdit[],
+  pending: readonly TextEdit[],
+  localFirst: boolean | ((at: number) => boolean) = true,
+): { local: TextEdit[]; pending: TextEdit[] } {
   const L = ascending(local);
   const P = ascending(pending);
   if (!P.length) return { local: L, pending: [] };
@@ -154,13 +159,14 @@ export function rebase(local: readonly TextEdit[], pending: readonly TextEdit[],
     const at = points[k];
     const mine = insertAt(L, at);
     const theirs = insertAt(P, at);
-    if (localFirst) {
+    const first = typeof localFirst === 'boolean' || !mine || !theirs ? localFirst !== false : localFirst(at);
+    if (first) {
       toShared.insert(mine);
       stillPending.retain(mine.length);
     }
     toShared.retain(theirs.length);
     stillPending.insert(theirs);
-    if (!localFirst) {
+    if (!first) {
       toShared.insert(mine);
       stillPending.retain(mine.length);
     }
@@ -304,6 +310,17 @@ export function readerAfter(edits: readonly TextEdit[], read: Reader): Reader {
       if (lo < hi) out += 'text' in p ? p.text.slice(lo - at, hi - at) : read(p.from + lo - at, hi - lo);
       at += n;
       if (at >= end) break;
+    }
+    return out;
+  };
+}
+
+/** A reader of the text before `edits`, given a reader of the text after them (what they deleted reads as nothing). */
+export function readerBefore(edits: readonly TextEdit[], read: Reader): Reader {
+  return (offset, length) => {
+    let out = '';
+    for (let o = offset; o < offset + length; o++) {
+      if (!edits.some((e) => e.offset <= o && o < e.offset + e.deleteCount)) out += read(mapOffset(edits, o, true), 1);
     }
     return out;
   };

@@ -83,6 +83,8 @@ export interface Flight {
   echoed: boolean;
   /** The user's carets when sent, as positions in the shared text. */
   anchors?: Y.RelativePosition[];
+  /** Per caret: a collaborator's word arrives at it, continuing the text before it: it goes past. */
+  ahead?: boolean[];
   /** The same carets, as offsets in the buffer as reported when sent (the text `sent` applies to). */
   carets?: number[];
   onEcho?: () => void;

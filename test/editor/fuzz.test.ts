@@ -11,7 +11,8 @@
  * Nothing was repaired on the way (the binding logs each repair).
  *
  * Seeded: `HYPERPAIR_FUZZ_SEED=<n>` replays a run (a failure prints its seed), `HYPERPAIR_FUZZ_OPS=<n>`
- * sets the operations per typist (default 12, about 2.5 min on a loaded 2-core machine; 3000 for a long run).
+ * sets the operations per typist (default 12, about 2.5 min on a loaded 2-core machine; 3000 for a long run),
+ * `HYPERPAIR_FUZZ_RUNS=<n>` runs n seeds in a row (SEED, SEED+1, …) on one pair of editors.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -19,13 +20,15 @@ import * as path from 'node:path';
 import { rng } from '../chaos/writers';
 import { editorTest as fixtureTest, sessionPairSuite, until, type Editor } from './fixture';
 
-const FILE = 'fuzz.md';
 const INITIAL = '# Fuzz notes\nline one\nline two\n    indented line\ncompletionword here\nlast line\n';
 const SEED = Number(process.env.HYPERPAIR_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const OPS = Number(process.env.HYPERPAIR_FUZZ_OPS ?? 12);
+/** How many fuzz runs (seeds SEED, SEED+1, …) share one pair of editors, each in a file of its own. */
+const RUNS = Number(process.env.HYPERPAIR_FUZZ_RUNS ?? 1);
+const fuzzFile = (run: number): string => (run === 0 ? 'fuzz.md' : `fuzz-${run + 1}.md`);
 
 const SPOT = 'same-spot.md';
-const suite = sessionPairSuite({ [FILE]: INITIAL, [SPOT]: '# Same spot\nThe line\nWords here\n' });
+const suite = sessionPairSuite({ ...Object.fromEntries(Array.from({ length: RUNS }, (_, k) => [fuzzFile(k), INITIAL])), [SPOT]: '# Same spot\nThe line\nWords here\n' });
 
 function count(text: string, token: string): number {
   return text.split(token).length - 1;
@@ -41,6 +44,7 @@ class Typist {
 
   constructor(
     readonly editor: Editor,
+    readonly file: string,
     readonly letter: 'A' | 'B',
     readonly random: () => number,
   ) {}
@@ -87,7 +91,7 @@ class Typist {
     let stable = 0;
     let counts = new Map<string, number>();
     await until(async () => {
-      const text = await this.editor.text(FILE);
+      const text = await this.editor.text(this.file);
       const now = new Map([...this.expected.keys()].map((t) => [t, count(text, t)]));
       const key = JSON.stringify([...now]);
       // Unchanged for a second: keystrokes and undo steps reach the extension host with a delay.
@@ -160,7 +164,7 @@ const OPERATIONS: Array<[weight: number, name: string, op: Op]> = [
       t.expected.set(b, 1);
       await t.page.keyboard.insertText(`${a} ${b}`); // one input, as a paste arrives
       await until(async () => {
-        const text = await t.editor.text(FILE);
+        const text = await t.editor.text(t.file);
         return text.includes(a) && text.includes(b);
       }, 'the paste in the own editor', 10_000).catch(() => undefined);
     });
@@ -266,13 +270,16 @@ function repairsLogged(e: Editor): number {
  */
 const FUZZ_TODO = 'loses text now and then: HYPERPAIR_FUZZ_SEED=296255728 or 987084299, HYPERPAIR_FUZZ_OPS=12 (see the note above)';
 
+for (let k = 0; k < RUNS; k++) keyboardFuzz(SEED + k, fuzzFile(k));
+
+function keyboardFuzz(SEED: number, FILE: string): void {
 fixtureTest(suite.pair, `two people typing at once through the keyboard lose nothing (seed ${SEED}, ${OPS} operations each)`, async () => {
   const pair = suite.pair();
   console.log(`# fuzz seed ${SEED} (replay: HYPERPAIR_FUZZ_SEED=${SEED} HYPERPAIR_FUZZ_OPS=${OPS})`);
   await pair.a.agent('openFile', FILE);
   await pair.b.agent('openFile', FILE);
-  const a = new Typist(pair.a, 'A', rng(SEED));
-  const b = new Typist(pair.b, 'B', rng(SEED ^ 0x5bd1e995));
+  const a = new Typist(pair.a, FILE, 'A', rng(SEED));
+  const b = new Typist(pair.b, FILE, 'B', rng(SEED ^ 0x5bd1e995));
   const fail = (message: string): never => {
     throw new Error(`${message}\nreplay: HYPERPAIR_FUZZ_SEED=${SEED} HYPERPAIR_FUZZ_OPS=${OPS}\nA: ${a.log.join('; ')}\nB: ${b.log.join('; ')}`);
   };
@@ -307,3 +314,4 @@ fixtureTest(suite.pair, `two people typing at once through the keyboard lose not
   if (repairs) fail(`the binding repaired a buffer that disagreed with the shared text ${repairs} times`);
   assert.ok(a.expected.size > 0 && b.expected.size > 0);
 }, 120_000 + OPS * 15_000, FUZZ_TODO);
+}

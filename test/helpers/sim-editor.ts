@@ -178,7 +178,6 @@ export class SimEditor implements EditorBuffer {
     if (!this.draining) void this.drain();
   }
 
-  /** Types at the caret: replaces `deleteCount` characters after it with `text`, caret after `text`. */
   /** Moves the caret (a click); the extension host learns of it with the next event, or now if idle. */
   moveTo(offset: number): void {
     this.caret = offset;
@@ -191,6 +190,7 @@ export class SimEditor implements EditorBuffer {
     this.change([{ offset: at, deleteCount: 0, insert: open + close }], false, at + open.length);
   }
 
+  /** Types at the caret: replaces `deleteCount` characters after it with `text`, caret after `text`. */
   type(text: string, deleteCount = 0): void {
     const at = this.caret;
     this.change([{ offset: at, deleteCount, insert: text }], false, at + text.length);

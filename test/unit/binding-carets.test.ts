@@ -142,3 +142,115 @@ test('widening only at the carets the extension host knows splits words when it 
   }
   assert.ok(split > 0, 'the simulation reproduces the late caret');
 });
+
+/** A binding whose text a collaborator (`theirs`, another doc) wrote; `deliver` sends it their changes. */
+async function boundToPeer(text: string, seed: number) {
+  const theirs = new Y.Doc().getText('content');
+  theirs.insert(0, text);
+  const b = bound('', seed);
+  const deliver = (): void => Y.applyUpdate(b.ytext.doc!, Y.encodeStateAsUpdate(theirs.doc!, Y.encodeStateVector(b.ytext.doc!)), 'net');
+  deliver();
+  await settled(b.editor, b.binding, b.ytext);
+  return { ...b, theirs, deliver };
+}
+
+/**
+ * The keyboard fuzz in two VS Codes, seed 257761087: a collaborator typed " A008x" at a line end; the
+ * " " reached B's editor, B pressed End (after it) and typed " complet" while "A008x" was still on its
+ * way to B's editor (or had just landed at B's caret). B's keystrokes went before "A008x", inside the
+ * collaborator's word, and accepting the completion then replaced "completA008x" as one word. The rest
+ * of a word the collaborator is typing goes before the keystrokes and the caret (TypingRuns).
+ */
+test('typing where a collaborator\'s word in progress continues goes after the rest of that word', async () => {
+  for (const landed of [false, true]) {
+    for (let seed = 1; seed <= 10; seed++) {
+      const { ytext, editor, binding, theirs, deliver } = await boundToPeer('line\nnext\n', seed);
+      theirs.insert(4, ' ');
+      deliver();
+      await settled(editor, binding, ytext);
+      editor.moveTo(5); // End: after the collaborator's space
+      theirs.insert(5, 'A008x');
+      deliver();
+      if (landed) await settled(editor, binding, ytext);
+      for (const ch of ' complet') editor.type(ch);
+      await settled(editor, binding, ytext);
+      assert.equal(ytext.toString(), 'line A008x complet\nnext\n', `seed ${seed}, ${landed ? 'after' : 'before'} the rest of the word landed`);
+      binding.dispose();
+    }
+  }
+});
+
+test('a collaborator typing with two cursors: typing where one cursor\'s word continues goes after the rest of it', async () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const { ytext, editor, binding, theirs, deliver } = await boundToPeer('one\ntwo\n', seed);
+    // One keystroke at both line ends, the lower first (as the binding writes a change): each
+    // cursor's characters are two Yjs clocks apart.
+    const both = (ch: string): void => {
+      const t = theirs.toString();
+      theirs.doc!.transact(() => {
+        theirs.insert(t.lastIndexOf('\n'), ch);
+        theirs.insert(t.indexOf('\n'), ch);
+      });
+    };
+    both(' ');
+    both('A');
+    deliver();
+    await settled(editor, binding, ytext);
+    editor.moveTo(editor.text.indexOf('\n')); // End of the first line: after their " A"
+    both('1');
+    both('x');
+    deliver();
+    for (const ch of ' mine') editor.type(ch);
+    await settled(editor, binding, ytext);
+    assert.equal(ytext.toString(), 'one A1x mine\ntwo A1x\n', `seed ${seed}`);
+    binding.dispose();
+  }
+});
+
+test('typing at the end of a collaborator\'s old text, where they start typing again, goes before their new word', async () => {
+  const peer = new Y.Doc();
+  const theirs = peer.getText('content');
+  theirs.insert(0, 'line');
+  // Their "line" was there before this editor bound the text: not a word in progress here.
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, Y.encodeStateAsUpdate(peer));
+  const ytext = doc.getText('content');
+  const editor = new SimEditor('line', { rand: seededRandom(3), keepCarets: true });
+  const binding = new BufferBinding(ytext, editor, { logger: silentLogger });
+  editor.binding = binding;
+  editor.moveTo(4);
+  theirs.insert(4, ' PEER'); // typed right after their "line" (the next Yjs clock)
+  Y.applyUpdate(doc, Y.encodeStateAsUpdate(peer, Y.encodeStateVector(doc)), 'net');
+  editor.type(' mine');
+  await settled(editor, binding, ytext);
+  assert.equal(ytext.toString(), 'line mine PEER');
+  binding.dispose();
+});
+
+/**
+ * VS Code's suggest widget, opened at a line's end, replaces on accept everything after the caret on
+ * that line: a collaborator's text that arrived there meanwhile went with the completion, on both
+ * peers (the keyboard fuzz, seed 257761091: "complet completionword B000y" → "completionword"). The
+ * binding keeps such an arrival (LineEndArrivals); a deletion of it alone, or long after, is the
+ * person's own.
+ */
+test('accepting a completion at a line end keeps a collaborator\'s text that arrived after the caret meanwhile', async () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const { ytext, editor, binding } = bound('notes\nnext\n', seed);
+    editor.moveTo(5);
+    for (const ch of ' complet') editor.type(ch);
+    await settled(editor, binding, ytext);
+    fromPeer(ytext, 13, ' B000y'); // at the caret, the line's end
+    await settled(editor, binding, ytext);
+    assert.equal(editor.text, 'notes complet B000y\nnext\n');
+    // The completion: from the word's start to the line's end, as VS Code's line suffix has it.
+    editor.change([{ offset: 6, deleteCount: 13, insert: 'completionword' }], false, 20);
+    await settled(editor, binding, ytext);
+    assert.equal(ytext.toString(), 'notes completionword B000y\nnext\n', `seed ${seed}`);
+    // The person deleting that text themselves: deleted.
+    editor.change([{ offset: 20, deleteCount: 6, insert: '' }]);
+    await settled(editor, binding, ytext);
+    assert.equal(ytext.toString(), 'notes completionword\nnext\n', `seed ${seed}`);
+    binding.dispose();
+  }
+});

@@ -1,0 +1,69 @@
+/**
+ * Where the person's carets go when a collaborator's text arrives at them, and which side of a
+ * collaborator's arriving text a keystroke at the same spot goes (the buffer binding's caret rules).
+ *
+ * A caret stays before text arriving at it, so each person's words stay whole (as the Yjs editor
+ * bindings keep selections), unless that text continues the collaborator's word in progress right
+ * before the caret (TypingRuns): then the caret, and a keystroke typed there before the text reached
+ * the buffer, go past it.
+ */
+import * as Y from 'yjs';
+import { mapBack, readerAfter, type Reader } from './edit-algebra';
+import { mapOffset, type TextEdit } from './textdiff';
+import type { EditorBuffer, Flight } from './editor-buffer';
+import { TypingRuns } from './typing-runs';
+
+export class BindingCarets {
+  private readonly runs: TypingRuns;
+
+  constructor(
+    private readonly ytext: Y.Text,
+    private readonly buffer: EditorBuffer,
+  ) {
+    this.runs = new TypingRuns(ytext);
+  }
+
+  /** A collaborators' transaction reached the shared text (not an undo or redo of this editor's). */
+  noteRemote(tx: Y.Transaction): void {
+    this.runs.noteRemote(tx);
+  }
+
+  /**
+   * Whether the insertion `toShared` (buffer → shared text) makes at buffer offset `at` continues a
+   * collaborator's word in progress; `read` reads the buffer `toShared` applies to.
+   */
+  continuesWord(toShared: readonly TextEdit[], at: number, read: Reader): boolean {
+    if (at === 0 || !toShared.some((e) => e.offset === at && e.insert)) return false;
+    const index = mapOffset(toShared, at);
+    return this.runs.continuesLeft(index, readerAfter(toShared, read)(index - 1, 2));
+  }
+
+  /** Buffer offsets (carets, selection ends) as positions in the shared text, for `putBack`. */
+  anchor(offsets: readonly number[], toShared: readonly TextEdit[], read: Reader): Pick<Flight, 'anchors' | 'ahead'> {
+    const ahead = offsets.map((o) => this.continuesWord(toShared, o, read));
+    const anchors = offsets.map((o, k) => Y.createRelativePositionFromTypeIndex(this.ytext, mapOffset(toShared, o, ahead[k]), -1));
+    return { anchors, ahead };
+  }
+
+  /**
+   * Puts back a caret the applied flight pushed along (text inserted at it): before the arriving
+   * text, as its anchor says (or past it, `ahead`). Only such a caret: the extension host hears of
+   * caret moves late, so the carets read when the flight was sent may be where the person's caret was
+   * before they moved it (Ctrl+Home, End, a click); putting those back sent their next keystrokes
+   * there, into the middle of other words (the keyboard fuzz, seed 1078646258). `toShared` maps the
+   * buffer at `version` to the shared text.
+   */
+  putBack(f: Flight, version: number, toShared: readonly TextEdit[]): void {
+    if (!f.anchors || !f.carets || !this.buffer.setCarets || !this.buffer.carets || this.buffer.version() !== version) return;
+    const now = this.buffer.carets();
+    const anchored = f.anchors.map((a) => {
+      const abs = Y.createAbsolutePositionFromRelativePosition(a, this.ytext.doc!);
+      return abs && abs.type === this.ytext ? mapBack(toShared, abs.index) : undefined;
+    });
+    if (now.length !== f.carets.length || !anchored.every((o): o is number => o !== undefined)) return;
+    const sent = f.carets;
+    // Pushed along, or kept before the arriving text where it goes past it.
+    const next = now.map((o, k) => (o === mapOffset(f.sent, sent[k], true) || (f.ahead?.[k] && o === mapOffset(f.sent, sent[k])) ? anchored[k] : o));
+    if (next.some((o, k) => o !== now[k])) this.buffer.setCarets(next, version);
+  }
+}

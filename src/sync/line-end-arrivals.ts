@@ -1,0 +1,90 @@
+/**
+ * Collaborators' text that arrived at the end of a line lately, so that a completion cannot swallow it.
+ *
+ * VS Code's suggest widget, when it opens at the end of a line, replaces on accept everything that is
+ * after the caret on that line by then (its "line suffix": meant for a closing bracket typed
+ * meanwhile). A collaborator's words that arrived at the caret while the widget was open went with it:
+ * in the keyboard fuzz in two VS Codes, accepting "complet" → "completionword" replaced
+ * "complet completionword B000y" (seed 257761091) and "completA008x" (seed 257761087), both peers
+ * agreeing on the loss. A local change that deletes such an arrival together with text before it, and
+ * does not put it back itself, is taken without that deletion: the arrival stays in the shared text
+ * and goes back into the buffer after what was inserted.
+ */
+import { mapOffset, type TextEdit } from './textdiff';
+import type { Reader } from './edit-algebra';
+
+/** How long after it arrived an arrival is spared (a suggest widget is rarely open longer). */
+const SPARE_MS = 5000;
+const MAX_ARRIVALS = 8;
+
+interface Arrival {
+  /** Where the text is in the buffer as reported. */
+  start: number;
+  text: string;
+  at: number;
+}
+
+export class LineEndArrivals {
+  private arrivals: Arrival[] = [];
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  clear(): void {
+    this.arrivals = [];
+  }
+
+  /**
+   * The buffer changed by `edits` (relative to the text before them): arrivals move along, those the
+   * change touched are forgotten.
+   */
+  moveThrough(edits: readonly TextEdit[]): void {
+    const now = this.now();
+    this.arrivals = this.arrivals.flatMap((a) => {
+      const end = a.start + a.text.length;
+      const touched = edits.some((e) => e.offset < end && e.offset + e.deleteCount > a.start) || edits.some((e) => e.offset > a.start && e.offset < end);
+      return touched || now - a.at >= SPARE_MS ? [] : [{ ...a, start: mapOffset(edits, a.start, true) }];
+    });
+  }
+
+  /**
+   * A collaborator's edits were applied (`edits`, relative to the text before them; `read` reads the
+   * text after them): their insertions that end at a line end are remembered.
+   */
+  applied(edits: readonly TextEdit[], read: Reader): void {
+    this.moveThrough(edits);
+    let shift = 0;
+    for (const e of [...edits].sort((x, y) => x.offset - y.offset)) {
+      const start = e.offset + shift;
+      shift += e.insert.length - e.deleteCount;
+      const next = read(start + e.insert.length, 1);
+      if (e.insert && (next === '' || next === '\n' || next === '\r')) this.arrivals.push({ start, text: e.insert, at: this.now() });
+    }
+    this.arrivals = this.arrivals.slice(-MAX_ARRIVALS);
+  }
+
+  /**
+   * A change typed here (relative to the buffer before it). Returns the change as it goes into the
+   * shared text, with each deletion that ends with an arrival (and starts before it) stopped where the
+   * arrival starts, and `putBack`: the edits (relative to the buffer after the change as typed) that
+   * give the buffer those arrivals again, after what the change inserted.
+   */
+  spare(changes: readonly TextEdit[]): { changes: TextEdit[]; putBack: TextEdit[]; spared: string[] } {
+    const out: TextEdit[] = [];
+    const putBack: TextEdit[] = [];
+    const spared: string[] = [];
+    let shift = 0;
+    const now = this.now();
+    for (const e of [...changes].sort((x, y) => x.offset - y.offset)) {
+      const end = e.offset + e.deleteCount;
+      const a = this.arrivals.find((x) => x.start > e.offset && x.start + x.text.length === end && now - x.at < SPARE_MS);
+      if (a && !e.insert.endsWith(a.text)) {
+        out.push({ offset: e.offset, deleteCount: a.start - e.offset, insert: e.insert });
+        putBack.push({ offset: e.offset + shift + e.insert.length, deleteCount: 0, insert: a.text });
+        spared.push(a.text);
+      } else out.push(e);
+      shift += e.insert.length - e.deleteCount;
+    }
+    this.moveThrough(changes);
+    return { changes: out, putBack, spared };
+  }
+}
