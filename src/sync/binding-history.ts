@@ -4,8 +4,14 @@
  * before it is in the shared text. A keystroke matching a collaborator's edit in flight waits for the
  * editor's answer; undone before it, the undo skipped it, and taken after, it cleared the redo stack
  * (the undo/redo fuzz, seed 1058).
+ *
+ * One undo step is one run of typing at one place, as in VS Code: a keystroke away from where the
+ * person last typed starts a new step (besides the capture timeout). Grouping by time alone made one
+ * Ctrl+Z take back every token typed across the file in the last seconds (the keyboard fuzz, seed
+ * 2000: eight tokens at once), and their redo then raced a collaborator typing next to them.
  */
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
+import type { TextEdit } from './textdiff';
 
 export interface HistoryHost {
   /** Whether keystrokes are held for the editor's answer to a flight. */
@@ -17,6 +23,8 @@ export interface HistoryHost {
 export class BindingHistory {
   private queue: Promise<boolean> = Promise.resolve(true);
   private waiters: Array<() => void> = [];
+  /** Where the person last typed, in the shared text: the range their last change touched. */
+  private last: { start: Y.RelativePosition; end: Y.RelativePosition } | undefined;
 
   constructor(
     private readonly undoManager: Y.UndoManager,
@@ -29,6 +37,36 @@ export class BindingHistory {
 
   redo(): Promise<boolean> {
     return this.step('redo', () => this.undoManager.redo() !== null);
+  }
+
+  /**
+   * A change typed here is about to go into the shared text (`edits`, in its coordinates): a new undo
+   * step unless it starts within the range the previous one touched (or right before it).
+   */
+  typing(ytext: Y.Text, edits: readonly TextEdit[]): void {
+    if (!edits.length) return;
+    const at = Math.min(...edits.map((e) => e.offset));
+    const range = this.last && [this.last.start, this.last.end].map((p) => Y.createAbsolutePositionFromRelativePosition(p, ytext.doc!));
+    // One before the range: backspacing through what was just typed stays one step, as in VS Code.
+    const near = !!range && range.every((p) => p?.type === ytext) && range[0]!.index - 1 <= at && at <= range[1]!.index;
+    if (!near) this.undoManager.stopCapturing();
+  }
+
+  /** The change went into the shared text (`edits`, relative to the text before it). */
+  typed(ytext: Y.Text, edits: readonly TextEdit[]): void {
+    if (!edits.length) return;
+    let shift = 0;
+    let start = Infinity;
+    let end = 0;
+    for (const e of [...edits].sort((x, y) => x.offset - y.offset)) {
+      start = Math.min(start, e.offset + shift);
+      end = Math.max(end, e.offset + shift + e.insert.length);
+      shift += e.insert.length - e.deleteCount;
+    }
+    this.last = {
+      start: Y.createRelativePositionFromTypeIndex(ytext, start, start > 0 ? -1 : 0),
+      end: Y.createRelativePositionFromTypeIndex(ytext, end, -1),
+    };
   }
 
   /** The held keystrokes are decided (or the binding closed): waiting steps go on. */

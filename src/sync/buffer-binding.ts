@@ -293,7 +293,11 @@ export class BufferBinding {
     if (this.options.readOnly?.()) {
       this.options.onRefused?.();
       this.resync = true; // back to the shared text
-    } else this.applyToShared(r.local);
+    } else {
+      this.history.typing(this.ytext, r.local);
+      this.applyToShared(r.local);
+      this.history.typed(this.ytext, r.local);
+    }
     this.options.onLocalEdit?.();
     if (this.pending.length || this.resync) this.scheduleFlush();
   }

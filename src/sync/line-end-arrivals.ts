@@ -57,7 +57,11 @@ export class LineEndArrivals {
       const start = e.offset + shift;
       shift += e.insert.length - e.deleteCount;
       const next = read(start + e.insert.length, 1);
-      if (e.insert && (next === '' || next === '\n' || next === '\r')) this.arrivals.push({ start, text: e.insert, at: this.now() });
+      if (!e.insert || !(next === '' || next === '\n' || next === '\r')) continue;
+      // The collaborator's next letters arrive one flight at a time, each after the last: one arrival.
+      const before = this.arrivals.find((a) => a.start + a.text.length === start);
+      if (before) Object.assign(before, { text: before.text + e.insert, at: this.now() });
+      else this.arrivals.push({ start, text: e.insert, at: this.now() });
     }
     this.arrivals = this.arrivals.slice(-MAX_ARRIVALS);
   }

@@ -240,8 +240,11 @@ test('accepting a completion at a line end keeps a collaborator\'s text that arr
     editor.moveTo(5);
     for (const ch of ' complet') editor.type(ch);
     await settled(editor, binding, ytext);
-    fromPeer(ytext, 13, ' B000y'); // at the caret, the line's end
-    await settled(editor, binding, ytext);
+    // At the caret, the line's end, letter by letter (seed 3009 kept only the last one).
+    for (const [k, ch] of [...' B000y'].entries()) {
+      fromPeer(ytext, 13 + k, ch);
+      await settled(editor, binding, ytext);
+    }
     assert.equal(editor.text, 'notes complet B000y\nnext\n');
     // The completion: from the word's start to the line's end, as VS Code's line suffix has it.
     editor.change([{ offset: 6, deleteCount: 13, insert: 'completionword' }], false, 20);

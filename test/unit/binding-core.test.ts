@@ -207,6 +207,32 @@ test('undo removes only local text; a collaborator\'s text stays; redo restores'
   binding.dispose();
 });
 
+test('one undo step is one run of typing at one place, as in VS Code, however quickly the next one follows', async () => {
+  const [a] = linkedDocs();
+  const buffer = new AsyncBuffer('first line\nsecond line\n');
+  a.getText('content').insert(0, 'first line\nsecond line\n');
+  const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger, captureTimeout: 60_000 });
+  buffer.binding = binding;
+  const type = (offset: number, text: string): void => [...text].forEach((ch, k) => buffer.change([{ offset: offset + k, deleteCount: 0, insert: ch }]));
+  type(10, ' one'); // end of the first line, key by key
+  buffer.change([{ offset: 13, deleteCount: 1, insert: '' }]); // a backspace over what was just typed
+  type(13, 'E');
+  type(26, ' two'); // end of the second line: a new step
+  await settle(binding);
+  assert.equal(buffer.text, 'first line onE\nsecond line two\n');
+  assert.ok(await binding.undo());
+  await settle(binding);
+  assert.equal(buffer.text, 'first line onE\nsecond line\n');
+  assert.ok(await binding.undo());
+  await settle(binding);
+  assert.equal(buffer.text, 'first line\nsecond line\n');
+  assert.ok(await binding.redo());
+  assert.ok(await binding.redo());
+  await settle(binding);
+  assert.equal(buffer.text, 'first line onE\nsecond line two\n');
+  binding.dispose();
+});
+
 test('random interleavings of local typing and remote edits converge with every keystroke kept', async () => {
   let seed = 42;
   const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
