@@ -237,7 +237,12 @@ async function fuzz(seed: number, ops: number, extra: ReadonlySet<string>): Prom
         const whole = new Set(text.match(TOKEN) ?? []);
         const missing = typists.flatMap((t) => [...t.kept]).filter((k) => !whole.has(k));
         const extra = [...whole].filter((k) => !typists.some((t) => t.kept.has(k)) || count(k) > 1);
-        assert.fail(`characters lost or doubled: not whole ${missing.join(' ') || '-'}, unexpected ${extra.join(' ') || '-'} in ${JSON.stringify(text)}`);
+        const tally = (s: string, sign: number, into: Map<string, number>) => [...s].forEach((c) => into.set(c, (into.get(c) ?? 0) + sign));
+        const diff = new Map<string, number>();
+        tally(text, 1, diff);
+        tally(kept, -1, diff);
+        const off = [...diff].filter(([, n]) => n !== 0).map(([c, n]) => `${JSON.stringify(c)} ${n > 0 ? '+' : ''}${n}`);
+        assert.fail(`characters lost or doubled (${off.join(', ')}): not whole ${missing.join(' ') || '-'}, unexpected ${extra.join(' ') || '-'} in ${JSON.stringify(text)}`);
       }
     } else {
       for (const t of typists) {
