@@ -285,9 +285,17 @@ test('fuzz: every token whole and exactly once', { todo: 'a keystroke next to te
  * Fixed: an undo then its redo left "their copy replaced yours" in `pending` (Yjs redoes with new
  * items), so deleting the token deleted only the old copy (seed 1001); the same across a raced flight
  * (1040) and an undo taken before a held keystroke (1058), see the test above. Still fails on 2 of
- * seeds 1000–1199 (1049, 1160): not yet traced. All of them: a loop over HYPERPAIR_FUZZ_SEED.
+ * seeds 1000–1199 (1049, 1160). All of them: a loop over HYPERPAIR_FUZZ_SEED.
+ *
+ * 1160, traced to Yjs's redo: Y.UndoManager redoes each deleted item just before its own tombstone,
+ * with the item left of it as origin. B's redone "{" went before the tombstone of the old "{" and the
+ * redone "B0}" after it, so the redone token was two runs; A's "[A3]", typed concurrently after the
+ * same left neighbour, went between them (Yjs ordered it after B's "{" by client id), and B's later
+ * deletion of the "{B0}" its editor showed could not be applied as one range. A redo of our own that
+ * inserts the undone text as one run (a run is never split by a concurrent insertion) would keep it
+ * whole; not built yet.
  */
-test('fuzz with undo/redo bursts: no character lost or doubled, no repair', { todo: 'a token comes back or splits now and then (seeds 1049 and 1160 of 1000–1199, not yet traced)' }, async () => {
+test('fuzz with undo/redo bursts: no character lost or doubled, no repair', { todo: 'a redone token can split around a concurrent insertion and come back (seeds 1049 and 1160 of 1000–1199; 1160 traced to how Yjs redoes, see above)' }, async () => {
   for (const seed of SEEDS) await fuzz(seed, OPS, new Set([...EXTRA, 'undo']));
 });
 
