@@ -50,20 +50,43 @@ export class BindingCarets {
    * text, as its anchor says (or past it, `ahead`). Only such a caret: the extension host hears of
    * caret moves late, so the carets read when the flight was sent may be where the person's caret was
    * before they moved it (Ctrl+Home, End, a click); putting those back sent their next keystrokes
-   * there, into the middle of other words (the keyboard fuzz, seed 1078646258). `toShared` maps the
-   * buffer at `version` to the shared text.
+   * there, into the middle of other words (the keyboard fuzz, seed 1078646258). And a caret the flight
+   * kept before arriving text that continues a collaborator's word goes past it, wherever the extension
+   * host thought the caret was when the flight was sent (the person pressed End just before: seed
+   * 878879577 typed " `A000x`" inside "B000y"). `toShared` maps the buffer at `version` to the shared
+   * text; `read` reads that buffer.
    */
-  putBack(f: Flight, version: number, toShared: readonly TextEdit[]): void {
-    if (!f.anchors || !f.carets || !this.buffer.setCarets || !this.buffer.carets || this.buffer.version() !== version) return;
+  putBack(f: Flight, version: number, toShared: readonly TextEdit[], read: Reader): void {
+    if (!this.buffer.setCarets || !this.buffer.carets || this.buffer.version() !== version) return;
     const now = this.buffer.carets();
+    const pushed = f.anchors && f.carets ? this.anchored(f, now, toShared) : now;
+    const next = pushed.map((o) => this.pastArrivingWord(f.edits, o, toShared, read));
+    if (next.some((o, k) => o !== now[k])) this.buffer.setCarets(next, version);
+  }
+
+  /** The carets `now`, those the flight pushed along (or kept before text they go past) back at their anchors. */
+  private anchored(f: Flight, now: number[], toShared: readonly TextEdit[]): number[] {
+    if (!f.anchors || !f.carets) return now;
     const anchored = f.anchors.map((a) => {
       const abs = Y.createAbsolutePositionFromRelativePosition(a, this.ytext.doc!);
       return abs && abs.type === this.ytext ? mapBack(toShared, abs.index) : undefined;
     });
-    if (now.length !== f.carets.length || !anchored.every((o): o is number => o !== undefined)) return;
+    if (now.length !== f.carets.length || !anchored.every((o): o is number => o !== undefined)) return now;
     const sent = f.carets;
     // Pushed along, or kept before the arriving text where it goes past it.
-    const next = now.map((o, k) => (o === mapOffset(f.sent, sent[k], true) || (f.ahead?.[k] && o === mapOffset(f.sent, sent[k])) ? anchored[k] : o));
-    if (next.some((o, k) => o !== now[k])) this.buffer.setCarets(next, version);
+    return now.map((o, k) => (o === mapOffset(f.sent, sent[k], true) || (f.ahead?.[k] && o === mapOffset(f.sent, sent[k])) ? anchored[k] : o));
+  }
+
+  /** A caret at the start of text the flight inserted (`edits`) that continues a collaborator's word: past it. */
+  private pastArrivingWord(edits: readonly TextEdit[], caret: number, toShared: readonly TextEdit[], read: Reader): number {
+    let shift = 0;
+    for (const e of [...edits].sort((x, y) => x.offset - y.offset)) {
+      const start = e.offset + shift;
+      shift += e.insert.length - e.deleteCount;
+      if (start !== caret || !e.insert || start === 0) continue;
+      const index = mapOffset(toShared, start);
+      return this.runs.continuesLeft(index, readerAfter(toShared, read)(index - 1, 2)) ? start + e.insert.length : caret;
+    }
+    return caret;
   }
 }

@@ -10,8 +10,8 @@
  * Ctrl+Z take back every token typed across the file in the last seconds (the keyboard fuzz, seed
  * 2000: eight tokens at once), and their redo then raced a collaborator typing next to them.
  */
-import * as Y from 'yjs';
-import type { TextEdit } from './textdiff';
+import type * as Y from 'yjs';
+import { mapOffset, type TextEdit } from './textdiff';
 
 export interface HistoryHost {
   /** Whether keystrokes are held for the editor's answer to a flight. */
@@ -24,7 +24,7 @@ export class BindingHistory {
   private queue: Promise<boolean> = Promise.resolve(true);
   private waiters: Array<() => void> = [];
   /** Where the person last typed, in the shared text: the range their last change touched. */
-  private last: { start: Y.RelativePosition; end: Y.RelativePosition } | undefined;
+  private last: { start: number; end: number } | undefined;
 
   constructor(
     private readonly undoManager: Y.UndoManager,
@@ -43,17 +43,16 @@ export class BindingHistory {
    * A change typed here is about to go into the shared text (`edits`, in its coordinates): a new undo
    * step unless it starts within the range the previous one touched (or right before it).
    */
-  typing(ytext: Y.Text, edits: readonly TextEdit[]): void {
+  typing(edits: readonly TextEdit[]): void {
     if (!edits.length) return;
     const at = Math.min(...edits.map((e) => e.offset));
-    const range = this.last && [this.last.start, this.last.end].map((p) => Y.createAbsolutePositionFromRelativePosition(p, ytext.doc!));
     // One before the range: backspacing through what was just typed stays one step, as in VS Code.
-    const near = !!range && range.every((p) => p?.type === ytext) && range[0]!.index - 1 <= at && at <= range[1]!.index;
+    const near = !!this.last && this.last.start - 1 <= at && at <= this.last.end;
     if (!near) this.undoManager.stopCapturing();
   }
 
   /** The change went into the shared text (`edits`, relative to the text before it). */
-  typed(ytext: Y.Text, edits: readonly TextEdit[]): void {
+  typed(edits: readonly TextEdit[]): void {
     if (!edits.length) return;
     let shift = 0;
     let start = Infinity;
@@ -63,10 +62,17 @@ export class BindingHistory {
       end = Math.max(end, e.offset + shift + e.insert.length);
       shift += e.insert.length - e.deleteCount;
     }
-    this.last = {
-      start: Y.createRelativePositionFromTypeIndex(ytext, start, start > 0 ? -1 : 0),
-      end: Y.createRelativePositionFromTypeIndex(ytext, end, -1),
-    };
+    this.last = { start, end };
+  }
+
+  /**
+   * Anything else changed the shared text (`edits`, relative to the text before it): the range the
+   * person last typed moves along. Offsets, not Yjs positions: resolving those walks the text, and a
+   * keystroke must cost the same in a 4 MB file as in a 4 KB one.
+   */
+  moved(edits: readonly TextEdit[]): void {
+    if (!this.last || !edits.length) return;
+    this.last = { start: mapOffset(edits, this.last.start, true), end: mapOffset(edits, this.last.end) };
   }
 
   /** The held keystrokes are decided (or the binding closed): waiting steps go on. */

@@ -101,7 +101,9 @@ export class BufferBinding {
     this.observer = (event, tx) => {
       if (tx.origin === EDITOR_ORIGIN) return;
       if (!(tx.origin instanceof Y.UndoManager)) this.carets.noteRemote(tx);
-      this.pending = compose(this.pending, deltaToEdits(event.delta));
+      const edits = deltaToEdits(event.delta);
+      this.history.moved(edits);
+      this.pending = compose(this.pending, edits);
       this.trimPending();
       this.scheduleFlush();
     };
@@ -294,9 +296,9 @@ export class BufferBinding {
       this.options.onRefused?.();
       this.resync = true; // back to the shared text
     } else {
-      this.history.typing(this.ytext, r.local);
+      this.history.typing(r.local);
       this.applyToShared(r.local);
-      this.history.typed(this.ytext, r.local);
+      this.history.typed(r.local);
     }
     this.options.onLocalEdit?.();
     if (this.pending.length || this.resync) this.scheduleFlush();
@@ -314,7 +316,7 @@ export class BufferBinding {
       this.arrivals.clear();
     } else {
       this.arrivals.applied(f.edits, this.reportedReader());
-      this.carets.putBack(f, version, this.toShared());
+      this.carets.putBack(f, version, this.toShared(), this.reportedReader());
     }
     f.onEcho?.();
   }

@@ -20,10 +20,10 @@ async function settled(editor: SimEditor, binding: BufferBinding, ytext: Y.Text)
   assert.fail(`never settled: buffer ${JSON.stringify(editor.text)}, shared ${JSON.stringify(ytext.toString())}`);
 }
 
-function bound(text: string, seed: number): { ytext: Y.Text; editor: SimEditor; binding: BufferBinding } {
+function bound(text: string, seed: number, widenAll = false): { ytext: Y.Text; editor: SimEditor; binding: BufferBinding } {
   const ytext = new Y.Doc().getText('content');
   ytext.insert(0, text);
-  const editor = new SimEditor(text, { rand: seededRandom(seed), keepCarets: true });
+  const editor = new SimEditor(text, { rand: seededRandom(seed), keepCarets: true, widenAll });
   const binding = new BufferBinding(ytext, editor, { logger: silentLogger });
   editor.binding = binding;
   return { ytext, editor, binding };
@@ -144,10 +144,10 @@ test('widening only at the carets the extension host knows splits words when it 
 });
 
 /** A binding whose text a collaborator (`theirs`, another doc) wrote; `deliver` sends it their changes. */
-async function boundToPeer(text: string, seed: number) {
+async function boundToPeer(text: string, seed: number, widenAll = false) {
   const theirs = new Y.Doc().getText('content');
   theirs.insert(0, text);
-  const b = bound('', seed);
+  const b = bound('', seed, widenAll);
   const deliver = (): void => Y.applyUpdate(b.ytext.doc!, Y.encodeStateAsUpdate(theirs.doc!, Y.encodeStateVector(b.ytext.doc!)), 'net');
   deliver();
   await settled(b.editor, b.binding, b.ytext);
@@ -177,6 +177,24 @@ test('typing where a collaborator\'s word in progress continues goes after the r
       assert.equal(ytext.toString(), 'line A008x complet\nnext\n', `seed ${seed}, ${landed ? 'after' : 'before'} the rest of the word landed`);
       binding.dispose();
     }
+  }
+});
+
+test('a caret put after the start of a collaborator\'s word just before the rest arrives goes past it, though the binding had not heard of the move', async () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    // Every insertion widened, as the VS Code adapter does: the editor keeps the caret before it.
+    const { ytext, editor, binding, theirs, deliver } = await boundToPeer('line\nnext\n', seed, true);
+    theirs.insert(4, ' ');
+    deliver();
+    await settled(editor, binding, ytext);
+    theirs.insert(5, 'A000x');
+    deliver(); // the edit goes to the editor with the carets the binding knows (not this one yet)
+    editor.moveTo(5); // End: after the collaborator's space
+    await settled(editor, binding, ytext);
+    for (const ch of ' B000y') editor.type(ch);
+    await settled(editor, binding, ytext);
+    assert.equal(ytext.toString(), 'line A000x B000y\nnext\n', `seed ${seed}`);
+    binding.dispose();
   }
 });
 
