@@ -50,17 +50,19 @@ export class BindingCarets {
    * text, as its anchor says (or past it, `ahead`). Only such a caret: the extension host hears of
    * caret moves late, so the carets read when the flight was sent may be where the person's caret was
    * before they moved it (Ctrl+Home, End, a click); putting those back sent their next keystrokes
-   * there, into the middle of other words (the keyboard fuzz, seed 1078646258). And a caret the flight
-   * kept before arriving text that continues a collaborator's word goes past it, wherever the extension
-   * host thought the caret was when the flight was sent (the person pressed End just before: seed
-   * 878879577 typed " `A000x`" inside "B000y"). `toShared` maps the buffer at `version` to the shared
-   * text; `read` reads that buffer.
+   * there, into the middle of other words (the keyboard fuzz, seed 1078646258).
+   *
+   * Carets are moved only where needed: VS Code sets selections in the window later than the
+   * extension host asks, so a person typing meanwhile has their caret put back to where it was a few
+   * keystrokes ago. Moving every caret that sat before a collaborator's arriving word past it (not
+   * only those read when the edit was sent) did that often enough to split the person's own words in
+   * 2 of 10 keyboard-fuzz runs ("B0" here, "10y" three characters back), and was taken out.
+   * `toShared` maps the buffer at `version` to the shared text.
    */
-  putBack(f: Flight, version: number, toShared: readonly TextEdit[], read: Reader): void {
-    if (!this.buffer.setCarets || !this.buffer.carets || this.buffer.version() !== version) return;
+  putBack(f: Flight, version: number, toShared: readonly TextEdit[]): void {
+    if (!f.anchors || !f.carets || !this.buffer.setCarets || !this.buffer.carets || this.buffer.version() !== version) return;
     const now = this.buffer.carets();
-    const pushed = f.anchors && f.carets ? this.anchored(f, now, toShared) : now;
-    const next = pushed.map((o) => this.pastArrivingWord(f.edits, o, toShared, read));
+    const next = this.anchored(f, now, toShared);
     if (next.some((o, k) => o !== now[k])) this.buffer.setCarets(next, version);
   }
 
@@ -75,18 +77,5 @@ export class BindingCarets {
     const sent = f.carets;
     // Pushed along, or kept before the arriving text where it goes past it.
     return now.map((o, k) => (o === mapOffset(f.sent, sent[k], true) || (f.ahead?.[k] && o === mapOffset(f.sent, sent[k])) ? anchored[k] : o));
-  }
-
-  /** A caret at the start of text the flight inserted (`edits`) that continues a collaborator's word: past it. */
-  private pastArrivingWord(edits: readonly TextEdit[], caret: number, toShared: readonly TextEdit[], read: Reader): number {
-    let shift = 0;
-    for (const e of [...edits].sort((x, y) => x.offset - y.offset)) {
-      const start = e.offset + shift;
-      shift += e.insert.length - e.deleteCount;
-      if (start !== caret || !e.insert || start === 0) continue;
-      const index = mapOffset(toShared, start);
-      return this.runs.continuesLeft(index, readerAfter(toShared, read)(index - 1, 2)) ? start + e.insert.length : caret;
-    }
-    return caret;
   }
 }

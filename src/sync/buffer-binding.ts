@@ -316,7 +316,7 @@ export class BufferBinding {
       this.arrivals.clear();
     } else {
       this.arrivals.applied(f.edits, this.reportedReader());
-      this.carets.putBack(f, version, this.toShared(), this.reportedReader());
+      this.carets.putBack(f, version, this.toShared());
     }
     f.onEcho?.();
   }
