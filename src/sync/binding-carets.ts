@@ -62,20 +62,14 @@ export class BindingCarets {
   putBack(f: Flight, version: number, toShared: readonly TextEdit[]): void {
     if (!f.anchors || !f.carets || !this.buffer.setCarets || !this.buffer.carets || this.buffer.version() !== version) return;
     const now = this.buffer.carets();
-    const next = this.anchored(f, now, toShared);
-    if (next.some((o, k) => o !== now[k])) this.buffer.setCarets(next, version);
-  }
-
-  /** The carets `now`, those the flight pushed along (or kept before text they go past) back at their anchors. */
-  private anchored(f: Flight, now: number[], toShared: readonly TextEdit[]): number[] {
-    if (!f.anchors || !f.carets) return now;
     const anchored = f.anchors.map((a) => {
       const abs = Y.createAbsolutePositionFromRelativePosition(a, this.ytext.doc!);
       return abs && abs.type === this.ytext ? mapBack(toShared, abs.index) : undefined;
     });
-    if (now.length !== f.carets.length || !anchored.every((o): o is number => o !== undefined)) return now;
+    if (now.length !== f.carets.length || !anchored.every((o): o is number => o !== undefined)) return;
     const sent = f.carets;
     // Pushed along, or kept before the arriving text where it goes past it.
-    return now.map((o, k) => (o === mapOffset(f.sent, sent[k], true) || (f.ahead?.[k] && o === mapOffset(f.sent, sent[k])) ? anchored[k] : o));
+    const next = now.map((o, k) => (o === mapOffset(f.sent, sent[k], true) || (f.ahead?.[k] && o === mapOffset(f.sent, sent[k])) ? anchored[k] : o));
+    if (next.some((o, k) => o !== now[k])) this.buffer.setCarets(next, version);
   }
 }

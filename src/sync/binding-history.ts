@@ -8,9 +8,11 @@
  * One undo step is one run of typing at one place, as in VS Code: a keystroke away from where the
  * person last typed starts a new step (besides the capture timeout). Grouping by time alone made one
  * Ctrl+Z take back every token typed across the file in the last seconds (the keyboard fuzz, seed
- * 2000: eight tokens at once), and their redo then raced a collaborator typing next to them.
+ * 2000: one undo took back seven stretches of the person's tokens), and their redo then raced a
+ * collaborator typing next to them.
  */
 import type * as Y from 'yjs';
+import { landed } from './edit-algebra';
 import { mapOffset, type TextEdit } from './textdiff';
 
 export interface HistoryHost {
@@ -53,16 +55,10 @@ export class BindingHistory {
 
   /** The change went into the shared text (`edits`, relative to the text before it). */
   typed(edits: readonly TextEdit[]): void {
-    if (!edits.length) return;
-    let shift = 0;
-    let start = Infinity;
-    let end = 0;
-    for (const e of [...edits].sort((x, y) => x.offset - y.offset)) {
-      start = Math.min(start, e.offset + shift);
-      end = Math.max(end, e.offset + shift + e.insert.length);
-      shift += e.insert.length - e.deleteCount;
-    }
-    this.last = { start, end };
+    const placed = landed(edits);
+    if (!placed.length) return;
+    const last = placed[placed.length - 1];
+    this.last = { start: placed[0].at, end: last.at + last.edit.insert.length };
   }
 
   /**

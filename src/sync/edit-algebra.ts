@@ -315,6 +315,16 @@ export function readerAfter(edits: readonly TextEdit[], read: Reader): Reader {
   };
 }
 
+/** The edits in ascending order, each with where its inserted text starts in the text after them all. */
+export function landed(edits: readonly TextEdit[]): Array<{ edit: TextEdit; at: number }> {
+  let shift = 0;
+  return ascending(edits).map((edit) => {
+    const at = edit.offset + shift;
+    shift += edit.insert.length - edit.deleteCount;
+    return { edit, at };
+  });
+}
+
 /** A reader of the text before `edits`, given a reader of the text after them (what they deleted reads as nothing). */
 export function readerBefore(edits: readonly TextEdit[], read: Reader): Reader {
   return (offset, length) => {

@@ -11,7 +11,7 @@
  * and goes back into the buffer after what was inserted.
  */
 import { mapOffset, type TextEdit } from './textdiff';
-import type { Reader } from './edit-algebra';
+import { landed, type Reader } from './edit-algebra';
 
 /** How long after it arrived an arrival is spared (a suggest widget is rarely open longer). */
 const SPARE_MS = 5000;
@@ -41,7 +41,8 @@ export class LineEndArrivals {
     const now = this.now();
     this.arrivals = this.arrivals.flatMap((a) => {
       const end = a.start + a.text.length;
-      const touched = edits.some((e) => e.offset < end && e.offset + e.deleteCount > a.start) || edits.some((e) => e.offset > a.start && e.offset < end);
+      // Deleted into, or inserted into (not at either end).
+      const touched = edits.some((e) => e.offset < end && (e.offset + e.deleteCount > a.start || e.offset > a.start));
       return touched || now - a.at >= SPARE_MS ? [] : [{ ...a, start: mapOffset(edits, a.start, true) }];
     });
   }
@@ -52,10 +53,7 @@ export class LineEndArrivals {
    */
   applied(edits: readonly TextEdit[], read: Reader): void {
     this.moveThrough(edits);
-    let shift = 0;
-    for (const e of [...edits].sort((x, y) => x.offset - y.offset)) {
-      const start = e.offset + shift;
-      shift += e.insert.length - e.deleteCount;
+    for (const { edit: e, at: start } of landed(edits)) {
       const next = read(start + e.insert.length, 1);
       if (!e.insert || !(next === '' || next === '\n' || next === '\r')) continue;
       // The collaborator's next letters arrive one flight at a time, each after the last: one arrival.
@@ -76,17 +74,15 @@ export class LineEndArrivals {
     const out: TextEdit[] = [];
     const putBack: TextEdit[] = [];
     const spared: string[] = [];
-    let shift = 0;
     const now = this.now();
-    for (const e of [...changes].sort((x, y) => x.offset - y.offset)) {
+    for (const { edit: e, at } of landed(changes)) {
       const end = e.offset + e.deleteCount;
       const a = this.arrivals.find((x) => x.start > e.offset && x.start + x.text.length === end && now - x.at < SPARE_MS);
       if (a && !e.insert.endsWith(a.text)) {
         out.push({ offset: e.offset, deleteCount: a.start - e.offset, insert: e.insert });
-        putBack.push({ offset: e.offset + shift + e.insert.length, deleteCount: 0, insert: a.text });
+        putBack.push({ offset: at + e.insert.length, deleteCount: 0, insert: a.text });
         spared.push(a.text);
       } else out.push(e);
-      shift += e.insert.length - e.deleteCount;
     }
     this.moveThrough(changes);
     return { changes: out, putBack, spared };

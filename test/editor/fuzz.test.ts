@@ -281,46 +281,46 @@ const FUZZ_TODO = 'splits a word now and then where both type at one growing wor
 
 for (let k = 0; k < RUNS; k++) keyboardFuzz(SEED + k, fuzzFile(k));
 
-function keyboardFuzz(SEED: number, FILE: string): void {
-fixtureTest(suite.pair, `two people typing at once through the keyboard lose nothing (seed ${SEED}, ${OPS} operations each)`, async () => {
-  const pair = suite.pair();
-  console.log(`# fuzz seed ${SEED} (replay: HYPERPAIR_FUZZ_SEED=${SEED} HYPERPAIR_FUZZ_OPS=${OPS})`);
-  await pair.a.agent('openFile', FILE);
-  await pair.b.agent('openFile', FILE);
-  const a = new Typist(pair.a, FILE, 'A', rng(SEED));
-  const b = new Typist(pair.b, FILE, 'B', rng(SEED ^ 0x5bd1e995));
-  const fail = (message: string): never => {
-    throw new Error(`${message}\nreplay: HYPERPAIR_FUZZ_SEED=${SEED} HYPERPAIR_FUZZ_OPS=${OPS}\nA: ${a.log.join('; ')}\nB: ${b.log.join('; ')}`);
-  };
-  await Promise.all([run(a), run(b)]);
+function keyboardFuzz(seed: number, file: string): void {
+  fixtureTest(suite.pair, `two people typing at once through the keyboard lose nothing (seed ${seed}, ${OPS} operations each)`, async () => {
+    const pair = suite.pair();
+    console.log(`# fuzz seed ${seed} (replay: HYPERPAIR_FUZZ_SEED=${seed} HYPERPAIR_FUZZ_OPS=${OPS})`);
+    await pair.a.agent('openFile', file);
+    await pair.b.agent('openFile', file);
+    const a = new Typist(pair.a, file, 'A', rng(seed));
+    const b = new Typist(pair.b, file, 'B', rng(seed ^ 0x5bd1e995));
+    const fail = (message: string): never => {
+      throw new Error(`${message}\nreplay: HYPERPAIR_FUZZ_SEED=${seed} HYPERPAIR_FUZZ_OPS=${OPS}\nA: ${a.log.join('; ')}\nB: ${b.log.join('; ')}`);
+    };
+    await Promise.all([run(a), run(b)]);
 
-  // Both buffers the same, and staying so: the last keystrokes reach each extension host a while
-  // after the window has them, so two buffers can agree on a moment that is not yet the end (a CI
-  // run compared the disks with such a moment, "A0" where "A011x" was still on its way).
-  let text = '';
-  let stable = 0;
-  await until(async () => {
-    const [ta, tb] = await Promise.all([pair.a.text(FILE), pair.b.text(FILE)]);
-    stable = ta === tb && ta === text ? stable + 1 : 0;
-    text = ta;
-    if (stable < 8) await new Promise((r) => setTimeout(r, 250));
-    return stable >= 8;
-  }, 'both buffers to converge', 60_000).catch(async (err: Error) =>
-    fail(`${err.message}\nA: ${JSON.stringify(await pair.a.text(FILE))}\nB: ${JSON.stringify(await pair.b.text(FILE))}`),
-  );
-  await pair.a.agent('save', FILE);
-  await pair.b.agent('save', FILE);
-  await until(async () => (await pair.a.diskText(FILE)) === text && (await pair.b.diskText(FILE)) === text, 'both disks to hold the text', 30_000).catch(
-    async (err: Error) => fail(`${err.message}\nbuffers: ${JSON.stringify(text)}\nA's buffer now: ${JSON.stringify(await pair.a.text(FILE))}\nB's buffer now: ${JSON.stringify(await pair.b.text(FILE))}\nA's disk: ${JSON.stringify(await pair.a.diskText(FILE))}\nB's disk: ${JSON.stringify(await pair.b.diskText(FILE))}`),
-  );
+    // Both buffers the same, and staying so: the last keystrokes reach each extension host a while
+    // after the window has them, so two buffers can agree on a moment that is not yet the end (a CI
+    // run compared the disks with such a moment, "A0" where "A011x" was still on its way).
+    let text = '';
+    let stable = 0;
+    await until(async () => {
+      const [ta, tb] = await Promise.all([pair.a.text(file), pair.b.text(file)]);
+      stable = ta === tb && ta === text ? stable + 1 : 0;
+      text = ta;
+      if (stable < 8) await new Promise((r) => setTimeout(r, 250));
+      return stable >= 8;
+    }, 'both buffers to converge', 60_000).catch(async (err: Error) =>
+      fail(`${err.message}\nA: ${JSON.stringify(await pair.a.text(file))}\nB: ${JSON.stringify(await pair.b.text(file))}`),
+    );
+    await pair.a.agent('save', file);
+    await pair.b.agent('save', file);
+    await until(async () => (await pair.a.diskText(file)) === text && (await pair.b.diskText(file)) === text, 'both disks to hold the text', 30_000).catch(
+      async (err: Error) => fail(`${err.message}\nbuffers: ${JSON.stringify(text)}\nA's buffer now: ${JSON.stringify(await pair.a.text(file))}\nB's buffer now: ${JSON.stringify(await pair.b.text(file))}\nA's disk: ${JSON.stringify(await pair.a.diskText(file))}\nB's disk: ${JSON.stringify(await pair.b.diskText(file))}`),
+    );
 
-  const wrong: string[] = [];
-  for (const t of [a, b]) {
-    for (const [token, n] of t.expected) if (count(text, token) !== n) wrong.push(`${token} ${count(text, token)}× (expected ${n}×)`);
-  }
-  if (wrong.length) fail(`tokens lost or doubled: ${wrong.join(', ')}\ntext: ${JSON.stringify(text)}`);
-  const repairs = repairsLogged(pair.a) + repairsLogged(pair.b);
-  if (repairs) fail(`the binding repaired a buffer that disagreed with the shared text ${repairs} times`);
-  assert.ok(a.expected.size > 0 && b.expected.size > 0);
-}, 120_000 + OPS * 15_000, FUZZ_TODO);
+    const wrong: string[] = [];
+    for (const t of [a, b]) {
+      for (const [token, n] of t.expected) if (count(text, token) !== n) wrong.push(`${token} ${count(text, token)}× (expected ${n}×)`);
+    }
+    if (wrong.length) fail(`tokens lost or doubled: ${wrong.join(', ')}\ntext: ${JSON.stringify(text)}`);
+    const repairs = repairsLogged(pair.a) + repairsLogged(pair.b);
+    if (repairs) fail(`the binding repaired a buffer that disagreed with the shared text ${repairs} times`);
+    assert.ok(a.expected.size > 0 && b.expected.size > 0);
+  }, 120_000 + OPS * 15_000, FUZZ_TODO);
 }
