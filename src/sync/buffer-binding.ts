@@ -172,12 +172,17 @@ export class BufferBinding {
       this.held.push({ changes, version, reloaded });
       return false;
     }
-    this.seen = version;
-    if (changes.length === 0) return false;
+    if (changes.length === 0) {
+      this.seen = version;
+      return false;
+    }
     const f = this.flight;
     if (f && f.result === undefined) {
       if (f.raced ? sameInserts(changes, f.sent) : sameChange(changes, f.sent)) {
-        // Ours, or the user typed exactly that: the editor's answer tells.
+        // Ours, or the user typed exactly that: the editor's answer tells. `seen` stays at the buffer
+        // `pending` starts from until the change is replayed: advanced, it let a trim read the buffer
+        // after the held change through edits meant for the buffer before it, and take a
+        // collaborator's character for the buffer's own (fuzz seed 1108: "<B66>" drawn "<B6>>").
         this.held = [{ changes, version, reloaded }];
         return false;
       }
@@ -185,6 +190,7 @@ export class BufferBinding {
       // is pending again and the keystroke goes to the shared text at once.
       this.race(f);
     }
+    this.seen = version;
     if (f && f.result === true && !f.echoed) return this.afterApplied(f, changes, version, reloaded);
     return this.taken(changes, version, reloaded);
   }

@@ -39,6 +39,13 @@ class AsyncBuffer implements EditorBuffer {
     while (this.events.length) this.events.shift()!();
   }
   private readonly events: Array<() => void> = [];
+  /** While set, the editor's answers to edits wait; `answer()` gives them, in order. */
+  answersWait = false;
+  private readonly answers: Array<() => void> = [];
+  answer(): void {
+    this.answersWait = false;
+    while (this.answers.length) this.answers.shift()!();
+  }
 
   constructor(text: string) {
     this.text = text;
@@ -53,8 +60,8 @@ class AsyncBuffer implements EditorBuffer {
   applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {
     // Addressed now, in the text the extension host sees (VS Code converts offsets to positions).
     const at = positionsOf(this.hostText, edits.flatMap((e) => [e.offset, e.offset + e.deleteCount]));
-    return new Promise((resolve) =>
-      setImmediate(() => {
+    return new Promise((resolve) => {
+      const decide = (): void => {
         if (this.ver !== baseVersion && this.applyStaleAtPositions) {
           this.apply(
             edits.map((e, i) => {
@@ -71,8 +78,9 @@ class AsyncBuffer implements EditorBuffer {
         }
         this.apply(edits);
         resolve(true);
-      }),
-    );
+      };
+      setImmediate(() => (this.answersWait ? this.answers.push(decide) : decide()));
+    });
   }
   /** A user's keystroke or any buffer change in the window. */
   change(edits: TextEdit[]): void {
@@ -183,6 +191,36 @@ test('typing while a remote edit is in flight loses nothing', async () => {
   assert.equal(b.getText('content').toString(), expected);
   assert.equal(buffer.text, expected);
   assert.ok(buffer.rejected >= 1, 'the stale remote edit was rejected and recomputed');
+  binding.dispose();
+});
+
+test('a keystroke held for the editor\'s answer does not shift what the buffer still lacks (fuzz seed 1108)', async () => {
+  const [a, b] = linkedDocs();
+  b.getText('content').insert(0, '<B6>');
+  const buffer = new AsyncBuffer('<B6>');
+  const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger });
+  buffer.binding = binding;
+  await settle(binding, buffer);
+  // A collaborator's next letter: sent to the editor, which is slow to answer.
+  buffer.answersWait = true;
+  b.getText('content').insert(3, '6');
+  while (binding.settled) await new Promise((r) => setImmediate(r));
+  // The person types at the start, so the editor will refuse the edit; the collaborator types over
+  // the closing bracket (Yjs replaces it) and goes on; the person types the very letter the edit inserts, so
+  // that change waits for the editor's answer to tell whether it was the edit.
+  buffer.change([{ offset: 0, deleteCount: 0, insert: 'A' }]);
+  b.transact(() => {
+    b.getText('content').insert(5, '>');
+    b.getText('content').delete(6, 1);
+  });
+  b.getText('content').insert(6, '(');
+  buffer.change([{ offset: 0, deleteCount: 0, insert: '6' }]);
+  buffer.answer();
+  await settle(binding, buffer);
+  assert.equal(a.getText('content').toString(), '6A<B66>(');
+  assert.equal(buffer.text, '6A<B66>(', 'the buffer got the collaborator\'s "6", not a second ">"');
+  assert.equal(binding.verify(), true);
+  assert.equal(binding.repairs, 0);
   binding.dispose();
 });
 
