@@ -22,10 +22,12 @@
  */
 import * as Y from 'yjs';
 import { compose, deltaToEdits, mergeTouching, readerAfter, readerBefore, readerOfRemoved, rebase, sameChange, trimNoOps, type Reader } from './edit-algebra';
-import { diffEdits, unionEdits, withCommonChanges, type TextEdit } from './textdiff';
+import { diffEdits, unionEdits, type TextEdit } from './textdiff';
 import { BindingCarets } from './binding-carets';
 import { BindingHistory } from './binding-history';
 import { LineEndArrivals } from './line-end-arrivals';
+import { FlightLoop } from './flight-loop';
+import { brief, handOver } from './binding-merge';
 import { sameInserts, type BufferBindingOptions, type Change, type EditorBuffer, type Flight } from './editor-buffer';
 
 export const EDITOR_ORIGIN = 'editor';
@@ -43,11 +45,8 @@ export function isBound(ytext: Y.Text): boolean {
   return owners.has(ytext);
 }
 
-const ECHO_TIMEOUT_MS = 10_000;
 /** How many keystrokes may come between a raced flight's answer and its shifted echo. */
 const MAX_RACERS = 8;
-/** How soon to try again when the editor refused a flight without reporting any change. */
-const RETRY_MS = 100;
 
 export class BufferBinding {
   readonly undoManager: Y.UndoManager;
@@ -63,7 +62,6 @@ export class BufferBinding {
   private seen: number;
   /** `pending` is unknown (refused read-only edit, unrecognised echo): recompute it from the texts. */
   private resync = false;
-  private flushAgain = false;
   /**
    * The first flight after a hand-over carries the previous buffer's last keystrokes: the carets
    * move along past them (VS Code's own behaviour), as the person typed them before the caret.
@@ -74,16 +72,13 @@ export class BufferBinding {
    * the person's own earlier typing, in the old document; first, it put the new words before the old).
    */
   private handingOver: boolean;
-  private flushing = false;
   private closed = false;
-  private wake: (() => void) | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly flights: FlightLoop;
   private readonly observer: (event: Y.YTextEvent, tx: Y.Transaction) => void;
   /** Where carets, and keystrokes at the spot of a collaborator's arriving text, go. */
   private readonly carets: BindingCarets;
   /** Collaborators' text put at a line end lately: a completion accepted there does not swallow it. */
   private readonly arrivals = new LineEndArrivals();
-  private idle: Promise<void> = Promise.resolve();
 
   constructor(
     readonly ytext: Y.Text,
@@ -97,6 +92,7 @@ export class BufferBinding {
       captureTimeout: options.captureTimeout ?? 500,
     });
     this.carets = new BindingCarets(ytext, buffer);
+    this.flights = new FlightLoop(buffer, { next: () => this.nextFlight(), answered: (f, applied) => this.answered(f, applied), closed: () => this.closed }, options);
     this.history = new BindingHistory(this.undoManager, { held: () => !!this.held, closed: () => this.closed, trace: (line) => this.trace(line) });
     this.observer = (event, tx) => {
       if (tx.origin === EDITOR_ORIGIN) return;
@@ -119,29 +115,18 @@ export class BufferBinding {
     if (this.pending.length) this.scheduleFlush();
   }
 
-  /**
-   * A three-way merge from `base`: what reached the shared text since (the previous buffer's last
-   * keystrokes, collaborators' edits) comes first at a common spot, as it was typed first; what this
-   * buffer changed since goes into the shared text after it.
-   */
+  /** Merges what this buffer changed since `base` with what the shared text did (binding-merge.ts). */
   private handedOver(base: string, text: string): void {
-    const shared = this.ytext.toString();
-    // The buffer holds the shared text already: it was filled from it after `base` was read (VS Code
-    // can report a moved document before it gives it the old one's text). Merged, the same changes
-    // from both sides would be in the text twice (the two-editor folder rename: '// B ' doubled).
-    if (text === shared) return;
-    const from = withCommonChanges(base, shared, text);
-    const sinceBase = diffEdits(from, shared);
-    const typedHere = diffEdits(from, text);
-    const r = rebase(sinceBase, typedHere);
-    this.trace(() => `hand-over from a base of ${base.length} characters: ${brief(typedHere)} typed in the buffer, ${brief(sinceBase)} in the shared text since`);
+    const merge = handOver(base, text, this.ytext.toString());
+    if (!merge) return;
+    this.trace(() => `hand-over from a base of ${base.length} characters: ${brief(merge.typedHere)} typed in the buffer, ${brief(merge.sinceBase)} in the shared text since`);
     if (this.options.readOnly?.()) {
       this.options.onRefused?.();
-      this.pending = diffEdits(text, shared);
+      this.pending = diffEdits(text, this.ytext.toString());
       return;
     }
-    this.applyToShared(r.pending);
-    this.pending = r.local;
+    this.applyToShared(merge.toShared);
+    this.pending = merge.pending;
     this.options.onLocalEdit?.();
   }
 
@@ -152,12 +137,12 @@ export class BufferBinding {
 
   /** True when nothing is pending: the buffer as reported equals the shared text. */
   get settled(): boolean {
-    return !this.flushing && !this.flight && !this.held && !this.pending.length && !this.resync;
+    return !this.flights.busy && !this.flight && !this.held && !this.pending.length && !this.resync;
   }
 
   /** Resolves once pending remote edits have reached the buffer. */
   whenSettled(): Promise<void> {
-    return this.idle;
+    return this.flights.whenIdle();
   }
 
   /**
@@ -279,10 +264,9 @@ export class BufferBinding {
     if (this.closed) return;
     this.closed = true;
     if (owners.get(this.ytext) === this) owners.delete(this.ytext);
-    clearTimeout(this.retryTimer);
+    this.flights.dispose();
     this.ytext.unobserve(this.observer);
     this.undoManager.destroy();
-    this.wake?.();
     this.history.wake();
   }
 
@@ -410,92 +394,35 @@ export class BufferBinding {
   }
 
   private scheduleFlush(): void {
-    if (this.flushing) {
-      this.flushAgain = true;
-      return;
+    this.flights.schedule();
+  }
+
+  /** What the buffer lacks, as the next flight to the editor (see FlightLoop). */
+  private nextFlight(): Flight | undefined {
+    // The editor moved without reporting a change (or a change was refused): re-derive.
+    if (this.resync || this.buffer.version() !== this.seen) {
+      this.resync = false;
+      this.arrivals.clear();
+      this.seen = this.buffer.version();
+      this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
     }
-    clearTimeout(this.retryTimer);
-    this.flushing = true;
-    this.idle = this.flush().finally(() => {
-      this.flushing = false;
-      // A request that came in as the loop was finishing.
-      if (this.flushAgain && !this.closed) {
-        this.flushAgain = false;
-        this.scheduleFlush();
-      }
-    });
+    if (!this.pending.length) return undefined;
+    const carets = this.buffer.carets?.();
+    const f: Flight = {
+      edits: this.pending,
+      // A hand-over's first flight brings the old document's last keystrokes: the caret goes past
+      // them, as it would have had they been typed here, so it is not kept before them.
+      sent: this.caretsFollow ? mergeTouching(this.pending) : this.sendable(this.pending),
+      baseVersion: this.seen,
+      removed: this.removedBy(this.pending),
+      raced: false,
+      echoed: false,
+      ...(carets && !this.caretsFollow ? this.carets.anchor(carets, this.toShared(), this.reportedReader()) : {}),
+      carets,
+    };
+    this.pending = [];
+    this.flight = f;
+    this.caretsFollow = false;
+    return f;
   }
-
-  private async flush(): Promise<void> {
-    while (!this.closed) {
-      this.flushAgain = false;
-      // The editor moved without reporting a change (or a change was refused): re-derive.
-      if (this.resync || this.buffer.version() !== this.seen) {
-        this.resync = false;
-        this.arrivals.clear();
-        this.seen = this.buffer.version();
-        this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
-      }
-      if (!this.pending.length) return;
-      const carets = this.buffer.carets?.();
-      const f: Flight = {
-        edits: this.pending,
-        // A hand-over's first flight brings the old document's last keystrokes: the caret goes past
-        // them, as it would have had they been typed here, so it is not kept before them.
-        sent: this.caretsFollow ? mergeTouching(this.pending) : this.sendable(this.pending),
-        baseVersion: this.seen,
-        removed: this.removedBy(this.pending),
-        raced: false,
-        echoed: false,
-        ...(carets && !this.caretsFollow ? this.carets.anchor(carets, this.toShared(), this.reportedReader()) : {}),
-        carets,
-      };
-      this.pending = [];
-      this.flight = f;
-      this.caretsFollow = false;
-      let applied = false;
-      try {
-        applied = await this.buffer.applyEdits(f.sent, f.baseVersion);
-      } catch (err) {
-        this.options.logger.warn(`binding: applying remote edits failed: ${(err as Error).message}`);
-      }
-      if (this.closed) return;
-      this.answered(f, applied);
-      if (!applied) {
-        // Refused without any change reported (closed, held): try again a little later.
-        if (this.buffer.version() === f.baseVersion && !this.flushAgain) {
-          this.retryTimer = setTimeout(() => this.scheduleFlush(), RETRY_MS);
-          return;
-        }
-        continue;
-      }
-      if (!f.echoed) await this.echoOf(f);
-    }
-  }
-
-  /**
-   * Waits until the editor reports the applied edit (it may do so before or after applyEdits
-   * resolves). The next change it reports is that edit, however late: taking it for a keystroke would
-   * send a collaborator's text back as ours. So a slow editor is only logged, never given up on.
-   */
-  private echoOf(f: Flight): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.options.logger.warn('binding: the editor has not reported an applied edit yet; still waiting for it');
-      }, this.options.echoTimeoutMs ?? ECHO_TIMEOUT_MS);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      f.onEcho = done;
-      this.wake = done;
-    });
-  }
-}
-
-/** Edits in a log line, cut short. */
-function brief(edits: readonly TextEdit[]): string {
-  const text = JSON.stringify(edits.map((e) => [e.offset, e.deleteCount, e.insert]));
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
