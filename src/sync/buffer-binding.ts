@@ -311,18 +311,23 @@ export class BufferBinding {
     f.onEcho?.();
   }
 
-  /**
-   * A flight raced by a change the editor reported first: its edits back in `pending`, before the
-   * racing keystroke is rebased over them. An
-   * undo sent in the flight and its redo pending since make a removal put back as it was (Yjs redoes
-   * with new items): trimmed, as `trimPending` trims it when both are pending. Left in, it stood for
-   * "their copy replaced yours", and a keystroke deleting that text deleted only the old copy: the
-   * text came back (the undo/redo fuzz, seed 1040).
-   */
+  /** A flight raced by a change the editor reported first: its edits back in `pending`, before the racing keystroke is rebased over them. */
   private race(f: Flight): void {
     if (f.raced) return;
     f.raced = true;
     f.racers = 0;
+    this.foldBack(f);
+  }
+
+  /**
+   * A flight that did not land, or not first: its edits back in `pending`. An undo sent in the flight
+   * and its redo pending since make a removal put back as it was (Yjs redoes with new items): trimmed,
+   * as `trimPending` trims it when both are pending. Left in, it stood for "their copy replaced
+   * yours", and a keystroke deleting that text deleted only the old copy: the text came back (the
+   * undo/redo fuzz: seed 1040 when the keystroke raced the flight; 1049 when it deleted exactly what
+   * the flight did, so that it waited for the answer, a refusal).
+   */
+  private foldBack(f: Flight): void {
     this.pending = compose(f.edits, this.pending);
     if (f.removed?.length) this.pending = trimNoOps(this.pending, readerOfRemoved(f.removed));
   }
@@ -334,7 +339,7 @@ export class BufferBinding {
     const held = this.held ?? [];
     this.held = undefined;
     if (!applied) {
-      if (!f.raced) this.pending = compose(f.edits, this.pending);
+      if (!f.raced) this.foldBack(f);
       this.flight = undefined;
       this.trimPending();
     }

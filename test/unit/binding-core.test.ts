@@ -224,6 +224,32 @@ test('a keystroke held for the editor\'s answer does not shift what the buffer s
   binding.dispose();
 });
 
+test('deleting one\'s own text while its undo is refused and its redo pending deletes it for good (fuzz seed 1049)', async () => {
+  const doc = new Y.Doc();
+  doc.getText('content').insert(0, 'x');
+  const buffer = new AsyncBuffer('x');
+  const binding = new BufferBinding(doc.getText('content'), buffer, { logger: silentLogger });
+  buffer.binding = binding;
+  buffer.change([{ offset: 1, deleteCount: 0, insert: '<A21>' }]);
+  await settle(binding, buffer);
+  binding.undoManager.stopCapturing();
+  // The undo goes to the editor, which is slow to answer; the redo puts the text back (Yjs redoes
+  // with new items) while the person, who still sees it, deletes it: the very edit the undo sent,
+  // so that change waits for the editor's answer, a refusal.
+  buffer.answersWait = true;
+  assert.ok(await binding.undo());
+  while (binding.settled) await new Promise((r) => setImmediate(r));
+  assert.ok(await binding.redo());
+  assert.equal(doc.getText('content').toString(), 'x<A21>');
+  buffer.change([{ offset: 1, deleteCount: 5, insert: '' }]);
+  buffer.answer();
+  await settle(binding, buffer);
+  assert.equal(doc.getText('content').toString(), 'x', 'the deleted text did not come back');
+  assert.equal(buffer.text, 'x');
+  assert.equal(binding.repairs, 0);
+  binding.dispose();
+});
+
 test('undo removes only local text; a collaborator\'s text stays; redo restores', async () => {
   const [a, b] = linkedDocs();
   const buffer = new AsyncBuffer('');
