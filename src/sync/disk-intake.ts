@@ -114,7 +114,9 @@ export class DiskIntake implements DiskReader {
     let why: string | undefined;
     if (size > (scan.maxFileBytes ?? Infinity)) why = `larger than the ${formatSize(scan.maxFileBytes!)} limit per file`;
     else if (files.length >= (scan.maxFiles ?? Infinity)) why = `over the limit of ${scan.maxFiles} files`;
-    else if (files.reduce((n, e) => n + e.size, 0) + size > (scan.maxTotalBytes ?? Infinity)) {
+    // Counted as the peers' total cap counts (§6.2): live binaries. A text's index size is the one at
+    // its creation (§6.1), no measure of what it holds now.
+    else if (files.reduce((n, e) => n + (e.kind === 'binary' ? e.size : 0), 0) + size > (scan.maxTotalBytes ?? Infinity)) {
       why = `over the ${formatSize(scan.maxTotalBytes!)} limit for the workspace`;
     }
     if (why) this.warnOnce(rel, `${JSON.stringify(rel)} is not shared: ${why}`);

@@ -102,6 +102,16 @@ test('§6.2 the total cap counts binaries; a text\'s size (at creation) is no me
   ws.close();
 });
 
+test('§6.1 a peer\'s own sharing limit counts texts no more than the peers\' cap does: a text\'s index size is the one at creation', async () => {
+  const dir = tempDir();
+  writeTree(dir, { 'big.txt': 'x'.repeat(900) });
+  const p = await start({ mode: 'share', dir, name: 'a', caps: { maxTotalBytes: 1000 } });
+  // One batch: a binary over the total (counted) and a text that only the text's size would refuse.
+  writeTree(dir, { 'over.bin': new Uint8Array(1200), 'more.txt': 'y'.repeat(200) });
+  await waitFor(() => p.workspace.byPath('more.txt') !== undefined, 'the new text shared');
+  assert.equal(p.workspace.byPath('over.bin'), undefined, 'the binary over the total is not shared');
+});
+
 test('§6.2 a sync message for a well-formed id in no index: held; a step 1 is answered once complete; the entry finds it complete', async () => {
   const b = peer('b', 'share');
   const h = new MemoryTransport('h');
