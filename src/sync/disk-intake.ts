@@ -41,7 +41,11 @@ export class DiskIntake implements DiskReader {
       const abs = path.join(this.core.root, rel);
       const st = await fs.lstat(abs).catch(() => undefined);
       if (st?.isDirectory()) {
-        const { report } = await scanFolder(abs, this.core.options.scan);
+        // Only the list is wanted (each file is read below): no hashing into the folder's scan cache
+        // (nor rewriting it), and no `git` process where the folder is no git work tree. A new
+        // folder is on the way of every new file in it, on the creator's disk and on every other.
+        const git = this.core.rules.inGitTree ? undefined : false;
+        const { report } = await scanFolder(abs, { ...this.core.options.scan, cache: undefined, onFiles: undefined, git });
         for (const f of report.files) files.add(`${rel}/${f.rel}`);
       } else files.add(rel);
       for (const e of this.core.ws.files()) if (e.path.startsWith(rel + '/')) files.add(e.path);
