@@ -132,6 +132,28 @@ test('§6.2 a sync message for a well-formed id in no index: held; a step 1 is a
   b.ws.close();
 });
 
+test('§6.2 documents for ids in no index count against the file cap: one more cuts the sender off', async () => {
+  const victim = new MemoryTransport('victim');
+  const ws = new SharedWorkspace({ transport: victim, mode: 'share', caps: { maxFiles: 3 } });
+  try {
+    const h = new MemoryTransport('h');
+    link(victim, h);
+    const doc = new Y.Doc();
+    doc.getText('content').insert(0, 'x');
+    const id = (i: number) => String(i).padStart(32, 'd');
+    const step2 = (i: number) => h.send(victim.self.id, syncMessage(id(i), 1, Y.encodeStateAsUpdate(doc)));
+    for (let i = 0; i < 3; i++) step2(i);
+    await waitFor(() => [0, 1, 2].every((i) => ws.loadedText(id(i))?.toString() === 'x'), 'three held', 10_000);
+    assert.equal(victim.disconnected.length, 0, 'within the cap');
+    step2(3);
+    await waitFor(() => victim.disconnected.length === 1, 'cut off at the fourth', 10_000);
+    assert.match(victim.disconnected[0].reason, /more documents than the file cap/);
+    assert.equal(ws.loadedText(id(3)), undefined, 'the fourth is not held');
+  } finally {
+    ws.close();
+  }
+});
+
 test('§6.2 the full awareness state holds the others\' states, and updates are relayed (A—B—C, then D joins B)', async () => {
   const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => peer(n));
   link(a.transport, b.transport);
