@@ -22,6 +22,8 @@ export interface MeshPeer {
   ws: SharedWorkspace;
   /** Sync `update` messages this peer sent (reset it to count from a moment on). */
   updates: number;
+  /** Awareness messages this peer sent (reset it to count from a moment on). */
+  awareness: number;
   /** Every sync message this peer sent, in order. */
   sent: SentSync[];
 }
@@ -40,10 +42,11 @@ export function mesh(n: number, options: MeshOptions = {}): MeshPeer[] {
   for (let i = 0; i < n; i++) {
     const transport = new MemoryTransport(`a${i}`);
     const ws = new SharedWorkspace({ transport, mode: i === 0 ? 'share' : 'join', docRequestTimeoutMs: options.docRequestTimeoutMs });
-    const p: MeshPeer = { transport, ws, updates: 0, sent: [] };
+    const p: MeshPeer = { transport, ws, updates: 0, awareness: 0, sent: [] };
     const send = transport.send.bind(transport);
     transport.send = (peerId, data) => {
       const m = decodeMessage(data);
+      if (m.type === MessageType.Awareness) p.awareness++;
       if (m.type === MessageType.Sync) {
         const kind = decoding.readVarUint(m.decoder);
         if (kind === 2) p.updates++;

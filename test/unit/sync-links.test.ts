@@ -1,8 +1,9 @@
 /**
  * Forwarding only where needed (issue 15, docs/PROTOCOL.md §6.2): peers publish who they are connected
  * to, and a change from S is not passed on to a member that S is linked to. Counted on an in-process
- * mesh of eight: an edit is 7 messages in a full mesh (it was 7 + 42), a missing link still delivers,
- * and a link that drops while a change is on its way is healed by the resync that follows.
+ * mesh of eight: an edit is 7 messages in a full mesh (it was 7 + 42), and so is a change of presence
+ * (awareness is relayed by the same rule); a missing link still delivers, and a link that drops while a
+ * change is on its way is healed by the resync that follows.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,6 +40,25 @@ test('full mesh of eight: an edit is 7 messages, not 7 + 42, and reaches everyon
       await ticks(10); // anything forwarded needlessly would be on its way now
       const sent = peers.reduce((n, p) => n + p.updates, 0);
       assert.equal(sent, 7, `round ${round}: ${sent} update messages`);
+    }
+  } finally {
+    for (const p of peers) p.ws.close();
+  }
+});
+
+test('full mesh of eight: a change of presence is relayed by the same rule, 7 messages and not 7 + 42', async () => {
+  const peers = mesh(8);
+  try {
+    await waitFor(() => linksKnown(peers), 'every peer knows every link');
+    await ticks(10);
+    for (const [round, author] of [0, 5].entries()) {
+      for (const p of peers) p.awareness = 0;
+      peers[author].ws.awareness.setLocalStateField('file', { id: String(round).repeat(32), path: `f${round}.md` });
+      const seen = (p: MeshPeer) => (p.ws.awareness.getStates().get(peers[author].ws.awareness.clientID) as { file?: { path?: string } } | undefined)?.file?.path === `f${round}.md`;
+      await waitFor(() => peers.every(seen), `presence ${round} everywhere`);
+      await ticks(10);
+      const sent = peers.reduce((n, p) => n + p.awareness, 0);
+      assert.equal(sent, 7, `round ${round}: ${sent} awareness messages`);
     }
   } finally {
     for (const p of peers) p.ws.close();
