@@ -22,6 +22,8 @@ import { createTestNetwork, waitFor, type TestNetwork } from '../test/helpers/te
 import { loadTrace, type SequentialTrace } from '../test/helpers/traces';
 import { readTree } from '../test/helpers/tree';
 import { crowd } from './crowd';
+import { newFileToEveryDisk } from './new-file';
+import { startPeer, type RunningPeer } from '../src/app/peer';
 import { CliPeer } from './processes';
 import { repoRows } from './repo';
 import type { Row } from './row';
@@ -31,7 +33,7 @@ import { tunnelBench } from './tunnel';
 
 const rows: Row[] = [];
 const quick = process.argv.includes('--quick');
-/** `--only=edit,trace,join,join-small,scale,crowd,tunnel,terminal,footprint,repo,binding`: run some scenarios (for profiling one). `--huge`: repo with 100,000 files too; `--repo-files=N`: one repo of N files. */
+/** `--only=edit,trace,join,join-small,scale,crowd,new-file,tunnel,terminal,footprint,repo,binding`: run some scenarios (for profiling one). `--huge`: repo with 100,000 files too; `--repo-files=N`: one repo of N files. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (name: string): boolean => !only || only.includes(name);
 
@@ -421,6 +423,36 @@ async function crowdRows(net: TestNetwork): Promise<void> {
   });
 }
 
+/** 8 headless peers in this process, real folders: a file written on one disk until on every other. */
+async function newFileRows(net: TestNetwork): Promise<void> {
+  const running: RunningPeer[] = [];
+  try {
+    const r = await newFileToEveryDisk({
+      start: async (options) => {
+        const p = await startPeer({ ...options, network: net.network });
+        running.push(p);
+        return p;
+      },
+      peers: 8,
+      rounds: quick ? 3 : 10,
+      filesPerRound: 3,
+      meshTimeoutMs: 120_000,
+      arrivalTimeoutMs: 30_000,
+      log: (line) => console.error(`new-file: ${line}`),
+    });
+    const arrivals = [...r.arrivals].sort((a, b) => a - b);
+    const everyDisk = [...r.everyDisk].sort((a, b) => a - b);
+    const max = everyDisk[everyDisk.length - 1] ?? NaN;
+    const whole = r.missing.length === 0 && r.askedFor.length === 0;
+    const note = `${r.files} files; ${r.missing.length} missing, ${r.askedFor.length} asked for instead of sent`;
+    rows.push({ name: 'new file: written on one disk of 8 peers until on every other disk, p50 / max', value: percentile(everyDisk, 50), unit: 'ms', goal: 'every one < 1000 ms', met: whole && max < 1000, note: `max ${max.toFixed(0)} ms; ${note}` });
+    rows.push({ name: 'new file: until on one other disk, p50', value: percentile(arrivals, 50), unit: 'ms' });
+    rows.push({ name: 'new file: of which until the creator\'s own session has it (its watcher and read), p50', value: percentile([...r.noticed].sort((a, b) => a - b), 50), unit: 'ms' });
+  } finally {
+    await Promise.all(running.map((p) => p.close()));
+  }
+}
+
 function fmt(n: number | undefined): string {
   if (n === undefined) return '';
   if (Number.isNaN(n)) return '—';
@@ -452,6 +484,7 @@ async function main(): Promise<void> {
     if (wanted('repo')) for (const n of repoSizes) await repoRows(net, CLI, n, streamMBps, rows);
     if (wanted('scale')) for (const n of [2, 4, 8]) await scale(net, n);
     if (wanted('crowd')) await crowdRows(net);
+    if (wanted('new-file')) await newFileRows(net);
     if (wanted('tunnel')) rows.push(...(await tunnelBench(net, bareConnection, quick)));
     if (wanted('terminal')) rows.push(...(await terminalBench(net, quick)));
     if (wanted('voice')) rows.push(...(await voiceBench(net, quick)));

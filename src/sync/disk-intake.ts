@@ -41,7 +41,11 @@ export class DiskIntake implements DiskReader {
       const abs = path.join(this.core.root, rel);
       const st = await fs.lstat(abs).catch(() => undefined);
       if (st?.isDirectory()) {
-        const { report } = await scanFolder(abs, this.core.options.scan);
+        // Only the list is wanted (each file is read below): no hashing into the folder's scan cache
+        // (nor rewriting it), and no `git` process where the folder is no git work tree. A new
+        // folder is on the way of every new file in it, on the creator's disk and on every other.
+        const git = this.core.rules.inGitTree ? undefined : false;
+        const { report } = await scanFolder(abs, { ...this.core.options.scan, cache: undefined, onFiles: undefined, git });
         for (const f of report.files) files.add(`${rel}/${f.rel}`);
       } else files.add(rel);
       for (const e of this.core.ws.files()) if (e.path.startsWith(rel + '/')) files.add(e.path);
@@ -114,7 +118,9 @@ export class DiskIntake implements DiskReader {
     let why: string | undefined;
     if (size > (scan.maxFileBytes ?? Infinity)) why = `larger than the ${formatSize(scan.maxFileBytes!)} limit per file`;
     else if (files.length >= (scan.maxFiles ?? Infinity)) why = `over the limit of ${scan.maxFiles} files`;
-    else if (files.reduce((n, e) => n + e.size, 0) + size > (scan.maxTotalBytes ?? Infinity)) {
+    // Counted as the peers' total cap counts (§6.2): live binaries. A text's index size is the one at
+    // its creation (§6.1), no measure of what it holds now.
+    else if (files.reduce((n, e) => n + (e.kind === 'binary' ? e.size : 0), 0) + size > (scan.maxTotalBytes ?? Infinity)) {
       why = `over the ${formatSize(scan.maxTotalBytes!)} limit for the workspace`;
     }
     if (why) this.warnOnce(rel, `${JSON.stringify(rel)} is not shared: ${why}`);

@@ -88,6 +88,11 @@ export class ExcludeRules {
     this.modified = tree?.modified ?? new Set();
   }
 
+  /** Whether git's word was taken (the folder is a git work tree, as last read). */
+  get inGitTree(): boolean {
+    return this.inGit;
+  }
+
   /**
    * Whether this file is as this folder's git last committed it (when the rules were read): then it is
    * no uncommitted work of anyone here, and git can always give it back.

@@ -12,6 +12,7 @@ import { contentHash } from '../../src/sync/hash';
 import { judgeLinkTarget } from '../../src/sync/symlinks';
 import { scanFolder } from '../../src/sync/scan';
 import { ScanCache } from '../../src/sync/scan-cache';
+import { folderStateDir } from '../../src/sync/state-dir';
 import { usePeers } from '../helpers/peers';
 import { waitFor } from '../helpers/testnet';
 import { readTree, tempDir, writeTree } from '../helpers/tree';
@@ -101,6 +102,25 @@ test('symbolic links: one inside the tree and one leaving it are both reported, 
   assert.ok(judgeLinkTarget('a', 'sub/.').resolved === 'sub');
   assert.equal(judgeLinkTarget('deep/a', '../b/c.txt').resolved, 'b/c.txt');
   assert.ok(judgeLinkTarget('a', 'con.txt').outside, 'a target that is no portable path is refused too');
+});
+
+test('a folder moved in during a session is shared, and the scan cache of the whole folder stays as the start left it', async () => {
+  const root = tempDir();
+  const elsewhere = tempDir();
+  const stateDir = tempDir('hyperpair-state-');
+  writeTree(root, { 'a.txt': 'aaaa', 'b/c.txt': 'cccc' });
+  writeTree(elsewhere, { 'new/x.txt': 'xxxx', 'new/deeper/y.txt': 'yyyy' });
+  // The cache keeps no file changed within its racy window (2 s): these must be older.
+  await waitFor(() => Date.now() - fs.statSync(path.join(elsewhere, 'new/deeper/y.txt')).ctimeMs > 2_100, 'the files older than the racy window', 10_000);
+  const p = await peers.start({ mode: 'share', dir: root, name: 'a', stateDir });
+  const rows = () => Object.keys((JSON.parse(fs.readFileSync(path.join(folderStateDir(root, stateDir), 'scan-cache.json'), 'utf8')) as { files: object }).files).sort();
+  assert.deepEqual(rows(), ['a.txt', 'b/c.txt']);
+  fs.renameSync(path.join(elsewhere, 'new'), path.join(root, 'new')); // its files keep their times
+  await waitFor(() => !!p.workspace.byPath('new/x.txt') && !!p.workspace.byPath('new/deeper/y.txt'), 'the new folder\'s files shared');
+  await p.close();
+  // The folder was listed on its own: its files are no rows of the folder's cache (under names
+  // relative to it, they would be wrong ones), and the folder's own rows are kept for the next start.
+  assert.deepEqual(rows(), ['a.txt', 'b/c.txt']);
 });
 
 test('the scan cache: a second scan reuses hashes, and a modified file (same size) is hashed again', async () => {

@@ -1,7 +1,8 @@
 /**
  * What someone without the session code can make a member do: nothing it would show as advice, nothing
- * held in memory until a timeout, and no line per refused connection. Real hyperswarm on a loopback
- * testnet; the strangers are real DHT connections with fresh keys.
+ * held in memory until a timeout, and no line per refused connection; and what a hand-written member
+ * sees (§5: the order of messages on a connection, an admission that never comes). Real hyperswarm on
+ * a loopback testnet; the strangers are real DHT connections with fresh keys.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import Protomux from 'protomux';
 import { Session, createSessionCode, parseSessionCode } from '../../src/session';
 import { RefusalReport, type RefusalSummary } from '../../src/session/refusals';
 import { deriveKeys, proof } from '../../src/session/secrets';
-import { handshakeEncoding, helloEncoding, PROTOCOL_NAME, PROTOCOL_VERSION, type Handshake } from '../../src/session/wire';
+import { admissionEncoding, handshakeEncoding, helloEncoding, PROTOCOL_NAME, PROTOCOL_VERSION, type Admission, type Handshake } from '../../src/session/wire';
+import c from 'compact-encoding';
 import { createStreamLogger } from '../../src/session/log';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
 
@@ -170,4 +172,48 @@ test('a member that says hello but never sends its admission is closed with an e
   await waitFor(() => silent.closed(), 'the connection without admission to be closed', 30_000);
   assert.ok(logs.some((l) => /\[error\].*Mute.*sent no admission within 0.5 s/.test(l)), logs.filter((l) => /admission/.test(l)).join('\n'));
   assert.equal(joined, false, 'it never became a member');
+});
+
+/**
+ * A hand-written member on `s`: opens the Hyperpair channel with a valid proof, says hello, and
+ * records the type of every message `s` sends, in order (the payload of `admission` decoded).
+ */
+function recordingMember(s: Session, code: string): { types: number[]; admissions: Admission[]; admit(): void } {
+  const { authKey } = deriveKeys((parseSessionCode(code) as { secret: Buffer }).secret);
+  const types: number[] = [];
+  const admissions: Admission[] = [];
+  let admit = () => {};
+  connect(s, (conn) => {
+    const ch = Protomux.from(conn).createChannel<Handshake>({ protocol: PROTOCOL_NAME, handshake: handshakeEncoding })!;
+    const messages = Array.from({ length: 8 }, (_, type) =>
+      ch.addMessage({ encoding: type === 0 ? helloEncoding : type === 7 ? admissionEncoding : c.raw, onmessage: (m: unknown) => (types.push(type), type === 7 && admissions.push(m as Admission)) }),
+    );
+    ch.open({ version: PROTOCOL_VERSION, proof: proof(authKey, conn.handshakeHash, conn.publicKey) });
+    messages[0].send({ name: 'Hand', colour: '#e6194b' } as never);
+    admit = () => messages[7].send({ state: 'admitted', readOnly: false, reason: '' } as never);
+  });
+  return { types, admissions, admit: () => admit() };
+}
+
+test('§5 the sequence on both sides: hello, then on the remote\'s hello [roster,] admission, ping; a joiner with no roster sends admission too', async () => {
+  const code = createSessionCode();
+  // The owner holds a roster: hello, ping, roster, admission (admitted).
+  const owner = await member(code, { admission: { policy: 'anyone', guestRole: 'editor' } });
+  const toOwner = recordingMember(owner, code);
+  await waitFor(() => toOwner.admissions.length === 1, 'the owner\'s admission');
+  assert.deepEqual(toOwner.types, [0, 6, 7, 4], 'hello, roster, admission, ping');
+  assert.equal(toOwner.admissions[0].state, 'admitted');
+  // Only once both sides have sent `admitted` is the remote a member.
+  let joined = false;
+  owner.on('peer-join', () => (joined = true));
+  assert.equal(owner.peers().length, 0, 'not a member before its own admission');
+  toOwner.admit();
+  await waitFor(() => joined, 'a member once it sent admitted too');
+
+  // A joiner (no roster yet) judges nobody, and says so: hello, ping, admission (admitted), no roster.
+  const joiner = await member(createSessionCode());
+  const toJoiner = recordingMember(joiner, joiner.code);
+  await waitFor(() => toJoiner.admissions.length === 1, 'the joiner\'s admission');
+  assert.deepEqual(toJoiner.types, [0, 7, 4], 'hello, admission, ping');
+  assert.equal(toJoiner.admissions[0].state, 'admitted');
 });

@@ -1,72 +1,27 @@
 /**
  * Forwarding only where needed (issue 15, docs/PROTOCOL.md §6.2): peers publish who they are connected
  * to, and a change from S is not passed on to a member that S is linked to. Counted on an in-process
- * mesh of eight: an edit is 7 messages in a full mesh (it was 7 + 42), a missing link still delivers,
- * and a link that drops while a change is on its way is healed by the resync that follows.
+ * mesh of eight: an edit is 7 messages in a full mesh (it was 7 + 42), and so is a change of presence
+ * (awareness is relayed by the same rule); a missing link still delivers, and a link that drops while a
+ * change is on its way is healed by the resync that follows.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as decoding from 'lib0/decoding';
 import { PeerLinks, readLinks } from '../../src/sync/links';
-import { decodeMessage, MessageType } from '../../src/sync/protocol';
-import { SharedWorkspace } from '../../src/sync/workspace';
-import { MemoryTransport, link, unlink } from '../helpers/memory-transport';
+import { MemoryTransport, unlink } from '../helpers/memory-transport';
+import { linksKnown, mesh, ticks, type MeshPeer } from '../helpers/mesh';
 import { waitFor } from '../helpers/testnet';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
-
-interface Peer {
-  transport: MemoryTransport;
-  ws: SharedWorkspace;
-  /** Sync `update` messages this peer sent. */
-  updates: number;
-}
-
-/** Hex names: peer ids must look like peer ids for links to be read. */
-function mesh(n: number, skip: Array<[number, number]> = []): Peer[] {
-  const peers: Peer[] = [];
-  for (let i = 0; i < n; i++) {
-    const transport = new MemoryTransport(`a${i}`);
-    const p: Peer = { transport, ws: new SharedWorkspace({ transport, mode: i === 0 ? 'share' : 'join' }), updates: 0 };
-    const send = transport.send.bind(transport);
-    transport.send = (peerId, data) => {
-      if (isSyncUpdate(data)) p.updates++;
-      return send(peerId, data);
-    };
-    peers.push(p);
-  }
-  const skipped = (i: number, j: number) => skip.some(([x, y]) => (x === i && y === j) || (x === j && y === i));
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (!skipped(i, j)) link(peers[i].transport, peers[j].transport);
-  return peers;
-}
-
-function isSyncUpdate(data: Uint8Array): boolean {
-  const m = decodeMessage(data);
-  return m.type === MessageType.Sync && decoding.readVarUint(m.decoder) === 2;
-}
-
-/** Every peer holds every peer's state, each naming as many links as that peer has. */
-function linksKnown(peers: Peer[]): boolean {
-  return peers.every((p) =>
-    peers.every((q) => {
-      const state = [...p.ws.awareness.getStates().values()].map((s) => readLinks((s as { links?: unknown }).links)).find((l) => l?.of === q.transport.self.id);
-      return state?.peers.length === q.transport.peers().length;
-    }),
-  );
-}
-
-const ticks = async (n: number) => {
-  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-};
 
 /**
  * Every peer's copy of the text, once all hold it. A text's first edit also marks its index entry
  * `edited` (§6.1, once per text): made here, so that the counts below are of the edits alone.
  */
-async function loadAll(peers: Peer[], id: string): Promise<Y.Text[]> {
+async function loadAll(peers: MeshPeer[], id: string): Promise<Y.Text[]> {
   const texts = await Promise.all(peers.map((p) => p.ws.text(id)));
   texts[0].insert(0, '.');
-  const edited = (p: Peer) => p.ws.index.getMap<Y.Map<unknown>>('files').get(id)?.get('edited') === true;
+  const edited = (p: MeshPeer) => p.ws.index.getMap<Y.Map<unknown>>('files').get(id)?.get('edited') === true;
   await waitFor(() => peers.every(edited) && texts.every((t) => t.toString().startsWith('.')), 'the first edit everywhere');
   return texts;
 }
@@ -91,8 +46,27 @@ test('full mesh of eight: an edit is 7 messages, not 7 + 42, and reaches everyon
   }
 });
 
+test('full mesh of eight: a change of presence is relayed by the same rule, 7 messages and not 7 + 42', async () => {
+  const peers = mesh(8);
+  try {
+    await waitFor(() => linksKnown(peers), 'every peer knows every link');
+    await ticks(10);
+    for (const [round, author] of [0, 5].entries()) {
+      for (const p of peers) p.awareness = 0;
+      peers[author].ws.awareness.setLocalStateField('file', { id: String(round).repeat(32), path: `f${round}.md` });
+      const seen = (p: MeshPeer) => (p.ws.awareness.getStates().get(peers[author].ws.awareness.clientID) as { file?: { path?: string } } | undefined)?.file?.path === `f${round}.md`;
+      await waitFor(() => peers.every(seen), `presence ${round} everywhere`);
+      await ticks(10);
+      const sent = peers.reduce((n, p) => n + p.awareness, 0);
+      assert.equal(sent, 7, `round ${round}: ${sent} awareness messages`);
+    }
+  } finally {
+    for (const p of peers) p.ws.close();
+  }
+});
+
 test('a mesh of eight missing one link: edits still reach both ends, with few duplicates', async () => {
-  const peers = mesh(8, [[1, 2]]);
+  const peers = mesh(8, { skip: [[1, 2]] });
   try {
     const f = peers[0].ws.createText('notes.md', 'start', 'disk');
     const texts = await loadAll(peers, f.id);

@@ -102,6 +102,16 @@ test('§6.2 the total cap counts binaries; a text\'s size (at creation) is no me
   ws.close();
 });
 
+test('§6.1 a peer\'s own sharing limit counts texts no more than the peers\' cap does: a text\'s index size is the one at creation', async () => {
+  const dir = tempDir();
+  writeTree(dir, { 'big.txt': 'x'.repeat(900) });
+  const p = await start({ mode: 'share', dir, name: 'a', caps: { maxTotalBytes: 1000 } });
+  // One batch: a binary over the total (counted) and a text that only the text's size would refuse.
+  writeTree(dir, { 'over.bin': new Uint8Array(1200), 'more.txt': 'y'.repeat(200) });
+  await waitFor(() => p.workspace.byPath('more.txt') !== undefined, 'the new text shared');
+  assert.equal(p.workspace.byPath('over.bin'), undefined, 'the binary over the total is not shared');
+});
+
 test('§6.2 a sync message for a well-formed id in no index: held; a step 1 is answered once complete; the entry finds it complete', async () => {
   const b = peer('b', 'share');
   const h = new MemoryTransport('h');
@@ -120,6 +130,28 @@ test('§6.2 a sync message for a well-formed id in no index: held; a step 1 is a
   assert.equal(b.ws.loadedText(id)?.toString(), 'early');
   assert.equal(h.disconnected.length + b.transport.disconnected.length, 0);
   b.ws.close();
+});
+
+test('§6.2 documents for ids in no index count against the file cap: one more cuts the sender off', async () => {
+  const victim = new MemoryTransport('victim');
+  const ws = new SharedWorkspace({ transport: victim, mode: 'share', caps: { maxFiles: 3 } });
+  try {
+    const h = new MemoryTransport('h');
+    link(victim, h);
+    const doc = new Y.Doc();
+    doc.getText('content').insert(0, 'x');
+    const id = (i: number) => String(i).padStart(32, 'd');
+    const step2 = (i: number) => h.send(victim.self.id, syncMessage(id(i), 1, Y.encodeStateAsUpdate(doc)));
+    for (let i = 0; i < 3; i++) step2(i);
+    await waitFor(() => [0, 1, 2].every((i) => ws.loadedText(id(i))?.toString() === 'x'), 'three held', 10_000);
+    assert.equal(victim.disconnected.length, 0, 'within the cap');
+    step2(3);
+    await waitFor(() => victim.disconnected.length === 1, 'cut off at the fourth', 10_000);
+    assert.match(victim.disconnected[0].reason, /more documents than the file cap/);
+    assert.equal(ws.loadedText(id(3)), undefined, 'the fourth is not held');
+  } finally {
+    ws.close();
+  }
 });
 
 test('§6.2 the full awareness state holds the others\' states, and updates are relayed (A—B—C, then D joins B)', async () => {
