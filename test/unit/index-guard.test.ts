@@ -1,0 +1,90 @@
+/**
+ * The index guard (src/sync/index-guard.ts), on real Yjs documents: a peer's index update is checked
+ * on a shadow copy, so a refused one leaves the real index as it was, and checking goes on correctly
+ * after a refusal (the shadow is rebuilt); caps count live files, entries with tombstones, and only
+ * binaries towards the total.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as Y from 'yjs';
+import { collectChangedIds, IndexGuard, type WorkspaceCaps } from '../../src/sync/index-guard';
+import { ProtocolError } from '../../src/sync/protocol';
+
+const CAPS: WorkspaceCaps = { maxFiles: 3, maxFileBytes: 1000, maxTotalBytes: 1500 };
+let next = 0;
+const newId = (): string => (next++).toString(16).padStart(32, '0');
+
+/** A peer's index and the update its change makes, to be checked against `real`. */
+function peerUpdate(real: Y.Doc, change: (files: Y.Map<unknown>) => void): Uint8Array {
+  const peer = new Y.Doc();
+  Y.applyUpdate(peer, Y.encodeStateAsUpdate(real));
+  const before = Y.encodeStateVector(peer);
+  peer.transact(() => change(peer.getMap('files')));
+  return Y.encodeStateAsUpdate(peer, before);
+}
+
+function entry(path: string, kind: string, size: number, deleted = false): Y.Map<unknown> {
+  const m = new Y.Map<unknown>();
+  m.set('path', path);
+  m.set('kind', kind);
+  m.set('size', size);
+  if (deleted) m.set('deleted', true);
+  return m;
+}
+
+/** Checks the update; on success applies it to the real index, as the receiver does. */
+function receive(guard: IndexGuard, real: Y.Doc, update: Uint8Array): void {
+  guard.check(update);
+  Y.applyUpdate(real, update);
+}
+
+test('a refused update leaves the real index untouched, and the next update is still judged on what the index holds', () => {
+  const real = new Y.Doc();
+  const guard = new IndexGuard(real, CAPS);
+  receive(guard, real, peerUpdate(real, (f) => f.set(newId(), entry('a.txt', 'text', 10))));
+  const unsafe = peerUpdate(real, (f) => f.set(newId(), entry('../escape.txt', 'text', 10)));
+  assert.throws(() => guard.check(unsafe), (err: Error) => err instanceof ProtocolError && /unsafe path/.test(err.message));
+  assert.throws(() => guard.check(peerUpdate(real, (f) => f.set(newId(), entry('b.bin', 'socket', 10)))), /bad file kind/);
+  assert.throws(() => guard.check(peerUpdate(real, (f) => f.set('not-an-id', entry('c.txt', 'text', 10)))), /malformed index entry/);
+  assert.throws(() => guard.check(peerUpdate(real, (f) => f.set(newId(), entry('d.bin', 'binary', 1001)))), /over the size cap/);
+  assert.deepEqual([...real.getMap('files').values()].map((m) => (m as Y.Map<unknown>).get('path')), ['a.txt']);
+  // After the refusals the shadow is rebuilt from the real index: two more files fit (cap 3), a third does not.
+  receive(guard, real, peerUpdate(real, (f) => f.set(newId(), entry('b.txt', 'text', 10))));
+  receive(guard, real, peerUpdate(real, (f) => f.set(newId(), entry('c.txt', 'text', 10))));
+  assert.throws(() => guard.check(peerUpdate(real, (f) => f.set(newId(), entry('d.txt', 'text', 10)))), /lists 4 files \(max 3\)/);
+  guard.destroy();
+});
+
+test('the total cap counts live binaries only; deleted entries count towards the entry cap', () => {
+  const real = new Y.Doc();
+  const guard = new IndexGuard(real, CAPS);
+  receive(guard, real, peerUpdate(real, (f) => f.set(newId(), entry('big.txt', 'text', 1000))));
+  receive(guard, real, peerUpdate(real, (f) => f.set(newId(), entry('one.bin', 'binary', 900))));
+  assert.throws(() => guard.check(peerUpdate(real, (f) => f.set(newId(), entry('two.bin', 'binary', 700)))), /over the total cap/);
+  // Deleting the first binary frees its bytes.
+  const [binId] = [...real.getMap<Y.Map<unknown>>('files').entries()].find(([, m]) => m.get('path') === 'one.bin')!;
+  receive(guard, real, peerUpdate(real, (f) => (f.get(binId) as Y.Map<unknown>).set('deleted', true)));
+  receive(guard, real, peerUpdate(real, (f) => f.set(newId(), entry('two.bin', 'binary', 700))));
+  // Tombstones are bounded too: 4 × the file cap entries in all.
+  const tombstones = peerUpdate(real, (f) => {
+    for (let i = 0; i < 10; i++) f.set(newId(), entry(`gone-${i}.txt`, 'text', 1, true));
+  });
+  assert.throws(() => guard.check(tombstones), /entries including deleted ones \(max 12\)/);
+  guard.destroy();
+});
+
+test('collectChangedIds names the entry of a change made deep inside it', () => {
+  const doc = new Y.Doc();
+  const files = doc.getMap<unknown>('files');
+  const id = newId();
+  const m = entry('a.bin', 'binary', 1);
+  const versions = new Y.Array<unknown>();
+  doc.transact(() => {
+    m.set('versions', versions);
+    files.set(id, m);
+  });
+  const seen = new Set<string>();
+  doc.on('afterTransaction', (tx: Y.Transaction) => collectChangedIds(tx, files, seen));
+  versions.push([{ hash: 'h', size: 1 }]);
+  assert.deepEqual([...seen], [id]);
+});
