@@ -6,7 +6,7 @@
  *
  * Edit lists are as in textdiff: non-overlapping, every offset relative to the same text.
  */
-import { mapOffset, type TextEdit } from './textdiff';
+import { diffEdits, mapOffset, type TextEdit } from './textdiff';
 
 /**
  * Accumulates retain/delete/insert runs into an edit list. Text inserted before a deletion forms one
@@ -234,12 +234,18 @@ export function sameChange(a: readonly TextEdit[], b: readonly TextEdit[]): bool
 /** Reads `length` code units of a text from `offset`. */
 export type Reader = (offset: number, length: number) => string;
 
+/** Above this many characters in a run, a removed text is looked for at its start and end only (a diff costs more). */
+const TRIM_DIFF_MAX = 4096;
+
 /**
  * `edits` (relative to a text that `read` gives slices of) without what puts back the very text it
  * removes: each run of touching edits loses the text its removal and its insertion start or end with
- * alike. That is what the buffer sees of an undo followed by its redo (Yjs redoes with new items), or
- * of a peer typing over a closing bracket. Left in, it would stand for "their text replaced yours":
- * a keystroke deleting that text would delete only the old copy, and the text would come back.
+ * alike, or, when the whole removed text is inserted again with other text around or between its
+ * pieces, all of it. That is what the buffer sees of an undo followed by its redo (Yjs redoes with new
+ * items, each beside its own tombstone, so a redone word can come back in pieces with a peer's text
+ * between them), or of a peer typing over a closing bracket. Left in, it would stand for "their text
+ * replaced yours": a keystroke deleting that text would delete only the old copy, and the text would
+ * come back (undo/redo fuzz, seed 1160: the redone "{" of "{B0}" stayed when its owner deleted it).
  */
 export function trimNoOps(edits: readonly TextEdit[], read: Reader): TextEdit[] {
   const sorted = ascending(edits);
@@ -263,6 +269,15 @@ export function trimNoOps(edits: readonly TextEdit[], read: Reader): TextEdit[] 
     if (removed.length !== end - start) {
       out.push(...run); // not readable: left as it is
       continue;
+    }
+    // The removed text back whole, with other text around or between its pieces: only that other text
+    // is new. (Characters merely alike, "(A11)" removed and "<A12>" inserted, are not the same text.)
+    if (removed.length + inserted.length <= TRIM_DIFF_MAX && removed.length < inserted.length) {
+      const around = diffEdits(removed, inserted);
+      if (around.every((e) => e.deleteCount === 0)) {
+        out.push(...around.map((e) => ({ offset: start + e.offset, deleteCount: 0, insert: e.insert })));
+        continue;
+      }
     }
     let head = 0;
     while (head < removed.length && head < inserted.length && removed[head] === inserted[head]) head++;

@@ -65,7 +65,7 @@ test('mapBack: offsets after edits back to offsets before them', () => {
   assert.deepEqual([0, 2, 3, 4, 5, 7, 8, 9].map((o) => mapBack(edits, o)), [0, 2, 2, 2, 3, 5, 7, 8]);
 });
 
-test('trimNoOps drops an undo followed by its redo, keeps real changes, and never splits a CRLF', () => {
+test('trimNoOps drops an undo followed by its redo, also a redo in pieces, keeps real changes, and never splits a CRLF', () => {
   const text = 'ab(B0)cd';
   const read = (o: number, n: number) => text.slice(o, o + n);
   // Undo deleted (B0), redo put it back as new text after the deleted run, a peer typed "1]" before.
@@ -74,6 +74,13 @@ test('trimNoOps drops an undo followed by its redo, keeps real changes, and neve
   assert.equal(applyEdits(text, trimNoOps(undoRedo, read)), applyEdits(text, undoRedo));
   const real: TextEdit[] = [{ offset: 2, deleteCount: 4, insert: '' }, { offset: 6, deleteCount: 0, insert: 'X' }];
   assert.deepEqual(trimNoOps(real, read), real);
+  // Yjs redid "{B0}" in two pieces, with a peer's "}" before and "[A3]" between them (seed 1160):
+  // the buffer's "{" and "B0}" stand for the redone ones, and only the peer's text is left to insert.
+  const word = 'x{B0}y';
+  const split: TextEdit[] = [{ offset: 1, deleteCount: 4, insert: '' }, { offset: 5, deleteCount: 0, insert: '}{[A3]B0}' }];
+  const kept = trimNoOps(split, (o, n) => word.slice(o, o + n));
+  assert.deepEqual(kept, [{ offset: 1, deleteCount: 0, insert: '}' }, { offset: 2, deleteCount: 0, insert: '[A3]' }]);
+  assert.equal(applyEdits(word, kept), applyEdits(word, split));
   const crlf = 'a\r\nb';
   const edits: TextEdit[] = [{ offset: 1, deleteCount: 2, insert: '' }, { offset: 3, deleteCount: 0, insert: 'x\n' }];
   const trimmed = trimNoOps(edits, (o, n) => crlf.slice(o, o + n));
