@@ -5,10 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSessionCode } from '../../src/session';
-import { SessionCall } from '../../src/session/voice/call';
+import type { SessionCall } from '../../src/session/voice/call';
 import { levelBars, SpeakingMeter, SPEAKING_HOLD_MS } from '../../src/session/voice/speaking';
 import { callMarkText } from '../../src/editor/call-marks';
+import { callPair } from '../helpers/call-pair';
 import { waitFor } from '../helpers/testnet';
 import { useSessions } from '../helpers/sessions';
 
@@ -44,16 +44,7 @@ test('a meter says speaking from a loud frame until the hold time has passed, in
 });
 
 test('each member sees who speaks, how loud, who is muted, and it changes a few times a second, not per frame', { timeout: 120_000 }, async () => {
-  const code = createSessionCode();
-  const a = env.session(code, 'Ada');
-  const b = env.session(code, 'Bob');
-  const ca = new SessionCall(a);
-  const cb = new SessionCall(b);
-  env.closeLater(() => ca.close());
-  env.closeLater(() => cb.close());
-  await waitFor(() => a.peers().length === 1 && b.peers().length === 1, 'Ada and Bob to meet');
-  ca.join();
-  await waitFor(() => cb.members().length === 1, 'Bob to see Ada in the call before he is in it');
+  const { ca, cb } = await callPair(env, { joinB: false });
   assert.equal(callMarkText(cb.members()[0]), 'in call');
   cb.join();
   await waitFor(() => ca.members().length === 1, 'Ada to see Bob join');
