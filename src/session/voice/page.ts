@@ -41,7 +41,7 @@ const HEADROOM = ${HEADROOM_MS} / 1000;
 const WINDOW = 100;
 /** Held this much longer than the path needs, frames are skipped to catch up (a stall has passed). */
 const CATCH_UP = 0.06;
-const stats = (window.hyperpairStats = { up: 0, upFailed: 0, upDropped: 0, reanchored: 0, played: 0, late: 0, skipped: 0, latencies: [], arrivals: [], decoded: [] });
+const stats = (window.hyperpairStats = { up: 0, upFailed: 0, upDropped: 0, reanchored: 0, played: 0, late: 0, skipped: 0, down: 'stream', latencies: [], arrivals: [], decoded: [] });
 const status = (t) => (document.getElementById('status').textContent = t);
 let muted = false;
 let ctx;
@@ -258,6 +258,7 @@ async function down() {
     if (how === 'ended') return status('The call ended.');
     if (how === 'blocked') break;
   }
+  stats.down = 'polls';
   for (;;) {
     let res;
     try {
