@@ -8,7 +8,7 @@
  * speaker has a decoder and a jitter buffer: frames are scheduled on the AudioContext at their capture
  * time plus a delay, late ones dropped, and WebAudio mixes the speakers. The delay follows the path:
  * it covers all but the slowest 5% of the last two seconds' frames plus HEADROOM_MS, never less than
- * FLOOR_MS over the fastest; it grows at once when a frame comes late, comes down slowly, and skips
+ * FLOOR_MS over the fastest; it grows at once when a late frame raises that, comes down slowly, and skips
  * frames when it is far above that (a stall passed). It starts at START_MS, before the path is known.
  * (A fixed 60 ms over each frame's own path, grown on every late frame, held whole seconds after a
  * stall on a busy machine.)
@@ -37,10 +37,18 @@ const TOKEN = ${JSON.stringify(token)};
 const START = ${START_MS} / 1000;
 const FLOOR = ${FLOOR_MS} / 1000;
 const HEADROOM = ${HEADROOM_MS} / 1000;
-/** Frames (of 20 ms) the delay is measured over: two seconds. */
-const WINDOW = 100;
+/** Frames (of 20 ms) the delay is measured over: three seconds. */
+const WINDOW = 150;
 /** Held this much longer than the path needs, frames are skipped to catch up (a stall has passed). */
 const CATCH_UP = 0.06;
+/**
+ * A speaker's first second of frames is forgotten once it has passed: a decoder's first frames come
+ * out late while it starts (half a second on a busy machine), and remembering them would hold the
+ * whole next window of frames that long.
+ */
+const WARM_UP = 50;
+/** A frame's path this much shorter than the one before it is a speaker's clock stepping forward. */
+const STEP = 0.06;
 const stats = (window.hyperpairStats = { up: 0, upFailed: 0, upDropped: 0, reanchored: 0, played: 0, late: 0, skipped: 0, down: 'stream', latencies: [], arrivals: [], decoded: [] });
 const status = (t) => (document.getElementById('status').textContent = t);
 let muted = false;
@@ -61,12 +69,12 @@ let sending = false;
 const MAX_AGE_MS = 300;
 /**
  * Capture times are brought forward to the wall clock when they fall further behind it than this, in
- * every chunk of the last DRIFT_CHUNKS: a chunk read late (the page was busy) looks behind too, but
- * the chunks read right after it catch up, and stepping to it would stamp every later frame as
- * captured after it was (listeners then hold them too long, and latencies measure short).
+ * every chunk of the last DRIFT_CHUNKS (five seconds): a chunk read late (the page was busy) looks
+ * behind too, but the chunks read right after it catch up, and stepping to it would stamp every later
+ * frame as captured after it was (listeners' buffers see a jump, and latencies measure short).
  */
-const MAX_DRIFT_MS = 100;
-const DRIFT_CHUNKS = 50;
+const MAX_DRIFT_MS = 30;
+const DRIFT_CHUNKS = 500;
 function sendNext() {
   const now = performance.now();
   const batch = queue.splice(0).filter((q) => {
@@ -145,21 +153,33 @@ function speaker(id) {
   // captures: the capture times of the frames given to the decoder, in order. Its output carries
   // its own timestamps, counted on from the first frame (a frame lost or dropped, or a pause while
   // muted, does not move them), so each output takes the capture time of the frame it came from.
-  s = { offset: undefined, transits: [], captures: [] };
+  s = { offset: undefined, last: undefined, frames: 0, transits: [], captures: [] };
   s.dec = new AudioDecoder({
     output(data) {
       const captured = (s.captures.shift() ?? data.timestamp / 1000) / 1000; // wall-clock seconds of capture
       const transit = ctx.currentTime - captured;
+      // In order, a frame cannot come much sooner after its capture than the one before it did (20 ms
+      // sooner at most, in a burst after a stall): if it seems to, the speaker stepped its capture
+      // clock forward. The sound did not jump: move the timeline with it, losing nothing.
+      if (s.last !== undefined && s.last - transit > STEP) {
+        const step = s.last - transit;
+        s.offset -= step;
+        s.transits = s.transits.map((t) => t - step);
+      }
+      s.last = transit;
+      if (++s.frames === WARM_UP) s.transits = [];
       s.transits.push(transit);
       if (s.transits.length > WINDOW) s.transits.shift();
       if (s.offset === undefined || transit > s.offset + 1 || s.offset - transit > 1) s.offset = transit + START; // a first frame, or a speaker's clock that jumped
       const sorted = s.transits.slice().sort((x, y) => x - y);
-      const target = Math.max(sorted[Math.floor(sorted.length * 0.95)] + HEADROOM, sorted[0] + FLOOR);
+      const target = Math.max(sorted[Math.floor(sorted.length * 0.98)] + HEADROOM, sorted[0] + FLOOR);
       if (transit > s.offset) {
-        // Late: this frame is lost, and the delay grows at once to what it needed, so that a slower
-        // path costs latency rather than every frame.
+        // Late: this frame is lost, and the delay grows at once to what the path needs with it
+        // counted, so that a slower path costs latency rather than every frame. Not to what this
+        // frame needed: after one stall the frames behind it would all be held that long, and then
+        // skipped to catch up, losing as many and costing a second of lateness besides.
         stats.late++;
-        s.offset = Math.max(target, transit + HEADROOM);
+        s.offset = Math.max(s.offset, target);
         data.close();
         return;
       }
