@@ -7,7 +7,7 @@
  * frames stay in order, each carrying the frames queued meanwhile. Down: long polls for records; each
  * speaker has a decoder and a jitter buffer: frames are scheduled on the AudioContext at their capture
  * time plus a delay, late ones dropped, and WebAudio mixes the speakers. The delay follows the path:
- * it covers all but the slowest 5% of the last two seconds' frames plus HEADROOM_MS, never less than
+ * it covers all but the slowest 2% of the last three seconds' frames plus HEADROOM_MS, never less than
  * FLOOR_MS over the fastest; it grows at once when a late frame raises that, comes down slowly, and skips
  * frames when it is far above that (a stall passed). It starts at START_MS, before the path is known.
  * (A fixed 60 ms over each frame's own path, grown on every late frame, held whole seconds after a
@@ -126,13 +126,18 @@ async function up() {
     level = Math.min(255, Math.round(Math.sqrt(sum / samples.length) * 255 * 4));
     if (muted) { value.close(); continue; }
     const wall = performance.timeOrigin + performance.now() - (value.numberOfFrames / value.sampleRate) * 1000;
-    // Only ever forward, so that times stay in order for listeners; a capture clock that runs fast
-    // is bounded by the listeners' jitter buffer (it starts over a second ahead).
+    // Times only ever go forward, so that they stay in order for listeners. Ahead of the wall clock
+    // (the first chunk was read late, so every stamp was late): eased back by at most a twentieth of
+    // each chunk's length, so that they still go forward. Behind it: stepped forward, as above.
     if (clockOffset === undefined) clockOffset = wall * 1000 - value.timestamp;
     lags.push(wall - (value.timestamp + clockOffset) / 1000);
     if (lags.length > DRIFT_CHUNKS) lags.shift();
     const behind = Math.min(...lags);
-    if (lags.length === DRIFT_CHUNKS && behind > MAX_DRIFT_MS) {
+    if (behind < 0) {
+      const ease = Math.min(-behind, (value.numberOfFrames / value.sampleRate) * 1000 / 20);
+      clockOffset -= ease * 1000;
+      lags = lags.map((l) => l + ease);
+    } else if (lags.length === DRIFT_CHUNKS && behind > MAX_DRIFT_MS) {
       stats.reanchored++;
       clockOffset += behind * 1000;
       lags = [];
