@@ -69,12 +69,12 @@ let sending = false;
 const MAX_AGE_MS = 300;
 /**
  * Capture times are brought forward to the wall clock when they fall further behind it than this, in
- * every chunk of the last DRIFT_CHUNKS (five seconds): a chunk read late (the page was busy) looks
+ * every chunk of the last DRIFT_CHUNKS (a second): a chunk read late (the page was busy) looks
  * behind too, but the chunks read right after it catch up, and stepping to it would stamp every later
  * frame as captured after it was (listeners' buffers see a jump, and latencies measure short).
  */
 const MAX_DRIFT_MS = 30;
-const DRIFT_CHUNKS = 500;
+const DRIFT_CHUNKS = 100;
 function sendNext() {
   const now = performance.now();
   const batch = queue.splice(0).filter((q) => {
