@@ -134,8 +134,9 @@ export class CallPage {
     this.attach();
     const recs = this.outbox.filter((r) => r.n >= (Number.isSafeInteger(from) ? from : 0));
     // x-first: the number of the first record it carries (older ones may be gone); a record of length
-    // 0 first, so that the page knows at once that the stream gets through.
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no', 'x-first': String(recs[0]?.n ?? this.nextRecord) });
+    // 0 first, so that the page knows at once that the stream gets through. no-transform: code-server's
+    // port forwarding gzips what it forwards, which holds a stream back until it ends, unless told not to.
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store, no-transform', 'x-accel-buffering': 'no', 'x-first': String(recs[0]?.n ?? this.nextRecord) });
     res.write(Buffer.alloc(4));
     for (const r of recs) res.write(r.rec);
     this.stream = res;
