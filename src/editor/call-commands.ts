@@ -61,7 +61,7 @@ export class CallCommands extends Disposable implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', 'hyperpair.inCall', !!call?.inCall);
     if (!call?.inCall) return this.item.hide();
     const members = call.members();
-    const speaking = members.filter((m) => m.level > 0).map((m) => m.peer.name);
+    const speaking = members.filter((m) => m.speaking).map((m) => m.peer.name);
     this.item.text = `${call.muted ? '$(mute)' : '$(unmute)'} Call: ${members.length + 1}`;
     this.item.tooltip = [
       call.muted ? 'You are muted: click to unmute.' : 'Click to mute.',

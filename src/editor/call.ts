@@ -10,9 +10,14 @@ import type { Logger } from '../session/log';
 import type { Session } from '../session/session';
 import { SessionCall, type CallMember } from '../session/voice/call';
 import { CallPage } from '../session/voice/page-server';
+import type { CallMark } from './call-marks';
 
 export class EditorCall extends Disposable implements vscode.Disposable {
-  private call: SessionCall | undefined;
+  /**
+   * Made with the session, not on the first Join: its channel tells who is in the call, which the
+   * participants view shows before this person joins.
+   */
+  private readonly call: SessionCall;
   private page: CallPage | undefined;
   private readonly changed = this.register(new vscode.EventEmitter<void>());
   /** Fires when this window joins, leaves or mutes, and when who is in the call or speaking changes. */
@@ -23,19 +28,33 @@ export class EditorCall extends Disposable implements vscode.Disposable {
     private readonly logger: Logger,
   ) {
     super();
+    const call = new SessionCall(session, { logger });
+    this.call = call;
+    this.register({ dispose: () => call.close() });
+    call.on('members', () => this.changed.fire());
   }
 
   get inCall(): boolean {
-    return this.call?.state().inCall ?? false;
+    return this.call.state().inCall;
   }
 
   get muted(): boolean {
-    return this.call?.state().muted ?? false;
+    return this.call.state().muted;
   }
 
-  /** The others in the call (with their level: > 0 while they speak). */
+  /** The others in the call (speaking and level as of the call's last meter tick). */
   members(): CallMember[] {
-    return this.call?.members() ?? [];
+    return this.call.members();
+  }
+
+  /** How the participants view marks a person (this window's own person included); undefined if not in the call. */
+  markOf(peerId: string): CallMark | undefined {
+    if (peerId === this.session.self.id) {
+      const self = this.call.self();
+      return self.inCall ? { muted: self.muted, speaking: self.speaking, level: self.level } : undefined;
+    }
+    const m = this.call.members().find((x) => x.peer.id === peerId);
+    return m && { muted: m.muted, speaking: m.speaking, level: m.level };
   }
 
   /**
@@ -44,12 +63,8 @@ export class EditorCall extends Disposable implements vscode.Disposable {
    */
   async join(): Promise<string> {
     if (this.disposed) throw new Error('The session has ended.');
-    if (!this.call) {
-      const call = new SessionCall(this.session, { logger: this.logger });
-      this.call = call;
-      this.register({ dispose: () => call.close() });
-      call.on('members', () => this.changed.fire());
-      const page = new CallPage(call, this.logger);
+    if (!this.page) {
+      const page = new CallPage(this.call, this.logger);
       await page.ready();
       this.page = page;
       this.register({ dispose: () => void page.close() });
@@ -65,19 +80,19 @@ export class EditorCall extends Disposable implements vscode.Disposable {
   }
 
   leave(): void {
-    this.call?.leave();
+    this.call.leave();
     // The page's link is spent and its stream ends: a later Join opens a new page.
     this.page?.link();
     this.changed.fire();
   }
 
   setMuted(muted: boolean): void {
-    this.call?.setMuted(muted);
+    this.call.setMuted(muted);
     this.changed.fire();
   }
 
   /** Frames sent and dropped (for the connection report). */
   stats(): { sent: number; dropped: number; received: number } {
-    return { sent: this.call?.sent ?? 0, dropped: this.call?.dropped ?? 0, received: this.call?.received ?? 0 };
+    return { sent: this.call.sent, dropped: this.call.dropped, received: this.call.received };
   }
 }

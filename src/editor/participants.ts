@@ -12,6 +12,7 @@ import type { ConnectionPath } from '../session/diagnose';
 import { displayColour, shortenMiddle } from '../session/untrusted';
 import type { PeerInfo } from '../session/transport';
 import type { Workspace } from '../sync/api';
+import { callMarkText, participantIconSvg, type CallMark } from './call-marks';
 import type { Presence, PresenceState } from './presence';
 
 export interface Participant {
@@ -31,6 +32,8 @@ export interface Participant {
   rttMs?: number;
   /** Owner, editor or read-only, when known (a person heard only through another is not). */
   standing?: Standing;
+  /** In the session's call: muted, speaking and how loud (call-marks.ts); absent when not in it. */
+  call?: CallMark;
 }
 
 export interface ParticipantSource {
@@ -48,6 +51,8 @@ export interface ParticipantSource {
   isOwner?(): boolean;
   /** Whether the owner lets this person manage people (delegation.ts). */
   isDelegate?(peerId: string): boolean;
+  /** The person in the session's call, if they are in it (as far as this editor hears). */
+  callMark?(peerId: string): CallMark | undefined;
 }
 
 /** Longest file path shown in the view, in characters (the middle gives way). */
@@ -109,8 +114,9 @@ export class ParticipantsView extends Disposable implements vscode.TreeDataProvi
     const readOnly = new Set(peers.filter((p) => p.readOnly).map((p) => p.id));
     const selfStanding = this.source.standing?.(this.source.self.id) ?? (this.source.selfReadOnly?.() ? 'read-only' : undefined);
     const you = selfStanding && selfStanding !== 'editor' ? `(you, ${selfStanding})` : '(you)';
+    const self = this.source.self;
     const list: Participant[] = [
-      { clientId: -1, id: this.source.self.id, name: `${this.source.self.name} ${you}`, person: this.source.self.name, colour: this.source.self.colour, connection: 'you', standing: selfStanding },
+      { clientId: -1, id: self.id, name: `${self.name} ${you}`, person: self.name, colour: self.colour, connection: 'you', standing: selfStanding, call: this.source.callMark?.(self.id) },
     ];
     this.presence.others().forEach((s: PresenceState, clientId) => {
       if (!s.user) return;
@@ -126,6 +132,7 @@ export class ParticipantsView extends Disposable implements vscode.TreeDataProvi
         file: s.file ? this.workspace.byId(s.file.id)?.path : undefined,
         connection: direct.has(s.user.id) ? (this.source.stats?.(s.user.id)?.path ?? 'direct') : 'indirect',
         rttMs: this.source.stats?.(s.user.id)?.rttMs,
+        call: this.source.callMark?.(s.user.id),
       });
     });
     return list;
@@ -142,9 +149,10 @@ export class ParticipantsView extends Disposable implements vscode.TreeDataProvi
     const how = connectionText(p);
     const standing = p.standing ? `${p.standing === 'read-only' ? 'read-only' : p.standing === 'owner' ? 'owner of the session' : 'editor'}` : '';
     const role = p.id && this.source.isDelegate?.(p.id) ? `${standing}, manages people` : standing;
-    item.description = p.connection === 'you' ? role : [role, where, how].filter(Boolean).join(' · ');
-    item.tooltip = `${p.name}${role ? `\nrole: ${role}` : ''}\n${where}\nconnection: ${how || 'this editor'}${p.connection === 'indirect' ? '' : p.rttMs !== undefined ? `\nround trip: ${p.rttMs} ms` : ''}`;
-    item.iconPath = vscode.Uri.file(this.icon(p.colour));
+    const call = callMarkText(p.call);
+    item.description = (p.connection === 'you' ? [call, role] : [call, role, where, how]).filter(Boolean).join(' · ');
+    item.tooltip = `${p.name}${call ? `\ncall: ${call}` : ''}${role ? `\nrole: ${role}` : ''}\n${where}\nconnection: ${how || 'this editor'}${p.connection === 'indirect' ? '' : p.rttMs !== undefined ? `\nround trip: ${p.rttMs} ms` : ''}`;
+    item.iconPath = vscode.Uri.file(this.icon(p.colour, p.call?.speaking === true && !p.call.muted));
     if (p.connection !== 'you') {
       // Space-separated flags for package.json's menus: followed or not, whether this editor may
       // manage the person, and their role (which of Make Read-Only / Make Editor applies).
@@ -268,12 +276,10 @@ export class ParticipantsView extends Disposable implements vscode.TreeDataProvi
     }
   }
 
-  private icon(colour: string): string {
+  private icon(colour: string, speaking: boolean): string {
     const safe = displayColour(colour);
-    const file = path.join(this.iconDir, `${safe.slice(1)}.svg`);
-    if (!fs.existsSync(file)) {
-      fs.writeFileSync(file, `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><circle cx="8" cy="8" r="6" fill="${safe}"/></svg>`);
-    }
+    const file = path.join(this.iconDir, `${safe.slice(1)}${speaking ? '-speaking' : ''}.svg`);
+    if (!fs.existsSync(file)) fs.writeFileSync(file, participantIconSvg(safe, speaking));
     return file;
   }
 }

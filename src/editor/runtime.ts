@@ -189,6 +189,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     documents,
     logger,
   );
+  const call = new EditorCall(peer.session, logger);
   const participants = new ParticipantsView(
     presence,
     {
@@ -200,6 +201,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       canManage: () => access.canManage || delegation.selfIsDelegate,
       isOwner: () => access.canManage,
       isDelegate: (id) => delegation.isDelegate(id),
+      callMark: (id) => call.markOf(id),
     },
     peer.workspace,
     options.root,
@@ -221,7 +223,8 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     });
   });
 
-  const call = new EditorCall(peer.session, logger);
+  // Who is in the call and speaking: the call moves it a few times a second at most (speaking.ts).
+  call.onDidChange(() => participants.refresh());
   let left = false;
   return {
     get code() {

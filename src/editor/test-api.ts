@@ -94,7 +94,7 @@ export function createTestApi(controller: SessionController, activation: Activat
       return {
         inCall: call?.inCall ?? false,
         muted: call?.muted ?? false,
-        members: (call?.members() ?? []).map((m) => ({ name: m.peer.name, muted: m.muted, speaking: m.level > 0 })),
+        members: (call?.members() ?? []).map((m) => ({ name: m.peer.name, muted: m.muted, speaking: m.speaking })),
         ...call?.stats(),
       };
     },

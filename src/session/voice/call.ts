@@ -15,6 +15,7 @@ import type Protomux from 'protomux';
 import { silentLogger, type Logger } from '../log';
 import { MemberChannels, type MemberLink, type MemberMuxSource } from '../member-channels';
 import type { PeerInfo } from '../transport';
+import { METER_TICK_MS, SpeakingMeter, type Loudness } from './speaking';
 
 export const VOICE_PROTOCOL = 'hyperpair/voice';
 export const VOICE_VERSION = 1;
@@ -37,16 +38,18 @@ export interface CallState {
   muted: boolean;
 }
 
-export interface CallMember extends CallState {
+/** A member in the call; speaking and level as of the last meter tick (speaking.ts). */
+export interface CallMember extends CallState, Loudness {
   peer: PeerInfo;
-  /** Level of the last frame heard from them, 0 when silent for 300 ms. */
-  level: number;
 }
+
+/** This peer in the call, as the others hear it (what its own page sends). */
+export interface SelfInCall extends CallState, Loudness {}
 
 export interface CallEvents {
   /** A frame from a member in the call (only while this peer is in it). */
   frame: [peer: PeerInfo, frame: VoiceFrame];
-  /** Who is in the call, muted or speaking changed. */
+  /** Who is in the call, muted, speaking or their level changed (a few times a second at most). */
   members: [members: CallMember[]];
 }
 
@@ -85,8 +88,7 @@ class VoiceLink implements MemberLink {
   /** The connection has not drained since a send returned false. */
   congested = false;
   remote: CallState = { inCall: false, muted: false };
-  level = 0;
-  lastHeard = 0;
+  readonly meter = new SpeakingMeter();
 
   constructor(
     readonly peer: PeerInfo,
@@ -98,7 +100,7 @@ class VoiceLink implements MemberLink {
       encoding: stateEncoding,
       onmessage: (s: CallState) => {
         this.remote = s;
-        if (!s.inCall) this.level = 0;
+        if (!s.inCall || s.muted) this.meter.reset();
         call.changed();
       },
     });
@@ -133,7 +135,9 @@ export class SessionCall extends EventEmitter<CallEvents> {
   sent = 0;
   /** Frames heard from members while in the call. */
   received = 0;
-  private silenceTimer: NodeJS.Timeout | undefined;
+  private meterTimer: NodeJS.Timeout | undefined;
+  /** This peer's own level, from the frames its page sends. */
+  private readonly meter = new SpeakingMeter();
 
   constructor(source: MemberMuxSource, options: CallOptions = {}) {
     super();
@@ -152,14 +156,16 @@ export class SessionCall extends EventEmitter<CallEvents> {
 
   join(): void {
     this.setState(true, this.muted);
-    this.silenceTimer ??= setInterval(() => this.fadeLevels(), 150);
-    this.silenceTimer.unref?.();
+    this.meterTimer ??= setInterval(() => this.tickMeters(), METER_TICK_MS);
+    this.meterTimer.unref?.();
   }
 
   leave(): void {
     this.setState(false, this.muted);
-    clearInterval(this.silenceTimer);
-    this.silenceTimer = undefined;
+    clearInterval(this.meterTimer);
+    this.meterTimer = undefined;
+    this.meter.reset();
+    for (const { link } of this.channels.links()) link.meter.reset();
   }
 
   setMuted(muted: boolean): void {
@@ -169,6 +175,7 @@ export class SessionCall extends EventEmitter<CallEvents> {
   /** Sends one of this peer's frames to every member in the call; false if it was dropped somewhere. */
   send(frame: Omit<VoiceFrame, 'seq'>): boolean {
     if (!this.inCall || this.muted) return false;
+    this.meter.hear(frame.level, this.now());
     const f = { ...frame, seq: this.seq++ };
     let all = true;
     for (const { link } of this.channels.links()) {
@@ -188,7 +195,12 @@ export class SessionCall extends EventEmitter<CallEvents> {
     return this.channels
       .links()
       .filter(({ link }) => link.remote.inCall)
-      .map(({ peer, link }) => ({ peer, inCall: true, muted: link.remote.muted, level: link.level }));
+      .map(({ peer, link }) => ({ peer, inCall: true, muted: link.remote.muted, ...link.meter.shown }));
+  }
+
+  /** This peer's own state and level (speaking only while in the call, unmuted, with its page sending). */
+  self(): SelfInCall {
+    return { ...this.state(), ...this.meter.shown };
   }
 
   close(): void {
@@ -201,11 +213,8 @@ export class SessionCall extends EventEmitter<CallEvents> {
   receive(link: VoiceLink, f: VoiceFrame): void {
     if (!link.remote.inCall || !this.inCall) return;
     this.received++;
-    const wasSilent = link.level === 0;
-    link.level = f.level;
-    link.lastHeard = this.now();
+    link.meter.hear(f.level, this.now());
     this.emit('frame', link.peer, f);
-    if (wasSilent !== (f.level === 0)) this.changed();
   }
 
   /** @internal */
@@ -213,14 +222,11 @@ export class SessionCall extends EventEmitter<CallEvents> {
     this.emit('members', this.members());
   }
 
-  private fadeLevels(): void {
-    let changed = false;
-    for (const { link } of this.channels.links()) {
-      if (link.level > 0 && this.now() - link.lastHeard > 300) {
-        link.level = 0;
-        changed = true;
-      }
-    }
+  /** Speaking and levels move on this tick only, so views redraw a few times a second, not per frame. */
+  private tickMeters(): void {
+    const now = this.now();
+    let changed = this.meter.tick(now);
+    for (const { link } of this.channels.links()) if (link.meter.tick(now)) changed = true;
     if (changed) this.changed();
   }
 
@@ -228,6 +234,7 @@ export class SessionCall extends EventEmitter<CallEvents> {
     if (inCall === this.inCall && muted === this.muted) return;
     this.inCall = inCall;
     this.muted = muted;
+    if (muted) this.meter.reset();
     for (const { link } of this.channels.links()) link.state.send(this.state());
     this.changed();
   }

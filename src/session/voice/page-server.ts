@@ -16,19 +16,24 @@ import { callPageHtml } from './page';
 
 /** A request carries the frames queued while the previous one was under way: a few seconds' worth at most. */
 const MAX_UP_BYTES = 256 * 1024;
+/** A page that stops reading its stream has it ended beyond this (about ten seconds of frames); it can ask again. */
+const MAX_DOWN_BUFFERED = 256 * 1024;
 
 export class CallPage {
   private readonly server = http.createServer((req, res) => this.handle(req, res));
   private secret: Buffer | undefined;
   private token: Buffer | undefined;
   /**
-   * What goes down to the page, as long polls rather than one streamed response: a forwarding proxy
-   * (code-server's, a remote window's) may hold a streamed response back until it ends. Each record
-   * has a number; a poll asks for those from a number on and is answered as soon as there are any.
+   * What goes down to the page: one streamed response, each record written as it comes (no request
+   * between frames: a long poll's round trip cost every frame that came while it was under way), or,
+   * when the page finds that nothing of a stream reaches it (a forwarding proxy, code-server's or a
+   * remote window's, may hold a streamed response back until it ends), long polls. Each record has a
+   * number; a stream or a poll asks for those from a number on; a poll is answered as soon as there are any.
    */
   private readonly outbox: Array<{ n: number; rec: Buffer }> = [];
   private nextRecord = 0;
   private waiting: { res: http.ServerResponse; from: number; timer: NodeJS.Timeout } | undefined;
+  private stream: http.ServerResponse | undefined;
   private attached = false;
   private port = 0;
   /** Host names this server answers besides its own address: a proxy that forwards to it. */
@@ -57,6 +62,7 @@ export class CallPage {
     this.token = undefined;
     this.attached = false;
     this.answer(true);
+    this.endStream();
     // The secret is in the path, not a query: port-forwarding proxies keep paths, not always queries.
     return `http://127.0.0.1:${this.port}/c/${this.secret.toString('hex')}`;
   }
@@ -73,6 +79,7 @@ export class CallPage {
     this.call.off('frame', this.onFrame);
     this.call.off('members', this.onMembers);
     this.answer(true);
+    this.endStream();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -85,7 +92,10 @@ export class CallPage {
     if (prefix !== 'c') return refuse(res, 404, 'not found');
     if (req.method === 'GET' && /^[0-9a-f]{48}$/.test(name)) return this.page(name, res);
     if (!this.token || !matches(req.headers['x-hyperpair-token'], this.token)) return refuse(res, 403, 'not the call page');
-    if (req.method === 'GET' && name === 'down') return this.poll(Number(url.searchParams.get('from') ?? 0), res);
+    if (req.method === 'GET' && name === 'down') {
+      const from = Number(url.searchParams.get('from') ?? 0);
+      return url.searchParams.has('stream') ? this.startStream(from, res) : this.poll(from, res);
+    }
     if (req.method === 'POST' && (name === 'up' || name === 'state')) return this.readBody(req, res, name);
     refuse(res, 404, 'not found');
   }
@@ -103,15 +113,41 @@ export class CallPage {
   }
 
   private poll(from: number, res: http.ServerResponse): void {
-    this.secret = undefined; // a page attached: the link is spent
+    this.attach();
+    const timer = setTimeout(() => this.answer(true), 1000);
+    this.waiting = { res, from: Number.isSafeInteger(from) ? from : 0, timer };
+    this.answer(false);
+  }
+
+  /** A page attaches (its first stream or poll): the link is spent, and an older stream or poll (a reloaded page) ends. */
+  private attach(): void {
+    this.secret = undefined;
     if (!this.attached) {
       this.attached = true;
       this.sendMembers();
     }
-    this.answer(true); // an older poll (a reloaded page) ends
-    const timer = setTimeout(() => this.answer(true), 1000);
-    this.waiting = { res, from: Number.isSafeInteger(from) ? from : 0, timer };
-    this.answer(false);
+    this.answer(true);
+    this.endStream();
+  }
+
+  private startStream(from: number, res: http.ServerResponse): void {
+    this.attach();
+    const recs = this.outbox.filter((r) => r.n >= (Number.isSafeInteger(from) ? from : 0));
+    // x-first: the number of the first record it carries (older ones may be gone); a record of length
+    // 0 first, so that the page knows at once that the stream gets through. no-transform: code-server's
+    // port forwarding gzips what it forwards, which holds a stream back until it ends, unless told not to.
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store, no-transform', 'x-accel-buffering': 'no', 'x-first': String(recs[0]?.n ?? this.nextRecord) });
+    res.write(Buffer.alloc(4));
+    for (const r of recs) res.write(r.rec);
+    this.stream = res;
+    res.on('close', () => {
+      if (this.stream === res) this.stream = undefined;
+    });
+  }
+
+  private endStream(): void {
+    this.stream?.end();
+    this.stream = undefined;
   }
 
   /** Answers the waiting poll with the records it has not had, if any (or anyway, with `always`). */
@@ -131,6 +167,8 @@ export class CallPage {
     this.outbox.push({ n: this.nextRecord++, rec });
     // Two seconds of frames at most: a page that stopped asking is not waited for.
     while (this.outbox.length > 200) this.outbox.shift();
+    if (this.stream && this.stream.writableLength > MAX_DOWN_BUFFERED) this.endStream();
+    this.stream?.write(rec);
     this.answer(false);
   }
 
@@ -179,7 +217,7 @@ export class CallPage {
   }
 
   private sendMembers(): void {
-    const list = this.call.members().map((m) => ({ name: m.peer.name, muted: m.muted, level: m.level }));
+    const list = this.call.members().map((m) => ({ name: m.peer.name, muted: m.muted, speaking: m.speaking, level: m.level }));
     const json = Buffer.from(JSON.stringify(list));
     const rec = Buffer.alloc(5 + json.length);
     rec.writeUInt32BE(rec.length - 4, 0);

@@ -6,12 +6,18 @@
  * Up: microphone → AudioEncoder (Opus, 20 ms, 24 kbit/s) → POST /up, one request at a time so that
  * frames stay in order, each carrying the frames queued meanwhile. Down: long polls for records; each
  * speaker has a decoder and a jitter buffer: frames are scheduled on the AudioContext at their capture
- * time plus a delay (JITTER_MS at first, grown when frames come late, brought back towards
- * JITTER_MS while they come early), late ones dropped, and WebAudio mixes the speakers.
+ * time plus a delay, late ones dropped, and WebAudio mixes the speakers. The delay follows the path:
+ * it covers all but the slowest 2% of the last three seconds' frames plus HEADROOM_MS, never less than
+ * FLOOR_MS over the fastest; it grows at once when a late frame raises that, comes down slowly, and skips
+ * frames when it is far above that (a stall passed). It starts at START_MS, before the path is known.
+ * (A fixed 60 ms over each frame's own path, grown on every late frame, held whole seconds after a
+ * stall on a busy machine.)
  * Nothing a peer sent is put into the page as markup: names are set with textContent. Its requests use
  * relative paths, so that it also works behind a port-forwarding proxy (a remote window, code-server).
  */
-export const JITTER_MS = 60;
+export const START_MS = 60;
+export const FLOOR_MS = 20;
+export const HEADROOM_MS = 10;
 
 export function callPageHtml(token: string, nonce: string): string {
   return `<!doctype html>
@@ -28,8 +34,22 @@ export function callPageHtml(token: string, nonce: string): string {
 <script nonce="${nonce}">
 'use strict';
 const TOKEN = ${JSON.stringify(token)};
-const JITTER = ${JITTER_MS} / 1000;
-const stats = (window.hyperpairStats = { up: 0, upFailed: 0, upDropped: 0, reanchored: 0, played: 0, late: 0, latencies: [] });
+const START = ${START_MS} / 1000;
+const FLOOR = ${FLOOR_MS} / 1000;
+const HEADROOM = ${HEADROOM_MS} / 1000;
+/** Frames (of 20 ms) the delay is measured over: three seconds. */
+const WINDOW = 150;
+/** Held this much longer than the path needs, frames are skipped to catch up (a stall has passed). */
+const CATCH_UP = 0.06;
+/**
+ * A speaker's first second of frames is forgotten once it has passed: a decoder's first frames come
+ * out late while it starts (half a second on a busy machine), and remembering them would hold the
+ * whole next window of frames that long.
+ */
+const WARM_UP = 50;
+/** A frame's path this much shorter than the one before it is a speaker's clock stepping forward. */
+const STEP = 0.06;
+const stats = (window.hyperpairStats = { up: 0, upFailed: 0, upDropped: 0, reanchored: 0, played: 0, late: 0, skipped: 0, down: 'stream', latencies: [], arrivals: [], decoded: [] });
 const status = (t) => (document.getElementById('status').textContent = t);
 let muted = false;
 let ctx;
@@ -47,8 +67,14 @@ let sending = false;
  * that drift passed MAX_AGE_MS every frame looked stale and the speaker fell silent for good.
  */
 const MAX_AGE_MS = 300;
-/** Capture times are brought forward to the wall clock when they fall further behind it than this. */
-const MAX_DRIFT_MS = 100;
+/**
+ * Capture times are brought forward to the wall clock when they fall further behind it than this, in
+ * every chunk of the last DRIFT_CHUNKS (a second): a chunk read late (the page was busy) looks
+ * behind too, but the chunks read right after it catch up, and stepping to it would stamp every later
+ * frame as captured after it was (listeners' buffers see a jump, and latencies measure short).
+ */
+const MAX_DRIFT_MS = 30;
+const DRIFT_CHUNKS = 100;
 function sendNext() {
   const now = performance.now();
   const batch = queue.splice(0).filter((q) => {
@@ -89,6 +115,7 @@ async function up() {
   status('In the call.');
   // Capture timestamps are turned into wall-clock milliseconds so that listeners can place frames.
   let clockOffset;
+  let lags = [];
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -99,11 +126,21 @@ async function up() {
     level = Math.min(255, Math.round(Math.sqrt(sum / samples.length) * 255 * 4));
     if (muted) { value.close(); continue; }
     const wall = performance.timeOrigin + performance.now() - (value.numberOfFrames / value.sampleRate) * 1000;
-    // Only ever forward, so that times stay in order for listeners; a capture clock that runs fast
-    // is bounded by the listeners' jitter buffer (it starts over a second ahead).
-    if (clockOffset === undefined || wall - (value.timestamp + clockOffset) / 1000 > MAX_DRIFT_MS) {
-      if (clockOffset !== undefined) stats.reanchored++;
-      clockOffset = wall * 1000 - value.timestamp;
+    // Times only ever go forward, so that they stay in order for listeners. Ahead of the wall clock
+    // (the first chunk was read late, so every stamp was late): eased back by at most a twentieth of
+    // each chunk's length, so that they still go forward. Behind it: stepped forward, as above.
+    if (clockOffset === undefined) clockOffset = wall * 1000 - value.timestamp;
+    lags.push(wall - (value.timestamp + clockOffset) / 1000);
+    if (lags.length > DRIFT_CHUNKS) lags.shift();
+    const behind = Math.min(...lags);
+    if (behind < 0) {
+      const ease = Math.min(-behind, (value.numberOfFrames / value.sampleRate) * 1000 / 20);
+      clockOffset -= ease * 1000;
+      lags = lags.map((l) => l + ease);
+    } else if (lags.length === DRIFT_CHUNKS && behind > MAX_DRIFT_MS) {
+      stats.reanchored++;
+      clockOffset += behind * 1000;
+      lags = [];
     }
     const data = new AudioData({ format: 'f32-planar', sampleRate: value.sampleRate, numberOfFrames: value.numberOfFrames, numberOfChannels: 1, timestamp: value.timestamp + clockOffset, data: samples });
     value.close();
@@ -116,28 +153,54 @@ const speakers = new Map();
 function speaker(id) {
   let s = speakers.get(id);
   if (s) return s;
-  s = { offset: undefined };
+  // transits: each recent frame's path, from capture until decoded here, as a time on this page's
+  // AudioContext minus its capture time (the two clocks' difference included: only spreads matter).
+  // captures: the capture times of the frames given to the decoder, in order. Its output carries
+  // its own timestamps, counted on from the first frame (a frame lost or dropped, or a pause while
+  // muted, does not move them), so each output takes the capture time of the frame it came from.
+  s = { offset: undefined, last: undefined, frames: 0, transits: [], captures: [] };
   s.dec = new AudioDecoder({
     output(data) {
-      const captured = data.timestamp / 1000; // wall-clock ms of capture
-      if (s.offset === undefined) s.offset = ctx.currentTime + JITTER - captured / 1000;
-      let at = captured / 1000 + s.offset;
-      if (at > ctx.currentTime + 1) { s.offset = ctx.currentTime + JITTER - captured / 1000; at = ctx.currentTime + JITTER; }
-      if (at < ctx.currentTime) {
-        // Late: this frame is lost, and the delay grows by what it missed (up to a second), so that
-        // a slower path costs latency rather than every frame.
+      const captured = (s.captures.shift() ?? data.timestamp / 1000) / 1000; // wall-clock seconds of capture
+      const transit = ctx.currentTime - captured;
+      // In order, a frame cannot come much sooner after its capture than the one before it did (20 ms
+      // sooner at most, in a burst after a stall): if it seems to, the speaker stepped its capture
+      // clock forward. The sound did not jump: move the timeline with it, losing nothing.
+      if (s.last !== undefined && s.last - transit > STEP) {
+        const step = s.last - transit;
+        s.offset -= step;
+        s.transits = s.transits.map((t) => t - step);
+      }
+      s.last = transit;
+      if (++s.frames === WARM_UP) s.transits = [];
+      s.transits.push(transit);
+      if (s.transits.length > WINDOW) s.transits.shift();
+      if (s.offset === undefined || transit > s.offset + 1 || s.offset - transit > 1) s.offset = transit + START; // a first frame, or a speaker's clock that jumped
+      const sorted = s.transits.slice().sort((x, y) => x - y);
+      const target = Math.max(sorted[Math.floor(sorted.length * 0.98)] + HEADROOM, sorted[0] + FLOOR);
+      if (transit > s.offset) {
+        // Late: this frame is lost, and the delay grows at once to what the path needs with it
+        // counted, so that a slower path costs latency rather than every frame. Not to what this
+        // frame needed: after one stall the frames behind it would all be held that long, and then
+        // skipped to catch up, losing as many and costing a second of lateness besides.
         stats.late++;
-        s.offset = Math.min(s.offset + (ctx.currentTime - at) + 0.02, ctx.currentTime + 1 - captured / 1000);
+        s.offset = Math.max(s.offset, target);
         data.close();
         return;
       }
-      // Early by more than the target: come down by a tenth of the excess (at most 5 ms a frame), so
-      // that a burst of late frames at the start does not cost latency for the rest of the call.
-      const excess = at - (ctx.currentTime + JITTER);
-      if (excess > 0.01) {
-        s.offset -= Math.min(0.005, excess / 10);
-        at = captured / 1000 + s.offset;
+      // Far above what the path needs (after a stall, or the page's first seconds): skip this frame
+      // and come down by its length, so that the rest of the call is not heard late. A little above:
+      // come down by a quarter of the excess, at most 2 ms a frame (each step overlaps two frames by
+      // that much: small steps are not heard). Below it: up at once.
+      if (s.offset - target > CATCH_UP) {
+        stats.skipped++;
+        s.offset -= data.duration / 1e6;
+        data.close();
+        return;
       }
+      if (s.offset > target) s.offset -= Math.min(0.002, (s.offset - target) / 4);
+      else s.offset = target;
+      const at = captured + s.offset;
       const buffer = ctx.createBuffer(1, data.numberOfFrames, data.sampleRate);
       const channel = new Float32Array(data.numberOfFrames);
       data.copyTo(channel, { planeIndex: 0, format: 'f32-planar' });
@@ -149,8 +212,10 @@ function speaker(id) {
       src.start(at);
       stats.played++;
       const playedWall = performance.timeOrigin + performance.now() + (at - ctx.currentTime) * 1000;
-      stats.latencies.push(playedWall - captured);
+      stats.latencies.push(playedWall - captured * 1000);
+      stats.decoded.push(performance.timeOrigin + performance.now() - captured * 1000);
       if (stats.latencies.length > 5000) stats.latencies.shift();
+      if (stats.decoded.length > 5000) stats.decoded.shift();
     },
     error: () => speakers.delete(id),
   });
@@ -164,7 +229,7 @@ function showMembers(list) {
   ul.replaceChildren();
   for (const m of list) {
     const li = document.createElement('li');
-    li.textContent = m.name + (m.muted ? ' (muted)' : '');
+    li.textContent = m.name + (m.muted ? ' (muted)' : m.speaking ? ' (speaking)' : '');
     const bar = document.createElement('span');
     bar.className = 'lvl';
     bar.style.width = Math.round(m.level / 2) + 'px';
@@ -173,9 +238,52 @@ function showMembers(list) {
   }
 }
 
+/** Records from a streamed response as they come; false if nothing of it came within STREAM_WAIT_MS. */
+const STREAM_WAIT_MS = 2000;
+let from = 0;
+async function stream() {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), STREAM_WAIT_MS);
+  let pending = new Uint8Array(0);
+  let through = false;
+  try {
+    const res = await fetch('down?stream=1&from=' + from, { headers: { 'x-hyperpair-token': TOKEN }, signal: abort.signal });
+    if (!res.ok) return 'ended';
+    from = Number(res.headers.get('x-first') ?? from);
+    const reader = res.body.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return 'again';
+      if (!through) { through = true; clearTimeout(timer); }
+      const buf = new Uint8Array(pending.length + value.length);
+      buf.set(pending);
+      buf.set(value, pending.length);
+      let at = 0;
+      while (at + 4 <= buf.length) {
+        const len = new DataView(buf.buffer, buf.byteOffset + at).getUint32(0);
+        if (at + 4 + len > buf.length) break;
+        // A record of length 0 only says that the stream gets through.
+        if (len) { record(buf.subarray(at + 4, at + 4 + len)); from++; }
+        at += 4 + len;
+      }
+      pending = buf.slice(at);
+    }
+  } catch {
+    return through ? 'again' : 'blocked';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function down() {
-  // Long polls: each answered as soon as there is something (see page-server.ts for why not a stream).
-  let from = 0;
+  // A stream while one gets through; long polls, each answered as soon as there is something, if the
+  // way to this page holds a stream back (page-server.ts).
+  for (;;) {
+    const how = await stream();
+    if (how === 'ended') return status('The call ended.');
+    if (how === 'blocked') break;
+  }
+  stats.down = 'polls';
   for (;;) {
     let res;
     try {
@@ -201,8 +309,13 @@ function record(r) {
   const id = new TextDecoder().decode(r.subarray(2, 2 + r[1]));
   const time = new DataView(r.buffer, r.byteOffset + 2 + r[1]).getFloat64(0);
   const data = r.slice(2 + r[1] + 8);
+  stats.arrivals.push(performance.timeOrigin + performance.now() - time);
+  if (stats.arrivals.length > 5000) stats.arrivals.shift();
   const s = speaker(id);
-  if (s.dec.state === 'configured') s.dec.decode(new EncodedAudioChunk({ type: 'key', timestamp: time * 1000, data }));
+  if (s.dec.state !== 'configured') return;
+  s.captures.push(time);
+  if (s.captures.length > 50) s.captures.shift(); // a decoder that outputs nothing: one second is plenty
+  s.dec.decode(new EncodedAudioChunk({ type: 'key', timestamp: time * 1000, data }));
 }
 
 document.getElementById('mute').onclick = () => {
