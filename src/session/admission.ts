@@ -8,6 +8,7 @@
 import c from 'compact-encoding';
 import type { Encoding, State } from 'compact-encoding';
 import sodium from 'sodium-universal';
+import { field, writeFields } from './fields';
 
 export type Role = 'editor' | 'viewer';
 /** `anyone`: whoever knows the code is a member; `ask`: the owner admits each newcomer. */
@@ -83,14 +84,7 @@ const bodyEncoding: Encoding<RosterBody> = {
 };
 
 export const rosterEncoding: Encoding<Roster> = {
-  preencode(state, r) {
-    bodyEncoding.preencode(state, r);
-    c.fixed64.preencode(state, r.signature);
-  },
-  encode(state, r) {
-    bodyEncoding.encode(state, r);
-    c.fixed64.encode(state, r.signature);
-  },
+  ...writeFields<Roster>(field(bodyEncoding, (r) => r), field(c.fixed64, (r) => r.signature)),
   decode(state) {
     const body = bodyEncoding.decode(state);
     return { ...body, signature: c.fixed64.decode(state) };

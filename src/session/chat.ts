@@ -15,6 +15,7 @@ import { silentLogger, type Logger } from './log';
 import { MemberChannels, type MemberLink, type MemberMuxSource } from './member-channels';
 import type { PeerInfo } from './transport';
 import { displayColour, displayName, displayText } from './untrusted';
+import { field, writeFields } from './fields';
 
 export const CHAT_PROTOCOL = 'hyperpair/chat';
 export const CHAT_VERSION = 1;
@@ -69,32 +70,17 @@ const textEncoding = boundedText(MAX_CHAT_TEXT);
 const shortEncoding = boundedText(64);
 
 export const sayEncoding: Encoding<WireSay> = {
-  preencode(state, m) {
-    c.uint.preencode(state, m.time);
-    c.uint.preencode(state, m.seq);
-    textEncoding.preencode(state, m.text);
-  },
-  encode(state, m) {
-    c.uint.encode(state, m.time);
-    c.uint.encode(state, m.seq);
-    textEncoding.encode(state, m.text);
-  },
+  ...writeFields<WireSay>(field(c.uint, (m) => m.time), field(c.uint, (m) => m.seq), field(textEncoding, (m) => m.text)),
   decode: (state) => ({ time: c.uint.decode(state), seq: c.uint.decode(state), text: textEncoding.decode(state) }),
 };
 
 const entryEncoding: Encoding<WireEntry> = {
-  preencode(state, m) {
-    c.fixed32.preencode(state, m.author);
-    shortEncoding.preencode(state, m.name);
-    shortEncoding.preencode(state, m.colour);
-    sayEncoding.preencode(state, m);
-  },
-  encode(state, m) {
-    c.fixed32.encode(state, m.author);
-    shortEncoding.encode(state, m.name);
-    shortEncoding.encode(state, m.colour);
-    sayEncoding.encode(state, m);
-  },
+  ...writeFields<WireEntry>(
+    field(c.fixed32, (m) => m.author),
+    field(shortEncoding, (m) => m.name),
+    field(shortEncoding, (m) => m.colour),
+    field(sayEncoding, (m) => m),
+  ),
   decode: (state) => ({ author: c.fixed32.decode(state), name: shortEncoding.decode(state), colour: shortEncoding.decode(state), ...sayEncoding.decode(state) }),
 };
 

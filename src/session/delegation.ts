@@ -17,6 +17,7 @@ import { MemberChannels, type MemberLink, type MemberMuxSource } from './member-
 import type { Session } from './session';
 import type { PeerInfo } from './transport';
 import { displayText } from './untrusted';
+import { field, writeFields } from './fields';
 
 export const DELEGATION_PROTOCOL = 'hyperpair/delegation';
 export const DELEGATION_VERSION = 1;
@@ -53,16 +54,11 @@ const keysEncoding: Encoding<Uint8Array[]> = {
 };
 
 const requestEncoding: Encoding<DelegatedRequest> = {
-  preencode(state, r) {
-    c.uint.preencode(state, r.id);
-    c.uint.preencode(state, ACTIONS.indexOf(r.action));
-    c.fixed32.preencode(state, r.target);
-  },
-  encode(state, r) {
-    c.uint.encode(state, r.id);
-    c.uint.encode(state, ACTIONS.indexOf(r.action));
-    c.fixed32.encode(state, r.target);
-  },
+  ...writeFields<DelegatedRequest>(
+    field(c.uint, (r) => r.id),
+    field(c.uint, (r) => ACTIONS.indexOf(r.action)),
+    field(c.fixed32, (r) => r.target),
+  ),
   decode(state) {
     const id = c.uint.decode(state);
     const action = ACTIONS[c.uint.decode(state)];
@@ -72,16 +68,11 @@ const requestEncoding: Encoding<DelegatedRequest> = {
 };
 
 const answerEncoding: Encoding<DelegatedAnswer> = {
-  preencode(state, a) {
-    c.uint.preencode(state, a.id);
-    c.bool.preencode(state, a.ok);
-    c.string.preencode(state, a.reason);
-  },
-  encode(state, a) {
-    c.uint.encode(state, a.id);
-    c.bool.encode(state, a.ok);
-    c.string.encode(state, a.reason);
-  },
+  ...writeFields<DelegatedAnswer>(
+    field(c.uint, (a) => a.id),
+    field(c.bool, (a) => a.ok),
+    field(c.string, (a) => a.reason),
+  ),
   decode(state) {
     const id = c.uint.decode(state);
     const ok = c.bool.decode(state);

@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from './log';
 import { MemberChannels, type MemberLink, type MemberMuxSource } from './member-channels';
 import type { Session } from './session';
 import type { PeerInfo } from './transport';
+import { field, writeFields } from './fields';
 
 export const ROTATION_PROTOCOL = 'hyperpair/rotation';
 export const ROTATION_VERSION = 1;
@@ -29,14 +30,7 @@ export interface RekeyMessage {
 }
 
 export const rekeyEncoding: Encoding<RekeyMessage> = {
-  preencode(state, m) {
-    c.uint.preencode(state, m.seq);
-    c.string.preencode(state, m.code);
-  },
-  encode(state, m) {
-    c.uint.encode(state, m.seq);
-    c.string.encode(state, m.code);
-  },
+  ...writeFields<RekeyMessage>(field(c.uint, (m) => m.seq), field(c.string, (m) => m.code)),
   decode(state) {
     const seq = c.uint.decode(state);
     const code = c.string.decode(state);

@@ -5,6 +5,7 @@
 import c from 'compact-encoding';
 import type { Encoding } from 'compact-encoding';
 import { displayName, displayText } from './untrusted';
+import { field, writeFields } from './fields';
 
 export const TERMINAL_PROTOCOL = 'hyperpair/terminal';
 export const TERMINAL_VERSION = 1;
@@ -97,21 +98,16 @@ function list<T>(item: Encoding<T>, max: number, what: string): Encoding<T[]> {
   };
 }
 
+const writersEncoding = list(keyEncoding, MAX_WRITERS, 'writers');
+
 const infoEncoding: Encoding<TerminalInfo> = {
-  preencode(state, t) {
-    c.uint.preencode(state, t.id);
-    titleEncoding.preencode(state, t.title);
-    c.uint.preencode(state, t.cols);
-    c.uint.preencode(state, t.rows);
-    writersEncoding.preencode(state, t.writers);
-  },
-  encode(state, t) {
-    c.uint.encode(state, t.id);
-    titleEncoding.encode(state, t.title);
-    c.uint.encode(state, t.cols);
-    c.uint.encode(state, t.rows);
-    writersEncoding.encode(state, t.writers);
-  },
+  ...writeFields<TerminalInfo>(
+    field(c.uint, (t) => t.id),
+    field(titleEncoding, (t) => t.title),
+    field(c.uint, (t) => t.cols),
+    field(c.uint, (t) => t.rows),
+    field(writersEncoding, (t) => t.writers),
+  ),
   decode: (state) => ({
     id: c.uint.decode(state),
     title: titleEncoding.decode(state),
@@ -121,19 +117,11 @@ const infoEncoding: Encoding<TerminalInfo> = {
   }),
 };
 
-const writersEncoding = list(keyEncoding, MAX_WRITERS, 'writers');
 export const terminalsEncoding = list(infoEncoding, MAX_TERMINALS, 'terminals');
 
 function chunk(max: number): Encoding<ChunkMessage> {
   return {
-    preencode(state, m) {
-      c.uint.preencode(state, m.id);
-      c.buffer.preencode(state, m.bytes);
-    },
-    encode(state, m) {
-      c.uint.encode(state, m.id);
-      c.buffer.encode(state, m.bytes);
-    },
+    ...writeFields<ChunkMessage>(field(c.uint, (m) => m.id), field(c.buffer, (m) => m.bytes)),
     decode(state) {
       const id = c.uint.decode(state);
       // The declared length first: a huge chunk is refused before it is sliced out.
@@ -150,28 +138,16 @@ export const outputEncoding = chunk(MAX_OUTPUT_CHUNK);
 export const inputEncoding = chunk(MAX_INPUT_CHUNK);
 
 export const typedEncoding: Encoding<TypedMessage> = {
-  preencode(state, m) {
-    c.uint.preencode(state, m.id);
-    keyEncoding.preencode(state, m.by);
-    nameEncoding.preencode(state, m.name);
-  },
-  encode(state, m) {
-    c.uint.encode(state, m.id);
-    keyEncoding.encode(state, m.by);
-    nameEncoding.encode(state, m.name);
-  },
+  ...writeFields<TypedMessage>(
+    field(c.uint, (m) => m.id),
+    field(keyEncoding, (m) => m.by),
+    field(nameEncoding, (m) => m.name),
+  ),
   decode: (state) => ({ id: c.uint.decode(state), by: keyEncoding.decode(state), name: nameEncoding.decode(state) }),
 };
 
 export const endedEncoding: Encoding<EndedMessage> = {
-  preencode(state, m) {
-    c.uint.preencode(state, m.id);
-    reasonEncoding.preencode(state, m.reason);
-  },
-  encode(state, m) {
-    c.uint.encode(state, m.id);
-    reasonEncoding.encode(state, m.reason);
-  },
+  ...writeFields<EndedMessage>(field(c.uint, (m) => m.id), field(reasonEncoding, (m) => m.reason)),
   decode: (state) => ({ id: c.uint.decode(state), reason: reasonEncoding.decode(state) }),
 };
 
@@ -181,15 +157,6 @@ function viewDimension(n: number): number {
 }
 
 export const sizeEncoding: Encoding<SizeMessage> = {
-  preencode(state, m) {
-    c.uint.preencode(state, m.id);
-    c.uint.preencode(state, m.cols);
-    c.uint.preencode(state, m.rows);
-  },
-  encode(state, m) {
-    c.uint.encode(state, m.id);
-    c.uint.encode(state, m.cols);
-    c.uint.encode(state, m.rows);
-  },
+  ...writeFields<SizeMessage>(field(c.uint, (m) => m.id), field(c.uint, (m) => m.cols), field(c.uint, (m) => m.rows)),
   decode: (state) => ({ id: c.uint.decode(state), cols: viewDimension(c.uint.decode(state)), rows: viewDimension(c.uint.decode(state)) }),
 };

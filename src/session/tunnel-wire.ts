@@ -5,6 +5,7 @@
 import c from 'compact-encoding';
 import type { Encoding } from 'compact-encoding';
 import { displayText } from './untrusted';
+import { field, writeFields } from './fields';
 
 export const TUNNEL_PROTOCOL = 'hyperpair/tunnel';
 export const TUNNEL_VERSION = 1;
@@ -57,14 +58,7 @@ function port(n: number): number {
 }
 
 const shareEncoding: Encoding<ShareInfo> = {
-  preencode(state, s) {
-    c.uint.preencode(state, s.port);
-    c.string.preencode(state, s.label);
-  },
-  encode(state, s) {
-    c.uint.encode(state, s.port);
-    c.string.encode(state, s.label);
-  },
+  ...writeFields<ShareInfo>(field(c.uint, (s) => s.port), field(c.string, (s) => s.label)),
   decode(state) {
     const p = port(c.uint.decode(state));
     const raw = c.string.decode(state);
@@ -86,43 +80,22 @@ export const sharesEncoding: Encoding<ShareInfo[]> = {
 };
 
 export const openEncoding: Encoding<OpenMessage> = {
-  preencode(state, m) {
-    c.uint.preencode(state, m.id);
-    c.uint.preencode(state, m.port);
-  },
-  encode(state, m) {
-    c.uint.encode(state, m.id);
-    c.uint.encode(state, m.port);
-  },
+  ...writeFields<OpenMessage>(field(c.uint, (m) => m.id), field(c.uint, (m) => m.port)),
   decode: (state) => ({ id: c.uint.decode(state), port: port(c.uint.decode(state)) }),
 };
 
 const refEncoding: Encoding<StreamRef> = {
-  preencode(state, r) {
-    c.uint.preencode(state, r.id);
-    c.bool.preencode(state, r.opener);
-  },
-  encode(state, r) {
-    c.uint.encode(state, r.id);
-    c.bool.encode(state, r.opener);
-  },
+  ...writeFields<StreamRef>(field(c.uint, (r) => r.id), field(c.bool, (r) => r.opener)),
   decode: (state) => ({ id: c.uint.decode(state), opener: c.bool.decode(state) }),
 };
 
 /** A stream reference followed by one more field, each bounded by its own encoding. */
-function refAnd<K extends string, V>(key: K, field: Encoding<V>): Encoding<StreamRef & Record<K, V>> {
+function refAnd<K extends string, V>(key: K, value: Encoding<V>): Encoding<StreamRef & Record<K, V>> {
   return {
-    preencode(state, m) {
-      refEncoding.preencode(state, m);
-      field.preencode(state, m[key]);
-    },
-    encode(state, m) {
-      refEncoding.encode(state, m);
-      field.encode(state, m[key]);
-    },
+    ...writeFields<StreamRef & Record<K, V>>(field(refEncoding, (m) => m), field(value, (m) => m[key])),
     decode(state) {
       const ref = refEncoding.decode(state);
-      return { ...ref, [key]: field.decode(state) } as StreamRef & Record<K, V>;
+      return { ...ref, [key]: value.decode(state) } as StreamRef & Record<K, V>;
     },
   };
 }

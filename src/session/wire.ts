@@ -8,6 +8,7 @@ import c from 'compact-encoding';
 import type { Encoding, State } from 'compact-encoding';
 import { WIRE_COLOUR } from './format';
 import { displayName, MAX_DISPLAY_NAME } from './untrusted';
+import { field, writeFields } from './fields';
 
 export const PROTOCOL_NAME = 'hyperpair';
 /** 2: texts may travel as bytes and start from a deterministic first state (docs/PROTOCOL.md §6.1). */
@@ -38,14 +39,7 @@ export interface Handshake {
 
 /** Reads the version and the proof; the rest of another version's body is not ours to read. */
 export const handshakeEncoding: Encoding<Handshake> = {
-  preencode(state, h) {
-    c.uint.preencode(state, h.version);
-    c.fixed32.preencode(state, h.proof ?? new Uint8Array(32));
-  },
-  encode(state, h) {
-    c.uint.encode(state, h.version);
-    c.fixed32.encode(state, h.proof ?? new Uint8Array(32));
-  },
+  ...writeFields<Handshake>(field(c.uint, (h) => h.version), field(c.fixed32, (h) => h.proof ?? new Uint8Array(32))),
   decode(state) {
     const version = c.uint.decode(state);
     if (version === PROTOCOL_VERSION) return { version, proof: c.fixed32.decode(state) };
@@ -76,14 +70,7 @@ const nameEncoding = boundedString(MAX_NAME_CHARS, 'name');
 const colourEncoding = boundedString(7, 'colour');
 
 export const helloEncoding: Encoding<Hello> = {
-  preencode(state, m) {
-    nameEncoding.preencode(state, m.name);
-    colourEncoding.preencode(state, m.colour);
-  },
-  encode(state, m) {
-    nameEncoding.encode(state, m.name);
-    colourEncoding.encode(state, m.colour);
-  },
+  ...writeFields<Hello>(field(nameEncoding, (m) => m.name), field(colourEncoding, (m) => m.colour)),
   decode(state) {
     const name = nameEncoding.decode(state);
     const colour = colourEncoding.decode(state);
@@ -134,16 +121,11 @@ const ADMISSION_STATES: Admission['state'][] = ['admitted', 'waiting', 'denied']
 const reasonEncoding = boundedString(MAX_REASON_CHARS, 'reason');
 
 export const admissionEncoding: Encoding<Admission> = {
-  preencode(state, m) {
-    c.uint.preencode(state, ADMISSION_STATES.indexOf(m.state));
-    c.bool.preencode(state, m.readOnly);
-    reasonEncoding.preencode(state, m.reason);
-  },
-  encode(state, m) {
-    c.uint.encode(state, ADMISSION_STATES.indexOf(m.state));
-    c.bool.encode(state, m.readOnly);
-    reasonEncoding.encode(state, m.reason);
-  },
+  ...writeFields<Admission>(
+    field(c.uint, (m) => ADMISSION_STATES.indexOf(m.state)),
+    field(c.bool, (m) => m.readOnly),
+    field(reasonEncoding, (m) => m.reason),
+  ),
   decode(state) {
     const i = c.uint.decode(state);
     if (i >= ADMISSION_STATES.length) throw new Error(`unknown admission state ${i}`);

@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from '../log';
 import { MemberChannels, type MemberLink, type MemberMuxSource } from '../member-channels';
 import type { PeerInfo } from '../transport';
 import { METER_TICK_MS, SpeakingMeter, type Loudness } from './speaking';
+import { field, writeFields } from '../fields';
 
 export const VOICE_PROTOCOL = 'hyperpair/voice';
 export const VOICE_VERSION = 1;
@@ -54,18 +55,12 @@ export interface CallEvents {
 }
 
 const frameEncoding: Encoding<VoiceFrame> = {
-  preencode(state, f) {
-    c.uint.preencode(state, f.seq);
-    c.uint.preencode(state, f.time);
-    c.uint.preencode(state, f.level);
-    c.buffer.preencode(state, f.data);
-  },
-  encode(state, f) {
-    c.uint.encode(state, f.seq);
-    c.uint.encode(state, f.time);
-    c.uint.encode(state, f.level);
-    c.buffer.encode(state, f.data);
-  },
+  ...writeFields<VoiceFrame>(
+    field(c.uint, (f) => f.seq),
+    field(c.uint, (f) => f.time),
+    field(c.uint, (f) => f.level),
+    field(c.buffer, (f) => f.data),
+  ),
   decode(state) {
     const f = { seq: c.uint.decode(state), time: c.uint.decode(state), level: c.uint.decode(state), data: c.buffer.decode(state) ?? new Uint8Array(0) };
     if (f.data.byteLength > MAX_FRAME_BYTES || f.level > 255) throw new Error('voice frame out of bounds');
