@@ -1,0 +1,282 @@
+/**
+ * The disk side of the index's `tree` map (tree-entries.ts): symbolic links and empty folders made on
+ * this disk as the session says, and those made here put into the session.
+ *
+ * Safety as for files (paths.ts): a link is created only where no existing component of its path is
+ * a link, with a target judged again here (a peer is untrusted), never followed; nothing in the way
+ * is replaced unread: a link or folder this mirror made (and that still is as made) is replaced, an
+ * empty folder removed, a file the session deleted and this disk still holds as last seen removed
+ * (kept in the file history), any other file kept as a conflict copy (§6.4) first. A file of the
+ * session at the same path wins over a link or folder there.
+ */
+import * as fs from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import * as path from 'node:path';
+import { keepBesideAsNew } from './disk-merge';
+import { readIfFile } from './fsutil';
+import { contentHash } from './hash';
+import type { MirrorCore } from './mirror-core';
+import { inspectPath, resolveInside, unsafePathReason } from './paths';
+import { tempPathBeside } from './swap';
+import { linkSkipReason, readLink } from './symlinks';
+import { sameEntry, TreeEntries, type TreeEntry } from './tree-entries';
+import { findTreeEntries } from './tree-walk';
+
+export class TreeMirror {
+  /** What this mirror made or read at each path, as it was then: only that is replaced or removed. */
+  private readonly known = new Map<string, TreeEntry>();
+  /** Paths whose problem was told (once each). */
+  private readonly told = new Set<string>();
+  readonly tree: TreeEntries;
+
+  constructor(
+    private readonly core: MirrorCore,
+    /** A file of the session waits for this path (it was in the way): write it now. */
+    private readonly rewrite: (rel: string) => void,
+  ) {
+    this.tree = new TreeEntries(core.ws.index);
+  }
+
+  // ---------------------------------------------------------------- disk → session
+
+  /** A sharer's scan: its links and empty folders enter the session (one transaction). */
+  share(links: Array<{ rel: string; target: string }>, folders: string[]): void {
+    this.core.ws.index.transact(() => {
+      for (const l of links) this.take(l.rel, { kind: 'link', target: l.target });
+      for (const f of folders) this.take(f, { kind: 'folder' });
+    }, 'disk');
+  }
+
+  /**
+   * Paths the watcher reported, before the files' own changes are read: a link or folder that is no
+   * longer one here leaves the session first, so that a file replacing it arrives on a free path.
+   */
+  async beforeFiles(paths: string[]): Promise<void> {
+    for (const rel of this.withKnownBelow(paths)) {
+      const had = this.known.get(rel);
+      if (!had) continue;
+      // A folder that gained files is still a folder: its entry stays.
+      if (had.kind === 'folder' && (await fs.lstat(this.abs(rel)).catch(() => undefined))?.isDirectory()) continue;
+      const now = await this.lookHere(rel);
+      if (sameEntry(now, had)) continue;
+      this.known.delete(rel);
+      if (sameEntry(this.tree.get(rel), had)) this.tree.remove(rel);
+      if (now) this.take(rel, now); // a link retargeted, or a folder that became a link
+    }
+  }
+
+  /** The same paths after the files' changes: links and empty folders that appeared join the session. */
+  async afterFiles(paths: string[]): Promise<void> {
+    for (const rel of paths) {
+      if (this.core.closed || unsafePathReason(rel)) continue;
+      const st = await fs.lstat(this.abs(rel)).catch(() => undefined);
+      if (st?.isSymbolicLink()) {
+        if (this.core.rules.excluded(rel, false)) continue;
+        const verdict = await readLink(this.core.root, rel).catch(() => undefined);
+        if (verdict?.outside) this.tell(rel, `${rel}: ${linkSkipReason(verdict)}`);
+        else if (verdict) this.take(rel, { kind: 'link', target: verdict.target });
+      } else if (st?.isDirectory()) {
+        if (this.core.rules.excluded(rel, true)) continue;
+        // A folder moved in holds links and empty folders of its own.
+        const found = await findTreeEntries(this.core.root, rel, (r) => this.core.rules.excluded(r, true));
+        for (const l of found.links) if (!this.core.rules.excluded(l.rel, false)) this.take(l.rel, { kind: 'link', target: l.target });
+        for (const o of found.outside) this.tell(o.rel, `${o.rel}: ${linkSkipReason(o.verdict)}`);
+        for (const f of found.folders) this.take(f, { kind: 'folder' });
+      } else if (!st) {
+        // The last file of a folder deleted here: the folder stays, empty, and so it does everywhere.
+        const parent = path.posix.dirname(rel);
+        if (parent !== '.' && !this.core.rules.excluded(parent, true) && (await this.lookHere(parent))?.kind === 'folder') {
+          this.take(parent, { kind: 'folder' });
+        }
+      }
+    }
+  }
+
+  /**
+   * What the disk holds at `rel` goes into the session, unless this mirror made or read it so: then
+   * it is no change here (the session may have moved on since, and its change is on the way to disk).
+   */
+  private take(rel: string, entry: TreeEntry): void {
+    if (sameEntry(this.known.get(rel), entry)) return;
+    this.known.set(rel, entry);
+    if (sameEntry(this.tree.get(rel), entry)) return;
+    try {
+      this.tree.set(rel, entry);
+    } catch (err) {
+      this.tell(rel, `not shared: ${(err as Error).message}`);
+    }
+  }
+
+  /** What is at `rel` here, as a tree entry (a folder only when empty); undefined for a file or nothing. */
+  private async lookHere(rel: string): Promise<TreeEntry | undefined> {
+    const abs = this.abs(rel);
+    const st = await fs.lstat(abs).catch(() => undefined);
+    if (st?.isSymbolicLink()) {
+      const target = await fs.readlink(abs).catch(() => undefined);
+      return target === undefined ? undefined : { kind: 'link', target: target.replace(/\\/g, '/') };
+    }
+    if (st?.isDirectory()) return (await fs.readdir(abs).catch(() => ['?'])).length === 0 ? { kind: 'folder' } : undefined;
+    return undefined;
+  }
+
+  /** The paths, and every known link or folder under one of them (a folder removed with its content). */
+  private withKnownBelow(paths: string[]): string[] {
+    const out = new Set(paths);
+    for (const p of paths) for (const k of this.known.keys()) if (k.startsWith(p + '/')) out.add(k);
+    return [...out];
+  }
+
+  // ---------------------------------------------------------------- session → disk
+
+  /** Every entry of the session (after joining, or following the folder again). */
+  applyAll(): void {
+    for (const rel of this.tree.paths()) this.core.enqueue(() => this.apply(rel));
+  }
+
+  /** Entries at these paths and their folders changed, or a file there left: bring the disk in line. */
+  reapply(rels: string[]): void {
+    const todo = new Set<string>();
+    for (const rel of rels) {
+      for (let p = rel; p !== '.'; p = path.posix.dirname(p)) if (this.tree.map.has(p) || this.known.has(p)) todo.add(p);
+    }
+    for (const rel of todo) this.core.enqueue(() => this.apply(rel));
+  }
+
+  /** Makes the disk at `rel` what the session's `tree` says (or removes what this mirror made there). */
+  async apply(rel: string): Promise<void> {
+    if (this.core.closed || this.core.guard.halted) return;
+    const { entry: want, problem } = this.tree.judge(rel);
+    if (problem) return this.tell(rel, `${JSON.stringify(rel.slice(0, 200))} from the session is not created here: ${problem}`);
+    if (want && this.core.rules.hardExcluded(rel, want.kind === 'folder')) return this.tell(rel, `not creating ${JSON.stringify(rel)} from the session: this folder never takes it`);
+    let st: Stats | undefined;
+    try {
+      st = await this.lookParents(rel);
+    } catch (err) {
+      return this.tell(rel, `not creating ${JSON.stringify(rel)} from the session: ${(err as Error).message}`);
+    }
+    if (!want) return this.removeHere(rel, st);
+    const file = this.fileClaim(rel, want);
+    if (file) return this.tell(rel, `the session has a file at ${file} and a ${want.kind === 'link' ? 'symbolic link' : 'folder'} at ${rel}; the file is kept`);
+    try {
+      if (want.kind === 'folder') await this.makeFolder(rel, st);
+      else await this.makeLink(rel, st, want.target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EPERM' || code === 'ENOTSUP' ? ': this system does not let this user create symbolic links' : '';
+      this.tell(rel, `could not create ${JSON.stringify(rel)} from the session${why} (${(err as Error).message})`);
+    }
+  }
+
+  private async makeFolder(rel: string, st: Stats | undefined): Promise<void> {
+    if (st?.isDirectory()) {
+      this.known.set(rel, { kind: 'folder' });
+      return;
+    }
+    if (st && !(await this.clear(rel, st))) return;
+    await fs.mkdir(this.abs(rel), { recursive: true });
+    this.known.set(rel, { kind: 'folder' });
+  }
+
+  private async makeLink(rel: string, st: Stats | undefined, target: string): Promise<void> {
+    const abs = this.abs(rel);
+    if (st?.isSymbolicLink()) {
+      const now = (await fs.readlink(abs)).replace(/\\/g, '/');
+      if (now === target) {
+        this.known.set(rel, { kind: 'link', target });
+        return;
+      }
+      const had = this.known.get(rel);
+      // Retargeted here and not read yet: this disk's link is the later word, and goes to the session.
+      if (had?.kind !== 'link' || had.target !== now) return;
+      // Retargeted in the session: a new link renamed over the old one (rename never follows links).
+      const temp = tempPathBeside(abs);
+      await fs.symlink(target, temp);
+      await fs.rename(temp, abs).catch(async (err: Error) => {
+        await fs.rm(temp, { force: true });
+        throw err;
+      });
+    } else {
+      if (st && !(await this.clear(rel, st))) return;
+      await fs.mkdir(path.dirname(abs), { recursive: true });
+      await fs.symlink(target, abs); // fails if something took the path meanwhile: nothing is replaced
+    }
+    this.known.set(rel, { kind: 'link', target });
+    this.told.delete(rel);
+  }
+
+  /** The session removed the entry: what this mirror made there goes, if it is still as made. */
+  private async removeHere(rel: string, st: Stats | undefined): Promise<void> {
+    const had = this.known.get(rel);
+    this.known.delete(rel);
+    if (!had || !st) return this.rewrite(rel);
+    const now = await this.lookHere(rel);
+    if (had.kind === 'link' && sameEntry(now, had)) await fs.unlink(this.abs(rel));
+    else if (had.kind === 'folder' && now?.kind === 'folder' && !this.holdsSessionFiles(rel)) await fs.rmdir(this.abs(rel)).catch(() => {});
+    this.rewrite(rel);
+  }
+
+  /**
+   * Frees `rel` (something is there) for a link or folder, losing nothing: true when it is free.
+   * An empty folder or a link this mirror made goes; a file goes only when the session removed it and
+   * it is as last seen (history first), else it is kept as a conflict copy first.
+   */
+  private async clear(rel: string, st: Stats): Promise<boolean> {
+    const abs = this.abs(rel);
+    if (st.isSymbolicLink()) {
+      if (!sameEntry(await this.lookHere(rel), this.known.get(rel))) return false; // someone's link: the watcher reads it
+      await fs.unlink(abs);
+      return true;
+    }
+    if (st.isDirectory()) {
+      const empty = (await fs.readdir(abs).catch(() => ['?'])).length === 0;
+      if (empty) await fs.rmdir(abs);
+      else this.tell(rel, `a folder with files is in the way of ${JSON.stringify(rel)} from the session; it stays`);
+      return empty;
+    }
+    if (!st.isFile()) return false;
+    if (this.core.ws.byPath(rel)) return false; // a session file: it wins
+    const bytes = await readIfFile(abs);
+    if (!bytes) return false;
+    const seen = this.core.known.get(rel);
+    if (seen?.hash === contentHash(bytes)) await this.core.options.history?.keep(rel, 'deleted');
+    else {
+      const copy = keepBesideAsNew(this.core.ws, rel, bytes, this.core.logger);
+      if (copy) this.rewrite(copy.path);
+    }
+    await fs.rm(abs);
+    this.core.known.delete(rel);
+    return true;
+  }
+
+  /** The path of a live file of the session that keeps this link or folder from being made. */
+  private fileClaim(rel: string, want: TreeEntry): string | undefined {
+    if (this.core.ws.byPath(rel)) return rel;
+    if (want.kind === 'folder') return undefined; // files below a folder are what it is for
+    return this.core.ws.files().find((e) => e.path.startsWith(rel + '/'))?.path;
+  }
+
+  private holdsSessionFiles(rel: string): boolean {
+    return this.core.ws.files().some((e) => e.path.startsWith(rel + '/'));
+  }
+
+  /**
+   * The lstat of `rel` after checking that no existing folder on its way is a link (paths.ts): a link
+   * or folder made here must land where its path says.
+   */
+  private async lookParents(rel: string): Promise<Stats | undefined> {
+    const parent = path.posix.dirname(rel);
+    if (parent !== '.') await inspectPath(this.core.root, parent);
+    return fs.lstat(this.abs(rel)).catch(() => undefined);
+  }
+
+  private abs(rel: string): string {
+    return resolveInside(this.core.root, rel);
+  }
+
+  private tell(rel: string, message: string): void {
+    if (this.told.has(rel)) return;
+    this.told.add(rel);
+    this.core.logger.warn(message);
+    this.core.ws.emit('notice', message);
+  }
+}
