@@ -78,7 +78,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     this.tree = new TreeMirror(this.core, (rel) => {
       const e = this.ws.byPath(rel);
       if (e) this.enqueue(() => this.writer.writeEntry(e));
-    });
+    }, (e, old) => this.writer.moveEntry(e, old));
     this.ws.setChunkReader((hash) => this.readChunk(hash));
     this.ws.setTextSource((id) => this.readText(id));
   }

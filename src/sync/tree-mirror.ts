@@ -16,7 +16,10 @@ import { keepBesideAsNew } from './disk-merge';
 import { readIfFile } from './fsutil';
 import { contentHash } from './hash';
 import type { MirrorCore } from './mirror-core';
-import { inspectPath, resolveInside, unsafePathReason } from './paths';
+import * as Y from 'yjs';
+import type { FileEntry } from './api';
+import { conflictPath, inspectPath, resolveInside, unsafePathReason } from './paths';
+import { RULES } from './rules';
 import { tempPathBeside } from './swap';
 import { linkSkipReason, readLink } from './symlinks';
 import { sameEntry, TreeEntries, type TreeEntry } from './tree-entries';
@@ -33,6 +36,8 @@ export class TreeMirror {
     private readonly core: MirrorCore,
     /** A file of the session waits for this path (it was in the way): write it now. */
     private readonly rewrite: (rel: string) => void,
+    /** Moves a file of the session on disk after its rename (the writer's move, compare-and-swap). */
+    private readonly moveFile: (e: FileEntry, oldPath: string) => Promise<void>,
   ) {
     this.tree = new TreeEntries(core.ws.index);
   }
@@ -155,8 +160,13 @@ export class TreeMirror {
       return this.tell(rel, `not creating ${JSON.stringify(rel)} from the session: ${(err as Error).message}`);
     }
     if (!want) return this.removeHere(rel, st);
-    const file = this.fileClaim(rel, want);
-    if (file) return this.tell(rel, `the session has a file at ${file} and a ${want.kind === 'link' ? 'symbolic link' : 'folder'} at ${rel}; the file is kept`);
+    let file = this.fileClaim(rel, want);
+    if (file === rel && want.kind === 'link' && (await this.moveFileAside(rel))) {
+      st = await fs.lstat(this.abs(rel)).catch(() => undefined);
+      file = this.fileClaim(rel, want);
+    }
+    // A folder where a file is holds nothing: the file is kept and the folder not made.
+    if (file) return this.tell(rel, `the session has a file at ${file} and a ${want.kind === 'link' ? 'symbolic link' : 'folder'} at ${rel}; the file is kept, the ${want.kind} not made`);
     try {
       if (want.kind === 'folder') await this.makeFolder(rel, st);
       else await this.makeLink(rel, st, want.target);
@@ -245,6 +255,28 @@ export class TreeMirror {
     }
     await fs.rm(abs);
     this.core.known.delete(rel);
+    return true;
+  }
+
+  /**
+   * A file of the session and a link at one path (made at once by two peers, or a joiner's own file
+   * where the session has a link): as for two files (§6.4), the file is exposed beside it,
+   * at `stem (conflict XXXXXX).ext` (XXXXXX: the first 6 characters of its id, the whole id if that
+   * is taken), written by every peer that sees it (the same value). Its move on disk and the link
+   * follow from the rename.
+   */
+  private async moveFileAside(rel: string): Promise<boolean> {
+    const e = this.core.ws.byPath(rel)!;
+    let aside = conflictPath(rel, e.id.slice(0, 6));
+    if (this.core.ws.byPath(aside) || this.tree.map.has(aside)) aside = conflictPath(rel, e.id);
+    const m = this.core.ws.index.getMap<unknown>('files').get(e.id);
+    if (!(m instanceof Y.Map) || m.get('path') !== rel) return false;
+    this.core.ws.index.transact(() => m.set('path', aside), RULES);
+    this.tell(rel, `${rel} is both a file and a symbolic link in the session; the file is now ${aside}`);
+    // Moved on disk now, in this turn of the queue: a read of the folder queued meanwhile must not
+    // find the file still at its old path and take it for a new one. (The rename's own move finds nothing left to do.)
+    const moved = this.core.ws.byId(e.id);
+    if (moved) await this.moveFile(moved, rel);
     return true;
   }
 

@@ -167,8 +167,13 @@ test('a hostile peer\'s links that point outside, lead through a link or take a 
   for (const rel of ['etc-link', 'sub/abs', 'sub/climb', 'odd']) assert.equal(lstat(path.join(dir, rel)), undefined, `${rel} was created`);
   assert.deepEqual(fs.readdirSync(outside), [], 'something was written through the planted link');
   assert.deepEqual(fs.readdirSync(parent).sort(), before.parent, 'something was written beside the folder');
-  assert.equal(fs.readFileSync(path.join(dir, 'mine.txt'), 'utf8'), 'mine\n', 'a link entry never replaces a shared file');
-  assert.deepEqual(readTree(dir), { ...before.tree }, 'the files stay intact');
+  // A link where the victim has a file: the file is kept beside it, as for two files at one path (§6.4).
+  await waitFor(() => linkAt(path.join(dir, 'mine.txt')) === 'sub/keep.txt', 'the link where the file was');
+  const aside = victim.workspace.files().find((f) => f.path.startsWith('mine (conflict '))?.path ?? '';
+  await waitFor(() => fs.existsSync(path.join(dir, aside)), 'the file moved aside on disk');
+  assert.equal(fs.readFileSync(path.join(dir, aside), 'utf8'), 'mine\n');
+  const { 'mine.txt': mine, ...rest } = before.tree;
+  assert.deepEqual(readTree(dir), { ...rest, [aside]: mine }, 'the files stay intact');
   // The connection stays: a file made after still arrives (bad entries are not acted on, not fatal).
   ws.createText('after.txt', 'after\n', 'disk');
   await waitFor(() => fs.existsSync(path.join(dir, 'after.txt')), 'a later file on the victim');
@@ -235,4 +240,22 @@ test('outside git too: links and empty folders are listed, and the scan never fo
   assert.deepEqual(report.links, [{ rel: 'lib-link', target: 'lib' }]);
   assert.deepEqual(report.folders, ['empty/inner'], 'only folders with nothing in them; excluded ones stay out');
   assert.match(report.skipped.find((s) => s.rel === 'up')?.reason ?? '', /outside the workspace/);
+});
+
+test('joining into a folder whose own file sits where the session has a link: it is kept beside, as a conflict copy (a file where a peer has an empty folder: mirror-safety.test.ts)', async () => {
+  const a = tempDir();
+  writeTree(a, { 'a.txt': 'a\n' });
+  fs.symlinkSync('a.txt', path.join(a, 'readme'));
+  fs.mkdirSync(path.join(a, 'empty'));
+  const pa = await start({ mode: 'share', dir: a, name: 'a' });
+  const b = tempDir();
+  writeTree(b, { readme: 'my own readme\n' });
+  const pb = await start({ mode: 'join', code: pa.code, dir: b, name: 'b', force: true });
+  await waitFor(() => linkAt(path.join(b, 'readme')) === 'a.txt' && isEmptyDir(path.join(b, 'empty')), 'the link and the folder on the joiner');
+  const asides = () => pb.workspace.files().filter((f) => f.path.includes('(conflict ')).map((f) => f.path);
+  await waitFor(() => asides().length === 1 && [a, b].every((d) => fs.existsSync(path.join(d, asides()[0]))), 'the copy beside, on both peers');
+  const [aside] = asides();
+  assert.match(aside, /^readme \(conflict [0-9a-f]{6}\)$/);
+  assert.equal(fs.readFileSync(path.join(a, aside), 'utf8'), 'my own readme\n');
+  assert.equal(linkAt(path.join(a, 'readme')), 'a.txt', 'the sharer keeps its link');
 });
