@@ -216,6 +216,9 @@ test('what a tree entry may be, judged on every peer', () => {
     ['a/b', { kind: 'link', target: 'c/../../../d' }],
     ['a', { kind: 'link', target: '.' }],
     ['a', { kind: 'link' }],
+    ['a', { kind: 'link', target: '' }],
+    ['a', { kind: 'link', target: 'C:\\Windows' }],
+    ['a', { kind: 'link', target: 'x'.repeat(5000) }],
     ['../a', { kind: 'folder' }],
     ['x', 1],
   ] as Array<[string, unknown]>) {
@@ -258,4 +261,46 @@ test('joining into a folder whose own file sits where the session has a link: it
   assert.match(aside, /^readme \(conflict [0-9a-f]{6}\)$/);
   assert.equal(fs.readFileSync(path.join(a, aside), 'utf8'), 'my own readme\n');
   assert.equal(linkAt(path.join(a, 'readme')), 'a.txt', 'the sharer keeps its link');
+});
+
+test('on disk, nothing in the way of a link or folder from the session is replaced unread, and removing one removes only what is as made', async () => {
+  const dir = tempDir();
+  writeTree(dir, { '.gitignore': '*.log\n', 'a.txt': 'a\n', 'dir/f.txt': 'f\n', 'debug.log': 'my unshared log\n' });
+  fs.mkdirSync(path.join(dir, 'in-way'));
+  const victim = await start({ mode: 'share', dir, name: 'victim' });
+  const notices: string[] = [];
+  victim.workspace.on('notice', (m) => notices.push(m));
+  const peer = await modelOnly(victim.code);
+  await waitFor(() => peer.ws.files().length === 3 && peer.ws.index.getMap(TREE_MAP).has('in-way'), 'the index on the other peer');
+  const tree = peer.ws.index.getMap<unknown>(TREE_MAP);
+  peer.ws.index.transact(() => {
+    tree.set('in-way', { kind: 'link', target: 'a.txt' }); // an empty folder there: it goes
+    tree.set('debug.log', { kind: 'link', target: 'a.txt' }); // a file the session never had: kept beside
+    tree.set('dir', { kind: 'link', target: 'a.txt' }); // a shared file below: the link is not made
+    tree.set('box', { kind: 'folder' });
+    tree.set('bad', { kind: 'link', target: '' });
+  });
+  const at = (rel: string) => path.join(dir, rel);
+  await waitFor(() => linkAt(at('in-way')) === 'a.txt' && linkAt(at('debug.log')) === 'a.txt' && isEmptyDir(at('box')), 'the links and the folder');
+  const aside = victim.workspace.files().find((f) => f.path.startsWith('debug (conflict '))?.path ?? '';
+  await waitFor(() => aside !== '' && fs.existsSync(at(aside)), 'the unshared file kept beside, as a conflict copy');
+  assert.equal(fs.readFileSync(at(aside), 'utf8'), 'my unshared log\n');
+  await victim.mirror.idle();
+  assert.equal(fs.readFileSync(at('dir/f.txt'), 'utf8'), 'f\n', 'a link over a shared file\'s folder is not made');
+  assert.equal(lstat(at('bad')), undefined);
+  assert.equal(notices.filter((m) => m.includes('"bad"')).length, 1, `a refused entry is told once: ${notices.join(' | ')}`);
+  assert.ok(notices.some((m) => m.includes('dir/f.txt') && m.includes('the link not made')), notices.join(' | '));
+
+  // Removed from the session: the folder goes only while empty, the link only while as made.
+  fs.writeFileSync(at('box/mine.log'), 'unshared, mine\n');
+  fs.unlinkSync(at('debug.log'));
+  fs.symlinkSync('dir/f.txt', at('debug.log')); // retargeted here
+  await waitFor(() => JSON.stringify(tree.get('debug.log')) === JSON.stringify({ kind: 'link', target: 'dir/f.txt' }), 'the retarget to reach the other peer');
+  peer.ws.index.transact(() => {
+    tree.delete('box');
+    tree.delete('in-way');
+  });
+  await waitFor(() => lstat(at('in-way')) === undefined, 'the link to go');
+  await victim.mirror.idle();
+  assert.equal(fs.readFileSync(at('box/mine.log'), 'utf8'), 'unshared, mine\n', 'a folder with something in it stays');
 });
