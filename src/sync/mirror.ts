@@ -106,6 +106,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     this.resumed = true;
     const { report, rules } = await scanFolder(this.root, this.options.scan);
     this.core.rules = rules;
+    this.tree.resume(report.links, report.folders);
     const paths = new Set([...report.files.map((f) => f.rel), ...this.known.keys()]);
     for (const rel of paths) {
       if (this.core.closed) return;
@@ -300,7 +301,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   /** Links and folders that stopped being one leave first, files change, then new links and folders join. */
   private async onDiskBatch(paths: string[]): Promise<void> {
     await this.tree.beforeFiles(paths);
-    await this.intake.onDiskBatch(paths);
+    await this.intake.onDiskBatch(this.tree.withoutOwn(paths));
     await this.tree.afterFiles(paths);
   }
 

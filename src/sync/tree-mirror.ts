@@ -28,6 +28,8 @@ import { findTreeEntries } from './tree-walk';
 export class TreeMirror {
   /** What this mirror made or read at each path, as it was then: only that is replaced or removed. */
   private readonly known = new Map<string, TreeEntry>();
+  /** Paths where this mirror just removed or made a link or folder: the watcher will report them. */
+  private readonly own = new Set<string>();
   /** Paths whose problem was told (once each). */
   private readonly told = new Set<string>();
   readonly tree: TreeEntries;
@@ -44,12 +46,39 @@ export class TreeMirror {
 
   // ---------------------------------------------------------------- disk → session
 
+  /**
+   * The watcher's paths without those where this mirror itself removed a link or folder and no file
+   * was written since: a file of the session waiting for that path is not on disk yet, and its
+   * absence there is not a delete (the reading side would take it for one).
+   */
+  withoutOwn(paths: string[]): string[] {
+    const out = paths.filter((rel) => !this.own.has(rel) || this.core.known.has(rel));
+    this.own.clear();
+    return out;
+  }
+
   /** A sharer's scan: its links and empty folders enter the session (one transaction). */
   share(links: Array<{ rel: string; target: string }>, folders: string[]): void {
     this.core.ws.index.transact(() => {
       for (const l of links) this.take(l.rel, { kind: 'link', target: l.target });
       for (const f of folders) this.take(f, { kind: 'folder' });
     }, 'disk');
+  }
+
+  /**
+   * Joining into a folder with files (a clone): its links and empty folders the session lacks join it;
+   * a link the session has with another target is left as it is here, and said so (it is this
+   * folder's, and the session's is not made over it).
+   */
+  resume(links: Array<{ rel: string; target: string }>, folders: string[]): void {
+    for (const l of links) {
+      const session = this.tree.get(l.rel);
+      if (!session) this.take(l.rel, { kind: 'link', target: l.target });
+      else if (!sameEntry(session, { kind: 'link', target: l.target })) {
+        this.tell(l.rel, `${l.rel} here is a symbolic link to ${l.target}; the session's (${session.kind === 'link' ? session.target : 'a folder'}) is not made over it`);
+      }
+    }
+    for (const f of folders) if (!this.tree.get(f)) this.take(f, { kind: 'folder' });
   }
 
   /**
@@ -220,6 +249,7 @@ export class TreeMirror {
     this.known.delete(rel);
     if (!had || !st) return this.rewrite(rel);
     const now = await this.lookHere(rel);
+    this.own.add(rel);
     if (had.kind === 'link' && sameEntry(now, had)) await fs.unlink(this.abs(rel));
     else if (had.kind === 'folder' && now?.kind === 'folder' && !this.holdsSessionFiles(rel)) await fs.rmdir(this.abs(rel)).catch(() => {});
     this.rewrite(rel);
@@ -232,6 +262,7 @@ export class TreeMirror {
    */
   private async clear(rel: string, st: Stats): Promise<boolean> {
     const abs = this.abs(rel);
+    this.own.add(rel);
     if (st.isSymbolicLink()) {
       if (!sameEntry(await this.lookHere(rel), this.known.get(rel))) return false; // someone's link: the watcher reads it
       await fs.unlink(abs);

@@ -253,6 +253,9 @@ test('joining into a folder whose own file sits where the session has a link: it
   const pa = await start({ mode: 'share', dir: a, name: 'a' });
   const b = tempDir();
   writeTree(b, { readme: 'my own readme\n' });
+  // Its own link and empty folder, which the session lacks, join it.
+  fs.symlinkSync('a.txt', path.join(b, 'extra'));
+  fs.mkdirSync(path.join(b, 'own-empty'));
   const pb = await start({ mode: 'join', code: pa.code, dir: b, name: 'b', force: true });
   await waitFor(() => linkAt(path.join(b, 'readme')) === 'a.txt' && isEmptyDir(path.join(b, 'empty')), 'the link and the folder on the joiner');
   const asides = () => pb.workspace.files().filter((f) => f.path.includes('(conflict ')).map((f) => f.path);
@@ -261,6 +264,7 @@ test('joining into a folder whose own file sits where the session has a link: it
   assert.match(aside, /^readme \(conflict [0-9a-f]{6}\)$/);
   assert.equal(fs.readFileSync(path.join(a, aside), 'utf8'), 'my own readme\n');
   assert.equal(linkAt(path.join(a, 'readme')), 'a.txt', 'the sharer keeps its link');
+  await waitFor(() => linkAt(path.join(a, 'extra')) === 'a.txt' && isEmptyDir(path.join(a, 'own-empty')), 'the joiner\'s own link and folder on the sharer');
 });
 
 test('on disk, nothing in the way of a link or folder from the session is replaced unread, and removing one removes only what is as made', async () => {
