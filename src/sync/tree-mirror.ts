@@ -52,9 +52,8 @@ export class TreeMirror {
    * absence there is not a delete (the reading side would take it for one).
    */
   withoutOwn(paths: string[]): string[] {
-    const out = paths.filter((rel) => !this.own.has(rel) || this.core.known.has(rel));
-    this.own.clear();
-    return out;
+    // Each mark is used once, by whichever batch reports its path (not necessarily the next one).
+    return paths.filter((rel) => !this.own.delete(rel) || this.core.known.has(rel));
   }
 
   /** A sharer's scan: its links and empty folders enter the session (one transaction). */
