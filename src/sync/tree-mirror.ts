@@ -85,6 +85,9 @@ export class TreeMirror {
    * longer one here leaves the session first, so that a file replacing it arrives on a free path.
    */
   async beforeFiles(paths: string[]): Promise<void> {
+    // The folder itself gone (or the mirror halted on a mass delete, folder-guard.ts): no link or
+    // folder is taken out of the session for it.
+    if (this.core.guard.halted || !(await fs.stat(this.core.root).catch(() => undefined))) return;
     for (const rel of this.withKnownBelow(paths)) {
       const had = this.known.get(rel);
       if (!had) continue;
