@@ -21,7 +21,7 @@ import type { FileEntry } from './api';
 import { conflictPath, inspectPath, resolveInside, unsafePathReason } from './paths';
 import { RULES } from './rules';
 import { tempPathBeside } from './swap';
-import { linkSkipReason, readLink } from './symlinks';
+import { judgeLinkTarget, linkSkipReason, readLink } from './symlinks';
 import { sameEntry, TreeEntries, type TreeEntry } from './tree-entries';
 import { findTreeEntries } from './tree-walk';
 
@@ -184,6 +184,11 @@ export class TreeMirror {
     const { entry: want, problem } = this.tree.judge(rel);
     if (problem) return this.tell(rel, `${JSON.stringify(rel.slice(0, 200))} from the session is not created here: ${problem}`);
     if (want && this.core.rules.hardExcluded(rel, want.kind === 'folder')) return this.tell(rel, `not creating ${JSON.stringify(rel)} from the session: this folder never takes it`);
+    // Nor a link into what this folder never takes (`.git`: a tool writing through it would plant hooks).
+    const lands = want?.kind === 'link' ? judgeLinkTarget(rel, want.target).resolved : undefined;
+    if (lands && (this.core.rules.hardExcluded(lands, true) || this.core.rules.hardExcluded(lands, false))) {
+      return this.tell(rel, `not creating the symbolic link ${JSON.stringify(rel)} from the session: it points into ${lands}, which this folder never takes`);
+    }
     let st: Stats | undefined;
     try {
       st = await this.lookParents(rel);

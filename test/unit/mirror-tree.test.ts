@@ -160,11 +160,12 @@ test('a hostile peer\'s links that point outside, lead through a link or take a 
       'odd': { kind: 'socket', target: 'x' },
       'ok-dir': { kind: 'folder' },
       'sub/ok-link': { kind: 'link', target: 'keep.txt' },
+      hooks: { kind: 'link', target: '.git/hooks' },
     }),
   );
   await waitFor(() => isEmptyDir(path.join(dir, 'ok-dir')) && linkAt(path.join(dir, 'sub/ok-link')) === 'keep.txt', 'the well-formed entries to be made');
   await victim.mirror.idle();
-  for (const rel of ['etc-link', 'sub/abs', 'sub/climb', 'odd']) assert.equal(lstat(path.join(dir, rel)), undefined, `${rel} was created`);
+  for (const rel of ['etc-link', 'sub/abs', 'sub/climb', 'odd', 'hooks']) assert.equal(lstat(path.join(dir, rel)), undefined, `${rel} was created`);
   assert.deepEqual(fs.readdirSync(outside), [], 'something was written through the planted link');
   assert.deepEqual(fs.readdirSync(parent).sort(), before.parent, 'something was written beside the folder');
   // A link where the victim has a file: the file is kept beside it, as for two files at one path (§6.4).
