@@ -137,6 +137,9 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
   if (cmd.command === 'share') {
     const r = peer.report!;
     out.line(`Sharing ${dir}: ${r.files.length} files, ${formatSize(r.totalBytes)}`, { event: 'sharing', dir, files: r.files.length, bytes: r.totalBytes });
+    if (r.links.length + r.folders.length > 0) {
+      out.line(`  also shared: ${r.links.length} symbolic links inside the workspace, ${r.folders.length} empty folders`, { event: 'tree', links: r.links.length, folders: r.folders.length });
+    }
     for (const s2 of r.skipped) out.line(`  left out: ${s2.rel} (${s2.reason})`, { event: 'skipped', path: s2.rel, reason: s2.reason });
     if (r.excluded.length > 0) {
       const some = r.excluded.slice(0, 5).join(', ') + (r.excluded.length > 5 ? ', …' : '');

@@ -72,7 +72,9 @@ export class DiskIntake implements DiskReader {
       const entry = this.core.ws.byPath(rel);
       if (!bytes) {
         // Never written here because its write keeps failing (a folder was in its way, say): missing
-        // is not deleted, and the retry writes it.
+        // is not deleted, and the retry writes it. Nor is a link or folder where a file never written
+        // here is to go: the session is about to replace it (tree-mirror.ts), or the write waits.
+        if (entry && !this.core.known.has(rel) && (await fs.lstat(path.join(this.core.root, rel)).catch(() => undefined))) continue;
         if (entry && (this.core.known.has(rel) || !this.writer.isFailing(rel))) gone.push(entry);
         continue;
       }

@@ -84,6 +84,9 @@ export class IndexGuard {
       problem = `malformed index update: ${(err as Error).message}`;
     }
     if (!problem) problem = this.overCaps(files.size);
+    // Links and empty folders (tree-entries.ts) are checked when used; here only their number.
+    const tree = this.ensure().getMap<unknown>('tree').size;
+    if (!problem && tree > this.caps.maxFiles) problem = `index lists ${tree} links and folders (max ${this.caps.maxFiles})`;
     if (problem) {
       this.reset();
       throw new ProtocolError(problem);

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { DisposableStore, listen } from '../session/disposable';
+import { DisposableStore, listen, toDisposable } from '../session/disposable';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import type { ChangeOrigin, FileCounts, FileEntry, WorkspaceEvents } from './api';
@@ -24,6 +24,7 @@ import { isSafeRelativePath, resolveInside } from './paths';
 import { CHUNK_SIZE } from './protocol';
 import { ExcludeRules, scanFolder, type ScanReport } from './scan';
 import { shareBatch } from './share-files';
+import { TreeMirror } from './tree-mirror';
 import { FolderWatcher } from './watcher';
 import type { SharedWorkspace } from './workspace';
 import type { WriteFailure } from './write-failures';
@@ -55,6 +56,8 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   private readonly editor: EditorHandover;
   private readonly writer: DiskWriter;
   private readonly intake: DiskIntake;
+  /** Symbolic links and empty folders (the index's `tree` map). */
+  private readonly tree: TreeMirror;
   private watcher: FolderWatcher | undefined;
   /** Joined into a folder with files: they are read once more when the watcher starts. */
   private resumed = false;
@@ -72,6 +75,10 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     this.editor = new EditorHandover(this.core, () => this.writer);
     this.writer = new DiskWriter(this.core, this.editor, () => this.intake);
     this.intake = new DiskIntake(this.core, this.editor, this.writer, (halt) => this.halt(halt));
+    this.tree = new TreeMirror(this.core, (rel) => {
+      const e = this.ws.byPath(rel);
+      if (e) this.enqueue(() => this.writer.writeEntry(e));
+    }, (e, old) => this.writer.moveEntry(e, old));
     this.ws.setChunkReader((hash) => this.readChunk(hash));
     this.ws.setTextSource((id) => this.readText(id));
   }
@@ -84,6 +91,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     const target = { root: this.root, ws: this.ws, addFromDisk: (rel: string, bytes: Buffer) => this.intake.addFromDisk(rel, bytes, true), isClosed: () => this.core.closed };
     const { report, rules } = await scanFolder(this.root, { ...this.options.scan, onFiles: (batch, r) => shareBatch(target, batch, r) });
     this.core.rules = rules;
+    this.tree.share(report.links, report.folders);
     return report;
   }
 
@@ -98,6 +106,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     this.resumed = true;
     const { report, rules } = await scanFolder(this.root, this.options.scan);
     this.core.rules = rules;
+    this.tree.resume(report.links, report.folders);
     const paths = new Set([...report.files.map((f) => f.rel), ...this.known.keys()]);
     for (const rel of paths) {
       if (this.core.closed) return;
@@ -191,10 +200,15 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     on('text-changed', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.writer.scheduleText(e));
     on('file-renamed', (e: FileEntry, old: string, o: ChangeOrigin) => o !== 'disk' && !this.handOverMove(old, e.path) && this.enqueue(() => this.writer.moveEntry(e, old)));
     on('file-removed', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.removePath(e.path)));
+    // After the file's own write or removal (queued above): a link or folder may wait for its path.
+    on('file-removed', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.tree.reapply([e.path]));
+    on('file-renamed', (_e: FileEntry, old: string, o: ChangeOrigin) => o !== 'disk' && this.tree.reapply([old]));
+    this.subscriptions.add(toDisposable(this.tree.tree.observe((paths, o) => o !== 'disk' && this.tree.reapply(paths))));
     this.watch();
     // What changed between the first sync and now: files that arrived or changed (writeEntry skips
     // what is already on disk), and files written earlier that left the index or moved meanwhile.
     for (const e of this.ws.files()) this.enqueue(() => this.writer.writeEntry(e));
+    this.tree.applyAll();
     for (const rel of this.known.keys()) {
       if (!this.ws.byPath(rel)) this.enqueue(() => this.writer.removePath(rel));
     }
@@ -277,11 +291,18 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     this.watcher?.close();
     this.watcher = new FolderWatcher(
       this.root,
-      (paths) => this.enqueue(() => this.intake.onDiskBatch(paths)),
+      (paths) => this.enqueue(() => this.onDiskBatch(paths)),
       this.logger,
       (rel) => this.core.rules.excluded(rel, true),
     );
     this.watcher.start();
+  }
+
+  /** Links and folders that stopped being one leave first, files change, then new links and folders join. */
+  private async onDiskBatch(paths: string[]): Promise<void> {
+    await this.tree.beforeFiles(paths);
+    await this.intake.onDiskBatch(this.tree.withoutOwn(paths));
+    await this.tree.afterFiles(paths);
   }
 
   // ---------------------------------------------------------------- mass deletes
@@ -337,6 +358,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     await this.intake.onDiskBatch([...paths]);
     if (this.guard.halted) return;
     for (const e of this.ws.files()) await this.writer.writeEntry(e);
+    this.tree.applyAll();
     this.emit('resumed', how);
   }
 

@@ -2,8 +2,9 @@
  * Which files of a folder are shared. In a git work tree: what a clone would hold (every tracked file,
  * even under node_modules/ or matching a .gitignore) plus what is not committed yet and not ignored,
  * as a real `git` says (git-tree.ts). Elsewhere: everything but what .gitignore files, the exclude
- * list and the size caps leave out. Never symlinks (links.ts says where each points) or special files.
- * What is left out is reported, with why.
+ * list and the size caps leave out. Symbolic links are listed with their target, never followed
+ * (symlinks.ts judges where each points: one that leaves the workspace is left out), and so are
+ * empty folders (tree-walk.ts). Never special files. What is left out is reported, with why.
  */
 import * as fs from 'node:fs/promises';
 import type { Stats } from 'node:fs';
@@ -13,6 +14,7 @@ import { readGitTree, trackedFolders, type GitTree } from './git-tree';
 import { contentHash } from './hash';
 import { Slicer } from './slicer';
 import { readLink, linkSkipReason } from './symlinks';
+import { findTreeEntries, type ScannedLink } from './tree-walk';
 import { unsafePathReason } from './paths';
 import type { ScanCache } from './scan-cache';
 import { formatSize } from '../session/format';
@@ -60,6 +62,10 @@ export interface ScanReport {
   /** Left out by .gitignore or the exclude list, as asked (folders end with `/`, not descended). */
   excluded: string[];
   totalBytes: number;
+  /** Symbolic links that stay inside the workspace, with their target as written (POSIX separators). */
+  links: ScannedLink[];
+  /** Folders that hold nothing at all (not even left-out files). */
+  folders: string[];
   /** How the folder was read: `git` (tracked + untracked, not ignored) or `walk` (.gitignore rules). */
   mode: 'git' | 'walk';
 }
@@ -171,7 +177,7 @@ class Collector {
     mode: ScanReport['mode'],
     private readonly options: ScanOptions,
   ) {
-    this.report = { files: [], skipped: [], excluded: [], totalBytes: 0, mode };
+    this.report = { files: [], skipped: [], excluded: [], totalBytes: 0, links: [], folders: [], mode };
   }
 
   skip(rel: string, reason: string): void {
@@ -203,11 +209,15 @@ class Collector {
 }
 
 /** Looks at one path that is neither excluded nor unportable, without following it if it is a link. */
-async function inspect(root: string, rel: string, cache: ScanCache | undefined): Promise<{ st?: Stats; hash?: string; reason?: string }> {
+async function inspect(root: string, rel: string, cache: ScanCache | undefined): Promise<{ st?: Stats; hash?: string; reason?: string; link?: string }> {
   const abs = path.join(root, ...rel.split('/'));
   const st = await fs.lstat(abs).catch(() => undefined);
   if (!st) return {}; // gone meanwhile (or a tracked file deleted and not committed yet)
-  if (st.isSymbolicLink()) return { reason: linkSkipReason(await readLink(root, rel)) };
+  if (st.isSymbolicLink()) {
+    const verdict = await readLink(root, rel).catch(() => undefined);
+    if (!verdict) return {}; // gone meanwhile
+    return verdict.outside ? { reason: linkSkipReason(verdict) } : { link: verdict.target };
+  }
   if (st.isDirectory()) return { st };
   if (!st.isFile()) return { reason: 'not a regular file' };
   if (!cache) return { st };
@@ -239,8 +249,9 @@ async function inOrder<T, R>(items: T[], limit: number, fn: (item: T) => Promise
 async function inspectAll(root: string, rels: string[], c: Collector, cache: ScanCache | undefined): Promise<void> {
   const looks = await inOrder(rels, STAT_CONCURRENCY, (rel) => inspect(root, rel, cache));
   for (const [i, rel] of rels.entries()) {
-    const { st, hash, reason } = looks[i];
+    const { st, hash, reason, link } = looks[i];
     if (reason) c.skip(rel, reason);
+    else if (link !== undefined) c.report.links.push({ rel, target: link });
     else if (st?.isFile()) c.offer(rel, st, hash);
   }
 }
@@ -291,6 +302,10 @@ async function scanGit(root: string, tree: GitTree, rules: ExcludeRules, options
       await rules.loadGitignore(path.join(root, dir), dir);
     }
   }
+  // git lists no folders: the empty ones are found by a walk of the folders it does not ignore.
+  const own = new Set([...tree.submodules, ...[...tree.tracked].filter((r) => r.endsWith('/')), ...tree.untracked.filter((r) => r.endsWith('/'))].map((r) => r.replace(/\/$/, '')));
+  const walked = await findTreeEntries(root, '', (rel) => own.has(rel) || rules.excluded(rel, true) || user.ignores(rel + '/'));
+  c.report.folders.push(...walked.folders);
   return c.report;
 }
 
@@ -311,6 +326,7 @@ async function scanWalk(root: string, rules: ExcludeRules, options: ScanOptions)
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+    if (entries.length === 0 && relDir !== '') c.report.folders.push(relDir);
     const files: string[] = [];
     const dirs: string[] = [];
     for (const d of entries) {

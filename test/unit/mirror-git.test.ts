@@ -81,7 +81,7 @@ test('a folder inside a repository that ignores it is scanned by its own rules, 
   assert.ok(!shared(outer).some((p) => p.startsWith('vendor/')));
 });
 
-test('symbolic links: one inside the tree and one leaving it are both reported, with where they point; a peer\'s escaping target is refused', async () => {
+test('symbolic links: one inside the tree is listed to be shared as a link, one leaving it is reported with where it points; a peer\'s escaping target is refused', async () => {
   const root = repo();
   const outside = tempDir();
   fs.symlinkSync('../src/index.ts', path.join(root, 'assets/index-link.ts'));
@@ -89,8 +89,9 @@ test('symbolic links: one inside the tree and one leaving it are both reported, 
   fs.symlinkSync(outside, path.join(root, 'abs-link'));
   git(root, 'add', 'assets/index-link.ts');
   const { report } = await scanFolder(root);
-  assert.ok(!shared(report).some((p) => /link|escape/.test(p)), 'no link is shared (protocol 1 has no link entries)');
-  assert.match(reasonFor(report, 'assets/index-link.ts') ?? '', /inside the workspace \(to src\/index\.ts\)/);
+  assert.ok(!shared(report).some((p) => /link|escape/.test(p)), 'no link is shared as a file');
+  assert.deepEqual(report.links, [{ rel: 'assets/index-link.ts', target: '../src/index.ts' }], 'a link inside the tree is shared as a link (mirror-tree.test.ts)');
+  assert.equal(reasonFor(report, 'assets/index-link.ts'), undefined);
   assert.match(reasonFor(report, 'assets/escape') ?? '', /points outside the workspace/);
   assert.match(reasonFor(report, 'abs-link') ?? '', /absolute path, outside the workspace/);
   // What every receiving peer checks of a link announced to it: it never climbs out of the tree.
