@@ -143,6 +143,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     workspace,
     logger,
     known: record.known,
+    knownTree: record.tree,
     history,
     // Never share more than the others accept: they would cut this peer off.
     scan: {

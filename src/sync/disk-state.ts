@@ -5,8 +5,9 @@
  * subfolder per shared folder named by the hash of its absolute path.
  *
  * Layout of a folder's record: `folder.txt` (the shared folder's path, for people), `files.json`
- * (`{version: 1, session, files: {path: {hash, size, text?}}}`, `session` = a hash of the session
- * code, `text` = hash of the last synced text), `texts/<hash>`: the last synced texts, the base of the
+ * (`{version: 1, session, files: {path: {hash, size, text?}}, tree: {path: {kind, target?}}}`,
+ * `session` = a hash of the session code, `text` = hash of the last synced text, `tree` the links and
+ * empty folders as last in sync), `texts/<hash>`: the last synced texts, the base of the
  * three-way merge after a restart, and `docs/<fileId>`: each text's Yjs state, so that edits this peer
  * read from disk but nobody received before it stopped still reach the session when it restarts.
  * Written atomically (temporary file, rename) and debounced, so a crash leaves a whole record.
@@ -24,6 +25,7 @@ import * as Y from 'yjs';
 import type { ChangeOrigin, FileEntry } from './api';
 import type { SharedWorkspace } from './workspace';
 import { contentHash, isHash } from './hash';
+import { judgeTreeEntry, type TreeEntry } from './tree-entries';
 
 /** A file's content as the mirror last saw it on disk: in sync with the session then. */
 export interface Known {
@@ -38,12 +40,12 @@ export interface Known {
   earlier?: readonly string[];
 }
 
-/** The mirror's map of known files; tells an observer of every change (the persistent record). */
-export class KnownFiles extends Map<string, Known> {
+/** A map by path that tells an observer of every change (the persistent record follows). */
+export class ObservedMap<V> extends Map<string, V> {
   onChange?: (rel: string) => void;
 
-  override set(rel: string, k: Known): this {
-    super.set(rel, k);
+  override set(rel: string, value: V): this {
+    super.set(rel, value);
     this.onChange?.(rel);
     return this;
   }
@@ -54,6 +56,9 @@ export class KnownFiles extends Map<string, Known> {
     return had;
   }
 }
+
+/** The mirror's map of known files. */
+export class KnownFiles extends ObservedMap<Known> {}
 
 /** The record's folder for one shared folder. */
 export const recordDirFor = folderStateDir;
@@ -76,6 +81,8 @@ export interface DiskRecordOptions {
 
 export class DiskRecord {
   readonly known = new KnownFiles();
+  /** The links and empty folders this folder held when last in sync (tree-mirror.ts). */
+  readonly tree = new ObservedMap<TreeEntry>();
   readonly dir: string;
   private readonly logger: Logger;
   private readonly delayMs: number;
@@ -112,6 +119,7 @@ export class DiskRecord {
     const r = new DiskRecord(path.resolve(folder), options);
     await r.load();
     r.known.onChange = () => r.schedule();
+    r.tree.onChange = () => r.schedule();
     return r;
   }
 
@@ -125,6 +133,7 @@ export class DiskRecord {
     this.session = session;
     this.dirty = true;
     for (const rel of [...this.known.keys()]) this.known.delete(rel);
+    this.tree.clear();
     this.savedDocs.clear();
   }
 
@@ -194,12 +203,14 @@ export class DiskRecord {
       return;
     }
     let files: Record<string, StoredFile>;
+    let tree: unknown;
     try {
-      const parsed = JSON.parse(raw) as { version?: unknown; session?: unknown; files?: unknown };
+      const parsed = JSON.parse(raw) as { version?: unknown; session?: unknown; files?: unknown; tree?: unknown };
       if (parsed.version !== RECORD_VERSION || typeof parsed.files !== 'object' || parsed.files === null) throw new Error('unknown format');
       // Another session's record says nothing about this one: the folder is as if never synced.
       if (parsed.session !== this.session) return;
       files = parsed.files as Record<string, StoredFile>;
+      tree = parsed.tree;
     } catch (err) {
       this.logger.warn(`ignoring the sync record ${this.dir}: ${(err as Error).message}`);
       return;
@@ -224,6 +235,13 @@ export class DiskRecord {
         }
       }
       this.known.set(rel, k);
+    }
+    // Judged as a peer's entry is: the record sits outside the folder, but is only a file.
+    if (typeof tree === 'object' && tree !== null) {
+      for (const [rel, value] of Object.entries(tree)) {
+        const { entry } = judgeTreeEntry(rel, value);
+        if (entry) this.tree.set(rel, entry);
+      }
     }
   }
 
@@ -270,7 +288,7 @@ export class DiskRecord {
       this.storedTexts.add(hash);
     });
     await nameFolder(this.dir, this.folder);
-    await writeAtomically(path.join(this.dir, RECORD_FILE), JSON.stringify({ version: RECORD_VERSION, session: this.session, files }));
+    await writeAtomically(path.join(this.dir, RECORD_FILE), JSON.stringify({ version: RECORD_VERSION, session: this.session, files, tree: Object.fromEntries(this.tree) }));
     // Texts no file refers to any more go only after the new list is in place.
     for (const hash of [...this.storedTexts]) {
       if (wanted.has(hash)) continue;

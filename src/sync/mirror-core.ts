@@ -13,6 +13,7 @@ import type { ExcludeRules, ScanOptions } from './scan';
 import { Slicer } from './slicer';
 import type { SharedWorkspace } from './workspace';
 import type { WriteFailure } from './write-failures';
+import type { TreeEntry } from './tree-entries';
 
 export interface MirrorOptions {
   root: string;
@@ -23,6 +24,8 @@ export interface MirrorOptions {
   writeDelayMs?: number;
   /** What this folder held when last in sync (a DiskRecord's map, kept across restarts). */
   known?: KnownFiles;
+  /** The links and empty folders it held then (the same record's). */
+  knownTree?: Map<string, TreeEntry>;
   /** Where what remote changes replace or delete is kept first (none: not kept). */
   history?: FileHistory;
 }

@@ -75,7 +75,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     this.editor = new EditorHandover(this.core, () => this.writer);
     this.writer = new DiskWriter(this.core, this.editor, () => this.intake);
     this.intake = new DiskIntake(this.core, this.editor, this.writer, (halt) => this.halt(halt));
-    this.tree = new TreeMirror(this.core, (rel) => {
+    this.tree = new TreeMirror(this.core, options.knownTree ?? new Map(), (rel) => {
       const e = this.ws.byPath(rel);
       if (e) this.enqueue(() => this.writer.writeEntry(e));
     }, (e, old) => this.writer.moveEntry(e, old));
@@ -106,7 +106,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     this.resumed = true;
     const { report, rules } = await scanFolder(this.root, this.options.scan);
     this.core.rules = rules;
-    this.tree.resume(report.links, report.folders);
+    await this.tree.resume(report.links, report.folders);
     const paths = new Set([...report.files.map((f) => f.rel), ...this.known.keys()]);
     for (const rel of paths) {
       if (this.core.closed) return;

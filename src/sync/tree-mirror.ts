@@ -26,8 +26,6 @@ import { sameEntry, TreeEntries, type TreeEntry } from './tree-entries';
 import { findTreeEntries } from './tree-walk';
 
 export class TreeMirror {
-  /** What this mirror made or read at each path, as it was then: only that is replaced or removed. */
-  private readonly known = new Map<string, TreeEntry>();
   /** Paths where this mirror just removed or made a link or folder: the watcher will report them. */
   private readonly own = new Set<string>();
   /** Paths whose problem was told (once each). */
@@ -36,6 +34,12 @@ export class TreeMirror {
 
   constructor(
     private readonly core: MirrorCore,
+    /**
+     * What this mirror made or read at each path, as it was then: only that is replaced or removed.
+     * Kept across restarts (DiskRecord.tree), so that what changed here meanwhile is told from what
+     * the session changed.
+     */
+    private readonly known: Map<string, TreeEntry>,
     /** A file of the session waits for this path (it was in the way): write it now. */
     private readonly rewrite: (rel: string) => void,
     /** Moves a file of the session on disk after its rename (the writer's move, compare-and-swap). */
@@ -65,11 +69,28 @@ export class TreeMirror {
   }
 
   /**
-   * Joining into a folder with files (a clone): its links and empty folders the session lacks join it;
-   * a link the session has with another target is left as it is here, and said so (it is this
-   * folder's, and the session's is not made over it).
+   * Joining into a folder with files (a clone, or this peer's folder after a restart): first what
+   * changed here since the folder was last in sync (`known`, from the record): a link or folder
+   * removed here leaves the session if the session still has it as it was, one retargeted here goes
+   * in; what the session changed meanwhile wins, and is told. Then links and empty folders the session
+   * lacks join it; a link the session has with another target is left as it is here, and said so (it
+   * is this folder's, and the session's is not made over it).
    */
-  resume(links: Array<{ rel: string; target: string }>, folders: string[]): void {
+  async resume(links: Array<{ rel: string; target: string }>, folders: string[]): Promise<void> {
+    for (const [rel, had] of [...this.known]) {
+      // A folder that gained files is still a folder.
+      if (had.kind === 'folder' && (await fs.lstat(this.abs(rel)).catch(() => undefined))?.isDirectory()) continue;
+      const now = await this.lookHere(rel);
+      if (sameEntry(now, had)) continue;
+      this.known.delete(rel);
+      const session = this.tree.get(rel);
+      if (sameEntry(session, had)) {
+        if (now) this.take(rel, now);
+        else this.tree.remove(rel);
+      } else if (session && !now) {
+        this.tell(rel, `${rel} was removed here while the session changed it; the session's ${session.kind === 'link' ? `link (to ${session.target})` : 'folder'} comes back`);
+      }
+    }
     for (const l of links) {
       const session = this.tree.get(l.rel);
       if (!session) this.take(l.rel, { kind: 'link', target: l.target });

@@ -15,7 +15,7 @@ import { Session } from '../../src/session';
 import { SharedWorkspace } from '../../src/sync/workspace';
 import { INDEX_DOC, syncEncoder } from '../../src/sync/protocol';
 import { scanFolder } from '../../src/sync/scan';
-import { judgeTreeEntry, TREE_MAP } from '../../src/sync/tree-entries';
+import { judgeTreeEntry, TreeEntries, TREE_MAP } from '../../src/sync/tree-entries';
 import { judgeLinkTarget } from '../../src/sync/symlinks';
 import { startPeer, type PeerOptions, type RunningPeer } from '../../src/app/peer';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/testnet';
@@ -135,6 +135,40 @@ function hostileTreeUpdate(entries: Record<string, unknown>): Uint8Array {
   encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(doc));
   return encoding.toUint8Array(e);
 }
+
+test('links and empty folders a joiner changed while away reach the session when it comes back; what it left alone follows the session', async () => {
+  const a = tempDir();
+  writeTree(a, { 'x.txt': 'x\n', 'y.txt': 'y\n', 'z.txt': 'z\n' });
+  for (const name of ['gone-link', 'moved-link', 'kept-link']) fs.symlinkSync('x.txt', path.join(a, name));
+  fs.mkdirSync(path.join(a, 'gone-folder'));
+  const pa = await start({ mode: 'share', dir: a, name: 'a' });
+  const b = path.join(tempDir(), 'b');
+  const pb = await start({ mode: 'join', code: pa.code, dir: b, name: 'b' });
+  const inB = (rel: string) => path.join(b, rel);
+  const inA = (rel: string) => path.join(a, rel);
+  await waitFor(() => linkAt(inB('kept-link')) === 'x.txt' && linkAt(inB('gone-link')) === 'x.txt' && isEmptyDir(inB('gone-folder')), 'the links and the folder on the joiner');
+  await pb.close();
+  // Away: the joiner removes a link and a folder and retargets a link; the sharer retargets another.
+  fs.unlinkSync(inB('gone-link'));
+  fs.unlinkSync(inB('moved-link'));
+  fs.symlinkSync('y.txt', inB('moved-link'));
+  fs.rmdirSync(inB('gone-folder'));
+  fs.unlinkSync(inA('kept-link'));
+  fs.symlinkSync('z.txt', inA('kept-link'));
+  const tree = new TreeEntries(pa.workspace.index);
+  await waitFor(() => tree.get('kept-link')?.kind === 'link' && (tree.get('kept-link') as { target: string }).target === 'z.txt', "the sharer's retargeted link in the session");
+
+  const pb2 = await start({ mode: 'join', code: pa.code, dir: b, name: 'b' });
+  await waitFor(
+    () => lstat(inA('gone-link')) === undefined && linkAt(inA('moved-link')) === 'y.txt' && lstat(inA('gone-folder')) === undefined,
+    "the joiner's changes while away on the sharer",
+  );
+  await waitFor(() => linkAt(inB('kept-link')) === 'z.txt', "the sharer's change on the joiner");
+  assert.equal(lstat(inB('gone-link')), undefined, 'the link removed while away did not come back');
+  assert.equal(linkAt(inB('moved-link')), 'y.txt');
+  assert.equal(lstat(inB('gone-folder')), undefined, 'the folder removed while away did not come back');
+  await pb2.close();
+});
 
 test('a hostile peer\'s links that point outside, lead through a link or take a file\'s path create nothing, and the files stay intact', async () => {
   const parent = tempDir();
