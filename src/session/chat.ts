@@ -6,7 +6,7 @@
  * a message is plain text with no controls, bounded, and its author is the connection it came on
  * (or, for history, the author another member vouches for: `relayed`).
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from './events';
 import c from 'compact-encoding';
 import type { Encoding } from 'compact-encoding';
 import type Protomux from 'protomux';
@@ -127,7 +127,7 @@ export interface ChatOptions {
   now?: () => number;
 }
 
-export class SessionChat extends EventEmitter<ChatEvents> {
+export class SessionChat extends TypedEmitter<ChatEvents> {
   private readonly messages: ChatMessage[] = [];
   private readonly ids = new Set<string>();
   private readonly channels: MemberChannels<ChatLink>;

@@ -6,7 +6,7 @@
  * their participants view can offer the controls. Channel `hyperpair/delegation`, docs/PROTOCOL.md §9.5.
  * A delegate's request needs the owner's peer in the session: without it, no one can sign.
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from './events';
 import c from 'compact-encoding';
 import type { Encoding } from 'compact-encoding';
 import type Protomux from 'protomux';
@@ -115,7 +115,7 @@ class DelegationLink implements MemberLink {
 
 const hex = (key: Uint8Array) => Buffer.from(key).toString('hex');
 
-export class OwnerDelegation extends EventEmitter<DelegationEvents> {
+export class OwnerDelegation extends TypedEmitter<DelegationEvents> {
   private readonly channels: MemberChannels<DelegationLink>;
   private readonly logger: Logger;
   private delegateIds = new Set<string>();

@@ -6,7 +6,7 @@
  * new code only (Session.rekey), so that whoever knows only the old code — a removed person, a leaked
  * invitation — can neither find the members nor pass their authentication any more.
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from './events';
 import c from 'compact-encoding';
 import type { Encoding } from 'compact-encoding';
 import type Protomux from 'protomux';
@@ -67,7 +67,7 @@ class RotationLink implements MemberLink {
   closed(): void {}
 }
 
-export class CodeRotation extends EventEmitter<RotationEvents> {
+export class CodeRotation extends TypedEmitter<RotationEvents> {
   private readonly channels: MemberChannels<RotationLink>;
   private readonly logger: Logger;
   private seq = 0;

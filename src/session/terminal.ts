@@ -6,7 +6,7 @@
  * output, so a view opened later (or a member arriving later) starts with it. A terminal ends when its
  * sharer stops it, its shell exits, or the sharer leaves.
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from './events';
 import { silentLogger, type Logger } from './log';
 import { MemberChannels, type MemberMuxSource } from './member-channels';
 import { HostTerminal, type ShareTerminalOptions } from './terminal-host';
@@ -64,7 +64,7 @@ interface Known {
 /** Who typed last, per terminal: a `typed` goes out when it changes. */
 const SAME_TYPIST_QUIET_MS = 30_000;
 
-export class SharedTerminals extends EventEmitter<TerminalEvents> {
+export class SharedTerminals extends TypedEmitter<TerminalEvents> {
   private readonly known = new Map<string, Known>();
   private readonly channels: MemberChannels<TerminalLink>;
   private readonly logger: Logger;

@@ -5,7 +5,7 @@
  * anywhere: only members, over member connections, ever see a share, and a peer can only reach the
  * ports shared with it. Stopping a share closes its connections; leaving the session ends them all.
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from './events';
 import * as net from 'node:net';
 import { silentLogger, type Logger } from './log';
 import { MemberChannels, type MemberMuxSource } from './member-channels';
@@ -46,7 +46,7 @@ interface Forward {
   listener: net.Server;
 }
 
-export class ServerTunnels extends EventEmitter<TunnelEvents> {
+export class ServerTunnels extends TypedEmitter<TunnelEvents> {
   private readonly shares = new Map<number, ShareInfo>();
   private readonly forwards = new Map<string, Forward>();
   private readonly channels: MemberChannels<TunnelLink>;

@@ -4,7 +4,7 @@
  * operation runs in, so that a write and the reading of a change never interleave.
  */
 import { RecentWrites } from './recent-writes';
-import type { EventEmitter } from 'node:events';
+import type { TypedEmitter } from '../session/events';
 import type { Logger } from '../session/log';
 import type { KnownFiles } from './disk-state';
 import type { FolderGuard, Halt } from './folder-guard';
@@ -57,7 +57,7 @@ export class MirrorCore {
     readonly known: KnownFiles,
     readonly options: MirrorOptions,
     readonly guard: FolderGuard,
-    readonly events: EventEmitter<MirrorEvents>,
+    readonly events: TypedEmitter<MirrorEvents>,
     /** What the folder leaves out (replaced when its .gitignore files are read again). */
     public rules: ExcludeRules,
   ) {}

@@ -3,7 +3,7 @@
  * changes; model changes from peers become atomic writes. Remote paths are validated and checked for
  * symlinks before every write. Files an editor has open are the editor's to write (it saves them).
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../session/events';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DisposableStore, listen, toDisposable } from '../session/disposable';
@@ -46,7 +46,7 @@ export interface MaterializeResult extends Progress {
 /** Files written to disk out of how many. */
 export type Progress = FileCounts;
 
-export class Mirror extends EventEmitter<MirrorEvents> {
+export class Mirror extends TypedEmitter<MirrorEvents> {
   readonly root: string;
   private readonly ws: SharedWorkspace;
   private readonly logger: Logger;

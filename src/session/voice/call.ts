@@ -8,7 +8,7 @@
  * transfer is filling it). A late frame is worth nothing to a listener; a dropped one costs 20 ms of
  * sound. Receivers put frames in a jitter buffer (the page's), which drops frames that come too late.
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../events';
 import c from 'compact-encoding';
 import type { Encoding } from 'compact-encoding';
 import type Protomux from 'protomux';
@@ -119,7 +119,7 @@ export interface CallOptions {
   now?: () => number;
 }
 
-export class SessionCall extends EventEmitter<CallEvents> {
+export class SessionCall extends TypedEmitter<CallEvents> {
   private readonly channels: MemberChannels<VoiceLink>;
   private readonly now: () => number;
   private inCall = false;

@@ -12,7 +12,7 @@
  * Metadata, outputs and the execution count are plain values, last writer wins: whoever ran a cell
  * last has their outputs shown everywhere, and the count does not fight.
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../../session/events';
 import { randomBytes } from 'node:crypto';
 import * as Y from 'yjs';
 import type { CellKind, Json, JsonObject, Notebook, NotebookCell } from './ipynb';
@@ -35,7 +35,7 @@ export interface NotebookModelEvents {
 
 type CellMap = Y.Map<unknown>;
 
-export class NotebookModel extends EventEmitter<NotebookModelEvents> {
+export class NotebookModel extends TypedEmitter<NotebookModelEvents> {
   private readonly root: Y.Map<unknown>;
   private readonly cellMaps: Y.Map<CellMap>;
   private readonly onAfterTransaction = (tr: Y.Transaction): void => {
