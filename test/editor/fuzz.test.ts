@@ -271,7 +271,9 @@ function repairsLogged(e: Editor): number {
  * text that had arrived in several flights (now one arrival, fixed). Seeds 4000-4009 and 5000-5009:
  * 20 of 20 (4000-4009 were 7 of 10 while every caret before a collaborator's arriving word was moved
  * past it: VS Code applied those selections late, over the person's newer keystrokes; taken out).
- * Still failing now and then: both
+ * 2026-12-03, after the binding's fixes for held changes and redos in pieces: seeds 6000-6005 and
+ * 7000-7007, 13 of 14 whole (6001: a collaborator's word landed inside one still arriving at a second
+ * cursor; every character there). Still failing now and then: both
  * typing at the very spot where the other's word is still growing (Yjs orders the two runs by client
  * id, one inside the other: "A00 `B009y`3x"), and a collaborator's undo and redo next to where the
  * other types (the redone text comes back beside deleted text the other typed against: the same
