@@ -78,10 +78,9 @@ export class TreeMirror {
    */
   async resume(links: Array<{ rel: string; target: string }>, folders: string[]): Promise<void> {
     for (const [rel, had] of [...this.known]) {
-      // A folder that gained files is still a folder.
-      if (had.kind === 'folder' && (await fs.lstat(this.abs(rel)).catch(() => undefined))?.isDirectory()) continue;
-      const now = await this.lookHere(rel);
-      if (sameEntry(now, had)) continue;
+      const changed = await this.changedHere(rel, had);
+      if (!changed) continue;
+      const { now } = changed;
       this.known.delete(rel);
       const session = this.tree.get(rel);
       if (sameEntry(session, had)) {
@@ -111,11 +110,9 @@ export class TreeMirror {
     if (this.core.guard.halted || !(await fs.stat(this.core.root).catch(() => undefined))) return;
     for (const rel of this.withKnownBelow(paths)) {
       const had = this.known.get(rel);
-      if (!had) continue;
-      // A folder that gained files is still a folder: its entry stays.
-      if (had.kind === 'folder' && (await fs.lstat(this.abs(rel)).catch(() => undefined))?.isDirectory()) continue;
-      const now = await this.lookHere(rel);
-      if (sameEntry(now, had)) continue;
+      const changed = had && (await this.changedHere(rel, had));
+      if (!changed) continue;
+      const { now } = changed;
       this.known.delete(rel);
       if (sameEntry(this.tree.get(rel), had)) this.tree.remove(rel);
       if (now) this.take(rel, now); // a link retargeted, or a folder that became a link
@@ -162,6 +159,16 @@ export class TreeMirror {
     } catch (err) {
       this.tell(rel, `not shared: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * What is at `rel` here now, when it is no longer the link or folder this mirror knew there
+   * (`had`); undefined while it still is. A folder that gained files is still a folder: its entry stays.
+   */
+  private async changedHere(rel: string, had: TreeEntry): Promise<{ now: TreeEntry | undefined } | undefined> {
+    if (had.kind === 'folder' && (await fs.lstat(this.abs(rel)).catch(() => undefined))?.isDirectory()) return undefined;
+    const now = await this.lookHere(rel);
+    return sameEntry(now, had) ? undefined : { now };
   }
 
   /** What is at `rel` here, as a tree entry (a folder only when empty); undefined for a file or nothing. */
