@@ -12,6 +12,7 @@ import { silentLogger } from '../session/log';
 import type { ChangeOrigin, FileCounts, FileEntry, WorkspaceEvents } from './api';
 import { adoptIfSessions } from './clone-join';
 import { keepBesideAsNew } from './disk-merge';
+import { DiskBindings } from './disk-bindings';
 import { DiskIntake } from './disk-intake';
 import { KnownFiles } from './disk-state';
 import { DiskWriter } from './disk-writer';
@@ -56,6 +57,8 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
   private readonly editor: EditorHandover;
   private readonly writer: DiskWriter;
   private readonly intake: DiskIntake;
+  /** Files that follow their live shared text through the one buffer binding (disk-bindings.ts). */
+  private readonly bindings: DiskBindings;
   /** Symbolic links and empty folders (the index's `tree` map). */
   private readonly tree: TreeMirror;
   private watcher: FolderWatcher | undefined;
@@ -72,9 +75,14 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     this.known = options.known ?? new KnownFiles();
     this.guard = new FolderGuard(this.root);
     this.core = new MirrorCore(this.root, this.ws, this.logger, this.known, options, this.guard, this, new ExcludeRules(options.scan?.excludes));
-    this.editor = new EditorHandover(this.core, () => this.writer);
-    this.writer = new DiskWriter(this.core, this.editor, () => this.intake);
-    this.intake = new DiskIntake(this.core, this.editor, this.writer, (halt) => this.halt(halt));
+    this.bindings = new DiskBindings(this.core, { writeFailed: (rel, err) => this.writer.writeFailed(rel, err), wrote: (rel) => this.writer.wrote(rel) });
+    this.editor = new EditorHandover(this.core, () => ({
+      moveEntry: (e, old) => this.writer.moveEntry(e, old),
+      handBack: (e) => this.intake.handBack(e),
+      release: (rel) => this.bindings.release(rel),
+    }));
+    this.writer = new DiskWriter(this.core, this.editor, () => this.intake, this.bindings);
+    this.intake = new DiskIntake(this.core, this.editor, this.writer, (halt) => this.halt(halt), this.bindings);
     this.tree = new TreeMirror(this.core, options.knownTree ?? new Map(), (rel) => {
       const e = this.ws.byPath(rel);
       if (e) this.enqueue(() => this.writer.writeEntry(e));
@@ -262,10 +270,39 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     this.editor.moveDone(oldPath, newPath, moved);
   }
 
-  /** Resolves when every write and disk change seen so far has been handled. */
+  /**
+   * An editor is about to bind this file's text: the mirror's binding lets go of it first (a text
+   * has one binding at a time), and the editor owns the file from then on (setEditorOwned).
+   */
+  handToEditor(rel: string): void {
+    this.bindings.release(rel);
+  }
+
+  /**
+   * An editor that has this file open saved `text` into it (a copy of the shared text): recorded as
+   * what the file holds, if it still does, so that when the editor lets go nothing there is taken for
+   * someone's edit (a save not read yet, merged three-way against a shared text that moved on since,
+   * came in twice).
+   */
+  editorSaved(rel: string, text: string): void {
+    this.editor.saved(rel, text);
+  }
+
+  /** How often a file followed by the mirror disagreed with its shared text and was merged (never, we hope). */
+  get repairs(): number {
+    return this.bindings.repairs;
+  }
+
+  /**
+   * Resolves when every write and disk change seen so far has been handled, and every file the mirror
+   * follows holds its shared text (but for files whose writes fail: they are retried, and told).
+   */
   async idle(): Promise<void> {
-    this.writer.flushTexts();
-    await this.core.drained();
+    do {
+      this.writer.flushTexts();
+      await this.core.drained();
+      await this.bindings.whenSettled();
+    } while (this.core.busy);
   }
 
   async close(): Promise<void> {
@@ -273,6 +310,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     this.watcher?.close();
     await this.idle().catch(() => {});
     this.core.closed = true;
+    this.bindings.releaseAll();
     this.writer.stop();
     this.subscriptions.dispose();
   }
@@ -341,6 +379,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
   }
 
   private halt(halt: Halt): void {
+    this.bindings.releaseAll(); // nothing is written while halted; bound again when it follows again
     this.logger.error(halt.message);
     this.emit('halted', halt);
   }
