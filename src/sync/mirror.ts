@@ -13,6 +13,7 @@ import type { ChangeOrigin, FileCounts, FileEntry, WorkspaceEvents } from './api
 import { adoptIfSessions } from './clone-join';
 import { keepBesideAsNew } from './disk-merge';
 import { DiskBindings } from './disk-bindings';
+import { readChunk, readText } from './disk-sources';
 import { DiskIntake } from './disk-intake';
 import { KnownFiles } from './disk-state';
 import { DiskWriter } from './disk-writer';
@@ -22,7 +23,6 @@ import { FolderGuard, type Halt } from './folder-guard';
 import { contentHash } from './hash';
 import { MirrorCore, type MirrorEvents, type MirrorOptions } from './mirror-core';
 import { isSafeRelativePath, resolveInside } from './paths';
-import { CHUNK_SIZE } from './protocol';
 import { ExcludeRules, scanFolder, type ScanReport } from './scan';
 import { shareBatch } from './share-files';
 import { TreeMirror } from './tree-mirror';
@@ -87,8 +87,8 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
       const e = this.ws.byPath(rel);
       if (e) this.enqueue(() => this.writer.writeEntry(e));
     }, (e, old) => this.writer.moveEntry(e, old));
-    this.ws.setChunkReader((hash) => this.readChunk(hash));
-    this.ws.setTextSource((id) => this.readText(id));
+    this.ws.setChunkReader((hash) => readChunk(this.root, this.ws, hash));
+    this.ws.setTextSource((id) => readText(this.root, this.ws, this.known, id));
   }
 
   /**
@@ -399,36 +399,5 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     for (const e of this.ws.files()) await this.writer.writeEntry(e);
     this.tree.applyAll();
     this.emit('resumed', how);
-  }
-
-  /** Serves a peer's chunk request from the file on disk, if the file still has that content. */
-  /**
-   * A text's bytes for the workspace to build its document from (it checks them against the entry's
-   * hash): the file on disk, or, when it changed there since, the text last synced (the record's).
-   */
-  private async readText(id: string): Promise<Uint8Array | undefined> {
-    const e = this.ws.byId(id);
-    if (!e || e.kind !== 'text') return undefined;
-    const known = this.known.get(e.path);
-    if (known?.hash === e.hash && known.text !== undefined) return Buffer.from(known.text, 'utf8');
-    return (await readIfFile(resolveInside(this.root, e.path))) ?? undefined;
-  }
-
-  private async readChunk(hash: string): Promise<Uint8Array | undefined> {
-    for (const e of this.ws.filesWithChunk(hash)) {
-      const content = this.ws.content(e.id);
-      const i = content?.chunks.indexOf(hash) ?? -1;
-      if (i < 0) continue;
-      const handle = await fs.open(resolveInside(this.root, e.path), 'r').catch(() => undefined);
-      if (!handle) continue;
-      try {
-        const buf = Buffer.alloc(Math.max(0, Math.min(CHUNK_SIZE, e.size - i * CHUNK_SIZE)));
-        await handle.read(buf, 0, buf.length, i * CHUNK_SIZE);
-        if (contentHash(buf) === hash) return buf;
-      } finally {
-        await handle.close();
-      }
-    }
-    return undefined;
   }
 }
