@@ -206,6 +206,10 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     on('file-added', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.writeEntry(e)));
     on('binary-changed', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.writeEntry(e)));
     on('text-changed', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.writer.scheduleText(e));
+    // A file that moves or leaves is let go of at once: its copy's next write, already queued, would
+    // bring the old path back (an editor or a tool may have moved the file on disk already).
+    on('file-renamed', (_e: FileEntry, old: string) => this.bindings.release(old));
+    on('file-removed', (e: FileEntry) => this.bindings.release(e.path));
     on('file-renamed', (e: FileEntry, old: string, o: ChangeOrigin) => o !== 'disk' && !this.handOverMove(old, e.path) && this.enqueue(() => this.writer.moveEntry(e, old)));
     on('file-removed', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.removePath(e.path)));
     // After the file's own write or removal (queued above): a link or folder may wait for its path.
