@@ -146,11 +146,4 @@ export class DiskBindings {
       clearTimeout(timer);
     }
   }
-
-  /** How often a bound file disagreed with its shared text and was merged (it should never happen). */
-  get repairs(): number {
-    let n = 0;
-    for (const b of this.bound.values()) n += b.binding.repairs;
-    return n;
-  }
 }
