@@ -138,9 +138,12 @@ export class DiskWriter {
         this.afterContent(e.id, false, () => this.core.ws.text(e.id));
         return true;
       }
+      text = ytext.toString();
+      // Already on disk as the mirror last saw it: nothing to write, and no binding to hold (a start
+      // checks every file; bound, each would keep its document alive).
+      if (this.core.known.get(e.path)?.text === text) return true;
       // Read here as text before: from now on its binding carries it (disk-bindings.ts), from the delta.
       if (!firstCopy && !this.editor.owns(e.path) && (await this.bindings.bind(e, ytext))) return true;
-      text = ytext.toString();
       bytes = Buffer.from(text, 'utf8');
     } else {
       if (this.core.known.get(e.path)?.hash === e.hash) return true; // already here (a clone): nothing to fetch

@@ -56,6 +56,25 @@ export function sameTree(a: TreeSnapshot, b: TreeSnapshot): boolean {
   return true;
 }
 
+/** Up to `max` paths where a tree differs from the first, each with the peers that differ. */
+function differences(snaps: Array<{ name: string; snap: TreeSnapshot }>, max = 5): string[] {
+  const [first, ...rest] = snaps;
+  const paths = new Set(snaps.flatMap((s) => [...s.snap.files.keys()]));
+  const out: string[] = [];
+  for (const rel of [...paths].sort()) {
+    const want = first.snap.files.get(rel);
+    const odd = rest.filter((s) => {
+      const got = s.snap.files.get(rel);
+      return !got !== !want || (got && want && !got.equals(want));
+    });
+    if (!odd.length) continue;
+    const show = (b: Buffer | undefined) => (b ? JSON.stringify(b.toString('utf8').slice(-60)) : 'missing');
+    out.push(`${rel}: ${first.name} ${show(want)}; ${odd.map((s) => `${s.name} ${show(s.snap.files.get(rel))}`).join('; ')}`);
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
 /** Every line of every file in the tree. */
 function linesOf(s: TreeSnapshot): Set<string> {
   const out = new Set<string>();
@@ -73,6 +92,8 @@ export interface Verdict {
   filesLost: number;
   lostSample: string[];
   identical: boolean;
+  /** Where the trees differ, when they do (a few paths, with each peer's file's end). */
+  differ: string[];
   leftovers: number;
 }
 
@@ -99,7 +120,7 @@ export function judge(dirs: Array<{ name: string; dir: string }>, tokens: string
     if (lostSample.length < 10) lostSample.push(`file ${rel} (not on ${missing.join(', ')})`);
   }
   const identical = snaps.every((s) => sameTree(s.snap, snaps[0].snap));
-  return { linesWritten: tokens.length, linesLost, filesExpected: expectedFiles.size, filesLost, lostSample, identical, leftovers: snaps.reduce((n, s) => n + s.snap.leftovers.length, 0) };
+  return { linesWritten: tokens.length, linesLost, filesExpected: expectedFiles.size, filesLost, lostSample, identical, differ: identical ? [] : differences(snaps), leftovers: snaps.reduce((n, s) => n + s.snap.leftovers.length, 0) };
 }
 
 /**

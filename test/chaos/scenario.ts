@@ -59,7 +59,7 @@ export class Tally {
     r.leftovers += v.leftovers;
     if (!v.identical) r.divergentTrials++;
     if (v.linesLost > 0 || v.filesLost > 0) r.findings.push(`${label}: lost ${v.linesLost}/${v.linesWritten} lines, ${v.filesLost}/${v.filesExpected} files, e.g. ${v.lostSample.join('; ')}`);
-    else if (!v.identical) r.findings.push(`${label}: trees differ`);
+    else if (!v.identical) r.findings.push(`${label}: trees differ: ${v.differ.join(' | ')}`);
   }
 
   finding(text: string): void {
