@@ -3,10 +3,12 @@
  * on member connections only (docs/PROTOCOL.md §9.7), so nobody outside the session can hear or reach
  * it and nothing new is announced anywhere.
  *
- * Voice must not wait behind files: the connection is one reliable stream, so a frame is dropped here,
- * before it is queued, whenever the connection has not drained what it was last given (a file
- * transfer is filling it). A late frame is worth nothing to a listener; a dropped one costs 20 ms of
- * sound. Receivers put frames in a jitter buffer (the page's), which drops frames that come too late.
+ * Voice must not wait behind files: the connection is one reliable stream, so while this peer and a
+ * member are both in the call, bulk data to that member is paced (pacer.ts: shared servers and file
+ * chunks keep at most 64 KiB queued and in flight ahead of a frame); and a frame is dropped here,
+ * before it is queued, whenever the connection has not drained what it was last given. A late frame
+ * is worth nothing to a listener; a dropped one costs 20 ms of sound. Receivers put frames in a jitter
+ * buffer (the page's), which drops frames that come too late.
  */
 import { TypedEmitter } from '../events';
 import c from 'compact-encoding';
@@ -17,6 +19,8 @@ import { MemberChannels, type MemberLink, type MemberMuxSource } from '../member
 import type { PeerInfo } from '../transport';
 import { METER_TICK_MS, SpeakingMeter, type Loudness } from './speaking';
 import { field, writeFields } from '../fields';
+import type { IDisposable } from '../disposable';
+import { pacerOf, type BulkPacer } from '../pacer';
 
 export const VOICE_PROTOCOL = 'hyperpair/voice';
 export const VOICE_VERSION = 1;
@@ -84,17 +88,21 @@ class VoiceLink implements MemberLink {
   congested = false;
   remote: CallState = { inCall: false, muted: false };
   readonly meter = new SpeakingMeter();
+  /** Bulk data to this member paced while both are in the call. */
+  private pacing: IDisposable | undefined;
 
   constructor(
     readonly peer: PeerInfo,
     channel: Protomux.Channel<number>,
     private readonly call: SessionCall,
+    private readonly pacer: BulkPacer,
   ) {
     this.frame = channel.addMessage({ encoding: frameEncoding, onmessage: (f: VoiceFrame) => call.receive(this, f) });
     this.state = channel.addMessage({
       encoding: stateEncoding,
       onmessage: (s: CallState) => {
         this.remote = s;
+        this.pace();
         if (!s.inCall || s.muted) this.meter.reset();
         call.changed();
       },
@@ -106,7 +114,19 @@ class VoiceLink implements MemberLink {
   }
 
   closed(): void {
+    this.pacing?.dispose();
+    this.pacing = undefined;
     this.call.changed();
+  }
+
+  /** Holds the connection's pacer while this peer and the member are both in the call, releases it otherwise. */
+  pace(): void {
+    const both = this.remote.inCall && this.call.state().inCall;
+    if (both) this.pacing ??= this.pacer.hold();
+    else {
+      this.pacing?.dispose();
+      this.pacing = undefined;
+    }
   }
 
   drained(): void {
@@ -141,7 +161,7 @@ export class SessionCall extends TypedEmitter<CallEvents> {
       protocol: VOICE_PROTOCOL,
       version: VOICE_VERSION,
       logger: options.logger ?? silentLogger,
-      attach: (peer, channel) => new VoiceLink(peer, channel, this),
+      attach: (peer, channel, mux) => new VoiceLink(peer, channel, this, pacerOf(mux.stream)),
     });
   }
 
@@ -230,7 +250,10 @@ export class SessionCall extends TypedEmitter<CallEvents> {
     this.inCall = inCall;
     this.muted = muted;
     if (muted) this.meter.reset();
-    for (const { link } of this.channels.links()) link.state.send(this.state());
+    for (const { link } of this.channels.links()) {
+      link.state.send(this.state());
+      link.pace();
+    }
     this.changed();
   }
 }
