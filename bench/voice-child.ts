@@ -4,7 +4,10 @@
  * Session, its call, its call page (for the bench's Chromium to open) and its shared servers. Driven by
  * JSON lines on stdin, reporting JSON lines on stdout.
  *
- *   node voice-child.js <bootstrap host:port,…> <session code> <name> <speaker|listener>
+ *   node voice-child.js <bootstrap host:port,…> <session code> <name> <speaker|listener|far>
+ *
+ * `far`: a listener whose call has no link to the speaker's (the speaker's has none to it either), so
+ * it hears the speaker through the listener, relayed (voice/relay.ts).
  *   stdin:  {"cmd":"join"} | {"cmd":"link"} | {"cmd":"sink"} (share a local sink for the transfer)
  *           | {"cmd":"pump","on":true|false} (write into the other side's sink as fast as it takes)
  *           | {"cmd":"pacing","on":false} (bulk data not paced during the call: what it was before pacer.ts)
@@ -20,13 +23,16 @@ import { BulkPacer, pacerOf } from '../src/session/pacer';
 import { ServerTunnels } from '../src/session/tunnel';
 import { SessionCall } from '../src/session/voice/call';
 import { CallPage } from '../src/session/voice/page-server';
+import { HiddenLinks } from '../test/helpers/call-pair';
 
 const say = (event: Record<string, unknown>) => process.stdout.write(JSON.stringify(event) + '\n');
 
 async function main(): Promise<void> {
   const [spec, code, name, role] = process.argv.slice(2);
   const session = new Session({ code, name, lan: false, network: { bootstrap: parseBootstrap(spec), host: '127.0.0.1', firewalled: false } });
-  const call = new SessionCall(session);
+  // The call's view of the session: with the link between the speaker and the far listener hidden.
+  const source = role === 'far' ? new HiddenLinks(session, (p) => p.name === 'speaker') : role === 'speaker' ? new HiddenLinks(session, (p) => p.name === 'far') : session;
+  const call = new SessionCall(source);
   const page = new CallPage(call);
   const tunnels = new ServerTunnels(session);
   const room = BulkPacer.prototype.room;
@@ -45,7 +51,8 @@ async function main(): Promise<void> {
   const send = call.send.bind(call);
   call.send = (f) => {
     up.push(Date.now() - f.time);
-    const stream = session.peers().map((p) => session.memberMux(p.id)?.stream)[0];
+    const listener = session.peers().find((p) => p.name === 'listener');
+    const stream = listener && session.memberMux(listener.id)?.stream;
     const pacer = stream && pacerOf(stream);
     sentAt.push([f.time, Date.now(), pacer?.queued() ?? 0, pacer?.paced ? 1 : 0]);
     return send(f);
@@ -66,7 +73,7 @@ async function main(): Promise<void> {
     const m = JSON.parse(line) as { cmd: string; on?: boolean };
     if (m.cmd === 'join') {
       call.join();
-      if (role === 'listener') call.setMuted(true); // one speaker, one listener
+      if (role !== 'speaker') call.setMuted(true); // one speaker, the others listeners
     } else if (m.cmd === 'link') say({ event: 'link', link: page.link() });
     else if (m.cmd === 'sink') {
       sink = net.createServer((s) => s.on('data', () => {}).on('error', () => {}));

@@ -116,17 +116,20 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
   const code = createSessionCode();
   const a = new VoicePeer([testnet.bootstrapSpec, code, 'speaker', 'speaker']);
   const b = new VoicePeer([testnet.bootstrapSpec, code, 'listener', 'listener']);
+  // A third member whose call has no link to the speaker's: it hears the speaker relayed by the listener.
+  const far = new VoicePeer([testnet.bootstrapSpec, code, 'far', 'far']);
   const rows: Row[] = [];
   // Alternating windows — quiet, a bulk transfer paced for the call (pacer.ts), the same transfer
   // unpaced (as before pacing) — so that the machine's other load falls on all three alike.
   const rounds = quick ? 2 : 4;
   const window = quick ? 3000 : 5000;
   try {
-    await waitFor(() => (a.latest('ready') && b.latest('ready') ? true : false), 'both peers ready', 60_000);
-    await waitFor(() => Number(a.latest('peers')?.n ?? 0) === 1 && Number(b.latest('peers')?.n ?? 0) === 1, 'the two peers to meet', 60_000);
-    a.send({ cmd: 'join' });
-    b.send({ cmd: 'join' });
-    await waitFor(() => Number(a.latest('members')?.n ?? 0) === 1 && Number(b.latest('members')?.n ?? 0) === 1, 'both in the call', 30_000);
+    const peers = [a, b, far];
+    await waitFor(() => peers.every((p) => p.latest('ready')), 'the peers ready', 60_000);
+    await waitFor(() => peers.every((p) => Number(p.latest('peers')?.n ?? 0) === 2), 'the three peers to meet', 60_000);
+    for (const p of peers) p.send({ cmd: 'join' });
+    // Each sees the two others in the call (the speaker and the far listener each other through the listener).
+    await waitFor(() => peers.every((p) => Number(p.latest('members')?.n ?? 0) === 2), 'all three in the call', 30_000);
     const speaker = await browser.newPage();
     await speaker.goto(String((await a.ask({ cmd: 'link' }, 'link')).link));
     const listener = await browser.newPage();
@@ -135,9 +138,9 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
     // Three seconds first: a page's first seconds (its decoder starting, the machine busy opening
     // two pages) are not what the rest of a call sounds like.
     await waitFor(async () => Number(await listener.evaluate('window.hyperpairStats.played')) > 150, 'the listener to play three seconds of speech', 60_000);
-    const quiet = { played: [] as number[][], late: 0, decoded: [] as number[][], page: [] as number[][], up: [] as number[][], down: [] as number[][], loop: [] as number[] };
-    const unpaced = { played: [] as number[][], late: 0, decoded: [] as number[][], page: [] as number[][], up: [] as number[][], down: [] as number[][], loop: [] as number[] };
-    const busy = { played: [] as number[][], late: 0, decoded: [] as number[][], page: [] as number[][], up: [] as number[][], down: [] as number[][], loop: [] as number[] };
+    const quiet = { far: [] as number[][], played: [] as number[][], late: 0, decoded: [] as number[][], page: [] as number[][], up: [] as number[][], down: [] as number[][], loop: [] as number[] };
+    const unpaced = { far: [] as number[][], played: [] as number[][], late: 0, decoded: [] as number[][], page: [] as number[][], up: [] as number[][], down: [] as number[][], loop: [] as number[] };
+    const busy = { far: [] as number[][], played: [] as number[][], late: 0, decoded: [] as number[][], page: [] as number[][], up: [] as number[][], down: [] as number[][], loop: [] as number[] };
     let kbps = 0;
     let fps = 0;
     let pumpedMB = 0;
@@ -151,9 +154,10 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
           await a.ask({ cmd: 'pump', on: true }, 'pumping');
           await new Promise((r) => setTimeout(r, 1000)); // the transfer up to speed
         }
-        await Promise.all([a.ask({ cmd: 'stats' }, 'stats'), b.ask({ cmd: 'stats' }, 'stats')]);
+        await Promise.all(peers.map((p) => p.ask({ cmd: 'stats' }, 'stats')));
         const l = await latencies(listener, window);
-        const [sa, sb] = (await Promise.all([a.ask({ cmd: 'stats' }, 'stats'), b.ask({ cmd: 'stats' }, 'stats')])) as unknown as Stats[];
+        const [sa, sb, sf] = (await Promise.all(peers.map((p) => p.ask({ cmd: 'stats' }, 'stats')))) as unknown as Stats[];
+        w.far.push(sf.down);
         if (bulk) a.send({ cmd: 'pump', on: false });
         w.played.push(l.played);
         w.late += l.late;
@@ -184,6 +188,7 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
     rows.push({ name: "call: of which capture until the listener's host side has the frame, p50 and p99", value: p(quiet.down, 0.5), unit: 'ms', reference: p(quiet.down, 0.99) });
     rows.push({ name: "call: of which capture until the listener's page has the frame (before decoding and its jitter buffer), p50 and p99", value: p(quiet.page, 0.5), unit: 'ms', reference: p(quiet.page, 0.99) });
     rows.push({ name: "call: of which capture until the listener's page has decoded the frame (the rest is its jitter buffer), p50 and p99", value: p(quiet.decoded, 0.5), unit: 'ms', reference: p(quiet.decoded, 0.99) });
+    rows.push({ name: "call: relayed: capture until the host side of a member whose call has no link to the speaker has the frame (through the listener, one hop), p50 and p99", value: p(quiet.far, 0.5), unit: 'ms', reference: p(quiet.far, 0.99) });
     rows.push({ name: `call: mouth-to-ear latency with a bulk transfer on the same connection (${(pumpedMB / (rounds * window / 1000)).toFixed(1)} MB/s through it), p50 of ${n(busy.played)}; reference: without`, value: b50, unit: 'ms', reference: q50, goal: '≤ 50 ms more than without', met: b50 - q50 <= 50 });
     rows.push({ name: 'call: mouth-to-ear latency with the bulk transfer, p99; reference: without', value: b99, unit: 'ms', reference: q99 });
     rows.push({ name: 'call: frames lost in the jitter buffer with the bulk transfer, of those played', value: busy.late, unit: 'frames', reference: n(busy.played) });
@@ -197,7 +202,7 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
     rows.push({ name: `call: bandwidth of one speaker (Opus payload, ${fps.toFixed(0)} frames/s)`, value: kbps, unit: 'kbit/s' });
     rows.push({ name: 'call: frames dropped by the speaker before a busy connection, of those sent', value: finalA.dropped, unit: 'frames', reference: finalA.sent });
   } finally {
-    await Promise.all([a.stop(), b.stop()]);
+    await Promise.all([a.stop(), b.stop(), far.stop()]);
     await browser.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
