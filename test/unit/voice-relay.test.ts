@@ -132,7 +132,7 @@ test('the headless recorder, with no link to the speaker, records the speaker th
     await waitFor(() => rec.events.some((e) => e.event === 'call-recording' && e.name === 'Ada'), 'the recorder to hear Ada', 90_000).catch((err: Error) => {
       throw new Error(`${err.message}: its events ${JSON.stringify(rec.events)}\n${rec.stderr().slice(-3000)}`);
     });
-    assert.ok(rec.events.some((e) => e.event === 'call-members' && JSON.stringify(e.names) === '["Ada","Bob"]'), 'it lists Ada in the call, heard through Bob');
+    assert.ok(rec.events.some((e) => e.event === 'call-members' && JSON.stringify(e.names) === '["Ada","Bob"]' && JSON.stringify(e.via) === '{"Ada":"Bob"}'), `it lists Ada in the call, heard through Bob: ${JSON.stringify(rec.events.filter((e) => e.event === 'call-members'))}`);
     assert.deepEqual(ada.call.members().filter((m) => !m.via).map((m) => m.peer.name), ['Bob'], 'Ada has no call link to the recorder');
     const from = ada.said();
     await waitFor(() => ada.said() > from + 100, 'Ada to say two more seconds');
