@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import c from 'compact-encoding';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startPeer, type RunningPeer } from '../../src/app/peer';
@@ -14,7 +15,7 @@ import { createSessionCode } from '../../src/session';
 import { Session } from '../../src/session/session';
 import { SessionCall, type VoiceFrame } from '../../src/session/voice/call';
 import type { MemberMuxSource } from '../../src/session/member-channels';
-import { chooseRelays, SeenFrames } from '../../src/session/voice/relay';
+import { chooseRelays, MAX_REACH, reachEncoding, SeenFrames, wantEncoding } from '../../src/session/voice/relay';
 import { HiddenLinks } from '../helpers/call-pair';
 import { cliTestbed, spawnCli } from '../helpers/cli';
 import { waitFor } from '../helpers/testnet';
@@ -172,4 +173,19 @@ test('a frame heard twice (directly and relayed) is played once; a speaker that 
   for (let n = 6; n < 2000; n++) seen.first(n);
   assert.equal(seen.first(3), true, 'seq 3 after 1999: a new call object, not a repeat');
   assert.equal(seen.first(3), false);
+});
+
+test('PROTOCOL §9.7 reach and want, byte for byte: keys as 32 bytes, then name, colour and bits; at most 32 entries', () => {
+  const id = 'ab'.repeat(32);
+  const reach = c.encode(reachEncoding, [{ id, name: 'Ada', colour: '#e06c75', muted: true }]);
+  // count 1; key; string "Ada" (length 3); string "#e06c75" (length 7); bits 1 (muted).
+  assert.equal(Buffer.from(reach).toString('hex'), '01' + 'ab'.repeat(32) + '03' + Buffer.from('Ada').toString('hex') + '07' + Buffer.from('#e06c75').toString('hex') + '01');
+  assert.deepEqual(c.decode(reachEncoding, reach), [{ id, name: 'Ada', colour: '#e06c75', muted: true }]);
+  // A name is cleaned as a hello's is; a malformed colour is replaced.
+  const odd = c.decode(reachEncoding, c.encode(reachEncoding, [{ id, name: 'A\u0007da', colour: 'red', muted: false }]))[0];
+  assert.equal(odd.name, 'Ada');
+  assert.match(odd.colour, /^#[0-9a-f]{6}$/);
+  assert.equal(Buffer.from(c.encode(wantEncoding, [id])).toString('hex'), '01' + 'ab'.repeat(32));
+  const many = Array.from({ length: MAX_REACH + 1 }, () => id);
+  assert.throws(() => c.decode(wantEncoding, c.encode(wantEncoding, many)), /max 32/);
 });
