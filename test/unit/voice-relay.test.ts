@@ -2,7 +2,8 @@
  * Voices relayed across a missing link (issue 19, docs/PROTOCOL.md §9.7, src/session/voice/relay.ts):
  * in a mesh where Ada's call has no link to a third member, Bob (connected to both) carries Ada's
  * frames to them, each frame once; when the link comes up the third member hears Ada directly and Bob
- * stops carrying. Real sessions on a loopback testnet; the headless peer's `--record-call` is one of
+ * stops carrying; a peer from before relaying ignores the new messages. Real sessions on a loopback
+ * testnet; the headless peer's `--record-call` is one of
  * the listeners, and its recording is read back packet by packet.
  */
 import { test } from 'node:test';
@@ -13,8 +14,8 @@ import * as path from 'node:path';
 import { startPeer, type RunningPeer } from '../../src/app/peer';
 import { createSessionCode } from '../../src/session';
 import { Session } from '../../src/session/session';
-import { SessionCall, type VoiceFrame } from '../../src/session/voice/call';
-import type { MemberMuxSource } from '../../src/session/member-channels';
+import { SessionCall, VOICE_PROTOCOL, VOICE_VERSION, type VoiceFrame } from '../../src/session/voice/call';
+import { MemberChannels, type MemberMuxSource } from '../../src/session/member-channels';
 import { chooseRelays, MAX_REACH, reachEncoding, SeenFrames, wantEncoding } from '../../src/session/voice/relay';
 import { HiddenLinks } from '../helpers/call-pair';
 import { cliTestbed, spawnCli } from '../helpers/cli';
@@ -188,4 +189,39 @@ test('PROTOCOL §9.7 reach and want, byte for byte: keys as 32 bytes, then name,
   assert.equal(Buffer.from(c.encode(wantEncoding, [id])).toString('hex'), '01' + 'ab'.repeat(32));
   const many = Array.from({ length: MAX_REACH + 1 }, () => id);
   assert.throws(() => c.decode(wantEncoding, c.encode(wantEncoding, many)), /max 32/);
+});
+
+test('a peer from before relaying (messages 0–1 only) ignores reach, and still hears frames and stays connected', { timeout: 120_000 }, async () => {
+  const code = createSessionCode();
+  const sessions = ['Ada', 'Old', 'Cy'].map((name) => new Session({ code, name, network: bed.net().network, lan: false }));
+  for (const s of sessions) void s.ready().catch(() => {});
+  const [a, old, cySession] = sessions;
+  const ada = talk(a);
+  const cy = listen(cySession);
+  // The voice channel as it was before 2026-12-03: `frame` and `state` only.
+  let heard = 0;
+  let inCall = false;
+  const oldCall = new MemberChannels(old, {
+    protocol: VOICE_PROTOCOL,
+    version: VOICE_VERSION,
+    attach: (_peer, channel) => {
+      channel.addMessage({ encoding: c.raw, onmessage: () => heard++ });
+      const state = channel.addMessage({ encoding: c.uint, onmessage: (bits: number) => (inCall ||= (bits & 1) !== 0) });
+      return { opened: () => void state.send(1 | 2), closed: () => {} };
+    },
+  });
+  try {
+    await waitFor(() => sessions.every((s) => s.peers().length === 2), 'a full mesh of sessions');
+    // Ada hears Cy directly, so what she tells Old is not empty: a `reach` (message 2) goes to it.
+    await waitFor(() => ada.call.members().length === 2 && inCall, 'Ada to see Old and Cy in the call');
+    const from = heard;
+    await waitFor(() => heard > from + 50, 'Old to go on hearing Ada after her reach');
+    assert.equal(old.peers().length, 2, 'Old is still connected to both');
+    assert.ok(ada.call.members().some((m) => m.peer.name === 'Old' && m.via === undefined));
+  } finally {
+    ada.stop();
+    cy.call.close();
+    oldCall.close();
+    await Promise.all(sessions.map((s) => s.leave()));
+  }
 });
