@@ -88,7 +88,7 @@ test('a transfer on the connection keeps at most about 64 KiB ahead of each fram
   client.destroy();
 });
 
-test('pacing is held only while both are in the call', { timeout: 60_000 }, async () => {
+test('pacing is held only while one sends frames to the other: both in the call and the sender unmuted', { timeout: 60_000 }, async () => {
   const { a, b, ca, cb } = await adaAndBob();
   ca.join();
   await waitFor(() => cb.members().length === 1, 'Bob to see Ada in the call');
@@ -96,7 +96,10 @@ test('pacing is held only while both are in the call', { timeout: 60_000 }, asyn
   assert.equal(pacer(b, a).paced, false);
   cb.join();
   cb.setMuted(true);
-  await waitFor(() => pacer(a, b).paced && pacer(b, a).paced, 'both paced once Bob joins (muted or not)');
+  await waitFor(() => pacer(a, b).paced, 'Ada\'s bulk data to Bob paced once he joins');
+  assert.equal(pacer(b, a).paced, false, 'muted Bob sends no frames: his bulk data to Ada is not paced');
+  cb.setMuted(false);
+  await waitFor(() => pacer(b, a).paced, 'Bob\'s paced once he unmutes');
   ca.leave();
   await waitFor(() => !pacer(a, b).paced && !pacer(b, a).paced, 'no pacing once Ada leaves');
 });

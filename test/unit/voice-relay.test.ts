@@ -3,8 +3,8 @@
  * in a mesh where Ada's call has no link to a third member, Bob (connected to both) carries Ada's
  * frames to them, each frame once; when the link comes up the third member hears Ada directly and Bob
  * stops carrying; a peer from before relaying ignores the new messages. Real sessions on a loopback
- * testnet; the headless peer's `--record-call` is one of
- * the listeners, and its recording is read back packet by packet.
+ * testnet; the headless peer's `--record-call` is one of the listeners, and its recording is read
+ * back packet by packet.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

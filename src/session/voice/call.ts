@@ -3,8 +3,8 @@
  * on member connections only (docs/PROTOCOL.md §9.7), so nobody outside the session can hear or reach
  * it and nothing new is announced anywhere.
  *
- * Voice must not wait behind files: the connection is one reliable stream, so while this peer and a
- * member are both in the call, bulk data to that member is paced (pacer.ts: shared servers and file
+ * Voice must not wait behind files: the connection is one reliable stream, so while this peer sends
+ * frames to a member (both in the call, this peer unmuted or relaying to it), bulk data to that member is paced (pacer.ts: shared servers and file
  * chunks keep at most 64 KiB queued and in flight ahead of a frame); and a frame is dropped here,
  * before it is queued, whenever the connection has not drained what it was last given. A late frame
  * is worth nothing to a listener; a dropped one costs 20 ms of sound. Receivers put frames in a jitter
@@ -139,7 +139,13 @@ class VoiceLink implements MemberLink {
         call.changed();
       },
     });
-    this.wantMessage = channel.addMessage({ encoding: wantEncoding, onmessage: (w: string[]) => (this.wants = new Set(w)) });
+    this.wantMessage = channel.addMessage({
+      encoding: wantEncoding,
+      onmessage: (w: string[]) => {
+        this.wants = new Set(w);
+        this.pace();
+      },
+    });
     this.relayed = channel.addMessage({ encoding: relayedEncoding, onmessage: (r: RelayedFrame) => call.receiveRelayed(this, r) });
   }
 
@@ -170,10 +176,15 @@ class VoiceLink implements MemberLink {
     this.call.changed();
   }
 
-  /** Holds the connection's pacer while this peer and the member are both in the call, releases it otherwise. */
+  /**
+   * Holds the connection's pacer while this peer sends frames to the member (both in the call, and this
+   * peer unmuted or relaying to it), releases it otherwise: pacing shortens the queue ahead of this
+   * peer's own frames, so a muted member's transfers are not slowed for nothing.
+   */
   pace(): void {
-    const both = this.remote.inCall && this.call.state().inCall;
-    if (both) this.pacing ??= this.pacer.hold();
+    const state = this.call.state();
+    const sending = this.remote.inCall && state.inCall && (!state.muted || this.wants.size > 0);
+    if (sending) this.pacing ??= this.pacer.hold();
     else {
       this.pacing?.dispose();
       this.pacing = undefined;
