@@ -1,20 +1,19 @@
 /**
  * The call (issue 19): mouth-to-ear latency through the whole path on loopback — Chromium's fake
- * microphone → the call page (Opus) → this peer's host side → the session → the other host side →
- * the other page's jitter buffer, until the frame is scheduled to play — p50 and p99, alone and with a
- * bulk transfer on the same connection (a shared server's TCP stream, as a file transfer would be);
- * and the bandwidth one speaker uses. Both peers and both pages run on this machine.
+ * microphone → the call page (Opus) → the speaker's host side → the session → the listener's host side
+ * → the listener's page's jitter buffer, until the frame is scheduled to play — p50 and p99, alone and
+ * with a bulk transfer on the same connection (a shared server's TCP stream written as fast as the
+ * connection takes it, as a file transfer would be), in alternating windows of one run; and the
+ * bandwidth one speaker uses. Each peer is its own process (voice-child.ts), as real peers are: the
+ * transfer's work lands on the two peers' event loops, not on one shared with the other peer.
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as readline from 'node:readline';
 import { createSessionCode } from '../src/session';
-import { Session } from '../src/session/session';
-import { ServerTunnels } from '../src/session/tunnel';
-import { SessionCall } from '../src/session/voice/call';
-import { CallPage } from '../src/session/voice/page-server';
 import { fakeMicrophoneArgs, writeToneWav } from '../test/helpers/tone';
 import { waitFor, type TestNetwork } from '../test/helpers/testnet';
 import type { Row } from './row';
@@ -43,6 +42,71 @@ async function pageArrivals(page: Page, which: 'arrivals' | 'decoded'): Promise<
   return (await page.evaluate(`window.hyperpairStats.${which}.slice()`)) as number[];
 }
 
+interface ChildEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+interface Stats {
+  up: number[];
+  down: number[];
+  kbps: number;
+  framesPerSecond: number;
+  dropped: number;
+  sent: number;
+  loopP99: number;
+  loopMax: number;
+  pumpedMB: number;
+  sentAt: Array<[number, number, number, number]>;
+  heardAt: Array<[number, number]>;
+}
+
+/** One peer of the call in its own process (voice-child.ts). */
+class VoicePeer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly seen: ChildEvent[] = [];
+  private stderr = '';
+  exited = false;
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [path.join(__dirname, 'voice-child.js'), ...args], { stdio: 'pipe' });
+    readline.createInterface({ input: this.child.stdout }).on('line', (line) => this.seen.push(JSON.parse(line) as ChildEvent));
+    this.child.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
+    this.child.on('exit', () => (this.exited = true));
+  }
+
+  send(cmd: Record<string, unknown>): void {
+    if (!this.exited) this.child.stdin.write(JSON.stringify(cmd) + '\n');
+  }
+
+  latest(event: string): ChildEvent | undefined {
+    for (let i = this.seen.length - 1; i >= 0; i--) if (this.seen[i].event === event) return this.seen[i];
+    return undefined;
+  }
+
+  /** Sends `cmd` and waits for the next `event` after it. */
+  async ask(cmd: Record<string, unknown>, event: string, timeoutMs = 60_000): Promise<ChildEvent> {
+    const from = this.seen.length;
+    this.send(cmd);
+    await waitFor(() => {
+      if (this.exited) throw new Error(`a call peer exited: ${this.stderr.trim()}`);
+      return this.seen.slice(from).some((e) => e.event === event);
+    }, `"${event}" from a call peer`, timeoutMs);
+    return this.seen.slice(from).find((e) => e.event === event)!;
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise((r) => this.child.once('exit', r));
+    this.send({ cmd: 'leave' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+const all = <T>(xs: T[][]): T[] => xs.flat();
+
 export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<Row[]> {
   if (!fs.existsSync(CHROMIUM)) return [{ name: `call: not measured (no Chromium at ${CHROMIUM}; bash scripts/setup-editor.sh installs it)`, value: NaN, unit: '' }];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-voice-bench-'));
@@ -50,107 +114,96 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
   writeToneWav(wav, 8);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: fakeMicrophoneArgs(wav) });
   const code = createSessionCode();
-  const a = new Session({ code, name: 'speaker', network: testnet.network, lan: false });
-  const b = new Session({ code, name: 'listener', network: testnet.network, lan: false });
-  const ca = new SessionCall(a);
-  const cb = new SessionCall(b);
-  const pa = new CallPage(ca);
-  const pb = new CallPage(cb);
-  const tunnelsA = new ServerTunnels(a);
-  const tunnelsB = new ServerTunnels(b);
-  const sink = net.createServer((s) => s.on('data', () => {}).on('error', () => {}));
+  const a = new VoicePeer([testnet.bootstrapSpec, code, 'speaker', 'speaker']);
+  const b = new VoicePeer([testnet.bootstrapSpec, code, 'listener', 'listener']);
+  // A third member whose call has no link to the speaker's: it hears the speaker relayed by the listener.
+  const far = new VoicePeer([testnet.bootstrapSpec, code, 'far', 'far']);
   const rows: Row[] = [];
-  const window = quick ? 5000 : 15_000;
+  // Alternating windows — quiet, a bulk transfer paced for the call (pacer.ts), the same transfer
+  // unpaced (as before pacing) — so that the machine's other load falls on all three alike.
+  const rounds = quick ? 2 : 4;
+  const window = quick ? 3000 : 5000;
   try {
-    await Promise.all([a.ready(), b.ready(), pa.ready(), pb.ready()]);
-    await waitFor(() => a.peers().length === 1 && b.peers().length === 1, 'the two peers to meet', 60_000);
-    ca.join();
-    cb.join();
-    cb.setMuted(true); // one speaker, one listener
-    await waitFor(() => ca.members().length === 1 && cb.members().length === 1, 'both in the call', 30_000);
+    const peers = [a, b, far];
+    await waitFor(() => peers.every((p) => p.latest('ready')), 'the peers ready', 60_000);
+    await waitFor(() => peers.every((p) => Number(p.latest('peers')?.n ?? 0) === 2), 'the three peers to meet', 60_000);
+    for (const p of peers) p.send({ cmd: 'join' });
+    // Each sees the two others in the call (the speaker and the far listener each other through the listener).
+    await waitFor(() => peers.every((p) => Number(p.latest('members')?.n ?? 0) === 2), 'all three in the call', 30_000);
     const speaker = await browser.newPage();
-    await speaker.goto(pa.link());
+    await speaker.goto(String((await a.ask({ cmd: 'link' }, 'link')).link));
     const listener = await browser.newPage();
-    await listener.goto(pb.link());
-    let bytes = 0;
-    let frames = 0;
-    const arrivals: number[] = [];
-    // When the speaker's host side has each frame from its page (before the session sends it).
-    const upArrivals: number[] = [];
-    const send = ca.send.bind(ca);
-    ca.send = (f) => {
-      upArrivals.push(Date.now() - f.time);
-      return send(f);
-    };
-    cb.on('frame', (_p, f) => {
-      bytes += f.data.byteLength;
-      frames++;
-      arrivals.push(Date.now() - f.time);
-    });
+    await listener.goto(String((await b.ask({ cmd: 'link' }, 'link')).link));
+    await b.ask({ cmd: 'sink' }, 'shared');
     // Three seconds first: a page's first seconds (its decoder starting, the machine busy opening
     // two pages) are not what the rest of a call sounds like.
     await waitFor(async () => Number(await listener.evaluate('window.hyperpairStats.played')) > 150, 'the listener to play three seconds of speech', 60_000);
-    const t0 = performance.now();
-    const [bytes0, frames0] = [bytes, frames];
-    arrivals.length = 0;
-    upArrivals.length = 0;
-    const { played: quiet, late: quietLate, audioClock } = await latencies(listener, window);
-    const hostSide = [...arrivals];
-    const speakerSide = [...upArrivals];
-    const listenerPage = await pageArrivals(listener, 'arrivals');
-    const listenerDecoded = await pageArrivals(listener, 'decoded');
-    const kbps = ((bytes - bytes0) * 8) / 1000 / ((performance.now() - t0) / 1000);
-    const framesPerSecond = (frames - frames0) / ((performance.now() - t0) / 1000);
-
-    // A bulk transfer on the same connection, in the voice's direction: the listener shares a sink,
-    // the speaker's side writes into it as fast as the connection takes it.
-    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-    tunnelsB.share((sink.address() as net.AddressInfo).port);
-    await waitFor(() => tunnelsA.remote().some((r) => r.localPort !== undefined), 'the sink to reach the speaker', 60_000);
-    const client = net.connect({ host: '127.0.0.1', port: tunnelsA.remote()[0].localPort! });
-    client.on('error', () => {});
-    const chunk = Buffer.alloc(64 * 1024, 1);
-    let pumping = true;
-    const pump = async () => {
-      while (pumping && !client.destroyed) if (!client.write(chunk)) await new Promise((r) => client.once('drain', r));
-    };
-    await new Promise((r) => client.once('connect', r));
-    void pump();
-    await new Promise((r) => setTimeout(r, 1000));
-    arrivals.length = 0;
-    const { played: busy, late: busyLate } = await latencies(listener, window);
-    const busyHostSide = [...arrivals];
-    const busyDecoded = await pageArrivals(listener, 'decoded');
-    pumping = false;
-    client.destroy();
-
-    const [q50, q99, b50, b99] = [percentile(quiet, 0.5), percentile(quiet, 0.99), percentile(busy, 0.5), percentile(busy, 0.99)];
-    const path_ = 'page → host → session → host → page, loopback, the adaptive jitter buffer included';
-    rows.push({ name: `call: mouth-to-ear latency, p50 of ${quiet.length} frames (${path_})`, value: q50, unit: 'ms', goal: '< 150 ms', met: q50 < 150 });
+    const quiet = { far: [] as number[][], played: [] as number[][], late: 0, decoded: [] as number[][], page: [] as number[][], up: [] as number[][], down: [] as number[][], loop: [] as number[] };
+    const unpaced = { far: [] as number[][], played: [] as number[][], late: 0, decoded: [] as number[][], page: [] as number[][], up: [] as number[][], down: [] as number[][], loop: [] as number[] };
+    const busy = { far: [] as number[][], played: [] as number[][], late: 0, decoded: [] as number[][], page: [] as number[][], up: [] as number[][], down: [] as number[][], loop: [] as number[] };
+    let kbps = 0;
+    let fps = 0;
+    let pumpedMB = 0;
+    let unpacedMB = 0;
+    let audioClock = 1;
+    for (let round = 0; round < rounds; round++) {
+      for (const w of [quiet, busy, unpaced]) {
+        const bulk = w !== quiet;
+        if (bulk) {
+          for (const p of [a, b]) p.send({ cmd: 'pacing', on: w === busy });
+          await a.ask({ cmd: 'pump', on: true }, 'pumping');
+          await new Promise((r) => setTimeout(r, 1000)); // the transfer up to speed
+        }
+        await Promise.all(peers.map((p) => p.ask({ cmd: 'stats' }, 'stats')));
+        const l = await latencies(listener, window);
+        const [sa, sb, sf] = (await Promise.all(peers.map((p) => p.ask({ cmd: 'stats' }, 'stats')))) as unknown as Stats[];
+        w.far.push(sf.down);
+        if (bulk) a.send({ cmd: 'pump', on: false });
+        w.played.push(l.played);
+        w.late += l.late;
+        w.decoded.push(await pageArrivals(listener, 'decoded'));
+        w.page.push(await pageArrivals(listener, 'arrivals'));
+        w.up.push(sa.up);
+        const heard = new Map(sb.heardAt);
+        const wire = sa.sentAt.filter(([t]) => heard.has(t)).map(([t, at, queued, inflight]) => [heard.get(t)! - at, queued, inflight]);
+        if (process.env.HYPERPAIR_VOICE_TRACE) fs.appendFileSync(process.env.HYPERPAIR_VOICE_TRACE, JSON.stringify({ window: w === quiet ? 'quiet' : w === busy ? 'paced' : 'unpaced', wire, loop: [sa.loopP99, sb.loopP99] }) + '\n');
+        w.down.push(sb.down);
+        w.loop.push(Math.max(sa.loopP99, sb.loopP99));
+        if (w === quiet) [kbps, fps, audioClock] = [sb.kbps, sb.framesPerSecond, l.audioClock];
+        else if (w === busy) pumpedMB += sa.pumpedMB;
+        else unpacedMB += sa.pumpedMB;
+        if (bulk) await new Promise((r) => setTimeout(r, 1000)); // the transfer's tail drains
+      }
+    }
+    const finalA = (await a.ask({ cmd: 'stats' }, 'stats')) as unknown as Stats;
+    const p = (xs: number[][], q: number) => percentile(all(xs), q);
+    const [q50, q99, b50, b99] = [p(quiet.played, 0.5), p(quiet.played, 0.99), p(busy.played, 0.5), p(busy.played, 0.99)];
+    const n = (xs: number[][]) => all(xs).length;
+    const path_ = 'page → host → session → host → page, loopback, each peer its own process, the adaptive jitter buffer included';
+    rows.push({ name: `call: mouth-to-ear latency, p50 of ${n(quiet.played)} frames in ${rounds} windows of ${window / 1000} s (${path_})`, value: q50, unit: 'ms', goal: '< 150 ms', met: q50 < 150 });
     rows.push({ name: 'call: mouth-to-ear latency, p99', value: q99, unit: 'ms' });
-    rows.push({ name: 'call: the listener\'s audio clock, seconds per second of wall clock (below 1: its audio runs slow)', value: audioClock, unit: '' });
-    rows.push({ name: 'call: frames lost in the jitter buffer (too late to play, or skipped to catch up after a stall), of those played', value: quietLate, unit: 'frames', reference: quiet.length });
-    rows.push({ name: 'call: of which capture until the speaker\'s host side has the frame (20 ms frame, Opus, the page\'s POST), p50 and p99', value: percentile(speakerSide, 0.5), unit: 'ms', reference: percentile(speakerSide, 0.99) });
-    rows.push({ name: 'call: of which capture until the listener\'s host side has the frame, p50 and p99', value: percentile(hostSide, 0.5), unit: 'ms', reference: percentile(hostSide, 0.99) });
-    rows.push({ name: 'call: of which capture until the listener\'s page has the frame (before decoding and its jitter buffer), p50', value: percentile(listenerPage, 0.5), unit: 'ms' });
-    rows.push({ name: 'call: of which capture until the listener\'s page has the frame, p99', value: percentile(listenerPage, 0.99), unit: 'ms' });
-    rows.push({ name: 'call: of which capture until the listener\'s page has decoded the frame (the rest is its jitter buffer), p50 and p99', value: percentile(listenerDecoded, 0.5), unit: 'ms', reference: percentile(listenerDecoded, 0.99) });
-    rows.push({ name: `call: mouth-to-ear latency with a bulk transfer on the same connection, p50 of ${busy.length}`, value: b50, unit: 'ms', reference: q50, goal: '≤ 50 ms more than without', met: b50 - q50 <= 50 });
-    rows.push({ name: 'call: mouth-to-ear latency with the bulk transfer, p99', value: b99, unit: 'ms', reference: q99 });
-    rows.push({ name: 'call: frames lost in the jitter buffer with the bulk transfer, of those played', value: busyLate, unit: 'frames', reference: busy.length });
-    rows.push({ name: 'call: with the bulk transfer, capture until the listener\'s host side has the frame, p50 and p99 (both peers and the transfer share this one process)', value: percentile(busyHostSide, 0.5), unit: 'ms', reference: percentile(busyHostSide, 0.99) });
-    rows.push({ name: 'call: with the bulk transfer, capture until the listener\'s page has decoded the frame, p50 and p99', value: percentile(busyDecoded, 0.5), unit: 'ms', reference: percentile(busyDecoded, 0.99) });
-    rows.push({ name: `call: bandwidth of one speaker (Opus payload, ${framesPerSecond.toFixed(0)} frames/s)`, value: kbps, unit: 'kbit/s' });
-    rows.push({ name: 'call: frames dropped by the speaker before a busy connection', value: ca.dropped, unit: 'frames', reference: ca.sent });
+    rows.push({ name: "call: the listener's audio clock, seconds per second of wall clock (below 1: its audio runs slow)", value: audioClock, unit: '' });
+    rows.push({ name: 'call: frames lost in the jitter buffer (too late to play, or skipped to catch up after a stall), of those played', value: quiet.late, unit: 'frames', reference: n(quiet.played) });
+    rows.push({ name: "call: of which capture until the speaker's host side has the frame (20 ms frame, Opus, the page's POST), p50 and p99", value: p(quiet.up, 0.5), unit: 'ms', reference: p(quiet.up, 0.99) });
+    rows.push({ name: "call: of which capture until the listener's host side has the frame, p50 and p99", value: p(quiet.down, 0.5), unit: 'ms', reference: p(quiet.down, 0.99) });
+    rows.push({ name: "call: of which capture until the listener's page has the frame (before decoding and its jitter buffer), p50 and p99", value: p(quiet.page, 0.5), unit: 'ms', reference: p(quiet.page, 0.99) });
+    rows.push({ name: "call: of which capture until the listener's page has decoded the frame (the rest is its jitter buffer), p50 and p99", value: p(quiet.decoded, 0.5), unit: 'ms', reference: p(quiet.decoded, 0.99) });
+    rows.push({ name: "call: relayed: capture until the host side of a member whose call has no link to the speaker has the frame (through the listener, one hop), p50 and p99", value: p(quiet.far, 0.5), unit: 'ms', reference: p(quiet.far, 0.99) });
+    rows.push({ name: `call: mouth-to-ear latency with a bulk transfer on the same connection (${(pumpedMB / (rounds * window / 1000)).toFixed(1)} MB/s through it), p50 of ${n(busy.played)}; reference: without`, value: b50, unit: 'ms', reference: q50, goal: '≤ 50 ms more than without', met: b50 - q50 <= 50 });
+    rows.push({ name: 'call: mouth-to-ear latency with the bulk transfer, p99; reference: without', value: b99, unit: 'ms', reference: q99 });
+    rows.push({ name: 'call: frames lost in the jitter buffer with the bulk transfer, of those played', value: busy.late, unit: 'frames', reference: n(busy.played) });
+    rows.push({ name: "call: with the bulk transfer, capture until the speaker's host side has the frame, p50 and p99", value: p(busy.up, 0.5), unit: 'ms', reference: p(busy.up, 0.99) });
+    rows.push({ name: "call: with the bulk transfer, capture until the listener's host side has the frame, p50 and p99", value: p(busy.down, 0.5), unit: 'ms', reference: p(busy.down, 0.99) });
+    rows.push({ name: "call: with the bulk transfer, capture until the listener's page has decoded the frame, p50 and p99", value: p(busy.decoded, 0.5), unit: 'ms', reference: p(busy.decoded, 0.99) });
+    const [u50, u99] = [p(unpaced.played, 0.5), p(unpaced.played, 0.99)];
+    rows.push({ name: `call: for comparison, the transfer not paced (as before pacing; ${(unpacedMB / (rounds * window / 1000)).toFixed(1)} MB/s through it): mouth-to-ear latency p50 and p99`, value: u50, unit: 'ms', reference: u99 });
+    rows.push({ name: "call: for comparison, the transfer not paced: capture until the listener's host side has the frame, p50 and p99", value: p(unpaced.down, 0.5), unit: 'ms', reference: p(unpaced.down, 0.99) });
+    rows.push({ name: "call: the peers' event loop delay, p99 of the worse peer, worst window: with the bulk transfer; reference: without", value: Math.max(...busy.loop), unit: 'ms', reference: Math.max(...quiet.loop) });
+    rows.push({ name: `call: bandwidth of one speaker (Opus payload, ${fps.toFixed(0)} frames/s)`, value: kbps, unit: 'kbit/s' });
+    rows.push({ name: 'call: frames dropped by the speaker before a busy connection, of those sent', value: finalA.dropped, unit: 'frames', reference: finalA.sent });
   } finally {
-    tunnelsA.close();
-    tunnelsB.close();
-    sink.close();
-    await Promise.all([pa.close(), pb.close()]);
-    ca.close();
-    cb.close();
+    await Promise.all([a.stop(), b.stop(), far.stop()]);
     await browser.close();
-    await Promise.all([a.leave(), b.leave()]);
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return rows;

@@ -32,9 +32,13 @@ export class CallRecorder {
     let inCall = '';
     this.call.on('members', (members) => {
       const names = members.map((m) => m.peer.name).sort();
-      if (names.join('\n') === inCall) return;
-      inCall = names.join('\n');
-      out.line(`In the call besides this peer: ${names.length ? names.join(', ') : 'nobody'}`, { event: 'call-members', names });
+      // Members with no link to this peer are heard through another (relay.ts): say through whom.
+      const via = Object.fromEntries(members.filter((m) => m.via).map((m) => [m.peer.name, m.via!.name]));
+      const said = JSON.stringify([names, via]);
+      if (said === inCall) return;
+      inCall = said;
+      const shown = names.map((n) => (via[n] ? `${n} (through ${via[n]})` : n));
+      out.line(`In the call besides this peer: ${shown.length ? shown.join(', ') : 'nobody'}`, { event: 'call-members', names, via });
     });
     out.line(`In the call as a listener, recording to ${file}`, { event: 'call-joined', file });
   }

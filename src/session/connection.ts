@@ -8,6 +8,7 @@ import { deadline, DisposableStore, interval, type IDisposable } from './disposa
 import { TypedEmitter } from './events';
 import type Hyperswarm from 'hyperswarm';
 import { shortKey } from './format';
+import { pacerOf } from './pacer';
 import type { Logger } from './log';
 import { proof, verifyProof } from './secrets';
 import { rosterEncoding, type Roster } from './admission';
@@ -185,14 +186,17 @@ export class PeerConnection extends TypedEmitter<ConnectionEvents> {
     channel.open({ version: PROTOCOL_VERSION, proof: proof(options.authKey, stream.handshakeHash, stream.publicKey) });
   }
 
-  /** Sends an application payload. False when congested (still queued) or impossible. */
+  /**
+   * Sends an application payload. False when congested (still queued), when a call asks bulk data to
+   * keep the connection short (still queued: pacer.ts), or impossible.
+   */
   send(data: Uint8Array): boolean {
     if (!this.hello || this.closed) return false;
     if (data.byteLength > MAX_DATA_FRAME) {
       this.options.logger.error(`refusing to send a ${data.byteLength}-byte frame (max ${MAX_DATA_FRAME})`);
       return false;
     }
-    return this.messages.data.send(data);
+    return this.messages.data.send(data) && pacerOf(this.stream).room();
   }
 
   sendRoster(roster: Roster): void {
@@ -207,10 +211,14 @@ export class PeerConnection extends TypedEmitter<ConnectionEvents> {
     if (this.authenticated && !this.closed) this.messages.peers.send(keys);
   }
 
-  /** Resolves when the outgoing queue has drained or the connection is gone. */
+  /** Resolves when the outgoing queue has drained, and a call's pacing allows more, or the connection is gone. */
   drained(): Promise<void> {
-    if (this.closed || this.mux.drained) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const room = () => (this.closed ? resolve() : pacerOf(this.stream).whenRoom(resolve));
+      if (this.mux.drained) room();
+      else this.drainWaiters.push(room);
+    });
   }
 
   /** Says goodbye (when authenticated) and closes. */

@@ -36,8 +36,8 @@ export interface MemberLink {
 export interface ChannelSpec<L extends MemberLink> {
   protocol: string;
   version: number;
-  /** Adds this protocol's messages to a fresh channel (before it opens) and returns the peer's link. */
-  attach(peer: PeerInfo, channel: Protomux.Channel<number>): L;
+  /** Adds this protocol's messages to a fresh channel (before it opens) and returns the peer's link; `mux` is its connection's. */
+  attach(peer: PeerInfo, channel: Protomux.Channel<number>, mux: Protomux): L;
   logger?: Logger;
 }
 
@@ -114,7 +114,7 @@ export class MemberChannels<L extends MemberLink> {
       ondrain: () => link?.drained?.(),
     });
     if (!channel) return; // already open on this connection
-    link = this.spec.attach(peer, channel);
+    link = this.spec.attach(peer, channel, mux);
     this.open.set(peer.id, { peer, mux, channel, link });
     channel.open(this.spec.version);
   }

@@ -9,6 +9,7 @@ import type Protomux from 'protomux';
 import { shortKey } from './format';
 import type { Logger } from './log';
 import type { MemberLink } from './member-channels';
+import type { BulkPacer } from './pacer';
 import type { PeerInfo } from './transport';
 import {
   MAX_CHUNK,
@@ -69,6 +70,8 @@ export class TunnelLink implements MemberLink {
   };
   private nextId = 1;
   private congested = false;
+  /** Waiting for a call's pacing to allow more (pacer.ts): sockets stay paused until then. */
+  private awaitingRoom = false;
   private isOpen = false;
   private isClosed = false;
 
@@ -76,6 +79,8 @@ export class TunnelLink implements MemberLink {
     readonly peer: PeerInfo,
     channel: Protomux.Channel<number>,
     private readonly host: LinkHost,
+    /** The connection's pacer: a shared server is bulk data, kept short while a call uses the connection. */
+    private readonly pacer: BulkPacer,
   ) {
     this.send = {
       shares: channel.addMessage({ encoding: sharesEncoding, onmessage: (list: ShareInfo[]) => this.host.remoteShares(this.peer, dedupe(list)) }),
@@ -119,6 +124,10 @@ export class TunnelLink implements MemberLink {
 
   drained(): void {
     this.congested = false;
+    this.reflow();
+  }
+
+  private reflow(): void {
     for (const s of [...this.out.values(), ...this.in.values()]) this.flow(s);
   }
 
@@ -165,11 +174,19 @@ export class TunnelLink implements MemberLink {
     this.flow(s);
   }
 
-  /** A socket reads only while its stream has credit and the connection is not congested. */
+  /** A socket reads only while its stream has credit, the connection is not congested and a call leaves room. */
   private flow(s: Stream): void {
     if (s.done) return;
-    if (s.credit > 0 && !this.congested) s.socket.resume();
-    else s.socket.pause();
+    const room = this.pacer.room();
+    if (s.credit > 0 && !this.congested && room) return void s.socket.resume();
+    s.socket.pause();
+    if (!room && !this.awaitingRoom) {
+      this.awaitingRoom = true;
+      this.pacer.whenRoom(() => {
+        this.awaitingRoom = false;
+        if (!this.isClosed) this.reflow();
+      });
+    }
   }
 
   private find(ref: StreamRef): Stream | undefined {

@@ -9,6 +9,7 @@ import { TypedEmitter } from './events';
 import * as net from 'node:net';
 import { silentLogger, type Logger } from './log';
 import { MemberChannels, type MemberMuxSource } from './member-channels';
+import { pacerOf } from './pacer';
 import { TunnelLink, type LinkHost } from './tunnel-link';
 import { MAX_LABEL, MAX_SHARES, TUNNEL_PROTOCOL, TUNNEL_VERSION, type ShareInfo } from './tunnel-wire';
 import type { PeerInfo } from './transport';
@@ -68,7 +69,7 @@ export class ServerTunnels extends TypedEmitter<TunnelEvents> {
       protocol: TUNNEL_PROTOCOL,
       version: TUNNEL_VERSION,
       logger: this.logger,
-      attach: (peer, channel) => new TunnelLink(peer, channel, host),
+      attach: (peer, channel, mux) => new TunnelLink(peer, channel, host, pacerOf(mux.stream)),
     });
   }
 

@@ -3,10 +3,12 @@
  * on member connections only (docs/PROTOCOL.md §9.7), so nobody outside the session can hear or reach
  * it and nothing new is announced anywhere.
  *
- * Voice must not wait behind files: the connection is one reliable stream, so a frame is dropped here,
- * before it is queued, whenever the connection has not drained what it was last given (a file
- * transfer is filling it). A late frame is worth nothing to a listener; a dropped one costs 20 ms of
- * sound. Receivers put frames in a jitter buffer (the page's), which drops frames that come too late.
+ * Voice must not wait behind files: the connection is one reliable stream, so while this peer sends
+ * frames to a member (both in the call, this peer unmuted or relaying to it), bulk data to that member is paced (pacer.ts: shared servers and file
+ * chunks keep at most 64 KiB queued and in flight ahead of a frame); and a frame is dropped here,
+ * before it is queued, whenever the connection has not drained what it was last given. A late frame
+ * is worth nothing to a listener; a dropped one costs 20 ms of sound. Receivers put frames in a jitter
+ * buffer (the page's), which drops frames that come too late.
  */
 import { TypedEmitter } from '../events';
 import c from 'compact-encoding';
@@ -17,6 +19,9 @@ import { MemberChannels, type MemberLink, type MemberMuxSource } from '../member
 import type { PeerInfo } from '../transport';
 import { METER_TICK_MS, SpeakingMeter, type Loudness } from './speaking';
 import { field, writeFields } from '../fields';
+import type { IDisposable } from '../disposable';
+import { pacerOf, type BulkPacer } from '../pacer';
+import { chooseRelays, MAX_REACH, originEncoding, reachEncoding, SeenFrames, wantEncoding, type ReachEntry } from './relay';
 
 export const VOICE_PROTOCOL = 'hyperpair/voice';
 export const VOICE_VERSION = 1;
@@ -42,6 +47,8 @@ export interface CallState {
 /** A member in the call; speaking and level as of the last meter tick (speaking.ts). */
 export interface CallMember extends CallState, Loudness {
   peer: PeerInfo;
+  /** Not connected to this peer: heard through this member (relay.ts). */
+  via?: PeerInfo;
 }
 
 /** This peer in the call, as the others hear it (what its own page sends). */
@@ -54,17 +61,27 @@ export interface CallEvents {
   members: [members: CallMember[]];
 }
 
-const frameEncoding: Encoding<VoiceFrame> = {
-  ...writeFields<VoiceFrame>(
-    field(c.uint, (f) => f.seq),
-    field(c.uint, (f) => f.time),
-    field(c.uint, (f) => f.level),
-    field(c.buffer, (f) => f.data),
-  ),
-  decode(state) {
-    const f = { seq: c.uint.decode(state), time: c.uint.decode(state), level: c.uint.decode(state), data: c.buffer.decode(state) ?? new Uint8Array(0) };
-    if (f.data.byteLength > MAX_FRAME_BYTES || f.level > 255) throw new Error('voice frame out of bounds');
-    return f;
+const frameFields = [field(c.uint, (f: VoiceFrame) => f.seq), field(c.uint, (f: VoiceFrame) => f.time), field(c.uint, (f: VoiceFrame) => f.level), field(c.buffer, (f: VoiceFrame) => f.data)];
+
+function decodeFrame(state: Parameters<Encoding<VoiceFrame>['decode']>[0]): VoiceFrame {
+  const f = { seq: c.uint.decode(state), time: c.uint.decode(state), level: c.uint.decode(state), data: c.buffer.decode(state) ?? new Uint8Array(0) };
+  if (f.data.byteLength > MAX_FRAME_BYTES || f.level > 255) throw new Error('voice frame out of bounds');
+  return f;
+}
+
+const frameEncoding: Encoding<VoiceFrame> = { ...writeFields<VoiceFrame>(...frameFields), decode: decodeFrame };
+
+/** A frame carried for a speaker not connected to the receiver (relay.ts). */
+interface RelayedFrame extends VoiceFrame {
+  /** The speaker's public key, hex. */
+  origin: string;
+}
+
+const relayedEncoding: Encoding<RelayedFrame> = {
+  ...writeFields<RelayedFrame>(field(originEncoding, (r) => r.origin), ...frameFields),
+  decode: (state) => {
+    const origin = originEncoding.decode(state);
+    return { origin, ...decodeFrame(state) };
   },
 };
 
@@ -80,33 +97,98 @@ const stateEncoding: Encoding<CallState> = {
 class VoiceLink implements MemberLink {
   readonly frame: Protomux.Message<VoiceFrame>;
   readonly state: Protomux.Message<CallState>;
+  readonly relayed: Protomux.Message<RelayedFrame>;
+  private readonly reachMessage: Protomux.Message<ReachEntry[]>;
+  private readonly wantMessage: Protomux.Message<string[]>;
+  /** The members in the call this member hears directly, as it last said (`reach`). */
+  reach: ReachEntry[] = [];
+  /** The speakers this member asked this peer to relay (`want`). */
+  wants = new Set<string>();
+  /** A frame came from this member directly: a relay for it is no longer needed (none is lost meanwhile). */
+  heardDirectly = false;
+  private sentReach = '';
+  private sentWant = '';
   /** The connection has not drained since a send returned false. */
   congested = false;
   remote: CallState = { inCall: false, muted: false };
   readonly meter = new SpeakingMeter();
+  /** Bulk data to this member paced while both are in the call. */
+  private pacing: IDisposable | undefined;
 
   constructor(
     readonly peer: PeerInfo,
     channel: Protomux.Channel<number>,
     private readonly call: SessionCall,
+    private readonly pacer: BulkPacer,
   ) {
     this.frame = channel.addMessage({ encoding: frameEncoding, onmessage: (f: VoiceFrame) => call.receive(this, f) });
     this.state = channel.addMessage({
       encoding: stateEncoding,
       onmessage: (s: CallState) => {
         this.remote = s;
+        this.pace();
         if (!s.inCall || s.muted) this.meter.reset();
         call.changed();
       },
     });
+    // Messages 2–4 (relaying): a peer that predates them ignores them (protomux drops unknown types).
+    this.reachMessage = channel.addMessage({
+      encoding: reachEncoding,
+      onmessage: (r: ReachEntry[]) => {
+        this.reach = r.filter((e) => e.id !== peer.id);
+        call.changed();
+      },
+    });
+    this.wantMessage = channel.addMessage({
+      encoding: wantEncoding,
+      onmessage: (w: string[]) => {
+        this.wants = new Set(w);
+        this.pace();
+      },
+    });
+    this.relayed = channel.addMessage({ encoding: relayedEncoding, onmessage: (r: RelayedFrame) => call.receiveRelayed(this, r) });
+  }
+
+  /** Tells the member whom this peer hears directly, when that changed since it last did. */
+  sendReach(reach: ReachEntry[]): void {
+    const said = JSON.stringify(reach);
+    if (said === (this.sentReach || '[]')) return;
+    this.sentReach = said;
+    this.reachMessage.send(reach);
+  }
+
+  /** Asks the member for these speakers' frames (and no others'), when that changed since it last did. */
+  sendWant(origins: string[]): void {
+    const said = JSON.stringify(origins.sort());
+    if (said === (this.sentWant || '[]')) return;
+    this.sentWant = said;
+    this.wantMessage.send(origins);
   }
 
   opened(): void {
     this.state.send(this.call.state());
+    this.call.changed();
   }
 
   closed(): void {
+    this.pacing?.dispose();
+    this.pacing = undefined;
     this.call.changed();
+  }
+
+  /**
+   * Holds the connection's pacer while this peer sends frames to the member (both in the call, and this
+   * peer unmuted or relaying to it), releases it otherwise: pacing shortens the queue ahead of this
+   * peer's own frames, so a muted member's transfers are not slowed for nothing.
+   */
+  pace(): void {
+    const state = this.call.state();
+    const sending = this.remote.inCall && state.inCall && (!state.muted || this.wants.size > 0);
+    if (sending) this.pacing ??= this.pacer.hold();
+    else {
+      this.pacing?.dispose();
+      this.pacing = undefined;
+    }
   }
 
   drained(): void {
@@ -133,15 +215,26 @@ export class SessionCall extends TypedEmitter<CallEvents> {
   private meterTimer: NodeJS.Timeout | undefined;
   /** This peer's own level, from the frames its page sends. */
   private readonly meter = new SpeakingMeter();
+  /** Speakers not connected to this peer → the neighbour their frames come through (relay.ts). */
+  private relayVia = new Map<string, string>();
+  /** Levels of the speakers heard through a neighbour. */
+  private readonly relayedMeters = new Map<string, SpeakingMeter>();
+  /** Per speaker, the frames heard already (a frame may come directly and relayed while links change). */
+  private readonly heard = new Map<string, SeenFrames>();
+  /** Frames this peer carried for others (diagnostics). */
+  relayedForOthers = 0;
 
-  constructor(source: MemberMuxSource, options: CallOptions = {}) {
+  constructor(
+    private readonly source: MemberMuxSource,
+    options: CallOptions = {},
+  ) {
     super();
     this.now = options.now ?? Date.now;
     this.channels = new MemberChannels(source, {
       protocol: VOICE_PROTOCOL,
       version: VOICE_VERSION,
       logger: options.logger ?? silentLogger,
-      attach: (peer, channel) => new VoiceLink(peer, channel, this),
+      attach: (peer, channel, mux) => new VoiceLink(peer, channel, this, pacerOf(mux.stream)),
     });
   }
 
@@ -161,6 +254,8 @@ export class SessionCall extends TypedEmitter<CallEvents> {
     this.meterTimer = undefined;
     this.meter.reset();
     for (const { link } of this.channels.links()) link.meter.reset();
+    this.relayedMeters.clear();
+    this.heard.clear();
   }
 
   setMuted(muted: boolean): void {
@@ -187,10 +282,19 @@ export class SessionCall extends TypedEmitter<CallEvents> {
   }
 
   members(): CallMember[] {
-    return this.channels
+    const direct: CallMember[] = this.channels
       .links()
       .filter(({ link }) => link.remote.inCall)
       .map(({ peer, link }) => ({ peer, inCall: true, muted: link.remote.muted, ...link.meter.shown }));
+    const relayed: CallMember[] = [];
+    for (const [origin, via] of this.relayVia) {
+      const entry = this.channels.link(via)?.reach.find((e) => e.id === origin);
+      const neighbour = direct.find((m) => m.peer.id === via)?.peer;
+      if (!entry || !neighbour || direct.some((m) => m.peer.id === origin)) continue; // a link coming up: listed once
+      const peer = { id: entry.id, name: entry.name, colour: entry.colour };
+      relayed.push({ peer, via: neighbour, inCall: true, muted: entry.muted, ...(this.relayedMeters.get(origin)?.shown ?? { speaking: false, level: 0 }) });
+    }
+    return [...direct, ...relayed];
   }
 
   /** This peer's own state and level (speaking only while in the call, unmuted, with its page sending). */
@@ -204,17 +308,70 @@ export class SessionCall extends TypedEmitter<CallEvents> {
     this.removeAllListeners();
   }
 
-  /** @internal */
+  /** @internal A frame from the speaker's own connection: heard, and carried to the members who asked for it. */
   receive(link: VoiceLink, f: VoiceFrame): void {
     if (!link.remote.inCall || !this.inCall) return;
+    if (!link.heardDirectly) {
+      link.heardDirectly = true;
+      this.changed();
+    }
+    if (!this.firstTime(link.peer.id, f.seq)) return;
     this.received++;
     link.meter.hear(f.level, this.now());
     this.emit('frame', link.peer, f);
+    for (const { link: to } of this.channels.links()) {
+      if (to === link || !to.remote.inCall || !to.wants.has(link.peer.id)) continue;
+      if (to.congested) {
+        this.dropped++;
+        continue;
+      }
+      this.relayedForOthers++;
+      if (!to.relayed.send({ origin: link.peer.id, ...f })) to.congested = true;
+    }
   }
 
-  /** @internal */
+  /** @internal A frame a neighbour carried: heard only from the neighbour this peer asked for that speaker, and never carried further. */
+  receiveRelayed(link: VoiceLink, r: RelayedFrame): void {
+    if (!this.inCall || !link.remote.inCall || this.relayVia.get(r.origin) !== link.peer.id) return;
+    const entry = link.reach.find((e) => e.id === r.origin);
+    if (!entry || !this.firstTime(r.origin, r.seq)) return;
+    this.received++;
+    let meter = this.relayedMeters.get(r.origin);
+    if (!meter) this.relayedMeters.set(r.origin, (meter = new SpeakingMeter()));
+    meter.hear(r.level, this.now());
+    const { origin: _origin, ...frame } = r;
+    this.emit('frame', { id: entry.id, name: entry.name, colour: entry.colour }, frame);
+  }
+
+  /** @internal Who is in the call, whom this peer hears and through whom, changed: tell the neighbours, then the views. */
   changed(): void {
+    this.route();
     this.emit('members', this.members());
+  }
+
+  /**
+   * Tells each neighbour in the call whom this peer hears directly (`reach`), and asks one neighbour
+   * for each speaker it does not hear directly (`want`): relay.ts.
+   */
+  private route(): void {
+    const inCall = this.channels.links().filter(({ link }) => link.remote.inCall);
+    const reach: ReachEntry[] = this.inCall ? inCall.slice(0, MAX_REACH).map(({ peer, link }) => ({ id: peer.id, name: peer.name, colour: peer.colour, muted: link.remote.muted })) : [];
+    // Heard directly once its frames come (or while it is muted: nothing to hear through anyone);
+    // until then a relay carries it, so that no frame is lost while a new link comes up.
+    const direct = new Set(inCall.filter(({ link }) => link.heardDirectly || link.remote.muted).map(({ peer }) => peer.id));
+    const neighbours = inCall.map(({ peer, link }) => ({ id: peer.id, reach: link.reach }));
+    this.relayVia = this.inCall ? chooseRelays(this.source.self.id, direct, neighbours, this.relayVia) : new Map();
+    for (const origin of this.relayedMeters.keys()) if (!this.relayVia.has(origin)) this.relayedMeters.delete(origin);
+    for (const { peer, link } of this.channels.links()) {
+      link.sendReach(reach.filter((e) => e.id !== peer.id));
+      link.sendWant([...this.relayVia].filter(([, via]) => via === peer.id).map(([origin]) => origin));
+    }
+  }
+
+  private firstTime(speaker: string, seq: number): boolean {
+    let seen = this.heard.get(speaker);
+    if (!seen) this.heard.set(speaker, (seen = new SeenFrames()));
+    return seen.first(seq);
   }
 
   /** Speaking and levels move on this tick only, so views redraw a few times a second, not per frame. */
@@ -222,7 +379,8 @@ export class SessionCall extends TypedEmitter<CallEvents> {
     const now = this.now();
     let changed = this.meter.tick(now);
     for (const { link } of this.channels.links()) if (link.meter.tick(now)) changed = true;
-    if (changed) this.changed();
+    for (const meter of this.relayedMeters.values()) if (meter.tick(now)) changed = true;
+    if (changed) this.emit('members', this.members());
   }
 
   private setState(inCall: boolean, muted: boolean): void {
@@ -230,7 +388,10 @@ export class SessionCall extends TypedEmitter<CallEvents> {
     this.inCall = inCall;
     this.muted = muted;
     if (muted) this.meter.reset();
-    for (const { link } of this.channels.links()) link.state.send(this.state());
+    for (const { link } of this.channels.links()) {
+      link.state.send(this.state());
+      link.pace();
+    }
     this.changed();
   }
 }

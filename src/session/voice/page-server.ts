@@ -217,7 +217,7 @@ export class CallPage {
   }
 
   private sendMembers(): void {
-    const list = this.call.members().map((m) => ({ name: m.peer.name, muted: m.muted, speaking: m.speaking, level: m.level }));
+    const list = this.call.members().map((m) => ({ name: m.peer.name, muted: m.muted, speaking: m.speaking, level: m.level, via: m.via?.name }));
     const json = Buffer.from(JSON.stringify(list));
     const rec = Buffer.alloc(5 + json.length);
     rec.writeUInt32BE(rec.length - 4, 0);

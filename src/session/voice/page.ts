@@ -229,7 +229,7 @@ function showMembers(list) {
   ul.replaceChildren();
   for (const m of list) {
     const li = document.createElement('li');
-    li.textContent = m.name + (m.muted ? ' (muted)' : m.speaking ? ' (speaking)' : '');
+    li.textContent = m.name + (m.muted ? ' (muted)' : m.speaking ? ' (speaking)' : '') + (m.via ? ' — heard through ' + m.via : '');
     const bar = document.createElement('span');
     bar.className = 'lvl';
     bar.style.width = Math.round(m.level / 2) + 'px';
