@@ -26,6 +26,7 @@ import { ExcludeRules, scanFolder, type ScanReport } from './scan';
 import { shareBatch } from './share-files';
 import { TreeMirror } from './tree-mirror';
 import { FolderWatcher } from './watcher';
+import { notebookText } from './notebook/first-state';
 import type { SharedWorkspace } from './workspace';
 import type { WriteFailure } from './write-failures';
 
@@ -145,6 +146,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
 
   private async sessionHash(entry: FileEntry): Promise<string> {
     if (entry.kind === 'binary') return entry.hash;
+    if (entry.kind === 'notebook') return contentHash(Buffer.from(notebookText(await this.ws.notebook(entry.id)), 'utf8'));
     return contentHash(Buffer.from((await this.ws.text(entry.id)).toString(), 'utf8'));
   }
 
@@ -369,7 +371,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
    */
   private async readText(id: string): Promise<Uint8Array | undefined> {
     const e = this.ws.byId(id);
-    if (!e || e.kind !== 'text') return undefined;
+    if (!e || e.kind === 'binary') return undefined;
     const known = this.known.get(e.path);
     if (known?.hash === e.hash && known.text !== undefined) return Buffer.from(known.text, 'utf8');
     return (await readIfFile(resolveInside(this.root, e.path))) ?? undefined;

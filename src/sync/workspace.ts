@@ -18,7 +18,7 @@ import { TypedEmitter } from '../session/events';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import type { PeerInfo, PeerTransport } from '../session/transport';
-import type { ChangeOrigin, FileEntry, SyncProgress, Workspace, WorkspaceEvents } from './api';
+import { hasDocument, type ChangeOrigin, type FileEntry, type SyncProgress, type Workspace, type WorkspaceEvents } from './api';
 export type { SyncProgress } from './api';
 import { BinaryFiles } from './binaries';
 import { BlobStore, type ChunkedContent, type ChunkReader } from './blobs';
@@ -39,6 +39,8 @@ import { ownClientId } from './text-base';
 import type { TextLoader, TextSource } from './text-loader';
 import { wireTextSync } from './text-sync';
 import { TextDocs } from './texts';
+import { NotebookModel } from './notebook/model';
+import type { Notebook } from './notebook/ipynb';
 
 export { DEFAULT_CAPS, type WorkspaceCaps } from './index-guard';
 export { RemoteOrigin } from './outbox';
@@ -80,6 +82,8 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
   /** Listeners on the transport, removed on close. */
   private readonly subscriptions = new DisposableStore();
   private readonly clientID: number;
+  /** The model over each notebook document held here (made on first use, kept while the workspace lives). */
+  private readonly notebooks = new Map<string, NotebookModel>();
 
   constructor(options: WorkspaceOptions) {
     super();
@@ -226,6 +230,39 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     return this.loader.load(id);
   }
 
+  /** A notebook's model once its document is complete here (fetched from peers if needed). */
+  async notebook(id: string): Promise<NotebookModel> {
+    await this.loader.text(id);
+    return this.modelOf(id)!;
+  }
+
+  /** Like notebook(), but undefined once no member could send it (or on close). */
+  async loadNotebook(id: string): Promise<NotebookModel | undefined> {
+    return (await this.loader.load(id)) ? this.modelOf(id) : undefined;
+  }
+
+  /** The notebook's model if its document is complete here, else undefined. */
+  loadedNotebook(id: string): NotebookModel | undefined {
+    return this.texts.loaded(id) ? this.modelOf(id) : undefined;
+  }
+
+  private modelOf(id: string): NotebookModel | undefined {
+    if (this.closed || this.view.byId(id)?.kind !== 'notebook') return undefined;
+    let model = this.notebooks.get(id);
+    const doc = this.texts.get(id)?.doc;
+    if (!doc) return undefined;
+    if (model?.doc !== doc) {
+      model?.dispose();
+      model = new NotebookModel(doc);
+      model.on('restored', (cell) => {
+        const e = this.view.byId(id);
+        if (e) this.emit('notice', `A cell of ${e.path} was deleted while someone typed in it; it was brought back with their text (${cell})`);
+      });
+      this.notebooks.set(id, model);
+    }
+    return model;
+  }
+
   binary(id: string): Promise<Uint8Array> {
     return this.binaries.fetch(id);
   }
@@ -307,6 +344,16 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     return this.local.createLazyText(path, size, hash, origin);
   }
 
+  /** A new notebook file (version 3): shared cell by cell, sent whole to the members like a new text. */
+  createNotebook(path: string, nb: Notebook, size: number, hash: string, origin: ChangeOrigin): FileEntry {
+    return this.local.createNotebook(path, nb, size, hash, origin);
+  }
+
+  /** A notebook held as bytes here (the file on disk) until someone needs its document (like createLazyText). */
+  createLazyNotebook(path: string, size: number, hash: string, origin: ChangeOrigin): FileEntry {
+    return this.local.createLazyText(path, size, hash, origin, 'notebook');
+  }
+
   createBinary(path: string, content: Uint8Array, origin: ChangeOrigin): FileEntry {
     return this.view.byId(this.binaries.create(this.local.freePath(path), content, origin))!;
   }
@@ -336,6 +383,8 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     this.blobs.close();
     this.guard.destroy();
     this.loader.close();
+    for (const model of this.notebooks.values()) model.dispose();
+    this.notebooks.clear();
     this.texts.close();
     this.index.destroy();
     this.removeAllListeners();
@@ -367,9 +416,9 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     for (const [id, now] of next) {
       this.availability.update(id);
       if (!now) continue;
-      if (now.kind === 'text' && !this.texts.isReady(id)) void this.loader.buildOrFetch(id, false, source);
+      if (hasDocument(now.kind) && !this.texts.isReady(id)) void this.loader.buildOrFetch(id, false, source);
       // Edited here before its entry arrived (a new text's step 2 precedes it): say so now.
-      if (now.kind === 'text' && this.texts.edited(id)) this.local.markEdited(id, 'editor');
+      if (hasDocument(now.kind) && this.texts.edited(id)) this.local.markEdited(id, 'editor');
       if (now.kind === 'binary') this.rules.keepConflictingVersions(id, this.entries.get(id)!, now.path);
     }
     for (const id of ids) if (this.entries.get(id)?.get('deleted')) this.rules.checkRestore(id);
