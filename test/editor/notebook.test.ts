@@ -163,3 +163,22 @@ editorTest('one editor saves while the other types: nothing lost, the same file 
   const text = await sameFileEverywhere('the typing on every disk');
   assert.ok(text.includes(' w19;'));
 }, 180_000);
+
+editorTest('outputs of a cell run in one editor (a stand-in kernel) reach the other editor and every disk', async () => {
+  const { a, b } = pair();
+  await order('the start');
+  const code = (await cellsOf(a)).cells.find((c) => c.kind === 'code' && c.id !== null)!;
+  const id = code.id!;
+  const first = code.text.split('\n')[0];
+  await a.agent('runCell', NB, id);
+  const want = `ran: ${first}\n`;
+  await until(async () => (await a.agent<{ outputs: string[] }>('cellOutputs', NB, id)).outputs.join('') === want, 'the output in A', 30_000);
+  await until(async () => (await b.agent<{ outputs: string[] }>('cellOutputs', NB, id)).outputs.join('') === want, "A's output in B", 30_000);
+  const inB = await b.agent<{ order: number | null }>('cellOutputs', NB, id);
+  const inA = await a.agent<{ order: number | null }>('cellOutputs', NB, id);
+  assert.equal(inB.order, inA.order, 'the same execution count');
+  const text = await sameFileEverywhere('the output on every disk');
+  const cell = assertValidNotebook(text).cells.find((c) => c.id === id)!;
+  assert.deepEqual(cell.outputs, [{ name: 'stdout', output_type: 'stream', text: [want] }]);
+  assert.equal(cell.execution_count, inA.order);
+}, 180_000);

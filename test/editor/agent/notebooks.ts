@@ -6,6 +6,9 @@
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import vscode = require('vscode');
 
+let controller: vscode.NotebookController | undefined;
+let executions = 0;
+
 export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<string, (...args: never[]) => unknown> {
   const notebookOf = async (rel: string): Promise<vscode.NotebookDocument> => {
     const uri = uriOf(rel).toString();
@@ -89,5 +92,36 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
       return true;
     },
     saveNotebook: async (rel: string) => (await notebookOf(rel)).save(),
+    /**
+     * Runs a cell with a stand-in kernel of this test (no Jupyter here): a controller that prints the
+     * cell's first line to stdout, as a person running the cell would get outputs and a count.
+     */
+    runCell: async (rel: string, id: string) => {
+      const nb = await notebookOf(rel);
+      const index = await indexOf(rel, id);
+      if (!controller) {
+        const made = vscode.notebooks.createNotebookController('hyperpair-test-kernel', 'jupyter-notebook', 'Hyperpair test kernel');
+        made.supportedLanguages = ['python'];
+        made.executeHandler = (cells) => {
+          for (const cell of cells) {
+            const run = made.createNotebookCellExecution(cell);
+            run.executionOrder = ++executions;
+            run.start(Date.now());
+            void run.replaceOutput([new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.stdout(`ran: ${cell.document.lineAt(0).text}\n`)])]);
+            run.end(true, Date.now());
+          }
+        };
+        controller = made;
+      }
+      const editor = await select(rel, index);
+      await vscode.commands.executeCommand('notebook.selectKernel', { notebookEditor: editor, id: 'hyperpair-test-kernel', extension: 'hyperpair.hyperpair' });
+      await vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: index, end: index + 1 }], document: nb.uri });
+      return true;
+    },
+    /** A cell's outputs as the editor shows them: each output's items as text. */
+    cellOutputs: async (rel: string, id: string) => {
+      const cell = (await notebookOf(rel)).cellAt(await indexOf(rel, id));
+      return { order: cell.executionSummary?.executionOrder ?? null, outputs: cell.outputs.map((o) => o.items.map((i) => new TextDecoder().decode(i.data)).join('')) };
+    },
   };
 }
