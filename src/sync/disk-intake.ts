@@ -220,7 +220,9 @@ export class DiskIntake implements DiskReader {
     const text = asText(bytes);
     const model = this.core.ws.loadedNotebook(entry.id);
     if (text !== undefined && this.editor.owns(entry.path)) {
-      // The notebook editor saved: its binding already carries every change into the model.
+      // The notebook editor saved: its binding already carries every change into the model (taking
+      // the file too would apply them twice). A save that differs from the shared notebook is said.
+      if (model && text !== notebookText(model)) this.core.logger.debug(`${entry.path} was saved by the editor with other content than the shared notebook holds now (changes still on their way, or VS Code's own formatting)`);
       this.core.known.set(entry.path, { hash: contentHash(bytes), size: bytes.byteLength, text });
       return;
     }
