@@ -179,3 +179,25 @@ test('spec (§6.1, version 3): a notebook\'s first state is the same bytes from 
   assert.equal(parsed.cells[1].execution_count, null);
   m.dispose();
 });
+
+test('a peer that stops, has its notebook edited on disk while away, and joins again: its edit and the others\' meanwhile are on both disks', async () => {
+  const a = tempDir();
+  writeTree(a, { 'nb.ipynb': sampleNotebookText(3) });
+  const pa = await start({ mode: 'share', dir: a, name: 'a' });
+  const b = path.join(tempDir(), 'b');
+  const pb = await start({ mode: 'join', code: pa.code, dir: b, name: 'b' });
+  await settled([a, b], 'the first copy');
+  await pb.close();
+  // Away: b's disk changes cell1 (Jupyter saving); a types in cell2 and adds a cell.
+  const edited = sampleNotebook(3);
+  edited.cells[1].source = 'x1 = 100  # edited on b while away\nprint(x1)';
+  fs.writeFileSync(path.join(b, 'nb.ipynb'), writeIpynb(edited));
+  const ma = await pa.workspace.notebook(pa.workspace.byPath('nb.ipynb')!.id);
+  ma.source('cell2')!.insert(0, '# a meanwhile\n');
+  ma.insertCell(3, { kind: 'markdown', source: 'added by a meanwhile' }, 'editor');
+  await waitFor(() => read(a).includes('added by a meanwhile'), "a's change on a's disk");
+  const pb2 = await start({ mode: 'join', code: pa.code, dir: b, name: 'b' });
+  const text = await settled([a, b], 'both sides after b came back', ['edited on b while away', '# a meanwhile', 'added by a meanwhile']);
+  assert.deepEqual(sources(text), ['# Notes\n\nShared.', 'x1 = 100  # edited on b while away\nprint(x1)', '# a meanwhile\nx2 = 2\nprint(x2)', 'added by a meanwhile']);
+  await Promise.all([pa.close(), pb2.close()]);
+});
