@@ -26,15 +26,15 @@ export interface NotebookBindingHost {
 export class NotebookBinding {
   /** The model cell each editor cell shows. */
   private readonly ids = new WeakMap<vscode.NotebookCell, string>();
-  /** Cells this binding is deleting from the editor (their removal is no delete by the person). */
-  private readonly removing = new Set<string>();
   /**
-   * This binding's deletions not yet reported back. A NotebookEdit addresses a cell by index and VS
-   * Code applies it without checking the notebook's version: a cell the person inserted meanwhile
-   * shifts it onto another cell. Such a removal is ours, not the person's delete: the model keeps
-   * the cell, and the next reconcile puts it back (with its text, which its Y.Text holds).
+   * The deletion this binding has sent and VS Code has not reported yet: the cell meant, and the
+   * index it addressed. A NotebookEdit addresses a cell by index and VS Code applies it without
+   * checking the notebook's version: a cell the person inserted meanwhile shifts it onto another
+   * cell. A removal of the cell meant, or of whatever cell was at that index, is ours, not the
+   * person's delete: the model keeps that cell, and the next reconcile puts it back (with its text,
+   * which its Y.Text holds). Any other removal is the person's.
    */
-  private deleting = 0;
+  private deleting: { id: string | undefined; index: number } | undefined;
   /** Waiting for the editor to report a change (after each structure edit of this binding). */
   private changeWaiters: Array<() => void> = [];
   /** Cells whose outputs a collaborator changed: the editor's cell is replaced to show them. */
@@ -116,9 +116,10 @@ export class NotebookBinding {
     if (this.disposed) return;
     for (const w of this.changeWaiters.splice(0)) w();
     const removed = new Set<vscode.NotebookCell>();
+    const removedAt = new Map<vscode.NotebookCell, number>();
     const added: vscode.NotebookCell[] = [];
     for (const change of e.contentChanges) {
-      change.removedCells.forEach((c) => removed.add(c));
+      change.removedCells.forEach((c, k) => (removed.add(c), removedAt.set(c, change.range.start + k)));
       added.push(...change.addedCells);
     }
     const moved = new Set(added.filter((c) => removed.has(c)));
@@ -133,10 +134,10 @@ export class NotebookBinding {
         this.unbindCell(cell.document);
         const id = this.ids.get(cell);
         if (id === undefined) continue;
-        if (this.removing.delete(id) || this.deleting > 0) {
-          // Ours: the cell meant, or another one that the edit's index fell on (see `deleting`).
-          this.deleting = Math.max(0, this.deleting - 1);
-          if (this.deleting === 0) this.removing.clear();
+        const ours = this.deleting;
+        if (ours && (ours.id === id || ours.index === removedAt.get(cell))) {
+          // The cell meant, or the one the edit's index fell on (see `deleting`).
+          this.deleting = undefined;
           continue;
         }
         // Replaced by a cell of the same id in the same change (a change of kind): not a delete.
@@ -260,8 +261,7 @@ export class NotebookBinding {
       const edit = new vscode.WorkspaceEdit();
       if (step.op === 'delete') {
         const id = this.ids.get(this.notebook.cellAt(step.index));
-        if (id !== undefined) this.removing.add(id);
-        this.deleting++;
+        this.deleting = { id, index: step.index };
         edit.set(this.notebook.uri, [vscode.NotebookEdit.deleteCells(new vscode.NotebookRange(step.index, step.index + 1))]);
       } else {
         this.outputsArrived.delete(step.id);
@@ -277,7 +277,7 @@ export class NotebookBinding {
         // extension host a moment after the edit resolves).
         await reported;
       } else {
-        if (step.op === 'delete') this.deleting = Math.max(0, this.deleting - 1);
+        if (step.op === 'delete') this.deleting = undefined;
         this.logger.debug(`notebook ${this.relPath}: a structure edit was refused; trying again`);
       }
       applied = true;

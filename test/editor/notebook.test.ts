@@ -31,13 +31,17 @@ interface Cells {
 const cellsOf = (e: Editor) => e.agent<Cells>('notebookCells', NB);
 const shape = (c: Cells) => JSON.stringify(c.cells.map(({ kind, text, id }) => ({ kind, text, id })));
 
-/** Both notebook editors show the same cells (kinds, texts, ids); returns them. */
-async function converged(what: string): Promise<Cells> {
+/**
+ * Both notebook editors show the same cells (kinds, texts, ids), and `ready` holds for them; returns
+ * them. (`ready`: keys sent by the keyboard may not have reached the editor yet when typing returns,
+ * and both editors agree before they do.)
+ */
+async function converged(what: string, ready: (c: Cells) => boolean = () => true): Promise<Cells> {
   let cells: Cells | undefined;
   await until(async () => {
     const [a, b] = await Promise.all([cellsOf(pair().a), cellsOf(pair().b)]);
     cells = a;
-    return shape(a) === shape(b);
+    return shape(a) === shape(b) && ready(a);
   }, what, 60_000);
   return cells!;
 }
@@ -85,7 +89,7 @@ editorTest('typing concurrently in one cell and in different cells: both noteboo
     inserts.push(b.agent('cellInsert', NB, 2, 0, `c${i} `));
   }
   await Promise.all([typing, ...inserts]);
-  const cells = await converged('the typing in both editors');
+  const cells = await converged('the typing in both editors', (c) => c.cells.some((cell) => cell.text.includes('typed_by_A = 0; ')));
   const all = cells.cells.map((c) => c.text).join('\n');
   const once = (word: string) => assert.equal(all.split(word).length - 1, 1, `${JSON.stringify(word)} once in ${JSON.stringify(all)}`);
   once('typed_by_A = 0; ');
@@ -104,7 +108,7 @@ editorTest('a cell inserted, moved or deleted in one editor is inserted, moved o
   const { a, b } = pair();
   const start = await order('the start');
   await a.agent('insertCellBelow', NB, start[0], 'one_by_a = 1');
-  let now = await order('an insert by A');
+  let now = (await converged('an insert by A', (c) => c.cells.some((cell) => cell.text === 'one_by_a = 1'))).cells.map((c) => c.id ?? c.text);
   assert.equal(now.length, start.length + 1);
   const mine = (await cellsOf(b)).cells[1];
   assert.equal(mine.text, 'one_by_a = 1', 'the new cell below the first in B');
@@ -135,7 +139,7 @@ editorTest('inserting, deleting and moving cells concurrently: both editors agre
       await b.agent('moveCell', NB, before[0], 'down');
     })(),
   ]);
-  const cells = await converged('the structure edits in both editors');
+  const cells = await converged('the structure edits in both editors', (c) => ['inserted_by_a = 1', 'inserted_by_b = 2'].every((t) => c.cells.some((cell) => cell.text === t)));
   const now = cells.cells.map((c) => c.id);
   const shown = cells.cells.map((c) => c.id ?? c.text).join(' | ');
   console.log(`# cells after the concurrent structure edits: ${shown} (texts: ${cells.cells.map((c) => c.text.split('\n')[0]).join(' | ')})`);

@@ -74,21 +74,31 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
     insertCellBelow: async (rel: string, id: string, text: string) => {
       const index = await indexOf(rel, id);
       await select(rel, index);
-      await vscode.commands.executeCommand('notebook.cell.insertCodeCellBelow');
       const nb = await notebookOf(rel);
-      const doc = nb.cellAt(index + 1).document;
-      const edit = new vscode.WorkspaceEdit();
-      edit.insert(doc.uri, new vscode.Position(0, 0), text);
-      return vscode.workspace.applyEdit(edit);
+      const before = new Set(nb.getCells());
+      await vscode.commands.executeCommand('notebook.cell.insertCodeCellBelow');
+      // The new cell (a collaborator's cells may arrive meanwhile), then its text, as a person types it.
+      const cell = nb.getCells().find((c) => !before.has(c) && (c.metadata as { id?: unknown }).id === undefined) ?? nb.cellAt(index + 1);
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const edit = new vscode.WorkspaceEdit();
+        edit.insert(cell.document.uri, new vscode.Position(0, 0), text);
+        if (await vscode.workspace.applyEdit(edit)) return true;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`could not type into the new cell of ${rel}`);
     },
+    // The cell commands act on the cell named by a range argument (else on the focused cell, which
+    // may lag the selection just set).
     deleteCell: async (rel: string, id: string) => {
-      await select(rel, await indexOf(rel, id));
-      await vscode.commands.executeCommand('notebook.cell.delete');
+      const index = await indexOf(rel, id);
+      await select(rel, index);
+      await vscode.commands.executeCommand('notebook.cell.delete', { start: index, end: index + 1 });
       return true;
     },
     moveCell: async (rel: string, id: string, direction: 'up' | 'down') => {
-      await select(rel, await indexOf(rel, id));
-      await vscode.commands.executeCommand(direction === 'up' ? 'notebook.cell.moveUp' : 'notebook.cell.moveDown');
+      const index = await indexOf(rel, id);
+      await select(rel, index);
+      await vscode.commands.executeCommand(direction === 'up' ? 'notebook.cell.moveUp' : 'notebook.cell.moveDown', { start: index, end: index + 1 });
       return true;
     },
     saveNotebook: async (rel: string) => (await notebookOf(rel)).save(),
