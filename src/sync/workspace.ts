@@ -39,7 +39,8 @@ import { ownClientId } from './text-base';
 import type { TextLoader, TextSource } from './text-loader';
 import { wireTextSync } from './text-sync';
 import { TextDocs } from './texts';
-import { NotebookModel } from './notebook/model';
+import type { NotebookModel } from './notebook/model';
+import { NotebookModels } from './notebook/models';
 import type { Notebook } from './notebook/ipynb';
 
 export { DEFAULT_CAPS, type WorkspaceCaps } from './index-guard';
@@ -82,8 +83,13 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
   /** Listeners on the transport, removed on close. */
   private readonly subscriptions = new DisposableStore();
   private readonly clientID: number;
-  /** The model over each notebook document held here (made on first use, kept while the workspace lives). */
-  private readonly notebooks = new Map<string, NotebookModel>();
+  private readonly notebooks = new NotebookModels({
+    docOf: (id) => (!this.closed && this.view.byId(id)?.kind === 'notebook' ? this.texts.get(id)?.doc : undefined),
+    restored: (id, cell) => {
+      const e = this.view.byId(id);
+      if (e) this.emit('notice', `A cell of ${e.path} was deleted while someone typed in it; it was brought back with their text (${cell})`);
+    },
+  });
 
   constructor(options: WorkspaceOptions) {
     super();
@@ -233,34 +239,19 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
   /** A notebook's model once its document is complete here (fetched from peers if needed). */
   async notebook(id: string): Promise<NotebookModel> {
     await this.loader.text(id);
-    return this.modelOf(id)!;
+    const model = this.notebooks.of(id);
+    if (!model) throw new Error(`${this.view.byId(id)?.path ?? id} is not a notebook of this workspace (any more)`);
+    return model;
   }
 
   /** Like notebook(), but undefined once no member could send it (or on close). */
   async loadNotebook(id: string): Promise<NotebookModel | undefined> {
-    return (await this.loader.load(id)) ? this.modelOf(id) : undefined;
+    return (await this.loader.load(id)) ? this.notebooks.of(id) : undefined;
   }
 
   /** The notebook's model if its document is complete here, else undefined. */
   loadedNotebook(id: string): NotebookModel | undefined {
-    return this.texts.loaded(id) ? this.modelOf(id) : undefined;
-  }
-
-  private modelOf(id: string): NotebookModel | undefined {
-    if (this.closed || this.view.byId(id)?.kind !== 'notebook') return undefined;
-    let model = this.notebooks.get(id);
-    const doc = this.texts.get(id)?.doc;
-    if (!doc) return undefined;
-    if (model?.doc !== doc) {
-      model?.dispose();
-      model = new NotebookModel(doc);
-      model.on('restored', (cell) => {
-        const e = this.view.byId(id);
-        if (e) this.emit('notice', `A cell of ${e.path} was deleted while someone typed in it; it was brought back with their text (${cell})`);
-      });
-      this.notebooks.set(id, model);
-    }
-    return model;
+    return this.texts.loaded(id) ? this.notebooks.of(id) : undefined;
   }
 
   binary(id: string): Promise<Uint8Array> {
@@ -383,8 +374,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     this.blobs.close();
     this.guard.destroy();
     this.loader.close();
-    for (const model of this.notebooks.values()) model.dispose();
-    this.notebooks.clear();
+    this.notebooks.dispose();
     this.texts.close();
     this.index.destroy();
     this.removeAllListeners();
