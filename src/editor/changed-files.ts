@@ -41,6 +41,7 @@ export class ChangedFiles extends Disposable implements vscode.FileDecorationPro
       vscode.window.registerFileDecorationProvider(this),
       vscode.workspace.onDidOpenTextDocument((d) => this.clear(d.uri)),
       vscode.window.onDidChangeActiveTextEditor((e) => e && this.clear(e.document.uri)),
+      vscode.window.onDidChangeActiveNotebookEditor((e) => e && this.clear(e.notebook.uri)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('hyperpair.markChangedFiles') && !this.enabled()) this.clearAll();
       }),
@@ -76,6 +77,7 @@ export class ChangedFiles extends Disposable implements vscode.FileDecorationPro
     const uri = vscode.Uri.file(path.join(this.root, ...entry.path.split('/')));
     // Someone looking at the file sees the change as it happens: nothing to point out.
     if (vscode.window.visibleTextEditors.some((e) => e.document.uri.fsPath === uri.fsPath)) return;
+    if (vscode.window.visibleNotebookEditors.some((e) => e.notebook.uri.fsPath === uri.fsPath)) return; // a notebook (issue 18)
     const others = this.presence.others();
     const people = writers.map((c) => others.get(c)?.user).filter((u): u is NonNullable<typeof u> => !!u);
     if (people.length === 0) return;

@@ -25,6 +25,7 @@ import { lastWriterOf } from '../sync/authorship';
 import { EditorCall } from './call';
 import { ChangedFiles } from './changed-files';
 import { DocumentBindings } from './documents';
+import { NotebookBindings } from './notebooks';
 import { FileFollower } from './follow-files';
 import { ParticipantsView } from './participants';
 import { Presence } from './presence';
@@ -52,6 +53,8 @@ export interface RunningSession {
   readonly code: string;
   readonly root: string;
   readonly documents: DocumentBindings;
+  /** Open notebooks bound cell by cell to their shared models (notebooks.ts). */
+  readonly notebooks: NotebookBindings;
   readonly presence: Presence;
   readonly participants: ParticipantsView;
   /** Files collaborators changed since this person last opened them. */
@@ -157,6 +160,10 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     logger,
     peer.workspace.awareness,
   );
+  const notebooks = new NotebookBindings(
+    { root: options.root, workspace: peer.workspace, setEditorOwned: (rel, owned) => own(bound, rel, owned), readOnly: () => peer.session.readOnly },
+    logger,
+  );
   const onRole = (readOnly: boolean, atJoin = false) => {
     documents.applyReadOnly();
     const by = atJoin ? 'You joined' : `${ownerName() ?? 'The owner of the session'} made you`;
@@ -234,6 +241,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     },
     root: options.root,
     documents,
+    notebooks,
     presence,
     participants,
     changedFiles,
@@ -274,6 +282,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       changedFiles.dispose();
       follower.dispose();
       presence.dispose();
+      notebooks.dispose();
       documents.dispose();
       changed.dispose();
       await peer.close();

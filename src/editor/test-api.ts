@@ -46,6 +46,8 @@ export interface TestApi {
   chat(): { rows: ChatRow[]; unread: number };
   /** This window in the session's call, and who else is in it. */
   call(): { inCall: boolean; muted: boolean; members: Array<{ name: string; muted: boolean; speaking: boolean }>; sent?: number; dropped?: number; received?: number };
+  /** The notebooks bound cell by cell now (paths). */
+  boundNotebooks(): string[];
   /** How long activation took, measured in the extension host: evaluating the bundle, and activate(). */
   activationTime(): ActivationTime;
 }
@@ -87,6 +89,7 @@ export function createTestApi(controller: SessionController, activation: Activat
       return true;
     },
     activationTime: () => activation,
+    boundNotebooks: () => controller.session?.notebooks.boundPaths() ?? [],
     servers: () => views?.servers.rows() ?? [],
     chat: () => ({ rows: views?.chat.rows() ?? [], unread: views?.chat.unreadCount ?? 0 }),
     call: () => {

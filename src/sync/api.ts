@@ -8,7 +8,13 @@
  */
 import type * as Y from 'yjs';
 
-export type FileKind = 'text' | 'binary';
+/** `notebook` (version 3): a Jupyter notebook shared cell by cell (notebook/model.ts), not as text. */
+export type FileKind = 'text' | 'binary' | 'notebook';
+
+/** Kinds whose content is a Yjs document named by the file id (a text's, or a notebook's). */
+export function hasDocument(kind: FileKind): kind is 'text' | 'notebook' {
+  return kind === 'text' || kind === 'notebook';
+}
 
 /** One file of the shared folder, as the index knows it. */
 export interface FileEntry {

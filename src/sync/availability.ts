@@ -3,7 +3,7 @@
  * made here), fed to the progress tracker; and the one report per file that no member could send it.
  */
 import type { Logger } from '../session/log';
-import type { FileEntry } from './api';
+import { hasDocument, type FileEntry } from './api';
 import type { ProgressTracker } from './progress';
 
 export interface AvailabilityParts {
@@ -25,7 +25,7 @@ export class Availability {
   /** Counts a file's content as here or not, for progress(). */
   update(id: string): void {
     const entry = this.o.byId(id);
-    const here = entry !== undefined && (entry.kind === 'text' ? this.o.textReady(id) : this.o.binaryHeld(id, entry.hash));
+    const here = entry !== undefined && (hasDocument(entry.kind) ? this.o.textReady(id) : this.o.binaryHeld(id, entry.hash));
     this.o.tracker.set(id, entry, here);
   }
 

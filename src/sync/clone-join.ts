@@ -11,6 +11,7 @@ import type { FileEntry } from './api';
 import { asText, MAX_TEXT_BYTES } from './classify';
 import type { Known } from './disk-state';
 import { contentHash } from './hash';
+import { notebookText } from './notebook/first-state';
 import type { SharedWorkspace } from './workspace';
 
 /**
@@ -26,13 +27,14 @@ export function adoptIfSessions(ws: SharedWorkspace, entry: FileEntry, bytes: Ui
     committed ||
     entry.hash === hash ||
     (entry.kind === 'binary' && ws.hadVersion(entry.id, hash)) ||
-    (entry.kind === 'text' && loadedTextHash(ws, entry.id) === hash);
+    (entry.kind !== 'binary' && loadedTextHash(ws, entry) === hash);
   if (!same) return undefined;
-  const text = entry.kind === 'text' ? asText(bytes, MAX_TEXT_BYTES) : undefined;
+  const text = entry.kind !== 'binary' ? asText(bytes, MAX_TEXT_BYTES) : undefined;
   return text === undefined ? { hash, size: bytes.byteLength } : { hash, size: bytes.byteLength, text };
 }
 
-function loadedTextHash(ws: SharedWorkspace, id: string): string | undefined {
-  const t = ws.loadedText(id)?.toString();
+function loadedTextHash(ws: SharedWorkspace, entry: FileEntry): string | undefined {
+  const model = entry.kind === 'notebook' ? ws.loadedNotebook(entry.id) : undefined;
+  const t = model ? notebookText(model) : entry.kind === 'text' ? ws.loadedText(entry.id)?.toString() : undefined;
   return t === undefined ? undefined : contentHash(Buffer.from(t, 'utf8'));
 }

@@ -22,6 +22,8 @@ import type { MirrorCore } from './mirror-core';
 import { resolveInside, unsafePathReason } from './paths';
 import { formatSize, scanFolder } from './scan';
 import { mapOffset, withCommonChanges } from './textdiff';
+import { takeNotebookFromDisk } from './notebook/disk';
+import { isNotebookPath, notebookText, readNotebook } from './notebook/first-state';
 
 export class DiskIntake implements DiskReader {
   /** Paths on disk left unshared at runtime (logged once each). */
@@ -97,7 +99,7 @@ export class DiskIntake implements DiskReader {
       let decoded: { text: string | undefined } | undefined;
       const text = () => (decoded ??= { text: asText(a.bytes) }).text;
       const i = gone.findIndex(
-        (g) => this.core.known.get(g.path)?.hash === hash || (g.kind === 'text' && this.core.ws.loadedText(g.id)?.toString() === text()),
+        (g) => this.core.known.get(g.path)?.hash === hash || (g.kind !== 'binary' && this.sharedText(g) === text()),
       );
       if (i >= 0) {
         const [moved] = gone.splice(i, 1);
@@ -117,6 +119,13 @@ export class DiskIntake implements DiskReader {
       this.core.known.delete(g.path);
       this.core.ws.remove(g.id, 'disk');
     }
+  }
+
+  /** What a text or notebook holds now as a file's text, if loaded here. */
+  private sharedText(e: FileEntry): string | undefined {
+    if (e.kind === 'text') return this.core.ws.loadedText(e.id)?.toString();
+    const model = e.kind === 'notebook' ? this.core.ws.loadedNotebook(e.id) : undefined;
+    return model && notebookText(model);
   }
 
   /** A new file from disk fits the caps every peer enforces (over them, peers would cut us off). */
@@ -148,8 +157,11 @@ export class DiskIntake implements DiskReader {
   addFromDisk(rel: string, bytes: Buffer, lazy = false): void {
     const text = asText(bytes, MAX_TEXT_BYTES);
     const hash = contentHash(bytes);
+    const notebook = text !== undefined && isNotebookPath(rel) ? readNotebook(text) : undefined;
     try {
-      if (text !== undefined && lazy) this.core.ws.createLazyText(rel, bytes.byteLength, hash, 'disk');
+      if (notebook && lazy) this.core.ws.createLazyNotebook(rel, bytes.byteLength, hash, 'disk');
+      else if (notebook) this.core.ws.createNotebook(rel, notebook, bytes.byteLength, hash, 'disk');
+      else if (text !== undefined && lazy) this.core.ws.createLazyText(rel, bytes.byteLength, hash, 'disk');
       else if (text !== undefined) this.core.ws.createText(rel, text, 'disk');
       else this.core.ws.createBinary(rel, bytes, 'disk');
       this.core.known.set(rel, { hash, size: bytes.byteLength, text });
@@ -162,6 +174,7 @@ export class DiskIntake implements DiskReader {
     const hash = contentHash(bytes);
     const known = this.core.known.get(entry.path);
     if (known?.hash === hash) return; // our own write, or no change
+    if (entry.kind === 'notebook') return this.notebookChanged(entry, bytes);
     const save = entry.kind === 'text' ? this.editor.lastSave(entry.path, hash) : undefined;
     if (save) {
       // The editor's save (its buffer, bound to the shared text), read once the editor may have let
@@ -256,6 +269,28 @@ export class DiskIntake implements DiskReader {
       else await this.mergeThreeWay(entry, ytext, bytes, text);
     }
     await this.writer.writeEntry(entry);
+  }
+
+  /** A notebook changed on disk: the change goes into its model (notebook/disk.ts). */
+  private notebookChanged(entry: FileEntry, bytes: Buffer): void {
+    const text = asText(bytes);
+    const model = this.core.ws.loadedNotebook(entry.id);
+    if (text !== undefined && this.editor.owns(entry.path)) {
+      // The notebook editor saved: its binding already carries every change into the model (taking
+      // the file too would apply them twice). A save that differs from the shared notebook is said.
+      if (model && text !== notebookText(model)) this.core.logger.debug(`${entry.path} was saved by the editor with other content than the shared notebook holds now (changes still on their way, or VS Code's own formatting)`);
+      this.core.known.set(entry.path, { hash: contentHash(bytes), size: bytes.byteLength, text });
+      return;
+    }
+    // Not loaded yet (a joiner still fetching): the disk's edit is merged once it is here.
+    if (!model) return this.writer.afterContent(entry.id, true, () => this.core.ws.notebook(entry.id));
+    const taken = text === undefined ? ({ taken: false, why: 'it is no longer text' } as const) : takeNotebookFromDisk(model, this.core.known.get(entry.path), text, bytes);
+    if (!taken.taken) {
+      this.warnOnce(`notebook:${entry.path}:${contentHash(bytes)}`, `${entry.path} is not taken into the session: ${taken.why}; its last valid version stays shared, and this file is not written over until it is a notebook again`);
+      return;
+    }
+    this.core.known.set(entry.path, { ...taken.known, earlier: earlierTexts(this.core.known.get(entry.path)) });
+    if (taken.behind) this.writer.scheduleText(entry); // bring the peers' changes to disk too
   }
 
   /** A write was refused because the file changed on disk: bring that change into the model first. */

@@ -8,6 +8,7 @@ import type { Logger } from '../session/log';
 import type { FileEntry } from './api';
 import { asText, MAX_TEXT_BYTES } from './classify';
 import { contentHash } from './hash';
+import { notebookText } from './notebook/first-state';
 import type { Known } from './disk-state';
 import { conflictPath, isSafeRelativePath } from './paths';
 import type { SharedWorkspace } from './workspace';
@@ -28,8 +29,9 @@ function freeConflictPath(ws: SharedWorkspace, rel: string, hash: string): strin
 export function keepBesideAsNew(ws: SharedWorkspace, rel: string, bytes: Uint8Array, logger: Logger): FileEntry | undefined {
   const hash = contentHash(bytes);
   const entry = ws.byPath(rel);
-  if (entry?.kind === 'text') {
-    const shared = ws.loadedText(entry.id)?.toString();
+  if (entry?.kind === 'text' || entry?.kind === 'notebook') {
+    const model = entry.kind === 'notebook' ? ws.loadedNotebook(entry.id) : undefined;
+    const shared = model ? notebookText(model) : ws.loadedText(entry.id)?.toString();
     if (shared !== undefined && contentHash(Buffer.from(shared, 'utf8')) === hash) return undefined;
   } else if (entry?.hash === hash) return undefined;
   const copyPath = freeConflictPath(ws, rel, hash);

@@ -11,12 +11,12 @@ import { CHUNK_SIZE } from './protocol';
 import type { SharedWorkspace } from './workspace';
 
 /**
- * A text's bytes for the workspace to build its document from (it checks them against the entry's
+ * A text's (or a notebook's) bytes for the workspace to build its document from (it checks them against the entry's
  * hash): the file on disk, or, when it changed there since, the text last synced (the record's).
  */
 export async function readText(root: string, ws: SharedWorkspace, known: KnownFiles, id: string): Promise<Uint8Array | undefined> {
   const e = ws.byId(id);
-  if (!e || e.kind !== 'text') return undefined;
+  if (!e || e.kind === 'binary') return undefined;
   const seen = known.get(e.path);
   if (seen?.hash === e.hash && seen.text !== undefined) return Buffer.from(seen.text, 'utf8');
   return (await readIfFile(resolveInside(root, e.path))) ?? undefined;

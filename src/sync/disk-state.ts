@@ -159,7 +159,7 @@ export class DiskRecord {
   async resumeTexts(ws: SharedWorkspace): Promise<void> {
     for (const [id, update] of this.savedDocs) {
       const e = ws.byId(id);
-      if (e?.kind !== 'text') continue;
+      if (!e || e.kind === 'binary') continue;
       const ytext = await ws.text(id);
       try {
         Y.applyUpdate(ytext.doc!, update, 'disk');

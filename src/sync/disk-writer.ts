@@ -14,6 +14,7 @@ import { contentHash } from './hash';
 import type { MirrorCore } from './mirror-core';
 import { isSafeRelativePath, resolveInside } from './paths';
 import { WriteFailures, type WriteFailure } from './write-failures';
+import { notebookText } from './notebook/first-state';
 
 /**
  * Tries to write one remote change over a file that keeps changing on disk. Each refused try merges
@@ -144,6 +145,16 @@ export class DiskWriter {
       if (this.core.known.get(e.path)?.text === text) return true;
       // Read here as text before: from now on its binding carries it (disk-bindings.ts), from the delta.
       if (!firstCopy && !this.editor.owns(e.path) && (await this.bindings.bind(e, ytext))) return true;
+      bytes = Buffer.from(text, 'utf8');
+    } else if (e.kind === 'notebook') {
+      if (this.editor.owns(e.path) && this.core.known.has(e.path)) return true;
+      // Written from the model as Jupyter writes it (ipynb.ts), whoever changed what.
+      const model = firstCopy ? await this.core.ws.loadNotebook(e.id) : this.core.ws.loadedNotebook(e.id);
+      if (!model) {
+        this.afterContent(e.id, false, () => this.core.ws.notebook(e.id));
+        return true;
+      }
+      text = notebookText(model);
       bytes = Buffer.from(text, 'utf8');
     } else {
       if (this.core.known.get(e.path)?.hash === e.hash) return true; // already here (a clone): nothing to fetch

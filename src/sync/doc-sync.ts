@@ -16,6 +16,7 @@ import type { PeerLinks } from './links';
 import { Outbox, RemoteOrigin } from './outbox';
 import { INDEX_DOC, ProtocolError } from './protocol';
 import type { Receiver } from './receiver';
+import { notebookProblem } from './notebook/bounds';
 import type { TextDocs } from './texts';
 
 /**
@@ -139,6 +140,8 @@ export class DocSync {
     if (t.doc.getText('content').length > MAX_REMOTE_TEXT_CHARS) {
       throw new ProtocolError(`text document over ${MAX_REMOTE_TEXT_CHARS} characters`);
     }
+    const overNotebook = notebookProblem(t.doc, MAX_REMOTE_TEXT_CHARS);
+    if (overNotebook) throw new ProtocolError(overNotebook);
     if (complete) this.p.textArrived(name);
     // An edit to a text held as bytes waits on its first state: build it from them.
     else if (this.p.texts.isBytes(name)) this.p.build(name);

@@ -128,7 +128,7 @@ export class FileView {
       const m = this.entries.get(id);
       const path = m instanceof Y.Map ? m.get('path') : undefined;
       const kind = m?.get('kind');
-      if (!m || m.get('deleted') || typeof path !== 'string' || (kind !== 'text' && kind !== 'binary')) continue;
+      if (!m || m.get('deleted') || typeof path !== 'string' || (kind !== 'text' && kind !== 'binary' && kind !== 'notebook')) continue;
       if (!isSafeRelativePath(path)) continue; // never exposed (remote ones were refused already)
       this.claimed.set(id, path);
       let set = this.claims.get(path);

@@ -59,7 +59,7 @@ export function entryProblem(id: string, m: unknown, caps: WorkspaceCaps): strin
     return `file ${JSON.stringify(path)} of ${String(size)} bytes is over the size cap`;
   }
   const kind = m.get('kind');
-  if (kind !== 'text' && kind !== 'binary') return 'bad file kind';
+  if (kind !== 'text' && kind !== 'binary' && kind !== 'notebook') return 'bad file kind';
   return undefined;
 }
 

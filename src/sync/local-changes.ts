@@ -4,12 +4,14 @@
  * so a bad or taken path is refused before anything is written.
  */
 import * as Y from 'yjs';
-import type { ChangeOrigin, FileEntry } from './api';
+import { hasDocument, type ChangeOrigin, type FileEntry } from './api';
 import { entryMap, newId, versionCount } from './entries';
 import type { FileView } from './file-view';
 import { contentHash } from './hash';
 import { RemoteOrigin } from './outbox';
 import { validateRelativePath } from './paths';
+import type { Notebook } from './notebook/ipynb';
+import { materialiseNotebook } from './notebook/first-state';
 import { MATERIALISE, materialise } from './text-base';
 import type { TextDocs } from './texts';
 
@@ -35,17 +37,8 @@ export class LocalChanges {
    * The entry's `size` and `hash` are those of the content at creation; nobody updates them.
    */
   createText(path: string, content: string, origin: ChangeOrigin): FileEntry {
-    const p = this.freePath(path);
-    const id = newId();
-    const t = this.o.texts.state(id);
-    materialise(t.doc, content, MATERIALISE);
-    this.o.textReady(id);
-    this.o.sendWhole(id, t.doc);
     const bytes = Buffer.from(content, 'utf8');
-    this.o.index.transact(() => {
-      this.o.entries.set(id, entryMap({ path: p, kind: 'text', size: bytes.byteLength, hash: contentHash(bytes) }));
-    }, origin);
-    return this.o.view.byId(id)!;
+    return this.createWhole(path, 'text', bytes.byteLength, contentHash(bytes), (doc) => materialise(doc, content, MATERIALISE), origin);
   }
 
   /**
@@ -53,11 +46,31 @@ export class LocalChanges {
    * until someone opens or edits it: only the entry is made, and a member that asks for the text gets
    * its first state built from those bytes (§6.1, version 2).
    */
-  createLazyText(path: string, size: number, hash: string, origin: ChangeOrigin): FileEntry {
+  createLazyText(path: string, size: number, hash: string, origin: ChangeOrigin, kind: 'text' | 'notebook' = 'text'): FileEntry {
     const p = this.freePath(path);
     const id = newId();
     this.o.texts.holdAsBytes(id);
-    this.o.index.transact(() => this.o.entries.set(id, entryMap({ path: p, kind: 'text', size, hash })), origin);
+    this.o.index.transact(() => this.o.entries.set(id, entryMap({ path: p, kind, size, hash })), origin);
+    return this.o.view.byId(id)!;
+  }
+
+  /**
+   * A new notebook file (§6.1, version 3), made as a new text is: its document first (the first state
+   * of the file read, `size` and `hash` its bytes'), sent whole, then the entry.
+   */
+  createNotebook(path: string, nb: Notebook, size: number, hash: string, origin: ChangeOrigin): FileEntry {
+    return this.createWhole(path, 'notebook', size, hash, (doc) => materialiseNotebook(doc, nb, MATERIALISE), origin);
+  }
+
+  /** A new file with a document: the document built (`fill`), complete here, sent whole, then the entry. */
+  private createWhole(path: string, kind: 'text' | 'notebook', size: number, hash: string, fill: (doc: Y.Doc) => void, origin: ChangeOrigin): FileEntry {
+    const p = this.freePath(path);
+    const id = newId();
+    const t = this.o.texts.state(id);
+    fill(t.doc);
+    this.o.textReady(id);
+    this.o.sendWhole(id, t.doc);
+    this.o.index.transact(() => this.o.entries.set(id, entryMap({ path: p, kind, size, hash })), origin);
     return this.o.view.byId(id)!;
   }
 
@@ -76,9 +89,9 @@ export class LocalChanges {
     const entry = this.o.view.byId(id);
     // What the deleter had seen: edits beyond it (made concurrently) bring the file back.
     // A text this peer never loaded cannot say what it saw: then the delete simply wins ('*').
-    const text = entry?.kind === 'text' ? this.o.texts.get(id) : undefined;
+    const text = entry && hasDocument(entry.kind) ? this.o.texts.get(id) : undefined;
     const sv = text?.ready ? Y.encodeStateVector(text.doc) : this.o.texts.bytesStateVector(id);
-    const seen = entry?.kind === 'text' ? (sv ? Buffer.from(sv).toString('base64') : '*') : String(versionCount(m));
+    const seen = entry && hasDocument(entry.kind) ? (sv ? Buffer.from(sv).toString('base64') : '*') : String(versionCount(m));
     this.o.index.transact(() => m.set('deleted', seen), origin);
   }
 

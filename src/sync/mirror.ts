@@ -27,6 +27,7 @@ import { ExcludeRules, scanFolder, type ScanReport } from './scan';
 import { shareBatch } from './share-files';
 import { TreeMirror } from './tree-mirror';
 import { FolderWatcher } from './watcher';
+import { notebookText } from './notebook/first-state';
 import type { SharedWorkspace } from './workspace';
 import type { WriteFailure } from './write-failures';
 
@@ -153,6 +154,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
 
   private async sessionHash(entry: FileEntry): Promise<string> {
     if (entry.kind === 'binary') return entry.hash;
+    if (entry.kind === 'notebook') return contentHash(Buffer.from(notebookText(await this.ws.notebook(entry.id)), 'utf8'));
     return contentHash(Buffer.from((await this.ws.text(entry.id)).toString(), 'utf8'));
   }
 

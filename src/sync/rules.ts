@@ -64,7 +64,7 @@ export class ConflictRules {
     const seen = m?.get('deleted');
     if (!m || typeof seen !== 'string' || seen === '*') return;
     let newer = false;
-    if (m.get('kind') === 'text') {
+    if (m.get('kind') === 'text' || m.get('kind') === 'notebook') {
       const doc = this.host.textDoc(id);
       if (!doc) return;
       const seenSV = Y.decodeStateVector(Buffer.from(seen, 'base64'));

@@ -9,6 +9,7 @@ import type { Logger } from '../session/log';
 import type { PeerTransport } from '../session/transport';
 import { TextFetcher } from './fetcher';
 import type { Outbox } from './outbox';
+import { materialiseNotebook, notebookBase } from './notebook/first-state';
 import { MATERIALISE, baseText, materialise } from './text-base';
 import type { TextDocs } from './texts';
 
@@ -35,7 +36,7 @@ export interface TextLoaderParts {
   /** Nobody could send a text and nothing of it is here. */
   unavailable(id: string): void;
   /** The hash of a text's first state (its index entry's `hash`), and whether anyone edited it since. */
-  base(id: string): { hash: string; edited: boolean } | undefined;
+  base(id: string): { hash: string; edited: boolean; notebook: boolean } | undefined;
 }
 
 export class TextLoader {
@@ -93,7 +94,7 @@ export class TextLoader {
    */
   async buildOrFetch(id: string, urgent = true, from?: string): Promise<void> {
     const base = this.source ? this.p.base(id) : undefined;
-    const built = base && !this.p.texts.get(id)?.ready ? await this.build(id, base.hash) : false;
+    const built = base && !this.p.texts.get(id)?.ready ? await this.build(id, base.hash, base.notebook) : false;
     if (this.p.texts.get(id)?.ready || this.p.isClosed()) return;
     if (built && !base?.edited) return this.markReady(id);
     if (this.p.texts.isBytes(id)) {
@@ -104,11 +105,17 @@ export class TextLoader {
   }
 
   /** Gives the document its first state from the bytes held here; false when they are not here. */
-  private build(id: string, hash: string): Promise<boolean> {
+  private build(id: string, hash: string, notebook: boolean): Promise<boolean> {
     const known = this.building.get(id);
     if (known) return known;
     const run = (async () => {
       const bytes = await this.source?.(id).catch(() => undefined);
+      if (notebook) {
+        const nb = bytes && notebookBase(bytes, hash);
+        if (!nb || this.p.isClosed()) return false;
+        materialiseNotebook(this.p.texts.state(id).doc, nb, MATERIALISE);
+        return true;
+      }
       const content = bytes && baseText(bytes, hash);
       if (content === undefined || this.p.isClosed()) return false;
       materialise(this.p.texts.state(id).doc, content, MATERIALISE);

@@ -41,7 +41,8 @@ export function wireTextSync(p: TextSyncParts): { receiver: Receiver; loader: Te
       base: (id) => {
         const m = p.entries.get(id);
         const hash = m?.get('hash');
-        return m?.get('kind') === 'text' && typeof hash === 'string' ? { hash, edited: m.get('edited') === true } : undefined;
+        const kind = m?.get('kind');
+        return (kind === 'text' || kind === 'notebook') && typeof hash === 'string' ? { hash, edited: m!.get('edited') === true, notebook: kind === 'notebook' } : undefined;
       },
     },
     p.docRequestTimeoutMs,

@@ -6,6 +6,7 @@
  * again from the bytes when someone needs it.
  */
 import * as Y from 'yjs';
+import { isNotebookDoc } from './notebook/first-state';
 import { BASE_CLIENT, MATERIALISE, isPristine, onlyBase } from './text-base';
 
 export interface TextState {
@@ -60,7 +61,10 @@ export class TextDocs {
     const news = (tx: Y.Transaction) => tx.origin !== MATERIALISE || !onlyBase(tx);
     doc.on('afterTransaction', (tx: Y.Transaction) => {
       if (this.texts.get(id)?.doc !== doc) return this.lateChange(id, doc, tx);
-      if (news(tx)) this.hooks.transaction(id, tx);
+      if (!news(tx)) return;
+      this.hooks.transaction(id, tx);
+      // A notebook's document (version 3) has no `content`: any change to its cells is its change.
+      if (isNotebookDoc(doc) && tx.changed.size > 0) this.hooks.changed(id, tx);
     });
     doc.getText('content').observe((_e, tx) => {
       if (this.texts.get(id)?.doc === doc && news(tx)) this.hooks.changed(id, tx);
@@ -98,6 +102,8 @@ export class TextDocs {
   releasable(id: string): boolean {
     const t = this.texts.get(id);
     if (!t?.ready || t.waiters.length > 0 || t.wantedBy.size > 0 || !isPristine(t.doc)) return false;
+    // A notebook's model observes its document for as long as the workspace lives: notebooks are few.
+    if (isNotebookDoc(t.doc)) return false;
     // Ours is the one observer TextDocs adds; another is an editor binding (or its undo manager).
     return observerCount(t.doc.getText('content')) <= 1;
   }

@@ -18,7 +18,7 @@ import { TypedEmitter } from '../session/events';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import type { PeerInfo, PeerTransport } from '../session/transport';
-import type { ChangeOrigin, FileEntry, SyncProgress, Workspace, WorkspaceEvents } from './api';
+import { hasDocument, type ChangeOrigin, type FileEntry, type SyncProgress, type Workspace, type WorkspaceEvents } from './api';
 export type { SyncProgress } from './api';
 import { BinaryFiles } from './binaries';
 import { BlobStore, type ChunkedContent, type ChunkReader } from './blobs';
@@ -39,6 +39,9 @@ import { ownClientId } from './text-base';
 import type { TextLoader, TextSource } from './text-loader';
 import { wireTextSync } from './text-sync';
 import { TextDocs } from './texts';
+import type { NotebookModel } from './notebook/model';
+import { NotebookModels } from './notebook/models';
+import type { Notebook } from './notebook/ipynb';
 
 export { DEFAULT_CAPS, type WorkspaceCaps } from './index-guard';
 export { RemoteOrigin } from './outbox';
@@ -80,6 +83,13 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
   /** Listeners on the transport, removed on close. */
   private readonly subscriptions = new DisposableStore();
   private readonly clientID: number;
+  private readonly notebooks = new NotebookModels({
+    docOf: (id) => (!this.closed && this.view.byId(id)?.kind === 'notebook' ? this.texts.get(id)?.doc : undefined),
+    restored: (id, cell) => {
+      const e = this.view.byId(id);
+      if (e) this.emit('notice', `A cell of ${e.path} was deleted while someone typed in it; it was brought back with their text (${cell})`);
+    },
+  });
 
   constructor(options: WorkspaceOptions) {
     super();
@@ -226,6 +236,24 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     return this.loader.load(id);
   }
 
+  /** A notebook's model once its document is complete here (fetched from peers if needed). */
+  async notebook(id: string): Promise<NotebookModel> {
+    await this.loader.text(id);
+    const model = this.notebooks.of(id);
+    if (!model) throw new Error(`${this.view.byId(id)?.path ?? id} is not a notebook of this workspace (any more)`);
+    return model;
+  }
+
+  /** Like notebook(), but undefined once no member could send it (or on close). */
+  async loadNotebook(id: string): Promise<NotebookModel | undefined> {
+    return (await this.loader.load(id)) ? this.notebooks.of(id) : undefined;
+  }
+
+  /** The notebook's model if its document is complete here, else undefined. */
+  loadedNotebook(id: string): NotebookModel | undefined {
+    return this.texts.loaded(id) ? this.notebooks.of(id) : undefined;
+  }
+
   binary(id: string): Promise<Uint8Array> {
     return this.binaries.fetch(id);
   }
@@ -307,6 +335,16 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     return this.local.createLazyText(path, size, hash, origin);
   }
 
+  /** A new notebook file (version 3): shared cell by cell, sent whole to the members like a new text. */
+  createNotebook(path: string, nb: Notebook, size: number, hash: string, origin: ChangeOrigin): FileEntry {
+    return this.local.createNotebook(path, nb, size, hash, origin);
+  }
+
+  /** A notebook held as bytes here (the file on disk) until someone needs its document (like createLazyText). */
+  createLazyNotebook(path: string, size: number, hash: string, origin: ChangeOrigin): FileEntry {
+    return this.local.createLazyText(path, size, hash, origin, 'notebook');
+  }
+
   createBinary(path: string, content: Uint8Array, origin: ChangeOrigin): FileEntry {
     return this.view.byId(this.binaries.create(this.local.freePath(path), content, origin))!;
   }
@@ -336,6 +374,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     this.blobs.close();
     this.guard.destroy();
     this.loader.close();
+    this.notebooks.dispose();
     this.texts.close();
     this.index.destroy();
     this.removeAllListeners();
@@ -367,9 +406,9 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     for (const [id, now] of next) {
       this.availability.update(id);
       if (!now) continue;
-      if (now.kind === 'text' && !this.texts.isReady(id)) void this.loader.buildOrFetch(id, false, source);
+      if (hasDocument(now.kind) && !this.texts.isReady(id)) void this.loader.buildOrFetch(id, false, source);
       // Edited here before its entry arrived (a new text's step 2 precedes it): say so now.
-      if (now.kind === 'text' && this.texts.edited(id)) this.local.markEdited(id, 'editor');
+      if (hasDocument(now.kind) && this.texts.edited(id)) this.local.markEdited(id, 'editor');
       if (now.kind === 'binary') this.rules.keepConflictingVersions(id, this.entries.get(id)!, now.path);
     }
     for (const id of ids) if (this.entries.get(id)?.get('deleted')) this.rules.checkRestore(id);

@@ -119,9 +119,10 @@ export class NotebookModel extends TypedEmitter<NotebookModelEvents> {
 
   toNotebook(): Notebook {
     return {
-      nbformat: (this.root.get('nbformat') as number | undefined) ?? 4,
-      nbformatMinor: (this.root.get('nbformatMinor') as number | undefined) ?? 5,
-      metadata: (this.root.get('metadata') as JsonObject | undefined) ?? {},
+      // Only nbformat 4 is ever shared (ipynb.ts); a peer's other value is not written into a file.
+      nbformat: 4,
+      nbformatMinor: minorOf(this.root.get('nbformatMinor')),
+      metadata: asObject(this.root.get('metadata')) ?? {},
       cells: this.cells().map(({ position: _position, ...cell }) => cell),
     };
   }
@@ -228,19 +229,34 @@ function newCellMap(c: NotebookCell, pos: string): CellMap {
   return m;
 }
 
+/**
+ * A cell as the document holds it. The document comes from peers (untrusted): a value of the wrong
+ * shape is read as the default, so the file written from it is always a well-formed notebook.
+ */
 function readCell(id: string, m: CellMap): CellView {
+  const kind = m.get('kind');
+  const outputs = m.get('outputs');
+  const count = m.get('executionCount');
   const cell: CellView = {
     id,
-    kind: m.get('kind') as CellKind,
+    kind: kind === 'markdown' || kind === 'raw' ? kind : 'code',
     source: String(m.get('source') ?? ''),
-    metadata: (m.get('metadata') as JsonObject | undefined) ?? {},
-    outputs: (m.get('outputs') as JsonObject[] | undefined) ?? [],
-    executionCount: (m.get('executionCount') as number | null | undefined) ?? null,
+    metadata: asObject(m.get('metadata')) ?? {},
+    outputs: Array.isArray(outputs) ? outputs.filter((o): o is JsonObject => asObject(o) !== undefined) : [],
+    executionCount: typeof count === 'number' && Number.isSafeInteger(count) && count >= 0 ? count : null,
     position: String(m.get('pos')),
   };
-  const attachments = m.get('attachments') as JsonObject | undefined;
+  const attachments = asObject(m.get('attachments'));
   if (attachments) cell.attachments = attachments;
   return cell;
+}
+
+function minorOf(v: unknown): number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v < 1000 ? v : 5;
+}
+
+function asObject(v: unknown): JsonObject | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Y.AbstractType) ? (v as JsonObject) : undefined;
 }
 
 function byPosition(a: CellView, b: CellView): number {

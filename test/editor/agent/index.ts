@@ -9,6 +9,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import vscode = require('vscode');
+import { notebookHandlers } from './notebooks';
 
 type Handler = (...args: never[]) => unknown;
 
@@ -171,6 +172,7 @@ const handlers: Record<string, Handler> = {
     setTimeout(() => finish?.(), 50);
     return true;
   },
+  ...notebookHandlers(uriOf),
 };
 
 export function run(): Promise<void> {

@@ -1,0 +1,61 @@
+/**
+ * A notebook cell between VS Code and the model: its kind, the nbformat id, metadata and execution
+ * count VS Code's built-in ipynb support keeps in the cell's metadata, and the editor's cell made
+ * from a model cell (so that VS Code saves the same file as every other peer writes).
+ */
+import * as vscode from 'vscode';
+import type { CellKind, JsonObject } from '../sync/notebook/ipynb';
+import type { CellView } from '../sync/notebook/model';
+import { toEditorOutput } from '../sync/notebook/outputs';
+
+/** The editor's cell for a model cell: its id, metadata and count where VS Code's ipynb keeps them. */
+export function cellData(cell: CellView, notebook: vscode.NotebookDocument): vscode.NotebookCellData {
+  const markup = cell.kind === 'markdown';
+  const data = new vscode.NotebookCellData(markup ? vscode.NotebookCellKind.Markup : vscode.NotebookCellKind.Code, cell.source, languageOf(cell, notebook));
+  const metadata: Record<string, unknown> = { id: cell.id, metadata: cell.metadata };
+  if (cell.kind === 'code') metadata.execution_count = cell.executionCount;
+  if (cell.attachments) metadata.attachments = cell.attachments;
+  data.metadata = metadata;
+  data.outputs = cell.outputs.map((o) => {
+    const out = toEditorOutput(o);
+    return new vscode.NotebookCellOutput(
+      out.items.map((i) => new vscode.NotebookCellOutputItem(i.data, i.mime)),
+      out.metadata,
+    );
+  });
+  if (cell.executionCount !== null) data.executionSummary = { executionOrder: cell.executionCount };
+  return data;
+}
+
+function languageOf(cell: CellView, notebook: vscode.NotebookDocument): string {
+  if (cell.kind === 'markdown') return 'markdown';
+  if (cell.kind === 'raw') return 'raw';
+  const own = (cell.metadata.vscode as JsonObject | undefined)?.languageId;
+  if (typeof own === 'string') return own;
+  const nb = notebook.metadata as { metadata?: { language_info?: { name?: unknown }; kernelspec?: { language?: unknown } } };
+  const name = nb.metadata?.language_info?.name ?? nb.metadata?.kernelspec?.language;
+  return typeof name === 'string' ? name : 'python';
+}
+
+export function kindOf(cell: vscode.NotebookCell): CellKind {
+  if (cell.kind === vscode.NotebookCellKind.Markup) return 'markdown';
+  return cell.document.languageId === 'raw' ? 'raw' : 'code';
+}
+
+/** VS Code's ipynb support keeps a cell's nbformat id, metadata and count in the cell's metadata. */
+export function cellMetadata(cell: vscode.NotebookCell): { id: string | undefined; metadata: JsonObject } {
+  const md = cell.metadata as { id?: unknown; metadata?: unknown };
+  const metadata = typeof md.metadata === 'object' && md.metadata !== null && !Array.isArray(md.metadata) ? (md.metadata as JsonObject) : {};
+  return { id: typeof md.id === 'string' ? md.id : undefined, metadata };
+}
+
+export function metadataId(cell: vscode.NotebookCell): string | undefined {
+  return cellMetadata(cell).id;
+}
+
+export function executionCountOf(cell: vscode.NotebookCell): number | null {
+  const order = cell.executionSummary?.executionOrder;
+  if (typeof order === 'number') return order;
+  const count = (cell.metadata as { execution_count?: unknown }).execution_count;
+  return typeof count === 'number' ? count : null;
+}

@@ -1,0 +1,122 @@
+/**
+ * Binds every open notebook of the shared folder (VS Code's built-in `.ipynb` support, notebook type
+ * `jupyter-notebook`) to its shared model (src/sync/notebook/): each cell's text document to the
+ * cell's Y.Text through the same BufferBinding as a file (keystroke by keystroke, local-only undo),
+ * cells added, deleted, moved or changed in kind here into the model, and the model's order brought to
+ * the editor (structure.ts plans it; here it becomes NotebookEdits). A cell's outputs and execution
+ * count go to the model when they change here (last writer wins); a collaborator's reach this editor
+ * with their cell. The editor owns the file while the notebook is open (the mirror leaves it alone) and
+ * saves it after collaborators' changes, as for a text file.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { DisposableStore, toDisposable } from '../session/disposable';
+import type { Logger } from '../session/log';
+import type { BufferBinding } from '../sync/buffer-binding';
+import type { FileEntry } from '../sync/api';
+import type { NotebookModel } from '../sync/notebook/model';
+import type { TextEdit } from '../sync/textdiff';
+import { NotebookBinding } from './notebook-binding';
+
+export interface NotebookHost {
+  readonly root: string;
+  readonly workspace: {
+    byPath(path: string): FileEntry | undefined;
+    notebook(id: string): Promise<NotebookModel>;
+    on(event: 'file-added', listener: () => void): unknown;
+    off(event: 'file-added', listener: () => void): unknown;
+  };
+  setEditorOwned?(relPath: string, owned: boolean): void;
+  readOnly?(): boolean;
+}
+
+export class NotebookBindings implements vscode.Disposable {
+  private readonly bound = new Map<vscode.NotebookDocument, NotebookBinding>();
+  private readonly cells = new Map<vscode.TextDocument, BufferBinding>();
+  private readonly owned = new DisposableStore();
+  private closed = false;
+
+  constructor(
+    private readonly host: NotebookHost,
+    private readonly logger: Logger,
+  ) {
+    [
+      vscode.workspace.onDidOpenNotebookDocument((n) => void this.bind(n)),
+      vscode.workspace.onDidCloseNotebookDocument((n) => this.unbind(n)),
+      vscode.workspace.onDidChangeNotebookDocument((e) => this.bound.get(e.notebook)?.onEditorChange(e)),
+      vscode.workspace.onDidSaveNotebookDocument((n) => this.bound.get(n)?.saved()),
+      vscode.workspace.onDidChangeTextDocument((e) => this.onCellText(e)),
+    ].forEach((d) => this.owned.add(d));
+    const onAdded = () => this.bindAll();
+    host.workspace.on('file-added', onAdded);
+    this.owned.add(toDisposable(() => host.workspace.off('file-added', onAdded)));
+    this.bindAll();
+  }
+
+  /** The binding of an open notebook's cell document (tests and diagnostics). */
+  cellBinding(document: vscode.TextDocument): BufferBinding | undefined {
+    return this.cells.get(document);
+  }
+
+  /** Open notebooks bound now, by path. */
+  boundPaths(): string[] {
+    return [...this.bound.values()].map((b) => b.relPath);
+  }
+
+  dispose(): void {
+    this.closed = true;
+    for (const n of [...this.bound.keys()]) this.unbind(n);
+    this.owned.dispose();
+  }
+
+  private bindAll(): void {
+    for (const n of vscode.workspace.notebookDocuments) void this.bind(n);
+  }
+
+  private relativePath(uri: vscode.Uri): string | undefined {
+    if (uri.scheme !== 'file') return undefined;
+    const rel = path.relative(this.host.root, uri.fsPath);
+    if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+    return rel.split(path.sep).join('/');
+  }
+
+  private readonly pending = new Set<vscode.NotebookDocument>();
+
+  private async bind(notebook: vscode.NotebookDocument): Promise<void> {
+    if (this.closed || this.bound.has(notebook) || this.pending.has(notebook) || notebook.isClosed) return;
+    if (notebook.notebookType !== 'jupyter-notebook') return;
+    const relPath = this.relativePath(notebook.uri);
+    const entry = relPath ? this.host.workspace.byPath(relPath) : undefined;
+    if (!relPath || entry?.kind !== 'notebook') return;
+    this.pending.add(notebook);
+    try {
+      const model = await this.host.workspace.notebook(entry.id);
+      if (this.closed || notebook.isClosed || this.bound.has(notebook)) return;
+      const b = new NotebookBinding(notebook, relPath, model, this.cells, this.host, this.logger);
+      this.bound.set(notebook, b);
+      this.host.setEditorOwned?.(relPath, true);
+      this.logger.debug(`bound notebook ${relPath}`);
+      b.start();
+    } catch (err) {
+      this.logger.warn(`could not bind notebook ${relPath}: ${(err as Error).message}`);
+    } finally {
+      this.pending.delete(notebook);
+    }
+  }
+
+  private unbind(notebook: vscode.NotebookDocument): void {
+    const b = this.bound.get(notebook);
+    if (!b) return;
+    b.dispose();
+    this.bound.delete(notebook);
+    this.host.setEditorOwned?.(b.relPath, false);
+  }
+
+  private onCellText(e: vscode.TextDocumentChangeEvent): void {
+    const binding = this.cells.get(e.document);
+    if (!binding) return;
+    const changes: TextEdit[] = e.contentChanges.map((c) => ({ offset: c.rangeOffset, deleteCount: c.rangeLength, insert: c.text }));
+    binding.onBufferChange(changes, e.document.version, false);
+  }
+}
+

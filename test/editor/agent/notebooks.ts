@@ -1,0 +1,142 @@
+/**
+ * The agent's notebook handlers (issue 18): open a notebook in VS Code's notebook editor, read its
+ * cells, and change it as a person does — typing into a cell's text, inserting, deleting and moving
+ * cells with the notebook's own commands on the selected cell, saving.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+import vscode = require('vscode');
+
+let controller: vscode.NotebookController | undefined;
+let executions = 0;
+
+export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<string, (...args: never[]) => unknown> {
+  const notebookOf = async (rel: string): Promise<vscode.NotebookDocument> => {
+    const uri = uriOf(rel).toString();
+    return vscode.workspace.notebookDocuments.find((n) => n.uri.toString() === uri) ?? vscode.workspace.openNotebookDocument(uriOf(rel));
+  };
+  /** The index of the cell with this nbformat id (as VS Code's ipynb keeps it in the cell's metadata). */
+  const indexOf = async (rel: string, id: string): Promise<number> => {
+    // As a person looks for the cell: a collaborator's change may be redrawing it this instant.
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const cells = (await notebookOf(rel)).getCells();
+      const i = cells.findIndex((c) => (c.metadata as { id?: unknown }).id === id);
+      if (i >= 0) return i;
+      if (attempt === 49) throw new Error(`no cell ${id} in ${rel}: ${cells.map((c) => String((c.metadata as { id?: unknown }).id)).join(' ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return -1;
+  };
+  /** Selects (and focuses) one cell in the notebook's editor, shown and active. */
+  const select = async (rel: string, index: number): Promise<vscode.NotebookEditor> => {
+    const nb = await notebookOf(rel);
+    const editor = await vscode.window.showNotebookDocument(nb, { preview: false, selections: [new vscode.NotebookRange(index, index + 1)] });
+    editor.selections = [new vscode.NotebookRange(index, index + 1)];
+    return editor;
+  };
+  return {
+    openNotebook: async (rel: string) => {
+      const nb = await notebookOf(rel);
+      await vscode.window.showNotebookDocument(nb, { preview: false });
+      return { notebookType: nb.notebookType, cells: nb.cellCount, activeType: vscode.window.activeNotebookEditor?.notebook.notebookType ?? null };
+    },
+    /** The cells as the notebook editor holds them: kind, language, text, the id VS Code's ipynb keeps. */
+    notebookCells: async (rel: string) => {
+      const nb = await notebookOf(rel);
+      return {
+        dirty: nb.isDirty,
+        cells: nb.getCells().map((c) => ({
+          kind: c.kind === vscode.NotebookCellKind.Markup ? 'markdown' : 'code',
+          language: c.document.languageId,
+          text: c.document.getText(),
+          id: (c.metadata as { id?: unknown }).id ?? null,
+        })),
+      };
+    },
+    /** Inserts text into a cell's document at `offset` (1e9: the end), retried as a person would. */
+    cellInsert: async (rel: string, index: number, offset: number, text: string) => {
+      const nb = await notebookOf(rel);
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const doc = nb.cellAt(index).document;
+        const edit = new vscode.WorkspaceEdit();
+        edit.insert(doc.uri, doc.positionAt(offset), text);
+        if (await vscode.workspace.applyEdit(edit)) return true;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`could not insert into cell ${index} of ${rel}`);
+    },
+    /** Puts the keyboard's focus into a cell's text (its editor), for real keystrokes. */
+    focusCell: async (rel: string, index: number) => {
+      await select(rel, index);
+      await vscode.commands.executeCommand('notebook.cell.edit');
+      return true;
+    },
+    /** A new code cell below the cell `id` (the notebook's command), holding `text`. */
+    insertCellBelow: async (rel: string, id: string, text: string) => {
+      const index = await indexOf(rel, id);
+      await select(rel, index);
+      const nb = await notebookOf(rel);
+      const before = new Set(nb.getCells());
+      await vscode.commands.executeCommand('notebook.cell.insertCodeCellBelow');
+      // The new cell (a collaborator's cells may arrive meanwhile), then its text, as a person types it.
+      let cell = nb.getCells().find((c) => !before.has(c) && (c.metadata as { id?: unknown }).id === undefined) ?? nb.cellAt(index + 1);
+      let given: unknown;
+      for (let attempt = 0; attempt < 100; attempt++) {
+        // A collaborator's structure edit can redraw the new cell (the binding puts back a cell its
+        // edit hit by index): it is the cell with the id it was given.
+        if (cell.index >= 0) given = (cell.metadata as { id?: unknown }).id ?? given;
+        else if (given !== undefined) cell = nb.getCells().find((c) => (c.metadata as { id?: unknown }).id === given) ?? cell;
+        const edit = new vscode.WorkspaceEdit();
+        edit.insert(cell.document.uri, new vscode.Position(0, 0), text);
+        if (await vscode.workspace.applyEdit(edit)) return true;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`could not type into the new cell of ${rel}`);
+    },
+    // The cell commands act on the cell named by a range argument (else on the focused cell, which
+    // may lag the selection just set).
+    deleteCell: async (rel: string, id: string) => {
+      const index = await indexOf(rel, id);
+      await select(rel, index);
+      await vscode.commands.executeCommand('notebook.cell.delete', { start: index, end: index + 1 });
+      return true;
+    },
+    moveCell: async (rel: string, id: string, direction: 'up' | 'down') => {
+      const index = await indexOf(rel, id);
+      await select(rel, index);
+      await vscode.commands.executeCommand(direction === 'up' ? 'notebook.cell.moveUp' : 'notebook.cell.moveDown', { start: index, end: index + 1 });
+      return true;
+    },
+    saveNotebook: async (rel: string) => (await notebookOf(rel)).save(),
+    /**
+     * Runs a cell with a stand-in kernel of this test (no Jupyter here): a controller that prints the
+     * cell's first line to stdout, as a person running the cell would get outputs and a count.
+     */
+    runCell: async (rel: string, id: string) => {
+      const nb = await notebookOf(rel);
+      const index = await indexOf(rel, id);
+      if (!controller) {
+        const made = vscode.notebooks.createNotebookController('hyperpair-test-kernel', 'jupyter-notebook', 'Hyperpair test kernel');
+        made.supportedLanguages = ['python'];
+        made.executeHandler = (cells) => {
+          for (const cell of cells) {
+            const run = made.createNotebookCellExecution(cell);
+            run.executionOrder = ++executions;
+            run.start(Date.now());
+            void run.replaceOutput([new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.stdout(`ran: ${cell.document.lineAt(0).text}\n`)])]);
+            run.end(true, Date.now());
+          }
+        };
+        controller = made;
+      }
+      const editor = await select(rel, index);
+      await vscode.commands.executeCommand('notebook.selectKernel', { notebookEditor: editor, id: 'hyperpair-test-kernel', extension: 'hyperpair.hyperpair' });
+      await vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: index, end: index + 1 }], document: nb.uri });
+      return true;
+    },
+    /** A cell's outputs as the editor shows them: each output's items as text. */
+    cellOutputs: async (rel: string, id: string) => {
+      const cell = (await notebookOf(rel)).cellAt(await indexOf(rel, id));
+      return { order: cell.executionSummary?.executionOrder ?? null, outputs: cell.outputs.map((o) => o.items.map((i) => new TextDecoder().decode(i.data)).join('')) };
+    },
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * Notebooks co-edited cell by cell in two real VS Code instances (issue 18): one `.ipynb` open in
+ * VS Code's notebook editor (its built-in ipynb support, no kernel) in both, and a headless peer with
+ * the notebook closed. Typing concurrently in one cell and in different cells; inserting, deleting
+ * and moving cells concurrently; one editor saving while the other types. Both notebooks end
+ * identical, and the file on all three disks is the same valid nbformat 4 notebook.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after } from 'node:test';
+import { startPeer, type RunningPeer } from '../../src/app/peer';
+import { assertValidNotebook, sampleNotebookText } from '../helpers/notebook';
+import { tempDir } from '../helpers/tree';
+import { sessionPairSuite, until, type Editor } from './fixture';
+
+const NB = 'nb.ipynb';
+const { pair, editorTest } = sessionPairSuite({ [NB]: sampleNotebookText(4), 'readme.md': 'notebook tests\n' });
+
+let headless: RunningPeer | undefined;
+let headlessDir = '';
+after(async () => {
+  await headless?.close();
+});
+
+interface Cells {
+  dirty: boolean;
+  cells: Array<{ kind: string; language: string; text: string; id: string | null }>;
+}
+
+const cellsOf = (e: Editor) => e.agent<Cells>('notebookCells', NB);
+const shape = (c: Cells) => JSON.stringify(c.cells.map(({ kind, text, id }) => ({ kind, text, id })));
+
+/**
+ * Both notebook editors show the same cells (kinds, texts, ids), and `ready` holds for them; returns
+ * them. (`ready`: keys sent by the keyboard may not have reached the editor yet when typing returns,
+ * and both editors agree before they do.)
+ */
+async function converged(what: string, ready: (c: Cells) => boolean = () => true): Promise<Cells> {
+  let cells: Cells | undefined;
+  await until(async () => {
+    const [a, b] = await Promise.all([cellsOf(pair().a), cellsOf(pair().b)]);
+    cells = a;
+    return shape(a) === shape(b) && ready(a);
+  }, what, 60_000);
+  return cells!;
+}
+
+/** Both editors save; then both disks and the headless peer's hold the same valid notebook. */
+async function sameFileEverywhere(what: string): Promise<string> {
+  const { a, b } = pair();
+  await a.agent('saveNotebook', NB);
+  await b.agent('saveNotebook', NB);
+  let text = '';
+  await until(async () => {
+    const [ta, tb] = await Promise.all([a.diskText(NB), b.diskText(NB)]);
+    const th = fs.readFileSync(path.join(headlessDir, NB), 'utf8');
+    text = ta ?? '';
+    return ta !== null && ta === tb && ta === th;
+  }, what, 60_000);
+  assertValidNotebook(text, what);
+  return text;
+}
+
+editorTest('VS Code opens the .ipynb in its notebook editor (built-in ipynb, no Jupyter extension) and both editors bind it cell by cell', async () => {
+  const { a, b } = pair();
+  headlessDir = path.join(tempDir(), 'headless');
+  headless = await startPeer({ mode: 'join', code: await a.testApi<string>('sessionCode'), dir: headlessDir, name: 'Headless', network: pair().network.network });
+  for (const e of [a, b]) {
+    const opened = await e.agent<{ notebookType: string; activeType: string | null }>('openNotebook', NB);
+    assert.equal(opened.notebookType, 'jupyter-notebook');
+    assert.equal(opened.activeType, 'jupyter-notebook', 'shown in the notebook editor');
+    await until(async () => (await e.testApi<string[]>('boundNotebooks')).includes(NB), `${e.options.name} binds the notebook`);
+  }
+  const cells = await converged('the same cells');
+  assert.equal(cells.cells.length, 4);
+  assert.deepEqual(cells.cells.map((c) => c.id), ['cell0', 'cell1', 'cell2', 'cell3']);
+}, 180_000);
+
+editorTest('typing concurrently in one cell and in different cells: both notebooks end identical, every keystroke once', async () => {
+  const { a, b } = pair();
+  // A types with the real keyboard at the start of cell 1 while B inserts into cell 1 and cell 2.
+  await a.agent('focusCell', NB, 1);
+  // No Enter: in a code cell it may accept a word suggestion instead of breaking the line.
+  const typing = a.type('typed_by_A = 0; ');
+  const inserts: Array<Promise<unknown>> = [];
+  for (let i = 0; i < 8; i++) {
+    inserts.push(b.agent('cellInsert', NB, 1, 1e9, ` b${i}`));
+    inserts.push(b.agent('cellInsert', NB, 2, 0, `c${i} `));
+  }
+  await Promise.all([typing, ...inserts]);
+  const cells = await converged('the typing in both editors', (c) => c.cells.some((cell) => cell.text.includes('typed_by_A = 0; ')));
+  const all = cells.cells.map((c) => c.text).join('\n');
+  const once = (word: string) => assert.equal(all.split(word).length - 1, 1, `${JSON.stringify(word)} once in ${JSON.stringify(all)}`);
+  once('typed_by_A = 0; ');
+  for (let i = 0; i < 8; i++) once(` b${i}`), once(`c${i} `);
+  assert.ok(cells.cells[1].text.startsWith('typed_by_A = 0; '), cells.cells[1].text);
+  const text = await sameFileEverywhere('the typing on every disk');
+  assert.ok(text.includes('typed_by_A = 0; '));
+}, 180_000);
+
+/** The cells' ids (or texts, for cells without one yet) in order, as A shows them once both agree. */
+async function order(what: string): Promise<string[]> {
+  return (await converged(what)).cells.map((c) => c.id ?? c.text);
+}
+
+editorTest('a cell inserted, moved or deleted in one editor is inserted, moved or deleted in the other', async () => {
+  const { a, b } = pair();
+  const start = await order('the start');
+  await a.agent('insertCellBelow', NB, start[0], 'one_by_a = 1');
+  let now = (await converged('an insert by A', (c) => c.cells.some((cell) => cell.text === 'one_by_a = 1'))).cells.map((c) => c.id ?? c.text);
+  assert.equal(now.length, start.length + 1);
+  const mine = (await cellsOf(b)).cells[1];
+  assert.equal(mine.text, 'one_by_a = 1', 'the new cell below the first in B');
+  await b.agent('moveCell', NB, start[2], 'up');
+  now = await order('a move by B');
+  const added = now[1];
+  assert.deepEqual(now, [start[0], added, start[2], start[1], ...start.slice(3)], `B's move of ${start[2]} up`);
+  await a.agent('deleteCell', NB, start[2]);
+  now = await order('a delete by A');
+  assert.ok(!now.includes(start[2]), `A's delete: ${now.join(' ')}`);
+  assert.equal(now.length, start.length);
+  await sameFileEverywhere('one by one, on every disk');
+}, 180_000);
+
+editorTest('inserting, deleting and moving cells concurrently: both editors agree, no cell lost or doubled', async () => {
+  const { a, b } = pair();
+  const before = await order('the start');
+  // A inserts below the first cell and moves the third up; B, at once, deletes the last, inserts
+  // below the second and moves the first down.
+  await Promise.all([
+    (async () => {
+      await a.agent('insertCellBelow', NB, before[0], 'inserted_by_a = 1');
+      await a.agent('moveCell', NB, before[2], 'up');
+    })(),
+    (async () => {
+      await b.agent('deleteCell', NB, before[before.length - 1]);
+      await b.agent('insertCellBelow', NB, before[1], 'inserted_by_b = 2');
+      await b.agent('moveCell', NB, before[0], 'down');
+    })(),
+  ]);
+  const cells = await converged('the structure edits in both editors', (c) => ['inserted_by_a = 1', 'inserted_by_b = 2'].every((t) => c.cells.some((cell) => cell.text === t)));
+  const now = cells.cells.map((c) => c.id);
+  const shown = cells.cells.map((c) => c.id ?? c.text).join(' | ');
+  console.log(`# cells after the concurrent structure edits: ${shown} (texts: ${cells.cells.map((c) => c.text.split('\n')[0]).join(' | ')})`);
+  assert.equal(new Set(now).size, now.length, `no cell twice: ${shown}`);
+  assert.ok(!now.includes(before[before.length - 1]), 'the deleted cell is gone');
+  for (const id of before.slice(0, -1)) assert.ok(now.includes(id), `cell ${id} is still there`);
+  const texts = cells.cells.map((c) => c.text);
+  assert.equal(texts.filter((t) => t === 'inserted_by_a = 1').length, 1, shown);
+  assert.equal(texts.filter((t) => t === 'inserted_by_b = 2').length, 1, shown);
+  assert.equal(now.length, before.length + 1);
+  await sameFileEverywhere('the structure edits on every disk');
+}, 180_000);
+
+editorTest('one editor saves while the other types: nothing lost, the same file on every disk', async () => {
+  const { a, b } = pair();
+  const typing = (async () => {
+    for (let i = 0; i < 20; i++) await b.agent('cellInsert', NB, 0, 1e9, ` w${i};`);
+  })();
+  const saving = (async () => {
+    for (let i = 0; i < 6; i++) await a.agent('saveNotebook', NB);
+  })();
+  await Promise.all([typing, saving]);
+  const cells = await converged('the typing');
+  for (let i = 0; i < 20; i++) assert.equal(cells.cells[0].text.split(` w${i};`).length - 1, 1, cells.cells[0].text);
+  const text = await sameFileEverywhere('the typing on every disk');
+  assert.ok(text.includes(' w19;'));
+}, 180_000);
+
+editorTest('outputs of a cell run in one editor (a stand-in kernel) reach the other editor and every disk', async () => {
+  const { a, b } = pair();
+  await order('the start');
+  const code = (await cellsOf(a)).cells.find((c) => c.kind === 'code' && c.id !== null)!;
+  const id = code.id!;
+  const first = code.text.split('\n')[0];
+  await a.agent('runCell', NB, id);
+  const want = `ran: ${first}\n`;
+  await until(async () => (await a.agent<{ outputs: string[] }>('cellOutputs', NB, id)).outputs.join('') === want, 'the output in A', 30_000);
+  await until(async () => (await b.agent<{ outputs: string[] }>('cellOutputs', NB, id)).outputs.join('') === want, "A's output in B", 30_000);
+  const inB = await b.agent<{ order: number | null }>('cellOutputs', NB, id);
+  const inA = await a.agent<{ order: number | null }>('cellOutputs', NB, id);
+  assert.equal(inB.order, inA.order, 'the same execution count');
+  const text = await sameFileEverywhere('the output on every disk');
+  const cell = assertValidNotebook(text).cells.find((c) => c.id === id)!;
+  assert.deepEqual(cell.outputs, [{ name: 'stdout', output_type: 'stream', text: [want] }]);
+  assert.equal(cell.execution_count, inA.order);
+}, 180_000);
