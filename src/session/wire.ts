@@ -11,8 +11,11 @@ import { displayName, MAX_DISPLAY_NAME } from './untrusted';
 import { field, writeFields } from './fields';
 
 export const PROTOCOL_NAME = 'hyperpair';
-/** 2: texts may travel as bytes and start from a deterministic first state (docs/PROTOCOL.md §6.1). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * 2: texts may travel as bytes and start from a deterministic first state (docs/PROTOCOL.md §6.1).
+ * 3: texts nobody edited are fetched as bytes by hash, many per message (`texts-get`/`texts-data`, §6).
+ */
+export const PROTOCOL_VERSION = 3;
 
 /** Largest application payload in one `data` frame. The layers above chunk below it. */
 export const MAX_DATA_FRAME = 12 * 1024 * 1024;

@@ -80,7 +80,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
       if (e) this.enqueue(() => this.writer.writeEntry(e));
     }, (e, old) => this.writer.moveEntry(e, old));
     this.ws.setChunkReader((hash) => this.readChunk(hash));
-    this.ws.setTextSource((id) => this.readText(id));
+    this.ws.setTextSource((id) => this.readText(id), { writesFirstStates: true });
   }
 
   /**
@@ -155,6 +155,8 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
   async materialize(onProgress?: (p: Progress) => void, signal?: AbortSignal, entries = this.ws.files()): Promise<MaterializeResult> {
     const progress: Progress = { files: 0, totalFiles: entries.length, bytes: 0, totalBytes: entries.reduce((n, e) => n + e.size, 0) };
     onProgress?.({ ...progress });
+    // Texts nobody edited that are not here yet are fetched ahead, many per message, as the writers go.
+    this.ws.prefetchTextBytes(entries.filter((e) => this.writer.needsFirstState(e)).map((e) => e.id));
     let next = 0;
     const worker = async () => {
       while (next < entries.length && !signal?.aborted && !this.core.closed) {
@@ -168,6 +170,9 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     // Cancelling does not wait for texts still on their way: the caller closes everything.
     let onAbort = () => {};
     const cancelled = new Promise<void>((resolve) => signal?.addEventListener('abort', (onAbort = () => resolve()), { once: true }));
+    // One path check per folder for the first copy, all its rounds (links from the session are made
+    // only after it, in start(), which ends this).
+    this.writer.firstCopyFolders ??= new Set();
     try {
       await Promise.race([Promise.all(Array.from({ length: MATERIALIZE_WRITERS }, worker)), cancelled]);
     } finally {
@@ -192,6 +197,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
    * files first (a joiner has just received them), so that what the folder ignores stays unshared.
    */
   async start(): Promise<void> {
+    this.writer.firstCopyFolders = undefined;
     await this.core.rules.loadAll(this.root);
     await this.guard.remember();
     const on = <K extends keyof WorkspaceEvents & string>(event: K, fn: (...args: WorkspaceEvents[K]) => void) => this.subscriptions.add(listen(this.ws, event, fn));
@@ -372,6 +378,9 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     if (!e || e.kind !== 'text') return undefined;
     const known = this.known.get(e.path);
     if (known?.hash === e.hash && known.text !== undefined) return Buffer.from(known.text, 'utf8');
+    // A file this mirror never read or wrote is nobody's copy of the text (and a joiner's empty
+    // folder has none: no look at the disk per file fetched). resume() knows every file of a clone.
+    if (!known) return undefined;
     return (await readIfFile(resolveInside(this.root, e.path))) ?? undefined;
   }
 
