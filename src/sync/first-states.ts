@@ -127,7 +127,7 @@ export class FirstStates implements TextBytesHandler {
   /** A text's bytes as this peer holds them, for a member that asks (the server checks the hash). */
   private async bytesOf(id: string): Promise<Uint8Array | undefined> {
     const m = this.p.entries.get(id);
-    if (m?.get('kind') !== 'text' || m.get('deleted') !== undefined) return undefined;
+    if (m?.get('kind') !== 'text' || m.get('deleted')) return undefined;
     const t = this.p.texts.get(id);
     if (t?.ready) return isPristine(t.doc) ? Buffer.from(t.doc.getText('content').toString(), 'utf8') : undefined;
     const hash = m.get('hash');

@@ -195,3 +195,44 @@ test('§6.2 (version 3) a new member is sent step 1 only for documents with edit
   assert.deepEqual(textSteps, [ids.get('e.ts')]);
   assert.equal(a.ws.index.getMap<Y.Map<unknown>>('files').get(ids.get('p.ts')!)?.get('edited'), undefined);
 });
+
+test('§6.2 (version 3) a member that leaves with requests open: its texts go to another member at once', async (t) => {
+  const files = tree(50);
+  const a = peer('a', 'share', files);
+  const c = peer('c', 'join'); // will hold the bytes too, as a joiner that wrote them
+  const b = peer('b', 'join');
+  t.after(() => [a.ws, b.ws, c.ws].forEach((w) => w.close()));
+  shareLazily(a);
+  link(a.transport, c.transport);
+  await c.ws.whenIndexReady();
+  await writeAll(c);
+  // a never answers b: its answers are swallowed, then it leaves.
+  const send = a.transport.send.bind(a.transport);
+  a.transport.send = (to, data) => (to === b.transport.self.id && decodeMessage(data).type === MessageType.TextsData ? true : send(to, data));
+  link(b.transport, a.transport);
+  await b.ws.whenIndexReady();
+  link(b.transport, c.transport);
+  const all = writeAll(b);
+  await waitFor(() => b.sent.some((m) => m.type === MessageType.TextsGet && m.to === a.transport.self.id), 'a request to a');
+  const { unlink } = await import('../helpers/memory-transport');
+  unlink(a.transport, b.transport);
+  await all;
+  for (const [path, bytes] of a.disk) assert.ok(Buffer.from(bytes).equals(b.disk.get(path) ?? Buffer.alloc(0)), path);
+  assert.ok(b.sent.some((m) => m.type === MessageType.TextsGet && m.to === c.transport.self.id), 'c was asked');
+});
+
+test('§6.2 (version 3) a peer holding a text\'s first state only gets the edits made while it was away when it is back', async (t) => {
+  const a = peer('a', 'share', { 'n.md': 'notes\n' });
+  const b = peer('b', 'join');
+  t.after(() => [a.ws, b.ws].forEach((w) => w.close()));
+  const id = shareLazily(a).get('n.md')!;
+  link(a.transport, b.transport);
+  await b.ws.whenIndexReady();
+  assert.equal((await b.ws.text(id)).toString(), 'notes\n'); // held as its first state
+  const { unlink } = await import('../helpers/memory-transport');
+  unlink(a.transport, b.transport);
+  (await a.ws.text(id)).insert(0, 'edited away: ');
+  await new Promise((resolve) => setTimeout(resolve, 20)); // its update sent (to nobody) before b is back
+  link(a.transport, b.transport);
+  await waitFor(() => b.ws.loadedText(id)?.toString() === 'edited away: notes\n', 'the edit on b');
+});
