@@ -9,10 +9,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
-import { contentHash } from '../../src/sync/hash';
 import { MessageType, decodeMessage, encodeTexts, type TextItem } from '../../src/sync/protocol';
 import { SharedWorkspace } from '../../src/sync/workspace';
 import { MemoryTransport, link } from '../helpers/memory-transport';
+import { shareLazily, useDisk } from '../helpers/lazy-texts';
 import { waitFor } from '../helpers/testnet';
 
 interface Peer {
@@ -26,12 +26,8 @@ interface Peer {
 function peer(name: string, mode: 'share' | 'join', disk: Record<string, string> = {}): Peer {
   const transport = new MemoryTransport(name);
   const ws = new SharedWorkspace({ transport, mode, docRequestTimeoutMs: 2_000 });
-  const files = new Map(Object.entries(disk).map(([p, t]) => [p, Buffer.from(t, 'utf8') as Uint8Array]));
   // Like the mirror: texts nobody edited are written from their bytes, so none is fetched as a document.
-  ws.setTextSource(async (id) => {
-    const e = ws.byId(id);
-    return e ? files.get(e.path) : undefined;
-  }, { writesFirstStates: true });
+  const files = useDisk(ws, disk, true);
   const sent: Peer['sent'] = [];
   const send = transport.send.bind(transport);
   transport.send = (to, data) => {
@@ -44,11 +40,6 @@ function peer(name: string, mode: 'share' | 'join', disk: Record<string, string>
   return { transport, ws, disk: files, sent };
 }
 
-function shareLazily(p: Peer): Map<string, string> {
-  const ids = new Map<string, string>();
-  for (const [path, bytes] of p.disk) ids.set(path, p.ws.createLazyText(path, bytes.byteLength, contentHash(bytes), 'disk').id);
-  return ids;
-}
 
 /** What the mirror does for each text of a first copy: the bytes, "written" to its disk, then said so. */
 async function writeAll(p: Peer): Promise<void> {
