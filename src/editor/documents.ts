@@ -23,6 +23,13 @@ export interface DocumentHost {
   readonly workspace: Workspace;
   /** Tells the disk mirror that the editor owns (writes) this file while it is open. */
   setEditorOwned?(relPath: string, owned: boolean): void;
+  /**
+   * The editor saved this text into the file (a copy of the shared text at some moment): when the
+   * editor lets go of the file, the mirror knows what it holds, and finds nothing new there.
+   */
+  editorSaved?(relPath: string, text: string): void;
+  /** The disk mirror lets go of this file's text, which it follows while no editor has it (an editor binds it now). */
+  handToEditor?(relPath: string): void;
   /** This peer is a read-only guest: its editors are read-only and its edits are not shared. */
   readOnly?(): boolean;
   /** Whether the disk mirror wrote this text to this file lately (see onChange: a reload of it). */
@@ -158,7 +165,9 @@ export class DocumentBindings implements vscode.Disposable {
       vscode.window.onDidChangeActiveTextEditor(() => this.applyReadOnly()),
       vscode.workspace.onDidSaveTextDocument((d) => {
         const b = this.bound.get(d);
-        if (b) b.userEdited = false;
+        if (!b) return;
+        b.userEdited = false;
+        this.host.editorSaved?.(b.relPath, d.getText());
       }),
     ].forEach((d) => this.owned.add(d));
     const onAdded = () => this.bindAll();
@@ -309,6 +318,7 @@ export class DocumentBindings implements vscode.Disposable {
           () => this.host.workspace.text(entry.id),
         ));
       if (this.closed || document.isClosed || this.bound.has(document)) return;
+      this.host.handToEditor?.(relPath);
       if (isBound(ytext)) {
         // One binding per shared text: this document takes it over when the other lets go (unbind).
         if (!this.waiting.has(document)) this.waiting.set(document, document.getText());

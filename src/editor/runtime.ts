@@ -149,6 +149,8 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       root: options.root,
       workspace: peer.workspace,
       setEditorOwned: (rel, owned) => own(bound, rel, owned),
+      handToEditor: (rel) => peer.mirror.handToEditor(rel),
+      editorSaved: (rel, text) => peer.mirror.editorSaved(rel, text),
       readOnly: () => peer.session.readOnly,
       mirrorWrote: (rel, text) => peer.mirror.wroteLately(rel, contentHash(Buffer.from(text, 'utf8'))),
     },

@@ -79,6 +79,8 @@ export class BufferBinding {
   private readonly carets: BindingCarets;
   /** Collaborators' text put at a line end lately: a completion accepted there does not swallow it. */
   private readonly arrivals = new LineEndArrivals();
+  /** The origin of this binding's transactions (its own changes are not echoed back to it). */
+  private readonly origin: string;
 
   constructor(
     readonly ytext: Y.Text,
@@ -86,16 +88,18 @@ export class BufferBinding {
     private readonly options: BufferBindingOptions,
   ) {
     if (owners.has(ytext)) throw new Error('this shared text is bound to another buffer: dispose that binding first');
+    this.origin = options.origin ?? EDITOR_ORIGIN;
     owners.set(ytext, this);
     this.undoManager = new Y.UndoManager(ytext, {
-      trackedOrigins: new Set([EDITOR_ORIGIN]),
+      // A copy with no undo of its own (a file on disk) keeps no stack: it would hold every deleted item.
+      trackedOrigins: new Set(options.undo === false ? [] : [this.origin]),
       captureTimeout: options.captureTimeout ?? 500,
     });
     this.carets = new BindingCarets(ytext, buffer);
     this.flights = new FlightLoop(buffer, { next: () => this.nextFlight(), answered: (f, applied) => this.answered(f, applied), closed: () => this.closed }, options);
     this.history = new BindingHistory(this.undoManager, { held: () => !!this.held, closed: () => this.closed, trace: (line) => this.trace(line) });
     this.observer = (event, tx) => {
-      if (tx.origin === EDITOR_ORIGIN) return;
+      if (tx.origin === this.origin) return;
       if (!(tx.origin instanceof Y.UndoManager)) this.carets.noteRemote(tx);
       const edits = deltaToEdits(event.delta);
       this.history.moved(edits);
@@ -395,7 +399,7 @@ export class BufferBinding {
         if (e.insert) this.ytext.insert(e.offset, e.insert);
         if (e.deleteCount) this.ytext.delete(e.offset + e.insert.length, e.deleteCount);
       }
-    }, EDITOR_ORIGIN);
+    }, this.origin);
   }
 
   private scheduleFlush(): void {

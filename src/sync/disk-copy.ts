@@ -41,6 +41,8 @@ export interface DiskCopyOptions {
   run?: <T>(job: () => Promise<T>) => Promise<T>;
   /** What the file holds changed (read or written): the mirror's record follows. */
   onKnown?: (known: Known) => void;
+  /** The copy wrote the file with this content (an editor reloading it then sees no one's edit). */
+  onWritten?: (known: Known) => void;
   /**
    * Bytes found at the path that this peer never saw: they must be kept (as a file of the session
    * beside it, disk-merge.ts's keepBesideAsNew) before the shared text is written over them.
@@ -80,7 +82,7 @@ export class DiskCopy implements EditorBuffer {
    * or someone's write displaced in the instant of ours. Written by the copy itself (see writeBehind).
    */
   private behind = false;
-  private failing = false;
+  private writesFail = false;
   private closed = false;
   private listener: DiskChangeListener | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -104,13 +106,16 @@ export class DiskCopy implements EditorBuffer {
    * binding then writes what the shared text has beyond the last save.
    */
   adopt(): Promise<void> {
-    return this.run(async () => {
-      const bytes = await readIfFile(this.abs);
-      const text = bytes && asText(bytes);
-      if (!bytes || text === undefined) return;
-      if (this.disk?.hash !== contentHash(bytes)) this.setDisk({ hash: contentHash(bytes), size: bytes.byteLength, text, earlier: earlierTexts(this.disk) });
-      this.text = text;
-    });
+    return this.run(() => this.adoptNow());
+  }
+
+  /** `adopt()` for a caller already running in the queue (`run`), which must not queue behind itself. */
+  async adoptNow(): Promise<void> {
+    const bytes = await readIfFile(this.abs);
+    const text = bytes && asText(bytes);
+    if (!bytes || text === undefined || this.closed) return;
+    if (this.disk?.hash !== contentHash(bytes)) this.setDisk({ hash: contentHash(bytes), size: bytes.byteLength, text, earlier: earlierTexts(this.disk) });
+    this.text = text;
   }
 
   /** The binding's `onBufferChange`: told of every change of the copy, in order. */
@@ -124,6 +129,11 @@ export class DiskCopy implements EditorBuffer {
 
   version(): number {
     return this.ver;
+  }
+
+  /** Whether writing the file fails now (it is retried with growing pauses). */
+  get failing(): boolean {
+    return this.writesFail;
   }
 
   /** What the file held when last read or written. */
@@ -154,6 +164,11 @@ export class DiskCopy implements EditorBuffer {
    */
   take(bytes: Buffer): Promise<DiskReadResult> {
     return this.run(() => this.takeBytes(bytes));
+  }
+
+  /** `take()` for a caller already running in the queue (`run`), which must not queue behind itself. */
+  takeNow(bytes: Buffer): Promise<DiskReadResult> {
+    return this.takeBytes(bytes);
   }
 
   dispose(): void {
@@ -226,6 +241,7 @@ export class DiskCopy implements EditorBuffer {
         expect: seen ? { hash: seen.hash, size: seen.size } : null,
       });
       this.setDisk({ hash, size: bytes.byteLength, text: next, earlier: earlierTexts(seen) });
+      this.options.onWritten?.(this.disk!);
       this.recovered();
       if (edits) this.report(edits, next);
       if (displaced) {
@@ -241,6 +257,17 @@ export class DiskCopy implements EditorBuffer {
       return true;
     } catch (err) {
       if (err instanceof WriteConflict) {
+        if (!err.displaced && !err.recreated) {
+          const now = await readIfFile(this.abs);
+          if (now && contentHash(now) === hash && !this.closed) {
+            // Someone wrote exactly what this write brings (the shared text, written from elsewhere):
+            // it is this write. Reported as a change, it stood for the file's own edit, equal to the
+            // edits in flight, and went into the shared text a second time.
+            this.setDisk({ hash, size: bytes.byteLength, text: next, earlier: earlierTexts(seen) });
+            if (edits) this.report(edits, next);
+            return true;
+          }
+        }
         if (err.displaced) await this.takeBytes(err.displaced);
         // Created anew while the path was empty for the swap, possibly from nothing (an append to a
         // file briefly missing): an empty text is one of its candidate bases.
@@ -303,14 +330,14 @@ export class DiskCopy implements EditorBuffer {
 
   private failed(err: Error): void {
     this.logger.debug(`could not write ${JSON.stringify(this.options.rel)}: ${err.message}; retrying`);
-    if (this.failing) return;
-    this.failing = true;
+    if (this.writesFail) return;
+    this.writesFail = true;
     this.options.onWriteFailed?.(err);
   }
 
   private recovered(): void {
-    if (!this.failing) return;
-    this.failing = false;
+    if (!this.writesFail) return;
+    this.writesFail = false;
     this.options.onWriteRecovered?.();
   }
 

@@ -7,7 +7,9 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import type * as Y from 'yjs';
 import type { FileEntry } from './api';
+import type { DiskBindings } from './disk-bindings';
 import { asText, MAX_TEXT_BYTES } from './classify';
 import { earlierTexts, keepBesideAsNew, keepRemoteBinary, mergeBase } from './disk-merge';
 import type { DiskReader, DiskWriter } from './disk-writer';
@@ -31,6 +33,8 @@ export class DiskIntake implements DiskReader {
     private readonly writer: DiskWriter,
     /** A batch deleted too much at once: the mirror stops following its folder. */
     private readonly onHalt: (halt: Halt) => void,
+    /** Files that follow their live text through a binding: their changes go through it. */
+    private readonly bindings: DiskBindings,
   ) {}
 
   async onDiskBatch(paths: string[]): Promise<void> {
@@ -105,6 +109,7 @@ export class DiskIntake implements DiskReader {
       );
       if (i >= 0) {
         const [moved] = gone.splice(i, 1);
+        this.bindings.release(moved.path);
         const k = this.core.known.get(moved.path)!;
         this.core.known.delete(moved.path);
         this.core.known.set(a.rel, k);
@@ -116,6 +121,7 @@ export class DiskIntake implements DiskReader {
     const halt = gone.length > 0 ? await this.core.guard.check(gone.map((g) => g.path), this.core.ws.files().length) : undefined;
     if (halt) return this.onHalt(halt);
     for (const g of gone) {
+      this.bindings.release(g.path);
       this.core.known.delete(g.path);
       this.core.ws.remove(g.id, 'disk');
     }
@@ -164,7 +170,24 @@ export class DiskIntake implements DiskReader {
     const hash = contentHash(bytes);
     const known = this.core.known.get(entry.path);
     if (known?.hash === hash) return; // our own write, or no change
+    const save = entry.kind === 'text' ? this.editor.lastSave(entry.path, hash) : undefined;
+    if (save) {
+      // The editor's save (its buffer, bound to the shared text), read once the editor may have let
+      // go: nothing new. Taken for an edit, text it typed came in again where the shared text had moved on.
+      this.core.known.set(entry.path, { ...save, earlier: earlierTexts(known) });
+      if (!this.editor.owns(entry.path)) this.writer.scheduleText(entry);
+      return;
+    }
     const text = entry.kind === 'text' ? asText(bytes) : undefined;
+    if (text === undefined) this.bindings.release(entry.path); // no longer a text: handled below
+    const ytext = text === undefined || this.editor.owns(entry.path) ? undefined : this.core.ws.loadedText(entry.id);
+    // Read here as text before: the change is one of the file's copy, merged by its binding
+    // (disk-bindings.ts) over what the file has not received yet.
+    const copy = ytext && (await this.bindings.bind(entry, ytext));
+    if (copy) {
+      await copy.takeNow(bytes);
+      return;
+    }
     if (text !== undefined && (this.editor.owns(entry.path) || text === this.core.ws.loadedText(entry.id)?.toString())) {
       // An editor saved its buffer (which is bound to the shared text), or the disk caught up:
       // nothing new. An open file changed by another tool is reloaded by the editor, whose binding
@@ -174,31 +197,9 @@ export class DiskIntake implements DiskReader {
     }
     if (entry.kind === 'text' && text !== undefined) {
       // Not loaded yet (a joiner still fetching): the disk's edit is merged once it is here.
-      const ytext = this.core.ws.loadedText(entry.id);
-      if (!ytext) return this.writer.afterContent(entry.id, true, () => this.core.ws.text(entry.id));
-      // A restore undoing exactly what just arrived is deliberate, not a stale tool's write-back.
-      const restored = await this.core.options.history?.wasRestored(entry.path, hash);
-      // Read only now, with nothing awaited until the edits are applied: peers' changes that arrived
-      // during the await above, mapped with offsets of the text before them, spliced lines into
-      // each other (the chaos suite's last lost lines: 'cw1-s-1cw1-s-21', '5').
-      const shared = ytext.toString();
-      // A change the disk and the shared text both have since (the disk got it from the session) is
-      // part of the base: taken once, not twice.
-      const base = withCommonChanges((restored ? known?.text : mergeBase(known, text)) ?? shared, text, shared);
-      // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
-      // offsets across the peers' edits that have not reached the disk yet.
-      const local = diffLineEdits(base, text);
-      const pending = diffLineEdits(base, shared);
-      ytext.doc!.transact(() => {
-        for (const e of [...local].sort((a, b) => b.offset - a.offset)) {
-          const start = mapOffset(pending, e.offset);
-          const end = mapOffset(pending, e.offset + e.deleteCount);
-          if (end > start) ytext.delete(start, end - start);
-          if (e.insert) ytext.insert(start, e.insert);
-        }
-      }, 'disk');
-      this.core.known.set(entry.path, { hash, size: bytes.byteLength, text, earlier: earlierTexts(known) });
-      if (ytext.toString() !== text) this.writer.scheduleText(entry); // bring the peers' edits to disk too
+      const loaded = this.core.ws.loadedText(entry.id);
+      if (!loaded) return this.writer.afterContent(entry.id, true, () => this.core.ws.text(entry.id));
+      await this.mergeThreeWay(entry, loaded, bytes, text);
     } else if (entry.kind === 'binary') {
       this.core.ws.updateBinary(entry.id, bytes, 'disk');
       this.core.known.set(entry.path, { hash, size: bytes.byteLength });
@@ -208,6 +209,61 @@ export class DiskIntake implements DiskReader {
       this.core.known.delete(entry.path);
       queueMicrotask(() => this.addFromDisk(entry.path, bytes));
     }
+  }
+
+  /**
+   * Merges a change found on disk into the shared text three-way, for a file no binding follows (its
+   * text was never read here, or an editor just let go of it): from the version the disk's writer read
+   * (mergeBase) across the peers' edits since; a change both already have is taken once.
+   */
+  private async mergeThreeWay(entry: FileEntry, ytext: Y.Text, bytes: Buffer, text: string): Promise<void> {
+    const hash = contentHash(bytes);
+    const known = this.core.known.get(entry.path);
+    // A restore undoing exactly what just arrived is deliberate, not a stale tool's write-back.
+    const restored = await this.core.options.history?.wasRestored(entry.path, hash);
+    // Read only now, with nothing awaited until the edits are applied: peers' changes that arrived
+    // during the await above, mapped with offsets of the text before them, spliced lines into
+    // each other (the chaos suite's last lost lines: 'cw1-s-1cw1-s-21', '5').
+    const shared = ytext.toString();
+    // A change the disk and the shared text both have since (the disk got it from the session) is
+    // part of the base: taken once, not twice.
+    const base = withCommonChanges((restored ? known?.text : mergeBase(known, text)) ?? shared, text, shared);
+    // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
+    // offsets across the peers' edits that have not reached the disk yet.
+    const local = diffLineEdits(base, text);
+    const pending = diffLineEdits(base, shared);
+    ytext.doc!.transact(() => {
+      for (const e of [...local].sort((a, b) => b.offset - a.offset)) {
+        const start = mapOffset(pending, e.offset);
+        const end = mapOffset(pending, e.offset + e.deleteCount);
+        if (end > start) ytext.delete(start, end - start);
+        if (e.insert) ytext.insert(start, e.insert);
+      }
+    }, 'disk');
+    this.core.known.set(entry.path, { hash, size: bytes.byteLength, text, earlier: earlierTexts(known) });
+    if (ytext.toString() !== text) this.writer.scheduleText(entry); // bring the peers' edits to disk too
+  }
+
+  /**
+   * A file an editor had open until now (`setOwned(…, false)`) is bound to its text again. The file
+   * holds the editor's last save (a copy of the shared text: nothing new, even if not read yet), or a
+   * change some tool made since, merged three-way first (`mergeThreeWay`).
+   */
+  async handBack(entry: FileEntry): Promise<void> {
+    const ytext = entry.kind === 'text' ? this.core.ws.loadedText(entry.id) : undefined;
+    const bytes = ytext && (await readIfFile(resolveInside(this.core.root, entry.path)));
+    const text = bytes && asText(bytes);
+    if (!ytext || !bytes || text === undefined || this.editor.owns(entry.path)) return this.writer.writeEntry(entry);
+    const hash = contentHash(bytes);
+    const save = this.editor.lastSave(entry.path, hash);
+    if (save) this.core.known.set(entry.path, { ...save, earlier: earlierTexts(this.core.known.get(entry.path)) });
+    const known = this.core.known.get(entry.path);
+    // Never seen here: writeEntry keeps it beside as a new file before the shared text takes the path.
+    if (known && known.hash !== hash) {
+      if (text === ytext.toString()) this.core.known.set(entry.path, { hash, size: bytes.byteLength, text, earlier: earlierTexts(known) });
+      else await this.mergeThreeWay(entry, ytext, bytes, text);
+    }
+    await this.writer.writeEntry(entry);
   }
 
   /** A write was refused because the file changed on disk: bring that change into the model first. */

@@ -5,6 +5,7 @@
  * coalesced into one write, contents still on their way, and writes that fail (told, retried).
  */
 import type { FileEntry } from './api';
+import type { DiskBindings } from './disk-bindings';
 import { earlierTexts } from './disk-merge';
 import type { Known } from './disk-state';
 import type { EditorHandover } from './editor-handover';
@@ -53,6 +54,8 @@ export class DiskWriter {
     private readonly core: MirrorCore,
     private readonly editor: EditorHandover,
     private readonly reader: () => DiskReader,
+    /** Files that follow their live text through a binding: written by it, not here. */
+    private readonly bindings: DiskBindings,
   ) {}
 
   /** Writes into the folder that are failing now. */
@@ -83,7 +86,7 @@ export class DiskWriter {
   }
 
   scheduleText(e: FileEntry): void {
-    if (this.editor.owns(e.path)) return;
+    if (this.editor.owns(e.path) || this.bindings.has(e.path)) return;
     clearTimeout(this.textTimers.get(e.path));
     this.textTimers.set(
       e.path,
@@ -145,6 +148,8 @@ export class DiskWriter {
     let firstState: string | undefined;
     if (e.kind === 'text') {
       if (this.editor.owns(e.path) && this.core.known.has(e.path)) return true;
+      // Its binding writes it (disk-bindings.ts); a whole write here would be a change its copy never made.
+      if (this.bindings.holds(e)) return true;
       firstState = this.core.ws.firstStateHash(e.id);
       if (firstState !== undefined && this.core.known.get(e.path)?.hash === firstState) {
         // Already here (a clone, a rejoin): nothing to fetch or write.
@@ -163,6 +168,8 @@ export class DiskWriter {
           this.afterContent(e.id, false, () => this.core.ws.text(e.id));
           return true;
         }
+        // Read here as text before: from now on its binding carries it (disk-bindings.ts), from the delta.
+        if (!firstCopy && !this.editor.owns(e.path) && (await this.bindings.bind(e, ytext))) return true;
         text = ytext.toString();
         bytes = Buffer.from(text, 'utf8');
       }
@@ -254,6 +261,7 @@ export class DiskWriter {
 
   async moveEntry(e: FileEntry, oldPath: string): Promise<void> {
     if (this.core.guard.halted) return;
+    this.bindings.release(oldPath);
     const old = this.core.known.get(oldPath);
     if (!this.writable(e.path)) {
       if (old) await this.removePath(oldPath); // it left the shared part of the folder
@@ -274,6 +282,7 @@ export class DiskWriter {
   async removePath(rel: string): Promise<void> {
     // Only files this mirror wrote or read: a path the folder excludes (or never had) is not ours.
     if (this.core.guard.halted || (!this.core.known.has(rel) && !this.writable(rel))) return;
+    this.bindings.release(rel);
     const seen = this.core.known.get(rel);
     const abs = resolveInside(this.core.root, rel);
     if (!(await holds(abs, seen ? { hash: seen.hash, size: seen.size } : null))) {
@@ -298,7 +307,7 @@ export class DiskWriter {
     }
   }
 
-  private writeFailed(rel: string, err: unknown): void {
+  writeFailed(rel: string, err: unknown): void {
     const fresh = this.failures.add(rel, err);
     const failure = this.failures.list().find((f) => f.path === rel)!;
     const line = `could not write ${JSON.stringify(rel)}: ${failure.why} (${(err as Error).message}); retrying`;
@@ -307,7 +316,7 @@ export class DiskWriter {
     this.core.events.emit('write-failed', failure);
   }
 
-  private wrote(rel: string): void {
+  wrote(rel: string): void {
     if (this.failures.clear(rel)) this.core.events.emit('write-recovered', rel);
   }
 

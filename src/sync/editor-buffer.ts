@@ -55,6 +55,10 @@ export interface BufferBindingOptions {
    * shared text replaces.
    */
   base?: string;
+  /** The origin of the binding's transactions (default `EDITOR_ORIGIN`; the disk mirror's copies: 'disk'). */
+  origin?: string;
+  /** False: the copy has no undo (a file on disk); no Y.UndoManager stack is kept. */
+  undo?: boolean;
 }
 
 /** Edits sent to the editor and not yet reported back. */

@@ -11,10 +11,13 @@ import { contentHash } from './hash';
 import type { MirrorCore } from './mirror-core';
 import { resolveInside } from './paths';
 
-/** What the hand-over needs of the writing side. */
+/** What the hand-over needs of the writing and reading sides. */
 export interface EntryWriter {
-  writeEntry(e: FileEntry): Promise<void>;
   moveEntry(e: FileEntry, oldPath: string): Promise<void>;
+  /** The editor let go of the file: its last save merged, then the file follows its text again. */
+  handBack(e: FileEntry): Promise<void>;
+  /** An editor takes the file: the mirror's binding of it lets go of the text (disk-bindings.ts). */
+  release(rel: string): void;
 }
 
 export class EditorHandover {
@@ -23,6 +26,8 @@ export class EditorHandover {
   private readonly leftAlone = new Set<string>();
   /** Renames of open files that the editor carries out, by new path (see handOverMove). */
   private readonly moves = new Map<string, { oldPath: string; known?: Known }>();
+  /** What the editor last saved into each file it has open (see `saved`). */
+  private readonly saves = new Map<string, Known>();
 
   constructor(
     private readonly core: MirrorCore,
@@ -55,6 +60,7 @@ export class EditorHandover {
   setOwned(rel: string, owned: boolean): void {
     if (owned) {
       this.owned.add(rel);
+      this.writer().release(rel);
       return;
     }
     this.owned.delete(rel);
@@ -65,9 +71,30 @@ export class EditorHandover {
     const e = this.core.ws.byPath(rel);
     if (e) {
       this.core.enqueue(async () => {
-        if (!(await this.vanished(rel))) await this.writer().writeEntry(e);
+        if (!(await this.vanished(rel))) await this.writer().handBack(e);
       });
     }
+  }
+
+  /**
+   * The editor saved `text` into the file (see Mirror.editorSaved): remembered at once, since a
+   * change of the file may be read before anything queued now, and after the editor let go of it.
+   */
+  saved(rel: string, text: string): void {
+    if (!this.owned.has(rel)) return;
+    const bytes = Buffer.from(text, 'utf8');
+    this.saves.set(rel, { hash: contentHash(bytes), size: bytes.byteLength, text });
+  }
+
+  /**
+   * What the editor last saved into this file, if the file holds that now (`hash`): a copy of the
+   * shared text at some moment, so nobody's edit. Forgotten once read.
+   */
+  lastSave(rel: string, hash: string): Known | undefined {
+    const save = this.saves.get(rel);
+    if (save?.hash !== hash) return undefined;
+    this.saves.delete(rel);
+    return save;
   }
 
   /** A file this mirror saw on disk that is gone now (its removal not yet handled). */

@@ -43,6 +43,8 @@ export interface MirrorEvents {
 
 export class MirrorCore {
   private queue: Promise<void> = Promise.resolve();
+  /** Jobs queued and not finished. */
+  private jobs = 0;
   /** What the writer put on disk lately (see RecentWrites). */
   readonly written = new RecentWrites();
   /** Thousands of jobs at once (a start, a join) must not hold the event loop: they take turns. */
@@ -63,17 +65,28 @@ export class MirrorCore {
   ) {}
 
   enqueue(job: () => Promise<void>): void {
-    this.queue = this.queue.then(() => this.slicer.maybeYield()).then(job).catch((err: Error) => this.logger.warn(`mirror: ${err.message}`));
+    this.jobs++;
+    this.queue = this.queue
+      .then(() => this.slicer.maybeYield())
+      .then(job)
+      .catch((err: Error) => this.logger.warn(`mirror: ${err.message}`))
+      .finally(() => this.jobs--);
   }
 
   /** Runs a job in the queue (after every write and disk change before it) and returns its result. */
   run<T>(job: () => Promise<T>): Promise<T> {
+    this.jobs++;
     const result = this.queue.then(() => this.slicer.maybeYield()).then(job);
     this.queue = result.then(
       () => {},
       () => {},
-    );
+    ).finally(() => this.jobs--);
     return result;
+  }
+
+  /** Whether jobs are queued or running. */
+  get busy(): boolean {
+    return this.jobs > 0;
   }
 
   /** Resolves when the queue is empty, including jobs queued while waiting. */

@@ -12,6 +12,8 @@ import { silentLogger } from '../session/log';
 import type { ChangeOrigin, FileCounts, FileEntry, WorkspaceEvents } from './api';
 import { adoptIfSessions } from './clone-join';
 import { keepBesideAsNew } from './disk-merge';
+import { DiskBindings } from './disk-bindings';
+import { readChunk, readText } from './disk-sources';
 import { DiskIntake } from './disk-intake';
 import { KnownFiles } from './disk-state';
 import { DiskWriter } from './disk-writer';
@@ -21,7 +23,6 @@ import { FolderGuard, type Halt } from './folder-guard';
 import { contentHash } from './hash';
 import { MirrorCore, type MirrorEvents, type MirrorOptions } from './mirror-core';
 import { isSafeRelativePath, resolveInside } from './paths';
-import { CHUNK_SIZE } from './protocol';
 import { ExcludeRules, scanFolder, type ScanReport } from './scan';
 import { shareBatch } from './share-files';
 import { TreeMirror } from './tree-mirror';
@@ -56,6 +57,8 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
   private readonly editor: EditorHandover;
   private readonly writer: DiskWriter;
   private readonly intake: DiskIntake;
+  /** Files that follow their live shared text through the one buffer binding (disk-bindings.ts). */
+  private readonly bindings: DiskBindings;
   /** Symbolic links and empty folders (the index's `tree` map). */
   private readonly tree: TreeMirror;
   private watcher: FolderWatcher | undefined;
@@ -72,15 +75,20 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     this.known = options.known ?? new KnownFiles();
     this.guard = new FolderGuard(this.root);
     this.core = new MirrorCore(this.root, this.ws, this.logger, this.known, options, this.guard, this, new ExcludeRules(options.scan?.excludes));
-    this.editor = new EditorHandover(this.core, () => this.writer);
-    this.writer = new DiskWriter(this.core, this.editor, () => this.intake);
-    this.intake = new DiskIntake(this.core, this.editor, this.writer, (halt) => this.halt(halt));
+    this.bindings = new DiskBindings(this.core, { writeFailed: (rel, err) => this.writer.writeFailed(rel, err), wrote: (rel) => this.writer.wrote(rel) });
+    this.editor = new EditorHandover(this.core, () => ({
+      moveEntry: (e, old) => this.writer.moveEntry(e, old),
+      handBack: (e) => this.intake.handBack(e),
+      release: (rel) => this.bindings.release(rel),
+    }));
+    this.writer = new DiskWriter(this.core, this.editor, () => this.intake, this.bindings);
+    this.intake = new DiskIntake(this.core, this.editor, this.writer, (halt) => this.halt(halt), this.bindings);
     this.tree = new TreeMirror(this.core, options.knownTree ?? new Map(), (rel) => {
       const e = this.ws.byPath(rel);
       if (e) this.enqueue(() => this.writer.writeEntry(e));
     }, (e, old) => this.writer.moveEntry(e, old));
-    this.ws.setChunkReader((hash) => this.readChunk(hash));
-    this.ws.setTextSource((id) => this.readText(id), { writesFirstStates: true });
+    this.ws.setChunkReader((hash) => readChunk(this.root, this.ws, hash));
+    this.ws.setTextSource((id) => readText(this.root, this.ws, this.known, id), { writesFirstStates: true });
   }
 
   /**
@@ -204,6 +212,10 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     on('file-added', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.writeEntry(e)));
     on('binary-changed', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.writeEntry(e)));
     on('text-changed', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.writer.scheduleText(e));
+    // A file that moves or leaves is let go of at once: its copy's next write, already queued, would
+    // bring the old path back (an editor or a tool may have moved the file on disk already).
+    on('file-renamed', (_e: FileEntry, old: string) => this.bindings.release(old));
+    on('file-removed', (e: FileEntry) => this.bindings.release(e.path));
     on('file-renamed', (e: FileEntry, old: string, o: ChangeOrigin) => o !== 'disk' && !this.handOverMove(old, e.path) && this.enqueue(() => this.writer.moveEntry(e, old)));
     on('file-removed', (e: FileEntry, o: ChangeOrigin) => o !== 'disk' && this.enqueue(() => this.writer.removePath(e.path)));
     // After the file's own write or removal (queued above): a link or folder may wait for its path.
@@ -268,10 +280,34 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     this.editor.moveDone(oldPath, newPath, moved);
   }
 
-  /** Resolves when every write and disk change seen so far has been handled. */
+  /**
+   * An editor is about to bind this file's text: the mirror's binding lets go of it first (a text
+   * has one binding at a time), and the editor owns the file from then on (setEditorOwned).
+   */
+  handToEditor(rel: string): void {
+    this.bindings.release(rel);
+  }
+
+  /**
+   * An editor that has this file open saved `text` into it (a copy of the shared text): recorded as
+   * what the file holds, if it still does, so that when the editor lets go nothing there is taken for
+   * someone's edit (a save not read yet, merged three-way against a shared text that moved on since,
+   * came in twice).
+   */
+  editorSaved(rel: string, text: string): void {
+    this.editor.saved(rel, text);
+  }
+
+  /**
+   * Resolves when every write and disk change seen so far has been handled, and every file the mirror
+   * follows holds its shared text (but for files whose writes fail: they are retried, and told).
+   */
   async idle(): Promise<void> {
-    this.writer.flushTexts();
-    await this.core.drained();
+    do {
+      this.writer.flushTexts();
+      await this.core.drained();
+      await this.bindings.whenSettled();
+    } while (this.core.busy);
   }
 
   async close(): Promise<void> {
@@ -279,6 +315,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     this.watcher?.close();
     await this.idle().catch(() => {});
     this.core.closed = true;
+    this.bindings.releaseAll();
     this.writer.stop();
     this.subscriptions.dispose();
   }
@@ -347,6 +384,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
   }
 
   private halt(halt: Halt): void {
+    this.bindings.releaseAll(); // nothing is written while halted; bound again when it follows again
     this.logger.error(halt.message);
     this.emit('halted', halt);
   }
@@ -366,39 +404,5 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     for (const e of this.ws.files()) await this.writer.writeEntry(e);
     this.tree.applyAll();
     this.emit('resumed', how);
-  }
-
-  /** Serves a peer's chunk request from the file on disk, if the file still has that content. */
-  /**
-   * A text's bytes for the workspace to build its document from (it checks them against the entry's
-   * hash): the file on disk, or, when it changed there since, the text last synced (the record's).
-   */
-  private async readText(id: string): Promise<Uint8Array | undefined> {
-    const e = this.ws.byId(id);
-    if (!e || e.kind !== 'text') return undefined;
-    const known = this.known.get(e.path);
-    if (known?.hash === e.hash && known.text !== undefined) return Buffer.from(known.text, 'utf8');
-    // A file this mirror never read or wrote is nobody's copy of the text (and a joiner's empty
-    // folder has none: no look at the disk per file fetched). resume() knows every file of a clone.
-    if (!known) return undefined;
-    return (await readIfFile(resolveInside(this.root, e.path))) ?? undefined;
-  }
-
-  private async readChunk(hash: string): Promise<Uint8Array | undefined> {
-    for (const e of this.ws.filesWithChunk(hash)) {
-      const content = this.ws.content(e.id);
-      const i = content?.chunks.indexOf(hash) ?? -1;
-      if (i < 0) continue;
-      const handle = await fs.open(resolveInside(this.root, e.path), 'r').catch(() => undefined);
-      if (!handle) continue;
-      try {
-        const buf = Buffer.alloc(Math.max(0, Math.min(CHUNK_SIZE, e.size - i * CHUNK_SIZE)));
-        await handle.read(buf, 0, buf.length, i * CHUNK_SIZE);
-        if (contentHash(buf) === hash) return buf;
-      } finally {
-        await handle.close();
-      }
-    }
-    return undefined;
   }
 }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { recordDirFor } from '../../src/sync/disk-state';
+import * as fsutil from '../../src/sync/fsutil';
 import { atomicWrite, TEMP_SUFFIX, WriteConflict } from '../../src/sync/fsutil';
 import { contentHash } from '../../src/sync/hash';
 import type { PeerOptions, RunningPeer } from '../../src/app/peer';
@@ -50,20 +51,19 @@ test('atomicWrite with an expected content refuses to replace a file that change
   assert.deepEqual(fs.readdirSync(root).filter((n) => n.endsWith(TEMP_SUFFIX)), []);
 });
 
-test('a local edit made between the mirror\'s read and its write is merged, not overwritten', async () => {
+test('a local edit made between the mirror\'s read and its write is merged, not overwritten', async (t) => {
   const { a, b, pa, pb } = await pair({ 'notes.txt': 'first\n' });
-  const id = pb.workspace.byPath('notes.txt')!.id;
-  // The moment the mirror of b reads the shared text to write a remote change, vim saves the file.
-  const loadedText = pb.workspace.loadedText.bind(pb.workspace);
+  // The moment the mirror of b writes a remote change into the file, vim saves it.
+  const write = fsutil.atomicWrite;
   let armed = true;
-  pb.workspace.loadedText = (fileId: string) => {
-    const t = loadedText(fileId);
-    if (armed && fileId === id && t?.toString().includes('from a')) {
+  (fsutil as { atomicWrite: typeof write }).atomicWrite = (root, rel, bytes, options) => {
+    if (armed && root === b && rel === 'notes.txt' && Buffer.from(bytes).toString().includes('from a')) {
       armed = false;
       fs.appendFileSync(path.join(b, 'notes.txt'), 'saved on b\n');
     }
-    return t;
+    return write(root, rel, bytes, options);
   };
+  t.after(() => ((fsutil as { atomicWrite: typeof write }).atomicWrite = write));
   fs.appendFileSync(path.join(a, 'notes.txt'), 'from a\n');
   await waitFor(() => !armed, 'the mirror of b to write the change from a');
   await waitFor(same([a, b]), 'identical folders');

@@ -1,0 +1,149 @@
+/**
+ * The files on disk that follow a live shared text through the one buffer binding (buffer-binding.ts
+ * over a DiskCopy, disk-copy.ts), as an editor buffer does: remote edits reach the file from the
+ * Yjs delta, written only if the file still holds what the copy last read (compare-and-swap); a
+ * change made on disk by any tool is reported as a change of the copy, rebased over what the file
+ * has not received yet, and merged, never written over.
+ *
+ * A file is bound here while its text has a document and no editor has it open; it is handed to an
+ * editor (`release`) the moment one binds it, and back (`bind` with `adopt`) when the editor closes
+ * it. A file this peer never read as text (being created, or known only by hash) is written whole by
+ * the mirror's writer first (disk-writer.ts); from then on its binding carries it.
+ *
+ * Every operation of a copy runs in the mirror's queue (MirrorCore.run): callers already in the queue
+ * use the copy's `…Now` methods.
+ */
+import type * as Y from 'yjs';
+import type { FileEntry } from './api';
+import { BufferBinding, isBound } from './buffer-binding';
+import { keepBesideAsNew } from './disk-merge';
+import { DiskCopy, type DiskReadResult } from './disk-copy';
+import type { MirrorCore } from './mirror-core';
+
+/** The origin of a disk copy's changes in the shared text (the workspace reports them as 'disk'). */
+const DISK_ORIGIN = 'disk';
+
+/** What the bindings need of the writing side (failures are told and listed there). */
+export interface BindingsHost {
+  writeFailed(rel: string, err: unknown): void;
+  wrote(rel: string): void;
+}
+
+interface DiskBinding {
+  id: string;
+  copy: DiskCopy;
+  binding: BufferBinding;
+}
+
+/** How often a wait for the bindings looks again for a copy that started failing (it waits for no such copy). */
+const SETTLE_RECHECK_MS = 100;
+
+export class DiskBindings {
+  private readonly bound = new Map<string, DiskBinding>();
+  /** Copies let go of: what they still read or write no longer goes into the mirror's record. */
+  private readonly released = new WeakSet<DiskCopy>();
+
+  constructor(
+    private readonly core: MirrorCore,
+    private readonly host: BindingsHost,
+  ) {}
+
+  /** Whether this path's file follows its shared text here. */
+  has(rel: string): boolean {
+    return this.bound.has(rel);
+  }
+
+  /** Whether this file (this entry, at its path) follows its shared text here. */
+  holds(e: FileEntry): boolean {
+    return this.bound.get(e.path)?.id === e.id;
+  }
+
+  /**
+   * Binds the file at `e.path` to its loaded text, if it can be: the mirror has read it as text
+   * (its record holds the text), and nothing else binds the text. `adopt`: the file was an editor's
+   * until now, whose saves wrote the shared text there; what it holds is taken as the copy's text.
+   * Call from within the mirror's queue. Returns the copy, or undefined when it cannot be bound.
+   */
+  async bind(e: FileEntry, ytext: Y.Text, adopt = false): Promise<DiskCopy | undefined> {
+    const have = this.bound.get(e.path);
+    if (have?.id === e.id && have.binding.ytext === ytext) return have.copy;
+    this.release(e.path); // another file's, that left this path
+
+    const known = this.core.known.get(e.path);
+    if (this.core.closed || this.core.guard.halted || isBound(ytext) || known?.text === undefined) return undefined;
+    const rel = e.path;
+    const copy = new DiskCopy({
+      root: this.core.root,
+      rel,
+      known,
+      run: (job) => this.core.run(job),
+      onKnown: (k) => !this.released.has(copy) && this.core.known.set(rel, k),
+      onWritten: (k) => this.core.written.note(rel, k.hash),
+      keepUnknown: (bytes) => {
+        const kept = keepBesideAsNew(this.core.ws, rel, bytes, this.core.logger);
+        if (kept) this.core.logger.info(`${rel} held a version this peer never saw; it is kept as ${kept.path}`);
+      },
+      history: this.core.options.history,
+      onWriteFailed: (err) => this.host.writeFailed(rel, err),
+      onWriteRecovered: () => this.host.wrote(rel),
+      logger: this.core.logger,
+    });
+    if (adopt) await copy.adoptNow();
+    // Checked again after the await: an editor may have taken the text, or the file moved meanwhile.
+    if (this.bound.has(rel) || isBound(ytext) || this.core.closed || this.core.ws.byId(e.id)?.path !== rel) {
+      this.released.add(copy);
+      copy.dispose();
+      return undefined;
+    }
+    const binding = new BufferBinding(ytext, copy, { logger: this.core.logger, name: rel, origin: DISK_ORIGIN, undo: false });
+    copy.onDidChange((changes, version) => binding.onBufferChange(changes, version));
+    this.bound.set(rel, { id: e.id, copy, binding });
+    return copy;
+  }
+
+  /**
+   * A change read on disk for a bound file (in the queue): reported through its copy. Undefined when
+   * the file is not bound (the caller merges it another way).
+   */
+  take(rel: string, bytes: Buffer): Promise<DiskReadResult> | undefined {
+    return this.bound.get(rel)?.copy.takeNow(bytes);
+  }
+
+  /**
+   * Lets go of the file (an editor takes it, it moves, it leaves the session, or the mirror stops).
+   * What the copy reported is in the shared text already; a write still queued is not made.
+   */
+  release(rel: string): void {
+    const b = this.bound.get(rel);
+    if (!b) return;
+    this.bound.delete(rel);
+    this.released.add(b.copy);
+    b.binding.dispose();
+    b.copy.dispose();
+  }
+
+  releaseAll(): void {
+    for (const rel of [...this.bound.keys()]) this.release(rel);
+  }
+
+  /** Whether every bound file holds its shared text (nothing pending, nothing in flight). */
+  get settled(): boolean {
+    for (const b of this.bound.values()) if (!b.binding.settled) return false;
+    return true;
+  }
+
+  /**
+   * Resolves once every bound file holds its shared text, except files whose writes fail (they are
+   * retried on their own, and told): a folder that cannot be written must not hold up a close.
+   */
+  async whenSettled(): Promise<void> {
+    for (;;) {
+      const waiting = [...this.bound.values()].filter((b) => !b.binding.settled && !b.copy.failing);
+      if (!waiting.length) return;
+      let timer: NodeJS.Timeout | undefined;
+      const recheck = new Promise<void>((resolve) => (timer = setTimeout(resolve, SETTLE_RECHECK_MS)));
+      await Promise.race([Promise.all(waiting.map((b) => b.binding.whenSettled())), recheck]);
+      clearTimeout(timer);
+    }
+  }
+}
