@@ -78,7 +78,7 @@ export function generateRepo(root: string, files: number): { bytes: number } {
   execFileSync('git', [...GIT, 'init', '-q'], { cwd: root });
   execFileSync('git', [...GIT, 'add', '-A'], { cwd: root });
   execFileSync('git', [...GIT, 'add', '-f', 'packages/p0/test/node_modules/fixture/index.js'], { cwd: root });
-  // Links: inside the tree (relative) and one leaving it; reported, not shared (protocol 1).
+  // Links: inside the tree (relative, shared as links) and one leaving it (reported, not shared).
   for (let p = 0; p < packages; p++) fs.symlinkSync(`../p${(p + 1) % packages}/src`, path.join(root, `packages/p${p}/linked-src`));
   fs.symlinkSync('../../outside', path.join(root, 'packages/escape'));
   execFileSync('git', [...GIT, 'add', '-A'], { cwd: root });
@@ -174,7 +174,7 @@ export async function repoRows(net: TestNetwork, cli: string, files: number, str
       note: `${conflictCopies.length} conflict cop${conflictCopies.length === 1 ? 'y' : 'ies'}: ${conflictCopies.slice(0, 3).join(', ')}`,
     });
     const rx = num(cProbe, 'udpRxBytes') / 1024 / 1024;
-    rows.push({ name: `${label}: UDP bytes received joining into that clone`, value: rx, unit: 'MB', goal: '< 1 MB', met: rx < 1, note: 'every text still travels as its Yjs document (protocol 1): see README' });
+    rows.push({ name: `${label}: UDP bytes received joining into that clone`, value: rx, unit: 'MB', goal: '< 1 MB', met: rx < 1, note: 'no text travels (protocol 3): the index, awareness and DHT traffic; see README' });
 
     for (const [who, peer] of [['sharer', sharer], ['joiner', joiner], ['clone joiner', cloner]] as const) {
       const p = probeOf(peer);

@@ -13,7 +13,8 @@ import { field, writeFields } from './fields';
 export const PROTOCOL_NAME = 'hyperpair';
 /**
  * 2: texts may travel as bytes and start from a deterministic first state (docs/PROTOCOL.md §6.1).
- * 3: notebooks (`.ipynb`) are shared cell by cell, as index entries of kind `notebook` (§6.1).
+ * 3: notebooks (`.ipynb`) are shared cell by cell, as index entries of kind `notebook` (§6.1); texts
+ *    nobody edited are fetched as bytes by hash, many per message (`texts-get`/`texts-data`, §6).
  */
 export const PROTOCOL_VERSION = 3;
 

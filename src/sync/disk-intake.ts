@@ -43,6 +43,7 @@ export class DiskIntake implements DiskReader {
     if (this.core.closed || this.core.guard.halted) return;
     // A path may be a directory that appeared or vanished (git checkout, mv): expand it.
     const files = new Set<string>();
+    let shared: string[] | undefined;
     for (const rel of paths) {
       const abs = path.join(this.core.root, rel);
       const st = await fs.lstat(abs).catch(() => undefined);
@@ -54,7 +55,14 @@ export class DiskIntake implements DiskReader {
         const { report } = await scanFolder(abs, { ...this.core.options.scan, cache: undefined, onFiles: undefined, git });
         for (const f of report.files) files.add(`${rel}/${f.rel}`);
       } else files.add(rel);
-      for (const e of this.core.ws.files()) if (e.path.startsWith(rel + '/')) files.add(e.path);
+      // The session's files under it (a folder that vanished). A large batch (a whole tree, after a
+      // join) looks them up in one sorted list: a walk over every file per path was quadratic.
+      if (paths.length < 16) {
+        for (const e of this.core.ws.files()) if (e.path.startsWith(rel + '/')) files.add(e.path);
+        continue;
+      }
+      shared ??= this.core.ws.files().map((e) => e.path).sort();
+      for (let i = firstAtOrAfter(shared, rel + '/'); i < shared.length && shared[i].startsWith(rel + '/'); i++) files.add(shared[i]);
     }
     // A .gitignore that changed changes what is shared from now on (files already shared stay).
     for (const rel of files) {
@@ -323,4 +331,16 @@ export class DiskIntake implements DiskReader {
     const copy = await keepRemoteBinary(this.core.ws, entry, this.core.logger);
     if (copy) this.core.enqueue(() => this.writer.writeEntry(copy));
   }
+}
+
+/** The index of the first string in `sorted` (code-unit order) that is not less than `key`. */
+function firstAtOrAfter(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

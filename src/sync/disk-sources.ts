@@ -19,6 +19,9 @@ export async function readText(root: string, ws: SharedWorkspace, known: KnownFi
   if (!e || e.kind === 'binary') return undefined;
   const seen = known.get(e.path);
   if (seen?.hash === e.hash && seen.text !== undefined) return Buffer.from(seen.text, 'utf8');
+  // A file this mirror never read or wrote is nobody's copy of the text (and a joiner's empty
+  // folder has none: no look at the disk per file fetched). resume() knows every file of a clone.
+  if (!seen) return undefined;
   return (await readIfFile(resolveInside(root, e.path))) ?? undefined;
 }
 

@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { folderStateDir, nameFolder, stateRoot } from './state-dir';
 import { RECORD_FILE, RECORD_VERSION } from './record-key';
 
@@ -86,6 +87,8 @@ export class DiskRecord {
   readonly dir: string;
   private readonly logger: Logger;
   private readonly delayMs: number;
+  /** How long the last write of the record took (it sets the next delay, see schedule()). */
+  private lastWriteMs = 0;
   /** Texts already stored under texts/ (by hash). */
   private readonly storedTexts = new Set<string>();
   private existed = false;
@@ -174,7 +177,11 @@ export class DiskRecord {
   async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.flushing = this.flushing.then(() => this.write()).catch((err: Error) => {
+    this.flushing = this.flushing.then(async () => {
+      const t0 = performance.now();
+      await this.write();
+      this.lastWriteMs = performance.now() - t0;
+    }).catch((err: Error) => {
       this.logger.warn(`could not save the sync record in ${this.dir}: ${err.message}`);
     });
     await this.flushing;
@@ -191,7 +198,9 @@ export class DiskRecord {
   private schedule(): void {
     this.dirty = true;
     if (this.timer || this.closed) return;
-    this.timer = setTimeout(() => void this.flush(), this.delayMs);
+    // The record is written whole: while thousands of files change (a join), waiting a few times
+    // as long as the last write took keeps that cost a small share of the time, not one per 300 ms.
+    this.timer = setTimeout(() => void this.flush(), Math.max(this.delayMs, Math.min(5_000, 4 * this.lastWriteMs)));
   }
 
   private async load(): Promise<void> {

@@ -22,6 +22,13 @@ import { notebookText } from './notebook/first-state';
  */
 const WRITE_ATTEMPTS = 8;
 
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** A text's bytes as the string the record keeps (the base of a later three-way merge). */
+function decodeText(bytes: Uint8Array): string {
+  return utf8.decode(bytes);
+}
+
 /** What the writing side needs of the reading side. */
 export interface DiskReader {
   /** A write was refused because the file changed on disk: that change goes into the session first. */
@@ -41,6 +48,8 @@ export class DiskWriter {
   /** Paths from the session this folder excludes (logged once each). */
   private readonly refusedExcluded = new Set<string>();
   private readonly failures = new WriteFailures((paths) => this.retryWrites(paths));
+  /** During a joiner's first copy: the folders found real so far (fsutil.ts WriteOptions.folders). */
+  firstCopyFolders: Set<string> | undefined;
 
   constructor(
     private readonly core: MirrorCore,
@@ -108,6 +117,13 @@ export class DiskWriter {
     return !this.core.rules.hardExcluded(rel, false);
   }
 
+  /** Whether writing this entry takes its first-state bytes from members (a text nobody edited, not here yet). */
+  needsFirstState(e: FileEntry): boolean {
+    if (e.kind !== 'text' || this.editor.owns(e.path) || !isSafeRelativePath(e.path) || this.core.rules.hardExcluded(e.path, false)) return false;
+    const hash = this.core.ws.firstStateHash(e.id);
+    return hash !== undefined && this.core.known.get(e.path)?.hash !== hash;
+  }
+
   /**
    * Writes the model's content of a file, only over what this mirror last saw there (compare-and-swap):
    * if the disk changed meanwhile, its change is merged into the model first and the merge written.
@@ -127,25 +143,40 @@ export class DiskWriter {
   /** One compare-and-swap write: false if the file no longer holds what this mirror last saw. */
   private async tryWrite(e: FileEntry, firstCopy: boolean): Promise<boolean> {
     if (this.core.closed || this.core.guard.halted || !this.writable(e.path)) return true;
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | undefined;
     let text: string | undefined;
+    /** Written from a text's first-state bytes (this hash), with no document (§6.1). */
+    let firstState: string | undefined;
     if (e.kind === 'text') {
       if (this.editor.owns(e.path) && this.core.known.has(e.path)) return true;
       // Its binding writes it (disk-bindings.ts); a whole write here would be a change its copy never made.
       if (this.bindings.holds(e)) return true;
-      // The first copy waits for each file until nobody can send it; later, the queue never waits.
-      const ytext = firstCopy ? await this.core.ws.loadText(e.id) : this.core.ws.loadedText(e.id);
-      if (!ytext) {
-        this.afterContent(e.id, false, () => this.core.ws.text(e.id));
+      firstState = this.core.ws.firstStateHash(e.id);
+      if (firstState !== undefined && this.core.known.get(e.path)?.hash === firstState) {
+        // Already here (a clone, a rejoin): nothing to fetch or write.
+        this.core.ws.textWritten(e.id, firstState);
         return true;
       }
-      text = ytext.toString();
-      // Already on disk as the mirror last saw it: nothing to write, and no binding to hold (a start
-      // checks every file; bound, each would keep its document alive).
-      if (this.core.known.get(e.path)?.text === text) return true;
-      // Read here as text before: from now on its binding carries it (disk-bindings.ts), from the delta.
-      if (!firstCopy && !this.editor.owns(e.path) && (await this.bindings.bind(e, ytext))) return true;
-      bytes = Buffer.from(text, 'utf8');
+      // Nobody edited it: its bytes, fetched in batches, need no document (the first copy waits
+      // for them; later, only bytes already here are used, and the document path waits outside).
+      if (firstState !== undefined) bytes = firstCopy ? await this.core.ws.loadTextBytes(e.id) : this.core.ws.heldTextBytes(e.id);
+      if (bytes) text = decodeText(bytes);
+      else {
+        firstState = undefined;
+        // The first copy waits for each file until nobody can send it; later, the queue never waits.
+        const ytext = firstCopy ? await this.core.ws.loadText(e.id) : this.core.ws.loadedText(e.id);
+        if (!ytext) {
+          this.afterContent(e.id, false, () => this.core.ws.text(e.id));
+          return true;
+        }
+        text = ytext.toString();
+        // Already on disk as the mirror last saw it: nothing to write, and no binding to hold (a start
+        // checks every file; bound, each would keep its document alive).
+        if (this.core.known.get(e.path)?.text === text) return true;
+        // Read here as text before: from now on its binding carries it (disk-bindings.ts), from the delta.
+        if (!firstCopy && !this.editor.owns(e.path) && (await this.bindings.bind(e, ytext))) return true;
+        bytes = Buffer.from(text, 'utf8');
+      }
     } else if (e.kind === 'notebook') {
       if (this.editor.owns(e.path) && this.core.known.has(e.path)) return true;
       // Written from the model as Jupyter writes it (ipynb.ts), whoever changed what.
@@ -167,17 +198,23 @@ export class DiskWriter {
     }
     const current = this.core.ws.byId(e.id);
     if (!current || current.path !== e.path) return true; // moved or removed meanwhile; that event writes
-    const hash = contentHash(bytes);
+    // First-state bytes were checked against their hash on the way in: not hashed again.
+    const hash = firstState ?? contentHash(bytes);
     const seen = this.core.known.get(e.path);
-    if (seen?.hash === hash) return true;
+    if (seen?.hash === hash) {
+      if (firstState === hash) this.core.ws.textWritten(e.id, hash);
+      return true;
+    }
     try {
       // Without a record nothing is replaced (the write expects an empty path): nothing to keep.
       if (seen) await this.core.options.history?.keep(e.path, 'replaced', seen.hash, hash);
-      const { displaced } = await atomicWrite(this.core.root, e.path, bytes, { syncNewFile: !firstCopy, expect: seen ? { hash: seen.hash, size: seen.size } : null });
+      const folders = firstCopy ? this.firstCopyFolders : undefined;
+      const { displaced } = await atomicWrite(this.core.root, e.path, bytes, { syncNewFile: !firstCopy, expect: seen ? { hash: seen.hash, size: seen.size } : null, folders });
       const now = { hash, size: bytes.byteLength, text, earlier: earlierTexts(seen) };
       this.core.known.set(e.path, now);
       this.core.written.note(e.path, hash);
       this.wrote(e.path);
+      if (firstState === hash) this.core.ws.textWritten(e.id, hash);
       if (displaced) await this.mergeDisplaced(current, seen, displaced, now);
     } catch (err) {
       if (err instanceof WriteConflict) {

@@ -17,6 +17,8 @@ import { Outbox, RemoteOrigin } from './outbox';
 import { INDEX_DOC, ProtocolError } from './protocol';
 import type { Receiver } from './receiver';
 import { notebookProblem } from './notebook/bounds';
+import { Slicer } from './slicer';
+import { isPristine } from './text-base';
 import type { TextDocs } from './texts';
 
 /**
@@ -50,6 +52,8 @@ export interface DocSyncParts {
   textArrived(id: string): void;
   /** Build a text held here as bytes into its document (then answer those waiting for it). */
   build(id: string): void;
+  /** Whether a text's index entry says someone edited it beyond its first state (§6.1). */
+  entryEdited(id: string): boolean;
 }
 
 export class DocSync {
@@ -80,7 +84,7 @@ export class DocSync {
   peerJoined(peer: PeerInfo): void {
     const { outbox, awareness } = this.p;
     outbox.step1(peer.id, INDEX_DOC, this.p.index);
-    for (const [id, doc] of this.p.texts.ready()) outbox.step1(peer.id, id, doc);
+    void this.askForEdits(peer.id);
     const states = [...awareness.getStates().keys()].filter((c) => relayable(awareness, c, this.p.transport.self.id));
     // In groups: the states of a session of dozens, with their links, would outgrow one 64 KiB update.
     for (let i = 0; i < states.length; i += AWARENESS_GROUP) {
@@ -166,9 +170,23 @@ export class DocSync {
       if (this.closed || peers.length === 0) return;
       const to = peers[Math.floor(Math.random() * peers.length)].id;
       if (this.ready) this.p.outbox.step1(to, INDEX_DOC, this.p.index);
-      for (const [id, doc] of this.p.texts.ready()) this.p.outbox.step1(to, id, doc);
+      void this.askForEdits(to);
     }, RESYNC_AFTER_MS);
     this.resyncTimer.unref?.();
+  }
+
+  /**
+   * `step 1` to a member for every text held here that has edits, or whose entry says it has (§6.2):
+   * a text that is still its first state on both sides has nothing to sync, and every peer can build
+   * it from bytes, so it costs nothing however many documents are held. In slices of the event loop.
+   */
+  private async askForEdits(peerId: string): Promise<void> {
+    const slicer = new Slicer();
+    for (const [id, doc] of [...this.p.texts.ready()]) {
+      if (this.closed || !this.p.transport.peers().some((p) => p.id === peerId)) return;
+      if (!isPristine(doc) || this.p.entryEdited(id)) this.p.outbox.step1(peerId, id, doc);
+      await slicer.maybeYield();
+    }
   }
 
   /** Every awareness change (ours, or relayed) goes on to the members that need it. */

@@ -89,7 +89,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
       if (e) this.enqueue(() => this.writer.writeEntry(e));
     }, (e, old) => this.writer.moveEntry(e, old));
     this.ws.setChunkReader((hash) => readChunk(this.root, this.ws, hash));
-    this.ws.setTextSource((id) => readText(this.root, this.ws, this.known, id));
+    this.ws.setTextSource((id) => readText(this.root, this.ws, this.known, id), { writesFirstStates: true });
   }
 
   /**
@@ -165,6 +165,8 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
   async materialize(onProgress?: (p: Progress) => void, signal?: AbortSignal, entries = this.ws.files()): Promise<MaterializeResult> {
     const progress: Progress = { files: 0, totalFiles: entries.length, bytes: 0, totalBytes: entries.reduce((n, e) => n + e.size, 0) };
     onProgress?.({ ...progress });
+    // Texts nobody edited that are not here yet are fetched ahead, many per message, as the writers go.
+    this.ws.prefetchTextBytes(entries.filter((e) => this.writer.needsFirstState(e)).map((e) => e.id));
     let next = 0;
     const worker = async () => {
       while (next < entries.length && !signal?.aborted && !this.core.closed) {
@@ -178,6 +180,9 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     // Cancelling does not wait for texts still on their way: the caller closes everything.
     let onAbort = () => {};
     const cancelled = new Promise<void>((resolve) => signal?.addEventListener('abort', (onAbort = () => resolve()), { once: true }));
+    // One path check per folder for the first copy, all its rounds (links from the session are made
+    // only after it, in start(), which ends this).
+    this.writer.firstCopyFolders ??= new Set();
     try {
       await Promise.race([Promise.all(Array.from({ length: MATERIALIZE_WRITERS }, worker)), cancelled]);
     } finally {
@@ -202,6 +207,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
    * files first (a joiner has just received them), so that what the folder ignores stays unshared.
    */
   async start(): Promise<void> {
+    this.writer.firstCopyFolders = undefined;
     await this.core.rules.loadAll(this.root);
     await this.guard.remember();
     const on = <K extends keyof WorkspaceEvents & string>(event: K, fn: (...args: WorkspaceEvents[K]) => void) => this.subscriptions.add(listen(this.ws, event, fn));

@@ -5,6 +5,7 @@
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { MAX_TEXT_BYTES } from './classify';
 import { isHash } from './hash';
 
 export const enum MessageType {
@@ -20,6 +21,10 @@ export const enum MessageType {
   BlobMissing = 4,
   /** One piece of a message too large for one frame: more (0 = last piece), bytes. */
   Part = 5,
+  /** Version 3: a request for texts' first-state bytes: count, then (file id, hash) each. */
+  TextsGet = 6,
+  /** Version 3: the answer to one `TextsGet`: count, then (file id, hash, found, bytes if found) each. */
+  TextsData = 7,
 }
 
 export const INDEX_DOC = 'index';
@@ -31,6 +36,18 @@ export const CHUNK_SIZE = 256 * 1024;
 export const PART_SIZE = 1024 * 1024;
 /** The most a reassembled message may hold (a peer sending more is cut off). */
 export const MAX_MESSAGE = 128 * 1024 * 1024;
+
+/** Texts asked for (and answered) in one message at most. */
+export const MAX_TEXTS_PER_MESSAGE = 1024;
+/** A text's bytes in a `TextsData` at most: the largest file treated as text. */
+export const MAX_TEXT_DATA = MAX_TEXT_BYTES;
+
+/** One text asked for by its first state's hash; `bytes` in an answer (absent: not held there). */
+export interface TextItem {
+  id: string;
+  hash: string;
+  bytes?: Uint8Array;
+}
 
 export class ProtocolError extends Error {
   constructor(message: string) {
@@ -45,7 +62,8 @@ export type Message =
   | { type: MessageType.BlobGet; hash: string }
   | { type: MessageType.BlobData; hash: string; data: Uint8Array }
   | { type: MessageType.BlobMissing; hash: string }
-  | { type: MessageType.Part; more: boolean; data: Uint8Array };
+  | { type: MessageType.Part; more: boolean; data: Uint8Array }
+  | { type: MessageType.TextsGet | MessageType.TextsData; items: TextItem[] };
 
 export function isDocName(name: string): boolean {
   return name === INDEX_DOC || /^[0-9a-f]{32}$/.test(name);
@@ -83,6 +101,9 @@ export function decodeMessage(bytes: Uint8Array): Message {
         if (data.byteLength > PART_SIZE) throw new ProtocolError(`part of ${data.byteLength} bytes (max ${PART_SIZE})`);
         return { type, more: more === 1, data };
       }
+      case MessageType.TextsGet:
+      case MessageType.TextsData:
+        return { type, items: readTextItems(d, type === MessageType.TextsData) };
       default:
         throw new ProtocolError(`unknown message type ${type}`);
     }
@@ -90,6 +111,47 @@ export function decodeMessage(bytes: Uint8Array): Message {
     if (err instanceof ProtocolError) throw err;
     throw new ProtocolError(`malformed message: ${(err as Error).message}`);
   }
+}
+
+function readTextItems(d: decoding.Decoder, answer: boolean): TextItem[] {
+  const n = decoding.readVarUint(d);
+  if (n === 0 || n > MAX_TEXTS_PER_MESSAGE) throw new ProtocolError(`${n} texts in one message (1 to ${MAX_TEXTS_PER_MESSAGE})`);
+  const items: TextItem[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = decoding.readVarString(d);
+    if (id === INDEX_DOC || !isDocName(id)) throw new ProtocolError('bad file id');
+    const hash = decoding.readVarString(d);
+    if (!isHash(hash)) throw new ProtocolError('bad text hash');
+    if (!answer) {
+      items.push({ id, hash });
+      continue;
+    }
+    const found = decoding.readVarUint(d);
+    if (found > 1) throw new ProtocolError('bad found flag');
+    if (found === 0) {
+      items.push({ id, hash });
+      continue;
+    }
+    const bytes = decoding.readVarUint8Array(d);
+    if (bytes.byteLength > MAX_TEXT_DATA) throw new ProtocolError(`a text of ${bytes.byteLength} bytes (max ${MAX_TEXT_DATA})`);
+    items.push({ id, hash, bytes });
+  }
+  return items;
+}
+
+/** A `TextsGet` (items without bytes) or a `TextsData` (each item's bytes, or not found). */
+export function encodeTexts(type: MessageType.TextsGet | MessageType.TextsData, items: readonly TextItem[]): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, type);
+  encoding.writeVarUint(e, items.length);
+  for (const item of items) {
+    encoding.writeVarString(e, item.id);
+    encoding.writeVarString(e, item.hash);
+    if (type === MessageType.TextsGet) continue;
+    encoding.writeVarUint(e, item.bytes ? 1 : 0);
+    if (item.bytes) encoding.writeVarUint8Array(e, item.bytes);
+  }
+  return encoding.toUint8Array(e);
 }
 
 export function syncEncoder(doc: string): encoding.Encoder {

@@ -12,7 +12,7 @@ import { MAX_AWARENESS_STATES } from './awareness';
 import type { BlobStore } from './blobs';
 import type { PeerLinks } from './links';
 import { RemoteOrigin, STEP1, STEP2, UPDATE } from './outbox';
-import { MessageType, ProtocolError, Reassembly, decodeMessage, type Message } from './protocol';
+import { MessageType, ProtocolError, Reassembly, decodeMessage, type Message, type TextItem } from './protocol';
 
 /** Awareness updates from a peer are at most this large. */
 export const MAX_AWARENESS_UPDATE = 64 * 1024;
@@ -24,6 +24,13 @@ export interface SyncHandler {
   step1(peer: PeerInfo, name: string, stateVector: Uint8Array): void;
   /** A step 2 (`complete`) or an update, from a peer allowed to edit. Throws ProtocolError. */
   apply(peer: PeerInfo, name: string, update: Uint8Array, complete: boolean): void;
+}
+
+/** Texts' first-state bytes by hash (§6.2, version 3): requests to answer, answers to take. */
+export interface TextBytesHandler {
+  serve(peerId: string, items: readonly TextItem[]): void;
+  /** False when the answer was not asked for or does not match its hashes. */
+  receive(peerId: string, items: readonly TextItem[]): boolean;
 }
 
 export class Receiver {
@@ -38,6 +45,7 @@ export class Receiver {
     private readonly links: PeerLinks,
     private readonly blobs: BlobStore,
     private readonly sync: SyncHandler,
+    private readonly textBytes: TextBytesHandler,
   ) {}
 
   receive(peer: PeerInfo, data: Uint8Array): void {
@@ -89,6 +97,11 @@ export class Receiver {
         return;
       case MessageType.BlobMissing:
         return this.blobs.missing(peer.id, m.hash);
+      case MessageType.TextsGet:
+        return this.textBytes.serve(peer.id, m.items);
+      case MessageType.TextsData:
+        if (!this.textBytes.receive(peer.id, m.items)) throw new ProtocolError('sent texts that were not asked for or do not match their hashes');
+        return;
       case MessageType.Part:
         throw new ProtocolError('unexpected part');
     }

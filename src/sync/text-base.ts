@@ -7,6 +7,7 @@
  * it, and a peer that holds a text's bytes (its disk, a clone, the bytes fetched by hash) needs
  * nobody's document to start from. Peers never use client id 0 for anything else.
  */
+import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import { contentHash } from './hash';
 
@@ -23,14 +24,27 @@ export function onlyBase(tx: Y.Transaction): boolean {
   return true;
 }
 
-/** The one update that is a text's first state: `content` inserted at 0 by BASE_CLIENT. */
+/**
+ * The one update that is a text's first state: `content` inserted at 0 by BASE_CLIENT. Encoded
+ * directly (Yjs v1 update encoding, the bytes docs/PROTOCOL.md §6.1 gives) rather than through a
+ * scratch Y.Doc: every Y.Doc draws a random guid and client id, and that randomness, once per text,
+ * was the largest single cost of a join (6 s of 10,000 files). sync-text-base.test.ts checks that
+ * these bytes are the ones Yjs makes.
+ */
 export function baseUpdate(content: string): Uint8Array {
-  const scratch = new Y.Doc({ gc: true });
-  scratch.clientID = BASE_CLIENT;
-  if (content.length > 0) scratch.getText('content').insert(0, content);
-  const update = Y.encodeStateAsUpdate(scratch);
-  scratch.destroy();
-  return update;
+  const e = encoding.createEncoder();
+  if (content.length > 0) {
+    encoding.writeVarUint(e, 1); // one client
+    encoding.writeVarUint(e, 1); // one struct
+    encoding.writeVarUint(e, BASE_CLIENT);
+    encoding.writeVarUint(e, 0); // clock
+    encoding.writeUint8(e, 4); // an item of ContentString, no origins, no parent key
+    encoding.writeVarUint(e, 1); // parent: a root type, by name
+    encoding.writeVarString(e, 'content');
+    encoding.writeVarString(e, content);
+  } else encoding.writeVarUint(e, 0); // no clients
+  encoding.writeVarUint(e, 0); // an empty delete set
+  return encoding.toUint8Array(e);
 }
 
 /**
@@ -44,7 +58,7 @@ export function materialise(doc: Y.Doc, content: string, origin: unknown): void 
 
 /** The state vector of a text that is still exactly its first state (what a delete of it had seen). */
 export function baseStateVector(content: string): Uint8Array {
-  const doc = new Y.Doc({ gc: true });
+  const doc = new Y.Doc({ gc: true, guid: 'base' });
   Y.applyUpdate(doc, baseUpdate(content));
   const sv = Y.encodeStateVector(doc);
   doc.destroy();

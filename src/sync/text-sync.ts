@@ -9,7 +9,7 @@ import type { Logger } from '../session/log';
 import { DocSync, type DocSyncParts } from './doc-sync';
 import type { WorkspaceCaps } from './index-guard';
 import { INDEX_DOC } from './protocol';
-import { Receiver } from './receiver';
+import { Receiver, type TextBytesHandler } from './receiver';
 import { TextLoader } from './text-loader';
 
 export interface TextSyncParts extends Pick<DocSyncParts, 'transport' | 'index' | 'awareness' | 'guard' | 'texts' | 'outbox' | 'links' | 'blobs' | 'indexArrived'> {
@@ -24,6 +24,8 @@ export interface TextSyncParts extends Pick<DocSyncParts, 'transport' | 'index' 
   arrived(id: string): void;
   /** No member could send a file's content. */
   unavailable(id: string): void;
+  /** Texts' first-state bytes asked for and answered in batches (text-bytes.ts, text-serve.ts). */
+  textBytes: TextBytesHandler;
 }
 
 export function wireTextSync(p: TextSyncParts): { receiver: Receiver; loader: TextLoader; sync: DocSync } {
@@ -51,7 +53,7 @@ export function wireTextSync(p: TextSyncParts): { receiver: Receiver; loader: Te
     admits: (name) => name === INDEX_DOC || p.entries.has(name) || p.texts.has(name) || p.texts.size < p.caps.maxFiles,
     step1: (peer, name, sv) => sync.step1(peer, name, sv),
     apply: (peer, name, update, complete) => sync.apply(peer, name, update, complete),
-  });
+  }, p.textBytes);
   const sync: DocSync = new DocSync(
     {
       transport: p.transport,
@@ -67,6 +69,7 @@ export function wireTextSync(p: TextSyncParts): { receiver: Receiver; loader: Te
       indexArrived: p.indexArrived,
       textArrived: (id) => loader.markReady(id),
       build: (id) => void loader.buildOrFetch(id),
+      entryEdited: (id) => p.entries.get(id)?.get('edited') === true,
     },
     p.mode === 'share',
   );

@@ -35,7 +35,8 @@ export { originOf } from './view-changes';
 import { INDEX_DOC } from './protocol';
 import type { Receiver } from './receiver';
 import { ConflictRules } from './rules';
-import { ownClientId } from './text-base';
+import { isPristine, ownClientId } from './text-base';
+import { FirstStates } from './first-states';
 import type { TextLoader, TextSource } from './text-loader';
 import { wireTextSync } from './text-sync';
 import { TextDocs } from './texts';
@@ -73,6 +74,8 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
   private readonly receiver: Receiver;
   private readonly loader: TextLoader;
   private readonly binaries: BinaryFiles;
+  /** Texts nobody edited, written from their bytes: fetched from members in batches, and served to them. */
+  private readonly firstStates: FirstStates;
   private readonly availability: Availability;
   private readonly local: LocalChanges;
   private readonly sync: DocSync;
@@ -146,6 +149,14 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
         this.rules.checkRestore(id);
       },
     });
+    this.firstStates = new FirstStates({
+      transport: this.transport,
+      entries: this.entries,
+      texts: this.texts,
+      loader: () => this.loader,
+      isClosed: () => this.closed,
+      arrived: (id) => this.availability.update(id),
+    });
     ({ receiver: this.receiver, loader: this.loader, sync: this.sync } = wireTextSync({
       transport: this.transport,
       logger: this.logger,
@@ -165,6 +176,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
       arrived: (id) => this.availability.update(id),
       unavailable: (id) => this.availability.report(id),
       indexArrived: (from) => this.refresh(new Set(this.entries.keys()), 'remote', from),
+      textBytes: this.firstStates,
     }));
 
     this.local = new LocalChanges({
@@ -189,12 +201,18 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
       if (ids.size) this.refresh(ids, originOf(tx.origin), tx.origin instanceof RemoteOrigin ? tx.origin.peerId : undefined);
     });
 
-    const onJoin = (peer: PeerInfo) => this.sync.peerJoined(peer);
-    const onLeave = (peer: PeerInfo) => this.sync.peerLeft(peer);
+    const onJoin = (peer: PeerInfo) => {
+      this.sync.peerJoined(peer);
+      this.firstStates.peerJoined(peer.id);
+    };
+    const onLeave = (peer: PeerInfo) => {
+      this.sync.peerLeft(peer);
+      this.firstStates.peerLeft(peer.id);
+    };
     const onMessage = (peer: PeerInfo, data: Uint8Array) => !this.closed && this.receiver.receive(peer, data);
     this.transport.on('peer-join', onJoin).on('peer-leave', onLeave).on('message', onMessage);
     this.subscriptions.add(toDisposable(() => this.transport.off('peer-join', onJoin).off('peer-leave', onLeave).off('message', onMessage)));
-    for (const peer of this.transport.peers()) this.sync.peerJoined(peer);
+    for (const peer of this.transport.peers()) onJoin(peer);
   }
 
   // ---------------------------------------------------------------- reading
@@ -254,6 +272,35 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     return this.texts.loaded(id) ? this.notebooks.of(id) : undefined;
   }
 
+  /** A text's hash while it is still its first state (nobody edited it; first-states.ts), else undefined. */
+  firstStateHash(id: string): string | undefined {
+    return this.firstStates.hash(id);
+  }
+
+  /**
+   * A text's first-state bytes, verified: from this peer's own disk (a clone, a rejoin) or from
+   * members, many texts per message (§6.2, version 3). Undefined when the text is edited now or no
+   * member had them: then its document is what to load (loadText).
+   */
+  loadTextBytes(id: string): Promise<Uint8Array | undefined> {
+    return this.firstStates.load(id);
+  }
+
+  /** Texts loadTextBytes is asked for next, in that order: fetched ahead, so the link stays busy while files are written. */
+  prefetchTextBytes(ids: readonly string[]): void {
+    this.firstStates.prefetch(ids);
+  }
+
+  /** First-state bytes that arrived and wait to be written (undefined when not here now). */
+  heldTextBytes(id: string): Uint8Array | undefined {
+    return this.firstStates.held(id);
+  }
+
+  /** The disk mirror wrote a text's first-state bytes: they leave memory, the text is held as bytes. */
+  textWritten(id: string, hash: string): void {
+    this.firstStates.written(id, hash);
+  }
+
   binary(id: string): Promise<Uint8Array> {
     return this.binaries.fetch(id);
   }
@@ -303,10 +350,13 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
   /**
    * Lets the mirror give texts' bytes from the files on disk (checked against the entry's hash): texts
    * then need no document until someone opens or edits them, and documents unused for a while that
-   * are still their first state are released (docs/PROTOCOL.md §6.2, version 2).
+   * are still their first state are released (docs/PROTOCOL.md §6.2, version 2). `writesFirstStates`:
+   * the caller writes every text nobody edited from its bytes (loadTextBytes, textWritten), so no
+   * document is fetched for those (version 3).
    */
-  setTextSource(source: TextSource): void {
+  setTextSource(source: TextSource, options: { writesFirstStates?: boolean } = {}): void {
     this.loader.source = source;
+    this.firstStates.writer = options.writesFirstStates ?? false;
     this.loader.startReleasing();
   }
 
@@ -366,6 +416,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     if (this.closed) return;
     this.closed = true;
     this.subscriptions.dispose();
+    this.firstStates.close();
     this.sync.close();
     this.awareness.destroy();
     this.outbox.close();
@@ -406,7 +457,14 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     for (const [id, now] of next) {
       this.availability.update(id);
       if (!now) continue;
-      if (hasDocument(now.kind) && !this.texts.isReady(id)) void this.loader.buildOrFetch(id, false, source);
+      // With a disk (the mirror writes every file), a text nobody edited waits for its bytes to be
+      // written (loadTextBytes): no document is fetched for it.
+      if (hasDocument(now.kind) && !this.texts.isReady(id) && !(now.kind === 'text' && this.firstStates.leftToWriter(id))) {
+        void this.loader.buildOrFetch(id, false, source);
+      }
+      // Edited elsewhere while this peer held the text's first state only: ask for the edits.
+      const t = now.kind === 'text' && source ? this.texts.get(id) : undefined;
+      if (t?.ready && this.entries.get(id)?.get('edited') === true && isPristine(t.doc)) this.outbox.step1(source!, id, t.doc);
       // Edited here before its entry arrived (a new text's step 2 precedes it): say so now.
       if (hasDocument(now.kind) && this.texts.edited(id)) this.local.markEdited(id, 'editor');
       if (now.kind === 'binary') this.rules.keepConflictingVersions(id, this.entries.get(id)!, now.path);

@@ -7,10 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as decoding from 'lib0/decoding';
-import { contentHash } from '../../src/sync/hash';
 import { MessageType, decodeMessage } from '../../src/sync/protocol';
 import { SharedWorkspace } from '../../src/sync/workspace';
 import { MemoryTransport, link } from '../helpers/memory-transport';
+import { shareLazily, useDisk } from '../helpers/lazy-texts';
 import { waitFor } from '../helpers/testnet';
 
 interface Peer {
@@ -25,11 +25,7 @@ interface Peer {
 function peer(name: string, mode: 'share' | 'join', disk: Record<string, string> = {}): Peer {
   const transport = new MemoryTransport(name);
   const ws = new SharedWorkspace({ transport, mode, docRequestTimeoutMs: 2_000 });
-  const files = new Map(Object.entries(disk).map(([p, t]) => [p, Buffer.from(t, 'utf8') as Uint8Array]));
-  ws.setTextSource(async (id) => {
-    const e = ws.byId(id);
-    return e ? files.get(e.path) : undefined;
-  });
+  const files = useDisk(ws, disk);
   const sent: Array<[string, number, number]> = [];
   const send = transport.send.bind(transport);
   transport.send = (to, data) => {
@@ -40,11 +36,6 @@ function peer(name: string, mode: 'share' | 'join', disk: Record<string, string>
   return { transport, ws, disk: files, sent };
 }
 
-function shareLazily(p: Peer): Map<string, string> {
-  const ids = new Map<string, string>();
-  for (const [path, bytes] of p.disk) ids.set(path, p.ws.createLazyText(path, bytes.byteLength, contentHash(bytes), 'disk').id);
-  return ids;
-}
 
 const big = 'line of a source file\n'.repeat(200);
 

@@ -101,3 +101,11 @@ test('only bytes with the entry hash, valid UTF-8, become a base', () => {
   const bom = Buffer.from('\ufeffx', 'utf8');
   assert.equal(baseText(bom, contentHash(bom)), '\ufeffx', 'a BOM is content');
 });
+
+test('the first state\'s bytes are exactly the update Yjs makes for client 0 inserting the text (long, multi-byte and astral texts too)', () => {
+  for (const text of ['', 'héllo', 'a', '😀 emoji \u{10ffff}', '\r\n\ufeffbom', 'x'.repeat(300_000), 'é'.repeat(70_000)]) {
+    const doc = peerDoc(BASE_CLIENT);
+    if (text.length > 0) doc.getText('content').insert(0, text);
+    assert.deepEqual(Buffer.from(baseUpdate(text)), Buffer.from(Y.encodeStateAsUpdate(doc)), `${text.length} characters`);
+  }
+});
