@@ -66,7 +66,8 @@ export interface Diagnosis {
    * The open documents' consistency checks (filled in by the editor): buffers found apart from the
    * shared text and merged, and documents a peer showed differently at the same state. Both stay 0.
    */
-  texts?: { repairs: number; divergences: number };
+  /** Open documents merged after disagreeing, found apart from a peer's; files on disk merged after disagreeing. */
+  texts?: { repairs: number; divergences: number; files?: number };
   /** Voice frames this peer sent in the call, and those dropped because a connection was busy. */
   call?: { sent: number; dropped: number };
 }
@@ -178,7 +179,10 @@ export function formatDiagnosis(d: Diagnosis): string {
     ...d.members.map((m) => `  ${m.name} (${m.id}): ${describePath(m.path)}, ${m.rttMs === null ? 'RTT not measured yet' : `RTT ${m.rttMs} ms`}, connected ${m.connectedForS} s`),
   ];
   if (d.call) lines.push('', `call: ${d.call.sent} voice frames sent, ${d.call.dropped} dropped while a connection was busy`);
-  if (d.texts) lines.push('', `open documents: ${d.texts.repairs} merged after disagreeing with the shared text, ${d.texts.divergences} found apart from a peer's`);
+  if (d.texts) {
+    lines.push('', `open documents: ${d.texts.repairs} merged after disagreeing with the shared text, ${d.texts.divergences} found apart from a peer's`);
+    if (d.texts.files !== undefined) lines.push(`files on disk: ${d.texts.files} merged after disagreeing with the shared text`);
+  }
   if (d.advice.length) lines.push('', 'advice:', ...d.advice.map((a) => `  - ${a}`));
   return lines.join('\n') + '\n';
 }

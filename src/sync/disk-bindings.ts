@@ -37,11 +37,16 @@ interface DiskBinding {
 
 /** How often a wait for the bindings looks again for a copy that started failing (it waits for no such copy). */
 const SETTLE_RECHECK_MS = 100;
+/** How often each settled copy is compared with its shared text (editors' buffers: every 5 s, documents.ts). */
+const VERIFY_MS = 10_000;
 
 export class DiskBindings {
   private readonly bound = new Map<string, DiskBinding>();
   /** Copies let go of: what they still read or write no longer goes into the mirror's record. */
   private readonly released = new WeakSet<DiskCopy>();
+  /** Repairs made by bindings let go of since. */
+  private pastRepairs = 0;
+  private verifyTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly core: MirrorCore,
@@ -98,6 +103,7 @@ export class DiskBindings {
     const binding = new BufferBinding(ytext, copy, { logger: this.core.logger, name: rel, origin: DISK_ORIGIN, undo: false });
     copy.onDidChange((changes, version) => binding.onBufferChange(changes, version));
     this.bound.set(rel, { id: e.id, copy, binding });
+    this.verifyTimer ??= setInterval(() => this.verifyAll(), VERIFY_MS).unref();
     return copy;
   }
 
@@ -118,12 +124,30 @@ export class DiskBindings {
     if (!b) return;
     this.bound.delete(rel);
     this.released.add(b.copy);
+    this.pastRepairs += b.binding.repairs;
     b.binding.dispose();
     b.copy.dispose();
   }
 
   releaseAll(): void {
     for (const rel of [...this.bound.keys()]) this.release(rel);
+    clearInterval(this.verifyTimer);
+    this.verifyTimer = undefined;
+  }
+
+  /**
+   * How often a file followed here disagreed with its shared text while nothing was pending, and was
+   * merged (what only the file had went into the shared text; it should never happen).
+   */
+  get repairs(): number {
+    let n = this.pastRepairs;
+    for (const b of this.bound.values()) n += b.binding.repairs;
+    return n;
+  }
+
+  /** Compares each settled copy with its text (BufferBinding.verify merges, logs and counts a difference). */
+  private verifyAll(): void {
+    for (const b of this.bound.values()) if (!b.copy.failing) b.binding.verify();
   }
 
   /** Whether every bound file holds its shared text (nothing pending, nothing in flight). */

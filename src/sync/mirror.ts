@@ -300,6 +300,11 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     this.editor.saved(rel, text);
   }
 
+  /** How often a file the mirror follows disagreed with its shared text and was merged (DiskBindings.repairs). */
+  get repairs(): number {
+    return this.bindings.repairs;
+  }
+
   /**
    * Resolves when every write and disk change seen so far has been handled, and every file the mirror
    * follows holds its shared text (but for files whose writes fail: they are retried, and told).

@@ -97,3 +97,20 @@ test('a burst of remote edits to a large file reaches the disk whole, written on
   assert.equal(final.replace(/\d+[,;]/g, '').replace('\ntool on b\n', ''), big, 'the original lines intact');
   await Promise.all([pa.close(), pb.close()]);
 });
+
+test('a file that disagrees with its shared text while nothing is pending is brought to it by a merge, and counted', async () => {
+  const { a, b, pa, pb } = await pair({ 'notes.txt': 'one\n' });
+  fs.appendFileSync(path.join(a, 'notes.txt'), 'from a\n');
+  await waitFor(() => read(b, 'notes.txt') === 'one\nfrom a\n', "a's edit on b's disk");
+  await pb.mirror.idle();
+  // Fault injection: a change of b's shared text that its file's binding never hears of (made with the
+  // binding's own origin, which it takes for its own). The periodic check finds the file lacking it.
+  const text = await pb.workspace.text(pb.workspace.byPath('notes.txt')!.id);
+  text.doc!.transact(() => text.insert(0, 'never reached the file\n'), 'disk');
+  await waitFor(() => read(a, 'notes.txt').startsWith('never reached the file\n'), "the line on a's disk");
+  assert.equal(read(b, 'notes.txt'), 'one\nfrom a\n', 'the binding heard of it after all: the injection tests nothing');
+  await waitFor(() => pb.mirror.repairs === 1, 'the disagreement found and merged', 30_000);
+  await waitFor(() => read(b, 'notes.txt') === 'never reached the file\none\nfrom a\n', "the merged text on b's disk");
+  assert.equal(read(a, 'notes.txt'), read(b, 'notes.txt'));
+  await Promise.all([pa.close(), pb.close()]);
+});
