@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { fakeMicrophoneArgs, writeToneWav } from '../helpers/tone';
 import { createTestNetwork, type TestNetwork } from '../helpers/testnet';
@@ -389,10 +389,10 @@ function freePort(): Promise<number> {
  * A two-editor test. `todo` (a reason) runs it and reports its result without failing the run: for a
  * test known to fail now and then, counted apart from the passes (never as one).
  */
-export function editorTest(getPair: () => Pair, name: string, fn: () => Promise<void>, timeout = 120_000, todo?: string): void {
-  test(name, { timeout, todo }, async () => {
+export function editorTest(getPair: () => Pair, name: string, fn: (t: TestContext) => Promise<void>, timeout = 120_000, todo?: string): void {
+  test(name, { timeout, todo }, async (t) => {
     try {
-      await fn();
+      await fn(t);
     } catch (err) {
       const dir = await getPair().saveArtifacts(name);
       console.log(`# screenshots and logs of the failure: ${dir}`);
@@ -407,7 +407,7 @@ export function editorTest(getPair: () => Pair, name: string, fn: () => Promise<
  */
 export function sessionPairSuite(files: Record<string, string>): {
   pair: () => Pair;
-  editorTest: (name: string, fn: () => Promise<void>, timeout?: number) => void;
+  editorTest: (name: string, fn: (t: TestContext) => Promise<void>, timeout?: number, todo?: string) => void;
 } {
   let pair: Pair | undefined;
   before(async () => {
@@ -420,5 +420,5 @@ export function sessionPairSuite(files: Record<string, string>): {
     if (!pair) throw new Error('the editors did not start');
     return pair;
   };
-  return { pair: get, editorTest: (name, fn, timeout) => editorTest(get, name, fn, timeout) };
+  return { pair: get, editorTest: (name, fn, timeout, todo) => editorTest(get, name, fn, timeout, todo) };
 }

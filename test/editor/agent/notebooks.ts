@@ -80,11 +80,13 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
       // The new cell (a collaborator's cells may arrive meanwhile), then its text, as a person types it.
       let cell = nb.getCells().find((c) => !before.has(c) && (c.metadata as { id?: unknown }).id === undefined) ?? nb.cellAt(index + 1);
       let given: unknown;
-      for (let attempt = 0; attempt < 100; attempt++) {
+      for (let attempt = 0; attempt < 300; attempt++) {
         // A collaborator's structure edit can redraw the new cell (the binding puts back a cell its
-        // edit hit by index): it is the cell with the id it was given.
+        // edit hit by index): it is the cell with the id it was given, or, redrawn before it had one,
+        // the empty cell that was not there before.
         if (cell.index >= 0) given = (cell.metadata as { id?: unknown }).id ?? given;
         else if (given !== undefined) cell = nb.getCells().find((c) => (c.metadata as { id?: unknown }).id === given) ?? cell;
+        else cell = nb.getCells().find((c) => !before.has(c) && c.document.getText() === '') ?? cell;
         const edit = new vscode.WorkspaceEdit();
         edit.insert(cell.document.uri, new vscode.Position(0, 0), text);
         if (await vscode.workspace.applyEdit(edit)) return true;
