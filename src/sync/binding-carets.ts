@@ -40,8 +40,13 @@ export class BindingCarets {
 
   /** Buffer offsets (carets, selection ends) as positions in the shared text, for `putBack`. */
   anchor(offsets: readonly number[], toShared: readonly TextEdit[], read: Reader): Pick<Flight, 'anchors' | 'ahead'> {
-    const ahead = offsets.map((o) => this.continuesWord(toShared, o, read));
-    const anchors = offsets.map((o, k) => Y.createRelativePositionFromTypeIndex(this.ytext, mapOffset(toShared, o, ahead[k]), -1));
+    const ahead = offsets.map((o, k) => !selectionStart(offsets, k) && this.continuesWord(toShared, o, read));
+    // A selection's start holds on to the first selected character (text arriving before it stays
+    // outside the selection); a caret, and a selection's end, to the character before them.
+    const anchors = offsets.map((o, k) => {
+      const start = selectionStart(offsets, k);
+      return Y.createRelativePositionFromTypeIndex(this.ytext, mapOffset(toShared, o, ahead[k] || start), start ? 0 : -1);
+    });
     return { anchors, ahead };
   }
 
@@ -69,7 +74,21 @@ export class BindingCarets {
     if (now.length !== f.carets.length || !anchored.every((o): o is number => o !== undefined)) return;
     const sent = f.carets;
     // Pushed along, or kept before the arriving text where it goes past it.
-    const next = now.map((o, k) => (o === mapOffset(f.sent, sent[k], true) || (f.ahead?.[k] && o === mapOffset(f.sent, sent[k])) ? anchored[k] : o));
+    const next = now.map((o, k) => {
+      // A selection's start that stayed before text arriving at it would take that text into the
+      // selection (VS Code keeps a position at the start of a replacement): it goes past the text.
+      if (selectionStart(sent, k)) return o === mapOffset(f.sent, sent[k]) || o === mapOffset(f.sent, sent[k], true) ? anchored[k] : o;
+      return o === mapOffset(f.sent, sent[k], true) || (f.ahead?.[k] && o === mapOffset(f.sent, sent[k])) ? anchored[k] : o;
+    });
     if (next.some((o, k) => o !== now[k])) this.buffer.setCarets(next, version);
   }
+}
+
+/**
+ * Whether `offsets[k]` is the start of a selection that is not empty: carets come as one
+ * (anchor, active) pair per selection (EditorBuffer.carets).
+ */
+function selectionStart(offsets: readonly number[], k: number): boolean {
+  const other = offsets[k ^ 1];
+  return offsets.length % 2 === 0 && other !== undefined && offsets[k] < other;
 }

@@ -26,7 +26,7 @@ export interface EditorBuffer {
    * before the arriving text, in the same turn. Reported back as returned.
    */
   prepareEdits?(edits: TextEdit[]): TextEdit[];
-  /** The user's carets and selection ends, as offsets in the reported text. */
+  /** The user's selections as (anchor, active) pairs of offsets in the reported text (a caret: both equal). */
   carets?(): number[];
   /** Puts the carets back (same order as `carets()`), relative to the text at `version`. */
   setCarets?(offsets: number[], version: number): void;

@@ -11,6 +11,9 @@ import * as Y from 'yjs';
 import { BufferBinding } from '../../src/sync/buffer-binding';
 import { silentLogger } from '../../src/session/log';
 import { SimEditor, seededRandom, ticks, type Rand } from '../helpers/sim-editor';
+import type { EditorBuffer } from '../../src/sync/editor-buffer';
+import { widenInsertions } from '../../src/sync/keep-carets';
+import { applyEdits, type TextEdit } from '../../src/sync/textdiff';
 
 async function settled(editor: SimEditor, binding: BufferBinding, ytext: Y.Text): Promise<void> {
   for (let i = 0; i < 10_000; i++) {
@@ -254,6 +257,80 @@ test('accepting a completion at a line end keeps a collaborator\'s text that arr
     editor.change([{ offset: 20, deleteCount: 6, insert: '' }]);
     await settled(editor, binding, ytext);
     assert.equal(ytext.toString(), 'notes completionword\nnext\n', `seed ${seed}`);
+    binding.dispose();
+  }
+});
+
+/**
+ * An editor with one selection, moved by applied edits as VS Code moves it: a position at the start of
+ * a replacement stays, one at a pure insertion is pushed along (the selection grows over it).
+ */
+class SelectionEditor implements EditorBuffer {
+  ver = 1;
+  binding?: BufferBinding;
+  constructor(
+    public text: string,
+    public selection: [number, number],
+  ) {}
+  getText(): string {
+    return this.text;
+  }
+  version(): number {
+    return this.ver;
+  }
+  prepareEdits(edits: TextEdit[]): TextEdit[] {
+    return widenInsertions(edits, this.text.length, (o, n) => this.text.slice(o, o + n));
+  }
+  carets(): number[] {
+    return [...this.selection];
+  }
+  setCarets(offsets: number[], version: number): void {
+    if (version === this.ver && offsets.length === 2) this.selection = [offsets[0], offsets[1]];
+  }
+  async applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {
+    await new Promise((r) => setImmediate(r));
+    if (baseVersion !== this.ver) return false;
+    const move = (p: number): number => {
+      let shift = 0;
+      for (const e of [...edits].sort((a, b) => a.offset - b.offset)) {
+        if (p < e.offset || (p === e.offset && e.deleteCount > 0)) break;
+        if (p < e.offset + e.deleteCount) return e.offset + shift + e.insert.length;
+        shift += e.insert.length - e.deleteCount;
+      }
+      return p + shift;
+    };
+    this.selection = [move(this.selection[0]), move(this.selection[1])];
+    this.text = applyEdits(this.text, edits);
+    this.ver++;
+    this.binding?.onBufferChange(edits, this.ver);
+    return true;
+  }
+}
+
+/**
+ * The two-editor suite drew A's selection of "curs" over B's "> " too, now and then: A's editor kept
+ * the selection's start before B's text arriving at it (VS Code keeps a position at the start of a
+ * replacement), so A's selection took B's text in. A selection's start follows the first selected
+ * character; its end stays before text arriving at it.
+ */
+test('a collaborator\'s text arriving at either end of a selection stays outside it', async () => {
+  for (const reversed of [false, true]) {
+    const ytext = new Y.Doc().getText('content');
+    ytext.insert(0, 'cursor text\n');
+    const editor = new SelectionEditor('cursor text\n', reversed ? [4, 0] : [0, 4]);
+    const binding = new BufferBinding(ytext, editor, { logger: silentLogger });
+    editor.binding = binding;
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 1000 && !(binding.settled && editor.text === ytext.toString()); i++) await new Promise((r) => setImmediate(r));
+    };
+    fromPeer(ytext, 0, '>> ');
+    await settle();
+    assert.equal(editor.text, '>> cursor text\n');
+    assert.deepEqual(editor.selection, reversed ? [7, 3] : [3, 7], 'text before the selection stays outside it');
+    fromPeer(ytext, 7, '!!');
+    await settle();
+    assert.equal(editor.text, '>> curs!!or text\n');
+    assert.deepEqual(editor.selection, reversed ? [7, 3] : [3, 7], 'text after the selection stays outside it');
     binding.dispose();
   }
 });
