@@ -16,7 +16,13 @@
 import type * as Y from 'yjs';
 import type { FileEntry } from './api';
 import { BufferBinding, isBound } from './buffer-binding';
-import { keepBesideAsNew } from './disk-merge';
+import { asText } from './classify';
+import { earlierTexts, keepBesideAsNew } from './disk-merge';
+import type { Known } from './disk-state';
+import { readIfFile } from './fsutil';
+import { contentHash } from './hash';
+import { resolveInside } from './paths';
+import { withCommonChanges } from './textdiff';
 import { DiskCopy, type DiskReadResult } from './disk-copy';
 import type { MirrorCore } from './mirror-core';
 
@@ -74,9 +80,10 @@ export class DiskBindings {
     if (have?.id === e.id && have.binding.ytext === ytext) return have.copy;
     this.release(e.path); // another file's, that left this path
 
-    const known = this.core.known.get(e.path);
-    if (this.core.closed || this.core.guard.halted || isBound(ytext) || known?.text === undefined) return undefined;
     const rel = e.path;
+    if (this.core.closed || this.core.guard.halted || isBound(ytext) || this.core.known.get(rel)?.text === undefined) return undefined;
+    const known = adopt ? this.core.known.get(rel) : await this.caughtUp(rel, ytext);
+    if (known?.text === undefined) return undefined;
     const copy = new DiskCopy({
       root: this.core.root,
       rel,
@@ -105,6 +112,28 @@ export class DiskBindings {
     this.bound.set(rel, { id: e.id, copy, binding });
     this.verifyTimer ??= setInterval(() => this.verifyAll(), VERIFY_MS).unref();
     return copy;
+  }
+
+  /**
+   * What the file held when last in sync, with what it has of the shared text since: the record of
+   * it may lag the file by a moment (it is written a few hundred milliseconds after the file), and a
+   * restart then found the lines written last on disk but not in the record. Taken for the file's own
+   * change, they went into the shared text a second time (the chaos suite's kill-restart: every trial
+   * doubled a line or two).
+   */
+  private async caughtUp(rel: string, ytext: Y.Text): Promise<Known | undefined> {
+    const known = this.core.known.get(rel);
+    const bytes = known?.text === undefined ? undefined : await readIfFile(resolveInside(this.core.root, rel)).catch(() => undefined);
+    const now = this.core.known.get(rel);
+    const disk = bytes && now === known && contentHash(bytes) !== known!.hash ? asText(bytes) : undefined;
+    if (disk === undefined || now?.text === undefined) return now;
+    const base = withCommonChanges(now.text, disk, ytext.toString());
+    if (base === now.text) return now;
+    const data = Buffer.from(base, 'utf8');
+    const next: Known = { hash: contentHash(data), size: data.byteLength, text: base, earlier: earlierTexts(now) };
+    this.core.logger.debug(`${rel}: the file holds ${base.length - now.text.length} characters of the shared text beyond what this peer last recorded of it; taken as read`);
+    this.core.known.set(rel, next);
+    return next;
   }
 
   /**

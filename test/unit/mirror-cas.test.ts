@@ -205,3 +205,26 @@ test('a tool that read the file before a remote change was written and writes it
   assert.deepEqual(read(a, 'conf.txt').split('\n').sort(), ['', 'x = 1', 'y = 2', 'z = 3']);
   await Promise.all([pa.close(), pb.close()]);
 });
+
+test('a record that lagged the file before a restart (the last lines written not in it yet) takes none of them twice', async () => {
+  const { a, b, pa, pb } = await pair({ 'log.txt': 'start\n' });
+  fs.appendFileSync(path.join(a, 'log.txt'), 'a1\n');
+  await waitFor(() => read(b, 'log.txt') === 'start\na1\n', 'a\'s line on b\'s disk');
+  await pb.close();
+  // As if b had been killed before its record caught up with its last write: it still says "start".
+  const dir = recordDirFor(b);
+  const record = JSON.parse(fs.readFileSync(path.join(dir, 'files.json'), 'utf8')) as { files: Record<string, { hash: string; size: number; text?: string }> };
+  const old = Buffer.from('start\n');
+  record.files['log.txt'] = { hash: contentHash(old), size: old.byteLength, text: contentHash(old) };
+  fs.writeFileSync(path.join(dir, 'texts', contentHash(old)), old);
+  fs.writeFileSync(path.join(dir, 'files.json'), JSON.stringify(record));
+  // Offline on b, and meanwhile on a.
+  fs.appendFileSync(path.join(b, 'log.txt'), 'b offline\n');
+  fs.appendFileSync(path.join(a, 'log.txt'), 'a2\n');
+  await waitFor(() => pa.workspace.loadedText(pa.workspace.byPath('log.txt')!.id)?.toString() === 'start\na1\na2\n', 'a\'s second line in its model');
+
+  const pb2 = await peer({ mode: 'join', code: pa.code, dir: b });
+  await waitFor(same([a, b]), 'identical folders after the restart');
+  assert.deepEqual(read(a, 'log.txt').split('\n').sort(), ['', 'a1', 'a2', 'b offline', 'start'], read(a, 'log.txt'));
+  await Promise.all([pa.close(), pb2.close()]);
+});

@@ -48,6 +48,12 @@ test('a change the disk and the shared text both made since the base is taken on
   assert.equal(merge(withCommonChanges(base, disk + 'mine\n', shared), disk + 'mine\n', shared), 'A\nA while apart: one\ntwo\nmine\nfive\n');
   // Only the very same edit counts as common: two different lines at one place both stay.
   assert.equal(withCommonChanges('a\n', 'a\nx\n', 'a\ny\n'), 'a\n');
+  // Of two insertions at one place, the whole lines both begin with: the disk got them, the shared
+  // text went on (a record that lagged the file, a tool's later line).
+  assert.equal(withCommonChanges('s\nb1\n', 's\nb1\nb2\nmine\n', 's\nb1\nb2\nb3\n'), 's\nb1\nb2\n');
+  assert.equal(merge(withCommonChanges('s\n', 's\nb2\nmine\n', 's\nb2\nb3\n'), 's\nb2\nmine\n', 's\nb2\nb3\n').split('\n').sort().join(','), ',b2,b3,mine,s');
+  // Not part of a line: 'x' and 'xy' begin alike, but no whole line is common.
+  assert.equal(withCommonChanges('a\n', 'a\nxz', 'a\nxy\n'), 'a\n');
 });
 
 test('an edit inside a line is still merged to the character', () => {
