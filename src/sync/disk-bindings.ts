@@ -22,7 +22,7 @@ import type { Known } from './disk-state';
 import { readIfFile } from './fsutil';
 import { contentHash } from './hash';
 import { resolveInside } from './paths';
-import { withCommonChanges } from './textdiff';
+import { withLinesFromShared } from './line-diff';
 import { DiskCopy, type DiskReadResult } from './disk-copy';
 import type { MirrorCore } from './mirror-core';
 
@@ -127,7 +127,7 @@ export class DiskBindings {
     const now = this.core.known.get(rel);
     const disk = bytes && now === known && contentHash(bytes) !== known!.hash ? asText(bytes) : undefined;
     if (disk === undefined || now?.text === undefined) return now;
-    const base = withCommonChanges(now.text, disk, ytext.toString());
+    const base = withLinesFromShared(now.text, disk, ytext.toString());
     if (base === now.text) return now;
     const data = Buffer.from(base, 'utf8');
     const next: Known = { hash: contentHash(data), size: data.byteLength, text: base, earlier: earlierTexts(now) };

@@ -10,7 +10,7 @@
  * or deleted stay whole lines here, so two insertions at one place only stack.
  */
 import diff from 'fast-diff';
-import { diffEdits, type TextEdit } from './textdiff';
+import { applyEdits, diffEdits, type TextEdit } from './textdiff';
 
 /** Distinct lines a diff can tell apart (one UTF-16 unit each, surrogates left out). */
 const MAX_LINES = 0xffff - 0x800;
@@ -72,4 +72,43 @@ export function diffLineEdits(from: string, to: string): TextEdit[] {
   }
   close();
   return edits;
+}
+
+/**
+ * `base` (what this peer last recorded of a file) with the lines that both the file (`disk`) and the
+ * shared text inserted at one place since: lines the peer wrote to the file from the shared text
+ * after its record was last written (the record follows the file by a few hundred milliseconds, so a
+ * restart can find them on disk and not in the record). Of two insertions at one place, the whole
+ * lines of one that the other holds too (at its start, or anywhere at a line's start: others may have
+ * inserted at that place since). Compared line by line, so that an inserted line is one edit on both
+ * sides. Only for such a record: in general, the same line added at one place by two people is two
+ * lines (textdiff's withCommonChanges takes only the very same edit as common).
+ */
+export function withLinesFromShared(base: string, disk: string, shared: string): string {
+  const fromB = new Map(diffLineEdits(base, shared).map((e) => [`${e.offset}:${e.deleteCount}`, e.insert]));
+  const common: TextEdit[] = [];
+  for (const e of diffLineEdits(base, disk)) {
+    const other = fromB.get(`${e.offset}:${e.deleteCount}`);
+    if (other === undefined) continue;
+    if (other === e.insert) common.push(e);
+    else if (e.deleteCount === 0) {
+      const lines = commonLines(e.insert, other);
+      if (lines) common.push({ offset: e.offset, deleteCount: 0, insert: lines });
+    }
+  }
+  return common.length ? applyEdits(base, common) : base;
+}
+
+/**
+ * What two insertions at one place both hold as whole lines: all of the shorter if the longer has it
+ * at a line's start and ending a line, else the lines both begin with ('' if none).
+ */
+function commonLines(x: string, y: string): string {
+  const [short, long] = x.length <= y.length ? [x, y] : [y, x];
+  if (short.endsWith('\n')) {
+    for (let at = long.indexOf(short); at >= 0; at = long.indexOf(short, at + 1)) if (at === 0 || long[at - 1] === '\n') return short;
+  }
+  let n = 0;
+  while (n < x.length && n < y.length && x.charCodeAt(n) === y.charCodeAt(n)) n++;
+  return n === 0 ? '' : x.slice(0, x.lastIndexOf('\n', n - 1) + 1);
 }

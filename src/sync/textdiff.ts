@@ -144,31 +144,12 @@ export function offsetOf(text: string, pos: LineColumn): number {
 }
 
 /**
- * `base` with the changes that both `a` and `b` made to it: the base of a three-way merge that takes
- * such a change once. Two copies that each received one change (one filled from the other) would
- * otherwise each bring it, and it would be in the result twice. Common: the very same edit at the same
- * place, or, of two insertions at one place, the whole lines both begin with (one copy received them
- * and then more: a file written from the shared text that went on growing, or a record of the file
- * that lagged it by a moment before a restart).
+ * `base` with the changes that both `a` and `b` made to it (the very same edit at the same place):
+ * the base of a three-way merge that takes such a change once. Two copies that each received one
+ * change (one filled from the other) would otherwise each bring it, and it would be in the result twice.
  */
 export function withCommonChanges(base: string, a: string, b: string): string {
-  const fromB = new Map(diffEdits(base, b).map((e) => [`${e.offset}:${e.deleteCount}`, e.insert]));
-  const common: TextEdit[] = [];
-  for (const e of diffEdits(base, a)) {
-    const other = fromB.get(`${e.offset}:${e.deleteCount}`);
-    if (other === undefined) continue;
-    if (other === e.insert) common.push(e);
-    else if (e.deleteCount === 0) {
-      const lines = commonLines(e.insert, other);
-      if (lines) common.push({ offset: e.offset, deleteCount: 0, insert: lines });
-    }
-  }
+  const fromB = new Set(diffEdits(base, b).map((e) => `${e.offset}:${e.deleteCount}:${e.insert}`));
+  const common = diffEdits(base, a).filter((e) => fromB.has(`${e.offset}:${e.deleteCount}:${e.insert}`));
   return common.length ? applyEdits(base, common) : base;
-}
-
-/** The longest start of both `x` and `y` that ends a line ('' if none). */
-function commonLines(x: string, y: string): string {
-  let n = 0;
-  while (n < x.length && n < y.length && x.charCodeAt(n) === y.charCodeAt(n)) n++;
-  return n === 0 ? '' : x.slice(0, x.lastIndexOf('\n', n - 1) + 1);
 }

@@ -60,6 +60,7 @@ export class Tally {
     if (!v.identical) r.divergentTrials++;
     if (v.linesLost > 0 || v.filesLost > 0) r.findings.push(`${label}: lost ${v.linesLost}/${v.linesWritten} lines, ${v.filesLost}/${v.filesExpected} files, e.g. ${v.lostSample.join('; ')}`);
     else if (!v.identical) r.findings.push(`${label}: trees differ: ${v.differ.join(' | ')}`);
+    if (v.doubled.length) r.findings.push(`${label}: lines taken twice, e.g. ${v.doubled.join('; ')}`);
   }
 
   finding(text: string): void {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { earlierTexts, mergeBase } from '../../src/sync/disk-merge';
-import { diffLineEdits } from '../../src/sync/line-diff';
+import { diffLineEdits, withLinesFromShared } from '../../src/sync/line-diff';
 import { removeTempLitter } from '../../src/sync/litter';
 import { applyEdits, mapOffset, withCommonChanges } from '../../src/sync/textdiff';
 import { contentHash } from '../../src/sync/hash';
@@ -48,12 +48,6 @@ test('a change the disk and the shared text both made since the base is taken on
   assert.equal(merge(withCommonChanges(base, disk + 'mine\n', shared), disk + 'mine\n', shared), 'A\nA while apart: one\ntwo\nmine\nfive\n');
   // Only the very same edit counts as common: two different lines at one place both stay.
   assert.equal(withCommonChanges('a\n', 'a\nx\n', 'a\ny\n'), 'a\n');
-  // Of two insertions at one place, the whole lines both begin with: the disk got them, the shared
-  // text went on (a record that lagged the file, a tool's later line).
-  assert.equal(withCommonChanges('s\nb1\n', 's\nb1\nb2\nmine\n', 's\nb1\nb2\nb3\n'), 's\nb1\nb2\n');
-  assert.equal(merge(withCommonChanges('s\n', 's\nb2\nmine\n', 's\nb2\nb3\n'), 's\nb2\nmine\n', 's\nb2\nb3\n').split('\n').sort().join(','), ',b2,b3,mine,s');
-  // Not part of a line: 'x' and 'xy' begin alike, but no whole line is common.
-  assert.equal(withCommonChanges('a\n', 'a\nxz', 'a\nxy\n'), 'a\n');
 });
 
 test('an edit inside a line is still merged to the character', () => {
@@ -141,4 +135,15 @@ test('a tool that writes back a version several remote writes old loses none of 
   fs.writeFileSync(fa, 'start\nb1\nstale\n');
   const all = ['start', 'b1', 'b2', 'b3', 'stale'];
   await waitFor(() => has(fa, all)() && has(fb, all)(), 'every line on both disks', 15_000);
+});
+
+test('what a restart finds on disk beyond a record that lagged the file, and the shared text has too, is taken as read (once)', () => {
+  // The file got b2 from the shared text, which went on (b3); "mine" is the file's own.
+  assert.equal(withLinesFromShared('s\nb1\n', 's\nb1\nb2\nmine\n', 's\nb1\nb2\nb3\n'), 's\nb1\nb2\n');
+  assert.equal(merge(withLinesFromShared('s\n', 's\nb2\nmine\n', 's\nb2\nb3\n'), 's\nb2\nmine\n', 's\nb2\nb3\n').split('\n').sort().join(','), ',b2,b3,mine,s');
+  // Someone inserted before it at that place since: still the same line.
+  assert.equal(withLinesFromShared('s\nend\n', 's\nb2\nend\n', 's\nb9\nb2\nend\n'), 's\nb2\nend\n');
+  // Different lines, or no whole line in common: nothing.
+  assert.equal(withLinesFromShared('a\n', 'a\nx\n', 'a\ny\n'), 'a\n');
+  assert.equal(withLinesFromShared('a\n', 'a\nxz', 'a\nxy\n'), 'a\n');
 });
