@@ -21,29 +21,20 @@
  * Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
  */
 import * as Y from 'yjs';
-import { compose, deltaToEdits, mergeTouching, readerAfter, readerBefore, readerOfRemoved, rebase, sameChange, trimNoOps, type Reader } from './edit-algebra';
-import { diffEdits, unionEdits, type TextEdit } from './textdiff';
+import { compose, deltaToEdits, readerAfter, readerBefore, readerOfRemoved, rebase, sameChange, trimNoOps } from './edit-algebra';
+import { diffEdits, type TextEdit } from './textdiff';
 import { BindingCarets } from './binding-carets';
 import { BindingHistory } from './binding-history';
 import { LineEndArrivals } from './line-end-arrivals';
 import { FlightLoop } from './flight-loop';
-import { brief, handOver } from './binding-merge';
+import { newFlight, reportedReader } from './binding-flight';
+import { claimText, releaseText } from './binding-owners';
+import { brief, handOver, mergeDisagreement } from './binding-merge';
 import { sameInserts, type BufferBindingOptions, type Change, type EditorBuffer, type Flight } from './editor-buffer';
 
 export const EDITOR_ORIGIN = 'editor';
 export type { EditorBuffer, BufferBindingOptions } from './editor-buffer';
-
-/**
- * The live binding of each shared text. Two bindings on one text would each ignore the other's
- * writes (both carry EDITOR_ORIGIN), so their buffers drift apart: a text is handed from one to the
- * next (the first disposed, the next given `base`), never shared (issue 11, item 2).
- */
-const owners = new WeakMap<Y.Text, BufferBinding>();
-
-/** Whether a live binding writes this shared text (then another must wait for it to be disposed). */
-export function isBound(ytext: Y.Text): boolean {
-  return owners.has(ytext);
-}
+export { isBound } from './binding-owners';
 
 /** How many keystrokes may come between a raced flight's answer and its shifted echo. */
 const MAX_RACERS = 8;
@@ -87,9 +78,8 @@ export class BufferBinding {
     private readonly buffer: EditorBuffer,
     private readonly options: BufferBindingOptions,
   ) {
-    if (owners.has(ytext)) throw new Error('this shared text is bound to another buffer: dispose that binding first');
+    claimText(ytext, this); // one binding a text (binding-owners.ts)
     this.origin = options.origin ?? EDITOR_ORIGIN;
-    owners.set(ytext, this);
     this.undoManager = new Y.UndoManager(ytext, {
       // A copy with no undo of its own (a file on disk) keeps no stack: it would hold every deleted item.
       trackedOrigins: new Set(options.undo === false ? [] : [this.origin]),
@@ -251,15 +241,12 @@ export class BufferBinding {
     const shared = this.ytext.toString();
     if (text === shared) return true;
     this.repairs++;
-    const additions = unionEdits(shared, text);
-    this.applyToShared(additions);
-    const merged = this.ytext.toString();
-    this.pending = diffEdits(text, merged);
-    const kept = additions.reduce((n, e) => n + e.insert.length, 0);
-    this.options.logger.warn(
-      `binding: the buffer disagreed with the shared text; merged ${kept} characters only the buffer had into the shared text and ` +
-        `${merged.length - text.length} only the shared text had into the buffer`,
-    );
+    const merge = mergeDisagreement(text, shared, (additions) => {
+      this.applyToShared(additions);
+      return this.ytext.toString();
+    });
+    this.pending = merge.pending;
+    this.options.logger.warn(`binding: the buffer disagreed with the shared text; ${merge.told}`);
     this.scheduleFlush();
     return false;
   }
@@ -267,7 +254,7 @@ export class BufferBinding {
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
-    if (owners.get(this.ytext) === this) owners.delete(this.ytext);
+    releaseText(this.ytext, this);
     this.flights.dispose();
     this.ytext.unobserve(this.observer);
     this.undoManager.destroy();
@@ -279,7 +266,7 @@ export class BufferBinding {
     if (this.handingOver && !this.flight && !this.pending.length) this.handingOver = false;
     const pending = this.pending;
     // `pending` applies to the buffer before this change: read through it.
-    const before = readerBefore(changes, this.reportedReader());
+    const before = readerBefore(changes, reportedReader(this.buffer));
     const kept = this.arrivals.spare(changes);
     if (kept.spared.length) this.trace(() => `the change replaced a collaborator's text that had just arrived at the line's end (a completion does): kept ${JSON.stringify(kept.spared)}`);
     const r = rebase(kept.changes, pending, this.handingOver ? false : (at) => !this.carets.continuesWord(pending, at, before));
@@ -309,7 +296,7 @@ export class BufferBinding {
       this.resync = true;
       this.arrivals.clear();
     } else {
-      this.arrivals.applied(f.edits, this.reportedReader());
+      this.arrivals.applied(f.edits, reportedReader(this.buffer));
       this.carets.putBack(f, version, this.toShared());
     }
     f.onEcho?.();
@@ -360,27 +347,9 @@ export class BufferBinding {
    */
   private trimPending(): void {
     if (!this.pending.some((e) => e.deleteCount > 0) || this.buffer.version() !== this.seen) return;
-    const reported = this.reportedReader();
+    const reported = reportedReader(this.buffer);
     const f = this.flight;
     this.pending = trimNoOps(this.pending, f && !f.echoed && !f.raced ? readerAfter(f.edits, reported) : reported);
-  }
-
-  /** Reads the buffer as reported (a few characters, through `textAt` when the buffer has it). */
-  private reportedReader(): Reader {
-    let text: string | undefined;
-    return (offset, length) => (this.buffer.textAt ? this.buffer.textAt(offset, length) : (text ??= this.buffer.getText()).slice(offset, offset + length));
-  }
-
-  /** What `edits` would remove from the buffer as reported (see Flight.removed). */
-  private removedBy(edits: readonly TextEdit[]): Array<{ offset: number; text: string }> | undefined {
-    if (!edits.some((e) => e.deleteCount > 0) || this.buffer.version() !== this.seen) return undefined;
-    const read = this.reportedReader();
-    return edits.filter((e) => e.deleteCount > 0).map((e) => ({ offset: e.offset, text: read(e.offset, e.deleteCount) }));
-  }
-
-  private sendable(edits: TextEdit[]): TextEdit[] {
-    const merged = mergeTouching(edits);
-    return this.buffer.prepareEdits ? mergeTouching(this.buffer.prepareEdits(merged)) : merged;
   }
 
   private toShared(): TextEdit[] {
@@ -416,19 +385,7 @@ export class BufferBinding {
       this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
     }
     if (!this.pending.length) return undefined;
-    const carets = this.buffer.carets?.();
-    const f: Flight = {
-      edits: this.pending,
-      // A hand-over's first flight brings the old document's last keystrokes: the caret goes past
-      // them, as it would have had they been typed here, so it is not kept before them.
-      sent: this.caretsFollow ? mergeTouching(this.pending) : this.sendable(this.pending),
-      baseVersion: this.seen,
-      removed: this.removedBy(this.pending),
-      raced: false,
-      echoed: false,
-      ...(carets && !this.caretsFollow ? this.carets.anchor(carets, this.toShared(), this.reportedReader()) : {}),
-      carets,
-    };
+    const f = newFlight({ buffer: this.buffer, pending: this.pending, seen: this.seen, caretsFollow: this.caretsFollow, bindingCarets: this.carets, toShared: () => this.toShared() });
     this.pending = [];
     this.flight = f;
     this.caretsFollow = false;
