@@ -10,8 +10,6 @@ import { DisposableStore, listen, toDisposable } from '../session/disposable';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import type { ChangeOrigin, FileCounts, FileEntry, WorkspaceEvents } from './api';
-import { adoptIfSessions } from './clone-join';
-import { keepBesideAsNew } from './disk-merge';
 import { DiskBindings } from './disk-bindings';
 import { readChunk, readText } from './disk-sources';
 import { DiskIntake } from './disk-intake';
@@ -20,14 +18,12 @@ import { DiskWriter } from './disk-writer';
 import { EditorHandover } from './editor-handover';
 import { readIfFile } from './fsutil';
 import { FolderGuard, type Halt } from './folder-guard';
-import { contentHash } from './hash';
 import { MirrorCore, type MirrorEvents, type MirrorOptions } from './mirror-core';
-import { isSafeRelativePath, resolveInside } from './paths';
+import { takeRestart } from './restart-intake';
 import { ExcludeRules, scanFolder, type ScanReport } from './scan';
 import { shareBatch } from './share-files';
 import { TreeMirror } from './tree-mirror';
 import { FolderWatcher } from './watcher';
-import { notebookText } from './notebook/first-state';
 import type { SharedWorkspace } from './workspace';
 import type { WriteFailure } from './write-failures';
 
@@ -106,56 +102,14 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
 
   /**
    * Joining into a folder that has files (restarting into it, or with --force): what changed here
-   * since the folder was last in sync (`known`, from the record kept across restarts) goes into the
-   * session before anything is written. Edited files merge (texts three-way; a binary's local version
-   * wins and the session's is kept beside it); files deleted here leave the session only if it still
-   * has the version deleted; new files join; unchanged files take the session's version afterwards.
+   * since the folder was last in sync goes into the session before anything is written (restart-intake.ts).
    */
   async resume(): Promise<void> {
     this.resumed = true;
     const { report, rules } = await scanFolder(this.root, this.options.scan);
     this.core.rules = rules;
     await this.tree.resume(report.links, report.folders);
-    const paths = new Set([...report.files.map((f) => f.rel), ...this.known.keys()]);
-    for (const rel of paths) {
-      if (this.core.closed) return;
-      if (this.core.rules.excluded(rel, false) || !isSafeRelativePath(rel)) continue;
-      const bytes = await readIfFile(resolveInside(this.root, rel));
-      const seen = this.known.get(rel);
-      const entry = this.ws.byPath(rel);
-      if (bytes && seen?.hash === contentHash(bytes)) {
-        // Unchanged here: the session's version follows, unless it never received this one (a binary
-        // replaced and recorded here just before the peer stopped): then this one wins.
-        if (entry?.kind === 'binary' && entry.hash !== seen.hash && !this.ws.hadVersion(entry.id, seen.hash)) {
-          await this.intake.keepRemoteVersion(entry);
-          this.ws.updateBinary(entry.id, bytes, 'disk');
-        }
-        continue;
-      }
-      if (!bytes) {
-        if (!seen) continue;
-        this.known.delete(rel);
-        if (entry && (await this.sessionHash(entry)) === seen.hash) this.ws.remove(entry.id, 'disk');
-        else if (entry) this.ws.emit('notice', `${rel} was deleted here while the session changed it; it comes back with those changes`);
-        continue;
-      }
-      if (!entry) {
-        if (this.intake.withinCaps(rel, bytes.byteLength)) this.intake.addFromDisk(rel, bytes);
-      } else if (!seen) {
-        // A clone of the same files: a version the session has had, or git's, is adopted, not kept beside.
-        const adopted = adoptIfSessions(this.ws, entry, bytes, this.core.rules.committedUnchanged(rel));
-        if (!adopted) keepBesideAsNew(this.ws, rel, bytes, this.logger);
-        this.known.set(rel, adopted ?? { hash: contentHash(bytes), size: bytes.byteLength });
-      } else {
-        await this.intake.takeLocalChange(entry);
-      }
-    }
-  }
-
-  private async sessionHash(entry: FileEntry): Promise<string> {
-    if (entry.kind === 'binary') return entry.hash;
-    if (entry.kind === 'notebook') return contentHash(Buffer.from(notebookText(await this.ws.notebook(entry.id)), 'utf8'));
-    return contentHash(Buffer.from((await this.ws.text(entry.id)).toString(), 'utf8'));
+    await takeRestart(this.core, this.intake, report.files.map((f) => f.rel));
   }
 
   /**

@@ -1,0 +1,66 @@
+/**
+ * The disk mirror's restart intake: joining into a folder that has files (restarting into it, or with
+ * --force), what changed here since the folder was last in sync (`known`, from the record kept across
+ * restarts) goes into the session before anything is written (Mirror.resume reads the folder first).
+ */
+import type { FileEntry } from './api';
+import { adoptIfSessions } from './clone-join';
+import { keepBesideAsNew } from './disk-merge';
+import type { DiskIntake } from './disk-intake';
+import { readIfFile } from './fsutil';
+import { contentHash } from './hash';
+import type { MirrorCore } from './mirror-core';
+import { notebookText } from './notebook/first-state';
+import { isSafeRelativePath, resolveInside } from './paths';
+import type { SharedWorkspace } from './workspace';
+
+/**
+ * Takes the folder's changes since it was last in sync, for the files on disk now (`onDisk`) and the
+ * ones the record knows. Edited files merge (texts three-way; a binary's local version wins and the
+ * session's is kept beside it); files deleted here leave the session only if it still has the version
+ * deleted; new files join; unchanged files take the session's version afterwards.
+ */
+export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: readonly string[]): Promise<void> {
+  const { ws, known } = core;
+  const paths = new Set([...onDisk, ...known.keys()]);
+  for (const rel of paths) {
+    if (core.closed) return;
+    if (core.rules.excluded(rel, false) || !isSafeRelativePath(rel)) continue;
+    const bytes = await readIfFile(resolveInside(core.root, rel));
+    const seen = known.get(rel);
+    const entry = ws.byPath(rel);
+    if (bytes && seen?.hash === contentHash(bytes)) {
+      // Unchanged here: the session's version follows, unless it never received this one (a binary
+      // replaced and recorded here just before the peer stopped): then this one wins.
+      if (entry?.kind === 'binary' && entry.hash !== seen.hash && !ws.hadVersion(entry.id, seen.hash)) {
+        await intake.keepRemoteVersion(entry);
+        ws.updateBinary(entry.id, bytes, 'disk');
+      }
+      continue;
+    }
+    if (!bytes) {
+      if (!seen) continue;
+      known.delete(rel);
+      if (entry && (await sessionHash(ws, entry)) === seen.hash) ws.remove(entry.id, 'disk');
+      else if (entry) ws.emit('notice', `${rel} was deleted here while the session changed it; it comes back with those changes`);
+      continue;
+    }
+    if (!entry) {
+      if (intake.withinCaps(rel, bytes.byteLength)) intake.addFromDisk(rel, bytes);
+    } else if (!seen) {
+      // A clone of the same files: a version the session has had, or git's, is adopted, not kept beside.
+      const adopted = adoptIfSessions(ws, entry, bytes, core.rules.committedUnchanged(rel));
+      if (!adopted) keepBesideAsNew(ws, rel, bytes, core.logger);
+      known.set(rel, adopted ?? { hash: contentHash(bytes), size: bytes.byteLength });
+    } else {
+      await intake.takeLocalChange(entry);
+    }
+  }
+}
+
+/** The hash of the session's version of a file, as it would be on disk. */
+async function sessionHash(ws: SharedWorkspace, entry: FileEntry): Promise<string> {
+  if (entry.kind === 'binary') return entry.hash;
+  if (entry.kind === 'notebook') return contentHash(Buffer.from(notebookText(await ws.notebook(entry.id)), 'utf8'));
+  return contentHash(Buffer.from((await ws.text(entry.id)).toString(), 'utf8'));
+}
