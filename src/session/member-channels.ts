@@ -41,6 +41,19 @@ export interface ChannelSpec<L extends MemberLink> {
   logger?: Logger;
 }
 
+/** A link's messages by name, each sending the value it carries (`T`: name → value). */
+export type Messages<T> = { readonly [K in keyof T]: Protomux.Message<T[K]> };
+
+/**
+ * Adds a link's messages to its channel, in the order given: protomux numbers a channel's messages
+ * in the order they are added, so that order is the wire's (docs/PROTOCOL.md §9).
+ */
+export function addMessages<T>(channel: Protomux.Channel<number>, specs: { [K in keyof T]: Protomux.MessageSpec<T[K]> }): Messages<T> {
+  const messages: Partial<Record<keyof T, unknown>> = {};
+  for (const name of Object.keys(specs) as Array<keyof T>) messages[name] = channel.addMessage(specs[name]);
+  return messages as Messages<T>;
+}
+
 export class MemberChannels<L extends MemberLink> {
   private readonly open = new Map<string, { peer: PeerInfo; mux: Protomux; channel: Protomux.Channel<number>; link: L }>();
   /** The muxes this peer answers the remote's opens on (members' only). */

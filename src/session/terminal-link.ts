@@ -4,7 +4,7 @@
  * types is handed up to be judged; nothing is accepted on trust.
  */
 import type Protomux from 'protomux';
-import type { MemberLink } from './member-channels';
+import { addMessages, type MemberLink, type Messages } from './member-channels';
 import {
   MAX_OUTPUT_CHUNK,
   endedEncoding,
@@ -41,14 +41,7 @@ export interface TerminalLinkHost {
 }
 
 export class TerminalLink implements MemberLink {
-  private readonly send: {
-    terminals: Protomux.Message<TerminalInfo[]>;
-    output: Protomux.Message<ChunkMessage>;
-    input: Protomux.Message<ChunkMessage>;
-    typed: Protomux.Message<TypedMessage>;
-    ended: Protomux.Message<EndedMessage>;
-    size: Protomux.Message<SizeMessage>;
-  };
+  private readonly send: Messages<{ terminals: TerminalInfo[]; output: ChunkMessage; input: ChunkMessage; typed: TypedMessage; ended: EndedMessage; size: SizeMessage }>;
   private isOpen = false;
   private isClosed = false;
   congested = false;
@@ -58,14 +51,14 @@ export class TerminalLink implements MemberLink {
     channel: Protomux.Channel<number>,
     private readonly host: TerminalLinkHost,
   ) {
-    this.send = {
-      terminals: channel.addMessage({ encoding: terminalsEncoding, onmessage: (l: TerminalInfo[]) => host.remoteList(peer, l) }),
-      output: channel.addMessage({ encoding: outputEncoding, onmessage: (m: ChunkMessage) => host.remoteOutput(peer, m) }),
-      input: channel.addMessage({ encoding: inputEncoding, onmessage: (m: ChunkMessage) => host.input(peer, m) }),
-      typed: channel.addMessage({ encoding: typedEncoding, onmessage: (m: TypedMessage) => host.remoteTyped(peer, m) }),
-      ended: channel.addMessage({ encoding: endedEncoding, onmessage: (m: EndedMessage) => host.remoteEnded(peer, m) }),
-      size: channel.addMessage({ encoding: sizeEncoding, onmessage: (m: SizeMessage) => host.viewSize(peer, m) }),
-    };
+    this.send = addMessages(channel, {
+      terminals: { encoding: terminalsEncoding, onmessage: (l: TerminalInfo[]) => host.remoteList(peer, l) },
+      output: { encoding: outputEncoding, onmessage: (m: ChunkMessage) => host.remoteOutput(peer, m) },
+      input: { encoding: inputEncoding, onmessage: (m: ChunkMessage) => host.input(peer, m) },
+      typed: { encoding: typedEncoding, onmessage: (m: TypedMessage) => host.remoteTyped(peer, m) },
+      ended: { encoding: endedEncoding, onmessage: (m: EndedMessage) => host.remoteEnded(peer, m) },
+      size: { encoding: sizeEncoding, onmessage: (m: SizeMessage) => host.viewSize(peer, m) },
+    });
   }
 
   get ready(): boolean {

@@ -8,7 +8,7 @@ import type * as net from 'node:net';
 import type Protomux from 'protomux';
 import { shortKey } from './format';
 import type { Logger } from './log';
-import type { MemberLink } from './member-channels';
+import { addMessages, type MemberLink, type Messages } from './member-channels';
 import type { BulkPacer } from './pacer';
 import type { PeerInfo } from './transport';
 import {
@@ -60,14 +60,7 @@ interface Stream {
 export class TunnelLink implements MemberLink {
   private readonly out: Map<number, Stream> = new Map();
   private readonly in: Map<number, Stream> = new Map();
-  private readonly send: {
-    shares: Protomux.Message<ShareInfo[]>;
-    open: Protomux.Message<OpenMessage>;
-    data: Protomux.Message<DataMessage>;
-    end: Protomux.Message<StreamRef>;
-    close: Protomux.Message<CloseMessage>;
-    credit: Protomux.Message<CreditMessage>;
-  };
+  private readonly send: Messages<{ shares: ShareInfo[]; open: OpenMessage; data: DataMessage; end: StreamRef; close: CloseMessage; credit: CreditMessage }>;
   private nextId = 1;
   private congested = false;
   /** Waiting for a call's pacing to allow more (pacer.ts): sockets stay paused until then. */
@@ -82,14 +75,14 @@ export class TunnelLink implements MemberLink {
     /** The connection's pacer: a shared server is bulk data, kept short while a call uses the connection. */
     private readonly pacer: BulkPacer,
   ) {
-    this.send = {
-      shares: channel.addMessage({ encoding: sharesEncoding, onmessage: (list: ShareInfo[]) => this.host.remoteShares(this.peer, dedupe(list)) }),
-      open: channel.addMessage({ encoding: openEncoding, onmessage: (m: OpenMessage) => this.onOpen(m) }),
-      data: channel.addMessage({ encoding: dataEncoding, onmessage: (m: DataMessage) => this.onData(m) }),
-      end: channel.addMessage({ encoding: endEncoding, onmessage: (m: StreamRef) => this.find(m)?.socket.end() }),
-      close: channel.addMessage({ encoding: closeEncoding, onmessage: (m: CloseMessage) => this.onClose(m) }),
-      credit: channel.addMessage({ encoding: creditEncoding, onmessage: (m: CreditMessage) => this.onCredit(m) }),
-    };
+    this.send = addMessages(channel, {
+      shares: { encoding: sharesEncoding, onmessage: (list: ShareInfo[]) => this.host.remoteShares(this.peer, dedupe(list)) },
+      open: { encoding: openEncoding, onmessage: (m: OpenMessage) => this.onOpen(m) },
+      data: { encoding: dataEncoding, onmessage: (m: DataMessage) => this.onData(m) },
+      end: { encoding: endEncoding, onmessage: (m: StreamRef) => this.find(m)?.socket.end() },
+      close: { encoding: closeEncoding, onmessage: (m: CloseMessage) => this.onClose(m) },
+      credit: { encoding: creditEncoding, onmessage: (m: CreditMessage) => this.onCredit(m) },
+    });
   }
 
   opened(): void {
