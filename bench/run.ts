@@ -436,6 +436,7 @@ async function newFileRows(net: TestNetwork): Promise<void> {
       peers: 8,
       rounds: quick ? 3 : 10,
       filesPerRound: 3,
+      binariesPerRound: 1,
       meshTimeoutMs: 120_000,
       arrivalTimeoutMs: 30_000,
       log: (line) => console.error(`new-file: ${line}`),
@@ -444,8 +445,11 @@ async function newFileRows(net: TestNetwork): Promise<void> {
     const everyDisk = [...r.everyDisk].sort((a, b) => a - b);
     const max = everyDisk[everyDisk.length - 1] ?? NaN;
     const whole = r.missing.length === 0 && r.askedFor.length === 0;
-    const note = `${r.files} files; ${r.missing.length} missing, ${r.askedFor.length} asked for instead of sent`;
-    rows.push({ name: 'new file: written on one disk of 8 peers until on every other disk, p50 / max', value: percentile(everyDisk, 50), unit: 'ms', goal: 'every one < 1000 ms', met: whole && max < 1000, note: `max ${max.toFixed(0)} ms; ${note}` });
+    const binaries = [...r.binaryEveryDisk].sort((a, b) => a - b);
+    const note = `${r.files} files (${binaries.length} binary); ${r.missing.length} missing, ${r.askedFor.length} texts asked for instead of sent`;
+    rows.push({ name: 'new file: written on one disk of 8 peers until on every other disk, p50', value: percentile(everyDisk, 50), unit: 'ms', goal: '< 1000 ms', met: whole && percentile(everyDisk, 50) < 1000, note });
+    rows.push({ name: 'new file: written on one disk of 8 peers until on every other disk, p99 (max)', value: percentile(everyDisk, 99), unit: 'ms', goal: 'every one < 1000 ms', met: whole && max < 1000, note: `max ${max.toFixed(0)} ms` });
+    rows.push({ name: 'new file: a binary of them, until on every other disk, p50 / max', value: percentile(binaries, 50), unit: 'ms', note: `max ${(binaries[binaries.length - 1] ?? NaN).toFixed(0)} ms` });
     rows.push({ name: 'new file: until on one other disk, p50', value: percentile(arrivals, 50), unit: 'ms' });
     rows.push({ name: 'new file: of which until the creator\'s own session has it (its watcher and read), p50', value: percentile([...r.noticed].sort((a, b) => a - b), 50), unit: 'ms' });
   } finally {

@@ -239,11 +239,30 @@ test('a joiner whose source leaves mid-join completes from another member', asyn
   await stillSyncing(stayer, pc, 'after-join');
 });
 
-test('a file created on one peer of eight is on every disk, complete on arrival (no re-request)', async (t) => {
-  const r = await newFileToEveryDisk({ start, peers: 8, rounds: 3, filesPerRound: 3, meshTimeoutMs: 120_000, arrivalTimeoutMs: 60_000, log: (line) => t.diagnostic(line) });
+test('a file created on one peer of eight, text or binary, is on every disk; texts complete on arrival (no re-request)', async (t) => {
+  const r = await newFileToEveryDisk({ start, peers: 8, rounds: 3, filesPerRound: 3, binariesPerRound: 1, meshTimeoutMs: 120_000, arrivalTimeoutMs: 60_000, log: (line) => t.diagnostic(line) });
   assert.deepEqual(r.missing, [], 'files missing from a disk');
-  assert.equal(r.arrivals.length, 9 * 7, 'every file on every other disk');
+  assert.equal(r.arrivals.length, 12 * 7, 'every file, texts and binaries, on every other disk');
   // Complete on arrival: the creator sent each text before its entry, so nobody asked for it and
   // nobody could wait on a re-request (the bug's symptom: 5–10 s for 2 files of 6).
   assert.deepEqual(r.askedFor, [], 'texts a peer had to ask for');
+});
+
+// A to-do until disk-intake.ts is fixed (not this branch's to change): the receiver writes the text,
+// which makes the folder; its watcher reports the folder, which is expanded to every index entry
+// under it; the binary, still arriving (16 chunks), is not on disk, was never written here and its
+// write is not failing, so onDiskBatch takes it for deleted by the person (`gone`) and removes it
+// from the session: from every disk, the creator's too. Missing and never written here is not deleted.
+test('a folder copied in with a text and a large binary: the binary reaches the other disk and stays on the creator\'s', { todo: 'disk-intake.ts takes a binary not yet written here for deleted when its new folder is reported' }, async () => {
+  const a = tempDir();
+  writeTree(a, { 'start.txt': 'start\n' });
+  const pa = await start({ mode: 'share', dir: a, name: 'a' });
+  const pb = await join(pa.code, 'b');
+  const big = Buffer.alloc(4_000_000, 7);
+  big[0] = 0; // not text
+  writeTree(a, { 'copied/a.txt': 'a\n', 'copied/b.bin': big });
+  const holds = (dir: string) => fs.existsSync(path.join(dir, 'copied/b.bin')) && fs.readFileSync(path.join(dir, 'copied/b.bin')).equals(big);
+  await waitFor(() => holds(pb.mirror.root) || !holds(a), 'the binary on b (or gone from a)', 30_000);
+  assert.ok(holds(pb.mirror.root), 'the binary on b');
+  assert.ok(holds(a), 'the binary still on a');
 });
