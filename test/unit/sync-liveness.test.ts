@@ -248,21 +248,30 @@ test('a file created on one peer of eight, text or binary, is on every disk; tex
   assert.deepEqual(r.askedFor, [], 'texts a peer had to ask for');
 });
 
-// A to-do until disk-intake.ts is fixed (not this branch's to change): the receiver writes the text,
-// which makes the folder; its watcher reports the folder, which is expanded to every index entry
-// under it; the binary, still arriving (16 chunks), is not on disk, was never written here and its
-// write is not failing, so onDiskBatch takes it for deleted by the person (`gone`) and removes it
-// from the session: from every disk, the creator's too. Missing and never written here is not deleted.
-test('a folder copied in with a text and a large binary: the binary reaches the other disk and stays on the creator\'s', { todo: 'disk-intake.ts takes a binary not yet written here for deleted when its new folder is reported' }, async () => {
+// A to-do until disk-intake.ts is fixed (not this branch's to change): the receiver writes a first
+// file of the new folder, which makes the folder; its watcher reports the folder, which is expanded to
+// every index entry under it; those not written yet (the binary, still arriving in 16 chunks; texts
+// still queued behind the others) are not on disk, were never written here and their writes are not
+// failing, so onDiskBatch takes them for deleted by the person (`gone`) and removes them from the
+// session: from every disk, the creator's too (over the DHT path, 300 texts copied in: 87–145 lost in each of 5 runs).
+// Missing and never written here is not deleted.
+test('a folder copied in with 300 texts and a large binary: every file reaches the other disk and stays on the creator\'s', { todo: 'disk-intake.ts takes files not yet written here for deleted when their new folder is reported' }, async () => {
+  // Over the DHT path (no LAN), as between two machines: the entries trickle in, and the folder is made
+  // while most are still on their way. (Over the LAN path, fast on one machine, all were in time.)
   const a = tempDir();
   writeTree(a, { 'start.txt': 'start\n' });
-  const pa = await start({ mode: 'share', dir: a, name: 'a' });
-  const pb = await join(pa.code, 'b');
+  const pa = await start({ mode: 'share', dir: a, name: 'a', lan: false });
+  const pb = await join(pa.code, 'b', { lan: false });
   const big = Buffer.alloc(4_000_000, 7);
   big[0] = 0; // not text
-  writeTree(a, { 'copied/a.txt': 'a\n', 'copied/b.bin': big });
-  const holds = (dir: string) => fs.existsSync(path.join(dir, 'copied/b.bin')) && fs.readFileSync(path.join(dir, 'copied/b.bin')).equals(big);
-  await waitFor(() => holds(pb.mirror.root) || !holds(a), 'the binary on b (or gone from a)', 30_000);
-  assert.ok(holds(pb.mirror.root), 'the binary on b');
-  assert.ok(holds(a), 'the binary still on a');
+  const files: Record<string, string | Uint8Array> = { 'copied/b.bin': big };
+  for (let i = 0; i < 300; i++) files[`copied/t${i}.txt`] = `text ${i}\n`;
+  writeTree(a, files);
+  const n = Object.keys(files).length;
+  const count = (dir: string) => (fs.existsSync(path.join(dir, 'copied')) ? fs.readdirSync(path.join(dir, 'copied')).length : 0);
+  const holdsAll = (dir: string) => Object.entries(files).every(([rel, bytes]) => fs.existsSync(path.join(dir, rel)) && fs.readFileSync(path.join(dir, rel)).equals(Buffer.from(bytes)));
+  // Until b holds every file, or a lost one (a removal reached the creator's disk).
+  await waitFor(() => count(a) < n || (count(pb.mirror.root) >= n && holdsAll(pb.mirror.root)), 'every file on b, or one gone from a', 60_000);
+  assert.equal(count(a), n, 'every file still on the creator\'s disk');
+  assert.ok(holdsAll(pb.mirror.root), 'every file on b, byte for byte');
 });
