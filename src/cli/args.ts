@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { checkBindHost, parseBootstrap, parseRelayKey, type NetworkOptions } from '../session/network';
 import { parseSessionCode } from '../session/code';
+import { parseColour } from '../session/format';
 
 export const USAGE = `Usage:
   hyperpair share <dir> [options]        share a folder; prints the session code
@@ -15,6 +16,7 @@ export const USAGE = `Usage:
 
 Options:
   --name <name>              your display name (default: your OS user name)
+  --colour <#rrggbb>         your colour, as others see it (default: one picked from your key)
   --bootstrap <host:port,…>  DHT bootstrap nodes (default: the public hyperswarm DHT)
   --host <address>           local address to bind (e.g. 127.0.0.1); also used for LAN discovery
   --relay <key>              a relay's key (repeatable): used when a direct connection fails
@@ -59,6 +61,8 @@ export interface CliCommand {
   dir: string;
   code?: string;
   name?: string;
+  /** `#rrggbb` (lower case, as on the wire); undefined: the session picks one from the key. */
+  colour?: string;
   network: NetworkOptions;
   /** LAN discovery beside the DHT (`--no-lan` switches it off). */
   lan: boolean;
@@ -96,6 +100,7 @@ export function parseCli(argv: string[]): CliCommand {
       allowPositionals: true,
       options: {
         name: { type: 'string' },
+        colour: { type: 'string' },
         bootstrap: { type: 'string' },
         host: { type: 'string' },
         relay: { type: 'string', multiple: true },
@@ -127,6 +132,7 @@ export function parseCli(argv: string[]): CliCommand {
   if (hostProblem) throw new UsageError(`--host: ${hostProblem}`);
   const base = {
     name: values.name,
+    colour: parseColourOrUsage(values.colour),
     network: {
       bootstrap: values.bootstrap ? parseBootstrapOrUsage(values.bootstrap) : undefined,
       host: values.host,
@@ -178,6 +184,14 @@ export function parseCli(argv: string[]): CliCommand {
     return { ...base, command, dir: '' };
   }
   throw new UsageError(`unknown command "${command}"`);
+}
+
+/** Written as people write colours (`#A1B2C3` too); sent in lower case, as `hello` requires (PROTOCOL §5). */
+function parseColourOrUsage(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const colour = parseColour(value.trim());
+  if (!colour) throw new UsageError(`--colour takes a colour as #rrggbb (six hex digits), not "${value}"`);
+  return colour;
 }
 
 function parseRelayOrUsage(spec: string): Buffer {

@@ -33,6 +33,8 @@ const WINDOW_PER_PEER = 8;
 const REQUEST_TIMEOUT_MS = 30_000;
 /** Chunks kept in memory; beyond this the oldest are dropped (they can be read from disk again). */
 const MEMORY_BUDGET = 256 * 1024 * 1024;
+/** Hints of who holds a chunk, kept at most; beyond this the oldest are forgotten (a hint only saves round trips). */
+const MAX_HINTS = 65_536;
 
 interface Pending {
   resolve(data: Uint8Array): void;
@@ -53,6 +55,8 @@ export class BlobStore {
   private readonly serveQueues = new Map<string, Promise<void>>();
   /** Called back when every member was asked for a chunk and none had it (it is asked again on a join). */
   private readonly exhaustedWaiters = new Map<string, Array<() => void>>();
+  /** Chunk → the member whose index update named it: it holds the chunk, others may not yet (§6.3). */
+  private readonly holders = new Map<string, string>();
   reader: ChunkReader | undefined;
   closed = false;
 
@@ -102,6 +106,21 @@ export class BlobStore {
     this.pending.set(hash, { promise, state });
     void this.local(hash).then((data) => (data ? this.settle(hash, data) : this.request(hash)));
     return promise;
+  }
+
+  /**
+   * `peer` sent the index update that names these chunks: ask it first. A member that has not
+   * fetched a new file yet answers `blob-missing`, and each such answer is a round trip lost.
+   */
+  prefer(hashes: readonly string[], peer: string): void {
+    for (const h of hashes) {
+      this.holders.delete(h); // re-inserted: the newest hints are the last forgotten
+      this.holders.set(h, peer);
+    }
+    for (const h of this.holders.keys()) {
+      if (this.holders.size <= MAX_HINTS) break;
+      this.holders.delete(h);
+    }
   }
 
   /** Resolves when every member was asked for a chunk being fetched and none had it. */
@@ -189,9 +208,12 @@ export class BlobStore {
       if (p.state.tried.size > 0) this.exhaustedWaiters.get(hash)?.splice(0).forEach((w) => w());
       return;
     }
-    // The least busy peer first.
+    // The member that named the chunk, while it has a free slot (a join's many chunks still spread
+    // over every member); else the least busy peer.
+    const holder = this.holders.get(hash);
+    const hinted = holder !== undefined && (this.inFlight.get(holder) ?? 0) < WINDOW_PER_PEER ? candidates.find((x) => x.id === holder) : undefined;
     candidates.sort((a, b) => (this.inFlight.get(a.id) ?? 0) - (this.inFlight.get(b.id) ?? 0));
-    const peer = candidates[0].id;
+    const peer = (hinted ?? candidates[0]).id;
     p.state.choosing = true;
     await this.acquire(peer);
     p.state.choosing = false;
@@ -229,6 +251,7 @@ export class BlobStore {
 
   private settle(hash: string, data: Uint8Array): void {
     this.exhaustedWaiters.delete(hash);
+    this.holders.delete(hash);
     const p = this.pending.get(hash);
     if (!p) return;
     clearTimeout(p.state.timer);

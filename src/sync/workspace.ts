@@ -467,7 +467,12 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
       if (t?.ready && this.entries.get(id)?.get('edited') === true && isPristine(t.doc)) this.outbox.step1(source!, id, t.doc);
       // Edited here before its entry arrived (a new text's step 2 precedes it): say so now.
       if (hasDocument(now.kind) && this.texts.edited(id)) this.local.markEdited(id, 'editor');
-      if (now.kind === 'binary') this.rules.keepConflictingVersions(id, this.entries.get(id)!, now.path);
+      if (now.kind === 'binary') {
+        this.rules.keepConflictingVersions(id, this.entries.get(id)!, now.path);
+        // Its chunks are asked of the member that sent this version first (§6.3).
+        const chunks = source && !this.binaries.has(id) ? this.binaries.content(id)?.chunks : undefined;
+        if (chunks) this.blobs.prefer(chunks, source!);
+      }
     }
     for (const id of ids) if (this.entries.get(id)?.get('deleted')) this.rules.checkRestore(id);
     this.rules.fixPaths(fixes);

@@ -1,7 +1,7 @@
 /**
  * Workspaces on the in-process transport in a chosen topology (a full mesh, or one with links left
  * out), with every sync message each peer sends recorded: for tests that count what travels where
- * (forwarding only where needed, who is asked for a new file's text). Peer ids are hex (`a0`, `a1`…
+ * (forwarding only where needed, who is asked for a new file's text or chunks). Peer ids are hex (`a0`, `a1`…
  * padded), so that links are read as peer ids.
  */
 import * as decoding from 'lib0/decoding';
@@ -17,6 +17,13 @@ export interface SentSync {
   kind: number;
 }
 
+/** A chunk message a peer sent (§6.3). */
+export interface SentChunk {
+  to: string;
+  type: 'get' | 'data' | 'missing';
+  hash: string;
+}
+
 export interface MeshPeer {
   transport: MemoryTransport;
   ws: SharedWorkspace;
@@ -26,6 +33,8 @@ export interface MeshPeer {
   awareness: number;
   /** Every sync message this peer sent, in order. */
   sent: SentSync[];
+  /** Every chunk message this peer sent, in order. */
+  chunks: SentChunk[];
 }
 
 export interface MeshOptions {
@@ -42,7 +51,7 @@ export function mesh(n: number, options: MeshOptions = {}): MeshPeer[] {
   for (let i = 0; i < n; i++) {
     const transport = new MemoryTransport(`a${i}`);
     const ws = new SharedWorkspace({ transport, mode: i === 0 ? 'share' : 'join', docRequestTimeoutMs: options.docRequestTimeoutMs });
-    const p: MeshPeer = { transport, ws, updates: 0, awareness: 0, sent: [] };
+    const p: MeshPeer = { transport, ws, updates: 0, awareness: 0, sent: [], chunks: [] };
     const send = transport.send.bind(transport);
     transport.send = (peerId, data) => {
       const m = decodeMessage(data);
@@ -51,6 +60,10 @@ export function mesh(n: number, options: MeshOptions = {}): MeshPeer[] {
         const kind = decoding.readVarUint(m.decoder);
         if (kind === 2) p.updates++;
         p.sent.push({ to: peerId, doc: m.doc, kind });
+      }
+      if (m.type === MessageType.BlobGet || m.type === MessageType.BlobData || m.type === MessageType.BlobMissing) {
+        const type = m.type === MessageType.BlobGet ? 'get' : m.type === MessageType.BlobData ? 'data' : 'missing';
+        p.chunks.push({ to: peerId, type, hash: m.hash });
       }
       return send(peerId, data);
     };

@@ -239,11 +239,44 @@ test('a joiner whose source leaves mid-join completes from another member', asyn
   await stillSyncing(stayer, pc, 'after-join');
 });
 
-test('a file created on one peer of eight is on every disk, complete on arrival (no re-request)', async (t) => {
-  const r = await newFileToEveryDisk({ start, peers: 8, rounds: 3, filesPerRound: 3, meshTimeoutMs: 120_000, arrivalTimeoutMs: 60_000, log: (line) => t.diagnostic(line) });
+test('a file created on one peer of eight, text or binary, is on every disk; texts complete on arrival (no re-request)', async (t) => {
+  // Over the DHT path alone, as between machines on different networks (the bench runs both paths).
+  const r = await newFileToEveryDisk({ start: (o) => start({ ...o, lan: false }), peers: 8, rounds: 3, filesPerRound: 3, binariesPerRound: 1, meshTimeoutMs: 120_000, arrivalTimeoutMs: 60_000, log: (line) => t.diagnostic(line) });
   assert.deepEqual(r.missing, [], 'files missing from a disk');
-  assert.equal(r.arrivals.length, 9 * 7, 'every file on every other disk');
+  assert.equal(r.arrivals.length, 12 * 7, 'every file, texts and binaries, on every other disk');
   // Complete on arrival: the creator sent each text before its entry, so nobody asked for it and
   // nobody could wait on a re-request (the bug's symptom: 5–10 s for 2 files of 6).
   assert.deepEqual(r.askedFor, [], 'texts a peer had to ask for');
+});
+
+// A to-do until disk-intake.ts is fixed (not this branch's to change): the receiver writes a first
+// file of the new folder, which makes the folder; its watcher reports the folder, which is expanded to
+// every index entry under it; those not written yet (the binary, still arriving in 16 chunks; texts
+// still queued behind the others) are not on disk, were never written here and their writes are not
+// failing, so onDiskBatch takes them for deleted by the person (`gone`) and removes them from the
+// session: from every disk, the creator's too (over the DHT path, 300 texts copied in: 87–145 lost in each of 5 runs).
+// Missing and never written here is not deleted.
+test('a folder copied in with 300 texts and a large binary: every file reaches the other disk and stays on the creator\'s', { todo: 'disk-intake.ts takes files not yet written here for deleted when their new folder is reported' }, async () => {
+  // Over the DHT path (no LAN), as between two machines: the entries trickle in, and the folder is made
+  // while most are still on their way. (Over the LAN path, fast on one machine, all were in time.)
+  const a = tempDir();
+  writeTree(a, { 'start.txt': 'start\n' });
+  const pa = await start({ mode: 'share', dir: a, name: 'a', lan: false });
+  const pb = await join(pa.code, 'b', { lan: false });
+  // A slow link for the binary alone (its chunks answered 3 s late), so that it is still on its way
+  // when the folder is made, in every run rather than in most.
+  const serve = pa.workspace.blobs.serve.bind(pa.workspace.blobs);
+  pa.workspace.blobs.serve = (peer, hash) => void setTimeout(() => serve(peer, hash), 3_000);
+  const big = Buffer.alloc(4_000_000, 7);
+  big[0] = 0; // not text
+  const files: Record<string, string | Uint8Array> = { 'copied/b.bin': big };
+  for (let i = 0; i < 300; i++) files[`copied/t${i}.txt`] = `text ${i}\n`;
+  writeTree(a, files);
+  const n = Object.keys(files).length;
+  const count = (dir: string) => (fs.existsSync(path.join(dir, 'copied')) ? fs.readdirSync(path.join(dir, 'copied')).length : 0);
+  const holdsAll = (dir: string) => Object.entries(files).every(([rel, bytes]) => fs.existsSync(path.join(dir, rel)) && fs.readFileSync(path.join(dir, rel)).equals(Buffer.from(bytes)));
+  // Until b holds every file, or a lost one (a removal reached the creator's disk).
+  await waitFor(() => count(a) < n || (count(pb.mirror.root) >= n && holdsAll(pb.mirror.root)), 'every file on b, or one gone from a', 60_000);
+  assert.equal(count(a), n, 'every file still on the creator\'s disk');
+  assert.ok(holdsAll(pb.mirror.root), 'every file on b, byte for byte');
 });

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import { readPresence } from '../../src/sync/awareness';
+import { contentHash } from '../../src/sync/hash';
 import { INDEX_DOC, MessageType, decodeMessage } from '../../src/sync/protocol';
 import { SharedWorkspace } from '../../src/sync/workspace';
 import { MemoryTransport, link } from '../helpers/memory-transport';
@@ -65,6 +66,10 @@ test('§6.1 creating a text: a 32-hex id, the whole text as step 2 before the in
   (await a.ws.text(f.id)).insert(0, 'a much longer text now; ');
   await waitFor(() => b.ws.loadedText(f.id)?.toString().startsWith('a much') === true, 'the edit on b');
   assert.deepEqual({ size: b.ws.byId(f.id)!.size, hash: b.ws.byId(f.id)!.hash }, created, 'size and hash at creation');
+  // Still the name of the first state's bytes (what texts-get fetches while `edited` is unset); the
+  // edit is told by `edited`, set by the peer that made it, not by a new hash.
+  assert.equal(created.hash, contentHash(Buffer.from('héllo')));
+  await waitFor(() => entry.get('edited') === true, 'edited set on b');
   a.ws.close();
   b.ws.close();
 });
