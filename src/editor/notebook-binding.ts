@@ -103,6 +103,11 @@ export class NotebookBinding {
     this.userEdited = false;
   }
 
+  /** The model cell an editor cell shows (undefined: not this notebook's, or not mapped yet). */
+  cellIdOf(cell: vscode.NotebookCell): string | undefined {
+    return cell.notebook === this.notebook ? this.ids.get(cell) : undefined;
+  }
+
   dispose(): void {
     this.disposed = true;
     clearTimeout(this.saveTimer);

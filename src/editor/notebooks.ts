@@ -10,6 +10,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type * as Y from 'yjs';
 import { DisposableStore, toDisposable } from '../session/disposable';
 import type { Logger } from '../session/log';
 import type { BufferBinding } from '../sync/buffer-binding';
@@ -28,6 +29,13 @@ export interface NotebookHost {
   };
   setEditorOwned?(relPath: string, owned: boolean): void;
   readOnly?(): boolean;
+}
+
+/** A bound cell's text document, as the model knows it. */
+export interface SharedCell {
+  relPath: string;
+  cellId: string;
+  text: Y.Text;
 }
 
 export class NotebookBindings implements vscode.Disposable {
@@ -56,6 +64,21 @@ export class NotebookBindings implements vscode.Disposable {
   /** The binding of an open notebook's cell document (tests and diagnostics). */
   cellBinding(document: vscode.TextDocument): BufferBinding | undefined {
     return this.cells.get(document);
+  }
+
+  /**
+   * The shared cell a cell's text document shows, while it is bound: its notebook's path, the model's
+   * cell id and the cell's shared text (presence publishes carets in it).
+   */
+  sharedCell(document: vscode.TextDocument): SharedCell | undefined {
+    const text = this.cells.get(document)?.ytext;
+    if (!text) return undefined;
+    for (const [notebook, b] of this.bound) {
+      const cell = notebook.getCells().find((c) => c.document === document);
+      const id = cell && b.cellIdOf(cell);
+      if (id !== undefined) return { relPath: b.relPath, cellId: id, text };
+    }
+    return undefined;
   }
 
   /** Open notebooks bound now, by path. */

@@ -199,3 +199,77 @@ editorTest('outputs of a cell run in one editor (a stand-in kernel) reach the ot
   assert.deepEqual(cell.outputs, [{ name: 'stdout', output_type: 'stream', text: [want] }]);
   assert.equal(cell.execution_count, inA.order);
 }, 180_000);
+
+interface Applied {
+  kind: 'cursor' | 'selection' | 'label';
+  start: [number, number];
+  end: [number, number];
+  text?: string;
+}
+type Drawn = { name: string; anchor: number; head: number };
+
+/** What B drew for collaborators in each of the notebook's cells, and in the notebook as a file. */
+async function drawnInB(ids: string[]): Promise<{ cursors: Map<string, Drawn[]>; applied: Map<string, Applied[]>; file: number }> {
+  const b = pair().b;
+  const cursors = new Map<string, Drawn[]>();
+  const applied = new Map<string, Applied[]>();
+  for (const id of ids) {
+    cursors.set(id, await b.testApi<Drawn[]>('cursorsIn', NB, id));
+    applied.set(id, await b.testApi<Applied[]>('decorationsApplied', NB, id));
+  }
+  const file = (await b.testApi<unknown[]>('cursorsIn', NB)).length + (await b.testApi<unknown[]>('decorationsApplied', NB)).length;
+  return { cursors, applied, file };
+}
+
+/** Exactly one cell shows Alice's caret: with the selection `[anchor, head]` on line 0, cursor, band and label. */
+function onlyIn(d: Awaited<ReturnType<typeof drawnInB>>, cell: string, anchor: number, head: number): boolean {
+  for (const [id, list] of d.cursors) if (id !== cell && (list.length || d.applied.get(id)?.length)) return false;
+  const cursors = d.cursors.get(cell) ?? [];
+  const applied = d.applied.get(cell) ?? [];
+  const has = (kind: Applied['kind'], start: [number, number], end: [number, number], text?: string) =>
+    applied.some((x) => x.kind === kind && String(x.start) === String(start) && String(x.end) === String(end) && (text === undefined || x.text === text));
+  const selection = anchor === head || has('selection', [0, Math.min(anchor, head)], [0, Math.max(anchor, head)]);
+  return (
+    d.file === 0 &&
+    cursors.length === 1 &&
+    cursors[0].name === 'Alice' &&
+    cursors[0].anchor === anchor &&
+    cursors[0].head === head &&
+    has('cursor', [0, head], [0, head]) &&
+    selection &&
+    applied.some((x) => x.kind === 'label' && x.text === 'Alice')
+  );
+}
+
+editorTest('a collaborator\'s caret and selection in a notebook cell are drawn in that cell only, follow its text, move with them and vanish when they leave', async () => {
+  const { a, b } = pair();
+  const cells = (await converged('the start')).cells;
+  const ids = cells.map((c) => c.id).filter((id): id is string => id !== null);
+  // Code cells: a Markdown cell shows its rendering, not a text editor, until someone edits it.
+  const [first, second] = cells.filter((c) => c.id !== null && c.kind === 'code' && c.text.length >= 4).map((c) => c.id!);
+  await b.agent('openNotebook', NB);
+  const visible = await b.agent<Array<string | null>>('visibleCells', NB);
+  assert.ok(visible.includes(first) && visible.includes(second), `B shows both cells' editors: ${visible.join(' ')}`);
+  await a.agent('selectInCell', NB, first, 0, 4);
+  let last: unknown;
+  const drawn = async (cell: string, anchor: number, head: number) => {
+    const d = await drawnInB(ids);
+    last = { cursors: [...d.cursors], applied: [...d.applied], file: d.file };
+    return onlyIn(d, cell, anchor, head);
+  };
+  await until(() => drawn(first, 0, 4), `A's selection drawn in B's cell ${first} only`, 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+  if (process.env.HYPERPAIR_SCREENSHOTS) await b.screenshot(process.env.HYPERPAIR_SCREENSHOTS, 'notebook-cursor');
+  // Text B types before it moves it along.
+  await b.agent('cellInsert', NB, cells.findIndex((c) => c.id === first), 0, '>> ');
+  await until(() => drawn(first, 3, 7), 'the selection to follow the cell\'s text', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+  // A's caret moves to another cell: drawn there, gone from the first.
+  await a.agent('selectInCell', NB, second, 2, 2);
+  await until(() => drawn(second, 2, 2), `A's caret in B's cell ${second} only`, 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+  // A leaves the notebook: nothing of A's is drawn in it.
+  await a.agent('openFile', 'readme.md');
+  await until(async () => {
+    const d = await drawnInB(ids);
+    last = { cursors: [...d.cursors], applied: [...d.applied], file: d.file };
+    return d.file === 0 && [...d.cursors.values(), ...d.applied.values()].every((l) => l.length === 0);
+  }, 'A\'s caret to leave the notebook', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+}, 180_000);

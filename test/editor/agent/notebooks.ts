@@ -70,6 +70,33 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
       await vscode.commands.executeCommand('notebook.cell.edit');
       return true;
     },
+    /**
+     * Puts the caret (a selection from `anchor` to `head`, offsets in the cell's text) into the cell
+     * `id`, its text editor focused, as a person clicking into the cell and selecting does.
+     */
+    selectInCell: async (rel: string, id: string, anchor: number, head: number) => {
+      const index = await indexOf(rel, id);
+      await select(rel, index);
+      await vscode.commands.executeCommand('notebook.cell.edit');
+      const document = (await notebookOf(rel)).cellAt(index).document;
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const editor = vscode.window.activeTextEditor;
+        if (editor?.document === document) {
+          editor.selection = new vscode.Selection(document.positionAt(anchor), document.positionAt(head));
+          return true;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`cell ${id} of ${rel} did not become the active text editor`);
+    },
+    /** The cell ids whose text editors are visible (VS Code draws decorations only in those). */
+    visibleCells: async (rel: string) => {
+      const nb = await notebookOf(rel);
+      return vscode.window.visibleTextEditors
+        .map((e) => nb.getCells().find((c) => c.document === e.document))
+        .filter((c): c is vscode.NotebookCell => c !== undefined)
+        .map((c) => (c.metadata as { id?: unknown }).id ?? null);
+    },
     /** A new code cell below the cell `id` (the notebook's command), holding `text`. */
     insertCellBelow: async (rel: string, id: string, text: string) => {
       const index = await indexOf(rel, id);
