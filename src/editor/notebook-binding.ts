@@ -103,6 +103,15 @@ export class NotebookBinding {
     this.userEdited = false;
   }
 
+  /**
+   * Binds the text of every cell not bound yet: a cell whose text another open notebook held (the
+   * same notebook under its old name, while an editor follows a rename) is bound once that one lets go.
+   */
+  bindCells(): void {
+    if (this.disposed) return;
+    for (const cell of this.notebook.getCells()) this.bindCell(cell);
+  }
+
   /** The model cell an editor cell shows (undefined: not this notebook's, or not mapped yet). */
   cellIdOf(cell: vscode.NotebookCell): string | undefined {
     return cell.notebook === this.notebook ? this.ids.get(cell) : undefined;

@@ -24,8 +24,8 @@ export interface NotebookHost {
   readonly workspace: {
     byPath(path: string): FileEntry | undefined;
     notebook(id: string): Promise<NotebookModel>;
-    on(event: 'file-added', listener: () => void): unknown;
-    off(event: 'file-added', listener: () => void): unknown;
+    on(event: 'file-added' | 'file-renamed', listener: () => void): unknown;
+    off(event: 'file-added' | 'file-renamed', listener: () => void): unknown;
   };
   setEditorOwned?(relPath: string, owned: boolean): void;
   readOnly?(): boolean;
@@ -55,9 +55,12 @@ export class NotebookBindings implements vscode.Disposable {
       vscode.workspace.onDidSaveNotebookDocument((n) => this.bound.get(n)?.saved()),
       vscode.workspace.onDidChangeTextDocument((e) => this.onCellText(e)),
     ].forEach((d) => this.owned.add(d));
+    // A notebook opened before its entry had this path (a new file, or one renamed here: VS Code may
+    // open the moved notebook before the index has the new name) is bound once the entry has it.
     const onAdded = () => this.bindAll();
     host.workspace.on('file-added', onAdded);
-    this.owned.add(toDisposable(() => host.workspace.off('file-added', onAdded)));
+    host.workspace.on('file-renamed', onAdded);
+    this.owned.add(toDisposable(() => (host.workspace.off('file-added', onAdded), host.workspace.off('file-renamed', onAdded))));
     this.bindAll();
   }
 
@@ -79,6 +82,17 @@ export class NotebookBindings implements vscode.Disposable {
       if (id !== undefined) return { relPath: b.relPath, cellId: id, text };
     }
     return undefined;
+  }
+
+  /** The open notebook bound under this path, if any. */
+  boundAt(relPath: string): vscode.NotebookDocument | undefined {
+    for (const [notebook, b] of this.bound) if (b.relPath === relPath) return notebook;
+    return undefined;
+  }
+
+  /** Stops sharing an open notebook (its file was renamed away: the editor follows it, see notebook-follow.ts). */
+  release(notebook: vscode.NotebookDocument): void {
+    this.unbind(notebook);
   }
 
   /** Open notebooks bound now, by path. */
@@ -133,6 +147,9 @@ export class NotebookBindings implements vscode.Disposable {
     b.dispose();
     this.bound.delete(notebook);
     this.host.setEditorOwned?.(b.relPath, false);
+    // Its cells' texts are free: another open copy of the notebook (the one a rename opened, in
+    // whichever order VS Code reports the two) binds them now.
+    for (const other of this.bound.values()) other.bindCells();
   }
 
   private onCellText(e: vscode.TextDocumentChangeEvent): void {

@@ -197,6 +197,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     },
     documents,
     logger,
+    notebooks,
   );
   const call = new EditorCall(peer.session, logger);
   const participants = new ParticipantsView(

@@ -273,3 +273,56 @@ editorTest('a collaborator\'s caret and selection in a notebook cell are drawn i
     return d.file === 0 && [...d.cursors.values(), ...d.applied.values()].every((l) => l.length === 0);
   }, 'A\'s caret to leave the notebook', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
 }, 180_000);
+
+editorTest('a notebook open in B, renamed in A, moves B\'s notebook editor (cell and caret kept); both keep co-editing it under the new name, and the old name is gone from every disk', async () => {
+  const { a, b } = pair();
+  const RENAMED = 'renamed.ipynb';
+  const cells = (await converged('the start')).cells;
+  const index = cells.findIndex((c) => c.id !== null && c.kind === 'code');
+  await b.agent('openNotebook', NB);
+  await b.agent('selectInCell', NB, cells[index].id!, 1, 1);
+  // B's own typing (before the caret) leaves B's notebook unsaved: it moves too, and no old file
+  // comes back. (Through the agent: keys typed now could race the caret just set.)
+  const typed = 'before_rename_b ';
+  await b.agent('cellInsert', NB, index, 0, typed);
+  await until(async () => (await cellsOf(a)).cells[index].text.includes(typed), 'B\'s typing at A');
+  assert.equal((await cellsOf(b)).dirty, true, 'B has unsaved changes');
+  assert.equal(await a.agent('renameFile', NB, RENAMED), true);
+  type View = { tabs: Array<{ path: string }>; active: string | null; selected: number | null; caret: { cell: number; anchor: number; head: number } | null };
+  let view: View | undefined;
+  await until(async () => {
+    view = await b.agent<View>('notebookView');
+    return view.active === RENAMED && !view.tabs.some((t) => t.path === NB) && view.caret !== null;
+  }, 'B\'s notebook editor to follow the rename', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(view)}`));
+  assert.equal(view!.selected, index, 'the same cell selected');
+  assert.deepEqual(view!.caret, { cell: index, anchor: 1 + typed.length, head: 1 + typed.length }, 'the caret where it was');
+  for (const e of [a, b]) {
+    await until(async () => {
+      const bound = await e.testApi<string[]>('boundNotebooks');
+      return bound.includes(RENAMED) && !bound.includes(NB);
+    }, `${e.options.name} binds the notebook under its new name only`, 30_000);
+  }
+  await until(async () => (await b.testApi<string[]>('notes')).some((n) => /^Alice renamed nb\.ipynb to renamed\.ipynb/.test(n)), 'B told who renamed it', 10_000);
+  // B types on with the keyboard (the caret is in the cell), A into another cell: both reach both.
+  await b.type('after_rename_b ');
+  const other = cells.findIndex((c, i) => i !== index && c.id !== null);
+  await a.agent('cellInsert', RENAMED, other, 0, 'after_rename_a ');
+  const texts = async (e: Editor) => (await e.agent<Cells>('notebookCells', RENAMED)).cells.map((c) => c.text);
+  let last: unknown;
+  await until(async () => {
+    const [ta, tb] = await Promise.all([texts(a), texts(b)]);
+    last = { ta, tb };
+    return JSON.stringify(ta) === JSON.stringify(tb) && ta[index].startsWith(typed) && ta[index].includes('after_rename_b ') && ta[other].startsWith('after_rename_a ');
+  }, 'the typing under the new name in both', 60_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+  await a.agent('saveNotebook', RENAMED);
+  await b.agent('saveNotebook', RENAMED);
+  let disks: unknown;
+  await until(async () => {
+    const [ta, tb, oa, ob] = await Promise.all([a.diskText(RENAMED), b.diskText(RENAMED), a.diskText(NB), b.diskText(NB)]);
+    const th = fs.existsSync(path.join(headlessDir, RENAMED)) ? fs.readFileSync(path.join(headlessDir, RENAMED), 'utf8') : null;
+    const oh = fs.existsSync(path.join(headlessDir, NB));
+    disks = { a: ta?.length, b: tb?.length, headless: th?.length, old: [oa !== null, ob !== null, oh] };
+    return ta !== null && ta === tb && ta === th && ta.includes('after_rename_b ') && oa === null && ob === null && !oh;
+  }, 'the renamed notebook on every disk, the old name on none', 60_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(disks)}`));
+  assertValidNotebook((await a.diskText(RENAMED))!, RENAMED);
+}, 180_000);

@@ -137,6 +137,25 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
     },
     saveNotebook: async (rel: string) => (await notebookOf(rel)).save(),
     /**
+     * The notebook tabs (workspace-relative paths, columns) and the active notebook editor: its path,
+     * the selected cell, and the caret (cell index and offsets) if a cell's text has the focus.
+     */
+    notebookView: () => {
+      const rel = (uri: vscode.Uri) => vscode.workspace.asRelativePath(uri, false);
+      const tabs = vscode.window.tabGroups.all.flatMap((g) =>
+        g.tabs.filter((t) => t.input instanceof vscode.TabInputNotebook).map((t) => ({ path: rel((t.input as vscode.TabInputNotebook).uri), viewColumn: g.viewColumn, active: t.isActive })),
+      );
+      const editor = vscode.window.activeNotebookEditor;
+      const text = vscode.window.activeTextEditor;
+      const cell = editor && text && editor.notebook.getCells().find((c) => c.document === text.document);
+      return {
+        tabs,
+        active: editor ? rel(editor.notebook.uri) : null,
+        selected: editor ? editor.selection.start : null,
+        caret: cell && text ? { cell: cell.index, anchor: text.document.offsetAt(text.selection.anchor), head: text.document.offsetAt(text.selection.active) } : null,
+      };
+    },
+    /**
      * Runs a cell with a stand-in kernel of this test (no Jupyter here): a controller that prints the
      * cell's first line to stdout, as a person running the cell would get outputs and a count.
      */
