@@ -274,6 +274,30 @@ editorTest('a collaborator\'s caret and selection in a notebook cell are drawn i
   }, 'A\'s caret to leave the notebook', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
 }, 180_000);
 
+editorTest('following a collaborator into a notebook opens it in the notebook editor with their cell selected, and follows them from cell to cell', async () => {
+  const { a, b } = pair();
+  const cells = (await converged('the start')).cells;
+  const code = cells.map((c, i) => ({ c, i })).filter(({ c }) => c.id !== null && c.kind === 'code');
+  await b.agent('openFile', 'readme.md');
+  await a.agent('selectInCell', NB, code[0].c.id!, 0, 0);
+  const alice = (await b.testApi<Array<{ name: string }>>('participants')).find((r) => r.name.startsWith('Alice'));
+  assert.ok(alice, 'Alice in B\'s participants view');
+  await b.command('hyperpair.followParticipant', alice);
+  type View = { active: string | null; selected: number | null };
+  let view: View | undefined;
+  const shows = (index: number) => async () => {
+    view = await b.agent<View>('notebookView');
+    return view.active === NB && view.selected === index;
+  };
+  await until(shows(code[0].i), 'B to follow Alice into the notebook, to her cell', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(view)}`));
+  await a.agent('selectInCell', NB, code[1].c.id!, 0, 0);
+  await until(shows(code[1].i), 'B to follow Alice to her next cell', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(view)}`));
+  assert.notEqual(await b.testApi('following'), null, 'still following');
+  assert.equal((await b.agent<{ tabs: unknown[] }>('notebookView')).tabs.length, 1, 'one notebook tab (never its JSON as text)');
+  assert.ok(!(await b.agent<Array<{ path: string }>>('tabs')).some((t) => t.path === NB), 'no text tab of the .ipynb');
+  await b.command('hyperpair.stopFollowing');
+}, 180_000);
+
 editorTest('a notebook open in B, renamed in A, moves B\'s notebook editor (cell and caret kept); both keep co-editing it under the new name, and the old name is gone from every disk', async () => {
   const { a, b } = pair();
   const RENAMED = 'renamed.ipynb';
