@@ -46,7 +46,8 @@ function notebookTabs(uri: vscode.Uri): vscode.Tab[] {
 interface NotebookView {
   column: vscode.ViewColumn | undefined;
   selections: readonly vscode.NotebookRange[];
-  caret: { cell: number; selections: readonly vscode.Selection[] } | undefined;
+  /** The caret's cell, its selections, and the cell's text they refer to. */
+  caret: { cell: number; selections: readonly vscode.Selection[]; text: string } | undefined;
 }
 
 function viewOf(notebook: vscode.NotebookDocument): NotebookView | undefined {
@@ -54,7 +55,7 @@ function viewOf(notebook: vscode.NotebookDocument): NotebookView | undefined {
   if (editor?.notebook !== notebook) return undefined;
   const text = vscode.window.activeTextEditor;
   const cell = text && notebook.getCells().find((c) => c.document === text.document);
-  return { column: editor.viewColumn, selections: editor.selections, caret: cell && text ? { cell: cell.index, selections: text.selections } : undefined };
+  return { column: editor.viewColumn, selections: editor.selections, caret: cell && text ? { cell: cell.index, selections: text.selections, text: text.document.getText() } : undefined };
 }
 
 /** Follows a collaborator's rename of a notebook open here (FileFollower queues it like a text's). */
@@ -67,6 +68,9 @@ export async function followNotebook(o: NotebookFollowParts, entry: FileEntry, o
     if (old) notebooks.release(old);
     return host.editorMoveDone(oldPath, entry.path, false);
   }
+  // Where the person is, before the file moves (VS Code may take the focus from a cell's text when
+  // it sees the file gone); read again at the switch.
+  const early = viewOf(old);
   // The mirror moves the file and writes it from the shared cells; the old name is left to the
   // editor (its tab may still save there before it closes).
   host.leaveAlone(oldPath, true);
@@ -87,25 +91,42 @@ export async function followNotebook(o: NotebookFollowParts, entry: FileEntry, o
   // switch, which waits for a pause in the person's typing; the old notebook shares it meanwhile.
   const moved = await vscode.workspace.openNotebookDocument(to);
   await typingPause((d) => d.uri.scheme === 'vscode-notebook-cell' && d.uri.path === old.uri.path, TYPING_PAUSE_MS, MOVE_ARRIVES_MS);
-  const view = viewOf(old);
+  const late = viewOf(old);
+  // A caret read early counts only if the cell still holds the text it was in (putCaret checks).
+  const view = late ? { ...late, caret: late.caret ?? early?.caret } : early;
   for (const column of new Set(oldTabs.map((t) => t.group.viewColumn))) {
     if (column !== view?.column) await vscode.window.showNotebookDocument(moved, { viewColumn: column, preserveFocus: true, preview: false });
   }
   if (view) await vscode.window.showNotebookDocument(moved, { viewColumn: view.column, preserveFocus: false, preview: false, selections: view.selections });
   notebooks.release(old); // the new notebook binds every cell's text now
-  if (view?.caret) await putCaret(moved, view.caret);
+  if (view?.caret) await putCaret(o, moved, view.column, view.caret);
   await closeOld(o, old, oldPath);
   o.logger.info(`${who} renamed ${oldPath} to ${entry.path}; the open notebook moved with it`);
   host.tell(`${who} renamed ${oldPath} to ${entry.path}; your notebook follows it.`);
 }
 
-/** The caret back in the cell's text where it was (the cell's editor focused, as before the switch). */
-async function putCaret(notebook: vscode.NotebookDocument, caret: NonNullable<NotebookView['caret']>): Promise<void> {
+/** How long the moved notebook's cell may take to get the focus and the text the caret refers to. */
+const CARET_WAIT_MS = 3000;
+
+/**
+ * The caret back in the cell's text where it was, that cell's editor focused (as before the switch),
+ * once the cell shows the text the caret was in: the moved notebook opened from the file, and its
+ * binding brings the cell to the shared text a moment later.
+ */
+async function putCaret(o: NotebookFollowParts, notebook: vscode.NotebookDocument, column: vscode.ViewColumn | undefined, caret: NonNullable<NotebookView['caret']>): Promise<void> {
   if (caret.cell >= notebook.cellCount) return;
-  await vscode.commands.executeCommand('notebook.cell.edit');
   const document = notebook.cellAt(caret.cell).document;
-  const editor = vscode.window.activeTextEditor;
-  if (editor?.document === document) editor.selections = caret.selections.map((s) => new vscode.Selection(document.validatePosition(s.anchor), document.validatePosition(s.active)));
+  for (const deadline = Date.now() + CARET_WAIT_MS; document.getText() !== caret.text; await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > deadline) {
+      // Changed meanwhile (the person typed on, or a collaborator): their caret stays where it is.
+      o.logger.debug(`the caret stays: cell ${caret.cell} of ${notebook.uri.path} holds ${document.getText().length} characters, not the ${caret.text.length} it was in`);
+      return;
+    }
+  }
+  const selections = caret.selections.map((s) => new vscode.Selection(document.validatePosition(s.anchor), document.validatePosition(s.active)));
+  // A cell's document shown is that cell's editor in the notebook editor, focused.
+  const editor = await vscode.window.showTextDocument(document, { viewColumn: column, preserveFocus: false, preview: false, selection: selections[0] });
+  if (selections.length > 1) editor.selections = selections;
 }
 
 /**

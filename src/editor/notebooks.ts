@@ -54,6 +54,7 @@ export class NotebookBindings implements vscode.Disposable {
       vscode.workspace.onDidChangeNotebookDocument((e) => this.bound.get(e.notebook)?.onEditorChange(e)),
       vscode.workspace.onDidSaveNotebookDocument((n) => this.bound.get(n)?.saved()),
       vscode.workspace.onDidChangeTextDocument((e) => this.onCellText(e)),
+      vscode.workspace.onWillRenameFiles((e) => e.files.forEach((f) => this.beforeMove(f.oldUri))),
     ].forEach((d) => this.owned.add(d));
     // A notebook opened before its entry had this path (a new file, or one renamed here: VS Code may
     // open the moved notebook before the index has the new name) is bound once the entry has it.
@@ -150,6 +151,15 @@ export class NotebookBindings implements vscode.Disposable {
     // Its cells' texts are free: another open copy of the notebook (the one a rename opened, in
     // whichever order VS Code reports the two) binds them now.
     for (const other of this.bound.values()) other.bindCells();
+  }
+
+  /** VS Code is moving a file or folder: bound notebooks in it save no more (NotebookBinding.moving). */
+  private beforeMove(from: vscode.Uri): void {
+    const prefix = from.toString();
+    for (const [notebook, b] of this.bound) {
+      const uri = notebook.uri.toString();
+      if (uri === prefix || uri.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`)) b.moving();
+    }
   }
 
   private onCellText(e: vscode.TextDocumentChangeEvent): void {

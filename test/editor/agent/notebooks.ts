@@ -79,13 +79,17 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
       await select(rel, index);
       await vscode.commands.executeCommand('notebook.cell.edit');
       const document = (await notebookOf(rel)).cellAt(index).document;
+      const wanted = new vscode.Selection(document.positionAt(anchor), document.positionAt(head));
+      let set = 0;
       for (let attempt = 0; attempt < 100; attempt++) {
         const editor = vscode.window.activeTextEditor;
         if (editor?.document === document) {
-          editor.selection = new vscode.Selection(document.positionAt(anchor), document.positionAt(head));
-          return true;
+          // The cell's editor, taking the focus, may place its caret after this one was set: set
+          // again until it stays (twice in a row, a tenth of a second apart).
+          if (editor.selection.isEqual(wanted) && ++set >= 2) return true;
+          if (!editor.selection.isEqual(wanted)) (set = 0), (editor.selection = wanted);
         }
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error(`cell ${id} of ${rel} did not become the active text editor`);
     },
