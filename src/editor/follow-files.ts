@@ -17,6 +17,7 @@ import type { Logger } from '../session/log';
 import type { ChangeOrigin, FileEntry, Workspace, WorkspaceEvents } from '../sync/api';
 import { pruneEmptyDirs } from '../sync/fsutil';
 import type { DocumentBindings } from './documents';
+import { followNotebook, type BoundNotebooks } from './notebook-follow';
 
 /** How long both paths of a move stay the editor's (the move is seen on disk and bound well before). */
 const CLAIM_MS = 15_000;
@@ -28,7 +29,7 @@ const MOVE_ARRIVES_MS = 10_000;
 const LEAVE_ALONE_MS = 5000;
 
 /** Resolves true once a file exists at `abs`, false after `ms`. */
-async function appears(abs: string, ms: number): Promise<boolean> {
+export async function appears(abs: string, ms: number): Promise<boolean> {
   for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 25))) {
     if (await fs.stat(abs).then((st) => st.isFile(), () => false)) return true;
   }
@@ -38,8 +39,11 @@ async function appears(abs: string, ms: number): Promise<boolean> {
 /** How long the person has not typed in a moved file's old document before its tab is switched. */
 const TYPING_PAUSE_MS = 700;
 
-/** Resolves once `doc` has not changed for `quietMs`, or after `maxMs` whatever happens. */
-function typingPause(doc: vscode.TextDocument, quietMs: number, maxMs: number): Promise<void> {
+/**
+ * Resolves once no document `typedIn` accepts has changed for `quietMs`, or after `maxMs` whatever
+ * happens.
+ */
+export function typingPause(typedIn: (doc: vscode.TextDocument) => boolean, quietMs: number, maxMs: number): Promise<void> {
   return new Promise((resolve) => {
     let quiet: NodeJS.Timeout;
     const done = () => {
@@ -50,7 +54,7 @@ function typingPause(doc: vscode.TextDocument, quietMs: number, maxMs: number): 
     };
     const cap = setTimeout(done, maxMs);
     const sub = vscode.workspace.onDidChangeTextDocument((e) => {
-      if (e.document !== doc || !e.contentChanges.length) return;
+      if (!typedIn(e.document) || !e.contentChanges.length) return;
       clearTimeout(quiet);
       quiet = setTimeout(done, quietMs);
     });
@@ -100,6 +104,8 @@ export class FileFollower extends Disposable {
     private readonly host: FollowHost,
     private readonly documents: DocumentBindings,
     private readonly logger: Logger,
+    /** Open notebooks, which follow renames too (notebook-follow.ts). */
+    private readonly notebooks?: BoundNotebooks,
   ) {
     super();
     this.register(
@@ -179,6 +185,10 @@ export class FileFollower extends Disposable {
       // no longer take collaborators' edits, which would write the old name back.
       const old = this.documents.documentAt(oldPath);
       if (old) this.documents.release(old);
+      // A notebook VS Code moved here may keep its old document open a while: it lets go of the
+      // cells' texts, which the moved one binds (notebooks.ts).
+      const oldNotebook = this.notebooks?.boundAt(oldPath);
+      if (oldNotebook) this.notebooks?.release(oldNotebook);
       const moved = vscode.workspace.textDocuments.find((d) => d.uri.toString() === this.uri(entry.path).toString());
       if (moved) void this.documents.rebind(moved);
       return;
@@ -196,6 +206,10 @@ export class FileFollower extends Disposable {
    * up to a second and a half on a loaded machine the keys typed went nowhere (issue 11, item 2).
    */
   private async follow(entry: FileEntry, oldPath: string, who: string): Promise<void> {
+    if (entry.kind === 'notebook' && this.notebooks) {
+      const parts = { host: this.host, notebooks: this.notebooks, logger: this.logger, appears, uri: (rel: string) => this.uri(rel) };
+      return followNotebook({ ...parts, claim: (rel) => this.claim(rel), leaveAloneAWhile: (rel) => this.leaveAloneAWhile(rel) }, entry, oldPath, who);
+    }
     const from = this.uri(oldPath);
     const to = this.uri(entry.path);
     const old = this.documents.documentAt(oldPath);
@@ -227,7 +241,7 @@ export class FileFollower extends Disposable {
     const doc = await vscode.workspace.openTextDocument(to);
     // The switch of tabs takes the focus away for some milliseconds, and a key typed then reaches no
     // editor: it waits for a pause in the person's typing (the old document shares it meanwhile).
-    await typingPause(old, TYPING_PAUSE_MS, MOVE_ARRIVES_MS);
+    await typingPause((d) => d === old, TYPING_PAUSE_MS, MOVE_ARRIVES_MS);
     const columns = [...new Set(oldTabs.map((t) => t.group.viewColumn))];
     const activeColumn = vscode.window.activeTextEditor?.document === old ? vscode.window.activeTextEditor.viewColumn : undefined;
     for (const column of columns) {
@@ -269,15 +283,20 @@ export class FileFollower extends Disposable {
         await pruneEmptyDirs(this.host.root, path.dirname(abs)); // a folder renamed: the old one goes
       }
     } finally {
-      clearTimeout(this.leftAlone.get(oldPath));
-      this.leftAlone.set(
-        oldPath,
-        setTimeout(() => {
-          this.leftAlone.delete(oldPath);
-          this.host.leaveAlone(oldPath, false);
-        }, LEAVE_ALONE_MS),
-      );
+      this.leaveAloneAWhile(oldPath);
     }
+  }
+
+  /** The old name of a moved file stays the editor's a while (its last save there is no change). */
+  private leaveAloneAWhile(oldPath: string): void {
+    clearTimeout(this.leftAlone.get(oldPath));
+    this.leftAlone.set(
+      oldPath,
+      setTimeout(() => {
+        this.leftAlone.delete(oldPath);
+        this.host.leaveAlone(oldPath, false);
+      }, LEAVE_ALONE_MS),
+    );
   }
 
   private onRemoved(entry: FileEntry, origin: ChangeOrigin): void {

@@ -44,6 +44,8 @@ export class NotebookBinding {
   private running: Promise<void> = Promise.resolve();
   private queued = false;
   private disposed = false;
+  /** VS Code is moving this notebook's file: a save now would write the old name back (see moving()). */
+  private beingMoved = false;
   private userEdited: boolean;
   private saveTimer: NodeJS.Timeout | undefined;
   private readonly onModel = (tx: Y.Transaction): void => {
@@ -101,6 +103,30 @@ export class NotebookBinding {
 
   saved(): void {
     this.userEdited = false;
+  }
+
+  /**
+   * VS Code is about to move this notebook's file (the person renamed it here): this binding saves it
+   * no more. A save racing the move would write the old name back beside the new one, and the rename
+   * would reach the others as a new notebook (the moved one is bound afresh; this one is released).
+   */
+  moving(): void {
+    this.beingMoved = true;
+    clearTimeout(this.saveTimer);
+  }
+
+  /**
+   * Binds the text of every cell not bound yet: a cell whose text another open notebook held (the
+   * same notebook under its old name, while an editor follows a rename) is bound once that one lets go.
+   */
+  bindCells(): void {
+    if (this.disposed) return;
+    for (const cell of this.notebook.getCells()) this.bindCell(cell);
+  }
+
+  /** The model cell an editor cell shows (undefined: not this notebook's, or not mapped yet). */
+  cellIdOf(cell: vscode.NotebookCell): string | undefined {
+    return cell.notebook === this.notebook ? this.ids.get(cell) : undefined;
   }
 
   dispose(): void {
@@ -358,10 +384,10 @@ export class NotebookBinding {
    * already. A notebook with the person's own unsaved changes stays dirty (they save it).
    */
   private scheduleSave(): void {
-    if (this.userEdited) return;
+    if (this.userEdited || this.beingMoved) return;
     clearTimeout(this.saveTimer);
     this.saveTimer = setTimeout(() => {
-      if (this.disposed || this.notebook.isClosed || this.userEdited || !this.notebook.isDirty) return;
+      if (this.disposed || this.beingMoved || this.notebook.isClosed || this.userEdited || !this.notebook.isDirty) return;
       const busy = this.notebook.getCells().some((c) => this.cellBindings.get(c.document)?.settled === false);
       if (busy || this.queued) return this.scheduleSave();
       void this.notebook.save();

@@ -10,6 +10,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type * as Y from 'yjs';
 import { DisposableStore, toDisposable } from '../session/disposable';
 import type { Logger } from '../session/log';
 import type { BufferBinding } from '../sync/buffer-binding';
@@ -23,11 +24,18 @@ export interface NotebookHost {
   readonly workspace: {
     byPath(path: string): FileEntry | undefined;
     notebook(id: string): Promise<NotebookModel>;
-    on(event: 'file-added', listener: () => void): unknown;
-    off(event: 'file-added', listener: () => void): unknown;
+    on(event: 'file-added' | 'file-renamed', listener: () => void): unknown;
+    off(event: 'file-added' | 'file-renamed', listener: () => void): unknown;
   };
   setEditorOwned?(relPath: string, owned: boolean): void;
   readOnly?(): boolean;
+}
+
+/** A bound cell's text document, as the model knows it. */
+export interface SharedCell {
+  relPath: string;
+  cellId: string;
+  text: Y.Text;
 }
 
 export class NotebookBindings implements vscode.Disposable {
@@ -46,16 +54,46 @@ export class NotebookBindings implements vscode.Disposable {
       vscode.workspace.onDidChangeNotebookDocument((e) => this.bound.get(e.notebook)?.onEditorChange(e)),
       vscode.workspace.onDidSaveNotebookDocument((n) => this.bound.get(n)?.saved()),
       vscode.workspace.onDidChangeTextDocument((e) => this.onCellText(e)),
+      vscode.workspace.onWillRenameFiles((e) => e.files.forEach((f) => this.beforeMove(f.oldUri))),
     ].forEach((d) => this.owned.add(d));
+    // A notebook opened before its entry had this path (a new file, or one renamed here: VS Code may
+    // open the moved notebook before the index has the new name) is bound once the entry has it.
     const onAdded = () => this.bindAll();
     host.workspace.on('file-added', onAdded);
-    this.owned.add(toDisposable(() => host.workspace.off('file-added', onAdded)));
+    host.workspace.on('file-renamed', onAdded);
+    this.owned.add(toDisposable(() => (host.workspace.off('file-added', onAdded), host.workspace.off('file-renamed', onAdded))));
     this.bindAll();
   }
 
   /** The binding of an open notebook's cell document (tests and diagnostics). */
   cellBinding(document: vscode.TextDocument): BufferBinding | undefined {
     return this.cells.get(document);
+  }
+
+  /**
+   * The shared cell a cell's text document shows, while it is bound: its notebook's path, the model's
+   * cell id and the cell's shared text (presence publishes carets in it).
+   */
+  sharedCell(document: vscode.TextDocument): SharedCell | undefined {
+    const text = this.cells.get(document)?.ytext;
+    if (!text) return undefined;
+    for (const [notebook, b] of this.bound) {
+      const cell = notebook.getCells().find((c) => c.document === document);
+      const id = cell && b.cellIdOf(cell);
+      if (id !== undefined) return { relPath: b.relPath, cellId: id, text };
+    }
+    return undefined;
+  }
+
+  /** The open notebook bound under this path, if any. */
+  boundAt(relPath: string): vscode.NotebookDocument | undefined {
+    for (const [notebook, b] of this.bound) if (b.relPath === relPath) return notebook;
+    return undefined;
+  }
+
+  /** Stops sharing an open notebook (its file was renamed away: the editor follows it, see notebook-follow.ts). */
+  release(notebook: vscode.NotebookDocument): void {
+    this.unbind(notebook);
   }
 
   /** Open notebooks bound now, by path. */
@@ -110,6 +148,18 @@ export class NotebookBindings implements vscode.Disposable {
     b.dispose();
     this.bound.delete(notebook);
     this.host.setEditorOwned?.(b.relPath, false);
+    // Its cells' texts are free: another open copy of the notebook (the one a rename opened, in
+    // whichever order VS Code reports the two) binds them now.
+    for (const other of this.bound.values()) other.bindCells();
+  }
+
+  /** VS Code is moving a file or folder: bound notebooks in it save no more (NotebookBinding.moving). */
+  private beforeMove(from: vscode.Uri): void {
+    const prefix = from.toString();
+    for (const [notebook, b] of this.bound) {
+      const uri = notebook.uri.toString();
+      if (uri === prefix || uri.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`)) b.moving();
+    }
   }
 
   private onCellText(e: vscode.TextDocumentChangeEvent): void {

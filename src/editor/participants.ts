@@ -13,6 +13,7 @@ import { displayColour, shortenMiddle } from '../session/untrusted';
 import type { PeerInfo } from '../session/transport';
 import type { Workspace } from '../sync/api';
 import { callMarkText, participantIconSvg, type CallMark } from './call-marks';
+import { metadataId } from './notebook-cells';
 import type { Presence, PresenceState } from './presence';
 
 export interface Participant {
@@ -258,6 +259,7 @@ export class ParticipantsView extends Disposable implements vscode.TreeDataProvi
     const entry = this.workspace.byId(state.file.id);
     if (!entry) return;
     const uri = vscode.Uri.file(path.join(this.root, ...entry.path.split('/')));
+    if (entry.kind === 'notebook') return this.jumpToCell(uri, state.file.cell, keepFocus);
     let editor = vscode.window.activeTextEditor;
     if (editor?.document.uri.fsPath !== uri.fsPath) {
       const doc = await vscode.workspace.openTextDocument(uri);
@@ -274,6 +276,23 @@ export class ParticipantsView extends Disposable implements vscode.TreeDataProvi
     } catch {
       // A malformed position from a peer: nothing to reveal.
     }
+  }
+
+  /**
+   * Shows a person's notebook in the notebook editor (never its JSON as text) with the cell they are
+   * in selected and in view; their caret is drawn in it (presence.ts).
+   */
+  private async jumpToCell(uri: vscode.Uri, cellId: string | undefined, keepFocus: boolean): Promise<void> {
+    let editor = vscode.window.activeNotebookEditor;
+    if (editor?.notebook.uri.toString() !== uri.toString()) {
+      const notebook = await vscode.workspace.openNotebookDocument(uri);
+      editor = await vscode.window.showNotebookDocument(notebook, { preserveFocus: keepFocus, preview: false });
+    }
+    const index = cellId === undefined ? -1 : editor.notebook.getCells().findIndex((c) => metadataId(c) === cellId);
+    if (index < 0) return;
+    const range = new vscode.NotebookRange(index, index + 1);
+    if (editor.selection.start !== index || editor.selection.end !== index + 1) editor.selections = [range];
+    editor.revealRange(range, vscode.NotebookEditorRevealType.InCenterIfOutsideViewport);
   }
 
   private icon(colour: string, speaking: boolean): string {

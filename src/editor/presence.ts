@@ -2,28 +2,31 @@
  * Presence in VS Code: publishes this editor's active file and selections into the session's
  * awareness, and draws every collaborator's cursor and selections in their colour, with their name.
  * Positions travel as Yjs relative positions, so a cursor stays on the right character while text
- * changes around it. Others' states are read only through PresenceIdentity (sanitised, and bound to
- * the connection that delivered them); names are drawn as plain text, never as Markdown.
+ * changes around it. In a notebook, the caret is in one cell's text: the cell's id travels beside the
+ * file (PROTOCOL.md §6.1) and the cursor is drawn in that cell's editor only. Others' states are read
+ * only through PresenceIdentity (sanitised, and bound to the connection that delivered them); names
+ * are drawn as plain text, never as Markdown.
  */
 import * as vscode from 'vscode';
 import { Disposable } from '../session/disposable';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
-import type { PresenceState } from '../sync/awareness';
+import type { PresenceFile, PresenceState } from '../sync/awareness';
 import type { PresenceIdentity } from '../sync/presence-identity';
 import type { Workspace } from '../sync/api';
+import { placeKey, positionAt, resolveCursors, type CursorSources, type DrawnCursor } from '../sync/presence-cursors';
 import type { DocumentBindings } from './documents';
+import type { SharedCell } from './notebooks';
 import { labelColours, labelLine } from './presence-labels';
 
 export type { PresenceState } from '../sync/awareness';
+export type { DrawnCursor } from '../sync/presence-cursors';
 
-export interface DrawnCursor {
-  clientId: number;
-  name: string;
-  colour: string;
-  /** Offsets in the document; anchor === head for a bare cursor. */
-  anchor: number;
-  head: number;
+/** The open notebooks' cells (notebooks.ts): which shared cell a cell's text document shows. */
+export interface NotebookCells {
+  sharedCell(document: vscode.TextDocument): SharedCell | undefined;
+  /** The bound notebooks, by path (the active notebook editor's file, with no cell's text active). */
+  boundPaths(): string[];
 }
 
 interface Painter {
@@ -59,8 +62,9 @@ export class Presence extends Disposable {
   constructor(
     private readonly awareness: Awareness,
     private readonly identity: PresenceIdentity,
-    private readonly workspace: Workspace,
+    private readonly workspace: Workspace & CursorSources,
     private readonly documents: DocumentBindings,
+    private readonly notebooks: NotebookCells,
     self: { id: string; name: string; colour: string },
   ) {
     super();
@@ -73,6 +77,7 @@ export class Presence extends Disposable {
     this.registerAll(
       { dispose: () => awareness.off('change', onChange) },
       vscode.window.onDidChangeActiveTextEditor(() => this.publish()),
+      vscode.window.onDidChangeActiveNotebookEditor(() => this.publish()),
       vscode.window.onDidChangeTextEditorSelection(() => this.publish()),
       vscode.window.onDidChangeVisibleTextEditors(() => this.queueRender()),
       vscode.workspace.onDidChangeTextDocument((e) => {
@@ -85,14 +90,14 @@ export class Presence extends Disposable {
     this.publish();
   }
 
-  /** The cursors drawn in a document, by workspace-relative path (for tests and the participants view). */
-  cursorsIn(relPath: string): DrawnCursor[] {
-    return this.drawn.get(relPath) ?? [];
+  /** The cursors drawn in a file (or a notebook's cell), by workspace-relative path (for tests). */
+  cursorsIn(relPath: string, cell?: string): DrawnCursor[] {
+    return this.drawn.get(placeKey(relPath, cell)) ?? [];
   }
 
-  /** What was last handed to VS Code to draw in a file, by workspace-relative path (for tests). */
-  appliedIn(relPath: string): AppliedDecoration[] {
-    return this.applied.get(relPath) ?? [];
+  /** What was last handed to VS Code to draw in a file (or a notebook's cell), by path (for tests). */
+  appliedIn(relPath: string, cell?: string): AppliedDecoration[] {
+    return this.applied.get(placeKey(relPath, cell)) ?? [];
   }
 
   /** The others' presence: sanitised, bound to the connection that delivered it, by client id. */
@@ -124,15 +129,16 @@ export class Presence extends Disposable {
     clearTimeout(this.publishRetry);
     this.publishRetry = undefined;
     const editor = vscode.window.activeTextEditor;
-    const binding = editor && this.documents.bindingOf(editor.document);
-    const rel = editor && this.documents.relativePath(editor.document.uri);
-    const entry = rel ? this.workspace.byPath(rel) : undefined;
-    if (!editor || !binding || !entry) {
-      this.awareness.setLocalStateField('file', null);
+    const place = editor && this.placeOf(editor.document);
+    if (!editor || !place) {
+      // A notebook with no cell's text active (its cells selected, not edited) is still the file.
+      const rel = this.activeNotebook();
+      const entry = rel === undefined ? undefined : this.workspace.byPath(rel);
+      this.awareness.setLocalStateField('file', entry ? { id: entry.id, path: entry.path } : null);
       this.awareness.setLocalStateField('selections', []);
       return;
     }
-    const ytext = binding.ytext;
+    const ytext = place.text;
     const doc = editor.document;
     if (ytext.length !== doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end) && retries < MAX_PUBLISH_RETRIES) {
       // The binding has not shared the buffer's latest change yet: a position taken now would point
@@ -140,13 +146,39 @@ export class Presence extends Disposable {
       this.publishRetry = setTimeout(() => this.publish(retries + 1), 16);
       return;
     }
-    const rp = (pos: vscode.Position) =>
-      Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(ytext, editor.document.offsetAt(pos)));
-    this.awareness.setLocalStateField('file', { id: entry.id, path: entry.path });
+    const rp = (pos: vscode.Position) => positionAt(ytext, doc.offsetAt(pos));
+    this.awareness.setLocalStateField('file', place.file);
     this.awareness.setLocalStateField(
       'selections',
       editor.selections.map((s) => ({ anchor: rp(s.anchor), head: rp(s.active) })),
     );
+  }
+
+  /** The shared text a document shows (a file's, or a notebook cell's) and the `file` to publish for it. */
+  private placeOf(document: vscode.TextDocument): { text: Y.Text; file: PresenceFile } | undefined {
+    const binding = this.documents.bindingOf(document);
+    const rel = binding && this.documents.relativePath(document.uri);
+    const entry = rel ? this.workspace.byPath(rel) : undefined;
+    if (binding && entry) return { text: binding.ytext, file: { id: entry.id, path: entry.path } };
+    const cell = this.notebooks.sharedCell(document);
+    const notebook = cell && this.workspace.byPath(cell.relPath);
+    if (!cell || notebook?.kind !== 'notebook') return undefined;
+    return { text: cell.text, file: { id: notebook.id, path: notebook.path, cell: cell.cellId } };
+  }
+
+  /** Where a document's collaborators' cursors are kept (placeKey): its file, or its notebook cell. */
+  private keyOf(document: vscode.TextDocument): string | undefined {
+    const rel = this.documents.relativePath(document.uri);
+    if (rel !== undefined) return placeKey(rel);
+    const cell = this.notebooks.sharedCell(document);
+    return cell && placeKey(cell.relPath, cell.cellId);
+  }
+
+  /** The path of the shared notebook in the active notebook editor, if any. */
+  private activeNotebook(): string | undefined {
+    const uri = vscode.window.activeNotebookEditor?.notebook.uri;
+    const rel = uri && this.documents.relativePath(uri);
+    return rel !== undefined && this.notebooks.boundPaths().includes(rel) ? rel : undefined;
   }
 
   private queueRender(): void {
@@ -159,32 +191,16 @@ export class Presence extends Disposable {
   }
 
   private render(): void {
-    const byFile = new Map<string, DrawnCursor[]>();
-    this.others().forEach((state, clientId) => {
-      if (!state.file || !state.user || !state.selections) return;
-      const ytext = this.workspace.loadedText(state.file.id);
-      if (!ytext?.doc) return;
-      // The path this peer knows for the file id, never the one the other peer wrote.
-      const entry = this.workspace.byId(state.file.id);
-      if (!entry) return;
-      for (const sel of state.selections) {
-        const anchor = toIndex(sel.anchor, ytext.doc);
-        const head = toIndex(sel.head, ytext.doc);
-        if (anchor === undefined || head === undefined) continue;
-        const list = byFile.get(entry.path) ?? [];
-        list.push({ clientId, name: state.user.name, colour: state.user.colour, anchor, head });
-        byFile.set(entry.path, list);
-      }
-    });
     this.drawn.clear();
-    byFile.forEach((v, k) => this.drawn.set(k, v));
+    resolveCursors(this.others(), this.workspace).forEach((v, k) => this.drawn.set(k, v));
     this.applied.clear();
+    // Visible notebooks' cell editors are among these (each cell's text is a document of its own).
     for (const editor of vscode.window.visibleTextEditors) this.paint(editor);
   }
 
   private paint(editor: vscode.TextEditor): void {
-    const rel = this.documents.relativePath(editor.document.uri);
-    const cursors = (rel && this.drawn.get(rel)) || [];
+    const key = this.keyOf(editor.document);
+    const cursors = (key !== undefined && this.drawn.get(key)) || [];
     const byColour = new Map<string, DrawnCursor[]>();
     for (const c of cursors) byColour.set(c.colour, [...(byColour.get(c.colour) ?? []), c]);
     const applied: AppliedDecoration[] = [];
@@ -225,7 +241,7 @@ export class Presence extends Disposable {
         }),
       );
     }
-    if (rel && applied.length) this.applied.set(rel, [...(this.applied.get(rel) ?? []), ...applied]);
+    if (key !== undefined && applied.length) this.applied.set(key, [...(this.applied.get(key) ?? []), ...applied]);
   }
 
   private painter(colour: string): Painter {
@@ -262,13 +278,3 @@ export class Presence extends Disposable {
     return p;
   }
 }
-
-function toIndex(json: unknown, doc: Y.Doc): number | undefined {
-  try {
-    const abs = Y.createAbsolutePositionFromRelativePosition(Y.createRelativePositionFromJSON(json), doc);
-    return abs ? abs.index : undefined;
-  } catch {
-    return undefined; // a peer's malformed position draws nothing
-  }
-}
-

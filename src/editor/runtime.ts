@@ -173,7 +173,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
   if (peer.session.readOnly) onRole(true, true);
   const onRequest = (p: PeerInfo) => void askAdmission(peer, p, logger);
   peer.session.on('admission-request', onRequest);
-  const presence = new Presence(peer.workspace.awareness, peer.presence, peer.workspace, documents, peer.session.self);
+  const presence = new Presence(peer.workspace.awareness, peer.presence, peer.workspace, documents, notebooks, peer.session.self);
   const notes: string[] = [];
   const follower = new FileFollower(
     {
@@ -197,6 +197,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     },
     documents,
     logger,
+    notebooks,
   );
   const call = new EditorCall(peer.session, logger);
   const participants = new ParticipantsView(

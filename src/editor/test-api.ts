@@ -13,10 +13,10 @@ export interface TestApi {
   sessionCode(): string | undefined;
   peers(): PeerInfo[];
   sessionRoot(): string | undefined;
-  /** Collaborators' cursors drawn in a file (offsets, names, colours). */
-  cursorsIn(relPath: string): unknown[];
-  /** What the editor handed VS Code to draw for collaborators in a file: cursors, selections, labels. */
-  decorationsApplied(relPath: string): unknown[];
+  /** Collaborators' cursors drawn in a file, or in a notebook's cell by its id (offsets, names, colours). */
+  cursorsIn(relPath: string, cell?: string): unknown[];
+  /** What the editor handed VS Code to draw for collaborators in a file (or cell): cursors, selections, labels. */
+  decorationsApplied(relPath: string, cell?: string): unknown[];
   /** Notes shown about files collaborators renamed or deleted under this editor. */
   notes(): string[];
   /** The Participants view's rows. */
@@ -66,8 +66,8 @@ export function createTestApi(controller: SessionController, activation: Activat
     sessionCode: () => controller.code,
     peers: () => controller.peers().map((p) => ({ id: p.id, name: p.name, colour: p.colour, readOnly: !!p.readOnly })),
     sessionRoot: () => controller.session?.root,
-    cursorsIn: (rel) => controller.session?.presence.cursorsIn(rel) ?? [],
-    decorationsApplied: (rel) => controller.session?.presence.appliedIn(rel) ?? [],
+    cursorsIn: (rel, cell) => controller.session?.presence.cursorsIn(rel, cell) ?? [],
+    decorationsApplied: (rel, cell) => controller.session?.presence.appliedIn(rel, cell) ?? [],
     notes: () => controller.session?.notes() ?? [],
     participants: () => controller.session?.participants.participants() ?? [],
     following: () => controller.session?.participants.followed ?? null,

@@ -6,6 +6,7 @@
  */
 import type { Awareness } from 'y-protocols/awareness';
 import { displayColour, displayName } from '../session/untrusted';
+import { isCellId } from './notebook/ipynb';
 
 export interface PresenceUser {
   /** The peer id (64 hex) of the session member. */
@@ -16,11 +17,24 @@ export interface PresenceUser {
   colour: string;
 }
 
+export interface PresenceFile {
+  id: string;
+  path: string;
+  /** A notebook's cell (PROTOCOL.md §6.1, optional; peers that do not know it ignore it). */
+  cell?: string;
+}
+
 export interface PresenceState {
   user?: PresenceUser;
-  /** The shared file this person has active, or null/absent. */
-  file?: { id: string; path: string } | null;
-  /** Selections in that file: anchor and head as Y.RelativePosition JSON (Y.relativePositionToJSON). */
+  /**
+   * The shared file this person has active, or null/absent. For a notebook, `cell` is the id of the
+   * cell whose text they are in (absent: the notebook is active, no cell's text is).
+   */
+  file?: PresenceFile | null;
+  /**
+   * Selections in that file (in a notebook, in that cell's source): anchor and head as
+   * Y.RelativePosition JSON (Y.relativePositionToJSON).
+   */
   selections?: Array<{ anchor: unknown; head: unknown }>;
   /**
    * "Bring everyone here": raised (a new, larger number) when this person asks every member to follow
@@ -45,7 +59,7 @@ export function readPresence(state: unknown): PresenceState | undefined {
   const out: PresenceState = { user: { id: u.id, name: displayName(u.name, 'someone'), colour: displayColour(u.colour) } };
   const f = state.file;
   if (isObject(f) && typeof f.id === 'string' && FILE_ID.test(f.id) && typeof f.path === 'string' && f.path.length <= 1024) {
-    out.file = { id: f.id, path: f.path };
+    out.file = { id: f.id, path: f.path, ...(isCellId(f.cell) ? { cell: f.cell } : {}) };
     if (Array.isArray(state.selections)) {
       out.selections = state.selections
         .slice(0, MAX_SELECTIONS)
@@ -76,7 +90,7 @@ export function publishUser(awareness: Awareness, user: PresenceUser): void {
 /** Publishes the active shared file and its selections (null: no shared file is active). */
 export function publishSelections(
   awareness: Awareness,
-  file: { id: string; path: string } | null,
+  file: PresenceFile | null,
   selections: Array<{ anchor: unknown; head: unknown }> = [],
 ): void {
   awareness.setLocalStateField('file', file);

@@ -22,7 +22,7 @@ import type { MirrorCore } from './mirror-core';
 import { resolveInside, unsafePathReason } from './paths';
 import { formatSize, scanFolder } from './scan';
 import { mapOffset, withCommonChanges } from './textdiff';
-import { takeNotebookFromDisk } from './notebook/disk';
+import { holdsCells, takeNotebookFromDisk } from './notebook/disk';
 import { isNotebookPath, notebookText, readNotebook } from './notebook/first-state';
 
 export class DiskIntake implements DiskReader {
@@ -103,11 +103,12 @@ export class DiskIntake implements DiskReader {
     // A file that vanished and one that appeared with the same content: a rename (keeps its history).
     for (const a of appeared) {
       const hash = contentHash(a.bytes);
-      // Or with the shared text: an editor saved just before moving it, and the save is in this batch.
+      // Or with the shared text: an editor saved just before moving it, and the save is in this batch
+      // (a notebook: the shared cells, as VS Code writes them in a form of its own).
       let decoded: { text: string | undefined } | undefined;
       const text = () => (decoded ??= { text: asText(a.bytes) }).text;
       const i = gone.findIndex(
-        (g) => this.core.known.get(g.path)?.hash === hash || (g.kind !== 'binary' && this.sharedText(g) === text()),
+        (g) => this.core.known.get(g.path)?.hash === hash || (g.kind !== 'binary' && this.sharedText(g) === text()) || this.sameCells(g, text()),
       );
       if (i >= 0) {
         const [moved] = gone.splice(i, 1);
@@ -127,6 +128,12 @@ export class DiskIntake implements DiskReader {
       this.core.known.delete(g.path);
       this.core.ws.remove(g.id, 'disk');
     }
+  }
+
+  /** Whether a vanished notebook's shared cells are what `text` holds (holdsCells). */
+  private sameCells(e: FileEntry, text: string | undefined): boolean {
+    const model = e.kind === 'notebook' && text !== undefined ? this.core.ws.loadedNotebook(e.id) : undefined;
+    return model !== undefined && holdsCells(text!, model);
   }
 
   /** What a text or notebook holds now as a file's text, if loaded here. */

@@ -199,3 +199,157 @@ editorTest('outputs of a cell run in one editor (a stand-in kernel) reach the ot
   assert.deepEqual(cell.outputs, [{ name: 'stdout', output_type: 'stream', text: [want] }]);
   assert.equal(cell.execution_count, inA.order);
 }, 180_000);
+
+interface Applied {
+  kind: 'cursor' | 'selection' | 'label';
+  start: [number, number];
+  end: [number, number];
+  text?: string;
+}
+type Drawn = { name: string; anchor: number; head: number };
+
+/** What B drew for collaborators in each of the notebook's cells, and in the notebook as a file. */
+async function drawnInB(ids: string[]): Promise<{ cursors: Map<string, Drawn[]>; applied: Map<string, Applied[]>; file: number }> {
+  const b = pair().b;
+  const cursors = new Map<string, Drawn[]>();
+  const applied = new Map<string, Applied[]>();
+  for (const id of ids) {
+    cursors.set(id, await b.testApi<Drawn[]>('cursorsIn', NB, id));
+    applied.set(id, await b.testApi<Applied[]>('decorationsApplied', NB, id));
+  }
+  const file = (await b.testApi<unknown[]>('cursorsIn', NB)).length + (await b.testApi<unknown[]>('decorationsApplied', NB)).length;
+  return { cursors, applied, file };
+}
+
+/** Exactly one cell shows Alice's caret: with the selection `[anchor, head]` on line 0, cursor, band and label. */
+function onlyIn(d: Awaited<ReturnType<typeof drawnInB>>, cell: string, anchor: number, head: number): boolean {
+  for (const [id, list] of d.cursors) if (id !== cell && (list.length || d.applied.get(id)?.length)) return false;
+  const cursors = d.cursors.get(cell) ?? [];
+  const applied = d.applied.get(cell) ?? [];
+  const has = (kind: Applied['kind'], start: [number, number], end: [number, number], text?: string) =>
+    applied.some((x) => x.kind === kind && String(x.start) === String(start) && String(x.end) === String(end) && (text === undefined || x.text === text));
+  const selection = anchor === head || has('selection', [0, Math.min(anchor, head)], [0, Math.max(anchor, head)]);
+  return (
+    d.file === 0 &&
+    cursors.length === 1 &&
+    cursors[0].name === 'Alice' &&
+    cursors[0].anchor === anchor &&
+    cursors[0].head === head &&
+    has('cursor', [0, head], [0, head]) &&
+    selection &&
+    applied.some((x) => x.kind === 'label' && x.text === 'Alice')
+  );
+}
+
+editorTest('a collaborator\'s caret and selection in a notebook cell are drawn in that cell only, follow its text, move with them and vanish when they leave', async () => {
+  const { a, b } = pair();
+  const cells = (await converged('the start')).cells;
+  const ids = cells.map((c) => c.id).filter((id): id is string => id !== null);
+  // Code cells: a Markdown cell shows its rendering, not a text editor, until someone edits it.
+  const [first, second] = cells.filter((c) => c.id !== null && c.kind === 'code' && c.text.length >= 4).map((c) => c.id!);
+  await b.agent('openNotebook', NB);
+  const visible = await b.agent<Array<string | null>>('visibleCells', NB);
+  assert.ok(visible.includes(first) && visible.includes(second), `B shows both cells' editors: ${visible.join(' ')}`);
+  await a.agent('selectInCell', NB, first, 0, 4);
+  let last: unknown;
+  const drawn = async (cell: string, anchor: number, head: number) => {
+    const d = await drawnInB(ids);
+    last = { cursors: [...d.cursors], applied: [...d.applied], file: d.file };
+    return onlyIn(d, cell, anchor, head);
+  };
+  await until(() => drawn(first, 0, 4), `A's selection drawn in B's cell ${first} only`, 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+  if (process.env.HYPERPAIR_SCREENSHOTS) await b.screenshot(process.env.HYPERPAIR_SCREENSHOTS, 'notebook-cursor');
+  // Text B types before it moves it along.
+  await b.agent('cellInsert', NB, cells.findIndex((c) => c.id === first), 0, '>> ');
+  await until(() => drawn(first, 3, 7), 'the selection to follow the cell\'s text', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+  // A's caret moves to another cell: drawn there, gone from the first.
+  await a.agent('selectInCell', NB, second, 2, 2);
+  await until(() => drawn(second, 2, 2), `A's caret in B's cell ${second} only`, 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+  // A leaves the notebook: nothing of A's is drawn in it.
+  await a.agent('openFile', 'readme.md');
+  await until(async () => {
+    const d = await drawnInB(ids);
+    last = { cursors: [...d.cursors], applied: [...d.applied], file: d.file };
+    return d.file === 0 && [...d.cursors.values(), ...d.applied.values()].every((l) => l.length === 0);
+  }, 'A\'s caret to leave the notebook', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+}, 180_000);
+
+editorTest('following a collaborator into a notebook opens it in the notebook editor with their cell selected, and follows them from cell to cell', async () => {
+  const { a, b } = pair();
+  const cells = (await converged('the start')).cells;
+  const code = cells.map((c, i) => ({ c, i })).filter(({ c }) => c.id !== null && c.kind === 'code');
+  await b.agent('openFile', 'readme.md');
+  await a.agent('selectInCell', NB, code[0].c.id!, 0, 0);
+  const alice = (await b.testApi<Array<{ name: string }>>('participants')).find((r) => r.name.startsWith('Alice'));
+  assert.ok(alice, 'Alice in B\'s participants view');
+  await b.command('hyperpair.followParticipant', alice);
+  type View = { active: string | null; selected: number | null };
+  let view: View | undefined;
+  const shows = (index: number) => async () => {
+    view = await b.agent<View>('notebookView');
+    return view.active === NB && view.selected === index;
+  };
+  await until(shows(code[0].i), 'B to follow Alice into the notebook, to her cell', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(view)}`));
+  await a.agent('selectInCell', NB, code[1].c.id!, 0, 0);
+  await until(shows(code[1].i), 'B to follow Alice to her next cell', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(view)}`));
+  assert.notEqual(await b.testApi('following'), null, 'still following');
+  assert.equal((await b.agent<{ tabs: unknown[] }>('notebookView')).tabs.length, 1, 'one notebook tab (never its JSON as text)');
+  assert.ok(!(await b.agent<Array<{ path: string }>>('tabs')).some((t) => t.path === NB), 'no text tab of the .ipynb');
+  await b.command('hyperpair.stopFollowing');
+}, 180_000);
+
+editorTest('a notebook open in B, renamed in A, moves B\'s notebook editor (cell and caret kept); both keep co-editing it under the new name, and the old name is gone from every disk', async () => {
+  const { a, b } = pair();
+  const RENAMED = 'renamed.ipynb';
+  const cells = (await converged('the start')).cells;
+  const index = cells.findIndex((c) => c.id !== null && c.kind === 'code');
+  await b.agent('openNotebook', NB);
+  await b.agent('selectInCell', NB, cells[index].id!, 1, 1);
+  // B's own typing (before the caret) leaves B's notebook unsaved: it moves too, and no old file
+  // comes back. (Through the agent: keys typed now could race the caret just set.)
+  const typed = 'before_rename_b ';
+  await b.agent('cellInsert', NB, index, 0, typed);
+  await until(async () => (await cellsOf(a)).cells[index].text.includes(typed), 'B\'s typing at A');
+  assert.equal((await cellsOf(b)).dirty, true, 'B has unsaved changes');
+  type View = { tabs: Array<{ path: string }>; active: string | null; selected: number | null; caret: { cell: number; anchor: number; head: number } | null };
+  // Where B's caret is now (the editor may have placed it itself as the cell took the focus).
+  const before = (await b.agent<View>('notebookView')).caret;
+  assert.equal(before?.cell, index, 'B\'s caret in the cell');
+  assert.equal(await a.agent('renameFile', NB, RENAMED), true);
+  let view: View | undefined;
+  await until(async () => {
+    view = await b.agent<View>('notebookView');
+    return view.active === RENAMED && !view.tabs.some((t) => t.path === NB) && view.caret !== null;
+  }, 'B\'s notebook editor to follow the rename', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(view)}`));
+  assert.equal(view!.selected, index, 'the same cell selected');
+  assert.deepEqual(view!.caret, before, 'the caret where it was');
+  for (const e of [a, b]) {
+    await until(async () => {
+      const bound = await e.testApi<string[]>('boundNotebooks');
+      return bound.includes(RENAMED) && !bound.includes(NB);
+    }, `${e.options.name} binds the notebook under its new name only`, 30_000);
+  }
+  await until(async () => (await b.testApi<string[]>('notes')).some((n) => /^Alice renamed nb\.ipynb to renamed\.ipynb/.test(n)), 'B told who renamed it', 10_000);
+  // B types on with the keyboard (the caret is in the cell), A into another cell: both reach both.
+  await b.type('after_rename_b ');
+  const other = cells.findIndex((c, i) => i !== index && c.id !== null);
+  await a.agent('cellInsert', RENAMED, other, 0, 'after_rename_a ');
+  const texts = async (e: Editor) => (await e.agent<Cells>('notebookCells', RENAMED)).cells.map((c) => c.text);
+  let last: unknown;
+  await until(async () => {
+    const [ta, tb] = await Promise.all([texts(a), texts(b)]);
+    last = { ta, tb };
+    return JSON.stringify(ta) === JSON.stringify(tb) && ta[index].includes(typed) && ta[index].includes('after_rename_b ') && ta[other].startsWith('after_rename_a ');
+  }, 'the typing under the new name in both', 60_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+  await a.agent('saveNotebook', RENAMED);
+  await b.agent('saveNotebook', RENAMED);
+  let disks: unknown;
+  await until(async () => {
+    const [ta, tb, oa, ob] = await Promise.all([a.diskText(RENAMED), b.diskText(RENAMED), a.diskText(NB), b.diskText(NB)]);
+    const th = fs.existsSync(path.join(headlessDir, RENAMED)) ? fs.readFileSync(path.join(headlessDir, RENAMED), 'utf8') : null;
+    const oh = fs.existsSync(path.join(headlessDir, NB));
+    disks = { a: ta?.length, b: tb?.length, headless: th?.length, old: [oa !== null, ob !== null, oh] };
+    return ta !== null && ta === tb && ta === th && ta.includes('after_rename_b ') && oa === null && ob === null && !oh;
+  }, 'the renamed notebook on every disk, the old name on none', 60_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(disks)}`));
+  assertValidNotebook((await a.diskText(RENAMED))!, RENAMED);
+}, 180_000);

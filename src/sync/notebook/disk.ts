@@ -49,3 +49,15 @@ export function keepIds(base: Notebook, next: Notebook): Notebook {
   });
   return { ...next, cells };
 }
+
+/**
+ * Whether a file holds the model's cells (the same ids, kinds and sources, in order), whatever its
+ * formatting: VS Code's notebook editor saves the cells in a form of its own, so a notebook it moved
+ * on disk is recognised as the one that left its old name by its cells, not by its bytes.
+ */
+export function holdsCells(text: string, model: NotebookModel): boolean {
+  const file = readNotebook(text);
+  const cells = model.cells();
+  if (!file || file.cells.length !== cells.length) return false;
+  return file.cells.every((c, i) => c.id === cells[i].id && c.kind === cells[i].kind && c.source === cells[i].source);
+}

@@ -38,6 +38,11 @@ export class NotebookFormatError extends Error {
 
 const CELL_ID = /^[a-zA-Z0-9-_]{1,64}$/;
 
+/** A cell id as nbformat 4.5 allows it (1–64 of `A-Za-z0-9-_`), the only form a model's cells have. */
+export function isCellId(v: unknown): v is string {
+  return typeof v === 'string' && CELL_ID.test(v);
+}
+
 /** Parses an `.ipynb` text. Throws NotebookFormatError (with what is wrong) for anything but nbformat 4. */
 export function parseIpynb(text: string): Notebook {
   let raw: unknown;

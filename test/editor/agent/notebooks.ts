@@ -70,6 +70,37 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
       await vscode.commands.executeCommand('notebook.cell.edit');
       return true;
     },
+    /**
+     * Puts the caret (a selection from `anchor` to `head`, offsets in the cell's text) into the cell
+     * `id`, its text editor focused, as a person clicking into the cell and selecting does.
+     */
+    selectInCell: async (rel: string, id: string, anchor: number, head: number) => {
+      const index = await indexOf(rel, id);
+      await select(rel, index);
+      await vscode.commands.executeCommand('notebook.cell.edit');
+      const document = (await notebookOf(rel)).cellAt(index).document;
+      const wanted = new vscode.Selection(document.positionAt(anchor), document.positionAt(head));
+      let set = 0;
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const editor = vscode.window.activeTextEditor;
+        if (editor?.document === document) {
+          // The cell's editor, taking the focus, may place its caret after this one was set: set
+          // again until it stays (twice in a row, a tenth of a second apart).
+          if (editor.selection.isEqual(wanted) && ++set >= 2) return true;
+          if (!editor.selection.isEqual(wanted)) (set = 0), (editor.selection = wanted);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`cell ${id} of ${rel} did not become the active text editor`);
+    },
+    /** The cell ids whose text editors are visible (VS Code draws decorations only in those). */
+    visibleCells: async (rel: string) => {
+      const nb = await notebookOf(rel);
+      return vscode.window.visibleTextEditors
+        .map((e) => nb.getCells().find((c) => c.document === e.document))
+        .filter((c): c is vscode.NotebookCell => c !== undefined)
+        .map((c) => (c.metadata as { id?: unknown }).id ?? null);
+    },
     /** A new code cell below the cell `id` (the notebook's command), holding `text`. */
     insertCellBelow: async (rel: string, id: string, text: string) => {
       const index = await indexOf(rel, id);
@@ -109,6 +140,25 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
       return true;
     },
     saveNotebook: async (rel: string) => (await notebookOf(rel)).save(),
+    /**
+     * The notebook tabs (workspace-relative paths, columns) and the active notebook editor: its path,
+     * the selected cell, and the caret (cell index and offsets) if a cell's text has the focus.
+     */
+    notebookView: () => {
+      const rel = (uri: vscode.Uri) => vscode.workspace.asRelativePath(uri, false);
+      const tabs = vscode.window.tabGroups.all.flatMap((g) =>
+        g.tabs.filter((t) => t.input instanceof vscode.TabInputNotebook).map((t) => ({ path: rel((t.input as vscode.TabInputNotebook).uri), viewColumn: g.viewColumn, active: t.isActive })),
+      );
+      const editor = vscode.window.activeNotebookEditor;
+      const text = vscode.window.activeTextEditor;
+      const cell = editor && text && editor.notebook.getCells().find((c) => c.document === text.document);
+      return {
+        tabs,
+        active: editor ? rel(editor.notebook.uri) : null,
+        selected: editor ? editor.selection.start : null,
+        caret: cell && text ? { cell: cell.index, anchor: text.document.offsetAt(text.selection.anchor), head: text.document.offsetAt(text.selection.active) } : null,
+      };
+    },
     /**
      * Runs a cell with a stand-in kernel of this test (no Jupyter here): a controller that prints the
      * cell's first line to stdout, as a person running the cell would get outputs and a count.
