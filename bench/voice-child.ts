@@ -1,8 +1,9 @@
 /**
  * One peer of the call benchmark in its own process (as real peers are: a transfer and the audio of two
  * peers must not share one event loop, or the bench measures that loop instead of the session): a
- * Session, its call, its call page (for the bench's Chromium to open) and its shared servers. Driven by
- * JSON lines on stdin, reporting JSON lines on stdout.
+ * whole peer over a folder (startPeer: session, shared workspace, disk mirror; the speaker shares its
+ * folder, the others join), its call, its call page (for the bench's Chromium to open) and its shared
+ * servers. Driven by JSON lines on stdin, reporting JSON lines on stdout.
  *
  *   node voice-child.js <bootstrap host:port,…> <session code> <name> <speaker|listener|far>
  *
@@ -11,13 +12,19 @@
  *   stdin:  {"cmd":"join"} | {"cmd":"link"} | {"cmd":"sink"} (share a local sink for the transfer)
  *           | {"cmd":"pump","on":true|false} (write into the other side's sink as fast as it takes)
  *           | {"cmd":"pacing","on":false} (bulk data not paced during the call: what it was before pacer.ts)
+ *           | {"cmd":"expect","name":"x.bin","bytes":N} (says `received` once this folder holds it whole)
  *           | {"cmd":"stats"} (and reset) | {"cmd":"leave"}
- *   stdout: ready, peers, members, link, shared, pumping, stats, left
+ *   stdout: ready (with the folder, for the bench to write files into, as another program would),
+ *           peers, members, link, shared, pumping, received, stats, left
  */
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as readline from 'node:readline';
-import { Session } from '../src/session/session';
+import { startPeer, type RunningPeer } from '../src/app/peer';
+import type { Session } from '../src/session/session';
 import { parseBootstrap } from '../src/session/network';
 import { BulkPacer, pacerOf } from '../src/session/pacer';
 import { ServerTunnels } from '../src/session/tunnel';
@@ -29,7 +36,25 @@ const say = (event: Record<string, unknown>) => process.stdout.write(JSON.string
 
 async function main(): Promise<void> {
   const [spec, code, name, role] = process.argv.slice(2);
-  const session = new Session({ code, name, lan: false, network: { bootstrap: parseBootstrap(spec), host: '127.0.0.1', firewalled: false } });
+  // A real folder: a file transfer is the workspace's own (chunks asked for and served, §6), not a stream.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `hyperpair-voice-${role}-`));
+  const folder = path.join(root, 'folder');
+  fs.mkdirSync(folder);
+  let started!: Promise<RunningPeer>;
+  // The call rides on the session from the start (the joiners' first copy of the folder is not waited for).
+  const session = await new Promise<Session>((resolve, reject) => {
+    started = startPeer({
+      mode: role === 'speaker' ? 'share' : 'join',
+      code,
+      dir: folder,
+      stateDir: path.join(root, 'state'),
+      name,
+      lan: false,
+      network: { bootstrap: parseBootstrap(spec), host: '127.0.0.1', firewalled: false },
+      onSession: resolve,
+    });
+    started.catch(reject);
+  });
   // The call's view of the session: with the link between the speaker and the far listener hidden.
   const source = role === 'far' ? new HiddenLinks(session, (p) => p.name === 'speaker') : role === 'speaker' ? new HiddenLinks(session, (p) => p.name === 'far') : session;
   const call = new SessionCall(source);
@@ -70,7 +95,7 @@ async function main(): Promise<void> {
   let sink: net.Server | undefined;
 
   readline.createInterface({ input: process.stdin }).on('line', (line) => {
-    const m = JSON.parse(line) as { cmd: string; on?: boolean };
+    const m = JSON.parse(line) as { cmd: string; on?: boolean; name?: string; bytes?: number };
     if (m.cmd === 'join') {
       call.join();
       if (role !== 'speaker') call.setMuted(true); // one speaker, the others listeners
@@ -84,6 +109,8 @@ async function main(): Promise<void> {
     } else if (m.cmd === 'pump') {
       pumping = m.on === true;
       if (pumping) void pump();
+    } else if (m.cmd === 'expect') {
+      void arrival(path.join(folder, String(m.name)), Number(m.bytes)).then((at) => say({ event: 'received', at }));
     } else if (m.cmd === 'pacing') {
       BulkPacer.prototype.room = m.on === false ? () => true : room;
     } else if (m.cmd === 'stats') {
@@ -95,10 +122,10 @@ async function main(): Promise<void> {
       pumping = false;
       tunnels.close();
       sink?.close();
-      void page.close().then(() => {
+      void page.close().then(async () => {
         call.close();
-        return session.leave();
-      }).then(() => {
+        await (await started).close();
+        fs.rmSync(root, { recursive: true, force: true });
         say({ event: 'left' });
         process.exit(0);
       });
@@ -124,8 +151,17 @@ async function main(): Promise<void> {
     client.destroy();
   }
 
-  await Promise.all([session.ready(), page.ready()]);
-  say({ event: 'ready' });
+  /** When `file` is whole in this folder (the mirror writes a temporary file and renames it, so its size says it). */
+  async function arrival(file: string, bytes: number): Promise<number> {
+    for (;;) {
+      const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
+      if (size === bytes) return Date.now();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  await Promise.all([started, page.ready()]);
+  say({ event: 'ready', folder });
 }
 
 void main();
