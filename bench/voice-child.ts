@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import * as readline from 'node:readline';
 import { startPeer, type RunningPeer } from '../src/app/peer';
 import type { Session } from '../src/session/session';
@@ -63,6 +63,17 @@ async function main(): Promise<void> {
   const room = BulkPacer.prototype.room;
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
+  // Stalls of this process's event loop over 100 ms, with the CPU it used meanwhile: near the stall's
+  // length, its own work held the loop; near none, the machine did not run it (other load).
+  let stalls: Array<[number, number]> = [];
+  let tick = [performance.now(), process.cpuUsage()] as const;
+  setInterval(() => {
+    const now = [performance.now(), process.cpuUsage()] as const;
+    const gap = now[0] - tick[0];
+    const cpu = (now[1].user - tick[1].user + now[1].system - tick[1].system) / 1000;
+    if (gap > 100) stalls.push([Math.round(gap), Math.round(cpu)]);
+    tick = now;
+  }, 10).unref();
   // Capture until this host side has the frame: from its own page (a speaker), from the session (a listener).
   let up: number[] = [];
   let down: number[] = [];
@@ -115,8 +126,8 @@ async function main(): Promise<void> {
       BulkPacer.prototype.room = m.on === false ? () => true : room;
     } else if (m.cmd === 'stats') {
       const seconds = (Date.now() - since) / 1000;
-      say({ event: 'stats', up, down, sentAt, heardAt, kbps: (bytes * 8) / 1000 / seconds, framesPerSecond: frames / seconds, dropped: call.dropped, sent: call.sent, loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6, pumpedMB: pumped / 1e6 });
-      [up, down, bytes, frames, since, pumped, sentAt, heardAt] = [[], [], 0, 0, Date.now(), 0, [], []];
+      say({ event: 'stats', up, down, sentAt, heardAt, kbps: (bytes * 8) / 1000 / seconds, framesPerSecond: frames / seconds, dropped: call.dropped, sent: call.sent, loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6, pumpedMB: pumped / 1e6, stalls });
+      [up, down, bytes, frames, since, pumped, sentAt, heardAt, stalls] = [[], [], 0, 0, Date.now(), 0, [], [], []];
       loop.reset();
     } else if (m.cmd === 'leave') {
       pumping = false;

@@ -62,6 +62,8 @@ interface Stats {
   pumpedMB: number;
   sentAt: Array<[number, number, number, number]>;
   heardAt: Array<[number, number]>;
+  /** The event loop's stalls over 100 ms: [ms, CPU ms this process used meanwhile]. */
+  stalls: Array<[number, number]>;
 }
 
 /** One peer of the call in its own process (voice-child.ts). */
@@ -165,7 +167,8 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
     // HYPERPAIR_VOICE_WINDOWS=quiet,file: only those kinds of window (to look at one; the others' rows are empty).
     const kinds = (process.env.HYPERPAIR_VOICE_WINDOWS ?? 'quiet,file,paced,unpaced').split(',') as Array<'quiet' | 'file' | 'paced' | 'unpaced'>;
     const speakerFolder = String(a.latest('ready')?.folder);
-    const fileBytes = (quick ? 32 : 64) * 1024 * 1024;
+    // HYPERPAIR_VOICE_FILE_MB: another size (MiB) for the file of the file-transfer windows.
+    const fileBytes = Number(process.env.HYPERPAIR_VOICE_FILE_MB ?? (quick ? 32 : 64)) * 1024 * 1024;
     const fileTimes: number[] = [];
     let kbps = 0;
     let fps = 0;
@@ -207,7 +210,7 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
         const wire = sa.sentAt.filter(([t]) => heard.has(t)).map(([t, at, queued, inflight]) => [heard.get(t)! - at, queued, inflight]);
         w.ahead.push(sa.sentAt.map(([, , queued]) => queued));
         w.wire.push(wire.map(([ms]) => ms));
-        if (process.env.HYPERPAIR_VOICE_TRACE) fs.appendFileSync(process.env.HYPERPAIR_VOICE_TRACE, JSON.stringify({ window: w === quiet ? 'quiet' : w === file ? 'file' : w === busy ? 'paced' : 'unpaced', wire, loop: [sa.loopP99, sb.loopP99], loopMax: [sa.loopMax, sb.loopMax, sf.loopMax], up99: percentile(sa.up, 0.99) }) + '\n');
+        if (process.env.HYPERPAIR_VOICE_TRACE) fs.appendFileSync(process.env.HYPERPAIR_VOICE_TRACE, JSON.stringify({ window: w === quiet ? 'quiet' : w === file ? 'file' : w === busy ? 'paced' : 'unpaced', wire, loop: [sa.loopP99, sb.loopP99], loopMax: [sa.loopMax, sb.loopMax, sf.loopMax], stalls: [sa.stalls, sb.stalls, sf.stalls], up99: percentile(sa.up, 0.99) }) + '\n');
         w.down.push(sb.down);
         w.loop.push(Math.max(sa.loopP99, sb.loopP99));
         if (w === quiet) [kbps, fps, audioClock] = [sb.kbps, sb.framesPerSecond, l.audioClock];
