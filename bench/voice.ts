@@ -2,11 +2,14 @@
  * The call (issue 19): mouth-to-ear latency through the whole path on loopback — Chromium's fake
  * microphone → the call page (Opus) → the speaker's host side → the session → the listener's host side
  * → the listener's page's jitter buffer, until the frame is scheduled to play — p50 and p99, alone and
- * with a bulk transfer on the same connection (a shared server's TCP stream written as fast as the
- * connection takes it, as a file transfer would be), in alternating windows of one run; and the
- * bandwidth one speaker uses. Each peer is its own process (voice-child.ts), as real peers are: the
- * transfer's work lands on the two peers' event loops, not on one shared with the other peer.
+ * with a transfer on the same connection, in alternating windows of one run: a file written into the
+ * speaker's folder (by this process, as another program would) and fetched by the others as the
+ * workspace fetches any file (chunks asked for and served, PROTOCOL §6); and a shared server's TCP
+ * stream written as fast as the connection takes it, paced and not. Also the bandwidth one speaker
+ * uses. Each peer is its own process (voice-child.ts: a whole peer over a folder), as real peers are:
+ * the transfer's work lands on the peers' event loops, not on one shared with the other peers.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,13 +28,13 @@ function percentile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(s.length * q))] ?? NaN;
 }
 
-/** The latencies B's page measured over `ms`, from capture at A to the moment B plays the frame. */
-async function latencies(page: Page, ms: number): Promise<{ played: number[]; late: number; audioClock: number }> {
+/** The latencies B's page measured while `during` ran, from capture at A to the moment B plays the frame. */
+async function latencies(page: Page, during: () => Promise<void>): Promise<{ played: number[]; late: number; audioClock: number }> {
   const clock = '[ctx.currentTime * 1000, performance.now()]';
   const lost = 'window.hyperpairStats.late + window.hyperpairStats.skipped';
   const late0 = Number(await page.evaluate(`window.hyperpairStats.latencies.length = 0; window.hyperpairStats.arrivals.length = 0; window.hyperpairStats.decoded.length = 0; ${lost}`));
   const [audio0, wall0] = (await page.evaluate(clock)) as number[];
-  await new Promise((r) => setTimeout(r, ms));
+  await during();
   const played = (await page.evaluate('window.hyperpairStats.latencies.slice()')) as number[];
   const [audio1, wall1] = (await page.evaluate(clock)) as number[];
   return { played, late: Number(await page.evaluate(lost)) - late0, audioClock: (audio1 - audio0) / (wall1 - wall0) };
@@ -59,6 +62,8 @@ interface Stats {
   pumpedMB: number;
   sentAt: Array<[number, number, number, number]>;
   heardAt: Array<[number, number]>;
+  /** The event loop's stalls over 100 ms: [ms, CPU ms this process used meanwhile]. */
+  stalls: Array<[number, number]>;
 }
 
 /** One peer of the call in its own process (voice-child.ts). */
@@ -69,7 +74,9 @@ class VoicePeer {
   exited = false;
 
   constructor(args: string[]) {
-    this.child = spawn(process.execPath, [path.join(__dirname, 'voice-child.js'), ...args], { stdio: 'pipe' });
+    // HYPERPAIR_VOICE_PROF=<dir>: each peer writes a CPU profile there (where a peer's event loop stalls).
+    const prof = process.env.HYPERPAIR_VOICE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HYPERPAIR_VOICE_PROF}`, `--cpu-prof-name=${args[2]}.cpuprofile`] : [];
+    this.child = spawn(process.execPath, [...prof, path.join(__dirname, 'voice-child.js'), ...args], { stdio: 'pipe' });
     readline.createInterface({ input: this.child.stdout }).on('line', (line) => this.seen.push(JSON.parse(line) as ChildEvent));
     this.child.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
     this.child.on('exit', () => (this.exited = true));
@@ -106,6 +113,24 @@ class VoicePeer {
 }
 
 const all = <T>(xs: T[][]): T[] => xs.flat();
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** What one kind of window collected, over all its rounds. */
+interface Windows {
+  far: number[][];
+  played: number[][];
+  late: number;
+  decoded: number[][];
+  page: number[][];
+  up: number[][];
+  down: number[][];
+  loop: number[];
+  /** Bytes queued or in flight on the speaker's connection to the listener as each frame was sent. */
+  ahead: number[][];
+  /** Host to host (speaker sent → listener had it), ms per frame. */
+  wire: number[][];
+}
+const windows = (): Windows => ({ far: [], played: [], late: 0, decoded: [], page: [], up: [], down: [], loop: [], ahead: [], wire: [] });
 
 export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<Row[]> {
   if (!fs.existsSync(CHROMIUM)) return [{ name: `call: not measured (no Chromium at ${CHROMIUM}; bash scripts/setup-editor.sh installs it)`, value: NaN, unit: '' }];
@@ -134,31 +159,51 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
     await speaker.goto(String((await a.ask({ cmd: 'link' }, 'link')).link));
     const listener = await browser.newPage();
     await listener.goto(String((await b.ask({ cmd: 'link' }, 'link')).link));
+    // The listener is muted on its page too, as a listener would be: its page then neither encodes nor
+    // posts the fake microphone's sound (CPU the speaker's page needs on this machine).
+    await listener.locator('#mute').click();
     await b.ask({ cmd: 'sink' }, 'shared');
     // Three seconds first: a page's first seconds (its decoder starting, the machine busy opening
     // two pages) are not what the rest of a call sounds like.
     await waitFor(async () => Number(await listener.evaluate('window.hyperpairStats.played')) > 150, 'the listener to play three seconds of speech', 60_000);
-    const quiet = { far: [] as number[][], played: [] as number[][], late: 0, decoded: [] as number[][], page: [] as number[][], up: [] as number[][], down: [] as number[][], loop: [] as number[] };
-    const unpaced = { far: [] as number[][], played: [] as number[][], late: 0, decoded: [] as number[][], page: [] as number[][], up: [] as number[][], down: [] as number[][], loop: [] as number[] };
-    const busy = { far: [] as number[][], played: [] as number[][], late: 0, decoded: [] as number[][], page: [] as number[][], up: [] as number[][], down: [] as number[][], loop: [] as number[] };
+    const [quiet, file, busy, unpaced] = [windows(), windows(), windows(), windows()];
+    // HYPERPAIR_VOICE_WINDOWS=quiet,file: only those kinds of window (to look at one; the others' rows are empty).
+    const kinds = (process.env.HYPERPAIR_VOICE_WINDOWS ?? 'quiet,file,paced,unpaced').split(',') as Array<'quiet' | 'file' | 'paced' | 'unpaced'>;
+    const speakerFolder = String(a.latest('ready')?.folder);
+    // HYPERPAIR_VOICE_FILE_MB: another size (MiB) for the file of the file-transfer windows.
+    const fileBytes = Number(process.env.HYPERPAIR_VOICE_FILE_MB ?? (quick ? 32 : 64)) * 1024 * 1024;
+    const fileTimes: number[] = [];
     let kbps = 0;
     let fps = 0;
     let pumpedMB = 0;
     let unpacedMB = 0;
     let audioClock = 1;
     for (let round = 0; round < rounds; round++) {
-      for (const w of [quiet, busy, unpaced]) {
-        const bulk = w !== quiet;
-        if (bulk) {
+      for (const w of kinds.map((k) => ({ quiet, file, paced: busy, unpaced })[k])) {
+        const stream = w === busy || w === unpaced;
+        // A file's bytes are made before its window: only its arrival in the folder is in it.
+        const content = w === file ? randomBytes(fileBytes) : undefined;
+        if (stream) {
           for (const p of [a, b]) p.send({ cmd: 'pacing', on: w === busy });
           await a.ask({ cmd: 'pump', on: true }, 'pumping');
-          await new Promise((r) => setTimeout(r, 1000)); // the transfer up to speed
+          await sleep(1000); // the transfer up to speed
         }
         await Promise.all(peers.map((p) => p.ask({ cmd: 'stats' }, 'stats')));
-        const l = await latencies(listener, window);
+        const l = await latencies(listener, async () => {
+          if (!content) return sleep(window);
+          // From its arrival in the speaker's folder until both others' folders hold it whole.
+          const name = `transfer-${round}.bin`;
+          const arrived = [b, far].map((p) => p.ask({ cmd: 'expect', name, bytes: fileBytes }, 'received', 300_000));
+          const temp = path.join(dir, name);
+          fs.writeFileSync(temp, content);
+          const t0 = Date.now();
+          fs.renameSync(temp, path.join(speakerFolder, name)); // whole at once, as an editor's save is
+          const [atB] = await Promise.all(arrived);
+          fileTimes.push(Number(atB.at) - t0);
+        });
         const [sa, sb, sf] = (await Promise.all(peers.map((p) => p.ask({ cmd: 'stats' }, 'stats')))) as unknown as Stats[];
         w.far.push(sf.down);
-        if (bulk) a.send({ cmd: 'pump', on: false });
+        if (stream) a.send({ cmd: 'pump', on: false });
         w.played.push(l.played);
         w.late += l.late;
         w.decoded.push(await pageArrivals(listener, 'decoded'));
@@ -166,13 +211,15 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
         w.up.push(sa.up);
         const heard = new Map(sb.heardAt);
         const wire = sa.sentAt.filter(([t]) => heard.has(t)).map(([t, at, queued, inflight]) => [heard.get(t)! - at, queued, inflight]);
-        if (process.env.HYPERPAIR_VOICE_TRACE) fs.appendFileSync(process.env.HYPERPAIR_VOICE_TRACE, JSON.stringify({ window: w === quiet ? 'quiet' : w === busy ? 'paced' : 'unpaced', wire, loop: [sa.loopP99, sb.loopP99] }) + '\n');
+        w.ahead.push(sa.sentAt.map(([, , queued]) => queued));
+        w.wire.push(wire.map(([ms]) => ms));
+        if (process.env.HYPERPAIR_VOICE_TRACE) fs.appendFileSync(process.env.HYPERPAIR_VOICE_TRACE, JSON.stringify({ window: w === quiet ? 'quiet' : w === file ? 'file' : w === busy ? 'paced' : 'unpaced', wire, loop: [sa.loopP99, sb.loopP99], loopMax: [sa.loopMax, sb.loopMax, sf.loopMax], stalls: [sa.stalls, sb.stalls, sf.stalls], up99: percentile(sa.up, 0.99) }) + '\n');
         w.down.push(sb.down);
         w.loop.push(Math.max(sa.loopP99, sb.loopP99));
         if (w === quiet) [kbps, fps, audioClock] = [sb.kbps, sb.framesPerSecond, l.audioClock];
         else if (w === busy) pumpedMB += sa.pumpedMB;
-        else unpacedMB += sa.pumpedMB;
-        if (bulk) await new Promise((r) => setTimeout(r, 1000)); // the transfer's tail drains
+        else if (w === unpaced) unpacedMB += sa.pumpedMB;
+        if (stream) await sleep(1000); // the transfer's tail drains
       }
     }
     const finalA = (await a.ask({ cmd: 'stats' }, 'stats')) as unknown as Stats;
@@ -189,6 +236,19 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
     rows.push({ name: "call: of which capture until the listener's page has the frame (before decoding and its jitter buffer), p50 and p99", value: p(quiet.page, 0.5), unit: 'ms', reference: p(quiet.page, 0.99) });
     rows.push({ name: "call: of which capture until the listener's page has decoded the frame (the rest is its jitter buffer), p50 and p99", value: p(quiet.decoded, 0.5), unit: 'ms', reference: p(quiet.decoded, 0.99) });
     rows.push({ name: "call: relayed: capture until the host side of a member whose call has no link to the speaker has the frame (through the listener, one hop), p50 and p99", value: p(quiet.far, 0.5), unit: 'ms', reference: p(quiet.far, 0.99) });
+    const [f50, f99] = [p(file.played, 0.5), p(file.played, 0.99)];
+    const mib = fileBytes / 1024 / 1024;
+    // Per round, the file window against the quiet window just before it: the machine's other load
+    // drifts over a run, and a difference within one round is less of that drift than the two totals'.
+    const paired = file.played.map((xs, r) => percentile(xs, 0.5) - percentile(quiet.played[r] ?? [], 0.5)).filter((d) => !Number.isNaN(d));
+    rows.push({ name: `call: what the file transfer adds to mouth-to-ear p50, per round (its window's p50 minus the quiet window's of the same round: ${paired.map((d) => Math.round(d)).join(', ')} ms), median`, value: percentile(paired, 0.5), unit: 'ms', goal: '≤ 50 ms', met: percentile(paired, 0.5) <= 50 });
+    rows.push({ name: `call: mouth-to-ear latency while a file of ${mib} MiB written into the speaker's folder is fetched by the two others (the workspace's own transfer: chunks of 256 KiB), p50 of ${n(file.played)} in ${rounds} transfers; reference: without, the same run`, value: f50, unit: 'ms', reference: q50, goal: '≤ 50 ms more than without', met: f50 - q50 <= 50 });
+    rows.push({ name: 'call: mouth-to-ear latency during the file transfer, p99; reference: without', value: f99, unit: 'ms', reference: q99 });
+    rows.push({ name: 'call: frames lost in the jitter buffer during the file transfer, of those played', value: file.late, unit: 'frames', reference: n(file.played) });
+    rows.push({ name: "call: during the file transfer, capture until the listener's host side has the frame, p50 and p99", value: p(file.down, 0.5), unit: 'ms', reference: p(file.down, 0.99) });
+    rows.push({ name: 'call: during the file transfer, host to host (speaker sent → listener had it), p50 and p99; reference p99 without', value: p(file.wire, 0.5), unit: 'ms', reference: p(file.wire, 0.99), note: `without: p50 ${p(quiet.wire, 0.5)}, p99 ${p(quiet.wire, 0.99)}` });
+    rows.push({ name: "call: during the file transfer, bytes queued or in flight on the speaker's connection to the listener ahead of a frame, p50 and p99", value: p(file.ahead, 0.5), unit: 'bytes', reference: p(file.ahead, 0.99) });
+    rows.push({ name: `call: the file transfer, from the file's arrival in the speaker's folder until the listener's folder held it (median of ${fileTimes.length}); MB/s`, value: percentile(fileTimes, 0.5), unit: 'ms', reference: Number((fileBytes / 1e6 / (percentile(fileTimes, 0.5) / 1000)).toFixed(1)) });
     rows.push({ name: `call: mouth-to-ear latency with a bulk transfer on the same connection (${(pumpedMB / (rounds * window / 1000)).toFixed(1)} MB/s through it), p50 of ${n(busy.played)}; reference: without`, value: b50, unit: 'ms', reference: q50, goal: '≤ 50 ms more than without', met: b50 - q50 <= 50 });
     rows.push({ name: 'call: mouth-to-ear latency with the bulk transfer, p99; reference: without', value: b99, unit: 'ms', reference: q99 });
     rows.push({ name: 'call: frames lost in the jitter buffer with the bulk transfer, of those played', value: busy.late, unit: 'frames', reference: n(busy.played) });

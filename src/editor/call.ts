@@ -60,6 +60,7 @@ export class EditorCall extends Disposable implements vscode.Disposable {
   /**
    * Joins (or rejoins) the call and returns a fresh one-time link to the call page, as the person's
    * browser reaches it (through VS Code's port forwarding when the window is remote, e.g. code-server).
+   * A page already open keeps the call until the new one attaches, and is then told and stops.
    */
   async join(): Promise<string> {
     if (this.disposed) throw new Error('The session has ended.');
@@ -81,8 +82,8 @@ export class EditorCall extends Disposable implements vscode.Disposable {
 
   leave(): void {
     this.call.leave();
-    // The page's link is spent and its stream ends: a later Join opens a new page.
-    this.page?.link();
+    // Every page of the call is told that it ended (its microphone stops): a later Join opens a new one.
+    this.page?.end();
     this.changed.fire();
   }
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../session/log';
 import type { PeerTransport } from '../session/transport';
-import { contentHash } from './hash';
+import { contentHash, HASH_SLICE, knownChunkHashes, prehash } from './hash';
 import { CHUNK_SIZE, MessageType, encodeBlob } from './protocol';
 
 export interface ChunkedContent {
@@ -14,12 +14,14 @@ export interface ChunkedContent {
   chunks: string[];
 }
 
+/** Splits a content into chunks; the hashes come from prehash(content, CHUNK_SIZE) when it ran (a large file). */
 export function chunk(content: Uint8Array): { info: ChunkedContent; parts: Map<string, Uint8Array> } {
   const parts = new Map<string, Uint8Array>();
   const chunks: string[] = [];
+  const hashes = knownChunkHashes(content, CHUNK_SIZE);
   for (let off = 0; off < content.byteLength; off += CHUNK_SIZE) {
     const part = content.subarray(off, off + CHUNK_SIZE);
-    const h = contentHash(part);
+    const h = hashes?.[off / CHUNK_SIZE] ?? contentHash(part);
     chunks.push(h);
     parts.set(h, part);
   }
@@ -85,10 +87,20 @@ export class BlobStore {
     return fromDisk && contentHash(fromDisk) === hash ? fromDisk : undefined;
   }
 
-  /** The bytes of a whole file, from memory, disk or peers; verified. */
+  /**
+   * The bytes of a whole file, from memory, disk or peers; verified. Put together and hashed a slice
+   * at a time (a copy and a hash of a large file in one go held the event loop: hash.ts).
+   */
   async assemble(info: ChunkedContent): Promise<Uint8Array> {
     const parts = await Promise.all(info.chunks.map((h) => this.get(h)));
-    const whole = Buffer.concat(parts);
+    const size = parts.reduce((n, p) => n + p.byteLength, 0);
+    const whole = Buffer.allocUnsafeSlow(size);
+    for (let at = 0, i = 0; i < parts.length; i++) {
+      whole.set(parts[i], at);
+      at += parts[i].byteLength;
+      if (at % HASH_SLICE < parts[i].byteLength && at < size) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await prehash(whole);
     if (whole.byteLength !== info.size || contentHash(whole) !== info.hash) {
       throw new Error('assembled content does not match its hash');
     }

@@ -16,7 +16,8 @@ import type { DiskReader, DiskWriter } from './disk-writer';
 import type { EditorHandover } from './editor-handover';
 import type { Halt } from './folder-guard';
 import { readIfFile } from './fsutil';
-import { contentHash } from './hash';
+import { contentHash, prehash } from './hash';
+import { CHUNK_SIZE } from './protocol';
 import { diffLineEdits } from './line-diff';
 import type { MirrorCore } from './mirror-core';
 import { resolveInside, unsafePathReason } from './paths';
@@ -83,6 +84,9 @@ export class DiskIntake implements DiskReader {
         continue;
       }
       const bytes = await readIfFile(path.join(this.core.root, rel));
+      // A large file's hashes (its own, and its chunks' if it is to be shared as a binary) worked out a
+      // slice at a time, not in one go below: a call's frames wait behind anything that holds the loop.
+      if (bytes) await prehash(bytes, CHUNK_SIZE);
       const entry = this.core.ws.byPath(rel);
       if (!bytes) {
         // Never written here because its write keeps failing (a folder was in its way, say): missing

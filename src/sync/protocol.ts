@@ -174,8 +174,16 @@ export function encodeBlob(type: MessageType, hash: string, data?: Uint8Array): 
   const e = encoding.createEncoder();
   encoding.writeVarUint(e, type);
   encoding.writeVarString(e, hash);
-  if (data) encoding.writeVarUint8Array(e, data);
-  return encoding.toUint8Array(e);
+  if (!data) return encoding.toUint8Array(e);
+  // The same bytes as writeVarUint8Array, with the chunk copied once into a buffer of the message's
+  // size: lib0's encoder grows, zero-fills and joins its buffers (three copies of every 256 KiB served,
+  // 2.9 ms each in a profile of a peer serving a file during a call on a loaded machine).
+  encoding.writeVarUint(e, data.byteLength);
+  const head = encoding.toUint8Array(e);
+  const out = Buffer.allocUnsafe(head.byteLength + data.byteLength);
+  out.set(head, 0);
+  out.set(data, head.byteLength);
+  return out;
 }
 
 /** A message as the frames to send: itself when small, else `Part`s that carry it in order. */

@@ -17,6 +17,11 @@ declare module 'sodium-universal' {
   const sodium: {
     crypto_generichash(out: Uint8Array, input: Uint8Array, key?: Uint8Array): void;
     crypto_generichash_BYTES: number;
+    /** Incremental hashing (hash.ts's prehash): a state of STATEBYTES, updated slice by slice. */
+    crypto_generichash_STATEBYTES: number;
+    crypto_generichash_init(state: Uint8Array, key: Uint8Array | null, outlen: number): void;
+    crypto_generichash_update(state: Uint8Array, input: Uint8Array): void;
+    crypto_generichash_final(state: Uint8Array, out: Uint8Array): void;
     randombytes_buf(buf: Uint8Array): void;
     sodium_memcmp(a: Uint8Array, b: Uint8Array): boolean;
     crypto_sign_detached(sig: Uint8Array, message: Uint8Array, secretKey: Uint8Array): void;

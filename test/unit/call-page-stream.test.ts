@@ -1,6 +1,6 @@
 /**
  * The call page's way down (issue 19, latency): one streamed response that carries each frame as it
- * comes, with no request between frames, over real sessions on a loopback testnet; a new link ends it.
+ * comes, with no request between frames, over real sessions on a loopback testnet; leaving the call ends it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,13 +22,13 @@ function records(buf: Buffer): { recs: Buffer[]; rest: Buffer } {
   return { recs, rest: buf.subarray(at) };
 }
 
-test('the page\'s stream carries each frame as it comes, who speaks, and ends with a new link', { timeout: 120_000 }, async () => {
+test('the page\'s stream carries each frame as it comes, who speaks, and ends when this person leaves the call', { timeout: 120_000 }, async () => {
   const { ca, cb } = await callPair(env);
   const page = new CallPage(cb);
   await page.ready();
   env.closeLater(() => page.close());
   const link = page.link();
-  const token = /const TOKEN = "([0-9a-f]+)"/.exec(await (await fetch(link)).text())?.[1] ?? '';
+  const token = /let TOKEN = "([0-9a-f]+)"/.exec(await (await fetch(link)).text())?.[1] ?? '';
   const res = await fetch(`${new URL(link).origin}/c/down?stream=1&from=0`, { headers: { 'x-hyperpair-token': token } });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-first'), '0');
@@ -58,9 +58,13 @@ test('the page\'s stream carries each frame as it comes, who speaks, and ends wi
   } finally {
     clearInterval(timer);
   }
-  page.link(); // a new link: this page's stream ends
+  page.link(); // a new link: the page keeps the call until a page of that link attaches
+  ca.send({ time: Date.now(), level: 0, data: new Uint8Array([0xf8, 0xff, 0xfd]) });
+  await waitFor(() => got.some((r) => r[0] === 1 && r[r.length - 1] === 0xfd), 'a frame after the new link, down the same stream');
+  assert.equal(ended, false);
+  page.end(); // left the call: the stream ends
   await reading;
   assert.equal(ended, true);
   const again = await fetch(`${new URL(link).origin}/c/down?stream=1`, { headers: { 'x-hyperpair-token': token } });
-  assert.equal(again.status, 403, 'the old page cannot attach again');
+  assert.equal(again.status, 403, 'the page cannot attach again');
 });

@@ -10,7 +10,7 @@ import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { SharedWorkspace } from '../../src/sync/workspace';
-import { INDEX_DOC, MessageType, PART_SIZE, decodeMessage, frames, syncEncoder } from '../../src/sync/protocol';
+import { CHUNK_SIZE, INDEX_DOC, MessageType, PART_SIZE, decodeMessage, encodeBlob, frames, syncEncoder } from '../../src/sync/protocol';
 import { MAX_DATA_FRAME } from '../../src/session/wire';
 import { conflictPath } from '../../src/sync/paths';
 import type { FileEntry } from '../../src/sync/api';
@@ -303,5 +303,20 @@ test('a text at the text-size limit may grow as people type: its author is not c
   } finally {
     a.ws.close();
     b.ws.close();
+  }
+});
+
+test('blob-data is encoded as §6.3 says (varUint type, varString hash, varUint8Array chunk), byte for byte', () => {
+  const hash = 'ab'.repeat(32);
+  for (const size of [0, 1, 127, 128, CHUNK_SIZE]) {
+    const data = new Uint8Array(size).map((_, i) => i % 251);
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, MessageType.BlobData);
+    encoding.writeVarString(e, hash);
+    encoding.writeVarUint8Array(e, data);
+    const bytes = encodeBlob(MessageType.BlobData, hash, data);
+    assert.deepEqual(Buffer.from(bytes), Buffer.from(encoding.toUint8Array(e)), `a chunk of ${size} bytes`);
+    const m = decodeMessage(bytes);
+    assert.ok(m.type === MessageType.BlobData && m.hash === hash && Buffer.from(m.data).equals(Buffer.from(data)));
   }
 });

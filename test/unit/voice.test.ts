@@ -119,7 +119,7 @@ test('the call page link works once, and nothing without its token or on another
   const html = await first.text();
   assert.match(html, /Hyperpair call/);
   assert.equal((await fetch(link)).status, 200, 'loaded twice (browsers and proxies do) before a page attaches: still good');
-  const token = /const TOKEN = "([0-9a-f]+)"/.exec(html)?.[1] ?? '';
+  const token = /let TOKEN = "([0-9a-f]+)"/.exec(html)?.[1] ?? '';
   const origin = new URL(link).origin;
   const attached = await fetch(`${origin}/c/down`, { headers: { 'x-hyperpair-token': token } });
   assert.equal(attached.status, 200, 'the page attaches with its token');

@@ -14,6 +14,12 @@
  * stall on a busy machine.)
  * Nothing a peer sent is put into the page as markup: names are set with textContent. Its requests use
  * relative paths, so that it also works behind a port-forwarding proxy (a remote window, code-server).
+ *
+ * More than one page (page-server.ts): the newest has the call. A page told that it was replaced
+ * (409) or that the call ended (403) stops its microphone (the browser's recording mark goes), its
+ * sound and its requests, and says so; a replaced one offers to take the call back. A page served
+ * without a token (a reload of a spent link) takes the call back with the token its tab kept in
+ * sessionStorage, if any.
  */
 export const START_MS = 60;
 export const FLOOR_MS = 20;
@@ -28,12 +34,18 @@ export function callPageHtml(token: string, nonce: string): string {
 </head><body>
 <h1>Hyperpair call</h1>
 <p id="status">Starting the microphone…</p>
-<p><button id="mute">Mute</button></p>
+<p><button id="mute">Mute</button> <button id="take" hidden>Use this page for the call</button></p>
 <ul id="who"></ul>
 <p><small>Keep this tab open while you are in the call. Audio goes only to the people in your Hyperpair session, end to end encrypted.</small></p>
 <script nonce="${nonce}">
 'use strict';
-const TOKEN = ${JSON.stringify(token)};
+let TOKEN = ${JSON.stringify(token)};
+/** Where this tab keeps its token, so that a reload of the (spent) link can take the call back. */
+const KEPT = 'hyperpair-call-token';
+/** +1 each time this page takes the call or stops: loops of an earlier turn see it and end. */
+let turn = 0;
+/** The microphone while this page has the call. */
+let media;
 const START = ${START_MS} / 1000;
 const FLOOR = ${FLOOR_MS} / 1000;
 const HEADROOM = ${HEADROOM_MS} / 1000;
@@ -49,11 +61,46 @@ const CATCH_UP = 0.06;
 const WARM_UP = 50;
 /** A frame's path this much shorter than the one before it is a speaker's clock stepping forward. */
 const STEP = 0.06;
-const stats = (window.hyperpairStats = { up: 0, upFailed: 0, upDropped: 0, reanchored: 0, played: 0, late: 0, skipped: 0, down: 'stream', latencies: [], arrivals: [], decoded: [] });
+const stats = (window.hyperpairStats = { state: 'starting', replaced: 0, up: 0, upFailed: 0, upDropped: 0, reanchored: 0, played: 0, late: 0, skipped: 0, down: 'stream', latencies: [], arrivals: [], decoded: [] });
 const status = (t) => (document.getElementById('status').textContent = t);
 let muted = false;
 let ctx;
-const post = (path, body) => fetch(path, { method: 'POST', headers: { 'x-hyperpair-token': TOKEN }, body });
+const post = (path, body) => fetch(path, { method: 'POST', headers: { 'x-hyperpair-token': TOKEN }, body }).then((r) => (gone(r.status), r));
+
+/** Another page has the call (409) or the call ended (403): this page stops, and says so. */
+function gone(code) {
+  if (stats.state !== 'in-call' || (code !== 409 && code !== 403)) return;
+  turn++;
+  stats.state = code === 409 ? 'replaced' : 'ended';
+  if (code === 409) stats.replaced++;
+  for (const t of media?.getTracks() ?? []) t.stop();
+  media = undefined;
+  queue.length = 0;
+  for (const s of speakers.values()) if (s.dec.state !== 'closed') s.dec.close();
+  speakers.clear();
+  ctx.suspend();
+  document.getElementById('take').hidden = code !== 409;
+  status(code === 409 ? 'This call is now on a newer page (another tab or window): this one has stopped its microphone and sound.' : 'The call ended.');
+}
+
+/** Takes the call back with a token this page or tab had: a fresh one comes back. */
+async function take(kept) {
+  const r = await fetch('take', { method: 'POST', headers: { 'x-hyperpair-token': kept } }).catch(() => undefined);
+  if (!r?.ok) return false;
+  TOKEN = (await r.json()).token;
+  return true;
+}
+
+function start() {
+  sessionStorage.setItem(KEPT, TOKEN);
+  const mine = ++turn;
+  stats.state = 'in-call';
+  document.getElementById('take').hidden = true;
+  status('Starting the microphone…');
+  ctx.resume();
+  down(mine);
+  up(mine).catch((e) => mine === turn && status('No microphone: ' + e.message + '. You can still listen.'));
+}
 
 /** Encoded frames waiting to go up, each with when it was queued (performance.now()). */
 const queue = [];
@@ -76,6 +123,7 @@ const MAX_AGE_MS = 300;
 const MAX_DRIFT_MS = 30;
 const DRIFT_CHUNKS = 100;
 function sendNext() {
+  if (stats.state !== 'in-call') { queue.length = 0; sending = false; return; }
   const now = performance.now();
   const batch = queue.splice(0).filter((q) => {
     const fresh = now - q.at < MAX_AGE_MS;
@@ -94,9 +142,11 @@ function sendNext() {
   post('up', body).then((r) => (r.ok ? (stats.up += batch.length) : stats.upFailed++), () => stats.upFailed++).finally(sendNext);
 }
 
-async function up() {
-  const media = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 } });
-  const track = media.getAudioTracks()[0];
+async function up(mine) {
+  const mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 } });
+  if (mine !== turn) return void mic.getTracks().forEach((t) => t.stop()); // stopped meanwhile
+  media = mic;
+  const track = mic.getAudioTracks()[0];
   const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
   let level = 0;
   const enc = new AudioEncoder({
@@ -106,6 +156,7 @@ async function up() {
       view.setFloat64(0, chunk.timestamp / 1000);
       buf[8] = level;
       chunk.copyTo(buf.subarray(9));
+      if (mine !== turn) return;
       queue.push({ buf, at: performance.now() });
       if (!sending) sendNext();
     },
@@ -118,7 +169,7 @@ async function up() {
   let lags = [];
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done || mine !== turn) { value?.close(); break; }
     const samples = new Float32Array(value.numberOfFrames);
     value.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
     let sum = 0;
@@ -147,6 +198,7 @@ async function up() {
     enc.encode(data);
     data.close();
   }
+  if (enc.state !== 'closed') enc.close();
 }
 
 const speakers = new Map();
@@ -248,7 +300,7 @@ async function stream() {
   let through = false;
   try {
     const res = await fetch('down?stream=1&from=' + from, { headers: { 'x-hyperpair-token': TOKEN }, signal: abort.signal });
-    if (!res.ok) return 'ended';
+    if (!res.ok) return (gone(res.status), 'ended');
     from = Number(res.headers.get('x-first') ?? from);
     const reader = res.body.getReader();
     for (;;) {
@@ -275,16 +327,18 @@ async function stream() {
   }
 }
 
-async function down() {
+async function down(mine) {
   // A stream while one gets through; long polls, each answered as soon as there is something, if the
   // way to this page holds a stream back (page-server.ts).
+  from = 0;
   for (;;) {
+    if (mine !== turn) return;
     const how = await stream();
-    if (how === 'ended') return status('The call ended.');
+    if (how === 'ended' || mine !== turn) return;
     if (how === 'blocked') break;
   }
   stats.down = 'polls';
-  for (;;) {
+  while (mine === turn) {
     let res;
     try {
       res = await fetch('down?from=' + from, { headers: { 'x-hyperpair-token': TOKEN } });
@@ -292,7 +346,8 @@ async function down() {
       await new Promise((r) => setTimeout(r, 500));
       continue;
     }
-    if (!res.ok) break;
+    if (!res.ok) return gone(res.status);
+    if (mine !== turn) return;
     from = Number(res.headers.get('x-next') ?? from);
     const buf = new Uint8Array(await res.arrayBuffer());
     for (let at = 0; at + 4 <= buf.length; ) {
@@ -301,7 +356,6 @@ async function down() {
       at += 4 + len;
     }
   }
-  status('The call ended.');
 }
 
 function record(r) {
@@ -324,8 +378,19 @@ document.getElementById('mute').onclick = () => {
   post('state', JSON.stringify({ muted }));
 };
 
+document.getElementById('take').onclick = async () => {
+  if (await take(TOKEN)) start();
+  else status('This page can no longer take the call back. Run "Hyperpair: Join Call" in VS Code for a new page.');
+};
+
 ctx = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
-down();
-up().catch((e) => status('No microphone: ' + e.message + '. You can still listen.'));
+(async () => {
+  if (TOKEN) return start();
+  // A reload of a spent link: this tab's own page, if it kept a token, takes the call back.
+  const kept = sessionStorage.getItem(KEPT);
+  if (kept && (await take(kept))) return start();
+  stats.state = 'spent';
+  status('This call link was already used or is not valid. Run "Hyperpair: Join Call" again for a new one.');
+})();
 </script></body></html>`;
 }
