@@ -93,7 +93,9 @@ export class DiskIntake implements DiskReader {
         // is not deleted, and the retry writes it. Nor is a link or folder where a file never written
         // here is to go: the session is about to replace it (tree-mirror.ts), or the write waits.
         if (entry && !this.core.known.has(rel) && (await fs.lstat(path.join(this.core.root, rel)).catch(() => undefined))) continue;
-        if (entry && (this.core.known.has(rel) || !this.writer.isFailing(rel))) gone.push(entry);
+        // Only a file that was here can be deleted here: one still on its way (its new folder was
+        // made by the first file of it written, and reported with all its paths) was deleted by no one.
+        if (entry && this.core.known.has(rel)) gone.push(entry);
         continue;
       }
       if (!entry && !this.withinCaps(rel, bytes.byteLength)) continue;
