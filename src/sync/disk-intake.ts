@@ -251,9 +251,21 @@ export class DiskIntake implements DiskReader {
     // during the await above, mapped with offsets of the text before them, spliced lines into
     // each other (the chaos suite's last lost lines: 'cw1-s-1cw1-s-21', '5').
     const shared = ytext.toString();
+    const seen = restored ? known?.text : mergeBase(known, text);
+    if (seen === undefined) {
+      // Never read here as text (its record keeps no text): nothing says what the file deleted. Taken
+      // as the base, the shared text had every line the file had not received yet (a collaborator's)
+      // deleted as if the person had. The file is kept beside as a new file, as a version this peer
+      // never saw is, and the shared text takes the path.
+      const copy = keepBesideAsNew(this.core.ws, entry.path, bytes, this.core.logger);
+      if (copy) this.core.enqueue(() => this.writer.writeEntry(copy));
+      this.core.known.set(entry.path, { hash, size: bytes.byteLength });
+      this.writer.scheduleText(entry);
+      return;
+    }
     // A change the disk and the shared text both have since (the disk got it from the session) is
     // part of the base: taken once, not twice.
-    const base = withCommonChanges((restored ? known?.text : mergeBase(known, text)) ?? shared, text, shared);
+    const base = withCommonChanges(seen, text, shared);
     // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
     // offsets across the peers' edits that have not reached the disk yet.
     const local = diffLineEdits(base, text);
