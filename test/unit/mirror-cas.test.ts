@@ -206,48 +206,47 @@ test('a tool that read the file before a remote change was written and writes it
   await Promise.all([pa.close(), pb.close()]);
 });
 
-test('a record that lagged the file before a restart (the last lines written not in it yet) takes none of them twice', async () => {
+type RecordFiles = Record<string, { hash: string; size: number; text?: string }>;
+
+/**
+ * `log.txt` ("start\na1\n") on a and b; b stops and its record is changed by `change`; while b is down
+ * it appends "b offline" and a appends "a2"; b joins again into its folder. Resolves once both folders
+ * are identical.
+ */
+async function restartWithRecord(change: (files: RecordFiles, dir: string) => void): Promise<{ a: string }> {
   const { a, b, pa, pb } = await pair({ 'log.txt': 'start\n' });
   fs.appendFileSync(path.join(a, 'log.txt'), 'a1\n');
   await waitFor(() => read(b, 'log.txt') === 'start\na1\n', 'a\'s line on b\'s disk');
   await pb.close();
-  // As if b had been killed before its record caught up with its last write: it still says "start".
   const dir = recordDirFor(b);
-  const record = JSON.parse(fs.readFileSync(path.join(dir, 'files.json'), 'utf8')) as { files: Record<string, { hash: string; size: number; text?: string }> };
-  const old = Buffer.from('start\n');
-  record.files['log.txt'] = { hash: contentHash(old), size: old.byteLength, text: contentHash(old) };
-  fs.writeFileSync(path.join(dir, 'texts', contentHash(old)), old);
+  const record = JSON.parse(fs.readFileSync(path.join(dir, 'files.json'), 'utf8')) as { files: RecordFiles };
+  change(record.files, dir);
   fs.writeFileSync(path.join(dir, 'files.json'), JSON.stringify(record));
-  // Offline on b, and meanwhile on a.
   fs.appendFileSync(path.join(b, 'log.txt'), 'b offline\n');
   fs.appendFileSync(path.join(a, 'log.txt'), 'a2\n');
   await waitFor(() => pa.workspace.loadedText(pa.workspace.byPath('log.txt')!.id)?.toString() === 'start\na1\na2\n', 'a\'s second line in its model');
-
   const pb2 = await peer({ mode: 'join', code: pa.code, dir: b });
   await waitFor(same([a, b]), 'identical folders after the restart');
-  assert.deepEqual(read(a, 'log.txt').split('\n').sort(), ['', 'a1', 'a2', 'b offline', 'start'], read(a, 'log.txt'));
   await Promise.all([pa.close(), pb2.close()]);
+  return { a };
+}
+
+test('a record that lagged the file before a restart (the last lines written not in it yet) takes none of them twice', async () => {
+  // As if b had been killed before its record caught up with its last write: it still says "start".
+  const { a } = await restartWithRecord((files, dir) => {
+    const old = Buffer.from('start\n');
+    files['log.txt'] = { hash: contentHash(old), size: old.byteLength, text: contentHash(old) };
+    fs.writeFileSync(path.join(dir, 'texts', contentHash(old)), old);
+  });
+  assert.deepEqual(read(a, 'log.txt').split('\n').sort(), ['', 'a1', 'a2', 'b offline', 'start'], read(a, 'log.txt'));
 });
 
 test('a file whose record keeps no text, changed while the peer was down, loses none of the lines it had not received', async () => {
-  const { a, b, pa, pb } = await pair({ 'log.txt': 'start\na1\n' });
-  await waitFor(() => read(b, 'log.txt') === 'start\na1\n', 'the file on b\'s disk');
-  await pb.close();
   // A record that kept the file's hash but not its text (its text lost): nothing says what b's disk deleted.
-  const dir = recordDirFor(b);
-  const record = JSON.parse(fs.readFileSync(path.join(dir, 'files.json'), 'utf8')) as { files: Record<string, { hash: string; size: number; text?: string }> };
-  delete record.files['log.txt'].text;
-  fs.writeFileSync(path.join(dir, 'files.json'), JSON.stringify(record));
-  fs.appendFileSync(path.join(b, 'log.txt'), 'b offline\n');
-  fs.appendFileSync(path.join(a, 'log.txt'), 'a2\n');
-  await waitFor(() => pa.workspace.loadedText(pa.workspace.byPath('log.txt')!.id)?.toString() === 'start\na1\na2\n', 'a\'s line in its model');
-
-  const pb2 = await peer({ mode: 'join', code: pa.code, dir: b });
-  await waitFor(same([a, b]), 'identical folders after the restart');
+  const { a } = await restartWithRecord((files) => delete files['log.txt'].text);
   // a's line stays in the file; b's version, which nobody can merge without its base, is kept beside it.
   assert.equal(read(a, 'log.txt'), 'start\na1\na2\n');
   const beside = Object.entries(readTree(a)).filter(([rel]) => rel !== 'log.txt');
   assert.equal(beside.length, 1, JSON.stringify(Object.keys(readTree(a))));
   assert.equal(Buffer.from(beside[0][1], 'hex').toString('utf8'), 'start\na1\nb offline\n'); // readTree gives hex
-  await Promise.all([pa.close(), pb2.close()]);
 });
