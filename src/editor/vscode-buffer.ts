@@ -30,10 +30,11 @@ export class VsCodeBuffer implements EditorBuffer {
 
   /**
    * In a visible editor, every insertion widened so that VS Code keeps a caret at it before it, even
-   * one this extension host has not heard of yet (see keep-carets.ts).
+   * one this extension host has not heard of yet, but for the letters of a collaborator's word in
+   * progress (`pushing`, see keep-carets.ts).
    */
-  prepareEdits(edits: TextEdit[]): TextEdit[] {
-    return this.editors().length ? widenInsertions(edits, this.document.offsetAt(END), (o, n) => this.textAt(o, n)) : [...edits];
+  prepareEdits(edits: TextEdit[], pushing?: (e: TextEdit) => boolean): TextEdit[] {
+    return this.editors().length ? widenInsertions(edits, this.document.offsetAt(END), (o, n) => this.textAt(o, n), pushing) : [...edits];
   }
 
   async applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {

@@ -5,7 +5,9 @@
  * A caret stays before text arriving at it, so each person's words stay whole (as the Yjs editor
  * bindings keep selections), unless that text continues the collaborator's word in progress right
  * before the caret (TypingRuns): then the caret, and a keystroke typed there before the text reached
- * the buffer, go past it.
+ * the buffer, go past it. The caret goes past it in VS Code's own turn (such an insertion is not
+ * widened, keep-carets.ts) and, where the extension host knew the caret was there, is put past it
+ * again after the edit (`putBack`).
  */
 import * as Y from 'yjs';
 import { mapBack, readerAfter, type Reader } from './edit-algebra';

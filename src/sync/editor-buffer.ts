@@ -23,9 +23,10 @@ export interface EditorBuffer {
    * The edits as this editor should receive them, with the same effect: an editor that pushes a caret
    * along when text is inserted at it may widen such an insertion over the character after the caret
    * (VS Code keeps a caret at the start of a replacement), so that a person typing there keeps typing
-   * before the arriving text, in the same turn. Reported back as returned.
+   * before the arriving text, in the same turn; but not the insertions `pushing` names (they go on
+   * with a collaborator's word in progress: a caret there goes along). Reported back as returned.
    */
-  prepareEdits?(edits: TextEdit[]): TextEdit[];
+  prepareEdits?(edits: TextEdit[], pushing?: (e: TextEdit) => boolean): TextEdit[];
   /** The user's selections as (anchor, active) pairs of offsets in the reported text (a caret: both equal). */
   carets?(): number[];
   /** Puts the carets back (same order as `carets()`), relative to the text at `version`. */

@@ -34,8 +34,13 @@ export function widenAtCarets(edits: readonly TextEdit[], carets: readonly numbe
  * caret's move after the keystroke that moved it, so the carets it knows can be a keystroke behind:
  * an insertion at the real caret went unwidened, VS Code pushed the caret past the arriving text and
  * the person's next keystrokes split it (the keyboard fuzz, seed 296255728: "A00 B003y8x"). Widened
- * whatever the carets, an insertion keeps any caret at it before it, known or not.
+ * whatever the carets, an insertion keeps any caret at it before it, known or not. Except the
+ * insertions `pushing` names: those go on with a collaborator's word in progress whose first letters
+ * the buffer already shows (TypingRuns), so a caret there is inside their word, and goes along with
+ * it. Kept before the arriving letters, the person's next keystroke split the word (the keyboard
+ * fuzz, seed 8004: End pressed after "A004", then Enter: "A004\n    B003yx"), or glued onto it
+ * (1047811044: End after the collaborator's " ", " B010y" typed before their "A012x").
  */
-export function widenInsertions(edits: readonly TextEdit[], length: number, read: Reader): TextEdit[] {
-  return widenAtCarets(edits, edits.filter((e) => e.deleteCount === 0 && e.insert).map((e) => e.offset), length, read);
+export function widenInsertions(edits: readonly TextEdit[], length: number, read: Reader, pushing: (e: TextEdit) => boolean = () => false): TextEdit[] {
+  return widenAtCarets(edits, edits.filter((e) => e.deleteCount === 0 && e.insert && !pushing(e)).map((e) => e.offset), length, read);
 }

@@ -104,6 +104,41 @@ class Typist {
     return counts;
   }
 
+  /**
+   * Selects the token just typed (the caret is right after it), as a person does who looks at what
+   * they selected: Ctrl+Shift+Left takes the word, and when a collaborator's word arrived glued to it
+   * (both typed at one spot: "B010yA012x") the person narrows the selection to their own letters.
+   * False, and nothing selected, when the selection is still not the token (a collaborator's text
+   * inside it): a person would not paste over that.
+   */
+  async selectOwn(token: string): Promise<boolean> {
+    await this.page.keyboard.press('Control+Shift+ArrowLeft');
+    if ((await this.selected()) === token) return true;
+    await this.page.keyboard.press('ArrowRight'); // back to the right end of the word: the token's end
+    for (let i = 0; i < token.length; i++) await this.page.keyboard.press('Shift+ArrowLeft');
+    const selected = await this.selected();
+    this.log.push(`selected ${JSON.stringify(selected)} for ${token}`);
+    if (selected === token) return true;
+    await this.page.keyboard.press('ArrowRight');
+    return false;
+  }
+
+  /** The text of the first selection, once the extension host's view of it has stopped changing. */
+  private async selected(): Promise<string> {
+    let last = '';
+    let stable = 0;
+    await until(async () => {
+      const [[anchor, active] = [0, 0]] = await this.editor.agent<number[][]>('selections');
+      const text = await this.editor.text(this.file);
+      const now = text.slice(Math.min(anchor, active), Math.max(anchor, active));
+      stable = now === last && now !== '' ? stable + 1 : 0;
+      last = now;
+      if (stable < 2) await new Promise((r) => setTimeout(r, 150));
+      return stable >= 2;
+    }, `${this.letter}'s selection`, 10_000).catch(() => undefined);
+    return last;
+  }
+
   /** Runs a deletion of this typist's own: what it removed of its own tokens is no longer expected. */
   async deleting(what: string, fn: () => Promise<void>): Promise<void> {
     const before = await this.ownCounts();
@@ -155,9 +190,9 @@ const OPERATIONS: Array<[weight: number, name: string, op: Op]> = [
   }],
   [2, 'paste over a selection', async (t) => {
     await t.caretTo(t.int(1, LINES - 1), 'End');
-    await t.typeToken();
+    const own = await t.typeToken();
     await t.deleting('paste over own token', async () => {
-      await t.page.keyboard.press('Control+Shift+ArrowLeft'); // the token just typed
+      if (!(await t.selectOwn(own))) return;
       const a = t.token();
       const b = t.token();
       t.expected.set(a, 1);

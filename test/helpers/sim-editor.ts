@@ -121,10 +121,11 @@ export class SimEditor implements EditorBuffer {
   }
 
   /** As the VS Code adapter does: an insertion at the caret widened so that the caret stays before it. */
-  prepareEdits(edits: TextEdit[]): TextEdit[] {
+  prepareEdits(edits: TextEdit[], pushing: (e: TextEdit) => boolean = () => false): TextEdit[] {
     const read = (o: number, n: number): string => this.hostText.slice(o, o + n);
-    if (this.options.widenAll) return widenInsertions(edits, this.hostText.length, read);
-    return this.options.keepCarets ? widenAtCarets(edits, [this.hostCaret], this.hostText.length, read) : edits;
+    if (this.options.widenAll) return widenInsertions(edits, this.hostText.length, read, pushing);
+    const at = edits.some((e) => e.offset === this.hostCaret && pushing(e)) ? [] : [this.hostCaret];
+    return this.options.keepCarets ? widenAtCarets(edits, at, this.hostText.length, read) : edits;
   }
 
   carets(): number[] {

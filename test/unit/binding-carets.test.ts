@@ -210,6 +210,37 @@ test('a collaborator typing with two cursors: typing where one cursor\'s word co
   }
 });
 
+/**
+ * The keyboard fuzz in two VS Codes: a person pressed End right after a collaborator's word in
+ * progress had reached their editor ("A004", seed 8004; or only its leading " ", seed 1047811044)
+ * and the extension host had not heard of the move when the rest of the word arrived. Every insertion
+ * was widened over the next character, so VS Code kept the caret before the rest, and the person's
+ * Enter split the word ("A004\n    B003yx"), or their word glued onto it (" B010yA012x"). The rest of
+ * a word in progress is not widened: VS Code pushes a caret there along, in its own turn.
+ */
+test('a caret inside a collaborator\'s word in progress goes along with the rest of it, though the extension host does not know it is there', async () => {
+  for (const [typed, rest, mine, expected] of [
+    [' A004', 'x', '\nB003y', 'one A004x\nB003y\ntwo\n'],
+    [' ', 'A012x', ' B010y', 'one A012x B010y\ntwo\n'],
+  ]) {
+    for (let seed = 1; seed <= 10; seed++) {
+      const { ytext, editor, binding, theirs, deliver } = await boundToPeer('one\ntwo\n', seed, true);
+      theirs.insert(3, typed);
+      deliver();
+      await settled(editor, binding, ytext);
+      editor.caret = 3 + typed.length; // End: the window has moved the caret, the extension host has not heard
+      theirs.insert(3 + typed.length, rest);
+      deliver();
+      await settled(editor, binding, ytext);
+      for (const ch of mine) editor.type(ch);
+      await settled(editor, binding, ytext);
+      assert.equal(ytext.toString(), expected, `seed ${seed}, ${JSON.stringify(typed)} then ${JSON.stringify(rest)}`);
+      assert.equal(editor.text, expected);
+      binding.dispose();
+    }
+  }
+});
+
 test('typing at the end of a collaborator\'s old text, where they start typing again, goes before their new word', async () => {
   const peer = new Y.Doc();
   const theirs = peer.getText('content');
