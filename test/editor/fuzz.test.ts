@@ -308,7 +308,14 @@ function repairsLogged(e: Editor): number {
  * past it: VS Code applied those selections late, over the person's newer keystrokes; taken out).
  * 2026-12-03, after the binding's fixes for held changes and redos in pieces: seeds 6000-6005 and
  * 7000-7007, 13 of 14 whole (6001: a collaborator's word landed inside one still arriving at a second
- * cursor; every character there). Still failing now and then: both
+ * cursor; every character there). 2026-12-03 evening (three other engineers' tests and benches
+ * running): seeds 8000-8006, 3 of 7 whole (8004, 8005: a person pressed End right after the first
+ * letters of a word the other was typing and the extension host had not heard of it, so the rest of
+ * the word, widened, kept the caret before it: "A004\n    B003yx"; 1047811044, in the full run before,
+ * lost a token to a word selection of "B010yA012x", glued the same way). The rest of a word in
+ * progress is no longer widened (keep-carets.ts), and the typist pastes only over its own token:
+ * seeds 9000-9009 10 of 10, 9100-9109 9 of 10 (9103: "`B0 A003x02y`", typed at the end of the other's
+ * word while its next letter was on its way: the race below). Still failing now and then: both
  * typing at the very spot where the other's word is still growing (Yjs orders the two runs by client
  * id, one inside the other: "A00 `B009y`3x"), and a collaborator's undo and redo next to where the
  * other types (the redone text comes back beside deleted text the other typed against: the same
