@@ -210,7 +210,7 @@ export class SessionCall extends TypedEmitter<CallEvents> {
       protocol: VOICE_PROTOCOL,
       version: VOICE_VERSION,
       logger: options.logger ?? silentLogger,
-      attach: (peer, channel, mux) => new VoiceLink(peer, channel, this, pacerOf(mux.stream), mux.stream as unknown as DatagramStream),
+      attach: (peer, channel, mux) => new VoiceLink(peer, channel, this, pacerOf(mux.stream), mux.stream),
     });
   }
 
