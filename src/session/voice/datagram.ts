@@ -188,7 +188,8 @@ export class DatagramPath implements IDisposable {
 
   /** Frames to the other side go as datagrams (it speaks 2 and said one of ours arrived). */
   get usable(): boolean {
-    return !this.closed && this.capable && this.remote?.datagrams === true && this.remote.heard;
+    const r = this.remote;
+    return !this.closed && this.capable && r !== undefined && r.version >= VOICE_PROTOCOL_VERSION && r.datagrams && r.heard;
   }
 
   /** The channel opened: say what this side speaks. */
@@ -200,7 +201,7 @@ export class DatagramPath implements IDisposable {
   /** The other side's `version`. */
   onVersion(v: VoiceVersion): void {
     this.remote = v;
-    if (v.heard || !v.datagrams || !this.capable) this.stopProbing();
+    if (v.heard || !v.datagrams || v.version < VOICE_PROTOCOL_VERSION || !this.capable) this.stopProbing();
     else this.probe();
   }
 
