@@ -12,6 +12,7 @@
  *   stdin:  {"cmd":"join"} | {"cmd":"link"} | {"cmd":"sink"} (share a local sink for the transfer)
  *           | {"cmd":"pump","on":true|false} (write into the other side's sink as fast as it takes)
  *           | {"cmd":"pacing","on":false} (bulk data not paced during the call: what it was before pacer.ts)
+ *           | {"cmd":"datagrams","on":false} (frames on the channel only: what voice 1 does; says `datagrams`)
  *           | {"cmd":"expect","name":"x.bin","bytes":N} (says `received` once this folder holds it whole)
  *           | {"cmd":"stats"} (and reset) | {"cmd":"leave"}
  *   stdout: ready (with the folder, for the bench to write files into, as another program would),
@@ -29,6 +30,7 @@ import { parseBootstrap } from '../src/session/network';
 import { BulkPacer, pacerOf } from '../src/session/pacer';
 import { ServerTunnels } from '../src/session/tunnel';
 import { SessionCall } from '../src/session/voice/call';
+import { DatagramPath } from '../src/session/voice/datagram';
 import { CallPage } from '../src/session/voice/page-server';
 import { HiddenLinks } from '../test/helpers/call-pair';
 
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
   const page = new CallPage(call);
   const tunnels = new ServerTunnels(session);
   const room = BulkPacer.prototype.room;
+  const sendDatagram = DatagramPath.prototype.send;
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   // Stalls of this process's event loop over 100 ms, with the CPU it used meanwhile: near the stall's
@@ -81,8 +84,9 @@ async function main(): Promise<void> {
   let frames = 0;
   let since = Date.now();
   // Per frame (keyed by its capture time): when the speaker's host sent it, with what was queued on
-  // the connection ahead of it then (and whether it was paced); when the listener's host had it.
-  let sentAt: Array<[number, number, number, number]> = [];
+  // the connection ahead of it then (and whether it was paced, and whether it went as a datagram,
+  // beside that queue); when the listener's host had it.
+  let sentAt: Array<[number, number, number, number, number]> = [];
   let heardAt: Array<[number, number]> = [];
   const send = call.send.bind(call);
   call.send = (f) => {
@@ -90,8 +94,10 @@ async function main(): Promise<void> {
     const listener = session.peers().find((p) => p.name === 'listener');
     const stream = listener && session.memberMux(listener.id)?.stream;
     const pacer = stream && pacerOf(stream);
-    sentAt.push([f.time, Date.now(), pacer?.queued() ?? 0, pacer?.paced ? 1 : 0]);
-    return send(f);
+    const [at, queued, paced, datagrams] = [Date.now(), pacer?.queued() ?? 0, pacer?.paced ? 1 : 0, call.sentAsDatagrams];
+    const all = send(f);
+    sentAt.push([f.time, at, queued, paced, call.sentAsDatagrams > datagrams ? 1 : 0]);
+    return all;
   };
   call.on('frame', (_p, f) => {
     heardAt.push([f.time, Date.now()]);
@@ -122,6 +128,9 @@ async function main(): Promise<void> {
       if (pumping) void pump();
     } else if (m.cmd === 'expect') {
       void arrival(path.join(folder, String(m.name)), Number(m.bytes)).then((at) => say({ event: 'received', at }));
+    } else if (m.cmd === 'datagrams') {
+      DatagramPath.prototype.send = m.on === false ? () => false : sendDatagram;
+      say({ event: 'datagrams' });
     } else if (m.cmd === 'pacing') {
       BulkPacer.prototype.room = m.on === false ? () => true : room;
     } else if (m.cmd === 'stats') {

@@ -4,8 +4,10 @@
  * → the listener's page's jitter buffer, until the frame is scheduled to play — p50 and p99, alone and
  * with a transfer on the same connection, in alternating windows of one run: a file written into the
  * speaker's folder (by this process, as another program would) and fetched by the others as the
- * workspace fetches any file (chunks asked for and served, PROTOCOL §6); and a shared server's TCP
- * stream written as fast as the connection takes it, paced and not. Also the bandwidth one speaker
+ * workspace fetches any file (chunks asked for and served, PROTOCOL §6), with the frames as datagrams
+ * beside the stream (voice 2, the default) and again with them on the stream (voice 1, as before:
+ * head-of-line blocking behind the chunks); and a shared server's TCP stream written as fast as the
+ * connection takes it, paced and not. Also the bandwidth one speaker
  * uses. Each peer is its own process (voice-child.ts: a whole peer over a folder), as real peers are:
  * the transfer's work lands on the peers' event loops, not on one shared with the other peers.
  */
@@ -60,7 +62,8 @@ interface Stats {
   loopP99: number;
   loopMax: number;
   pumpedMB: number;
-  sentAt: Array<[number, number, number, number]>;
+  /** Per frame sent: capture time, sent at, bytes queued ahead on the stream, paced (1/0), sent as a datagram (1/0). */
+  sentAt: Array<[number, number, number, number, number]>;
   heardAt: Array<[number, number]>;
   /** The event loop's stalls over 100 ms: [ms, CPU ms this process used meanwhile]. */
   stalls: Array<[number, number]>;
@@ -129,8 +132,11 @@ interface Windows {
   ahead: number[][];
   /** Host to host (speaker sent → listener had it), ms per frame. */
   wire: number[][];
+  /** Frames the speaker sent as datagrams, and all it sent. */
+  datagrams: number;
+  sent: number;
 }
-const windows = (): Windows => ({ far: [], played: [], late: 0, decoded: [], page: [], up: [], down: [], loop: [], ahead: [], wire: [] });
+const windows = (): Windows => ({ far: [], played: [], late: 0, decoded: [], page: [], up: [], down: [], loop: [], ahead: [], wire: [], datagrams: 0, sent: 0 });
 
 export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<Row[]> {
   if (!fs.existsSync(CHROMIUM)) return [{ name: `call: not measured (no Chromium at ${CHROMIUM}; bash scripts/setup-editor.sh installs it)`, value: NaN, unit: '' }];
@@ -166,23 +172,27 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
     // Three seconds first: a page's first seconds (its decoder starting, the machine busy opening
     // two pages) are not what the rest of a call sounds like.
     await waitFor(async () => Number(await listener.evaluate('window.hyperpairStats.played')) > 150, 'the listener to play three seconds of speech', 60_000);
-    const [quiet, file, busy, unpaced] = [windows(), windows(), windows(), windows()];
+    // `stream-file`: the same file transfer with frames on the channel only (no datagrams: voice 1, a
+    // LAN connection), the way every frame went before voice 2.
+    const [quiet, file, streamFile, busy, unpaced] = [windows(), windows(), windows(), windows(), windows()];
     // HYPERPAIR_VOICE_WINDOWS=quiet,file: only those kinds of window (to look at one; the others' rows are empty).
-    const kinds = (process.env.HYPERPAIR_VOICE_WINDOWS ?? 'quiet,file,paced,unpaced').split(',') as Array<'quiet' | 'file' | 'paced' | 'unpaced'>;
+    const kinds = (process.env.HYPERPAIR_VOICE_WINDOWS ?? 'quiet,file,stream-file,paced,unpaced').split(',') as Array<'quiet' | 'file' | 'stream-file' | 'paced' | 'unpaced'>;
     const speakerFolder = String(a.latest('ready')?.folder);
     // HYPERPAIR_VOICE_FILE_MB: another size (MiB) for the file of the file-transfer windows.
     const fileBytes = Number(process.env.HYPERPAIR_VOICE_FILE_MB ?? (quick ? 32 : 64)) * 1024 * 1024;
     const fileTimes: number[] = [];
+    const streamFileTimes: number[] = [];
     let kbps = 0;
     let fps = 0;
     let pumpedMB = 0;
     let unpacedMB = 0;
     let audioClock = 1;
     for (let round = 0; round < rounds; round++) {
-      for (const w of kinds.map((k) => ({ quiet, file, paced: busy, unpaced })[k])) {
+      for (const w of kinds.map((k) => ({ quiet, file, 'stream-file': streamFile, paced: busy, unpaced })[k])) {
         const stream = w === busy || w === unpaced;
         // A file's bytes are made before its window: only its arrival in the folder is in it.
-        const content = w === file ? randomBytes(fileBytes) : undefined;
+        const content = w === file || w === streamFile ? randomBytes(fileBytes) : undefined;
+        if (w === streamFile) await Promise.all(peers.map((p) => p.ask({ cmd: 'datagrams', on: false }, 'datagrams')));
         if (stream) {
           for (const p of [a, b]) p.send({ cmd: 'pacing', on: w === busy });
           await a.ask({ cmd: 'pump', on: true }, 'pumping');
@@ -192,16 +202,17 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
         const l = await latencies(listener, async () => {
           if (!content) return sleep(window);
           // From its arrival in the speaker's folder until both others' folders hold it whole.
-          const name = `transfer-${round}.bin`;
+          const name = `transfer-${round}${w === streamFile ? '-stream' : ''}.bin`;
           const arrived = [b, far].map((p) => p.ask({ cmd: 'expect', name, bytes: fileBytes }, 'received', 300_000));
           const temp = path.join(dir, name);
           fs.writeFileSync(temp, content);
           const t0 = Date.now();
           fs.renameSync(temp, path.join(speakerFolder, name)); // whole at once, as an editor's save is
           const [atB] = await Promise.all(arrived);
-          fileTimes.push(Number(atB.at) - t0);
+          (w === file ? fileTimes : streamFileTimes).push(Number(atB.at) - t0);
         });
         const [sa, sb, sf] = (await Promise.all(peers.map((p) => p.ask({ cmd: 'stats' }, 'stats')))) as unknown as Stats[];
+        if (w === streamFile) await Promise.all(peers.map((p) => p.ask({ cmd: 'datagrams', on: true }, 'datagrams')));
         w.far.push(sf.down);
         if (stream) a.send({ cmd: 'pump', on: false });
         w.played.push(l.played);
@@ -213,7 +224,9 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
         const wire = sa.sentAt.filter(([t]) => heard.has(t)).map(([t, at, queued, inflight]) => [heard.get(t)! - at, queued, inflight]);
         w.ahead.push(sa.sentAt.map(([, , queued]) => queued));
         w.wire.push(wire.map(([ms]) => ms));
-        if (process.env.HYPERPAIR_VOICE_TRACE) fs.appendFileSync(process.env.HYPERPAIR_VOICE_TRACE, JSON.stringify({ window: w === quiet ? 'quiet' : w === file ? 'file' : w === busy ? 'paced' : 'unpaced', wire, loop: [sa.loopP99, sb.loopP99], loopMax: [sa.loopMax, sb.loopMax, sf.loopMax], stalls: [sa.stalls, sb.stalls, sf.stalls], up99: percentile(sa.up, 0.99) }) + '\n');
+        w.datagrams += sa.sentAt.filter((x) => x[4] === 1).length;
+        w.sent += sa.sentAt.length;
+        if (process.env.HYPERPAIR_VOICE_TRACE) fs.appendFileSync(process.env.HYPERPAIR_VOICE_TRACE, JSON.stringify({ window: w === quiet ? 'quiet' : w === file ? 'file' : w === streamFile ? 'stream-file' : w === busy ? 'paced' : 'unpaced', wire, loop: [sa.loopP99, sb.loopP99], loopMax: [sa.loopMax, sb.loopMax, sf.loopMax], stalls: [sa.stalls, sb.stalls, sf.stalls], up99: percentile(sa.up, 0.99) }) + '\n');
         w.down.push(sb.down);
         w.loop.push(Math.max(sa.loopP99, sb.loopP99));
         if (w === quiet) [kbps, fps, audioClock] = [sb.kbps, sb.framesPerSecond, l.audioClock];
@@ -235,20 +248,33 @@ export async function voiceBench(testnet: TestNetwork, quick: boolean): Promise<
     rows.push({ name: "call: of which capture until the listener's host side has the frame, p50 and p99", value: p(quiet.down, 0.5), unit: 'ms', reference: p(quiet.down, 0.99) });
     rows.push({ name: "call: of which capture until the listener's page has the frame (before decoding and its jitter buffer), p50 and p99", value: p(quiet.page, 0.5), unit: 'ms', reference: p(quiet.page, 0.99) });
     rows.push({ name: "call: of which capture until the listener's page has decoded the frame (the rest is its jitter buffer), p50 and p99", value: p(quiet.decoded, 0.5), unit: 'ms', reference: p(quiet.decoded, 0.99) });
+    rows.push({ name: 'call: frames the speaker sent as datagrams in the quiet windows, of those sent (voice 2: beside the stream, datagram.ts)', value: quiet.datagrams, unit: 'frames', reference: quiet.sent });
     rows.push({ name: "call: relayed: capture until the host side of a member whose call has no link to the speaker has the frame (through the listener, one hop), p50 and p99", value: p(quiet.far, 0.5), unit: 'ms', reference: p(quiet.far, 0.99) });
-    const [f50, f99] = [p(file.played, 0.5), p(file.played, 0.99)];
     const mib = fileBytes / 1024 / 1024;
-    // Per round, the file window against the quiet window just before it: the machine's other load
-    // drifts over a run, and a difference within one round is less of that drift than the two totals'.
-    const paired = file.played.map((xs, r) => percentile(xs, 0.5) - percentile(quiet.played[r] ?? [], 0.5)).filter((d) => !Number.isNaN(d));
-    rows.push({ name: `call: what the file transfer adds to mouth-to-ear p50, per round (its window's p50 minus the quiet window's of the same round: ${paired.map((d) => Math.round(d)).join(', ')} ms), median`, value: percentile(paired, 0.5), unit: 'ms', goal: '≤ 50 ms', met: percentile(paired, 0.5) <= 50 });
-    rows.push({ name: `call: mouth-to-ear latency while a file of ${mib} MiB written into the speaker's folder is fetched by the two others (the workspace's own transfer: chunks of 256 KiB), p50 of ${n(file.played)} in ${rounds} transfers; reference: without, the same run`, value: f50, unit: 'ms', reference: q50, goal: '≤ 50 ms more than without', met: f50 - q50 <= 50 });
-    rows.push({ name: 'call: mouth-to-ear latency during the file transfer, p99; reference: without', value: f99, unit: 'ms', reference: q99 });
-    rows.push({ name: 'call: frames lost in the jitter buffer during the file transfer, of those played', value: file.late, unit: 'frames', reference: n(file.played) });
-    rows.push({ name: "call: during the file transfer, capture until the listener's host side has the frame, p50 and p99", value: p(file.down, 0.5), unit: 'ms', reference: p(file.down, 0.99) });
-    rows.push({ name: 'call: during the file transfer, host to host (speaker sent → listener had it), p50 and p99; reference p99 without', value: p(file.wire, 0.5), unit: 'ms', reference: p(file.wire, 0.99), note: `without: p50 ${p(quiet.wire, 0.5)}, p99 ${p(quiet.wire, 0.99)}` });
-    rows.push({ name: "call: during the file transfer, bytes queued or in flight on the speaker's connection to the listener ahead of a frame, p50 and p99", value: p(file.ahead, 0.5), unit: 'bytes', reference: p(file.ahead, 0.99) });
-    rows.push({ name: `call: the file transfer, from the file's arrival in the speaker's folder until the listener's folder held it (median of ${fileTimes.length}); MB/s`, value: percentile(fileTimes, 0.5), unit: 'ms', reference: Number((fileBytes / 1e6 / (percentile(fileTimes, 0.5) / 1000)).toFixed(1)) });
+    /** The rows of one kind of file window: what the transfer adds, against the quiet windows of the same run. */
+    const fileRows = (w: Windows, times: number[], how: string) => {
+      if (w.played.length === 0) return;
+      const [f50, f99] = [p(w.played, 0.5), p(w.played, 0.99)];
+      // Per round, the file window against the quiet window just before it: the machine's other load
+      // drifts over a run, and a difference within one round is less of that drift than the two totals'.
+      const added = (q: number) => w.played.map((xs, r) => percentile(xs, q) - percentile(quiet.played[r] ?? [], q)).filter((d) => !Number.isNaN(d));
+      const [a50, a99] = [added(0.5), added(0.99)];
+      const list = (xs: number[]) => xs.map((d) => Math.round(d)).join(', ');
+      rows.push({ name: `call, ${how}: what the file transfer adds to mouth-to-ear p50, per round (its window's p50 minus the quiet window's of the same round: ${list(a50)} ms), median`, value: percentile(a50, 0.5), unit: 'ms', goal: '≤ 50 ms', met: percentile(a50, 0.5) <= 50 });
+      rows.push({ name: `call, ${how}: what the file transfer adds to mouth-to-ear p99, per round (${list(a99)} ms), median`, value: percentile(a99, 0.5), unit: 'ms' });
+      rows.push({ name: `call, ${how}: mouth-to-ear latency while a file of ${mib} MiB written into the speaker's folder is fetched by the two others (the workspace's own transfer: chunks of 256 KiB), p50 of ${n(w.played)} in ${w.played.length} transfers; reference: without, the same run`, value: f50, unit: 'ms', reference: q50, goal: '≤ 50 ms more than without', met: f50 - q50 <= 50 });
+      rows.push({ name: `call, ${how}: mouth-to-ear latency during the file transfer, p99; reference: without`, value: f99, unit: 'ms', reference: q99 });
+      rows.push({ name: `call, ${how}: frames lost in the jitter buffer during the file transfer, of those played`, value: w.late, unit: 'frames', reference: n(w.played) });
+      rows.push({ name: `call, ${how}: during the file transfer, capture until the speaker's host side has the frame (its page and its POST, before the session), p50 and p99`, value: p(w.up, 0.5), unit: 'ms', reference: p(w.up, 0.99) });
+      rows.push({ name: `call, ${how}: during the file transfer, capture until the listener's host side has the frame, p50 and p99`, value: p(w.down, 0.5), unit: 'ms', reference: p(w.down, 0.99) });
+      rows.push({ name: `call, ${how}: during the file transfer, capture until the listener's page has decoded the frame (the rest is its jitter buffer), p50 and p99`, value: p(w.decoded, 0.5), unit: 'ms', reference: p(w.decoded, 0.99) });
+      rows.push({ name: `call, ${how}: during the file transfer, host to host (speaker sent → listener had it), p50 and p99; reference p99 without`, value: p(w.wire, 0.5), unit: 'ms', reference: p(w.wire, 0.99), note: `without: p50 ${p(quiet.wire, 0.5)}, p99 ${p(quiet.wire, 0.99)}` });
+      rows.push({ name: `call, ${how}: during the file transfer, bytes queued or in flight on the speaker's connection to the listener as a frame was sent (a datagram does not wait behind them), p50 and p99`, value: p(w.ahead, 0.5), unit: 'bytes', reference: p(w.ahead, 0.99) });
+      rows.push({ name: `call, ${how}: frames the speaker sent as datagrams during the file transfer, of those sent`, value: w.datagrams, unit: 'frames', reference: w.sent });
+      rows.push({ name: `call, ${how}: the file transfer, from the file's arrival in the speaker's folder until the listener's folder held it (median of ${times.length}); MB/s`, value: percentile(times, 0.5), unit: 'ms', reference: Number((fileBytes / 1e6 / (percentile(times, 0.5) / 1000)).toFixed(1)) });
+    };
+    fileRows(file, fileTimes, 'frames as datagrams (voice 2)');
+    fileRows(streamFile, streamFileTimes, 'frames on the stream (voice 1, as before)');
     rows.push({ name: `call: mouth-to-ear latency with a bulk transfer on the same connection (${(pumpedMB / (rounds * window / 1000)).toFixed(1)} MB/s through it), p50 of ${n(busy.played)}; reference: without`, value: b50, unit: 'ms', reference: q50, goal: '≤ 50 ms more than without', met: b50 - q50 <= 50 });
     rows.push({ name: 'call: mouth-to-ear latency with the bulk transfer, p99; reference: without', value: b99, unit: 'ms', reference: q99 });
     rows.push({ name: 'call: frames lost in the jitter buffer with the bulk transfer, of those played', value: busy.late, unit: 'frames', reference: n(busy.played) });

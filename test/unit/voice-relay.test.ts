@@ -72,6 +72,8 @@ test('a member without a link to the speaker hears them through a member linked 
     assert.equal(seenByCy?.via?.name, 'Bob', 'Cy sees Ada in the call, heard through Bob');
     assert.deepEqual(ada.call.members().map((m) => [m.peer.name, m.via?.name]), [['Bob', undefined], ['Cy', 'Bob']], 'Ada has no call link to Cy: she sees Cy through Bob');
     assert.ok(bob.call.relayedForOthers > 0, 'Bob carried the frames');
+    // Bob is muted and Ada hidden from Cy: every datagram Cy took so far is a relayed frame (voice 2).
+    assert.ok(cy.call.receivedAsDatagrams > 0, 'the relayed frames came as datagrams');
 
     // The link comes up: Cy hears Ada directly, and Bob stops carrying.
     adaSees.show();

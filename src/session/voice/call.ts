@@ -3,46 +3,33 @@
  * on member connections only (docs/PROTOCOL.md §9.7), so nobody outside the session can hear or reach
  * it and nothing new is announced anywhere.
  *
- * Voice must not wait behind files: the connection is one reliable stream, so while this peer sends
- * frames to a member (both in the call, this peer unmuted or relaying to it), bulk data to that member is paced (pacer.ts: shared servers and file
- * chunks keep at most 64 KiB queued and in flight ahead of a frame); and a frame is dropped here,
- * before it is queued, whenever the connection has not drained what it was last given. A late frame
- * is worth nothing to a listener; a dropped one costs 20 ms of sound. Receivers put frames in a jitter
+ * Voice must not wait behind files. Where both sides can (voice protocol 2 over UDX), frames go as
+ * datagrams beside the connection's stream (datagram.ts) and wait behind nothing it queued. Otherwise
+ * (a voice-1 peer, a LAN connection over TCP, a path that drops datagrams) they go on the channel, one
+ * reliable stream: then a frame is dropped here, before it is queued, whenever the connection has not
+ * drained what it was last given. Either way, while this peer sends frames to a member (both in the
+ * call, this peer unmuted or relaying to it), bulk data to that member is paced (pacer.ts: at most
+ * 64 KiB queued and in flight), which keeps the path's queues short for datagrams too. A late frame is
+ * worth nothing to a listener; a dropped one costs 20 ms of sound. Receivers put frames in a jitter
  * buffer (the page's), which drops frames that come too late.
  */
 import { TypedEmitter } from '../events';
-import c from 'compact-encoding';
-import type { Encoding } from 'compact-encoding';
 import type Protomux from 'protomux';
 import { silentLogger, type Logger } from '../log';
 import { MemberChannels, type MemberLink, type MemberMuxSource } from '../member-channels';
 import type { PeerInfo } from '../transport';
 import { METER_TICK_MS, SpeakingMeter, type Loudness } from './speaking';
-import { field, writeFields } from '../fields';
 import type { IDisposable } from '../disposable';
 import { pacerOf, type BulkPacer } from '../pacer';
-import { chooseRelays, MAX_REACH, originEncoding, reachEncoding, SeenFrames, wantEncoding, type ReachEntry } from './relay';
+import { chooseRelays, MAX_REACH, reachEncoding, SeenFrames, wantEncoding, type ReachEntry } from './relay';
+import { frameEncoding, relayedEncoding, stateEncoding, type CallState, type RelayedFrame, type VoiceFrame } from './frames';
+import { DatagramPath, versionEncoding, type DatagramStream, type VoiceVersion } from './datagram';
+
+export { MAX_FRAME_BYTES, type CallState, type VoiceFrame } from './frames';
 
 export const VOICE_PROTOCOL = 'hyperpair/voice';
+/** The channel's handshake: 1 for ever, since a voice-1 peer closes the channel on any other (voice 2 says itself in `version`, datagram.ts). */
 export const VOICE_VERSION = 1;
-/** An Opus packet of 20 ms is at most a few hundred bytes at speech bitrates; anything larger is refused. */
-export const MAX_FRAME_BYTES = 4000;
-
-export interface VoiceFrame {
-  /** Per sender, +1 per frame (a gap is a frame lost or dropped). */
-  seq: number;
-  /** Capture time of the frame's first sample, ms on the sender's clock (only differences matter). */
-  time: number;
-  /** Loudness 0–255 of the frame (for "who is speaking"), computed by the speaker. */
-  level: number;
-  /** One Opus packet, 48 kHz mono, 20 ms. */
-  data: Uint8Array;
-}
-
-export interface CallState {
-  inCall: boolean;
-  muted: boolean;
-}
 
 /** A member in the call; speaking and level as of the last meter tick (speaking.ts). */
 export interface CallMember extends CallState, Loudness {
@@ -61,45 +48,14 @@ export interface CallEvents {
   members: [members: CallMember[]];
 }
 
-const frameFields = [field(c.uint, (f: VoiceFrame) => f.seq), field(c.uint, (f: VoiceFrame) => f.time), field(c.uint, (f: VoiceFrame) => f.level), field(c.buffer, (f: VoiceFrame) => f.data)];
-
-function decodeFrame(state: Parameters<Encoding<VoiceFrame>['decode']>[0]): VoiceFrame {
-  const f = { seq: c.uint.decode(state), time: c.uint.decode(state), level: c.uint.decode(state), data: c.buffer.decode(state) ?? new Uint8Array(0) };
-  if (f.data.byteLength > MAX_FRAME_BYTES || f.level > 255) throw new Error('voice frame out of bounds');
-  return f;
-}
-
-const frameEncoding: Encoding<VoiceFrame> = { ...writeFields<VoiceFrame>(...frameFields), decode: decodeFrame };
-
-/** A frame carried for a speaker not connected to the receiver (relay.ts). */
-interface RelayedFrame extends VoiceFrame {
-  /** The speaker's public key, hex. */
-  origin: string;
-}
-
-const relayedEncoding: Encoding<RelayedFrame> = {
-  ...writeFields<RelayedFrame>(field(originEncoding, (r) => r.origin), ...frameFields),
-  decode: (state) => {
-    const origin = originEncoding.decode(state);
-    return { origin, ...decodeFrame(state) };
-  },
-};
-
-const stateEncoding: Encoding<CallState> = {
-  preencode: (state) => c.uint.preencode(state, 3),
-  encode: (state, s) => c.uint.encode(state, (s.inCall ? 1 : 0) | (s.muted ? 2 : 0)),
-  decode(state) {
-    const bits = c.uint.decode(state);
-    return { inCall: (bits & 1) !== 0, muted: (bits & 2) !== 0 };
-  },
-};
-
 class VoiceLink implements MemberLink {
   readonly frame: Protomux.Message<VoiceFrame>;
   readonly state: Protomux.Message<CallState>;
   readonly relayed: Protomux.Message<RelayedFrame>;
   private readonly reachMessage: Protomux.Message<ReachEntry[]>;
   private readonly wantMessage: Protomux.Message<string[]>;
+  /** Frames as datagrams, where both sides can (voice protocol 2). */
+  readonly datagrams: DatagramPath;
   /** The members in the call this member hears directly, as it last said (`reach`). */
   reach: ReachEntry[] = [];
   /** The speakers this member asked this peer to relay (`want`). */
@@ -120,6 +76,7 @@ class VoiceLink implements MemberLink {
     channel: Protomux.Channel<number>,
     private readonly call: SessionCall,
     private readonly pacer: BulkPacer,
+    stream: DatagramStream,
   ) {
     this.frame = channel.addMessage({ encoding: frameEncoding, onmessage: (f: VoiceFrame) => call.receive(this, f) });
     this.state = channel.addMessage({
@@ -147,6 +104,19 @@ class VoiceLink implements MemberLink {
       },
     });
     this.relayed = channel.addMessage({ encoding: relayedEncoding, onmessage: (r: RelayedFrame) => call.receiveRelayed(this, r) });
+    // Message 5 (voice protocol 2): a voice-1 peer ignores it, never says it, and so never gets a datagram.
+    const version = channel.addMessage({ encoding: versionEncoding, onmessage: (v: VoiceVersion) => this.datagrams.onVersion(v) });
+    const counted = () => call.receivedAsDatagrams++;
+    this.datagrams = new DatagramPath(stream, version, { frame: (f) => (counted(), call.receive(this, f)), relayed: (r) => (counted(), call.receiveRelayed(this, r)) });
+  }
+
+  /** Sends one frame (this peer's, or relayed): as a datagram where it can, else on the channel unless the connection is busy. */
+  sendFrame(d: { kind: 'frame'; frame: VoiceFrame } | { kind: 'relayed'; frame: RelayedFrame }): 'datagram' | 'stream' | 'dropped' {
+    if (this.datagrams.send(d)) return 'datagram';
+    if (this.congested) return 'dropped';
+    const sent = d.kind === 'frame' ? this.frame.send(d.frame) : this.relayed.send(d.frame);
+    if (!sent) this.congested = true;
+    return 'stream';
   }
 
   /** Tells the member whom this peer hears directly, when that changed since it last did. */
@@ -167,10 +137,12 @@ class VoiceLink implements MemberLink {
 
   opened(): void {
     this.state.send(this.call.state());
+    this.datagrams.opened();
     this.call.changed();
   }
 
   closed(): void {
+    this.datagrams.dispose();
     this.pacing?.dispose();
     this.pacing = undefined;
     this.call.changed();
@@ -210,6 +182,10 @@ export class SessionCall extends TypedEmitter<CallEvents> {
   /** Frames not sent because a connection was busy (per call, for the bench and diagnostics). */
   dropped = 0;
   sent = 0;
+  /** Of `sent`, how many went as datagrams (datagram.ts). */
+  sentAsDatagrams = 0;
+  /** Datagrams taken from members (authentic, well-formed, not replayed), before repeats are told apart by `seq`. */
+  receivedAsDatagrams = 0;
   /** Frames heard from members while in the call. */
   received = 0;
   private meterTimer: NodeJS.Timeout | undefined;
@@ -234,7 +210,7 @@ export class SessionCall extends TypedEmitter<CallEvents> {
       protocol: VOICE_PROTOCOL,
       version: VOICE_VERSION,
       logger: options.logger ?? silentLogger,
-      attach: (peer, channel, mux) => new VoiceLink(peer, channel, this, pacerOf(mux.stream)),
+      attach: (peer, channel, mux) => new VoiceLink(peer, channel, this, pacerOf(mux.stream), mux.stream),
     });
   }
 
@@ -270,13 +246,14 @@ export class SessionCall extends TypedEmitter<CallEvents> {
     let all = true;
     for (const { link } of this.channels.links()) {
       if (!link.remote.inCall) continue;
-      if (link.congested) {
+      const how = link.sendFrame({ kind: 'frame', frame: f });
+      if (how === 'dropped') {
         this.dropped++;
         all = false;
         continue;
       }
       this.sent++;
-      if (!link.frame.send(f)) link.congested = true;
+      if (how === 'datagram') this.sentAsDatagrams++;
     }
     return all;
   }
@@ -321,12 +298,8 @@ export class SessionCall extends TypedEmitter<CallEvents> {
     this.emit('frame', link.peer, f);
     for (const { link: to } of this.channels.links()) {
       if (to === link || !to.remote.inCall || !to.wants.has(link.peer.id)) continue;
-      if (to.congested) {
-        this.dropped++;
-        continue;
-      }
-      this.relayedForOthers++;
-      if (!to.relayed.send({ origin: link.peer.id, ...f })) to.congested = true;
+      if (to.sendFrame({ kind: 'relayed', frame: { origin: link.peer.id, ...f } }) === 'dropped') this.dropped++;
+      else this.relayedForOthers++;
     }
   }
 
