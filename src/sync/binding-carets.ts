@@ -10,10 +10,13 @@
  * again after the edit (`putBack`).
  */
 import * as Y from 'yjs';
-import { mapBack, readerAfter, type Reader } from './edit-algebra';
+import { landed, mapBack, readerAfter, type Reader } from './edit-algebra';
 import { mapOffset, type TextEdit } from './textdiff';
 import type { EditorBuffer, Flight } from './editor-buffer';
 import { TypingRuns } from './typing-runs';
+
+/** How many of one flight's insertions are looked up as a possible word in progress (wordsInProgress). */
+const MAX_WORD_CHECKS = 32;
 
 export class BindingCarets {
   private readonly runs: TypingRuns;
@@ -38,6 +41,25 @@ export class BindingCarets {
     if (at === 0 || !toShared.some((e) => e.offset === at && e.insert)) return false;
     const index = mapOffset(toShared, at);
     return this.runs.continuesLeft(index, readerAfter(toShared, read)(index - 1, 2));
+  }
+
+  /**
+   * Which insertions of a flight (`edits`: buffer → shared text, touching ones merged, so the
+   * character before each insertion is the buffer's own) go on with a collaborator's word in
+   * progress, as `continuesWord` says: one pass over the edits, and at most MAX_WORD_CHECKS looked
+   * up in the shared text, so that a flight of thousands of edits (a trace replayed into an open
+   * file, a lagging editor) costs per edit what a keystroke's does. Past those, insertions are kept
+   * before a caret as every other insertion is.
+   */
+  wordsInProgress(edits: readonly TextEdit[], read: Reader): (e: TextEdit) => boolean {
+    if (!this.runs.live()) return () => false;
+    const index = new Map(landed(edits).filter(({ edit }) => edit.insert && !edit.deleteCount).map(({ edit, at }) => [edit.offset, at]));
+    let checks = 0;
+    return (e) => {
+      const i = index.get(e.offset);
+      if (i === undefined || e.offset === 0 || ++checks > MAX_WORD_CHECKS) return false;
+      return this.runs.continuesLeft(i, () => read(e.offset - 1, 1) + e.insert[0]);
+    };
   }
 
   /** Buffer offsets (carets, selection ends) as positions in the shared text, for `putBack`. */

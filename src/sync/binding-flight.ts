@@ -21,9 +21,9 @@ function removedBy(buffer: EditorBuffer, seen: number, edits: readonly TextEdit[
   return edits.filter((e) => e.deleteCount > 0).map((e) => ({ offset: e.offset, text: read(e.offset, e.deleteCount) }));
 }
 
-function sendable(buffer: EditorBuffer, edits: TextEdit[], pushing: (e: TextEdit) => boolean): TextEdit[] {
+function sendable(buffer: EditorBuffer, edits: TextEdit[], carets: BindingCarets): TextEdit[] {
   const merged = mergeTouching(edits);
-  return buffer.prepareEdits ? mergeTouching(buffer.prepareEdits(merged, pushing)) : merged;
+  return buffer.prepareEdits ? mergeTouching(buffer.prepareEdits(merged, carets.wordsInProgress(merged, reportedReader(buffer)))) : merged;
 }
 
 export interface FlightOf {
@@ -47,7 +47,7 @@ export function newFlight(o: FlightOf): Flight {
     edits: o.pending,
     // A hand-over's first flight brings the old document's last keystrokes: the caret goes past
     // them, as it would have had they been typed here, so it is not kept before them.
-    sent: o.caretsFollow ? mergeTouching(o.pending) : sendable(o.buffer, o.pending, (e) => o.bindingCarets.continuesWord(o.toShared(), e.offset, reportedReader(o.buffer))),
+    sent: o.caretsFollow ? mergeTouching(o.pending) : sendable(o.buffer, o.pending, o.bindingCarets),
     baseVersion: o.seen,
     removed: removedBy(o.buffer, o.seen, o.pending),
     raced: false,

@@ -42,6 +42,13 @@ export class TypingRuns {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Whether a collaborator's run of typing is going on (their last change arrived lately). */
+  live(): boolean {
+    const t = this.now();
+    for (const run of this.runs.values()) if (t - run.at < RUN_MS) return true;
+    return false;
+  }
+
   /** A collaborators' transaction was applied to the shared text's document. */
   noteRemote(tx: Y.Transaction): void {
     const own = this.ytext.doc!.clientID;
@@ -62,8 +69,8 @@ export class TypingRuns {
    * before a space, the collaborator is between words: a keystroke there splits none, and going after
    * the rest would put it in the path of their next letters instead (the binding fuzz).
    */
-  continuesLeft(index: number, around: string): boolean {
-    if (index === 0 || index >= this.ytext.length || !this.runs.size || !INSIDE_WORD.test(around)) return false;
+  continuesLeft(index: number, around: string | (() => string)): boolean {
+    if (index === 0 || index >= this.ytext.length || !this.runs.size || !INSIDE_WORD.test(typeof around === 'string' ? around : around())) return false;
     const left = Y.createRelativePositionFromTypeIndex(this.ytext, index, -1).item;
     const first = Y.createRelativePositionFromTypeIndex(this.ytext, index, 0).item;
     if (!left || !first || left.client !== first.client || first.clock <= left.clock || first.clock - left.clock > MAX_CURSORS) return false;
