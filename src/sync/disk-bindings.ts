@@ -73,16 +73,18 @@ export class DiskBindings {
    * Binds the file at `e.path` to its loaded text, if it can be: the mirror has read it as text
    * (its record holds the text), and nothing else binds the text. `adopt`: the file was an editor's
    * until now, whose saves wrote the shared text there; what it holds is taken as the copy's text.
-   * Call from within the mirror's queue. Returns the copy, or undefined when it cannot be bound.
+   * `bytes`: what the caller has just read of the file (a change the watcher found), used instead of
+   * reading it again; the caller hands them to the copy (`take`). Call from within the mirror's
+   * queue. Returns the copy, or undefined when it cannot be bound.
    */
-  async bind(e: FileEntry, ytext: Y.Text, adopt = false): Promise<DiskCopy | undefined> {
+  async bind(e: FileEntry, ytext: Y.Text, options: { adopt?: boolean; bytes?: Buffer } = {}): Promise<DiskCopy | undefined> {
     const have = this.bound.get(e.path);
     if (have?.id === e.id && have.binding.ytext === ytext) return have.copy;
     this.release(e.path); // another file's, that left this path
 
     const rel = e.path;
     if (this.core.closed || this.core.guard.halted || isBound(ytext) || this.core.known.get(rel)?.text === undefined) return undefined;
-    const known = adopt ? this.core.known.get(rel) : await this.caughtUp(rel, ytext);
+    const { known, read } = options.adopt ? { known: this.core.known.get(rel), read: undefined } : await this.caughtUp(rel, ytext, options.bytes);
     if (known?.text === undefined) return undefined;
     const copy = new DiskCopy({
       root: this.core.root,
@@ -100,7 +102,7 @@ export class DiskBindings {
       onWriteRecovered: () => this.host.wrote(rel),
       logger: this.core.logger,
     });
-    if (adopt) await copy.adoptNow();
+    if (options.adopt) await copy.adoptNow();
     // Checked again after the await: an editor may have taken the text, or the file moved meanwhile.
     if (this.bound.has(rel) || isBound(ytext) || this.core.closed || this.core.ws.byId(e.id)?.path !== rel) {
       this.released.add(copy);
@@ -111,6 +113,10 @@ export class DiskBindings {
     copy.onDidChange((changes, version) => binding.onBufferChange(changes, version));
     this.bound.set(rel, { id: e.id, copy, binding });
     this.verifyTimer ??= setInterval(() => this.verifyAll(), VERIFY_MS).unref();
+    // The file changed beyond the record, as read just now: the copy takes those bytes (their change
+    // goes through the binding) instead of finding them again when the compare-and-swap of its first
+    // write fails. Its writes still expect what it last took: a change since then is read then.
+    if (read && !options.bytes) await copy.takeNow(read);
     return copy;
   }
 
@@ -119,21 +125,23 @@ export class DiskBindings {
    * it may lag the file by a moment (it is written a few hundred milliseconds after the file), and a
    * restart then found the lines written last on disk but not in the record. Taken for the file's own
    * change, they went into the shared text a second time (the chaos suite's kill-restart: every trial
-   * doubled a line or two).
+   * doubled a line or two). `read`: the file's bytes, when they are a text that differs from the record.
    */
-  private async caughtUp(rel: string, ytext: Y.Text): Promise<Known | undefined> {
+  private async caughtUp(rel: string, ytext: Y.Text, given?: Buffer): Promise<{ known: Known | undefined; read?: Buffer }> {
     const known = this.core.known.get(rel);
-    const bytes = known?.text === undefined ? undefined : await readIfFile(resolveInside(this.core.root, rel)).catch(() => undefined);
+    const bytes = known?.text === undefined ? undefined : (given ?? (await readIfFile(resolveInside(this.core.root, rel)).catch(() => undefined)));
     const now = this.core.known.get(rel);
-    const disk = bytes && now === known && contentHash(bytes) !== known!.hash ? asText(bytes) : undefined;
-    if (disk === undefined || now?.text === undefined) return now;
+    // Bytes read while the record changed may be older than it: neither merged here nor taken.
+    const read = bytes && now === known && contentHash(bytes) !== known!.hash ? bytes : undefined;
+    const disk = read && asText(read);
+    if (disk === undefined || now?.text === undefined) return { known: now };
     const base = withLinesFromShared(now.text, disk, ytext.toString());
-    if (base === now.text) return now;
+    if (base === now.text) return { known: now, read };
     const data = Buffer.from(base, 'utf8');
     const next: Known = { hash: contentHash(data), size: data.byteLength, text: base, earlier: earlierTexts(now) };
     this.core.logger.debug(`${rel}: the file holds ${base.length - now.text.length} characters of the shared text beyond what this peer last recorded of it; taken as read`);
     this.core.known.set(rel, next);
-    return next;
+    return { known: next, read };
   }
 
   /**

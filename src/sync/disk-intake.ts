@@ -209,7 +209,7 @@ export class DiskIntake implements DiskReader {
     const ytext = text === undefined || this.editor.owns(entry.path) ? undefined : this.core.ws.loadedText(entry.id);
     // Read here as text before: the change is one of the file's copy, merged by its binding
     // (disk-bindings.ts) over what the file has not received yet.
-    const copy = ytext && (await this.bindings.bind(entry, ytext));
+    const copy = ytext && (await this.bindings.bind(entry, ytext, { bytes }));
     if (copy) {
       await copy.takeNow(bytes);
       return;

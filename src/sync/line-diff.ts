@@ -10,7 +10,7 @@
  * or deleted stay whole lines here, so two insertions at one place only stack.
  */
 import diff from 'fast-diff';
-import { applyEdits, diffEdits, type TextEdit } from './textdiff';
+import { diffEdits, withCommonChanges, type CommonRule, type TextEdit } from './textdiff';
 
 /** Distinct lines a diff can tell apart (one UTF-16 unit each, surrogates left out). */
 const MAX_LINES = 0xffff - 0x800;
@@ -82,22 +82,20 @@ export function diffLineEdits(from: string, to: string): TextEdit[] {
  * lines of one that the other holds too (at its start, or anywhere at a line's start: others may have
  * inserted at that place since). Compared line by line, so that an inserted line is one edit on both
  * sides. Only for such a record: in general, the same line added at one place by two people is two
- * lines (textdiff's withCommonChanges takes only the very same edit as common).
+ * lines (withCommonChanges's default rule, sameEdit, takes only the very same edit as common). It is
+ * withCommonChanges with the line diff and this wider rule.
  */
 export function withLinesFromShared(base: string, disk: string, shared: string): string {
-  const fromB = new Map(diffLineEdits(base, shared).map((e) => [`${e.offset}:${e.deleteCount}`, e.insert]));
-  const common: TextEdit[] = [];
-  for (const e of diffLineEdits(base, disk)) {
-    const other = fromB.get(`${e.offset}:${e.deleteCount}`);
-    if (other === undefined) continue;
-    if (other === e.insert) common.push(e);
-    else if (e.deleteCount === 0) {
-      const lines = commonLines(e.insert, other);
-      if (lines) common.push({ offset: e.offset, deleteCount: 0, insert: lines });
-    }
-  }
-  return common.length ? applyEdits(base, common) : base;
+  return withCommonChanges(base, disk, shared, sameOrCommonLines, diffLineEdits);
 }
+
+/** The very same edit, or of two insertions at one place the whole lines both hold (commonLines). */
+const sameOrCommonLines: CommonRule = (mine, theirs) => {
+  if (mine.insert === theirs.insert) return mine;
+  if (mine.deleteCount !== 0) return undefined;
+  const lines = commonLines(mine.insert, theirs.insert);
+  return lines ? { offset: mine.offset, deleteCount: 0, insert: lines } : undefined;
+};
 
 /**
  * What two insertions at one place both hold as whole lines: all of the shorter if the longer has it

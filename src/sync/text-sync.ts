@@ -1,11 +1,14 @@
 /**
- * The wiring of what carries documents between peers, built once for a SharedWorkspace: the receiver
- * of messages (receiver.ts), the loader of texts (text-loader.ts, asking with fetcher.ts) and the sync
- * protocol (doc-sync.ts). They need each other (the receiver hands step 1s and updates to the sync,
- * which wakes the loader), so they are made together here, each over the parts it uses.
+ * What carries documents between peers, one for a SharedWorkspace: the receiver of messages
+ * (receiver.ts), the loader of texts (text-loader.ts, asking with fetcher.ts) and the sync protocol
+ * (doc-sync.ts). They need each other (the receiver hands step 1s and updates to the sync, which
+ * wakes the loader), so they are made together here, each over the parts it uses; and they hear the
+ * transport together (members joining and leaving, messages), through listeners this object owns.
  */
 import type * as Y from 'yjs';
+import { Disposable, toDisposable } from '../session/disposable';
 import type { Logger } from '../session/log';
+import type { PeerInfo } from '../session/transport';
 import { DocSync, type DocSyncParts } from './doc-sync';
 import type { WorkspaceCaps } from './index-guard';
 import { INDEX_DOC } from './protocol';
@@ -26,52 +29,90 @@ export interface TextSyncParts extends Pick<DocSyncParts, 'transport' | 'index' 
   unavailable(id: string): void;
   /** Texts' first-state bytes asked for and answered in batches (text-bytes.ts, text-serve.ts). */
   textBytes: TextBytesHandler;
+  /** A member joined or left (told after the sync protocol heard it). */
+  peerJoined(peerId: string): void;
+  peerLeft(peerId: string): void;
 }
 
-export function wireTextSync(p: TextSyncParts): { receiver: Receiver; loader: TextLoader; sync: DocSync } {
-  const loader = new TextLoader(
-    {
-      transport: p.transport,
-      logger: p.logger,
-      texts: p.texts,
-      outbox: p.outbox,
-      isClosed: p.isClosed,
-      pathOf: p.pathOf,
-      arrived: p.arrived,
-      unavailable: p.unavailable,
-      // A text's first state is built from bytes of this hash; `edited` says whether more must come.
-      base: (id) => {
-        const m = p.entries.get(id);
-        const hash = m?.get('hash');
-        const kind = m?.get('kind');
-        return (kind === 'text' || kind === 'notebook') && typeof hash === 'string' ? { hash, edited: m!.get('edited') === true, notebook: kind === 'notebook' } : undefined;
+export class TextSync extends Disposable {
+  readonly receiver: Receiver;
+  readonly loader: TextLoader;
+  readonly sync: DocSync;
+
+  constructor(private readonly p: TextSyncParts) {
+    super();
+    const loader = new TextLoader(
+      {
+        transport: p.transport,
+        logger: p.logger,
+        texts: p.texts,
+        outbox: p.outbox,
+        isClosed: p.isClosed,
+        pathOf: p.pathOf,
+        arrived: p.arrived,
+        unavailable: p.unavailable,
+        // A text's first state is built from bytes of this hash; `edited` says whether more must come.
+        base: (id) => {
+          const m = p.entries.get(id);
+          const hash = m?.get('hash');
+          const kind = m?.get('kind');
+          return (kind === 'text' || kind === 'notebook') && typeof hash === 'string' ? { hash, edited: m!.get('edited') === true, notebook: kind === 'notebook' } : undefined;
+        },
       },
-    },
-    p.docRequestTimeoutMs,
-  );
-  const receiver = new Receiver(p.transport, p.logger, p.awareness, p.links, p.blobs, {
-    admits: (name) => name === INDEX_DOC || p.entries.has(name) || p.texts.has(name) || p.texts.size < p.caps.maxFiles,
-    step1: (peer, name, sv) => sync.step1(peer, name, sv),
-    apply: (peer, name, update, complete) => sync.apply(peer, name, update, complete),
-  }, p.textBytes);
-  const sync: DocSync = new DocSync(
-    {
-      transport: p.transport,
-      index: p.index,
-      awareness: p.awareness,
-      guard: p.guard,
-      texts: p.texts,
-      outbox: p.outbox,
-      links: p.links,
-      blobs: p.blobs,
-      fetcher: loader.fetcher,
-      receiver,
-      indexArrived: p.indexArrived,
-      textArrived: (id) => loader.markReady(id),
-      build: (id) => void loader.buildOrFetch(id),
-      entryEdited: (id) => p.entries.get(id)?.get('edited') === true,
-    },
-    p.mode === 'share',
-  );
-  return { receiver, loader, sync };
+      p.docRequestTimeoutMs,
+    );
+    const receiver = new Receiver(p.transport, p.logger, p.awareness, p.links, p.blobs, {
+      admits: (name) => name === INDEX_DOC || p.entries.has(name) || p.texts.has(name) || p.texts.size < p.caps.maxFiles,
+      step1: (peer, name, sv) => sync.step1(peer, name, sv),
+      apply: (peer, name, update, complete) => sync.apply(peer, name, update, complete),
+    }, p.textBytes);
+    const sync: DocSync = new DocSync(
+      {
+        transport: p.transport,
+        index: p.index,
+        awareness: p.awareness,
+        guard: p.guard,
+        texts: p.texts,
+        outbox: p.outbox,
+        links: p.links,
+        blobs: p.blobs,
+        fetcher: loader.fetcher,
+        receiver,
+        indexArrived: p.indexArrived,
+        textArrived: (id) => loader.markReady(id),
+        build: (id) => void loader.buildOrFetch(id),
+        entryEdited: (id) => p.entries.get(id)?.get('edited') === true,
+      },
+      p.mode === 'share',
+    );
+    this.receiver = receiver;
+    this.loader = loader;
+    this.sync = sync;
+  }
+
+  /** Hears the transport from now on, and greets the members already here (once the workspace is built). */
+  start(): void {
+    const { transport } = this.p;
+    const onJoin = (peer: PeerInfo) => {
+      this.sync.peerJoined(peer);
+      this.p.peerJoined(peer.id);
+    };
+    const onLeave = (peer: PeerInfo) => {
+      this.sync.peerLeft(peer);
+      this.p.peerLeft(peer.id);
+    };
+    const onMessage = (peer: PeerInfo, data: Uint8Array) => !this.p.isClosed() && this.receiver.receive(peer, data);
+    transport.on('peer-join', onJoin).on('peer-leave', onLeave).on('message', onMessage);
+    this.register(toDisposable(() => transport.off('peer-join', onJoin).off('peer-leave', onLeave).off('message', onMessage)));
+    for (const peer of transport.peers()) onJoin(peer);
+  }
+
+  /** Stops hearing the transport, then closes the sync protocol, the receiver and the loader. */
+  override dispose(): void {
+    if (this.disposed) return;
+    super.dispose();
+    this.sync.close();
+    this.receiver.close();
+    this.loader.close();
+  }
 }

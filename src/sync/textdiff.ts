@@ -144,12 +144,29 @@ export function offsetOf(text: string, pos: LineColumn): number {
 }
 
 /**
- * `base` with the changes that both `a` and `b` made to it (the very same edit at the same place):
- * the base of a three-way merge that takes such a change once. Two copies that each received one
- * change (one filled from the other) would otherwise each bring it, and it would be in the result twice.
+ * Of an edit of each side at the same place (the same offset and extent in the base), what both
+ * made, to be taken once; undefined when nothing.
  */
-export function withCommonChanges(base: string, a: string, b: string): string {
-  const fromB = new Set(diffEdits(base, b).map((e) => `${e.offset}:${e.deleteCount}:${e.insert}`));
-  const common = diffEdits(base, a).filter((e) => fromB.has(`${e.offset}:${e.deleteCount}:${e.insert}`));
+export type CommonRule = (mine: TextEdit, theirs: TextEdit) => TextEdit | undefined;
+
+/** The very same edit, and nothing less: in general, the same line added by two people is two lines. */
+export const sameEdit: CommonRule = (mine, theirs) => (mine.insert === theirs.insert ? mine : undefined);
+
+/**
+ * `base` with the changes that both `a` and `b` made to it (by default the very same edit at the same
+ * place): the base of a three-way merge that takes such a change once. Two copies that each received
+ * one change (one filled from the other) would otherwise each bring it, and it would be in the result
+ * twice. `rule` says what two edits at one place have in common, and `diffOf` how each side's edits are
+ * found (line-diff.ts's withLinesFromShared takes whole lines, with a wider rule); a diff gives at most
+ * one edit at each place (offset and extent), so each edit of `a` meets at most one of `b`.
+ */
+export function withCommonChanges(base: string, a: string, b: string, rule: CommonRule = sameEdit, diffOf: (from: string, to: string) => TextEdit[] = diffEdits): string {
+  const fromB = new Map(diffOf(base, b).map((e) => [`${e.offset}:${e.deleteCount}`, e]));
+  const common: TextEdit[] = [];
+  for (const e of diffOf(base, a)) {
+    const theirs = fromB.get(`${e.offset}:${e.deleteCount}`);
+    const taken = theirs && rule(e, theirs);
+    if (taken) common.push(taken);
+  }
   return common.length ? applyEdits(base, common) : base;
 }

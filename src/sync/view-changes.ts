@@ -8,7 +8,7 @@ import * as Y from 'yjs';
 import type { ChangeOrigin, WorkspaceEvents } from './api';
 import type { ViewChange } from './file-view';
 
-type Emit = <K extends keyof WorkspaceEvents & string>(event: K, ...args: WorkspaceEvents[K]) => boolean;
+export type Emit = <K extends keyof WorkspaceEvents & string>(event: K, ...args: WorkspaceEvents[K]) => boolean;
 
 export function announceChanges(changes: readonly ViewChange[], origin: ChangeOrigin, emit: Emit): void {
   for (const { old, now } of changes) if (old && !now) emit('file-removed', old, origin);

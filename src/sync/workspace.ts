@@ -5,40 +5,40 @@
  *
  * A facade over collaborators that each own their state: the text documents (texts.ts), what is sent
  * (outbox.ts) and received (receiver.ts), who is linked to whom (links.ts), fetching texts
- * (fetcher.ts; wired with the receiver and the sync protocol in text-sync.ts) and chunks (blobs.ts),
- * the index's checks (index-guard.ts), the file view (file-view.ts), what this peer writes into the
- * index (local-changes.ts), progress (progress.ts, availability.ts) and the conflict rules every
- * peer applies (rules.ts).
+ * (fetcher.ts; heard from the transport with the receiver and the sync protocol in text-sync.ts) and
+ * chunks (blobs.ts), the index's checks (index-guard.ts), the file view and what follows a change of
+ * the index (file-view.ts, index-follower.ts), what this peer writes into the index
+ * (local-changes.ts), progress (progress.ts, availability.ts) and the conflict rules every peer
+ * applies (rules.ts).
  */
 import { randomBytes } from 'node:crypto';
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
-import { DisposableStore, toDisposable } from '../session/disposable';
 import { TypedEmitter } from '../session/events';
 import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
-import type { PeerInfo, PeerTransport } from '../session/transport';
-import { hasDocument, type ChangeOrigin, type FileEntry, type SyncProgress, type Workspace, type WorkspaceEvents } from './api';
+import type { PeerTransport } from '../session/transport';
+import { type ChangeOrigin, type FileEntry, type SyncProgress, type Workspace, type WorkspaceEvents } from './api';
 export type { SyncProgress } from './api';
 import { BinaryFiles } from './binaries';
 import { BlobStore, type ChunkedContent, type ChunkReader } from './blobs';
 import type { DocSync } from './doc-sync';
 import { Availability } from './availability';
 import { FileView } from './file-view';
-import { DEFAULT_CAPS, IndexGuard, collectChangedIds, type WorkspaceCaps } from './index-guard';
+import { DEFAULT_CAPS, IndexGuard, type WorkspaceCaps } from './index-guard';
+import { IndexFollower } from './index-follower';
 import { PeerLinks } from './links';
-import { Outbox, RemoteOrigin } from './outbox';
+import { Outbox } from './outbox';
 import { LocalChanges } from './local-changes';
 import { ProgressTracker } from './progress';
-import { announceChanges, originOf } from './view-changes';
+import { originOf } from './view-changes';
 export { originOf } from './view-changes';
 import { INDEX_DOC } from './protocol';
-import type { Receiver } from './receiver';
 import { ConflictRules } from './rules';
-import { isPristine, ownClientId } from './text-base';
+import { ownClientId } from './text-base';
 import { FirstStates } from './first-states';
 import type { TextLoader, TextSource } from './text-loader';
-import { wireTextSync } from './text-sync';
+import { TextSync } from './text-sync';
 import { TextDocs } from './texts';
 import type { NotebookModel } from './notebook/model';
 import { NotebookModels } from './notebook/models';
@@ -63,28 +63,23 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
   readonly index: Y.Doc;
   readonly awareness: awarenessProtocol.Awareness;
   readonly blobs: BlobStore;
-  private readonly entries: Y.Map<Y.Map<unknown>>;
   private readonly texts: TextDocs;
   private readonly view: FileView;
   private readonly tracker: ProgressTracker;
-  private readonly rules: ConflictRules;
   private readonly guard: IndexGuard;
   private readonly links: PeerLinks;
   private readonly outbox: Outbox;
-  private readonly receiver: Receiver;
-  private readonly loader: TextLoader;
   private readonly binaries: BinaryFiles;
   /** Texts nobody edited, written from their bytes: fetched from members in batches, and served to them. */
   private readonly firstStates: FirstStates;
-  private readonly availability: Availability;
   private readonly local: LocalChanges;
+  /** The receiver, the loader and the sync protocol, hearing the transport (text-sync.ts). */
+  private readonly textSync: TextSync;
+  private readonly loader: TextLoader;
   private readonly sync: DocSync;
-  private readonly transport: PeerTransport;
-  private readonly logger: Logger;
-  private readonly caps: WorkspaceCaps;
+  /** Keeps the view with the index and acts on what changed (index-follower.ts). */
+  private readonly follower: IndexFollower;
   private closed = false;
-  /** Listeners on the transport, removed on close. */
-  private readonly subscriptions = new DisposableStore();
   private readonly clientID: number;
   private readonly notebooks = new NotebookModels({
     docOf: (id) => (!this.closed && this.view.byId(id)?.kind === 'notebook' ? this.texts.get(id)?.doc : undefined),
@@ -96,49 +91,18 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
 
   constructor(options: WorkspaceOptions) {
     super();
-    this.transport = options.transport;
-    this.logger = options.logger ?? silentLogger;
-    this.caps = { ...DEFAULT_CAPS, ...options.caps };
+    const { transport } = options;
+    const logger = options.logger ?? silentLogger;
+    const caps = { ...DEFAULT_CAPS, ...options.caps };
     this.clientID = options.clientID ?? ownClientId(randomBytes(4).readUInt32LE(0));
-    this.index = this.newDoc(INDEX_DOC);
-    this.entries = this.index.getMap('files');
-    this.awareness = new awarenessProtocol.Awareness(this.index);
-    this.blobs = new BlobStore(this.transport, this.logger);
-    this.guard = new IndexGuard(this.index, this.caps);
-    this.links = new PeerLinks(this.awareness, this.transport);
-    this.outbox = new Outbox(this.transport, this.links);
-    this.view = new FileView(this.entries, this.logger);
-    this.binaries = new BinaryFiles({
-      index: this.index,
-      entries: this.entries,
-      blobs: this.blobs,
-      isClosed: () => this.closed,
-      shownHash: (id) => {
-        const e = this.view.byId(id);
-        return e?.kind === 'binary' ? e.hash : undefined;
-      },
-      arrived: (id) => this.availability.update(id),
-      unavailable: (id) => this.availability.report(id),
-    });
-    this.tracker = new ProgressTracker(
-      { indexReady: () => this.sync.indexReady, fileCount: () => this.view.size },
-      (p) => this.emit('progress', p),
-    );
-    this.availability = new Availability({
-      byId: (id) => this.view.byId(id),
-      textReady: (id) => this.texts.isReady(id),
-      binaryHeld: (id, hash) => this.binaries.holds(id, hash),
-      tracker: this.tracker,
-      logger: this.logger,
-      unavailable: (entry) => this.emit('unavailable', entry),
-    });
-    this.rules = new ConflictRules({
-      index: this.index,
-      entries: this.entries,
-      isClosed: () => this.closed,
-      textDoc: (id) => this.texts.get(id)?.doc,
-      notice: (message) => this.emit('notice', message),
-    });
+    const index = (this.index = this.newDoc(INDEX_DOC));
+    const entries = index.getMap<Y.Map<unknown>>('files');
+    this.awareness = new awarenessProtocol.Awareness(index);
+    this.blobs = new BlobStore(transport, logger);
+    this.guard = new IndexGuard(index, caps);
+    this.links = new PeerLinks(this.awareness, transport);
+    this.outbox = new Outbox(transport, this.links);
+    this.view = new FileView(entries, logger);
     this.texts = new TextDocs({
       newDoc: (name) => this.newDoc(name),
       transaction: (id, tx) => this.outbox.queue(id, tx),
@@ -146,73 +110,70 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
         this.local.markEdited(id, tx.origin);
         const entry = this.view.byId(id);
         if (entry) this.emit('text-changed', entry, originOf(tx.origin), tx.beforeState);
-        this.rules.checkRestore(id);
+        rules.checkRestore(id);
       },
     });
-    this.firstStates = new FirstStates({
-      transport: this.transport,
-      entries: this.entries,
-      texts: this.texts,
-      loader: () => this.loader,
+    // What the collaborators below are made over: each takes the ones its parts name.
+    const parts = {
+      transport, logger, index, entries, awareness: this.awareness, blobs: this.blobs, guard: this.guard,
+      links: this.links, outbox: this.outbox, view: this.view, texts: this.texts,
       isClosed: () => this.closed,
-      arrived: (id) => this.availability.update(id),
+      indexReady: () => this.sync.indexReady,
+      /** A file's content became available here. */
+      arrived: (id: string) => availability.update(id),
+      /** No member could send a file's content. */
+      unavailable: (id: string) => availability.report(id),
+    };
+    this.binaries = new BinaryFiles({
+      ...parts,
+      shownHash: (id) => {
+        const e = this.view.byId(id);
+        return e?.kind === 'binary' ? e.hash : undefined;
+      },
     });
-    ({ receiver: this.receiver, loader: this.loader, sync: this.sync } = wireTextSync({
-      transport: this.transport,
-      logger: this.logger,
-      index: this.index,
-      entries: this.entries,
-      awareness: this.awareness,
-      guard: this.guard,
-      texts: this.texts,
-      outbox: this.outbox,
-      links: this.links,
-      blobs: this.blobs,
-      caps: this.caps,
+    this.tracker = new ProgressTracker({ indexReady: parts.indexReady, fileCount: () => this.view.size }, (p) => this.emit('progress', p));
+    const availability = new Availability({
+      byId: (id) => this.view.byId(id),
+      textReady: (id) => this.texts.isReady(id),
+      binaryHeld: (id, hash) => this.binaries.holds(id, hash),
+      tracker: this.tracker,
+      logger,
+      unavailable: (entry) => this.emit('unavailable', entry),
+    });
+    const rules = new ConflictRules({ ...parts, textDoc: (id) => this.texts.get(id)?.doc, notice: (message) => this.emit('notice', message) });
+    this.firstStates = new FirstStates({ ...parts, loader: () => this.loader });
+    this.textSync = new TextSync({
+      ...parts,
+      caps,
       mode: options.mode,
       docRequestTimeoutMs: options.docRequestTimeoutMs ?? 10_000,
-      isClosed: () => this.closed,
       pathOf: (id) => this.view.byId(id)?.path ?? id,
-      arrived: (id) => this.availability.update(id),
-      unavailable: (id) => this.availability.report(id),
-      indexArrived: (from) => this.refresh(new Set(this.entries.keys()), 'remote', from),
+      indexArrived: (from) => this.follower.refresh(new Set(entries.keys()), 'remote', from),
       textBytes: this.firstStates,
-    }));
-
+      peerJoined: (peerId) => this.firstStates.peerJoined(peerId),
+      peerLeft: (peerId) => this.firstStates.peerLeft(peerId),
+    });
+    ({ loader: this.loader, sync: this.sync } = this.textSync);
     this.local = new LocalChanges({
-      index: this.index,
-      entries: this.entries,
-      view: this.view,
-      texts: this.texts,
-      indexReady: () => this.sync.indexReady,
+      ...parts,
       textReady: (id) => this.loader.markReady(id),
       sendWhole: (id, doc) => this.outbox.sendWhole(id, doc),
     });
-
-    this.index.on('update', (update: Uint8Array, origin: unknown) => {
-      // Remote updates reached the guard's shadow when they were checked; our own must too.
-      if (!(origin instanceof RemoteOrigin)) this.guard.track(update);
-      if (!this.closed) this.outbox.update(INDEX_DOC, update, origin instanceof RemoteOrigin ? origin.peerId : undefined);
+    this.follower = new IndexFollower({
+      ...parts,
+      tracker: this.tracker,
+      send: (update, from) => this.outbox.update(INDEX_DOC, update, from),
+      emit: (event, ...args) => this.emit(event, ...args),
+      availability,
+      leftToWriter: (id) => this.firstStates.leftToWriter(id),
+      fetchText: (id, from) => void this.loader.buildOrFetch(id, false, from),
+      askEdits: (peerId, id, doc) => this.outbox.step1(peerId, id, doc),
+      markEdited: (id) => this.local.markEdited(id, 'editor'),
+      rules,
+      binaries: this.binaries,
+      preferChunks: (chunks, peerId) => this.blobs.prefer(chunks, peerId),
     });
-    this.index.on('afterTransaction', (tx: Y.Transaction) => {
-      if (!this.sync.indexReady || this.closed) return;
-      const ids = new Set<string>();
-      collectChangedIds(tx, this.entries as Y.Map<unknown>, ids);
-      if (ids.size) this.refresh(ids, originOf(tx.origin), tx.origin instanceof RemoteOrigin ? tx.origin.peerId : undefined);
-    });
-
-    const onJoin = (peer: PeerInfo) => {
-      this.sync.peerJoined(peer);
-      this.firstStates.peerJoined(peer.id);
-    };
-    const onLeave = (peer: PeerInfo) => {
-      this.sync.peerLeft(peer);
-      this.firstStates.peerLeft(peer.id);
-    };
-    const onMessage = (peer: PeerInfo, data: Uint8Array) => !this.closed && this.receiver.receive(peer, data);
-    this.transport.on('peer-join', onJoin).on('peer-leave', onLeave).on('message', onMessage);
-    this.subscriptions.add(toDisposable(() => this.transport.off('peer-join', onJoin).off('peer-leave', onLeave).off('message', onMessage)));
-    for (const peer of this.transport.peers()) onJoin(peer);
+    this.textSync.start();
   }
 
   // ---------------------------------------------------------------- reading
@@ -415,16 +376,14 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.subscriptions.dispose();
+    this.follower.dispose();
     this.firstStates.close();
-    this.sync.close();
+    this.textSync.dispose();
     this.awareness.destroy();
     this.outbox.close();
-    this.receiver.close();
     this.links.close();
     this.blobs.close();
     this.guard.destroy();
-    this.loader.close();
     this.notebooks.dispose();
     this.texts.close();
     this.index.destroy();
@@ -442,40 +401,5 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
     const doc = new Y.Doc({ gc: true, guid: name });
     doc.clientID = this.clientID;
     return doc;
-  }
-
-  // ---------------------------------------------------------------- the view and its consequences
-
-  /** Brings the view up to date for the entries a transaction touched, and tells (§6.4). */
-  private refresh(ids: Set<string>, origin: ChangeOrigin, source?: string): void {
-    const { next, changes, fixes } = this.view.update(ids);
-    this.tracker.viewChanged(changes);
-
-    announceChanges(changes, origin, (event, ...args) => this.emit(event, ...args));
-
-    // Consequences: fetch texts, keep lost binary versions, undo deletes that lost to edits.
-    for (const [id, now] of next) {
-      this.availability.update(id);
-      if (!now) continue;
-      // With a disk (the mirror writes every file), a text nobody edited waits for its bytes to be
-      // written (loadTextBytes): no document is fetched for it.
-      if (hasDocument(now.kind) && !this.texts.isReady(id) && !(now.kind === 'text' && this.firstStates.leftToWriter(id))) {
-        void this.loader.buildOrFetch(id, false, source);
-      }
-      // Edited elsewhere while this peer held the text's first state only: ask for the edits.
-      const t = now.kind === 'text' && source ? this.texts.get(id) : undefined;
-      if (t?.ready && this.entries.get(id)?.get('edited') === true && isPristine(t.doc)) this.outbox.step1(source!, id, t.doc);
-      // Edited here before its entry arrived (a new text's step 2 precedes it): say so now.
-      if (hasDocument(now.kind) && this.texts.edited(id)) this.local.markEdited(id, 'editor');
-      if (now.kind === 'binary') {
-        this.rules.keepConflictingVersions(id, this.entries.get(id)!, now.path);
-        // Its chunks are asked of the member that sent this version first (§6.3).
-        const chunks = source && !this.binaries.has(id) ? this.binaries.content(id)?.chunks : undefined;
-        if (chunks) this.blobs.prefer(chunks, source!);
-      }
-    }
-    for (const id of ids) if (this.entries.get(id)?.get('deleted')) this.rules.checkRestore(id);
-    this.rules.fixPaths(fixes);
-    this.tracker.check();
   }
 }
