@@ -315,7 +315,8 @@ function repairsLogged(e: Editor): number {
  * lost a token to a word selection of "B010yA012x", glued the same way). The rest of a word in
  * progress is no longer widened (keep-carets.ts), and the typist pastes only over its own token:
  * seeds 9000-9009 10 of 10, 9100-9109 9 of 10 (9103: "`B0 A003x02y`", typed at the end of the other's
- * word while its next letter was on its way: the race below). Still failing now and then: both
+ * word while its next letter was on its way: the race below), 9200-9205 5 of 6 (9205: "A01 (B012y)0x",
+ * the same race). Still failing now and then: both
  * typing at the very spot where the other's word is still growing (Yjs orders the two runs by client
  * id, one inside the other: "A00 `B009y`3x"), and a collaborator's undo and redo next to where the
  * other types (the redone text comes back beside deleted text the other typed against: the same
