@@ -85,6 +85,11 @@ export class NotebookBindings implements vscode.Disposable {
     return undefined;
   }
 
+  /** The model cell an editor cell shows (or showed, if it has left its notebook since), while its notebook is bound. */
+  cellIdOf(cell: vscode.NotebookCell): string | undefined {
+    return this.bound.get(cell.notebook)?.cellIdOf(cell);
+  }
+
   /** The open notebook bound under this path, if any. */
   boundAt(relPath: string): vscode.NotebookDocument | undefined {
     for (const [notebook, b] of this.bound) if (b.relPath === relPath) return notebook;
