@@ -2,7 +2,7 @@
  * One open notebook bound to its shared model (notebooks.ts keeps one per open notebook): the
  * person's structure changes (cells added, deleted, moved, changed in kind), cell metadata, outputs
  * and counts into the model; the model's order and metadata into the editor as NotebookEdits
- * (structure.ts plans them); each cell's text bound to the cell's Y.Text by a BufferBinding.
+ * (structure.ts plans them, notebook-edits.ts applies them and knows them again); each cell's text bound to the cell's Y.Text by a BufferBinding.
  */
 import * as vscode from 'vscode';
 import * as Y from 'yjs';

@@ -63,6 +63,7 @@ export class NotebookEdits {
         return true;
       };
     });
+    const selected = this.selectedCells();
     let ok = false;
     try {
       ok = await vscode.workspace.applyEdit(edit);
@@ -73,7 +74,30 @@ export class NotebookEdits {
     clearTimeout(timer);
     this.onReport = undefined;
     if (!ok) this.pending = undefined;
+    if (ok) this.keepSelections(selected);
     return ok;
+  }
+
+  /** The cells selected in each editor of this notebook, and the ranges that selected them. */
+  private selectedCells(): Array<{ editor: vscode.NotebookEditor; ranges: readonly vscode.NotebookRange[]; cells: vscode.NotebookCell[] }> {
+    return vscode.window.visibleNotebookEditors
+      .filter((editor) => editor.notebook === this.notebook)
+      .map((editor) => ({ editor, ranges: editor.selections, cells: editor.selections.flatMap((r) => this.notebook.getCells(r)) }));
+  }
+
+  /**
+   * VS Code keeps a selection's indices, not its cells, when cells are inserted or removed before it:
+   * after this binding's edit the person's selected cell would be another (and Delete would delete
+   * that one). The selection is put back on the cells it was on, unless the person or VS Code moved
+   * it meanwhile.
+   */
+  private keepSelections(before: ReturnType<NotebookEdits['selectedCells']>): void {
+    for (const { editor, ranges, cells } of before) {
+      const now = editor.selections;
+      if (now.length !== ranges.length || now.some((r, k) => r.start !== ranges[k].start || r.end !== ranges[k].end)) continue;
+      const next = toRanges(cells.map((c) => c.index).filter((i) => i >= 0));
+      if (next.length && (next.length !== now.length || next.some((r, k) => r.start !== now[k].start || r.end !== now[k].end))) editor.selections = next;
+    }
   }
 
   /** Called with every change VS Code reports for the notebook, before the binding reads it. */
@@ -91,6 +115,17 @@ export class NotebookEdits {
     this.pending = undefined;
     return pending.meant === cell ? 'meant' : 'shifted';
   }
+}
+
+/** Runs of consecutive indices as ranges, in order. */
+function toRanges(indices: number[]): vscode.NotebookRange[] {
+  const out: vscode.NotebookRange[] = [];
+  for (const i of [...new Set(indices)].sort((x, y) => x - y)) {
+    const last = out[out.length - 1];
+    if (last && last.end === i) out[out.length - 1] = new vscode.NotebookRange(last.start, i + 1);
+    else out.push(new vscode.NotebookRange(i, i + 1));
+  }
+  return out;
 }
 
 function markOf(cell: vscode.NotebookCell): string | undefined {
