@@ -35,6 +35,8 @@ export class NotebookBinding {
   private local = 0;
   private running: Promise<void> = Promise.resolve();
   private queued = false;
+  /** Model changes this binding is bringing to the editor now (reconcile running). */
+  private reconciling = false;
   private disposed = false;
   /** VS Code is moving this notebook's file: a save now would write the old name back (see moving()). */
   private beingMoved = false;
@@ -115,6 +117,11 @@ export class NotebookBinding {
   bindCells(): void {
     if (this.disposed) return;
     for (const cell of this.notebook.getCells()) this.bindCell(cell);
+  }
+
+  /** Whether the editor shows the model's cells as far as this binding knows (no structure edit of its own running or queued). */
+  get settled(): boolean {
+    return !this.queued && !this.reconciling;
   }
 
   /** The model cell an editor cell shows (undefined: not this notebook's, or not mapped yet). */
@@ -259,7 +266,8 @@ export class NotebookBinding {
     this.running = this.running
       .then(() => {
         this.queued = false;
-        return this.reconcile();
+        this.reconciling = true;
+        return this.reconcile().finally(() => (this.reconciling = false));
       })
       .catch((err: Error) => this.logger.warn(`notebook ${this.relPath}: ${err.message}`));
   }

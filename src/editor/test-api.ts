@@ -51,6 +51,8 @@ export interface TestApi {
   boundNotebooks(): string[];
   /** The model id of a notebook cell (also of one no longer in its notebook), if it was bound (called in-process, with VS Code's cell). */
   notebookCellId(cell: vscode.NotebookCell): string | undefined;
+  /** Whether the notebook's binding has no structure edit of its own running or queued. */
+  notebookSettled(relPath: string): boolean;
   /** How long activation took, measured in the extension host: evaluating the bundle, and activate(). */
   activationTime(): ActivationTime;
 }
@@ -94,6 +96,7 @@ export function createTestApi(controller: SessionController, activation: Activat
     activationTime: () => activation,
     boundNotebooks: () => controller.session?.notebooks.boundPaths() ?? [],
     notebookCellId: (cell) => controller.session?.notebooks.cellIdOf(cell),
+    notebookSettled: (relPath) => controller.session?.notebooks.settled(relPath) ?? true,
     servers: () => views?.servers.rows() ?? [],
     chat: () => ({ rows: views?.chat.rows() ?? [], unread: views?.chat.unreadCount ?? 0 }),
     call: () => {

@@ -13,11 +13,11 @@ const idOf = (cell: vscode.NotebookCell): string | undefined => {
   return typeof id === 'string' ? id : undefined;
 };
 
+type NotebookTestApi = { notebookCellId(c: vscode.NotebookCell): string | undefined; notebookSettled(rel: string): boolean };
+const testApi = (): NotebookTestApi | undefined => (vscode.extensions.getExtension('hyperpair.hyperpair')?.exports as { testApi?: NotebookTestApi } | undefined)?.testApi;
+
 /** The model id the Hyperpair extension gave a cell (through its test API, in this extension host). */
-const cellIdOf = (cell: vscode.NotebookCell): string | undefined => {
-  const api = (vscode.extensions.getExtension('hyperpair.hyperpair')?.exports as { testApi?: { notebookCellId(c: vscode.NotebookCell): string | undefined } } | undefined)?.testApi;
-  return api?.notebookCellId(cell);
-};
+const cellIdOf = (cell: vscode.NotebookCell): string | undefined => testApi()?.notebookCellId(cell);
 let executions = 0;
 
 export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<string, (...args: never[]) => unknown> {
@@ -52,12 +52,18 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
   const focusOn = async (rel: string, id: string): Promise<void> => {
     const nb = await notebookOf(rel);
     for (let attempt = 0; attempt < 50; attempt++) {
+      // A person acts on what they see, not in the milliseconds a collaborator's cell is being drawn:
+      // VS Code keeps a selection's index while cells arrive above it, and the binding puts it back on
+      // its cell only once its edit is reported, so a command sent in between acts on another cell
+      // (README, Notebooks, known limits). Wait until the binding has nothing in flight.
+      for (let wait = 0; wait < 300 && testApi()?.notebookSettled(rel) === false; wait++) await new Promise((r) => setTimeout(r, 20));
       const editor = await select(rel, await indexOf(rel, id));
       // A round trip to the workbench: what it did before answering (the focus set, cells a
       // collaborator's edit added or removed) has been reported here by then.
       await vscode.workspace.applyEdit(new vscode.WorkspaceEdit());
       const at = editor.selection.start;
-      if (editor.selections.length === 1 && editor.selection.end === at + 1 && at < nb.cellCount && idOf(nb.cellAt(at)) === id) return;
+      const settled = testApi()?.notebookSettled(rel) !== false;
+      if (settled && editor.selections.length === 1 && editor.selection.end === at + 1 && at < nb.cellCount && idOf(nb.cellAt(at)) === id) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`could not focus cell ${id} of ${rel}`);
