@@ -101,7 +101,7 @@ export async function followNotebook(o: NotebookFollowParts, entry: FileEntry, o
   notebooks.release(old); // the new notebook binds every cell's text now
   const caret = view?.caret ? await putCaret(o, moved, view.column, view.caret) : undefined;
   await closeOld(o, old, oldPath);
-  await caret?.hold();
+  void caret?.hold(); // meanwhile the person may type on: it ends then
   o.logger.info(`${who} renamed ${oldPath} to ${entry.path}; the open notebook moved with it`);
   host.tell(`${who} renamed ${oldPath} to ${entry.path}; your notebook follows it.`);
 }
@@ -135,17 +135,19 @@ async function putCaret(o: NotebookFollowParts, notebook: vscode.NotebookDocumen
  * VS Code sets the selection given only on a cell editor already made: one the new notebook editor is
  * still making takes the focus a moment later with the caret at its start, over the one set (seen
  * after the old tab closed, too). Set again while the cell's editor shows it there (VS Code's
- * placement, not a click of the person's: the text is unchanged, nobody typed), until it stays.
+ * placement, not a click of the person's: the text is unchanged, nobody typed), for 3 s after it was
+ * last set (at most 10 s). The extension host reports a selection set here at once, before VS Code
+ * has applied it, so a caret that looks right is no sign that it stays.
  */
 async function holdCaret(document: vscode.TextDocument, text: string, selections: vscode.Selection[]): Promise<void> {
-  let held = 0;
-  for (const deadline = Date.now() + CARET_WAIT_MS; held < 2 && Date.now() < deadline && document.getText() === text; await new Promise((r) => setTimeout(r, 100))) {
+  const end = Date.now() + 10_000;
+  for (let deadline = Date.now() + CARET_WAIT_MS; Date.now() < Math.min(deadline, end) && document.getText() === text; await new Promise((r) => setTimeout(r, 50))) {
     const now = vscode.window.activeTextEditor;
-    if (!now) continue; // the cell's editor still being made
+    if (!now || sameSelections(now.selections, selections)) continue; // the cell's editor still being made, or the caret where it was
     if (now.document !== document) return; // the person is elsewhere
-    if (sameSelections(now.selections, selections)) held++;
-    else if (now.selections.length === 1 && now.selection.isEmpty && now.selection.active.isEqual(new vscode.Position(0, 0))) (held = 0), (now.selections = selections);
-    else return; // the person's own caret
+    if (!(now.selections.length === 1 && now.selection.isEmpty && now.selection.active.isEqual(new vscode.Position(0, 0)))) return; // the person's own caret
+    now.selections = selections;
+    deadline = Date.now() + CARET_WAIT_MS;
   }
 }
 
