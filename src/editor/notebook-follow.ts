@@ -128,7 +128,7 @@ async function putCaret(o: NotebookFollowParts, notebook: vscode.NotebookDocumen
   // A cell's document shown is that cell's editor in the notebook editor, focused.
   const editor = await vscode.window.showTextDocument(document, { viewColumn: column, preserveFocus: false, preview: false, selection: selections[0] });
   editor.selections = selections;
-  return { hold: () => holdCaret(document, caret.text, selections) };
+  return { hold: () => holdCaret(document, caret.text, selections, o.logger) };
 }
 
 /**
@@ -139,16 +139,21 @@ async function putCaret(o: NotebookFollowParts, notebook: vscode.NotebookDocumen
  * last set (at most 10 s). The extension host reports a selection set here at once, before VS Code
  * has applied it, so a caret that looks right is no sign that it stays.
  */
-async function holdCaret(document: vscode.TextDocument, text: string, selections: vscode.Selection[]): Promise<void> {
+async function holdCaret(document: vscode.TextDocument, text: string, selections: vscode.Selection[], logger: Logger): Promise<void> {
   const end = Date.now() + 10_000;
+  const stop = (why: string) => logger.debug(`the caret in ${document.uri.toString()} is left: ${why}`);
   for (let deadline = Date.now() + CARET_WAIT_MS; Date.now() < Math.min(deadline, end) && document.getText() === text; await new Promise((r) => setTimeout(r, 50))) {
     const now = vscode.window.activeTextEditor;
-    if (!now || sameSelections(now.selections, selections)) continue; // the cell's editor still being made, or the caret where it was
-    if (now.document !== document) return; // the person is elsewhere
-    if (!(now.selections.length === 1 && now.selection.isEmpty && now.selection.active.isEqual(new vscode.Position(0, 0)))) return; // the person's own caret
+    // No text editor, or another cell's (the old notebook's, until its tab closes): the cell's editor
+    // still being made. Another file's: the person is elsewhere.
+    if (!now || (now.document !== document && now.document.uri.scheme === 'vscode-notebook-cell')) continue;
+    if (now.document !== document) return stop(`another editor is active (${now.document.uri.toString()})`);
+    if (sameSelections(now.selections, selections)) continue;
+    if (!(now.selections.length === 1 && now.selection.isEmpty && now.selection.active.isEqual(new vscode.Position(0, 0)))) return stop('the person moved it'); // the person's own caret
     now.selections = selections;
     deadline = Date.now() + CARET_WAIT_MS;
   }
+  stop(document.getText() === text ? 'held' : 'its text changed');
 }
 
 function sameSelections(a: readonly vscode.Selection[], b: readonly vscode.Selection[]): boolean {
