@@ -2,7 +2,7 @@
  * One open notebook bound to its shared model (notebooks.ts keeps one per open notebook): the
  * person's structure changes (cells added, deleted, moved, changed in kind), cell metadata, outputs
  * and counts into the model; the model's order and metadata into the editor as NotebookEdits
- * (structure.ts plans them); each cell's text bound to the cell's Y.Text by a BufferBinding.
+ * (structure.ts plans them, notebook-edits.ts applies them and knows them again); each cell's text bound to the cell's Y.Text by a BufferBinding.
  */
 import * as vscode from 'vscode';
 import * as Y from 'yjs';
@@ -11,7 +11,8 @@ import { BufferBinding, isBound } from '../sync/buffer-binding';
 import type { CellView, NotebookModel } from '../sync/notebook/model';
 import { fromEditorOutput } from '../sync/notebook/outputs';
 import { indexAfter, planStructure } from '../sync/notebook/structure';
-import { cellData, cellMetadata, executionCountOf, kindOf, metadataId } from './notebook-cells';
+import { cellMetadata, executionCountOf, kindOf, metadataId } from './notebook-cells';
+import { NotebookEdits } from './notebook-edits';
 import { VsCodeBuffer } from './vscode-buffer';
 
 /** Model changes made by this binding (the same origin as a cell's typing: the person's own). */
@@ -26,23 +27,16 @@ export interface NotebookBindingHost {
 export class NotebookBinding {
   /** The model cell each editor cell shows. */
   private readonly ids = new WeakMap<vscode.NotebookCell, string>();
-  /**
-   * The deletion this binding has sent and VS Code has not reported yet: the cell meant, and the
-   * index it addressed. A NotebookEdit addresses a cell by index and VS Code applies it without
-   * checking the notebook's version: a cell the person inserted meanwhile shifts it onto another
-   * cell. A removal of the cell meant, or of whatever cell was at that index, is ours, not the
-   * person's delete: the model keeps that cell, and the next reconcile puts it back (with its text,
-   * which its Y.Text holds). Any other removal is the person's.
-   */
-  private deleting: { id: string | undefined; index: number } | undefined;
-  /** Waiting for the editor to report a change (after each structure edit of this binding). */
-  private changeWaiters: Array<() => void> = [];
+  /** This binding's own structure edits, and how it tells them from the person's (notebook-edits.ts). */
+  private readonly edits: NotebookEdits;
   /** Cells whose outputs a collaborator changed: the editor's cell is replaced to show them. */
   private readonly outputsArrived = new Set<string>();
   /** Depth of this binding's own model changes (their transactions are not brought back here). */
   private local = 0;
   private running: Promise<void> = Promise.resolve();
   private queued = false;
+  /** Model changes this binding is bringing to the editor now (reconcile running). */
+  private reconciling = false;
   private disposed = false;
   /** VS Code is moving this notebook's file: a save now would write the old name back (see moving()). */
   private beingMoved = false;
@@ -72,6 +66,7 @@ export class NotebookBinding {
     private readonly logger: Logger,
   ) {
     this.userEdited = notebook.isDirty;
+    this.edits = new NotebookEdits(notebook);
   }
 
   /**
@@ -124,6 +119,11 @@ export class NotebookBinding {
     for (const cell of this.notebook.getCells()) this.bindCell(cell);
   }
 
+  /** Whether the editor shows the model's cells as far as this binding knows (no structure edit of its own running or queued). */
+  get settled(): boolean {
+    return !this.queued && !this.reconciling;
+  }
+
   /** The model cell an editor cell shows (undefined: not this notebook's, or not mapped yet). */
   cellIdOf(cell: vscode.NotebookCell): string | undefined {
     return cell.notebook === this.notebook ? this.ids.get(cell) : undefined;
@@ -140,12 +140,11 @@ export class NotebookBinding {
 
   onEditorChange(e: vscode.NotebookDocumentChangeEvent): void {
     if (this.disposed) return;
-    for (const w of this.changeWaiters.splice(0)) w();
+    this.edits.changed(e);
     const removed = new Set<vscode.NotebookCell>();
-    const removedAt = new Map<vscode.NotebookCell, number>();
     const added: vscode.NotebookCell[] = [];
     for (const change of e.contentChanges) {
-      change.removedCells.forEach((c, k) => (removed.add(c), removedAt.set(c, change.range.start + k)));
+      change.removedCells.forEach((c) => removed.add(c));
       added.push(...change.addedCells);
     }
     const moved = new Set(added.filter((c) => removed.has(c)));
@@ -159,13 +158,12 @@ export class NotebookBinding {
         if (moved.has(cell)) continue;
         this.unbindCell(cell.document);
         const id = this.ids.get(cell);
+        // This binding's removal, of the cell meant or of one its index fell on: not the person's
+        // delete (the model keeps that cell, and the reconcile below puts it back).
+        const own = this.edits.ownRemoval(cell);
+        if (own === 'shifted') this.logger.debug(`notebook ${this.relPath}: a removal fell on cell ${id} (the notebook changed as it was sent); it is put back`);
+        if (own) continue;
         if (id === undefined) continue;
-        const ours = this.deleting;
-        if (ours && (ours.id === id || ours.index === removedAt.get(cell))) {
-          // The cell meant, or the one the edit's index fell on (see `deleting`).
-          this.deleting = undefined;
-          continue;
-        }
         // Replaced by a cell of the same id in the same change (a change of kind): not a delete.
         if (added.some((a) => metadataId(a) === id && !moved.has(a))) continue;
         this.model.deleteCell(id, ORIGIN);
@@ -183,7 +181,8 @@ export class NotebookBinding {
         this.placeAdded(cell);
         this.bindCell(cell);
       }
-      for (const change of e.cellChanges) this.cellChanged(change);
+      // (A cell removed in the same change, such as the one this binding's removal marked, has none.)
+      for (const change of e.cellChanges) if (!removed.has(change.cell) || moved.has(change.cell)) this.cellChanged(change);
     });
     this.reconcileSoon();
   }
@@ -267,7 +266,8 @@ export class NotebookBinding {
     this.running = this.running
       .then(() => {
         this.queued = false;
-        return this.reconcile();
+        this.reconciling = true;
+        return this.reconcile().finally(() => (this.reconciling = false));
       })
       .catch((err: Error) => this.logger.warn(`notebook ${this.relPath}: ${err.message}`));
   }
@@ -284,28 +284,8 @@ export class NotebookBinding {
       });
       const [step] = planStructure(shown, model);
       if (!step) break;
-      const edit = new vscode.WorkspaceEdit();
-      if (step.op === 'delete') {
-        const id = this.ids.get(this.notebook.cellAt(step.index));
-        this.deleting = { id, index: step.index };
-        edit.set(this.notebook.uri, [vscode.NotebookEdit.deleteCells(new vscode.NotebookRange(step.index, step.index + 1))]);
-      } else {
-        this.outputsArrived.delete(step.id);
-        const cell = model.find((c) => c.id === step.id)!;
-        edit.set(this.notebook.uri, [vscode.NotebookEdit.insertCells(step.index, [cellData(cell, this.notebook)])]);
-      }
-      const reported = new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        this.changeWaiters.push(() => (clearTimeout(timer), resolve()));
-      });
-      if (await vscode.workspace.applyEdit(edit)) {
-        // The next step is planned on the notebook as this edit left it (VS Code reports it to this
-        // extension host a moment after the edit resolves).
-        await reported;
-      } else {
-        if (step.op === 'delete') this.deleting = undefined;
-        this.logger.debug(`notebook ${this.relPath}: a structure edit was refused; trying again`);
-      }
+      if (step.op === 'insert') this.outputsArrived.delete(step.id);
+      if (!(await this.edits.apply(step, model))) this.logger.debug(`notebook ${this.relPath}: a structure edit was refused; trying again`);
       applied = true;
     }
     this.outputsArrived.clear();

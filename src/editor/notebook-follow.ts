@@ -99,8 +99,9 @@ export async function followNotebook(o: NotebookFollowParts, entry: FileEntry, o
   }
   if (view) await vscode.window.showNotebookDocument(moved, { viewColumn: view.column, preserveFocus: false, preview: false, selections: view.selections });
   notebooks.release(old); // the new notebook binds every cell's text now
-  if (view?.caret) await putCaret(o, moved, view.column, view.caret);
+  const caret = view?.caret ? await putCaret(o, moved, view.column, view.caret) : undefined;
   await closeOld(o, old, oldPath);
+  void caret?.hold(); // meanwhile the person may type on: it ends then
   o.logger.info(`${who} renamed ${oldPath} to ${entry.path}; the open notebook moved with it`);
   host.tell(`${who} renamed ${oldPath} to ${entry.path}; your notebook follows it.`);
 }
@@ -111,9 +112,9 @@ const CARET_WAIT_MS = 3000;
 /**
  * The caret back in the cell's text where it was, that cell's editor focused (as before the switch),
  * once the cell shows the text the caret was in: the moved notebook opened from the file, and its
- * binding brings the cell to the shared text a moment later.
+ * binding brings the cell to the shared text a moment later. Returns what keeps it there (`hold`).
  */
-async function putCaret(o: NotebookFollowParts, notebook: vscode.NotebookDocument, column: vscode.ViewColumn | undefined, caret: NonNullable<NotebookView['caret']>): Promise<void> {
+async function putCaret(o: NotebookFollowParts, notebook: vscode.NotebookDocument, column: vscode.ViewColumn | undefined, caret: NonNullable<NotebookView['caret']>): Promise<{ hold(): Promise<void> } | undefined> {
   if (caret.cell >= notebook.cellCount) return;
   const document = notebook.cellAt(caret.cell).document;
   for (const deadline = Date.now() + CARET_WAIT_MS; document.getText() !== caret.text; await new Promise((r) => setTimeout(r, 20))) {
@@ -126,7 +127,37 @@ async function putCaret(o: NotebookFollowParts, notebook: vscode.NotebookDocumen
   const selections = caret.selections.map((s) => new vscode.Selection(document.validatePosition(s.anchor), document.validatePosition(s.active)));
   // A cell's document shown is that cell's editor in the notebook editor, focused.
   const editor = await vscode.window.showTextDocument(document, { viewColumn: column, preserveFocus: false, preview: false, selection: selections[0] });
-  if (selections.length > 1) editor.selections = selections;
+  editor.selections = selections;
+  return { hold: () => holdCaret(document, caret.text, selections, o.logger) };
+}
+
+/**
+ * VS Code sets the selection given only on a cell editor already made: one the new notebook editor is
+ * still making takes the focus a moment later with the caret at its start, over the one set (seen
+ * after the old tab closed, too). Set again while the cell's editor shows it there (VS Code's
+ * placement, not a click of the person's: the text is unchanged, nobody typed), for 3 s after it was
+ * last set (at most 10 s). The extension host reports a selection set here at once, before VS Code
+ * has applied it, so a caret that looks right is no sign that it stays.
+ */
+async function holdCaret(document: vscode.TextDocument, text: string, selections: vscode.Selection[], logger: Logger): Promise<void> {
+  const end = Date.now() + 10_000;
+  const stop = (why: string) => logger.debug(`the caret in ${document.uri.toString()} is left: ${why}`);
+  for (let deadline = Date.now() + CARET_WAIT_MS; Date.now() < Math.min(deadline, end) && document.getText() === text; await new Promise((r) => setTimeout(r, 50))) {
+    const now = vscode.window.activeTextEditor;
+    // No text editor, or another cell's (the old notebook's, until its tab closes): the cell's editor
+    // still being made. Another file's: the person is elsewhere.
+    if (!now || (now.document !== document && now.document.uri.scheme === 'vscode-notebook-cell')) continue;
+    if (now.document !== document) return stop(`another editor is active (${now.document.uri.toString()})`);
+    if (sameSelections(now.selections, selections)) continue;
+    if (!(now.selections.length === 1 && now.selection.isEmpty && now.selection.active.isEqual(new vscode.Position(0, 0)))) return stop('the person moved it'); // the person's own caret
+    now.selections = selections;
+    deadline = Date.now() + CARET_WAIT_MS;
+  }
+  stop(document.getText() === text ? 'held' : 'its text changed');
+}
+
+function sameSelections(a: readonly vscode.Selection[], b: readonly vscode.Selection[]): boolean {
+  return a.length === b.length && a.every((s, i) => s.isEqual(b[i]));
 }
 
 /**

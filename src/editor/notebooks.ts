@@ -85,6 +85,17 @@ export class NotebookBindings implements vscode.Disposable {
     return undefined;
   }
 
+  /** The model cell an editor cell shows (or showed, if it has left its notebook since), while its notebook is bound. */
+  cellIdOf(cell: vscode.NotebookCell): string | undefined {
+    return this.bound.get(cell.notebook)?.cellIdOf(cell);
+  }
+
+  /** Whether the open notebook at this path has no structure edit of its binding running or queued (tests). */
+  settled(relPath: string): boolean {
+    for (const b of this.bound.values()) if (b.relPath === relPath && !b.settled) return false;
+    return true;
+  }
+
   /** The open notebook bound under this path, if any. */
   boundAt(relPath: string): vscode.NotebookDocument | undefined {
     for (const [notebook, b] of this.bound) if (b.relPath === relPath) return notebook;

@@ -2,6 +2,7 @@
  * What the editor test suite reads from a running extension (through the extension's exports):
  * state, the session code, peers, and when peers' changes arrive. Read-only; it changes nothing.
  */
+import type * as vscode from 'vscode';
 import type { PeerInfo } from '../session/transport';
 import type { ChangeOrigin, FileEntry } from '../sync/api';
 import type { ChatRow, ChatView } from './chat-view';
@@ -48,6 +49,10 @@ export interface TestApi {
   call(): { inCall: boolean; muted: boolean; members: Array<{ name: string; muted: boolean; speaking: boolean }>; sent?: number; dropped?: number; received?: number };
   /** The notebooks bound cell by cell now (paths). */
   boundNotebooks(): string[];
+  /** The model id of a notebook cell (also of one no longer in its notebook), if it was bound (called in-process, with VS Code's cell). */
+  notebookCellId(cell: vscode.NotebookCell): string | undefined;
+  /** Whether the notebook's binding has no structure edit of its own running or queued. */
+  notebookSettled(relPath: string): boolean;
   /** How long activation took, measured in the extension host: evaluating the bundle, and activate(). */
   activationTime(): ActivationTime;
 }
@@ -90,6 +95,8 @@ export function createTestApi(controller: SessionController, activation: Activat
     },
     activationTime: () => activation,
     boundNotebooks: () => controller.session?.notebooks.boundPaths() ?? [],
+    notebookCellId: (cell) => controller.session?.notebooks.cellIdOf(cell),
+    notebookSettled: (relPath) => controller.session?.notebooks.settled(relPath) ?? true,
     servers: () => views?.servers.rows() ?? [],
     chat: () => ({ rows: views?.chat.rows() ?? [], unread: views?.chat.unreadCount ?? 0 }),
     call: () => {

@@ -15,7 +15,8 @@ import { tempDir } from '../helpers/tree';
 import { sessionPairSuite, until, type Editor } from './fixture';
 
 const NB = 'nb.ipynb';
-const { pair, editorTest } = sessionPairSuite({ [NB]: sampleNotebookText(4), 'readme.md': 'notebook tests\n' });
+const IN_FOLDER = 'nbs/inner.ipynb';
+const { pair, editorTest } = sessionPairSuite({ [NB]: sampleNotebookText(4), [IN_FOLDER]: sampleNotebookText(3), 'readme.md': 'notebook tests\n' });
 
 let headless: RunningPeer | undefined;
 let headlessDir = '';
@@ -123,15 +124,7 @@ editorTest('a cell inserted, moved or deleted in one editor is inserted, moved o
   await sameFileEverywhere('one by one, on every disk');
 }, 180_000);
 
-/**
- * Fails now and then (about 1 run in 4 on a loaded machine, 2026-12-03): VS Code's notebook edits
- * address cells by index with no version check, so the binding's and the person's structure edits
- * can cross (a delete undone; a new cell redrawn under the agent's typing). Reported, not passed,
- * until fixed (issue 18).
- */
-const STRUCTURE_TODO = 'concurrent structure edits cross VS Code\'s index-addressed notebook edits now and then (see the note above)';
-
-editorTest('inserting, deleting and moving cells concurrently: both editors agree, no cell lost or doubled', async (t) => {
+editorTest('inserting, deleting and moving cells concurrently: both editors agree, no cell lost, doubled or brought back', async () => {
   const { a, b } = pair();
   const before = await order('the start');
   // A inserts below the first cell and moves the third up; B, at once, deletes the last, inserts
@@ -152,19 +145,16 @@ editorTest('inserting, deleting and moving cells concurrently: both editors agre
   const shown = cells.cells.map((c) => c.id ?? c.text).join(' | ');
   console.log(`# cells after the concurrent structure edits: ${shown} (texts: ${cells.cells.map((c) => c.text.split('\n')[0]).join(' | ')})`);
   assert.equal(new Set(now).size, now.length, `no cell twice: ${shown}`);
-  // A known limit (README, Notebooks): VS Code's notebook edits address cells by index, with no version
-  // check, and the binding puts back a cell its own edit hit by index; a delete at that index in the
-  // same instant is undone (the cell comes back whole; nothing is lost). Reported as a to-do, never
-  // as a pass, when it happens; every other assertion holds either way.
-  const deletedBack = now.includes(before[before.length - 1]);
-  if (deletedBack) t.todo('the concurrent delete was undone: the cell came back (VS Code addresses notebook edits by index)');
-  for (const id of before.slice(0, -1)) assert.ok(now.includes(id), `cell ${id} is still there`);
+  // VS Code's notebook edits address cells by index: a collaborator's edit applied in the instant of
+  // one's own may fall on another cell. Neither is taken for the other: B's delete stays a delete.
+  assert.ok(!now.includes(before[before.length - 1]), `B's delete of ${before[before.length - 1]} holds: ${shown}`);
+  for (const id of before.slice(0, -1)) assert.ok(now.includes(id), `cell ${id} is still there: ${shown}`);
   const texts = cells.cells.map((c) => c.text);
   assert.equal(texts.filter((t) => t === 'inserted_by_a = 1').length, 1, shown);
   assert.equal(texts.filter((t) => t === 'inserted_by_b = 2').length, 1, shown);
-  assert.equal(now.length, before.length + 1 + (deletedBack ? 1 : 0));
+  assert.equal(now.length, before.length + 1, shown);
   await sameFileEverywhere('the structure edits on every disk');
-}, 180_000, STRUCTURE_TODO);
+}, 180_000);
 
 editorTest('one editor saves while the other types: nothing lost, the same file on every disk', async () => {
   const { a, b } = pair();
@@ -298,6 +288,26 @@ editorTest('following a collaborator into a notebook opens it in the notebook ed
   await b.command('hyperpair.stopFollowing');
 }, 180_000);
 
+/**
+ * After a move to `rel`: B types `<word>_b ` with the keyboard (its caret is in cell `index`, which
+ * holds `typed`), A inserts `<word>_a ` at the start of cell `other`; both notebooks show both, and
+ * both save.
+ */
+async function typeOnAfterMove(rel: string, index: number, other: number, typed: string, word: string): Promise<void> {
+  const { a, b } = pair();
+  await b.type(`${word}_b `);
+  await a.agent('cellInsert', rel, other, 0, `${word}_a `);
+  const texts = async (e: Editor) => (await e.agent<Cells>('notebookCells', rel)).cells.map((c) => c.text);
+  let last: unknown;
+  await until(async () => {
+    const [ta, tb] = await Promise.all([texts(a), texts(b)]);
+    last = { ta, tb };
+    return JSON.stringify(ta) === JSON.stringify(tb) && ta[index].includes(typed) && ta[index].includes(`${word}_b `) && ta[other].startsWith(`${word}_a `);
+  }, `the typing under ${rel} in both`, 60_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+  await a.agent('saveNotebook', rel);
+  await b.agent('saveNotebook', rel);
+}
+
 editorTest('a notebook open in B, renamed in A, moves B\'s notebook editor (cell and caret kept); both keep co-editing it under the new name, and the old name is gone from every disk', async (t) => {
   const { a, b } = pair();
   const RENAMED = 'renamed.ipynb';
@@ -322,10 +332,12 @@ editorTest('a notebook open in B, renamed in A, moves B\'s notebook editor (cell
     return view.active === RENAMED && !view.tabs.some((t) => t.path === NB) && view.caret !== null;
   }, 'B\'s notebook editor to follow the rename', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(view)}`));
   assert.equal(view!.selected, index, 'the same cell selected');
-  // The caret is put back once the moved cell shows the text it was in; in one full run of 2 it was
-  // not (left at the cell's start): reported as a to-do, not a pass, while the rest is checked.
-  const caretKept = await until(async () => JSON.stringify((await b.agent<View>('notebookView')).caret) === JSON.stringify(before), 'B\'s caret put back', 10_000).then(() => true, () => false);
-  if (!caretKept) t.todo(`the caret was not put back after the move (was ${JSON.stringify(before)})`);
+  // The caret is put back once the moved cell shows the text it was in. It is in runs of this test
+  // with the setup test only (10 of 10, and in the folder test), but after the whole file's earlier
+  // tests it was left at the cell's start in 5 full runs of 7 (2026-12-03, 23:17-23:29), while the
+  // extension host reported it held where it was set: reported as a to-do, not a pass (issue 18).
+  const caretKept = await until(async () => JSON.stringify((view = await b.agent<View>('notebookView')).caret) === JSON.stringify(before), 'B\'s caret put back', 10_000).then(() => true, () => false);
+  if (!caretKept) t.todo(`the caret was not put back after the move: ${JSON.stringify(view?.caret)}, was ${JSON.stringify(before)}`);
   for (const e of [a, b]) {
     await until(async () => {
       const bound = await e.testApi<string[]>('boundNotebooks');
@@ -334,18 +346,7 @@ editorTest('a notebook open in B, renamed in A, moves B\'s notebook editor (cell
   }
   await until(async () => (await b.testApi<string[]>('notes')).some((n) => /^Alice renamed nb\.ipynb to renamed\.ipynb/.test(n)), 'B told who renamed it', 10_000);
   // B types on with the keyboard (the caret is in the cell), A into another cell: both reach both.
-  await b.type('after_rename_b ');
-  const other = cells.findIndex((c, i) => i !== index && c.id !== null);
-  await a.agent('cellInsert', RENAMED, other, 0, 'after_rename_a ');
-  const texts = async (e: Editor) => (await e.agent<Cells>('notebookCells', RENAMED)).cells.map((c) => c.text);
-  let last: unknown;
-  await until(async () => {
-    const [ta, tb] = await Promise.all([texts(a), texts(b)]);
-    last = { ta, tb };
-    return JSON.stringify(ta) === JSON.stringify(tb) && ta[index].includes(typed) && ta[index].includes('after_rename_b ') && ta[other].startsWith('after_rename_a ');
-  }, 'the typing under the new name in both', 60_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
-  await a.agent('saveNotebook', RENAMED);
-  await b.agent('saveNotebook', RENAMED);
+  await typeOnAfterMove(RENAMED, index, cells.findIndex((c, i) => i !== index && c.id !== null), typed, 'after_rename');
   let disks: unknown;
   await until(async () => {
     const [ta, tb, oa, ob] = await Promise.all([a.diskText(RENAMED), b.diskText(RENAMED), a.diskText(NB), b.diskText(NB)]);
@@ -355,4 +356,47 @@ editorTest('a notebook open in B, renamed in A, moves B\'s notebook editor (cell
     return ta !== null && ta === tb && ta === th && ta.includes('after_rename_b ') && oa === null && ob === null && !oh;
   }, 'the renamed notebook on every disk, the old name on none', 60_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(disks)}`));
   assertValidNotebook((await a.diskText(RENAMED))!, RENAMED);
+}, 180_000);
+
+
+editorTest('a folder renamed in A moves B\'s open notebook inside it (cell and caret kept); both keep co-editing it, and the old folder is gone from every disk', async () => {
+  const { a, b } = pair();
+  const MOVED = 'moved/inner.ipynb';
+  const cells = (await b.agent<Cells>('notebookCells', IN_FOLDER)).cells;
+  const index = cells.findIndex((c) => c.id !== null && c.kind === 'code');
+  await b.agent('openNotebook', IN_FOLDER);
+  await until(async () => (await b.testApi<string[]>('boundNotebooks')).includes(IN_FOLDER), 'B binds the notebook in the folder');
+  await b.agent('selectInCell', IN_FOLDER, cells[index].id!, 1, 1);
+  const typed = 'before_folder_b ';
+  await b.agent('cellInsert', IN_FOLDER, index, 0, typed);
+  await until(async () => (await a.agent<Cells>('notebookCells', IN_FOLDER)).cells[index].text.startsWith(typed), 'B\'s typing at A');
+  type View = { tabs: Array<{ path: string }>; active: string | null; selected: number | null; caret: { cell: number; anchor: number; head: number } | null };
+  const before = (await b.agent<View>('notebookView')).caret;
+  assert.equal(before?.cell, index, 'B\'s caret in the cell');
+  assert.equal(await a.agent('renameFile', 'nbs', 'moved'), true);
+  let view: View | undefined;
+  await until(async () => {
+    view = await b.agent<View>('notebookView');
+    return view.active === MOVED && !view.tabs.some((t) => t.path === IN_FOLDER) && JSON.stringify(view.caret) === JSON.stringify(before);
+  }, 'B\'s notebook editor to follow the folder, caret where it was', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(view)}, caret was ${JSON.stringify(before)}`));
+  assert.equal(view!.selected, index, 'the same cell selected');
+  for (const e of [a, b]) {
+    await until(async () => {
+      const bound = await e.testApi<string[]>('boundNotebooks');
+      return !bound.includes(IN_FOLDER) && (e === a || bound.includes(MOVED));
+    }, `${e.options.name} binds the notebook under its new path only`, 30_000);
+  }
+  await until(async () => (await b.testApi<string[]>('notes')).some((n) => n.startsWith(`Alice renamed ${IN_FOLDER} to ${MOVED}`)), 'B told who moved it', 10_000);
+  // B types on with the keyboard, A into another cell (A opens the moved notebook): both reach both.
+  await a.agent('openNotebook', MOVED);
+  await typeOnAfterMove(MOVED, index, cells.findIndex((c, i) => i !== index && c.id !== null), typed, 'after_folder');
+  let disks: unknown;
+  await until(async () => {
+    const [ta, tb] = await Promise.all([a.diskText(MOVED), b.diskText(MOVED)]);
+    const th = fs.existsSync(path.join(headlessDir, MOVED)) ? fs.readFileSync(path.join(headlessDir, MOVED), 'utf8') : null;
+    const oldFolder = [a.workspaceDir, b.workspaceDir, headlessDir].map((dir) => fs.existsSync(path.join(dir, 'nbs')));
+    disks = { a: ta?.length, b: tb?.length, headless: th?.length, oldFolder };
+    return ta !== null && ta === tb && ta === th && ta.includes('after_folder_b ') && ta.includes('after_folder_a ') && oldFolder.every((x) => !x);
+  }, 'the moved notebook on every disk, the old folder on none', 60_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(disks)}`));
+  assertValidNotebook((await a.diskText(MOVED))!, MOVED);
 }, 180_000);

@@ -7,6 +7,17 @@
 import vscode = require('vscode');
 
 let controller: vscode.NotebookController | undefined;
+
+const idOf = (cell: vscode.NotebookCell): string | undefined => {
+  const id = (cell.metadata as { id?: unknown }).id;
+  return typeof id === 'string' ? id : undefined;
+};
+
+type NotebookTestApi = { notebookCellId(c: vscode.NotebookCell): string | undefined; notebookSettled(rel: string): boolean };
+const testApi = (): NotebookTestApi | undefined => (vscode.extensions.getExtension('hyperpair.hyperpair')?.exports as { testApi?: NotebookTestApi } | undefined)?.testApi;
+
+/** The model id the Hyperpair extension gave a cell (through its test API, in this extension host). */
+const cellIdOf = (cell: vscode.NotebookCell): string | undefined => testApi()?.notebookCellId(cell);
 let executions = 0;
 
 export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<string, (...args: never[]) => unknown> {
@@ -32,6 +43,30 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
     const editor = await vscode.window.showNotebookDocument(nb, { preview: false, selections: [new vscode.NotebookRange(index, index + 1)] });
     editor.selections = [new vscode.NotebookRange(index, index + 1)];
     return editor;
+  };
+  /**
+   * Focuses the cell `id` in the notebook's editor, as a person clicking it does, and waits until
+   * VS Code's notebook editor has it focused: the focus is set by index, and a collaborator's cell
+   * inserted or removed above it in that instant would shift it onto another cell.
+   */
+  const focusOn = async (rel: string, id: string): Promise<void> => {
+    const nb = await notebookOf(rel);
+    for (let attempt = 0; attempt < 50; attempt++) {
+      // A person acts on what they see, not in the milliseconds a collaborator's cell is being drawn:
+      // VS Code keeps a selection's index while cells arrive above it, and the binding puts it back on
+      // its cell only once its edit is reported, so a command sent in between acts on another cell
+      // (README, Notebooks, known limits). Wait until the binding has nothing in flight.
+      for (let wait = 0; wait < 300 && testApi()?.notebookSettled(rel) === false; wait++) await new Promise((r) => setTimeout(r, 20));
+      const editor = await select(rel, await indexOf(rel, id));
+      // A round trip to the workbench: what it did before answering (the focus set, cells a
+      // collaborator's edit added or removed) has been reported here by then.
+      await vscode.workspace.applyEdit(new vscode.WorkspaceEdit());
+      const at = editor.selection.start;
+      const settled = testApi()?.notebookSettled(rel) !== false;
+      if (settled && editor.selections.length === 1 && editor.selection.end === at + 1 && at < nb.cellCount && idOf(nb.cellAt(at)) === id) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`could not focus cell ${id} of ${rel}`);
   };
   return {
     openNotebook: async (rel: string) => {
@@ -101,42 +136,52 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
         .filter((c): c is vscode.NotebookCell => c !== undefined)
         .map((c) => (c.metadata as { id?: unknown }).id ?? null);
     },
-    /** A new code cell below the cell `id` (the notebook's command), holding `text`. */
+    /**
+     * A new code cell below the cell `id` (the notebook's command, on the focused cell), holding
+     * `text`, typed as a person types it.
+     */
     insertCellBelow: async (rel: string, id: string, text: string) => {
-      const index = await indexOf(rel, id);
-      await select(rel, index);
       const nb = await notebookOf(rel);
-      const before = new Set(nb.getCells());
-      await vscode.commands.executeCommand('notebook.cell.insertCodeCellBelow');
-      // The new cell (a collaborator's cells may arrive meanwhile), then its text, as a person types it.
-      let cell = nb.getCells().find((c) => !before.has(c) && (c.metadata as { id?: unknown }).id === undefined) ?? nb.cellAt(index + 1);
-      let given: unknown;
+      await focusOn(rel, id);
+      // The new cell is the one VS Code adds without an nbformat id (a collaborator's cells arrive
+      // with theirs; VS Code's ipynb support gives the new one an id a moment later).
+      let mine: vscode.NotebookCell | undefined;
+      const added = new Promise<void>((resolve) => {
+        const sub = vscode.workspace.onDidChangeNotebookDocument((e) => {
+          if (e.notebook !== nb) return;
+          mine ??= e.contentChanges.flatMap((c) => c.addedCells).find((c) => idOf(c) === undefined);
+          if (mine) (sub.dispose(), resolve());
+        });
+      });
+      // The command resolves only once the new cell's editor has the focus, which never happens if
+      // the cell is redrawn before its editor is made (a collaborator's structure edit in that
+      // instant, see the binding's notebook-edits.ts): a person sees the cell and types into it.
+      void vscode.commands.executeCommand('notebook.cell.insertCodeCellBelow');
+      await Promise.race([added, new Promise((_, reject) => setTimeout(() => reject(new Error(`no new cell appeared in ${rel}`)), 30_000))]);
       for (let attempt = 0; attempt < 300; attempt++) {
-        // A collaborator's structure edit can redraw the new cell (the binding puts back a cell its
-        // edit hit by index): it is the cell with the id it was given, or, redrawn before it had one,
-        // the empty cell that was not there before.
-        if (cell.index >= 0) given = (cell.metadata as { id?: unknown }).id ?? given;
-        else if (given !== undefined) cell = nb.getCells().find((c) => (c.metadata as { id?: unknown }).id === given) ?? cell;
-        else cell = nb.getCells().find((c) => !before.has(c) && c.document.getText() === '') ?? cell;
-        const edit = new vscode.WorkspaceEdit();
-        edit.insert(cell.document.uri, new vscode.Position(0, 0), text);
-        if (await vscode.workspace.applyEdit(edit)) return true;
+        // Redrawn (the binding put back a cell its own edit removed): the cell showing the same model cell.
+        const modelId = mine!.index < 0 ? cellIdOf(mine!) : undefined;
+        const cell = mine!.index >= 0 ? mine! : nb.getCells().find((c) => modelId !== undefined && idOf(c) === modelId);
+        if (cell) {
+          const edit = new vscode.WorkspaceEdit();
+          edit.insert(cell.document.uri, new vscode.Position(0, 0), text);
+          if (await vscode.workspace.applyEdit(edit)) return true;
+        }
         await new Promise((r) => setTimeout(r, 10));
       }
       throw new Error(`could not type into the new cell of ${rel}`);
     },
-    // The cell commands act on the cell named by a range argument (else on the focused cell, which
-    // may lag the selection just set).
+    // The cell commands act on the focused cell, as a person's click or key does: VS Code keeps the
+    // focus on that cell whatever is inserted or deleted around it meanwhile (an index given as the
+    // command's argument would be read against the notebook as it is when the command runs).
     deleteCell: async (rel: string, id: string) => {
-      const index = await indexOf(rel, id);
-      await select(rel, index);
-      await vscode.commands.executeCommand('notebook.cell.delete', { start: index, end: index + 1 });
+      await focusOn(rel, id);
+      await vscode.commands.executeCommand('notebook.cell.delete');
       return true;
     },
     moveCell: async (rel: string, id: string, direction: 'up' | 'down') => {
-      const index = await indexOf(rel, id);
-      await select(rel, index);
-      await vscode.commands.executeCommand(direction === 'up' ? 'notebook.cell.moveUp' : 'notebook.cell.moveDown', { start: index, end: index + 1 });
+      await focusOn(rel, id);
+      await vscode.commands.executeCommand(direction === 'up' ? 'notebook.cell.moveUp' : 'notebook.cell.moveDown');
       return true;
     },
     saveNotebook: async (rel: string) => (await notebookOf(rel)).save(),
