@@ -133,6 +133,9 @@ async function renameRacingTyping(from: string, to: string, count: number): Prom
   await until(async () => (await pair.a.text(to)) === expected && (await pair.b.text(to)) === expected, 'every word, once, on both sides', 30_000).catch(async (err: Error) => {
     throw new Error(`${err.message}: A ${JSON.stringify(await pair.a.text(to))}, B ${JSON.stringify(await pair.b.text(to))}${await keyTargets()}`);
   });
+  // B's tab moves at the first pause in the typing: done here, not in the next test (a full run saw
+  // the switch land after the next test had opened its own file, and take that file's place).
+  await until(async () => (await pair.b.agent('activeFile')) === to, `B's editor on ${to}`, 30_000);
   return expected;
 }
 
