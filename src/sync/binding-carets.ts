@@ -40,7 +40,7 @@ export class BindingCarets {
   continuesWord(toShared: readonly TextEdit[], at: number, read: Reader): boolean {
     if (at === 0 || !toShared.some((e) => e.offset === at && e.insert)) return false;
     const index = mapOffset(toShared, at);
-    return this.runs.continuesLeft(index, readerAfter(toShared, read)(index - 1, 2));
+    return this.runs.continuesLeft(index, () => readerAfter(toShared, read)(index - 1, 2));
   }
 
   /**
@@ -57,7 +57,7 @@ export class BindingCarets {
     let checks = 0;
     return (e) => {
       const i = index.get(e.offset);
-      if (i === undefined || e.offset === 0 || ++checks > MAX_WORD_CHECKS) return false;
+      if (i === undefined || ++checks > MAX_WORD_CHECKS) return false;
       return this.runs.continuesLeft(i, () => read(e.offset - 1, 1) + e.insert[0]);
     };
   }

@@ -65,12 +65,12 @@ export class TypingRuns {
   /**
    * Whether the shared text at `index` starts a collaborator's insertion that continues their word
    * in progress: they typed it just after the character before it, which arrived in this run, and
-   * those two characters (`around`) are inside a word or start one. After a closing bracket, or
-   * before a space, the collaborator is between words: a keystroke there splits none, and going after
+   * those two characters (`around` reads them, only when the rest holds) are inside a word or start
+   * one. After a closing bracket, or before a space, the collaborator is between words: a keystroke there splits none, and going after
    * the rest would put it in the path of their next letters instead (the binding fuzz).
    */
-  continuesLeft(index: number, around: string | (() => string)): boolean {
-    if (index === 0 || index >= this.ytext.length || !this.runs.size || !INSIDE_WORD.test(typeof around === 'string' ? around : around())) return false;
+  continuesLeft(index: number, around: () => string): boolean {
+    if (index === 0 || index >= this.ytext.length || !this.runs.size || !INSIDE_WORD.test(around())) return false;
     const left = Y.createRelativePositionFromTypeIndex(this.ytext, index, -1).item;
     const first = Y.createRelativePositionFromTypeIndex(this.ytext, index, 0).item;
     if (!left || !first || left.client !== first.client || first.clock <= left.clock || first.clock - left.clock > MAX_CURSORS) return false;
