@@ -34,16 +34,28 @@ export class LineEndArrivals {
   }
 
   /**
-   * The buffer changed by `edits` (relative to the text before them): arrivals move along, those the
-   * change touched are forgotten.
+   * The buffer changed by `edits` (relative to the text before them): arrivals move along. A change
+   * typed here that touched an arrival makes it forgotten (deleting it is the person's own doing); a
+   * collaborator's change within an arrival (`byCollaborator`: their letters typed between the
+   * brackets of a pair that had arrived) becomes part of it.
    */
-  moveThrough(edits: readonly TextEdit[]): void {
+  moveThrough(edits: readonly TextEdit[], byCollaborator = false): void {
     const now = this.now();
     this.arrivals = this.arrivals.flatMap((a) => {
+      if (now - a.at >= SPARE_MS) return [];
       const end = a.start + a.text.length;
       // Deleted into, or inserted into (not at either end).
-      const touched = edits.some((e) => e.offset < end && (e.offset + e.deleteCount > a.start || e.offset > a.start));
-      return touched || now - a.at >= SPARE_MS ? [] : [{ ...a, start: mapOffset(edits, a.start, true) }];
+      const touching = edits.filter((e) => e.offset < end && (e.offset + e.deleteCount > a.start || e.offset > a.start));
+      const start = mapOffset(edits, a.start, true);
+      if (touching.length === 0) return [{ ...a, start }];
+      const within = touching.every((e) => e.offset >= a.start && e.offset + e.deleteCount <= end);
+      if (!byCollaborator || !within) return [];
+      let text = a.text;
+      for (const e of [...touching].sort((x, y) => y.offset - x.offset)) {
+        const at = e.offset - a.start;
+        text = text.slice(0, at) + e.insert + text.slice(at + e.deleteCount);
+      }
+      return text ? [{ start, text, at: now }] : [];
     });
   }
 
@@ -52,7 +64,7 @@ export class LineEndArrivals {
    * text after them): their insertions that end at a line end are remembered.
    */
   applied(edits: readonly TextEdit[], read: Reader): void {
-    this.moveThrough(edits);
+    this.moveThrough(edits, true);
     for (const { edit: e, at: start } of landed(edits)) {
       const next = read(start + e.insert.length, 1);
       if (!e.insert || !(next === '' || next === '\n' || next === '\r')) continue;

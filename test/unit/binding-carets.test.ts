@@ -293,6 +293,31 @@ test('accepting a completion at a line end keeps a collaborator\'s text that arr
 });
 
 /**
+ * The collaborator's own letters typed inside what had arrived (between the brackets of an auto-closed
+ * pair) belong to the arrival: they made it forgotten, and the completion swallowed it (the keyboard
+ * fuzz in two VS Codes, seed 9301: " ", then "{B}", then "0" inside, all replaced by
+ * "completionword" on both peers).
+ */
+test('accepting a completion keeps a collaborator\'s arrival they typed into meanwhile', async () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const { ytext, editor, binding } = bound('notes\nnext\n', seed);
+    editor.moveTo(5);
+    for (const ch of ' complet') editor.type(ch);
+    await settled(editor, binding, ytext);
+    for (const [offset, text] of [[13, ' '], [14, '{B}'], [16, '0'], [17, '07']] as const) {
+      fromPeer(ytext, offset, text);
+      await settled(editor, binding, ytext);
+    }
+    assert.equal(editor.text, 'notes complet {B007}\nnext\n');
+    editor.change([{ offset: 6, deleteCount: 14, insert: 'completionword' }], false, 20);
+    await settled(editor, binding, ytext);
+    assert.equal(ytext.toString(), 'notes completionword {B007}\nnext\n', `seed ${seed}`);
+    assert.equal(editor.text, ytext.toString());
+    binding.dispose();
+  }
+});
+
+/**
  * An editor with one selection, moved by applied edits as VS Code moves it: a position at the start of
  * a replacement stays, one at a pure insertion is pushed along (the selection grows over it).
  */
