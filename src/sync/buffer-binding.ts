@@ -26,6 +26,7 @@ import { diffEdits, type TextEdit } from './textdiff';
 import { BindingCarets } from './binding-carets';
 import { BindingHistory } from './binding-history';
 import { LineEndArrivals } from './line-end-arrivals';
+import { WordMend } from './word-mend';
 import { FlightLoop } from './flight-loop';
 import { newFlight, reportedReader } from './binding-flight';
 import { claimText, releaseText } from './binding-owners';
@@ -70,6 +71,8 @@ export class BufferBinding {
   private readonly carets: BindingCarets;
   /** Collaborators' text put at a line end lately: a completion accepted there does not swallow it. */
   private readonly arrivals = new LineEndArrivals();
+  /** A collaborator's text Yjs put inside this person's word in progress goes after the word. */
+  private readonly mend: WordMend;
   /** The origin of this binding's transactions (its own changes are not echoed back to it). */
   private readonly origin: string;
 
@@ -86,6 +89,7 @@ export class BufferBinding {
       captureTimeout: options.captureTimeout ?? 500,
     });
     this.carets = new BindingCarets(ytext, buffer);
+    this.mend = new WordMend(ytext);
     this.flights = new FlightLoop(buffer, { next: () => this.nextFlight(), answered: (f, applied) => this.answered(f, applied), closed: () => this.closed }, options);
     this.history = new BindingHistory(this.undoManager, { held: () => !!this.held, closed: () => this.closed, trace: (line) => this.trace(line) });
     this.observer = (event, tx) => {
@@ -278,7 +282,9 @@ export class BufferBinding {
       this.resync = true; // back to the shared text
     } else {
       this.history.typing(r.local);
+      const clock = this.mend.clock();
       this.applyToShared(r.local);
+      this.mend.typed(clock, this.mend.clock());
       this.history.typed(r.local);
     }
     this.options.onLocalEdit?.();
@@ -371,6 +377,21 @@ export class BufferBinding {
     }, this.origin);
   }
 
+  /** A collaborator's text that split this person's word in progress goes after the word (word-mend.ts). */
+  private mendSplitWord(): void {
+    // A change of this editor's own clears the redo stack (Y.UndoManager): a redo the person may
+    // still ask for outweighs a split word.
+    if (this.options.readOnly?.() || this.buffer.version() !== this.seen || this.undoManager.redoStack.length) return;
+    const m = this.mend.find(this.pending, reportedReader(this.buffer));
+    if (!m) return;
+    this.trace(() => `${JSON.stringify(m.before)} arrived inside the word being typed here: ${JSON.stringify(m.moved)} put again before it`);
+    const clock = this.mend.clock();
+    this.applyToShared(m.shared);
+    this.mend.typed(clock, this.mend.clock());
+    this.history.moved(m.shared);
+    this.pending = m.pending;
+  }
+
   private scheduleFlush(): void {
     this.flights.schedule();
   }
@@ -385,6 +406,7 @@ export class BufferBinding {
       this.pending = diffEdits(this.buffer.getText(), this.ytext.toString());
     }
     if (!this.pending.length) return undefined;
+    this.mendSplitWord();
     const f = newFlight({ buffer: this.buffer, pending: this.pending, seen: this.seen, caretsFollow: this.caretsFollow, bindingCarets: this.carets, toShared: () => this.toShared() });
     this.pending = [];
     this.flight = f;

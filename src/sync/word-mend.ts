@@ -1,0 +1,159 @@
+/**
+ * A collaborator's text that Yjs put inside the person's word in progress, taken out of it.
+ *
+ * Two people typing at one spot at the same moment insert at the same place in the Y.Text: after the
+ * person's last letter, say "A01". Yjs orders such concurrent insertions by client id, so when the
+ * collaborator's " B003y" comes first, the person's next letters "2x", typed before " B003y" reached
+ * them, end up after it: "A01 B003y2x", the person's word split (the keyboard fuzz in two VS Codes,
+ * about one run in twelve; the plain-Node fuzz, seed 1153, where the two insertions met after a
+ * deleted run: "(B(A1)1)"). Nothing in the order Yjs chose says who typed first, and no keystroke can
+ * be told to go after letters still on the network.
+ *
+ * The person's binding knows, though, once the collaborator's text arrives: it sits between two of
+ * the person's own letters typed one after the other in their current run, inside a word, the
+ * collaborator inserted it at the same place as the second (the same Yjs origin: they raced), and
+ * the collaborator did not see that second letter (it is not their insertion's right neighbour).
+ * Then the person's letters after it ("2x": their letters of this run, shown one after the other)
+ * are put again before it, and the old ones removed:
+ * "A012x B003y" on every peer. Put again right before the collaborator's first character, they are
+ * placed deterministically (Yjs integrates an item whose right neighbour is its right origin without
+ * a tie). The buffer already shows the person's letters there: only where the collaborator's text
+ * goes in the buffer changes.
+ *
+ * Where a collaborator deliberately typed inside the person's word (they saw the letter after), the
+ * right neighbour says so and nothing moves.
+ */
+import * as Y from 'yjs';
+import { landed, type Reader } from './edit-algebra';
+import type { TextEdit } from './textdiff';
+
+/** Typing with n cursors puts n characters between one cursor's consecutive ones (as TypingRuns). */
+const MAX_CURSORS = 4;
+/** How long the person's run of typing lasts after their last keystroke. */
+const RUN_MS = 2000;
+/** The longest run of the person's letters put again before a collaborator's text. */
+const MAX_MOVED = 64;
+/** Two characters inside a word, or a word's start: not after a closing bracket, not before a space (as TypingRuns). */
+const INSIDE_WORD = /^[^)\]}>\s]\S$/u;
+/** How many insertions of one batch are looked up (each lookup walks the Y.Text). */
+const MAX_CHECKS = 8;
+
+export interface Mend {
+  /** The change to the shared text, relative to the text before it: the person's letters put again before the collaborator's text, the old ones removed. */
+  shared: TextEdit[];
+  /** `pending` (buffer → shared text) after it. */
+  pending: TextEdit[];
+  /** For the binding's log. */
+  moved: string;
+  before: string;
+}
+
+
+export class WordMend {
+  /** The Yjs clocks [from, to) of this peer's current run of typing, and when it last typed. */
+  private run: { from: number; to: number; at: number } | undefined;
+
+  constructor(
+    private readonly ytext: Y.Text,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** This peer put its typing into the shared text: the Yjs clocks it created were [from, to). */
+  typed(from: number, to: number): void {
+    if (to <= from) return;
+    const t = this.now();
+    const run = this.run;
+    if (run && run.to === from && t - run.at < RUN_MS) Object.assign(run, { to, at: t });
+    else this.run = { from, to, at: t };
+  }
+
+  /** The clock this peer's next item in the shared text's document will have. */
+  clock(): number {
+    const doc = this.ytext.doc!;
+    return Y.getState(doc.store, doc.clientID);
+  }
+
+  /**
+   * Looks at `pending` (buffer → shared text; `read` reads the buffer it applies to) for a
+   * collaborator's insertion that split this peer's word in progress; returns the mend of the first
+   * found (or undefined: nothing to mend).
+   */
+  find(pending: readonly TextEdit[], read: Reader): Mend | undefined {
+    const run = this.run;
+    if (!run || this.now() - run.at >= RUN_MS) return undefined;
+    let checks = 0;
+    const placed = landed(pending);
+    for (let k = 0; k < placed.length; k++) {
+      const { edit: e, at } = placed[k];
+      if (!e.insert || e.deleteCount || e.offset === 0) continue;
+      // The person's letters on both sides, in the buffer: cheap, before any walk of the Y.Text.
+      const [left, right] = [read(e.offset - 1, 1), read(e.offset, 1)];
+      if (!INSIDE_WORD.test(left + right)) continue;
+      if (++checks > MAX_CHECKS) return undefined;
+      const length = this.ownRun(at, e.insert.length, run).length;
+      if (!length) continue;
+      // The buffer holds those letters right where the insertion is; nothing else pending among them.
+      const next = placed[k + 1]?.edit;
+      if (next && next.offset <= e.offset + length) continue;
+      const moved = read(e.offset, length);
+      if (moved.length !== length) continue;
+      const shared: TextEdit[] = [
+        { offset: at, deleteCount: 0, insert: moved },
+        { offset: at + e.insert.length, deleteCount: length, insert: '' },
+      ];
+      const mended = pending.map((p) => (p === e ? { ...e, offset: e.offset + length } : p));
+      return { shared, pending: mended, moved, before: e.insert };
+    }
+    return undefined;
+  }
+
+  /**
+   * How many of this peer's letters, right after a collaborator's insertion of `length` characters
+   * at `index` in the shared text, go on from the letter right before it and raced that insertion
+   * (see above): the first typed right after that letter, and every letter of this peer's current run
+   * shown after it without a break; their Yjs clocks, none when it is not such a split.
+   */
+  private ownRun(index: number, length: number, run: { from: number; to: number }): number[] {
+    const { ytext } = this;
+    const doc = ytext.doc!;
+    const own = doc.clientID;
+    if (index + length >= ytext.length) return [];
+    const left = Y.createRelativePositionFromTypeIndex(ytext, index, -1).item;
+    const theirs = Y.createRelativePositionFromTypeIndex(ytext, index, 0).item;
+    const first = Y.createRelativePositionFromTypeIndex(ytext, index + length, 0).item;
+    if (!left || !theirs || !first || left.client !== own || first.client !== own || theirs.client === own) return [];
+    const inRun = (clock: number) => run.from <= clock && clock < run.to;
+    if (first.clock <= left.clock || first.clock - left.clock > MAX_CURSORS || !inRun(left.clock) || !inRun(first.clock)) return [];
+    const theirItem = Y.getItem(doc.store, theirs);
+    const firstItem = Y.getItem(doc.store, first);
+    // Inserted at the same place as this peer's letter (a race), without having seen that letter.
+    if (!sameId(theirItem.origin, originOf(firstItem, first)) || sameId(theirItem.rightOrigin, first)) return [];
+    // This peer's letters of this run from there on, shown one after the other (an auto-closed
+    // pair's closing bracket was typed before the letters between: clocks out of order, one word).
+    const clocks: number[] = [];
+    let item: Y.Item | null = firstItem;
+    let clock = first.clock;
+    while (item && clocks.length < MAX_MOVED && !item.deleted && item.id.client === own && inRun(clock)) {
+      const end = Math.min(item.id.clock + item.length, clock + MAX_MOVED - clocks.length, run.to);
+      for (; clock < end; clock++) clocks.push(clock);
+      item = nextShown(item);
+      if (item) clock = item.id.clock;
+    }
+    return clocks;
+  }
+}
+
+/** The origin of the character `id` within `item` (the character before it, inside a merged item). */
+function originOf(item: Y.Item, id: Y.ID): Y.ID | null {
+  return id.clock > item.id.clock ? Y.createID(id.client, id.clock - 1) : item.origin;
+}
+
+function sameId(a: Y.ID | null, b: Y.ID | null): boolean {
+  return !!a && !!b && a.client === b.client && a.clock === b.clock;
+}
+
+/** The next item shown after `item` (deleted items in between end the run: they were between). */
+function nextShown(item: Y.Item): Y.Item | null {
+  const next = item.right;
+  return next && !next.deleted && next.countable ? next : null;
+}
