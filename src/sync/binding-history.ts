@@ -71,6 +71,11 @@ export class BindingHistory {
     this.last = { start: mapOffset(edits, this.last.start, true), end: mapOffset(edits, this.last.end) };
   }
 
+  /** Whether `at` (in the shared text) is within `span` characters before where the person last typed, or in it. */
+  nearLast(at: number, span: number): boolean {
+    return !!this.last && this.last.start - span <= at && at <= this.last.end;
+  }
+
   /** The held keystrokes are decided (or the binding closed): waiting steps go on. */
   wake(): void {
     this.waiters.splice(0).forEach((w) => w());

@@ -26,7 +26,7 @@ import { diffEdits, type TextEdit } from './textdiff';
 import { BindingCarets } from './binding-carets';
 import { BindingHistory } from './binding-history';
 import { LineEndArrivals } from './line-end-arrivals';
-import { WordMend } from './word-mend';
+import { MAX_MOVED, WordMend } from './word-mend';
 import { FlightLoop } from './flight-loop';
 import { newFlight, reportedReader } from './binding-flight';
 import { claimText, releaseText } from './binding-owners';
@@ -382,7 +382,7 @@ export class BufferBinding {
     // A change of this editor's own clears the redo stack (Y.UndoManager): a redo the person may
     // still ask for outweighs a split word.
     if (this.options.readOnly?.() || this.buffer.version() !== this.seen || this.undoManager.redoStack.length) return;
-    const m = this.mend.find(this.pending, reportedReader(this.buffer));
+    const m = this.mend.find(this.pending, reportedReader(this.buffer), (at) => this.history.nearLast(at, MAX_MOVED));
     if (!m) return;
     this.trace(() => `${JSON.stringify(m.before)} arrived inside the word being typed here: ${JSON.stringify(m.moved)} put again before it`);
     const clock = this.mend.clock();

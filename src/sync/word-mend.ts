@@ -32,7 +32,7 @@ const MAX_CURSORS = 4;
 /** How long the person's run of typing lasts after their last keystroke. */
 const RUN_MS = 2000;
 /** The longest run of the person's letters put again before a collaborator's text. */
-const MAX_MOVED = 64;
+export const MAX_MOVED = 64;
 /** Two characters inside a word, or a word's start: not after a closing bracket, not before a space (as TypingRuns). */
 const INSIDE_WORD = /^[^)\]}>\s]\S$/u;
 /** How many insertions of one batch are looked up (each lookup walks the Y.Text). */
@@ -76,9 +76,10 @@ export class WordMend {
   /**
    * Looks at `pending` (buffer → shared text; `read` reads the buffer it applies to) for a
    * collaborator's insertion that split this peer's word in progress; returns the mend of the first
-   * found (or undefined: nothing to mend).
+   * found (or undefined: nothing to mend). `near` says whether a place in the shared text is near
+   * where the person last typed: only there is the shared text walked.
    */
-  find(pending: readonly TextEdit[], read: Reader): Mend | undefined {
+  find(pending: readonly TextEdit[], read: Reader, near: (at: number) => boolean): Mend | undefined {
     const run = this.run;
     if (!run || this.now() - run.at >= RUN_MS) return undefined;
     let checks = 0;
@@ -88,7 +89,7 @@ export class WordMend {
       if (!e.insert || e.deleteCount || e.offset === 0) continue;
       // The person's letters on both sides, in the buffer: cheap, before any walk of the Y.Text.
       const [left, right] = [read(e.offset - 1, 1), read(e.offset, 1)];
-      if (!INSIDE_WORD.test(left + right)) continue;
+      if (!INSIDE_WORD.test(left + right) || !near(at)) continue;
       if (++checks > MAX_CHECKS) return undefined;
       const length = this.ownRun(at, e.insert.length, run).length;
       if (!length) continue;
