@@ -285,8 +285,15 @@ test('fuzz: concurrent typists in simulated asynchronous editors lose no charact
  * it again before it, once it arrives. Seeds 1000–1199: 199 of 200 whole (1039 and 1153 now whole;
  * 1049: a typist's own token "{A35}" inside its own "<A33>", next to a collaborator's, not traced).
  */
-test('fuzz: every token whole and exactly once', { todo: 'a keystroke after a deleted run goes past it, where a peer\'s word can be attached too (see above)' }, async () => {
-  for (const seed of SEEDS) await fuzz(seed, OPS, new Set(EXTRA));
+test('fuzz: every token whole and exactly once', async () => {
+  for (const seed of SEEDS.filter((s) => s !== SPLIT_OWN_TOKEN)) await fuzz(seed, OPS, new Set(EXTRA));
+});
+
+/** The one seed of 1000–1199 still splitting a token (see above). */
+const SPLIT_OWN_TOKEN = 1049;
+
+test('fuzz: every token whole, seed 1049', { todo: 'a typist\'s own token ends inside its own, next to a collaborator\'s (not traced)' }, async () => {
+  await fuzz(SPLIT_OWN_TOKEN, OPS, new Set(EXTRA));
 });
 
 /**
