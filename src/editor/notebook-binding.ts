@@ -11,7 +11,7 @@ import { BufferBinding, isBound } from '../sync/buffer-binding';
 import type { CellView, NotebookModel } from '../sync/notebook/model';
 import { fromEditorOutput } from '../sync/notebook/outputs';
 import { indexAfter, planStructure } from '../sync/notebook/structure';
-import { cellMetadata, executionCountOf, kindOf, metadataId } from './notebook-cells';
+import { cellMetadata, executionCountOf, kindOf, metadataId, showsOtherOutputs } from './notebook-cells';
 import { NotebookEdits } from './notebook-edits';
 import { VsCodeBuffer } from './vscode-buffer';
 
@@ -233,7 +233,8 @@ export class NotebookBinding {
       this.model.setCellMetadata(id, md.metadata, ORIGIN);
       if (md.id !== undefined && md.id !== id) this.queueIdFix(change.cell, id);
     }
-    if (change.outputs || change.executionSummary) {
+    // The count saved is in the cell's metadata (executionCountOf): a change of it is a metadata change.
+    if (change.outputs || change.executionSummary || change.metadata) {
       const outputs = change.cell.outputs.map((o) => fromEditorOutput(o));
       const count = executionCountOf(change.cell);
       const now = this.model.cells().find((c) => c.id === id);
@@ -277,13 +278,16 @@ export class NotebookBinding {
     for (let round = 0; round < MAX_STEPS && !this.disposed && !this.notebook.isClosed; round++) {
       const model = this.model.cells();
       this.mapByMetadata(model);
+      const byId = new Map(model.map((m) => [m.id, m]));
       const shown = this.notebook.getCells().map((c) => {
         const id = this.ids.get(c);
         // A cell a collaborator ran shows their outputs: it is replaced (its text stays shared).
-        return { id: id !== undefined && this.outputsArrived.has(id) ? undefined : id, kind: kindOf(c) };
+        const redraw = id !== undefined && this.outputsArrived.has(id) && showsOtherOutputs(c, byId.get(id));
+        return { id: redraw ? undefined : id, kind: kindOf(c) };
       });
       const [step] = planStructure(shown, model);
       if (!step) break;
+      this.logger.debug(`notebook ${this.relPath}: ${step.op} at ${step.index}${step.op === 'insert' ? ` (cell ${step.id})` : ''}`);
       if (step.op === 'insert') this.outputsArrived.delete(step.id);
       if (!(await this.edits.apply(step, model))) this.logger.debug(`notebook ${this.relPath}: a structure edit was refused; trying again`);
       applied = true;
@@ -311,8 +315,12 @@ export class NotebookBinding {
     for (const cell of this.notebook.getCells()) {
       const id = this.ids.get(cell);
       const m = id === undefined ? undefined : byId.get(id);
-      if (!m || JSON.stringify(cellMetadata(cell).metadata) === JSON.stringify(m.metadata)) continue;
-      edits.push(vscode.NotebookEdit.updateCellMetadata(cell.index, { ...cell.metadata, metadata: m.metadata }));
+      if (!m) continue;
+      // A count a collaborator's editor cleared (their ipynb support does, as the cell is edited
+      // after a run) or set without new outputs: the count saved changes, the cell is not redrawn.
+      const count = m.kind === 'code' && executionCountOf(cell) !== m.executionCount;
+      if (!count && JSON.stringify(cellMetadata(cell).metadata) === JSON.stringify(m.metadata)) continue;
+      edits.push(vscode.NotebookEdit.updateCellMetadata(cell.index, { ...cell.metadata, metadata: m.metadata, ...(m.kind === 'code' ? { execution_count: m.executionCount } : {}) }));
     }
     if (!edits.length) return false;
     const edit = new vscode.WorkspaceEdit();
@@ -374,4 +382,3 @@ export class NotebookBinding {
     }, 300);
   }
 }
-
