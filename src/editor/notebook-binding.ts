@@ -279,11 +279,12 @@ export class NotebookBinding {
       const model = this.model.cells();
       this.mapByMetadata(model);
       const byId = new Map(model.map((m) => [m.id, m]));
+      const own = this.ownCells();
       const shown = this.notebook.getCells().map((c) => {
         const id = this.ids.get(c);
         // A cell a collaborator ran shows their outputs: it is replaced (its text stays shared).
         const redraw = id !== undefined && this.outputsArrived.has(id) && showsOtherOutputs(c, byId.get(id));
-        return { id: redraw ? undefined : id, kind: kindOf(c) };
+        return { id: redraw ? undefined : id, kind: kindOf(c), own: own.has(c) };
       });
       const [step] = planStructure(shown, model);
       if (!step) break;
@@ -295,6 +296,24 @@ export class NotebookBinding {
     this.outputsArrived.clear();
     applied = (await this.syncMetadata()) || applied;
     if (applied) this.scheduleSave();
+  }
+
+  /**
+   * The cells the person is in: the one whose text has the keyboard, ones with typing not yet shared,
+   * and the focused cell of each editor of this notebook (a cell just inserted has it). A collaborator's
+   * move redraws the cells around these rather than them (planStructure).
+   */
+  private ownCells(): Set<vscode.NotebookCell> {
+    const own = new Set<vscode.NotebookCell>();
+    const typing = vscode.window.activeTextEditor?.document;
+    for (const cell of this.notebook.getCells()) {
+      if (cell.document === typing || this.cellBindings.get(cell.document)?.settled === false) own.add(cell);
+    }
+    for (const editor of vscode.window.visibleNotebookEditors) {
+      if (editor.notebook !== this.notebook || editor.selection.isEmpty) continue;
+      if (editor.selection.start < this.notebook.cellCount) own.add(this.notebook.cellAt(editor.selection.start));
+    }
+    return own;
   }
 
   /** Cells shown without a mapping that name a model cell no other cell shows (an insert whose event is late). */

@@ -156,6 +156,48 @@ editorTest('inserting, deleting and moving cells concurrently: both editors agre
   await sameFileEverywhere('the structure edits on every disk');
 }, 180_000);
 
+editorTest('cells moved in A while B types in a cell with the keyboard: B\'s cell is never redrawn, its caret and every key stay', async () => {
+  const { a, b } = pair();
+  const start = (await converged('the start')).cells;
+  // B's cell: a code cell with two cells below it (one moves up past it, then it moves down).
+  const index = start.findIndex((c, i) => c.id !== null && c.kind === 'code' && c.text.length >= 3 && i + 2 < start.length && start[i + 1].id !== null);
+  assert.ok(index >= 0, `a code cell with two below: ${start.map((c) => c.id).join(' ')}`);
+  const mine = start[index].id!;
+  const below = start[index + 1].id!;
+  const original = start[index].text;
+  await b.agent('selectInCell', NB, mine, 2, 2);
+  // Words typed with the real keyboard (no Enter: in a code cell it may accept a suggestion). Were the
+  // cell redrawn, its editor would go, and the keys after would act on the notebook (a, b, d, m, y
+  // are its commands there) or be lost.
+  const words = Array.from({ length: 100 }, (_, i) => `mv_b${i} `).join('');
+  let typingDone = false;
+  const typing = b.type(words).then(() => (typingDone = true));
+  // A acts once B's typing is under way: moves the cell below B's up past it, then B's cell down.
+  await until(async () => (await cellsOf(a)).cells.some((c) => c.id === mine && c.text.includes('mv_b1 ')), 'B\'s typing at A');
+  await a.agent('moveCell', NB, below, 'up');
+  await a.agent('moveCell', NB, mine, 'down');
+  const moved = (await cellsOf(a)).cells.map((c) => c.id);
+  const ids = start.map((c) => c.id);
+  const want = [...ids.slice(0, index), below, ids[index + 2], mine, ...ids.slice(index + 3)];
+  assert.deepEqual(moved, want, 'A\'s two moves');
+  await until(async () => JSON.stringify((await cellsOf(b)).cells.map((c) => c.id)) === JSON.stringify(want), 'the moves in B', 30_000);
+  assert.equal(typingDone, false, 'the moves reached B while it typed (type longer if not)');
+  await typing;
+  // Every key in B's cell, in order, where its caret was (keys sent may still be on their way).
+  const typed = original.slice(0, 2) + words + original.slice(2);
+  let last = '';
+  const cells = await converged('the typing and the moves', (c) => (last = c.cells.find((cell) => cell.id === mine)?.text ?? '') === typed).catch((err: Error) =>
+    assert.fail(`${err.message}: B's cell holds ${JSON.stringify(last)}, not ${JSON.stringify(typed)}`),
+  );
+  const at = cells.cells.findIndex((c) => c.id === mine);
+  assert.equal(cells.cells.length, start.length, 'no cell added or removed by a key');
+  for (const [i, c] of cells.cells.entries()) if (i !== at) assert.ok(!c.text.includes('mv_b'), `no key in another cell: ${c.text}`);
+  type View = { caret: { cell: number; anchor: number; head: number } | null };
+  const caret = (await b.agent<View>('notebookView')).caret;
+  assert.deepEqual(caret, { cell: at, anchor: 2 + words.length, head: 2 + words.length }, 'B\'s caret after its last key');
+  await sameFileEverywhere('the moves and the typing on every disk');
+}, 180_000);
+
 editorTest('one editor saves while the other types: nothing lost, the same file on every disk', async () => {
   const { a, b } = pair();
   const typing = (async () => {
