@@ -11,7 +11,7 @@ import { BufferBinding, isBound } from '../sync/buffer-binding';
 import type { CellView, NotebookModel } from '../sync/notebook/model';
 import { fromEditorOutput } from '../sync/notebook/outputs';
 import { indexAfter, planStructure } from '../sync/notebook/structure';
-import { cellMetadata, executionCountOf, kindOf, metadataId } from './notebook-cells';
+import { cellMetadata, executionCountOf, kindOf, metadataId, showsOtherOutputs } from './notebook-cells';
 import { NotebookEdits } from './notebook-edits';
 import { VsCodeBuffer } from './vscode-buffer';
 
@@ -233,7 +233,8 @@ export class NotebookBinding {
       this.model.setCellMetadata(id, md.metadata, ORIGIN);
       if (md.id !== undefined && md.id !== id) this.queueIdFix(change.cell, id);
     }
-    if (change.outputs || change.executionSummary) {
+    // The count saved is in the cell's metadata (executionCountOf): a change of it is a metadata change.
+    if (change.outputs || change.executionSummary || change.metadata) {
       const outputs = change.cell.outputs.map((o) => fromEditorOutput(o));
       const count = executionCountOf(change.cell);
       const now = this.model.cells().find((c) => c.id === id);
@@ -277,13 +278,17 @@ export class NotebookBinding {
     for (let round = 0; round < MAX_STEPS && !this.disposed && !this.notebook.isClosed; round++) {
       const model = this.model.cells();
       this.mapByMetadata(model);
+      const byId = new Map(model.map((m) => [m.id, m]));
+      const own = this.ownCells();
       const shown = this.notebook.getCells().map((c) => {
         const id = this.ids.get(c);
         // A cell a collaborator ran shows their outputs: it is replaced (its text stays shared).
-        return { id: id !== undefined && this.outputsArrived.has(id) ? undefined : id, kind: kindOf(c) };
+        const redraw = id !== undefined && this.outputsArrived.has(id) && showsOtherOutputs(c, byId.get(id));
+        return { id: redraw ? undefined : id, kind: kindOf(c), own: own.has(c) };
       });
       const [step] = planStructure(shown, model);
       if (!step) break;
+      this.logger.debug(`notebook ${this.relPath}: ${step.op} at ${step.index}${step.op === 'insert' ? ` (cell ${step.id})` : ''}`);
       if (step.op === 'insert') this.outputsArrived.delete(step.id);
       if (!(await this.edits.apply(step, model))) this.logger.debug(`notebook ${this.relPath}: a structure edit was refused; trying again`);
       applied = true;
@@ -291,6 +296,24 @@ export class NotebookBinding {
     this.outputsArrived.clear();
     applied = (await this.syncMetadata()) || applied;
     if (applied) this.scheduleSave();
+  }
+
+  /**
+   * The cells the person is in: the one whose text has the keyboard, ones with typing not yet shared,
+   * and the focused cell of each editor of this notebook (a cell just inserted has it). A collaborator's
+   * move redraws the cells around these rather than them (planStructure).
+   */
+  private ownCells(): Set<vscode.NotebookCell> {
+    const own = new Set<vscode.NotebookCell>();
+    const typing = vscode.window.activeTextEditor?.document;
+    for (const cell of this.notebook.getCells()) {
+      if (cell.document === typing || this.cellBindings.get(cell.document)?.settled === false) own.add(cell);
+    }
+    for (const editor of vscode.window.visibleNotebookEditors) {
+      if (editor.notebook !== this.notebook || editor.selection.isEmpty) continue;
+      if (editor.selection.start < this.notebook.cellCount) own.add(this.notebook.cellAt(editor.selection.start));
+    }
+    return own;
   }
 
   /** Cells shown without a mapping that name a model cell no other cell shows (an insert whose event is late). */
@@ -311,8 +334,12 @@ export class NotebookBinding {
     for (const cell of this.notebook.getCells()) {
       const id = this.ids.get(cell);
       const m = id === undefined ? undefined : byId.get(id);
-      if (!m || JSON.stringify(cellMetadata(cell).metadata) === JSON.stringify(m.metadata)) continue;
-      edits.push(vscode.NotebookEdit.updateCellMetadata(cell.index, { ...cell.metadata, metadata: m.metadata }));
+      if (!m) continue;
+      // A count a collaborator's editor cleared (their ipynb support does, as the cell is edited
+      // after a run) or set without new outputs: the count saved changes, the cell is not redrawn.
+      const count = m.kind === 'code' && executionCountOf(cell) !== m.executionCount;
+      if (!count && JSON.stringify(cellMetadata(cell).metadata) === JSON.stringify(m.metadata)) continue;
+      edits.push(vscode.NotebookEdit.updateCellMetadata(cell.index, { ...cell.metadata, metadata: m.metadata, ...(m.kind === 'code' ? { execution_count: m.executionCount } : {}) }));
     }
     if (!edits.length) return false;
     const edit = new vscode.WorkspaceEdit();
@@ -374,4 +401,3 @@ export class NotebookBinding {
     }, 300);
   }
 }
-

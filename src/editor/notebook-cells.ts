@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { CellKind, JsonObject } from '../sync/notebook/ipynb';
 import type { CellView } from '../sync/notebook/model';
-import { toEditorOutput } from '../sync/notebook/outputs';
+import { fromEditorOutput, toEditorOutput } from '../sync/notebook/outputs';
 
 /** The editor's cell for a model cell: its id, metadata and count where VS Code's ipynb keeps them. */
 export function cellData(cell: CellView, notebook: vscode.NotebookDocument): vscode.NotebookCellData {
@@ -53,9 +53,35 @@ export function metadataId(cell: vscode.NotebookCell): string | undefined {
   return cellMetadata(cell).id;
 }
 
+/**
+ * A cell's execution count as VS Code saves it. The ipynb support writes the count its metadata
+ * keeps, not the one the cell shows (its execution summary): it sets it when a run ends and clears it
+ * when the cell's text is edited afterwards (the text is no longer what ran), while the cell still
+ * shows the old count. Read from the summary only for a cell whose metadata has no count at all (one
+ * inserted in this editor).
+ */
 export function executionCountOf(cell: vscode.NotebookCell): number | null {
+  const md = cell.metadata as { execution_count?: unknown };
+  if ('execution_count' in md) return typeof md.execution_count === 'number' ? md.execution_count : null;
   const order = cell.executionSummary?.executionOrder;
-  if (typeof order === 'number') return order;
-  const count = (cell.metadata as { execution_count?: unknown }).execution_count;
-  return typeof count === 'number' ? count : null;
+  return typeof order === 'number' ? order : null;
+}
+
+/** The count a cell shows (its execution summary), which may differ from the one saved. */
+function shownCountOf(cell: vscode.NotebookCell): number | null {
+  const order = cell.executionSummary?.executionOrder;
+  return typeof order === 'number' ? order : null;
+}
+
+/**
+ * Whether an editor cell shows other outputs than its model cell has, or another count than a count
+ * the model has: then it is redrawn to show the model's (VS Code lets an extension change a cell's
+ * outputs only by replacing the cell, or by running it). A count cleared alone is not worth the redraw
+ * (the person's caret and undo in the cell): it changes in the cell's metadata (syncMetadata), which is
+ * what VS Code saves, and the cell shows its old count, as VS Code's own does after an edit.
+ */
+export function showsOtherOutputs(cell: vscode.NotebookCell, m: CellView | undefined): boolean {
+  if (!m) return false;
+  if (JSON.stringify(cell.outputs.map((o) => fromEditorOutput(o))) !== JSON.stringify(m.outputs)) return true;
+  return m.executionCount !== null && m.executionCount !== shownCountOf(cell);
 }

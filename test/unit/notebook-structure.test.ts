@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CellKind, JsonObject } from '../../src/sync/notebook/ipynb';
 import { fromEditorOutput, toEditorOutput } from '../../src/sync/notebook/outputs';
-import { indexAfter, planStructure, type ShownCell } from '../../src/sync/notebook/structure';
+import { heaviestIncreasing, indexAfter, OWN_CELL_WEIGHT, planStructure, type ShownCell } from '../../src/sync/notebook/structure';
 
 function apply(shown: ShownCell[], model: Array<{ id: string; kind: CellKind }>): ShownCell[] {
   const out = [...shown];
@@ -28,7 +28,7 @@ test('the plan brings any editor list to the model order, keeping the longest ru
     const model = pool.filter(() => random() < 0.7).sort(() => random() - 0.5);
     const shown: ShownCell[] = pool
       .filter(() => random() < 0.7)
-      .map((c) => ({ id: random() < 0.1 ? undefined : c.id, kind: random() < 0.1 ? kinds[Math.floor(random() * 3)] : c.kind }))
+      .map((c) => ({ id: random() < 0.1 ? undefined : c.id, kind: random() < 0.1 ? kinds[Math.floor(random() * 3)] : c.kind, own: random() < 0.2 }))
       .sort(() => random() - 0.5);
     const result = apply(shown, model);
     assert.deepEqual(result.map((c) => c.id), model.map((c) => c.id));
@@ -39,6 +39,52 @@ test('the plan brings any editor list to the model order, keeping the longest ru
   const shown = ['d', 'a', 'b', 'c'].map((id) => ({ id, kind: 'code' as const }));
   assert.deepEqual(planStructure(shown, model), [{ op: 'delete', index: 0 }, { op: 'insert', index: 3, id: 'd' }]);
   assert.deepEqual(planStructure(model, model), []);
+});
+
+/** The editor cells (by their place in `shown`) a plan removes: every cell it deletes, whoever it is. */
+function redrawn(shown: ShownCell[], model: Array<{ id: string; kind: CellKind }>): string[] {
+  const cells = shown.map((c) => c.id ?? '?');
+  const out: string[] = [];
+  for (const step of planStructure(shown, model)) {
+    if (step.op === 'delete') out.push(...cells.splice(step.index, 1));
+    else cells.splice(step.index, 0, `new ${step.id}`);
+  }
+  return out.sort();
+}
+
+test('a collaborator\'s move redraws the cells around the person\'s own cell, not it (unless that takes too many)', () => {
+  const code = (ids: string[], own?: string): ShownCell[] => ids.map((id) => ({ id, kind: 'code', own: id === own }));
+  const model = (ids: string[]) => code(ids).map(({ id, kind }) => ({ id: id!, kind }));
+  // The cell below the person's moved up past it: without the person in it, either may be redrawn;
+  // with the person in T, the moved cell is.
+  assert.deepEqual(redrawn(code(['a', 'T', 'm', 'd'], 'T'), model(['a', 'm', 'T', 'd'])), ['m']);
+  assert.deepEqual(redrawn(code(['a', 'T', 'm', 'd'], 'm'), model(['a', 'm', 'T', 'd'])), ['T']);
+  // The person's own cell moved to the end: the cells it passed are redrawn.
+  assert.deepEqual(redrawn(code(['T', 'a', 'b', 'c'], 'T'), model(['a', 'b', 'c', 'T'])), ['a', 'b', 'c']);
+  assert.deepEqual(redrawn(code(['T', 'a', 'b', 'c']), model(['a', 'b', 'c', 'T'])), ['T']);
+  // Moved past more cells than it weighs: the person's cell is redrawn (the fewest redraws).
+  const many = Array.from({ length: OWN_CELL_WEIGHT + 1 }, (_, i) => `c${i}`);
+  assert.deepEqual(redrawn(code(['T', ...many], 'T'), model([...many, 'T'])), ['T']);
+  const fewer = many.slice(1);
+  assert.deepEqual(redrawn(code(['T', ...fewer], 'T'), model([...fewer, 'T'])), [...fewer].sort());
+});
+
+test('the heaviest increasing run is as heavy as the heaviest one found by trying every subset', () => {
+  let seed = 11;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let round = 0; round < 300; round++) {
+    const n = Math.floor(random() * 9);
+    const values = Array.from({ length: n }, (_, i) => i).sort(() => random() - 0.5);
+    const weights = values.map(() => (random() < 0.3 ? 5 : 1));
+    const run = heaviestIncreasing(values, weights, n);
+    for (let k = 1; k < run.length; k++) assert.ok(run[k - 1] < run[k] && values[run[k - 1]] < values[run[k]], `increasing: ${run}`);
+    let best = 0;
+    for (let mask = 0; mask < 1 << n; mask++) {
+      const picked = values.map((_, i) => i).filter((i) => mask & (1 << i));
+      if (picked.every((i, k) => k === 0 || values[picked[k - 1]] < values[i])) best = Math.max(best, picked.reduce((sum, i) => sum + weights[i], 0));
+    }
+    assert.equal(run.reduce((sum, i) => sum + weights[i], 0), best, `${values} ${weights}`);
+  }
 });
 
 test('a cell placed after another lands right after it among the model\'s cells', () => {
