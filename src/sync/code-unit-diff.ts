@@ -50,9 +50,17 @@ type WellFormedCheck = { isWellFormed?: () => boolean };
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** No lone surrogate (String.prototype.isWellFormed where the runtime has it: Node 20). */
-function isWellFormed(text: string): boolean {
+export function isWellFormed(text: string): boolean {
   const native = (text as unknown as WellFormedCheck).isWellFormed;
   return native ? native.call(text) : !LONE_SURROGATE.test(text);
+}
+
+/**
+ * `text` with each lone surrogate replaced by U+FFFD, as UTF-8 encoding writes it (and so as Yjs
+ * sends it to peers, and as a file holds it): the same length, every other code unit kept.
+ */
+export function wellFormed(text: string): string {
+  return isWellFormed(text) ? text : text.replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD');
 }
 
 /**
