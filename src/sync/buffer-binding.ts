@@ -22,6 +22,7 @@
  */
 import * as Y from 'yjs';
 import { compose, deltaToEdits, readerAfter, readerBefore, readerOfRemoved, rebase, sameChange, trimNoOps } from './edit-algebra';
+import { wellFormed } from './code-unit-diff';
 import { diffEdits, type TextEdit } from './textdiff';
 import { BindingCarets } from './binding-carets';
 import { BindingHistory } from './binding-history';
@@ -244,6 +245,11 @@ export class BufferBinding {
     const text = this.buffer.getText();
     const shared = this.ytext.toString();
     if (text === shared) return true;
+    if (wellFormed(text) === shared) {
+      // Only lone surrogates differ (a pair Yjs split, or one the buffer holds): the same text in UTF-8.
+      this.normalise('the buffer holds a lone surrogate where the shared text has U+FFFD');
+      return true;
+    }
     this.repairs++;
     const merge = mergeDisagreement(text, shared, (additions) => {
       this.applyToShared(additions);
@@ -365,16 +371,29 @@ export class BufferBinding {
 
   private applyToShared(edits: readonly TextEdit[]): void {
     if (!edits.length) return;
+    let replaced = false;
     this.ytext.doc!.transact(() => {
       // From the highest offset down, so that earlier offsets stay valid. A replacement inserts
       // before it deletes: inserted after the deletion, Yjs would attach the new text to the right
       // of the deleted text, where a peer's concurrent insertion after it competes (typing over an
       // auto-closed bracket let a collaborator's word in before the bracket).
       for (const e of [...edits].sort((a, b) => b.offset - a.offset)) {
-        if (e.insert) this.ytext.insert(e.offset, e.insert);
-        if (e.deleteCount) this.ytext.delete(e.offset + e.insert.length, e.deleteCount);
+        // A lone surrogate goes to peers as U+FFFD (Yjs writes strings as UTF-8): kept here, this
+        // shared text would differ from theirs at the same state, unseen. It is U+FFFD here too.
+        const insert = wellFormed(e.insert);
+        replaced ||= insert !== e.insert;
+        if (insert) this.ytext.insert(e.offset, insert);
+        if (e.deleteCount) this.ytext.delete(e.offset + insert.length, e.deleteCount);
       }
     }, this.origin);
+    if (replaced) this.normalise('a lone surrogate was typed; it is U+FFFD in the shared text, as every peer and file has it');
+  }
+
+  /** The buffer gets the shared text's U+FFFD for a lone surrogate of its own (re-derived from the texts). */
+  private normalise(why: string): void {
+    this.options.logger.info(`binding ${this.options.name ?? ''}: ${why}`);
+    this.resync = true;
+    this.scheduleFlush();
   }
 
   /** A collaborator's text that split this person's word in progress goes after the word (word-mend.ts). */

@@ -9,7 +9,7 @@
  * splices one line into another (measured in the chaos suite: `a-1`, `a-489`). Whole lines inserted
  * or deleted stay whole lines here, so two insertions at one place only stack.
  */
-import diff from 'fast-diff';
+import { DELETE, EQUAL, diffCodeUnits } from './code-unit-diff';
 import { diffEdits, withCommonChanges, type CommonRule, type TextEdit } from './textdiff';
 
 /** Distinct lines a diff can tell apart (one UTF-16 unit each, surrogates left out). */
@@ -57,15 +57,15 @@ export function diffLineEdits(from: string, to: string): TextEdit[] {
     } else edits.push({ offset: block.offset, deleteCount: block.deleted.length, insert: block.inserted });
     block = undefined;
   };
-  for (const [op, encoded] of diff(a, b)) {
+  for (const [op, encoded] of diffCodeUnits(a, b)) {
     const text = decode(encoded);
-    if (op === diff.EQUAL) {
+    if (op === EQUAL) {
       close();
       offset += text.length;
       continue;
     }
     block ??= { offset, deleted: '', inserted: '' };
-    if (op === diff.DELETE) {
+    if (op === DELETE) {
       block.deleted += text;
       offset += text.length;
     } else block.inserted += text;

@@ -3,7 +3,7 @@
  * bindings need on them: diffing two texts into edits, applying edits, and mapping an offset across
  * edits. Editor-agnostic.
  */
-import diff from 'fast-diff';
+import { DELETE, EQUAL, diffCodeUnits } from './code-unit-diff';
 
 /** Replace `deleteCount` code units at `offset` with `insert`; offsets refer to the text before. */
 export interface TextEdit {
@@ -18,15 +18,15 @@ export function diffEdits(from: string, to: string): TextEdit[] {
   const edits: TextEdit[] = [];
   let offset = 0;
   let pending: { offset: number; deleteCount: number; insert: string } | undefined;
-  for (const [op, text] of diff(from, to)) {
-    if (op === diff.EQUAL) {
+  for (const [op, text] of diffCodeUnits(from, to)) {
+    if (op === EQUAL) {
       if (pending) edits.push(pending);
       pending = undefined;
       offset += text.length;
       continue;
     }
     pending ??= { offset, deleteCount: 0, insert: '' };
-    if (op === diff.DELETE) {
+    if (op === DELETE) {
       pending.deleteCount += text.length;
       offset += text.length;
     } else {
@@ -38,12 +38,15 @@ export function diffEdits(from: string, to: string): TextEdit[] {
 }
 
 /**
- * fast-diff works on UTF-16 code units and can cut an astral character (emoji) in half, or a CRLF
+ * The diff works on UTF-16 code units and can cut an astral character (emoji) in half, or a CRLF
  * line break in two; a half surrogate corrupts the text, and an editor cannot even address a position
- * between CR and LF. Widen such edits to whole units.
+ * between CR and LF. Widen such edits to whole units. A widened edit can then start where the one
+ * before it ends (an insertion before a CR, another between it and its LF: "x\r\ny" to
+ * "x\n\r\nz\ny"); two edits at one offset would be applied in no defined order, so they become one.
  */
 function widenToUnits(from: string, edits: TextEdit[]): TextEdit[] {
-  return edits.map((e) => {
+  const out: TextEdit[] = [];
+  for (const e of edits) {
     let { offset, deleteCount, insert } = e;
     if (offset > 0 && isPair(from, offset)) {
       offset -= 1;
@@ -55,8 +58,13 @@ function widenToUnits(from: string, edits: TextEdit[]): TextEdit[] {
       deleteCount += 1;
       insert = insert + from[end];
     }
-    return { offset, deleteCount, insert };
-  });
+    const last = out[out.length - 1];
+    if (last && last.offset + last.deleteCount >= offset) {
+      // Adjacent (the unit between them was taken into this one): one edit over both.
+      out[out.length - 1] = { offset: last.offset, deleteCount: offset + deleteCount - last.offset, insert: last.insert + insert };
+    } else out.push({ offset, deleteCount, insert });
+  }
+  return out;
 }
 
 /** Whether `at` falls inside a unit that must not be split: a surrogate pair or a CRLF. */

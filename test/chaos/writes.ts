@@ -157,10 +157,18 @@ export async function createThenLeave(ctx: ScenarioContext): Promise<ScenarioRes
       if (trial % 2 === 0) {
         if (!(await b.stop(10_000))) t.finding(`trial ${trial}: Ctrl+C did not stop the peer within 10 s (killed)`);
       } else await b.kill();
-      // The two who stayed must keep syncing with each other while b is away.
+      // The two who stayed must keep syncing with each other while b is away. Judged with the writers
+      // paused: while each still writes every 100–300 ms, two trees are identical only in an instant
+      // when no write is on its way, which a loaded machine may not offer within the settle time (the
+      // finding "not identical, no line missing" seen once under heavy load, never alone).
       await sleep(ctx.durationMs);
+      writers.forEach((w) => w.stop());
       const stayed = await settle(dirsOf([s, a]), tokensOf(writers), ctx.settleMs);
-      if (stayed.linesLost > 0 || !stayed.identical) t.finding(`trial ${trial}: after b left (${how}), s and a stopped syncing: ${stayed.linesLost} of their lines not on both`);
+      if (stayed.linesLost > 0 || !stayed.identical || stayed.doubled.length) {
+        const what = [...stayed.lostSample, ...stayed.doubled, ...stayed.differ].slice(0, 6).join('; ');
+        t.finding(`trial ${trial}: after b left (${how}), s and a stopped syncing: ${stayed.linesLost} of their lines not on both${stayed.identical ? '' : ', trees differ'} (${what})`);
+      }
+      writers.forEach((w) => w.start());
       b.rejoin(code);
       try {
         await b.waitFor('ready', 60_000);

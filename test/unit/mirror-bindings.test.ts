@@ -9,9 +9,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BufferBinding, type EditorBuffer } from '../../src/sync/buffer-binding';
 import { silentLogger } from '../../src/session/log';
+import * as fsutil from '../../src/sync/fsutil';
 import type { RunningPeer } from '../../src/app/peer';
 import { usePeers } from '../helpers/peers';
 import { waitFor } from '../helpers/testnet';
+import { seededRandom, SimEditor } from '../helpers/sim-editor';
 import { readTree, tempDir, writeTree } from '../helpers/tree';
 
 const peers = usePeers();
@@ -112,5 +114,49 @@ test('a file that disagrees with its shared text while nothing is pending is bro
   await waitFor(() => pb.mirror.repairs === 1, 'the disagreement found and merged', 30_000);
   await waitFor(() => read(b, 'notes.txt') === 'never reached the file\none\nfrom a\n', "the merged text on b's disk");
   assert.equal(read(a, 'notes.txt'), read(b, 'notes.txt'));
+  await Promise.all([pa.close(), pb.close()]);
+});
+
+test('a lone surrogate typed in an editor is U+FFFD in every shared text, buffer and file alike; nothing written over and over', async (t) => {
+  const writes = new Map<string, number>();
+  const atomicWrite = fsutil.atomicWrite;
+  (fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = async (...args) => {
+    writes.set(args[0], (writes.get(args[0]) ?? 0) + 1);
+    return atomicWrite(...args);
+  };
+  t.after(() => ((fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = atomicWrite));
+  const { a, b, pa, pb } = await pair({ 'notes.txt': 'one\ntwo\n' });
+  fs.appendFileSync(path.join(a, 'notes.txt'), 'from a\n');
+  await waitFor(() => read(b, 'notes.txt') === 'one\ntwo\nfrom a\n', "a's edit on b's disk (b's file bound)");
+  const id = pa.workspace.byPath('notes.txt')!.id;
+  const [ta, tb] = await Promise.all([pa.workspace.text(id), pb.workspace.text(id)]);
+
+  // A's person types a lone high surrogate (a paste, an extension's edit: VS Code's buffer can hold one).
+  pa.mirror.handToEditor('notes.txt');
+  pa.mirror.setEditorOwned('notes.txt', true);
+  const editor = new SimEditor(ta.toString(), { rand: seededRandom(7) });
+  const binding = new BufferBinding(ta, editor, { logger: silentLogger });
+  editor.binding = binding;
+  t.after(() => binding.dispose());
+  editor.moveTo(4);
+  editor.type('x\uD800y');
+  const expected = 'one\nx\uFFFDytwo\nfrom a\n';
+  // Yjs writes strings as UTF-8, so b receives U+FFFD; a's shared text and a's buffer must hold the same.
+  await waitFor(() => tb.toString() === expected && ta.toString() === expected && editor.text === expected && binding.settled, 'U+FFFD in both shared texts and the buffer', 20_000);
+  await waitFor(() => read(b, 'notes.txt') === expected, "U+FFFD on b's disk");
+  assert.deepEqual([...fs.readFileSync(path.join(b, 'notes.txt')).subarray(4, 9)], [0x78, 0xef, 0xbf, 0xbd, 0x79], 'x, U+FFFD in UTF-8, y');
+
+  // Nothing goes back and forth: b's file is written once for it, and stays; a tool's edit on b's disk
+  // reaches a's buffer with the U+FFFD kept once.
+  await pb.mirror.idle();
+  const settledWrites = writes.get(b) ?? 0;
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(writes.get(b) ?? 0, settledWrites, "b's file written again with nothing new");
+  fs.appendFileSync(path.join(b, 'notes.txt'), 'tool on b\n');
+  await waitFor(() => editor.text === `${expected}tool on b\n` && ta.toString() === editor.text && binding.settled, "b's tool edit in a's buffer");
+  assert.equal(tb.toString(), ta.toString());
+  assert.equal(read(b, 'notes.txt'), tb.toString());
+  assert.equal(binding.repairs + pb.mirror.repairs + pa.mirror.repairs, 0, 'no disagreement was found and merged');
+  binding.dispose();
   await Promise.all([pa.close(), pb.close()]);
 });

@@ -274,3 +274,41 @@ test('a file whose record keeps no text, changed while the peer was down, loses 
   assert.equal(beside.length, 1, JSON.stringify(Object.keys(readTree(a))));
   assert.equal(Buffer.from(beside[0][1], 'hex').toString('utf8'), 'start\na1\nb offline\n'); // readTree gives hex
 });
+
+// To do: takeRestart reads the file and takeLocalChange reads it again; the binding made then starts its
+// first write before its copy has taken those bytes (outside the mirror's queue), and the write ends in
+// a conflict. Handing the bytes over and running the take in the queue (or holding the queue for it)
+// passed this test, but the bounded chaos create-then-leave then took a restarted peer's lines again
+// (lines the file held beyond a lagging record, e.g. 'ctl3-s-6' twice) in 4 of 5 runs, against 0 of 4
+// without: reverted until that interaction is understood.
+test('a restart reads a file changed while the peer was down once, and writes it without a compare-and-swap conflict', { todo: 'reads twice, one conflict (see above)' }, async (t) => {
+  // The reads of b's file from the restart on (the callers of each), and the writes refused.
+  const reads: string[] = [];
+  const conflicts: string[] = [];
+  let counting = false;
+  const readIfFile = fsutil.readIfFile;
+  const atomicWrite = fsutil.atomicWrite;
+  (fsutil as { readIfFile: typeof readIfFile }).readIfFile = (abs) => {
+    if (counting && abs.endsWith(`${path.sep}b${path.sep}log.txt`)) reads.push((new Error().stack ?? '').split('\n')[2]?.trim() ?? '');
+    return readIfFile(abs);
+  };
+  (fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = async (...args) => {
+    try {
+      return await atomicWrite(...args);
+    } catch (err) {
+      if (counting && err instanceof WriteConflict) conflicts.push(`${args[1]}: expected ${JSON.stringify(args[3]?.expect)}`);
+      throw err;
+    }
+  };
+  t.after(() => {
+    (fsutil as { readIfFile: typeof readIfFile }).readIfFile = readIfFile;
+    (fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = atomicWrite;
+  });
+  const { a } = await restartWithRecord(() => (counting = true));
+  counting = false;
+  assert.deepEqual(read(a, 'log.txt').split('\n').sort(), ['', 'a1', 'a2', 'b offline', 'start'], read(a, 'log.txt'));
+  const intake = reads.filter((r) => /takeRestart|takeLocalChange/.test(r));
+  assert.equal(intake.length, 1, `the restart intake read the file ${intake.length} times:\n${intake.join('\n')}`);
+  // Its first write expected the record's version, not the bytes the intake took: refused, then read again.
+  assert.deepEqual(conflicts, [], 'a compare-and-swap conflict with nobody else writing');
+});
