@@ -23,6 +23,7 @@
 import * as Y from 'yjs';
 import { compose, deltaToEdits, readerAfter, readerBefore, readerOfRemoved, rebase, sameChange, trimNoOps } from './edit-algebra';
 import { wellFormed } from './code-unit-diff';
+import { writeToShared } from './shared-writes';
 import { diffEdits, type TextEdit } from './textdiff';
 import { BindingCarets } from './binding-carets';
 import { BindingHistory } from './binding-history';
@@ -100,7 +101,7 @@ export class BufferBinding {
       this.history.moved(edits);
       this.pending = compose(this.pending, edits);
       this.trimPending();
-      this.scheduleFlush();
+      this.flights.schedule();
     };
     ytext.observe(this.observer);
     this.seen = buffer.version();
@@ -111,7 +112,7 @@ export class BufferBinding {
     // The buffer may hold an older copy (opened from disk before the shared text arrived): the
     // shared text is newer, and the disk mirror owns what is on disk.
     else this.pending = diffEdits(text, ytext.toString());
-    if (this.pending.length) this.scheduleFlush();
+    if (this.pending.length) this.flights.schedule();
   }
 
   /** Merges what this buffer changed since `base` with what the shared text did (binding-merge.ts). */
@@ -195,7 +196,7 @@ export class BufferBinding {
     this.trace(() => `the editor reloaded the buffer from disk with an earlier copy of the shared text (v${version})`);
     this.resync = true;
     this.arrivals.clear();
-    this.scheduleFlush();
+    this.flights.schedule();
     return false;
   }
 
@@ -257,7 +258,7 @@ export class BufferBinding {
     });
     this.pending = merge.pending;
     this.options.logger.warn(`binding: the buffer disagreed with the shared text; ${merge.told}`);
-    this.scheduleFlush();
+    this.flights.schedule();
     return false;
   }
 
@@ -288,13 +289,11 @@ export class BufferBinding {
       this.resync = true; // back to the shared text
     } else {
       this.history.typing(r.local);
-      const clock = this.mend.clock();
-      this.applyToShared(r.local);
-      this.mend.typed(clock, this.mend.clock());
+      this.mend.typing(() => this.applyToShared(r.local));
       this.history.typed(r.local);
     }
     this.options.onLocalEdit?.();
-    if (this.pending.length || this.resync) this.scheduleFlush();
+    if (this.pending.length || this.resync) this.flights.schedule();
   }
 
   /** The editor reported the applied flight: the buffer has it now. */
@@ -370,30 +369,14 @@ export class BufferBinding {
   }
 
   private applyToShared(edits: readonly TextEdit[]): void {
-    if (!edits.length) return;
-    let replaced = false;
-    this.ytext.doc!.transact(() => {
-      // From the highest offset down, so that earlier offsets stay valid. A replacement inserts
-      // before it deletes: inserted after the deletion, Yjs would attach the new text to the right
-      // of the deleted text, where a peer's concurrent insertion after it competes (typing over an
-      // auto-closed bracket let a collaborator's word in before the bracket).
-      for (const e of [...edits].sort((a, b) => b.offset - a.offset)) {
-        // A lone surrogate goes to peers as U+FFFD (Yjs writes strings as UTF-8): kept here, this
-        // shared text would differ from theirs at the same state, unseen. It is U+FFFD here too.
-        const insert = wellFormed(e.insert);
-        replaced ||= insert !== e.insert;
-        if (insert) this.ytext.insert(e.offset, insert);
-        if (e.deleteCount) this.ytext.delete(e.offset + insert.length, e.deleteCount);
-      }
-    }, this.origin);
-    if (replaced) this.normalise('a lone surrogate was typed; it is U+FFFD in the shared text, as every peer and file has it');
+    if (edits.length && writeToShared(this.ytext, edits, this.origin)) this.normalise('a lone surrogate was typed; it is U+FFFD in the shared text, as every peer and file has it');
   }
 
   /** The buffer gets the shared text's U+FFFD for a lone surrogate of its own (re-derived from the texts). */
   private normalise(why: string): void {
     this.options.logger.info(`binding ${this.options.name ?? ''}: ${why}`);
     this.resync = true;
-    this.scheduleFlush();
+    this.flights.schedule();
   }
 
   /** A collaborator's text that split this person's word in progress goes after the word (word-mend.ts). */
@@ -404,15 +387,9 @@ export class BufferBinding {
     const m = this.mend.find(this.pending, reportedReader(this.buffer), (at) => this.history.nearLast(at, MAX_MOVED));
     if (!m) return;
     this.trace(() => `${JSON.stringify(m.before)} arrived inside the word being typed here: ${JSON.stringify(m.moved)} put again before it`);
-    const clock = this.mend.clock();
-    this.applyToShared(m.shared);
-    this.mend.typed(clock, this.mend.clock());
+    this.mend.typing(() => this.applyToShared(m.shared));
     this.history.moved(m.shared);
     this.pending = m.pending;
-  }
-
-  private scheduleFlush(): void {
-    this.flights.schedule();
   }
 
   /** What the buffer lacks, as the next flight to the editor (see FlightLoop). */

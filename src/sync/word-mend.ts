@@ -58,8 +58,11 @@ export class WordMend {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** This peer put its typing into the shared text: the Yjs clocks it created were [from, to). */
-  typed(from: number, to: number): void {
+  /** `write` puts this peer's typing into the shared text: the Yjs clocks it creates are its run's. */
+  typing(write: () => void): void {
+    const from = this.clock();
+    write();
+    const to = this.clock();
     if (to <= from) return;
     const t = this.now();
     const run = this.run;
@@ -68,7 +71,7 @@ export class WordMend {
   }
 
   /** The clock this peer's next item in the shared text's document will have. */
-  clock(): number {
+  private clock(): number {
     const doc = this.ytext.doc!;
     return Y.getState(doc.store, doc.clientID);
   }
