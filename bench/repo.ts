@@ -185,7 +185,9 @@ export async function repoRows(net: TestNetwork, cli: string, files: number, str
     if (HEAP_DIR) for (const peer of [sharer, joiner, cloner]) await peer.heapSnapshot(600_000);
     for (const [i, who] of (['sharer', 'joiner', 'clone joiner'] as const).entries()) {
       const p = probes[i];
-      rows.push({ name: `${label}: ${who}: peak RSS`, value: peaks[i], unit: 'MB', goal: files <= 30_000 ? '< 200 MB' : '< 400 MB', met: peaks[i] < (files <= 30_000 ? 200 : 400) });
+      const m = p?.peakMB as Record<string, number> | undefined;
+      const parts = m ? `peaks sampled every 50 ms: rss ${m.rss}, V8 heap total ${m.heapTotal} (used ${m.heapUsed}), external ${m.external} (array buffers ${m.arrayBuffers}) MB` : undefined;
+      rows.push({ name: `${label}: ${who}: peak RSS`, value: peaks[i], unit: 'MB', goal: files <= 30_000 ? '< 200 MB' : '< 400 MB', met: peaks[i] < (files <= 30_000 ? 200 : 400), note: parts });
       rows.push({ name: `${label}: ${who}: event-loop stall p99 / max`, value: num(p, 'loopP99Ms'), unit: 'ms', reference: num(p, 'loopMaxMs'), goal: 'max ≤ 50 ms', met: num(p, 'loopMaxMs') <= 50, note: 'reference column = max' });
     }
     await restartRows(cli, src, label, netArgs, nodeArgs, sharer, rows);
