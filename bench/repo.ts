@@ -20,6 +20,7 @@ import type { Row } from './row';
 const PROBE = path.resolve(__dirname, 'peer-probe.js');
 /** `HYPERPAIR_BENCH_HEAP=<dir>`: each peer writes a V8 heap snapshot there once every join is done. */
 const HEAP_DIR = process.env.HYPERPAIR_BENCH_HEAP;
+const HEAP_PEAK = HEAP_DIR ? process.env.HYPERPAIR_BENCH_HEAP_PEAK : undefined;
 const GIT = ['-c', 'user.name=bench', '-c', 'user.email=bench@example.org', '-c', 'init.defaultBranch=main', '-c', 'gc.auto=0'];
 
 /** A deterministic pseudo-random sequence (xorshift32), so that every run builds the same tree. */
@@ -162,7 +163,11 @@ export async function repoRows(net: TestNetwork, cli: string, files: number, str
 
     // Into a clone of the repository that differs in three files (the sharer's uncommitted edits)
     // and holds one uncommitted change of the joiner's own.
-    const cloner = new CliPeer(cli, ['join', code.e.code as string, clone, '--name', 'cloner', '--force', ...netArgs], nodeArgs);
+    // HYPERPAIR_BENCH_HEAP_PEAK=<MB> (with HYPERPAIR_BENCH_HEAP): instead of the snapshots at the end,
+    // the clone joiner's old space is capped there and snapshotted as it nears the cap, to see what
+    // its peak holds (it may then run out of memory: a diagnostic run).
+    const peakCap = HEAP_PEAK ? [`--max-old-space-size=${HEAP_PEAK}`, '--heapsnapshot-near-heap-limit=1'] : [];
+    const cloner = new CliPeer(cli, ['join', code.e.code as string, clone, '--name', 'cloner', '--force', ...netArgs], [...nodeArgs, ...peakCap]);
     peers.push(cloner);
     const cJoining = await cloner.next('joining', 60_000);
     const cJoined = await cloner.next('joined', 1_200_000);
@@ -182,7 +187,7 @@ export async function repoRows(net: TestNetwork, cli: string, files: number, str
     const probes = [sharer, joiner, cloner].map(probeOf);
     // Heap snapshots after the peaks and stalls are read (writing one takes about the heap's size
     // again, and stops the process meanwhile).
-    if (HEAP_DIR) for (const peer of [sharer, joiner, cloner]) await peer.heapSnapshot(600_000);
+    if (HEAP_DIR && !HEAP_PEAK) for (const peer of [sharer, joiner, cloner]) await peer.heapSnapshot(600_000);
     for (const [i, who] of (['sharer', 'joiner', 'clone joiner'] as const).entries()) {
       const p = probes[i];
       const m = p?.peakMB as Record<string, number> | undefined;
