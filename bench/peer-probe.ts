@@ -2,7 +2,8 @@
  * Loaded into a headless peer process by the bench (`node --require out/bench/peer-probe.js dist/cli.js
  * … --json`): measures, inside that process, how long its event loop stalls (perf_hooks'
  * monitorEventLoopDelay) and how many UDP bytes it sent and received (udx-native's per-socket
- * counters: every hyperswarm stream and the DHT ride on those sockets). Prints a `probe` JSON line
+ * counters: every hyperswarm stream and the DHT ride on those sockets), and the peaks of
+ * process.memoryUsage() sampled every 50 ms (which part of the memory makes the peak RSS). Prints a `probe` JSON line
  * every HYPERPAIR_PROBE_MS (default 250) with totals since the process started. Nothing of the peer
  * changes; a bench-only instrument.
  */
@@ -37,6 +38,14 @@ UDX.prototype.createSocket = function (this: unknown, ...args: unknown[]): UdxSo
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+/** The largest of each of process.memoryUsage()'s figures so far (MB): what makes up the peak RSS. */
+const peak = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+const sampleMemory = () => {
+  const m = process.memoryUsage();
+  for (const k of Object.keys(peak) as Array<keyof typeof peak>) peak[k] = Math.max(peak[k], Math.round(m[k] / 1048576));
+};
+const sampler = setInterval(sampleMemory, 50);
+sampler.unref();
 const timer = setInterval(() => {
   let rx = closedRx;
   let tx = closedTx;
@@ -44,6 +53,6 @@ const timer = setInterval(() => {
     rx += s.bytesReceived;
     tx += s.bytesTransmitted;
   }
-  process.stdout.write(JSON.stringify({ event: 'probe', loopP99Ms: ms(loop.percentile(99)), loopMaxMs: ms(loop.max), udpRxBytes: rx, udpTxBytes: tx }) + '\n');
+  process.stdout.write(JSON.stringify({ event: 'probe', loopP99Ms: ms(loop.percentile(99)), loopMaxMs: ms(loop.max), udpRxBytes: rx, udpTxBytes: tx, peakMB: peak }) + '\n');
 }, Number(process.env.HYPERPAIR_PROBE_MS ?? 250));
 timer.unref();

@@ -84,6 +84,17 @@ export class CliPeer {
     }
   }
 
+  /**
+   * Has the peer write a V8 heap snapshot (it must run with `--heapsnapshot-signal=SIGUSR2`, see
+   * HYPERPAIR_BENCH_HEAP in repo.ts) and waits until it has: the snapshot stops the process, so the
+   * next probe line after the signal comes once it is written.
+   */
+  async heapSnapshot(timeoutMs: number): Promise<void> {
+    const at = performance.now();
+    this.child.kill('SIGUSR2');
+    await this.nextAfter('probe', at, timeoutMs);
+  }
+
   /** SIGINT (the peer's clean exit), then SIGKILL if it has not exited within 10 s. */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null) return;

@@ -18,6 +18,9 @@ import { CliPeer, type CliEvent } from './processes';
 import type { Row } from './row';
 
 const PROBE = path.resolve(__dirname, 'peer-probe.js');
+/** `HYPERPAIR_BENCH_HEAP=<dir>`: each peer writes a V8 heap snapshot there once every join is done. */
+const HEAP_DIR = process.env.HYPERPAIR_BENCH_HEAP;
+const HEAP_PEAK = HEAP_DIR ? process.env.HYPERPAIR_BENCH_HEAP_PEAK : undefined;
 const GIT = ['-c', 'user.name=bench', '-c', 'user.email=bench@example.org', '-c', 'init.defaultBranch=main', '-c', 'gc.auto=0'];
 
 /** A deterministic pseudo-random sequence (xorshift32), so that every run builds the same tree. */
@@ -122,7 +125,7 @@ export async function repoRows(net: TestNetwork, cli: string, files: number, str
   divergeClone(src, clone);
   const genMs = performance.now() - t0;
   const netArgs = ['--bootstrap', net.bootstrapSpec, '--host', '127.0.0.1', '--no-lan'];
-  const nodeArgs = ['--require', PROBE, ...(process.env.HYPERPAIR_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HYPERPAIR_BENCH_PROF}`] : [])];
+  const nodeArgs = ['--require', PROBE, ...(process.env.HYPERPAIR_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HYPERPAIR_BENCH_PROF}`] : []), ...(HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`] : [])];
   // The peers' state (sync records, the scan cache) in the bench's folder, not the user's.
   const stateBefore = process.env.HYPERPAIR_STATE_DIR;
   process.env.HYPERPAIR_STATE_DIR = path.join(tmp, 'state');
@@ -160,7 +163,11 @@ export async function repoRows(net: TestNetwork, cli: string, files: number, str
 
     // Into a clone of the repository that differs in three files (the sharer's uncommitted edits)
     // and holds one uncommitted change of the joiner's own.
-    const cloner = new CliPeer(cli, ['join', code.e.code as string, clone, '--name', 'cloner', '--force', ...netArgs], nodeArgs);
+    // HYPERPAIR_BENCH_HEAP_PEAK=<MB> (with HYPERPAIR_BENCH_HEAP): instead of the snapshots at the end,
+    // the clone joiner's old space is capped there and snapshotted as it nears the cap, to see what
+    // its peak holds (it may then run out of memory: a diagnostic run).
+    const peakCap = HEAP_PEAK ? [`--max-old-space-size=${HEAP_PEAK}`, '--heapsnapshot-near-heap-limit=1'] : [];
+    const cloner = new CliPeer(cli, ['join', code.e.code as string, clone, '--name', 'cloner', '--force', ...netArgs], [...nodeArgs, ...peakCap]);
     peers.push(cloner);
     const cJoining = await cloner.next('joining', 60_000);
     const cJoined = await cloner.next('joined', 1_200_000);
@@ -176,9 +183,16 @@ export async function repoRows(net: TestNetwork, cli: string, files: number, str
     const rx = num(cProbe, 'udpRxBytes') / 1024 / 1024;
     rows.push({ name: `${label}: UDP bytes received joining into that clone`, value: rx, unit: 'MB', goal: '< 1 MB', met: rx < 1, note: 'no text travels (protocol 3): the index, awareness and DHT traffic; see README' });
 
-    for (const [who, peer] of [['sharer', sharer], ['joiner', joiner], ['clone joiner', cloner]] as const) {
-      const p = probeOf(peer);
-      rows.push({ name: `${label}: ${who}: peak RSS`, value: peer.peakRssMB() ?? NaN, unit: 'MB', goal: files <= 30_000 ? '< 200 MB' : '< 400 MB', met: (peer.peakRssMB() ?? Infinity) < (files <= 30_000 ? 200 : 400) });
+    const peaks = [sharer, joiner, cloner].map((peer) => peer.peakRssMB() ?? NaN);
+    const probes = [sharer, joiner, cloner].map(probeOf);
+    // Heap snapshots after the peaks and stalls are read (writing one takes about the heap's size
+    // again, and stops the process meanwhile).
+    if (HEAP_DIR && !HEAP_PEAK) for (const peer of [sharer, joiner, cloner]) await peer.heapSnapshot(600_000);
+    for (const [i, who] of (['sharer', 'joiner', 'clone joiner'] as const).entries()) {
+      const p = probes[i];
+      const m = p?.peakMB as Record<string, number> | undefined;
+      const parts = m ? `peaks sampled every 50 ms: rss ${m.rss}, V8 heap total ${m.heapTotal} (used ${m.heapUsed}), external ${m.external} (array buffers ${m.arrayBuffers}) MB` : undefined;
+      rows.push({ name: `${label}: ${who}: peak RSS`, value: peaks[i], unit: 'MB', goal: files <= 30_000 ? '< 200 MB' : '< 400 MB', met: peaks[i] < (files <= 30_000 ? 200 : 400), note: parts });
       rows.push({ name: `${label}: ${who}: event-loop stall p99 / max`, value: num(p, 'loopP99Ms'), unit: 'ms', reference: num(p, 'loopMaxMs'), goal: 'max ≤ 50 ms', met: num(p, 'loopMaxMs') <= 50, note: 'reference column = max' });
     }
     await restartRows(cli, src, label, netArgs, nodeArgs, sharer, rows);

@@ -35,6 +35,12 @@ const WINDOW_PER_PEER = 8;
 const REQUEST_TIMEOUT_MS = 30_000;
 /** Chunks kept in memory; beyond this the oldest are dropped (they can be read from disk again). */
 const MEMORY_BUDGET = 256 * 1024 * 1024;
+/**
+ * The same with a `reader` (a disk mirror): every current version is in a file there, so memory only
+ * saves re-reading the newest chunks. Kept as large as the first, every binary of a 10,000-file
+ * workspace stayed in memory (10 MB of the sharer's 106 MB heap), growing with the workspace.
+ */
+const MEMORY_BUDGET_WITH_DISK = 4 * 1024 * 1024;
 /** Hints of who holds a chunk, kept at most; beyond this the oldest are forgotten (a hint only saves round trips). */
 const MAX_HINTS = 65_536;
 
@@ -73,8 +79,9 @@ export class BlobStore {
       this.memory.set(h, data);
       this.memoryBytes += data.byteLength;
     }
+    const budget = this.reader ? MEMORY_BUDGET_WITH_DISK : MEMORY_BUDGET;
     for (const [h, data] of this.memory) {
-      if (this.memoryBytes <= MEMORY_BUDGET) break;
+      if (this.memoryBytes <= budget) break;
       this.memory.delete(h);
       this.memoryBytes -= data.byteLength;
     }

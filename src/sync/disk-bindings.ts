@@ -19,6 +19,7 @@ import { BufferBinding, isBound } from './buffer-binding';
 import { asText } from './classify';
 import { earlierTexts, keepBesideAsNew } from './disk-merge';
 import type { Known } from './disk-state';
+import { knownAsText } from './record-texts';
 import { readIfFile } from './fsutil';
 import { contentHash } from './hash';
 import { resolveInside } from './paths';
@@ -83,8 +84,11 @@ export class DiskBindings {
     this.release(e.path); // another file's, that left this path
 
     const rel = e.path;
-    if (this.core.closed || this.core.guard.halted || isBound(ytext) || this.core.known.get(rel)?.text === undefined) return undefined;
-    const { known, read } = options.adopt ? { known: this.core.known.get(rel), read: undefined } : await this.caughtUp(rel, ytext, options.bytes);
+    if (this.core.closed || this.core.guard.halted || isBound(ytext) || !knownAsText(this.core.known.get(rel))) return undefined;
+    const caught = options.adopt ? { known: this.core.known.get(rel), read: undefined } : await this.caughtUp(rel, ytext, options.bytes);
+    const read = caught.read;
+    // The copy keeps its base in memory while it is bound (a cold one's text is read back once).
+    const known = caught.known && { ...caught.known };
     if (known?.text === undefined) return undefined;
     const copy = new DiskCopy({
       root: this.core.root,

@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs/promises';
 import type { KnownFiles } from './disk-state';
+import { ColdKnown } from './record-texts';
 import { readIfFile } from './fsutil';
 import { contentHash } from './hash';
 import { resolveInside } from './paths';
@@ -18,7 +19,9 @@ export async function readText(root: string, ws: SharedWorkspace, known: KnownFi
   const e = ws.byId(id);
   if (!e || e.kind === 'binary') return undefined;
   const seen = known.get(e.path);
-  if (seen?.hash === e.hash && seen.text !== undefined) return Buffer.from(seen.text, 'utf8');
+  // A cold text (record-texts.ts) is read from the record without blocking; its bytes are the entry's.
+  const text = seen instanceof ColdKnown ? (seen.hash === e.hash ? await seen.load() : undefined) : seen?.text;
+  if (seen?.hash === e.hash && text !== undefined) return Buffer.from(text, 'utf8');
   // A file this mirror never read or wrote is nobody's copy of the text (and a joiner's empty
   // folder has none: no look at the disk per file fetched). resume() knows every file of a clone.
   if (!seen) return undefined;

@@ -8,7 +8,8 @@
  * (`{version: 1, session, files: {path: {hash, size, text?}}, tree: {path: {kind, target?}}}`,
  * `session` = a hash of the session code, `text` = hash of the last synced text, `tree` the links and
  * empty folders as last in sync), `texts/<hash>`: the last synced texts, the base of the
- * three-way merge after a restart, and `docs/<fileId>`: each text's Yjs state, so that edits this peer
+ * three-way merge after a restart or when a file changes on disk (record-texts.ts: a text nobody is
+ * changing is read back from there when needed, not held in memory), and `docs/<fileId>`: each text's Yjs state, so that edits this peer
  * read from disk but nobody received before it stopped still reach the session when it restarts.
  * Written atomically (temporary file, rename) and debounced, so a crash leaves a whole record.
  */
@@ -25,8 +26,9 @@ import { silentLogger } from '../session/log';
 import * as Y from 'yjs';
 import type { ChangeOrigin, FileEntry } from './api';
 import type { SharedWorkspace } from './workspace';
-import { contentHash, isHash } from './hash';
+import { isHash } from './hash';
 import { judgeTreeEntry, type TreeEntry } from './tree-entries';
+import { ColdKnown, RecordTexts } from './record-texts';
 
 /** A file's content as the mirror last saw it on disk: in sync with the session then. */
 export interface Known {
@@ -58,8 +60,21 @@ export class ObservedMap<V> extends Map<string, V> {
   }
 }
 
-/** The mirror's map of known files. */
-export class KnownFiles extends ObservedMap<Known> {}
+/**
+ * The mirror's map of known files. With a record (`texts`), a text with no earlier versions (a file
+ * nobody is changing: all of them after a share, a join or a restart) is held as a ColdKnown: its
+ * text goes to the record and is read back from there when a merge needs it.
+ */
+export class KnownFiles extends ObservedMap<Known> {
+  texts?: RecordTexts;
+
+  override set(rel: string, value: Known): this {
+    if (this.texts && !(value instanceof ColdKnown) && !value.earlier?.length && value.text !== undefined) {
+      value = this.texts.cold(value.hash, value.size, value.text);
+    }
+    return super.set(rel, value);
+  }
+}
 
 /** The record's folder for one shared folder. */
 export const recordDirFor = folderStateDir;
@@ -89,13 +104,15 @@ export class DiskRecord {
   private readonly delayMs: number;
   /** How long the last write of the record took (it sets the next delay, see schedule()). */
   private lastWriteMs = 0;
-  /** Texts already stored under texts/ (by hash). */
-  private readonly storedTexts = new Set<string>();
+  /** The last synced texts, under texts/ (by hash). */
+  private readonly texts: RecordTexts;
   private existed = false;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private dirty = false;
   private closed = false;
+  /** A write asked for by flushSoon() is under way. */
+  private soon = false;
   /** Yjs states of texts found in the record (file id → update): see resumeTexts(). */
   private readonly savedDocs = new Map<string, Uint8Array>();
   private readonly storedDocs = new Set<string>();
@@ -115,6 +132,8 @@ export class DiskRecord {
     this.dir = recordDirFor(folder, options.stateDir ?? stateRoot());
     this.logger = options.logger ?? silentLogger;
     this.delayMs = options.delayMs ?? 300;
+    this.texts = new RecordTexts(path.join(this.dir, 'texts'), () => this.flushSoon());
+    this.known.texts = this.texts;
   }
 
   /** Opens (and loads) the record of a folder; an unreadable record counts as none (logged). */
@@ -136,6 +155,7 @@ export class DiskRecord {
     this.session = session;
     this.dirty = true;
     for (const rel of [...this.known.keys()]) this.known.delete(rel);
+    this.texts.clearPending();
     this.tree.clear();
     this.savedDocs.clear();
   }
@@ -195,6 +215,16 @@ export class DiskRecord {
     this.closed = true;
   }
 
+  /** Many texts wait in memory for the record: written now rather than after the usual delay. */
+  private flushSoon(): void {
+    this.dirty = true;
+    if (this.closed || this.soon) return;
+    this.soon = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    void this.flush().finally(() => (this.soon = false));
+  }
+
   private schedule(): void {
     this.dirty = true;
     if (this.timer || this.closed) return;
@@ -232,18 +262,14 @@ export class DiskRecord {
       this.storedDocs.add(id);
       if (update) this.savedDocs.set(id, update);
     }
+    for (const name of await fs.readdir(path.join(this.dir, 'texts')).catch(() => [] as string[])) if (isHash(name)) this.texts.written(name);
     for (const [rel, f] of Object.entries(files)) {
       if (!isHash(f?.hash) || !Number.isSafeInteger(f.size)) continue;
-      const k: Known = { hash: f.hash, size: f.size };
-      if (isHash(f.text)) {
-        const text = await fs.readFile(path.join(this.dir, 'texts', f.text), 'utf8').catch(() => undefined);
-        // A base that is missing or damaged is left out: the merge then takes the session's text as base.
-        if (text !== undefined && contentHash(Buffer.from(text, 'utf8')) === f.text) {
-          k.text = text;
-          this.storedTexts.add(f.text);
-        }
-      }
-      this.known.set(rel, k);
+      // The text stays in the record until a merge needs it (checked then: a base that is missing or
+      // damaged is left out, and the merge takes the session's text as base). It is the file's
+      // content as last synced, so it has the file's hash.
+      const cold = f.text === f.hash ? this.texts.stale(f.hash, f.size) : undefined;
+      this.known.set(rel, cold ?? { hash: f.hash, size: f.size });
     }
     // Judged as a peer's entry is: the record sits outside the folder, but is only a file.
     if (typeof tree === 'object' && tree !== null) {
@@ -263,14 +289,17 @@ export class DiskRecord {
     const newTexts = new Map<string, string>();
     for (const [rel, k] of this.known) {
       const f: StoredFile = { hash: k.hash, size: k.size };
-      if (k.text !== undefined) {
+      // A cold text is the record's already (or waiting for it): not read back to be written again.
+      const text = k instanceof ColdKnown ? undefined : k.text;
+      if (k instanceof ColdKnown || text !== undefined) {
         // The text is the file's content, so its hash is the file's hash.
         f.text = k.hash;
         wanted.add(k.hash);
-        if (!this.storedTexts.has(k.hash)) newTexts.set(k.hash, k.text);
+        if (text !== undefined && !this.texts.stored.has(k.hash)) newTexts.set(k.hash, text);
       }
       files[rel] = f;
     }
+    for (const [hash, text] of this.texts.waiting(wanted)) newTexts.set(hash, text);
     const docs = new Map<string, Uint8Array | undefined>();
     for (const id of this.dirtyDocs) {
       const doc = this.ws?.byId(id) ? this.ws.loadedText(id)?.doc : undefined;
@@ -294,14 +323,14 @@ export class DiskRecord {
     // A joiner's first record stores every text: in parallel, as the mirror writes files.
     await inParallel([...newTexts], async ([hash, text]) => {
       await writeAtomically(path.join(this.dir, 'texts', hash), text);
-      this.storedTexts.add(hash);
+      this.texts.written(hash);
     });
     await nameFolder(this.dir, this.folder);
     await writeAtomically(path.join(this.dir, RECORD_FILE), JSON.stringify({ version: RECORD_VERSION, session: this.session, files, tree: Object.fromEntries(this.tree) }));
     // Texts no file refers to any more go only after the new list is in place.
-    for (const hash of [...this.storedTexts]) {
-      if (wanted.has(hash)) continue;
-      this.storedTexts.delete(hash);
+    for (const hash of [...this.texts.stored]) {
+      if (wanted.has(hash) || this.texts.isPending(hash)) continue;
+      this.texts.removed(hash);
       await fs.rm(path.join(this.dir, 'texts', hash), { force: true });
     }
   }

@@ -8,6 +8,7 @@ import type { FileEntry } from './api';
 import type { DiskBindings } from './disk-bindings';
 import { earlierTexts } from './disk-merge';
 import type { Known } from './disk-state';
+import { knownHolds } from './record-texts';
 import type { EditorHandover } from './editor-handover';
 import { atomicWrite, holds, moveFile, readIfFile, removeFile, WriteConflict } from './fsutil';
 import { contentHash } from './hash';
@@ -172,7 +173,7 @@ export class DiskWriter {
         text = ytext.toString();
         // Already on disk as the mirror last saw it: nothing to write, and no binding to hold (a start
         // checks every file; bound, each would keep its document alive).
-        if (this.core.known.get(e.path)?.text === text) return true;
+        if (knownHolds(this.core.known.get(e.path), text)) return true;
         // Read here as text before: from now on its binding carries it (disk-bindings.ts), from the delta.
         if (!firstCopy && !this.editor.owns(e.path) && (await this.bindings.bind(e, ytext))) return true;
         bytes = Buffer.from(text, 'utf8');

@@ -162,3 +162,24 @@ test('close rejects every fetch still waiting', async () => {
   b.store.close();
   await assert.rejects(got, /closed/);
 });
+
+test('with a disk to read from, memory keeps only the newest few MB of chunks; the rest are served from the disk', async () => {
+  const [a, b] = [peer('a'), peer('b')];
+  // The "disk": every chunk this peer ever remembered (a mirror's files hold every current version).
+  const disk = new Map<string, Uint8Array>();
+  let reads = 0;
+  a.store.reader = async (hash) => (reads++, disk.get(hash));
+  const contents = Array.from({ length: 12 }, () => content(Math.ceil((1024 * 1024) / CHUNK_SIZE) + 1));
+  for (const c of contents) {
+    for (const [h, data] of c.parts) disk.set(h, data);
+    a.store.remember(c.parts);
+  }
+  link(a.transport, b.transport);
+  // The oldest content (12 MB ago) is no longer in memory: read from the disk, verified.
+  const first = await b.store.assemble(contents[0].info);
+  assert.equal(contentHash(first), contents[0].info.hash);
+  assert.equal(reads, contents[0].info.chunks.length, 'the oldest chunks came from the disk');
+  // The newest is still in memory.
+  await b.store.assemble(contents[11].info);
+  assert.equal(reads, contents[0].info.chunks.length, 'the newest chunks came from memory');
+});
