@@ -96,9 +96,11 @@ export class WordMend {
       if (++checks > MAX_CHECKS) return undefined;
       const length = this.ownRun(at, e.insert.length, run).length;
       if (!length) continue;
-      // The buffer holds those letters right where the insertion is; nothing else pending among them.
+      // The buffer holds those letters right where the insertion is; nothing else pending among them
+      // (a deletion right after them is after them; an insertion there would have to stay after it).
       const next = placed[k + 1]?.edit;
-      if (next && next.offset <= e.offset + length) continue;
+      const end = e.offset + length;
+      if (next && (next.offset < end || (next.offset === end && next.insert))) continue;
       const moved = read(e.offset, length);
       if (moved.length !== length) continue;
       const shared: TextEdit[] = [
