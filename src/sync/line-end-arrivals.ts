@@ -10,7 +10,7 @@
  * does not put it back itself, is taken without that deletion: the arrival stays in the shared text
  * and goes back into the buffer after what was inserted.
  */
-import { mapOffset, type TextEdit } from './textdiff';
+import { applyEdits, mapOffset, type TextEdit } from './textdiff';
 import { landed, type Reader } from './edit-algebra';
 
 /** How long after it arrived an arrival is spared (a suggest widget is rarely open longer). */
@@ -50,11 +50,7 @@ export class LineEndArrivals {
       if (touching.length === 0) return [{ ...a, start }];
       const within = touching.every((e) => e.offset >= a.start && e.offset + e.deleteCount <= end);
       if (!byCollaborator || !within) return [];
-      let text = a.text;
-      for (const e of [...touching].sort((x, y) => y.offset - x.offset)) {
-        const at = e.offset - a.start;
-        text = text.slice(0, at) + e.insert + text.slice(at + e.deleteCount);
-      }
+      const text = applyEdits(a.text, touching.map((e) => ({ ...e, offset: e.offset - a.start })));
       return text ? [{ start, text, at: now }] : [];
     });
   }

@@ -94,7 +94,7 @@ export class WordMend {
       const [left, right] = [read(e.offset - 1, 1), read(e.offset, 1)];
       if (!INSIDE_WORD.test(left + right) || !near(at)) continue;
       if (++checks > MAX_CHECKS) return undefined;
-      const length = this.ownRun(at, e.insert.length, run).length;
+      const length = this.ownRun(at, e.insert.length, run);
       if (!length) continue;
       // The buffer holds those letters right where the insertion is; nothing else pending among them
       // (a deletion right after them is after them; an insertion there would have to stay after it).
@@ -117,35 +117,34 @@ export class WordMend {
    * How many of this peer's letters, right after a collaborator's insertion of `length` characters
    * at `index` in the shared text, go on from the letter right before it and raced that insertion
    * (see above): the first typed right after that letter, and every letter of this peer's current run
-   * shown after it without a break; their Yjs clocks, none when it is not such a split.
+   * shown after it without a break; 0 when it is not such a split.
    */
-  private ownRun(index: number, length: number, run: { from: number; to: number }): number[] {
+  private ownRun(index: number, length: number, run: { from: number; to: number }): number {
     const { ytext } = this;
     const doc = ytext.doc!;
     const own = doc.clientID;
-    if (index + length >= ytext.length) return [];
+    if (index + length >= ytext.length) return 0;
     const left = Y.createRelativePositionFromTypeIndex(ytext, index, -1).item;
     const theirs = Y.createRelativePositionFromTypeIndex(ytext, index, 0).item;
     const first = Y.createRelativePositionFromTypeIndex(ytext, index + length, 0).item;
-    if (!left || !theirs || !first || left.client !== own || first.client !== own || theirs.client === own) return [];
+    if (!left || !theirs || !first || left.client !== own || first.client !== own || theirs.client === own) return 0;
     const inRun = (clock: number) => run.from <= clock && clock < run.to;
-    if (first.clock <= left.clock || first.clock - left.clock > MAX_CURSORS || !inRun(left.clock) || !inRun(first.clock)) return [];
+    if (first.clock <= left.clock || first.clock - left.clock > MAX_CURSORS || !inRun(left.clock) || !inRun(first.clock)) return 0;
     const theirItem = Y.getItem(doc.store, theirs);
     const firstItem = Y.getItem(doc.store, first);
     // Inserted at the same place as this peer's letter (a race), without having seen that letter.
-    if (!sameId(theirItem.origin, originOf(firstItem, first)) || sameId(theirItem.rightOrigin, first)) return [];
+    if (!sameId(theirItem.origin, originOf(firstItem, first)) || sameId(theirItem.rightOrigin, first)) return 0;
     // This peer's letters of this run from there on, shown one after the other (an auto-closed
     // pair's closing bracket was typed before the letters between: clocks out of order, one word).
-    const clocks: number[] = [];
+    let count = 0;
     let item: Y.Item | null = firstItem;
     let clock = first.clock;
-    while (item && clocks.length < MAX_MOVED && !item.deleted && item.id.client === own && inRun(clock)) {
-      const end = Math.min(item.id.clock + item.length, clock + MAX_MOVED - clocks.length, run.to);
-      for (; clock < end; clock++) clocks.push(clock);
+    while (item && count < MAX_MOVED && !item.deleted && item.id.client === own && inRun(clock)) {
+      count += Math.min(item.id.clock + item.length, clock + MAX_MOVED - count, run.to) - clock;
       item = nextShown(item);
       if (item) clock = item.id.clock;
     }
-    return clocks;
+    return count;
   }
 }
 

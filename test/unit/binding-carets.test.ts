@@ -261,6 +261,23 @@ test('typing at the end of a collaborator\'s old text, where they start typing a
   binding.dispose();
 });
 
+/** "notes" with " complet" typed after it, at the line's end, as the suggest widget opens. */
+async function typingComplet(seed: number): Promise<ReturnType<typeof bound>> {
+  const b = bound('notes\nnext\n', seed);
+  b.editor.moveTo(5);
+  for (const ch of ' complet') b.editor.type(ch);
+  await settled(b.editor, b.binding, b.ytext);
+  return b;
+}
+
+/** A collaborator's pieces (offset, text), each in its own flight. */
+async function arrive(editor: SimEditor, binding: BufferBinding, ytext: Y.Text, pieces: ReadonlyArray<readonly [number, string]>): Promise<void> {
+  for (const [offset, text] of pieces) {
+    fromPeer(ytext, offset, text);
+    await settled(editor, binding, ytext);
+  }
+}
+
 /**
  * VS Code's suggest widget, opened at a line's end, replaces on accept everything after the caret on
  * that line: a collaborator's text that arrived there meanwhile went with the completion, on both
@@ -270,15 +287,9 @@ test('typing at the end of a collaborator\'s old text, where they start typing a
  */
 test('accepting a completion at a line end keeps a collaborator\'s text that arrived after the caret meanwhile', async () => {
   for (let seed = 1; seed <= 10; seed++) {
-    const { ytext, editor, binding } = bound('notes\nnext\n', seed);
-    editor.moveTo(5);
-    for (const ch of ' complet') editor.type(ch);
-    await settled(editor, binding, ytext);
+    const { ytext, editor, binding } = await typingComplet(seed);
     // At the caret, the line's end, letter by letter (seed 3009 kept only the last one).
-    for (const [k, ch] of [...' B000y'].entries()) {
-      fromPeer(ytext, 13 + k, ch);
-      await settled(editor, binding, ytext);
-    }
+    await arrive(editor, binding, ytext, [...' B000y'].map((ch, k) => [13 + k, ch] as const));
     assert.equal(editor.text, 'notes complet B000y\nnext\n');
     // The completion: from the word's start to the line's end, as VS Code's line suffix has it.
     editor.change([{ offset: 6, deleteCount: 13, insert: 'completionword' }], false, 20);
@@ -300,14 +311,8 @@ test('accepting a completion at a line end keeps a collaborator\'s text that arr
  */
 test('accepting a completion keeps a collaborator\'s arrival they typed into meanwhile', async () => {
   for (let seed = 1; seed <= 10; seed++) {
-    const { ytext, editor, binding } = bound('notes\nnext\n', seed);
-    editor.moveTo(5);
-    for (const ch of ' complet') editor.type(ch);
-    await settled(editor, binding, ytext);
-    for (const [offset, text] of [[13, ' '], [14, '{B}'], [16, '0'], [17, '07']] as const) {
-      fromPeer(ytext, offset, text);
-      await settled(editor, binding, ytext);
-    }
+    const { ytext, editor, binding } = await typingComplet(seed);
+    await arrive(editor, binding, ytext, [[13, ' '], [14, '{B}'], [16, '0'], [17, '07']]);
     assert.equal(editor.text, 'notes complet {B007}\nnext\n');
     editor.change([{ offset: 6, deleteCount: 14, insert: 'completionword' }], false, 20);
     await settled(editor, binding, ytext);
