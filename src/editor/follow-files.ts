@@ -78,6 +78,8 @@ export interface FollowHost {
   whoChanged(fileId: string, field: 'path' | 'deleted'): string | undefined;
   /** The editor is about to write this new file itself (the mirror must not write it first). */
   expectEditorWrite(relPath: string, text: string): void;
+  /** VS Code is about to move this file or folder: what vanishes there and appears here is that move. */
+  announceMove(oldPath: string, newPath: string): void;
   /** The editor writes and removes a file at this unshared path (a moved file's old tab): not a change. */
   leaveAlone(relPath: string, on: boolean): void;
   /** Resolves when the disk mirror has done what it was asked so far (moved a file, written it). */
@@ -141,11 +143,16 @@ export class FileFollower extends Disposable {
     return vscode.Uri.file(path.join(this.host.root, ...rel.split('/')));
   }
 
-  /** VS Code is about to move a file or folder: its open documents keep their unsaved-edit state. */
+  /**
+   * VS Code is about to move a file or folder: the mirror is told (an open file's disk copy may hold
+   * neither what the mirror last saw nor the shared text, and only this says it was moved), and its
+   * open documents keep their unsaved-edit state.
+   */
   private beforeMove(from: vscode.Uri, to: vscode.Uri): void {
     const oldRoot = this.documents.relativePath(from);
     const newRoot = this.documents.relativePath(to);
     if (oldRoot === undefined || newRoot === undefined) return;
+    this.host.announceMove(oldRoot, newRoot);
     for (const doc of vscode.workspace.textDocuments) {
       const rel = this.documents.bindingOf(doc) && this.documents.relativePath(doc.uri);
       if (!rel) continue;

@@ -182,6 +182,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       isEditorMove: (from, to) => peer.mirror.isEditorMove(from, to),
       editorMoveDone: (from, to, moved) => peer.mirror.editorMoveDone(from, to, moved),
       expectEditorWrite: (rel, text) => peer.mirror.expectEditorWrite(rel, text),
+      announceMove: (from, to) => peer.mirror.announceMove(from, to),
       leaveAlone: (rel, on) => peer.mirror.leaveAlone(rel, on),
       mirrorIdle: () => peer.mirror.idle(),
       claim: (rel, owned) => own(claimed, rel, owned),

@@ -106,6 +106,7 @@ export class DiskIntake implements DiskReader {
       if (!entry) appeared.push({ rel, bytes });
       else await this.changedOnDisk(entry, bytes);
     }
+    await this.otherHalvesOfMoves(files, gone, appeared);
     // A file that vanished and one that appeared with the same content: a rename (keeps its history).
     for (const a of appeared) {
       const hash = contentHash(a.bytes);
@@ -113,9 +114,13 @@ export class DiskIntake implements DiskReader {
       // (a notebook: the shared cells, as VS Code writes them in a form of its own).
       let decoded: { text: string | undefined } | undefined;
       const text = () => (decoded ??= { text: asText(a.bytes) }).text;
-      const i = gone.findIndex(
-        (g) => this.core.known.get(g.path)?.hash === hash || (g.kind !== 'binary' && this.sharedText(g) === text()) || this.sameCells(g, text()),
-      );
+      // Or VS Code said it moves the one to the other, whatever each holds (EditorHandover.announceMove).
+      const from = this.editor.announcedSource(a.rel);
+      const announced = gone.findIndex((g) => g.path === from);
+      const i =
+        announced >= 0
+          ? announced
+          : gone.findIndex((g) => this.core.known.get(g.path)?.hash === hash || (g.kind !== 'binary' && this.sharedText(g) === text()) || this.sameCells(g, text()));
       if (i >= 0) {
         const [moved] = gone.splice(i, 1);
         this.bindings.release(moved.path);
@@ -123,6 +128,10 @@ export class DiskIntake implements DiskReader {
         this.core.known.delete(moved.path);
         this.core.known.set(a.rel, k);
         this.core.ws.rename(moved.id, a.rel, 'disk');
+        // Moved with other content than this mirror last saw (an editor's save in the same report):
+        // a change of the moved file, taken as any other.
+        const entry = this.core.ws.byPath(a.rel);
+        if (entry && k.hash !== hash) await this.changedOnDisk(entry, a.bytes);
       } else {
         this.addFromDisk(a.rel, a.bytes);
       }
@@ -133,6 +142,26 @@ export class DiskIntake implements DiskReader {
       this.bindings.release(g.path);
       this.core.known.delete(g.path);
       this.core.ws.remove(g.id, 'disk');
+    }
+  }
+
+  /**
+   * A move VS Code announced whose two halves the watcher reported apart (one report each): the
+   * other half is looked up now, so that the pair is still a rename rather than a delete and a new
+   * file (EditorHandover.announceMove).
+   */
+  private async otherHalvesOfMoves(files: Set<string>, gone: FileEntry[], appeared: Array<{ rel: string; bytes: Buffer }>): Promise<void> {
+    for (const g of gone) {
+      const to = this.editor.announcedTarget(g.path);
+      if (to === undefined || files.has(to) || this.core.ws.byPath(to) || unsafePathReason(to)) continue;
+      const bytes = await readIfFile(path.join(this.core.root, to));
+      if (bytes) appeared.push({ rel: to, bytes });
+    }
+    for (const a of appeared) {
+      const from = this.editor.announcedSource(a.rel);
+      const entry = from === undefined || files.has(from) ? undefined : this.core.ws.byPath(from);
+      if (!entry || !this.core.known.has(entry.path) || gone.includes(entry)) continue;
+      if (!(await readIfFile(path.join(this.core.root, entry.path)))) gone.push(entry);
     }
   }
 

@@ -11,6 +11,9 @@ import { contentHash } from './hash';
 import type { MirrorCore } from './mirror-core';
 import { resolveInside } from './paths';
 
+/** How long a move VS Code announced stays expected (the watcher reports it well before). */
+const ANNOUNCED_MS = 15_000;
+
 /** What the hand-over needs of the writing and reading sides. */
 export interface EntryWriter {
   moveEntry(e: FileEntry, oldPath: string): Promise<void>;
@@ -28,6 +31,8 @@ export class EditorHandover {
   private readonly moves = new Map<string, { oldPath: string; known?: Known }>();
   /** What the editor last saved into each file it has open (see `saved`). */
   private readonly saves = new Map<string, Known>();
+  /** Moves of files or folders the editor announced (see announceMove): old path → new path, and until when. */
+  private readonly announced = new Map<string, { to: string; until: number }>();
 
   constructor(
     private readonly core: MirrorCore,
@@ -125,6 +130,41 @@ export class EditorHandover {
   expectWrite(rel: string, text: string): void {
     const bytes = Buffer.from(text, 'utf8');
     this.core.known.set(rel, { hash: contentHash(bytes), size: bytes.byteLength, text });
+  }
+
+  /**
+   * VS Code is about to move `from` (a file or a folder) to `to` (its onWillRenameFiles): a file
+   * that vanishes under `from` and the one that appears at its place under `to` are that move,
+   * whatever each holds. Matched by content only, an open file whose disk copy lagged both the
+   * shared text and the mirror's record (a save and the move in one watcher report, while a
+   * collaborator typed) was taken for a delete and a new file: the rename forked the file.
+   */
+  announceMove(from: string, to: string): void {
+    const now = Date.now();
+    for (const [k, m] of this.announced) if (m.until < now) this.announced.delete(k);
+    this.announced.set(from, { to, until: now + ANNOUNCED_MS });
+  }
+
+  /** Where an announced move takes the file at `rel`, if one does. */
+  announcedTarget(rel: string): string | undefined {
+    const now = Date.now();
+    for (const [from, m] of this.announced) {
+      if (m.until < now) continue;
+      if (rel === from) return m.to;
+      if (rel.startsWith(from + '/')) return m.to + rel.slice(from.length);
+    }
+    return undefined;
+  }
+
+  /** The file an announced move brings to `rel`, if one does. */
+  announcedSource(rel: string): string | undefined {
+    const now = Date.now();
+    for (const [from, m] of this.announced) {
+      if (m.until < now) continue;
+      if (rel === m.to) return from;
+      if (rel.startsWith(m.to + '/')) return from + rel.slice(m.to.length);
+    }
+    return undefined;
   }
 
   isMove(oldPath: string, newPath: string): boolean {

@@ -216,6 +216,11 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     this.editor.expectWrite(rel, text);
   }
 
+  /** VS Code is about to move this file or folder (EditorHandover.announceMove). */
+  announceMove(from: string, to: string): void {
+    this.editor.announceMove(from, to);
+  }
+
   /** The editor writes and removes a file at this path, which is not shared: the mirror ignores it. */
   leaveAlone(rel: string, on: boolean): void {
     this.editor.leaveAlone(rel, on);

@@ -184,6 +184,42 @@ test('an open file renamed by a peer is left for the editor to move; once moved,
   assert.deepEqual(Object.keys(readTree(dirB)).sort(), ['lib/main.js', 'lib/util.js', 'marker.txt']);
 });
 
+for (const apart of [false, true]) {
+  test(`an open file moved here by VS Code with a disk copy that is neither the shared text nor what the mirror saw stays one file (VS Code announced the move${apart ? '; the watcher reports its halves apart' : ''})`, async () => {
+    const { a, b, dirB } = await editorPair({ 'src/notes.txt': 'notes\n' });
+    const notes = a.workspace.byPath('src/notes.txt')!;
+    b.mirror.setEditorOwned('src/notes.txt', true); // B's editor has it open
+    const atA = await a.workspace.text(notes.id);
+    atA.insert(atA.length, 'from A\n');
+    const atB = await b.workspace.text(notes.id);
+    await waitFor(() => atB.toString() === 'notes\nfrom A\n', 'A\'s line at B');
+    // B's editor saves a copy of the shared text (what its buffer held a moment ago, with a line A
+    // has since removed) and moves the file at once: one watcher report holds the save and the move.
+    // (Matched by content, the copy is neither what the mirror saw nor the shared text.)
+    b.mirror.announceMove('src', 'lib');
+    b.mirror.setEditorOwned('lib/notes.txt', true);
+    fs.writeFileSync(path.join(dirB, 'src/notes.txt'), 'notes\nfrom A\nfrom B, unsaved then removed\n');
+    fs.mkdirSync(path.join(dirB, 'lib'));
+    fs.renameSync(path.join(dirB, 'src/notes.txt'), path.join(dirB, 'lib/notes.txt'));
+    if (!apart) fs.rmdirSync(path.join(dirB, 'src'));
+    else {
+      // The new half alone first (a report of its own), the old one's report later.
+      await waitFor(() => b.workspace.byPath('lib/notes.txt') !== undefined, 'the new half taken at B');
+      fs.rmdirSync(path.join(dirB, 'src'));
+    }
+    await waitFor(() => a.workspace.byPath('lib/notes.txt') !== undefined, 'the move at A');
+    fs.writeFileSync(path.join(dirB, 'marker.txt'), 'm\n');
+    await waitFor(() => a.workspace.byPath('marker.txt') !== undefined, 'a later disk change at A');
+    await b.mirror.idle();
+    for (const peer of [a, b]) {
+      assert.deepEqual(peer.workspace.files().map((f) => f.path).sort(), ['lib/notes.txt', 'marker.txt'], 'one file, moved: no delete and no new file');
+      assert.equal(peer.workspace.byPath('lib/notes.txt')!.id, notes.id, 'the same file (its history kept)');
+    }
+    assert.equal(a.workspace.loadedText(notes.id)?.toString(), atB.toString());
+    assert.ok(atB.toString().startsWith('notes\nfrom A\n'), atB.toString());
+  });
+}
+
 test('if the editor cannot move an open file, the mirror does', async () => {
   const { a, b, dirB } = await editorPair({ 'notes.txt': 'notes\n' });
   b.mirror.setEditorOwned('notes.txt', true);
