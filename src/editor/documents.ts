@@ -12,6 +12,7 @@ import { BufferBinding, isBound } from '../sync/buffer-binding';
 import { VsCodeBuffer } from './vscode-buffer';
 import { DivergenceDetector, type DigestSource } from '../sync/divergence';
 import type { TextEdit } from '../sync/textdiff';
+import { baseAfterLanding, landedFirst, type StaleFlight } from '../sync/stale-flights';
 import { DisposableStore, toDisposable } from '../session/disposable';
 
 /** What the document layer needs from a running session. */
@@ -32,6 +33,11 @@ export interface DocumentHost {
   /** Whether the disk mirror wrote this text to this file lately (see onChange: a reload of it). */
   mirrorWrote?(relPath: string, text: string): boolean;
 }
+
+/** How long a document bound again waits for a stale edit the editor said it applied to be reported. */
+const LANDING_MS = 300;
+/** How long after its binding went such an edit may still land (an editor answers in milliseconds). */
+const STALE_MS = 10_000;
 
 interface Bound {
   binding: BufferBinding;
@@ -56,6 +62,13 @@ export class DocumentBindings implements vscode.Disposable {
    * moved file's new document before it closes the old one), with their text when they began to wait.
    */
   private readonly waiting = new Map<vscode.TextDocument, string>();
+  /**
+   * Edits that bindings sent and had no answer for (or no report of) when they were disposed, by
+   * document URI: a document bound again there waits for them (stale-flights.ts).
+   */
+  private readonly unanswered = new Map<string, { stale: StaleFlight; at: number }>();
+  /** Changes of documents waiting for such an edit's answer, and who to wake when one comes. */
+  private readonly landing = new Map<vscode.TextDocument, { changes: TextEdit[][]; wake?: () => void }>();
   /** Whether the user had edited a document being renamed, by its new path (see noteMove). */
   private readonly moving = new Map<string, boolean>();
   private warnedReadOnly = false;
@@ -201,6 +214,7 @@ export class DocumentBindings implements vscode.Disposable {
   dispose(): void {
     this.closed = true;
     this.waiting.clear(); // nothing takes over a text as the bindings go
+    this.landing.forEach((l) => l.wake?.());
     for (const d of [...this.bound.keys()]) this.unbind(d);
     this.owned.dispose();
   }
@@ -213,6 +227,14 @@ export class DocumentBindings implements vscode.Disposable {
     if (this.closed || this.bound.has(document) || this.pending.has(document) || document.isClosed) return;
     const relPath = this.relativePath(document.uri);
     if (!relPath) return;
+    const stale = this.unanswered.get(document.uri.toString());
+    this.unanswered.delete(document.uri.toString());
+    if (stale && Date.now() - stale.at < STALE_MS) {
+      this.pending.add(document);
+      const landed = await this.afterLanding(document, stale.stale).finally(() => this.pending.delete(document));
+      if (landed !== undefined && !this.waiting.has(document)) this.waiting.set(document, landed);
+      return this.bind(document);
+    }
     // VS Code opened this document for a file it is moving (noteMove), from a snapshot of the old
     // one: what it holds now is what it was handed, even if the session learns of the move later.
     if (this.moving.has(relPath) && !this.waiting.has(document)) this.waiting.set(document, document.getText());
@@ -275,16 +297,48 @@ export class DocumentBindings implements vscode.Disposable {
     if (!b) return;
     clearTimeout(b.saveTimer);
     this.pastRepairs += b.binding.repairs;
+    const stale = b.binding.unanswered();
+    if (stale && !this.closed) this.unanswered.set(document.uri.toString(), { stale, at: Date.now() });
     b.binding.dispose();
     this.bound.delete(document);
     this.host.setEditorOwned?.(b.relPath, false);
     for (const d of [...this.waiting.keys()]) void this.bind(d); // the hand-over
   }
 
+  /**
+   * Waits for the answer to an edit a disposed binding of this document sent (stale-flights.ts), and
+   * for its report if the editor applied it. Returns the base the next binding merges from (the
+   * edit, if it landed here, is not typing), or undefined if the buffer did not change meanwhile.
+   */
+  private async afterLanding(document: vscode.TextDocument, stale: StaleFlight): Promise<string | undefined> {
+    const text = document.getText();
+    const watch: { changes: TextEdit[][]; wake?: () => void } = { changes: [] };
+    this.landing.set(document, watch);
+    try {
+      const applied = await stale.answer;
+      if (applied && !watch.changes.length) {
+        // Reported before or after the answer, or never here (it landed on the closed document).
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, LANDING_MS);
+          watch.wake = () => (clearTimeout(timer), resolve());
+        });
+      }
+      if (landedFirst(watch.changes, stale, applied)) this.logger.debug(`${this.relativePath(document.uri)}: an edit sent before it was bound again landed on it`);
+      return watch.changes.length ? baseAfterLanding(text, watch.changes, stale, applied) : undefined;
+    } finally {
+      this.landing.delete(document);
+    }
+  }
+
   private onChange(e: vscode.TextDocumentChangeEvent): void {
+    const changes: TextEdit[] = e.contentChanges.map((c) => ({ offset: c.rangeOffset, deleteCount: c.rangeLength, insert: c.text }));
+    const landing = this.landing.get(e.document);
+    if (landing && changes.length) {
+      landing.changes.push(changes);
+      landing.wake?.();
+    }
     const b = this.bound.get(e.document);
     if (!b) return;
-    const changes: TextEdit[] = e.contentChanges.map((c) => ({ offset: c.rangeOffset, deleteCount: c.rangeLength, insert: c.text }));
     // Also an event without changes: the binding follows the document's version.
     if (changes.length) b.lastLocal = false;
     this.divergence?.noteActivity();

@@ -30,6 +30,7 @@ import { BindingHistory } from './binding-history';
 import { LineEndArrivals } from './line-end-arrivals';
 import { MAX_MOVED, WordMend } from './word-mend';
 import { FlightLoop } from './flight-loop';
+import type { StaleFlight } from './stale-flights';
 import { newFlight, reportedReader } from './binding-flight';
 import { claimText, releaseText } from './binding-owners';
 import { brief, handOver, mergeDisagreement } from './binding-merge';
@@ -143,6 +144,11 @@ export class BufferBinding {
   /** Resolves once pending remote edits have reached the buffer. */
   whenSettled(): Promise<void> {
     return this.flights.whenIdle();
+  }
+
+  /** The edit out to the editor, not answered or not reported yet: it may land after dispose (stale-flights.ts). */
+  unanswered(): StaleFlight | undefined {
+    return this.flights.unanswered();
   }
 
   /**

@@ -7,6 +7,7 @@
  */
 import type { Logger } from '../session/log';
 import type { EditorBuffer, Flight } from './editor-buffer';
+import type { StaleFlight } from './stale-flights';
 
 const ECHO_TIMEOUT_MS = 10_000;
 /** How soon to try again when the editor refused a flight without reporting any change. */
@@ -26,6 +27,8 @@ export class FlightLoop {
   private retryTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private idle: Promise<void> = Promise.resolve();
+  /** The flight out, until the editor has answered it and, if it applied it, reported it. */
+  private out: StaleFlight | undefined;
 
   constructor(
     private readonly buffer: EditorBuffer,
@@ -61,6 +64,14 @@ export class FlightLoop {
     });
   }
 
+  /**
+   * The edit sent and not yet answered, or applied and not yet reported: it may still land on the
+   * buffer, after this loop is gone (stale-flights.ts).
+   */
+  unanswered(): StaleFlight | undefined {
+    return this.out;
+  }
+
   dispose(): void {
     clearTimeout(this.retryTimer);
     this.wake?.();
@@ -71,12 +82,13 @@ export class FlightLoop {
       this.again = false;
       const f = this.source.next();
       if (!f) return;
-      let applied = false;
-      try {
-        applied = await this.buffer.applyEdits(f.sent, f.baseVersion);
-      } catch (err) {
-        this.options.logger.warn(`binding: applying remote edits failed: ${(err as Error).message}`);
-      }
+      const answer = this.buffer.applyEdits(f.sent, f.baseVersion).catch((err: Error) => {
+        this.options.logger.warn(`binding: applying remote edits failed: ${err.message}`);
+        return false;
+      });
+      const out = (this.out = { sent: f.sent, answer });
+      const applied = await answer;
+      if (!applied || f.echoed) this.out = undefined;
       if (this.source.closed()) return;
       this.source.answered(f, applied);
       if (!applied) {
@@ -88,6 +100,7 @@ export class FlightLoop {
         continue;
       }
       if (!f.echoed) await this.echoOf(f);
+      if (this.out === out) this.out = undefined;
     }
   }
 
