@@ -11,7 +11,7 @@ import { BufferBinding, isBound } from '../sync/buffer-binding';
 import type { CellView, NotebookModel } from '../sync/notebook/model';
 import { fromEditorOutput } from '../sync/notebook/outputs';
 import { indexAfter, planStructure } from '../sync/notebook/structure';
-import { cellMetadata, executionCountOf, kindOf, metadataId, showsOtherOutputs } from './notebook-cells';
+import { cellMetadata, executionCountOf, kindOf, metadataId, metadataUpdates, showsOtherOutputs } from './notebook-cells';
 import { NotebookEdits } from './notebook-edits';
 import { VsCodeBuffer } from './vscode-buffer';
 
@@ -330,17 +330,10 @@ export class NotebookBinding {
   /** Cell metadata the model has and the editor does not (a collaborator changed it). */
   private async syncMetadata(): Promise<boolean> {
     const byId = new Map(this.model.cells().map((c) => [c.id, c]));
-    const edits: vscode.NotebookEdit[] = [];
-    for (const cell of this.notebook.getCells()) {
+    const edits = metadataUpdates(this.notebook, (cell) => {
       const id = this.ids.get(cell);
-      const m = id === undefined ? undefined : byId.get(id);
-      if (!m) continue;
-      // A count a collaborator's editor cleared (their ipynb support does, as the cell is edited
-      // after a run) or set without new outputs: the count saved changes, the cell is not redrawn.
-      const count = m.kind === 'code' && executionCountOf(cell) !== m.executionCount;
-      if (!count && JSON.stringify(cellMetadata(cell).metadata) === JSON.stringify(m.metadata)) continue;
-      edits.push(vscode.NotebookEdit.updateCellMetadata(cell.index, { ...cell.metadata, metadata: m.metadata, ...(m.kind === 'code' ? { execution_count: m.executionCount } : {}) }));
-    }
+      return id === undefined ? undefined : byId.get(id);
+    });
     if (!edits.length) return false;
     const edit = new vscode.WorkspaceEdit();
     edit.set(this.notebook.uri, edits);

@@ -85,3 +85,18 @@ export function showsOtherOutputs(cell: vscode.NotebookCell, m: CellView | undef
   if (JSON.stringify(cell.outputs.map((o) => fromEditorOutput(o))) !== JSON.stringify(m.outputs)) return true;
   return m.executionCount !== null && m.executionCount !== shownCountOf(cell);
 }
+
+/** Edits giving each cell the metadata and count of the model cell it shows, where they differ (a collaborator changed them). */
+export function metadataUpdates(notebook: vscode.NotebookDocument, modelOf: (cell: vscode.NotebookCell) => CellView | undefined): vscode.NotebookEdit[] {
+  const edits: vscode.NotebookEdit[] = [];
+  for (const cell of notebook.getCells()) {
+    const m = modelOf(cell);
+    if (!m) continue;
+    // A count a collaborator's editor cleared (their ipynb support does, as the cell is edited
+    // after a run) or set without new outputs: the count saved changes, the cell is not redrawn.
+    const count = m.kind === 'code' && executionCountOf(cell) !== m.executionCount;
+    if (!count && JSON.stringify(cellMetadata(cell).metadata) === JSON.stringify(m.metadata)) continue;
+    edits.push(vscode.NotebookEdit.updateCellMetadata(cell.index, { ...cell.metadata, metadata: m.metadata, ...(m.kind === 'code' ? { execution_count: m.executionCount } : {}) }));
+  }
+  return edits;
+}
