@@ -10,6 +10,7 @@ import type { FileCounts } from '../sync/api';
 import { readConfig, resolveDisplayName } from './config';
 import type * as RuntimeModule from './runtime';
 import type { PeerNotices } from './notices';
+import { CleanTexts } from './clean-texts';
 
 export type SessionState = 'idle' | 'starting' | 'joining' | 'connected' | 'alone' | 'reconnecting';
 
@@ -30,6 +31,8 @@ export class SessionController implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private peerSubscription: vscode.Disposable | undefined;
+  /** What open documents held when last clean, from activation on (see clean-texts.ts). */
+  private readonly cleanTexts = new CleanTexts();
 
   constructor(
     private readonly logger: Logger,
@@ -95,6 +98,7 @@ export class SessionController implements vscode.Disposable {
         name: await resolveDisplayName(config),
         logger: this.logger,
         storageDir: this.storageDir,
+        cleanTexts: this.cleanTexts,
       });
       this.adopt(running);
       return running;
@@ -120,6 +124,7 @@ export class SessionController implements vscode.Disposable {
   dispose(): void {
     void this.leave();
     this.changed.dispose();
+    this.cleanTexts.dispose();
   }
 
   private adopt(running: RuntimeModule.RunningSession): void {

@@ -32,6 +32,8 @@ export interface DocumentHost {
   readOnly?(): boolean;
   /** Whether the disk mirror wrote this text to this file lately (see onChange: a reload of it). */
   mirrorWrote?(relPath: string, text: string): boolean;
+  /** The text a document with unsaved changes had when it was last clean, if known (clean-texts.ts). */
+  cleanText?(document: vscode.TextDocument): string | undefined;
 }
 
 /** How long a document bound again waits for a stale edit the editor said it applied to be reported. */
@@ -57,6 +59,8 @@ export class DocumentBindings implements vscode.Disposable {
   private closed = false;
   private readonly readOnlyEditors = new WeakSet<vscode.TextDocument>();
   private readonly held = new WeakSet<vscode.TextDocument>();
+  /** Documents bound in this session so far (a first binding merges the unsaved changes made before it). */
+  private readonly everBound = new WeakSet<vscode.TextDocument>();
   /**
    * Documents waiting for another document's binding to hand over their shared text (VS Code opens a
    * moved file's new document before it closes the old one), with their text when they began to wait.
@@ -257,8 +261,11 @@ export class DocumentBindings implements vscode.Disposable {
         this.logger.debug(`${relPath} waits for the document it replaces to hand over its shared text`);
         return;
       }
-      const base = this.waiting.get(document);
+      // Typed before this session bound it (before the session started, or while a join wrote the
+      // files): the person's, merged from the text it had when clean, never replaced.
+      const base = this.waiting.get(document) ?? (this.everBound.has(document) ? undefined : this.host.cleanText?.(document));
       this.waiting.delete(document);
+      this.everBound.add(document);
       const carried = this.moving.get(relPath);
       this.moving.delete(relPath);
       const bound: Bound = { relPath, binding: undefined as unknown as BufferBinding, userEdited: carried ?? document.isDirty, lastLocal: false };

@@ -30,6 +30,7 @@ import { FileFollower } from './follow-files';
 import { ParticipantsView } from './participants';
 import { Presence } from './presence';
 import { TerminalViews } from './terminals';
+import type { CleanTexts } from './clean-texts';
 
 export interface OpenOptions {
   mode: 'share' | 'join';
@@ -47,6 +48,8 @@ export interface OpenOptions {
   onSessionOpen?: (code: string) => void;
   onScanProgress?: (s: { files: number; bytes: number }) => void;
   cancel?: vscode.CancellationToken;
+  /** What open documents held when last clean: unsaved changes made before they are bound are the person's. */
+  cleanTexts?: CleanTexts;
 }
 
 export interface RunningSession {
@@ -155,6 +158,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       handToEditor: (rel) => peer.mirror.handToEditor(rel),
       editorSaved: (rel, text) => peer.mirror.editorSaved(rel, text),
       readOnly: () => peer.session.readOnly,
+      cleanText: (document) => options.cleanTexts?.baseOf(document),
       mirrorWrote: (rel, text) => peer.mirror.wroteLately(rel, contentHash(Buffer.from(text, 'utf8'))),
     },
     logger,
