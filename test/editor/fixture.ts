@@ -405,13 +405,20 @@ export function editorTest(getPair: () => Pair, name: string, fn: (t: TestContex
  * A test file's pair in one session (see startSessionPair), started before its tests and stopped
  * after them; `editorTest` saves both editors' screenshots and logs when a test fails.
  */
-export function sessionPairSuite(files: Record<string, string>): {
+export function sessionPairSuite(files: Record<string, string>): PairSuite {
+  return pairSuite(() => startSessionPair(files));
+}
+
+export interface PairSuite {
   pair: () => Pair;
   editorTest: (name: string, fn: (t: TestContext) => Promise<void>, timeout?: number, todo?: string) => void;
-} {
+}
+
+/** A test file's pair as `start` makes it (two editors, in a session or not yet), for all its tests. */
+export function pairSuite(start: () => Promise<Pair>): PairSuite {
   let pair: Pair | undefined;
   before(async () => {
-    pair = await startSessionPair(files);
+    pair = await start();
   }, { timeout: 300_000 });
   after(async () => {
     await pair?.stop();

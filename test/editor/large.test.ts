@@ -6,28 +6,17 @@
  * is lost: both reach both editors once the join is done, and both folders hold every shared file
  * with the same bytes. `HYPERPAIR_LARGE_FILES=30000` runs the issue's size.
  */
-import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateRepo } from '../../bench/repo';
 import { TEMP_SUFFIX } from '../../src/sync/swap';
-import { editorTest as pairTest, startPair, until, type Pair } from './fixture';
+import { pairSuite, startPair, until } from './fixture';
 
 /** 5,000 in `npm test` (the suite's time on two cores); 30,000, the issue's size, on demand. */
 const FILES = Number(process.env.HYPERPAIR_LARGE_FILES ?? 5000);
 
-let pair: Pair | undefined;
-before(async () => {
-  pair = await startPair({});
-}, { timeout: 300_000 });
-after(async () => {
-  await pair?.stop();
-});
-const get = (): Pair => {
-  if (!pair) throw new Error('the editors did not start');
-  return pair;
-};
+const { pair: get, editorTest } = pairSuite(() => startPair({}));
 
 /** The regular files under `dir` (relative, '/'-separated), not following links, but a write's temporary file. */
 function filesUnder(dir: string, rel = ''): string[] {
@@ -48,7 +37,7 @@ function arrivedSource(dir: string): string | undefined {
   return found && `packages/${found}`;
 }
 
-pairTest(get, `a ${FILES}-file workspace: unsaved typing from before the session, and Bob's in a file opened before his join finished, reach both; both folders end the same`, async () => {
+editorTest(`a ${FILES}-file workspace: unsaved typing from before the session, and Bob's in a file opened before his join finished, reach both; both folders end the same`, async () => {
   const p = get();
   generateRepo(p.a.workspaceDir, FILES);
   await until(() => p.a.agent<boolean>('extensionActive'), 'A active', 60_000);
