@@ -22,6 +22,7 @@ import { MirrorCore, type MirrorEvents, type MirrorOptions } from './mirror-core
 import { takeRestart } from './restart-intake';
 import { ExcludeRules, scanFolder, type ScanReport } from './scan';
 import { shareBatch } from './share-files';
+import { CheckedFolders } from './first-copy';
 import { TreeMirror } from './tree-mirror';
 import { FolderWatcher } from './watcher';
 import type { SharedWorkspace } from './workspace';
@@ -136,7 +137,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     const cancelled = new Promise<void>((resolve) => signal?.addEventListener('abort', (onAbort = () => resolve()), { once: true }));
     // One path check per folder for the first copy, all its rounds (links from the session are made
     // only after it, in start(), which ends this).
-    this.writer.firstCopyFolders ??= new Set();
+    this.writer.firstCopyFolders ??= new CheckedFolders();
     try {
       await Promise.race([Promise.all(Array.from({ length: MATERIALIZE_WRITERS }, worker)), cancelled]);
     } finally {
