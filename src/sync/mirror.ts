@@ -94,8 +94,8 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
    * (share-files.ts): the session may already be open. Returns what was left out, and why.
    */
   async share(): Promise<ScanReport> {
-    const target = { root: this.root, ws: this.ws, addFromDisk: (rel: string, bytes: Buffer) => this.intake.addFromDisk(rel, bytes, true), isClosed: () => this.core.closed };
-    const { report, rules } = await scanFolder(this.root, { ...this.options.scan, onFiles: (batch, r) => shareBatch(target, batch, r) });
+    const target = { root: this.root, ws: this.ws, addFromDisk: (rel: string, bytes: Buffer, hash?: string) => this.intake.addFromDisk(rel, bytes, true, hash), isClosed: () => this.core.closed };
+    const { report, rules } = await scanFolder(this.root, { ...this.options.scan, onFiles: (batch, r, read) => shareBatch(target, batch, r, read) });
     this.core.rules = rules;
     this.tree.share(report.links, report.folders);
     return report;
