@@ -203,10 +203,11 @@ export class DiskIntake implements DiskReader {
   /**
    * `lazy`: at share, a text stays as bytes (this file) until someone needs its document (§6.1,
    * version 2); a file that appears later goes whole to the members first, as they all want it.
+   * `hashed`: the hash of these very bytes, when the caller has it (the start's scan).
    */
-  addFromDisk(rel: string, bytes: Buffer, lazy = false): void {
+  addFromDisk(rel: string, bytes: Buffer, lazy = false, hashed?: string): void {
     const text = asText(bytes, MAX_TEXT_BYTES);
-    const hash = contentHash(bytes);
+    const hash = hashed ?? contentHash(bytes);
     const notebook = text !== undefined && isNotebookPath(rel) ? readNotebook(text) : undefined;
     try {
       if (notebook && lazy) this.core.ws.createLazyNotebook(rel, bytes.byteLength, hash, 'disk');

@@ -10,6 +10,7 @@ import { earlierTexts } from './disk-merge';
 import type { Known } from './disk-state';
 import { knownHolds } from './record-texts';
 import type { EditorHandover } from './editor-handover';
+import type { CheckedFolders } from './first-copy';
 import { atomicWrite, holds, moveFile, readIfFile, removeFile, WriteConflict } from './fsutil';
 import { contentHash } from './hash';
 import type { MirrorCore } from './mirror-core';
@@ -50,7 +51,7 @@ export class DiskWriter {
   private readonly refusedExcluded = new Set<string>();
   private readonly failures = new WriteFailures((paths) => this.retryWrites(paths));
   /** During a joiner's first copy: the folders found real so far (fsutil.ts WriteOptions.folders). */
-  firstCopyFolders: Set<string> | undefined;
+  firstCopyFolders: CheckedFolders | undefined;
 
   constructor(
     private readonly core: MirrorCore,

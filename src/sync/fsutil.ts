@@ -3,10 +3,11 @@
  * atomic (a temporary file beside the target, fsync, rename), so that a crash never leaves half a file.
  */
 import * as fs from 'node:fs/promises';
-import { readdirSync, type BigIntStats, type Stats } from 'node:fs';
+import { readdirSync, type BigIntStats } from 'node:fs';
 import * as path from 'node:path';
 import { contentHash } from './hash';
-import { assertNoSymlinks, inspectPath, resolveInside, UnsafePathError } from './paths';
+import { type CheckedFolders, placeNewFile, writeTemp } from './first-copy';
+import { assertNoSymlinks, inspectPath, resolveInside } from './paths';
 import { lstatOrUndefined, swapInto, tempPathBeside, WriteConflict, type SwapResult } from './swap';
 
 export { TEMP_SUFFIX, WriteConflict } from './swap';
@@ -26,13 +27,11 @@ export interface WriteOptions {
    */
   expect?: { hash: string; size: number } | null;
   /**
-   * Folders (relative, '' the root) already found to be real folders with no link on their path,
-   * during one joiner's first copy: a file written into one of them is checked by one `lstat` of its
-   * own rather than one per folder on its path, and the folders this write checks are added. Only for
-   * that first copy, before the mirror makes any link from the session (tree-mirror.ts waits for
-   * start()), so a folder checked then is not replaced by a link from a peer before it ends.
+   * A joiner's first copy (first-copy.ts): each folder is checked once, and a new file (`expect:
+   * null`) is placed by link() with no look at its path first. Only before the mirror makes any link
+   * from the session (tree-mirror.ts waits for start()).
    */
-  folders?: Set<string>;
+  folders?: CheckedFolders;
 }
 
 /**
@@ -40,18 +39,12 @@ export interface WriteOptions {
  * what was displaced when the file changed in the very instant of the swap (the caller merges it).
  */
 export async function atomicWrite(root: string, rel: string, data: Uint8Array, options: WriteOptions = {}): Promise<SwapResult> {
+  if (options.folders && options.expect === null && options.syncNewFile === false && (await placeNewFile(root, rel, data, options.folders))) return {};
   const target = resolveInside(root, rel);
-  const slash = rel.lastIndexOf('/');
-  const folder = slash < 0 ? '' : rel.slice(0, slash);
-  let seen: { missing: number; target?: Stats };
-  if (options.folders?.has(folder)) seen = await inspectTarget(rel, target);
-  else {
-    seen = await inspectPath(root, rel);
-    if (seen.missing > 1) {
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      seen = await inspectPath(root, rel); // a directory swapped for a link while we created parents
-    }
-    if (options.folders && seen.missing <= 1) addFolders(options.folders, folder);
+  let seen = await inspectPath(root, rel);
+  if (seen.missing > 1) {
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    seen = await inspectPath(root, rel); // a directory swapped for a link while we created parents
   }
   // A folder in the file's place is no one's edit of the file: a write failure (told, and retried).
   if (seen.target?.isDirectory()) throw Object.assign(new Error(`${rel} is a folder here`), { code: 'EISDIR' });
@@ -60,17 +53,10 @@ export async function atomicWrite(root: string, rel: string, data: Uint8Array, o
   // the usual 0644 narrowed by the user's umask.
   // (The walk above already looked at the target: no second lstat.)
   const existing = seen.target?.isFile() ? seen.target.mode & 0o777 : undefined;
-  const handle = await fs.open(temp, 'wx', existing ?? 0o644);
-  try {
-    await handle.writeFile(data);
+  await writeTemp(temp, data, existing ?? 0o644, async (handle) => {
     if (existing !== undefined) await handle.chmod(existing);
     if (existing !== undefined || options.syncNewFile !== false) await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await fs.rm(temp, { force: true });
-    throw err;
-  }
-  await handle.close();
+  });
   try {
     if (options.expect === undefined) {
       await fs.rename(temp, target);
@@ -83,26 +69,6 @@ export async function atomicWrite(root: string, rel: string, data: Uint8Array, o
     await fs.rm(temp, { force: true });
     throw err;
   }
-}
-
-/** A folder and those it is in, all found real (see WriteOptions.folders). */
-function addFolders(folders: Set<string>, folder: string): void {
-  for (let f = folder; !folders.has(f); ) {
-    folders.add(f);
-    if (f === '') return;
-    const slash = f.lastIndexOf('/');
-    f = slash < 0 ? '' : f.slice(0, slash);
-  }
-}
-
-/** inspectPath for a file whose folder was checked already: the file itself, never through a link. */
-async function inspectTarget(rel: string, target: string): Promise<{ missing: number; target?: Stats }> {
-  const st = await fs.lstat(target).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-  if (st?.isSymbolicLink()) throw new UnsafePathError(rel, 'is a symlink');
-  return st ? { missing: 0, target: st } : { missing: 1 };
 }
 
 /** Whether `abs` holds exactly the expected content (`null`: there is nothing there). */

@@ -22,6 +22,7 @@ import { MirrorCore, type MirrorEvents, type MirrorOptions } from './mirror-core
 import { takeRestart } from './restart-intake';
 import { ExcludeRules, scanFolder, type ScanReport } from './scan';
 import { shareBatch } from './share-files';
+import { CheckedFolders } from './first-copy';
 import { TreeMirror } from './tree-mirror';
 import { FolderWatcher } from './watcher';
 import type { SharedWorkspace } from './workspace';
@@ -93,8 +94,8 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
    * (share-files.ts): the session may already be open. Returns what was left out, and why.
    */
   async share(): Promise<ScanReport> {
-    const target = { root: this.root, ws: this.ws, addFromDisk: (rel: string, bytes: Buffer) => this.intake.addFromDisk(rel, bytes, true), isClosed: () => this.core.closed };
-    const { report, rules } = await scanFolder(this.root, { ...this.options.scan, onFiles: (batch, r) => shareBatch(target, batch, r) });
+    const target = { root: this.root, ws: this.ws, addFromDisk: (rel: string, bytes: Buffer, hash?: string) => this.intake.addFromDisk(rel, bytes, true, hash), isClosed: () => this.core.closed };
+    const { report, rules } = await scanFolder(this.root, { ...this.options.scan, onFiles: (batch, r, read) => shareBatch(target, batch, r, read) });
     this.core.rules = rules;
     this.tree.share(report.links, report.folders);
     return report;
@@ -136,7 +137,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     const cancelled = new Promise<void>((resolve) => signal?.addEventListener('abort', (onAbort = () => resolve()), { once: true }));
     // One path check per folder for the first copy, all its rounds (links from the session are made
     // only after it, in start(), which ends this).
-    this.writer.firstCopyFolders ??= new Set();
+    this.writer.firstCopyFolders ??= new CheckedFolders();
     try {
       await Promise.race([Promise.all(Array.from({ length: MATERIALIZE_WRITERS }, worker)), cancelled]);
     } finally {

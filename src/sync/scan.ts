@@ -43,9 +43,12 @@ export interface ScanOptions {
   /**
    * Called with each batch of listed files as the scan goes (a few hundred at a time; the scan waits
    * for it), so that a start can share files before the whole folder is read. `report` is the
-   * report being built: `leaveOut` may move a file of the batch to the skipped ones.
+   * report being built: `leaveOut` may move a file of the batch to the skipped ones. `read`: the
+   * bytes the scan read to hash (a file the cache did not know), by path, whose hash is the file's
+   * `hash`, so that a start reads and hashes each file once (bounded: past BATCH_BYTES a batch's
+   * files are not kept, and are read again).
    */
-  onFiles?: (files: ScannedFile[], report: ScanReport) => Promise<void> | void;
+  onFiles?: (files: ScannedFile[], report: ScanReport, read: ReadonlyMap<string, Buffer>) => Promise<void> | void;
 }
 
 export interface ScannedFile {
@@ -167,12 +170,19 @@ export class ExcludeRules {
 
 /** Files handed to `onFiles` at once: large enough to amortise a batch, small enough to stream. */
 const BATCH = 256;
+/** Bytes read by the scan kept for one batch's `onFiles` at most (the rest are read again there). */
+const BATCH_BYTES = 8 * 1024 * 1024;
+/** Larger files read to hash are not kept for `onFiles`: a batch's reads must not hold many of them. */
+const KEEP_FILE_BYTES = 256 * 1024;
 
 /** Collects files under the caps, in the order offered, and what they leave out. */
 class Collector {
   readonly report: ScanReport;
   /** Listed and not yet handed to `onFiles`. */
   private pending: ScannedFile[] = [];
+  /** The bytes read (to hash) of pending files, and their total (BATCH_BYTES at most). */
+  private read = new Map<string, Buffer>();
+  private readBytes = 0;
   constructor(
     mode: ScanReport['mode'],
     private readonly options: ScanOptions,
@@ -185,7 +195,7 @@ class Collector {
   }
 
   /** A regular file and its stat: listed, or left out by a cap. */
-  offer(rel: string, st: Stats, hash?: string): void {
+  offer(rel: string, st: Stats, hash?: string, bytes?: Buffer): void {
     const { maxFileBytes = Infinity, maxTotalBytes = Infinity, maxFiles = Infinity } = this.options;
     const r = this.report;
     if (st.size > maxFileBytes) this.skip(rel, `larger than the ${formatSize(maxFileBytes)} limit per file`);
@@ -195,6 +205,10 @@ class Collector {
       const file = hash === undefined ? { rel, size: st.size } : { rel, size: st.size, hash };
       r.files.push(file);
       if (this.options.onFiles) this.pending.push(file);
+      if (this.options.onFiles && bytes && this.readBytes + bytes.byteLength <= BATCH_BYTES) {
+        this.read.set(rel, bytes);
+        this.readBytes += bytes.byteLength;
+      }
       r.totalBytes += st.size;
     }
   }
@@ -203,13 +217,16 @@ class Collector {
   async flush(all: boolean): Promise<void> {
     if (!this.options.onFiles || this.pending.length === 0 || (!all && this.pending.length < BATCH)) return;
     const batch = this.pending;
+    const read = this.read;
     this.pending = [];
-    await this.options.onFiles(batch, this.report);
+    this.read = new Map();
+    this.readBytes = 0;
+    await this.options.onFiles(batch, this.report, read);
   }
 }
 
 /** Looks at one path that is neither excluded nor unportable, without following it if it is a link. */
-async function inspect(root: string, rel: string, cache: ScanCache | undefined): Promise<{ st?: Stats; hash?: string; reason?: string; link?: string }> {
+async function inspect(root: string, rel: string, cache: ScanCache | undefined): Promise<{ st?: Stats; hash?: string; bytes?: Buffer; reason?: string; link?: string }> {
   const abs = path.join(root, ...rel.split('/'));
   const st = await fs.lstat(abs).catch(() => undefined);
   if (!st) return {}; // gone meanwhile (or a tracked file deleted and not committed yet)
@@ -221,14 +238,14 @@ async function inspect(root: string, rel: string, cache: ScanCache | undefined):
   if (st.isDirectory()) return { st };
   if (!st.isFile()) return { reason: 'not a regular file' };
   if (!cache) return { st };
-  let hash = cache.lookup(rel, st);
-  if (hash === undefined) {
-    const bytes = await fs.readFile(abs).catch(() => undefined);
-    if (!bytes) return { reason: 'it could not be read' };
-    hash = contentHash(bytes);
-    cache.remember(rel, st, hash);
-  }
-  return { st, hash };
+  const cached = cache.lookup(rel, st);
+  if (cached !== undefined) return { st, hash: cached };
+  const bytes = await fs.readFile(abs).catch(() => undefined);
+  if (!bytes) return { reason: 'it could not be read' };
+  const hash = contentHash(bytes);
+  cache.remember(rel, st, hash);
+  // Small files' bytes go on to `onFiles` (a start shares them without reading them again).
+  return bytes.byteLength <= KEEP_FILE_BYTES ? { st, hash, bytes } : { st, hash };
 }
 
 /** Runs `fn` over `items`, `limit` at a time, keeping the results in order. */
@@ -249,10 +266,10 @@ async function inOrder<T, R>(items: T[], limit: number, fn: (item: T) => Promise
 async function inspectAll(root: string, rels: string[], c: Collector, cache: ScanCache | undefined): Promise<void> {
   const looks = await inOrder(rels, STAT_CONCURRENCY, (rel) => inspect(root, rel, cache));
   for (const [i, rel] of rels.entries()) {
-    const { st, hash, reason, link } = looks[i];
+    const { st, hash, bytes, reason, link } = looks[i];
     if (reason) c.skip(rel, reason);
     else if (link !== undefined) c.report.links.push({ rel, target: link });
-    else if (st?.isFile()) c.offer(rel, st, hash);
+    else if (st?.isFile()) c.offer(rel, st, hash, bytes);
   }
 }
 

@@ -16,30 +16,35 @@ const READERS = 16;
 export interface ShareTarget {
   root: string;
   ws: SharedWorkspace;
-  addFromDisk(rel: string, bytes: Buffer): void;
+  /** `hash`: the bytes' hash, when known already (the scan hashed these very bytes). */
+  addFromDisk(rel: string, bytes: Buffer, hash?: string): void;
   isClosed(): boolean;
 }
 
-export async function shareBatch(t: ShareTarget, batch: ScannedFile[], report: ScanReport): Promise<void> {
+/** `read`: bytes the scan read and hashed, by path (scan.ts `onFiles`): not read again. */
+export async function shareBatch(t: ShareTarget, batch: ScannedFile[], report: ScanReport, read: ReadonlyMap<string, Buffer> = new Map()): Promise<void> {
   // A peer may have created one of these paths meanwhile (the session is open during the scan): its
   // file stays, and this folder's bytes meet it as a local change once the mirror follows the folder.
   const todo = batch.filter((f) => !t.ws.byPath(f.rel));
-  const read = new Array<Buffer | undefined>(todo.length);
+  const bytesOf = todo.map((f) => read.get(f.rel));
+  // Only the files the scan did not read (its cache knew them, or they were large).
+  const unread = todo.flatMap((f, i) => (bytesOf[i] ? [] : [i]));
   let next = 0;
   const reader = async () => {
-    while (next < todo.length && !t.isClosed()) {
-      const i = next++;
-      read[i] = await readIfFile(resolveInside(t.root, todo[i].rel));
+    while (next < unread.length && !t.isClosed()) {
+      const i = unread[next++];
+      bytesOf[i] = await readIfFile(resolveInside(t.root, todo[i].rel));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(READERS, todo.length) }, reader));
+  await Promise.all(Array.from({ length: Math.min(READERS, unread.length) }, reader));
   // One transaction per slice of the event loop's time: few updates, and no long stall.
   const slicer = new Slicer();
   for (let i = 0; i < todo.length && !t.isClosed(); ) {
     t.ws.index.transact(() => {
       for (; i < todo.length && !slicer.spent(); i++) {
-        const bytes = read[i];
-        if (bytes && !t.ws.byPath(todo[i].rel)) t.addFromDisk(todo[i].rel, bytes);
+        const bytes = bytesOf[i];
+        const hashed = read.has(todo[i].rel) ? todo[i].hash : undefined;
+        if (bytes && !t.ws.byPath(todo[i].rel)) t.addFromDisk(todo[i].rel, bytes, hashed);
         else if (!bytes) leaveOut(report, todo[i], 'it could not be read');
       }
     }, 'disk');

@@ -82,6 +82,8 @@ export class TextBytesFetcher {
   constructor(
     private readonly transport: PeerTransport,
     private readonly timeoutMs = BATCH_TIMEOUT_MS,
+    /** HELD_BYTES (smaller in tests, to reach the bound with a few texts). */
+    private readonly heldBudget = HELD_BYTES,
   ) {}
 
   /**
@@ -96,7 +98,13 @@ export class TextBytesFetcher {
       const w = this.want(id, hash, size);
       const first = w.waiters.length === 0;
       w.waiters.push(resolve);
-      if (first && this.queued.has(id)) this.urgent.push(id); // fetched ahead, not yet asked: now first
+      if (first && this.queued.has(id)) {
+        // Fetched ahead, not yet asked: now first. The pump may have stopped at the bound on bytes
+        // held, with nothing left to wake it (no answer due): a joiner that found the whole index at
+        // once hung with every writer waiting here.
+        this.urgent.push(id);
+        this.schedulePump();
+      }
     });
   }
 
@@ -136,6 +144,8 @@ export class TextBytesFetcher {
     if (!b) return;
     this.held.delete(id);
     this.heldBytes -= b.bytes.byteLength;
+    // Room again below the bound: the texts fetched ahead go on (the pump stopped there).
+    if (this.heldBytes < this.heldBudget / 2) this.schedulePump();
   }
 
   /**
@@ -198,7 +208,7 @@ export class TextBytesFetcher {
     this.held.set(id, { hash, bytes });
     this.heldBytes += bytes.byteLength;
     for (const [old, b] of this.held) {
-      if (this.heldBytes <= HELD_BYTES || old === id) break;
+      if (this.heldBytes <= this.heldBudget || old === id) break;
       this.held.delete(old);
       this.heldBytes -= b.bytes.byteLength;
     }
@@ -256,7 +266,7 @@ export class TextBytesFetcher {
           queue.shift(); // asked already (an id may sit in both queues), or settled
           continue;
         }
-        if (queue === this.ahead && w.waiters.length === 0 && this.heldBytes >= HELD_BYTES / 2) break;
+        if (queue === this.ahead && w.waiters.length === 0 && this.heldBytes >= this.heldBudget / 2) break;
         const peer = this.choose(w, peers);
         if (peer === undefined) {
           // Every connected member was asked: nobody has these bytes (the caller falls back).

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assertNoSymlinks, conflictPath, isSafeRelativePath, resolveInside, unsafePathReason, validateRelativePath } from '../../src/sync/paths';
 import { atomicWrite, isEmptyOrMissingDir, isEmptyOrMissingDirSync, moveFile, removeFile, TEMP_SUFFIX } from '../../src/sync/fsutil';
+import { CheckedFolders } from '../../src/sync/first-copy';
 import { readTree, tempDir, writeTree } from '../helpers/tree';
 
 const UNSAFE: Array<[string, string, RegExp]> = [
@@ -161,4 +162,26 @@ test('conflict copies sit beside the file, keep its extension, and are themselve
   assert.equal(conflictPath('Makefile', 'abc123'), 'Makefile (conflict abc123)');
   assert.equal(conflictPath('.env', 'abc123'), '.env (conflict abc123)');
   assert.ok(isSafeRelativePath(conflictPath('a b/ü.tar.gz', 'ffffff')));
+});
+
+test('a first copy checks each folder once and places new files by link: never through a link, never over what is there', async () => {
+  const root = tempDir();
+  const outside = tempDir();
+  writeTree(root, { 'pkg/taken.txt': 'the person\'s own', 'pkg/sub/dir-in-the-way/x': 'x' });
+  fs.symlinkSync(outside, path.join(root, 'linked'));
+  const first = { syncNewFile: false, expect: null, folders: new CheckedFolders() };
+  // Many writes into the same new folders at once: they wait for one check of each.
+  const names = Array.from({ length: 40 }, (_, i) => `pkg/sub/d${i % 4}/f${i}.ts`);
+  await Promise.all(names.map((rel) => atomicWrite(root, rel, Buffer.from(rel), first)));
+  for (const rel of names) assert.equal(fs.readFileSync(path.join(root, rel), 'utf8'), rel);
+  // Nothing replaced: a file there stays (the general write's compare-and-swap refuses), so does a folder.
+  await assert.rejects(atomicWrite(root, 'pkg/taken.txt', Buffer.from('session'), first), /changed|conflict|WriteConflict/i);
+  assert.equal(fs.readFileSync(path.join(root, 'pkg/taken.txt'), 'utf8'), 'the person\'s own');
+  await assert.rejects(atomicWrite(root, 'pkg/sub/dir-in-the-way', Buffer.from('x'), first), /folder/);
+  // A folder that is a link is refused, for every file in it, and nothing appears outside.
+  await assert.rejects(atomicWrite(root, 'linked/evil.txt', Buffer.from('evil'), first), /symlink/);
+  await assert.rejects(atomicWrite(root, 'linked/deeper/evil.txt', Buffer.from('evil'), first), /symlink/);
+  assert.deepEqual(fs.readdirSync(outside), []);
+  const all = Object.keys(readTree(root));
+  assert.ok(!all.some((p) => p.endsWith(TEMP_SUFFIX)), `temp files left: ${all.join(', ')}`);
 });

@@ -5,11 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { RunningPeer } from '../../src/app/peer';
+import { contentHash } from '../../src/sync/hash';
 import { scanFolder, type ScannedFile } from '../../src/sync/scan';
+import { ScanCache } from '../../src/sync/scan-cache';
 import { othersScanning, readScanning } from '../../src/sync/scan-progress';
 import { usePeers } from '../helpers/peers';
 import { readTree, tempDir, writeTree } from '../helpers/tree';
@@ -31,6 +34,27 @@ test('the scan hands every listed file on, in batches, in order, before it retur
   assert.ok(batches.every((b) => b.length > 0));
   assert.deepEqual(batches.flat().map((f) => f.rel), report.files.map((f) => f.rel));
   assert.equal(report.files.length, 701); // and .gitignore; out/ is excluded
+});
+
+test('a start reads each file once: the bytes the scan hashed go on with their batch, and a cached file\'s do not', async () => {
+  const root = tempDir();
+  writeTree(root, bigTree(300));
+  const state = tempDir();
+  const seen = async () => {
+    const cache = await ScanCache.open(root, state, 0);
+    const read = new Map<string, Buffer>();
+    const hashes = new Map<string, string | undefined>();
+    await scanFolder(root, { cache, onFiles: (b, _r, bytes) => b.forEach((f) => (hashes.set(f.rel, f.hash), bytes.has(f.rel) && read.set(f.rel, bytes.get(f.rel)!))) });
+    return { read, hashes };
+  };
+  const first = await seen();
+  assert.equal(first.read.size, first.hashes.size, 'every file of the first scan was read, and handed on');
+  for (const [rel, bytes] of first.read) {
+    assert.deepEqual(bytes, fs.readFileSync(path.join(root, rel)));
+    assert.equal(first.hashes.get(rel), contentHash(bytes), rel);
+  }
+  const again = await seen();
+  assert.equal(again.read.size, 0, 'the cache knew every file: nothing read, nothing handed on');
 });
 
 test('a scanning state from a peer is read strictly', () => {

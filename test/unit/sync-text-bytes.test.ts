@@ -3,7 +3,8 @@
  * the `texts-get` / `texts-data` encoding, one answer per request in order, a joiner that holds the
  * bytes (its clone) asking nobody, a member without them passed over, answers that were not asked
  * for or do not hash to their names cutting the sender off, edited texts still loading as documents,
- * and a new member sent no `step 1` for documents that are still their first state.
+ * a new member sent no `step 1` for documents that are still their first state, and a writer taking
+ * texts in order past the bound on bytes held ahead (it hung there).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,8 @@ import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { MessageType, decodeMessage, encodeTexts, type TextItem } from '../../src/sync/protocol';
 import { SharedWorkspace } from '../../src/sync/workspace';
+import { contentHash } from '../../src/sync/hash';
+import { TextBytesFetcher } from '../../src/sync/text-bytes';
 import { MemoryTransport, link } from '../helpers/memory-transport';
 import { shareLazily, useDisk } from '../helpers/lazy-texts';
 import { waitFor } from '../helpers/testnet';
@@ -226,4 +229,38 @@ test('§6.2 (version 3) a peer holding a text\'s first state only gets the edits
   await new Promise((resolve) => setTimeout(resolve, 20)); // its update sent (to nobody) before b is back
   link(a.transport, b.transport);
   await waitFor(() => b.ws.loadedText(id)?.toString() === 'edited away: notes\n', 'the edit on b');
+});
+
+test('§6.2 (version 3) a writer that takes texts in order never waits forever once the bytes held ahead reach their bound', { timeout: 30_000 }, async (t) => {
+  // The whole index at once (a joiner joining after the sharer's scan): everything is fetched
+  // ahead until the bound on bytes held stops the pump; the writer, taking texts one after another,
+  // then asks for texts not asked yet. It hung there (10,000 files: 762 never written).
+  const member = new MemoryTransport('member');
+  const joiner = new MemoryTransport('joiner');
+  // 100 KB each: five to a request, ten to half the bound.
+  const texts = Array.from({ length: 60 }, (_, i) => Buffer.from(`export const v${i} = ${i};\n`.repeat(5000).slice(0, 100_000)));
+  const items = texts.map((bytes, i) => ({ id: i.toString(16).padStart(32, '0'), hash: contentHash(bytes), size: bytes.byteLength }));
+  const byId = new Map(items.map((it, i) => [it.id, texts[i]]));
+  member.on('message', (from: { id: string }, data: Uint8Array) => {
+    const m = decodeMessage(data);
+    if (m.type === MessageType.TextsGet) member.send(from.id, encodeTexts(MessageType.TextsData, m.items.map((it) => ({ ...it, bytes: byId.get(it.id) }))));
+  });
+  const fetcher = new TextBytesFetcher(joiner, 30_000, 2 * 1024 * 1024);
+  t.after(() => fetcher.close());
+  joiner.on('message', (from: { id: string }, data: Uint8Array) => {
+    const m = decodeMessage(data);
+    if (m.type === MessageType.TextsData) assert.ok(fetcher.receive(from.id, m.items));
+  });
+  link(member, joiner);
+  fetcher.prefetch(items);
+  let written = 0;
+  for (const it of items) {
+    const bytes = await fetcher.fetch(it.id, it.hash, it.size);
+    assert.deepEqual(bytes && Buffer.from(bytes), byId.get(it.id));
+    await new Promise((resolve) => setTimeout(resolve, 1)); // writing it: answers land meanwhile
+    fetcher.take(it.id);
+    written++;
+  }
+  assert.equal(written, items.length);
+  assert.equal(fetcher.pending, 0);
 });
