@@ -384,10 +384,10 @@ export class BufferBinding {
     // A change of this editor's own clears the redo stack (Y.UndoManager): a redo the person may
     // still ask for outweighs a split word.
     if (this.options.readOnly?.() || this.buffer.version() !== this.seen || this.undoManager.redoStack.length) return;
-    const m = this.mend.find(this.pending, reportedReader(this.buffer), (at) => this.history.nearLast(at, MAX_MOVED));
+    const m = this.mend.find(this.pending, reportedReader(this.buffer), (at) => this.history.nearRecent(at, MAX_MOVED));
     if (!m) return;
     this.trace(() => `${JSON.stringify(m.before)} arrived inside the word being typed here: ${JSON.stringify(m.moved)} put again before it`);
-    this.mend.typing(() => this.applyToShared(m.shared));
+    this.mend.mended(m, () => this.applyToShared(m.shared));
     this.history.moved(m.shared);
     this.pending = m.pending;
   }
