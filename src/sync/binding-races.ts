@@ -1,12 +1,13 @@
 /**
  * A keystroke that races the buffer binding's flight (the edits it sent its editor, see Flight), and
- * what the buffer lacks then: the flight's edits back in `pending`; and, when the editor broke the
- * version-stamp promise (EditorBuffer.applyEdits) and applied the flight on top of the keystroke
- * anyway, that change taken back. Functions of their arguments: the binding keeps the state.
+ * what the buffer lacks then: the flight's edits back in `pending`; and how a change reported after
+ * the editor's answer is told apart: the flight's echo, the flight applied on top of the keystroke
+ * anyway (breaking the version-stamp promise of EditorBuffer.applyEdits), or a keystroke. Functions
+ * of their arguments: the binding keeps the state.
  */
-import { compose, landed, readerOfRemoved, sameChange, trimNoOps, type Reader } from './edit-algebra';
+import { compose, readerOfRemoved, sameChange, trimNoOps } from './edit-algebra';
 import { sameInserts, type Flight } from './editor-buffer';
-import { mapOffset, type TextEdit } from './textdiff';
+import type { TextEdit } from './textdiff';
 
 /** How many keystrokes may come between a raced flight's answer and its shifted echo. */
 export const MAX_RACERS = 8;
@@ -39,32 +40,4 @@ export function inBuffer(f: Flight | undefined): f is Flight {
 export function foldedBack(f: Flight, pending: readonly TextEdit[]): TextEdit[] {
   const folded = compose(f.edits, pending);
   return f.removed?.length ? trimNoOps(folded, readerOfRemoved(f.removed)) : folded;
-}
-
-/**
- * What the buffer lacks after the editor applied the flight on top of a keystroke (VS Code can, when
- * a keystroke slips in while it prepares the edit). The edits land a few characters off: a
- * collaborator's text inside the person's word, a deletion (or the widening of an insertion at a
- * caret, keep-carets.ts) taking the person's keystroke instead of the character it was meant for.
- *
- * Re-derived from the texts by a diff, the buffer got the shared text back, but a diff matches
- * characters by value, not by who typed them: the person's next keystrokes, rebased over it, went to
- * the wrong copy of a bracket, and characters were doubled or lost (the binding fuzz's `ontop` mode,
- * seed 1003: typing over the auto-closed ")" of "(A0)" deleted nothing and added a second ")").
- * Instead the misapplied `changes` (relative to the buffer before them) are taken back exactly: their
- * insertions deleted again, what they deleted put back, then `before` (what that buffer lacked of the
- * shared text, which `readShared` reads) follows. Each character they deleted is one the shared text
- * still has (read there), or one `before` deletes anyway.
- */
-export function takeBack(changes: readonly TextEdit[], before: readonly TextEdit[], readShared: Reader): TextEdit[] {
-  const gone = (k: number): boolean => before.some((e) => e.offset <= k && k < e.offset + e.deleteCount);
-  const inverse = landed(changes).map(({ edit: e, at }) => {
-    let removed = '';
-    for (let k = e.offset; k < e.offset + e.deleteCount; k++) {
-      // A character `before` deletes is deleted again right after: any stands in for it.
-      removed += gone(k) ? '\0' : readShared(mapOffset(before, k, true), 1);
-    }
-    return { offset: at, deleteCount: e.insert.length, insert: removed };
-  });
-  return compose(inverse, before);
 }

@@ -14,8 +14,8 @@
  * while the editor has not answered wait for its answer; if it applied the flight, the first change
  * after the flight's version is the flight, and the rest were typed; if it refused, all were typed,
  * and the flight is folded back into `pending` and sent again. (An editor that breaks the promise
- * and applies the flight on top of a keystroke is recognised too, and that change is taken back
- * exactly: binding-races.ts.)
+ * and applies the flight on top of a keystroke is recognised too, and what the buffer lacks is then
+ * re-derived from the texts, once.)
  *
  * A buffer that ever disagrees is merged, never overwritten (see `verify`). Undo is local: a
  * Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
@@ -30,7 +30,7 @@ import { BindingHistory } from './binding-history';
 import { LineEndArrivals } from './line-end-arrivals';
 import { MAX_MOVED, WordMend } from './word-mend';
 import { FlightLoop } from './flight-loop';
-import { afterAnswer, foldedBack, inBuffer, MAX_RACERS, takeBack } from './binding-races';
+import { afterAnswer, foldedBack, inBuffer, MAX_RACERS } from './binding-races';
 import { newFlight, reportedReader } from './binding-flight';
 import { claimText, releaseText } from './binding-owners';
 import { brief, handOver, mergeDisagreement } from './binding-merge';
@@ -202,13 +202,7 @@ export class BufferBinding {
   private afterApplied(f: Flight, changes: readonly TextEdit[], version: number, reloaded: boolean): boolean {
     const kind = afterAnswer(f, changes);
     if (kind === 'echo') this.echo(f, changes, version);
-    if (kind === 'on-top') {
-      const before = f.raced ? this.pending : compose(f.edits, this.pending);
-      this.offScript(f, 'the editor applied an edit after the buffer had changed; taking it back');
-      let shared: string | undefined;
-      this.pending = takeBack(changes, before, (o, n) => (shared ??= this.ytext.toString()).slice(o, o + n));
-      this.trimPending();
-    }
+    if (kind === 'on-top') this.offScript(f, 'the editor applied an edit after the buffer had changed; recomputing what the buffer lacks', true);
     if (kind !== 'racer') return false;
     this.race(f);
     // Not found among the changes that followed: stop looking, re-derive from the texts.

@@ -29,10 +29,9 @@ function seedsFrom(n: number): number[] {
  * undo/redo bursts (`undo`, run by the undo test), and one still known to fail, run only when named in
  * HYPERPAIR_FUZZ_EXTRA: editors that apply a stale edit on top of a keystroke (`ontop`: characters
  * doubled or lost). Such an editor breaks the version-stamp promise (EditorBuffer.applyEdits; the VS
- * Code adapter keeps it); the binding takes the misapplied change back exactly (binding-races.ts:
- * re-derived by a diff, the person's next keystroke went to the wrong copy of a bracket, seed 1003),
- * yet 40 of the 49 seeds of 1000–1199 that draw `ontop` still fail (46 before), 9 of them losing a
- * character: the limit of the binding with such an editor (a loop over HYPERPAIR_FUZZ_SEED, 2026-12-04).
+ * Code adapter keeps it). Of seeds 1000–1199, 49 draw `ontop`: 46 fail, 10 of them losing a
+ * character, and in 2 a flight's echo is never recognised and the binding stalls (2026-12-04, a loop
+ * over HYPERPAIR_FUZZ_SEED). One mechanism is a known-failing test in binding-core.test.ts.
  *
  * `paste` was known to fail until 2026-12-04: 3 of seeds 1000–1199 split a word, none lost or doubled
  * a character. Each was a gap in word-mend.ts: a collaborator pasting over their own text inserts
