@@ -15,6 +15,12 @@ import type * as Y from 'yjs';
 import { landed } from './edit-algebra';
 import { mapOffset, type TextEdit } from './textdiff';
 
+/**
+ * How many of the places the person typed lately are remembered (see `nearRecent`): the word they
+ * finished a moment ago is still where a collaborator's racing text can arrive.
+ */
+const RECENT = 4;
+
 export interface HistoryHost {
   /** Whether keystrokes are held for the editor's answer to a flight. */
   held(): boolean;
@@ -25,8 +31,8 @@ export interface HistoryHost {
 export class BindingHistory {
   private queue: Promise<boolean> = Promise.resolve(true);
   private waiters: Array<() => void> = [];
-  /** Where the person last typed, in the shared text: the range their last change touched. */
-  private last: { start: number; end: number } | undefined;
+  /** Where the person typed lately, in the shared text: the ranges their last changes touched, the last one last. */
+  private recent: Array<{ start: number; end: number }> = [];
 
   constructor(
     private readonly undoManager: Y.UndoManager,
@@ -49,7 +55,8 @@ export class BindingHistory {
     if (!edits.length) return;
     const at = Math.min(...edits.map((e) => e.offset));
     // One before the range: backspacing through what was just typed stays one step, as in VS Code.
-    const near = !!this.last && this.last.start - 1 <= at && at <= this.last.end;
+    const last = this.recent[this.recent.length - 1];
+    const near = !!last && last.start - 1 <= at && at <= last.end;
     if (!near) this.undoManager.stopCapturing();
   }
 
@@ -58,22 +65,27 @@ export class BindingHistory {
     const placed = landed(edits);
     if (!placed.length) return;
     const last = placed[placed.length - 1];
-    this.last = { start: placed[0].at, end: last.at + last.edit.insert.length };
+    this.recent = [...this.recent.slice(1 - RECENT), { start: placed[0].at, end: last.at + last.edit.insert.length }];
   }
 
   /**
-   * Anything else changed the shared text (`edits`, relative to the text before it): the range the
-   * person last typed moves along. Offsets, not Yjs positions: resolving those walks the text, and a
+   * Anything else changed the shared text (`edits`, relative to the text before it): the ranges the
+   * person typed lately move along. Offsets, not Yjs positions: resolving those walks the text, and a
    * keystroke must cost the same in a 4 MB file as in a 4 KB one.
    */
   moved(edits: readonly TextEdit[]): void {
-    if (!this.last || !edits.length) return;
-    this.last = { start: mapOffset(edits, this.last.start, true), end: mapOffset(edits, this.last.end) };
+    if (!edits.length) return;
+    this.recent = this.recent.map((r) => ({ start: mapOffset(edits, r.start, true), end: mapOffset(edits, r.end) }));
   }
 
-  /** Whether `at` (in the shared text) is within `span` characters before where the person last typed, or in it. */
-  nearLast(at: number, span: number): boolean {
-    return !!this.last && this.last.start - span <= at && at <= this.last.end;
+  /**
+   * Whether `at` (in the shared text) is within `span` characters before one of the places the person
+   * typed lately, or in it. Not only the last: a person who finished a word and deleted something
+   * elsewhere before a collaborator's racing text arrived in it still had that word split (plain-Node
+   * fuzz with paste, seed 1058: "<" "<C30>" "B28>").
+   */
+  nearRecent(at: number, span: number): boolean {
+    return this.recent.some((r) => r.start - span <= at && at <= r.end);
   }
 
   /** The held keystrokes are decided (or the binding closed): waiting steps go on. */

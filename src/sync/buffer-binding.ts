@@ -21,7 +21,7 @@
  * Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
  */
 import * as Y from 'yjs';
-import { compose, deltaToEdits, readerAfter, readerBefore, readerOfRemoved, rebase, sameChange, trimNoOps } from './edit-algebra';
+import { compose, deltaToEdits, readerAfter, readerBefore, rebase, sameChange, trimNoOps } from './edit-algebra';
 import { wellFormed } from './code-unit-diff';
 import { writeToShared } from './shared-writes';
 import { diffEdits, type TextEdit } from './textdiff';
@@ -31,6 +31,7 @@ import { LineEndArrivals } from './line-end-arrivals';
 import { MAX_MOVED, WordMend } from './word-mend';
 import { FlightLoop } from './flight-loop';
 import type { StaleFlight } from './stale-flights';
+import { afterAnswer, foldedBack, inBuffer, MAX_RACERS } from './binding-races';
 import { newFlight, reportedReader } from './binding-flight';
 import { claimText, releaseText } from './binding-owners';
 import { brief, handOver, mergeDisagreement } from './binding-merge';
@@ -39,9 +40,6 @@ import { sameInserts, type BufferBindingOptions, type Change, type EditorBuffer,
 export const EDITOR_ORIGIN = 'editor';
 export type { EditorBuffer, BufferBindingOptions } from './editor-buffer';
 export { isBound } from './binding-owners';
-
-/** How many keystrokes may come between a raced flight's answer and its shifted echo. */
-const MAX_RACERS = 8;
 
 export class BufferBinding {
   readonly undoManager: Y.UndoManager;
@@ -208,29 +206,24 @@ export class BufferBinding {
 
   /** A change reported after the editor said it applied the flight: normally the flight itself. */
   private afterApplied(f: Flight, changes: readonly TextEdit[], version: number, reloaded: boolean): boolean {
-    if (!f.raced && sameChange(changes, f.sent)) {
-      this.echo(f, changes, version);
-      return false;
-    }
-    if (sameInserts(changes, f.sent)) {
-      // Ours, applied on top of a keystroke at the lines and columns it was addressed by.
-      this.options.logger.warn('binding: the editor applied an edit after the buffer had changed; recomputing what the buffer lacks');
-      f.echoed = true;
-      this.flight = undefined;
-      this.resync = true;
-      f.onEcho?.();
-      return false;
-    }
+    const kind = afterAnswer(f, changes);
+    if (kind === 'echo') this.echo(f, changes, version);
+    if (kind === 'on-top') this.offScript(f, 'the editor applied an edit after the buffer had changed; recomputing what the buffer lacks', true);
+    if (kind !== 'racer') return false;
     this.race(f);
-    if (++f.racers! > MAX_RACERS) {
-      // Not found among the changes that followed: stop looking, re-derive from the texts.
-      this.options.logger.warn('binding: the editor never reported an edit it said it applied; recomputing what the buffer lacks');
-      f.echoed = true;
-      this.flight = undefined;
-      this.resync = true;
-      f.onEcho?.();
-    }
+    // Not found among the changes that followed: stop looking, re-derive from the texts.
+    if (++f.racers! > MAX_RACERS) this.offScript(f, 'the editor never reported an edit it said it applied; recomputing what the buffer lacks', true);
     return this.taken(changes, version, reloaded);
+  }
+
+  /** The flight the editor applied otherwise than sent is done with (its echo no longer awaited). */
+  private offScript(f: Flight, why: string, resync = false): void {
+    this.options.logger.warn(`binding: ${why}`);
+    f.echoed = true;
+    this.flight = undefined;
+    this.resync ||= resync;
+    this.arrivals.clear();
+    f.onEcho?.();
   }
 
   /** Undoes the person's last step (their own edits only), after the keystrokes before it (BindingHistory). */
@@ -324,20 +317,7 @@ export class BufferBinding {
     if (f.raced) return;
     f.raced = true;
     f.racers = 0;
-    this.foldBack(f);
-  }
-
-  /**
-   * A flight that did not land, or not first: its edits back in `pending`. An undo sent in the flight
-   * and its redo pending since make a removal put back as it was (Yjs redoes with new items): trimmed,
-   * as `trimPending` trims it when both are pending. Left in, it stood for "their copy replaced
-   * yours", and a keystroke deleting that text deleted only the old copy: the text came back (the
-   * undo/redo fuzz: seed 1040 when the keystroke raced the flight; 1049 when it deleted exactly what
-   * the flight did, so that it waited for the answer, a refusal).
-   */
-  private foldBack(f: Flight): void {
-    this.pending = compose(f.edits, this.pending);
-    if (f.removed?.length) this.pending = trimNoOps(this.pending, readerOfRemoved(f.removed));
+    this.pending = foldedBack(f, this.pending);
   }
 
   /** The editor answered: replays the changes held meanwhile, now that their kind is known. */
@@ -347,7 +327,7 @@ export class BufferBinding {
     const held = this.held ?? [];
     this.held = undefined;
     if (!applied) {
-      if (!f.raced) this.foldBack(f);
+      if (!f.raced) this.pending = foldedBack(f, this.pending);
       this.flight = undefined;
       this.trimPending();
     }
@@ -366,12 +346,12 @@ export class BufferBinding {
     if (!this.pending.some((e) => e.deleteCount > 0) || this.buffer.version() !== this.seen) return;
     const reported = reportedReader(this.buffer);
     const f = this.flight;
-    this.pending = trimNoOps(this.pending, f && !f.echoed && !f.raced ? readerAfter(f.edits, reported) : reported);
+    this.pending = trimNoOps(this.pending, inBuffer(f) ? readerAfter(f.edits, reported) : reported);
   }
 
   private toShared(): TextEdit[] {
     const f = this.flight;
-    return f && !f.echoed && !f.raced ? compose(f.edits, this.pending) : this.pending;
+    return inBuffer(f) ? compose(f.edits, this.pending) : this.pending;
   }
 
   private applyToShared(edits: readonly TextEdit[]): void {
@@ -390,10 +370,10 @@ export class BufferBinding {
     // A change of this editor's own clears the redo stack (Y.UndoManager): a redo the person may
     // still ask for outweighs a split word.
     if (this.options.readOnly?.() || this.buffer.version() !== this.seen || this.undoManager.redoStack.length) return;
-    const m = this.mend.find(this.pending, reportedReader(this.buffer), (at) => this.history.nearLast(at, MAX_MOVED));
+    const m = this.mend.find(this.pending, reportedReader(this.buffer), (at) => this.history.nearRecent(at, MAX_MOVED));
     if (!m) return;
     this.trace(() => `${JSON.stringify(m.before)} arrived inside the word being typed here: ${JSON.stringify(m.moved)} put again before it`);
-    this.mend.typing(() => this.applyToShared(m.shared));
+    this.mend.mended(m, () => this.applyToShared(m.shared));
     this.history.moved(m.shared);
     this.pending = m.pending;
   }

@@ -17,8 +17,10 @@
  * are put again before it, and the old ones removed:
  * "A012x B003y" on every peer. Put again right before the collaborator's first character, they are
  * placed deterministically (Yjs integrates an item whose right neighbour is its right origin without
- * a tie). The buffer already shows the person's letters there: only where the collaborator's text
- * goes in the buffer changes.
+ * a tie), unless the collaborator inserts there too meanwhile (pasting over their own text inserts
+ * right before its first character): that splits the word again, and is mended again (`retyped`).
+ * The buffer already shows the person's letters there: only where the collaborator's text goes in
+ * the buffer changes.
  *
  * Where a collaborator deliberately typed inside the person's word (they saw the letter after), the
  * right neighbour says so and nothing moves.
@@ -46,12 +48,25 @@ export interface Mend {
   /** For the binding's log. */
   moved: string;
   before: string;
+  /** The clock the first letter moved was first typed with (see `WordMend.mended`). */
+  typed: number;
 }
 
+/** How many mended words of a run are remembered (see `WordMend.retyped`). */
+const MAX_RETYPED = 16;
 
 export class WordMend {
   /** The Yjs clocks [from, to) of this peer's current run of typing, and when it last typed. */
   private run: { from: number; to: number; at: number } | undefined;
+  /**
+   * Letters this run put again before a collaborator's text: the clock of the first one put again,
+   * and the clock it was first typed with. The collaborator's next change at that spot can split the
+   * word again: pasting over their own text inserts right before its first character, where the
+   * letters were put, and Yjs orders the two by client id (plain-Node fuzz with paste, seed 1108:
+   * "<" "(C3)" "A1>"). The letters put again have new clocks, far from the letter before them; the
+   * clock they were typed with still says they followed it.
+   */
+  private retyped: Array<{ clock: number; typed: number }> = [];
 
   constructor(
     private readonly ytext: Y.Text,
@@ -67,7 +82,22 @@ export class WordMend {
     const t = this.now();
     const run = this.run;
     if (run && run.to === from && t - run.at < RUN_MS) Object.assign(run, { to, at: t });
-    else this.run = { from, to, at: t };
+    else {
+      this.run = { from, to, at: t };
+      this.retyped = [];
+    }
+  }
+
+  /** `write` puts the mend `m` into the shared text (as `typing`). */
+  mended(m: Mend, write: () => void): void {
+    const clock = this.clock();
+    this.typing(write);
+    if (this.clock() > clock) this.retyped = [...this.retyped.slice(1 - MAX_RETYPED), { clock, typed: m.typed }];
+  }
+
+  /** The clock the letter with `clock` was first typed with (before any mend put it again). */
+  private typedAt(clock: number): number {
+    return this.retyped.find((r) => r.clock === clock)?.typed ?? clock;
   }
 
   /** The clock this peer's next item in the shared text's document will have. */
@@ -94,13 +124,16 @@ export class WordMend {
       const [left, right] = [read(e.offset - 1, 1), read(e.offset, 1)];
       if (!INSIDE_WORD.test(left + right) || !near(at)) continue;
       if (++checks > MAX_CHECKS) return undefined;
-      const length = this.ownRun(at, e.insert.length, run);
-      if (!length) continue;
-      // The buffer holds those letters right where the insertion is; nothing else pending among them
-      // (a deletion right after them is after them; an insertion there would have to stay after it).
+      const own = this.ownRun(at, e.insert.length, run);
+      if (!own) continue;
+      // The buffer holds those letters right where the insertion is, up to the next edit pending: only
+      // those move. (Letters of the run shown past a pending deletion are past the word: counted in,
+      // the mend was refused, seed 1165 with paste.) A deletion right after them stays after them; an
+      // insertion there would have to stay after them and before the collaborator's text at once.
       const next = placed[k + 1]?.edit;
+      const length = Math.min(own.length, next ? next.offset - e.offset : Infinity);
       const end = e.offset + length;
-      if (next && (next.offset < end || (next.offset === end && next.insert))) continue;
+      if (length <= 0 || (next && next.offset === end && next.insert)) continue;
       const moved = read(e.offset, length);
       if (moved.length !== length) continue;
       const shared: TextEdit[] = [
@@ -108,7 +141,7 @@ export class WordMend {
         { offset: at + e.insert.length, deleteCount: length, insert: '' },
       ];
       const mended = pending.map((p) => (p === e ? { ...e, offset: e.offset + length } : p));
-      return { shared, pending: mended, moved, before: e.insert };
+      return { shared, pending: mended, moved, before: e.insert, typed: own.typed };
     }
     return undefined;
   }
@@ -116,24 +149,27 @@ export class WordMend {
   /**
    * How many of this peer's letters, right after a collaborator's insertion of `length` characters
    * at `index` in the shared text, go on from the letter right before it and raced that insertion
-   * (see above): the first typed right after that letter, and every letter of this peer's current run
-   * shown after it without a break; 0 when it is not such a split.
+   * (see above): the first typed right after that letter (or put again there by a mend), and every
+   * letter of this peer's current run shown after it without a break; with the clock the first was
+   * typed with. Undefined when it is not such a split.
    */
-  private ownRun(index: number, length: number, run: { from: number; to: number }): number {
+  private ownRun(index: number, length: number, run: { from: number; to: number }): { length: number; typed: number } | undefined {
     const { ytext } = this;
     const doc = ytext.doc!;
     const own = doc.clientID;
-    if (index + length >= ytext.length) return 0;
+    if (index + length >= ytext.length) return undefined;
     const left = Y.createRelativePositionFromTypeIndex(ytext, index, -1).item;
     const theirs = Y.createRelativePositionFromTypeIndex(ytext, index, 0).item;
     const first = Y.createRelativePositionFromTypeIndex(ytext, index + length, 0).item;
-    if (!left || !theirs || !first || left.client !== own || first.client !== own || theirs.client === own) return 0;
+    if (!left || !theirs || !first || left.client !== own || first.client !== own || theirs.client === own) return undefined;
     const inRun = (clock: number) => run.from <= clock && clock < run.to;
-    if (first.clock <= left.clock || first.clock - left.clock > MAX_CURSORS || !inRun(left.clock) || !inRun(first.clock)) return 0;
+    const typed = this.typedAt(first.clock);
+    const after = (clock: number) => clock > left.clock && clock - left.clock <= MAX_CURSORS;
+    if (!(after(first.clock) || after(typed)) || !inRun(left.clock) || !inRun(first.clock)) return undefined;
     const theirItem = Y.getItem(doc.store, theirs);
     const firstItem = Y.getItem(doc.store, first);
     // Inserted at the same place as this peer's letter (a race), without having seen that letter.
-    if (!sameId(theirItem.origin, originOf(firstItem, first)) || sameId(theirItem.rightOrigin, first)) return 0;
+    if (!sameId(theirItem.origin, originOf(firstItem, first)) || sameId(theirItem.rightOrigin, first)) return undefined;
     // This peer's letters of this run from there on, shown one after the other (an auto-closed
     // pair's closing bracket was typed before the letters between: clocks out of order, one word).
     let count = 0;
@@ -144,7 +180,7 @@ export class WordMend {
       item = nextShown(item);
       if (item) clock = item.id.clock;
     }
-    return count;
+    return count ? { length: count, typed } : undefined;
   }
 }
 

@@ -361,6 +361,39 @@ test('a remote edit the editor applies on top of a racing keystroke is not sent 
   binding.dispose();
 });
 
+/**
+ * A known failure, with an editor that breaks the version-stamp promise (the binding fuzz's `ontop`
+ * mode, seed 1003): the binding re-derives what the buffer lacks by a diff of the two texts, which
+ * matches characters by value, so the buffer's ")" is matched to the wrong one and typing over it
+ * adds a second ")": "(A0){})". Taking the misapplied change back exactly (its insertions deleted,
+ * what it deleted read back from the shared text) passes this test, but was reverted: over the 94
+ * seeds of 1000–1399 that draw `ontop` it did not lower the seeds that lose a character (28 against
+ * 23) and doubled those where a flight's echo was never recognised and the binding stalled (6 against 3).
+ */
+test('a remote edit the editor applies on top of keystrokes: typing over a bracket after it doubles nothing', { todo: 'the on-top change is re-derived by a diff that matches characters by value (see above)' }, async () => {
+  const [a, b] = linkedDocs();
+  const buffer = new AsyncBuffer('');
+  buffer.applyStaleAtPositions = true;
+  const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger });
+  buffer.binding = binding;
+  buffer.change([{ offset: 0, deleteCount: 0, insert: '()' }]); // typed, the caret between
+  b.getText('content').insert(2, '{}'); // the binding sends it to the buffer now
+  buffer.change([{ offset: 1, deleteCount: 0, insert: 'A' }]); // keystrokes land first
+  buffer.change([{ offset: 2, deleteCount: 0, insert: '0' }]);
+  // The editor puts "{}" at line 0, column 2, where it was addressed: inside "(A0)".
+  for (let i = 0; i < 100 && buffer.text !== '(A{}0)'; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(buffer.text, '(A{}0)');
+  buffer.change([{ offset: 5, deleteCount: 1, insert: ')' }]); // typing over the auto-closed ")"
+  await settle(binding, buffer);
+  try {
+    assert.equal(a.getText('content').toString(), '(A0){}');
+    assert.equal(buffer.text, '(A0){}');
+    assert.equal(b.getText('content').toString(), '(A0){}');
+  } finally {
+    binding.dispose();
+  }
+});
+
 test('an edit the editor reports long after applying it is still recognised as its own (the binding waits, never guesses)', async () => {
   const [a, b] = linkedDocs();
   b.getText('content').insert(0, 'base');

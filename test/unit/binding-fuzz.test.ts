@@ -1,9 +1,9 @@
 /**
  * The no-lost-keystroke fuzz, in plain Node: two or three peers, each an editor bound to its own
  * Y.Doc, the docs linked by a network that delivers late. Each typist inserts tokens nobody else
- * types (so the oracle is exact), with auto-closing brackets, deletes some, edits at several places
- * in one change, and (second test) undoes and redoes in bursts; often at the same spot as the
- * others. At the end every buffer and every Y.Text are identical, every token a typist kept is there
+ * types (so the oracle is exact), with auto-closing brackets, deletes some, pastes a new one over one
+ * of its own, edits at several places in one change, and (undo test) undoes and redoes in bursts;
+ * often at the same spot as the others. At the end every buffer and every Y.Text are identical, every token a typist kept is there
  * exactly once and every token it deleted is gone, and no binding needed a repair.
  *
  * Seeded: a failure prints its seed; HYPERPAIR_FUZZ_SEED=<n> replays it, HYPERPAIR_FUZZ_OPS=<n>
@@ -25,12 +25,26 @@ function seedsFrom(n: number): number[] {
 }
 
 /**
- * Operations beyond typing, deleting and multi-cursor edits: undo/redo bursts (`undo`, run by the
- * second test), and two still known to fail, run only when named in HYPERPAIR_FUZZ_EXTRA: paste
- * over a selection (`paste`: now and then a pasted token lands inside another's auto-closed pair)
- * and editors that apply a stale edit on top of a keystroke (`ontop`: characters doubled or lost).
+ * Operations beyond typing, deleting, pasting over a selection (`paste`) and multi-cursor edits:
+ * undo/redo bursts (`undo`, run by the undo test), and one still known to fail, run only when named in
+ * HYPERPAIR_FUZZ_EXTRA: editors that apply a stale edit on top of a keystroke (`ontop`: characters
+ * doubled or lost). Such an editor breaks the version-stamp promise (EditorBuffer.applyEdits; the VS
+ * Code adapter keeps it). Of seeds 1000–1199, 49 draw `ontop`: 46 fail, 10 of them losing a
+ * character, and in 2 a flight's echo is never recognised and the binding stalls (2026-12-04, a loop
+ * over HYPERPAIR_FUZZ_SEED). One mechanism is a known-failing test in binding-core.test.ts.
+ *
+ * `paste` was known to fail until 2026-12-04: 3 of seeds 1000–1199 split a word, none lost or doubled
+ * a character. Each was a gap in word-mend.ts: a collaborator pasting over their own text inserts
+ * right before its first character, where a mend had just put the person's letters, and Yjs ordered
+ * the two by client id (1108: "<" "(C3)" "A1>"; the letters put again had new clocks, so the second
+ * split was not recognised); the letters counted for a mend ran past a deletion pending in the buffer,
+ * and the mend was refused (1165: "<B" "[A6]" "9>"); the person deleted something elsewhere before
+ * the racing text arrived in their word, and only the place they last typed was looked at (1058).
+ * Seeds 1000–1199 with paste: every token whole in 200 of 200, no character lost or doubled in 200 of
+ * 200, with undo/redo bursts in 200 of 200. The fixed-seed replays below predate it and run without it.
  */
 const EXTRA = (process.env.HYPERPAIR_FUZZ_EXTRA ?? '').split(',').filter(Boolean);
+const MODES = ['paste', ...EXTRA];
 
 const PAIRS = ['<>', '()', '[]', '{}'];
 const TOKEN = /[<([{][A-C]\d+[>)\]}]/g;
@@ -264,7 +278,7 @@ async function fuzz(seed: number, ops: number, extra: ReadonlySet<string>): Prom
 
 test('fuzz: concurrent typists in simulated asynchronous editors lose no character, double none, need no repair', async () => {
   let rejected = 0;
-  for (const seed of SEEDS) rejected += (await fuzz(seed, OPS, new Set([...EXTRA, 'chars']))).rejected;
+  for (const seed of SEEDS) rejected += (await fuzz(seed, OPS, new Set([...MODES, 'chars']))).rejected;
   assert.ok(rejected > 0, 'the editors refused no edit: the fuzz did not exercise the races');
 });
 
@@ -287,7 +301,7 @@ test('fuzz: concurrent typists in simulated asynchronous editors lose no charact
  * deletion was pending right after "33" (only an insertion there has to stay after the moved letters).
  */
 test('fuzz: every token whole and exactly once', async () => {
-  for (const seed of SEEDS) await fuzz(seed, OPS, new Set(EXTRA));
+  for (const seed of SEEDS) await fuzz(seed, OPS, new Set(MODES));
 });
 
 /** Seed 1049 (see above), beyond the default seeds. */
@@ -306,7 +320,7 @@ test('fuzz: every token whole, seed 1049', async () => {
  * HYPERPAIR_FUZZ_SEED). Words may still split around a redo (the test above checks wholeness).
  */
 test('fuzz with undo/redo bursts: no character lost or doubled, no repair', async () => {
-  for (const seed of SEEDS) await fuzz(seed, OPS, new Set([...EXTRA, 'undo']));
+  for (const seed of SEEDS) await fuzz(seed, OPS, new Set([...MODES, 'undo']));
 });
 
 /**
