@@ -146,9 +146,8 @@ export class DiskIntake implements DiskReader {
   }
 
   /**
-   * A move VS Code announced whose two halves the watcher reported apart (one report each): the
-   * other half is looked up now, so that the pair is still a rename rather than a delete and a new
-   * file (EditorHandover.announceMove).
+   * A move VS Code announced whose two halves the watcher reported apart: the other half is looked
+   * up now, so that the pair is a rename, not a delete and a new file (EditorHandover.announceMove).
    */
   private async otherHalvesOfMoves(files: Set<string>, gone: FileEntry[], appeared: Array<{ rel: string; bytes: Buffer }>): Promise<void> {
     for (const g of gone) {
