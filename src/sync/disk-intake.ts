@@ -355,9 +355,12 @@ export class DiskIntake implements DiskReader {
     if (taken.behind) this.writer.scheduleText(entry); // bring the peers' changes to disk too
   }
 
-  /** A write was refused because the file changed on disk: bring that change into the model first. */
-  async takeLocalChange(entry: FileEntry): Promise<void> {
-    const bytes = await readIfFile(resolveInside(this.core.root, entry.path));
+  /**
+   * A write was refused because the file changed on disk: bring that change into the model first.
+   * `read`: the file's bytes as the caller has just read them (a restart), not read a second time.
+   */
+  async takeLocalChange(entry: FileEntry, read?: Buffer): Promise<void> {
+    const bytes = read ?? (await readIfFile(resolveInside(this.core.root, entry.path)));
     const seen = this.core.known.get(entry.path);
     if (!bytes) {
       // Removed here while a change to it arrived: the change wins, as an edit wins over a

@@ -15,8 +15,11 @@ import { diffEdits, withCommonChanges, type CommonRule, type TextEdit } from './
 /** Distinct lines a diff can tell apart (one UTF-16 unit each, surrogates left out). */
 const MAX_LINES = 0xffff - 0x800;
 
-export function diffLineEdits(from: string, to: string): TextEdit[] {
-  if (from === to) return [];
+/**
+ * The texts with each distinct line (up to and with its '\n') as one UTF-16 unit, and the way back;
+ * undefined past MAX_LINES distinct lines.
+ */
+function lineCodes(texts: readonly string[]): { codes: string[]; decode: (s: string) => string } | undefined {
   const ids = new Map<string, string>();
   const encode = (text: string): string | undefined => {
     let out = '';
@@ -36,14 +39,26 @@ export function diffLineEdits(from: string, to: string): TextEdit[] {
     }
     return out;
   };
-  const a = encode(from);
-  const b = encode(to);
-  if (a === undefined || b === undefined) return diffEdits(from, to);
+  const codes: string[] = [];
+  for (const text of texts) {
+    const code = encode(text);
+    if (code === undefined) return undefined;
+    codes.push(code);
+  }
   const lines = [...ids.keys()];
   const decode = (s: string) => Array.from(s, (c) => {
     const n = c.charCodeAt(0);
     return lines[n < 0xd800 ? n : n - 0x800];
   }).join('');
+  return { codes, decode };
+}
+
+export function diffLineEdits(from: string, to: string): TextEdit[] {
+  if (from === to) return [];
+  const coded = lineCodes([from, to]);
+  if (coded === undefined) return diffEdits(from, to);
+  const [a, b] = coded.codes;
+  const decode = coded.decode;
 
   const edits: TextEdit[] = [];
   let offset = 0;
@@ -79,11 +94,13 @@ export function diffLineEdits(from: string, to: string): TextEdit[] {
  * shared text inserted at one place since: lines the peer wrote to the file from the shared text
  * after its record was last written (the record follows the file by a few hundred milliseconds, so a
  * restart can find them on disk and not in the record). Of two insertions at one place, the whole
- * lines of one that the other holds too (at its start, or anywhere at a line's start: others may have
- * inserted at that place since). Compared line by line, so that an inserted line is one edit on both
- * sides. Only for such a record: in general, the same line added at one place by two people is two
- * lines (withCommonChanges's default rule, sameEdit, takes only the very same edit as common). It is
- * withCommonChanges with the line diff and this wider rule.
+ * lines both hold in the same order (a line diff's common lines): others may have inserted lines at
+ * that place since, before, after and between them (a rewrite inserts anywhere: the chaos suite's
+ * create-then-leave took 'ctl1-s-2' twice when 'ctl1-s-3\nctl1-s-2\n' on disk had twenty lines
+ * between them in the shared text). Compared line by line, so that an inserted line is one edit on
+ * both sides. Only for such a record: in general, the same line added at one place by two people is
+ * two lines (withCommonChanges's default rule, sameEdit, takes only the very same edit as common). It
+ * is withCommonChanges with the line diff and this wider rule.
  */
 export function withLinesFromShared(base: string, disk: string, shared: string): string {
   return withCommonChanges(base, disk, shared, sameOrCommonLines, diffLineEdits);
@@ -97,16 +114,11 @@ const sameOrCommonLines: CommonRule = (mine, theirs) => {
   return lines ? { offset: mine.offset, deleteCount: 0, insert: lines } : undefined;
 };
 
-/**
- * What two insertions at one place both hold as whole lines: all of the shorter if the longer has it
- * at a line's start and ending a line, else the lines both begin with ('' if none).
- */
+/** The lines two insertions both hold, in the order both have them ('' if none). */
 function commonLines(x: string, y: string): string {
-  const [short, long] = x.length <= y.length ? [x, y] : [y, x];
-  if (short.endsWith('\n')) {
-    for (let at = long.indexOf(short); at >= 0; at = long.indexOf(short, at + 1)) if (at === 0 || long[at - 1] === '\n') return short;
-  }
-  let n = 0;
-  while (n < x.length && n < y.length && x.charCodeAt(n) === y.charCodeAt(n)) n++;
-  return n === 0 ? '' : x.slice(0, x.lastIndexOf('\n', n - 1) + 1);
+  const coded = lineCodes([x, y]);
+  if (coded === undefined) return '';
+  let common = '';
+  for (const [op, encoded] of diffCodeUnits(coded.codes[0], coded.codes[1])) if (op === EQUAL) common += coded.decode(encoded);
+  return common;
 }

@@ -53,7 +53,11 @@ export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: 
       if (!adopted) keepBesideAsNew(ws, rel, bytes, core.logger);
       known.set(rel, adopted ?? { hash: contentHash(bytes), size: bytes.byteLength });
     } else {
-      await intake.takeLocalChange(entry);
+      // In the mirror's queue, with the bytes read above: the file's binding, made there, queues its
+      // first write behind the intake, so the write expects what the intake took. Outside the queue,
+      // the write started before the copy had taken these bytes, expected the record's version and
+      // ended in a compare-and-swap conflict and a read of the file again.
+      await core.run(() => intake.takeLocalChange(entry, bytes));
     }
   }
 }

@@ -11,7 +11,7 @@
  */
 import type { PeerTransport } from '../session/transport';
 import { contentHash } from './hash';
-import { MAX_TEXT_DATA, MessageType, encodeTexts, frames, type TextItem } from './protocol';
+import { MAX_TEXT_DATA, MessageType, ProtocolError, encodeTexts, frames, type TextItem } from './protocol';
 
 /** Texts in one request at most, and their bytes by the entries' sizes (the answer is about that). */
 const BATCH_FILES = 512;
@@ -160,6 +160,14 @@ export class TextBytesFetcher {
       const { id, hash, bytes } = items[i];
       if (batch.items[i].id !== id || batch.items[i].hash !== hash) return false;
       if (bytes && (bytes.byteLength > MAX_TEXT_DATA || contentHash(bytes) !== hash)) return false;
+      // A text entry's bytes that are no text (its creator lied about the kind): written as they were,
+      // they made a file on this disk that no shared text holds (no peer builds a first state from
+      // them, §6.1). The sender is cut off; the batch's texts go to other members.
+      if (bytes && !isUtf8(bytes)) {
+        this.giveBack(peerId, batch);
+        this.schedulePump();
+        throw new ProtocolError('sent a text\'s bytes that are not valid UTF-8');
+      }
     }
     clearTimeout(batch.timer);
     // An answer after the timeout: its texts were given to others meanwhile; what it brings still counts.
@@ -324,5 +332,17 @@ export class TextBytesFetcher {
       if (best === undefined || this.open(p) < this.open(best)) best = p;
     }
     return best;
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Whether the bytes are valid UTF-8 (what a text's first state must be, §6.1). */
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
   }
 }

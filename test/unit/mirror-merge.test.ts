@@ -143,6 +143,10 @@ test('what a restart finds on disk beyond a record that lagged the file, and the
   assert.equal(merge(withLinesFromShared('s\n', 's\nb2\nmine\n', 's\nb2\nb3\n'), 's\nb2\nmine\n', 's\nb2\nb3\n').split('\n').sort().join(','), ',b2,b3,mine,s');
   // Someone inserted before it at that place since: still the same line.
   assert.equal(withLinesFromShared('s\nend\n', 's\nb2\nend\n', 's\nb9\nb2\nend\n'), 's\nb2\nend\n');
+  // Others inserted lines between them since (a rewrite inserts anywhere): still the shared text's, and
+  // a line of the file's own between them stays the file's.
+  assert.equal(withLinesFromShared('s\n', 's\nx3\nx2\n', 's\nx3\ny\nx2\nz\n'), 's\nx3\nx2\n');
+  assert.equal(withLinesFromShared('s\n', 's\nx3\nmine\nx2\n', 'y\ns\nx3\ny\nx2\n'), 's\nx3\nx2\n');
   // Different lines, or no whole line in common: nothing.
   assert.equal(withLinesFromShared('a\n', 'a\nx\n', 'a\ny\n'), 'a\n');
   assert.equal(withLinesFromShared('a\n', 'a\nxz', 'a\nxy\n'), 'a\n');

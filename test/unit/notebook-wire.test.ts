@@ -201,3 +201,27 @@ test('a peer that stops, has its notebook edited on disk while away, and joins a
   assert.deepEqual(sources(text), ['# Notes\n\nShared.', 'x1 = 100  # edited on b while away\nprint(x1)', '# a meanwhile\nx2 = 2\nprint(x2)', 'added by a meanwhile']);
   await Promise.all([pa.close(), pb2.close()]);
 });
+
+test('a lone surrogate escaped in an .ipynb ("\\ud800", which JSON allows) is U+FFFD in the shared cell on every peer and disk', async () => {
+  const nb = sampleNotebook(2);
+  // The file as a tool that escapes non-ASCII writes it: the lone surrogate only as an escape.
+  const text = JSON.stringify({ ...JSON.parse(writeIpynb(nb)), metadata: { 'k\ud800': 'v\udc00' } });
+  const withLone = text.replace(/("source":\s*\[)/, '$1"a\\ud800b \\ud83d\\ude00",');
+  assert.match(withLone, /\\ud800/);
+  assert.equal(parseIpynb(withLone).cells[0].source.startsWith('a\ufffdb \u{1F600}'), true, JSON.stringify(parseIpynb(withLone).cells[0].source));
+  assert.deepEqual(parseIpynb(withLone).metadata, { 'k\ufffd': 'v\ufffd' });
+  const a = tempDir();
+  writeTree(a, { 'nb.ipynb': withLone });
+  const pa = await start({ mode: 'share', dir: a, name: 'a' });
+  const b = path.join(tempDir(), 'b');
+  const pb = await start({ mode: 'join', code: pa.code, dir: b, name: 'b' });
+  const cells = async (p: RunningPeer) => (await p.workspace.notebook(p.workspace.byPath('nb.ipynb')!.id)).cells().map((c) => c.source);
+  const [ca, cb] = [await cells(pa), await cells(pb)];
+  assert.deepEqual(ca, cb);
+  assert.ok(ca[0].startsWith('a\ufffdb \u{1F600}'), JSON.stringify(ca[0]));
+  assert.ok(sources(read(b))[0].startsWith('a\ufffdb \u{1F600}'));
+  // An edit on b's disk goes through a's parse of the same file: a's cell and file follow, the same.
+  fs.writeFileSync(path.join(b, 'nb.ipynb'), read(b).replace('a\ufffdb', 'a\ufffdbc'));
+  await waitFor(async () => (await cells(pa))[0].startsWith('a\ufffdbc') && sameTrees([a, b])(), 'b\'s edit on a, identical disks');
+  await Promise.all([pa.close(), pb.close()]);
+});

@@ -6,6 +6,7 @@
  * notebook written here and one written by Jupyter are then the change, not the formatting.
  */
 import { createHash } from 'node:crypto';
+import { isWellFormed, wellFormed } from '../code-unit-diff';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -43,11 +44,28 @@ export function isCellId(v: unknown): v is string {
   return typeof v === 'string' && CELL_ID.test(v);
 }
 
-/** Parses an `.ipynb` text. Throws NotebookFormatError (with what is wrong) for anything but nbformat 4. */
+/** A JSON escape of a surrogate (`\ud800`, allowed alone by JSON; a pair is two such escapes). */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+/**
+ * JSON.parse's reviver: a lone surrogate (a `\ud800` escape, which JSON allows) becomes U+FFFD, in
+ * keys and values, as for any text (docs/PROTOCOL.md §6.1). Kept, a cell's shared text held it here
+ * and U+FFFD on every other peer (Yjs writes strings as UTF-8), at the same state, unseen.
+ */
+function wellFormedJson(_key: string, v: unknown): unknown {
+  if (typeof v === 'string') return wellFormed(v);
+  if (isObject(v) && Object.keys(v).some((k) => wellFormed(k) !== k)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [wellFormed(k), x]));
+  return v;
+}
+
+/**
+ * Parses an `.ipynb` text. Throws NotebookFormatError (with what is wrong) for anything but nbformat 4.
+ * Lone surrogates in its strings come out as U+FFFD (wellFormedJson).
+ */
 export function parseIpynb(text: string): Notebook {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(text, SURROGATE_ESCAPE.test(text) || !isWellFormed(text) ? wellFormedJson : undefined);
   } catch (err) {
     throw new NotebookFormatError(`not JSON: ${(err as Error).message}`);
   }
