@@ -115,12 +115,9 @@ export class DiskIntake implements DiskReader {
       let decoded: { text: string | undefined } | undefined;
       const text = () => (decoded ??= { text: asText(a.bytes) }).text;
       // Or VS Code said it moves the one to the other, whatever each holds (EditorHandover.announceMove).
+      const byContent = (g: FileEntry) => this.core.known.get(g.path)?.hash === hash || (g.kind !== 'binary' && this.sharedText(g) === text()) || this.sameCells(g, text());
       const from = this.editor.announcedSource(a.rel);
-      const announced = gone.findIndex((g) => g.path === from);
-      const i =
-        announced >= 0
-          ? announced
-          : gone.findIndex((g) => this.core.known.get(g.path)?.hash === hash || (g.kind !== 'binary' && this.sharedText(g) === text()) || this.sameCells(g, text()));
+      const i = gone.some((g) => g.path === from) ? gone.findIndex((g) => g.path === from) : gone.findIndex(byContent);
       if (i >= 0) {
         const [moved] = gone.splice(i, 1);
         this.bindings.release(moved.path);
