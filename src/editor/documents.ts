@@ -12,7 +12,7 @@ import { BufferBinding, isBound } from '../sync/buffer-binding';
 import { VsCodeBuffer } from './vscode-buffer';
 import { DivergenceDetector, type DigestSource } from '../sync/divergence';
 import type { TextEdit } from '../sync/textdiff';
-import { baseAfterLanding, landedFirst, type StaleFlight } from '../sync/stale-flights';
+import { baseAfterLanding, type StaleFlight } from '../sync/stale-flights';
 import { DisposableStore, toDisposable } from '../session/disposable';
 
 /** What the document layer needs from a running session. */
@@ -305,7 +305,9 @@ export class DocumentBindings implements vscode.Disposable {
     clearTimeout(b.saveTimer);
     this.pastRepairs += b.binding.repairs;
     const stale = b.binding.unanswered();
-    if (stale && !this.closed) this.unanswered.set(document.uri.toString(), { stale, at: Date.now() });
+    const now = Date.now();
+    for (const [uri, u] of this.unanswered) if (now - u.at >= STALE_MS) this.unanswered.delete(uri); // never bound again
+    if (stale && !this.closed) this.unanswered.set(document.uri.toString(), { stale, at: now });
     b.binding.dispose();
     this.bound.delete(document);
     this.host.setEditorOwned?.(b.relPath, false);
@@ -330,8 +332,10 @@ export class DocumentBindings implements vscode.Disposable {
           watch.wake = () => (clearTimeout(timer), resolve());
         });
       }
-      if (landedFirst(watch.changes, stale, applied)) this.logger.debug(`${this.relativePath(document.uri)}: an edit sent before it was bound again landed on it`);
-      return watch.changes.length ? baseAfterLanding(text, watch.changes, stale, applied) : undefined;
+      if (!watch.changes.length) return undefined;
+      const base = baseAfterLanding(text, watch.changes, stale, applied);
+      if (base !== text) this.logger.debug(`${this.relativePath(document.uri)}: an edit sent before it was bound again landed on it`);
+      return base;
     } finally {
       this.landing.delete(document);
     }

@@ -116,8 +116,8 @@ export class DiskIntake implements DiskReader {
       const text = () => (decoded ??= { text: asText(a.bytes) }).text;
       // Or VS Code said it moves the one to the other, whatever each holds (EditorHandover.announceMove).
       const byContent = (g: FileEntry) => this.core.known.get(g.path)?.hash === hash || (g.kind !== 'binary' && this.sharedText(g) === text()) || this.sameCells(g, text());
-      const from = this.editor.announcedSource(a.rel);
-      const i = gone.some((g) => g.path === from) ? gone.findIndex((g) => g.path === from) : gone.findIndex(byContent);
+      const announced = gone.findIndex((g) => g.path === this.editor.announcedSource(a.rel));
+      const i = announced >= 0 ? announced : gone.findIndex(byContent);
       if (i >= 0) {
         const [moved] = gone.splice(i, 1);
         this.bindings.release(moved.path);

@@ -147,22 +147,22 @@ export class EditorHandover {
 
   /** Where an announced move takes the file at `rel`, if one does. */
   announcedTarget(rel: string): string | undefined {
-    const now = Date.now();
-    for (const [from, m] of this.announced) {
-      if (m.until < now) continue;
-      if (rel === from) return m.to;
-      if (rel.startsWith(from + '/')) return m.to + rel.slice(from.length);
-    }
-    return undefined;
+    return this.alongAnnounced(rel, (from, to) => [from, to]);
   }
 
   /** The file an announced move brings to `rel`, if one does. */
   announcedSource(rel: string): string | undefined {
+    return this.alongAnnounced(rel, (from, to) => [to, from]);
+  }
+
+  /** `rel` carried along a live announced move, `ends` choosing which way ([where it is, where it goes]). */
+  private alongAnnounced(rel: string, ends: (from: string, to: string) => [string, string]): string | undefined {
     const now = Date.now();
     for (const [from, m] of this.announced) {
       if (m.until < now) continue;
-      if (rel === m.to) return from;
-      if (rel.startsWith(m.to + '/')) return from + rel.slice(m.to.length);
+      const [here, there] = ends(from, m.to);
+      if (rel === here) return there;
+      if (rel.startsWith(here + '/')) return there + rel.slice(here.length);
     }
     return undefined;
   }

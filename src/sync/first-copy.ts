@@ -66,7 +66,6 @@ export async function placeNewFile(root: string, rel: string, data: Uint8Array, 
   return true;
 }
 
-
 /** Writes a new temporary file (never an existing one; `finish` before it is closed), gone again if that fails. */
 export async function writeTemp(temp: string, data: Uint8Array, mode: number, finish?: (handle: fs.FileHandle) => Promise<void>): Promise<void> {
   const handle = await fs.open(temp, 'wx', mode);

@@ -82,10 +82,7 @@ export class FlightLoop {
       this.again = false;
       const f = this.source.next();
       if (!f) return;
-      const answer = this.buffer.applyEdits(f.sent, f.baseVersion).catch((err: Error) => {
-        this.options.logger.warn(`binding: applying remote edits failed: ${err.message}`);
-        return false;
-      });
+      const answer = this.apply(f);
       const out = (this.out = { sent: f.sent, answer });
       const applied = await answer;
       if (!applied || f.echoed) this.out = undefined;
@@ -101,6 +98,16 @@ export class FlightLoop {
       }
       if (!f.echoed) await this.echoOf(f);
       if (this.out === out) this.out = undefined;
+    }
+  }
+
+  /** The editor's answer to a flight; false if applying it failed (also by a synchronous throw). */
+  private async apply(f: Flight): Promise<boolean> {
+    try {
+      return await this.buffer.applyEdits(f.sent, f.baseVersion);
+    } catch (err) {
+      this.options.logger.warn(`binding: applying remote edits failed: ${(err as Error).message}`);
+      return false;
     }
   }
 

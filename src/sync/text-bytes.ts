@@ -9,6 +9,7 @@
  * Nothing waits without an end: a text goes first to the member its index entry came from, then to
  * each member not yet asked; a member that leaves or stays silent past the timeout is passed over.
  */
+import { isUtf8 } from 'node:buffer';
 import type { PeerTransport } from '../session/transport';
 import { contentHash } from './hash';
 import { MAX_TEXT_DATA, MessageType, ProtocolError, encodeTexts, frames, type TextItem } from './protocol';
@@ -332,17 +333,5 @@ export class TextBytesFetcher {
       if (best === undefined || this.open(p) < this.open(best)) best = p;
     }
     return best;
-  }
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** Whether the bytes are valid UTF-8 (what a text's first state must be, §6.1). */
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    strictUtf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
   }
 }
