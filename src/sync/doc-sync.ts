@@ -12,8 +12,10 @@ import type { BlobStore } from './blobs';
 import { MAX_TEXT_BYTES } from './classify';
 import type { TextFetcher } from './fetcher';
 import type { IndexGuard } from './index-guard';
+import { IndexIntake } from './index-intake';
+import { IndexLog } from './index-log';
 import type { PeerLinks } from './links';
-import { Outbox, RemoteOrigin } from './outbox';
+import { Outbox, RemoteOrigin, STEP2, UPDATE } from './outbox';
 import { INDEX_DOC, ProtocolError } from './protocol';
 import type { Receiver } from './receiver';
 import { notebookProblem } from './notebook/bounds';
@@ -63,12 +65,21 @@ export class DocSync {
   private readonly indexWantedBy = new Map<string, Uint8Array>();
   private resyncTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  /** The index's updates, to answer a newcomer in chunks (index-log.ts). */
+  private readonly log: IndexLog;
+  /** Index updates from members, applied a slice of the event loop's time at a time (index-intake.ts). */
+  private readonly intake: IndexIntake;
 
   constructor(
     private readonly p: DocSyncParts,
     indexReady: boolean,
   ) {
     this.ready = indexReady;
+    this.log = new IndexLog(p.index);
+    this.intake = new IndexIntake(
+      (peer, update, complete) => this.applyIndex(peer, update, complete),
+      (peer, err) => p.receiver.cutOff(peer, err),
+    );
     p.awareness.on('update', this.onAwarenessUpdate);
   }
 
@@ -112,7 +123,7 @@ export class DocSync {
 
   step1(peer: PeerInfo, name: string, sv: Uint8Array): void {
     if (name === INDEX_DOC) {
-      if (this.ready) this.p.outbox.step2(peer.id, name, this.p.index, sv);
+      if (this.ready) this.answerIndex(peer.id, sv);
       else this.indexWantedBy.set(peer.id, sv);
       return;
     }
@@ -126,19 +137,8 @@ export class DocSync {
 
   /** A step 2 (`complete`) or an update from a member allowed to edit. */
   apply(peer: PeerInfo, name: string, update: Uint8Array, complete: boolean): void {
+    if (name === INDEX_DOC) return this.intake.take(peer, update, complete);
     const origin = new RemoteOrigin(peer.id);
-    if (name === INDEX_DOC) {
-      this.p.guard.check(update);
-      Y.applyUpdate(this.p.index, update, origin);
-      if (complete && !this.ready) {
-        this.ready = true;
-        this.p.indexArrived(peer.id);
-        for (const w of this.waiters.splice(0)) w();
-        for (const [to, sv] of this.indexWantedBy) this.p.outbox.step2(to, INDEX_DOC, this.p.index, sv);
-        this.indexWantedBy.clear();
-      }
-      return;
-    }
     const t = this.p.texts.state(name);
     Y.applyUpdate(t.doc, update, origin);
     if (t.doc.getText('content').length > MAX_REMOTE_TEXT_CHARS) {
@@ -153,8 +153,34 @@ export class DocSync {
 
   close(): void {
     this.closed = true;
+    this.intake.close();
+    this.log.dispose();
     clearTimeout(this.resyncTimer);
     this.p.awareness.off('update', this.onAwarenessUpdate);
+  }
+
+  /** An index update (a step 2 when `complete`) from a member, in its turn (index-intake.ts). */
+  private applyIndex(peer: PeerInfo, update: Uint8Array, complete: boolean): void {
+    this.p.guard.check(update);
+    Y.applyUpdate(this.p.index, update, new RemoteOrigin(peer.id));
+    if (complete && !this.ready) {
+      this.ready = true;
+      this.p.indexArrived(peer.id);
+      for (const w of this.waiters.splice(0)) w();
+      for (const [to, sv] of this.indexWantedBy) this.answerIndex(to, sv);
+      this.indexWantedBy.clear();
+    }
+  }
+
+  /**
+   * Answers a step 1 for the index: a large index, to a peer that holds none of it, as the updates
+   * that made it, the last one sent as the step 2 (§6.2, index-log.ts), so that the requester
+   * applies it a slice at a time.
+   */
+  private answerIndex(to: string, sv: Uint8Array): void {
+    const chunks = this.log.since(sv);
+    if (!chunks?.length) return this.p.outbox.step2(to, INDEX_DOC, this.p.index, sv);
+    chunks.forEach((c, i) => this.p.outbox.syncTo(to, INDEX_DOC, i === chunks.length - 1 ? STEP2 : UPDATE, c));
   }
 
   /**

@@ -17,6 +17,7 @@ import { collectChangedIds, type IndexGuard } from './index-guard';
 import { RemoteOrigin } from './outbox';
 import type { ProgressTracker } from './progress';
 import type { ConflictRules } from './rules';
+import { Slicer } from './slicer';
 import { isPristine } from './text-base';
 import type { TextDocs } from './texts';
 import { announceChanges, originOf, type Emit } from './view-changes';
@@ -48,7 +49,14 @@ export interface IndexFollowerParts {
   preferChunks(chunks: readonly string[], peerId: string): void;
 }
 
+/** Entries brought into the view at a time while catching up (about 5 ms of work). */
+const CATCH_UP_SLICE = 256;
+
 export class IndexFollower extends Disposable {
+  /** Entries of the index that arrived whole, not yet in the view (catchUp). */
+  private behind: Set<string> | undefined;
+  private caughtUp: Promise<void> = Promise.resolve();
+
   constructor(private readonly p: IndexFollowerParts) {
     super();
     const onUpdate = (update: Uint8Array, origin: unknown) => {
@@ -68,6 +76,44 @@ export class IndexFollower extends Disposable {
       p.index.off('update', onUpdate);
       p.index.off('afterTransaction', onTransaction);
     }));
+  }
+
+  /** The index arrived whole, and catchUp is still bringing its entries into the view. */
+  get catchingUp(): boolean {
+    return this.behind !== undefined;
+  }
+
+  whenCaughtUp(): Promise<void> {
+    return this.caughtUp;
+  }
+
+  /**
+   * Brings every entry of an index that arrived whole into the view, a slice of the event loop at a
+   * time: at once, 30,000 entries stalled the extension host for half a second. Changes that arrive
+   * meanwhile are followed as usual (refresh); the view is complete, for the progress tracker and
+   * whenCaughtUp, once the last slice is in.
+   */
+  catchUp(ids: Set<string>, origin: ChangeOrigin, source?: string): void {
+    if (this.behind) {
+      for (const id of ids) this.behind.add(id);
+      return;
+    }
+    const behind = (this.behind = new Set(ids));
+    this.caughtUp = (async () => {
+      const slicer = new Slicer();
+      while (behind.size && !this.disposed) {
+        const slice = new Set<string>();
+        for (const id of behind) {
+          slice.add(id);
+          behind.delete(id);
+          if (slice.size >= CATCH_UP_SLICE) break;
+        }
+        this.refresh(slice, origin, source);
+        await slicer.maybeYield();
+      }
+      this.behind = undefined;
+      if (!this.disposed) this.p.tracker.check();
+    })();
   }
 
   /** Brings the view up to date for these entries, tells (§6.4), and acts on what changed. */

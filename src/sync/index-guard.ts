@@ -72,7 +72,12 @@ export class IndexGuard {
   constructor(
     private readonly real: Y.Doc,
     private readonly caps: WorkspaceCaps,
-  ) {}
+  ) {
+    // Made now, while the index is empty, and kept current by track(): built on the first check
+    // instead, a sharer's copy of a 30,000-file index stalled it for over a second when the first
+    // member answered.
+    this.ensure();
+  }
 
   /** Throws a ProtocolError, leaving the real index untouched, if `update` must be refused. */
   check(update: Uint8Array): void {

@@ -49,9 +49,14 @@ export class Outbox {
   }
 
   step2(peerId: string, name: string, doc: Y.Doc, sv: Uint8Array): void {
+    this.syncTo(peerId, name, STEP2, Y.encodeStateAsUpdate(doc, sv));
+  }
+
+  /** One sync message (a step 2 or an update) to one member. */
+  syncTo(peerId: string, name: string, kind: typeof STEP2 | typeof UPDATE, update: Uint8Array): void {
     const e = syncEncoder(name);
-    encoding.writeVarUint(e, STEP2);
-    encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(doc, sv));
+    encoding.writeVarUint(e, kind);
+    encoding.writeVarUint8Array(e, update);
     this.send(peerId, encoding.toUint8Array(e));
   }
 

@@ -63,10 +63,15 @@ export class Receiver {
       }
       this.handle(peer, message);
     } catch (err) {
-      const reason = err instanceof ProtocolError ? err.message : `bad data: ${(err as Error).message}`;
-      this.logger.warn(`sync: ${peer.name}: ${reason}`);
-      this.transport.disconnect(peer.id, reason);
+      this.cutOff(peer, err);
     }
+  }
+
+  /** Disconnects a peer whose message could not be taken (malformed, over a limit, refused). */
+  cutOff(peer: PeerInfo, err: unknown): void {
+    const reason = err instanceof ProtocolError ? err.message : `bad data: ${(err as Error).message}`;
+    this.logger.warn(`sync: ${peer.name}: ${reason}`);
+    this.transport.disconnect(peer.id, reason);
   }
 
   peerLeft(peerId: string): void {

@@ -131,7 +131,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
         return e?.kind === 'binary' ? e.hash : undefined;
       },
     });
-    this.tracker = new ProgressTracker({ indexReady: parts.indexReady, fileCount: () => this.view.size }, (p) => this.emit('progress', p));
+    this.tracker = new ProgressTracker({ indexReady: () => parts.indexReady() && !this.follower.catchingUp, fileCount: () => this.view.size }, (p) => this.emit('progress', p));
     const availability = new Availability({
       byId: (id) => this.view.byId(id),
       textReady: (id) => this.texts.isReady(id),
@@ -148,7 +148,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
       mode: options.mode,
       docRequestTimeoutMs: options.docRequestTimeoutMs ?? 10_000,
       pathOf: (id) => this.view.byId(id)?.path ?? id,
-      indexArrived: (from) => this.follower.refresh(new Set(entries.keys()), 'remote', from),
+      indexArrived: (from) => this.follower.catchUp(new Set(entries.keys()), 'remote', from),
       textBytes: this.firstStates,
       peerJoined: (peerId) => this.firstStates.peerJoined(peerId),
       peerLeft: (peerId) => this.firstStates.peerLeft(peerId),
@@ -192,7 +192,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
 
   /** Resolves once the index is known (at once for the peer that shares). */
   whenIndexReady(): Promise<void> {
-    return this.sync.whenIndexReady();
+    return this.sync.whenIndexReady().then(() => this.follower.whenCaughtUp());
   }
 
   loadedText(id: string): Y.Text | undefined {

@@ -1,0 +1,86 @@
+/**
+ * The index as the updates that made it, in order, in chunks of about CHUNK_BYTES: what a member
+ * answers a `step 1` for the index with once the index is large (docs/PROTOCOL.md §6.2).
+ *
+ * One step 2 of a 30,000-file index is a 6 MB update that the newcomer checks (index-guard.ts) and
+ * applies in one turn of its event loop: 1.7 s during which its extension host, which every other
+ * extension shares, does nothing else (and the member spends 150 ms encoding it). Yjs cannot cut an
+ * update into parts, but the updates a peer's index emitted are parts already: the sharer's scan
+ * puts a slice of the event loop's time of files in each (share-files.ts), so the newcomer applies
+ * them one slice at a time (index-intake.ts). A peer logs every update its index emits, its own and
+ * those it applied, so every member can answer a newcomer this way, not only the sharer.
+ *
+ * Memory: the updates' bytes (about 200 bytes a file; 6 MB at 30,000 files, against ~70 MB for the
+ * index document itself). What the log holds beyond the index's state (values since replaced, content
+ * since deleted) grows with the session's changes to the index, not with its typing; past MAX_BYTES
+ * the log is dropped and the member answers with one step 2 again.
+ */
+import * as Y from 'yjs';
+
+/** Small updates (a file created, a save) are merged into chunks of about this size. */
+export const CHUNK_BYTES = 16 * 1024;
+/** Below this the index goes as one step 2, as it always did: nothing to gain from parts. */
+export const CHUNKED_FROM = 64 * 1024;
+/** Past this the log is dropped (see above). */
+const MAX_BYTES = 64 * 1024 * 1024;
+
+export class IndexLog {
+  private readonly chunks: Uint8Array[] = [];
+  /** Updates since the last chunk, merged into one once they reach CHUNK_BYTES. */
+  private open: Uint8Array[] = [];
+  private openBytes = 0;
+  private total = 0;
+  private dropped = false;
+
+  constructor(private readonly doc: Y.Doc) {
+    // Made with the index: what a document held before its log began would be missing from it.
+    if (Y.encodeStateVector(doc).byteLength > 1) this.dropped = true;
+    doc.on('update', this.onUpdate);
+  }
+
+  /** The log's size in bytes (0 once dropped). */
+  get bytes(): number {
+    return this.dropped ? 0 : this.total;
+  }
+
+  /**
+   * The whole index for a peer that holds none of it (`sv` is empty), as updates to apply in this
+   * order. Undefined when the index is small, the log was dropped, or the peer holds part of the
+   * index: then one step 2 (Y.encodeStateAsUpdate against `sv`), which costs what the peer lacks.
+   * (Cutting each chunk down to what such a peer lacks, `Y.diffUpdate`, reads every chunk whole: a
+   * third of a second at 10,000 files for a member that lacked nothing.)
+   */
+  since(sv: Uint8Array): Uint8Array[] | undefined {
+    if (this.dropped || this.total < CHUNKED_FROM || Y.decodeStateVector(sv).size > 0) return undefined;
+    this.seal();
+    return [...this.chunks];
+  }
+
+  dispose(): void {
+    this.doc.off('update', this.onUpdate);
+    this.drop();
+  }
+
+  private readonly onUpdate = (update: Uint8Array): void => {
+    if (this.dropped) return;
+    this.open.push(update);
+    this.openBytes += update.byteLength;
+    this.total += update.byteLength;
+    if (this.total > MAX_BYTES) return this.drop();
+    if (this.openBytes >= CHUNK_BYTES) this.seal();
+  };
+
+  private seal(): void {
+    if (this.open.length === 0) return;
+    this.chunks.push(this.open.length === 1 ? this.open[0] : Y.mergeUpdates(this.open));
+    this.open = [];
+    this.openBytes = 0;
+  }
+
+  private drop(): void {
+    this.dropped = true;
+    this.chunks.length = 0;
+    this.open = [];
+    this.openBytes = 0;
+  }
+}

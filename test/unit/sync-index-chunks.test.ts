@@ -1,0 +1,132 @@
+/**
+ * A large index travels as the updates that made it (docs/PROTOCOL.md §6.2, index-log.ts) and is
+ * applied a slice of the event loop at a time (index-intake.ts): a newcomer to a 30,000-file session
+ * otherwise checks and applies one 6 MB step 2 in one turn, its extension host frozen for seconds.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as decoding from 'lib0/decoding';
+import * as Y from 'yjs';
+import { entryMap, newId } from '../../src/sync/entries';
+import { IndexIntake } from '../../src/sync/index-intake';
+import { CHUNKED_FROM, IndexLog } from '../../src/sync/index-log';
+import { INDEX_DOC, ProtocolError, decodeMessage, MessageType } from '../../src/sync/protocol';
+import { SharedWorkspace } from '../../src/sync/workspace';
+import type { PeerInfo } from '../../src/session/transport';
+import { MemoryTransport, link } from '../helpers/memory-transport';
+import { waitFor } from '../helpers/testnet';
+
+/** Entries `from`…`to` of an index, `per` entries a transaction (as the sharer's scan makes them). */
+function fill(doc: Y.Doc, from: number, to: number, per: number): void {
+  const files = doc.getMap<Y.Map<unknown>>('files');
+  for (let b = from; b < to; b += per) {
+    doc.transact(() => {
+      for (let i = b; i < Math.min(to, b + per); i++) files.set(newId(), entryMap({ path: `src/d${i % 40}/f${i}.ts`, kind: 'text', size: i, hash: 'ab'.repeat(32) }));
+    });
+  }
+}
+
+const entries = (doc: Y.Doc) => doc.getMap('files').toJSON();
+
+test('the log of a large index, applied in order, is the index; a peer holding part of it gets one step 2', () => {
+  const doc = new Y.Doc();
+  const log = new IndexLog(doc);
+  fill(doc, 0, 1000, 100);
+  const half = new Y.Doc();
+  Y.applyUpdate(half, Y.encodeStateAsUpdate(doc));
+  fill(doc, 1000, 3000, 100);
+  doc.getMap<Y.Map<unknown>>('files').forEach((m, id) => id < '1' && m.set('path', `moved/${id}`)); // changes after the fact
+  assert.ok(log.bytes >= CHUNKED_FROM, `a log of ${log.bytes} bytes`);
+
+  const chunks = log.since(Y.encodeStateVector(new Y.Doc()))!;
+  assert.ok(chunks.length > 5, `${chunks.length} chunks`);
+  const copy = new Y.Doc();
+  for (const c of chunks) Y.applyUpdate(copy, c);
+  assert.deepEqual(entries(copy), entries(doc));
+
+  assert.equal(log.since(Y.encodeStateVector(half)), undefined);
+});
+
+test('a small index, or one the log did not see from its start, goes as one step 2', () => {
+  const small = new Y.Doc();
+  const log = new IndexLog(small);
+  fill(small, 0, 100, 10);
+  assert.equal(log.since(Uint8Array.of(0)), undefined);
+
+  const late = new Y.Doc();
+  fill(late, 0, 10, 10);
+  const lateLog = new IndexLog(late);
+  fill(late, 10, 3000, 100);
+  assert.equal(lateLog.since(Uint8Array.of(0)), undefined);
+});
+
+const peer = (id: string): PeerInfo => ({ id, name: id, colour: '#123456' });
+const busy = (ms: number) => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+};
+
+test('the intake applies in order, a slice of the event loop at a time; a refused update cuts its sender off and drops what it sent after', async () => {
+  const applied: string[] = [];
+  const turns = new Set<number>();
+  let turn = 0;
+  const ticking = setInterval(() => turn++, 0);
+  const refused: string[] = [];
+  const intake = new IndexIntake(
+    (p, update) => {
+      if (update[0] === 0xff) throw new ProtocolError('refused');
+      busy(5);
+      turns.add(turn);
+      applied.push(`${p.id}${update[0]}`);
+    },
+    (p) => refused.push(p.id),
+  );
+  const a = peer('a');
+  const b = peer('b');
+  for (let i = 0; i < 12; i++) intake.take(i % 2 ? a : b, Uint8Array.of(i), false);
+  intake.take(a, Uint8Array.of(0xff), false);
+  intake.take(a, Uint8Array.of(50), false);
+  intake.take(b, Uint8Array.of(51), false);
+  await waitFor(() => applied.length === 13, 'every update from b, and a\'s before the refused one');
+  clearInterval(ticking);
+  assert.deepEqual(applied, [...Array.from({ length: 12 }, (_, i) => `${i % 2 ? 'a' : 'b'}${i}`), 'b51']);
+  assert.deepEqual(refused, ['a']);
+  assert.ok(turns.size >= 3, `applied in ${turns.size} turns of the event loop`);
+});
+
+test('a newcomer receives a large index as updates and then the step 2, and has every entry', async () => {
+  const st = new MemoryTransport('a0');
+  const sharer = new SharedWorkspace({ transport: st, mode: 'share' });
+  for (let i = 0; i < 2000; i++) sharer.createText(`src/d${i % 40}/f${i}.ts`, `// ${i}\n`, 'disk');
+  const kinds: number[] = [];
+  const send = st.send.bind(st);
+  st.send = (to, data) => {
+    const m = decodeMessage(data);
+    if (m.type === MessageType.Sync && m.doc === INDEX_DOC) kinds.push(decoding.readVarUint(m.decoder));
+    return send(to, data);
+  };
+  const jt = new MemoryTransport('a1');
+  const joiner = new SharedWorkspace({ transport: jt, mode: 'join' });
+  let ready = false;
+  void joiner.whenIndexReady().then(() => (ready = true));
+  let updatesBeforeReady = 0;
+  joiner.index.on('update', () => !ready && updatesBeforeReady++);
+  // The view takes the entries in slices once the index is whole: never complete with part of them.
+  const completeWith: number[] = [];
+  joiner.on('progress', (p) => p.complete && completeWith.push(p.totalFiles));
+  try {
+    link(st, jt);
+    await joiner.whenIndexReady();
+    assert.equal(joiner.files().length, 2000);
+    assert.deepEqual(entries(joiner.index), entries(sharer.index));
+    const answer = kinds.filter((k) => k !== 0); // step 1 aside
+    assert.ok(answer.length > 2, `the index in ${answer.length} messages`);
+    assert.deepEqual(answer, [...Array(answer.length - 1).fill(2), 1], 'updates, then one step 2');
+    assert.ok(updatesBeforeReady > 2, `${updatesBeforeReady} updates applied before the index was complete`);
+    await waitFor(() => completeWith.length > 0, 'the joiner complete (every text arrived)');
+    assert.deepEqual([...new Set(completeWith)], [2000]);
+  } finally {
+    sharer.close();
+    joiner.close();
+  }
+});
