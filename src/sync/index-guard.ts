@@ -67,6 +67,8 @@ export class IndexGuard {
   private shadow: Y.Doc | undefined;
   /** Sizes of the shadow's live entries. */
   private live = new Map<string, number>();
+  /** The shadow's entries, deleted ones included (Y.Map's size walks every entry: kept here instead). */
+  private readonly keys = new Set<string>();
   private total = 0;
 
   constructor(
@@ -88,7 +90,7 @@ export class IndexGuard {
     } catch (err) {
       problem = `malformed index update: ${(err as Error).message}`;
     }
-    if (!problem) problem = this.overCaps(files.size);
+    if (!problem) problem = this.overCaps(this.keys.size);
     // Links and empty folders (tree-entries.ts) are checked when used; here only their number.
     const tree = this.ensure().getMap<unknown>('tree').size;
     if (!problem && tree > this.caps.maxFiles) problem = `index lists ${tree} links and folders (max ${this.caps.maxFiles})`;
@@ -117,6 +119,7 @@ export class IndexGuard {
     const shadow = new Y.Doc({ gc: true });
     this.shadow = shadow;
     this.live.clear();
+    this.keys.clear();
     this.total = 0;
     Y.applyUpdate(shadow, Y.encodeStateAsUpdate(this.real));
     const files = shadow.getMap<unknown>('files');
@@ -150,6 +153,8 @@ export class IndexGuard {
   }
 
   private account(files: Y.Map<unknown>, id: string): void {
+    if (files.has(id)) this.keys.add(id);
+    else this.keys.delete(id);
     const before = this.live.get(id);
     if (before !== undefined) {
       this.total -= before;

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../session/log';
 import { TEMP_SUFFIX } from './fsutil';
+import { Slicer } from './slicer';
 
 export class FolderWatcher {
   private readonly watchers = new Map<string, fs.FSWatcher>();
@@ -29,8 +30,17 @@ export class FolderWatcher {
     private readonly maxWaitMs = 1000,
   ) {}
 
-  start(): void {
-    this.watchTree('');
+  /**
+   * Watches every folder of the tree, a slice of the event loop at a time: thousands of folders
+   * watched at once stalled a joiner for a third of a second.
+   */
+  async start(): Promise<void> {
+    const slicer = new Slicer();
+    const todo = [''];
+    while (todo.length && !this.closed) {
+      todo.push(...this.watchDir(todo.pop()!));
+      await slicer.maybeYield();
+    }
   }
 
   /** Reports pending changes now. */
@@ -50,14 +60,21 @@ export class FolderWatcher {
     this.watchers.clear();
   }
 
+  /** A folder that appeared, and the folders in it. */
   private watchTree(rel: string): void {
-    if (this.closed || this.watchers.has(rel) || (rel && this.skipDir(rel))) return;
+    const todo = [rel];
+    while (todo.length) todo.push(...this.watchDir(todo.pop()!));
+  }
+
+  /** Watches one folder; returns its subfolders. */
+  private watchDir(rel: string): string[] {
+    if (this.closed || this.watchers.has(rel) || (rel && this.skipDir(rel))) return [];
     const abs = rel ? path.join(this.root, ...rel.split('/')) : this.root;
     let watcher: fs.FSWatcher;
     try {
       watcher = fs.watch(abs, (_event, filename) => filename && this.onEvent(rel, filename.toString()));
     } catch {
-      return; // vanished already
+      return []; // vanished already
     }
     watcher.on('error', (err) => {
       this.logger.debug(`watcher ${rel || '.'}: ${err.message}`);
@@ -68,12 +85,9 @@ export class FolderWatcher {
     try {
       entries = fs.readdirSync(abs, { withFileTypes: true });
     } catch {
-      return;
+      return [];
     }
-    for (const d of entries) {
-      const child = rel ? `${rel}/${d.name}` : d.name;
-      if (d.isDirectory()) this.watchTree(child);
-    }
+    return entries.filter((d) => d.isDirectory()).map((d) => (rel ? `${rel}/${d.name}` : d.name));
   }
 
   private unwatch(rel: string): void {

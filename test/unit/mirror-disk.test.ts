@@ -34,7 +34,7 @@ test('the watcher reports creates, renames (both names in one batch) and new fol
   writeTree(root, { 'a.txt': 'a' });
   const batches: string[][] = [];
   const w = new FolderWatcher(root, (paths) => batches.push(paths.sort()), silentLogger);
-  w.start();
+  await w.start();
   try {
     const seen = () => new Set(batches.flat());
     fs.renameSync(path.join(root, 'a.txt'), path.join(root, 'b.txt'));
