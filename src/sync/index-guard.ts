@@ -47,19 +47,27 @@ export function collectChangedIds(tx: Y.Transaction, files: Y.Map<unknown>, out:
   }
 }
 
-/** Why an index entry is malformed, or undefined when it is acceptable. */
+/**
+ * Why an index entry is malformed, or undefined when it is acceptable.
+ *
+ * A field that is not there is no fault (§6.2): updates can arrive out of order (a member forwards a
+ * rename before another member's answer holds the entry), and Yjs applies a deletion as soon as the
+ * item it deletes arrives, but the value that replaced it only once everything its author did before
+ * has arrived. Meanwhile the entry lacks that field; the view shows no entry without a path and a
+ * kind (file-view.ts). Every field that is there is checked.
+ */
 export function entryProblem(id: string, m: unknown, caps: WorkspaceCaps): string | undefined {
   if (!FILE_ID.test(id) || !(m instanceof Y.Map)) return 'malformed index entry';
   const path = m.get('path');
-  if (typeof path !== 'string' || !isSafeRelativePath(path)) {
+  if (path !== undefined && (typeof path !== 'string' || !isSafeRelativePath(path))) {
     return `unsafe path ${JSON.stringify(String(path).slice(0, 100))} in the index`;
   }
   const size = m.get('size');
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > caps.maxFileBytes) {
+  if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > caps.maxFileBytes)) {
     return `file ${JSON.stringify(path)} of ${String(size)} bytes is over the size cap`;
   }
   const kind = m.get('kind');
-  if (kind !== 'text' && kind !== 'binary' && kind !== 'notebook') return 'bad file kind';
+  if (kind !== undefined && kind !== 'text' && kind !== 'binary' && kind !== 'notebook') return 'bad file kind';
   return undefined;
 }
 

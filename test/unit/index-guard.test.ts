@@ -88,3 +88,26 @@ test('collectChangedIds names the entry of a change made deep inside it', () => 
   versions.push([{ hash: 'h', size: 1 }]);
   assert.deepEqual([...seen], [id]);
 });
+
+test('a rename that arrives before the entry it renames is no fault: the entry lacks its path until the new one is in; a bad path is still refused', () => {
+  const author = new Y.Doc();
+  const files = author.getMap<Y.Map<unknown>>('files');
+  const updates: Uint8Array[] = [];
+  author.on('update', (u: Uint8Array) => updates.push(u));
+  const id = newId();
+  author.transact(() => files.set(id, entry('a.txt', 'text', 1)));
+  author.transact(() => files.set(newId(), entry('b.txt', 'text', 1))); // between: the rename waits on it
+  author.transact(() => files.get(id)!.set('path', 'renamed.txt'));
+  const [created, between, renamed] = updates;
+
+  const real = new Y.Doc();
+  const guard = new IndexGuard(real, CAPS);
+  receive(guard, real, renamed); // forwarded ahead of the answer that holds the entry
+  receive(guard, real, created); // the old path deleted at once; the new one waits for `between`
+  assert.equal((real.getMap<Y.Map<unknown>>('files').get(id)?.get('path')), undefined);
+  receive(guard, real, between);
+  assert.equal(real.getMap<Y.Map<unknown>>('files').get(id)?.get('path'), 'renamed.txt');
+
+  const unsafe = peerUpdate(real, (f) => (f.get(id) as Y.Map<unknown>).set('path', '../outside.txt'));
+  assert.throws(() => guard.check(unsafe), (err: Error) => err instanceof ProtocolError && /unsafe path/.test(err.message));
+});

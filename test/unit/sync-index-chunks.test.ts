@@ -116,7 +116,7 @@ test('a newcomer receives a large index as updates and then the step 2, and has 
   joiner.on('progress', (p) => p.complete && completeWith.push(p.totalFiles));
   try {
     link(st, jt);
-    await joiner.whenIndexReady();
+    await waitFor(() => ready, 'the joiner to have the index'); // a refused chunk would leave it waiting for good
     assert.equal(joiner.files().length, 2000);
     assert.deepEqual(entries(joiner.index), entries(sharer.index));
     const answer = kinds.filter((k) => k !== 0); // step 1 aside
@@ -128,5 +128,37 @@ test('a newcomer receives a large index as updates and then the step 2, and has 
   } finally {
     sharer.close();
     joiner.close();
+  }
+});
+
+test('two newcomers joining while the sharer creates, renames and deletes files end with the same index and view as the sharer', async () => {
+  const ts = [0, 1, 2].map((i) => new MemoryTransport(`a${i}`));
+  const sharer = new SharedWorkspace({ transport: ts[0], mode: 'share' });
+  const made = Array.from({ length: 2000 }, (_, i) => sharer.createText(`src/d${i % 40}/f${i}.ts`, `// ${i}\n`, 'disk'));
+  const joiners = [1, 2].map((i) => new SharedWorkspace({ transport: ts[i], mode: 'join' }));
+  const all = [sharer, ...joiners];
+  const view = (ws: SharedWorkspace) => ws.files().map((f) => `${f.id} ${f.path}`).sort();
+  try {
+    link(ts[0], ts[1]);
+    link(ts[0], ts[2]);
+    link(ts[1], ts[2]);
+    // While the index travels in chunks and the joiners apply it a slice at a time.
+    for (let round = 0; round < 10; round++) {
+      for (let k = 0; k < 10; k++) sharer.createText(`new/r${round}/n${k}.md`, `new ${round} ${k}\n`, 'disk');
+      for (let k = 0; k < 5; k++) sharer.rename(made[round * 10 + k].id, `moved/r${round}/m${k}.ts`, 'disk');
+      for (let k = 5; k < 10; k++) sharer.remove(made[round * 10 + k].id, 'disk');
+      await new Promise((r) => setImmediate(r));
+    }
+    const ready = joiners.map(() => false);
+    joiners.forEach((j, i) => void j.whenIndexReady().then(() => (ready[i] = true)));
+    // A chunk refused (a rename forwarded ahead of the entry it renames cut the sharer off) leaves a
+    // joiner waiting for good.
+    await waitFor(() => ready.every(Boolean), 'both joiners to have the index');
+    assert.deepEqual(ts.map((t) => t.disconnected), [[], [], []]);
+    await waitFor(() => joiners.every((j) => view(j).join('\n') === view(sharer).join('\n')), 'every view the sharer\'s');
+    for (const j of joiners) assert.deepEqual(entries(j.index), entries(sharer.index));
+    assert.equal(view(sharer).length, 2000 + 100 - 50);
+  } finally {
+    for (const ws of all) ws.close();
   }
 });
