@@ -32,7 +32,10 @@ export class IndexLog {
   private total = 0;
   private dropped = false;
 
-  constructor(private readonly doc: Y.Doc) {
+  constructor(
+    private readonly doc: Y.Doc,
+    private readonly maxBytes = MAX_BYTES,
+  ) {
     // Made with the index: what a document held before its log began would be missing from it.
     if (Y.encodeStateVector(doc).byteLength > 1) this.dropped = true;
     doc.on('update', this.onUpdate);
@@ -66,7 +69,7 @@ export class IndexLog {
     this.open.push(update);
     this.openBytes += update.byteLength;
     this.total += update.byteLength;
-    if (this.total > MAX_BYTES) return this.drop();
+    if (this.total > this.maxBytes) return this.drop();
     if (this.openBytes >= CHUNK_BYTES) this.seal();
   };
 

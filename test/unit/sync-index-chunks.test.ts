@@ -60,6 +60,18 @@ test('a small index, or one the log did not see from its start, goes as one step
   assert.equal(lateLog.since(Uint8Array.of(0)), undefined);
 });
 
+test('a log grown past its bound is dropped: the index goes as one step 2 again, and nothing more is kept', () => {
+  const doc = new Y.Doc();
+  const log = new IndexLog(doc, 300 * 1024);
+  fill(doc, 0, 1000, 100);
+  assert.ok(log.since(Uint8Array.of(0))!.length > 1);
+  fill(doc, 1000, 3000, 100);
+  assert.equal(log.since(Uint8Array.of(0)), undefined);
+  assert.equal(log.bytes, 0);
+  fill(doc, 3000, 3100, 100);
+  assert.equal(log.bytes, 0);
+});
+
 const peer = (id: string): PeerInfo => ({ id, name: id, colour: '#123456' });
 const busy = (ms: number) => {
   const until = performance.now() + ms;
