@@ -310,8 +310,11 @@ export class NotebookBinding {
       if (cell.document === typing || this.cellBindings.get(cell.document)?.settled === false) own.add(cell);
     }
     for (const editor of vscode.window.visibleNotebookEditors) {
-      if (editor.notebook !== this.notebook || editor.selection.isEmpty) continue;
-      if (editor.selection.start < this.notebook.cellCount) own.add(this.notebook.cellAt(editor.selection.start));
+      // `selection` is undefined while an editor has no selection at all (its cells being redrawn):
+      // reading it threw, and the structure stayed unreconciled until the next change.
+      const selection = editor.selections[0];
+      if (editor.notebook !== this.notebook || !selection || selection.isEmpty) continue;
+      if (selection.start < this.notebook.cellCount) own.add(this.notebook.cellAt(selection.start));
     }
     return own;
   }

@@ -291,7 +291,8 @@ export class ParticipantsView extends Disposable implements vscode.TreeDataProvi
     const index = cellId === undefined ? -1 : editor.notebook.getCells().findIndex((c) => metadataId(c) === cellId);
     if (index < 0) return;
     const range = new vscode.NotebookRange(index, index + 1);
-    if (editor.selection.start !== index || editor.selection.end !== index + 1) editor.selections = [range];
+    const selection = editor.selections[0]; // undefined while the editor has no selection at all
+    if (selection?.start !== index || selection.end !== index + 1) editor.selections = [range];
     editor.revealRange(range, vscode.NotebookEditorRevealType.InCenterIfOutsideViewport);
   }
 
