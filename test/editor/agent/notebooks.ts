@@ -61,9 +61,11 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
       // A round trip to the workbench: what it did before answering (the focus set, cells a
       // collaborator's edit added or removed) has been reported here by then.
       await vscode.workspace.applyEdit(new vscode.WorkspaceEdit());
-      const at = editor.selection.start;
+      // No selection at all (undefined) while the editor's cells are being redrawn: try again.
+      const selection = editor.selections[0];
+      const at = selection?.start ?? -1;
       const settled = testApi()?.notebookSettled(rel) !== false;
-      if (settled && editor.selections.length === 1 && editor.selection.end === at + 1 && at < nb.cellCount && idOf(nb.cellAt(at)) === id) return;
+      if (settled && selection && editor.selections.length === 1 && selection.end === at + 1 && at < nb.cellCount && idOf(nb.cellAt(at)) === id) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`could not focus cell ${id} of ${rel}`);
@@ -200,7 +202,7 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
       return {
         tabs,
         active: editor ? rel(editor.notebook.uri) : null,
-        selected: editor ? editor.selection.start : null,
+        selected: editor?.selections[0]?.start ?? null,
         caret: cell && text ? { cell: cell.index, anchor: text.document.offsetAt(text.selection.anchor), head: text.document.offsetAt(text.selection.active) } : null,
       };
     },
