@@ -90,7 +90,7 @@ export class BufferBinding {
       captureTimeout: options.captureTimeout ?? 500,
     });
     this.carets = new BindingCarets(ytext, buffer);
-    this.mend = new WordMend(ytext);
+    this.mend = new WordMend(ytext, Date.now, (n) => this.trace(() => `a collaborator deleted ${n} letters a mend had put again: deleted them`));
     this.flights = new FlightLoop(buffer, { next: () => this.nextFlight(), answered: (f, applied) => this.answered(f, applied), closed: () => this.closed }, options);
     this.history = new BindingHistory(this.undoManager, { held: () => !!this.held, closed: () => this.closed, trace: (line) => this.trace(line) });
     this.observer = (event, tx) => {
@@ -266,6 +266,7 @@ export class BufferBinding {
     this.closed = true;
     releaseText(this.ytext, this);
     this.flights.dispose();
+    this.mend.dispose();
     this.ytext.unobserve(this.observer);
     this.undoManager.destroy();
     this.history.wake();

@@ -19,6 +19,7 @@ import { Outbox, RemoteOrigin, STEP2, UPDATE } from './outbox';
 import { INDEX_DOC, ProtocolError } from './protocol';
 import type { Receiver } from './receiver';
 import { notebookProblem } from './notebook/bounds';
+import { applyRemoteUpdate } from './remote-deletions';
 import { Slicer } from './slicer';
 import { isPristine } from './text-base';
 import type { TextDocs } from './texts';
@@ -140,7 +141,7 @@ export class DocSync {
     if (name === INDEX_DOC) return this.intake.take(peer, update, complete);
     const origin = new RemoteOrigin(peer.id);
     const t = this.p.texts.state(name);
-    Y.applyUpdate(t.doc, update, origin);
+    applyRemoteUpdate(t.doc, update, origin, complete);
     if (t.doc.getText('content').length > MAX_REMOTE_TEXT_CHARS) {
       throw new ProtocolError(`text document over ${MAX_REMOTE_TEXT_CHARS} characters`);
     }

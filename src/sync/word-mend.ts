@@ -28,6 +28,7 @@
 import * as Y from 'yjs';
 import { landed, type Reader } from './edit-algebra';
 import type { TextEdit } from './textdiff';
+import { MovedLetters } from './moved-letters';
 
 /** Typing with n cursors puts n characters between one cursor's consecutive ones (as TypingRuns). */
 const MAX_CURSORS = 4;
@@ -50,6 +51,8 @@ export interface Mend {
   before: string;
   /** The clock the first letter moved was first typed with (see `WordMend.mended`). */
   typed: number;
+  /** The letters moved, as they were before (deleted by the mend; see moved-letters.ts). */
+  old: Y.ID[];
 }
 
 /** How many mended words of a run are remembered (see `WordMend.retyped`). */
@@ -68,10 +71,20 @@ export class WordMend {
    */
   private retyped: Array<{ clock: number; typed: number }> = [];
 
+  /** Letters put again, watched for a collaborator's deletion of the old ones. */
+  private readonly moved: MovedLetters;
+
   constructor(
     private readonly ytext: Y.Text,
     private readonly now: () => number = Date.now,
-  ) {}
+    onMovedDeleted?: (count: number) => void,
+  ) {
+    this.moved = new MovedLetters(ytext, onMovedDeleted, now);
+  }
+
+  dispose(): void {
+    this.moved.dispose();
+  }
 
   /** `write` puts this peer's typing into the shared text: the Yjs clocks it creates are its run's. */
   typing(write: () => void): void {
@@ -92,6 +105,7 @@ export class WordMend {
   mended(m: Mend, write: () => void): void {
     const clock = this.clock();
     this.typing(write);
+    if (this.clock() > clock) this.moved.record(m.old, clock);
     if (this.clock() > clock) this.retyped = [...this.retyped.slice(1 - MAX_RETYPED), { clock, typed: m.typed }];
   }
 
@@ -141,7 +155,7 @@ export class WordMend {
         { offset: at + e.insert.length, deleteCount: length, insert: '' },
       ];
       const mended = pending.map((p) => (p === e ? { ...e, offset: e.offset + length } : p));
-      return { shared, pending: mended, moved, before: e.insert, typed: own.typed };
+      return { shared, pending: mended, moved, before: e.insert, typed: own.typed, old: own.old.slice(0, length) };
     }
     return undefined;
   }
@@ -153,7 +167,7 @@ export class WordMend {
    * letter of this peer's current run shown after it without a break; with the clock the first was
    * typed with. Undefined when it is not such a split.
    */
-  private ownRun(index: number, length: number, run: { from: number; to: number }): { length: number; typed: number } | undefined {
+  private ownRun(index: number, length: number, run: { from: number; to: number }): { length: number; typed: number; old: Y.ID[] } | undefined {
     const { ytext } = this;
     const doc = ytext.doc!;
     const own = doc.clientID;
@@ -172,15 +186,16 @@ export class WordMend {
     if (!sameId(theirItem.origin, originOf(firstItem, first)) || sameId(theirItem.rightOrigin, first)) return undefined;
     // This peer's letters of this run from there on, shown one after the other (an auto-closed
     // pair's closing bracket was typed before the letters between: clocks out of order, one word).
-    let count = 0;
+    const old: Y.ID[] = [];
     let item: Y.Item | null = firstItem;
     let clock = first.clock;
-    while (item && count < MAX_MOVED && !item.deleted && item.id.client === own && inRun(clock)) {
-      count += Math.min(item.id.clock + item.length, clock + MAX_MOVED - count, run.to) - clock;
+    while (item && old.length < MAX_MOVED && !item.deleted && item.id.client === own && inRun(clock)) {
+      const end = Math.min(item.id.clock + item.length, clock + MAX_MOVED - old.length, run.to);
+      for (let c = clock; c < end; c++) old.push(Y.createID(own, c));
       item = nextShown(item);
       if (item) clock = item.id.clock;
     }
-    return count ? { length: count, typed } : undefined;
+    return old.length ? { length: old.length, typed, old } : undefined;
   }
 }
 

@@ -16,6 +16,7 @@ import * as Y from 'yjs';
 import { BufferBinding } from '../../src/sync/buffer-binding';
 import { silentLogger } from '../../src/session/log';
 import { SimEditor, seededRandom, ticks, type Rand } from '../helpers/sim-editor';
+import { applyRemoteUpdate } from '../../src/sync/remote-deletions';
 
 const OPS = Number(process.env.HYPERPAIR_FUZZ_OPS ?? 40);
 const SEEDS = process.env.HYPERPAIR_FUZZ_SEED ? [Number(process.env.HYPERPAIR_FUZZ_SEED)] : seedsFrom(Number(process.env.HYPERPAIR_FUZZ_SEEDS ?? 12));
@@ -67,7 +68,7 @@ function network(docs: Y.Doc[], rand: Rand): { quiet(): boolean } {
         queues[j].push(update);
         inTransit++;
         void ticks(rand, 4).then(() => {
-          Y.applyUpdate(to, queues[j].shift()!, 'net');
+          applyRemoteUpdate(to, queues[j].shift()!, 'net');
           inTransit--;
         });
       });

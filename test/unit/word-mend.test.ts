@@ -10,6 +10,7 @@ import { BufferBinding, type EditorBuffer } from '../../src/sync/buffer-binding'
 import { applyEdits, type TextEdit } from '../../src/sync/textdiff';
 import { silentLogger } from '../../src/session/log';
 import { SimEditor, seededRandom } from '../helpers/sim-editor';
+import { applyRemoteUpdate } from '../../src/sync/remote-deletions';
 
 const sync = (from: Y.Doc, to: Y.Doc): void => Y.applyUpdate(to, Y.encodeStateAsUpdate(from, Y.encodeStateVector(to)), 'net');
 
@@ -159,6 +160,58 @@ test('a collaborator\'s text arriving inside the word after the person deleted s
     assert.equal(docB.getText('content').toString(), ytext.toString(), `seed ${seed}: both peers`);
     binding.dispose();
   }
+});
+
+/**
+ * B deletes A's letters that arrived after B's racing text before A's mend reaches B: B deleted the
+ * old letters, already deleted at A by the mend, so Yjs tells A nothing; without moved-letters.ts
+ * the letters put again survived on both peers and B's deletion was lost.
+ */
+test('a collaborator\'s deletion of the letters a mend put again is kept, on both peers', async () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const p = pair('x\n', 20, 10, seed);
+    const { docA, docB, ytext, editor, binding } = p;
+    await typedAndShared(p, ' A01');
+    // B's incremental updates, each delivered to A on its own (as the network does).
+    const fromB: Uint8Array[] = [];
+    docB.on('update', (u: Uint8Array, origin: unknown) => origin !== 'net' && fromB.push(u));
+    const b = docB.getText('content');
+    b.insert(5, ' B003y');
+    for (const ch of '2x') editor.type(ch);
+    await settled(editor, binding, ytext);
+    sync(docA, docB); // B has A's "2x", after its own text: "x A01 B003y2x"
+    assert.equal(b.toString(), 'x A01 B003y2x\n');
+    applyRemoteUpdate(docA, fromB.shift()!, 'net'); // A gets B's text and mends
+    await settled(editor, binding, ytext);
+    assert.equal(ytext.toString(), 'x A012x B003y\n', `seed ${seed}: mended`);
+    b.delete(11, 2); // B, not yet seeing the mend, deletes A's "2x"
+    applyRemoteUpdate(docA, fromB.shift()!, 'net');
+    await settled(editor, binding, ytext);
+    sync(docA, docB);
+    assert.equal(ytext.toString(), 'x A01 B003y\n', `seed ${seed}: B's deletion kept at A`);
+    assert.equal(b.toString(), ytext.toString(), `seed ${seed}: both peers`);
+    assert.equal(editor.text, ytext.toString(), `seed ${seed}: A's editor`);
+    binding.dispose();
+  }
+});
+
+test('a mend coming back to its own peer through another deletes nothing', async () => {
+  const p = pair('x\n', 20, 10, 5);
+  const { docA, docB, ytext, editor, binding } = p;
+  await typedAndShared(p, ' A01');
+  const fromA: Uint8Array[] = [];
+  docA.on('update', (u: Uint8Array, origin: unknown) => origin !== 'net' && fromA.push(u));
+  docB.getText('content').insert(5, ' B003y');
+  for (const ch of '2x') editor.type(ch);
+  await settled(editor, binding, ytext);
+  sync(docB, docA);
+  await settled(editor, binding, ytext);
+  assert.equal(ytext.toString(), 'x A012x B003y\n');
+  // Every update of A's since, the mend's among them (it deletes the old letters), back at A.
+  for (const u of fromA) applyRemoteUpdate(docA, u, 'net');
+  await settled(editor, binding, ytext);
+  assert.equal(ytext.toString(), 'x A012x B003y\n', 'the letters put again stay');
+  binding.dispose();
 });
 
 /**
