@@ -11,8 +11,9 @@ import { BufferBinding, isBound } from '../sync/buffer-binding';
 import type { CellView, NotebookModel } from '../sync/notebook/model';
 import { fromEditorOutput } from '../sync/notebook/outputs';
 import { indexAfter, planStructure } from '../sync/notebook/structure';
-import { cellMetadata, executionCountOf, kindOf, metadataId, metadataUpdates, showsOtherOutputs } from './notebook-cells';
+import { cellMetadata, cellsInUse, executionCountOf, kindOf, metadataId, metadataUpdates, showsOtherOutputs } from './notebook-cells';
 import { NotebookEdits } from './notebook-edits';
+import { ReconcileRuns } from './reconcile-runs';
 import { VsCodeBuffer } from './vscode-buffer';
 
 /** Model changes made by this binding (the same origin as a cell's typing: the person's own). */
@@ -33,10 +34,10 @@ export class NotebookBinding {
   private readonly outputsArrived = new Set<string>();
   /** Depth of this binding's own model changes (their transactions are not brought back here). */
   private local = 0;
-  private running: Promise<void> = Promise.resolve();
-  private queued = false;
-  /** Model changes this binding is bringing to the editor now (reconcile running). */
-  private reconciling = false;
+  /** The runs that bring the editor's cells to the model's (tried again when one fails). */
+  private readonly runs: ReconcileRuns;
+  /** The last structure check found the editor apart from the model (see checkStructure). */
+  private apartLastCheck = false;
   private disposed = false;
   /** VS Code is moving this notebook's file: a save now would write the old name back (see moving()). */
   private beingMoved = false;
@@ -67,6 +68,7 @@ export class NotebookBinding {
   ) {
     this.userEdited = notebook.isDirty;
     this.edits = new NotebookEdits(notebook);
+    this.runs = new ReconcileRuns(() => this.reconcile(), (why) => this.logger.warn(`notebook ${this.relPath}: ${why}`));
   }
 
   /**
@@ -121,7 +123,30 @@ export class NotebookBinding {
 
   /** Whether the editor shows the model's cells as far as this binding knows (no structure edit of its own running or queued). */
   get settled(): boolean {
-    return !this.queued && !this.reconciling;
+    return this.runs.settled;
+  }
+
+  /**
+   * Whether the editor's cells differ from the model's with no run of this binding's queued to bring
+   * them there: a divergence (a run that gave up, a bug). If so, a run is queued. Only when two checks
+   * in a row find it: an editor change whose event is still on its way is none.
+   */
+  checkStructure(): boolean {
+    if (this.disposed || this.notebook.isClosed || !this.runs.settled) return (this.apartLastCheck = false);
+    const shown = this.notebook.getCells().map((c) => ({ id: this.ids.get(c), kind: kindOf(c), own: false }));
+    const apart = planStructure(shown, this.model.cells()).length > 0;
+    const found = apart && this.apartLastCheck;
+    this.apartLastCheck = apart && !found;
+    if (found) {
+      this.logger.warn(`notebook ${this.relPath}: its cells were found apart from the shared model with nothing under way to bring them there; bringing them now`);
+      this.runs.soon();
+    }
+    return found;
+  }
+
+  /** See ReconcileRuns.injectFault (tests). */
+  injectFault(kind: 'throw' | 'skip', count: number): void {
+    this.runs.injectFault(kind, count);
   }
 
   /** The model cell an editor cell shows (undefined: not this notebook's, or not mapped yet). */
@@ -131,6 +156,7 @@ export class NotebookBinding {
 
   dispose(): void {
     this.disposed = true;
+    this.runs.dispose();
     clearTimeout(this.saveTimer);
     this.model.doc.off('afterTransaction', this.onModel);
     for (const cell of this.notebook.getCells()) this.unbindCell(cell.document);
@@ -261,25 +287,18 @@ export class NotebookBinding {
 
   /** Runs after whatever this binding is applying now; later calls share one run. */
   private reconcileSoon(first?: () => Promise<void>): void {
-    if (first) this.running = this.running.then(first).catch((err: Error) => this.logger.warn(`notebook ${this.relPath}: ${err.message}`));
-    if (this.queued) return;
-    this.queued = true;
-    this.running = this.running
-      .then(() => {
-        this.queued = false;
-        this.reconciling = true;
-        return this.reconcile().finally(() => (this.reconciling = false));
-      })
-      .catch((err: Error) => this.logger.warn(`notebook ${this.relPath}: ${err.message}`));
+    this.runs.soon(first);
   }
 
-  private async reconcile(): Promise<void> {
+  /** Brings the editor's cells to the model's; true when it shows them (or is gone). */
+  private async reconcile(): Promise<boolean> {
     let applied = false;
+    let done = false;
     for (let round = 0; round < MAX_STEPS && !this.disposed && !this.notebook.isClosed; round++) {
       const model = this.model.cells();
       this.mapByMetadata(model);
       const byId = new Map(model.map((m) => [m.id, m]));
-      const own = this.ownCells();
+      const own = cellsInUse(this.notebook, this.cellBindings);
       const shown = this.notebook.getCells().map((c) => {
         const id = this.ids.get(c);
         // A cell a collaborator ran shows their outputs: it is replaced (its text stays shared).
@@ -287,7 +306,10 @@ export class NotebookBinding {
         return { id: redraw ? undefined : id, kind: kindOf(c), own: own.has(c) };
       });
       const [step] = planStructure(shown, model);
-      if (!step) break;
+      if (!step) {
+        done = true;
+        break;
+      }
       this.logger.debug(`notebook ${this.relPath}: ${step.op} at ${step.index}${step.op === 'insert' ? ` (cell ${step.id})` : ''}`);
       if (step.op === 'insert') this.outputsArrived.delete(step.id);
       if (!(await this.edits.apply(step, model))) this.logger.debug(`notebook ${this.relPath}: a structure edit was refused; trying again`);
@@ -296,27 +318,7 @@ export class NotebookBinding {
     this.outputsArrived.clear();
     applied = (await this.syncMetadata()) || applied;
     if (applied) this.scheduleSave();
-  }
-
-  /**
-   * The cells the person is in: the one whose text has the keyboard, ones with typing not yet shared,
-   * and the focused cell of each editor of this notebook (a cell just inserted has it). A collaborator's
-   * move redraws the cells around these rather than them (planStructure).
-   */
-  private ownCells(): Set<vscode.NotebookCell> {
-    const own = new Set<vscode.NotebookCell>();
-    const typing = vscode.window.activeTextEditor?.document;
-    for (const cell of this.notebook.getCells()) {
-      if (cell.document === typing || this.cellBindings.get(cell.document)?.settled === false) own.add(cell);
-    }
-    for (const editor of vscode.window.visibleNotebookEditors) {
-      // `selection` is undefined while an editor has no selection at all (its cells being redrawn):
-      // reading it threw, and the structure stayed unreconciled until the next change.
-      const selection = editor.selections[0];
-      if (editor.notebook !== this.notebook || !selection || selection.isEmpty) continue;
-      if (selection.start < this.notebook.cellCount) own.add(this.notebook.cellAt(selection.start));
-    }
-    return own;
+    return done || this.disposed || this.notebook.isClosed;
   }
 
   /** Cells shown without a mapping that name a model cell no other cell shows (an insert whose event is late). */
@@ -392,7 +394,7 @@ export class NotebookBinding {
     this.saveTimer = setTimeout(() => {
       if (this.disposed || this.beingMoved || this.notebook.isClosed || this.userEdited || !this.notebook.isDirty) return;
       const busy = this.notebook.getCells().some((c) => this.cellBindings.get(c.document)?.settled === false);
-      if (busy || this.queued) return this.scheduleSave();
+      if (busy || !this.runs.settled) return this.scheduleSave();
       void this.notebook.save();
     }, 300);
   }

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { CellKind, JsonObject } from '../sync/notebook/ipynb';
+import type { BufferBinding } from '../sync/buffer-binding';
 import type { CellView } from '../sync/notebook/model';
 import { fromEditorOutput, toEditorOutput } from '../sync/notebook/outputs';
 
@@ -99,4 +100,25 @@ export function metadataUpdates(notebook: vscode.NotebookDocument, modelOf: (cel
     edits.push(vscode.NotebookEdit.updateCellMetadata(cell.index, { ...cell.metadata, metadata: m.metadata, ...(m.kind === 'code' ? { execution_count: m.executionCount } : {}) }));
   }
   return edits;
+}
+
+/**
+ * The cells the person is in: the one whose text has the keyboard, ones with typing not yet shared,
+ * and the focused cell of each editor of this notebook (a cell just inserted has it). A collaborator's
+ * move redraws the cells around these rather than them (planStructure).
+ */
+export function cellsInUse(notebook: vscode.NotebookDocument, bindings: ReadonlyMap<vscode.TextDocument, BufferBinding>): Set<vscode.NotebookCell> {
+  const own = new Set<vscode.NotebookCell>();
+  const typing = vscode.window.activeTextEditor?.document;
+  for (const cell of notebook.getCells()) {
+    if (cell.document === typing || bindings.get(cell.document)?.settled === false) own.add(cell);
+  }
+  for (const editor of vscode.window.visibleNotebookEditors) {
+    // `selection` is undefined while an editor has no selection at all (its cells being redrawn):
+    // reading it threw, and the structure stayed unreconciled until the next change.
+    const selection = editor.selections[0];
+    if (editor.notebook !== notebook || !selection || selection.isEmpty) continue;
+    if (selection.start < notebook.cellCount) own.add(notebook.cellAt(selection.start));
+  }
+  return own;
 }

@@ -38,11 +38,16 @@ export interface SharedCell {
   text: Y.Text;
 }
 
+/** How often open notebooks are checked against their shared models (structure and cells' texts). */
+const CHECK_MS = 3000;
+
 export class NotebookBindings implements vscode.Disposable {
   private readonly bound = new Map<vscode.NotebookDocument, NotebookBinding>();
   private readonly cells = new Map<vscode.TextDocument, BufferBinding>();
   private readonly owned = new DisposableStore();
   private closed = false;
+  /** Notebooks whose cells were found apart from their model with nothing under way (it should stay 0). */
+  private divergences = 0;
 
   constructor(
     private readonly host: NotebookHost,
@@ -62,7 +67,31 @@ export class NotebookBindings implements vscode.Disposable {
     host.workspace.on('file-added', onAdded);
     host.workspace.on('file-renamed', onAdded);
     this.owned.add(toDisposable(() => (host.workspace.off('file-added', onAdded), host.workspace.off('file-renamed', onAdded))));
+    // The divergence check of open notebooks (documents.ts has the one of open files): a cell's text
+    // apart from its shared text is merged (BufferBinding.verify), cells apart from the model's are
+    // brought to it and counted.
+    const timer = setInterval(() => this.check(), CHECK_MS);
+    this.owned.add(toDisposable(() => clearInterval(timer)));
     this.bindAll();
+  }
+
+  /** What the checks found: texts of the cells bound now merged with their shared text, notebooks found apart from their model. */
+  consistency(): { repairs: number; divergences: number } {
+    let repairs = 0;
+    for (const b of this.cells.values()) repairs += b.repairs;
+    return { repairs, divergences: this.divergences };
+  }
+
+  /** See NotebookBinding.injectFault (tests). */
+  injectFault(relPath: string, kind: 'throw' | 'skip', count: number): boolean {
+    const b = [...this.bound.values()].find((x) => x.relPath === relPath);
+    b?.injectFault(kind, count);
+    return !!b;
+  }
+
+  private check(): void {
+    for (const b of this.bound.values()) if (b.checkStructure()) this.divergences++;
+    for (const b of this.cells.values()) b.verify();
   }
 
   /** The binding of an open notebook's cell document (tests and diagnostics). */

@@ -262,7 +262,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     peers: () => peer.session.peers(),
     offline: () => peer.session.status === 'offline',
     diagnose: () => {
-      const report = { ...peer.session.diagnose(), texts: { ...documents.consistency(), files: peer.mirror.repairs }, call: call.inCall ? call.stats() : undefined };
+      const report = { ...peer.session.diagnose(), texts: { ...documents.consistency(), files: peer.mirror.repairs, notebooks: notebooks.consistency() }, call: call.inCall ? call.stats() : undefined };
       return { report, text: formatDiagnosis(report) };
     },
     onDidChangePeers: changed.event,

@@ -53,6 +53,10 @@ export interface TestApi {
   notebookCellId(cell: vscode.NotebookCell): string | undefined;
   /** Whether the notebook's binding has no structure edit of its own running or queued. */
   notebookSettled(relPath: string): boolean;
+  /** Makes the next runs of an open notebook's binding fail or do nothing (NotebookBinding.injectFault); false if it is not bound. */
+  notebookFault(relPath: string, kind: 'throw' | 'skip', count: number): boolean;
+  /** What the notebooks' consistency checks found (NotebookBindings.consistency). */
+  notebookConsistency(): { repairs: number; divergences: number };
   /** How long activation took, measured in the extension host: evaluating the bundle, and activate(). */
   activationTime(): ActivationTime;
 }
@@ -97,6 +101,8 @@ export function createTestApi(controller: SessionController, activation: Activat
     boundNotebooks: () => controller.session?.notebooks.boundPaths() ?? [],
     notebookCellId: (cell) => controller.session?.notebooks.cellIdOf(cell),
     notebookSettled: (relPath) => controller.session?.notebooks.settled(relPath) ?? true,
+    notebookFault: (relPath, kind, count) => controller.session?.notebooks.injectFault(relPath, kind, count) ?? false,
+    notebookConsistency: () => controller.session?.notebooks.consistency() ?? { repairs: 0, divergences: 0 },
     servers: () => views?.servers.rows() ?? [],
     chat: () => ({ rows: views?.chat.rows() ?? [], unread: views?.chat.unreadCount ?? 0 }),
     call: () => {

@@ -67,7 +67,7 @@ export interface Diagnosis {
    * shared text and merged, and documents a peer showed differently at the same state. Both stay 0.
    */
   /** Open documents merged after disagreeing, found apart from a peer's; files on disk merged after disagreeing. */
-  texts?: { repairs: number; divergences: number; files?: number };
+  texts?: { repairs: number; divergences: number; files?: number; notebooks?: { repairs: number; divergences: number } };
   /** Voice frames this peer sent in the call, and those dropped because a connection was busy. */
   call?: { sent: number; dropped: number };
 }
@@ -182,6 +182,8 @@ export function formatDiagnosis(d: Diagnosis): string {
   if (d.texts) {
     lines.push('', `open documents: ${d.texts.repairs} merged after disagreeing with the shared text, ${d.texts.divergences} found apart from a peer's`);
     if (d.texts.files !== undefined) lines.push(`files on disk: ${d.texts.files} merged after disagreeing with the shared text`);
+    const nb = d.texts.notebooks;
+    if (nb) lines.push(`open notebooks: ${nb.repairs} cells merged after disagreeing with the shared text, ${nb.divergences} found with their cells apart from the shared notebook`);
   }
   if (d.advice.length) lines.push('', 'advice:', ...d.advice.map((a) => `  - ${a}`));
   return lines.join('\n') + '\n';

@@ -156,6 +156,32 @@ editorTest('inserting, deleting and moving cells concurrently: both editors agre
   await sameFileEverywhere('the structure edits on every disk');
 }, 180_000);
 
+/**
+ * The notebook binding's runs (reconcile-runs.ts) and the structure check (NotebookBinding.checkStructure).
+ * Nothing in a working editor makes a run fail on demand, so B's binding is told to (`notebookFault`).
+ * Before, a run that failed was only logged: B's cells stayed apart from the model until the next change.
+ */
+editorTest('a structure run that fails is tried again, and cells found apart from the shared notebook with nothing under way are brought to it and counted', async () => {
+  const { a, b } = pair();
+  const start = await order('the start');
+  type Consistency = { repairs: number; divergences: number };
+  const before = await b.testApi<Consistency>('notebookConsistency');
+  // B's next three runs throw: A's insert still reaches B's editor, by B's tries again (not the check).
+  assert.equal(await b.testApi<boolean>('notebookFault', NB, 'throw', 3), true);
+  await a.agent('insertCellBelow', NB, start[0], 'retried_in_b = 1');
+  const cells = await converged('an insert whose first runs failed in B', (c) => c.cells.some((cell) => cell.text === 'retried_in_b = 1'));
+  const added = cells.cells.find((c) => c.text === 'retried_in_b = 1')!;
+  assert.equal((await b.testApi<Consistency>('notebookConsistency')).divergences, before.divergences, 'brought by the tries again, before any check found it apart');
+  // B's next three runs do nothing and report success: only the check finds B's cells apart.
+  assert.equal(await b.testApi<boolean>('notebookFault', NB, 'skip', 3), true);
+  await a.agent('deleteCell', NB, added.id ?? added.text);
+  await converged('a delete whose runs did nothing in B', (c) => !c.cells.some((cell) => cell.text === 'retried_in_b = 1'));
+  assert.deepEqual(await order('the end'), start);
+  const after = await b.testApi<Consistency>('notebookConsistency');
+  assert.ok(after.divergences > before.divergences, `the check counted B apart: ${JSON.stringify(after)}`);
+  await sameFileEverywhere('after the faults, on every disk');
+}, 180_000);
+
 editorTest('cells moved in A while B types in a cell with the keyboard: B\'s cell is never redrawn, its caret and every key stay', async () => {
   const { a, b } = pair();
   const start = (await converged('the start')).cells;

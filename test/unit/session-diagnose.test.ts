@@ -68,3 +68,12 @@ test('the text form: one fact a line, members with path, RTT and age', () => {
   assert.match(text, /\nLAN discovery: on \(TCP port 4242, multicast via default\)\n/);
   assert.deepEqual(['lan', 'direct', 'relayed'].map((p) => describePath(p as 'lan')), ['local network', 'direct', 'through a relay']);
 });
+
+test('the consistency checks\' counts: open documents, files on disk and open notebooks, each on a line', () => {
+  const d = { ...buildDiagnosis(input()), texts: { repairs: 1, divergences: 2, files: 3, notebooks: { repairs: 4, divergences: 5 } } };
+  const text = formatDiagnosis(d);
+  assert.match(text, /open documents: 1 merged after disagreeing with the shared text, 2 found apart from a peer's/);
+  assert.match(text, /files on disk: 3 merged/);
+  assert.match(text, /open notebooks: 4 cells merged after disagreeing with the shared text, 5 found with their cells apart from the shared notebook/);
+  assert.doesNotMatch(formatDiagnosis({ ...d, texts: { repairs: 0, divergences: 0 } }), /open notebooks/);
+});
