@@ -37,6 +37,9 @@ export class VsCodeBuffer implements EditorBuffer {
     return this.editors().length ? widenInsertions(edits, this.document.offsetAt(END), (o, n) => this.textAt(o, n), pushing) : [...edits];
   }
 
+  /** A document's change reaches the extension host before the answer to the edit that made it (one ordered channel from the renderer). */
+  readonly reportsBeforeAnswer = true;
+
   async applyEdits(edits: TextEdit[], baseVersion: number): Promise<boolean> {
     // Held: the file is being moved; an edit to the old name now would bring that file back.
     if (this.document.isClosed || this.document.version !== baseVersion || this.held()) return false;

@@ -91,7 +91,7 @@ export class BufferBinding {
     });
     this.carets = new BindingCarets(ytext, buffer);
     this.mend = new WordMend(ytext, Date.now, (n) => this.trace(() => `a collaborator deleted ${n} letters a mend had put again: deleted them`));
-    this.flights = new FlightLoop(buffer, { next: () => this.nextFlight(), answered: (f, applied) => this.answered(f, applied), closed: () => this.closed }, options);
+    this.flights = new FlightLoop(buffer, { next: () => this.nextFlight(), answered: (f, applied) => this.answered(f, applied), unreported: (f) => this.offScript(f, 'the editor said it applied an edit that changed nothing in its document; recomputing what the buffer lacks', true), closed: () => this.closed }, options);
     this.history = new BindingHistory(this.undoManager, { held: () => !!this.held, closed: () => this.closed, trace: (line) => this.trace(line) });
     this.observer = (event, tx) => {
       if (tx.origin === this.origin) return;

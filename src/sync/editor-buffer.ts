@@ -27,6 +27,13 @@ export interface EditorBuffer {
    * with a collaborator's word in progress: a caret there goes along). Reported back as returned.
    */
   prepareEdits?(edits: TextEdit[], pushing?: (e: TextEdit) => boolean): TextEdit[];
+  /**
+   * True for an editor that reports every change before it resolves the applyEdits that made it (VS
+   * Code: a document's change reaches the extension host before the answer to the edit that made it).
+   * Such an editor that says it applied an edit while its version did not move changed nothing and
+   * will report nothing: the binding stops waiting for the report and re-derives what the buffer lacks.
+   */
+  readonly reportsBeforeAnswer?: boolean;
   /** The user's selections as (anchor, active) pairs of offsets in the reported text (a caret: both equal). */
   carets?(): number[];
   /** Puts the carets back (same order as `carets()`), relative to the text at `version`. */

@@ -18,6 +18,8 @@ export interface FlightSource {
   next(): Flight | undefined;
   /** The editor's answer to the flight. */
   answered(f: Flight, applied: boolean): void;
+  /** The editor said it applied the flight, and will never report it (EditorBuffer.reportsBeforeAnswer). */
+  unreported(f: Flight): void;
   closed(): boolean;
 }
 
@@ -95,6 +97,14 @@ export class FlightLoop {
           return;
         }
         continue;
+      }
+      if (!f.echoed && this.buffer.reportsBeforeAnswer && this.buffer.version() === f.baseVersion) {
+        // Applied and not reported by an editor that reports first: it changed nothing, and nothing will
+        // come. Waiting would hold every later edit; try again a little later (it may say so again).
+        this.out = undefined;
+        this.source.unreported(f);
+        this.retryTimer = setTimeout(() => this.schedule(), RETRY_MS);
+        return;
       }
       if (!f.echoed) await this.echoOf(f);
       if (this.out === out) this.out = undefined;

@@ -34,6 +34,10 @@ class AsyncBuffer implements EditorBuffer {
   applyStaleAtPositions = false;
   /** While set, change events wait (a slow editor); `release()` delivers them in order. */
   held = false;
+  /** Reports each change before answering the edit that made it (as VS Code does; EditorBuffer.reportsBeforeAnswer). */
+  reportsBeforeAnswer = false;
+  /** How many of the next edits are answered "applied" while nothing changes and nothing is reported. */
+  swallow = 0;
   release(): void {
     this.held = false;
     while (this.events.length) this.events.shift()!();
@@ -69,6 +73,10 @@ class AsyncBuffer implements EditorBuffer {
               return { offset, deleteCount: Math.max(0, offsetOf(this.text, at[2 * i + 1]) - offset), insert: e.insert };
             }),
           );
+          return resolve(true);
+        }
+        if (this.swallow > 0 && this.ver === baseVersion) {
+          this.swallow--;
           return resolve(true);
         }
         const fits = edits.every((e) => e.offset + e.deleteCount <= this.text.length);
@@ -409,6 +417,25 @@ test('an edit the editor reports long after applying it is still recognised as i
   assert.equal(a.getText('content').toString(), 'mine base remote');
   assert.equal(buffer.text, 'mine base remote');
   assert.equal(b.getText('content').toString(), 'mine base remote');
+  binding.dispose();
+});
+
+test('an editor that reports first, saying it applied an edit that changed nothing, is not waited on forever', async () => {
+  const [a, b] = linkedDocs();
+  b.getText('content').insert(0, 'base');
+  const buffer = new AsyncBuffer('base');
+  buffer.reportsBeforeAnswer = true;
+  const binding = new BufferBinding(a.getText('content'), buffer, { logger: silentLogger, echoTimeoutMs: 5 });
+  buffer.binding = binding;
+  buffer.swallow = 2; // "applied", twice, and nothing happened
+  b.getText('content').insert(4, ' remote');
+  for (let i = 0; i < 200 && buffer.text !== 'base remote'; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(buffer.text, 'base remote', 'the collaborator\'s text reached the buffer');
+  buffer.change([{ offset: 0, deleteCount: 0, insert: 'mine ' }]);
+  b.getText('content').insert(0, '> ');
+  await settle(binding, buffer);
+  assert.equal(a.getText('content').toString(), '> mine base remote');
+  assert.equal(buffer.text, '> mine base remote');
   binding.dispose();
 });
 
