@@ -11,6 +11,7 @@ import { readConfig, resolveDisplayName } from './config';
 import type * as RuntimeModule from './runtime';
 import type { PeerNotices } from './notices';
 import { CleanTexts } from './clean-texts';
+import { CleanNotebooks } from './clean-notebooks';
 
 export type SessionState = 'idle' | 'starting' | 'joining' | 'connected' | 'alone' | 'reconnecting';
 
@@ -32,7 +33,9 @@ export class SessionController implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private peerSubscription: vscode.Disposable | undefined;
   /** What open documents held when last clean, from activation on (see clean-texts.ts). */
-  private readonly cleanTexts = new CleanTexts();
+  private readonly cleanTexts = new CleanTexts(() => this.running === undefined);
+  /** What open notebooks' cells held when last clean, from activation on (see clean-notebooks.ts). */
+  private readonly cleanNotebooks = new CleanNotebooks(() => this.running === undefined);
 
   constructor(
     private readonly logger: Logger,
@@ -99,6 +102,7 @@ export class SessionController implements vscode.Disposable {
         logger: this.logger,
         storageDir: this.storageDir,
         cleanTexts: this.cleanTexts,
+        cleanNotebooks: this.cleanNotebooks,
       });
       this.adopt(running);
       return running;
@@ -125,6 +129,7 @@ export class SessionController implements vscode.Disposable {
     void this.leave();
     this.changed.dispose();
     this.cleanTexts.dispose();
+    this.cleanNotebooks.dispose();
   }
 
   private adopt(running: RuntimeModule.RunningSession): void {

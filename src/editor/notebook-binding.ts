@@ -23,6 +23,8 @@ const MAX_STEPS = 500;
 
 export interface NotebookBindingHost {
   readOnly?(): boolean;
+  /** The text a cell's unsaved changes before binding are made from (undefined: none, or unknown). */
+  baseOf?(cell: vscode.NotebookCell): string | undefined;
 }
 
 export class NotebookBinding {
@@ -94,7 +96,8 @@ export class NotebookBinding {
         this.adopt(cell);
       }
     });
-    for (const cell of this.notebook.getCells()) this.bindCell(cell);
+    // Typing in a matched cell before it was bound is merged into the shared cell, not replaced by it.
+    for (const cell of this.notebook.getCells()) this.bindCell(cell, this.host.baseOf?.(cell));
     this.reconcileSoon();
   }
 
@@ -347,7 +350,7 @@ export class NotebookBinding {
 
   // ---------------------------------------------------------------- cells' texts
 
-  private bindCell(cell: vscode.NotebookCell): void {
+  private bindCell(cell: vscode.NotebookCell, base?: string): void {
     const id = this.ids.get(cell);
     const ytext = id === undefined ? undefined : this.model.source(id);
     if (!ytext || this.cellBindings.has(cell.document) || isBound(ytext)) return;
@@ -357,6 +360,7 @@ export class NotebookBinding {
       name: `${this.relPath}#${id}`,
       onLocalEdit: () => (this.userEdited = true),
       readOnly: () => this.host.readOnly?.() ?? false,
+      base,
     });
     this.cellBindings.set(cell.document, binding);
   }

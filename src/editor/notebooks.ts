@@ -29,6 +29,8 @@ export interface NotebookHost {
   };
   setEditorOwned?(relPath: string, owned: boolean): void;
   readOnly?(): boolean;
+  /** What a cell held when its notebook was last clean, if it has unsaved changes (clean-notebooks.ts). */
+  cleanCellText?(cell: vscode.NotebookCell): string | undefined;
 }
 
 /** A bound cell's text document, as the model knows it. */
@@ -46,6 +48,8 @@ export class NotebookBindings implements vscode.Disposable {
   private readonly cells = new Map<vscode.TextDocument, BufferBinding>();
   private readonly owned = new DisposableStore();
   private closed = false;
+  /** Cells' documents bound once: bound again, they hold collaborators' text their clean text lacks. */
+  private readonly everBound = new WeakSet<vscode.TextDocument>();
   /** Notebooks whose cells were found apart from their model with nothing under way (it should stay 0). */
   private divergences = 0;
 
@@ -170,7 +174,8 @@ export class NotebookBindings implements vscode.Disposable {
     try {
       const model = await this.host.workspace.notebook(entry.id);
       if (this.closed || notebook.isClosed || this.bound.has(notebook)) return;
-      const b = new NotebookBinding(notebook, relPath, model, this.cells, this.host, this.logger);
+      const host = { readOnly: () => this.host.readOnly?.() ?? false, baseOf: (cell: vscode.NotebookCell) => this.baseOf(cell) };
+      const b = new NotebookBinding(notebook, relPath, model, this.cells, host, this.logger);
       this.bound.set(notebook, b);
       this.host.setEditorOwned?.(relPath, true);
       this.logger.debug(`bound notebook ${relPath}`);
@@ -180,6 +185,14 @@ export class NotebookBindings implements vscode.Disposable {
     } finally {
       this.pending.delete(notebook);
     }
+  }
+
+  /** The text a cell's unsaved changes are made from, the first time its document is bound. */
+  private baseOf(cell: vscode.NotebookCell): string | undefined {
+    if (this.everBound.has(cell.document)) return undefined;
+    this.everBound.add(cell.document);
+    const base = this.host.cleanCellText?.(cell);
+    return base === cell.document.getText() ? undefined : base;
   }
 
   private unbind(notebook: vscode.NotebookDocument): void {

@@ -31,6 +31,7 @@ import { ParticipantsView } from './participants';
 import { Presence } from './presence';
 import { TerminalViews } from './terminals';
 import type { CleanTexts } from './clean-texts';
+import type { CleanNotebooks } from './clean-notebooks';
 
 export interface OpenOptions {
   mode: 'share' | 'join';
@@ -50,6 +51,8 @@ export interface OpenOptions {
   cancel?: vscode.CancellationToken;
   /** What open documents held when last clean: unsaved changes made before they are bound are the person's. */
   cleanTexts?: CleanTexts;
+  /** The same for open notebooks' cells. */
+  cleanNotebooks?: CleanNotebooks;
 }
 
 export interface RunningSession {
@@ -165,7 +168,13 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
     peer.workspace.awareness,
   );
   const notebooks = new NotebookBindings(
-    { root: options.root, workspace: peer.workspace, setEditorOwned: (rel, owned) => own(bound, rel, owned), readOnly: () => peer.session.readOnly },
+    {
+      root: options.root,
+      workspace: peer.workspace,
+      setEditorOwned: (rel, owned) => own(bound, rel, owned),
+      readOnly: () => peer.session.readOnly,
+      cleanCellText: (cell) => options.cleanNotebooks?.baseOf(cell),
+    },
     logger,
   );
   const onRole = (readOnly: boolean, atJoin = false) => {
