@@ -12,6 +12,7 @@ import type { BlobStore } from './blobs';
 import { MAX_TEXT_BYTES } from './classify';
 import type { TextFetcher } from './fetcher';
 import type { IndexGuard } from './index-guard';
+import { IndexAsker } from './index-ask';
 import { IndexIntake } from './index-intake';
 import { IndexLog } from './index-log';
 import type { PeerLinks } from './links';
@@ -70,6 +71,8 @@ export class DocSync {
   private readonly log: IndexLog;
   /** Index updates from members, applied a slice of the event loop's time at a time (index-intake.ts). */
   private readonly intake: IndexIntake;
+  /** Whom this peer asks for the index, while it has none: one member first (index-ask.ts). */
+  private readonly asker: IndexAsker;
 
   constructor(
     private readonly p: DocSyncParts,
@@ -77,6 +80,7 @@ export class DocSync {
   ) {
     this.ready = indexReady;
     this.log = new IndexLog(p.index);
+    this.asker = new IndexAsker((peer) => p.outbox.step1(peer, INDEX_DOC, p.index), indexReady);
     this.intake = new IndexIntake(
       (peer, update, complete) => this.applyIndex(peer, update, complete),
       (peer, err) => p.receiver.cutOff(peer, err),
@@ -95,7 +99,7 @@ export class DocSync {
 
   peerJoined(peer: PeerInfo): void {
     const { outbox, awareness } = this.p;
-    outbox.step1(peer.id, INDEX_DOC, this.p.index);
+    this.asker.joined(peer.id);
     void this.askForEdits(peer.id);
     const states = [...awareness.getStates().keys()].filter((c) => relayable(awareness, c, this.p.transport.self.id));
     // In groups: the states of a session of dozens, with their links, would outgrow one 64 KiB update.
@@ -110,6 +114,7 @@ export class DocSync {
   peerLeft(peer: PeerInfo): void {
     this.p.blobs.peerLeft(peer.id);
     this.indexWantedBy.delete(peer.id);
+    this.asker.left(peer.id);
     this.p.receiver.peerLeft(peer.id);
     this.p.texts.peerLeft(peer.id);
     this.p.fetcher.peerLeft(peer.id);
@@ -138,7 +143,10 @@ export class DocSync {
 
   /** A step 2 (`complete`) or an update from a member allowed to edit. */
   apply(peer: PeerInfo, name: string, update: Uint8Array, complete: boolean): void {
-    if (name === INDEX_DOC) return this.intake.take(peer, update, complete);
+    if (name === INDEX_DOC) {
+      this.asker.heard(peer.id);
+      return this.intake.take(peer, update, complete);
+    }
     const origin = new RemoteOrigin(peer.id);
     const t = this.p.texts.state(name);
     applyRemoteUpdate(t.doc, update, origin, complete);
@@ -155,6 +163,7 @@ export class DocSync {
   close(): void {
     this.closed = true;
     this.intake.close();
+    this.asker.close();
     this.log.dispose();
     clearTimeout(this.resyncTimer);
     this.p.awareness.off('update', this.onAwarenessUpdate);
@@ -168,6 +177,7 @@ export class DocSync {
       this.ready = true;
       this.p.indexArrived(peer.id);
       for (const w of this.waiters.splice(0)) w();
+      this.asker.indexReady();
       for (const [to, sv] of this.indexWantedBy) this.answerIndex(to, sv);
       this.indexWantedBy.clear();
     }

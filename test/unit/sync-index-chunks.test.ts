@@ -174,3 +174,48 @@ test('two newcomers joining while the sharer creates, renames and deletes files 
     for (const ws of all) ws.close();
   }
 });
+
+/**
+ * Every member answers a step 1 with what the asker lacks: a newcomer that asked both members of a
+ * session got the whole index from each (index-ask.ts). It asks one; the other, once it holds the
+ * index, for what the first lacked.
+ */
+test('a newcomer joining two members receives the index once, not once from each, and misses nothing either made meanwhile', async () => {
+  const ts = [0, 1, 2].map((i) => new MemoryTransport(`b${i}`));
+  const sharer = new SharedWorkspace({ transport: ts[0], mode: 'share' });
+  for (let i = 0; i < 2000; i++) sharer.createText(`src/d${i % 40}/f${i}.ts`, `// ${i}\n`, 'disk');
+  const member = new SharedWorkspace({ transport: ts[1], mode: 'join' });
+  const newcomer = new SharedWorkspace({ transport: ts[2], mode: 'join' });
+  const all = [sharer, member, newcomer];
+  // Index sync bytes (answers: updates and steps 2) sent to the newcomer, by sender.
+  const toNewcomer = new Map<string, number>();
+  for (const t of ts.slice(0, 2)) {
+    const send = t.send.bind(t);
+    t.send = (to, data) => {
+      const m = decodeMessage(data);
+      if (to === ts[2].self.id && m.type === MessageType.Sync && m.doc === INDEX_DOC && decoding.readVarUint(m.decoder) !== 0) {
+        toNewcomer.set(t.self.id, (toNewcomer.get(t.self.id) ?? 0) + data.byteLength);
+      }
+      return send(to, data);
+    };
+  }
+  try {
+    link(ts[0], ts[1]);
+    await member.whenIndexReady();
+    toNewcomer.clear();
+    link(ts[2], ts[0]);
+    link(ts[2], ts[1]);
+    // Both members make a file while the newcomer joins.
+    sharer.createText('during/by-sharer.md', 'a\n', 'disk');
+    member.createText('during/by-member.md', 'b\n', 'disk');
+    await newcomer.whenIndexReady();
+    const view = (ws: SharedWorkspace) => ws.files().map((f) => f.path).sort().join('\n');
+    await waitFor(() => view(newcomer) === view(sharer) && view(member) === view(sharer), 'every view the same');
+    assert.equal(newcomer.files().length, 2002);
+    const whole = Y.encodeStateAsUpdate(sharer.index).byteLength;
+    const received = [...toNewcomer.values()].reduce((a, b) => a + b, 0);
+    assert.ok(received < 1.3 * whole, `the newcomer received ${received} bytes of index answers (${JSON.stringify(Object.fromEntries(toNewcomer))}) for an index of ${whole}`);
+  } finally {
+    for (const ws of all) ws.close();
+  }
+});
