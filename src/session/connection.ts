@@ -228,12 +228,15 @@ export class PeerConnection extends TypedEmitter<ConnectionEvents> {
     this.destroy(reason);
   }
 
-  destroy(reason: string): void {
+  /**
+   * Closes: the stream is ended, so that what was sent last (a goodbye, a denial) flushes, and
+   * destroyed `flushMs` later in any case.
+   */
+  destroy(reason: string, flushMs = 200): void {
     if (this.closed) return;
     this.closeReason = reason;
     this.stream.end();
-    // Give a goodbye a moment to flush, then make sure the socket is gone.
-    setTimeout(() => this.stream.destroy(), 200).unref();
+    setTimeout(() => this.stream.destroy(), flushMs).unref();
     this.onClosed();
   }
 

@@ -14,6 +14,9 @@ import type { SessionEvents } from './session-types';
 import type { PeerInfo } from './transport';
 import type { Admission } from './wire';
 
+/** How long a denied connection has to deliver its denial before its socket is destroyed. */
+const DENIAL_FLUSH_MS = 2000;
+
 /** How long a request is remembered after its connection closed. */
 const ASK_MEMORY_MS = 60_000;
 
@@ -146,7 +149,9 @@ export class Gatekeeper extends Disposable {
       const reason = wasMember ? `${owner} removed you from this session.` : `${owner} denied your request to join this session.`;
       conn.sendAdmission({ state: 'denied', readOnly: false, reason });
       this.o.logger.info(`${who} was ${wasMember ? 'removed from the session' : 'denied'}`);
-      conn.destroy('denied');
+      // Longer than a goodbye's flush: a denial lost under load left the removed peer redialling
+      // every half second, never told (the two-editor delegation test, once, with the machine busy).
+      conn.destroy('denied', DENIAL_FLUSH_MS);
       return;
     }
     conn.sendAdmission({ state: 'waiting', readOnly: false, reason: `waiting for ${owner} to let you in` });
