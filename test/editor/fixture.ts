@@ -332,8 +332,8 @@ export async function startPair(
 }
 
 /** A pair in one session: A shares `filesA` (through the commands), B joins and has every file. */
-export async function startSessionPair(filesA: Record<string, string>): Promise<Pair> {
-  const pair = await startPair(filesA);
+export async function startSessionPair(filesA: Record<string, string>, settings: Record<string, unknown> = {}): Promise<Pair> {
+  const pair = await startPair(filesA, { a: settings, b: settings });
   await until(() => pair.a.agent<boolean>('extensionActive'), 'A active', 60_000);
   await until(() => pair.b.agent<boolean>('extensionActive'), 'B active', 60_000);
   await pair.a.command('hyperpair.startSession');
@@ -405,8 +405,8 @@ export function editorTest(getPair: () => Pair, name: string, fn: (t: TestContex
  * A test file's pair in one session (see startSessionPair), started before its tests and stopped
  * after them; `editorTest` saves both editors' screenshots and logs when a test fails.
  */
-export function sessionPairSuite(files: Record<string, string>): PairSuite {
-  return pairSuite(() => startSessionPair(files));
+export function sessionPairSuite(files: Record<string, string>, settings?: Record<string, unknown>): PairSuite {
+  return pairSuite(() => startSessionPair(files, settings));
 }
 
 export interface PairSuite {

@@ -1,8 +1,10 @@
 /**
  * The no-lost-keystroke fuzz (issue 11) in two real VS Code instances: both people type at the same
  * time through the real keyboard, human-like and adversarial — at the same spot and nearby spots,
- * with auto-closing brackets and quotes, accepting a completion, with several cursors, pasting over a
- * selection, pressing Enter on an indented line, and in bursts of undo and redo.
+ * with auto-closing brackets and quotes, accepting a completion, filling a snippet's placeholders,
+ * with several cursors, pasting over a selection, pressing Enter on an indented line, and in bursts
+ * of undo and redo; and in a TypeScript file with format on type (the built-in formatter rewrites
+ * each statement ended by `;` and each line left by Enter while the other types there).
  *
  * Every token a typist types is unique (A's `A123x`, B's `B123y`), so the oracle is exact: at the end
  * both buffers and both disks are identical, and every token is there exactly as often as its typist
@@ -28,7 +30,15 @@ const RUNS = Number(process.env.HYPERPAIR_FUZZ_RUNS ?? 1);
 const fuzzFile = (run: number): string => (run === 0 ? 'fuzz.md' : `fuzz-${run + 1}.md`);
 
 const SPOT = 'same-spot.md';
-const suite = sessionPairSuite({ ...Object.fromEntries(Array.from({ length: RUNS }, (_, k) => [fuzzFile(k), INITIAL])), [SPOT]: '# Same spot\nThe line\nWords here\n' });
+/** The format-on-type fuzz's file: TypeScript, whose built-in support formats a statement on `;` and a line on Enter. */
+const TS_FILE = 'fuzz.ts';
+const TS_INITIAL = 'function first() {\n    let one = 1;\n    let two = 2;\n}\nlet three = 3;\n';
+const suite = sessionPairSuite(
+  { ...Object.fromEntries(Array.from({ length: RUNS }, (_, k) => [fuzzFile(k), INITIAL])), [SPOT]: '# Same spot\nThe line\nWords here\n', [TS_FILE]: TS_INITIAL },
+  // Suggestions off in TypeScript: one accepted by a commit character (`(`, `;`) would rightly change
+  // the typed text, and the oracle counts tokens exactly.
+  { '[typescript]': { 'editor.formatOnType': true, 'editor.quickSuggestions': { other: false, comments: false, strings: false }, 'editor.suggestOnTriggerCharacters': false } },
+);
 
 function count(text: string, token: string): number {
   return text.split(token).length - 1;
@@ -209,6 +219,22 @@ const OPERATIONS: Array<[weight: number, name: string, op: Op]> = [
     await t.page.keyboard.press('Enter');
     await t.typeToken('');
   }],
+  [2, 'fill a snippet', async (t) => {
+    // A snippet with two tab stops, inserted as VS Code does for one accepted from the suggestions:
+    // the typist types its tokens over the placeholders, Tab between, while the other types nearby.
+    await t.caretTo(t.int(0, LINES - 1), 'End');
+    await t.editor.command('editor.action.insertSnippet', { snippet: ' (${1:first}, ${2:second})$0' });
+    const first = t.token();
+    const second = t.token();
+    await t.type(first);
+    await t.page.keyboard.press('Tab');
+    await t.type(second);
+    await t.page.keyboard.press('Tab');
+    // A collaborator's edit nearby may end the snippet session: Tab is then a tab, and the second
+    // token lands after it, or a placeholder's word stays. Each token is still typed once.
+    t.expected.set(first, 1);
+    t.expected.set(second, 1);
+  }],
   [2, 'undo and redo burst', async (t) => {
     await t.caretTo(t.int(0, LINES - 1), 'End');
     await t.typeToken();
@@ -221,19 +247,40 @@ const OPERATIONS: Array<[weight: number, name: string, op: Op]> = [
   }],
 ];
 
-function chooseOp(t: Typist): [string, Op] {
-  const total = OPERATIONS.reduce((n, [w]) => n + w, 0);
+/**
+ * TypeScript with format on type: the formatter rewrites the statement a `;` ends and the line Enter
+ * leaves, by edits of its own computed against the text as it was, while the other types there too.
+ */
+const TS_LINES = 5;
+const FORMAT_OPERATIONS: Array<[weight: number, name: string, op: Op]> = [
+  [4, 'a statement ended by ;', async (t) => {
+    await t.caretTo(t.int(1, TS_LINES - 1), 'End');
+    await t.typeToken(' let ', '=1;');
+  }],
+  [3, 'a call with arguments', async (t) => {
+    await t.caretTo(t.int(1, TS_LINES - 1), 'End');
+    await t.typeToken(' f(', ',2);');
+  }],
+  [3, 'Enter after a statement', async (t) => {
+    await t.caretTo(t.int(1, 2), 'End');
+    await t.page.keyboard.press('Enter');
+    await t.typeToken('let ', '= 4');
+  }],
+];
+
+function chooseOp(t: Typist, ops = OPERATIONS): [string, Op] {
+  const total = ops.reduce((n, [w]) => n + w, 0);
   let r = t.random() * total;
-  for (const [w, name, op] of OPERATIONS) {
+  for (const [w, name, op] of ops) {
     if ((r -= w) < 0) return [name, op];
   }
-  return [OPERATIONS[0][1], OPERATIONS[0][2]];
+  return [ops[0][1], ops[0][2]];
 }
 
-async function run(t: Typist): Promise<void> {
+async function run(t: Typist, ops = OPERATIONS): Promise<void> {
   await t.page.locator('.monaco-editor .view-lines').first().click();
   for (let i = 0; i < OPS; i++) {
-    const [name, op] = chooseOp(t);
+    const [name, op] = chooseOp(t, ops);
     t.log.push(`${i}: ${name}`);
     await op(t);
   }
@@ -329,9 +376,11 @@ function repairsLogged(e: Editor): number {
  */
 
 for (let k = 0; k < RUNS; k++) keyboardFuzz(SEED + k, fuzzFile(k));
+keyboardFuzz(SEED, TS_FILE, FORMAT_OPERATIONS);
 
-function keyboardFuzz(seed: number, file: string): void {
-  fixtureTest(suite.pair, `two people typing at once through the keyboard lose nothing (seed ${seed}, ${OPS} operations each)`, async () => {
+function keyboardFuzz(seed: number, file: string, ops = OPERATIONS): void {
+  const what = ops === FORMAT_OPERATIONS ? ' in TypeScript with format on type' : '';
+  fixtureTest(suite.pair, `two people typing at once through the keyboard${what} lose nothing (seed ${seed}, ${OPS} operations each)`, async () => {
     const pair = suite.pair();
     console.log(`# fuzz seed ${seed} (replay: HYPERPAIR_FUZZ_SEED=${seed} HYPERPAIR_FUZZ_OPS=${OPS})`);
     await pair.a.agent('openFile', file);
@@ -341,7 +390,17 @@ function keyboardFuzz(seed: number, file: string): void {
     const fail = (message: string): never => {
       throw new Error(`${message}\nreplay: HYPERPAIR_FUZZ_SEED=${seed} HYPERPAIR_FUZZ_OPS=${OPS}\nA: ${a.log.join('; ')}\nB: ${b.log.join('; ')}`);
     };
-    await Promise.all([run(a), run(b)]);
+    if (ops === FORMAT_OPERATIONS) {
+      // Each editor's formatter at work before the typing (its TypeScript server takes a while to
+      // start): a statement typed at the end is formatted.
+      for (const [e, name] of [[pair.a, 'probeA'], [pair.b, 'probeB']] as const) {
+        await e.page.locator('.monaco-editor .view-lines').first().click();
+        await e.page.keyboard.press('Control+End');
+        await e.page.keyboard.type(`let ${name}=0;`, { delay: 20 });
+        await until(async () => (await e.text(file)).includes(`let ${name} = 0;`), `${e.options.name}'s formatter to format a statement`, 90_000);
+      }
+    }
+    await Promise.all([run(a, ops), run(b, ops)]);
 
     // Both buffers the same, and staying so: the last keystrokes reach each extension host a while
     // after the window has them, so two buffers can agree on a moment that is not yet the end (a CI
