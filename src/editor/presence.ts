@@ -18,6 +18,7 @@ import { placeKey, positionAt, resolveCursors, type CursorSources, type DrawnCur
 import type { DocumentBindings } from './documents';
 import type { SharedCell } from './notebooks';
 import { labelColours, labelLine } from './presence-labels';
+import { OnceSoon } from '../session/once-soon';
 
 export type { PresenceState } from '../sync/awareness';
 export type { DrawnCursor } from '../sync/presence-cursors';
@@ -54,7 +55,7 @@ export class Presence extends Disposable {
   private readonly drawn = new Map<string, DrawnCursor[]>();
   private readonly applied = new Map<string, AppliedDecoration[]>();
   private publishRetry: NodeJS.Timeout | undefined;
-  private renderQueued = false;
+  private readonly renderSoon = new OnceSoon(() => this.render());
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when anyone's presence (file, selections, membership) changes. */
   readonly onDidChange = this.changed.event;
@@ -182,12 +183,7 @@ export class Presence extends Disposable {
   }
 
   private queueRender(): void {
-    if (this.renderQueued) return;
-    this.renderQueued = true;
-    setImmediate(() => {
-      this.renderQueued = false;
-      this.render();
-    });
+    this.renderSoon.request();
   }
 
   private render(): void {

@@ -9,6 +9,7 @@
  * cut off (`refuse`) and its updates still waiting are dropped.
  */
 import { performance } from 'node:perf_hooks';
+import { OnceSoon } from '../session/once-soon';
 import type { PeerInfo } from '../session/transport';
 import { SLICE_MS } from './slicer';
 
@@ -22,8 +23,9 @@ export class IndexIntake {
   private readonly waiting: Waiting[] = [];
   /** Time spent applying in the current turn of the event loop, and whether a new turn resets it. */
   private spent = 0;
-  private turnMarked = false;
-  private drainQueued = false;
+  /** The time spent applying starts again from 0 on the next turn. */
+  private readonly nextTurn = new OnceSoon(() => (this.spent = 0));
+  private readonly drainSoon = new OnceSoon(() => this.drain());
   private closed = false;
 
   constructor(
@@ -36,7 +38,7 @@ export class IndexIntake {
     if (this.closed) return;
     if (this.waiting.length === 0 && this.spent < SLICE_MS) return this.timed(peer, update, complete);
     this.waiting.push({ peer, update, complete });
-    this.drainSoon();
+    this.drainSoon.request();
   }
 
   close(): void {
@@ -45,28 +47,13 @@ export class IndexIntake {
   }
 
   private timed(peer: PeerInfo, update: Uint8Array, complete: boolean): void {
-    if (!this.turnMarked) {
-      this.turnMarked = true;
-      setImmediate(() => {
-        this.turnMarked = false;
-        this.spent = 0;
-      });
-    }
+    this.nextTurn.request();
     const start = performance.now();
     try {
       this.apply(peer, update, complete);
     } finally {
       this.spent += performance.now() - start;
     }
-  }
-
-  private drainSoon(): void {
-    if (this.drainQueued) return;
-    this.drainQueued = true;
-    setImmediate(() => {
-      this.drainQueued = false;
-      this.drain();
-    });
   }
 
   private drain(): void {
@@ -79,6 +66,6 @@ export class IndexIntake {
         for (let i = this.waiting.length - 1; i >= 0; i--) if (this.waiting[i].peer.id === peer.id) this.waiting.splice(i, 1);
       }
     }
-    if (this.waiting.length && !this.closed) this.drainSoon();
+    if (this.waiting.length && !this.closed) this.drainSoon.request();
   }
 }

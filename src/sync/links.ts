@@ -15,6 +15,7 @@ import * as decoding from 'lib0/decoding';
 import type { Awareness } from 'y-protocols/awareness';
 import type { PeerInfo } from '../session/transport';
 import { MAX_AWARENESS_STATES } from './awareness';
+import { endOfTask, OnceSoon } from '../session/once-soon';
 
 /** Links published at most (a session larger than this forwards to everyone beyond it). */
 export const MAX_LINKS = 256;
@@ -35,7 +36,7 @@ export interface LinksTransport {
 export class PeerLinks {
   /** Each directly connected peer's links, as its own connection last delivered them. */
   private readonly linksOf = new Map<string, Set<string>>();
-  private publishQueued = false;
+  private readonly publishSoon = new OnceSoon(() => this.publishNow(), endOfTask);
   private closed = false;
 
   constructor(
@@ -45,20 +46,19 @@ export class PeerLinks {
 
   /** Publishes this peer's links (at the end of the task: a burst of joins is one awareness update). */
   publish(): void {
-    if (this.publishQueued || this.closed) return;
-    this.publishQueued = true;
-    queueMicrotask(() => {
-      this.publishQueued = false;
-      // A peer that withdrew its presence (setLocalState(null)) publishes nothing until it comes back.
-      if (this.closed || this.awareness.getLocalState() === null) return;
-      const peers = this.transport
-        .peers()
-        .map((p) => p.id.slice(0, PREFIX))
-        .sort()
-        .slice(0, MAX_LINKS);
-      const links: LinksState = { of: this.transport.self.id, peers };
-      this.awareness.setLocalStateField('links', links);
-    });
+    if (!this.closed) this.publishSoon.request();
+  }
+
+  private publishNow(): void {
+    // A peer that withdrew its presence (setLocalState(null)) publishes nothing until it comes back.
+    if (this.closed || this.awareness.getLocalState() === null) return;
+    const peers = this.transport
+      .peers()
+      .map((p) => p.id.slice(0, PREFIX))
+      .sort()
+      .slice(0, MAX_LINKS);
+    const links: LinksState = { of: this.transport.self.id, peers };
+    this.awareness.setLocalStateField('links', links);
   }
 
   /** Reads the links a peer published about itself from an awareness update its connection delivered. */

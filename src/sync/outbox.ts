@@ -10,6 +10,7 @@ import type { PeerTransport } from '../session/transport';
 import { ChangeBatch, changedAnything } from './batch';
 import type { PeerLinks } from './links';
 import { encodeAwareness, frames, syncEncoder } from './protocol';
+import { endOfTask, OnceSoon } from '../session/once-soon';
 
 export const STEP1 = 0;
 export const STEP2 = 1;
@@ -33,7 +34,8 @@ interface Outgoing {
 export class Outbox {
   /** In the order the documents first changed. */
   private readonly outgoing = new Map<string, Outgoing>();
-  private flushQueued = false;
+  /** Text changes of one task go out as one update per document, at its end. */
+  private readonly flushSoon = new OnceSoon(() => this.flush(), endOfTask);
   private closed = false;
 
   constructor(
@@ -94,10 +96,7 @@ export class Outbox {
     } else {
       this.outgoing.set(name, { batch: new ChangeBatch(tx.doc, tx), from });
     }
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(() => this.flush());
-    }
+    this.flushSoon.request();
   }
 
   /** Sends the changes still waiting (a peer that leaves right after typing keeps its last edit). */
@@ -121,7 +120,6 @@ export class Outbox {
 
   /** Sends every waiting text change: one update per document. */
   private flush(): void {
-    this.flushQueued = false;
     if (this.outgoing.size === 0) return;
     const pending = [...this.outgoing];
     this.outgoing.clear();

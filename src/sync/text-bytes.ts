@@ -13,6 +13,7 @@ import { isUtf8 } from 'node:buffer';
 import type { PeerTransport } from '../session/transport';
 import { contentHash } from './hash';
 import { MAX_TEXT_DATA, MessageType, ProtocolError, encodeTexts, frames, type TextItem } from './protocol';
+import { OnceSoon } from '../session/once-soon';
 
 /** Texts in one request at most, and their bytes by the entries' sizes (the answer is about that). */
 const BATCH_FILES = 512;
@@ -77,7 +78,7 @@ export class TextBytesFetcher {
   /** Verified bytes by file id, oldest first. */
   private readonly held = new Map<string, { hash: string; bytes: Uint8Array }>();
   private heldBytes = 0;
-  private pumpQueued = false;
+  private readonly pumpSoon = new OnceSoon(() => this.pump());
   private closed = false;
 
   constructor(
@@ -240,13 +241,9 @@ export class TextBytesFetcher {
   }
 
   private schedulePump(): void {
-    if (this.pumpQueued || this.closed) return;
-    this.pumpQueued = true;
-    setImmediate(() => {
-      this.pumpQueued = false;
-      this.pump();
-    });
+    if (!this.closed) this.pumpSoon.request();
   }
+
 
   /** A batch's texts not answered by that member go back in the queue, the member passed over. */
   private giveBack(peerId: string, b: Batch): void {
