@@ -29,7 +29,7 @@ export interface NotebookHost {
   };
   setEditorOwned?(relPath: string, owned: boolean): void;
   readOnly?(): boolean;
-  /** What a cell held when its notebook was last clean, if it has unsaved changes (clean-notebooks.ts). */
+  /** What a cell held when its notebook was last clean, if known (clean-notebooks.ts). */
   cleanCellText?(cell: vscode.NotebookCell): string | undefined;
 }
 

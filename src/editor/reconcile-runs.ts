@@ -61,11 +61,6 @@ export class ReconcileRuns {
     });
   }
 
-  /** Resolves once nothing runs or is queued (a run waiting to be tried again is not waited for). */
-  idle(): Promise<void> {
-    return this.running;
-  }
-
   /**
    * Makes the next `count` runs fail (`throw`) or do nothing while reporting success (`skip`): the
    * two-editor test of the tries again and of the structure check has no other way to make one fail.

@@ -105,8 +105,9 @@ export class WordMend {
   mended(m: Mend, write: () => void): void {
     const clock = this.clock();
     this.typing(write);
-    if (this.clock() > clock) this.moved.record(m.old, clock);
-    if (this.clock() > clock) this.retyped = [...this.retyped.slice(1 - MAX_RETYPED), { clock, typed: m.typed }];
+    if (this.clock() <= clock) return;
+    this.moved.record(m.old, clock);
+    this.retyped = [...this.retyped.slice(1 - MAX_RETYPED), { clock, typed: m.typed }];
   }
 
   /** The clock the letter with `clock` was first typed with (before any mend put it again). */
@@ -145,7 +146,7 @@ export class WordMend {
       // the mend was refused, seed 1165 with paste.) A deletion right after them stays after them; an
       // insertion there would have to stay after them and before the collaborator's text at once.
       const next = placed[k + 1]?.edit;
-      const length = Math.min(own.length, next ? next.offset - e.offset : Infinity);
+      const length = Math.min(own.old.length, next ? next.offset - e.offset : Infinity);
       const end = e.offset + length;
       if (length <= 0 || (next && next.offset === end && next.insert)) continue;
       const moved = read(e.offset, length);
@@ -161,13 +162,13 @@ export class WordMend {
   }
 
   /**
-   * How many of this peer's letters, right after a collaborator's insertion of `length` characters
-   * at `index` in the shared text, go on from the letter right before it and raced that insertion
-   * (see above): the first typed right after that letter (or put again there by a mend), and every
-   * letter of this peer's current run shown after it without a break; with the clock the first was
-   * typed with. Undefined when it is not such a split.
+   * Which of this peer's letters (their ids, in order), right after a collaborator's insertion of
+   * `length` characters at `index` in the shared text, go on from the letter right before it and raced
+   * that insertion (see above): the first typed right after that letter (or put again there by a
+   * mend), and every letter of this peer's current run shown after it without a break; with the clock
+   * the first was typed with. Undefined when it is not such a split.
    */
-  private ownRun(index: number, length: number, run: { from: number; to: number }): { length: number; typed: number; old: Y.ID[] } | undefined {
+  private ownRun(index: number, length: number, run: { from: number; to: number }): { old: Y.ID[]; typed: number } | undefined {
     const { ytext } = this;
     const doc = ytext.doc!;
     const own = doc.clientID;
@@ -195,7 +196,7 @@ export class WordMend {
       item = nextShown(item);
       if (item) clock = item.id.clock;
     }
-    return old.length ? { length: old.length, typed, old } : undefined;
+    return old.length ? { old, typed } : undefined;
   }
 }
 
