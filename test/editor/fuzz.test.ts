@@ -299,12 +299,7 @@ async function sameSpot(line: number, typedA: string, typedB: string, words: str
   await pair.b.caretAt(line, 0);
   await Promise.all([pair.a.page.keyboard.press('End'), pair.b.page.keyboard.press('End')]);
   await Promise.all([pair.a.page.keyboard.type(typedA, { delay: 40 }), pair.b.page.keyboard.type(typedB, { delay: 40 })]);
-  let text = '';
-  await until(async () => {
-    const [ta, tb] = await Promise.all([pair.a.text(SPOT), pair.b.text(SPOT)]);
-    text = ta;
-    return ta === tb;
-  }, 'both buffers to converge', 60_000);
+  const text = await settledText(pair.a, pair.b, SPOT);
   const lineText = text.split('\n')[line];
   for (const w of words) assert.equal(count(lineText, w), 1, `${JSON.stringify(w)} once and whole in ${JSON.stringify(lineText)}`);
   assert.equal(repairsLogged(pair.a) + repairsLogged(pair.b), 0, 'no buffer needed a repair');
@@ -326,6 +321,25 @@ fixtureTest(
   () => sameSpot(2, ' alpha1 alpha2 alpha3', ' BETA1 BETA2 BETA3', ['alpha1', 'alpha2', 'alpha3', 'BETA1', 'BETA2', 'BETA3']),
   120_000,
 );
+
+/**
+ * The text once both buffers are the same and stay so for 2 s: the last keystrokes reach each
+ * extension host a while after the window has them, so two buffers can agree on a moment that is not
+ * yet the end (a CI run compared the disks with such a moment, "A0" where "A011x" was still on its
+ * way; the same-spot test once read "alpha" where "alpha3" was on its way, its screenshot whole).
+ */
+async function settledText(a: Editor, b: Editor, file: string): Promise<string> {
+  let text: string | undefined;
+  let stable = 0;
+  await until(async () => {
+    const [ta, tb] = await Promise.all([a.text(file), b.text(file)]);
+    stable = ta === tb && ta === text ? stable + 1 : 0;
+    text = ta;
+    if (stable < 8) await new Promise((r) => setTimeout(r, 250));
+    return stable >= 8;
+  }, 'both buffers to converge', 60_000);
+  return text!;
+}
 
 function repairsLogged(e: Editor): number {
   const logs = path.join(e.workspaceDir, '..', 'user-data', 'logs');
@@ -402,18 +416,7 @@ function keyboardFuzz(seed: number, file: string, ops = OPERATIONS): void {
     }
     await Promise.all([run(a, ops), run(b, ops)]);
 
-    // Both buffers the same, and staying so: the last keystrokes reach each extension host a while
-    // after the window has them, so two buffers can agree on a moment that is not yet the end (a CI
-    // run compared the disks with such a moment, "A0" where "A011x" was still on its way).
-    let text = '';
-    let stable = 0;
-    await until(async () => {
-      const [ta, tb] = await Promise.all([pair.a.text(file), pair.b.text(file)]);
-      stable = ta === tb && ta === text ? stable + 1 : 0;
-      text = ta;
-      if (stable < 8) await new Promise((r) => setTimeout(r, 250));
-      return stable >= 8;
-    }, 'both buffers to converge', 60_000).catch(async (err: Error) =>
+    const text = await settledText(pair.a, pair.b, file).catch(async (err: Error) =>
       fail(`${err.message}\nA: ${JSON.stringify(await pair.a.text(file))}\nB: ${JSON.stringify(await pair.b.text(file))}`),
     );
     await pair.a.agent('save', file);
