@@ -52,6 +52,25 @@ test('the member asked leaving, or sending nothing for a while, has the others a
   b.heard('y'); // not the member asked: no sign of x
   now = 40;
   await new Promise((r) => setTimeout(r, 60));
-  assert.deepEqual(stalled, ['x', 'y']);
+  assert.deepEqual(stalled, ['x', 'x', 'y'], 'every member, x again');
   b.close();
+});
+
+test('a step 1 lost while the member stays (a duplicate connection dropped under it) is sent again, every silence, until the index is whole', async () => {
+  let now = 0;
+  const asked: string[] = [];
+  const a = new IndexAsker((p) => asked.push(p), false, 20, () => now);
+  a.joined('x');
+  now = 25;
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(asked, ['x', 'x']);
+  now = 50;
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(asked, ['x', 'x', 'x']);
+  a.heard('x');
+  a.indexReady();
+  now = 100;
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(asked, ['x', 'x', 'x'], 'nothing more once the index is whole');
+  a.close();
 });
