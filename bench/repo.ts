@@ -181,7 +181,7 @@ export async function repoRows(net: TestNetwork, cli: string, files: number, str
       note: `${conflictCopies.length} conflict cop${conflictCopies.length === 1 ? 'y' : 'ies'}: ${conflictCopies.slice(0, 3).join(', ')}`,
     });
     const rx = num(cProbe, 'udpRxBytes') / 1024 / 1024;
-    rows.push({ name: `${label}: UDP bytes received joining into that clone`, value: rx, unit: 'MB', goal: '< 1 MB', met: rx < 1, note: 'no text travels (protocol 3): the index, awareness and DHT traffic; see README' });
+    rows.push({ name: `${label}: UDP bytes received joining into that clone`, value: rx, unit: 'MB', goal: '< 1 MB', met: rx < 1, note: 'no text travels (protocol 3), nor the index bases the clone rebuilds (protocol 4): what differs, awareness and DHT traffic; see README' });
 
     const peaks = [sharer, joiner, cloner].map((peer) => peer.peakRssMB() ?? NaN);
     const probes = [sharer, joiner, cloner].map(probeOf);

@@ -22,6 +22,7 @@ import type { ScanReport } from '../sync/scan';
 import { publishSelections, publishUser } from '../sync/awareness';
 import { PresenceIdentity } from '../sync/presence-identity';
 import { ScanCache } from '../sync/scan-cache';
+import { readLocalTexts } from '../sync/local-texts';
 import { nextScanTick, othersScanning, ScanAnnouncer, type ScanningState } from '../sync/scan-progress';
 import { DEFAULT_CAPS, SharedWorkspace, type WorkspaceCaps } from '../sync/workspace';
 
@@ -129,7 +130,20 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const session = options.code ? new Session({ ...sessionOptions, code: options.code }) : Session.start(sessionOptions);
   options.onSession?.(session);
   const caps: WorkspaceCaps = { ...DEFAULT_CAPS, ...options.caps };
-  const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID });
+  // Never share more than the others accept: they would cut this peer off.
+  const scan = {
+    // Sizes, times and hashes of the last scan of this folder: rescans hash only what changed.
+    cache: await ScanCache.open(options.dir, options.stateDir),
+    excludes: options.excludes,
+    maxFileBytes: Math.min(options.maxFileSize ?? Infinity, caps.maxFileBytes),
+    maxFiles: caps.maxFiles,
+    maxTotalBytes: caps.maxTotalBytes,
+  };
+  // A joiner into a folder with files (a clone): the index's bases those files make are built here,
+  // not received (own-bases.ts). Read while the session connects.
+  const localTexts = options.mode === 'join' && !(await isEmptyOrMissingDir(options.dir)) ? readLocalTexts(options.dir, scan) : undefined;
+  localTexts?.catch((err: Error) => logger.warn(`could not read this folder's files before joining: ${err.message}`));
+  const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID, localTexts });
   // Before any connection: it must see who delivers each awareness state from the first one on.
   const presence = new PresenceIdentity(workspace.awareness, session);
   // Every peer publishes who it is (§6.1), the headless one too; an editor adds its file and selections.
@@ -145,15 +159,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
     known: record.known,
     knownTree: record.tree,
     history,
-    // Never share more than the others accept: they would cut this peer off.
-    scan: {
-      // Sizes, times and hashes of the last scan of this folder: rescans hash only what changed.
-      cache: await ScanCache.open(options.dir, options.stateDir),
-      excludes: options.excludes,
-      maxFileBytes: Math.min(options.maxFileSize ?? Infinity, caps.maxFileBytes),
-      maxFiles: caps.maxFiles,
-      maxTotalBytes: caps.maxTotalBytes,
-    },
+    scan,
   });
   record.watch(workspace);
   // A rotated code is the same session: a rejoin with the new code (after a reload) finds this record.

@@ -15,8 +15,9 @@ export const PROTOCOL_NAME = 'hyperpair';
  * 2: texts may travel as bytes and start from a deterministic first state (docs/PROTOCOL.md §6.1).
  * 3: notebooks (`.ipynb`) are shared cell by cell, as index entries of kind `notebook` (§6.1); texts
  *    nobody edited are fetched as bytes by hash, many per message (`texts-get`/`texts-data`, §6).
+ * 4: the index has bases that a joiner holding the same files builds itself (`bases-get`/`bases`, §6.1–6.2).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Largest application payload in one `data` frame. The layers above chunk below it. */
 export const MAX_DATA_FRAME = 12 * 1024 * 1024;

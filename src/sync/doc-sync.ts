@@ -17,9 +17,12 @@ import { IndexIntake } from './index-intake';
 import { IndexLog } from './index-log';
 import type { PeerLinks } from './links';
 import { Outbox, RemoteOrigin, STEP2, UPDATE } from './outbox';
-import { INDEX_DOC, ProtocolError } from './protocol';
+import { encodeBases, frames, INDEX_DOC, ProtocolError } from './protocol';
+import type { Logger } from '../session/log';
 import type { Receiver } from './receiver';
 import { notebookProblem } from './notebook/bounds';
+import { readBases, type BaseDescriptor } from './index-bases';
+import { BASE_BUILT, OwnBases, type LocalTexts } from './own-bases';
 import { applyRemoteUpdate } from './remote-deletions';
 import { Slicer } from './slicer';
 import { isPristine } from './text-base';
@@ -58,6 +61,9 @@ export interface DocSyncParts {
   build(id: string): void;
   /** Whether a text's index entry says someone edited it beyond its first state (§6.1). */
   entryEdited(id: string): boolean;
+  /** A joiner's own files, to build the index's bases from before asking for the rest (own-bases.ts). */
+  localTexts?: Promise<LocalTexts>;
+  logger: Logger;
 }
 
 export class DocSync {
@@ -73,6 +79,10 @@ export class DocSync {
   private readonly intake: IndexIntake;
   /** Whom this peer asks for the index, while it has none: one member first (index-ask.ts). */
   private readonly asker: IndexAsker;
+  /** A joiner with files of its own: the bases it builds before asking for the rest (own-bases.ts). */
+  private readonly own: OwnBases | undefined;
+  /** Members are asked for the index once this joiner knows its own files (resolved at once without). */
+  private readonly localKnown: Promise<unknown>;
 
   constructor(
     private readonly p: DocSyncParts,
@@ -80,7 +90,19 @@ export class DocSync {
   ) {
     this.ready = indexReady;
     this.log = new IndexLog(p.index);
-    this.asker = new IndexAsker((peer) => p.outbox.step1(peer, INDEX_DOC, p.index), indexReady);
+    const step1 = (peer: string) => p.outbox.step1(peer, INDEX_DOC, p.index);
+    this.own = p.localTexts && !indexReady
+      ? new OwnBases({
+          index: p.index,
+          local: p.localTexts,
+          askBases: (peer) => this.sendTo(peer, encodeBases()),
+          step1,
+          apply: (update) => Y.applyUpdate(p.index, update, BASE_BUILT),
+          log: (message) => p.logger.info(message),
+        })
+      : undefined;
+    this.localKnown = this.own ? p.localTexts!.catch(() => undefined) : Promise.resolve();
+    this.asker = new IndexAsker((peer) => (this.own ? this.own.ask(peer) : step1(peer)), indexReady);
     this.intake = new IndexIntake(
       (peer, update, complete) => this.applyIndex(peer, update, complete),
       (peer, err) => p.receiver.cutOff(peer, err),
@@ -99,7 +121,12 @@ export class DocSync {
 
   peerJoined(peer: PeerInfo): void {
     const { outbox, awareness } = this.p;
-    this.asker.joined(peer.id);
+    if (this.own) {
+      // Asked once this peer knows its own files: the member's bases are built from them first.
+      void this.localKnown.then(() => !this.closed && this.p.transport.peers().some((q) => q.id === peer.id) && this.asker.joined(peer.id));
+    } else {
+      this.asker.joined(peer.id);
+    }
     void this.askForEdits(peer.id);
     const states = [...awareness.getStates().keys()].filter((c) => relayable(awareness, c, this.p.transport.self.id));
     // In groups: the states of a session of dozens, with their links, would outgrow one 64 KiB update.
@@ -114,6 +141,7 @@ export class DocSync {
   peerLeft(peer: PeerInfo): void {
     this.p.blobs.peerLeft(peer.id);
     this.indexWantedBy.delete(peer.id);
+    this.own?.left(peer.id);
     this.asker.left(peer.id);
     this.p.receiver.peerLeft(peer.id);
     this.p.texts.peerLeft(peer.id);
@@ -160,10 +188,27 @@ export class DocSync {
     else if (this.p.texts.isBytes(name)) this.p.build(name);
   }
 
+  /** A member asks for the index's bases: those of this peer's index, none while it has no index. */
+  basesGet(peer: PeerInfo): void {
+    this.sendTo(peer.id, encodeBases(this.ready ? readBases(this.p.index) : []));
+  }
+
+  /** The bases this joiner asked a member for. */
+  bases(peer: PeerInfo, bases: readonly BaseDescriptor[]): void {
+    if (!this.own?.expects(peer.id)) throw new ProtocolError('sent bases that were not asked for');
+    this.asker.heard(peer.id);
+    void this.own.received(peer.id, bases);
+  }
+
+  private sendTo(peer: string, message: Uint8Array): void {
+    for (const frame of frames(message)) this.p.transport.send(peer, frame);
+  }
+
   close(): void {
     this.closed = true;
     this.intake.close();
     this.asker.close();
+    this.own?.close();
     this.log.dispose();
     clearTimeout(this.resyncTimer);
     this.p.awareness.off('update', this.onAwarenessUpdate);

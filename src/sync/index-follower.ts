@@ -21,6 +21,7 @@ import { Slicer } from './slicer';
 import { isPristine } from './text-base';
 import type { TextDocs } from './texts';
 import { announceChanges, originOf, type Emit } from './view-changes';
+import { BASE_BUILT } from './own-bases';
 
 export interface IndexFollowerParts {
   index: Y.Doc;
@@ -62,6 +63,8 @@ export class IndexFollower extends Disposable {
     const onUpdate = (update: Uint8Array, origin: unknown) => {
       // Remote updates reached the guard's shadow when they were checked; our own must too.
       if (!(origin instanceof RemoteOrigin)) p.guard.track(update);
+      // Built here from this peer's own files, and in every member's index already (own-bases.ts).
+      if (origin === BASE_BUILT) return;
       p.send(update, origin instanceof RemoteOrigin ? origin.peerId : undefined);
     };
     const onTransaction = (tx: Y.Transaction) => {

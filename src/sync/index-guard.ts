@@ -9,6 +9,7 @@
  * holds the refused change, so it is rebuilt from the real index before the next check.
  */
 import * as Y from 'yjs';
+import { BASES_MAP, MAX_BASES } from './index-bases';
 import { isSafeRelativePath } from './paths';
 import { ProtocolError } from './protocol';
 
@@ -102,6 +103,9 @@ export class IndexGuard {
     // Links and empty folders (tree-entries.ts) are checked when used; here only their number.
     const tree = this.ensure().getMap<unknown>('tree').size;
     if (!problem && tree > this.caps.maxFiles) problem = `index lists ${tree} links and folders (max ${this.caps.maxFiles})`;
+    // Base descriptions (index-bases.ts) are checked when read; here only their number.
+    const bases = this.ensure().getMap<unknown>(BASES_MAP).size;
+    if (!problem && bases > MAX_BASES) problem = `index describes ${bases} bases (max ${MAX_BASES})`;
     if (problem) {
       this.reset();
       throw new ProtocolError(problem);

@@ -6,10 +6,11 @@
 import * as Y from 'yjs';
 import { hasDocument, type ChangeOrigin, type FileEntry } from './api';
 import { entryMap, newId, versionCount } from './entries';
+import { BASES_MAP, baseFileId, buildBase, comparePaths, describeBase, MAX_BASE_FILES, nextBase, type BaseFile } from './index-bases';
 import type { FileView } from './file-view';
 import { contentHash } from './hash';
 import { RemoteOrigin } from './outbox';
-import { validateRelativePath } from './paths';
+import { isSafeRelativePath, validateRelativePath } from './paths';
 import type { Notebook } from './notebook/ipynb';
 import { materialiseNotebook } from './notebook/first-state';
 import { MATERIALISE, materialise } from './text-base';
@@ -72,6 +73,32 @@ export class LocalChanges {
     this.o.sendWhole(id, t.doc);
     this.o.index.transact(() => this.o.entries.set(id, entryMap({ path: p, kind, size, hash })), origin);
     return this.o.view.byId(id)!;
+  }
+
+  /**
+   * Texts held as bytes whose entries are one index base (index-bases.ts): `files` in path order,
+   * after every base before (a joiner takes each base's path range for its own). Undefined, and
+   * nothing made, when that cannot be: the caller makes them one by one.
+   */
+  createBase(files: readonly BaseFile[], origin: ChangeOrigin): FileEntry[] | undefined {
+    if (!files.length || files.length > MAX_BASE_FILES) return undefined;
+    const sorted = [...files].sort((a, b) => comparePaths(a.path, b.path));
+    for (let i = 0; i < sorted.length; i++) {
+      if (!isSafeRelativePath(sorted[i].path) || this.o.view.byPath(sorted[i].path)) return undefined;
+      if (i > 0 && comparePaths(sorted[i - 1].path, sorted[i].path) >= 0) return undefined;
+    }
+    const { k, last } = nextBase(this.o.index);
+    if (k === undefined || (last !== undefined && comparePaths(sorted[0].path, last) <= 0)) return undefined;
+    const ids = sorted.map((f) => baseFileId(f.path));
+    if (ids.some((id) => this.o.entries.has(id))) return undefined;
+    const update = buildBase(k, sorted);
+    const d = describeBase(k, sorted, update);
+    for (const id of ids) this.o.texts.holdAsBytes(id);
+    // Two transactions: Yjs counts one that applies an update as not local, and one not local that
+    // writes this peer's own client id makes it take another id.
+    Y.applyUpdate(this.o.index, update, origin);
+    this.o.index.transact(() => this.o.index.getMap<unknown>(BASES_MAP).set(String(k), { first: d.first, last: d.last, count: d.count, update: d.update }), origin);
+    return ids.map((id) => this.o.view.byId(id)!);
   }
 
   rename(id: string, newPath: string, origin: ChangeOrigin): void {

@@ -21,7 +21,7 @@ import { FolderGuard, type Halt } from './folder-guard';
 import { MirrorCore, type MirrorEvents, type MirrorOptions } from './mirror-core';
 import { takeRestart } from './restart-intake';
 import { ExcludeRules, scanFolder, type ScanReport } from './scan';
-import { shareBatch } from './share-files';
+import { shareBatch, type ShareTarget } from './share-files';
 import { Slicer } from './slicer';
 import { CheckedFolders } from './first-copy';
 import { TreeMirror } from './tree-mirror';
@@ -95,7 +95,13 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
    * (share-files.ts): the session may already be open. Returns what was left out, and why.
    */
   async share(): Promise<ScanReport> {
-    const target = { root: this.root, ws: this.ws, addFromDisk: (rel: string, bytes: Buffer, hash?: string) => this.intake.addFromDisk(rel, bytes, true, hash), isClosed: () => this.core.closed };
+    const target: ShareTarget = {
+      root: this.root,
+      ws: this.ws,
+      addFromDisk: (rel, bytes, hash) => this.intake.addFromDisk(rel, bytes, true, hash),
+      addTextsAsBase: (files) => this.intake.addTextsAsBase(files),
+      isClosed: () => this.core.closed,
+    };
     const { report, rules } = await scanFolder(this.root, { ...this.options.scan, onFiles: (batch, r, read) => shareBatch(target, batch, r, read) });
     this.core.rules = rules;
     this.tree.share(report.links, report.folders);

@@ -7,6 +7,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { MAX_TEXT_BYTES } from './classify';
 import { isHash } from './hash';
+import { isDescriptor, MAX_BASES, type BaseDescriptor } from './index-bases';
 
 export const enum MessageType {
   /** docName, then one y-protocols sync message (step 1, step 2 or update). */
@@ -25,6 +26,10 @@ export const enum MessageType {
   TextsGet = 6,
   /** Version 3: the answer to one `TextsGet`: count, then (file id, hash, found, bytes if found) each. */
   TextsData = 7,
+  /** Version 4: a request for the index's base descriptions (index-bases.ts); no fields. */
+  BasesGet = 8,
+  /** Version 4: the answer to one `BasesGet`: count, then (k, first, last, count, update hash) each. */
+  Bases = 9,
 }
 
 export const INDEX_DOC = 'index';
@@ -63,7 +68,9 @@ export type Message =
   | { type: MessageType.BlobData; hash: string; data: Uint8Array }
   | { type: MessageType.BlobMissing; hash: string }
   | { type: MessageType.Part; more: boolean; data: Uint8Array }
-  | { type: MessageType.TextsGet | MessageType.TextsData; items: TextItem[] };
+  | { type: MessageType.TextsGet | MessageType.TextsData; items: TextItem[] }
+  | { type: MessageType.BasesGet }
+  | { type: MessageType.Bases; bases: BaseDescriptor[] };
 
 export function isDocName(name: string): boolean {
   return name === INDEX_DOC || /^[0-9a-f]{32}$/.test(name);
@@ -104,6 +111,10 @@ export function decodeMessage(bytes: Uint8Array): Message {
       case MessageType.TextsGet:
       case MessageType.TextsData:
         return { type, items: readTextItems(d, type === MessageType.TextsData) };
+      case MessageType.BasesGet:
+        return { type };
+      case MessageType.Bases:
+        return { type, bases: readBases(d) };
       default:
         throw new ProtocolError(`unknown message type ${type}`);
     }
@@ -137,6 +148,34 @@ function readTextItems(d: decoding.Decoder, answer: boolean): TextItem[] {
     items.push({ id, hash, bytes });
   }
   return items;
+}
+
+function readBases(d: decoding.Decoder): BaseDescriptor[] {
+  const n = decoding.readVarUint(d);
+  if (n > MAX_BASES) throw new ProtocolError(`${n} bases in one message (max ${MAX_BASES})`);
+  const bases: BaseDescriptor[] = [];
+  for (let i = 0; i < n; i++) {
+    const b = { k: decoding.readVarUint(d), first: decoding.readVarString(d), last: decoding.readVarString(d), count: decoding.readVarUint(d), update: decoding.readVarString(d) };
+    if (!isDescriptor(b)) throw new ProtocolError('malformed base description');
+    bases.push(b);
+  }
+  return bases;
+}
+
+/** A `BasesGet`, or (with `bases`) the `Bases` that answers it. */
+export function encodeBases(bases?: readonly BaseDescriptor[]): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, bases ? MessageType.Bases : MessageType.BasesGet);
+  if (!bases) return encoding.toUint8Array(e);
+  encoding.writeVarUint(e, bases.length);
+  for (const b of bases) {
+    encoding.writeVarUint(e, b.k);
+    encoding.writeVarString(e, b.first);
+    encoding.writeVarString(e, b.last);
+    encoding.writeVarUint(e, b.count);
+    encoding.writeVarString(e, b.update);
+  }
+  return encoding.toUint8Array(e);
 }
 
 /** A `TextsGet` (items without bytes) or a `TextsData` (each item's bytes, or not found). */

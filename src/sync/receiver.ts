@@ -12,6 +12,7 @@ import { MAX_AWARENESS_STATES } from './awareness';
 import type { BlobStore } from './blobs';
 import type { PeerLinks } from './links';
 import { RemoteOrigin, STEP1, STEP2, UPDATE } from './outbox';
+import type { BaseDescriptor } from './index-bases';
 import { MessageType, ProtocolError, Reassembly, decodeMessage, type Message, type TextItem } from './protocol';
 
 /** Awareness updates from a peer are at most this large. */
@@ -24,6 +25,10 @@ export interface SyncHandler {
   step1(peer: PeerInfo, name: string, stateVector: Uint8Array): void;
   /** A step 2 (`complete`) or an update, from a peer allowed to edit. Throws ProtocolError. */
   apply(peer: PeerInfo, name: string, update: Uint8Array, complete: boolean): void;
+  /** Version 4: a member asks for the index's bases (answered at once). */
+  basesGet(peer: PeerInfo): void;
+  /** Version 4: the answer to this peer's `bases-get`. Throws ProtocolError when none was asked. */
+  bases(peer: PeerInfo, bases: readonly BaseDescriptor[]): void;
 }
 
 /** Texts' first-state bytes by hash (§6.2, version 3): requests to answer, answers to take. */
@@ -107,6 +112,10 @@ export class Receiver {
       case MessageType.TextsData:
         if (!this.textBytes.receive(peer.id, m.items)) throw new ProtocolError('sent texts that were not asked for or do not match their hashes');
         return;
+      case MessageType.BasesGet:
+        return this.sync.basesGet(peer);
+      case MessageType.Bases:
+        return this.sync.bases(peer, m.bases);
       case MessageType.Part:
         throw new ProtocolError('unexpected part');
     }

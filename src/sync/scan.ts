@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { readGitTree, trackedFolders, type GitTree } from './git-tree';
 import { contentHash } from './hash';
+import { comparePaths } from './index-bases';
 import { Slicer } from './slicer';
 import { readLink, linkSkipReason } from './symlinks';
 import { findTreeEntries, type ScannedLink } from './tree-walk';
@@ -290,7 +291,8 @@ async function scanGit(root: string, tree: GitTree, rules: ExcludeRules, options
   const user = ignore().add(options.excludes ?? []);
   const candidates: string[] = [];
   const slicer = new Slicer();
-  for (const rel of [...tree.tracked, ...tree.untracked].sort()) {
+  // In path order (index-bases.ts): a start's files go into the index's bases in the order listed.
+  for (const rel of [...tree.tracked, ...tree.untracked].sort(comparePaths)) {
     await slicer.maybeYield();
     if (rel.endsWith('/')) {
       // git lists a repository nested in this one (not a submodule) as one folder, and never descends.

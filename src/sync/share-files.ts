@@ -4,7 +4,10 @@
  * file), and the event loop gets a turn before the next batch. So the session can be open while the
  * folder is still being read: peers receive the index as it grows.
  */
+import { asText, MAX_TEXT_BYTES } from './classify';
 import { readIfFile } from './fsutil';
+import { contentHash } from './hash';
+import { isNotebookPath } from './notebook/first-state';
 import { resolveInside } from './paths';
 import { Slicer } from './slicer';
 import { leaveOut, type ScannedFile, type ScanReport } from './scan';
@@ -24,7 +27,20 @@ export interface ShareTarget {
   ws: SharedWorkspace;
   /** `hash`: the bytes' hash, when known already (the scan hashed these very bytes). */
   addFromDisk(rel: string, bytes: Buffer, hash?: string): void;
+  /** Texts as one index base (index-bases.ts); false when they cannot be one (then added one by one). */
+  addTextsAsBase?(files: readonly BaseText[]): boolean;
   isClosed(): boolean;
+}
+
+type Read = { rel: string; bytes: Buffer; hash?: string };
+type BaseText = { rel: string; bytes: Buffer; hash: string; text: string };
+
+/** Adds `f` to `texts` if it is a text that can be in a base (not a notebook); whether it did. */
+function takeText(f: Read, texts: BaseText[]): boolean {
+  const text = isNotebookPath(f.rel) ? undefined : asText(f.bytes, MAX_TEXT_BYTES);
+  if (text === undefined) return false;
+  texts.push({ rel: f.rel, bytes: f.bytes, hash: f.hash ?? contentHash(f.bytes), text });
+  return true;
 }
 
 /** `read`: bytes the scan read and hashed, by path (scan.ts `onFiles`): not read again. */
@@ -47,14 +63,19 @@ export async function shareBatch(t: ShareTarget, batch: ScannedFile[], report: S
   const slicer = new Slicer();
   for (let i = 0; i < todo.length && !t.isClosed(); ) {
     const end = Math.min(todo.length, i + MAX_PER_TRANSACTION);
-    t.ws.index.transact(() => {
-      for (; i < end && !slicer.spent(); i++) {
-        const bytes = bytesOf[i];
-        const hashed = read.has(todo[i].rel) ? todo[i].hash : undefined;
-        if (bytes && !t.ws.byPath(todo[i].rel)) t.addFromDisk(todo[i].rel, bytes, hashed);
-        else if (!bytes) leaveOut(report, todo[i], 'it could not be read');
-      }
-    }, 'disk');
+    const slice: Read[] = [];
+    for (; i < end && !slicer.spent(); i++) {
+      const bytes = bytesOf[i];
+      const hashed = read.has(todo[i].rel) ? todo[i].hash : undefined;
+      if (!bytes) leaveOut(report, todo[i], 'it could not be read');
+      else if (!t.ws.byPath(todo[i].rel)) slice.push({ rel: todo[i].rel, bytes, hash: hashed });
+    }
+    // Texts (not notebooks) as one base, which a joiner holding the same files builds itself. Not
+    // inside the transaction below: Yjs counts a transaction that applies an update as a peer's.
+    const texts: BaseText[] = [];
+    const rest = t.addTextsAsBase ? slice.filter((f) => !takeText(f, texts)) : slice;
+    if (texts.length && !t.addTextsAsBase!(texts)) rest.push(...texts);
+    if (rest.length) t.ws.index.transact(() => rest.forEach((f) => t.addFromDisk(f.rel, f.bytes, f.hash)), 'disk');
     await slicer.maybeYield();
   }
 }

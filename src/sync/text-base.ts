@@ -9,6 +9,7 @@
  */
 import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
+import { FIRST_BASE_CLIENT, MAX_BASES } from './index-bases';
 import { contentHash } from './hash';
 
 /** The Yjs client id of every text's first state; no peer edits as it. */
@@ -91,7 +92,8 @@ export function baseText(bytes: Uint8Array, hash: string): string | undefined {
   }
 }
 
-/** A Yjs client id for a peer's own edits: random, never BASE_CLIENT. */
+/** A Yjs client id for a peer's own edits: random, never BASE_CLIENT nor an index base's (index-bases.ts, version 4). */
 export function ownClientId(random: number): number {
-  return random === BASE_CLIENT ? 1 : random;
+  if (random === BASE_CLIENT) return 1;
+  return random >= FIRST_BASE_CLIENT ? random - MAX_BASES : random;
 }

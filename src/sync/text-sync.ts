@@ -15,7 +15,7 @@ import { INDEX_DOC } from './protocol';
 import { Receiver, type TextBytesHandler } from './receiver';
 import { TextLoader } from './text-loader';
 
-export interface TextSyncParts extends Pick<DocSyncParts, 'transport' | 'index' | 'awareness' | 'guard' | 'texts' | 'outbox' | 'links' | 'blobs' | 'indexArrived'> {
+export interface TextSyncParts extends Pick<DocSyncParts, 'transport' | 'index' | 'awareness' | 'guard' | 'texts' | 'outbox' | 'links' | 'blobs' | 'indexArrived' | 'localTexts'> {
   logger: Logger;
   entries: Y.Map<Y.Map<unknown>>;
   caps: WorkspaceCaps;
@@ -65,6 +65,8 @@ export class TextSync extends Disposable {
       admits: (name) => name === INDEX_DOC || p.entries.has(name) || p.texts.has(name) || p.texts.size < p.caps.maxFiles,
       step1: (peer, name, sv) => sync.step1(peer, name, sv),
       apply: (peer, name, update, complete) => sync.apply(peer, name, update, complete),
+      basesGet: (peer) => sync.basesGet(peer),
+      bases: (peer, bases) => sync.bases(peer, bases),
     }, p.textBytes);
     const sync: DocSync = new DocSync(
       {
@@ -82,6 +84,8 @@ export class TextSync extends Disposable {
         textArrived: (id) => loader.markReady(id),
         build: (id) => void loader.buildOrFetch(id),
         entryEdited: (id) => p.entries.get(id)?.get('edited') === true,
+        localTexts: p.localTexts,
+        logger: p.logger,
       },
       p.mode === 'share',
     );

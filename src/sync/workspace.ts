@@ -36,6 +36,8 @@ export { originOf } from './view-changes';
 import { INDEX_DOC } from './protocol';
 import { ConflictRules } from './rules';
 import { ownClientId } from './text-base';
+import type { BaseFile } from './index-bases';
+import type { LocalTexts } from './own-bases';
 import { FirstStates } from './first-states';
 import type { TextLoader, TextSource } from './text-loader';
 import { TextSync } from './text-sync';
@@ -57,6 +59,8 @@ export interface WorkspaceOptions {
   caps?: Partial<WorkspaceCaps>;
   /** How long a text document request waits for one peer before asking another. */
   docRequestTimeoutMs?: number;
+  /** A joiner into a folder with files: those files, to build the index's bases from (own-bases.ts). */
+  localTexts?: Promise<LocalTexts>;
 }
 
 export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Workspace {
@@ -147,6 +151,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
       caps,
       mode: options.mode,
       docRequestTimeoutMs: options.docRequestTimeoutMs ?? 10_000,
+      localTexts: options.localTexts,
       pathOf: (id) => this.view.byId(id)?.path ?? id,
       indexArrived: (from) => this.follower.catchUp(new Set(entries.keys()), 'remote', from),
       textBytes: this.firstStates,
@@ -344,6 +349,14 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
 
   createLazyText(path: string, size: number, hash: string, origin: ChangeOrigin): FileEntry {
     return this.local.createLazyText(path, size, hash, origin);
+  }
+
+  /**
+   * Texts held as bytes, made as one index base (index-bases.ts, version 4) that a joiner with the
+   * same files builds itself; undefined (nothing made) when the index can take no further base there.
+   */
+  createLazyTextsAsBase(files: readonly BaseFile[], origin: ChangeOrigin): FileEntry[] | undefined {
+    return this.local.createBase(files, origin);
   }
 
   /** A new notebook file (version 3): shared cell by cell, sent whole to the members like a new text. */

@@ -1,0 +1,135 @@
+/**
+ * Index bases (docs/PROTOCOL.md §6.1, version 4): the entries of a sharer's start made so that a
+ * peer holding the same files can build them itself, byte for byte, instead of receiving them.
+ *
+ * Two people with clones of one repository: the joiner already has nearly every file, and texts
+ * nobody edited travel by hash (a clone's file is used as it is), yet the index alone was ~200 bytes
+ * a file on the wire (6 MB at 30,000 files). A base is one Yjs update made by a client id of its own
+ * (FIRST_BASE_CLIENT + k), from nothing but a list of text files (path, size, hash) in path order,
+ * with file ids derived from the paths: anyone with that list makes the same bytes. The sharer
+ * describes each base in the index's `bases` map (its path range, file count and the update's hash);
+ * a joiner asks a member for those descriptions first (`bases-get`), builds every base whose range
+ * its own files fill to the same hash, and then asks for the index with a state vector that already
+ * holds those clients: the member's answer is only what the bases lack (renames, deletions, other
+ * files, later changes). The hash is of the update itself, so a base built here is exactly the one
+ * the sharer applied, or it is not used.
+ */
+import sodium from 'sodium-universal';
+import * as Y from 'yjs';
+import { entryMap } from './entries';
+import { isHash } from './hash';
+import { isSafeRelativePath } from './paths';
+
+/** Bases in one index at most; each has a client id of its own. */
+export const MAX_BASES = 1024;
+/** Base k is made by client id FIRST_BASE_CLIENT + k: the top of Yjs's 32-bit range, which no peer takes for itself (ownClientId). */
+export const FIRST_BASE_CLIENT = 2 ** 32 - MAX_BASES;
+/** Files in one base at most (a sharer's index transaction holds at most 100, share-files.ts). */
+export const MAX_BASE_FILES = 1024;
+/** The index's map of base descriptions: String(k) → BaseDescriptor without k. */
+export const BASES_MAP = 'bases';
+
+export interface BaseFile {
+  path: string;
+  size: number;
+  /** Hex BLAKE2b-256 of the file's bytes (its text's first state, §6.1). */
+  hash: string;
+}
+
+export interface BaseDescriptor {
+  k: number;
+  /** The first and last path of the base, in path order (comparePaths). */
+  first: string;
+  last: string;
+  count: number;
+  /** Hex BLAKE2b-256 of the base's update. */
+  update: string;
+}
+
+/**
+ * Path order, the order in which a scan walks a folder: in each folder, its files by name, then its
+ * subfolders by name, each with everything below it; names compared by UTF-16 code units. So
+ * `a/z`, `a/b/x`, `a-b/y` (a path that is a prefix of another, by segments, comes first).
+ */
+export function comparePaths(a: string, b: string): number {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; ; i++) {
+    const fileX = i === x.length - 1;
+    const fileY = i === y.length - 1;
+    if (x[i] !== y[i]) {
+      if (fileX !== fileY) return fileX ? -1 : 1;
+      return x[i] < y[i] ? -1 : 1;
+    }
+    if (fileX || fileY) return x.length - y.length;
+  }
+}
+
+const ID_CONTEXT = Buffer.from('hyperpair/base-id\0', 'utf8');
+
+/** A base entry's file id: 32 hex characters of BLAKE2b-128("hyperpair/base-id\0" || UTF-8 path). */
+export function baseFileId(path: string): string {
+  const out = Buffer.alloc(16);
+  sodium.crypto_generichash(out, Buffer.concat([ID_CONTEXT, Buffer.from(path, 'utf8')]));
+  return out.toString('hex');
+}
+
+/**
+ * Base k's update: in a document of its own with client id FIRST_BASE_CLIENT + k, one transaction
+ * that, for each file in the order given, sets `files[baseFileId(path)]` to a new Y.Map holding
+ * `path`, `kind` ("text"), `size` and `hash`, set in that order; the update is that document's whole
+ * state (Y.encodeStateAsUpdate). `files` must be in path order, each path once.
+ */
+export function buildBase(k: number, files: readonly BaseFile[]): Uint8Array {
+  const doc = new Y.Doc({ gc: false });
+  doc.clientID = FIRST_BASE_CLIENT + k;
+  const entries = doc.getMap<Y.Map<unknown>>('files');
+  doc.transact(() => {
+    for (const f of files) entries.set(baseFileId(f.path), entryMap({ path: f.path, kind: 'text', size: f.size, hash: f.hash }));
+  });
+  const update = Y.encodeStateAsUpdate(doc);
+  doc.destroy();
+  return update;
+}
+
+export function updateHash(update: Uint8Array): string {
+  const out = Buffer.alloc(32);
+  sodium.crypto_generichash(out, update);
+  return out.toString('hex');
+}
+
+export function describeBase(k: number, files: readonly BaseFile[], update: Uint8Array): BaseDescriptor {
+  return { k, first: files[0].path, last: files[files.length - 1].path, count: files.length, update: updateHash(update) };
+}
+
+/** A description as peers send it (in the index or in a `bases` message), checked field by field. */
+export function isDescriptor(d: unknown): d is BaseDescriptor {
+  if (typeof d !== 'object' || d === null) return false;
+  const x = d as Partial<Record<keyof BaseDescriptor, unknown>>;
+  return (
+    typeof x.k === 'number' && Number.isInteger(x.k) && x.k >= 0 && x.k < MAX_BASES &&
+    typeof x.first === 'string' && isSafeRelativePath(x.first) &&
+    typeof x.last === 'string' && isSafeRelativePath(x.last) &&
+    comparePaths(x.first, x.last) <= 0 &&
+    typeof x.count === 'number' && Number.isInteger(x.count) && x.count >= 1 && x.count <= MAX_BASE_FILES &&
+    isHash(x.update)
+  );
+}
+
+/** The well-formed base descriptions of an index, by k. */
+export function readBases(index: Y.Doc): BaseDescriptor[] {
+  const out: BaseDescriptor[] = [];
+  for (const [key, value] of index.getMap<unknown>(BASES_MAP)) {
+    const d = typeof value === 'object' && value !== null ? { ...(value as object), k: Number(key) } : undefined;
+    if (String(Number(key)) === key && isDescriptor(d)) out.push(d);
+  }
+  return out.sort((a, b) => a.k - b.k);
+}
+
+/** The next free k of an index's bases (undefined when every one is taken), and the last path any base holds. */
+export function nextBase(index: Y.Doc): { k: number | undefined; last: string | undefined } {
+  const bases = readBases(index);
+  const k = bases.length ? Math.max(...bases.map((b) => b.k)) + 1 : 0;
+  const last = bases.reduce<string | undefined>((max, b) => (max === undefined || comparePaths(b.last, max) > 0 ? b.last : max), undefined);
+  return { k: k < MAX_BASES ? k : undefined, last };
+}

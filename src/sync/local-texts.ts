@@ -1,0 +1,33 @@
+/**
+ * A joiner's own files, read before it asks for the index: the texts among them build the index's
+ * bases this folder holds already (own-bases.ts). Read with the scan a start uses, so that the same
+ * files are found, and with its cache, so that the joiner's own scan afterwards hashes nothing again.
+ */
+import { asText, MAX_TEXT_BYTES } from './classify';
+import { readIfFile } from './fsutil';
+import { comparePaths } from './index-bases';
+import { isNotebookPath } from './notebook/first-state';
+import type { LocalTexts } from './own-bases';
+import { resolveInside } from './paths';
+import { scanFolder, type ScanOptions } from './scan';
+
+export async function readLocalTexts(root: string, options: ScanOptions): Promise<LocalTexts> {
+  const { report } = await scanFolder(root, { ...options, onFiles: undefined });
+  const files = report.files
+    .flatMap((f) => (f.hash !== undefined && !isNotebookPath(f.rel) ? [{ path: f.rel, size: f.size, hash: f.hash }] : []))
+    .sort((a, b) => comparePaths(a.path, b.path));
+  // Each file read once at most, whatever the bases a member lists (their ranges may overlap).
+  const judged = new Map<string, Promise<boolean>>();
+  const judge = async (rel: string) => {
+    const bytes = await readIfFile(resolveInside(root, rel)).catch(() => undefined);
+    return bytes !== undefined && asText(bytes, MAX_TEXT_BYTES) !== undefined;
+  };
+  return {
+    files,
+    isText: (rel) => {
+      let verdict = judged.get(rel);
+      if (!verdict) judged.set(rel, (verdict = judge(rel)));
+      return verdict;
+    },
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * Index bases (docs/PROTOCOL.md §6.1, §6.2, version 4): a sharer's start makes its texts' entries as
+ * bases that a joiner holding the same files builds itself, byte for byte; the joiner then receives
+ * only what the bases lack, and ends with exactly the sharer's index.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as decoding from 'lib0/decoding';
+import * as Y from 'yjs';
+import { contentHash } from '../../src/sync/hash';
+import { baseFileId, buildBase, comparePaths, FIRST_BASE_CLIENT, readBases, updateHash, type BaseFile } from '../../src/sync/index-bases';
+import { buildOwnBases, type LocalTexts } from '../../src/sync/own-bases';
+import { decodeMessage, encodeBases, INDEX_DOC, MessageType } from '../../src/sync/protocol';
+import { scanFolder } from '../../src/sync/scan';
+import { ownClientId } from '../../src/sync/text-base';
+import { SharedWorkspace } from '../../src/sync/workspace';
+import { MemoryTransport, link } from '../helpers/memory-transport';
+import { waitFor } from '../helpers/testnet';
+import { tempDir, writeTree } from '../helpers/tree';
+
+const file = (path: string, text: string): BaseFile => ({ path, size: Buffer.byteLength(text), hash: contentHash(Buffer.from(text)) });
+
+test('path order: in each folder its files, then its subfolders, by UTF-16 code units; a scan lists files in that order', async () => {
+  const paths = ['a-b/y', 'a/b/x', 'b', 'a/z', 'a/b/c/d', 'a/B', 'é', 'a/b/w'];
+  assert.deepEqual([...paths].sort(comparePaths), ['b', 'é', 'a/B', 'a/z', 'a/b/w', 'a/b/x', 'a/b/c/d', 'a-b/y']);
+  const root = tempDir();
+  writeTree(root, Object.fromEntries(paths.map((p) => [p, p])));
+  for (const git of [false]) {
+    const { report } = await scanFolder(root, { git });
+    const listed = report.files.map((f) => f.rel);
+    assert.deepEqual(listed, [...listed].sort(comparePaths), 'the walk lists in path order');
+  }
+});
+
+test('a base is the same bytes wherever it is built, made by its own client id; a worked example', () => {
+  const files = [file('README.md', 'hello\n'), file('src/a.ts', 'export {};\n')];
+  const one = buildBase(3, files);
+  assert.deepEqual(buildBase(3, files), one);
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, one);
+  assert.deepEqual([...Y.decodeStateVector(Y.encodeStateVector(doc)).keys()], [FIRST_BASE_CLIENT + 3]);
+  const entry = doc.getMap<Y.Map<unknown>>('files').get(baseFileId('src/a.ts'))!;
+  assert.deepEqual(entry.toJSON(), { path: 'src/a.ts', kind: 'text', size: 11, hash: files[1].hash });
+  // The example in docs/PROTOCOL.md §6.1: base 0 of one file `a` holding `x`.
+  const example = buildBase(0, [file('a', 'x')]);
+  assert.equal(baseFileId('a'), 'e77405e84936414406ac55292a6b7add');
+  assert.equal(
+    Buffer.from(example).toString('hex'),
+    '010580f8ffff0f0027010566696c657320653737343035653834393336343134343036616335353239326136623761646401280080f8ffff0f00047061746801770161280080f8ffff0f00046b696e6401770474657874280080f8ffff0f000473697a65017d01280080f8ffff0f0004686173680177406431363164373131343561626565633565663135616263663034353963656336306132373332316532663061633065663761636535323534663539343434373600',
+  );
+  assert.equal(updateHash(example), 'dce8e44754d5dc61b0cb7871bc6d56f80727d481df4ea0f6b4be9ea3b93f9995');
+  // No peer edits as a base's client.
+  assert.ok(ownClientId(FIRST_BASE_CLIENT + 5) < FIRST_BASE_CLIENT);
+  assert.equal(ownClientId(12345), 12345);
+});
+
+test('a joiner builds only the bases its files fill to the same hash: binaries in a range are passed over, a changed or missing file spoils only its own base', async () => {
+  const sharerFiles = Array.from({ length: 30 }, (_, i) => file(`src/f${String(i).padStart(2, '0')}.ts`, `// ${i}\n`));
+  const bases = [0, 1, 2].map((k) => {
+    const part = sharerFiles.slice(k * 10, k * 10 + 10);
+    const update = buildBase(k, part);
+    return { k, first: part[0].path, last: part[part.length - 1].path, count: part.length, update: updateHash(update) };
+  });
+  const own = [...sharerFiles];
+  own[13] = file(own[13].path, 'my change\n'); // base 1 spoiled
+  own.splice(25, 0, file('src/f24.z.bin', 'binary, say')); // in base 2's range, not a text
+  const local: LocalTexts = { files: own.sort((a, b) => comparePaths(a.path, b.path)), isText: async (p) => !p.endsWith('.bin') };
+  const built = await buildOwnBases(bases, local);
+  assert.deepEqual(built.map((u) => updateHash(u)), [bases[0].update, bases[2].update]);
+});
+
+/** Index answers (steps 2 and updates) that `from` sends `to`, in bytes. */
+function countIndexAnswers(from: MemoryTransport, to: MemoryTransport): { bytes: number } {
+  const counted = { bytes: 0 };
+  const send = from.send.bind(from);
+  from.send = (peer, data) => {
+    const m = decodeMessage(data);
+    if (peer === to.self.id && m.type === MessageType.Sync && m.doc === INDEX_DOC && decoding.readVarUint(m.decoder) !== 0) counted.bytes += data.byteLength;
+    return send(peer, data);
+  };
+  return counted;
+}
+
+const entriesOf = (ws: SharedWorkspace) => JSON.stringify(ws.files().map((f) => [f.id, f.path, f.kind, f.size, f.hash]).sort());
+
+test('a joiner with a clone receives only what the bases lack, and ends with exactly the sharer\'s index', async () => {
+  const [ts, tj] = [new MemoryTransport('sharer'), new MemoryTransport('joiner')];
+  const sharer = new SharedWorkspace({ transport: ts, mode: 'share' });
+  const files = Array.from({ length: 2000 }, (_, i) => file(`src/d${String(i >> 6).padStart(2, '0')}/f${String(i).padStart(4, '0')}.ts`, `// ${i}\n`));
+  for (let i = 0; i < files.length; i += 100) assert.ok(sharer.createLazyTextsAsBase(files.slice(i, i + 100), 'disk'));
+  assert.equal(readBases(sharer.index).length, 20);
+  // A base out of order, or of a path taken, is refused (the caller makes those files one by one).
+  assert.equal(sharer.createLazyTextsAsBase([file('src/a.ts', 'x')], 'disk'), undefined);
+  assert.equal(sharer.createLazyTextsAsBase([files[0]], 'disk'), undefined);
+  // What happened since the start: a rename, a deletion, a new file, an edit.
+  sharer.rename(sharer.byPath(files[5].path)!.id, 'renamed.ts', 'editor');
+  sharer.remove(sharer.byPath(files[700].path)!.id, 'editor');
+  sharer.createText('new.md', 'new\n', 'editor');
+  // The clone: the same files but one changed and one missing (their two bases are not built).
+  const own = files.filter((_, i) => i !== 1500).map((f, i) => (i === 900 ? file(f.path, 'changed\n') : f));
+  const localTexts = Promise.resolve<LocalTexts>({ files: own, isText: async () => true });
+  const joiner = new SharedWorkspace({ transport: tj, mode: 'join', localTexts });
+  const counted = countIndexAnswers(ts, tj);
+  try {
+    link(ts, tj);
+    await joiner.whenIndexReady();
+    await waitFor(() => entriesOf(joiner) === entriesOf(sharer), 'the joiner\'s index the same as the sharer\'s');
+    assert.deepEqual(joiner.index.getMap('bases').toJSON(), sharer.index.getMap('bases').toJSON());
+    const whole = Y.encodeStateAsUpdate(sharer.index).byteLength;
+    // 18 of 20 bases built: what travelled is about two bases and the changes.
+    assert.ok(counted.bytes < 0.2 * whole, `the joiner received ${counted.bytes} bytes of index answers for an index of ${whole}`);
+    // And they stay one index: a change on either side reaches the other.
+    joiner.rename(joiner.byPath(files[10].path)!.id, 'moved-by-joiner.ts', 'editor');
+    await waitFor(() => sharer.byPath('moved-by-joiner.ts') !== undefined && entriesOf(joiner) === entriesOf(sharer), 'the joiner\'s rename on the sharer');
+  } finally {
+    sharer.close();
+    joiner.close();
+  }
+});
+
+test('a joiner without files of its own, or whose member has no bases, asks for the index as before; bases it did not ask for cut the sender off', async () => {
+  const [ts, tj, tx] = [new MemoryTransport('sharer2'), new MemoryTransport('joiner2'), new MemoryTransport('stranger')];
+  const sharer = new SharedWorkspace({ transport: ts, mode: 'share' });
+  for (let i = 0; i < 50; i++) sharer.createText(`n${i}.md`, `${i}\n`, 'disk');
+  const joiner = new SharedWorkspace({ transport: tj, mode: 'join', localTexts: Promise.resolve({ files: [file('n1.md', '1\n')], isText: async () => true }) });
+  try {
+    link(ts, tj);
+    await joiner.whenIndexReady();
+    await waitFor(() => entriesOf(joiner) === entriesOf(sharer), 'the same index');
+    link(tx, tj);
+    tx.send(tj.self.id, encodeBases([]));
+    await waitFor(() => tx.peers().length === 0 || tj.disconnected.some((d) => d.peer === tx.self.id), 'the unasked sender cut off');
+  } finally {
+    sharer.close();
+    joiner.close();
+  }
+});
+
+test('a member that never answers bases-get: the joiner asks for the whole index after 3 s, and a late answer is dropped, not refused', async () => {
+  const [ts, tj] = [new MemoryTransport('sharer3'), new MemoryTransport('joiner3')];
+  const sharer = new SharedWorkspace({ transport: ts, mode: 'share' });
+  sharer.createLazyTextsAsBase([file('a.md', 'a\n'), file('b.md', 'b\n')], 'disk');
+  const joiner = new SharedWorkspace({ transport: tj, mode: 'join', localTexts: Promise.resolve({ files: [file('a.md', 'a\n'), file('b.md', 'b\n')], isText: async () => true }) });
+  const send = tj.send.bind(tj);
+  let dropped = 0;
+  tj.send = (peer, data) => (decodeMessage(data).type === MessageType.BasesGet ? (dropped++, true) : send(peer, data));
+  try {
+    link(ts, tj);
+    await joiner.whenIndexReady();
+    assert.equal(dropped, 1);
+    assert.equal(entriesOf(joiner), entriesOf(sharer));
+    ts.send(tj.self.id, encodeBases(readBases(sharer.index)));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(tj.disconnected, [], 'the late answer is no fault');
+  } finally {
+    sharer.close();
+    joiner.close();
+  }
+});
+
+test('a sharer\'s start makes its texts as bases (notebooks and binaries one by one), and a clone of its folder builds them', async () => {
+  const root = tempDir();
+  const tree: Record<string, string | Uint8Array> = { 'nb.ipynb': JSON.stringify({ cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 }), 'img.bin': Uint8Array.from([0, 1, 2, 0]) };
+  for (let i = 0; i < 250; i++) tree[`lib/m${String(i).padStart(3, '0')}.js`] = `module.exports = ${i};\n`;
+  writeTree(root, tree);
+  const { startPeer } = await import('../../src/app/peer');
+  const { createTestNetwork } = await import('../helpers/testnet');
+  const net = await createTestNetwork();
+  const logs: string[] = [];
+  const logger = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(m), error: (m: string) => logs.push(m), debug: () => {}, trace: () => {} };
+  const clone = path.join(tempDir(), 'clone');
+  fs.cpSync(root, clone, { recursive: true });
+  const pa = await startPeer({ mode: 'share', dir: root, name: 'a', network: net.network });
+  const pb = await startPeer({ mode: 'join', code: pa.code, dir: clone, name: 'b', network: net.network, force: true, logger: logger as never });
+  try {
+    const bases = readBases(pa.workspace.index);
+    assert.ok(bases.length >= 3, `${bases.length} bases`);
+    assert.equal(bases.reduce((n, b) => n + b.count, 0), 250, 'every text in a base, the notebook and the binary not');
+    assert.ok(logs.includes(`index: ${bases.length} of ${bases.length} bases built from this folder's files`), logs.join('\n'));
+    assert.equal(entriesOf(pb.workspace), entriesOf(pa.workspace));
+  } finally {
+    await pb.close();
+    await pa.close();
+    await net.destroy();
+  }
+});
