@@ -346,6 +346,7 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     this.mesh?.joined(id);
     if (previous) {
       previous.destroy('replaced by a newer connection');
+      this.emit('peer-renewed', toPeerInfo(conn));
     } else {
       this.logger.info(`${conn.hello?.name} joined (${shortKey(id)})`);
       this.emit('peer-join', toPeerInfo(conn));

@@ -19,6 +19,13 @@ export interface TransportEvents {
   'peer-join': [peer: PeerInfo];
   /** A peer's connection closed (it left, dropped, or was cut off). `reason` is human readable. */
   'peer-leave': [peer: PeerInfo, reason: string];
+  /**
+   * A peer that stays a member is now reached over a newer connection: two were open at once (one
+   * over the LAN, one over the DHT, say) and the old one is closed. What was in flight on it, both
+   * ways, may be lost (the other side may have dropped it as not yet its member's): whatever waits
+   * on this peer must ask again, as after a leave and a join. No one left: nothing to tell a person.
+   */
+  'peer-renewed': [peer: PeerInfo];
   /** An application payload (a `data` frame) from an authenticated peer. */
   message: [peer: PeerInfo, data: Uint8Array];
 }

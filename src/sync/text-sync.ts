@@ -105,9 +105,15 @@ export class TextSync extends Disposable {
       this.sync.peerLeft(peer);
       this.p.peerLeft(peer.id);
     };
+    // A connection replaced under a member may have lost messages both ways: asked again, as after
+    // a leave and a join (the other side may well have seen just that).
+    const onRenew = (peer: PeerInfo) => {
+      onLeave(peer);
+      onJoin(peer);
+    };
     const onMessage = (peer: PeerInfo, data: Uint8Array) => !this.p.isClosed() && this.receiver.receive(peer, data);
-    transport.on('peer-join', onJoin).on('peer-leave', onLeave).on('message', onMessage);
-    this.register(toDisposable(() => transport.off('peer-join', onJoin).off('peer-leave', onLeave).off('message', onMessage)));
+    transport.on('peer-join', onJoin).on('peer-leave', onLeave).on('peer-renewed', onRenew).on('message', onMessage);
+    this.register(toDisposable(() => transport.off('peer-join', onJoin).off('peer-leave', onLeave).off('peer-renewed', onRenew).off('message', onMessage)));
     for (const peer of transport.peers()) onJoin(peer);
   }
 
