@@ -14,6 +14,9 @@ import { notebookText } from './notebook/first-state';
 import { isSafeRelativePath, resolveInside } from './paths';
 import type { SharedWorkspace } from './workspace';
 
+/** Files read ahead of the one being taken. */
+const READ_AHEAD = 16;
+
 /**
  * Takes the folder's changes since it was last in sync, for the files on disk now (`onDisk`) and the
  * ones the record knows. Edited files merge (texts three-way; a binary's local version wins and the
@@ -22,11 +25,23 @@ import type { SharedWorkspace } from './workspace';
  */
 export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: readonly string[]): Promise<void> {
   const { ws, known } = core;
-  const paths = new Set([...onDisk, ...known.keys()]);
-  for (const rel of paths) {
+  const paths = [...new Set([...onDisk, ...known.keys()])].filter((rel) => !core.rules.excluded(rel, false) && isSafeRelativePath(rel));
+  // Files read a few ahead (each read mostly waits on libuv's thread pool), taken one by one in order:
+  // a clone join reads every file of the folder once here.
+  const reads: Array<Promise<Buffer | undefined> | undefined> = [];
+  const readAhead = (i: number) => {
+    for (let j = i; j < Math.min(paths.length, i + READ_AHEAD); j++) {
+      if (reads[j] !== undefined) continue;
+      const read = (async () => readIfFile(resolveInside(core.root, paths[j])))();
+      read.catch(() => {}); // thrown where it is awaited; not unhandled if never awaited (closed)
+      reads[j] = read;
+    }
+  };
+  for (const [i, rel] of paths.entries()) {
     if (core.closed) return;
-    if (core.rules.excluded(rel, false) || !isSafeRelativePath(rel)) continue;
-    const bytes = await readIfFile(resolveInside(core.root, rel));
+    readAhead(i);
+    const bytes = await reads[i];
+    delete reads[i];
     const seen = known.get(rel);
     const entry = ws.byPath(rel);
     if (bytes && seen?.hash === contentHash(bytes)) {

@@ -323,7 +323,7 @@ test('a restart reads a file changed while the peer was down once, and writes it
   const { a } = await restartWithRecord(() => (counting = true));
   counting = false;
   assert.deepEqual(read(a, 'log.txt').split('\n').sort(), ['', 'a1', 'a2', 'b offline', 'start'], read(a, 'log.txt'));
-  const intake = reads.filter((r) => /takeRestart|takeLocalChange/.test(r));
+  const intake = reads.filter((r) => /takeRestart|restart-intake|takeLocalChange/.test(r));
   assert.equal(intake.length, 1, `the restart intake read the file ${intake.length} times:\n${intake.join('\n')}`);
   // Its first write expected the record's version, not the bytes the intake took: refused, then read again.
   assert.deepEqual(conflicts, [], 'a compare-and-swap conflict with nobody else writing');
