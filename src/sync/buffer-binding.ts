@@ -21,7 +21,7 @@
  * Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
  */
 import * as Y from 'yjs';
-import { compose, deltaToEdits, readerAfter, readerBefore, rebase, sameChange, trimNoOps } from './edit-algebra';
+import { compose, deltaToEdits, readerAfter, readerBefore, rebase, sameChange, trimNoOps, type Reader } from './edit-algebra';
 import { wellFormed } from './code-unit-diff';
 import { writeToShared } from './shared-writes';
 import { diffEdits, type TextEdit } from './textdiff';
@@ -50,6 +50,11 @@ export class BufferBinding {
   private flight: Flight | undefined;
   /** Changes reported while the answer to a flight whose edits they start with is awaited. */
   private held: Change[] | undefined;
+  /**
+   * While held changes are replayed (answered), the buffer as it was right after the one being
+   * replayed: the buffer itself is already past all of them.
+   */
+  private replaying: Reader | undefined;
   private readonly history: BindingHistory;
   /** The version of the last reported change. */
   private seen: number;
@@ -277,7 +282,7 @@ export class BufferBinding {
     if (this.handingOver && !this.flight && !this.pending.length) this.handingOver = false;
     const pending = this.pending;
     // `pending` applies to the buffer before this change: read through it.
-    const before = readerBefore(changes, reportedReader(this.buffer));
+    const before = readerBefore(changes, this.reported());
     const kept = this.arrivals.spare(changes);
     if (kept.spared.length) this.trace(() => `the change replaced a collaborator's text that had just arrived at the line's end (a completion does): kept ${JSON.stringify(kept.spared)}`);
     const r = rebase(kept.changes, pending, this.handingOver ? false : (at) => !this.carets.continuesWord(pending, at, before));
@@ -307,7 +312,7 @@ export class BufferBinding {
       this.resync = true;
       this.arrivals.clear();
     } else {
-      this.arrivals.applied(f.edits, reportedReader(this.buffer));
+      this.arrivals.applied(f.edits, this.reported());
       this.carets.putBack(f, version, this.toShared());
     }
     f.onEcho?.();
@@ -332,11 +337,25 @@ export class BufferBinding {
       this.flight = undefined;
       this.trimPending();
     }
-    for (const c of held) {
-      const local = this.onBufferChange(c.changes, c.version, c.reloaded);
-      if (!local && !applied) this.options.logger.debug("binding: a change matched the refused edit in flight; it was the user's");
+    // Read as it was after each: read as it is, a collaborator's letters the first brought to a line's
+    // end were not at a line's end any more once a completion reported next had replaced them (fuzz
+    // seed 460945536), and the completion swallowed them.
+    const readers = afterEach(held, reportedReader(this.buffer));
+    try {
+      held.forEach((c, i) => {
+        this.replaying = readers[i];
+        const local = this.onBufferChange(c.changes, c.version, c.reloaded);
+        if (!local && !applied) this.options.logger.debug("binding: a change matched the refused edit in flight; it was the user's");
+      });
+    } finally {
+      this.replaying = undefined;
     }
     if (!this.held) this.history.wake();
+  }
+
+  /** The buffer as reported: as it is, or, while held changes are replayed, right after the one replayed. */
+  private reported(): Reader {
+    return this.replaying ?? reportedReader(this.buffer);
   }
 
   /**
@@ -396,4 +415,15 @@ export class BufferBinding {
     this.caretsFollow = false;
     return f;
   }
+}
+
+/** For each change, a reader of the buffer right after it, given `now`, a reader of it after them all. */
+function afterEach(changes: readonly Change[], now: Reader): Reader[] {
+  const out: Reader[] = [];
+  let read = now;
+  for (let i = changes.length - 1; i >= 0; i--) {
+    out[i] = read;
+    read = readerBefore(changes[i].changes, read);
+  }
+  return out;
 }

@@ -386,7 +386,10 @@ function repairsLogged(e: Editor): number {
  * again before it); a completion no longer swallows a collaborator's arrival they typed into (seed
  * 9301, LineEndArrivals). Seeds 9400-9409 10 of 10 with the completion fix alone; with both, 9500-9509
  * 10 of 10, 9600-9609 10 of 10, 9700-9719 20 of 20 (three other engineers' tests running): a real
- * test from then on.
+ * test from then on. 2026-12-04 evening, this file in a loop at 20 and 24 operations (random seeds,
+ * whole outputs kept): 33 runs, every Markdown and TypeScript fuzz whole; the two failures were the
+ * same-spot test reading before the last key arrived (now settledText) and a join that hung on a lost
+ * `step 1` (index-ask.ts, `peer-renewed`). The failure of session 14 (seed 460945536) did not recur.
  */
 
 for (let k = 0; k < RUNS; k++) keyboardFuzz(SEED + k, fuzzFile(k));

@@ -65,6 +65,11 @@ export class SimEditor implements EditorBuffer {
   caret = 0;
   binding?: BufferBinding;
   rejected = 0;
+  /**
+   * Called once the window applied an edit from the binding, before its change event and its answer
+   * reach the extension host: what the person does then is reported before the answer.
+   */
+  afterApply?: () => void;
   private hostText: string;
   private hostVer = 1;
   /** The caret as the extension host knows it: with each change event (VS Code sends both in order). */
@@ -98,8 +103,10 @@ export class SimEditor implements EditorBuffer {
       // every change event the window sent before it (one ordered channel, as VS Code's is).
       void ticks(this.options.rand, this.options.maxDelay ?? 3).then(() => {
         let applied = true;
-        if (this.ver === baseVersion) this.change(edits, true);
-        else if (this.options.onTop) {
+        if (this.ver === baseVersion) {
+          this.change(edits, true);
+          this.afterApply?.();
+        } else if (this.options.onTop) {
           this.change(
             edits.map((e, i) => {
               const offset = offsetOf(this.text, at[2 * i]);
