@@ -389,7 +389,10 @@ function repairsLogged(e: Editor): number {
  * test from then on. 2026-12-04 evening, this file in a loop at 20 and 24 operations (random seeds,
  * whole outputs kept): 33 runs, every Markdown and TypeScript fuzz whole; the two failures were the
  * same-spot test reading before the last key arrived (now settledText) and a join that hung on a lost
- * `step 1` (index-ask.ts, `peer-renewed`). The failure of session 14 (seed 460945536) did not recur.
+ * `step 1` (index-ask.ts, `peer-renewed`). Session 14's one failure (seed 460945536), diagnosed from
+ * its logs: a completion reported before the editor's answer to the edit that brought a
+ * collaborator's last letters, replayed against the buffer as it was after both, swallowed them
+ * (buffer-binding.ts `afterEach`; binding-carets.test.ts).
  */
 
 for (let k = 0; k < RUNS; k++) keyboardFuzz(SEED + k, fuzzFile(k));
