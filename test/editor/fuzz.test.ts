@@ -418,6 +418,9 @@ function keyboardFuzz(seed: number, file: string, ops = OPERATIONS): void {
         await e.page.keyboard.press('Control+End');
         await e.page.keyboard.type(`let ${name}=0;`, { delay: 20 });
         await until(async () => (await e.text(file)).includes(`let ${name} = 0;`), `${e.options.name}'s formatter to format a statement`, 90_000);
+        // In both before the next probe: A's formatting arriving while B typed its probe made VS Code
+        // drop B's formatting, computed for the text before it (a loop run waited 90 s on it).
+        await until(async () => (await pair.a.text(file)).includes(`let ${name} = 0;`) && (await pair.b.text(file)).includes(`let ${name} = 0;`), `both editors to hold the formatted ${name}`, 30_000);
       }
     }
     await Promise.all([run(a, ops), run(b, ops)]);
