@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Session } from '../../src/session';
 import { SharedWorkspace } from '../../src/sync/workspace';
 import { loadTrace, type SequentialTrace } from '../helpers/traces';
-import { editorTest as fixtureTest, startSessionPair, until, type Pair } from './fixture';
+import { editorTest as fixtureTest, settledText, startSessionPair, until, type Pair } from './fixture';
 
 let pair: Pair;
 
@@ -28,15 +28,11 @@ after(async () => {
 
 const editorTest = (name: string, fn: () => Promise<void>, timeout?: number) => fixtureTest(() => pair, name, fn, timeout);
 
-async function converged(rel: string, what: string): Promise<string> {
-  let text = '';
-  await until(async () => {
-    const [a, b] = await Promise.all([pair.a.text(rel), pair.b.text(rel)]);
-    text = a;
-    return a === b;
-  }, what, 60_000);
-  return text;
-}
+/** Both buffers the same and staying so (the last keys reach each extension host a while after the window has them). */
+const converged = (rel: string, what: string): Promise<string> =>
+  settledText(pair.a, pair.b, rel).catch((err: Error) => {
+    throw new Error(`${what}: ${err.message}`);
+  });
 
 editorTest('both editors typing concurrently at several positions end identical, in buffers and on disks', async () => {
   await pair.a.agent('openFile', 'notes.md');

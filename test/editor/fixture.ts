@@ -429,3 +429,23 @@ export function pairSuite(start: () => Promise<Pair>): PairSuite {
   };
   return { pair: get, editorTest: (name, fn, timeout, todo) => editorTest(get, name, fn, timeout, todo) };
 }
+
+/**
+ * The text once both buffers are the same and stay so for 2 s: the last keystrokes reach each
+ * extension host a while after the window has them, so two buffers can agree on a moment that is not
+ * yet the end (a CI run compared the disks with such a moment, "A0" where "A011x" was still on its
+ * way; the same-spot test once read "alpha" where "alpha3" was on its way, the co-editing test
+ * "typedline" where "typed line" was, their screenshots whole).
+ */
+export async function settledText(a: Editor, b: Editor, file: string): Promise<string> {
+  let text: string | undefined;
+  let stable = 0;
+  await until(async () => {
+    const [ta, tb] = await Promise.all([a.text(file), b.text(file)]);
+    stable = ta === tb && ta === text ? stable + 1 : 0;
+    text = ta;
+    if (stable < 8) await new Promise((r) => setTimeout(r, 250));
+    return stable >= 8;
+  }, 'both buffers to converge', 60_000);
+  return text!;
+}

@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { rng } from '../chaos/writers';
-import { editorTest as fixtureTest, sessionPairSuite, until, type Editor } from './fixture';
+import { editorTest as fixtureTest, sessionPairSuite, settledText, until, type Editor } from './fixture';
 
 const INITIAL = '# Fuzz notes\nline one\nline two\n    indented line\ncompletionword here\nlast line\n';
 const SEED = Number(process.env.HYPERPAIR_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -321,25 +321,6 @@ fixtureTest(
   () => sameSpot(2, ' alpha1 alpha2 alpha3', ' BETA1 BETA2 BETA3', ['alpha1', 'alpha2', 'alpha3', 'BETA1', 'BETA2', 'BETA3']),
   120_000,
 );
-
-/**
- * The text once both buffers are the same and stay so for 2 s: the last keystrokes reach each
- * extension host a while after the window has them, so two buffers can agree on a moment that is not
- * yet the end (a CI run compared the disks with such a moment, "A0" where "A011x" was still on its
- * way; the same-spot test once read "alpha" where "alpha3" was on its way, its screenshot whole).
- */
-async function settledText(a: Editor, b: Editor, file: string): Promise<string> {
-  let text: string | undefined;
-  let stable = 0;
-  await until(async () => {
-    const [ta, tb] = await Promise.all([a.text(file), b.text(file)]);
-    stable = ta === tb && ta === text ? stable + 1 : 0;
-    text = ta;
-    if (stable < 8) await new Promise((r) => setTimeout(r, 250));
-    return stable >= 8;
-  }, 'both buffers to converge', 60_000);
-  return text!;
-}
 
 function repairsLogged(e: Editor): number {
   const logs = path.join(e.workspaceDir, '..', 'user-data', 'logs');
