@@ -17,7 +17,7 @@
 import sodium from 'sodium-universal';
 import * as Y from 'yjs';
 import { entryMap } from './entries';
-import { isHash } from './hash';
+import { contentHash, isHash } from './hash';
 import { isSafeRelativePath } from './paths';
 
 /** Bases in one index at most; each has a client id of its own. */
@@ -42,7 +42,7 @@ export interface BaseDescriptor {
   first: string;
   last: string;
   count: number;
-  /** Hex BLAKE2b-256 of the base's update. */
+  /** The base's update's content hash (hex BLAKE2b-256, hash.ts). */
   update: string;
 }
 
@@ -92,14 +92,8 @@ export function buildBase(k: number, files: readonly BaseFile[]): Uint8Array {
   return update;
 }
 
-export function updateHash(update: Uint8Array): string {
-  const out = Buffer.alloc(32);
-  sodium.crypto_generichash(out, update);
-  return out.toString('hex');
-}
-
 export function describeBase(k: number, files: readonly BaseFile[], update: Uint8Array): BaseDescriptor {
-  return { k, first: files[0].path, last: files[files.length - 1].path, count: files.length, update: updateHash(update) };
+  return { k, first: files[0].path, last: files[files.length - 1].path, count: files.length, update: contentHash(update) };
 }
 
 /** A description as peers send it (in the index or in a `bases` message), checked field by field. */

@@ -9,7 +9,8 @@
  * that holds what was built, and its answer is what is left.
  */
 import type * as Y from 'yjs';
-import { buildBase, comparePaths, updateHash, type BaseDescriptor, type BaseFile } from './index-bases';
+import { contentHash } from './hash';
+import { buildBase, comparePaths, type BaseDescriptor, type BaseFile } from './index-bases';
 import { Slicer } from './slicer';
 
 /** What a joiner has of its own: the files that may be texts, to build bases from. */
@@ -34,7 +35,7 @@ export async function buildOwnBases(bases: readonly BaseDescriptor[], local: Loc
       if (files.length !== b.count) continue;
     }
     const update = buildBase(b.k, files);
-    if (updateHash(update) === b.update) out.push(update);
+    if (contentHash(update) === b.update) out.push(update);
     await slicer.maybeYield();
   }
   return out;

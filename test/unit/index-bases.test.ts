@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { contentHash } from '../../src/sync/hash';
-import { baseFileId, buildBase, comparePaths, FIRST_BASE_CLIENT, readBases, updateHash, type BaseFile } from '../../src/sync/index-bases';
+import { baseFileId, buildBase, comparePaths, FIRST_BASE_CLIENT, readBases, type BaseFile } from '../../src/sync/index-bases';
 import { buildOwnBases, type LocalTexts } from '../../src/sync/own-bases';
 import { decodeMessage, encodeBases, INDEX_DOC, MessageType } from '../../src/sync/protocol';
 import { scanFolder } from '../../src/sync/scan';
@@ -50,7 +50,7 @@ test('a base is the same bytes wherever it is built, made by its own client id; 
     Buffer.from(example).toString('hex'),
     '010580f8ffff0f0027010566696c657320653737343035653834393336343134343036616335353239326136623761646401280080f8ffff0f00047061746801770161280080f8ffff0f00046b696e6401770474657874280080f8ffff0f000473697a65017d01280080f8ffff0f0004686173680177406431363164373131343561626565633565663135616263663034353963656336306132373332316532663061633065663761636535323534663539343434373600',
   );
-  assert.equal(updateHash(example), 'dce8e44754d5dc61b0cb7871bc6d56f80727d481df4ea0f6b4be9ea3b93f9995');
+  assert.equal(contentHash(example), 'dce8e44754d5dc61b0cb7871bc6d56f80727d481df4ea0f6b4be9ea3b93f9995');
   // No peer edits as a base's client.
   assert.ok(ownClientId(FIRST_BASE_CLIENT + 5) < FIRST_BASE_CLIENT);
   assert.equal(ownClientId(12345), 12345);
@@ -61,14 +61,14 @@ test('a joiner builds only the bases its files fill to the same hash: binaries i
   const bases = [0, 1, 2].map((k) => {
     const part = sharerFiles.slice(k * 10, k * 10 + 10);
     const update = buildBase(k, part);
-    return { k, first: part[0].path, last: part[part.length - 1].path, count: part.length, update: updateHash(update) };
+    return { k, first: part[0].path, last: part[part.length - 1].path, count: part.length, update: contentHash(update) };
   });
   const own = [...sharerFiles];
   own[13] = file(own[13].path, 'my change\n'); // base 1 spoiled
   own.splice(25, 0, file('src/f24.z.bin', 'binary, say')); // in base 2's range, not a text
   const local: LocalTexts = { files: own.sort((a, b) => comparePaths(a.path, b.path)), isText: async (p) => !p.endsWith('.bin') };
   const built = await buildOwnBases(bases, local);
-  assert.deepEqual(built.map((u) => updateHash(u)), [bases[0].update, bases[2].update]);
+  assert.deepEqual(built.map((u) => contentHash(u)), [bases[0].update, bases[2].update]);
 });
 
 /** Index answers (steps 2 and updates) that `from` sends `to`, in bytes. */
