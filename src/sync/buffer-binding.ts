@@ -21,13 +21,13 @@
  * Y.UndoManager tracks only this editor's origin, so undo never reverts a peer's work.
  */
 import * as Y from 'yjs';
-import { compose, deltaToEdits, readerAfter, readerBefore, rebase, sameChange, trimNoOps, type Reader } from './edit-algebra';
+import { compose, deltaToEdits, formedBy, readerAfter, readerBefore, rebase, sameChange, trimNoOps, type Reader } from './edit-algebra';
 import { wellFormed } from './code-unit-diff';
 import { writeToShared } from './shared-writes';
 import { diffEdits, type TextEdit } from './textdiff';
 import { BindingCarets } from './binding-carets';
 import { BindingHistory } from './binding-history';
-import { LineEndArrivals } from './line-end-arrivals';
+import { LineEndArrivals, Redone } from './line-end-arrivals';
 import { MAX_MOVED, WordMend } from './word-mend';
 import { FlightLoop } from './flight-loop';
 import type { StaleFlight } from './stale-flights';
@@ -77,6 +77,7 @@ export class BufferBinding {
   private readonly carets: BindingCarets;
   /** Collaborators' text put at a line end lately: a completion accepted there does not swallow it. */
   private readonly arrivals = new LineEndArrivals();
+  private readonly redone = new Redone();
   /** A collaborator's text Yjs put inside this person's word in progress goes after the word. */
   private readonly mend: WordMend;
   /** The origin of this binding's transactions (its own changes are not echoed back to it). */
@@ -101,10 +102,17 @@ export class BufferBinding {
     this.observer = (event, tx) => {
       if (tx.origin === this.origin) return;
       if (!(tx.origin instanceof Y.UndoManager)) this.carets.noteRemote(tx);
+      else this.redone.noted(tx);
       const edits = deltaToEdits(event.delta);
       this.history.moved(edits);
-      this.pending = compose(this.pending, edits);
-      this.trimPending();
+      const before = this.pending;
+      this.pending = compose(before, edits);
+      // An undo's removal and its redo's insertion composed into one replacement, or a redo that
+      // replaces text by the very text the buffer shows: trimmed too (undo/redo fuzz, seed 1208: the
+      // redo of a paste, kept as "their copy replaced yours", and the person's deletion of it came back).
+      const formed = formedBy(before, edits);
+      const redone = tx.origin instanceof Y.UndoManager;
+      this.trimPending((e, removed) => formed(e) || (redone && removed() === e.insert));
       this.flights.schedule();
     };
     ytext.observe(this.observer);
@@ -182,7 +190,7 @@ export class BufferBinding {
       }
       // A keystroke landed first: the editor will refuse the flight (it checks the version), so it
       // is pending again and the keystroke goes to the shared text at once.
-      this.race(f);
+      this.race(f, f.baseVersion === this.seen ? readerBefore(changes, this.reported()) : undefined);
     }
     this.seen = version;
     if (f && f.result === true && !f.echoed) return this.afterApplied(f, changes, version, reloaded);
@@ -312,18 +320,18 @@ export class BufferBinding {
       this.resync = true;
       this.arrivals.clear();
     } else {
-      this.arrivals.applied(f.edits, this.reported());
+      this.arrivals.applied(f.edits, this.reported(), this.redone.notAt(this.ytext, this.pending));
       this.carets.putBack(f, version, this.toShared());
     }
     f.onEcho?.();
   }
 
   /** A flight raced by a change the editor reported first: its edits back in `pending`, before the racing keystroke is rebased over them. */
-  private race(f: Flight): void {
+  private race(f: Flight, buffer?: Reader): void {
     if (f.raced) return;
     f.raced = true;
     f.racers = 0;
-    this.pending = foldedBack(f, this.pending);
+    this.pending = foldedBack(f, this.pending, buffer);
   }
 
   /** The editor answered: replays the changes held meanwhile, now that their kind is known. */
@@ -362,11 +370,11 @@ export class BufferBinding {
    * Trims from `pending` what would put back the very text the buffer has (see `trimNoOps`). Reads
    * the few characters concerned from the buffer, through the flight while one is out.
    */
-  private trimPending(): void {
+  private trimPending(loneReplacement?: (e: TextEdit, removed: () => string) => boolean): void {
     if (!this.pending.some((e) => e.deleteCount > 0) || this.buffer.version() !== this.seen) return;
     const reported = reportedReader(this.buffer);
     const f = this.flight;
-    this.pending = trimNoOps(this.pending, inBuffer(f) ? readerAfter(f.edits, reported) : reported);
+    this.pending = trimNoOps(this.pending, inBuffer(f) ? readerAfter(f.edits, reported) : reported, loneReplacement);
   }
 
   private toShared(): TextEdit[] {

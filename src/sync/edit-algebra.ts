@@ -238,6 +238,17 @@ export type Reader = (offset: number, length: number) => string;
 const TRIM_DIFF_MAX = 4096;
 
 /**
+ * For `trimNoOps`: whether a replacement in `compose(first, then)` was made by compose, of a removal
+ * in one and an insertion in the other (an undo, then its redo), rather than being a replacement in
+ * either (a peer typing over a closing bracket makes one in one transaction).
+ */
+export function formedBy(first: readonly TextEdit[], then: readonly TextEdit[]): (e: TextEdit) => boolean {
+  const replacements = [...first, ...then].filter((x) => x.deleteCount > 0 && x.insert);
+  // Coordinates differ between the two lists; overlap in either is taken for a replacement's own.
+  return (e) => !replacements.some((x) => x.offset < e.offset + Math.max(1, e.deleteCount) && e.offset < x.offset + x.deleteCount);
+}
+
+/**
  * `edits` (relative to a text that `read` gives slices of) without what puts back the very text it
  * removes: each run of touching edits loses the text its removal and its insertion start or end with
  * alike, or, when the whole removed text is inserted again with other text around or between its
@@ -247,7 +258,7 @@ const TRIM_DIFF_MAX = 4096;
  * replaced yours": a keystroke deleting that text would delete only the old copy, and the text would
  * come back (undo/redo fuzz, seed 1160: the redone "{" of "{B0}" stayed when its owner deleted it).
  */
-export function trimNoOps(edits: readonly TextEdit[], read: Reader): TextEdit[] {
+export function trimNoOps(edits: readonly TextEdit[], read: Reader, loneReplacement: (e: TextEdit, removed: () => string) => boolean = () => false): TextEdit[] {
   const sorted = ascending(edits);
   const out: TextEdit[] = [];
   for (let i = 0; i < sorted.length; ) {
@@ -260,8 +271,9 @@ export function trimNoOps(edits: readonly TextEdit[], read: Reader): TextEdit[] 
     const inserted = run.map((e) => e.insert).join('');
     // One replacement is a peer typing over text (a closing bracket): the new copy stands apart from
     // the old in the Y.Text, and keystrokes next to it must see that. Only a removal followed by a
-    // separate insertion (an undo, then its redo) is trimmed.
-    if (run.length < 2 || end === start || !inserted) {
+    // separate insertion (an undo, then its redo) is trimmed, or a lone replacement the caller knows
+    // to be one (`loneReplacement`: compose merged the two).
+    if ((run.length < 2 && !loneReplacement(run[0], () => read(start, end - start))) || end === start || !inserted) {
       out.push(...run);
       continue;
     }

@@ -10,6 +10,7 @@
  * does not put it back itself, is taken without that deletion: the arrival stays in the shared text
  * and goes back into the buffer after what was inserted.
  */
+import * as Y from 'yjs';
 import { applyEdits, mapOffset, type TextEdit } from './textdiff';
 import { landed, type Reader } from './edit-algebra';
 
@@ -57,13 +58,16 @@ export class LineEndArrivals {
 
   /**
    * A collaborator's edits were applied (`edits`, relative to the text before them; `read` reads the
-   * text after them): their insertions that end at a line end are remembered.
+   * text after them): their insertions that end at a line end are remembered, but for text this
+   * peer wrote (`byCollaborator` false at its start: see `Redone`), sent to the buffer
+   * again. Spared, the person's own deletion of it did not take (undo/redo fuzz, seed 1090: a
+   * redone "}" came back after its owner deleted its token).
    */
-  applied(edits: readonly TextEdit[], read: Reader): void {
+  applied(edits: readonly TextEdit[], read: Reader, byCollaborator: (start: number) => boolean = () => true): void {
     this.moveThrough(edits, true);
     for (const { edit: e, at: start } of landed(edits)) {
       const next = read(start + e.insert.length, 1);
-      if (!e.insert || !(next === '' || next === '\n' || next === '\r')) continue;
+      if (!e.insert || !(next === '' || next === '\n' || next === '\r') || !byCollaborator(start)) continue;
       // The collaborator's next letters arrive one flight at a time, each after the last: one arrival.
       const before = this.arrivals.find((a) => a.start + a.text.length === start);
       if (before) Object.assign(before, { text: before.text + e.insert, at: this.now() });
@@ -94,5 +98,35 @@ export class LineEndArrivals {
     }
     this.moveThrough(changes);
     return { changes: out, putBack, spared };
+  }
+}
+
+/** How many pieces of redone text are remembered (see `Redone`). */
+const MAX_REDONE = 64;
+
+/**
+ * The text this peer's undos and redos put in the shared text lately (Yjs redoes with new items, so
+ * it comes back to the buffer as an arrival): the person's own, never spared as a collaborator's.
+ */
+export class Redone {
+  private pieces: Array<{ client: number; clock: number; length: number }> = [];
+
+  /** An undo or a redo changed the shared text: what it inserted is what its clocks advanced by. */
+  noted(tx: Y.Transaction): void {
+    tx.afterState.forEach((after, client) => {
+      const clock = tx.beforeState.get(client) ?? 0;
+      if (after > clock) this.pieces.push({ client, clock, length: after - clock });
+    });
+    this.pieces = this.pieces.slice(-MAX_REDONE);
+  }
+
+  /** Whether the text at `start` in the buffer (which `pending` turns into the shared text) is not such text. */
+  notAt(ytext: Y.Text, pending: readonly TextEdit[]): (start: number) => boolean {
+    return (start) => {
+      if (!this.pieces.length) return true;
+      const index = mapOffset(pending, start);
+      const id = index < ytext.length ? Y.createRelativePositionFromTypeIndex(ytext, index).item : null;
+      return !id || !this.pieces.some((p) => p.client === id.client && p.clock <= id.clock && id.clock < p.clock + p.length);
+    };
   }
 }

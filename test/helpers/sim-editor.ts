@@ -22,6 +22,15 @@ function caretAfterEdit(edits: readonly TextEdit[], caret: number): number {
   return at ? mapOffset(edits, caret) : mapOffset(edits, caret, true);
 }
 
+/** With HYPERPAIR_SIM_TRACE=1, every change and caret put back, kept in memory (printing them changed the timing). */
+const lines: Array<() => string> | undefined = process.env.HYPERPAIR_SIM_TRACE ? [] : undefined;
+export const simTrace = lines && {
+  print: () => console.log(lines.map((l) => l()).join('\n')),
+  clear: () => void lines.splice(0),
+};
+/** Keeps a line, built only if printed (building each at once changed the timing enough to hide a fault). */
+export const trace = lines ? (line: () => string) => void lines.push(line) : () => {};
+
 export type Rand = (n: number) => number;
 
 /** A small seeded generator (mulberry32): `rand(n)` is an integer in [0, n). */
@@ -65,6 +74,8 @@ export class SimEditor implements EditorBuffer {
   caret = 0;
   binding?: BufferBinding;
   rejected = 0;
+  /** Names this editor in the trace HYPERPAIR_SIM_TRACE=1 prints (every change and caret put back). */
+  name = '?';
   /**
    * Called once the window applied an edit from the binding, before its change event and its answer
    * reach the extension host: what the person does then is reported before the answer.
@@ -145,6 +156,8 @@ export class SimEditor implements EditorBuffer {
    * The extension host knows the carets it set at once (VS Code's `TextEditor.selections` setter).
    */
   setCarets(offsets: number[], version: number): void {
+    const { name, ver, caret } = this;
+    trace(() => `${name} carets put at ${offsets.join(',')} for v${version} (window v${ver}, caret ${caret})`);
     if (this.options.keepCarets && this.ver === version && offsets.length === 1) this.caret = this.hostCaret = offsets[0];
   }
 
@@ -155,6 +168,8 @@ export class SimEditor implements EditorBuffer {
     if (remote) this.caret = caretAfterEdit(edits, before);
     if (caretAfter !== undefined) this.caret = caretAfter;
     const ver = ++this.ver;
+    const { name, text: now, caret: moved } = this;
+    trace(() => `${name} v${ver} ${remote ? 'applied' : 'typed  '} ${JSON.stringify(edits.map((e) => [e.offset, e.deleteCount, e.insert]))} caret ${before}->${moved} ${JSON.stringify(now)}`);
     const after = this.text;
     const caret = this.caret;
     const list = [...edits];
