@@ -41,31 +41,10 @@ export function inBuffer(f: Flight | undefined): f is Flight {
 export function foldedBack(f: Flight, pending: readonly TextEdit[], buffer?: Reader): TextEdit[] {
   const folded = compose(f.edits, pending);
   if (!f.removed?.length) return folded;
-  const read = buffer ? throughRemoved(f.removed, buffer) : readerOfRemoved(f.removed);
+  const read = readerOfRemoved(f.removed, buffer);
   // compose made one replacement of the flight's removal and the redo's insertion at its place
   // (undo/redo fuzz, seed 1070: the flight removed the undone "<A0>" and put a collaborator's "{C1}"
   // there, the redo then inserted "<A0>" before it): trimmed too.
   return trimNoOps(folded, read, formedBy(f.edits, pending));
 }
 
-/**
- * Reads the buffer the flight was sent for: what the flight removes from `removed` (a keystroke that
- * raced it may have deleted it from the buffer since), the rest from `buffer`.
- */
-function throughRemoved(removed: ReadonlyArray<{ offset: number; text: string }>, buffer: Reader): Reader {
-  const sorted = [...removed].sort((a, b) => a.offset - b.offset);
-  return (offset, length) => {
-    let out = '';
-    let at = offset;
-    const end = offset + length;
-    for (const r of sorted) {
-      const rEnd = r.offset + r.text.length;
-      if (rEnd <= at || r.offset >= end) continue;
-      if (r.offset > at) out += buffer(at, r.offset - at);
-      out += r.text.slice(Math.max(0, at - r.offset), Math.min(r.text.length, end - r.offset));
-      at = Math.min(rEnd, end);
-    }
-    if (at < end) out += buffer(at, end - at);
-    return out;
-  };
-}

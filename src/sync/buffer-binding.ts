@@ -101,8 +101,9 @@ export class BufferBinding {
     this.history = new BindingHistory(this.undoManager, { held: () => !!this.held, closed: () => this.closed, trace: (line) => this.trace(line) });
     this.observer = (event, tx) => {
       if (tx.origin === this.origin) return;
-      if (!(tx.origin instanceof Y.UndoManager)) this.carets.noteRemote(tx);
-      else this.redone.noted(tx);
+      const redone = tx.origin instanceof Y.UndoManager;
+      if (redone) this.redone.noted(tx);
+      else this.carets.noteRemote(tx);
       const edits = deltaToEdits(event.delta);
       this.history.moved(edits);
       const before = this.pending;
@@ -111,7 +112,6 @@ export class BufferBinding {
       // replaces text by the very text the buffer shows: trimmed too (undo/redo fuzz, seed 1208: the
       // redo of a paste, kept as "their copy replaced yours", and the person's deletion of it came back).
       const formed = formedBy(before, edits);
-      const redone = tx.origin instanceof Y.UndoManager;
       this.trimPending((e, removed) => formed(e) || (redone && removed() === e.insert));
       this.flights.schedule();
     };

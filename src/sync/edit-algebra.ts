@@ -245,7 +245,7 @@ const TRIM_DIFF_MAX = 4096;
 export function formedBy(first: readonly TextEdit[], then: readonly TextEdit[]): (e: TextEdit) => boolean {
   const replacements = [...first, ...then].filter((x) => x.deleteCount > 0 && x.insert);
   // Coordinates differ between the two lists; overlap in either is taken for a replacement's own.
-  return (e) => !replacements.some((x) => x.offset < e.offset + Math.max(1, e.deleteCount) && e.offset < x.offset + x.deleteCount);
+  return (e) => !replacements.some((x) => x.offset < e.offset + e.deleteCount && e.offset < x.offset + x.deleteCount);
 }
 
 /**
@@ -273,7 +273,7 @@ export function trimNoOps(edits: readonly TextEdit[], read: Reader, loneReplacem
     // the old in the Y.Text, and keystrokes next to it must see that. Only a removal followed by a
     // separate insertion (an undo, then its redo) is trimmed, or a lone replacement the caller knows
     // to be one (`loneReplacement`: compose merged the two).
-    if ((run.length < 2 && !loneReplacement(run[0], () => read(start, end - start))) || end === start || !inserted) {
+    if (end === start || !inserted || (run.length < 2 && !loneReplacement(run[0], () => read(start, end - start)))) {
       out.push(...run);
       continue;
     }
@@ -313,13 +313,25 @@ function splits(text: string, at: number): boolean {
 }
 
 /**
- * A reader of the ranges `removed` records (and of nothing else: other reads come back empty, which
- * `trimNoOps` leaves alone).
+ * A reader of the text some edits removed (`removed`, each at its offset in the text before them), and
+ * of the rest of that text through `rest` where known; where neither reads, the slice comes back
+ * short, which `trimNoOps` takes for unreadable.
  */
-export function readerOfRemoved(removed: ReadonlyArray<{ offset: number; text: string }>): Reader {
+export function readerOfRemoved(removed: ReadonlyArray<{ offset: number; text: string }>, rest: Reader = () => ''): Reader {
+  const sorted = [...removed].sort((a, b) => a.offset - b.offset);
   return (offset, length) => {
-    const r = removed.find((x) => x.offset <= offset && offset + length <= x.offset + x.text.length);
-    return r ? r.text.slice(offset - r.offset, offset - r.offset + length) : '';
+    let out = '';
+    let at = offset;
+    const end = offset + length;
+    for (const r of sorted) {
+      const rEnd = r.offset + r.text.length;
+      if (rEnd <= at || r.offset >= end) continue;
+      if (r.offset > at) out += rest(at, r.offset - at);
+      out += r.text.slice(Math.max(0, at - r.offset), Math.min(r.text.length, end - r.offset));
+      at = Math.min(rEnd, end);
+    }
+    if (at < end) out += rest(at, end - at);
+    return out;
   };
 }
 
