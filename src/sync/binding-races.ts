@@ -39,12 +39,42 @@ export function inBuffer(f: Flight | undefined): f is Flight {
  * removal can reach past what the flight removed (`removed`).
  */
 export function foldedBack(f: Flight, pending: readonly TextEdit[], buffer?: Reader): TextEdit[] {
-  const folded = compose(f.edits, pending);
-  if (!f.removed?.length) return folded;
+  if (!f.removed?.length) return compose(f.edits, pending);
   const read = readerOfRemoved(f.removed, buffer);
+  const { edits, rest } = withoutPutBack(f.edits, read, pending);
+  const folded = compose(edits, rest);
   // compose made one replacement of the flight's removal and the redo's insertion at its place
   // (undo/redo fuzz, seed 1070: the flight removed the undone "<A0>" and put a collaborator's "{C1}"
   // there, the redo then inserted "<A0>" before it): trimmed too.
-  return trimNoOps(folded, read, formedBy(f.edits, pending));
+  return trimNoOps(folded, read, formedBy(edits, rest));
+}
+
+/**
+ * The flight's removals that `pending` inserts again, exactly, at the very place (an undo in the
+ * flight, its redo pending), dropped from both lists: the buffer's text there stands for the redone
+ * copy. Composed first, the pair could merge with a replacement next to it into one that `trimNoOps`
+ * must leave whole (undo/redo fuzz, seed 1480: the undone "<B13>" removed by the flight, a
+ * collaborator's "[A9]" replacing the "{A2}" before it and the redo's "<B13>" pending became one
+ * replacement of "{A2}<B13>" by "[A9]<B13>", so the person's deletion of "<B13>" deleted only the
+ * old copy and the redone one came back). `pending` is relative to the buffer after the flight.
+ */
+function withoutPutBack(flight: readonly TextEdit[], read: Reader, pending: readonly TextEdit[]): { edits: TextEdit[]; rest: TextEdit[] } {
+  let rest = [...pending];
+  const edits: TextEdit[] = [];
+  let shift = 0; // from the buffer before the flight to the buffer after the edits kept so far
+  for (const e of [...flight].sort((a, b) => a.offset - b.offset)) {
+    const at = e.offset + shift;
+    const text = e.deleteCount > 0 && !e.insert ? read(e.offset, e.deleteCount) : '';
+    const i = text.length === e.deleteCount ? rest.findIndex((p) => p.offset === at && !p.deleteCount && p.insert === text) : -1;
+    if (i < 0) {
+      edits.push(e);
+      shift += e.insert.length - e.deleteCount;
+      continue;
+    }
+    // Without the removal, the buffer after the flight holds the text at `at`: what `pending` puts
+    // after it (its later edits, in order) moves past it.
+    rest = rest.flatMap((p, k) => (k === i ? [] : k > i && p.offset >= at ? [{ ...p, offset: p.offset + text.length }] : [p]));
+  }
+  return { edits, rest };
 }
 
