@@ -3,6 +3,8 @@
  * UTF-8 that survives decoding and re-encoding byte for byte (so the shared text reproduces the file
  * exactly), contains no NUL, and is no larger than the text limit.
  */
+import { isUtf8 } from 'node:buffer';
+
 export const MAX_TEXT_BYTES = 4 * 1024 * 1024;
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -21,6 +23,11 @@ export function asText(bytes: Uint8Array, maxTextBytes = MAX_TEXT_BYTES): string
   const back = encoder.encode(text);
   if (back.byteLength !== bytes.byteLength || !Buffer.from(back).equals(Buffer.from(bytes))) return undefined;
   return text;
+}
+
+/** Whether `asText` would take these bytes for a text, without making the string (valid UTF-8 round-trips exactly). */
+export function isTextBytes(bytes: Uint8Array, maxTextBytes = MAX_TEXT_BYTES): boolean {
+  return bytes.byteLength <= maxTextBytes && !bytes.includes(0) && isUtf8(bytes);
 }
 
 export function utf8(text: string): Uint8Array {

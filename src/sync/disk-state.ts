@@ -29,6 +29,7 @@ import type { SharedWorkspace } from './workspace';
 import { isHash } from './hash';
 import { judgeTreeEntry, type TreeEntry } from './tree-entries';
 import { ColdKnown, RecordTexts } from './record-texts';
+import { QuickIo } from './quick-io';
 
 /** A file's content as the mirror last saw it on disk: in sync with the session then. */
 export interface Known {
@@ -324,10 +325,12 @@ export class DiskRecord {
     // place, not through a temporary file and a rename (two calls of the ~ten a joiner spent per
     // file): a text is named by its hash and checked against it when read back, so one cut short by
     // a crash is no base, as a missing one is (record-texts.ts).
-    await inParallel([...newTexts], async ([hash, text]) => {
-      await fs.writeFile(path.join(this.dir, 'texts', hash), text, { mode: 0o600 });
+    // Synchronously, in slices (quick-io.ts): ~100 µs of the event loop a write through fs/promises.
+    const io = new QuickIo();
+    for (const [hash, text] of newTexts) {
+      await io.writeFile(path.join(this.dir, 'texts', hash), text, 0o600);
       this.texts.written(hash);
-    });
+    }
     await nameFolder(this.dir, this.folder);
     await writeAtomically(path.join(this.dir, RECORD_FILE), JSON.stringify({ version: RECORD_VERSION, session: this.session, files, tree: Object.fromEntries(this.tree) }));
     // Texts no file refers to any more go only after the new list is in place.

@@ -5,7 +5,7 @@
  * paths that do not exist (each a thrown ENOENT). Here each folder is checked (and made) once, by
  * whichever write reaches it first while the others wait for that same check, and a new file is
  * placed by link(), which never replaces anything: five calls a file (open, write, close, link,
- * unlink), and no lstat of the target. Whatever is already at the path sends the write back to the
+ * unlink), and no lstat of the target, each made synchronously in slices (quick-io.ts). Whatever is already at the path sends the write back to the
  * general path, which decides as before.
  *
  * Only for the first copy, before the mirror makes any link from the session (tree-mirror.ts waits
@@ -13,11 +13,14 @@
  */
 import * as fs from 'node:fs/promises';
 import { UnsafePathError, resolveInside } from './paths';
+import { QuickIo } from './quick-io';
 import { tempPathBeside } from './swap';
 
 /** The folders (relative, '' the root) found real, with no link on their path, during one first copy. */
 export class CheckedFolders {
   private readonly checks = new Map<string, Promise<void>>();
+  /** The first copy's file-system calls, made synchronously in slices (quick-io.ts). */
+  readonly io = new QuickIo();
 
   /** Resolves once `folder` and those it is in are real folders (made if missing); throws if one is not. */
   check(root: string, folder: string): Promise<void> {
@@ -31,12 +34,11 @@ export class CheckedFolders {
     const slash = folder.lastIndexOf('/');
     await this.check(root, slash < 0 ? '' : folder.slice(0, slash));
     const abs = resolveInside(root, folder);
-    let st = await fs.lstat(abs).catch(() => undefined);
+    let st = await this.io.lstat(abs);
     if (!st) {
-      await fs.mkdir(abs).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
-      st = await fs.lstat(abs); // made by us, or by someone in between: looked at either way
+      await this.io.mkdir(abs);
+      st = await this.io.lstat(abs); // made by us, or by someone in between: looked at either way
+      if (!st) throw Object.assign(new Error(`${folder} vanished as it was made`), { code: 'ENOENT' });
     }
     if (st.isSymbolicLink()) throw new UnsafePathError(folder, `passes through the symlink ${folder}`);
     if (!st.isDirectory()) throw Object.assign(new Error(`${folder} is not a folder here`), { code: 'ENOTDIR' });
@@ -53,16 +55,17 @@ export async function placeNewFile(root: string, rel: string, data: Uint8Array, 
   await folders.check(root, slash < 0 ? '' : rel.slice(0, slash));
   const target = resolveInside(root, rel);
   const temp = tempPathBeside(target);
-  await writeTemp(temp, data, 0o644);
+  const { io } = folders;
+  await io.writeNew(temp, data, 0o644);
   try {
-    await fs.link(temp, target);
+    await io.link(temp, target);
   } catch (err) {
-    await fs.rm(temp, { force: true });
+    await io.unlink(temp, true);
     // Taken (EEXIST), or a file system without hard links: the general write handles both.
     if (['EEXIST', 'EPERM', 'ENOTSUP', 'ENOSYS'].includes((err as NodeJS.ErrnoException).code ?? '')) return false;
     throw err;
   }
-  await fs.unlink(temp);
+  await io.unlink(temp);
   return true;
 }
 

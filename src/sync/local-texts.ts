@@ -3,7 +3,7 @@
  * bases this folder holds already (own-bases.ts). Read with the scan a start uses, so that the same
  * files are found, and with its cache, so that the joiner's own scan afterwards hashes nothing again.
  */
-import { asText, MAX_TEXT_BYTES } from './classify';
+import { isTextBytes, MAX_TEXT_BYTES } from './classify';
 import { readIfFile } from './fsutil';
 import { comparePaths } from './index-bases';
 import { isNotebookPath } from './notebook/first-state';
@@ -12,7 +12,13 @@ import { resolveInside } from './paths';
 import { scanFolder, type ScanOptions } from './scan';
 
 export async function readLocalTexts(root: string, options: ScanOptions): Promise<LocalTexts> {
-  const { report } = await scanFolder(root, { ...options, onFiles: undefined });
+  // What the scan read to hash (every file the cache did not know) is judged as it passes: the
+  // bases' ranges that hold binaries then need no second read of their files.
+  const verdicts = new Map<string, boolean>();
+  const onFiles = (_batch: unknown, _report: unknown, read: ReadonlyMap<string, Buffer>) => {
+    for (const [rel, bytes] of read) verdicts.set(rel, isTextBytes(bytes, MAX_TEXT_BYTES));
+  };
+  const { report } = await scanFolder(root, { ...options, onFiles });
   const files = report.files
     .flatMap((f) => (f.hash !== undefined && !isNotebookPath(f.rel) ? [{ path: f.rel, size: f.size, hash: f.hash }] : []))
     .sort((a, b) => comparePaths(a.path, b.path));
@@ -20,11 +26,13 @@ export async function readLocalTexts(root: string, options: ScanOptions): Promis
   const judged = new Map<string, Promise<boolean>>();
   const judge = async (rel: string) => {
     const bytes = await readIfFile(resolveInside(root, rel)).catch(() => undefined);
-    return bytes !== undefined && asText(bytes, MAX_TEXT_BYTES) !== undefined;
+    return bytes !== undefined && isTextBytes(bytes, MAX_TEXT_BYTES);
   };
   return {
     files,
     isText: (rel) => {
+      const known = verdicts.get(rel);
+      if (known !== undefined) return Promise.resolve(known);
       let verdict = judged.get(rel);
       if (!verdict) judged.set(rel, (verdict = judge(rel)));
       return verdict;

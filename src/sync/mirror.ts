@@ -213,7 +213,12 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     if (this.resumed) {
       this.enqueue(async () => {
         const { report } = await scanFolder(this.root, this.options.scan);
-        await this.intake.onDiskBatch([...new Set([...report.files.map((f) => f.rel), ...this.known.keys()])]);
+        // A file whose hash (the scan cache's, or read again if it changed) is the one last synced
+        // would be passed over by the intake anyway (changedOnDisk): not read a second time.
+        const changed = report.files.filter((f) => f.hash === undefined || this.known.get(f.rel)?.hash !== f.hash || !this.ws.byPath(f.rel)).map((f) => f.rel);
+        const onDisk = new Set(report.files.map((f) => f.rel));
+        const vanished = [...this.known.keys()].filter((rel) => !onDisk.has(rel));
+        await this.intake.onDiskBatch([...new Set([...changed, ...vanished])]);
       });
     }
   }

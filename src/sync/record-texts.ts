@@ -8,10 +8,10 @@
  * so at no moment is a base neither in memory nor on disk.
  */
 import { readFileSync } from 'node:fs';
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Known } from './disk-state';
 import { contentHash } from './hash';
+import { QuickIo } from './quick-io';
 
 /** Bytes of texts waiting for the record's write past which it is written at once, not later. */
 const PENDING_BYTES = 4 * 1024 * 1024;
@@ -59,6 +59,7 @@ export class RecordTexts {
   private pendingBytes = 0;
   /** Hashes whose text is in `dir`. */
   readonly stored = new Set<string>();
+  private readonly io = new QuickIo();
 
   constructor(
     readonly dir: string,
@@ -102,8 +103,9 @@ export class RecordTexts {
   async readAsync(hash: string): Promise<string | undefined> {
     const held = this.pending.get(hash);
     if (held !== undefined) return held;
-    const text = await fs.readFile(path.join(this.dir, hash), 'utf8').catch(() => undefined);
-    return text !== undefined && contentHash(Buffer.from(text, 'utf8')) === hash ? text : undefined;
+    // Many at once when a member asks for texts (text-serve.ts): synchronously, in slices.
+    const bytes = await this.io.read(path.join(this.dir, hash));
+    return bytes !== undefined && contentHash(bytes) === hash ? bytes.toString('utf8') : undefined;
   }
 
   /**

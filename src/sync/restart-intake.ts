@@ -7,15 +7,12 @@ import type { FileEntry } from './api';
 import { adoptIfSessions } from './clone-join';
 import { keepBesideAsNew } from './disk-merge';
 import type { DiskIntake } from './disk-intake';
-import { readIfFile } from './fsutil';
 import { contentHash } from './hash';
 import type { MirrorCore } from './mirror-core';
 import { notebookText } from './notebook/first-state';
 import { isSafeRelativePath, resolveInside } from './paths';
+import { QuickIo } from './quick-io';
 import type { SharedWorkspace } from './workspace';
-
-/** Files read ahead of the one being taken. */
-const READ_AHEAD = 16;
 
 /**
  * Takes the folder's changes since it was last in sync, for the files on disk now (`onDisk`) and the
@@ -26,22 +23,11 @@ const READ_AHEAD = 16;
 export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: readonly string[]): Promise<void> {
   const { ws, known } = core;
   const paths = [...new Set([...onDisk, ...known.keys()])].filter((rel) => !core.rules.excluded(rel, false) && isSafeRelativePath(rel));
-  // Files read a few ahead (each read mostly waits on libuv's thread pool), taken one by one in order:
-  // a clone join reads every file of the folder once here.
-  const reads: Array<Promise<Buffer | undefined> | undefined> = [];
-  const readAhead = (i: number) => {
-    for (let j = i; j < Math.min(paths.length, i + READ_AHEAD); j++) {
-      if (reads[j] !== undefined) continue;
-      const read = (async () => readIfFile(resolveInside(core.root, paths[j])))();
-      read.catch(() => {}); // thrown where it is awaited; not unhandled if never awaited (closed)
-      reads[j] = read;
-    }
-  };
-  for (const [i, rel] of paths.entries()) {
+  // A clone join reads every file of the folder once here: synchronously, in slices (quick-io.ts).
+  const io = new QuickIo();
+  for (const rel of paths) {
     if (core.closed) return;
-    readAhead(i);
-    const bytes = await reads[i];
-    delete reads[i];
+    const bytes = await io.readIfFile(resolveInside(core.root, rel));
     const seen = known.get(rel);
     const entry = ws.byPath(rel);
     if (bytes && seen?.hash === contentHash(bytes)) {

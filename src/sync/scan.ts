@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { readGitTree, trackedFolders, type GitTree } from './git-tree';
 import { contentHash } from './hash';
+import { QuickIo } from './quick-io';
 import { comparePaths } from './index-bases';
 import { Slicer } from './slicer';
 import { readLink, linkSkipReason } from './symlinks';
@@ -28,7 +29,7 @@ export const HARD_EXCLUDES = ['.git', '.hyperpair/', '*.hyperpair-tmp'];
 /** Also left out by default, unless git tracks them: dependencies. */
 export const DEFAULT_EXCLUDES = [...HARD_EXCLUDES, 'node_modules/'];
 
-/** Files stat'ed (and hashed, with a cache) at once: each mostly waits on libuv's thread pool. */
+/** Files stat'ed (and hashed, with a cache) at once when calls go through libuv's thread pool (quick-io.ts: slow disks). */
 const STAT_CONCURRENCY = 64;
 
 export interface ScanOptions {
@@ -227,9 +228,9 @@ class Collector {
 }
 
 /** Looks at one path that is neither excluded nor unportable, without following it if it is a link. */
-async function inspect(root: string, rel: string, cache: ScanCache | undefined): Promise<{ st?: Stats; hash?: string; bytes?: Buffer; reason?: string; link?: string }> {
+async function inspect(root: string, rel: string, cache: ScanCache | undefined, io: QuickIo): Promise<{ st?: Stats; hash?: string; bytes?: Buffer; reason?: string; link?: string }> {
   const abs = path.join(root, ...rel.split('/'));
-  const st = await fs.lstat(abs).catch(() => undefined);
+  const st = await io.lstat(abs).catch(() => undefined);
   if (!st) return {}; // gone meanwhile (or a tracked file deleted and not committed yet)
   if (st.isSymbolicLink()) {
     const verdict = await readLink(root, rel).catch(() => undefined);
@@ -241,7 +242,7 @@ async function inspect(root: string, rel: string, cache: ScanCache | undefined):
   if (!cache) return { st };
   const cached = cache.lookup(rel, st);
   if (cached !== undefined) return { st, hash: cached };
-  const bytes = await fs.readFile(abs).catch(() => undefined);
+  const bytes = await io.read(abs);
   if (!bytes) return { reason: 'it could not be read' };
   const hash = contentHash(bytes);
   cache.remember(rel, st, hash);
@@ -265,7 +266,9 @@ async function inOrder<T, R>(items: T[], limit: number, fn: (item: T) => Promise
 
 /** Looks at files (many at once) and offers each to the collector, in order. */
 async function inspectAll(root: string, rels: string[], c: Collector, cache: ScanCache | undefined): Promise<void> {
-  const looks = await inOrder(rels, STAT_CONCURRENCY, (rel) => inspect(root, rel, cache));
+  // Synchronous calls in slices (quick-io.ts); many at once only if they prove slow.
+  const io = new QuickIo();
+  const looks = await inOrder(rels, STAT_CONCURRENCY, (rel) => inspect(root, rel, cache, io));
   for (const [i, rel] of rels.entries()) {
     const { st, hash, bytes, reason, link } = looks[i];
     if (reason) c.skip(rel, reason);

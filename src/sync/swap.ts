@@ -25,7 +25,15 @@ export const TEMP_SUFFIX = '.hyperpair-tmp';
 export function tempPathBeside(target: string): string {
   // A short name of its own (the target's name may already be at the file system's length limit),
   // in the same directory so that renames and links stay on one file system.
-  return path.join(path.dirname(target), `.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+  return path.join(path.dirname(target), `.${randomName()}${TEMP_SUFFIX}`);
+}
+
+/** Random bytes drawn many names at a time: one draw a file was ~9 µs of a join's 30,000 writes. */
+let pool = Buffer.alloc(0);
+let drawn = 0;
+function randomName(): string {
+  if (drawn + 6 > pool.length) [pool, drawn] = [randomBytes(6 * 512), 0];
+  return pool.toString('hex', drawn, (drawn += 6));
 }
 
 /**

@@ -11,6 +11,7 @@ import { recordDirFor } from '../../src/sync/disk-state';
 import * as fsutil from '../../src/sync/fsutil';
 import { atomicWrite, TEMP_SUFFIX, WriteConflict } from '../../src/sync/fsutil';
 import { contentHash } from '../../src/sync/hash';
+import { QuickIo } from '../../src/sync/quick-io';
 import type { PeerOptions, RunningPeer } from '../../src/app/peer';
 import { usePeers } from '../helpers/peers';
 import { waitFor } from '../helpers/testnet';
@@ -261,9 +262,18 @@ test('a restart that finds a file ahead of its record binds it with the bytes it
   const reads: string[] = [];
   let counting = false;
   const readIfFile = fsutil.readIfFile;
+  const count = (abs: string) => {
+    if (counting && abs.endsWith(`${path.sep}b${path.sep}log.txt`)) reads.push((new Error().stack ?? '').split('\n')[3]?.trim() ?? '');
+  };
   (fsutil as { readIfFile: typeof readIfFile }).readIfFile = (abs) => {
-    if (counting && abs.endsWith(`${path.sep}b${path.sep}log.txt`)) reads.push((new Error().stack ?? '').split('\n')[2]?.trim() ?? '');
+    count(abs);
     return readIfFile(abs);
+  };
+  // Bulk reads (the restart intake's) go through QuickIo.
+  const quickRead = QuickIo.prototype.readIfFile;
+  QuickIo.prototype.readIfFile = function (abs) {
+    count(abs);
+    return quickRead.call(this, abs);
   };
   t.after(() => ((fsutil as { readIfFile: typeof readIfFile }).readIfFile = readIfFile));
   const { a } = await restartWithRecord((files, dir) => {
@@ -304,9 +314,18 @@ test('a restart reads a file changed while the peer was down once, and writes it
   let counting = false;
   const readIfFile = fsutil.readIfFile;
   const atomicWrite = fsutil.atomicWrite;
+  const count = (abs: string) => {
+    if (counting && abs.endsWith(`${path.sep}b${path.sep}log.txt`)) reads.push((new Error().stack ?? '').split('\n')[3]?.trim() ?? '');
+  };
   (fsutil as { readIfFile: typeof readIfFile }).readIfFile = (abs) => {
-    if (counting && abs.endsWith(`${path.sep}b${path.sep}log.txt`)) reads.push((new Error().stack ?? '').split('\n')[2]?.trim() ?? '');
+    count(abs);
     return readIfFile(abs);
+  };
+  // Bulk reads (the restart intake's) go through QuickIo.
+  const quickRead = QuickIo.prototype.readIfFile;
+  QuickIo.prototype.readIfFile = function (abs) {
+    count(abs);
+    return quickRead.call(this, abs);
   };
   (fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = async (...args) => {
     try {
@@ -319,6 +338,7 @@ test('a restart reads a file changed while the peer was down once, and writes it
   t.after(() => {
     (fsutil as { readIfFile: typeof readIfFile }).readIfFile = readIfFile;
     (fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = atomicWrite;
+    QuickIo.prototype.readIfFile = quickRead;
   });
   const { a } = await restartWithRecord(() => (counting = true));
   counting = false;

@@ -1,0 +1,105 @@
+/**
+ * QuickIo (src/sync/quick-io.ts): many small file-system calls made synchronously in slices. What
+ * each call does on a real disk (the same as the promise API's), that the event loop still turns
+ * during a long run of them, and that only calls slow several times in a row send the rest through
+ * the promise API.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { QuickIo } from '../../src/sync/quick-io';
+import { tempDir } from '../helpers/tree';
+
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // a call that blocks (a slow disk, a collection inside it)
+  }
+}
+
+test('quick file-system calls read, look at, write, link and remove files as the promise API does', async (t) => {
+  const root = tempDir();
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const io = new QuickIo();
+  const file = path.join(root, 'a.txt');
+  fs.writeFileSync(file, 'hello');
+  fs.mkdirSync(path.join(root, 'dir'));
+  fs.symlinkSync('a.txt', path.join(root, 'link'));
+
+  assert.equal((await io.readIfFile(file))?.toString(), 'hello');
+  assert.equal(await io.readIfFile(path.join(root, 'link')), undefined, 'a link is not followed');
+  assert.equal(await io.readIfFile(path.join(root, 'dir')), undefined, 'a folder is no file');
+  assert.equal(await io.readIfFile(path.join(root, 'missing')), undefined);
+  assert.equal(await io.read(path.join(root, 'missing')), undefined);
+  assert.ok((await io.lstat(path.join(root, 'link')))?.isSymbolicLink());
+  assert.equal(await io.lstat(path.join(root, 'missing', 'deeper')), undefined, 'missing (ENOENT, ENOTDIR) is undefined, not an error');
+
+  await io.mkdir(path.join(root, 'dir')); // exists: no error
+  await io.mkdir(path.join(root, 'new'));
+  assert.ok(fs.statSync(path.join(root, 'new')).isDirectory());
+
+  // writeNew never replaces: the file there keeps its bytes.
+  await assert.rejects(io.writeNew(file, Buffer.from('other'), 0o644), /EEXIST/);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'hello');
+  const temp = path.join(root, '.t');
+  await io.writeNew(temp, Buffer.from('x'.repeat(100_000)), 0o644);
+  await assert.rejects(io.link(temp, file), /EEXIST/);
+  await io.link(temp, path.join(root, 'b.txt'));
+  await io.unlink(temp);
+  await io.unlink(temp, true); // gone already: no error when forced
+  await assert.rejects(io.unlink(temp), /ENOENT/);
+  assert.equal(fs.readFileSync(path.join(root, 'b.txt'), 'utf8'), 'x'.repeat(100_000));
+  await io.writeFile(path.join(root, 'b.txt'), 'in place', 0o600);
+  assert.equal(fs.readFileSync(path.join(root, 'b.txt'), 'utf8'), 'in place');
+  assert.equal(io.slow, false);
+});
+
+test('a FIFO where a file was is not read (a synchronous read would hold the event loop until someone writes)', async (t) => {
+  if (process.platform === 'win32') return t.skip('no FIFOs');
+  const root = tempDir();
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const fifo = path.join(root, 'pipe');
+  execFileSync('mkfifo', [fifo]);
+  const io = new QuickIo();
+  assert.equal(await io.readIfFile(fifo), undefined);
+  assert.equal(await io.read(fifo), undefined);
+  fs.symlinkSync('pipe', path.join(root, 'to-pipe'));
+  assert.equal(await io.read(path.join(root, 'to-pipe')), undefined, 'followed, still no regular file');
+});
+
+test('a long run of synchronous calls hands the event loop back every few milliseconds', async () => {
+  const io = new QuickIo();
+  let turns = 0;
+  let stop = false;
+  const tick = () => {
+    turns++;
+    if (!stop) setImmediate(tick);
+  };
+  setImmediate(tick);
+  for (let i = 0; i < 200; i++) await io.run(() => busy(1), () => Promise.resolve());
+  stop = true;
+  assert.ok(turns >= 5, `the loop turned ${turns} times during 200 ms of calls`);
+  assert.equal(io.slow, false, 'calls of 1 ms are not slow');
+});
+
+test('only calls slow several times in a row send the rest through the promise API', async () => {
+  const io = new QuickIo();
+  const ran: string[] = [];
+  const call = (ms: number) => io.run(() => (busy(ms), ran.push('sync')), async () => void ran.push('promised'));
+  // One slow call (a garbage collection inside it), then fast ones: still synchronous.
+  await call(25);
+  await call(0);
+  await call(25);
+  await call(25);
+  await call(0);
+  assert.equal(io.slow, false);
+  // Three in a row: a slow disk.
+  await call(25);
+  await call(25);
+  await call(25);
+  assert.equal(io.slow, true);
+  await call(0);
+  assert.deepEqual(ran, [...Array(8).fill('sync'), 'promised']);
+});
