@@ -19,10 +19,9 @@ import type { SharedWorkspace } from './workspace';
  * they are nobody's unsaved work: a version the session has had (its index hash: the content when
  * last updated from a disk, or the binary's current version; a version in a binary's history; the
  * text as loaded here now), or, `committed`, exactly what this folder's git last committed (git keeps
- * it, and the replaced bytes also go to the file history).
+ * it, and the replaced bytes also go to the file history). `hash`: the bytes' own, if worked out already.
  */
-export function adoptIfSessions(ws: SharedWorkspace, entry: FileEntry, bytes: Uint8Array, committed: boolean): Known | undefined {
-  const hash = contentHash(bytes);
+export function adoptIfSessions(ws: SharedWorkspace, entry: FileEntry, bytes: Uint8Array, committed: boolean, hash = contentHash(bytes)): Known | undefined {
   const same =
     committed ||
     entry.hash === hash ||

@@ -22,6 +22,7 @@ import { diffLineEdits } from './line-diff';
 import type { MirrorCore } from './mirror-core';
 import { resolveInside, unsafePathReason } from './paths';
 import { formatSize, scanFolder } from './scan';
+import { QuickIo } from './quick-io';
 import { mapOffset, withCommonChanges } from './textdiff';
 import { holdsCells, takeNotebookFromDisk } from './notebook/disk';
 import { isNotebookPath, notebookText, readNotebook } from './notebook/first-state';
@@ -42,12 +43,14 @@ export class DiskIntake implements DiskReader {
 
   async onDiskBatch(paths: string[]): Promise<void> {
     if (this.core.closed || this.core.guard.halted) return;
+    // A git checkout reports thousands of paths: looked at and read synchronously, in slices.
+    const io = new QuickIo();
     // A path may be a directory that appeared or vanished (git checkout, mv): expand it.
     const files = new Set<string>();
     let shared: string[] | undefined;
     for (const rel of paths) {
       const abs = path.join(this.core.root, rel);
-      const st = await fs.lstat(abs).catch(() => undefined);
+      const st = await io.lstat(abs).catch(() => undefined);
       if (st?.isDirectory()) {
         // Only the list is wanted (each file is read below): no hashing into the folder's scan cache
         // (nor rewriting it), and no `git` process where the folder is no git work tree. A new
@@ -83,7 +86,7 @@ export class DiskIntake implements DiskReader {
         this.warnOnce(rel, `${JSON.stringify(rel)} is not shared: its name cannot be shared safely on every platform: ${unsafe}`);
         continue;
       }
-      const bytes = await readIfFile(path.join(this.core.root, rel));
+      const bytes = await io.readIfFile(path.join(this.core.root, rel));
       // A large file's hashes (its own, and its chunks' if it is to be shared as a binary) worked out a
       // slice at a time, not in one go below: a call's frames wait behind anything that holds the loop.
       if (bytes) await prehash(bytes, CHUNK_SIZE);

@@ -30,7 +30,8 @@ export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: 
     const bytes = await io.readIfFile(resolveInside(core.root, rel));
     const seen = known.get(rel);
     const entry = ws.byPath(rel);
-    if (bytes && seen?.hash === contentHash(bytes)) {
+    const hash = bytes ? contentHash(bytes) : undefined; // once: a clone join hashes every file of its folder here
+    if (bytes && hash !== undefined && seen?.hash === hash) {
       // Unchanged here: the session's version follows, unless it never received this one (a binary
       // replaced and recorded here just before the peer stopped): then this one wins.
       if (entry?.kind === 'binary' && entry.hash !== seen.hash && !ws.hadVersion(entry.id, seen.hash)) {
@@ -50,9 +51,9 @@ export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: 
       if (intake.withinCaps(rel, bytes.byteLength)) intake.addFromDisk(rel, bytes);
     } else if (!seen) {
       // A clone of the same files: a version the session has had, or git's, is adopted, not kept beside.
-      const adopted = adoptIfSessions(ws, entry, bytes, core.rules.committedUnchanged(rel));
+      const adopted = adoptIfSessions(ws, entry, bytes, core.rules.committedUnchanged(rel), hash);
       if (!adopted) keepBesideAsNew(ws, rel, bytes, core.logger);
-      known.set(rel, adopted ?? { hash: contentHash(bytes), size: bytes.byteLength });
+      known.set(rel, adopted ?? { hash: hash ?? contentHash(bytes), size: bytes.byteLength });
     } else {
       // In the mirror's queue, with the bytes read above: the file's binding, made there, queues its
       // first write behind the intake, so the write expects what the intake took. Outside the queue,

@@ -5,10 +5,10 @@
  * folder is still being read: peers receive the index as it grows.
  */
 import { asText, MAX_TEXT_BYTES } from './classify';
-import { readIfFile } from './fsutil';
 import { contentHash } from './hash';
 import { isNotebookPath } from './notebook/first-state';
 import { resolveInside } from './paths';
+import { QuickIo } from './quick-io';
 import { Slicer } from './slicer';
 import { leaveOut, type ScannedFile, type ScanReport } from './scan';
 import type { SharedWorkspace } from './workspace';
@@ -51,11 +51,13 @@ export async function shareBatch(t: ShareTarget, batch: ScannedFile[], report: S
   const bytesOf = todo.map((f) => read.get(f.rel));
   // Only the files the scan did not read (its cache knew them, or they were large).
   const unread = todo.flatMap((f, i) => (bytesOf[i] ? [] : [i]));
+  // Synchronously in slices (quick-io.ts); READERS at once only if the calls prove slow.
+  const io = new QuickIo();
   let next = 0;
   const reader = async () => {
     while (next < unread.length && !t.isClosed()) {
       const i = unread[next++];
-      bytesOf[i] = await readIfFile(resolveInside(t.root, todo[i].rel));
+      bytesOf[i] = await io.readIfFile(resolveInside(t.root, todo[i].rel));
     }
   };
   await Promise.all(Array.from({ length: Math.min(READERS, unread.length) }, reader));
