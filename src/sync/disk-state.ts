@@ -7,7 +7,7 @@
  * Layout of a folder's record: `folder.txt` (the shared folder's path, for people), `files.json`
  * (`{version: 1, session, files: {path: {hash, size, text?}}, tree: {path: {kind, target?}}}`,
  * `session` = a hash of the session code, `text` = hash of the last synced text, `tree` the links and
- * empty folders as last in sync), `texts/<hash>`: the last synced texts, the base of the
+ * empty folders as last in sync), `texts.pack` (text-pack.ts): the last synced texts, the base of the
  * three-way merge after a restart or when a file changes on disk (record-texts.ts: a text nobody is
  * changing is read back from there when needed, not held in memory), and `docs/<fileId>`: each text's Yjs state, so that edits this peer
  * read from disk but nobody received before it stopped still reach the session when it restarts.
@@ -29,7 +29,6 @@ import type { SharedWorkspace } from './workspace';
 import { isHash } from './hash';
 import { judgeTreeEntry, type TreeEntry } from './tree-entries';
 import { ColdKnown, RecordTexts } from './record-texts';
-import { QuickIo } from './quick-io';
 
 /** A file's content as the mirror last saw it on disk: in sync with the session then. */
 export interface Known {
@@ -105,7 +104,7 @@ export class DiskRecord {
   private readonly delayMs: number;
   /** How long the last write of the record took (it sets the next delay, see schedule()). */
   private lastWriteMs = 0;
-  /** The last synced texts, under texts/ (by hash). */
+  /** The last synced texts (texts.pack, by hash). */
   private readonly texts: RecordTexts;
   private existed = false;
   private timer: NodeJS.Timeout | undefined;
@@ -133,7 +132,7 @@ export class DiskRecord {
     this.dir = recordDirFor(folder, options.stateDir ?? stateRoot());
     this.logger = options.logger ?? silentLogger;
     this.delayMs = options.delayMs ?? 300;
-    this.texts = new RecordTexts(path.join(this.dir, 'texts'), () => this.flushSoon());
+    this.texts = new RecordTexts(this.dir, () => this.flushSoon());
     this.known.texts = this.texts;
   }
 
@@ -263,7 +262,7 @@ export class DiskRecord {
       this.storedDocs.add(id);
       if (update) this.savedDocs.set(id, update);
     }
-    for (const name of await fs.readdir(path.join(this.dir, 'texts')).catch(() => [] as string[])) if (isHash(name)) this.texts.written(name);
+    await this.texts.load();
     for (const [rel, f] of Object.entries(files)) {
       if (!isHash(f?.hash) || !Number.isSafeInteger(f.size)) continue;
       // The text stays in the record until a merge needs it (checked then: a base that is missing or
@@ -309,7 +308,6 @@ export class DiskRecord {
     this.dirtyDocs.clear();
     for (const id of this.storedDocs) if (!this.ws?.byId(id)) docs.set(id, undefined);
 
-    await fs.mkdir(path.join(this.dir, 'texts'), { recursive: true, mode: 0o700 }); // texts are people's work
     await fs.mkdir(path.join(this.dir, 'docs'), { recursive: true, mode: 0o700 });
     await inParallel([...docs], async ([id, update]) => {
       const file = path.join(this.dir, 'docs', id);
@@ -321,24 +319,14 @@ export class DiskRecord {
         this.storedDocs.delete(id);
       }
     });
-    // A joiner's first record stores every text: in parallel, as the mirror writes files. Written in
-    // place, not through a temporary file and a rename (two calls of the ~ten a joiner spent per
-    // file): a text is named by its hash and checked against it when read back, so one cut short by
-    // a crash is no base, as a missing one is (record-texts.ts).
-    // Synchronously, in slices (quick-io.ts): ~100 µs of the event loop a write through fs/promises.
-    const io = new QuickIo();
-    for (const [hash, text] of newTexts) {
-      await io.writeFile(path.join(this.dir, 'texts', hash), text, 0o600);
-      this.texts.written(hash);
-    }
+    // A joiner's first record stores every text: many per write, in one pack (text-pack.ts). Not
+    // fsynced: an entry cut short by a crash fails its hash when read, and is no base, as a
+    // missing one is (record-texts.ts).
+    await this.texts.store(newTexts);
     await nameFolder(this.dir, this.folder);
     await writeAtomically(path.join(this.dir, RECORD_FILE), JSON.stringify({ version: RECORD_VERSION, session: this.session, files, tree: Object.fromEntries(this.tree) }));
     // Texts no file refers to any more go only after the new list is in place.
-    for (const hash of [...this.texts.stored]) {
-      if (wanted.has(hash) || this.texts.isPending(hash)) continue;
-      this.texts.removed(hash);
-      await fs.rm(path.join(this.dir, 'texts', hash), { force: true });
-    }
+    await this.texts.prune(wanted);
   }
 }
 

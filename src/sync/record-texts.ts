@@ -1,6 +1,6 @@
 /**
- * The last synced texts of a folder's files, held on disk in the sync record (`texts/<hash>`) rather
- * than in memory. Each is the base of a three-way merge when the file changes on disk (now, or while
+ * The last synced texts of a folder's files, held on disk in the sync record (its `texts.pack`,
+ * text-pack.ts; `texts/<hash>` files from before it are still read) rather than in memory. Each is the base of a three-way merge when the file changes on disk (now, or while
  * the peer was stopped), so every text the mirror knows must be there, but a workspace of 30,000 files
  * cannot keep them all as strings: a file nobody is changing is known by a `ColdKnown`, its hash and
  * size, whose text is read back from here (checked against the hash) on the rare occasion a merge
@@ -8,10 +8,12 @@
  * so at no moment is a base neither in memory nor on disk.
  */
 import { readFileSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Known } from './disk-state';
-import { contentHash } from './hash';
+import { contentHash, isHash } from './hash';
 import { QuickIo } from './quick-io';
+import { PACK_FILE, TextPack } from './text-pack';
 
 /** Bytes of texts waiting for the record's write past which it is written at once, not later. */
 const PENDING_BYTES = 4 * 1024 * 1024;
@@ -54,18 +56,39 @@ export function knownHolds(k: Known | undefined, text: string): boolean {
 }
 
 export class RecordTexts {
-  /** Texts not yet written to `dir` (by hash). */
+  /** Texts not yet written to the record (by hash). */
   private readonly pending = new Map<string, string>();
   private pendingBytes = 0;
-  /** Hashes whose text is in `dir`. */
+  /** Hashes whose text is in the record (the pack, or a file of texts/ from before the pack). */
   readonly stored = new Set<string>();
+  private readonly pack: TextPack;
+  /** Texts kept one file each under texts/ by earlier versions: read, and removed when unused. */
+  private readonly legacy = new Set<string>();
   private readonly io = new QuickIo();
 
   constructor(
+    /** The record's folder. */
     readonly dir: string,
     /** Asks for the record to be written soon (many texts are waiting). */
     private readonly flushSoon: () => void,
-  ) {}
+  ) {
+    this.pack = new TextPack(path.join(dir, PACK_FILE));
+  }
+
+  private get legacyDir(): string {
+    return path.join(this.dir, 'texts');
+  }
+
+  /** Finds what the record holds (its pack's entries, and texts/ from before the pack). */
+  async load(): Promise<void> {
+    for (const name of await fs.readdir(this.legacyDir).catch(() => [] as string[])) {
+      if (!isHash(name)) continue;
+      this.legacy.add(name);
+      this.stored.add(name);
+    }
+    await this.pack.load();
+    for (const hash of this.pack.hashes()) this.stored.add(hash);
+  }
 
   /** The known file for a text that stays on disk from now on (memory holds it until written). */
   cold(hash: string, size: number, text: string): ColdKnown {
@@ -83,29 +106,32 @@ export class RecordTexts {
   }
 
   /**
-   * The text of `hash`, from memory or the record's file (checked: a damaged or missing one is
-   * undefined, as a base the record never had). Synchronous, as `Known.text` is read: one small read,
-   * only when a merge needs the base of a file nobody was changing.
+   * The text of `hash`, from memory or the record (checked: a damaged or missing one is undefined,
+   * as a base the record never had). Synchronous, as `Known.text` is read: one small read, only when
+   * a merge needs the base of a file nobody was changing.
    */
   read(hash: string): string | undefined {
     const held = this.pending.get(hash);
     if (held !== undefined) return held;
+    if (this.pack.has(hash)) return this.pack.read(hash);
+    if (!this.legacy.has(hash)) return undefined;
     let text: string;
     try {
-      text = readFileSync(path.join(this.dir, hash), 'utf8');
+      text = readFileSync(path.join(this.legacyDir, hash), 'utf8');
     } catch {
       return undefined;
     }
     return contentHash(Buffer.from(text, 'utf8')) === hash ? text : undefined;
   }
 
-  /** The same, without blocking: for reads that can wait (a document built from the base). */
+  /** The same, in a slice of the event loop: for reads that can wait (a document built from the base; many texts a member asks for). */
   async readAsync(hash: string): Promise<string | undefined> {
     const held = this.pending.get(hash);
     if (held !== undefined) return held;
-    // Many at once when a member asks for texts (text-serve.ts): synchronously, in slices.
-    const bytes = await this.io.read(path.join(this.dir, hash));
-    return bytes !== undefined && contentHash(bytes) === hash ? bytes.toString('utf8') : undefined;
+    return this.io.run(
+      () => this.read(hash),
+      async () => this.read(hash),
+    );
   }
 
   /**
@@ -125,18 +151,29 @@ export class RecordTexts {
     return this.pending.has(hash);
   }
 
-  /** `hash` is now in `dir`: memory lets go of it. */
-  written(hash: string): void {
+  /** Writes these texts into the record (many per write); memory lets go of each once written. */
+  async store(texts: ReadonlyMap<string, string>): Promise<void> {
+    await this.pack.append(texts, (hash) => this.written(hash));
+  }
+
+  /** Removes from the record the texts that no file refers to (`wanted`) and that wait for no write. */
+  async prune(wanted: ReadonlySet<string>): Promise<void> {
+    for (const hash of [...this.stored]) {
+      if (wanted.has(hash) || this.pending.has(hash)) continue;
+      this.stored.delete(hash);
+      this.pack.remove(hash);
+      if (this.legacy.delete(hash)) await fs.rm(path.join(this.legacyDir, hash), { force: true });
+    }
+    await this.pack.compact();
+  }
+
+  /** `hash` is now in the record: memory lets go of it. */
+  private written(hash: string): void {
     this.stored.add(hash);
     const text = this.pending.get(hash);
     if (text === undefined) return;
     this.pending.delete(hash);
     this.pendingBytes -= text.length;
-  }
-
-  /** `hash` left `dir` (no file refers to it any more). */
-  removed(hash: string): void {
-    this.stored.delete(hash);
   }
 
   /** Forgets a text no file refers to that was never written (a new session). */

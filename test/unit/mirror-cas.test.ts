@@ -249,6 +249,8 @@ async function restartWithRecord(
 function laggingRecord(files: RecordFiles, dir: string): void {
   const old = Buffer.from('start\n');
   files['log.txt'] = { hash: contentHash(old), size: old.byteLength, text: contentHash(old) };
+  // As a version before the record's text pack kept it (texts/<hash>, still read).
+  fs.mkdirSync(path.join(dir, 'texts'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'texts', contentHash(old)), old);
 }
 

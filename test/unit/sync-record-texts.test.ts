@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DiskRecord, type KnownFiles } from '../../src/sync/disk-state';
-import { ColdKnown, knownAsText, knownHolds } from '../../src/sync/record-texts';
+import { ColdKnown, knownAsText, knownHolds, type RecordTexts } from '../../src/sync/record-texts';
+import { PACK_FILE, TextPack } from '../../src/sync/text-pack';
 import { contentHash } from '../../src/sync/hash';
 import type { PeerOptions, RunningPeer } from '../../src/app/peer';
 import { usePeers } from '../helpers/peers';
@@ -17,7 +18,19 @@ import { waitFor } from '../helpers/testnet';
 import { readTree, tempDir, writeTree } from '../helpers/tree';
 
 const known = (text: string) => ({ hash: contentHash(Buffer.from(text)), size: Buffer.byteLength(text), text });
-const textsIn = (r: DiskRecord) => fs.readdirSync(path.join(r.dir, 'texts')).filter((n) => !n.endsWith('.tmp')).sort();
+/** The record's texts (private to it: read for the test only). */
+const textsOf = (r: DiskRecord) => (r as unknown as { texts: RecordTexts }).texts;
+const textsIn = (r: DiskRecord) => [...textsOf(r).stored].sort();
+/** Where the text of `hash` sits in the record's pack (text-pack.ts: hash, uint32 LE length, bytes). */
+function packPlace(r: DiskRecord, hash: string): { offset: number; length: number } | undefined {
+  const pack = fs.readFileSync(path.join(r.dir, PACK_FILE));
+  for (let at = 0; at + 36 <= pack.length; ) {
+    const length = pack.readUInt32LE(at + 32);
+    if (pack.subarray(at, at + 32).toString('hex') === hash) return { offset: at + 36, length };
+    at += 36 + length;
+  }
+  return undefined;
+}
 /** The mirror's map of known files (private to the mirror: read for the test only). */
 const knownOf = (p: RunningPeer) => (p.mirror as unknown as { known: KnownFiles }).known;
 
@@ -49,13 +62,85 @@ test('a text nobody is changing is held as its hash and read back from the recor
   const b = again.known.get('b.txt')!;
   assert.ok(b instanceof ColdKnown);
   assert.equal(await (b as ColdKnown).load(), 'second\n');
-  fs.writeFileSync(path.join(again.dir, 'texts', known('alpha\n').hash), 'tampered\n');
+  const place = packPlace(again, known('alpha\n').hash)!;
+  const fd = fs.openSync(path.join(again.dir, PACK_FILE), 'r+');
+  fs.writeSync(fd, Buffer.from('tampe'), 0, 5, place.offset); // same length, other bytes
+  fs.closeSync(fd);
   assert.equal(again.known.get('a.txt')!.text, undefined, 'a damaged base is left out');
   assert.equal(again.known.get('bin')!.text, undefined);
   // Texts no file refers to any more leave the record.
   again.known.delete('b.txt');
   await again.flush();
   assert.ok(!textsIn(again).includes(known('second\n').hash));
+  await again.close();
+});
+
+test('the text pack: many texts a write, read back checked; a torn last entry is cut off, a damaged one is no base, garbage is collected once it outweighs the rest', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, PACK_FILE);
+  const texts = new Map<string, string>();
+  for (let i = 0; i < 200; i++) {
+    const text = `text ${i}\n`.repeat(40) + (i % 7 === 0 ? 'é ∑ 😀\n' : '');
+    texts.set(known(text).hash, text);
+  }
+  const pack = new TextPack(file, 16 * 1024);
+  await pack.load();
+  const done: string[] = [];
+  await pack.append(texts, (h) => done.push(h));
+  assert.equal(done.length, 200);
+  for (const [hash, text] of texts) assert.equal(pack.read(hash), text);
+  assert.equal(await pack.readAsync([...texts.keys()][7]), [...texts.values()][7]);
+
+  // A crash in the middle of a write: the last entry is cut short. Loaded again, it is gone and the
+  // file ends where the last whole entry does; the next append goes there.
+  const whole = fs.statSync(file).size;
+  fs.appendFileSync(file, Buffer.concat([Buffer.from(known('torn\n').hash, 'hex'), Buffer.from([100, 0, 0, 0]), Buffer.from('to')]));
+  const again = new TextPack(file, 16 * 1024);
+  await again.load();
+  assert.equal(fs.statSync(file).size, whole);
+  assert.equal(again.has(known('torn\n').hash), false);
+  assert.deepEqual([...again.hashes()].sort(), [...texts.keys()].sort());
+  await again.append(new Map([[known('after\n').hash, 'after\n']]), () => {});
+  assert.equal(again.read(known('after\n').hash), 'after\n');
+
+  // Other bytes where a text was: no base, never the wrong text.
+  const first = [...texts.keys()][0];
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, Buffer.from('X'), 0, 1, 36);
+  fs.closeSync(fd);
+  assert.equal(again.read(first), undefined);
+
+  // Most entries removed: the pack is copied without them; the rest still read.
+  const keep = [...texts.keys()].slice(150);
+  for (const hash of texts.keys()) if (!keep.includes(hash)) again.remove(hash);
+  await again.compact();
+  assert.ok(fs.statSync(file).size < whole / 3, `compacted: ${fs.statSync(file).size} of ${whole} bytes`);
+  for (const hash of keep) assert.equal(again.read(hash), texts.get(hash));
+  assert.equal(again.read(known('after\n').hash), 'after\n');
+  assert.equal(again.read(first), undefined);
+  assert.deepEqual(fs.readdirSync(dir).sort(), [PACK_FILE], 'no temporary file left');
+  const reloaded = new TextPack(file);
+  await reloaded.load();
+  assert.deepEqual([...reloaded.hashes()].sort(), [...keep, known('after\n').hash].sort());
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('texts kept one file each by an earlier version (texts/<hash>) are read as bases, and removed once unused', async () => {
+  const stateDir = tempDir();
+  const folder = tempDir();
+  const r = await DiskRecord.open(folder, { session: 's', stateDir });
+  r.known.set('a.txt', known('alpha\n'));
+  await r.flush();
+  await r.close();
+  // As an earlier version left it: the text in texts/, none in the pack.
+  fs.rmSync(path.join(r.dir, PACK_FILE));
+  fs.mkdirSync(path.join(r.dir, 'texts'), { recursive: true });
+  fs.writeFileSync(path.join(r.dir, 'texts', known('alpha\n').hash), 'alpha\n');
+  const again = await DiskRecord.open(folder, { session: 's', stateDir });
+  assert.equal(again.known.get('a.txt')!.text, 'alpha\n', 'the old file is the base');
+  again.known.delete('a.txt');
+  await again.flush();
+  assert.deepEqual(fs.readdirSync(path.join(r.dir, 'texts')), [], 'removed once no file refers to it');
   await again.close();
 });
 
