@@ -120,10 +120,19 @@ export class TextPack {
     const write = async () => {
       if (!parts.length) return;
       const data = Buffer.concat(parts);
-      await this.io.run(
-        () => fsSync.appendFileSync(this.file, data, { mode: 0o600 }),
-        async () => fsSync.appendFileSync(this.file, data, { mode: 0o600 }),
-      );
+      const appendAll = () => fsSync.appendFileSync(this.file, data, { mode: 0o600 });
+      try {
+        await this.io.run(appendAll, async () => appendAll());
+      } catch (err) {
+        // Part of it may be in the file (a full disk): cut off, so that every entry stays where the
+        // next load finds it (a torn entry in the middle would hide those after it).
+        try {
+          fsSync.truncateSync(this.file, this.size);
+        } catch {
+          this.size = fsSync.statSync(this.file, { throwIfNoEntry: false })?.size ?? 0;
+        }
+        throw err;
+      }
       this.size += data.byteLength;
       for (const [hash, place] of hashes) {
         const had = this.places.get(hash);
