@@ -1,10 +1,10 @@
 /**
  * The last synced texts of a folder's files, held on disk in the sync record (its `texts.pack`,
- * text-pack.ts; `texts/<hash>` files from before it are still read) rather than in memory. Each is the base of a three-way merge when the file changes on disk (now, or while
- * the peer was stopped), so every text the mirror knows must be there, but a workspace of 30,000 files
- * cannot keep them all as strings: a file nobody is changing is known by a `ColdKnown`, its hash and
- * size, whose text is read back from here (checked against the hash) on the rare occasion a merge
- * needs it. Texts wait in memory (`pending`) only until the record's next write puts them on disk,
+ * text-pack.ts; `texts/<hash>` files from before it are still read) rather than in memory. Each is
+ * the base of a three-way merge when the file changes on disk (now, or while the peer was
+ * stopped), so every text the mirror knows must be there, but a workspace of 30,000 files cannot
+ * keep them all as strings: a file nobody is changing is known by a `ColdKnown`, its hash and size,
+ * whose text is read back from here (checked against the hash) on the rare occasion a merge needs it. Texts wait in memory (`pending`) only until the record's next write puts them on disk,
  * so at no moment is a base neither in memory nor on disk.
  */
 import { readFileSync } from 'node:fs';
@@ -113,8 +113,8 @@ export class RecordTexts {
   read(hash: string): string | undefined {
     const held = this.pending.get(hash);
     if (held !== undefined) return held;
-    if (this.pack.has(hash)) return this.pack.read(hash);
-    if (!this.legacy.has(hash)) return undefined;
+    const packed = this.pack.has(hash) ? this.pack.read(hash) : undefined;
+    if (packed !== undefined || !this.legacy.has(hash)) return packed;
     let text: string;
     try {
       text = readFileSync(path.join(this.legacyDir, hash), 'utf8');
