@@ -41,6 +41,14 @@ export class QuickIo {
     }
   }
 
+  /**
+   * Runs `work`, which has no promise-API form (reads at offsets of an open file, a pack's appends),
+   * in this slice: a turn first if the slice is spent. It stays synchronous once calls proved slow.
+   */
+  sliced<T>(work: () => T): Promise<T> {
+    return this.run(work, async () => work());
+  }
+
   /** Whether calls go through the promise API from now on (they proved slow). */
   get slow(): boolean {
     return this.slowCalls >= SLOW_IN_A_ROW;

@@ -125,13 +125,8 @@ export class RecordTexts {
   }
 
   /** The same, in a slice of the event loop: for reads that can wait (a document built from the base; many texts a member asks for). */
-  async readAsync(hash: string): Promise<string | undefined> {
-    const held = this.pending.get(hash);
-    if (held !== undefined) return held;
-    return this.io.run(
-      () => this.read(hash),
-      async () => this.read(hash),
-    );
+  readAsync(hash: string): Promise<string | undefined> {
+    return this.io.sliced(() => this.read(hash));
   }
 
   /**

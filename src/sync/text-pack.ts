@@ -63,7 +63,7 @@ export class TextPack {
       let at = 0;
       while (at + HEADER <= total) {
         const readHeader = () => fsSync.readSync(fd, header, 0, HEADER, at);
-        await this.io.run(readHeader, async () => readHeader());
+        await this.io.sliced(readHeader);
         const length = header.readUInt32LE(32);
         if (at + HEADER + length > total) break;
         const hash = header.subarray(0, 32).toString('hex');
@@ -106,10 +106,7 @@ export class TextPack {
 
   /** The same in a slice of the event loop (many at once when a member asks for texts). */
   readAsync(hash: string): Promise<string | undefined> {
-    return this.io.run(
-      () => this.read(hash),
-      async () => this.read(hash),
-    );
+    return this.io.sliced(() => this.read(hash));
   }
 
   /** Appends these texts (by hash), many per write; `done` is called for each once it is written. */
@@ -122,7 +119,7 @@ export class TextPack {
       const data = Buffer.concat(parts);
       const appendAll = () => fsSync.appendFileSync(this.file, data, { mode: 0o600 });
       try {
-        await this.io.run(appendAll, async () => appendAll());
+        await this.io.sliced(appendAll);
       } catch (err) {
         // Part of it may be in the file (a full disk): cut off, so that every entry stays where the
         // next load finds it (a torn entry in the middle would hide those after it).
@@ -177,10 +174,7 @@ export class TextPack {
     try {
       for (const [hash, place] of [...this.places]) {
         const entry = Buffer.alloc(HEADER + place.length);
-        await this.io.run(
-          () => fsSync.readSync(src, entry, 0, entry.byteLength, place.offset - HEADER),
-          async () => fsSync.readSync(src, entry, 0, entry.byteLength, place.offset - HEADER),
-        );
+        await this.io.sliced(() => fsSync.readSync(src, entry, 0, entry.byteLength, place.offset - HEADER));
         fsSync.writeSync(dst, entry, 0, entry.byteLength, at);
         moved.set(hash, { offset: at + HEADER, length: place.length });
         at += entry.byteLength;
