@@ -25,6 +25,7 @@ export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: 
   const paths = [...new Set([...onDisk, ...known.keys()])].filter((rel) => !core.rules.excluded(rel, false) && isSafeRelativePath(rel));
   // A clone join reads every file of the folder once here: synchronously, in slices (quick-io.ts).
   const io = new QuickIo();
+  const changed: Changed[] = [];
   for (const rel of paths) {
     if (core.closed) return;
     const bytes = await io.readIfFile(resolveInside(core.root, rel));
@@ -55,12 +56,42 @@ export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: 
       if (!adopted) keepBesideAsNew(ws, rel, bytes, core.logger);
       known.set(rel, adopted ?? { hash: hash ?? contentHash(bytes), size: bytes.byteLength });
     } else {
-      // In the mirror's queue, with the bytes read above: the file's binding, made there, queues its
-      // first write behind the intake, so the write expects what the intake took. Outside the queue,
-      // the write started before the copy had taken these bytes, expected the record's version and
-      // ended in a compare-and-swap conflict and a read of the file again.
-      await core.run(() => intake.takeLocalChange(entry, bytes));
+      changed.push({ rel, entry, bytes });
     }
+  }
+  await takeChanged(core, intake, changed);
+}
+
+/** A file changed here since the record, read once by the restart intake. */
+interface Changed {
+  rel: string;
+  entry: FileEntry;
+  bytes: Buffer;
+}
+
+/**
+ * Takes files changed here since the record into the session, with the bytes the intake read. Their
+ * texts are loaded first, all at once: a text the record kept no state of would otherwise be merged
+ * only once it arrived, by a second read of the file, after the first copy's write of the session's
+ * version had met the change (a compare-and-swap conflict, nothing lost, but one read too many).
+ */
+async function takeChanged(core: MirrorCore, intake: DiskIntake, changed: readonly Changed[]): Promise<void> {
+  const { ws } = core;
+  // One that cannot arrive (nobody has it) is merged when it does, as before.
+  await Promise.all(changed.map(({ entry }) => (entry.kind === 'text' && !ws.loadedText(entry.id) ? ws.text(entry.id).catch(() => undefined) : undefined)));
+  for (const { rel, entry, bytes } of changed) {
+    if (core.closed) return;
+    // Renamed or removed meanwhile: the bytes are this path's, taken as what is there now.
+    const now = ws.byId(entry.id)?.path === rel ? ws.byId(entry.id) : ws.byPath(rel);
+    if (!now) {
+      if (intake.withinCaps(rel, bytes.byteLength)) intake.addFromDisk(rel, bytes);
+      continue;
+    }
+    // In the mirror's queue, with the bytes read above: the file's binding, made there, queues its
+    // first write behind the intake, so the write expects what the intake took. Outside the queue,
+    // the write started before the copy had taken these bytes, expected the record's version and
+    // ended in a compare-and-swap conflict and a read of the file again.
+    await core.run(() => intake.takeLocalChange(now, bytes));
   }
 }
 

@@ -3,7 +3,7 @@
  * writes, concurrent writers on two disks, a binary replaced on both sides, and a peer restarted into
  * its folder after offline edits. Real folders, real hyperswarm on a loopback testnet.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -259,30 +259,41 @@ test('a record that lagged the file before a restart (the last lines written not
   assert.deepEqual(read(a, 'log.txt').split('\n').sort(), ['', 'a1', 'a2', 'b offline', 'start'], read(a, 'log.txt'));
 });
 
-test('a restart that finds a file ahead of its record binds it with the bytes its intake read, not read again', async (t) => {
-  // Where the mirror reads b's file from the restart on (the caller of each read).
+/**
+ * Spies on the reads of b's log.txt while `on.counting` is set: the caller of each read (its stack
+ * frame), through fsutil.readIfFile and QuickIo (the bulk reads: the restart intake's). Undone after `t`.
+ */
+function spyOnReads(t: TestContext): { reads: string[]; on: { counting: boolean } } {
   const reads: string[] = [];
-  let counting = false;
+  const on = { counting: false };
   const readIfFile = fsutil.readIfFile;
   const count = (abs: string) => {
-    if (counting && abs.endsWith(`${path.sep}b${path.sep}log.txt`)) reads.push((new Error().stack ?? '').split('\n')[3]?.trim() ?? '');
+    if (on.counting && abs.endsWith(`${path.sep}b${path.sep}log.txt`)) reads.push((new Error().stack ?? '').split('\n')[3]?.trim() ?? '');
   };
   (fsutil as { readIfFile: typeof readIfFile }).readIfFile = (abs) => {
     count(abs);
     return readIfFile(abs);
   };
-  // Bulk reads (the restart intake's) go through QuickIo.
   const quickRead = QuickIo.prototype.readIfFile;
   QuickIo.prototype.readIfFile = function (abs) {
     count(abs);
     return quickRead.call(this, abs);
   };
-  t.after(() => ((fsutil as { readIfFile: typeof readIfFile }).readIfFile = readIfFile));
+  t.after(() => {
+    (fsutil as { readIfFile: typeof readIfFile }).readIfFile = readIfFile;
+    QuickIo.prototype.readIfFile = quickRead;
+  });
+  return { reads, on };
+}
+
+test('a restart that finds a file ahead of its record binds it with the bytes its intake read, not read again', async (t) => {
+  // Where the mirror reads b's file from the restart on (the caller of each read).
+  const { reads, on } = spyOnReads(t);
   const { a } = await restartWithRecord((files, dir) => {
     laggingRecord(files, dir);
-    counting = true;
+    on.counting = true;
   });
-  counting = false;
+  on.counting = false;
   assert.deepEqual(read(a, 'log.txt').split('\n').sort(), ['', 'a1', 'a2', 'b offline', 'start'], read(a, 'log.txt'));
   assert.ok(reads.length > 0, 'the spy saw no read of the file: it tests nothing');
   // The binding catches up from the bytes handed to it (disk-bindings.ts): a read of its own could
@@ -309,44 +320,34 @@ test('a file whose record keeps no text, changed while the peer was down, loses 
   assert.equal(Buffer.from(beside[0][1], 'hex').toString('utf8'), 'start\na1\nb offline\n'); // readTree gives hex
 });
 
-test('a restart reads a file changed while the peer was down once, and writes it without a compare-and-swap conflict', async (t) => {
-  // The reads of b's file from the restart on (the callers of each), and the writes refused.
-  const reads: string[] = [];
-  const conflicts: string[] = [];
-  let counting = false;
-  const readIfFile = fsutil.readIfFile;
-  const atomicWrite = fsutil.atomicWrite;
-  const count = (abs: string) => {
-    if (counting && abs.endsWith(`${path.sep}b${path.sep}log.txt`)) reads.push((new Error().stack ?? '').split('\n')[3]?.trim() ?? '');
-  };
-  (fsutil as { readIfFile: typeof readIfFile }).readIfFile = (abs) => {
-    count(abs);
-    return readIfFile(abs);
-  };
-  // Bulk reads (the restart intake's) go through QuickIo.
-  const quickRead = QuickIo.prototype.readIfFile;
-  QuickIo.prototype.readIfFile = function (abs) {
-    count(abs);
-    return quickRead.call(this, abs);
-  };
-  (fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = async (...args) => {
-    try {
-      return await atomicWrite(...args);
-    } catch (err) {
-      if (counting && err instanceof WriteConflict) conflicts.push(`${args[1]}: expected ${JSON.stringify(args[3]?.expect)}`);
-      throw err;
-    }
-  };
-  t.after(() => {
-    (fsutil as { readIfFile: typeof readIfFile }).readIfFile = readIfFile;
-    (fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = atomicWrite;
-    QuickIo.prototype.readIfFile = quickRead;
+for (const [what, dropDocs] of [
+  ['', false],
+  [' (its record kept no Yjs state of the file: its text is fetched before the change is taken)', true],
+] as const) {
+  test(`a restart reads a file changed while the peer was down once, and writes it without a compare-and-swap conflict${what}`, async (t) => {
+    // The reads of b's file from the restart on (the callers of each), and the writes refused.
+    const { reads, on } = spyOnReads(t);
+    const conflicts: string[] = [];
+    const atomicWrite = fsutil.atomicWrite;
+    (fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = async (...args) => {
+      try {
+        return await atomicWrite(...args);
+      } catch (err) {
+        if (on.counting && err instanceof WriteConflict) conflicts.push(`${args[1]}: expected ${JSON.stringify(args[3]?.expect)}`);
+        throw err;
+      }
+    };
+    t.after(() => ((fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = atomicWrite));
+    const { a } = await restartWithRecord((_files, dir) => {
+      // Texts were saved with their Yjs state; one released before the record was written has none.
+      if (dropDocs) fs.rmSync(path.join(dir, 'docs'), { recursive: true, force: true });
+      on.counting = true;
+    });
+    on.counting = false;
+    assert.deepEqual(read(a, 'log.txt').split('\n').sort(), ['', 'a1', 'a2', 'b offline', 'start'], read(a, 'log.txt'));
+    const intake = reads.filter((r) => /takeRestart|restart-intake|takeLocalChange/.test(r));
+    assert.equal(intake.length, 1, `the restart intake read the file ${intake.length} times:\n${intake.join('\n')}`);
+    // Its first write expected the record's version, not the bytes the intake took: refused, then read again.
+    assert.deepEqual(conflicts, [], 'a compare-and-swap conflict with nobody else writing');
   });
-  const { a } = await restartWithRecord(() => (counting = true));
-  counting = false;
-  assert.deepEqual(read(a, 'log.txt').split('\n').sort(), ['', 'a1', 'a2', 'b offline', 'start'], read(a, 'log.txt'));
-  const intake = reads.filter((r) => /takeRestart|restart-intake|takeLocalChange/.test(r));
-  assert.equal(intake.length, 1, `the restart intake read the file ${intake.length} times:\n${intake.join('\n')}`);
-  // Its first write expected the record's version, not the bytes the intake took: refused, then read again.
-  assert.deepEqual(conflicts, [], 'a compare-and-swap conflict with nobody else writing');
-});
+}
