@@ -201,7 +201,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
       // A folder with files (joined before, or --force): what it holds joins the session first.
       if (!(await isEmptyOrMissingDir(options.dir))) {
         await record.resumeTexts(workspace);
-        await mirror.resume();
+        await mirror.resume((await localTexts?.catch(() => undefined))?.takeScan());
       }
       joined = await materializeAll(workspace, mirror, options);
     }

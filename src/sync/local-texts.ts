@@ -9,16 +9,27 @@ import { comparePaths } from './index-bases';
 import { isNotebookPath } from './notebook/first-state';
 import type { LocalTexts } from './own-bases';
 import { resolveInside } from './paths';
-import { scanFolder, type ScanOptions } from './scan';
+import { scanFolder, type ExcludeRules, type ScanOptions, type ScanReport } from './scan';
 
-export async function readLocalTexts(root: string, options: ScanOptions): Promise<LocalTexts> {
+/** What a joiner read of its folder: its texts for the bases, and the scan, once, for the restart intake. */
+export interface FolderRead extends LocalTexts {
+  /**
+   * The scan these texts came from, handed over once (Mirror.resume), so that a clone join walks
+   * its folder once, not twice; the restart intake reads each file anyway, and what changed after
+   * the scan is found by the mirror's look when it starts (mirror.ts).
+   */
+  takeScan(): { report: ScanReport; rules: ExcludeRules } | undefined;
+}
+
+export async function readLocalTexts(root: string, options: ScanOptions): Promise<FolderRead> {
   // What the scan read to hash (every file the cache did not know) is judged as it passes: the
   // bases' ranges that hold binaries then need no second read of their files.
   const verdicts = new Map<string, boolean>();
   const onFiles = (_batch: unknown, _report: unknown, read: ReadonlyMap<string, Buffer>) => {
     for (const [rel, bytes] of read) verdicts.set(rel, isTextBytes(bytes, MAX_TEXT_BYTES));
   };
-  const { report } = await scanFolder(root, { ...options, onFiles });
+  let scanned: { report: ScanReport; rules: ExcludeRules } | undefined = await scanFolder(root, { ...options, onFiles });
+  const { report } = scanned;
   const files = report.files
     .flatMap((f) => (f.hash !== undefined && !isNotebookPath(f.rel) ? [{ path: f.rel, size: f.size, hash: f.hash }] : []))
     .sort((a, b) => comparePaths(a.path, b.path));
@@ -30,6 +41,11 @@ export async function readLocalTexts(root: string, options: ScanOptions): Promis
   };
   return {
     files,
+    takeScan: () => {
+      const taken = scanned;
+      scanned = undefined; // not kept for the session's life with the bases' file list
+      return taken;
+    },
     isText: (rel) => {
       const known = verdicts.get(rel);
       if (known !== undefined) return Promise.resolve(known);

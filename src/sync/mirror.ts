@@ -111,10 +111,11 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
   /**
    * Joining into a folder that has files (restarting into it, or with --force): what changed here
    * since the folder was last in sync goes into the session before anything is written (restart-intake.ts).
+   * `scanned`: the folder's scan made for the join already (local-texts.ts), not walked again.
    */
-  async resume(): Promise<void> {
+  async resume(scanned?: { report: ScanReport; rules: ExcludeRules }): Promise<void> {
     this.resumed = true;
-    const { report, rules } = await scanFolder(this.root, this.options.scan);
+    const { report, rules } = scanned ?? (await scanFolder(this.root, this.options.scan));
     this.core.rules = rules;
     await this.tree.resume(report.links, report.folders);
     await takeRestart(this.core, this.intake, report.files.map((f) => f.rel));
