@@ -111,7 +111,7 @@ export class DiskRecord {
   private flushing: Promise<void> = Promise.resolve();
   private dirty = false;
   private closed = false;
-  /** A write asked for by flushSoon() is under way. */
+  /** Texts asked for by flushSoon() are being written. */
   private soon = false;
   /** Yjs states of texts found in the record (file id → update): see resumeTexts(). */
   private readonly savedDocs = new Map<string, Uint8Array>();
@@ -215,14 +215,23 @@ export class DiskRecord {
     this.closed = true;
   }
 
-  /** Many texts wait in memory for the record: written now rather than after the usual delay. */
+  /**
+   * Many texts wait in memory for the record: they go into its pack now, in the queue of its writes;
+   * the list of files follows at the usual time. Writing the whole record for each 4 MB of texts
+   * was ~27 writes of the 30,000-entry list during a clone join: 0.5 s of CPU and ~10 MB of garbage each.
+   * A text in the pack that no file refers to when the list is written is dropped then (prune).
+   */
   private flushSoon(): void {
-    this.dirty = true;
+    this.schedule();
     if (this.closed || this.soon) return;
     this.soon = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    void this.flush().finally(() => (this.soon = false));
+    this.flushing = this.flushing
+      .then(async () => {
+        await fs.mkdir(this.dir, { recursive: true, mode: 0o700 }); // a first record: not written yet
+        await this.texts.storePending();
+      })
+      .catch((err: Error) => this.logger.warn(`could not save texts in the sync record ${this.dir}: ${err.message}`))
+      .finally(() => (this.soon = false));
   }
 
   private schedule(): void {

@@ -151,6 +151,11 @@ export class RecordTexts {
     await this.pack.append(texts, (hash) => this.written(hash));
   }
 
+  /** Writes every waiting text into the record now (the record's next list of files decides which stay). */
+  async storePending(): Promise<void> {
+    if (this.pending.size) await this.store(new Map(this.pending));
+  }
+
   /** Removes from the record the texts that no file refers to (`wanted`) and that wait for no write. */
   async prune(wanted: ReadonlySet<string>): Promise<void> {
     for (const hash of [...this.stored]) {

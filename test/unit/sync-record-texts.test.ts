@@ -75,6 +75,40 @@ test('a text nobody is changing is held as its hash and read back from the recor
   await again.close();
 });
 
+test('past 4 MB of texts waiting, they go into the pack at once, and the list of files is written at its usual time, not each time', async (t) => {
+  const stateDir = tempDir();
+  const folder = tempDir();
+  const r = await DiskRecord.open(folder, { session: 's', stateDir, delayMs: 60_000 });
+  const list = path.join(r.dir, 'files.json');
+  // Whole writes of the record (private: spied on for the test only).
+  const proto = DiskRecord.prototype as unknown as { write(): Promise<void> };
+  const write = proto.write;
+  let writes = 0;
+  proto.write = function () {
+    writes++;
+    return write.call(this);
+  };
+  t.after(() => (proto.write = write));
+  const body = 'x'.repeat(100 * 1024);
+  for (let i = 0; i < 60; i++) r.known.set(`f${i}.txt`, known(`${i}\n${body}`)); // 6 MB of texts
+  const first = known(`0\n${body}`).hash;
+  await waitFor(() => textsOf(r).stored.has(first) && !textsOf(r).isPending(first), 'the first texts in the pack');
+  assert.equal(writes, 0, 'the whole record was written for the texts');
+  assert.ok(!fs.existsSync(list));
+  assert.equal(r.known.get('f0.txt')!.text, `0\n${body}`, 'read back from the pack');
+  // A text stored early whose file changed before the list was written is dropped with it.
+  r.known.set('f0.txt', known('changed\n'));
+  await r.flush();
+  assert.ok(fs.existsSync(list));
+  assert.ok(!textsIn(r).includes(first), 'the replaced text left the pack\'s live entries');
+  assert.equal(textsIn(r).length, 60);
+  await r.close();
+  const again = await DiskRecord.open(folder, { session: 's', stateDir });
+  for (let i = 1; i < 60; i++) assert.equal(again.known.get(`f${i}.txt`)!.text, `${i}\n${body}`);
+  assert.equal(again.known.get('f0.txt')!.text, 'changed\n');
+  await again.close();
+});
+
 test('the text pack: many texts a write, read back checked; a torn last entry is cut off, a damaged one is no base, garbage is collected once it outweighs the rest', async () => {
   const dir = tempDir();
   const file = path.join(dir, PACK_FILE);
