@@ -32,6 +32,7 @@ export class UnsafePathError extends Error {
  */
 export function validateRelativePath(input: string): string {
   if (typeof input !== 'string' || input.length === 0) throw new UnsafePathError(String(input), 'empty');
+  if (canonical.has(input)) return input;
   const p = input.normalize('NFC');
   if (p.length > MAX_PATH_CHARS) throw new UnsafePathError(p, `longer than ${MAX_PATH_CHARS} characters`);
   // POSIX absolute, and Windows drive letters; UNC (`\\host`) is caught with the backslashes below.
@@ -44,8 +45,20 @@ export function validateRelativePath(input: string): string {
     if (RESERVED.test(segment)) throw new UnsafePathError(p, `reserved name "${segment}"`);
     if (/[. ]$/.test(segment)) throw new UnsafePathError(p, 'segment ends with a dot or space');
   }
+  if (p === input) {
+    if (canonical.size >= MAX_REMEMBERED) canonical.clear();
+    canonical.add(p);
+  }
   return p;
 }
+
+/**
+ * Paths found safe and canonical: each file's path is checked many times over (the scan, the index,
+ * the intake, every write: seven times a file in a clone join, 0.6 s of CPU at 30,000 files), and
+ * the answer never changes. Strings the index and the mirror hold anyway; a bounded set of them.
+ */
+const canonical = new Set<string>();
+const MAX_REMEMBERED = 200_000;
 
 /**
  * True if `p` is safe AND already canonical (NFC). A path in another Unicode form names a different
