@@ -243,6 +243,10 @@ export class DiskRecord {
   }
 
   private async load(): Promise<void> {
+    // The pack first, whatever the list of files says: texts go on being appended to it, and a
+    // pack not read (a record of another session: every new share of a folder shared before)
+    // placed them where they were not, so no merge could read its base back until a restart.
+    await this.texts.load();
     let raw: string;
     try {
       raw = await fs.readFile(path.join(this.dir, RECORD_FILE), 'utf8');
@@ -271,7 +275,6 @@ export class DiskRecord {
       this.storedDocs.add(id);
       if (update) this.savedDocs.set(id, update);
     }
-    await this.texts.load();
     for (const [rel, f] of Object.entries(files)) {
       if (!isHash(f?.hash) || !Number.isSafeInteger(f.size)) continue;
       // The text stays in the record until a merge needs it (checked then: a base that is missing or

@@ -75,6 +75,21 @@ test('a text nobody is changing is held as its hash and read back from the recor
   await again.close();
 });
 
+test('a record of another session (a folder shared again under a new code): texts written in this one are read back at once', async () => {
+  const stateDir = tempDir();
+  const folder = tempDir();
+  const first = await DiskRecord.open(folder, { session: 's1', stateDir });
+  first.known.set('a.txt', known('alpha\n'));
+  await first.close();
+  const r = await DiskRecord.open(folder, { session: 's2', stateDir });
+  assert.equal(r.known.get('a.txt'), undefined, 'the other session\'s files are not known');
+  r.known.set('b.txt', known('beta\n'));
+  await r.flush();
+  assert.equal(r.known.get('b.txt')!.text, 'beta\n', 'the base of a merge, read back from the pack');
+  assert.deepEqual(textsIn(r), [known('beta\n').hash], 'the other session\'s text left the pack');
+  await r.close();
+});
+
 test('past 4 MB of texts waiting, they go into the pack at once, and the list of files is written at its usual time, not each time', async (t) => {
   const stateDir = tempDir();
   const folder = tempDir();
@@ -221,4 +236,30 @@ test('after a join no text is held in memory, and offline edits to them on both 
   await waitFor(same([a, b]), 'identical folders after a\'s restart');
   for (let i = 20; i < 25; i++) assert.equal(read(b, `src/f${i}.txt`), `line one of ${i} (a offline)\nline two (b)\nline three\n`);
   await Promise.all([pa2.close(), pb.close()]);
+});
+
+test('a folder shared again, under a new code and changed: its texts are bases at once, and the sharer\'s edits made on disk while a joiner\'s arrive merge line by line', async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 10; i++) files[`src/f${i}.txt`] = `line one of ${i}\nline two\nline three\n`;
+  const a = tempDir();
+  writeTree(a, files);
+  await (await peer({ mode: 'share', dir: a })).close();
+  // Changed meanwhile: this session's texts are not the last one's, in the same order, at the same places.
+  fs.writeFileSync(path.join(a, 'src/f0.txt'), 'line one of 0, longer now\nline two\nline three\n');
+  // A new session of the same folder: its record was the other session's.
+  const pa = await peer({ mode: 'share', dir: a });
+  const b = path.join(tempDir(), 'b');
+  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
+  await waitFor(same([a, b]), 'b holds the tree');
+  for (const k of knownOf(pa).values()) assert.ok(k.text !== undefined, 'every text of the sharer is a base it can read');
+  // b stops, edits a line; the sharer edits another on its disk, then b comes back: merged, no copy.
+  await pb.close();
+  fs.writeFileSync(path.join(b, 'src/f3.txt'), 'line one of 3 (b)\nline two\nline three\n');
+  fs.writeFileSync(path.join(a, 'src/f3.txt'), 'line one of 3\nline two\nline three (a)\n');
+  await waitFor(() => pa.workspace.loadedText(pa.workspace.byPath('src/f3.txt')!.id)?.toString().includes('(a)') === true, 'a\'s edit in its model');
+  const pb2 = await peer({ mode: 'join', code: pa.code, dir: b });
+  await waitFor(same([a, b]), 'identical folders after b\'s return');
+  assert.equal(read(a, 'src/f3.txt'), 'line one of 3 (b)\nline two\nline three (a)\n');
+  assert.deepEqual(Object.keys(readTree(a)).sort(), Object.keys(files).sort(), 'no conflict copy');
+  await Promise.all([pa.close(), pb2.close()]);
 });
