@@ -141,7 +141,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   };
   // A joiner into a folder with files (a clone): the index's bases those files make are built here,
   // not received (own-bases.ts). Read while the session connects.
-  const localTexts = options.mode === 'join' && !(await isEmptyOrMissingDir(options.dir)) ? readLocalTexts(options.dir, scan) : undefined;
+  const localTexts = options.mode === 'join' && !(await isEmptyOrMissingDir(options.dir)) ? readLocalTexts(options.dir, scan, (hash, text) => record.offerText(hash, text)) : undefined;
   localTexts?.catch((err: Error) => logger.warn(`could not read this folder's files before joining: ${err.message}`));
   const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID, localTexts });
   // Before any connection: it must see who delivers each awareness state from the first one on.
@@ -203,6 +203,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
         await record.resumeTexts(workspace);
         await mirror.resume((await localTexts?.catch(() => undefined))?.takeScan());
       }
+      record.endOffers();
       joined = await materializeAll(workspace, mirror, options);
     }
     await mirror.start();

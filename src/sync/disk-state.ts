@@ -150,6 +150,16 @@ export class DiskRecord {
     return this.existed;
   }
 
+  /** A text read from the folder by a clone join's scan (RecordTexts.offer). */
+  offerText(hash: string, text: string): void {
+    if (!this.closed) this.texts.offer(hash, text);
+  }
+
+  /** The clone join's intake is done: offered texts no file holds go with the next write. */
+  endOffers(): void {
+    this.texts.endOffers();
+  }
+
   /** Forgets everything: a new session (this tag) starts from the folder as it is. */
   startNew(session: string): void {
     this.session = session;
@@ -222,7 +232,6 @@ export class DiskRecord {
    * A text in the pack that no file refers to when the list is written is dropped then (prune).
    */
   private flushSoon(): void {
-    this.schedule();
     if (this.closed || this.soon) return;
     this.soon = true;
     this.flushing = this.flushing

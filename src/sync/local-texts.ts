@@ -9,7 +9,7 @@ import { comparePaths } from './index-bases';
 import { isNotebookPath } from './notebook/first-state';
 import type { LocalTexts } from './own-bases';
 import { resolveInside } from './paths';
-import { scanFolder, type ExcludeRules, type ScanOptions, type ScanReport } from './scan';
+import { scanFolder, type ExcludeRules, type ScanOptions, type ScanReport, type ScannedFile } from './scan';
 
 /** What a joiner read of its folder: its texts for the bases, and the scan, once, for the restart intake. */
 export interface FolderRead extends LocalTexts {
@@ -21,12 +21,23 @@ export interface FolderRead extends LocalTexts {
   takeScan(): { report: ScanReport; rules: ExcludeRules } | undefined;
 }
 
-export async function readLocalTexts(root: string, options: ScanOptions): Promise<FolderRead> {
+/**
+ * `keep`: told each text the scan read (not a notebook's), with its hash, so that the record can
+ * hold it as the base of the file that turns out to be the session's (restart-intake.ts).
+ */
+export async function readLocalTexts(root: string, options: ScanOptions, keep?: (hash: string, text: string) => void): Promise<FolderRead> {
   // What the scan read to hash (every file the cache did not know) is judged as it passes: the
   // bases' ranges that hold binaries then need no second read of their files.
   const verdicts = new Map<string, boolean>();
-  const onFiles = (_batch: unknown, _report: unknown, read: ReadonlyMap<string, Buffer>) => {
-    for (const [rel, bytes] of read) verdicts.set(rel, isTextBytes(bytes, MAX_TEXT_BYTES));
+  const onFiles = (batch: readonly ScannedFile[], _report: unknown, read: ReadonlyMap<string, Buffer>) => {
+    const hashes = keep && read.size ? new Map(batch.map((f) => [f.rel, f.hash])) : undefined;
+    for (const [rel, bytes] of read) {
+      const text = isTextBytes(bytes, MAX_TEXT_BYTES);
+      verdicts.set(rel, text);
+      const hash = hashes?.get(rel);
+      // Valid UTF-8 decodes and encodes back exactly (classify.ts): the string is asText's.
+      if (text && hash !== undefined && !isNotebookPath(rel)) keep?.(hash, bytes.toString('utf8'));
+    }
   };
   let scanned: { report: ScanReport; rules: ExcludeRules } | undefined = await scanFolder(root, { ...options, onFiles });
   const { report } = scanned;

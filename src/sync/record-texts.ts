@@ -59,6 +59,8 @@ export class RecordTexts {
   /** Texts not yet written to the record (by hash). */
   private readonly pending = new Map<string, string>();
   private pendingBytes = 0;
+  /** Texts offered by a scan (offer()), kept until endOffers(). */
+  private readonly offered = new Set<string>();
   /** Hashes whose text is in the record (the pack, or a file of texts/ from before the pack). */
   readonly stored = new Set<string>();
   private readonly pack: TextPack;
@@ -106,6 +108,29 @@ export class RecordTexts {
   }
 
   /**
+   * A text read from the folder before any file is known to hold it (a clone join's scan), kept
+   * for the record until `endOffers()`: the restart intake then knows each file that holds it
+   * without reading the file again (`held`). Kept from pruning meanwhile.
+   */
+  offer(hash: string, text: string): void {
+    this.offered.add(hash);
+    if (this.stored.has(hash) || this.pending.has(hash)) return;
+    this.pending.set(hash, text);
+    this.pendingBytes += text.length;
+    if (this.pendingBytes > PENDING_BYTES) this.flushSoon();
+  }
+
+  /** A known file whose text the record holds, or holds in memory until its next write. */
+  held(hash: string, size: number): ColdKnown | undefined {
+    return this.stored.has(hash) || this.pending.has(hash) ? new ColdKnown(hash, size, this) : undefined;
+  }
+
+  /** The offered texts no known file holds now leave with the record's next write. */
+  endOffers(): void {
+    this.offered.clear();
+  }
+
+  /**
    * The text of `hash`, from memory or the record (checked: a damaged or missing one is undefined,
    * as a base the record never had). Synchronous, as `Known.text` is read: one small read, only when
    * a merge needs the base of a file nobody was changing.
@@ -135,7 +160,7 @@ export class RecordTexts {
    */
   waiting(wanted: ReadonlySet<string>): Map<string, string> {
     for (const [hash, text] of this.pending) {
-      if (wanted.has(hash)) continue;
+      if (wanted.has(hash) || this.offered.has(hash)) continue;
       this.pending.delete(hash);
       this.pendingBytes -= text.length;
     }
@@ -159,7 +184,7 @@ export class RecordTexts {
   /** Removes from the record the texts that no file refers to (`wanted`) and that wait for no write. */
   async prune(wanted: ReadonlySet<string>): Promise<void> {
     for (const hash of [...this.stored]) {
-      if (wanted.has(hash) || this.pending.has(hash)) continue;
+      if (wanted.has(hash) || this.pending.has(hash) || this.offered.has(hash)) continue;
       this.stored.delete(hash);
       this.pack.remove(hash);
       if (this.legacy.delete(hash)) await fs.rm(path.join(this.legacyDir, hash), { force: true });
@@ -180,5 +205,6 @@ export class RecordTexts {
   clearPending(): void {
     this.pending.clear();
     this.pendingBytes = 0;
+    this.offered.clear();
   }
 }

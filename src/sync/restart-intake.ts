@@ -12,6 +12,7 @@ import type { MirrorCore } from './mirror-core';
 import { notebookText } from './notebook/first-state';
 import { isSafeRelativePath, resolveInside } from './paths';
 import { QuickIo } from './quick-io';
+import type { ScannedFile } from './scan';
 import type { SharedWorkspace } from './workspace';
 
 /**
@@ -20,14 +21,16 @@ import type { SharedWorkspace } from './workspace';
  * session's is kept beside it); files deleted here leave the session only if it still has the version
  * deleted; new files join; unchanged files take the session's version afterwards.
  */
-export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: readonly string[]): Promise<void> {
+export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: readonly ScannedFile[]): Promise<void> {
   const { ws, known } = core;
-  const paths = [...new Set([...onDisk, ...known.keys()])].filter((rel) => !core.rules.excluded(rel, false) && isSafeRelativePath(rel));
-  // A clone join reads every file of the folder once here: synchronously, in slices (quick-io.ts).
+  const scanned = new Map(onDisk.map((f) => [f.rel, f]));
+  const paths = [...new Set([...scanned.keys(), ...known.keys()])].filter((rel) => !core.rules.excluded(rel, false) && isSafeRelativePath(rel));
+  // A clone join reads here the files its scan could not vouch for: synchronously, in slices (quick-io.ts).
   const io = new QuickIo();
   const changed: Changed[] = [];
   for (const rel of paths) {
     if (core.closed) return;
+    if (knownFromScan(core, rel, scanned.get(rel))) continue;
     const bytes = await io.readIfFile(resolveInside(core.root, rel));
     const seen = known.get(rel);
     const entry = ws.byPath(rel);
@@ -60,6 +63,30 @@ export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: 
     }
   }
   await takeChanged(core, intake, changed);
+}
+
+/**
+ * Whether the scan's hash settles the file without reading it: unchanged since the record, or a
+ * clone's copy of the session's version whose text the record holds already (the scan offered it,
+ * local-texts.ts), or a binary the session has had. The scan may be a few seconds old: a change
+ * since is found by the mirror's look when it starts (mirror.ts), against what is known here.
+ */
+function knownFromScan(core: MirrorCore, rel: string, f: ScannedFile | undefined): boolean {
+  if (f?.hash === undefined) return false;
+  const { ws, known } = core;
+  const entry = ws.byPath(rel);
+  const seen = known.get(rel);
+  if (!entry || entry.kind === 'notebook') return false;
+  if (seen) {
+    // A binary replaced here and never received by the session is taken from its bytes (below).
+    return seen.hash === f.hash && (entry.kind === 'text' || entry.hash === seen.hash || ws.hadVersion(entry.id, seen.hash));
+  }
+  const ours = entry.hash === f.hash || core.rules.committedUnchanged(rel) || (entry.kind === 'binary' && ws.hadVersion(entry.id, f.hash));
+  if (!ours) return false;
+  const adopted = entry.kind === 'text' ? known.texts?.held(f.hash, f.size) : { hash: f.hash, size: f.size };
+  if (!adopted) return false;
+  known.set(rel, adopted);
+  return true;
 }
 
 /** A file changed here since the record, read once by the restart intake. */

@@ -8,6 +8,8 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { KnownFiles } from '../../src/sync/disk-state';
+import { QuickIo } from '../../src/sync/quick-io';
 import * as scan from '../../src/sync/scan';
 import { sameTrees, usePeers } from '../helpers/peers';
 import { waitFor } from '../helpers/testnet';
@@ -71,4 +73,31 @@ test('a clone join walks its folder once before the first copy; a file made just
   await waitFor(sameTrees([a, clone]), 'both folders alike', 15_000);
   assert.equal(fs.readFileSync(path.join(a, 'src/new.txt'), 'utf8'), 'made after the walk\n');
   assert.deepEqual(Object.keys(readTree(clone)).sort(), [...Object.keys(files), 'src/new.txt'].sort(), 'no conflict copy');
+});
+
+test('a clone join reads none of the session\'s files again after its scan; the texts that scan read are the bases of later merges', async (t) => {
+  const { files, a, clone, pa } = await shareWithClone(t);
+  // Reads of the clone's files by the restart intake (it reads through QuickIo).
+  const intakeReads: string[] = [];
+  const quickRead = QuickIo.prototype.readIfFile;
+  QuickIo.prototype.readIfFile = function (abs) {
+    if (abs.startsWith(clone) && /takeRestart/.test(new Error().stack ?? '')) intakeReads.push(abs);
+    return quickRead.call(this, abs);
+  };
+  t.after(() => (QuickIo.prototype.readIfFile = quickRead));
+  let pb = await peers.start({ mode: 'join', code: pa.code, dir: clone, name: 'b', force: true });
+  QuickIo.prototype.readIfFile = quickRead;
+  assert.deepEqual(intakeReads, [], 'the intake read files the scan had read and the session has');
+  const known = (pb.mirror as unknown as { known: KnownFiles }).known;
+  for (const [rel, text] of Object.entries(files)) assert.equal(known.get(rel)?.text, text, `${rel}: its base, from the scan`);
+  // b stops; each side edits its own line of one file; b comes back: merged from that base, no copy.
+  await pb.close();
+  const f5 = (dir: string) => fs.readFileSync(path.join(dir, 'src/f5.txt'), 'utf8');
+  fs.writeFileSync(path.join(clone, 'src/f5.txt'), 'line one of 5 (b)\nline two of 5\n');
+  fs.writeFileSync(path.join(a, 'src/f5.txt'), 'line one of 5\nline two of 5 (a)\n');
+  await waitFor(() => pa.workspace.loadedText(pa.workspace.byPath('src/f5.txt')!.id)?.toString().includes('(a)') === true, 'a\'s edit in its model');
+  pb = await peers.start({ mode: 'join', code: pa.code, dir: clone, name: 'b' });
+  await waitFor(sameTrees([a, clone]), 'both folders alike', 15_000);
+  assert.equal(f5(a), 'line one of 5 (b)\nline two of 5 (a)\n');
+  assert.deepEqual(Object.keys(readTree(clone)).sort(), Object.keys(files).sort(), 'no conflict copy');
 });
