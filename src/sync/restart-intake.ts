@@ -108,8 +108,9 @@ interface Changed {
  */
 async function takeChanged(core: MirrorCore, intake: DiskIntake, changed: readonly Changed[]): Promise<void> {
   const { ws } = core;
-  // One that cannot arrive (nobody has it) is merged when it does, as before.
-  await Promise.all(changed.map(({ entry }) => (entry.kind === 'text' && !ws.loadedText(entry.id) ? ws.text(entry.id).catch(() => undefined) : undefined)));
+  // loadText gives up once no member can send it (the join must not wait on it): that one is
+  // merged when it arrives, as before.
+  await Promise.all(changed.map(({ entry }) => (entry.kind === 'text' && !ws.loadedText(entry.id) ? ws.loadText(entry.id).catch(() => undefined) : undefined)));
   for (const { rel, entry, bytes } of changed) {
     if (core.closed) return;
     // Renamed or removed meanwhile: the bytes are this path's, taken as what is there now.
