@@ -22,14 +22,27 @@ import type { SharedWorkspace } from './workspace';
  * it, and the replaced bytes also go to the file history). `hash`: the bytes' own, if worked out already.
  */
 export function adoptIfSessions(ws: SharedWorkspace, entry: FileEntry, bytes: Uint8Array, committed: boolean, hash = contentHash(bytes)): Known | undefined {
-  const same =
+  if (!isSessionsVersion(ws, entry, hash, committed)) return undefined;
+  const text = entry.kind !== 'binary' ? asText(bytes, MAX_TEXT_BYTES) : undefined;
+  return text === undefined ? { hash, size: bytes.byteLength } : { hash, size: bytes.byteLength, text };
+}
+
+/** Whether content of `hash` at `entry`'s path is nobody's unsaved work (see adoptIfSessions). */
+export function isSessionsVersion(ws: SharedWorkspace, entry: FileEntry, hash: string, committed: boolean): boolean {
+  return (
     committed ||
     entry.hash === hash ||
     (entry.kind === 'binary' && ws.hadVersion(entry.id, hash)) ||
-    (entry.kind !== 'binary' && loadedTextHash(ws, entry) === hash);
-  if (!same) return undefined;
-  const text = entry.kind !== 'binary' ? asText(bytes, MAX_TEXT_BYTES) : undefined;
-  return text === undefined ? { hash, size: bytes.byteLength } : { hash, size: bytes.byteLength, text };
+    (entry.kind !== 'binary' && loadedTextHash(ws, entry) === hash)
+  );
+}
+
+/**
+ * Whether the session never received the version of a binary this folder recorded (replaced here
+ * just before the peer stopped): then this folder's version wins on a restart.
+ */
+export function sessionLacksRecorded(ws: SharedWorkspace, entry: FileEntry | undefined, recorded: string): boolean {
+  return entry?.kind === 'binary' && entry.hash !== recorded && !ws.hadVersion(entry.id, recorded);
 }
 
 function loadedTextHash(ws: SharedWorkspace, entry: FileEntry): string | undefined {

@@ -94,12 +94,16 @@ export class RecordTexts {
 
   /** The known file for a text that stays on disk from now on (memory holds it until written). */
   cold(hash: string, size: number, text: string): ColdKnown {
-    if (!this.stored.has(hash) && !this.pending.has(hash)) {
-      this.pending.set(hash, text);
-      this.pendingBytes += text.length;
-      if (this.pendingBytes > PENDING_BYTES) this.flushSoon();
-    }
+    this.hold(hash, text);
     return new ColdKnown(hash, size, this);
+  }
+
+  /** Keeps `text` in memory until the record's next write, unless the record has it already. */
+  private hold(hash: string, text: string): void {
+    if (this.stored.has(hash) || this.pending.has(hash)) return;
+    this.pending.set(hash, text);
+    this.pendingBytes += text.length;
+    if (this.pendingBytes > PENDING_BYTES) this.flushSoon();
   }
 
   /** A known file whose text the record already holds (its load). */
@@ -114,10 +118,7 @@ export class RecordTexts {
    */
   offer(hash: string, text: string): void {
     this.offered.add(hash);
-    if (this.stored.has(hash) || this.pending.has(hash)) return;
-    this.pending.set(hash, text);
-    this.pendingBytes += text.length;
-    if (this.pendingBytes > PENDING_BYTES) this.flushSoon();
+    this.hold(hash, text);
   }
 
   /** A known file whose text the record holds, or holds in memory until its next write. */

@@ -4,7 +4,7 @@
  * restarts) goes into the session before anything is written (Mirror.resume reads the folder first).
  */
 import type { FileEntry } from './api';
-import { adoptIfSessions } from './clone-join';
+import { adoptIfSessions, isSessionsVersion, sessionLacksRecorded } from './clone-join';
 import { keepBesideAsNew } from './disk-merge';
 import type { DiskIntake } from './disk-intake';
 import { contentHash } from './hash';
@@ -42,7 +42,7 @@ export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: 
     if (bytes && hash !== undefined && seen?.hash === hash) {
       // Unchanged here: the session's version follows, unless it never received this one (a binary
       // replaced and recorded here just before the peer stopped): then this one wins.
-      if (entry?.kind === 'binary' && entry.hash !== seen.hash && !ws.hadVersion(entry.id, seen.hash)) {
+      if (entry && sessionLacksRecorded(ws, entry, seen.hash)) {
         await intake.keepRemoteVersion(entry);
         ws.updateBinary(entry.id, bytes, 'disk');
       }
@@ -81,12 +81,9 @@ function knownFromScan(core: MirrorCore, rel: string, f: ScannedFile | undefined
   const entry = ws.byPath(rel);
   const seen = known.get(rel);
   if (!entry || entry.kind === 'notebook') return false;
-  if (seen) {
-    // A binary replaced here and never received by the session is taken from its bytes (below).
-    return seen.hash === f.hash && (entry.kind === 'text' || entry.hash === seen.hash || ws.hadVersion(entry.id, seen.hash));
-  }
-  const ours = entry.hash === f.hash || core.rules.committedUnchanged(rel) || (entry.kind === 'binary' && ws.hadVersion(entry.id, f.hash));
-  if (!ours) return false;
+  // A binary replaced here and never received by the session is taken from its bytes (below).
+  if (seen) return seen.hash === f.hash && !sessionLacksRecorded(ws, entry, seen.hash);
+  if (!isSessionsVersion(ws, entry, f.hash, core.rules.committedUnchanged(rel))) return false;
   const adopted = entry.kind === 'text' ? known.texts?.held(f.hash, f.size) : { hash: f.hash, size: f.size };
   if (!adopted) return false;
   known.set(rel, adopted);
@@ -111,10 +108,10 @@ async function takeChanged(core: MirrorCore, intake: DiskIntake, changed: readon
   // loadText gives up once no member can send it (the join must not wait on it): that one is
   // merged when it arrives, as before.
   await Promise.all(changed.map(({ entry }) => (entry.kind === 'text' && !ws.loadedText(entry.id) ? ws.loadText(entry.id).catch(() => undefined) : undefined)));
-  for (const { rel, entry, bytes } of changed) {
+  for (const { rel, bytes } of changed) {
     if (core.closed) return;
     // Renamed or removed meanwhile: the bytes are this path's, taken as what is there now.
-    const now = ws.byId(entry.id)?.path === rel ? ws.byId(entry.id) : ws.byPath(rel);
+    const now = ws.byPath(rel);
     if (!now) {
       if (intake.withinCaps(rel, bytes.byteLength)) intake.addFromDisk(rel, bytes);
       continue;
