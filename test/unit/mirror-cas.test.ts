@@ -16,6 +16,7 @@ import type { PeerOptions, RunningPeer } from '../../src/app/peer';
 import { usePeers } from '../helpers/peers';
 import { waitFor } from '../helpers/testnet';
 import { readTree, tempDir, writeTree } from '../helpers/tree';
+import { recordWriteConflicts } from '../helpers/write-conflicts';
 
 const peers = usePeers();
 const peer = (options: Omit<PeerOptions, 'network' | 'name'> & { name?: string }): Promise<RunningPeer> => peers.start({ name: options.mode, ...options });
@@ -327,17 +328,7 @@ for (const [what, dropDocs] of [
   test(`a restart reads a file changed while the peer was down once, and writes it without a compare-and-swap conflict${what}`, async (t) => {
     // The reads of b's file from the restart on (the callers of each), and the writes refused.
     const { reads, on } = spyOnReads(t);
-    const conflicts: string[] = [];
-    const atomicWrite = fsutil.atomicWrite;
-    (fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = async (...args) => {
-      try {
-        return await atomicWrite(...args);
-      } catch (err) {
-        if (on.counting && err instanceof WriteConflict) conflicts.push(`${args[1]}: expected ${JSON.stringify(args[3]?.expect)}`);
-        throw err;
-      }
-    };
-    t.after(() => ((fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = atomicWrite));
+    const conflicts = recordWriteConflicts(t, () => on.counting);
     const { a } = await restartWithRecord((_files, dir) => {
       // Texts were saved with their Yjs state; one released before the record was written has none.
       if (dropDocs) fs.rmSync(path.join(dir, 'docs'), { recursive: true, force: true });

@@ -13,8 +13,6 @@ import { silentLogger } from '../../src/session/log';
 import { DiskBindings } from '../../src/sync/disk-bindings';
 import { KnownFiles } from '../../src/sync/disk-state';
 import { FolderGuard } from '../../src/sync/folder-guard';
-import * as fsutil from '../../src/sync/fsutil';
-import { WriteConflict } from '../../src/sync/fsutil';
 import { contentHash } from '../../src/sync/hash';
 import { MirrorCore, type MirrorEvents } from '../../src/sync/mirror-core';
 import { ExcludeRules } from '../../src/sync/scan';
@@ -22,19 +20,10 @@ import { SharedWorkspace } from '../../src/sync/workspace';
 import { MemoryTransport } from '../helpers/memory-transport';
 import { waitFor } from '../helpers/testnet';
 import { tempDir } from '../helpers/tree';
+import { recordWriteConflicts } from '../helpers/write-conflicts';
 
 test('a file a tool changed beyond the record is bound from the bytes read: both changes on both copies, no write conflict', async (t) => {
-  const conflicts: string[] = [];
-  const atomicWrite = fsutil.atomicWrite;
-  (fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = async (...args) => {
-    try {
-      return await atomicWrite(...args);
-    } catch (err) {
-      if (err instanceof WriteConflict) conflicts.push(args[1]);
-      throw err;
-    }
-  };
-  t.after(() => ((fsutil as { atomicWrite: typeof atomicWrite }).atomicWrite = atomicWrite));
+  const conflicts = recordWriteConflicts(t);
 
   const root = tempDir();
   const ws = new SharedWorkspace({ transport: new MemoryTransport('a'), mode: 'share' });
