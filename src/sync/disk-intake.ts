@@ -7,29 +7,28 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type * as Y from 'yjs';
 import type { FileEntry } from './api';
 import type { DiskBindings } from './disk-bindings';
 import { asText, MAX_TEXT_BYTES } from './classify';
-import { earlierTexts, keepBesideAsNew, keepRemoteBinary, mergeBase } from './disk-merge';
+import { earlierTexts, keepBesideAsNew, keepRemoteBinary } from './disk-merge';
+import { DiskTextMerge } from './disk-text-merge';
 import type { DiskReader, DiskWriter } from './disk-writer';
 import type { EditorHandover } from './editor-handover';
 import type { Halt } from './folder-guard';
 import { readIfFile } from './fsutil';
 import { contentHash, prehash } from './hash';
 import { CHUNK_SIZE } from './protocol';
-import { diffLineEdits } from './line-diff';
 import type { MirrorCore } from './mirror-core';
 import { resolveInside, unsafePathReason } from './paths';
 import { formatSize, scanFolder } from './scan';
 import { QuickIo } from './quick-io';
-import { mapOffset, withCommonChanges } from './textdiff';
 import { holdsCells, takeNotebookFromDisk } from './notebook/disk';
 import { isNotebookPath, notebookText, readNotebook } from './notebook/first-state';
 
 export class DiskIntake implements DiskReader {
   /** Paths on disk left unshared at runtime (logged once each). */
   private readonly warned = new Set<string>();
+  private readonly textMerge: DiskTextMerge;
 
   constructor(
     private readonly core: MirrorCore,
@@ -39,7 +38,9 @@ export class DiskIntake implements DiskReader {
     private readonly onHalt: (halt: Halt) => void,
     /** Files that follow their live text through a binding: their changes go through it. */
     private readonly bindings: DiskBindings,
-  ) {}
+  ) {
+    this.textMerge = new DiskTextMerge(core, writer);
+  }
 
   async onDiskBatch(paths: string[]): Promise<void> {
     if (this.core.closed || this.core.guard.halted) return;
@@ -262,10 +263,7 @@ export class DiskIntake implements DiskReader {
       return;
     }
     if (entry.kind === 'text' && text !== undefined) {
-      // Not loaded yet (a joiner still fetching): the disk's edit is merged once it is here.
-      const loaded = this.core.ws.loadedText(entry.id);
-      if (!loaded) return this.writer.afterContent(entry.id, true, () => this.core.ws.text(entry.id));
-      await this.mergeThreeWay(entry, loaded, bytes, text);
+      await this.textMerge.take(entry, bytes, text);
     } else if (entry.kind === 'binary') {
       this.core.ws.updateBinary(entry.id, bytes, 'disk');
       this.core.known.set(entry.path, { hash, size: bytes.byteLength });
@@ -278,54 +276,9 @@ export class DiskIntake implements DiskReader {
   }
 
   /**
-   * Merges a change found on disk into the shared text three-way, for a file no binding follows (its
-   * text was never read here, or an editor just let go of it): from the version the disk's writer read
-   * (mergeBase) across the peers' edits since; a change both already have is taken once.
-   */
-  private async mergeThreeWay(entry: FileEntry, ytext: Y.Text, bytes: Buffer, text: string): Promise<void> {
-    const hash = contentHash(bytes);
-    const known = this.core.known.get(entry.path);
-    // A restore undoing exactly what just arrived is deliberate, not a stale tool's write-back.
-    const restored = await this.core.options.history?.wasRestored(entry.path, hash);
-    // Read only now, with nothing awaited until the edits are applied: peers' changes that arrived
-    // during the await above, mapped with offsets of the text before them, spliced lines into
-    // each other (the chaos suite's last lost lines: 'cw1-s-1cw1-s-21', '5').
-    const shared = ytext.toString();
-    const seen = restored ? known?.text : mergeBase(known, text);
-    if (seen === undefined) {
-      // Never read here as text (its record keeps no text): nothing says what the file deleted. Taken
-      // as the base, the shared text had every line the file had not received yet (a collaborator's)
-      // deleted as if the person had. The file is kept beside as a new file, as a version this peer
-      // never saw is, and the shared text takes the path.
-      const copy = keepBesideAsNew(this.core.ws, entry.path, bytes, this.core.logger);
-      if (copy) this.core.enqueue(() => this.writer.writeEntry(copy));
-      this.core.known.set(entry.path, { hash, size: bytes.byteLength });
-      this.writer.scheduleText(entry);
-      return;
-    }
-    // A change the disk and the shared text both have since (the disk got it from the session) is
-    // part of the base: taken once, not twice.
-    const base = withCommonChanges(seen, text, shared);
-    // Three-way: apply what changed on disk since we last saw it onto the shared text, mapping
-    // offsets across the peers' edits that have not reached the disk yet.
-    const local = diffLineEdits(base, text);
-    const pending = diffLineEdits(base, shared);
-    ytext.doc!.transact(() => {
-      for (const e of [...local].sort((a, b) => b.offset - a.offset)) {
-        const start = mapOffset(pending, e.offset);
-        const end = mapOffset(pending, e.offset + e.deleteCount);
-        if (end > start) ytext.delete(start, end - start);
-        if (e.insert) ytext.insert(start, e.insert);
-      }
-    }, 'disk');
-    this.core.known.set(entry.path, { hash, size: bytes.byteLength, text, earlier: earlierTexts(known) });
-    if (ytext.toString() !== text) this.writer.scheduleText(entry); // bring the peers' edits to disk too
-  }
-
-  /**
    * A file an editor had open until now (`setOwned(…, false)`) is bound to its text again. The file
    * holds the editor's last save (a copy of the shared text: nothing new, even if not read yet), or a
-   * change some tool made since, merged three-way first (`mergeThreeWay`).
+   * change some tool made since, merged three-way first (disk-text-merge.ts).
    */
   async handBack(entry: FileEntry): Promise<void> {
     const ytext = entry.kind === 'text' ? this.core.ws.loadedText(entry.id) : undefined;
@@ -339,7 +292,7 @@ export class DiskIntake implements DiskReader {
     // Never seen here: writeEntry keeps it beside as a new file before the shared text takes the path.
     if (known && known.hash !== hash) {
       if (text === ytext.toString()) this.core.known.set(entry.path, { hash, size: bytes.byteLength, text, earlier: earlierTexts(known) });
-      else await this.mergeThreeWay(entry, ytext, bytes, text);
+      else await this.textMerge.merge(entry, ytext, bytes, text);
     }
     await this.writer.writeEntry(entry);
   }

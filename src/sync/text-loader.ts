@@ -88,6 +88,16 @@ export class TextLoader {
   }
 
   /**
+   * The text built from this peer's own copy of its first state, when nobody edited it since (and the
+   * copy reads back with its hash); undefined when only a member can send it. Asks nobody.
+   */
+  async buildHere(id: string): Promise<Y.Text | undefined> {
+    const base = this.source ? this.p.base(id) : undefined;
+    if (!this.p.texts.get(id)?.ready && base && !base.edited && (await this.build(id, base.hash, base.notebook)) && !this.p.isClosed()) this.markReady(id);
+    return this.p.texts.get(id)?.ready ? this.p.texts.state(id).doc.getText('content') : undefined;
+  }
+
+  /**
    * Builds a text's document from the bytes held here (§6.2, version 2), when they are its first
    * state; complete at once if nobody edited it, else the edits are asked for (a step 1 from the
    * first state: only they travel). Without such bytes, it is fetched whole as before.

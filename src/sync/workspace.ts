@@ -72,6 +72,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
   private readonly tracker: ProgressTracker;
   private readonly guard: IndexGuard;
   private readonly links: PeerLinks;
+  private readonly transport: PeerTransport;
   private readonly outbox: Outbox;
   private readonly binaries: BinaryFiles;
   /** Texts nobody edited, written from their bytes: fetched from members in batches, and served to them. */
@@ -96,6 +97,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
   constructor(options: WorkspaceOptions) {
     super();
     const { transport } = options;
+    this.transport = transport;
     const logger = options.logger ?? silentLogger;
     const caps = { ...DEFAULT_CAPS, ...options.caps };
     this.clientID = options.clientID ?? ownClientId(randomBytes(4).readUInt32LE(0));
@@ -218,6 +220,16 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
    */
   loadText(id: string): Promise<Y.Text | undefined> {
     return this.loader.load(id);
+  }
+
+  /** Like loadedText(), but a text nobody edited is built from this peer's own copy first (asks nobody). */
+  textHere(id: string): Promise<Y.Text | undefined> {
+    return this.loader.buildHere(id);
+  }
+
+  /** Whether any member is connected now (someone who may send what this peer lacks). */
+  hasMembers(): boolean {
+    return this.transport.peers().length > 0;
   }
 
   /** A notebook's model once its document is complete here (fetched from peers if needed). */

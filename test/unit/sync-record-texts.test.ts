@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DiskRecord, type KnownFiles } from '../../src/sync/disk-state';
+import { DiskRecord, recordDirFor, type KnownFiles } from '../../src/sync/disk-state';
 import { ColdKnown, knownAsText, knownHolds, type RecordTexts } from '../../src/sync/record-texts';
 import { PACK_FILE, TextPack } from '../../src/sync/text-pack';
 import { contentHash } from '../../src/sync/hash';
@@ -260,6 +260,35 @@ test('a folder shared again, under a new code and changed: its texts are bases a
   const pb2 = await peer({ mode: 'join', code: pa.code, dir: b });
   await waitFor(same([a, b]), 'identical folders after b\'s return');
   assert.equal(read(a, 'src/f3.txt'), 'line one of 3 (b)\nline two\nline three (a)\n');
+  assert.deepEqual(Object.keys(readTree(a)).sort(), Object.keys(files).sort(), 'no conflict copy');
+  await Promise.all([pa.close(), pb2.close()]);
+});
+
+test('alone, with the record\'s copy of a text damaged, a disk edit to it is said to wait; it merges, no conflict copy, when a peer that has the text comes back', async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 5; i++) files[`src/f${i}.txt`] = `line one of ${i}\nline two\nline three\n`;
+  const a = tempDir();
+  writeTree(a, files);
+  const pa = await peer({ mode: 'share', dir: a });
+  const b = path.join(tempDir(), 'b');
+  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
+  await waitFor(same([a, b]), 'b holds the tree');
+  await pb.close();
+  const notices: string[] = [];
+  pa.workspace.on('notice', (m) => notices.push(m));
+  const hash = contentHash(Buffer.from(files['src/f3.txt']));
+  await waitFor(() => fs.existsSync(path.join(recordDirFor(a), PACK_FILE)) && fs.readFileSync(path.join(recordDirFor(a), PACK_FILE)).includes(Buffer.from(hash, 'hex')), 'f3 in the pack');
+  // Other bytes where f3's text was in the pack: it no longer reads back (text-pack.ts checks the hash).
+  const pack = path.join(recordDirFor(a), PACK_FILE);
+  const fd = fs.openSync(pack, 'r+');
+  fs.writeSync(fd, Buffer.from('XXXX'), 0, 4, fs.readFileSync(pack).indexOf(Buffer.from(hash, 'hex')) + 36);
+  fs.closeSync(fd);
+  fs.writeFileSync(path.join(a, 'src/f3.txt'), 'line one of 3\nline two\nline three (a)\n');
+  await waitFor(() => notices.some((m) => m.startsWith('src/f3.txt changed on disk') && m.includes('merged when someone who has that version joins')), 'told where the change waits');
+  assert.equal(read(a, 'src/f3.txt'), 'line one of 3\nline two\nline three (a)\n', 'the edit stays on disk');
+  const pb2 = await peer({ mode: 'join', code: pa.code, dir: b });
+  await waitFor(same([a, b]), 'identical folders after b\'s return');
+  assert.equal(read(b, 'src/f3.txt'), 'line one of 3\nline two\nline three (a)\n');
   assert.deepEqual(Object.keys(readTree(a)).sort(), Object.keys(files).sort(), 'no conflict copy');
   await Promise.all([pa.close(), pb2.close()]);
 });
