@@ -229,14 +229,14 @@ export class DocSync {
   }
 
   /**
-   * Answers a step 1 for the index: a large index, to a peer that holds none of it, as the updates
-   * that made it, the last one sent as the step 2 (§6.2, index-log.ts), so that the requester
-   * applies it a slice at a time.
+   * Answers a step 1 for the index: a large index as the updates that made it, those the requester
+   * lacks, then a step 2 (§6.2, index-log.ts), so that the requester applies it a slice at a time.
    */
   private answerIndex(to: string, sv: Uint8Array): void {
-    const chunks = this.log.since(sv);
-    if (!chunks?.length) return this.p.outbox.step2(to, INDEX_DOC, this.p.index, sv);
-    chunks.forEach((c, i) => this.p.outbox.syncTo(to, INDEX_DOC, i === chunks.length - 1 ? STEP2 : UPDATE, c));
+    const answer = this.log.since(sv);
+    if (!answer) return this.p.outbox.step2(to, INDEX_DOC, this.p.index, sv);
+    for (const update of answer.updates) this.p.outbox.syncTo(to, INDEX_DOC, UPDATE, update);
+    this.p.outbox.syncTo(to, INDEX_DOC, STEP2, answer.step2);
   }
 
   /**

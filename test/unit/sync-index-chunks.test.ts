@@ -9,7 +9,7 @@ import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { entryMap, newId } from '../../src/sync/entries';
 import { IndexIntake } from '../../src/sync/index-intake';
-import { CHUNKED_FROM, IndexLog } from '../../src/sync/index-log';
+import { CHUNKED_FROM, IndexLog, type IndexAnswer } from '../../src/sync/index-log';
 import { INDEX_DOC, ProtocolError, decodeMessage, MessageType } from '../../src/sync/protocol';
 import { SharedWorkspace } from '../../src/sync/workspace';
 import type { PeerInfo } from '../../src/session/transport';
@@ -28,23 +28,44 @@ function fill(doc: Y.Doc, from: number, to: number, per: number): void {
 
 const entries = (doc: Y.Doc) => doc.getMap('files').toJSON();
 
-test('the log of a large index, applied in order, is the index; a peer holding part of it gets one step 2', () => {
+const all = (answer: IndexAnswer) => [...answer.updates, answer.step2];
+const sizeOf = (updates: Uint8Array[]) => updates.reduce((n, u) => n + u.byteLength, 0);
+
+test('the log of a large index, applied in order, is the index; a peer holding part of it gets only what it lacks, and every deletion', () => {
   const doc = new Y.Doc();
   const log = new IndexLog(doc);
   fill(doc, 0, 1000, 100);
   const half = new Y.Doc();
   Y.applyUpdate(half, Y.encodeStateAsUpdate(doc));
   fill(doc, 1000, 3000, 100);
-  doc.getMap<Y.Map<unknown>>('files').forEach((m, id) => id < '1' && m.set('path', `moved/${id}`)); // changes after the fact
+  const files = doc.getMap<Y.Map<unknown>>('files');
+  files.forEach((m, id) => id < '1' && m.set('path', `moved/${id}`)); // changes after the fact
+  // A deletion alone (no new structs) of files the part already holds, in a chunk of its own (an
+  // answer seals the chunk open before it): the part lacks no struct of it, so it is not sent.
+  log.since(Y.encodeStateVector(doc));
+  const gone = [...half.getMap('files').keys()].slice(0, 3);
+  doc.transact(() => gone.forEach((id) => files.delete(id)));
   assert.ok(log.bytes >= CHUNKED_FROM, `a log of ${log.bytes} bytes`);
 
-  const chunks = log.since(Y.encodeStateVector(new Y.Doc()))!;
+  const chunks = all(log.since(Y.encodeStateVector(new Y.Doc()))!);
   assert.ok(chunks.length > 5, `${chunks.length} chunks`);
   const copy = new Y.Doc();
   for (const c of chunks) Y.applyUpdate(copy, c);
   assert.deepEqual(entries(copy), entries(doc));
 
-  assert.equal(log.since(Y.encodeStateVector(half)), undefined);
+  const rest = all(log.since(Y.encodeStateVector(half))!);
+  assert.ok(rest.length > 2 && rest.length < chunks.length, `${rest.length} of ${chunks.length} updates`);
+  assert.ok(sizeOf(rest) < sizeOf(chunks) * 0.8, `${sizeOf(rest)} of ${sizeOf(chunks)} bytes`);
+  for (const u of rest) Y.applyUpdate(half, u);
+  assert.deepEqual(entries(half), entries(doc));
+  for (const id of gone) assert.equal(half.getMap('files').has(id), false, 'the deletion reached the part');
+
+  // A peer that lacks nothing gets no update, and a step 2 that changes nothing.
+  const none = log.since(Y.encodeStateVector(doc))!;
+  assert.equal(none.updates.length, 0);
+  const before = Y.encodeStateAsUpdate(copy);
+  Y.applyUpdate(copy, none.step2);
+  assert.deepEqual(Y.encodeStateAsUpdate(copy), before);
 });
 
 test('a small index, or one the log did not see from its start, goes as one step 2', () => {
@@ -64,7 +85,7 @@ test('a log grown past its bound is dropped: the index goes as one step 2 again,
   const doc = new Y.Doc();
   const log = new IndexLog(doc, 300 * 1024);
   fill(doc, 0, 1000, 100);
-  assert.ok(log.since(Uint8Array.of(0))!.length > 1);
+  assert.ok(log.since(Uint8Array.of(0))!.updates.length > 0);
   fill(doc, 1000, 3000, 100);
   assert.equal(log.since(Uint8Array.of(0)), undefined);
   assert.equal(log.bytes, 0);
