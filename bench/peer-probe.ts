@@ -7,7 +7,8 @@
  * every HYPERPAIR_PROBE_MS (default 250) with totals since the process started. Nothing of the peer
  * changes; a bench-only instrument.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as fs from 'node:fs';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 interface UdxSocket {
   bytesReceived: number;
@@ -56,3 +57,16 @@ const timer = setInterval(() => {
   process.stdout.write(JSON.stringify({ event: 'probe', loopP99Ms: ms(loop.percentile(99)), loopMaxMs: ms(loop.max), udpRxBytes: rx, udpTxBytes: tx, peakMB: peak }) + '\n');
 }, Number(process.env.HYPERPAIR_PROBE_MS ?? 250));
 timer.unref();
+// HYPERPAIR_STALL_LOG=<file>: each stall over 50 ms, with when it began (seconds since this module
+// loaded, close to --cpu-prof's start), to find in a profile what ran then.
+const stallLog = process.env.HYPERPAIR_STALL_LOG;
+if (stallLog) {
+  const t0 = performance.now();
+  let last = t0;
+  const stallTimer = setInterval(() => {
+    const now = performance.now();
+    if (now - last > 60) fs.appendFileSync(stallLog, `${process.pid} at ${((last - t0) / 1000).toFixed(2)}s stalled ${(now - last - 10).toFixed(0)}ms\n`);
+    last = now;
+  }, 10);
+  stallTimer.unref();
+}
