@@ -19,12 +19,30 @@ export function writeTree(root: string, files: Record<string, string | Uint8Arra
 /** Every regular file under root (relative POSIX path → hex of its bytes), skipping `skip` names. */
 export function readTree(root: string, skip: string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
+  // A file (or folder) gone between the listing and the read (a peer's swap file, renamed a moment
+  // later) is not part of the tree as it stands.
+  const gone = (err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  };
   const walk = (dir: string, rel: string) => {
-    for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      if (rel === '') throw err;
+      gone(err);
+    }
+    for (const d of entries) {
       if (skip.includes(d.name)) continue;
       const r = rel ? `${rel}/${d.name}` : d.name;
       if (d.isDirectory()) walk(path.join(dir, d.name), r);
-      else if (d.isFile()) out[r] = fs.readFileSync(path.join(dir, d.name)).toString('hex');
+      else if (d.isFile()) {
+        try {
+          out[r] = fs.readFileSync(path.join(dir, d.name)).toString('hex');
+        } catch (err) {
+          gone(err);
+        }
+      }
     }
   };
   walk(root, '');

@@ -84,6 +84,27 @@ test('a long run of synchronous calls hands the event loop back every few millis
   assert.equal(io.slow, false, 'calls of 1 ms are not slow');
 });
 
+test('runs at once share one slice of the event loop: a turn does not last the sum of their budgets', async () => {
+  // Two runs (a join's scan and writers) each a step of 2 ms at a time; a ticker counts the turns.
+  let steps = 0;
+  let most = 0;
+  let stop = false;
+  const tick = () => {
+    most = Math.max(most, steps);
+    steps = 0;
+    if (!stop) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const run = async (io: QuickIo) => {
+    for (let i = 0; i < 60; i++) await io.run(() => void (busy(2), steps++), () => Promise.resolve());
+  };
+  await Promise.all([run(new QuickIo()), run(new QuickIo())]);
+  stop = true;
+  // One slice (12 ms) is 6 steps; the run resumed after the other spent it does one step. A budget
+  // per run made it 12.
+  assert.ok(most <= 9, `at most ${most} steps in one turn`);
+});
+
 test('only calls slow several times in a row send the rest through the promise API', async () => {
   const io = new QuickIo();
   const ran: string[] = [];
