@@ -92,8 +92,7 @@ export class TextLoader {
    * copy reads back with its hash); undefined when only a member can send it. Asks nobody.
    */
   async buildHere(id: string): Promise<Y.Text | undefined> {
-    const base = this.source ? this.p.base(id) : undefined;
-    if (!this.p.texts.get(id)?.ready && base && !base.edited && (await this.build(id, base.hash, base.notebook)) && !this.p.isClosed()) this.markReady(id);
+    await this.buildFirstState(id, false);
     return this.p.texts.get(id)?.ready ? this.p.texts.state(id).doc.getText('content') : undefined;
   }
 
@@ -103,15 +102,24 @@ export class TextLoader {
    * first state: only they travel). Without such bytes, it is fetched whole as before.
    */
   async buildOrFetch(id: string, urgent = true, from?: string): Promise<void> {
-    const base = this.source ? this.p.base(id) : undefined;
-    const built = base && !this.p.texts.get(id)?.ready ? await this.build(id, base.hash, base.notebook) : false;
+    await this.buildFirstState(id, true);
     if (this.p.texts.get(id)?.ready || this.p.isClosed()) return;
-    if (built && !base?.edited) return this.markReady(id);
     if (this.p.texts.isBytes(id)) {
       // Held as bytes, yet not readable now (the file changed on disk): a member builds it for us.
       this.p.texts.forgetBytes(id);
     }
     this.fetcher.want(id, urgent, from);
+  }
+
+  /**
+   * Gives a text not complete here its first state from the bytes held here (`edited` too: one
+   * others edited since, whose edits are then asked for), complete at once if nobody edited it.
+   */
+  private async buildFirstState(id: string, edited: boolean): Promise<void> {
+    const base = this.source ? this.p.base(id) : undefined;
+    if (!base || (base.edited && !edited) || this.p.texts.get(id)?.ready) return;
+    const built = await this.build(id, base.hash, base.notebook);
+    if (built && !base.edited && !this.p.isClosed()) this.markReady(id);
   }
 
   /** Gives the document its first state from the bytes held here; false when they are not here. */
