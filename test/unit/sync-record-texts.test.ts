@@ -197,16 +197,28 @@ const peers = usePeers();
 const peer = (options: Omit<PeerOptions, 'network' | 'name'> & { name?: string }): Promise<RunningPeer> => peers.start({ name: options.mode, ...options });
 const read = (dir: string, rel: string) => fs.readFileSync(path.join(dir, rel), 'utf8');
 const same = (dirs: string[]) => () => dirs.every((d) => JSON.stringify(readTree(d)) === JSON.stringify(readTree(dirs[0])));
-
-test('after a join no text is held in memory, and offline edits to them on both sides merge after a restart of either peer', async () => {
+/** `count` texts of three lines under src/. */
+function threeLineTexts(count: number): Record<string, string> {
   const files: Record<string, string> = {};
-  for (let i = 0; i < 40; i++) files[`src/f${i}.txt`] = `line one of ${i}\nline two\nline three\n`;
+  for (let i = 0; i < count; i++) files[`src/f${i}.txt`] = `line one of ${i}\nline two\nline three\n`;
+  return files;
+}
+/** A folder of `count` such texts shared, and joined into a new folder: both hold the tree. */
+async function sharedAndJoined(count: number) {
+  const files = threeLineTexts(count);
   const a = tempDir();
   writeTree(a, files);
   const pa = await peer({ mode: 'share', dir: a });
   const b = path.join(tempDir(), 'b');
-  let pb = await peer({ mode: 'join', code: pa.code, dir: b });
+  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
   await waitFor(same([a, b]), 'b holds the tree');
+  return { files, a, b, pa, pb };
+}
+
+test('after a join no text is held in memory, and offline edits to them on both sides merge after a restart of either peer', async () => {
+  const pair = await sharedAndJoined(40);
+  const { a, b, pa } = pair;
+  let pb = pair.pb;
   for (const p of [pa, pb]) {
     const cold = [...knownOf(p).values()].filter((k) => k instanceof ColdKnown).length;
     assert.equal(cold, 40, `every text of ${p === pa ? 'the sharer' : 'the joiner'} is cold`);
@@ -239,8 +251,7 @@ test('after a join no text is held in memory, and offline edits to them on both 
 });
 
 test('a folder shared again, under a new code and changed: its texts are bases at once, and the sharer\'s edits made on disk while a joiner\'s arrive merge line by line', async () => {
-  const files: Record<string, string> = {};
-  for (let i = 0; i < 10; i++) files[`src/f${i}.txt`] = `line one of ${i}\nline two\nline three\n`;
+  const files = threeLineTexts(10);
   const a = tempDir();
   writeTree(a, files);
   await (await peer({ mode: 'share', dir: a })).close();
@@ -265,14 +276,7 @@ test('a folder shared again, under a new code and changed: its texts are bases a
 });
 
 test('alone, with the record\'s copy of a text damaged, a disk edit to it is said to wait; it merges, no conflict copy, when a peer that has the text comes back', async () => {
-  const files: Record<string, string> = {};
-  for (let i = 0; i < 5; i++) files[`src/f${i}.txt`] = `line one of ${i}\nline two\nline three\n`;
-  const a = tempDir();
-  writeTree(a, files);
-  const pa = await peer({ mode: 'share', dir: a });
-  const b = path.join(tempDir(), 'b');
-  const pb = await peer({ mode: 'join', code: pa.code, dir: b });
-  await waitFor(same([a, b]), 'b holds the tree');
+  const { files, a, b, pa, pb } = await sharedAndJoined(5);
   await pb.close();
   const notices: string[] = [];
   pa.workspace.on('notice', (m) => notices.push(m));
