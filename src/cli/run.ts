@@ -64,6 +64,10 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     signal,
     onWaiting: (message) => out.line(message, { event: 'waiting', message }),
     onSession: (session) => {
+      // Removed by the owner: told why, from the start (a joiner removed while its files still arrived
+      // was not: its listener came after them; the two-editor delegation test on a busy machine). The
+      // session goes on without this peer (it ends with Ctrl+C).
+      session.on('removed', (reason: string) => out.line(`! ${reason}`, { event: 'removed', reason }));
       if (!cmd.recordCall) return;
       const rec = new CallRecorder(session, path.resolve(cmd.recordCall), out, logger);
       recorder = rec;
@@ -113,10 +117,6 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
   s.on('peer-leave', (p: PeerInfo, reason: string) => {
     shown.delete(p.id);
     out.line(`- ${describeDeparture(p.name, reason, false)}`, { event: 'peer-leave', id: p.id, name: p.name, reason });
-  });
-  // Removed by the owner: told why; the session goes on without this peer (it ends with Ctrl+C).
-  s.on('admission', (state: 'waiting' | 'denied', _by: PeerInfo, reason: string) => {
-    if (state === 'denied' && s.peers().length === 0) out.line(`! ${reason}`, { event: 'removed', reason });
   });
   // Rate-limited by the session: a flood of strangers is one line a minute, not one line each.
   s.on('peers-refused', ({ message, count }: RefusalSummary) => out.line(`! ${message}`, { event: 'peers-refused', count, message }));

@@ -49,18 +49,19 @@ export class AccessCommands extends Disposable {
     );
   }
 
-  /** Follows the running session: who may manage, and being removed from it. */
   /** Being removed from the running session: told why, and this window leaves it. */
   private watch(running: RunningSession | undefined): (() => void) | void {
     if (!running) return;
     const session = running.peer.session;
-    const onAdmission = (state: 'waiting' | 'denied', _by: unknown, reason: string) => {
-      if (state !== 'denied' || this.controller.session !== running) return;
+    const onRemoved = (reason: string) => {
+      if (this.controller.session !== running) return;
       this.logger.warn(`${reason} Leaving the session.`);
       void this.controller.leave().then(() => vscode.window.showWarningMessage(`Hyperpair: ${reason} You are no longer in the session; your files stay on disk.`));
     };
-    session.on('admission', onAdmission);
-    return () => session.off('admission', onAdmission);
+    session.on('removed', onRemoved);
+    // Removed while the files still arrived, before this window followed the session.
+    if (session.removal !== undefined) onRemoved(session.removal);
+    return () => session.off('removed', onRemoved);
   }
 
 

@@ -50,6 +50,8 @@ export class Gatekeeper extends Disposable {
   /** Connections that said hello and owe us their `admission`. */
   private readonly owed = new Map<PeerConnection, IDisposable>();
   private ownReadOnly = false;
+  /** Why this peer was removed, once it knows (until a newer roster lets it in again). */
+  private removedBecause: string | undefined;
   /**
    * Who asked to join lately, by key: a request outlives the connection it came on (one torn down as
    * a duplicate while the owner answers), so that the answer still finds it; the roster is by key.
@@ -176,6 +178,7 @@ export class Gatekeeper extends Disposable {
     this.o.logger.info(`${conn.hello?.name ?? shortKey(conn.remoteId)}: ${a.state} (${a.reason})`);
     if (a.state === 'denied') this.o.refusedBy(conn.remoteId);
     this.o.emit('admission', a.state, toPeerInfo(conn), a.reason);
+    if (a.state === 'denied' && this.o.table.list().length === 0) this.tellRemoved(a.reason);
     this.o.changed();
   }
 
@@ -195,6 +198,10 @@ export class Gatekeeper extends Disposable {
     this.roster = r;
     const mine = judge(r, Buffer.from(this.o.self.id, 'hex'), false);
     if (mine.admit) this.setReadOnly(mine.role === 'viewer');
+    if (mine.admit) this.removedBecause = undefined;
+    // The owner's signed word is enough: the members' denials may come later, or be lost with their
+    // connections (the two-editor delegation test waited for one in vain, once, on a busy machine).
+    if (!mine.admit && mine.why === 'denied') this.tellRemoved(`${this.ownerName()} removed you from this session.`);
     this.spread();
   }
 
@@ -227,6 +234,18 @@ export class Gatekeeper extends Disposable {
 
   private demote(conn: PeerConnection, reason: string): void {
     if (this.o.table.demote(conn)) this.o.demoted(conn, reason);
+  }
+
+  /** Why this peer was removed from the session, if it was (the `removed` event said it once). */
+  get removal(): string | undefined {
+    return this.removedBecause;
+  }
+
+  private tellRemoved(reason: string): void {
+    if (this.removedBecause !== undefined) return;
+    this.removedBecause = reason;
+    this.o.logger.warn(reason);
+    this.o.emit('removed', reason);
   }
 
   private setReadOnly(readOnly: boolean): void {

@@ -85,6 +85,11 @@ export interface SessionEvents extends TransportEvents {
   'admission-request': [peer: PeerInfo];
   /** A member holds this peer back (`waiting`) or turned it away (`denied`); `reason` is for a person. */
   admission: [state: 'waiting' | 'denied', by: PeerInfo, reason: string];
+  /**
+   * This peer was removed (once per removal): the owner's signed roster says so, or a member's denial
+   * left it with no member. `reason` is for a person and names the owner.
+   */
+  removed: [reason: string];
   /** This peer's own role changed (a read-only guest may not edit). */
   role: [readOnly: boolean];
   /** Connecting to a peer failed in a way a relay would fix; `message` says what to do. */

@@ -144,6 +144,11 @@ export class Session extends TypedEmitter<SessionEvents> implements PeerTranspor
     return this.gate.policy;
   }
 
+  /** Why this peer was removed from the session, if it was (as the `removed` event said). */
+  get removal(): string | undefined {
+    return this.gate.removal;
+  }
+
   /** The roster's entries (who was let in, as what, and who was turned away), once known. */
   get rosterEntries(): ReadonlyArray<{ id: string; role: Role | 'denied' }> {
     return this.gate.rosterEntries;

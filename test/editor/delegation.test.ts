@@ -49,7 +49,10 @@ editorTest('the owner lets Bob manage people; Bob makes Cy read-only, then remov
     await rowOf('b', 'Cy', (r) => r.standing === 'read-only');
 
     await b.command('hyperpair.removeParticipant', cyAtB, { confirmed: true });
-    await until(() => cy.child.exitCode !== null || cy.events.some((e) => /removed/i.test(JSON.stringify(e))), 'Cy to be told and leave', 60_000);
+    await until(() => cy.child.exitCode !== null || cy.events.some((e) => e.event === 'removed'), 'Cy to be told and leave', 60_000).catch((err: Error) => {
+      // What Cy heard, and whether the owner's Hyperpair refused Bob (shown to him, not thrown).
+      throw new Error(`${err.message}; Cy's last lines: ${JSON.stringify(cy.events.slice(-8))}; ${cy.stderr().slice(-2000)}`);
+    });
     await until(async () => !(await a.testApi<Row[]>('participants')).some((r) => r.name.startsWith('Cy')), 'Cy gone from Alice\'s view', 60_000);
 
     await a.command('hyperpair.stopManagingPeople', await rowOf('a', 'Bob'));

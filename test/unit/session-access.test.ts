@@ -81,12 +81,17 @@ test('the owner changes roles and removes a person; every member follows at once
   // Removal: Carol is disconnected from every member and told why.
   const carolHeard: string[] = [];
   carol.session.on('admission', (state, by, reason) => carolHeard.push(`${state} by ${by.name}: ${reason}`));
+  // Told once, from the owner's signed roster, without waiting for every member's denial to arrive.
+  const carolRemoved: { reason: string; members: number }[] = [];
+  carol.session.on('removed', (reason) => carolRemoved.push({ reason, members: carol.session.peers().length }));
   const leaves: string[] = [];
   bob.session.on('peer-leave', (p, reason) => leaves.push(describeDeparture(p.name, reason, false)));
   assert.equal(access.remove(carolId), 'Carol');
   await waitFor(() => carol.session.peers().length === 0 && owner.session.peers().length === 1 && bob.session.peers().length === 1, 'Carol cut off from everyone');
   await waitFor(() => carolHeard.some((h) => h.startsWith('denied by Owner: Owner removed you from this session')), `Carol told why: ${JSON.stringify(carolHeard)}`);
   assert.deepEqual(leaves, ['Carol was removed from the session'], 'Bob reads who was removed, not that she "left"');
+  assert.deepEqual(carolRemoved, [{ reason: 'Owner removed you from this session.', members: 2 }], 'Carol knows at the roster, once');
+  assert.equal(carol.session.removal, 'Owner removed you from this session.', 'and it stays known, for whoever asks later');
   assert.deepEqual(access.removed(), [{ id: carolId, name: 'Carol' }]);
   await carol.close();
 
