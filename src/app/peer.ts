@@ -72,6 +72,11 @@ export interface PeerOptions {
    * the files, such as the call, which must not wait for the first copy of the folder.
    */
   onSession?: (session: Session) => void;
+  /**
+   * The workspace exists (before the folder is read or joined): for listeners that must hear what
+   * the start itself tells, such as a file of this folder kept as a conflict copy by the join.
+   */
+  onWorkspace?: (workspace: SharedWorkspace) => void;
   /** (share) How much of the folder is in the session so far, while it is being read. */
   onScanProgress?: (s: ScanningState) => void;
   /** Called with a person-readable hint when nobody has answered for a while. */
@@ -144,6 +149,7 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const localTexts = options.mode === 'join' && !(await isEmptyOrMissingDir(options.dir)) ? readLocalTexts(options.dir, scan, (hash, text) => record.offerText(hash, text)) : undefined;
   localTexts?.catch((err: Error) => logger.warn(`could not read this folder's files before joining: ${err.message}`));
   const workspace = new SharedWorkspace({ transport: session, mode: options.mode, logger, caps, clientID: options.clientID, localTexts });
+  options.onWorkspace?.(workspace);
   // Before any connection: it must see who delivers each awareness state from the first one on.
   const presence = new PresenceIdentity(workspace.awareness, session);
   // Every peer publishes who it is (§6.1), the headless one too; an editor adds its file and selections.

@@ -63,6 +63,14 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     logger,
     signal,
     onWaiting: (message) => out.line(message, { event: 'waiting', message }),
+    // From the start: a join into a folder with files tells which of them it kept as conflict copies
+    // before startPeer resolves (those lines were lost when listened to after it).
+    onWorkspace: (workspace) => {
+      workspace.on('notice', (message) => out.line(`! ${message}`, { event: 'notice', message }));
+      workspace.on('unavailable', (e) =>
+        out.line(`! nobody in the session could send ${JSON.stringify(e.path)}; it is written when someone who has it joins`, { event: 'unavailable', path: e.path }),
+      );
+    },
     onSession: (session) => {
       // Removed by the owner: told why, from the start (a joiner removed while its files still arrived
       // was not: its listener came after them; the two-editor delegation test on a busy machine). The
@@ -121,7 +129,6 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
   // Rate-limited by the session: a flood of strangers is one line a minute, not one line each.
   s.on('peers-refused', ({ message, count }: RefusalSummary) => out.line(`! ${message}`, { event: 'peers-refused', count, message }));
   s.on('protocol-mismatch', (version: number, message: string) => out.line(`! ${message}`, { event: 'protocol-mismatch', version, message }));
-  peer.workspace.on('notice', (message) => out.line(`! ${message}`, { event: 'notice', message }));
   const massDelete = new MassDeletePrompt(peer.mirror, out, input);
   signal.addEventListener('abort', () => massDelete.close(), { once: true });
   peer.mirror.on('write-failed', (f) =>
@@ -131,9 +138,6 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     const left = peer.mirror.writeFailures().length;
     out.line(`Wrote ${JSON.stringify(rel)}` + (left ? ` (${left} still failing)` : '; every file is written now'), { event: 'write-recovered', path: rel, failing: left });
   });
-  peer.workspace.on('unavailable', (e) =>
-    out.line(`! nobody in the session could send ${JSON.stringify(e.path)}; it is written when someone who has it joins`, { event: 'unavailable', path: e.path }),
-  );
 
   if (cmd.command === 'share') {
     const r = peer.report!;

@@ -122,6 +122,8 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       onWaiting: options.onWaiting,
       onSessionOpen: options.onSessionOpen,
       onScanProgress: options.onScanProgress,
+      // From the start: a join into this folder tells which of its files it kept as conflict copies.
+      onWorkspace: (workspace) => workspace.on('notice', (message) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`)),
       admission: { policy: config.admission, guestRole: config.guests === 'read-only' ? 'viewer' : 'editor' },
     });
   } finally {
@@ -237,7 +239,6 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
   };
   delegation.on('changed', onDelegates);
   const changedFiles = new ChangedFiles(peer.workspace, presence, options.root, () => vscode.workspace.getConfiguration('hyperpair').get('markChangedFiles', true));
-  peer.workspace.on('notice', (message) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`));
   const diskProblems = showDiskProblems(peer, logger);
   const terminals = new TerminalViews(peer.session, logger);
   peer.session.on('protocol-mismatch', (_v, message) => void vscode.window.showErrorMessage(`Hyperpair: ${message}`));

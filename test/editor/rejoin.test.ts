@@ -2,7 +2,8 @@
  * Sessions survive a window reload, and you can rejoin into your own folder (issue 11, items 3 and
  * 4), in two real VS Code instances: B reloads its window and is back in the session by itself; B
  * leaves, both edit while apart, and B joins again into the same folder through the command palette:
- * what each did is on both sides, merged, and nothing of either is overwritten.
+ * what each did is on both sides, merged, and nothing of either is overwritten (a file B deleted and A
+ * changed comes back, and B is told).
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -66,6 +67,8 @@ editorTest('B leaves, both edit apart, B joins again into its folder: both sides
   const both = fs.readFileSync(path.join(bDir, 'both.txt'), 'utf8');
   fs.writeFileSync(path.join(bDir, 'both.txt'), both.replace('five\n', 'five (B while apart)\n'));
   fs.writeFileSync(path.join(bDir, 'new-from-b.txt'), 'made by B while apart\n');
+  // B deletes a file that A changed meanwhile: it comes back with A's change, and B is told so.
+  fs.rmSync(path.join(bDir, 'a-only.txt'));
 
   // B joins again as a person does: Join Session, the code, and "this folder".
   await suite.pair().b.palette('Hyperpair: Join Session');
@@ -76,6 +79,9 @@ editorTest('B leaves, both edit apart, B joins again into its folder: both sides
   const here = suite.pair().b.page.locator('.quick-input-list .monaco-list-row', { hasText: 'This folder (joined before)' });
   await here.waitFor({ state: 'visible', timeout: 20_000 });
   await here.click();
+  // Told while the join reads B's folder, before it is back in the session (that notice was lost).
+  const told = suite.pair().b.page.locator('.notifications-toasts .notification-toast', { hasText: 'a-only.txt was deleted here while the session changed it' });
+  await told.first().waitFor({ state: 'visible', timeout: 120_000 });
   await until(async () => (await suite.pair().b.testApi<string>('state')) === 'connected', 'B back in the session', 120_000);
 
   await bothHave('a-only.txt', (t) => t === 'alice\nA while apart\n', 'A\'s edit on both disks');

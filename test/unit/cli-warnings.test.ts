@@ -1,7 +1,8 @@
 /**
  * What the headless peer tells a person about trouble it did not cause: file names with escape
  * sequences (shown escaped), a subfolder it cannot read (left out, said so), names that differ only in
- * case, an unreachable DHT, a bind address that is not local (said once). Real processes and folders.
+ * case, an unreachable DHT, a bind address that is not local (said once), the files of its own folder
+ * a join kept as conflict copies. Real processes and folders.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -108,6 +109,26 @@ test('an unreachable bootstrap node gets a warning; a bind address that is not l
   const far = cli(['share', src, '--host', '203.0.113.7', '--bootstrap', bed.net().bootstrapSpec]);
   assert.equal(await far.exit, 2);
   assert.equal(far.stderr().split('is not an address of this machine').length - 1, 1, far.stderr());
+});
+
+test('a join into a folder with files says which of them it kept as a conflict copy, and where', async () => {
+  const src = tempDir();
+  writeTree(src, { 'notes.txt': 'the session\'s notes\n', 'same.txt': 'same\n' });
+  const dest = tempDir();
+  writeTree(dest, { 'notes.txt': 'my own notes\n', 'same.txt': 'same\n' });
+  const sharer = cli(['share', src, ...net_()]);
+  await waitFor(() => /^Keeping the folder in sync/m.test(sharer.stdout()), 'the share', 30_000);
+  const code = /^Session code: (\S+)$/m.exec(sharer.stdout())![1];
+  const joiner = cli(['join', code, dest, '--force', ...net_()]);
+  await waitFor(() => /^Keeping the folder in sync/m.test(joiner.stdout()) || joiner.child.exitCode !== null, 'the join', 60_000);
+  // Told during the join itself (before "Joined"): the line was lost when listened to after it.
+  const told = /^! notes\.txt on this disk differed from the session's; this disk's version is kept as (notes \(conflict [0-9a-f]+\)\.txt)$/m.exec(joiner.stdout());
+  assert.ok(told, joiner.stdout());
+  assert.equal(fs.readFileSync(path.join(dest, told[1]), 'utf8'), 'my own notes\n', 'the copy it names holds the joiner\'s text');
+  assert.equal(fs.readFileSync(path.join(dest, 'notes.txt'), 'utf8'), 'the session\'s notes\n');
+  assert.ok(!/same\.txt/.test(joiner.stdout()), 'an identical file is not told of');
+  assert.equal(await stop(joiner), 0);
+  assert.equal(await stop(sharer), 0);
 });
 
 function execChmod(root: string, mode: number): void {
