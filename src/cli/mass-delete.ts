@@ -28,6 +28,8 @@ export class MassDeletePrompt {
   ) {
     mirror.on('halted', this.onHalt);
     mirror.on('resumed', this.onResume);
+    // Halted before this prompt existed: the join found most of the folder deleted while out of it.
+    if (mirror.halted) this.onHalt(mirror.halted);
   }
 
   private readonly onHalt = (h: Halt): void => {

@@ -41,6 +41,8 @@ export function showDiskProblems(peer: RunningPeer, logger: Logger): vscode.Disp
     void vscode.window.showWarningMessage(`Hyperpair: nobody in the session could send ${escapeUntrusted(e.path)}; it is written when someone who has it joins.`);
   };
   mirror.on('halted', onHalt);
+  // Halted before this window followed the session: the join found most of the folder deleted.
+  if (mirror.halted) onHalt(mirror.halted);
   peer.workspace.on('unavailable', onUnavailable);
   mirror.on('write-failed', onFailed);
   mirror.on('write-recovered', onRecovered);

@@ -13,7 +13,8 @@
  *    until someone confirms them (`confirmMassDelete()`) or has them written back from the session
  *    (`restoreMassDelete()`) — a deliberate
  *    clean-up of a few files, or of many in a large project, goes through at once.
- * Stopped, the peer neither writes into the folder nor propagates anything from it.
+ * Stopped, the peer neither writes into the folder nor propagates anything from it. The same holds
+ * for the files a restart or rejoin finds deleted since the folder was last in sync (`holdMissing`).
  */
 import * as fs from 'node:fs/promises';
 
@@ -98,6 +99,21 @@ export class FolderGuard {
           `${gone.length} of the ${total} shared files were deleted from ${this.root} at once: stopped sharing from this folder, and nothing was deleted on the other peers.`,
       };
     }
+    return this.halt;
+  }
+
+  /**
+   * Decides about the files deleted here while the folder was out of the session (a restart or a
+   * rejoin finds them gone): most of the folder at once is held as a live batch would be.
+   */
+  holdMissing(gone: string[], total: number): Halt | undefined {
+    if (this.halt || !isMassDelete(gone.length, total)) return this.halt;
+    this.halt = {
+      reason: 'mass-delete',
+      paths: gone,
+      message:
+        `${gone.length} of the ${total} shared files were deleted from ${this.root} while it was out of the session: stopped sharing from this folder, and nothing was deleted on the other peers.`,
+    };
     return this.halt;
   }
 

@@ -118,7 +118,8 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     const { report, rules } = scanned ?? (await scanFolder(this.root, this.options.scan));
     this.core.rules = rules;
     await this.tree.resume(report.links, report.folders);
-    await takeRestart(this.core, this.intake, report.files);
+    const halt = await takeRestart(this.core, this.intake, report.files);
+    if (halt) this.halt(halt);
   }
 
   /**

@@ -7,6 +7,7 @@ import type { FileEntry } from './api';
 import { adoptIfSessions, isSessionsVersion, sessionLacksRecorded } from './clone-join';
 import { keepBesideAsNew } from './disk-merge';
 import type { DiskIntake } from './disk-intake';
+import type { Halt } from './folder-guard';
 import { contentHash } from './hash';
 import type { MirrorCore } from './mirror-core';
 import { notebookText } from './notebook/first-state';
@@ -20,9 +21,10 @@ import type { SharedWorkspace } from './workspace';
  * Takes the folder's changes since it was last in sync, for the files on disk now (`onDisk`) and the
  * ones the record knows. Edited files merge (texts three-way; a binary's local version wins and the
  * session's is kept beside it); files deleted here leave the session only if it still has the version
- * deleted; new files join; unchanged files take the session's version afterwards.
+ * deleted, and only if they are not most of the folder (else the halt returned holds them); new files
+ * join; unchanged files take the session's version afterwards.
  */
-export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: readonly ScannedFile[]): Promise<void> {
+export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: readonly ScannedFile[]): Promise<Halt | undefined> {
   const { ws, known } = core;
   const scanned = new Map(onDisk.map((f) => [f.rel, f]));
   const paths = [...new Set([...scanned.keys(), ...known.keys()])].filter((rel) => !core.rules.excluded(rel, false) && isSafeRelativePath(rel));
@@ -31,8 +33,9 @@ export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: 
   // Files settled by the scan take no read, so nothing else would yield between them (a 0.5 s stall at 30,000).
   const slicer = new Slicer();
   const changed: Changed[] = [];
+  const gone: Gone[] = [];
   for (const rel of paths) {
-    if (core.closed) return;
+    if (core.closed) return undefined;
     await slicer.maybeYield();
     if (knownFromScan(core, rel, scanned.get(rel))) continue;
     const bytes = await io.readIfFile(resolveInside(core.root, rel));
@@ -49,10 +52,7 @@ export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: 
       continue;
     }
     if (!bytes) {
-      if (!seen) continue;
-      known.delete(rel);
-      if (entry && (await sessionHash(ws, entry)) === seen.hash) ws.remove(entry.id, 'disk');
-      else if (entry) ws.emit('notice', `${rel} was deleted here while the session changed it; it comes back with those changes`);
+      if (seen) gone.push({ rel, entry, seenHash: seen.hash });
       continue;
     }
     if (!entry) {
@@ -66,7 +66,41 @@ export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: 
       changed.push({ rel, entry, bytes });
     }
   }
+  const halt = await takeDeleted(core, gone);
   await takeChanged(core, intake, changed);
+  return halt;
+}
+
+/** A file the record knew that is not on disk any more. */
+interface Gone {
+  rel: string;
+  entry: FileEntry | undefined;
+  seenHash: string;
+}
+
+/**
+ * Files deleted here while out of the session leave it if it still has the version deleted (else
+ * they come back with the session's changes, told). Most of the folder at once is held instead, as
+ * a live mass delete is (folder-guard.ts): a wrong `git clean` while Hyperpair was not running
+ * deleted every peer's copies when the folder was joined again.
+ */
+async function takeDeleted(core: MirrorCore, gone: readonly Gone[]): Promise<Halt | undefined> {
+  const { ws, known } = core;
+  const removable: Gone[] = [];
+  for (const g of gone) {
+    if (g.entry && (await sessionHash(ws, g.entry)) === g.seenHash) removable.push(g);
+    else {
+      known.delete(g.rel);
+      if (g.entry) ws.emit('notice', `${g.rel} was deleted here while the session changed it; it comes back with those changes`);
+    }
+  }
+  const halt = core.guard.holdMissing(removable.map((g) => g.rel), ws.files().length);
+  if (halt) return halt; // held: the record still knows them, and the person decides
+  for (const g of removable) {
+    known.delete(g.rel);
+    ws.remove(g.entry!.id, 'disk');
+  }
+  return undefined;
 }
 
 /**

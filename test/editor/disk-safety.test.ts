@@ -98,6 +98,37 @@ editorTest('most of B\'s folder deleted on disk: nothing is deleted at A, B is t
   await until(async () => (await a.diskText('many/f0.txt')) === 'file 0 after\n', 'B\'s change after the write-back at A');
 });
 
+editorTest('most of B\'s folder deleted while B was out of the session: joining again into it deletes nothing at A, B is told with its buttons, Write Them Back restores', async () => {
+  const { a, b } = suite.pair();
+  const code = await a.testApi<string>('sessionCode');
+  await b.command('workbench.action.closeAllEditors');
+  await b.command('hyperpair.leaveSession');
+  await until(async () => (await b.testApi<string>('state')) === 'idle', 'B out of the session');
+  const gone = MANY.slice(1, 13);
+  const held = new Map<string, string | null>();
+  for (const f of gone) held.set(f, await a.diskText(f));
+  for (const f of gone) fs.rmSync(path.join(b.workspaceDir, f));
+
+  await b.palette('Hyperpair: Join Session');
+  const input = b.page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(code);
+  await b.page.keyboard.press('Enter');
+  await pick(b, '', 'This folder (joined before)');
+  await toastWith(b, /12 of the \d+ shared files were deleted from .* while it was out of the session: stopped sharing/, 'B told the deletes are held', 120_000);
+  await until(async () => (await b.testApi<string>('state')) === 'connected', 'B back in the session', 120_000);
+  for (const f of gone) assert.equal(await a.diskText(f), held.get(f), `${f} deleted at A by B's rejoin`);
+
+  const toast = b.page.locator('.notifications-toasts .notification-toast', { hasText: 'while it was out of the session' }).first();
+  await toast.hover();
+  await toast.getByRole('button', { name: 'Write Them Back' }).click();
+  await until(async () => {
+    for (const f of gone) if ((await b.diskText(f)) !== held.get(f)) return false;
+    return true;
+  }, 'every deleted file written back on B\'s disk');
+  for (const f of gone) assert.equal(await a.diskText(f), held.get(f), `${f} untouched at A`);
+}, 300_000);
+
 editorTest('a file whose creator left before anyone had it: both editors name it, with its name made safe', async () => {
   const { a, b, network } = suite.pair();
   // Carol, a headless peer, adds a file to the index and leaves without ever sending its text, as a

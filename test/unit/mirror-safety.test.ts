@@ -138,6 +138,36 @@ test('the headless peer says it stopped when its folder is deleted, and writes t
   assert.ok(!/handle was still open/.test(joiner.stderr()), 'standard input kept the peer alive');
 });
 
+test('most of a folder deleted while out of the session is held when it joins again: nothing deleted elsewhere, told, written back when asked', async () => {
+  const src = tempDir();
+  writeTree(src, numbered(20));
+  const pa = await startPeer({ mode: 'share', dir: src, name: 'a', network: net.network });
+  running.push(pa);
+  const dest = path.join(tempDir(), 'joined');
+  const join = () => cli(['join', pa.code, dest, '--name', 'b', '--bootstrap', net.bootstrapSpec, '--host', '127.0.0.1']);
+  const first = join();
+  await waitFor(() => first.events.some((e) => e.event === 'ready'), 'the first join');
+  first.child.kill('SIGINT');
+  assert.equal(await first.exit, 0);
+  // A wrong `git clean` while Hyperpair is not running: 15 of the 20 files gone (the rejoin deleted them everywhere).
+  for (let i = 0; i < 15; i++) fs.rmSync(path.join(dest, `f${String(i).padStart(2, '0')}.txt`));
+  const again = join();
+  await waitFor(() => again.events.some((e) => e.event === 'halted') || again.child.exitCode !== null, 'the halted line', 60_000);
+  const halted = again.events.find((e) => e.event === 'halted');
+  assert.ok(halted, JSON.stringify(again.events));
+  assert.equal(halted.reason, 'mass-delete');
+  assert.equal(halted.files, 15);
+  assert.match(String(halted.message), /15 of the 20 shared files were deleted .* while it was out of the session/);
+  await waitFor(() => again.events.some((e) => e.event === 'ready'), 'the rejoin');
+  assert.equal(pa.workspace.files().length, 20, 'the rejoin deleted files in the session');
+  assert.equal(Object.keys(readTree(src)).length, 20, 'the sharer lost files');
+  again.child.stdin.write('restore files\n');
+  await waitFor(() => again.events.some((e) => e.event === 'resumed' && e.how === 'restored'), 'the resumed line');
+  await waitFor(same([src, dest]), 'the files written back');
+  again.child.kill('SIGINT');
+  assert.equal(await again.exit, 0);
+});
+
 test('what a remote change replaces or deletes is kept in the history, and hyperpair restore brings it back', async () => {
   const { a, b, pb } = await pair({ 'notes.txt': 'my notes\n', 'gone.txt': 'soon deleted\n', 'keep.txt': 'x\n' });
   fs.writeFileSync(path.join(a, 'notes.txt'), 'replaced by a\n');
