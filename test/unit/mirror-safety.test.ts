@@ -115,13 +115,20 @@ function restoreCli(args: string[]): { status: number | null; events: Array<Reco
   return { status: r.status, events, stderr: r.stderr };
 }
 
-test('the headless peer says it stopped when its folder is deleted, and writes the files back when told to on standard input', async () => {
+/** A folder of `n` files shared in this process, and a headless peer (its own process) to join it into `dest`. */
+async function sharedToCli(n: number) {
   const src = tempDir();
-  writeTree(src, numbered(3));
+  writeTree(src, numbered(n));
   const pa = await startPeer({ mode: 'share', dir: src, name: 'a', network: net.network });
   running.push(pa);
   const dest = path.join(tempDir(), 'joined');
-  const joiner = cli(['join', pa.code, dest, '--name', 'b', '--bootstrap', net.bootstrapSpec, '--host', '127.0.0.1']);
+  const join = () => cli(['join', pa.code, dest, '--name', 'b', '--bootstrap', net.bootstrapSpec, '--host', '127.0.0.1']);
+  return { src, pa, dest, join };
+}
+
+test('the headless peer says it stopped when its folder is deleted, and writes the files back when told to on standard input', async () => {
+  const { src, pa, dest, join } = await sharedToCli(3);
+  const joiner = join();
   await waitFor(() => joiner.events.some((e) => e.event === 'ready'), 'the join');
   fs.rmSync(dest, { recursive: true, force: true });
   await waitFor(() => joiner.events.some((e) => e.event === 'halted'), 'the halted line');
@@ -139,12 +146,7 @@ test('the headless peer says it stopped when its folder is deleted, and writes t
 });
 
 test('most of a folder deleted while out of the session is held when it joins again: nothing deleted elsewhere, told, written back when asked', async () => {
-  const src = tempDir();
-  writeTree(src, numbered(20));
-  const pa = await startPeer({ mode: 'share', dir: src, name: 'a', network: net.network });
-  running.push(pa);
-  const dest = path.join(tempDir(), 'joined');
-  const join = () => cli(['join', pa.code, dest, '--name', 'b', '--bootstrap', net.bootstrapSpec, '--host', '127.0.0.1']);
+  const { src, pa, dest, join } = await sharedToCli(20);
   const first = join();
   await waitFor(() => first.events.some((e) => e.event === 'ready'), 'the first join');
   first.child.kill('SIGINT');
