@@ -188,6 +188,8 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
   if (peer.session.readOnly) onRole(true, true);
   const onRequest = (p: PeerInfo) => void askAdmission(peer, p, logger);
   peer.session.on('admission-request', onRequest);
+  // Requests that came while the folder was being read, before this listened (as the CLI's prompt).
+  for (const p of peer.session.admissionRequests()) onRequest(p);
   const presence = new Presence(peer.workspace.awareness, peer.presence, peer.workspace, documents, notebooks, peer.session.self);
   const notes: string[] = [];
   const follower = new FileFollower(
