@@ -12,6 +12,14 @@ import type { Halt } from '../sync/folder-guard';
 import type { RunningPeer } from '../app/peer';
 import { summarizeFailures, type WriteFailure } from '../sync/write-failures';
 
+/**
+ * A file no member could send, told once (the workspace reports it once): it stays missing here until
+ * someone who has it joins. Listened to from the workspace's start (runtime.ts): the first copy reports it.
+ */
+export function tellUnavailable(e: FileEntry): void {
+  void vscode.window.showWarningMessage(`Hyperpair: nobody in the session could send ${escapeUntrusted(e.path)}; it is written when someone who has it joins.`);
+}
+
 export function showDiskProblems(peer: RunningPeer, logger: Logger): vscode.Disposable {
   const mirror = peer.mirror;
   const onHalt = (h: Halt) => {
@@ -36,14 +44,9 @@ export function showDiskProblems(peer: RunningPeer, logger: Logger): vscode.Disp
   const onRecovered = () => {
     if (mirror.writeFailures().length === 0) told = false;
   };
-  // Each file once (the workspace reports it once): it stays missing here until someone who has it joins.
-  const onUnavailable = (e: FileEntry) => {
-    void vscode.window.showWarningMessage(`Hyperpair: nobody in the session could send ${escapeUntrusted(e.path)}; it is written when someone who has it joins.`);
-  };
   mirror.on('halted', onHalt);
   // Halted before this window followed the session: the join found most of the folder deleted.
   if (mirror.halted) onHalt(mirror.halted);
-  peer.workspace.on('unavailable', onUnavailable);
   mirror.on('write-failed', onFailed);
   mirror.on('write-recovered', onRecovered);
   const failed = peer.joined?.failed ?? [];
@@ -59,7 +62,6 @@ export function showDiskProblems(peer: RunningPeer, logger: Logger): vscode.Disp
       mirror.off('halted', onHalt);
       mirror.off('write-failed', onFailed);
       mirror.off('write-recovered', onRecovered);
-      peer.workspace.off('unavailable', onUnavailable);
     },
   };
 }

@@ -20,7 +20,7 @@ import { contentHash } from '../sync/hash';
 import { startPeer, type RunningPeer } from '../app/peer';
 import type { HyperpairConfig } from './config';
 import type { JoinProgress } from './controller';
-import { showDiskProblems } from './disk-safety';
+import { showDiskProblems, tellUnavailable } from './disk-safety';
 import { lastWriterOf } from '../sync/authorship';
 import { EditorCall } from './call';
 import { ChangedFiles } from './changed-files';
@@ -122,8 +122,12 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       onWaiting: options.onWaiting,
       onSessionOpen: options.onSessionOpen,
       onScanProgress: options.onScanProgress,
-      // From the start: a join into this folder tells which of its files it kept as conflict copies.
-      onWorkspace: (workspace) => workspace.on('notice', (message) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`)),
+      // From the start: a join into this folder tells which of its files it kept as conflict copies,
+      // and the first copy which files nobody could send.
+      onWorkspace: (workspace) => {
+        workspace.on('notice', (message) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`));
+        workspace.on('unavailable', tellUnavailable);
+      },
       admission: { policy: config.admission, guestRole: config.guests === 'read-only' ? 'viewer' : 'editor' },
     });
   } finally {
