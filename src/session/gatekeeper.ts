@@ -52,6 +52,8 @@ export class Gatekeeper extends Disposable {
   private ownReadOnly = false;
   /** Why this peer was removed, once it knows (until a newer roster lets it in again). */
   private removedBecause: string | undefined;
+  /** This peer has been a member (a denial after that is a removal, before it a refused request). */
+  private wasAdmitted = false;
   /**
    * Who asked to join lately, by key: a request outlives the connection it came on (one torn down as
    * a duplicate while the owner answers), so that the answer still finds it; the roster is by key.
@@ -178,7 +180,7 @@ export class Gatekeeper extends Disposable {
     this.o.logger.info(`${conn.hello?.name ?? shortKey(conn.remoteId)}: ${a.state} (${a.reason})`);
     if (a.state === 'denied') this.o.refusedBy(conn.remoteId);
     this.o.emit('admission', a.state, toPeerInfo(conn), a.reason);
-    if (a.state === 'denied' && this.o.table.list().length === 0) this.tellRemoved(a.reason);
+    if (a.state === 'denied' && this.wasAdmitted && this.o.table.list().length === 0) this.tellRemoved(a.reason);
     this.o.changed();
   }
 
@@ -229,7 +231,10 @@ export class Gatekeeper extends Disposable {
   }
 
   private maybeMember(conn: PeerConnection): void {
-    if (this.verdicts.get(conn)?.admit && this.admissions.get(conn)?.state === 'admitted' && !this.o.table.isMember(conn)) this.o.admitted(conn);
+    if (this.verdicts.get(conn)?.admit && this.admissions.get(conn)?.state === 'admitted' && !this.o.table.isMember(conn)) {
+      this.wasAdmitted = true;
+      this.o.admitted(conn);
+    }
   }
 
   private demote(conn: PeerConnection, reason: string): void {

@@ -86,8 +86,9 @@ export interface SessionEvents extends TransportEvents {
   /** A member holds this peer back (`waiting`) or turned it away (`denied`); `reason` is for a person. */
   admission: [state: 'waiting' | 'denied', by: PeerInfo, reason: string];
   /**
-   * This peer was removed (once per removal): the owner's signed roster says so, or a member's denial
-   * left it with no member. `reason` is for a person and names the owner.
+   * This peer, a member before, was removed (once per removal): the owner's signed roster says so, or
+   * a member's denial left it with no member. `reason` is for a person and names the owner. (A joiner
+   * turned away before it was ever let in hears `admission` `denied` only.)
    */
   removed: [reason: string];
   /** This peer's own role changed (a read-only guest may not edit). */
