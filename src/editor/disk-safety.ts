@@ -13,11 +13,11 @@ import type { RunningPeer } from '../app/peer';
 import { summarizeFailures, type WriteFailure } from '../sync/write-failures';
 
 /**
- * A file no member could send, told once (the workspace reports it once): it stays missing here until
- * someone who has it joins. Listened to from the workspace's start (runtime.ts): the first copy reports it.
+ * What to tell of a file no member could send (the workspace reports it once): it stays missing here
+ * until someone who has it joins. Listened to from the workspace's start (runtime.ts): the first copy reports it.
  */
-export function tellUnavailable(e: FileEntry): void {
-  void vscode.window.showWarningMessage(`Hyperpair: nobody in the session could send ${escapeUntrusted(e.path)}; it is written when someone who has it joins.`);
+export function unavailableText(e: FileEntry): string {
+  return `nobody in the session could send ${escapeUntrusted(e.path)}; it is written when someone who has it joins.`;
 }
 
 export function showDiskProblems(peer: RunningPeer, logger: Logger): vscode.Disposable {

@@ -13,6 +13,7 @@ import { OwnerDelegation } from '../session/delegation';
 import { CodeRotation } from '../session/rotation';
 import { ServerTunnels } from '../session/tunnel';
 import { describeDeparture } from '../session/departure';
+import { escapeUntrusted } from '../session/untrusted';
 import { formatDiagnosis, type Diagnosis } from '../session/diagnose';
 import { probeConnectivity } from '../session/probe';
 import { FileHistory } from '../sync/history';
@@ -20,7 +21,8 @@ import { contentHash } from '../sync/hash';
 import { startPeer, type RunningPeer } from '../app/peer';
 import type { HyperpairConfig } from './config';
 import type { JoinProgress } from './controller';
-import { showDiskProblems, tellUnavailable } from './disk-safety';
+import { showDiskProblems, unavailableText } from './disk-safety';
+import { NoticeBursts } from '../sync/notice-bursts';
 import { lastWriterOf } from '../sync/authorship';
 import { EditorCall } from './call';
 import { ChangedFiles } from './changed-files';
@@ -94,6 +96,15 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
   const { config, logger } = options;
   const abort = new AbortController();
   const cancelSub = options.cancel?.onCancellationRequested(() => abort.abort());
+  // From the start: a join into this folder tells which of its files it kept as conflict copies (in
+  // bursts: a folder that differs in hundreds of files must not bury the window in notifications).
+  // Notices name files, from peers too: shown through the one sanitiser.
+  const notices = new NoticeBursts((shown, more) => {
+    for (const m of shown) void vscode.window.showWarningMessage(`Hyperpair: ${m}`);
+    if (more > 0) {
+      void vscode.window.showWarningMessage(`Hyperpair: ${more} more notices like these; the log lists each.`, 'Show Log').then((c) => c && vscode.commands.executeCommand('hyperpair.showLog'));
+    }
+  });
   let peer: RunningPeer;
   try {
     peer = await startPeer({
@@ -122,14 +133,19 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       onWaiting: options.onWaiting,
       onSessionOpen: options.onSessionOpen,
       onScanProgress: options.onScanProgress,
-      // From the start: a join into this folder tells which of its files it kept as conflict copies,
-      // and the first copy which files nobody could send.
+      // From the start, as the notices: the first copy tells which files nobody could send.
       onWorkspace: (workspace) => {
-        workspace.on('notice', (message) => void vscode.window.showWarningMessage(`Hyperpair: ${message}`));
-        workspace.on('unavailable', tellUnavailable);
+        workspace.on('notice', (message) => {
+          logger.warn(message);
+          notices.add(escapeUntrusted(message));
+        });
+        workspace.on('unavailable', (e) => notices.add(unavailableText(e)));
       },
       admission: { policy: config.admission, guestRole: config.guests === 'read-only' ? 'viewer' : 'editor' },
     });
+  } catch (err) {
+    notices.dispose();
+    throw err;
   } finally {
     cancelSub?.dispose();
   }
@@ -308,6 +324,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       documents.dispose();
       changed.dispose();
       await peer.close();
+      notices.dispose();
     },
   };
 }
