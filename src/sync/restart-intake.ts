@@ -161,6 +161,10 @@ async function takeChanged(core: MirrorCore, intake: DiskIntake, changed: readon
 /** The hash of the session's version of a file, as it would be on disk. */
 async function sessionHash(ws: SharedWorkspace, entry: FileEntry): Promise<string> {
   if (entry.kind === 'binary') return entry.hash;
+  // A text nobody edited is its first state, named by its hash: no document is built or fetched to
+  // tell (a folder emptied while out of the session loaded every text of it here).
+  const first = entry.kind === 'text' ? ws.firstStateHash(entry.id) : undefined;
+  if (first !== undefined) return first;
   if (entry.kind === 'notebook') return contentHash(Buffer.from(notebookText(await ws.notebook(entry.id)), 'utf8'));
   return contentHash(Buffer.from((await ws.text(entry.id)).toString(), 'utf8'));
 }
