@@ -163,13 +163,20 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     const total = peer.workspace.files().length;
     // Failures now, not at the end of the first copy: the retries may have fixed some meanwhile.
     const failed = peer.mirror.writeFailures();
-    const count = failed.length === 0 ? `${total} files in ${dir}` : `${total - failed.length} of ${total} files in ${dir}; ${summarizeFailures(failed)} (retrying every few seconds)`;
+    // Held (most of the folder deleted while out of the session): nothing was written, the line above asks.
+    const halted = peer.mirror.halted !== undefined;
+    const count = halted
+      ? `${total} files in the session; nothing is written into ${dir} until you answer the line above`
+      : failed.length === 0
+        ? `${total} files in ${dir}`
+        : `${total - failed.length} of ${total} files in ${dir}; ${summarizeFailures(failed)} (retrying every few seconds)`;
     out.line(`Joined: ${count}` + (readOnly ? ' (read-only: your changes are not shared)' : ''), {
       event: 'joined',
       dir,
       files: total,
       written: total - failed.length,
-      complete: failed.length === 0,
+      complete: failed.length === 0 && !halted,
+      halted,
       failed: failed.map((f) => ({ path: f.path, code: f.code, why: f.why })),
       readOnly,
     });

@@ -161,6 +161,9 @@ test('most of a folder deleted while out of the session is held when it joins ag
   assert.equal(halted.files, 15);
   assert.match(String(halted.message), /15 of the 20 shared files were deleted .* while it was out of the session/);
   await waitFor(() => again.events.some((e) => e.event === 'ready'), 'the rejoin');
+  const joined = again.events.find((e) => e.event === 'joined');
+  assert.equal(joined?.halted, true, 'the joined line says nothing was written');
+  assert.equal(joined?.complete, false);
   assert.equal(pa.workspace.files().length, 20, 'the rejoin deleted files in the session');
   assert.equal(Object.keys(readTree(src)).length, 20, 'the sharer lost files');
   again.child.stdin.write('restore files\n');
