@@ -171,7 +171,7 @@ test('a sharer in git: tracked files under node_modules/ and an ignored folder r
   await pf.close();
 });
 
-test('joining into your own clone: identical files are adopted, your uncommitted change is kept beside, theirs arrives', async () => {
+test('joining into your own clone: identical files are adopted, your uncommitted change is kept beside (and the join says so), theirs arrives', async () => {
   const a = repo();
   const b = path.join(tempDir(), 'clone');
   git(path.dirname(b), 'clone', '-q', a, b);
@@ -179,9 +179,12 @@ test('joining into your own clone: identical files are adopted, your uncommitted
   fs.writeFileSync(path.join(a, 'src/index.ts'), 'export const x = 2; // the sharer\'s\n');
   fs.writeFileSync(path.join(b, 'build/keep.js'), 'the joiner\'s own change\n');
   const pa = await peers.start({ mode: 'share', dir: a, name: 'a' });
-  const pb = await peers.start({ mode: 'join', code: pa.code, dir: b, name: 'b', force: true });
+  const notices: string[] = [];
+  const pb = await peers.start({ mode: 'join', code: pa.code, dir: b, name: 'b', force: true, onWorkspace: (w) => w.on('notice', (m) => notices.push(m)) });
   await waitFor(() => fs.readFileSync(path.join(b, 'src/index.ts'), 'utf8').includes('the sharer'), "the sharer's change in the clone");
   const copy = 'build/keep (conflict ' + contentHash(Buffer.from("the joiner's own change\n")).slice(0, 6) + ').js';
+  // The join says which of the joiner's changes it kept beside, and where: during the join itself.
+  assert.deepEqual(notices, [`build/keep.js on this disk differed from the session's; this disk's version is kept as ${copy}`]);
   await waitFor(() => fs.existsSync(path.join(a, copy)), "the joiner's change kept as a conflict copy, on the sharer too");
   await pb.mirror.idle();
   await pa.mirror.idle();
