@@ -199,8 +199,10 @@ export class Gatekeeper extends Disposable {
     if (this.roster && r.seq <= this.roster.seq) return;
     this.roster = r;
     const mine = judge(r, Buffer.from(this.o.self.id, 'hex'), false);
-    if (mine.admit) this.setReadOnly(mine.role === 'viewer');
-    if (mine.admit) this.removedBecause = undefined;
+    if (mine.admit) {
+      this.setReadOnly(mine.role === 'viewer');
+      this.removedBecause = undefined;
+    }
     // The owner's signed word is enough: the members' denials may come later, or be lost with their
     // connections (the two-editor delegation test waited for one in vain, once, on a busy machine).
     if (!mine.admit && mine.why === 'denied') this.tellRemoved(`${this.ownerName()} removed you from this session.`);

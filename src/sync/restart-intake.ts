@@ -86,19 +86,19 @@ interface Gone {
  */
 async function takeDeleted(core: MirrorCore, gone: readonly Gone[]): Promise<Halt | undefined> {
   const { ws, known } = core;
-  const removable: Gone[] = [];
-  for (const g of gone) {
-    if (g.entry && (await sessionHash(ws, g.entry)) === g.seenHash) removable.push(g);
+  const removable: Array<{ rel: string; entry: FileEntry }> = [];
+  for (const { rel, entry, seenHash } of gone) {
+    if (entry && (await sessionHash(ws, entry)) === seenHash) removable.push({ rel, entry });
     else {
-      known.delete(g.rel);
-      if (g.entry) ws.emit('notice', `${g.rel} was deleted here while the session changed it; it comes back with those changes`);
+      known.delete(rel);
+      if (entry) ws.emit('notice', `${rel} was deleted here while the session changed it; it comes back with those changes`);
     }
   }
   const halt = core.guard.holdMissing(removable.map((g) => g.rel), ws.files().length);
   if (halt) return halt; // held: the record still knows them, and the person decides
   for (const g of removable) {
     known.delete(g.rel);
-    ws.remove(g.entry!.id, 'disk');
+    ws.remove(g.entry.id, 'disk');
   }
   return undefined;
 }
