@@ -126,6 +126,15 @@ async function sharedToCli(n: number) {
   return { src, pa, dest, join };
 }
 
+/** Answers a halted headless peer with `restore files`, waits for its files back in `dest`, and stops it. */
+async function writtenBackAndStopped(p: ReturnType<typeof cli>, src: string, dest: string): Promise<void> {
+  p.child.stdin.write('restore files\n');
+  await waitFor(() => p.events.some((e) => e.event === 'resumed' && e.how === 'restored'), 'the resumed line');
+  await waitFor(same([src, dest]), 'the files written back');
+  p.child.kill('SIGINT');
+  assert.equal(await p.exit, 0);
+}
+
 test('the headless peer says it stopped when its folder is deleted, and writes the files back when told to on standard input', async () => {
   const { src, pa, dest, join } = await sharedToCli(3);
   const joiner = join();
@@ -137,11 +146,7 @@ test('the headless peer says it stopped when its folder is deleted, and writes t
   assert.equal(halted.files, 3);
   assert.equal(pa.workspace.files().length, 3);
   assert.equal(Object.keys(readTree(src)).length, 3, 'the sharer lost files');
-  joiner.child.stdin.write('restore files\n');
-  await waitFor(() => joiner.events.some((e) => e.event === 'resumed' && e.how === 'restored'), 'the resumed line');
-  await waitFor(same([src, dest]), 'the files written back');
-  joiner.child.kill('SIGINT');
-  assert.equal(await joiner.exit, 0);
+  await writtenBackAndStopped(joiner, src, dest);
   assert.ok(!/handle was still open/.test(joiner.stderr()), 'standard input kept the peer alive');
 });
 
@@ -166,11 +171,7 @@ test('most of a folder deleted while out of the session is held when it joins ag
   assert.equal(joined?.complete, false);
   assert.equal(pa.workspace.files().length, 20, 'the rejoin deleted files in the session');
   assert.equal(Object.keys(readTree(src)).length, 20, 'the sharer lost files');
-  again.child.stdin.write('restore files\n');
-  await waitFor(() => again.events.some((e) => e.event === 'resumed' && e.how === 'restored'), 'the resumed line');
-  await waitFor(same([src, dest]), 'the files written back');
-  again.child.kill('SIGINT');
-  assert.equal(await again.exit, 0);
+  await writtenBackAndStopped(again, src, dest);
 });
 
 test('what a remote change replaces or deletes is kept in the history, and hyperpair restore brings it back', async () => {
