@@ -28,6 +28,17 @@ const MOVE_ARRIVES_MS = 10_000;
 /** How long the old name of a moved file stays the editor's after its tab is saved and closed. */
 const LEAVE_ALONE_MS = 5000;
 
+/** The document at `uri` once VS Code can read it, undefined after `ms`. */
+async function openWhenReadable(uri: vscode.Uri, ms: number): Promise<vscode.TextDocument | undefined> {
+  for (const deadline = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 100))) {
+    try {
+      return await vscode.workspace.openTextDocument(uri);
+    } catch {
+      if (Date.now() >= deadline) return undefined;
+    }
+  }
+}
+
 /** Resolves true once a file exists at `abs`, false after `ms`. */
 export async function appears(abs: string, ms: number): Promise<boolean> {
   for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 25))) {
@@ -237,15 +248,18 @@ export class FileFollower extends Disposable {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.host.mirrorIdle(), new Promise((r) => (timer = setTimeout(r, MOVE_ARRIVES_MS)))]);
     clearTimeout(timer);
-    if (!(await appears(to.fsPath, MOVE_ARRIVES_MS))) {
-      this.logger.warn(`${oldPath} was renamed to ${entry.path}, which has not appeared on disk; the editor keeps the old tab`);
+    // VS Code may not read the new file at once although it is on disk (a fresh-clone run: "Unable to
+    // resolve nonexistent file" just after it appeared): asked again until it can, within the same bound.
+    const appeared = await appears(to.fsPath, MOVE_ARRIVES_MS);
+    if (appeared) this.claim(entry.path); // the new document's until its binding has it
+    const doc = appeared ? await openWhenReadable(to, MOVE_ARRIVES_MS) : undefined;
+    if (!doc) {
+      this.logger.warn(`${oldPath} was renamed to ${entry.path}, which could not be opened here; the editor keeps the old tab`);
       this.documents.release(old);
       this.host.leaveAlone(oldPath, false);
       this.host.tell(`${who} renamed ${oldPath} to ${entry.path}; your open tab of it no longer saves to the session.`);
       return;
     }
-    this.claim(entry.path); // the new document's until its binding has it
-    const doc = await vscode.workspace.openTextDocument(to);
     // The switch of tabs takes the focus away for some milliseconds, and a key typed then reaches no
     // editor: it waits for a pause in the person's typing (the old document shares it meanwhile).
     await typingPause((d) => d === old, TYPING_PAUSE_MS, MOVE_ARRIVES_MS);
