@@ -97,7 +97,7 @@ export class DocSync {
           local: p.localTexts,
           askBases: (peer) => this.sendTo(peer, encodeBases()),
           step1,
-          apply: (update) => Y.applyUpdate(p.index, update, BASE_BUILT),
+          apply: (update) => p.guard.apply(update, BASE_BUILT, true),
           log: (message) => p.logger.info(message),
         })
       : undefined;
@@ -216,8 +216,7 @@ export class DocSync {
 
   /** An index update (a step 2 when `complete`) from a member, in its turn (index-intake.ts). */
   private applyIndex(peer: PeerInfo, update: Uint8Array, complete: boolean): void {
-    this.p.guard.check(update);
-    Y.applyUpdate(this.p.index, update, new RemoteOrigin(peer.id));
+    this.p.guard.apply(update, new RemoteOrigin(peer.id));
     if (complete && !this.ready) {
       this.ready = true;
       this.p.indexArrived(peer.id);

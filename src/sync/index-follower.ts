@@ -1,7 +1,6 @@
 /**
  * What follows a change of the index document: every update goes out through the outbox (one from a
- * member names it, so it is not sent back), this peer's own reach the guard's shadow (a member's were
- * checked on arrival), and each transaction brings the file view up to date, is told to the listeners
+ * member names it, so it is not sent back), and each transaction brings the file view up to date, is told to the listeners
  * in an order a disk can follow (§6.4) and has its consequences — texts fetched, edits asked for, lost
  * binary versions kept, deletes that lost to edits undone, paths that lost to another fixed.
  *
@@ -13,7 +12,7 @@ import { hasDocument, type ChangeOrigin } from './api';
 import type { Availability } from './availability';
 import type { BinaryFiles } from './binaries';
 import type { FileView } from './file-view';
-import { collectChangedIds, type IndexGuard } from './index-guard';
+import { collectChangedIds } from './index-guard';
 import { RemoteOrigin } from './outbox';
 import type { ProgressTracker } from './progress';
 import type { ConflictRules } from './rules';
@@ -28,7 +27,6 @@ export interface IndexFollowerParts {
   entries: Y.Map<Y.Map<unknown>>;
   view: FileView;
   tracker: ProgressTracker;
-  guard: Pick<IndexGuard, 'track'>;
   /** Sends an index update on; `from`: the member it came from. */
   send(update: Uint8Array, from: string | undefined): void;
   /** Until the index arrived, its transactions are a joiner's partial copy: nothing is told. */
@@ -61,8 +59,6 @@ export class IndexFollower extends Disposable {
   constructor(private readonly p: IndexFollowerParts) {
     super();
     const onUpdate = (update: Uint8Array, origin: unknown) => {
-      // Remote updates reached the guard's shadow when they were checked; our own must too.
-      if (!(origin instanceof RemoteOrigin)) p.guard.track(update);
       // Built here from this peer's own files, and in every member's index already (own-bases.ts).
       if (origin === BASE_BUILT) return;
       p.send(update, origin instanceof RemoteOrigin ? origin.peerId : undefined);

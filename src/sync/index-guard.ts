@@ -1,17 +1,20 @@
 /**
- * Checks index updates from peers before they reach the real index (docs/PROTOCOL.md §6.2): an update
- * that would introduce a malformed entry, an unsafe path or go over the caps is refused whole.
+ * Checks index updates before they reach the index (docs/PROTOCOL.md §6.2): an update that would
+ * introduce a malformed entry, an unsafe path or go over the caps is refused whole.
  *
- * Yjs cannot un-apply an update, so the check runs on a shadow copy of the index that receives every
- * change the real index does. Only the entries an update touched are validated and the totals are kept
- * incrementally, so checking costs what the update changes, not what the workspace holds (a full
- * copy per update made sharing a 10,000-file folder take minutes). After a refused update the shadow
- * holds the refused change, so it is rebuilt from the real index before the next check.
+ * Yjs cannot un-apply an update, so the check reads the update without applying it: where each of
+ * its items would land (update-places.ts), and what each writes into an entry. (It was once a
+ * shadow copy of the whole index, which cost as much memory as the index: ~80 MB at 30,000 files.)
+ * Caps are judged on what the update can do at most (a new key may be a live file; a touched entry
+ * may come back to life, or become a binary of the largest size written), and the counts kept
+ * exactly from the index after every transaction: so an update is never refused for less than it
+ * could do, and far from the caps the bound and the outcome are the same.
  */
 import * as Y from 'yjs';
 import { BASES_MAP, MAX_BASES } from './index-bases';
 import { isSafeRelativePath } from './paths';
 import { ProtocolError } from './protocol';
+import { type Place, UpdatePlaces } from './update-places';
 
 export interface WorkspaceCaps {
   /** Live (not deleted) files. */
@@ -49,145 +52,233 @@ export function collectChangedIds(tx: Y.Transaction, files: Y.Map<unknown>, out:
 }
 
 /**
- * Why an index entry is malformed, or undefined when it is acceptable.
- *
- * A field that is not there is no fault (§6.2): updates can arrive out of order (a member forwards a
- * rename before another member's answer holds the entry), and Yjs applies a deletion as soon as the
- * item it deletes arrives, but the value that replaced it only once everything its author did before
- * has arrived. Meanwhile the entry lacks that field; the view shows no entry without a path and a
- * kind (file-view.ts). Every field that is there is checked.
+ * Why a value written to an entry's field is malformed, or undefined when it is acceptable. Only
+ * `path`, `size` and `kind` are judged. A field that is not there is no fault (§6.2): updates can
+ * arrive out of order, and Yjs applies a deletion at once but the value that replaced it only once
+ * everything its author did before has arrived; the view shows no entry without a path and a kind.
  */
-export function entryProblem(id: string, m: unknown, caps: WorkspaceCaps): string | undefined {
-  if (!FILE_ID.test(id) || !(m instanceof Y.Map)) return 'malformed index entry';
-  const path = m.get('path');
-  if (path !== undefined && (typeof path !== 'string' || !isSafeRelativePath(path))) {
-    return `unsafe path ${JSON.stringify(String(path).slice(0, 100))} in the index`;
+export function fieldProblem(field: string, value: unknown, caps: WorkspaceCaps): string | undefined {
+  if (field === 'path' && (typeof value !== 'string' || !isSafeRelativePath(value))) {
+    return `unsafe path ${JSON.stringify(String(value).slice(0, 100))} in the index`;
   }
-  const size = m.get('size');
-  if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > caps.maxFileBytes)) {
-    return `file ${JSON.stringify(path)} of ${String(size)} bytes is over the size cap`;
+  if (field === 'size' && (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > caps.maxFileBytes)) {
+    return `a file of ${String(value)} bytes is over the size cap`;
   }
-  const kind = m.get('kind');
-  if (kind !== undefined && kind !== 'text' && kind !== 'binary' && kind !== 'notebook') return 'bad file kind';
+  if (field === 'kind' && value !== 'text' && value !== 'binary' && value !== 'notebook') return 'bad file kind';
   return undefined;
 }
 
+const JUDGED = new Set(['path', 'size', 'kind']);
+
+/** A decoded update's deletions (Yjs does not export the type by name). */
+type DeleteSet = ReturnType<typeof Y.decodeUpdate>['ds'];
+
+/** What an update does to the index, at most. */
+class Effect {
+  /** `files` keys the index does not hold. */
+  readonly newKeys = new Set<string>();
+  /** New entries the update also marks deleted. */
+  readonly bornDeleted = new Set<string>();
+  /** The largest size written to each entry. */
+  readonly sizes = new Map<string, number>();
+  readonly madeBinary = new Set<string>();
+  /** Entries that may come back to life: their `deleted` written, or their map replaced. */
+  readonly revivable = new Set<string>();
+  readonly newTree = new Set<string>();
+  readonly newBases = new Set<string>();
+}
+
 export class IndexGuard {
-  private shadow: Y.Doc | undefined;
-  /** Sizes of the shadow's live entries. */
-  private live = new Map<string, number>();
-  /** The shadow's entries, deleted ones included (Y.Map's size walks every entry: kept here instead). */
+  private readonly files: Y.Map<unknown>;
+  /** Live entries and the bytes each counts towards the total (a binary's size, else 0). */
+  private readonly live = new Map<string, number>();
+  /** Every key of `files`, deleted entries included (Y.Map's size walks every entry). */
   private readonly keys = new Set<string>();
+  /** Sizes of deleted binaries: what a deletion undone could add to the total. */
+  private readonly dormant = new Map<string, number>();
   private total = 0;
+  private dormantTotal = 0;
 
   constructor(
     private readonly real: Y.Doc,
     private readonly caps: WorkspaceCaps,
   ) {
-    // Made now, while the index is empty, and kept current by track(): built on the first check
-    // instead, a sharer's copy of a 30,000-file index stalled it for over a second when the first
-    // member answered.
-    this.ensure();
+    this.files = real.getMap<unknown>('files');
+    for (const id of this.files.keys()) this.account(id);
+    real.on('afterTransaction', this.onTransaction);
   }
 
-  /** Throws a ProtocolError, leaving the real index untouched, if `update` must be refused. */
-  check(update: Uint8Array): void {
-    const files = this.ensure().getMap<unknown>('files');
+  /**
+   * Applies a member's update if it passes (throwing a ProtocolError, with the index untouched, if
+   * not). This peer's own updates (`own`) pass the caps: they are judged for what Yjs kept pending
+   * from members, which they may complete.
+   */
+  apply(update: Uint8Array, origin: unknown, own = false): void {
+    this.check(update, own);
+    try {
+      Y.applyUpdate(this.real, update, origin);
+    } catch (err) {
+      throw new ProtocolError(`malformed index update: ${(err as Error).message}`);
+    }
+  }
+
+  /** Throws a ProtocolError if `update` must be refused. */
+  check(update: Uint8Array, own = false): void {
     let problem: string | undefined;
     try {
-      problem = this.apply(update, (id) => entryProblem(id, files.get(id), this.caps));
+      problem = this.inspect(update, own);
     } catch (err) {
       problem = `malformed index update: ${(err as Error).message}`;
     }
-    if (!problem) problem = this.overCaps(this.keys.size);
-    // Links and empty folders (tree-entries.ts) are checked when used; here only their number.
-    const tree = this.ensure().getMap<unknown>('tree').size;
-    if (!problem && tree > this.caps.maxFiles) problem = `index lists ${tree} links and folders (max ${this.caps.maxFiles})`;
-    // Base descriptions (index-bases.ts) are checked when read; here only their number.
-    const bases = this.ensure().getMap<unknown>(BASES_MAP).size;
-    if (!problem && bases > MAX_BASES) problem = `index describes ${bases} bases (max ${MAX_BASES})`;
-    if (problem) {
-      this.reset();
-      throw new ProtocolError(problem);
-    }
+    if (problem) throw new ProtocolError(problem);
   }
 
-  /** A change that reached the real index without a check (this peer's own): mirror it. */
-  track(update: Uint8Array): void {
-    if (!this.shadow) return; // rebuilt from the real index when next needed
-    try {
-      this.apply(update, () => undefined);
-    } catch {
-      this.reset();
-    }
+  /** Live files, entries (deleted ones included) and the bytes of live binaries, as the caps count them. */
+  counts(): { files: number; entries: number; binaryBytes: number } {
+    return { files: this.live.size, entries: this.keys.size, binaryBytes: this.total };
   }
 
   destroy(): void {
-    this.reset();
+    this.real.off('afterTransaction', this.onTransaction);
   }
 
-  private ensure(): Y.Doc {
-    if (this.shadow) return this.shadow;
-    const shadow = new Y.Doc({ gc: true });
-    this.shadow = shadow;
-    this.live.clear();
-    this.keys.clear();
-    this.total = 0;
-    Y.applyUpdate(shadow, Y.encodeStateAsUpdate(this.real));
-    const files = shadow.getMap<unknown>('files');
-    for (const id of files.keys()) this.account(files, id);
-    return shadow;
-  }
+  private readonly onTransaction = (tx: Y.Transaction): void => {
+    const ids = new Set<string>();
+    collectChangedIds(tx, this.files, ids);
+    for (const id of ids) this.account(id);
+  };
 
-  private reset(): void {
-    this.shadow?.destroy();
-    this.shadow = undefined;
-  }
-
-  /** Applies an update to the shadow, re-accounts the entries it touched; returns the first problem. */
-  private apply(update: Uint8Array, validate: (id: string) => string | undefined): string | undefined {
-    const shadow = this.ensure();
-    const files = shadow.getMap<unknown>('files');
-    const touched = new Set<string>();
-    const collect = (tx: Y.Transaction) => collectChangedIds(tx, files, touched);
-    shadow.on('afterTransaction', collect);
-    try {
-      Y.applyUpdate(shadow, update);
-    } finally {
-      shadow.off('afterTransaction', collect);
+  private inspect(update: Uint8Array, own: boolean): string | undefined {
+    const places = new UpdatePlaces(this.real, update);
+    const effect = new Effect();
+    const ds = Y.decodeUpdate(update).ds;
+    for (const s of places.structs) {
+      if (!(s instanceof Y.Item) || places.held(s) || s.content instanceof Y.ContentDeleted) continue;
+      const place = places.placeOf(s);
+      if (!place || place.kind === 'gone') continue;
+      const problem = this.itemProblem(s, place, places, effect, ds);
+      if (problem) return problem;
     }
-    let problem: string | undefined;
-    for (const id of touched) {
-      if (files.has(id)) problem ??= validate(id);
-      this.account(files, id);
-    }
-    return problem;
+    return own ? undefined : this.capsProblem(effect, places, ds);
   }
 
-  private account(files: Y.Map<unknown>, id: string): void {
-    if (files.has(id)) this.keys.add(id);
+  private itemProblem(s: Y.Item, place: Exclude<Place, { kind: 'gone' }>, places: UpdatePlaces, effect: Effect, ds: DeleteSet): string | undefined {
+    if (place.key === null) return undefined; // not a map key: nothing reads it
+    if (place.kind === 'root') {
+      if (place.name === 'tree' && !this.real.getMap('tree').has(place.key)) effect.newTree.add(place.key);
+      if (place.name === BASES_MAP && !this.real.getMap(BASES_MAP).has(place.key)) effect.newBases.add(place.key);
+      if (place.name !== 'files') return undefined;
+      if (!FILE_ID.test(place.key) || !(s.content instanceof Y.ContentType) || !(s.content.type instanceof Y.Map)) {
+        return 'malformed index entry';
+      }
+      if (!this.keys.has(place.key)) effect.newKeys.add(place.key);
+      else effect.revivable.add(place.key);
+      return undefined;
+    }
+    const id = this.entryOf(place.parent, places);
+    if (id === undefined) return undefined;
+    const value = s.content instanceof Y.ContentAny && s.content.arr.length === 1 ? s.content.arr[0] : NOT_A_VALUE;
+    if (JUDGED.has(place.key)) {
+      const problem = fieldProblem(place.key, value, this.caps);
+      if (problem) return problem;
+    }
+    if (place.key === 'size') effect.sizes.set(id, Math.max(effect.sizes.get(id) ?? 0, value as number));
+    if (place.key === 'kind' && value === 'binary') effect.madeBinary.add(id);
+    if (place.key === 'deleted') {
+      effect.revivable.add(id);
+      if (value && value !== NOT_A_VALUE && !Y.isDeleted(ds, s.id)) effect.bornDeleted.add(id);
+    }
+    return undefined;
+  }
+
+  /** The file id of the entry whose map is `parent`'s content, if it is one. */
+  private entryOf(parent: Y.Item, places: UpdatePlaces): string | undefined {
+    if (!(parent.content instanceof Y.ContentType) || !(parent.content.type instanceof Y.Map)) return undefined;
+    const place = places.placeOf(parent);
+    return place?.kind === 'root' && place.name === 'files' && place.key !== null ? place.key : undefined;
+  }
+
+  private capsProblem(effect: Effect, places: UpdatePlaces, ds: DeleteSet): string | undefined {
+    const { maxFiles, maxTotalBytes } = this.caps;
+    let newLive = 0;
+    for (const k of effect.newKeys) if (!effect.bornDeleted.has(k)) newLive++;
+    const dead = this.keys.size - this.live.size;
+    // Entries the deletions touch are looked up only when the rough bound says they could matter.
+    let revived: Set<string> | undefined;
+    const deletedTouched = (): Set<string> => (revived ??= this.touchedByDeletions(places, ds, effect));
+    let lives = this.live.size + newLive;
+    if (lives + dead > maxFiles) for (const id of deletedTouched()) if (this.keys.has(id) && !this.live.has(id)) lives++;
+    if (lives > maxFiles) return `index lists ${lives} files (max ${maxFiles})`;
+    const entries = this.keys.size + effect.newKeys.size;
+    if (entries > maxFiles * ENTRY_CAP_FACTOR) {
+      return `index holds ${entries} entries including deleted ones (max ${maxFiles * ENTRY_CAP_FACTOR})`;
+    }
+    // An entry adds to the total only if it gets a size, becomes a binary or comes back to life.
+    let total = this.total;
+    for (const id of new Set([...effect.sizes.keys(), ...effect.madeBinary, ...effect.revivable])) total += this.growth(id, effect);
+    if (total + this.dormantTotal > maxTotalBytes) {
+      for (const id of deletedTouched()) {
+        if (!effect.sizes.has(id) && !effect.madeBinary.has(id) && !effect.revivable.has(id)) total += this.growth(id, effect);
+      }
+      if (total > maxTotalBytes) return `workspace of ${total} bytes is over the total cap`;
+    }
+    if (effect.newTree.size) {
+      const tree = this.real.getMap('tree').size + effect.newTree.size;
+      if (tree > maxFiles) return `index lists ${tree} links and folders (max ${maxFiles})`;
+    }
+    if (effect.newBases.size) {
+      const bases = this.real.getMap(BASES_MAP).size + effect.newBases.size;
+      if (bases > MAX_BASES) return `index describes ${bases} bases (max ${MAX_BASES})`;
+    }
+    return undefined;
+  }
+
+  /** How much `id` could add to the total after the update: as a binary, of the largest size it may have. */
+  private growth(id: string, effect: Effect): number {
+    if (effect.newKeys.has(id) && effect.bornDeleted.has(id)) return 0;
+    const m = this.files.get(id);
+    const current = m instanceof Y.Map ? m.get('size') : undefined;
+    const binary = effect.madeBinary.has(id) || (m instanceof Y.Map && m.get('kind') === 'binary');
+    if (!binary) return 0;
+    const largest = Math.max(typeof current === 'number' && current > 0 ? current : 0, effect.sizes.get(id) ?? 0);
+    return Math.max(0, largest - (this.live.get(id) ?? 0));
+  }
+
+  /** Entries holding an item the update's deletions remove (a `deleted` removed brings one back). */
+  private touchedByDeletions(places: UpdatePlaces, ds: DeleteSet, effect: Effect): Set<string> {
+    const ids = new Set<string>();
+    for (const item of places.deletedIn(ds)) {
+      const place = places.placeOf(item);
+      if (place?.kind !== 'child') continue;
+      const id = this.entryOf(place.parent, places);
+      if (id !== undefined && !effect.newKeys.has(id)) ids.add(id);
+    }
+    return ids;
+  }
+
+  /** Brings the counts of entry `id` up to date with the index. */
+  private account(id: string): void {
+    if (this.files.has(id)) this.keys.add(id);
     else this.keys.delete(id);
-    const before = this.live.get(id);
-    if (before !== undefined) {
-      this.total -= before;
-      this.live.delete(id);
-    }
-    const m = files.get(id);
-    if (!(m instanceof Y.Map) || m.get('deleted')) return;
+    this.total -= this.live.get(id) ?? 0;
+    this.dormantTotal -= this.dormant.get(id) ?? 0;
+    this.live.delete(id);
+    this.dormant.delete(id);
+    const m = this.files.get(id);
+    if (!(m instanceof Y.Map)) return;
     // A text's size is the one at its creation (§6.1), no measure of what it holds now: texts are
     // bounded by their own limit (§6.2), and only binaries count towards the total.
     const size = m.get('kind') === 'binary' ? m.get('size') : 0;
     const n = typeof size === 'number' && size > 0 ? size : 0;
+    if (m.get('deleted')) {
+      this.dormant.set(id, n);
+      this.dormantTotal += n;
+      return;
+    }
     this.live.set(id, n);
     this.total += n;
   }
-
-  private overCaps(entries: number): string | undefined {
-    if (this.live.size > this.caps.maxFiles) return `index lists ${this.live.size} files (max ${this.caps.maxFiles})`;
-    if (entries > this.caps.maxFiles * ENTRY_CAP_FACTOR) {
-      return `index holds ${entries} entries including deleted ones (max ${this.caps.maxFiles * ENTRY_CAP_FACTOR})`;
-    }
-    if (this.total > this.caps.maxTotalBytes) return `workspace of ${this.total} bytes is over the total cap`;
-    return undefined;
-  }
 }
+
+/** Stands for a field's content that is not one plain value (a type, several values, a string run). */
+const NOT_A_VALUE: unknown = Symbol('not a value');

@@ -8,6 +8,7 @@ import { hasDocument, type ChangeOrigin, type FileEntry } from './api';
 import { entryMap, newId, versionCount } from './entries';
 import { BASES_MAP, baseFileId, buildBase, comparePaths, describeBase, MAX_BASE_FILES, nextBase, type BaseFile } from './index-bases';
 import type { FileView } from './file-view';
+import type { IndexGuard } from './index-guard';
 import { contentHash } from './hash';
 import { RemoteOrigin } from './outbox';
 import { isSafeRelativePath, validateRelativePath } from './paths';
@@ -19,6 +20,8 @@ import type { TextDocs } from './texts';
 export interface LocalChangesParts {
   index: Y.Doc;
   entries: Y.Map<Y.Map<unknown>>;
+  /** Applies an update of this peer's own to the index (it may complete what members sent). */
+  guard: Pick<IndexGuard, 'apply'>;
   /** Brought up to date by the workspace after every index transaction. */
   view: FileView;
   texts: TextDocs;
@@ -96,7 +99,7 @@ export class LocalChanges {
     for (const id of ids) this.o.texts.holdAsBytes(id);
     // Two transactions: Yjs counts one that applies an update as not local, and one not local that
     // writes this peer's own client id makes it take another id.
-    Y.applyUpdate(this.o.index, update, origin);
+    this.o.guard.apply(update, origin, true);
     this.o.index.transact(() => this.o.index.getMap<unknown>(BASES_MAP).set(String(k), { first: d.first, last: d.last, count: d.count, update: d.update }), origin);
     return ids.map((id) => this.o.view.byId(id)!);
   }

@@ -1,8 +1,9 @@
 /**
- * The index guard (src/sync/index-guard.ts), on real Yjs documents: a peer's index update is checked
- * on a shadow copy, so a refused one leaves the real index as it was, and checking goes on correctly
- * after a refusal (the shadow is rebuilt); caps count live files, entries with tombstones, and only
- * binaries towards the total.
+ * The index guard (src/sync/index-guard.ts), on real Yjs documents: a peer's index update is read
+ * before the index takes it, so a refused one leaves the real index as it was, and checking goes on
+ * correctly after a refusal; caps count live files, entries with tombstones, and only binaries
+ * towards the total, and judge what an update can do at most (a deletion undone brings a file back).
+ * index-guard-fuzz.test.ts checks it against the former design (an exact copy) at volume.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,7 +49,7 @@ test('a refused update leaves the real index untouched, and the next update is s
   assert.throws(() => guard.check(peerUpdate(real, (f) => f.set('not-an-id', entry('c.txt', 'text', 10)))), /malformed index entry/);
   assert.throws(() => guard.check(peerUpdate(real, (f) => f.set(newId(), entry('d.bin', 'binary', 1001)))), /over the size cap/);
   assert.deepEqual([...real.getMap('files').values()].map((m) => (m as Y.Map<unknown>).get('path')), ['a.txt']);
-  // After the refusals the shadow is rebuilt from the real index: two more files fit (cap 3), a third does not.
+  // After the refusals: two more files fit (cap 3), a third does not.
   receive(guard, real, peerUpdate(real, (f) => f.set(newId(), entry('b.txt', 'text', 10))));
   receive(guard, real, peerUpdate(real, (f) => f.set(newId(), entry('c.txt', 'text', 10))));
   assert.throws(() => guard.check(peerUpdate(real, (f) => f.set(newId(), entry('d.txt', 'text', 10)))), /lists 4 files \(max 3\)/);
@@ -110,4 +111,26 @@ test('a rename that arrives before the entry it renames is no fault: the entry l
 
   const unsafe = peerUpdate(real, (f) => (f.get(id) as Y.Map<unknown>).set('path', '../outside.txt'));
   assert.throws(() => guard.check(unsafe), (err: Error) => err instanceof ProtocolError && /unsafe path/.test(err.message));
+});
+
+test('undoing deletions counts: a file brought back over the file cap, or a binary over the total cap, is refused', () => {
+  const real = new Y.Doc();
+  const guard = new IndexGuard(real, CAPS);
+  const ids = [newId(), newId(), newId(), newId()];
+  receive(guard, real, peerUpdate(real, (f) => {
+    f.set(ids[0], entry('a.txt', 'text', 1));
+    f.set(ids[1], entry('b.txt', 'text', 1));
+    f.set(ids[2], entry('c.bin', 'binary', 1000));
+    f.set(ids[3], entry('gone.bin', 'binary', 900, true));
+  }));
+  assert.deepEqual(guard.counts(), { files: 3, entries: 4, binaryBytes: 1000 });
+  // What rules.ts does when an edit beats a delete: the `deleted` field removed (a deletion only).
+  const restore = peerUpdate(real, (f) => (f.get(ids[3]) as Y.Map<unknown>).delete('deleted'));
+  assert.throws(() => guard.check(restore), /lists 4 files \(max 3\)/);
+  receive(guard, real, peerUpdate(real, (f) => (f.get(ids[0]) as Y.Map<unknown>).set('deleted', 'x')));
+  assert.throws(() => guard.check(restore), /1900 bytes is over the total cap/);
+  receive(guard, real, peerUpdate(real, (f) => (f.get(ids[2]) as Y.Map<unknown>).set('size', 500)));
+  receive(guard, real, restore);
+  assert.deepEqual(guard.counts(), { files: 3, entries: 4, binaryBytes: 1400 });
+  guard.destroy();
 });

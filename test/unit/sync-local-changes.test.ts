@@ -37,6 +37,7 @@ function setup() {
   const local: LocalChanges = new LocalChanges({
     index,
     entries,
+    guard: { apply: (update, origin) => Y.applyUpdate(index, update, origin) },
     view,
     texts,
     indexReady: () => indexReady,

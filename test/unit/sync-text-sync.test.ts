@@ -30,7 +30,6 @@ function textSyncOn(transport: MemoryTransport, mode: 'share' | 'join') {
   const texts = new TextDocs({ newDoc: (name) => new Y.Doc({ guid: name }), transaction: (id, tx) => outbox.queue(id, tx), changed: () => {} });
   // What the workspace's index follower does: every index update goes out (not back to its sender).
   index.on('update', (update: Uint8Array, origin: unknown) => {
-    if (!(origin instanceof RemoteOrigin)) guard.track(update);
     outbox.update(INDEX_DOC, update, origin instanceof RemoteOrigin ? origin.peerId : undefined);
   });
   const heard = { joined: [] as string[], left: [] as string[], arrived: [] as string[] };
