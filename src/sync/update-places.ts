@@ -175,9 +175,9 @@ export class UpdatePlaces {
   /** One step of working out where `s` lands: the answer, or the struct it takes its place from. */
   private step(s: Struct, depth: number): { place: Place | null } | { via: Struct } {
     if (s instanceof Y.GC) return { place: GONE };
+    // (One the document holds in part is placed by its own fields, as Yjs does: its parent is found
+    // before the part it holds is cut off.)
     if (s.parent instanceof Y.AbstractType) return { place: heldPlace(s) };
-    // Held, or held in part: Yjs integrates only what follows its clock, next to what it holds.
-    if (s.id.clock < Y.getState(this.doc.store, s.id.client)) return { via: this.find(s.id)! };
     const left = s.origin ? this.find(s.origin) : undefined;
     const right = s.rightOrigin ? this.find(s.rightOrigin) : undefined;
     if ((s.origin && !left) || (s.rightOrigin && !right)) return { place: null };
