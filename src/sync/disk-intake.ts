@@ -42,8 +42,13 @@ export class DiskIntake implements DiskReader {
     this.textMerge = new DiskTextMerge(core, writer);
   }
 
-  async onDiskBatch(paths: string[]): Promise<void> {
+  /**
+   * `again`: paths looked at once already in an earlier batch, which found a file this mirror knew
+   * at a path whose entry had just left it (see below): taken as they are now, whatever that is.
+   */
+  async onDiskBatch(paths: string[], again = false): Promise<void> {
     if (this.core.closed || this.core.guard.halted) return;
+    const later: string[] = [];
     // A git checkout reports thousands of paths: looked at and read synchronously, in slices.
     const io = new QuickIo();
     // A path may be a directory that appeared or vanished (git checkout, mv): expand it.
@@ -102,6 +107,14 @@ export class DiskIntake implements DiskReader {
         if (entry && this.core.known.has(rel)) gone.push(entry);
         continue;
       }
+      if (!entry && !again && this.core.known.has(rel)) {
+        // The file this mirror last saw here, whose entry a member has just renamed or deleted: the
+        // move or removal is queued behind this batch. Looked at again after it: taken now, a report
+        // of this mirror's own last write (the watcher's, late) was shared as a new file beside the
+        // renamed one.
+        later.push(rel);
+        continue;
+      }
       if (!entry && !this.withinCaps(rel, bytes.byteLength)) continue;
       if (entry && bytes.byteLength > (this.core.options.scan?.maxFileBytes ?? Infinity)) {
         this.core.logger.warn(`${rel} grew over the ${formatSize(this.core.options.scan!.maxFileBytes!)} limit per file; its last shared version stays`);
@@ -137,6 +150,7 @@ export class DiskIntake implements DiskReader {
         this.addFromDisk(a.rel, a.bytes);
       }
     }
+    if (later.length) this.core.enqueue(() => this.onDiskBatch(later, true));
     const halt = gone.length > 0 ? await this.core.guard.check(gone.map((g) => g.path), this.core.ws.files().length) : undefined;
     if (halt) return this.onHalt(halt);
     for (const g of gone) {
