@@ -151,7 +151,7 @@ export class IndexGuard {
   private inspect(update: Uint8Array, own: boolean): string | undefined {
     const places = new UpdatePlaces(this.real, update);
     const effect = new Effect();
-    const ds = Y.decodeUpdate(update).ds;
+    const ds = places.deletions;
     for (const s of places.structs) {
       if (!(s instanceof Y.Item) || places.held(s) || s.content instanceof Y.ContentDeleted) continue;
       const place = places.placeOf(s);

@@ -36,13 +36,17 @@ export class UpdatePlaces {
   private readonly memo = new Map<Struct, Place | null>();
   /** The structs of the update and of what the document keeps pending, Skips left out. */
   readonly structs: Struct[] = [];
+  /** The update's deletions. */
+  readonly deletions: ReturnType<typeof Y.decodeUpdate>['ds'];
 
   /** Throws when the update cannot be read, or sends one id as two items that would land apart. */
   constructor(
     private readonly doc: Y.Doc,
     update: Uint8Array,
   ) {
-    this.add(Y.decodeUpdate(update).structs);
+    const decoded = Y.decodeUpdate(update);
+    this.deletions = decoded.ds;
+    this.add(decoded.structs);
     const pending = doc.store.pendingStructs;
     if (pending) this.add(Y.decodeUpdateV2(pending.update).structs);
     for (const list of this.incoming.values()) list.sort((a, b) => a.id.clock - b.id.clock);
