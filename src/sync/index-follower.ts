@@ -1,8 +1,9 @@
 /**
  * What follows a change of the index document: every update goes out through the outbox (one from a
- * member names it, so it is not sent back), and each transaction brings the file view up to date, is told to the listeners
- * in an order a disk can follow (§6.4) and has its consequences — texts fetched, edits asked for, lost
- * binary versions kept, deletes that lost to edits undone, paths that lost to another fixed.
+ * member names it, so it is not sent back), and each transaction brings the file view up to date, is
+ * told to the listeners in an order a disk can follow (§6.4) and has its consequences — texts fetched,
+ * edits asked for, lost binary versions kept, deletes that lost to edits undone, paths that lost to
+ * another fixed.
  *
  * Owns its listeners on the index: disposing it stops all of this at once.
  */

@@ -77,7 +77,7 @@ type DeleteSet = ReturnType<typeof Y.decodeUpdate>['ds'];
 class Effect {
   /** `files` keys the index does not hold. */
   readonly newKeys = new Set<string>();
-  /** New entries the update also marks deleted. */
+  /** Entries the update marks deleted (what makes a new key no live file). */
   readonly bornDeleted = new Set<string>();
   /** The largest size written to each entry. */
   readonly sizes = new Map<string, number>();
@@ -214,12 +214,11 @@ export class IndexGuard {
       return `index holds ${entries} entries including deleted ones (max ${maxFiles * ENTRY_CAP_FACTOR})`;
     }
     // An entry adds to the total only if it gets a size, becomes a binary or comes back to life.
+    const growing = new Set([...effect.sizes.keys(), ...effect.madeBinary, ...effect.revivable]);
     let total = this.total;
-    for (const id of new Set([...effect.sizes.keys(), ...effect.madeBinary, ...effect.revivable])) total += this.growth(id, effect);
+    for (const id of growing) total += this.growth(id, effect);
     if (total + this.dormantTotal > maxTotalBytes) {
-      for (const id of deletedTouched()) {
-        if (!effect.sizes.has(id) && !effect.madeBinary.has(id) && !effect.revivable.has(id)) total += this.growth(id, effect);
-      }
+      for (const id of deletedTouched()) if (!growing.has(id)) total += this.growth(id, effect);
       if (total > maxTotalBytes) return `workspace of ${total} bytes is over the total cap`;
     }
     if (effect.newTree.size) {
