@@ -1,5 +1,5 @@
 /**
- * Where a heap snapshot's memory is (`node out/bench/heap-summary.js <file.heapsnapshot> [top]`): the
+ * Where a heap snapshot's memory is (`node out/bench/heap-summary.js <file.heapsnapshot> [top] [label]`): the
  * largest retainers by retained size (dominator tree, Cooper–Harvey–Kennedy over the non-weak edges)
  * with the chain of objects that dominate each, and self sizes grouped by kind and constructor. A
  * bench-only tool for the snapshots HYPERPAIR_BENCH_HEAP makes (see repo.ts); DevTools shows the same
@@ -196,6 +196,28 @@ function main(): void {
   }
   console.log(`\nself size by kind (MB, count):`);
   for (const [k, g] of [...groups].sort((a, b) => b[1].self - a[1].self).slice(0, top)) console.log(`${mb(g.self).padStart(7)}  ${String(g.n).padStart(9)}  ${k}`);
+
+  // A third argument (`object:KnownFiles`): what the largest retainer of that label holds, by kind.
+  const under = process.argv[4];
+  const at = under ? ranked.find((v) => label(v) === under) : undefined;
+  if (under && at === undefined) console.log(`\nno retainer ${under} among the largest`);
+  if (at === undefined) return;
+  const inside = new Map<string, { self: number; n: number }>();
+  const dominatedBy = (v: number) => {
+    for (let x = v; x !== 0; x = idom[x]) if (x === at) return true;
+    return false;
+  };
+  for (let i = 0; i < count; i++) {
+    const v = order[i];
+    if (!dominatedBy(v)) continue;
+    const key = `${label(v).replace(/\(\d+B\)/, '')}${via(v)}`;
+    const g = inside.get(key) ?? { self: 0, n: 0 };
+    g.self += nodes[v * NF + nSelf];
+    g.n++;
+    inside.set(key, g);
+  }
+  console.log(`\n${under} (${mb(retained[at])} MB) holds, by kind and the edge it is held by (MB, count):`);
+  for (const [k, g] of [...inside].sort((a, b) => b[1].self - a[1].self).slice(0, top)) console.log(`${mb(g.self).padStart(7)}  ${String(g.n).padStart(9)}  ${k}`);
 }
 
 main();

@@ -70,3 +70,51 @@ if (stallLog) {
   }, 10);
   stallTimer.unref();
 }
+
+// HYPERPAIR_ALLOC_DIR=<dir>: V8's sampling heap profiler, keeping objects already collected, so the
+// profile says where the process allocated (garbage included), not only what is still live; written
+// to <dir>/alloc-<pid>.heapprofile every 2 s (the peer is killed at the end, not asked to exit).
+const allocDir = process.env.HYPERPAIR_ALLOC_DIR;
+if (allocDir) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const inspector = require('node:inspector') as typeof import('node:inspector');
+  const session = new inspector.Session();
+  session.connect();
+  const params = { samplingInterval: 64 * 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true };
+  session.post('HeapProfiler.startSampling', params as unknown as object);
+  const file = `${allocDir}/alloc-${process.pid}.heapprofile`;
+  const writer = setInterval(() => {
+    session.post('HeapProfiler.getSamplingProfile', (err, res) => {
+      if (!err) fs.writeFileSync(file, JSON.stringify(res.profile));
+    });
+  }, 2000);
+  writer.unref();
+}
+
+// HYPERPAIR_GC_LOG=<dir>: after every major garbage collection, the heap then (live data, as near as
+// can be told from outside V8) and the largest used so far, to <dir>/gc-<pid>.log: whether a peak is
+// what the peer holds or garbage it has not collected yet.
+const gcDir = process.env.HYPERPAIR_GC_LOG;
+if (gcDir) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PerformanceObserver, constants } = require('node:perf_hooks') as typeof import('node:perf_hooks');
+  const t0 = performance.now();
+  const file = `${gcDir}/gc-${process.pid}.log`;
+  const mb = (n: number) => Math.round(n / 1048576);
+  let snapshotExt = Number(process.env.HYPERPAIR_GC_SNAPSHOT_EXT ?? 0);
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = ((e as unknown as { detail?: { kind?: number } }).detail)?.kind;
+      if (kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      const m = process.memoryUsage();
+      fs.appendFileSync(file, `${((e.startTime - t0) / 1000).toFixed(2)}s major ${e.duration.toFixed(0)}ms: used after ${mb(m.heapUsed)} total ${mb(m.heapTotal)} ext ${mb(m.external)} rss ${mb(m.rss)}; peak used so far ${peak.heapUsed} rss ${peak.rss}\n`);
+      // HYPERPAIR_GC_SNAPSHOT_EXT=<MB>: once, a heap snapshot when a collection leaves that much
+      // external memory live (what holds file bytes in the middle of a share or a join).
+      if (snapshotExt && mb(m.external) >= snapshotExt) {
+        snapshotExt = 0;
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        setImmediate(() => (require('node:v8') as typeof import('node:v8')).writeHeapSnapshot(`${gcDir}/ext-${process.pid}.heapsnapshot`));
+      }
+    }
+  }).observe({ entryTypes: ['gc'] });
+}

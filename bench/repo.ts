@@ -125,7 +125,8 @@ export async function repoRows(net: TestNetwork, cli: string, files: number, str
   divergeClone(src, clone);
   const genMs = performance.now() - t0;
   const netArgs = ['--bootstrap', net.bootstrapSpec, '--host', '127.0.0.1', '--no-lan'];
-  const nodeArgs = ['--require', PROBE, ...(process.env.HYPERPAIR_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HYPERPAIR_BENCH_PROF}`] : []), ...(HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`] : [])];
+  // HYPERPAIR_BENCH_NODE_ARGS: more flags for node in every peer (space-separated), to compare V8 settings.
+  const nodeArgs = [...(process.env.HYPERPAIR_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--require', PROBE, ...(process.env.HYPERPAIR_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HYPERPAIR_BENCH_PROF}`] : []), ...(HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`] : [])];
   // The peers' state (sync records, the scan cache) in the bench's folder, not the user's.
   const stateBefore = process.env.HYPERPAIR_STATE_DIR;
   process.env.HYPERPAIR_STATE_DIR = path.join(tmp, 'state');
