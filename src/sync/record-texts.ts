@@ -31,7 +31,9 @@ export class ColdKnown implements Known {
     readonly size: number,
     texts: RecordTexts,
   ) {
-    Object.defineProperty(this, 'text', { enumerable: true, get: () => texts.read(hash) });
+    // One accessor for every instance, not a closure each: with its own getter every instance left
+    // V8's fast properties for a dictionary (~350 bytes more a file; 10 MB at 30,000 files).
+    Object.defineProperty(this, 'text', COLD_TEXT);
     // Not a field: a copy of the known file carries its text, not the store.
     storeOf.set(this, texts);
   }
@@ -43,6 +45,12 @@ export class ColdKnown implements Known {
 }
 
 const storeOf = new WeakMap<ColdKnown, RecordTexts>();
+const COLD_TEXT: PropertyDescriptor = {
+  enumerable: true,
+  get(this: ColdKnown): string | undefined {
+    return storeOf.get(this)!.read(this.hash);
+  },
+};
 
 /** Whether `k` knows its file as a text, without reading a cold text back. */
 export function knownAsText(k: Known | undefined): boolean {
