@@ -8,6 +8,7 @@ import type { Logger } from '../session/log';
 import type { FileEntry, FileKind } from './api';
 import { currentVersion } from './entries';
 import { conflictPath, isSafeRelativePath } from './paths';
+import { PathClaims } from './path-claims';
 
 export interface ViewChange {
   old?: FileEntry;
@@ -32,7 +33,7 @@ export class FileView {
   private readonly view = new Map<string, FileEntry>();
   private readonly byPathView = new Map<string, FileEntry>();
   /** Live entries by the path written in the index (several when two files claim one path). */
-  private readonly claims = new Map<string, Set<string>>();
+  private readonly claims = new PathClaims();
   private readonly claimed = new Map<string, string>();
   /** Which live binary files hold each chunk (chunk hash → ids), for serving chunks from disk. */
   private readonly chunkFiles = new Map<string, Set<string>>();
@@ -73,7 +74,7 @@ export class FileView {
   update(ids: Set<string>): ViewUpdate {
     const paths = this.reclaim(ids);
     const affected = new Set(ids);
-    for (const p of paths) for (const id of this.claims.get(p) ?? []) affected.add(id);
+    for (const p of paths) for (const id of this.claims.ids(p)) affected.add(id);
 
     const next = new Map<string, FileEntry | undefined>();
     const chunkLists = new Map<string, string[]>();
@@ -121,9 +122,7 @@ export class FileView {
       if (before !== undefined) {
         paths.add(before);
         this.claimed.delete(id);
-        const set = this.claims.get(before)!;
-        set.delete(id);
-        if (set.size === 0) this.claims.delete(before);
+        this.claims.remove(before, id);
       }
       const m = this.entries.get(id);
       const path = m instanceof Y.Map ? m.get('path') : undefined;
@@ -131,9 +130,7 @@ export class FileView {
       if (!m || m.get('deleted') || typeof path !== 'string' || (kind !== 'text' && kind !== 'binary' && kind !== 'notebook')) continue;
       if (!isSafeRelativePath(path)) continue; // never exposed (remote ones were refused already)
       this.claimed.set(id, path);
-      let set = this.claims.get(path);
-      if (!set) this.claims.set(path, (set = new Set()));
-      set.add(id);
+      this.claims.add(path, id);
       paths.add(path);
     }
     return paths;
@@ -141,10 +138,9 @@ export class FileView {
 
   /** The path an entry is shown at: its own, or a conflict path when a smaller id claims it too. */
   private exposedPath(id: string, path: string): string | undefined {
-    if (smallest(this.claims.get(path)!) === id) return path;
+    if (this.claims.first(path) === id) return path;
     let exposed = conflictPath(path, id.slice(0, 6));
-    const holder = this.claims.get(exposed);
-    if ((holder && !holder.has(id)) || !isSafeRelativePath(exposed)) exposed = conflictPath(path, id);
+    if ((this.claims.claimed(exposed) && !this.claims.has(exposed, id)) || !isSafeRelativePath(exposed)) exposed = conflictPath(path, id);
     if (isSafeRelativePath(exposed)) return exposed;
     this.logger.warn(`sync: ${path} is claimed twice and no conflict name fits; one copy is not shown`);
     return undefined;
@@ -167,10 +163,4 @@ export class FileView {
       ids.add(id);
     }
   }
-}
-
-function smallest(ids: Set<string>): string {
-  let min: string | undefined;
-  for (const id of ids) if (min === undefined || id < min) min = id;
-  return min!;
 }
