@@ -25,6 +25,7 @@ export class ScanCache {
   private rows = new Map<string, Row>();
   private readonly seen = new Set<string>();
   private dirty = false;
+  private loaded = false;
   hits = 0;
   misses = 0;
 
@@ -39,17 +40,27 @@ export class ScanCache {
    */
   static async open(folder: string, root = stateRoot(), racyMs = RACY_MS): Promise<ScanCache> {
     const cache = new ScanCache(path.join(folderStateDir(folder, root), FILE), racyMs);
+    await cache.load();
+    return cache;
+  }
+
+  /**
+   * Reads the cache from its file, unless it is in memory already. Each scan saves it when it ends
+   * and lets it go (5 MB at 30,000 files, needed only while a scan runs): the next scan loads it.
+   */
+  async load(): Promise<void> {
+    if (this.loaded) return;
+    this.loaded = true;
     try {
-      const data = JSON.parse(await fs.readFile(cache.file, 'utf8')) as { version?: number; files?: Record<string, unknown> };
+      const data = JSON.parse(await fs.readFile(this.file, 'utf8')) as { version?: number; files?: Record<string, unknown> };
       if (data.version === 1 && data.files && typeof data.files === 'object') {
         for (const [rel, row] of Object.entries(data.files)) {
-          if (Array.isArray(row) && row.length === 5 && row.slice(0, 4).every((n) => typeof n === 'number') && isHash(row[4])) cache.rows.set(rel, row as Row);
+          if (Array.isArray(row) && row.length === 5 && row.slice(0, 4).every((n) => typeof n === 'number') && isHash(row[4])) this.rows.set(rel, row as Row);
         }
       }
     } catch {
       // none yet, or unreadable: every file is hashed
     }
-    return cache;
   }
 
   /** The hash recorded for this file, if the file is provably as it was then. */
@@ -75,19 +86,28 @@ export class ScanCache {
     this.dirty = true;
   }
 
-  /** Writes the cache (whole or not at all), keeping only the files this scan saw. */
+  /**
+   * Writes the cache (whole or not at all), keeping only the files this scan saw, and lets it go
+   * from memory (load() brings it back). Unsaved, it is only lost: the next scan hashes again.
+   */
   async save(): Promise<void> {
-    for (const rel of this.rows.keys()) {
-      if (!this.seen.has(rel)) {
-        this.rows.delete(rel);
-        this.dirty = true;
+    try {
+      for (const rel of this.rows.keys()) {
+        if (!this.seen.has(rel)) {
+          this.rows.delete(rel);
+          this.dirty = true;
+        }
       }
+      if (!this.dirty) return;
+      await fs.mkdir(path.dirname(this.file), { recursive: true });
+      const temp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
+      await fs.writeFile(temp, JSON.stringify({ version: 1, files: Object.fromEntries(this.rows) }));
+      await fs.rename(temp, this.file);
+    } finally {
+      this.rows = new Map();
+      this.seen.clear();
+      this.dirty = false;
+      this.loaded = false;
     }
-    if (!this.dirty) return;
-    await fs.mkdir(path.dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(temp, JSON.stringify({ version: 1, files: Object.fromEntries(this.rows) }));
-    await fs.rename(temp, this.file);
-    this.dirty = false;
   }
 }

@@ -9,7 +9,8 @@
 import * as fs from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
-import ignore, { type Ignore } from 'ignore';
+import ignore from 'ignore';
+import { BoundedIgnore } from './bounded-ignore';
 import { readGitTree, trackedFolders, type GitTree } from './git-tree';
 import { contentHash } from './hash';
 import { QuickIo } from './quick-io';
@@ -77,9 +78,9 @@ export interface ScanReport {
 
 /** Decides, for one root, whether a relative path is left out by the root's rules and .gitignore files. */
 export class ExcludeRules {
-  private readonly hard: Ignore;
-  private readonly root: Ignore;
-  private readonly nested = new Map<string, Ignore>();
+  private readonly hard: BoundedIgnore;
+  private readonly root: BoundedIgnore;
+  private readonly nested = new Map<string, BoundedIgnore>();
   /** In a git work tree: what git tracks here (never excluded but by the hard rules), and their folders. */
   private tracked = new Set<string>();
   private trackedDirs = new Set<string>();
@@ -87,8 +88,8 @@ export class ExcludeRules {
   private inGit = false;
 
   constructor(excludes: string[] = []) {
-    this.hard = ignore().add(HARD_EXCLUDES);
-    this.root = ignore().add([...DEFAULT_EXCLUDES, ...excludes]);
+    this.hard = new BoundedIgnore(HARD_EXCLUDES);
+    this.root = new BoundedIgnore([...DEFAULT_EXCLUDES, ...excludes]);
   }
 
   /** Takes git's word on what is tracked (undefined: not a git work tree). */
@@ -116,7 +117,7 @@ export class ExcludeRules {
   async loadGitignore(absDir: string, relDir: string): Promise<void> {
     try {
       const text = await fs.readFile(path.join(absDir, '.gitignore'), 'utf8');
-      this.nested.set(relDir, ignore().add(text));
+      this.nested.set(relDir, new BoundedIgnore(text));
     } catch {
       this.nested.delete(relDir); // no .gitignore here
     }
@@ -280,6 +281,7 @@ async function inspectAll(root: string, rels: string[], c: Collector, cache: Sca
 export async function scanFolder(root: string, options: ScanOptions = {}): Promise<{ report: ScanReport; rules: ExcludeRules }> {
   const abs = path.resolve(root);
   const rules = new ExcludeRules(options.excludes);
+  await options.cache?.load();
   const tree = options.git === false ? undefined : await readGitTree(abs);
   const report = tree ? await scanGit(abs, tree, rules, options) : await scanWalk(abs, rules, options);
   await options.cache?.save().catch(() => {}); // only a cache: the next start hashes again

@@ -153,6 +153,21 @@ test('the scan cache: a second scan reuses hashes, and a modified file (same siz
   assert.equal(after.hits, 0);
 });
 
+test('the scan cache lets go of its rows after a scan and reads them back for the next one (a mirror keeps one cache for the session)', async () => {
+  const root = tempDir();
+  const stateRoot = tempDir('hyperpair-state-');
+  writeTree(root, { 'a.txt': 'aaaa', 'b/c.txt': 'cccc' });
+  const cache = await ScanCache.open(root, stateRoot, 0);
+  await scanFolder(root, { cache });
+  assert.equal(cache.misses, 2);
+  assert.equal(cache.lookup('a.txt', fs.statSync(path.join(root, 'a.txt'))), undefined, 'not held between scans');
+  cache.misses = 0;
+  const again = (await scanFolder(root, { cache })).report;
+  assert.equal(cache.hits, 2, 'the second scan of the same instance reads the saved rows back');
+  assert.equal(cache.misses, 0);
+  for (const f of again.files) assert.equal(f.hash, contentHash(fs.readFileSync(path.join(root, f.rel))));
+});
+
 test('a sharer in git: tracked files under node_modules/ and an ignored folder reach a fresh joiner\'s disk; ignored ones do not', async () => {
   const a = repo();
   const pa = await peers.start({ mode: 'share', dir: a, name: 'a' });
