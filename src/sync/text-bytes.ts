@@ -24,8 +24,10 @@ const BATCH_TIMEOUT_MS = 30_000;
 /**
  * Bytes that arrived and were not yet taken by the writer (`take`) stay here, up to this much; past
  * it the oldest go (asked for again if still wanted). Bounds a joiner's memory whatever the tree.
+ * Texts are fetched ahead until half of it is held: 4 MiB is eight requests' worth, more than a link
+ * carries while the writer takes one (at 32 MiB a 30,000-file join held 16–32 MB it did not need).
  */
-const HELD_BYTES = 32 * 1024 * 1024;
+const HELD_BYTES = 8 * 1024 * 1024;
 
 interface Wanted {
   hash: string;
