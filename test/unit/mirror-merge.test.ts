@@ -84,11 +84,15 @@ test('a file moved aside by a write that was interrupted goes back in its place 
   fs.writeFileSync(path.join(root, 'sub', '.0123456789ab.notes.txt.hyperpair-tmp'), 'my notes\n');
   fs.writeFileSync(path.join(root, 'sub', '.0123456789ab.other.txt.hyperpair-tmp'), 'older other\n');
   fs.writeFileSync(path.join(root, '.ba9876543210.hyperpair-tmp'), 'half a write');
+  // A repository's .git is never shared, so nothing of ours is there: not walked, nothing touched.
+  fs.mkdirSync(path.join(root, '.git', 'objects', 'ab'), { recursive: true });
+  fs.writeFileSync(path.join(root, '.git', 'objects', 'ab', '.0123456789ab.hyperpair-tmp'), 'not ours');
   await removeTempLitter(root);
   assert.equal(fs.readFileSync(path.join(root, 'sub', 'notes.txt'), 'utf8'), 'my notes\n');
   assert.equal(fs.readFileSync(path.join(root, 'sub', 'other.txt'), 'utf8'), 'other\n', 'a file in its place is newer: it stays');
   assert.deepEqual(fs.readdirSync(path.join(root, 'sub')).sort(), ['notes.txt', 'other.txt']);
-  assert.deepEqual(fs.readdirSync(root).sort(), ['sub']);
+  assert.deepEqual(fs.readdirSync(root).sort(), ['.git', 'sub']);
+  assert.deepEqual(fs.readdirSync(path.join(root, '.git', 'objects', 'ab')), ['.0123456789ab.hyperpair-tmp']);
 });
 
 test('a swap hands back what someone wrote in its last instant, and unlinks nothing unread', () => {
