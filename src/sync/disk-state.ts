@@ -321,6 +321,9 @@ export class DiskRecord {
       files[rel] = f;
     }
     for (const [hash, text] of this.texts.waiting(wanted)) newTexts.set(hash, text);
+    // The list as text now, at the same instant: held as 30,000 objects across the awaits below, it
+    // outlived young collections into the old space, where each write's copy waited for a major one.
+    const list = JSON.stringify({ version: RECORD_VERSION, session: this.session, files, tree: Object.fromEntries(this.tree) });
     const docs = new Map<string, Uint8Array | undefined>();
     for (const id of this.dirtyDocs) {
       const doc = this.ws?.byId(id) ? this.ws.loadedText(id)?.doc : undefined;
@@ -345,7 +348,7 @@ export class DiskRecord {
     // missing one is (record-texts.ts).
     await this.texts.store(newTexts);
     await nameFolder(this.dir, this.folder);
-    await writeAtomically(path.join(this.dir, RECORD_FILE), JSON.stringify({ version: RECORD_VERSION, session: this.session, files, tree: Object.fromEntries(this.tree) }));
+    await writeAtomically(path.join(this.dir, RECORD_FILE), list);
     // Texts no file refers to any more go only after the new list is in place.
     await this.texts.prune(wanted);
   }
