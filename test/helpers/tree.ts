@@ -3,8 +3,33 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+/** A fresh folder under the system's temporary folder, removed when this test process exits. */
 export function tempDir(prefix = 'hyperpair-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return removeAtExit(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+}
+
+const toRemove: string[] = [];
+
+/**
+ * Removes `dir` when this process exits (node --test runs each test file as one): a full test run
+ * left ~2 GB of folders and peers' state behind in the temporary folder, every run.
+ * HYPERPAIR_KEEP_TEMP=1 keeps them, to look at after a failure.
+ */
+export function removeAtExit(dir: string): string {
+  if (toRemove.length === 0) process.once('exit', removeAll);
+  toRemove.push(dir);
+  return dir;
+}
+
+function removeAll(): void {
+  if (process.env.HYPERPAIR_KEEP_TEMP) return;
+  for (const dir of toRemove) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+    } catch {
+      // a folder a test left unreadable, or a process still writing: the system's cleaning takes it
+    }
+  }
 }
 
 /** Writes files (relative path → content) under root, creating folders. */
