@@ -7,10 +7,10 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { AdmissionDeniedError, startPeer } from '../../src/app/peer';
 import { editorTest as fixtureTest, startPair, until, type Pair } from './fixture';
+import { tempDir } from '../helpers/tree';
 
 let pair: Pair;
 let code = '';
@@ -117,7 +117,7 @@ editorTest('with the right code Bob waits to be let in; Alice admits him read-on
 editorTest('a stranger with the code is denied from Alice\'s notification, and is told so', async () => {
   // VS Code shows at most three toasts; clear the earlier ones, as a person would.
   await pair.a.agent('executeCommand', 'notifications.clearAll');
-  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-stranger-')), 'joined');
+  const dir = path.join(tempDir('hyperpair-stranger-'), 'joined');
   // Mallory's join waits for an answer as long as it takes: if none comes, the test stops it, or her
   // swarm would keep this file's process running until the suite's time limit.
   const stop = new AbortController();

@@ -5,10 +5,10 @@ import { EventEmitter } from 'node:events';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { deadline, Disposable, DisposableStore, interval, listen, timeout, toDisposable } from '../../src/session/disposable';
 import { TypedEmitter } from '../../src/session/events';
+import { tempDir } from '../helpers/tree';
 
 test('dispose() releases everything registered once, newest first; registering afterwards disposes at once', () => {
   const order: string[] = [];
@@ -54,7 +54,7 @@ test('listen() removes exactly its listener; timeout() never fires once disposed
 test('a deadline is judged after what already arrived is read: a stalled process does not time out an answer that is waiting', async () => {
   // The answer comes from another process while this one is stalled (as a process starved of CPU
   // is): it writes, then leaves a marker, so the stall ends only once the answer is in our socket.
-  const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-deadline-')), 'written');
+  const marker = path.join(tempDir('hyperpair-deadline-'), 'written');
   const server = net.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
