@@ -39,11 +39,12 @@ UDX.prototype.createSocket = function (this: unknown, ...args: unknown[]): UdxSo
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+const mb = (bytes: number) => Math.round(bytes / 1048576);
 /** The largest of each of process.memoryUsage()'s figures so far (MB): what makes up the peak RSS. */
 const peak = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
 const sampleMemory = () => {
   const m = process.memoryUsage();
-  for (const k of Object.keys(peak) as Array<keyof typeof peak>) peak[k] = Math.max(peak[k], Math.round(m[k] / 1048576));
+  for (const k of Object.keys(peak) as Array<keyof typeof peak>) peak[k] = Math.max(peak[k], mb(m[k]));
 };
 const sampler = setInterval(sampleMemory, 50);
 sampler.unref();
@@ -100,7 +101,6 @@ if (gcDir) {
   const { PerformanceObserver, constants } = require('node:perf_hooks') as typeof import('node:perf_hooks');
   const t0 = performance.now();
   const file = `${gcDir}/gc-${process.pid}.log`;
-  const mb = (n: number) => Math.round(n / 1048576);
   let snapshotExt = Number(process.env.HYPERPAIR_GC_SNAPSHOT_EXT ?? 0);
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {

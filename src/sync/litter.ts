@@ -23,9 +23,8 @@ export async function removeTempLitter(root: string, logger?: Logger): Promise<n
       const abs = path.join(dir, d.name);
       // Nothing of ours is ever written inside a repository's .git (it is never shared): not walked,
       // as it held half the files of the bench's repositories (every loose object).
-      if (d.isDirectory()) {
-        if (d.name !== '.git') await walk(abs);
-      }
+      if (d.isDirectory() && d.name === '.git') continue;
+      if (d.isDirectory()) await walk(abs);
       else if (d.isFile() && ASIDE.test(d.name) && (await putBack(abs, path.join(dir, ASIDE.exec(d.name)![1])))) {
         logger?.warn(`${path.join(dir, ASIDE.exec(d.name)![1])} was put back from where an interrupted write had moved it`);
       } else if (d.isFile() && (OURS.test(d.name) || ASIDE.test(d.name))) {

@@ -41,8 +41,10 @@ export class PathClaims {
 
   /** The smallest id claiming `path` (the one shown at it), if any. */
   first(path: string): string | undefined {
+    const held = this.byPath.get(path);
+    if (!(held instanceof Set)) return held;
     let min: string | undefined;
-    for (const id of this.ids(path)) if (min === undefined || id < min) min = id;
+    for (const id of held) if (min === undefined || id < min) min = id;
     return min;
   }
 }

@@ -25,7 +25,8 @@ export class ScanCache {
   private rows = new Map<string, Row>();
   private readonly seen = new Set<string>();
   private dirty = false;
-  private loaded = false;
+  /** The rows being read, or read, from the file; none once a scan let them go. */
+  private loading: Promise<void> | undefined;
   hits = 0;
   misses = 0;
 
@@ -48,9 +49,11 @@ export class ScanCache {
    * Reads the cache from its file, unless it is in memory already. Each scan saves it when it ends
    * and lets it go (5 MB at 30,000 files, needed only while a scan runs): the next scan loads it.
    */
-  async load(): Promise<void> {
-    if (this.loaded) return;
-    this.loaded = true;
+  load(): Promise<void> {
+    return (this.loading ??= this.read());
+  }
+
+  private async read(): Promise<void> {
     try {
       const data = JSON.parse(await fs.readFile(this.file, 'utf8')) as { version?: number; files?: Record<string, unknown> };
       if (data.version === 1 && data.files && typeof data.files === 'object') {
@@ -107,7 +110,7 @@ export class ScanCache {
       this.rows = new Map();
       this.seen.clear();
       this.dirty = false;
-      this.loaded = false;
+      this.loading = undefined;
     }
   }
 }

@@ -7,12 +7,9 @@
  *   ...
  *   await net.destroy();
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import createTestnet from '@hyperswarm/testnet';
 import type { NetworkOptions } from '../../src/session/network';
-import { removeAtExit } from './tree';
+import { tempDir } from './tree';
 
 export interface TestNetwork {
   network: NetworkOptions;
@@ -24,7 +21,7 @@ export interface TestNetwork {
 export async function createTestNetwork(size = 3): Promise<TestNetwork> {
   // Peers keep a sync record per folder (src/sync/disk-state.ts): in tests, never in the home folder.
   // Set here so that command-line peers the test starts inherit it.
-  process.env.HYPERPAIR_STATE_DIR ??= removeAtExit(fs.mkdtempSync(path.join(os.tmpdir(), 'hyperpair-state-')));
+  process.env.HYPERPAIR_STATE_DIR ??= tempDir('hyperpair-state-');
   const testnet = await createTestnet(size, { host: '127.0.0.1' });
   return {
     network: { bootstrap: testnet.bootstrap, host: '127.0.0.1', firewalled: false },
