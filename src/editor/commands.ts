@@ -47,7 +47,9 @@ export class Commands extends Disposable {
     super();
     const reg = (id: string, fn: (...args: never[]) => unknown) =>
       this.registerAll(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
-    this.memory = new SessionMemory(context.globalStorageUri.fsPath, controller, logger);
+    this.memory = new SessionMemory(context.globalStorageUri.fsPath, controller, logger, (folder) => {
+      void vscode.window.showInformationMessage(`Hyperpair: the session in ${path.basename(folder)} continues in another window of this folder; this window has left it.`);
+    });
     this.registerAll(this.memory);
     reg('hyperpair.startSession', () => this.start());
     reg('hyperpair.joinSession', (args?: JoinArgs) => this.join(args));
@@ -86,7 +88,7 @@ export class Commands extends Disposable {
       await this.joinInto(note.code, folder.fsPath);
       return true;
     });
-    if (!rejoined) await this.memory.forget(folder.fsPath); // cancelled or failed: not again at the next reload
+    if (!rejoined) await this.memory.forget(folder.fsPath, { anyWindow: true }); // cancelled or failed: not again at the next reload
   }
 
   /** After a reload into a folder chosen by Join, finish that join. Whether there was one. */

@@ -10,8 +10,15 @@
  *
  * A file, not workspaceState and SecretStorage: code-server's web workbench keeps those in the browser
  * and had not stored them when the page reloaded; the extension host's own disk is there at once.
+ *
+ * The note is also this folder's claim: one window at a time runs its session. A remote extension host
+ * (code-server, SSH) can outlive its window: when the reload's shutdown fails, the server keeps the old
+ * host for its reconnection grace time (hours), and its session went on as a second "you" mirroring
+ * into the same folder. Each window names itself in the note; a window whose session began earlier
+ * than the one the note names leaves its session and says so (`onSuperseded`), and never deletes the
+ * other window's note.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -20,6 +27,8 @@ import type { SessionController } from './controller';
 
 /** How often the note is refreshed while a session runs. */
 const REFRESH_MS = 15_000;
+/** How often a window in a session looks whether another window has taken its folder's session over. */
+const CLAIM_CHECK_MS = 2000;
 /** A note older than this is from a window closed a while ago, not a reload. */
 const MAX_AGE_MS = 3 * 60_000;
 /**
@@ -34,6 +43,10 @@ export interface Note {
   /** Whether this window started the session or joined it (a rejoin is a join either way). */
   role: 'started' | 'joined';
   at: number;
+  /** The window (extension host) whose session this is; absent in notes written before claims. */
+  window?: string;
+  /** When that window's session in this folder began: of two windows, the later one keeps it. */
+  since?: number;
 }
 
 function isNote(v: unknown): v is Note {
@@ -41,8 +54,17 @@ function isNote(v: unknown): v is Note {
   return typeof n === 'object' && n !== null && typeof n.folder === 'string' && typeof n.code === 'string' && typeof n.at === 'number' && (n.role === 'started' || n.role === 'joined');
 }
 
+/** Whether `mine` must give its folder's session up to the window that wrote `onDisk`. */
+export function supersedes(onDisk: Note | undefined, mine: Note): boolean {
+  if (!onDisk?.window || onDisk.window === mine.window || path.resolve(onDisk.folder) !== path.resolve(mine.folder)) return false;
+  const theirs = onDisk.since ?? 0;
+  const ours = mine.since ?? 0;
+  return theirs > ours || (theirs === ours && onDisk.window > (mine.window ?? ''));
+}
+
 export class SessionMemory implements vscode.Disposable {
   private timer: NodeJS.Timeout | undefined;
+  private claimTimer: NodeJS.Timeout | undefined;
   private endTimer: NodeJS.Timeout | undefined;
   private readonly subscription: vscode.Disposable;
   private noted: Note | undefined;
@@ -50,6 +72,8 @@ export class SessionMemory implements vscode.Disposable {
   private nextRole: Note['role'] = 'joined';
   private disposed = false;
   private readonly dir: string;
+  /** This window's name in the notes it writes. */
+  private readonly window = randomBytes(8).toString('hex');
   /** The note's file operations, one at a time: a delete never races a write that would undo it. */
   private io: Promise<void> = Promise.resolve();
 
@@ -57,6 +81,8 @@ export class SessionMemory implements vscode.Disposable {
     storageDir: string,
     private readonly controller: SessionController,
     private readonly logger: Logger,
+    /** Another window took this folder's session over: this one has left it. */
+    private readonly onSuperseded: (folder: string) => void = () => undefined,
     private readonly now: () => number = Date.now,
   ) {
     this.dir = path.join(storageDir, 'rejoin');
@@ -68,7 +94,7 @@ export class SessionMemory implements vscode.Disposable {
     const note = await this.read(folder);
     if (!note) return undefined;
     if (path.resolve(note.folder) !== path.resolve(folder) || this.now() - note.at > MAX_AGE_MS) {
-      await this.forget(folder);
+      await this.forget(folder, { anyWindow: true });
       return undefined;
     }
     return note;
@@ -79,11 +105,18 @@ export class SessionMemory implements vscode.Disposable {
     this.nextRole = role;
   }
 
-  /** The person left (or a rejoin failed): a reload must not bring them back. */
-  async forget(folder = this.controller.session?.root ?? this.noted?.folder): Promise<void> {
+  /**
+   * The person left (or a rejoin failed): a reload must not bring them back. Only this window's own
+   * note goes, unless `anyWindow` (the recalled note of the window before a reload).
+   */
+  async forget(folder = this.controller.session?.root ?? this.noted?.folder, options: { anyWindow?: boolean } = {}): Promise<void> {
     this.stop();
     this.noted = undefined;
-    if (folder) await this.serially(() => fs.rm(this.file(folder), { force: true }));
+    if (!folder) return;
+    await this.serially(async () => {
+      const note = await this.read(folder);
+      if (options.anyWindow || !note?.window || note.window === this.window) await fs.rm(this.file(folder), { force: true });
+    });
   }
 
   dispose(): void {
@@ -123,11 +156,32 @@ export class SessionMemory implements vscode.Disposable {
     clearTimeout(this.endTimer);
     this.endTimer = undefined;
     if (this.noted?.folder === session.root && this.noted.code === session.code && this.timer) return;
-    this.noted = { folder: session.root, code: session.code, role: this.nextRole, at: this.now() };
+    const at = this.now();
+    this.noted = { folder: session.root, code: session.code, role: this.nextRole, at, window: this.window, since: at };
     this.nextRole = 'joined';
     void this.touch();
     this.stop();
     this.timer = setInterval(() => void this.touch(), REFRESH_MS);
+    this.claimTimer = setInterval(() => void this.serially(async () => void (await this.checkClaim())), CLAIM_CHECK_MS);
+  }
+
+  /**
+   * Leaves the session if the note now names a window whose session here began later (whether it
+   * did); puts this window's note back if an earlier one wrote over it.
+   */
+  private async checkClaim(): Promise<boolean> {
+    const mine = this.noted;
+    if (!mine || this.controller.session?.root !== mine.folder) return false;
+    const onDisk = await this.read(mine.folder);
+    if (!supersedes(onDisk, mine)) {
+      if (onDisk && onDisk.window !== mine.window) await this.write(mine);
+      return false;
+    }
+    this.logger.info(`another window's session in ${mine.folder} began after this one's: this window leaves it there`);
+    this.stop();
+    this.noted = undefined;
+    void this.controller.leave().finally(() => this.onSuperseded(mine.folder));
+    return true;
   }
 
   private serially(op: () => Promise<void>): Promise<void> {
@@ -136,26 +190,34 @@ export class SessionMemory implements vscode.Disposable {
     return this.io;
   }
 
-  /** Writes the note with the time now: only the owner can read it (it holds the session code). */
+  /** Refreshes the note's time, unless another window's session has taken the folder over. */
   private touch(): Promise<void> {
     return this.serially(async () => {
       const note = this.noted;
       if (!note || this.controller.session?.root !== note.folder) return; // forgotten meanwhile
+      if (await this.checkClaim()) return;
       note.at = this.now();
-      const file = this.file(note.folder);
-      const tmp = `${file}.${process.pid}.tmp`;
-      try {
-        await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-        await fs.writeFile(tmp, JSON.stringify(note), { mode: 0o600 });
-        await fs.rename(tmp, file);
-      } finally {
-        await fs.rm(tmp, { force: true });
-      }
+      await this.write(note);
     });
+  }
+
+  /** Writes the note whole: only the owner can read it (it holds the session code). */
+  private async write(note: Note): Promise<void> {
+    const file = this.file(note.folder);
+    const tmp = `${file}.${process.pid}.${this.window}.tmp`;
+    try {
+      await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await fs.writeFile(tmp, JSON.stringify(note), { mode: 0o600 });
+      await fs.rename(tmp, file);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
   }
 
   private stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.claimTimer);
     this.timer = undefined;
+    this.claimTimer = undefined;
   }
 }

@@ -60,6 +60,8 @@ export class Editor {
   private server!: ChildProcess;
   private port = 0;
   private agentPort = 0;
+  /** The workbench's address: this folder, with the agent loaded. */
+  private url = '';
   private readonly base: string;
   readonly output: string[] = [];
 
@@ -154,9 +156,9 @@ export class Editor {
       ['extensionTestsPath', remote(AGENT)],
       ['skipWelcome', 'true'],
     ];
-    const url = `http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(this.workspaceDir)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    this.url = `http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(this.workspaceDir)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
     // The workbench page alone can take over 30 s (Playwright's default) on a loaded two-core machine.
-    await this.page.goto(url, { timeout: STARTUP_DEADLINE_MS });
+    await this.page.goto(this.url, { timeout: STARTUP_DEADLINE_MS });
     await until(async () => (await this.agent('ping').catch(() => undefined)) !== undefined, `${this.options.name}: the extension host and test agent`, STARTUP_DEADLINE_MS);
   }
 
@@ -164,6 +166,31 @@ export class Editor {
     const file = path.join(this.base, 'tone.wav');
     if (!fs.existsSync(file)) writeToneWav(file);
     return file;
+  }
+
+  /** The process id of the extension host whose agent answers now. */
+  async host(): Promise<number | undefined> {
+    return (await this.agent<{ host: number }>('ping').catch(() => undefined))?.host;
+  }
+
+  /**
+   * Reloads the window, and waits until calls reach its new extension host: the old one can outlive
+   * the page (code-server keeps it when the reload's shutdown fails) and answer meanwhile.
+   */
+  async reloadWindow(): Promise<void> {
+    const before = await this.host();
+    // As the first load: the workbench can take over 30 s (Playwright's default) on a loaded machine.
+    await this.page.reload({ timeout: STARTUP_DEADLINE_MS });
+    await until(async () => ![undefined, before].includes(await this.host()), `${this.options.name}: the reloaded window's extension host`, STARTUP_DEADLINE_MS);
+  }
+
+  /** Opens this folder in a second window (a second tab), whose extension host then answers calls. */
+  async openSecondWindow(): Promise<Page> {
+    const before = await this.host();
+    const page = await this.context.newPage();
+    await page.goto(this.url, { timeout: STARTUP_DEADLINE_MS });
+    await until(async () => ![undefined, before].includes(await this.host()), `${this.options.name}: the second window's extension host`, STARTUP_DEADLINE_MS);
+    return page;
   }
 
   /** Calls the in-editor agent (see agent/index.ts). */

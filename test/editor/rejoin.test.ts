@@ -27,9 +27,7 @@ async function bothHave(rel: string, check: (text: string | null) => boolean, wh
 
 fixtureTest(suite.pair, 'after B reloads its window, B is back in the session by itself and edits flow both ways', async () => {
   const code = await suite.pair().a.testApi<string>('sessionCode');
-  // As the fixture's first load: the workbench can take over 30 s (Playwright's default) on a loaded machine.
-  await suite.pair().b.page.reload({ timeout: 120_000 });
-  await until(async () => (await suite.pair().b.agent('ping').catch(() => undefined)) !== undefined, 'B\'s window back', 120_000);
+  await suite.pair().b.reloadWindow();
   await until(async () => (await suite.pair().b.testApi<string>('state').catch(() => 'idle')) === 'connected', 'B back in the session', 120_000);
   assert.equal(await suite.pair().b.testApi<string>('sessionCode'), code, 'the same session');
   assert.equal(await suite.pair().b.testApi<string>('sessionRoot'), suite.pair().b.workspaceDir, 'into the same folder');
@@ -46,7 +44,17 @@ fixtureTest(suite.pair, 'after B reloads its window, B is back in the session by
   await suite.pair().a.agent('save', 'both.txt');
   await suite.pair().b.agent('save', 'both.txt');
   await bothHave('both.txt', (t) => t === 'A after reload\none\ntwo\nthree\nfour\nfive\nB after reload\n', 'both.txt on both disks');
+  // Only one B: when code-server kept the old window's extension host (its reload's shutdown failed
+  // now and then), that host's session had gone on as a second Bob mirroring into the same folder.
+  await oneBobAtA();
 }, 300_000);
+
+async function oneBobAtA(): Promise<void> {
+  const bobs = async () => (await suite.pair().a.testApi<Array<{ name: string }>>('peers')).filter((p) => p.name === 'Bob').length;
+  await until(async () => (await bobs()) === 1, 'A sees one Bob', 60_000).catch(async (err: Error) => {
+    throw new Error(`${err.message}: A sees ${await bobs()}`);
+  });
+}
 
 editorTest('B leaves, both edit apart, B joins again into its folder: both sides have all of it, merged', async () => {
   const code = await suite.pair().a.testApi<string>('sessionCode');
@@ -92,4 +100,29 @@ editorTest('B leaves, both edit apart, B joins again into its folder: both sides
     (t) => t === before.replace('one\n', 'A while apart: one\n').replace('five\n', 'five (B while apart)\n'),
     'both edits of both.txt, merged, on both disks',
   );
+}, 300_000);
+
+// Last in this file: B's first window is left without a session (and its agent answers no more).
+editorTest('a second window on B\'s folder takes its session over; the first leaves it and is told so', async () => {
+  const { a, b } = suite.pair();
+  await until(async () => (await b.testApi<string>('state')) === 'connected', 'B in the session');
+  const first = b.page;
+  const second = await b.openSecondWindow();
+  try {
+    await until(async () => (await b.testApi<string>('state')) === 'connected', 'the second window in the session', 120_000);
+    const told = first.locator('.notifications-toasts .notification-toast', { hasText: 'continues in another window' });
+    await told.first().waitFor({ state: 'visible', timeout: 60_000 });
+    await oneBobAtA();
+    // And edits flow between A and B's second window, to B's disk.
+    await b.agent('openFile', 'b-only.txt');
+    await a.insert('b-only.txt', 0, 'A to the second window\n');
+    await until(async () => (await b.text('b-only.txt')).startsWith('A to the second window\n'), 'A\'s edit in B\'s second window');
+    await b.insert('b-only.txt', 1e9, 'from the second window\n');
+    await until(async () => (await a.text('b-only.txt')).endsWith('from the second window\n'), 'the second window\'s edit at A');
+    await a.agent('save', 'b-only.txt');
+    await b.agent('save', 'b-only.txt');
+    await bothHave('b-only.txt', (t) => t !== null && t.startsWith('A to the second window\n') && t.endsWith('from the second window\n'), 'both edits on both disks');
+  } finally {
+    await second.close();
+  }
 }, 300_000);

@@ -47,8 +47,7 @@ editorTest('unsaved typing from before the session (a file and a notebook restor
   await until(async () => (await cellText(a, 'hot.ipynb', 1)).startsWith('hot_cell = 1; '), 'the typing in the cell');
   // VS Code backs unsaved documents up a moment after a change (hot exit restores from there).
   await until(() => backedUp(a, 'hot-text ') && backedUp(a, 'hot_cell = 1; '), 'both unsaved changes backed up', 60_000);
-  await a.page.reload({ timeout: 120_000 });
-  await until(async () => (await a.agent('ping').catch(() => undefined)) !== undefined, 'A\'s window back', 120_000);
+  await a.reloadWindow();
   await until(() => a.agent<boolean>('extensionActive'), 'A active again', 60_000);
   // VS Code restored both unsaved (hot exit).
   await a.agent('openNotebook', 'hot.ipynb');

@@ -48,7 +48,7 @@ let finish: (() => void) | undefined;
 let recording: { log: Array<{ t: number; text: string; rangeLength: number }>; stop: vscode.Disposable } | undefined;
 
 const handlers: Record<string, Handler> = {
-  ping: () => ({ version: vscode.version, folder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath }),
+  ping: () => ({ version: vscode.version, folder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, host: process.pid }),
   extensionActive: () => vscode.extensions.getExtension('hyperpair.hyperpair')?.isActive ?? false,
   extensionPath: () => vscode.extensions.getExtension('hyperpair.hyperpair')?.extensionPath ?? null,
   activateExtension: async () => {
@@ -175,6 +175,24 @@ const handlers: Record<string, Handler> = {
   ...notebookHandlers(uriOf),
 };
 
+/**
+ * The agent of the extension host before this one, still listening: a remote extension host can
+ * outlive its window (code-server keeps it for a reconnection grace time when a reload's shutdown
+ * fails), and the test runner's calls would reach that host, whose window is gone. It is asked to
+ * hand the port over; its host lives on, as it would for a user.
+ */
+function askToHandOver(port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/rpc', timeout: 5000, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    });
+    req.on('error', () => resolve());
+    req.on('timeout', () => req.destroy());
+    req.end(JSON.stringify({ method: 'handOver', args: [] }));
+  });
+}
+
 export function run(): Promise<void> {
   const port = Number(process.env.HYPERPAIR_TEST_AGENT_PORT);
   if (!port) return Promise.reject(new Error('HYPERPAIR_TEST_AGENT_PORT is not set'));
@@ -186,6 +204,12 @@ export function run(): Promise<void> {
         void (async () => {
           try {
             const { method, args } = JSON.parse(body) as { method: string; args: unknown[] };
+            if (method === 'handOver') {
+              res.end(JSON.stringify({ ok: true, result: true }));
+              server.close();
+              server.closeAllConnections();
+              return;
+            }
             const handler = handlers[method];
             if (!handler) throw new Error(`unknown agent method ${method}`);
             const result = await (handler as (...a: unknown[]) => unknown)(...(args ?? []));
@@ -197,6 +221,10 @@ export function run(): Promise<void> {
       });
     });
     finish = () => server.close(() => resolve());
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      void askToHandOver(port).then(() => setTimeout(() => server.listen(port, '127.0.0.1'), 200));
+    });
     server.listen(port, '127.0.0.1');
   });
 }
