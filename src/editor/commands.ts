@@ -128,10 +128,16 @@ export class Commands extends Disposable {
           if (choice === 'Copy Code') void this.copy('code', code);
           if (choice === 'Copy Invite Link') void this.copy('link', code);
         });
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Hyperpair: sharing the folder' }, (progress) => {
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Hyperpair: sharing the folder' }, async (progress) => {
+      await this.takeOver(folder.uri.fsPath, progress);
       this.memory.expect('started');
       return this.controller.start(folder.uri.fsPath, announce, (s) => progress.report({ message: `${s.files} files, ${formatSize(s.bytes)} so far` }));
     });
+  }
+
+  /** Waits for another window's session in this folder to end, saying so meanwhile. */
+  private async takeOver(folder: string, progress: vscode.Progress<{ message?: string }>): Promise<void> {
+    await this.memory.takeOver(folder, () => progress.report({ message: 'another window of this folder is leaving its session…' }));
   }
 
   private async join(args?: JoinArgs): Promise<void> {
@@ -162,6 +168,7 @@ export class Commands extends Disposable {
       { location: vscode.ProgressLocation.Notification, title: 'Hyperpair: joining', cancellable: true },
       async (progress, token) => {
         token.onCancellationRequested(() => (cancelled = true));
+        await this.takeOver(folder, progress);
         progress.report({ message: 'looking for the session…' });
         let lastPct = 0;
         await this.controller.join(

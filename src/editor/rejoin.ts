@@ -29,6 +29,8 @@ import type { SessionController } from './controller';
 const REFRESH_MS = 15_000;
 /** How often a window in a session looks whether another window has taken its folder's session over. */
 const CLAIM_CHECK_MS = 2000;
+/** How long a window waits for another one to leave the folder's session before opening its own. */
+const TAKEOVER_MS = 10_000;
 /** A note older than this is from a window closed a while ago, not a reload. */
 const MAX_AGE_MS = 3 * 60_000;
 /**
@@ -47,6 +49,19 @@ export interface Note {
   window?: string;
   /** When that window's session in this folder began: of two windows, the later one keeps it. */
   since?: number;
+  /** That window's extension host process. */
+  pid?: number;
+}
+
+/** Whether a process of this machine runs (a remote extension host that outlived its window does). */
+function running(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function isNote(v: unknown): v is Note {
@@ -100,6 +115,27 @@ export class SessionMemory implements vscode.Disposable {
     return note;
   }
 
+  /**
+   * Before a session opens in `folder`: when another window's session runs there (its note fresh,
+   * its extension host running), claims the folder and waits until that window has left (at most
+   * TAKEOVER_MS), so that two windows never mirror into one folder at once. Whether it waited.
+   */
+  async takeOver(folder: string, onWait: () => void = () => undefined): Promise<boolean> {
+    const note = await this.read(folder);
+    if (!note?.window || note.window === this.window || this.now() - note.at > MAX_AGE_MS || !running(note.pid)) return false;
+    onWait();
+    this.logger.info(`another window's session runs in ${folder}: it is asked to leave it to this one`);
+    const at = this.now();
+    await this.serially(() => this.write({ ...note, at, window: this.window, since: at, pid: process.pid }));
+    const left = this.leftFile(folder, note.window);
+    for (const until = Date.now() + TAKEOVER_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+      // Left, or its host ended meanwhile (a window that was closing as this one opened).
+      if (!running(note.pid) || (await fs.access(left).then(() => true, () => false))) break;
+    }
+    await fs.rm(left, { force: true });
+    return true;
+  }
+
   /** Says whether the session about to run was started here or joined. */
   expect(role: Note['role']): void {
     this.nextRole = role;
@@ -127,7 +163,16 @@ export class SessionMemory implements vscode.Disposable {
   }
 
   private file(folder: string): string {
-    return path.join(this.dir, `${createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 24)}.json`);
+    return path.join(this.dir, `${this.key(folder)}.json`);
+  }
+
+  /** Made by `window` once it has left the folder's session to a window that took it over. */
+  private leftFile(folder: string, window: string): string {
+    return path.join(this.dir, `${this.key(folder)}.${window}.left`);
+  }
+
+  private key(folder: string): string {
+    return createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 24);
   }
 
   private async read(folder: string): Promise<Note | undefined> {
@@ -157,7 +202,7 @@ export class SessionMemory implements vscode.Disposable {
     this.endTimer = undefined;
     if (this.noted?.folder === session.root && this.noted.code === session.code && this.timer) return;
     const at = this.now();
-    this.noted = { folder: session.root, code: session.code, role: this.nextRole, at, window: this.window, since: at };
+    this.noted = { folder: session.root, code: session.code, role: this.nextRole, at, window: this.window, since: at, pid: process.pid };
     this.nextRole = 'joined';
     void this.touch();
     this.stop();
@@ -180,7 +225,11 @@ export class SessionMemory implements vscode.Disposable {
     this.logger.info(`another window's session in ${mine.folder} began after this one's: this window leaves it there`);
     this.stop();
     this.noted = undefined;
-    void this.controller.leave().finally(() => this.onSuperseded(mine.folder));
+    void this.controller
+      .leave()
+      .then(() => fs.writeFile(this.leftFile(mine.folder, this.window), ''))
+      .catch((err: Error) => this.logger.warn(`leaving the session to another window: ${err.message}`))
+      .finally(() => this.onSuperseded(mine.folder));
     return true;
   }
 
