@@ -14,6 +14,8 @@ import type { Logger } from '../session/log';
 import { silentLogger } from '../session/log';
 import { DisposableStore, listen, timeout, toDisposable } from '../session/disposable';
 import { DiskRecord, sessionTag } from '../sync/disk-state';
+import { FolderClaim } from '../sync/folder-claim';
+import { folderStateDir, stateRoot } from '../sync/state-dir';
 import { isEmptyOrMissingDir } from '../sync/fsutil';
 import { FileHistory } from '../sync/history';
 import { removeTempLitter } from '../sync/litter';
@@ -50,6 +52,11 @@ export interface PeerOptions {
    * a restarted peer merge what changed while it was down. Default: stateRoot().
    */
   stateDir?: string;
+  /**
+   * Another peer of this machine opened a session in this folder later: this one has stopped
+   * mirroring it and left its session (folder-claim.ts); `message` says so.
+   */
+  onFolderTaken?: (message: string) => void;
   excludes?: string[];
   /** This peer's sharing policy: larger files of its folder are left out (reported). */
   maxFileSize?: number;
@@ -112,6 +119,25 @@ export class FolderError extends Error {
 export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const logger = options.logger ?? silentLogger;
   if (options.mode === 'join' && !options.code) throw new SessionCodeError('Enter the session code you were given.', 'empty');
+  // One peer per folder: another one mirroring it lets go first (it would double every change).
+  const losing: Losing = {};
+  const onLost = (by: { pid: number }) => (losing.lose ? losing.lose(by) : (losing.early = by));
+  const claim = await FolderClaim.take(folderStateDir(options.dir, options.stateDir ?? stateRoot()), options.dir, { logger, onLost });
+  try {
+    return await startClaimed(options, logger, claim, losing);
+  } catch (err) {
+    await claim.release();
+    throw err;
+  }
+}
+
+/** What to do when another peer claims the folder, and whether it did before that was known. */
+interface Losing {
+  lose?: (by: { pid: number }) => void;
+  early?: { pid: number };
+}
+
+async function startClaimed(options: PeerOptions, logger: Logger, claim: FolderClaim, losing: Losing): Promise<RunningPeer> {
   // What this folder held when last in sync with this session (sharing starts a new session).
   const record = await DiskRecord.open(options.dir, { session: sessionTag(options.code ?? ''), stateDir: options.stateDir, logger });
   try {
@@ -171,17 +197,23 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   // A rotated code is the same session: a rejoin with the new code (after a reload) finds this record.
   const onRekeyed = (code: string) => record.retag(sessionTag(code));
   session.on('rekeyed', onRekeyed);
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    session.off('rekeyed', onRekeyed);
-    await mirror.close();
-    await record.close();
-    presence.dispose();
-    workspace.close();
-    await session.leave();
+  // Once, however many ask: a second caller waits for the same closing.
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      session.off('rekeyed', onRekeyed);
+      await mirror.close();
+      await record.close();
+      await claim.release(); // the folder is free: the peer that claimed it waits for this
+      presence.dispose();
+      workspace.close();
+      await session.leave();
+    })());
+  losing.lose = (by) => {
+    const message = `Another Hyperpair (process ${by.pid}) opened a session in ${options.dir}: this one has left its session there, so that changes are not doubled. Your files stay on disk.`;
+    void close().finally(() => options.onFolderTaken?.(message));
   };
+  if (losing.early) losing.lose(losing.early);
   try {
     let report: ScanReport | undefined;
     let joined: MaterializeResult | undefined;

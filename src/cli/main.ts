@@ -2,6 +2,7 @@
 import { SessionCodeError } from '../session/session';
 import { escapeUntrusted } from '../session/untrusted';
 import { FolderError } from '../app/peer';
+import { FolderTakenError } from '../sync/folder-claim';
 import { USAGE, UsageError, parseCli } from './args';
 import { runRestore } from './restore';
 import { createOutput, runPeer, runRelay } from './run';
@@ -58,17 +59,21 @@ async function main(argv: string[]): Promise<number> {
     })();
     return stopping;
   };
+  let end: (code: number) => void = () => undefined;
   const exited = new Promise<number>((resolve) => {
+    end = resolve;
     process.once('SIGINT', () => void stop('SIGINT').then(resolve));
     process.once('SIGTERM', () => void stop('SIGTERM').then(resolve));
   });
+  // Another Hyperpair took the folder over: this one has left its session, and exits.
+  const taken = () => void stop('another Hyperpair took the folder over').then(() => end(1));
   // Only now, with the handlers in place: a signal right after the first line must not kill us.
-  starting = cmd.command === 'relay' ? runRelay(cmd, out) : runPeer(cmd, out, abort.signal);
+  starting = cmd.command === 'relay' ? runRelay(cmd, out) : runPeer(cmd, out, abort.signal, process.stdin, taken);
   try {
     await starting;
   } catch (err) {
     if (abort.signal.aborted) return exited;
-    const known = err instanceof UsageError || err instanceof SessionCodeError || err instanceof FolderError;
+    const known = err instanceof UsageError || err instanceof SessionCodeError || err instanceof FolderError || err instanceof FolderTakenError;
     process.stderr.write(`hyperpair: ${escapeUntrusted((err as Error).message)}\n`);
     return known ? 2 : 1;
   }

@@ -39,7 +39,7 @@ export function createOutput(json: boolean, write: (s: string) => void = (s) => 
   };
 }
 
-export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal, input: Readable = process.stdin): Promise<RunningPeer> {
+export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal, input: Readable = process.stdin, onFolderTaken: () => void = () => undefined): Promise<RunningPeer> {
   const logger = createStreamLogger(cmd.logLevel);
   const dir = path.resolve(cmd.dir);
   const name = cmd.name ?? safeUser();
@@ -63,6 +63,10 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
     logger,
     signal,
     onWaiting: (message) => out.line(message, { event: 'waiting', message }),
+    onFolderTaken: (message) => {
+      out.line(`! ${message}`, { event: 'folder-taken', message });
+      onFolderTaken();
+    },
     // From the start: a join into a folder with files tells which of them it kept as conflict copies
     // before startPeer resolves (those lines were lost when listened to after it).
     onWorkspace: (workspace) => {

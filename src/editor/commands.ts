@@ -47,9 +47,7 @@ export class Commands extends Disposable {
     super();
     const reg = (id: string, fn: (...args: never[]) => unknown) =>
       this.registerAll(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => fn(...args))));
-    this.memory = new SessionMemory(context.globalStorageUri.fsPath, controller, logger, (folder) => {
-      void vscode.window.showInformationMessage(`Hyperpair: the session in ${path.basename(folder)} continues in another window of this folder; this window has left it.`);
-    });
+    this.memory = new SessionMemory(context.globalStorageUri.fsPath, controller, logger);
     this.registerAll(this.memory);
     reg('hyperpair.startSession', () => this.start());
     reg('hyperpair.joinSession', (args?: JoinArgs) => this.join(args));
@@ -128,16 +126,10 @@ export class Commands extends Disposable {
           if (choice === 'Copy Code') void this.copy('code', code);
           if (choice === 'Copy Invite Link') void this.copy('link', code);
         });
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Hyperpair: sharing the folder' }, async (progress) => {
-      await this.takeOver(folder.uri.fsPath, progress);
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Hyperpair: sharing the folder' }, (progress) => {
       this.memory.expect('started');
       return this.controller.start(folder.uri.fsPath, announce, (s) => progress.report({ message: `${s.files} files, ${formatSize(s.bytes)} so far` }));
     });
-  }
-
-  /** Waits for another window's session in this folder to end, saying so meanwhile. */
-  private async takeOver(folder: string, progress: vscode.Progress<{ message?: string }>): Promise<void> {
-    await this.memory.takeOver(folder, () => progress.report({ message: 'another window of this folder is leaving its session…' }));
   }
 
   private async join(args?: JoinArgs): Promise<void> {
@@ -168,7 +160,6 @@ export class Commands extends Disposable {
       { location: vscode.ProgressLocation.Notification, title: 'Hyperpair: joining', cancellable: true },
       async (progress, token) => {
         token.onCancellationRequested(() => (cancelled = true));
-        await this.takeOver(folder, progress);
         progress.report({ message: 'looking for the session…' });
         let lastPct = 0;
         await this.controller.join(

@@ -103,6 +103,10 @@ export class SessionController implements vscode.Disposable {
         storageDir: this.storageDir,
         cleanTexts: this.cleanTexts,
         cleanNotebooks: this.cleanNotebooks,
+        onFolderTaken: (message) => {
+          this.logger.warn(message);
+          void this.leave().then(() => vscode.window.showWarningMessage(`Hyperpair: ${message}`));
+        },
       });
       this.adopt(running);
       return running;

@@ -11,12 +11,10 @@
  * A file, not workspaceState and SecretStorage: code-server's web workbench keeps those in the browser
  * and had not stored them when the page reloaded; the extension host's own disk is there at once.
  *
- * The note is also this folder's claim: one window at a time runs its session. A remote extension host
- * (code-server, SSH) can outlive its window: when the reload's shutdown fails, the server keeps the old
- * host for its reconnection grace time (hours), and its session went on as a second "you" mirroring
- * into the same folder. Each window names itself in the note; a window whose session began earlier
- * than the one the note names leaves its session and says so (`onSuperseded`), and never deletes the
- * other window's note.
+ * Each window names itself in its note. Two windows can have run a session in one folder one after
+ * the other: a remote extension host (code-server, SSH) can outlive its window, and a second tab on the
+ * folder rejoins from the note. The folder's claim (sync/folder-claim.ts) makes the earlier one leave;
+ * here, a window never deletes nor writes over the note of a window whose session began later.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -27,10 +25,6 @@ import type { SessionController } from './controller';
 
 /** How often the note is refreshed while a session runs. */
 const REFRESH_MS = 15_000;
-/** How often a window in a session looks whether another window has taken its folder's session over. */
-const CLAIM_CHECK_MS = 2000;
-/** How long a window waits for another one to leave the folder's session before opening its own. */
-const TAKEOVER_MS = 10_000;
 /** A note older than this is from a window closed a while ago, not a reload. */
 const MAX_AGE_MS = 3 * 60_000;
 /**
@@ -45,23 +39,10 @@ export interface Note {
   /** Whether this window started the session or joined it (a rejoin is a join either way). */
   role: 'started' | 'joined';
   at: number;
-  /** The window (extension host) whose session this is; absent in notes written before claims. */
+  /** The window (extension host) whose session this is; absent in notes of older versions. */
   window?: string;
-  /** When that window's session in this folder began: of two windows, the later one keeps it. */
+  /** When that window's session in this folder began: of two windows, the later one's note stays. */
   since?: number;
-  /** That window's extension host process. */
-  pid?: number;
-}
-
-/** Whether a process of this machine runs (a remote extension host that outlived its window does). */
-function running(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function isNote(v: unknown): v is Note {
@@ -69,7 +50,7 @@ function isNote(v: unknown): v is Note {
   return typeof n === 'object' && n !== null && typeof n.folder === 'string' && typeof n.code === 'string' && typeof n.at === 'number' && (n.role === 'started' || n.role === 'joined');
 }
 
-/** Whether `mine` must give its folder's session up to the window that wrote `onDisk`. */
+/** Whether the note `onDisk` is of a window whose session in the folder began after `mine`'s. */
 export function supersedes(onDisk: Note | undefined, mine: Note): boolean {
   if (!onDisk?.window || onDisk.window === mine.window || path.resolve(onDisk.folder) !== path.resolve(mine.folder)) return false;
   const theirs = onDisk.since ?? 0;
@@ -79,7 +60,6 @@ export function supersedes(onDisk: Note | undefined, mine: Note): boolean {
 
 export class SessionMemory implements vscode.Disposable {
   private timer: NodeJS.Timeout | undefined;
-  private claimTimer: NodeJS.Timeout | undefined;
   private endTimer: NodeJS.Timeout | undefined;
   private readonly subscription: vscode.Disposable;
   private noted: Note | undefined;
@@ -96,8 +76,6 @@ export class SessionMemory implements vscode.Disposable {
     storageDir: string,
     private readonly controller: SessionController,
     private readonly logger: Logger,
-    /** Another window took this folder's session over: this one has left it. */
-    private readonly onSuperseded: (folder: string) => void = () => undefined,
     private readonly now: () => number = Date.now,
   ) {
     this.dir = path.join(storageDir, 'rejoin');
@@ -113,27 +91,6 @@ export class SessionMemory implements vscode.Disposable {
       return undefined;
     }
     return note;
-  }
-
-  /**
-   * Before a session opens in `folder`: when another window's session runs there (its note fresh,
-   * its extension host running), claims the folder and waits until that window has left (at most
-   * TAKEOVER_MS), so that two windows never mirror into one folder at once. Whether it waited.
-   */
-  async takeOver(folder: string, onWait: () => void = () => undefined): Promise<boolean> {
-    const note = await this.read(folder);
-    if (!note?.window || note.window === this.window || this.now() - note.at > MAX_AGE_MS || !running(note.pid)) return false;
-    onWait();
-    this.logger.info(`another window's session runs in ${folder}: it is asked to leave it to this one`);
-    const at = this.now();
-    await this.serially(() => this.write({ ...note, at, window: this.window, since: at, pid: process.pid }));
-    const left = this.leftFile(folder, note.window);
-    for (const until = Date.now() + TAKEOVER_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
-      // Left, or its host ended meanwhile (a window that was closing as this one opened).
-      if (!running(note.pid) || (await fs.access(left).then(() => true, () => false))) break;
-    }
-    await fs.rm(left, { force: true });
-    return true;
   }
 
   /** Says whether the session about to run was started here or joined. */
@@ -163,16 +120,7 @@ export class SessionMemory implements vscode.Disposable {
   }
 
   private file(folder: string): string {
-    return path.join(this.dir, `${this.key(folder)}.json`);
-  }
-
-  /** Made by `window` once it has left the folder's session to a window that took it over. */
-  private leftFile(folder: string, window: string): string {
-    return path.join(this.dir, `${this.key(folder)}.${window}.left`);
-  }
-
-  private key(folder: string): string {
-    return createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 24);
+    return path.join(this.dir, `${createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 24)}.json`);
   }
 
   private async read(folder: string): Promise<Note | undefined> {
@@ -202,35 +150,11 @@ export class SessionMemory implements vscode.Disposable {
     this.endTimer = undefined;
     if (this.noted?.folder === session.root && this.noted.code === session.code && this.timer) return;
     const at = this.now();
-    this.noted = { folder: session.root, code: session.code, role: this.nextRole, at, window: this.window, since: at, pid: process.pid };
+    this.noted = { folder: session.root, code: session.code, role: this.nextRole, at, window: this.window, since: at };
     this.nextRole = 'joined';
     void this.touch();
     this.stop();
     this.timer = setInterval(() => void this.touch(), REFRESH_MS);
-    this.claimTimer = setInterval(() => void this.serially(async () => void (await this.checkClaim())), CLAIM_CHECK_MS);
-  }
-
-  /**
-   * Leaves the session if the note now names a window whose session here began later (whether it
-   * did); puts this window's note back if an earlier one wrote over it.
-   */
-  private async checkClaim(): Promise<boolean> {
-    const mine = this.noted;
-    if (!mine || this.controller.session?.root !== mine.folder) return false;
-    const onDisk = await this.read(mine.folder);
-    if (!supersedes(onDisk, mine)) {
-      if (onDisk && onDisk.window !== mine.window) await this.write(mine);
-      return false;
-    }
-    this.logger.info(`another window's session in ${mine.folder} began after this one's: this window leaves it there`);
-    this.stop();
-    this.noted = undefined;
-    void this.controller
-      .leave()
-      .then(() => fs.writeFile(this.leftFile(mine.folder, this.window), ''))
-      .catch((err: Error) => this.logger.warn(`leaving the session to another window: ${err.message}`))
-      .finally(() => this.onSuperseded(mine.folder));
-    return true;
   }
 
   private serially(op: () => Promise<void>): Promise<void> {
@@ -239,12 +163,12 @@ export class SessionMemory implements vscode.Disposable {
     return this.io;
   }
 
-  /** Refreshes the note's time, unless another window's session has taken the folder over. */
+  /** Refreshes the note's time, unless a window whose session here began later has written its own. */
   private touch(): Promise<void> {
     return this.serially(async () => {
       const note = this.noted;
       if (!note || this.controller.session?.root !== note.folder) return; // forgotten meanwhile
-      if (await this.checkClaim()) return;
+      if (supersedes(await this.read(note.folder), note)) return;
       note.at = this.now();
       await this.write(note);
     });
@@ -265,8 +189,6 @@ export class SessionMemory implements vscode.Disposable {
 
   private stop(): void {
     clearInterval(this.timer);
-    clearInterval(this.claimTimer);
     this.timer = undefined;
-    this.claimTimer = undefined;
   }
 }

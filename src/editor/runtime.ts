@@ -50,6 +50,8 @@ export interface OpenOptions {
   /** (share) Peers can join now; the folder is still being read (its progress: onScanProgress). */
   onSessionOpen?: (code: string) => void;
   onScanProgress?: (s: { files: number; bytes: number }) => void;
+  /** Another Hyperpair of this machine opened a session in this folder: this one has stopped mirroring it. */
+  onFolderTaken?: (message: string) => void;
   cancel?: vscode.CancellationToken;
   /** What open documents held when last clean: unsaved changes made before they are bound are the person's. */
   cleanTexts?: CleanTexts;
@@ -133,6 +135,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       onWaiting: options.onWaiting,
       onSessionOpen: options.onSessionOpen,
       onScanProgress: options.onScanProgress,
+      onFolderTaken: options.onFolderTaken,
       // From the start, as the notices: the first copy tells which files nobody could send.
       onWorkspace: (workspace) => {
         workspace.on('notice', (message) => {

@@ -110,7 +110,8 @@ editorTest('a second window on B\'s folder takes its session over; the first lea
   const second = await b.openSecondWindow();
   try {
     await until(async () => (await b.testApi<string>('state')) === 'connected', 'the second window in the session', 120_000);
-    const told = first.locator('.notifications-toasts .notification-toast', { hasText: 'continues in another window' });
+    // Told by the folder's claim (folder-claim.ts): one peer per folder.
+    const told = first.locator('.notifications-toasts .notification-toast', { hasText: 'this one has left its session there' });
     await told.first().waitFor({ state: 'visible', timeout: 60_000 });
     await oneBobAtA();
     // And edits flow between A and B's second window, to B's disk.
