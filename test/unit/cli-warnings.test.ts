@@ -135,3 +135,26 @@ function execChmod(root: string, mode: number): void {
   fs.chmodSync(root, mode);
   for (const d of fs.readdirSync(root, { withFileTypes: true })) if (d.isDirectory()) execChmod(path.join(root, d.name), mode);
 }
+
+test('a second headless peer started in a folder takes it over: the first says so and exits with status 1', async () => {
+  const src = tempDir();
+  writeTree(src, { 'a.txt': 'a\n' });
+  const sharer = cli(['share', src, ...net_()]);
+  try {
+    await waitFor(() => /^Keeping the folder in sync/m.test(sharer.stdout()), 'the share', 60_000);
+    const code = /^Session code: (\S+)$/m.exec(sharer.stdout())![1];
+    const dest = path.join(tempDir(), 'joined');
+    const first = cli(['join', code, dest, ...net_()]);
+    await waitFor(() => /^Keeping the folder in sync/m.test(first.stdout()), 'the first join', 60_000);
+    const second = cli(['join', code, dest, ...net_()]);
+    const exited = await Promise.race([first.exit, new Promise<'running'>((r) => setTimeout(() => r('running'), 30_000))]);
+    assert.equal(exited, 1, `the first joiner: ${first.stdout()}${first.stderr()}`);
+    assert.match(first.stdout(), new RegExp(`^! Another Hyperpair \\(process ${second.child.pid}\\) opened a session in .*joined: this one has left its session there`, 'm'));
+    await waitFor(() => /^Keeping the folder in sync/m.test(second.stdout()), 'the second join', 60_000);
+    fs.appendFileSync(path.join(dest, 'a.txt'), 'once\n');
+    await waitFor(() => fs.readFileSync(path.join(src, 'a.txt'), 'utf8') === 'a\nonce\n', 'the line at the sharer, once', 30_000);
+    assert.equal(await stop(second), 0);
+  } finally {
+    assert.equal(await stop(sharer), 0);
+  }
+});
