@@ -122,7 +122,9 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   // One peer per folder: another one mirroring it lets go first (it would double every change).
   const losing: Losing = {};
   const onLost = (by: { pid: number }) => (losing.lose ? losing.lose(by) : (losing.early = by));
-  const claim = await FolderClaim.take(folderStateDir(options.dir, options.stateDir ?? stateRoot()), options.dir, { logger, onLost });
+  // By the folder's real path: two paths to one folder (a symbolic link) are one folder.
+  const real = await fs.realpath(options.dir).catch(() => options.dir);
+  const claim = await FolderClaim.take(folderStateDir(real, options.stateDir ?? stateRoot()), options.dir, { logger, onLost });
   try {
     return await startClaimed(options, logger, claim, losing);
   } catch (err) {

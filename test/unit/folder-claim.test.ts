@@ -24,8 +24,11 @@ test('a second peer opened in a folder takes it over: the first leaves and is to
   const first = await startPeer({ mode: 'share', dir: a, name: 'first', network: net.network, onFolderTaken: (m) => told.push(m) });
   const c = path.join(tempDir(), 'c');
   const elsewhere = await startPeer({ mode: 'join', code: first.code, dir: c, name: 'elsewhere', network: net.network });
-  // As a headless peer started in the folder a VS Code window has in the session (or the other way).
-  const second = await startPeer({ mode: 'join', code: first.code, dir: a, name: 'second', network: net.network });
+  // As a headless peer started in the folder a VS Code window has in the session (or the other way),
+  // by another path to it.
+  const link = path.join(tempDir(), 'link');
+  fs.symlinkSync(a, link);
+  const second = await startPeer({ mode: 'join', code: first.code, dir: link, name: 'second', network: net.network, force: true });
   try {
     await waitFor(() => told.length === 1, 'the first peer told');
     assert.match(told[0], /Another Hyperpair \(process \d+\) opened a session in .*: this one has left its session there/);
