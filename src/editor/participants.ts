@@ -54,6 +54,11 @@ export interface ParticipantSource {
   isDelegate?(peerId: string): boolean;
   /** The person in the session's call, if they are in it (as far as this editor hears). */
   callMark?(peerId: string): CallMark | undefined;
+  /**
+   * The shared cell an open notebook's cell shows, as its binding maps them. A cell's metadata id can
+   * lag behind (VS Code gives a new cell an id of its own first), so follow asks here first.
+   */
+  cellIdOf?(cell: vscode.NotebookCell): string | undefined;
 }
 
 /** Longest file path shown in the view, in characters (the middle gives way). */
@@ -288,7 +293,7 @@ export class ParticipantsView extends Disposable implements vscode.TreeDataProvi
       const notebook = await vscode.workspace.openNotebookDocument(uri);
       editor = await vscode.window.showNotebookDocument(notebook, { preserveFocus: keepFocus, preview: false });
     }
-    const index = cellId === undefined ? -1 : editor.notebook.getCells().findIndex((c) => metadataId(c) === cellId);
+    const index = cellId === undefined ? -1 : editor.notebook.getCells().findIndex((c) => (this.source.cellIdOf?.(c) ?? metadataId(c)) === cellId);
     if (index < 0) return;
     const range = new vscode.NotebookRange(index, index + 1);
     const selection = editor.selections[0]; // undefined while the editor has no selection at all

@@ -253,6 +253,7 @@ export async function openSession(options: OpenOptions): Promise<RunningSession>
       isOwner: () => access.canManage,
       isDelegate: (id) => delegation.isDelegate(id),
       callMark: (id) => call.markOf(id),
+      cellIdOf: (cell) => notebooks.cellIdOf(cell),
     },
     peer.workspace,
     options.root,
