@@ -366,7 +366,10 @@ editorTest('following a collaborator into a notebook opens it in the notebook ed
   };
   await until(shows(code[0].i), 'B to follow Alice into the notebook, to her cell', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(view)}`));
   await a.agent('selectInCell', NB, code[1].c.id!, 0, 0);
-  await until(shows(code[1].i), 'B to follow Alice to her next cell', 30_000).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(view)}`));
+  await until(shows(code[1].i), 'B to follow Alice to her next cell', 30_000).catch(async (err: Error) => {
+    const ids = async (e: Editor) => (await e.agent<{ cells: Array<{ id: string | null; modelId: string | null }> }>('notebookCells', NB)).cells.map((c) => `${c.id}/${c.modelId}`);
+    assert.fail(`${err.message}: ${JSON.stringify(view)}; Alice in ${code[1].c.id}; cells (metadata id/shared id) A ${(await ids(a)).join(' ')}, B ${(await ids(b)).join(' ')}`);
+  });
   assert.notEqual(await b.testApi('following'), null, 'still following');
   assert.equal((await b.agent<{ tabs: unknown[] }>('notebookView')).tabs.length, 1, 'one notebook tab (never its JSON as text)');
   assert.ok(!(await b.agent<Array<{ path: string }>>('tabs')).some((t) => t.path === NB), 'no text tab of the .ipynb');

@@ -86,6 +86,8 @@ export function notebookHandlers(uriOf: (rel: string) => vscode.Uri): Record<str
           language: c.document.languageId,
           text: c.document.getText(),
           id: (c.metadata as { id?: unknown }).id ?? null,
+          // The shared cell it shows, as the binding maps it (the metadata id can lag behind).
+          modelId: cellIdOf(c) ?? null,
         })),
       };
     },
