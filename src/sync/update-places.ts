@@ -62,7 +62,9 @@ export class UpdatePlaces {
   placeOf(s: Struct, depth = 0): Place | undefined {
     if (depth > MAX_DEPTH) throw new Error('types nested too deep');
     const chain: Struct[] = [];
-    const onChain = new Set<Struct>();
+    // A set of the chain only once it is long: most chains end at once or after a step or two, and a
+    // set per call was garbage made for each of an index update's items.
+    let onChain: Set<Struct> | undefined;
     let at = s;
     let place: Place | null;
     for (;;) {
@@ -71,7 +73,7 @@ export class UpdatePlaces {
         place = known;
         break;
       }
-      if (onChain.has(at)) {
+      if (chain.length <= 8 ? chain.includes(at) : (onChain ??= new Set(chain)).has(at)) {
         place = null; // items waiting on each other: Yjs cannot integrate them either
         break;
       }
@@ -81,7 +83,7 @@ export class UpdatePlaces {
         break;
       }
       chain.push(at);
-      onChain.add(at);
+      onChain?.add(at);
       at = step.via;
     }
     for (const c of chain) this.memo.set(c, place);
