@@ -21,6 +21,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../session/log';
+import { writeWhole } from '../sync/state-dir';
 import type { SessionController } from './controller';
 
 /** How often the note is refreshed while a session runs. */
@@ -170,21 +171,10 @@ export class SessionMemory implements vscode.Disposable {
       if (!note || this.controller.session?.root !== note.folder) return; // forgotten meanwhile
       if (supersedes(await this.read(note.folder), note)) return;
       note.at = this.now();
-      await this.write(note);
-    });
-  }
-
-  /** Writes the note whole: only the owner can read it (it holds the session code). */
-  private async write(note: Note): Promise<void> {
-    const file = this.file(note.folder);
-    const tmp = `${file}.${process.pid}.${this.window}.tmp`;
-    try {
+      // Only the owner can read it: it holds the session code.
       await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-      await fs.writeFile(tmp, JSON.stringify(note), { mode: 0o600 });
-      await fs.rename(tmp, file);
-    } finally {
-      await fs.rm(tmp, { force: true });
-    }
+      await writeWhole(this.file(note.folder), JSON.stringify(note), 0o600);
+    });
   }
 
   private stop(): void {

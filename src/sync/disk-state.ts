@@ -13,11 +13,10 @@
  * read from disk but nobody received before it stopped still reach the session when it restarts.
  * Written atomically (temporary file, rename) and debounced, so a crash leaves a whole record.
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { folderStateDir, nameFolder, stateRoot } from './state-dir';
+import { folderStateDir, nameFolder, stateRoot, writeWhole } from './state-dir';
 import { RECORD_FILE, RECORD_VERSION } from './record-key';
 
 export { sessionTag, wasSyncedBefore } from './record-key';
@@ -336,7 +335,7 @@ export class DiskRecord {
     await inParallel([...docs], async ([id, update]) => {
       const file = path.join(this.dir, 'docs', id);
       if (update) {
-        await writeAtomically(file, update);
+        await writeWhole(file, update, 0o600);
         this.storedDocs.add(id);
       } else {
         await fs.rm(file, { force: true });
@@ -348,7 +347,7 @@ export class DiskRecord {
     // missing one is (record-texts.ts).
     await this.texts.store(newTexts);
     await nameFolder(this.dir, this.folder);
-    await writeAtomically(path.join(this.dir, RECORD_FILE), list);
+    await writeWhole(path.join(this.dir, RECORD_FILE), list, 0o600);
     // Texts no file refers to any more go only after the new list is in place.
     await this.texts.prune(wanted);
   }
@@ -362,13 +361,3 @@ async function inParallel<T>(items: T[], fn: (item: T) => Promise<void>, width =
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
 
-async function writeAtomically(file: string, data: string | Uint8Array): Promise<void> {
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await fs.writeFile(temp, data, { mode: 0o600 });
-    await fs.rename(temp, file);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw err;
-  }
-}

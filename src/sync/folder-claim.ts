@@ -14,6 +14,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Logger } from '../session/log';
+import { writeWhole } from './state-dir';
 
 interface ClaimRecord {
   id: string;
@@ -171,9 +172,7 @@ export class FolderClaim {
 
   private async write(): Promise<void> {
     const record: ClaimRecord = { id: this.id, pid: process.pid, host: os.hostname(), since: this.since, at: Date.now() };
-    const temp = `${this.file()}.${this.id}.tmp`;
-    await fs.writeFile(temp, JSON.stringify(record));
-    await fs.rename(temp, this.file());
+    await writeWhole(this.file(), JSON.stringify(record));
   }
 
   private serially(op: () => Promise<void>): Promise<void> {

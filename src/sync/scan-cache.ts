@@ -8,12 +8,11 @@
  * rename-over changes the inode. A file changed within the same clock tick as the scan could keep all
  * four; such an entry ("racy", as git calls it) is not trusted the next time.
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
 import { isHash } from './hash';
-import { folderStateDir, stateRoot } from './state-dir';
+import { folderStateDir, stateRoot, writeWhole } from './state-dir';
 
 type Row = [size: number, mtimeMs: number, ctimeMs: number, ino: number, hash: string];
 
@@ -103,9 +102,7 @@ export class ScanCache {
       }
       if (!this.dirty) return;
       await fs.mkdir(path.dirname(this.file), { recursive: true });
-      const temp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
-      await fs.writeFile(temp, JSON.stringify({ version: 1, files: Object.fromEntries(this.rows) }));
-      await fs.rename(temp, this.file);
+      await writeWhole(this.file, JSON.stringify({ version: 1, files: Object.fromEntries(this.rows) }));
     } finally {
       this.rows = new Map();
       this.seen.clear();

@@ -26,8 +26,17 @@ export function folderStateDir(folder: string, root = stateRoot()): string {
  * state folder's own name is only a hash). Written whole or not at all.
  */
 export async function nameFolder(stateDir: string, folder: string): Promise<void> {
-  const target = path.join(stateDir, 'folder.txt');
-  const temp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
-  await fs.writeFile(temp, path.resolve(folder) + '\n');
-  await fs.rename(temp, target);
+  await writeWhole(path.join(stateDir, 'folder.txt'), path.resolve(folder) + '\n');
+}
+
+/** Writes a state file whole or not at all: a temporary file beside it, renamed over it. */
+export async function writeWhole(file: string, data: string | Uint8Array, mode?: number): Promise<void> {
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await fs.writeFile(temp, data, { mode });
+    await fs.rename(temp, file);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw err;
+  }
 }
