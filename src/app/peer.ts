@@ -120,26 +120,18 @@ export async function startPeer(options: PeerOptions): Promise<RunningPeer> {
   const logger = options.logger ?? silentLogger;
   if (options.mode === 'join' && !options.code) throw new SessionCodeError('Enter the session code you were given.', 'empty');
   // One peer per folder: another one mirroring it lets go first (it would double every change).
-  const losing: Losing = {};
-  const onLost = (by: { pid: number }) => (losing.lose ? losing.lose(by) : (losing.early = by));
   // By the folder's real path: two paths to one folder (a symbolic link) are one folder.
   const real = await fs.realpath(options.dir).catch(() => options.dir);
-  const claim = await FolderClaim.take(folderStateDir(real, options.stateDir ?? stateRoot()), options.dir, { logger, onLost });
+  const claim = await FolderClaim.take(folderStateDir(real, options.stateDir ?? stateRoot()), options.dir, { logger });
   try {
-    return await startClaimed(options, logger, claim, losing);
+    return await startClaimed(options, logger, claim);
   } catch (err) {
     await claim.release();
     throw err;
   }
 }
 
-/** What to do when another peer claims the folder, and whether it did before that was known. */
-interface Losing {
-  lose?: (by: { pid: number }) => void;
-  early?: { pid: number };
-}
-
-async function startClaimed(options: PeerOptions, logger: Logger, claim: FolderClaim, losing: Losing): Promise<RunningPeer> {
+async function startClaimed(options: PeerOptions, logger: Logger, claim: FolderClaim): Promise<RunningPeer> {
   // What this folder held when last in sync with this session (sharing starts a new session).
   const record = await DiskRecord.open(options.dir, { session: sessionTag(options.code ?? ''), stateDir: options.stateDir, logger });
   try {
@@ -211,11 +203,10 @@ async function startClaimed(options: PeerOptions, logger: Logger, claim: FolderC
       workspace.close();
       await session.leave();
     })());
-  losing.lose = (by) => {
+  claim.onLost((by) => {
     const message = `Another Hyperpair (process ${by.pid}) opened a session in ${options.dir}: this one has left its session there, so that changes are not doubled. Your files stay on disk.`;
     void close().finally(() => options.onFolderTaken?.(message));
-  };
-  if (losing.early) losing.lose(losing.early);
+  });
   try {
     let report: ScanReport | undefined;
     let joined: MaterializeResult | undefined;

@@ -28,8 +28,6 @@ interface ClaimRecord {
 
 export interface ClaimOptions {
   logger: Logger;
-  /** Another peer claimed the folder later: this one must stop mirroring it. */
-  onLost: (by: { pid: number }) => void;
   /** How long to wait for the holder to let go. */
   waitMs?: number;
   /** How often the claim is checked (and, every few checks, refreshed). */
@@ -66,7 +64,9 @@ export class FolderClaim {
   private readonly since = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private checks = 0;
-  private lost = false;
+  /** The process of the peer that claimed the folder later, once one has. */
+  private lostTo: { pid: number } | undefined;
+  private onLostListener: ((by: { pid: number }) => void) | undefined;
   private closed = false;
   /** One file operation at a time: a release never races a refresh that would undo it. */
   private io: Promise<unknown> = Promise.resolve();
@@ -97,6 +97,15 @@ export class FolderClaim {
     claim.timer = setInterval(() => void claim.serially(() => claim.check()), options.checkMs ?? 1000);
     claim.timer.unref?.();
     return claim;
+  }
+
+  /**
+   * Another peer claimed the folder later: this one must stop mirroring it. Told at once if that
+   * happened already (while the peer was still starting).
+   */
+  onLost(listener: (by: { pid: number }) => void): void {
+    this.onLostListener = listener;
+    if (this.lostTo) listener(this.lostTo);
   }
 
   /** Lets go of the folder: its claim goes if it is still this one's, and its live file. */
@@ -139,13 +148,13 @@ export class FolderClaim {
   }
 
   private async check(): Promise<void> {
-    if (this.closed || this.lost) return;
+    if (this.closed || this.lostTo) return;
     const onDisk = await this.read();
     if (onDisk && onDisk.id !== this.id && (onDisk.since > this.since || (onDisk.since === this.since && onDisk.id > this.id))) {
-      this.lost = true;
+      this.lostTo = { pid: onDisk.pid };
       clearInterval(this.timer);
       this.options.logger.warn(`another Hyperpair (process ${onDisk.pid}) opened a session in ${this.folder}: this one stops mirroring it`);
-      this.options.onLost({ pid: onDisk.pid });
+      this.onLostListener?.(this.lostTo);
       return;
     }
     // Put back over an earlier claim written meanwhile, or refreshed now and then.

@@ -62,7 +62,7 @@ test('a holder that does not let go in time: a clear error, and this peer\'s cla
   fs.writeFileSync(claimFile(state), JSON.stringify(holder));
   fs.writeFileSync(path.join(state, `claim.abc1.${process.pid}.live`), '');
   await assert.rejects(
-    FolderClaim.take(state, '/some/folder', { logger: silentLogger, onLost: () => undefined, waitMs: 300 }),
+    FolderClaim.take(state, '/some/folder', { logger: silentLogger, waitMs: 300 }),
     (err: Error) => err instanceof FolderTakenError && /\/some\/folder is in a session of another Hyperpair \(process \d+\), which did not stop within 0.3 s/.test(err.message),
   );
   assert.equal(fs.existsSync(claimFile(state)), false, 'this claim withdrawn: the holder writes its own again at its next check');
@@ -79,7 +79,8 @@ test('no wait for a claim whose process has ended or that was not refreshed', as
     { id: 'stale', pid: process.pid, host: os.hostname(), since: 0, at: Date.now() - 10 * 60_000 },
   ]) {
     fs.writeFileSync(claimFile(state), JSON.stringify(holder));
-    const claim = await FolderClaim.take(state, '/some/folder', { logger: silentLogger, onLost: () => assert.fail('not lost') });
+    const claim = await FolderClaim.take(state, '/some/folder', { logger: silentLogger });
+    claim.onLost(() => assert.fail('not lost'));
     assert.notEqual(JSON.parse(fs.readFileSync(claimFile(state), 'utf8')).id, holder.id, 'claimed');
     await claim.release();
     assert.equal(fs.existsSync(claimFile(state)), false, 'released');
@@ -93,7 +94,8 @@ test('a state folder that cannot be written: no claim, and the peer still starts
   fs.writeFileSync(blocked, '');
   const warnings: string[] = [];
   const logger = { ...silentLogger, warn: (m: string) => void warnings.push(m) };
-  const claim = await FolderClaim.take(path.join(blocked, 'state'), '/some/folder', { logger, onLost: () => assert.fail('not lost') });
+  const claim = await FolderClaim.take(path.join(blocked, 'state'), '/some/folder', { logger });
+  claim.onLost(() => assert.fail('not lost'));
   await claim.release();
   assert.match(warnings.join('\n'), /could not claim \/some\/folder in .*; another peer in the folder would not be noticed/);
 });
