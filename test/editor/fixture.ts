@@ -178,19 +178,22 @@ export class Editor {
    * the page (code-server keeps it when the reload's shutdown fails) and answer meanwhile.
    */
   async reloadWindow(): Promise<void> {
-    const before = await this.host();
     // As the first load: the workbench can take over 30 s (Playwright's default) on a loaded machine.
-    await this.page.reload({ timeout: STARTUP_DEADLINE_MS });
-    await until(async () => ![undefined, before].includes(await this.host()), `${this.options.name}: the reloaded window's extension host`, STARTUP_DEADLINE_MS);
+    await this.inNewHost('the reloaded window', () => this.page.reload({ timeout: STARTUP_DEADLINE_MS }));
   }
 
   /** Opens this folder in a second window (a second tab), whose extension host then answers calls. */
   async openSecondWindow(): Promise<Page> {
-    const before = await this.host();
     const page = await this.context.newPage();
-    await page.goto(this.url, { timeout: STARTUP_DEADLINE_MS });
-    await until(async () => ![undefined, before].includes(await this.host()), `${this.options.name}: the second window's extension host`, STARTUP_DEADLINE_MS);
+    await this.inNewHost('the second window', () => page.goto(this.url, { timeout: STARTUP_DEADLINE_MS }));
     return page;
+  }
+
+  /** Does `open`, then waits until another extension host than the one before answers calls. */
+  private async inNewHost(what: string, open: () => Promise<unknown>): Promise<void> {
+    const before = await this.host();
+    await open();
+    await until(async () => ![undefined, before].includes(await this.host()), `${this.options.name}: ${what}'s extension host`, STARTUP_DEADLINE_MS);
   }
 
   /** Calls the in-editor agent (see agent/index.ts). */
