@@ -66,7 +66,10 @@ if (stallLog) {
   let last = t0;
   const stallTimer = setInterval(() => {
     const now = performance.now();
-    if (now - last > 60) fs.appendFileSync(stallLog, `${process.pid} at ${((last - t0) / 1000).toFixed(2)}s stalled ${(now - last - 10).toFixed(0)}ms\n`);
+    // The monotonic clock in µs is the clock of a --cpu-prof profile's timestamps (startTime, and
+    // timeDeltas added to it), so a stall can be found there exactly.
+    const began = process.hrtime.bigint() / 1000n - BigInt(Math.round((now - last) * 1000));
+    if (now - last > 60) fs.appendFileSync(stallLog, `${process.pid} at ${((last - t0) / 1000).toFixed(2)}s stalled ${(now - last - 10).toFixed(0)}ms (monotonic ${began} µs)\n`);
     last = now;
   }, 10);
   stallTimer.unref();
