@@ -75,6 +75,12 @@ export class RecordTexts {
   /** Texts kept one file each under texts/ by earlier versions: read, and removed when unused. */
   private readonly legacy = new Set<string>();
   private readonly io = new QuickIo();
+  /**
+   * Texts a known file came to refer to while the record's list of files is being made and
+   * written (beginList() to endList()): that list was taken before, so it cannot name them, and
+   * neither waiting() nor prune() may let go of them on its word.
+   */
+  private referredSince: Set<string> | undefined;
 
   constructor(
     /** The record's folder. */
@@ -103,6 +109,7 @@ export class RecordTexts {
   /** The known file for a text that stays on disk from now on (memory holds it until written). */
   cold(hash: string, size: number, text: string): ColdKnown {
     this.hold(hash, text);
+    this.referredSince?.add(hash);
     return new ColdKnown(hash, size, this);
   }
 
@@ -131,7 +138,24 @@ export class RecordTexts {
 
   /** A known file whose text the record holds, or holds in memory until its next write. */
   held(hash: string, size: number): ColdKnown | undefined {
-    return this.stored.has(hash) || this.pending.has(hash) ? new ColdKnown(hash, size, this) : undefined;
+    if (!this.stored.has(hash) && !this.pending.has(hash)) return undefined;
+    this.referredSince?.add(hash);
+    return new ColdKnown(hash, size, this);
+  }
+
+  /** The record's list of files was taken (one instant's known files): see `referredSince`. */
+  beginList(): void {
+    this.referredSince = new Set();
+  }
+
+  /** That list is written, and what it let go of is gone. */
+  endList(): void {
+    this.referredSince = undefined;
+  }
+
+  /** Whether a file may refer to `hash` without `wanted` (the list's hashes) knowing. */
+  private keep(hash: string, wanted: ReadonlySet<string>): boolean {
+    return wanted.has(hash) || this.offered.has(hash) || this.referredSince?.has(hash) === true;
   }
 
   /** The offered texts no known file holds now leave with the record's next write. */
@@ -169,7 +193,7 @@ export class RecordTexts {
    */
   waiting(wanted: ReadonlySet<string>): Map<string, string> {
     for (const [hash, text] of this.pending) {
-      if (wanted.has(hash) || this.offered.has(hash)) continue;
+      if (this.keep(hash, wanted)) continue;
       this.pending.delete(hash);
       this.pendingBytes -= text.length;
     }
@@ -193,7 +217,7 @@ export class RecordTexts {
   /** Removes from the record the texts that no file refers to (`wanted`) and that wait for no write. */
   async prune(wanted: ReadonlySet<string>): Promise<void> {
     for (const hash of [...this.stored]) {
-      if (wanted.has(hash) || this.pending.has(hash) || this.offered.has(hash)) continue;
+      if (this.keep(hash, wanted) || this.pending.has(hash)) continue;
       this.stored.delete(hash);
       this.pack.remove(hash);
       if (this.legacy.delete(hash)) await fs.rm(path.join(this.legacyDir, hash), { force: true });
