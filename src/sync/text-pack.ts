@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { contentHash } from './hash';
 import { QuickIo } from './quick-io';
+import { Slicer } from './slicer';
 
 export const PACK_FILE = 'texts.pack';
 const HEADER = 36;
@@ -130,23 +131,30 @@ export class TextPack {
         }
         throw err;
       }
+      const start = this.size;
       this.size += data.byteLength;
       for (const [hash, place] of hashes) {
         const had = this.places.get(hash);
         if (had) this.garbage += HEADER + had.length;
-        this.places.set(hash, place);
+        this.places.set(hash, { offset: start + place.offset, length: place.length });
         done(hash);
       }
       parts = [];
       bytes = 0;
       hashes = [];
     };
+    // A slice at a time: a joiner's record takes thousands of texts per append (80–110 ms in one
+    // turn at 30,000 files). Each entry's place is counted within its write, and placed after
+    // whatever the file held when that write was made.
+    const slicer = new Slicer();
+    let count = 0;
     for (const [hash, text] of texts) {
+      if ((++count & 31) === 0) await slicer.maybeYield();
       const body = Buffer.from(text, 'utf8');
       const header = Buffer.alloc(HEADER);
       header.write(hash, 0, 32, 'hex');
       header.writeUInt32LE(body.byteLength, 32);
-      hashes.push([hash, { offset: this.size + bytes + HEADER, length: body.byteLength }]);
+      hashes.push([hash, { offset: bytes + HEADER, length: body.byteLength }]);
       parts.push(header, body);
       bytes += HEADER + body.byteLength;
       if (bytes >= WRITE_BYTES) await write();
