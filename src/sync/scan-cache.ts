@@ -1,7 +1,10 @@
 /**
  * Sizes, times and content hashes of a folder's files from its last scan, so that the next start of
  * the same folder hashes only what changed. Kept in the folder's state folder (state-dir.ts), never
- * in the shared folder: `scan-cache.json` = `{version: 1, files: {path: [size, mtimeMs, ctimeMs, ino, hash]}}`.
+ * in the shared folder: `scan-cache.json`, a line `{"version":2}` and then a line per file, the JSON
+ * array `[path, size, mtimeMs, ctimeMs, ino, hash]` (read and written a slice of the event loop at a
+ * time: as one JSON object of 30,000 files each took 50–100 ms in one turn). Version 1, one object
+ * `{version: 1, files: {path: [size, mtimeMs, ctimeMs, ino, hash]}}`, is still read.
  *
  * A cached hash is used only when size, mtime, ctime and inode all still match: a write changes
  * ctime even when a tool restores mtime (`touch -r`, rsync -t, git checkout of an older blob), and a
@@ -12,11 +15,17 @@ import * as fs from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
 import { isHash } from './hash';
+import { Slicer } from './slicer';
 import { folderStateDir, stateRoot, writeWhole } from './state-dir';
 
 type Row = [size: number, mtimeMs: number, ctimeMs: number, ino: number, hash: string];
 
 const FILE = 'scan-cache.json';
+const HEADER = '{"version":2}';
+
+function isRow(row: unknown): row is Row {
+  return Array.isArray(row) && row.length === 5 && row.slice(0, 4).every((n) => typeof n === 'number') && isHash(row[4]);
+}
 /** Changes younger than this when recorded may share a timestamp with a later write. */
 const RACY_MS = 2000;
 
@@ -53,15 +62,39 @@ export class ScanCache {
   }
 
   private async read(): Promise<void> {
+    let raw: string;
     try {
-      const data = JSON.parse(await fs.readFile(this.file, 'utf8')) as { version?: number; files?: Record<string, unknown> };
+      raw = await fs.readFile(this.file, 'utf8');
+    } catch {
+      return; // none yet, or unreadable: every file is hashed
+    }
+    const lines = raw.split('\n');
+    if (lines[0] !== HEADER) return this.readVersion1(raw);
+    const slicer = new Slicer();
+    for (let i = 1; i < lines.length; i++) {
+      if ((i & 255) === 0) await slicer.maybeYield();
+      let row: unknown;
+      try {
+        row = lines[i] ? JSON.parse(lines[i]) : undefined;
+      } catch {
+        continue; // a damaged line: that file is hashed again
+      }
+      if (Array.isArray(row) && row.length === 6 && typeof row[0] === 'string') {
+        const [rel, ...rest] = row as [string, ...unknown[]];
+        if (isRow(rest)) this.rows.set(rel, rest);
+      }
+    }
+  }
+
+  /** The cache as an earlier version wrote it: one JSON object. */
+  private readVersion1(raw: string): void {
+    try {
+      const data = JSON.parse(raw) as { version?: number; files?: Record<string, unknown> };
       if (data.version === 1 && data.files && typeof data.files === 'object') {
-        for (const [rel, row] of Object.entries(data.files)) {
-          if (Array.isArray(row) && row.length === 5 && row.slice(0, 4).every((n) => typeof n === 'number') && isHash(row[4])) this.rows.set(rel, row as Row);
-        }
+        for (const [rel, row] of Object.entries(data.files)) if (isRow(row)) this.rows.set(rel, row);
       }
     } catch {
-      // none yet, or unreadable: every file is hashed
+      // unreadable: every file is hashed
     }
   }
 
@@ -101,8 +134,14 @@ export class ScanCache {
         }
       }
       if (!this.dirty) return;
+      const slicer = new Slicer();
+      const lines = [HEADER];
+      for (const [rel, row] of this.rows) {
+        if ((lines.length & 255) === 0) await slicer.maybeYield();
+        lines.push(JSON.stringify([rel, ...row]));
+      }
       await fs.mkdir(path.dirname(this.file), { recursive: true });
-      await writeWhole(this.file, JSON.stringify({ version: 1, files: Object.fromEntries(this.rows) }));
+      await writeWhole(this.file, lines.join('\n') + '\n');
     } finally {
       this.rows = new Map();
       this.seen.clear();

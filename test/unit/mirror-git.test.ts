@@ -114,7 +114,7 @@ test('a folder moved in during a session is shared, and the scan cache of the wh
   // The cache keeps no file changed within its racy window (2 s): these must be older.
   await waitFor(() => Date.now() - fs.statSync(path.join(elsewhere, 'new/deeper/y.txt')).ctimeMs > 2_100, 'the files older than the racy window', 10_000);
   const p = await peers.start({ mode: 'share', dir: root, name: 'a', stateDir });
-  const rows = () => Object.keys((JSON.parse(fs.readFileSync(path.join(folderStateDir(root, stateDir), 'scan-cache.json'), 'utf8')) as { files: object }).files).sort();
+  const rows = () => cachedPaths(path.join(folderStateDir(root, stateDir), 'scan-cache.json'));
   assert.deepEqual(rows(), ['a.txt', 'b/c.txt']);
   fs.renameSync(path.join(elsewhere, 'new'), path.join(root, 'new')); // its files keep their times
   await waitFor(() => !!p.workspace.byPath('new/x.txt') && !!p.workspace.byPath('new/deeper/y.txt'), 'the new folder\'s files shared');
@@ -151,6 +151,41 @@ test('the scan cache: a second scan reuses hashes, and a modified file (same siz
   const after = await ScanCache.open(root, fresh);
   await scanFolder(root, { cache: after });
   assert.equal(after.hits, 0);
+});
+
+/** The paths a scan cache file holds rows for (`{"version":2}`, then a JSON array per line). */
+function cachedPaths(file: string): string[] {
+  const [header, ...lines] = fs.readFileSync(file, 'utf8').split('\n');
+  assert.equal(header, '{"version":2}');
+  return lines.filter(Boolean).map((l) => (JSON.parse(l) as [string])[0]).sort();
+}
+
+test('the scan cache file: a row per line, read back a slice at a time; a damaged line costs only its file; version 1 is still read', async () => {
+  const root = tempDir();
+  const stateRoot = tempDir('hyperpair-state-');
+  const stat = (i: number) => ({ size: i, mtimeMs: 1_000 + i, ctimeMs: 2_000 + i, ino: 3_000 + i }) as fs.Stats;
+  const hash = (i: number) => contentHash(Buffer.from(String(i)));
+  const cache = await ScanCache.open(root, stateRoot, 0);
+  for (let i = 0; i < 5_000; i++) cache.remember(`d${i % 13}/f "${i}".txt`, stat(i), hash(i), 1e9);
+  await cache.save();
+  const file = path.join(folderStateDir(root, stateRoot), 'scan-cache.json');
+  assert.equal(cachedPaths(file).length, 5_000);
+  const back = await ScanCache.open(root, stateRoot, 0);
+  for (const i of [0, 1, 2_500, 4_999]) assert.equal(back.lookup(`d${i % 13}/f "${i}".txt`, stat(i)), hash(i));
+  assert.equal(back.lookup('d1/f "1".txt', { ...stat(1), ctimeMs: 7 } as fs.Stats), undefined, 'a changed ctime is no hit');
+
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  lines[2] = lines[2].slice(0, 10); // cut short, as by a crash
+  fs.writeFileSync(file, lines.join('\n'));
+  const damaged = await ScanCache.open(root, stateRoot, 0);
+  const cut = (JSON.parse(fs.readFileSync(file, 'utf8').split('\n')[3]) as [string])[0];
+  assert.ok(damaged.lookup(cut, stat(Number(/"(\d+)"/.exec(cut)![1]))) !== undefined, 'the next line is read');
+  assert.equal(damaged.hits, 1);
+
+  fs.writeFileSync(file, JSON.stringify({ version: 1, files: { 'a.txt': [4, 1_004, 2_004, 3_004, hash(4)], 'bad.txt': [1, 2, 3, 4, 'nohash'] } }));
+  const v1 = await ScanCache.open(root, stateRoot, 0);
+  assert.equal(v1.lookup('a.txt', stat(4)), hash(4), 'a cache written by an earlier version is used');
+  assert.equal(v1.lookup('bad.txt', stat(1)), undefined);
 });
 
 test('the scan cache lets go of its rows after a scan and reads them back for the next one (a mirror keeps one cache for the session)', async () => {
