@@ -52,8 +52,20 @@ export interface BaseDescriptor {
  * `a/z`, `a/b/x`, `a-b/y` (a path that is a prefix of another, by segments, comes first).
  */
 export function comparePaths(a: string, b: string): number {
-  const x = a.split('/');
-  const y = b.split('/');
+  return compareSegments(a.split('/'), b.split('/'));
+}
+
+/**
+ * Sorts paths into path order, splitting each path once: comparePaths splits both paths at every
+ * comparison, ~900,000 splits to sort 30,000 paths (60–80 ms in one turn of the event loop).
+ */
+export function sortByPath<T>(items: readonly T[], pathOf: (item: T) => string): T[] {
+  const keyed = items.map((item) => ({ item, segments: pathOf(item).split('/') }));
+  keyed.sort((a, b) => compareSegments(a.segments, b.segments));
+  return keyed.map((k) => k.item);
+}
+
+function compareSegments(x: readonly string[], y: readonly string[]): number {
   for (let i = 0; ; i++) {
     const fileX = i === x.length - 1;
     const fileY = i === y.length - 1;

@@ -6,7 +6,7 @@
 import * as Y from 'yjs';
 import { hasDocument, type ChangeOrigin, type FileEntry } from './api';
 import { entryMap, newId, versionCount } from './entries';
-import { BASES_MAP, baseFileId, buildBase, comparePaths, describeBase, MAX_BASE_FILES, nextBase, type BaseFile } from './index-bases';
+import { BASES_MAP, baseFileId, buildBase, comparePaths, describeBase, MAX_BASE_FILES, nextBase, sortByPath, type BaseFile } from './index-bases';
 import type { FileView } from './file-view';
 import type { IndexGuard } from './index-guard';
 import { contentHash } from './hash';
@@ -85,7 +85,7 @@ export class LocalChanges {
    */
   createBase(files: readonly BaseFile[], origin: ChangeOrigin): FileEntry[] | undefined {
     if (!files.length || files.length > MAX_BASE_FILES) return undefined;
-    const sorted = [...files].sort((a, b) => comparePaths(a.path, b.path));
+    const sorted = sortByPath(files, (f) => f.path);
     for (let i = 0; i < sorted.length; i++) {
       if (!isSafeRelativePath(sorted[i].path) || this.o.view.byPath(sorted[i].path)) return undefined;
       if (i > 0 && comparePaths(sorted[i - 1].path, sorted[i].path) >= 0) return undefined;

@@ -5,7 +5,7 @@
  */
 import { isTextBytes, MAX_TEXT_BYTES } from './classify';
 import { readIfFile } from './fsutil';
-import { comparePaths } from './index-bases';
+import { sortByPath } from './index-bases';
 import { isNotebookPath } from './notebook/first-state';
 import type { LocalTexts } from './own-bases';
 import { resolveInside } from './paths';
@@ -41,9 +41,10 @@ export async function readLocalTexts(root: string, options: ScanOptions, keep?: 
   };
   let scanned: { report: ScanReport; rules: ExcludeRules } | undefined = await scanFolder(root, { ...options, onFiles });
   const { report } = scanned;
-  const files = report.files
-    .flatMap((f) => (f.hash !== undefined && !isNotebookPath(f.rel) ? [{ path: f.rel, size: f.size, hash: f.hash }] : []))
-    .sort((a, b) => comparePaths(a.path, b.path));
+  const files = sortByPath(
+    report.files.flatMap((f) => (f.hash !== undefined && !isNotebookPath(f.rel) ? [{ path: f.rel, size: f.size, hash: f.hash }] : [])),
+    (f) => f.path,
+  );
   // Each file read once at most, whatever the bases a member lists (their ranges may overlap).
   const judged = new Map<string, Promise<boolean>>();
   const judge = async (rel: string) => {

@@ -14,7 +14,7 @@ import { BoundedIgnore } from './bounded-ignore';
 import { readGitTree, trackedFolders, type GitTree } from './git-tree';
 import { contentHash } from './hash';
 import { QuickIo } from './quick-io';
-import { comparePaths } from './index-bases';
+import { sortByPath } from './index-bases';
 import { Slicer } from './slicer';
 import { readLink, linkSkipReason } from './symlinks';
 import { findTreeEntries, type ScannedLink } from './tree-walk';
@@ -297,7 +297,7 @@ async function scanGit(root: string, tree: GitTree, rules: ExcludeRules, options
   const candidates: string[] = [];
   const slicer = new Slicer();
   // In path order (index-bases.ts): a start's files go into the index's bases in the order listed.
-  for (const rel of [...tree.tracked, ...tree.untracked].sort(comparePaths)) {
+  for (const rel of sortByPath([...tree.tracked, ...tree.untracked], (r) => r)) {
     await slicer.maybeYield();
     if (rel.endsWith('/')) {
       // git lists a repository nested in this one (not a submodule) as one folder, and never descends.

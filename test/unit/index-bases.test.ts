@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { contentHash } from '../../src/sync/hash';
-import { baseFileId, buildBase, comparePaths, FIRST_BASE_CLIENT, readBases, type BaseFile } from '../../src/sync/index-bases';
+import { baseFileId, buildBase, comparePaths, FIRST_BASE_CLIENT, readBases, sortByPath, type BaseFile } from '../../src/sync/index-bases';
 import { buildOwnBases, type LocalTexts } from '../../src/sync/own-bases';
 import { decodeMessage, encodeBases, INDEX_DOC, MessageType } from '../../src/sync/protocol';
 import { scanFolder } from '../../src/sync/scan';
@@ -25,6 +25,14 @@ const file = (path: string, text: string): BaseFile => ({ path, size: Buffer.byt
 test('path order: in each folder its files, then its subfolders, by UTF-16 code units; a scan lists files in that order', async () => {
   const paths = ['a-b/y', 'a/b/x', 'b', 'a/z', 'a/b/c/d', 'a/B', 'é', 'a/b/w'];
   assert.deepEqual([...paths].sort(comparePaths), ['b', 'é', 'a/B', 'a/z', 'a/b/w', 'a/b/x', 'a/b/c/d', 'a-b/y']);
+  assert.deepEqual(sortByPath(paths, (p) => p), [...paths].sort(comparePaths), 'sortByPath splits once, same order');
+  // Random paths from a small alphabet (prefixes, equal segments at every depth): the same order.
+  let seed = 7;
+  const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  const names = ['a', 'b', 'a-b', 'aa', 'B', 'é', 'a.b'];
+  const random = Array.from({ length: 2000 }, () => Array.from({ length: 1 + next(4) }, () => names[next(names.length)]).join('/'));
+  const items = [...new Set(random)].map((p, i) => ({ p, i }));
+  assert.deepEqual(sortByPath(items, (x) => x.p).map((x) => x.p), items.map((x) => x.p).sort(comparePaths));
   const root = tempDir();
   writeTree(root, Object.fromEntries(paths.map((p) => [p, p])));
   for (const git of [false]) {
