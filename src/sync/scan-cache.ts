@@ -68,14 +68,17 @@ export class ScanCache {
     } catch {
       return; // none yet, or unreadable: every file is hashed
     }
-    const lines = raw.split('\n');
-    if (lines[0] !== HEADER) return this.readVersion1(raw);
+    if (!raw.startsWith(HEADER + '\n')) return this.readVersion1(raw);
     const slicer = new Slicer();
-    for (let i = 1; i < lines.length; i++) {
-      if ((i & 255) === 0) await slicer.maybeYield();
+    // Line by line from the one string (not split into 30,000 strings that would outlive the turns).
+    for (let at = HEADER.length + 1, n = 0; at < raw.length; n++) {
+      if ((n & 255) === 0) await slicer.maybeYield();
+      const end = raw.indexOf('\n', at) >>> 0; // none: past the end
+      const line = raw.slice(at, end);
+      at = end + 1;
       let row: unknown;
       try {
-        row = lines[i] ? JSON.parse(lines[i]) : undefined;
+        row = line ? JSON.parse(line) : undefined;
       } catch {
         continue; // a damaged line: that file is hashed again
       }
@@ -135,13 +138,20 @@ export class ScanCache {
       }
       if (!this.dirty) return;
       const slicer = new Slicer();
-      const lines = [HEADER];
+      // Each slice's lines joined before the loop turns (see DiskRecord's list of files).
+      const chunks = [HEADER + '\n'];
+      let lines: string[] = [];
       for (const [rel, row] of this.rows) {
-        if ((lines.length & 255) === 0) await slicer.maybeYield();
-        lines.push(JSON.stringify([rel, ...row]));
+        if ((lines.length & 255) === 255 && slicer.spent()) {
+          chunks.push(lines.join(''));
+          lines = [];
+          await slicer.yield();
+        }
+        lines.push(JSON.stringify([rel, ...row]) + '\n');
       }
+      chunks.push(lines.join(''));
       await fs.mkdir(path.dirname(this.file), { recursive: true });
-      await writeWhole(this.file, lines.join('\n') + '\n');
+      await writeWhole(this.file, chunks.join(''));
     } finally {
       this.rows = new Map();
       this.seen.clear();
