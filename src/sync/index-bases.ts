@@ -57,7 +57,8 @@ export function comparePaths(a: string, b: string): number {
 
 /**
  * Sorts paths into path order, splitting each path once: comparePaths splits both paths at every
- * comparison, ~900,000 splits to sort 30,000 paths (60–80 ms in one turn of the event loop).
+ * comparison, ~900,000 splits to sort 30,000 paths (60–80 ms in one turn of the event loop). (A key
+ * string per path, compared as strings, was measured slower: 37–70 ms against 14–47 ms for this.)
  */
 export function sortByPath<T>(items: readonly T[], pathOf: (item: T) => string): T[] {
   const keyed = items.map((item) => ({ item, segments: pathOf(item).split('/') }));

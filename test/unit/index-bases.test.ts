@@ -29,8 +29,9 @@ test('path order: in each folder its files, then its subfolders, by UTF-16 code 
   // Random paths from a small alphabet (prefixes, equal segments at every depth): the same order.
   let seed = 7;
   const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
-  const names = ['a', 'b', 'a-b', 'aa', 'B', 'é', 'a.b'];
-  const random = Array.from({ length: 2000 }, () => Array.from({ length: 1 + next(4) }, () => names[next(names.length)]).join('/'));
+  // With the characters sortByPath's keys use as marks (\u0001, \u0002), and an empty name.
+  const names = ['a', 'b', 'a-b', 'aa', 'B', 'é', 'a.b', '\u0001', 'a\u0002', '\u0002b', '', '\u{1f600}'];
+  const random = Array.from({ length: 4000 }, () => Array.from({ length: 1 + next(4) }, () => names[next(names.length)]).join('/'));
   const items = [...new Set(random)].map((p, i) => ({ p, i }));
   assert.deepEqual(sortByPath(items, (x) => x.p).map((x) => x.p), items.map((x) => x.p).sort(comparePaths));
   const root = tempDir();
