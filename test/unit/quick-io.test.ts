@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { QuickIo } from '../../src/sync/quick-io';
+import { Slicer } from '../../src/sync/slicer';
 import { tempDir } from '../helpers/tree';
 
 function busy(ms: number): void {
@@ -103,6 +104,35 @@ test('runs at once share one slice of the event loop: a turn does not last the s
   // One slice (12 ms) is 6 steps; the run resumed after the other spent it does one step. A budget
   // per run made it 12.
   assert.ok(most <= 9, `at most ${most} steps in one turn`);
+});
+
+test('tasks that share one slicer (a join\'s 32 writers) are one loop: one least share a turn, not one each', async () => {
+  let steps = 0;
+  const turns: number[] = [];
+  let stop = false;
+  const tick = () => {
+    turns.push(steps);
+    steps = 0;
+    if (!stop) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const slicer = new Slicer();
+  let next = 0;
+  const worker = async () => {
+    while (next < 600) {
+      next++;
+      await slicer.maybeYield();
+      busy(1);
+      steps++;
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+  stop = true;
+  // One slice (12 ms) is about 12 steps. A least share of 2 ms for each task back in a turn made it
+  // 12 + 31 × 2 = 74. (The first turn has a step of each task: all 32 start before any has worked.)
+  const most = Math.max(...turns.slice(2));
+  assert.ok(most <= 16, `at most ${most} steps in one turn after the start (${turns.join(' ')})`);
+  assert.equal(next, 600);
 });
 
 test('only calls slow several times in a row send the rest through the promise API', async () => {
