@@ -232,10 +232,14 @@ export class DocSync {
    * lacks, then a step 2 (§6.2, index-log.ts), so that the requester applies it a slice at a time.
    */
   private answerIndex(to: string, sv: Uint8Array): void {
-    const answer = this.log.since(sv);
-    if (!answer) return this.p.outbox.step2(to, INDEX_DOC, this.p.index, sv);
-    for (const update of answer.updates) this.p.outbox.syncTo(to, INDEX_DOC, UPDATE, update);
-    this.p.outbox.syncTo(to, INDEX_DOC, STEP2, answer.step2);
+    void this.log.sinceSliced(sv).then(
+      (answer) => {
+        if (!answer) return this.p.outbox.step2(to, INDEX_DOC, this.p.index, sv);
+        for (const update of answer.updates) this.p.outbox.syncTo(to, INDEX_DOC, UPDATE, update);
+        this.p.outbox.syncTo(to, INDEX_DOC, STEP2, answer.step2);
+      },
+      (err: Error) => this.p.logger.warn(`could not answer a member's request for the index: ${err.message}`),
+    );
   }
 
   /**

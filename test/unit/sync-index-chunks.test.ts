@@ -68,6 +68,35 @@ test('the log of a large index, applied in order, is the index; a peer holding p
   assert.deepEqual(Y.encodeStateAsUpdate(copy), before);
 });
 
+test('the answer cut a slice at a time (sinceSliced) is since()\'s for a peer holding part of every chunk; what the index emits meanwhile reaches it as an update', async () => {
+  const doc = new Y.Doc();
+  const log = new IndexLog(doc);
+  // Each transaction by a client of its own, half of each held by the part: every chunk is cut down.
+  const part = new Y.Doc();
+  for (let b = 0; b < 40; b++) {
+    const writer = new Y.Doc();
+    Y.applyUpdate(writer, Y.encodeStateAsUpdate(doc));
+    fill(writer, b * 200, b * 200 + 100, 100);
+    Y.applyUpdate(part, Y.encodeStateAsUpdate(writer, Y.encodeStateVector(doc)));
+    fill(writer, b * 200 + 100, b * 200 + 200, 100);
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(writer));
+  }
+  const sv = Y.encodeStateVector(part);
+  const expected = log.since(sv)!;
+  assert.ok(expected.updates.length >= 10, `${expected.updates.length} updates`);
+
+  const answered = log.sinceSliced(sv);
+  // A change while the answer is cut: not in it, sent as any update is.
+  const live: Uint8Array[] = [];
+  doc.on('update', (u: Uint8Array) => live.push(u));
+  await new Promise((resolve) => setImmediate(resolve));
+  fill(doc, 9000, 9010, 10);
+  const answer = (await answered)!;
+  assert.deepEqual(answer.updates.map((u) => Buffer.from(u).toString('hex')), expected.updates.map((u) => Buffer.from(u).toString('hex')), 'the same updates as since()');
+  for (const u of [...all(answer), ...live]) Y.applyUpdate(part, u);
+  assert.deepEqual(entries(part), entries(doc));
+});
+
 test('a small index, or one the log did not see from its start, goes as one step 2', () => {
   const small = new Y.Doc();
   const log = new IndexLog(small);
