@@ -28,7 +28,7 @@ import type { SharedWorkspace } from './workspace';
 import { isHash } from './hash';
 import { judgeTreeEntry, type TreeEntry } from './tree-entries';
 import { ColdKnown, RecordTexts } from './record-texts';
-import { Slicer } from './slicer';
+import { joinSliced } from './slicer';
 
 /** A file's content as the mirror last saw it on disk: in sync with the session then. */
 export interface Known {
@@ -309,7 +309,6 @@ export class DiskRecord {
     // what a text newly referred to after it needs from the record is kept by RecordTexts meanwhile.
     const rels = [...this.known.keys()];
     const values = [...this.known.values()];
-    this.texts.beginList();
     const head = `{"version":${JSON.stringify(RECORD_VERSION)},"session":${JSON.stringify(this.session)},"files":{`;
     const tail = `},"tree":${JSON.stringify(Object.fromEntries(this.tree))}}`;
     const docs = new Map<string, Uint8Array | undefined>();
@@ -320,6 +319,7 @@ export class DiskRecord {
     this.dirtyDocs.clear();
     for (const id of this.storedDocs) if (!this.ws?.byId(id)) docs.set(id, undefined);
 
+    this.texts.beginList();
     try {
       const { list, wanted, newTexts } = await this.listOf(rels, values, head, tail);
       await fs.mkdir(path.join(this.dir, 'docs'), { recursive: true, mode: 0o700 });
@@ -352,35 +352,27 @@ export class DiskRecord {
    * (up to 180 ms with the collection that followed), and a join writes it every few seconds.
    */
   private async listOf(rels: string[], values: Known[], head: string, tail: string): Promise<{ list: string; wanted: Set<string>; newTexts: Map<string, string> }> {
-    const slicer = new Slicer();
     const wanted = new Set<string>();
     const newTexts = new Map<string, string>();
-    // Each slice's entries are joined into one string before the loop turns, so that 30,000 small
-    // strings do not outlive young collections into the old space (where they raised each peer's
-    // peak by tens of MB); a slice's join is a few.
-    const chunks: string[] = [];
-    let entries: string[] = [];
-    for (let i = 0; i < rels.length; i++) {
-      if ((i & 63) === 0 && slicer.spent()) {
-        chunks.push(entries.join(','));
-        entries = [];
-        await slicer.yield();
-      }
-      const k = values[i];
-      const f: StoredFile = { hash: k.hash, size: k.size };
-      // A cold text is the record's already (or waiting for it): not read back to be written again.
-      const text = k instanceof ColdKnown ? undefined : k.text;
-      if (k instanceof ColdKnown || text !== undefined) {
-        // The text is the file's content, so its hash is the file's hash.
-        f.text = k.hash;
-        wanted.add(k.hash);
-        if (text !== undefined && !this.texts.stored.has(k.hash)) newTexts.set(k.hash, text);
-      }
-      entries.push(`${JSON.stringify(rels[i])}:${JSON.stringify(f)}`);
-    }
+    const files = await joinSliced(
+      rels.keys(),
+      (i) => {
+        const k = values[i];
+        const f: StoredFile = { hash: k.hash, size: k.size };
+        // A cold text is the record's already (or waiting for it): not read back to be written again.
+        const text = k instanceof ColdKnown ? undefined : k.text;
+        if (k instanceof ColdKnown || text !== undefined) {
+          // The text is the file's content, so its hash is the file's hash.
+          f.text = k.hash;
+          wanted.add(k.hash);
+          if (text !== undefined && !this.texts.stored.has(k.hash)) newTexts.set(k.hash, text);
+        }
+        return `${JSON.stringify(rels[i])}:${JSON.stringify(f)}`;
+      },
+      ',',
+    );
     for (const [hash, text] of this.texts.waiting(wanted)) newTexts.set(hash, text);
-    chunks.push(entries.join(','));
-    return { list: head + chunks.filter(Boolean).join(',') + tail, wanted, newTexts };
+    return { list: head + files + tail, wanted, newTexts };
   }
 }
 

@@ -15,7 +15,7 @@ import * as fs from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
 import { isHash } from './hash';
-import { Slicer } from './slicer';
+import { joinSliced, Slicer } from './slicer';
 import { folderStateDir, stateRoot, writeWhole } from './state-dir';
 
 type Row = [size: number, mtimeMs: number, ctimeMs: number, ino: number, hash: string];
@@ -137,21 +137,9 @@ export class ScanCache {
         }
       }
       if (!this.dirty) return;
-      const slicer = new Slicer();
-      // Each slice's lines joined before the loop turns (see DiskRecord's list of files).
-      const chunks = [HEADER + '\n'];
-      let lines: string[] = [];
-      for (const [rel, row] of this.rows) {
-        if ((lines.length & 255) === 255 && slicer.spent()) {
-          chunks.push(lines.join(''));
-          lines = [];
-          await slicer.yield();
-        }
-        lines.push(JSON.stringify([rel, ...row]) + '\n');
-      }
-      chunks.push(lines.join(''));
+      const lines = await joinSliced(this.rows, ([rel, row]) => JSON.stringify([rel, ...row]) + '\n');
       await fs.mkdir(path.dirname(this.file), { recursive: true });
-      await writeWhole(this.file, chunks.join(''));
+      await writeWhole(this.file, HEADER + '\n' + lines);
     } finally {
       this.rows = new Map();
       this.seen.clear();

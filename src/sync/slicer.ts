@@ -69,3 +69,25 @@ export class Slicer {
     this.resumed = performance.now();
   }
 }
+
+/**
+ * Joins the piece `pieceOf` makes of each item into one string, a slice of the event loop at a time.
+ * Each slice's pieces are joined into one string before the loop turns: held as thousands of small
+ * strings across turns, they outlived young collections into the old space (a joiner's peak at
+ * 30,000 files rose by about 100 MB with the sync record's list made so).
+ */
+export async function joinSliced<T>(items: Iterable<T>, pieceOf: (item: T) => string, separator = ''): Promise<string> {
+  const slicer = new Slicer();
+  const chunks: string[] = [];
+  let pieces: string[] = [];
+  for (const item of items) {
+    if (pieces.length % 64 === 63 && slicer.spent()) {
+      chunks.push(pieces.join(separator));
+      pieces = [];
+      await slicer.yield();
+    }
+    pieces.push(pieceOf(item));
+  }
+  if (pieces.length) chunks.push(pieces.join(separator));
+  return chunks.join(separator);
+}
