@@ -17,7 +17,7 @@ const top = Number(topArg ?? 25);
 const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as { head: Node; samples: Array<{ size: number }> };
 const bySelf = new Map<string, number>();
 const byOwn = new Map<string, number>();
-// The bundle's frames told by their source file (dist/cli.js is one file with its dependencies in it).
+// The bundle's frames told by their source file (dist/cli-main.js is one file with its dependencies in it).
 const maps = new Map<string, SourceMap | null>();
 const mapOf = (url: string): SourceMap | null => {
   if (!maps.has(url)) {

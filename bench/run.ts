@@ -315,7 +315,7 @@ const CLI = path.join(ROOT, 'dist/cli.js');
 
 function footprint(): void {
   rows.push({ name: 'peak RSS of this bench process (the in-process peers of the edit, trace and scale runs)', value: process.resourceUsage().maxRSS / 1024, unit: 'MB' });
-  for (const f of ['dist/extension.js', 'dist/runtime.js', 'dist/cli.js']) {
+  for (const f of ['dist/extension.js', 'dist/runtime.js', 'dist/cli.js', 'dist/cli-main.js']) {
     const p = path.join(ROOT, f);
     if (fs.existsSync(p)) rows.push({ name: `bundle size ${f}`, value: fs.statSync(p).size / 1024, unit: 'KB' });
   }

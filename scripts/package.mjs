@@ -72,7 +72,7 @@ for (const target of targets) {
   const stage = path.join(root, '.cache', 'vsix-stage', target);
   fs.rmSync(stage, { recursive: true, force: true });
   fs.mkdirSync(path.join(stage, 'dist'), { recursive: true });
-  for (const f of ['extension.js', 'runtime.js', 'cli.js']) fs.copyFileSync(path.join(root, 'dist', f), path.join(stage, 'dist', f));
+  for (const f of ['extension.js', 'runtime.js', 'cli.js', 'cli-main.js']) fs.copyFileSync(path.join(root, 'dist', f), path.join(stage, 'dist', f));
   for (const f of ['README.md', 'LICENSE']) fs.copyFileSync(path.join(root, f), path.join(stage, f));
   // README's screenshots, which the walkthrough shows too, and the walkthrough's pages.
   for (const dir of [['docs', 'screenshots'], ['media']]) {
