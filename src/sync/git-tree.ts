@@ -91,10 +91,16 @@ export async function readGitTree(root: string): Promise<GitTree | undefined> {
   }
 }
 
-/** Every folder that holds a tracked file, at any depth (`a`, `a/b` for `a/b/c.txt`). */
-export function trackedFolders(tracked: Iterable<string>): Set<string> {
+/**
+ * Every folder that holds a tracked file, at any depth (`a`, `a/b` for `a/b/c.txt`), a slice of the
+ * event loop at a time (30,000 paths took 10–15 ms, in the same turn as the scan's sort).
+ */
+export async function trackedFolders(tracked: Iterable<string>): Promise<Set<string>> {
   const dirs = new Set<string>();
+  const slicer = new Slicer();
+  let n = 0;
   for (const rel of tracked) {
+    if (++n % 256 === 0) await slicer.maybeYield();
     for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) dirs.add(rel.slice(0, i));
   }
   return dirs;

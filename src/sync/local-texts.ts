@@ -5,7 +5,7 @@
  */
 import { isTextBytes, MAX_TEXT_BYTES } from './classify';
 import { readIfFile } from './fsutil';
-import { sortByPath } from './index-bases';
+import { sortByPathSliced } from './index-bases';
 import { isNotebookPath } from './notebook/first-state';
 import type { LocalTexts } from './own-bases';
 import { resolveInside } from './paths';
@@ -41,7 +41,7 @@ export async function readLocalTexts(root: string, options: ScanOptions, keep?: 
   };
   let scanned: { report: ScanReport; rules: ExcludeRules } | undefined = await scanFolder(root, { ...options, onFiles });
   const { report } = scanned;
-  const files = sortByPath(
+  const files = await sortByPathSliced(
     report.files.flatMap((f) => (f.hash !== undefined && !isNotebookPath(f.rel) ? [{ path: f.rel, size: f.size, hash: f.hash }] : [])),
     (f) => f.path,
   );

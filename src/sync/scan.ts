@@ -14,7 +14,7 @@ import { BoundedIgnore } from './bounded-ignore';
 import { readGitTree, trackedFolders, type GitTree } from './git-tree';
 import { contentHash } from './hash';
 import { QuickIo } from './quick-io';
-import { sortByPath } from './index-bases';
+import { sortByPathSliced } from './index-bases';
 import { Slicer } from './slicer';
 import { readLink, linkSkipReason } from './symlinks';
 import { findTreeEntries, type ScannedLink } from './tree-walk';
@@ -92,11 +92,16 @@ export class ExcludeRules {
     this.root = new BoundedIgnore([...DEFAULT_EXCLUDES, ...excludes]);
   }
 
-  /** Takes git's word on what is tracked (undefined: not a git work tree). */
-  useGit(tree: GitTree | undefined): void {
+  /**
+   * Takes git's word on what is tracked (undefined: not a git work tree). The rules change at once,
+   * when the folders are known: a question asked meanwhile gets the earlier word, never half of each.
+   */
+  async useGit(tree: GitTree | undefined): Promise<void> {
+    const tracked = tree?.tracked ?? new Set<string>();
+    const trackedDirs = await trackedFolders(tracked);
     this.inGit = tree !== undefined;
-    this.tracked = tree?.tracked ?? new Set();
-    this.trackedDirs = trackedFolders(this.tracked);
+    this.tracked = tracked;
+    this.trackedDirs = trackedDirs;
     this.modified = tree?.modified ?? new Set();
   }
 
@@ -131,7 +136,7 @@ export class ExcludeRules {
   async loadAll(root: string): Promise<void> {
     const abs = path.resolve(root);
     const tree = await readGitTree(abs);
-    this.useGit(tree);
+    await this.useGit(tree);
     if (tree) {
       this.nested.clear();
       const lists = [...tree.tracked, ...tree.untracked].filter((rel) => rel === '.gitignore' || rel.endsWith('/.gitignore'));
@@ -291,13 +296,13 @@ export async function scanFolder(root: string, options: ScanOptions = {}): Promi
 /** A git work tree: git's list, checked like any path, then each file looked at (not followed). */
 async function scanGit(root: string, tree: GitTree, rules: ExcludeRules, options: ScanOptions): Promise<ScanReport> {
   await fs.readdir(root); // the shared folder itself must be readable, as in scanWalk
-  rules.useGit(tree);
+  await rules.useGit(tree);
   const c = new Collector('git', options);
   const user = ignore().add(options.excludes ?? []);
   const candidates: string[] = [];
   const slicer = new Slicer();
   // In path order (index-bases.ts): a start's files go into the index's bases in the order listed.
-  for (const rel of sortByPath([...tree.tracked, ...tree.untracked], (r) => r)) {
+  for (const rel of await sortByPathSliced([...tree.tracked, ...tree.untracked], (r) => r)) {
     await slicer.maybeYield();
     if (rel.endsWith('/')) {
       // git lists a repository nested in this one (not a submodule) as one folder, and never descends.

@@ -91,3 +91,40 @@ export async function joinSliced<T>(items: Iterable<T>, pieceOf: (item: T) => st
   if (pieces.length) chunks.push(pieces.join(separator));
   return chunks.join(separator);
 }
+
+/** Items sorted in runs of this many, then merged: a run's sort is well inside a slice. */
+const SORT_RUN = 1024;
+
+/**
+ * `items` sorted by `compare` (stably), a slice of the event loop at a time: a bottom-up merge sort
+ * over runs sorted by Array.prototype.sort. 30,000 paths sorted at once held the loop for 40–50 ms.
+ */
+export async function sortSliced<T>(items: readonly T[], compare: (a: T, b: T) => number): Promise<T[]> {
+  const slicer = new Slicer();
+  let runs: T[][] = [];
+  for (let from = 0; from < items.length; from += SORT_RUN) {
+    runs.push(items.slice(from, from + SORT_RUN).sort(compare));
+    await slicer.maybeYield();
+  }
+  while (runs.length > 1) {
+    const merged: T[][] = [];
+    for (let i = 0; i < runs.length; i += 2) merged.push(i + 1 < runs.length ? await mergeSliced(runs[i], runs[i + 1], compare, slicer) : runs[i]);
+    runs = merged;
+  }
+  return runs[0] ?? [];
+}
+
+/** Merges two sorted runs, the left one's items first among equals. */
+async function mergeSliced<T>(left: readonly T[], right: readonly T[], compare: (a: T, b: T) => number, slicer: Slicer): Promise<T[]> {
+  const out: T[] = new Array<T>(left.length + right.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < left.length && j < right.length) {
+    out[k++] = compare(right[j], left[i]) < 0 ? right[j++] : left[i++];
+    if ((k & 1023) === 0) await slicer.maybeYield();
+  }
+  while (i < left.length) out[k++] = left[i++];
+  while (j < right.length) out[k++] = right[j++];
+  return out;
+}
