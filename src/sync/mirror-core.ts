@@ -73,6 +73,25 @@ export class MirrorCore {
       .finally(() => this.jobs--);
   }
 
+  /**
+   * `job` for each of `items`, in order, as one place in the queue: what enqueueing each would do
+   * (nothing else runs between them either), without a promise chain of thousands of links made in
+   * one turn (a mirror's start over 30,000 files: three young collections back to back, ~45 ms).
+   */
+  enqueueEach<T>(items: readonly T[], job: (item: T) => Promise<void>): void {
+    if (!items.length) return;
+    this.enqueue(async () => {
+      for (const item of items) {
+        await this.slicer.maybeYield();
+        try {
+          await job(item);
+        } catch (err) {
+          this.logger.warn(`mirror: ${(err as Error).message}`); // as enqueue: one item's failure stops no other
+        }
+      }
+    });
+  }
+
   /** Runs a job in the queue (after every write and disk change before it) and returns its result. */
   run<T>(job: () => Promise<T>): Promise<T> {
     this.jobs++;

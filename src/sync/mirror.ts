@@ -210,21 +210,31 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
     await this.watch();
     // What changed between the first sync and now: files that arrived or changed (writeEntry skips
     // what is already on disk), and files written earlier that left the index or moved meanwhile.
-    for (const e of this.ws.files()) this.enqueue(() => this.writer.writeEntry(e));
+    this.enqueueEach(this.ws.files(), (e) => this.writer.writeEntry(e));
     this.tree.applyAll();
-    for (const rel of this.known.keys()) {
-      if (!this.ws.byPath(rel)) this.enqueue(() => this.writer.removePath(rel));
-    }
+    this.enqueueEach([...this.known.keys()], async (rel) => {
+      if (!this.ws.byPath(rel)) await this.writer.removePath(rel);
+    });
     // Edits made while joining, after the folder was read and before the watcher started.
     if (this.resumed) {
       this.enqueue(async () => {
         const { report } = await scanFolder(this.root, this.options.scan);
         // A file whose hash (the scan cache's, or read again if it changed) is the one last synced
         // would be passed over by the intake anyway (changedOnDisk): not read a second time.
-        const changed = report.files.filter((f) => f.hash === undefined || this.known.get(f.rel)?.hash !== f.hash || !this.ws.byPath(f.rel)).map((f) => f.rel);
-        const onDisk = new Set(report.files.map((f) => f.rel));
-        const vanished = [...this.known.keys()].filter((rel) => !onDisk.has(rel));
-        await this.intake.onDiskBatch([...new Set([...changed, ...vanished])]);
+        // A slice of the event loop at a time: 30,000 files looked up at once held it for ~60 ms.
+        const slicer = new Slicer();
+        const changed = new Set<string>();
+        const onDisk = new Set<string>();
+        for (const [i, f] of report.files.entries()) {
+          if (i % 256 === 255) await slicer.maybeYield();
+          onDisk.add(f.rel);
+          if (f.hash === undefined || this.known.get(f.rel)?.hash !== f.hash || !this.ws.byPath(f.rel)) changed.add(f.rel);
+        }
+        for (const [i, rel] of [...this.known.keys()].entries()) {
+          if (i % 256 === 255) await slicer.maybeYield();
+          if (!onDisk.has(rel)) changed.add(rel); // vanished
+        }
+        await this.intake.onDiskBatch([...changed]);
       });
     }
   }
@@ -324,6 +334,10 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
 
   private enqueue(job: () => Promise<void>): void {
     this.core.enqueue(job);
+  }
+
+  private enqueueEach<T>(items: readonly T[], job: (item: T) => Promise<void>): void {
+    this.core.enqueueEach(items, job);
   }
 
   private run<T>(job: () => Promise<T>): Promise<T> {
