@@ -14,7 +14,7 @@ import { escapeUntrusted } from '../session/untrusted';
 import type { RefusalSummary } from '../session/refusals';
 import type { PeerStats } from '../session/session';
 import type { PeerInfo } from '../session/transport';
-import { caseCollisionWarning, caseCollisions } from '../sync/case-collisions';
+import { caseCollisionWarning, caseCollisionsSliced } from '../sync/case-collisions';
 import { startPeer, type RunningPeer } from '../app/peer';
 import { formatSize } from '../sync/scan';
 import { summarizeFailures } from '../sync/write-failures';
@@ -154,7 +154,7 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
       const some = r.excluded.slice(0, 5).join(', ') + (r.excluded.length > 5 ? ', …' : '');
       out.line(`  not shared, as .gitignore and the exclude list say: ${some}`, { event: 'excluded', paths: r.excluded });
     }
-    warnCaseCollisions(out, r.files.map((f) => f.rel));
+    await warnCaseCollisions(out, r.files.map((f) => f.rel));
     if (cmd.admission === 'ask') {
       out.line('You are asked before anyone joins (answers are read from standard input).', { event: 'admission', policy: cmd.admission, guests: cmd.guests });
       const prompt = new AdmissionPrompt(s, out, input);
@@ -184,7 +184,7 @@ export async function runPeer(cmd: CliCommand, out: Output, signal: AbortSignal,
       failed: failed.map((f) => ({ path: f.path, code: f.code, why: f.why })),
       readOnly,
     });
-    warnCaseCollisions(out, peer.workspace.files().map((f) => f.path));
+    await warnCaseCollisions(out, peer.workspace.files().map((f) => f.path));
   }
   const collaboration = new CliCollaboration(s, cmd.ports, out, input, logger);
   signal.addEventListener('abort', () => collaboration.close(), { once: true });
@@ -210,8 +210,8 @@ export async function runRelay(cmd: CliCommand, out: Output): Promise<RelayNode>
   return relay;
 }
 
-function warnCaseCollisions(out: Output, paths: string[]): void {
-  for (const group of caseCollisions(paths)) {
+async function warnCaseCollisions(out: Output, paths: string[]): Promise<void> {
+  for (const group of await caseCollisionsSliced(paths)) {
     const message = caseCollisionWarning(group);
     out.line(`! ${message}`, { event: 'case-collision', paths: group, message });
   }
