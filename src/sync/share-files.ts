@@ -65,17 +65,20 @@ export async function shareBatch(t: ShareTarget, batch: ScannedFile[], report: S
   const slicer = new Slicer();
   for (let i = 0; i < todo.length && !t.isClosed(); ) {
     const end = Math.min(todo.length, i + MAX_PER_TRANSACTION);
-    const slice: Read[] = [];
+    // Texts (not notebooks) as one base, which a joiner holding the same files builds itself. Each
+    // is decoded (and hashed, if the scan did not) within the slice's time, not after it.
+    const texts: BaseText[] = [];
+    const rest: Read[] = [];
     for (; i < end && !slicer.spent(); i++) {
       const bytes = bytesOf[i];
       const hashed = read.has(todo[i].rel) ? todo[i].hash : undefined;
       if (!bytes) leaveOut(report, todo[i], 'it could not be read');
-      else if (!t.ws.byPath(todo[i].rel)) slice.push({ rel: todo[i].rel, bytes, hash: hashed });
+      else if (!t.ws.byPath(todo[i].rel)) {
+        const f = { rel: todo[i].rel, bytes, hash: hashed };
+        if (!t.addTextsAsBase || !takeText(f, texts)) rest.push(f);
+      }
     }
-    // Texts (not notebooks) as one base, which a joiner holding the same files builds itself. Not
-    // inside the transaction below: Yjs counts a transaction that applies an update as a peer's.
-    const texts: BaseText[] = [];
-    const rest = t.addTextsAsBase ? slice.filter((f) => !takeText(f, texts)) : slice;
+    // Not inside the transaction below: Yjs counts a transaction that applies an update as a peer's.
     if (texts.length && !t.addTextsAsBase!(texts)) rest.push(...texts);
     if (rest.length) t.ws.index.transact(() => rest.forEach((f) => t.addFromDisk(f.rel, f.bytes, f.hash)), 'disk');
     await slicer.maybeYield();
