@@ -58,7 +58,7 @@ const timer = setInterval(() => {
   process.stdout.write(JSON.stringify({ event: 'probe', loopP99Ms: ms(loop.percentile(99)), loopMaxMs: ms(loop.max), udpRxBytes: rx, udpTxBytes: tx, peakMB: peak }) + '\n');
 }, Number(process.env.HYPERPAIR_PROBE_MS ?? 250));
 timer.unref();
-// HYPERPAIR_STALL_LOG=<file>: each stall over 50 ms, with when it began (seconds since this module
+// HYPERPAIR_STALL_LOG=<file>: each stall over 40 ms (the goal is 50), with when it began (seconds since this module
 // loaded, close to --cpu-prof's start), to find in a profile what ran then.
 const stallLog = process.env.HYPERPAIR_STALL_LOG;
 if (stallLog) {
@@ -69,7 +69,7 @@ if (stallLog) {
     // The monotonic clock in µs is the clock of a --cpu-prof profile's timestamps (startTime, and
     // timeDeltas added to it), so a stall can be found there exactly.
     const began = process.hrtime.bigint() / 1000n - BigInt(Math.round((now - last) * 1000));
-    if (now - last > 60) fs.appendFileSync(stallLog, `${process.pid} at ${((last - t0) / 1000).toFixed(2)}s stalled ${(now - last - 10).toFixed(0)}ms (monotonic ${began} µs)\n`);
+    if (now - last > 50) fs.appendFileSync(stallLog, `${process.pid} at ${((last - t0) / 1000).toFixed(2)}s stalled ${(now - last - 10).toFixed(0)}ms (monotonic ${began} µs)\n`);
     last = now;
   }, 10);
   stallTimer.unref();
@@ -108,7 +108,11 @@ if (gcDir) {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = ((e as unknown as { detail?: { kind?: number } }).detail)?.kind;
-      if (kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      if (kind !== constants.NODE_PERFORMANCE_GC_MAJOR) {
+        // Any other pause long enough to matter in a stall (scavenges, incremental steps), and when.
+        if (e.duration >= 5) fs.appendFileSync(file, `${((e.startTime - t0) / 1000).toFixed(2)}s ${kind === constants.NODE_PERFORMANCE_GC_MINOR ? 'minor' : `kind ${kind}`} ${e.duration.toFixed(0)}ms\n`);
+        continue;
+      }
       const m = process.memoryUsage();
       fs.appendFileSync(file, `${((e.startTime - t0) / 1000).toFixed(2)}s major ${e.duration.toFixed(0)}ms: used after ${mb(m.heapUsed)} total ${mb(m.heapTotal)} ext ${mb(m.external)} rss ${mb(m.rss)}; peak used so far ${peak.heapUsed} rss ${peak.rss}\n`);
       // HYPERPAIR_GC_SNAPSHOT_EXT=<MB>: once, a heap snapshot when a collection leaves that much
