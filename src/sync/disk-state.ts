@@ -28,7 +28,7 @@ import type { SharedWorkspace } from './workspace';
 import { isHash } from './hash';
 import { judgeTreeEntry, type TreeEntry } from './tree-entries';
 import { ColdKnown, RecordTexts } from './record-texts';
-import { joinSliced } from './slicer';
+import { joinSliced, Slicer } from './slicer';
 
 /** A file's content as the mirror last saw it on disk: in sync with the session then. */
 export interface Known {
@@ -284,7 +284,13 @@ export class DiskRecord {
       this.storedDocs.add(id);
       if (update) this.savedDocs.set(id, update);
     }
-    for (const [rel, f] of Object.entries(files)) {
+    // A slice of the event loop at a time: 30,000 files (after the parse, which is one call) took
+    // ~20 ms more in one turn.
+    const slicer = new Slicer();
+    let n = 0;
+    for (const rel in files) {
+      if ((++n & 255) === 0) await slicer.maybeYield();
+      const f = files[rel];
       if (!isHash(f?.hash) || !Number.isSafeInteger(f.size)) continue;
       // The text stays in the record until a merge needs it (checked then: a base that is missing or
       // damaged is left out, and the merge takes the session's text as base). It is the file's
