@@ -6,4 +6,7 @@
 import * as path from 'node:path';
 import { loadWithCodeCache } from './code-cache';
 
-loadWithCodeCache(path.join(__dirname, 'cli-main.js'));
+loadWithCodeCache(path.join(__dirname, 'cli-main.js')).catch((err: Error) => {
+  process.stderr.write(`hyperpair: cannot load ${path.join(__dirname, 'cli-main.js')}: ${err.message}\n`);
+  process.exitCode = 1;
+});

@@ -18,9 +18,8 @@ const ENTRY = path.resolve(__dirname, '../../../dist/cli.js');
 function load(file: string, dir: string): { printed: string; usedCache: boolean } {
   const script = `
     const { loadWithCodeCache } = require(${JSON.stringify(LOADER)});
-    const { exports, load } = loadWithCodeCache(${JSON.stringify(file)}, ${JSON.stringify(dir)});
     const keep = setTimeout(() => {}, 5000);
-    load.settled.then(() => { clearTimeout(keep); process.stdout.write(JSON.stringify({ printed: exports.hello(), usedCache: load.usedCache })); });
+    loadWithCodeCache(${JSON.stringify(file)}, ${JSON.stringify(dir)}).then(({ exports, load }) => load.settled.then(() => { clearTimeout(keep); process.stdout.write(JSON.stringify({ printed: exports.hello(), usedCache: load.usedCache })); }));
   `;
   return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as { printed: string; usedCache: boolean };
 }
