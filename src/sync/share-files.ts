@@ -9,7 +9,7 @@ import { contentHash } from './hash';
 import { isNotebookPath } from './notebook/first-state';
 import { resolveInside } from './paths';
 import { QuickIo } from './quick-io';
-import { Slicer } from './slicer';
+import { SLICE_MS, Slicer } from './slicer';
 import { leaveOut, type ScannedFile, type ScanReport } from './scan';
 import type { SharedWorkspace } from './workspace';
 
@@ -61,8 +61,10 @@ export async function shareBatch(t: ShareTarget, batch: ScannedFile[], report: S
     }
   };
   await Promise.all(Array.from({ length: Math.min(READERS, unread.length) }, reader));
-  // One transaction per slice of the event loop's time: few updates, and no long stall.
-  const slicer = new Slicer();
+  // One transaction per slice of the event loop's time: few updates, and no long stall. Files are
+  // gathered for half a slice: making their base (or adding them) and telling the index's
+  // followers takes about as long again, after the gathering (a second share's turns of 50 ms).
+  const slicer = new Slicer(SLICE_MS / 2);
   for (let i = 0; i < todo.length && !t.isClosed(); ) {
     const end = Math.min(todo.length, i + MAX_PER_TRANSACTION);
     // Texts (not notebooks) as one base, which a joiner holding the same files builds itself. Each

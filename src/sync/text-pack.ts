@@ -16,8 +16,11 @@ import { Slicer } from './slicer';
 
 export const PACK_FILE = 'texts.pack';
 const HEADER = 36;
-/** Bytes per append at most (a join's texts go in a few writes, none of them huge). */
-const WRITE_BYTES = 8 * 1024 * 1024;
+/**
+ * Bytes per append at most: a join's texts go in writes of a few milliseconds each (at 8 MB, joining
+ * the pieces into one buffer and writing it held the event loop for 50–70 ms).
+ */
+const WRITE_BYTES = 1024 * 1024;
 /** Garbage is collected only past this much, and only when it outweighs what is live. */
 const GARBAGE_BYTES = 16 * 1024 * 1024;
 
