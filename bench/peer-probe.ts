@@ -55,22 +55,50 @@ const timer = setInterval(() => {
     rx += s.bytesReceived;
     tx += s.bytesTransmitted;
   }
-  process.stdout.write(JSON.stringify({ event: 'probe', loopP99Ms: ms(loop.percentile(99)), loopMaxMs: ms(loop.max), udpRxBytes: rx, udpTxBytes: tx, peakMB: peak }) + '\n');
+  process.stdout.write(JSON.stringify({ event: 'probe', loopP99Ms: ms(loop.percentile(99)), loopMaxMs: ms(loop.max), ownStallMaxMs: ownStallMaxMs === undefined ? undefined : Math.round(ownStallMaxMs), udpRxBytes: rx, udpTxBytes: tx, peakMB: peak }) + '\n');
 }, Number(process.env.HYPERPAIR_PROBE_MS ?? 250));
 timer.unref();
-// HYPERPAIR_STALL_LOG=<file>: each stall over 40 ms (the goal is 50), with when it began (seconds since this module
-// loaded, close to --cpu-prof's start), to find in a profile what ran then.
+/**
+ * The main thread's time on a CPU and waiting for one (ns), from Linux's schedstat: a stall that the
+ * process spent waiting for a CPU (other processes on the same cores: the bench runs four peers and
+ * their gits on two) is told apart from one it spent running, or blocked in its own calls.
+ */
+const SCHEDSTAT = `/proc/${process.pid}/task/${process.pid}/schedstat`;
+function schedstat(): { run: number; wait: number } | undefined {
+  try {
+    const [run, wait] = fs.readFileSync(SCHEDSTAT, 'utf8').split(' ').map(Number);
+    return { run, wait };
+  } catch {
+    return undefined; // not Linux
+  }
+}
+/** The longest stall less the time it waited for a CPU (ms), where schedstat can be read. */
+let ownStallMaxMs: number | undefined;
+// HYPERPAIR_STALL_LOG=<file>: each stall over 40 ms (the goal is 50), with when it began (seconds
+// since this module loaded, close to --cpu-prof's start), to find in a profile what ran then, and how
+// much of it the main thread ran and waited for a CPU.
 const stallLog = process.env.HYPERPAIR_STALL_LOG;
-if (stallLog) {
+{
   const t0 = performance.now();
   let last = t0;
+  let lastSched = schedstat();
   const stallTimer = setInterval(() => {
     const now = performance.now();
-    // The monotonic clock in µs is the clock of a --cpu-prof profile's timestamps (startTime, and
-    // timeDeltas added to it), so a stall can be found there exactly.
-    const began = process.hrtime.bigint() / 1000n - BigInt(Math.round((now - last) * 1000));
-    if (now - last > 50) fs.appendFileSync(stallLog, `${process.pid} at ${((last - t0) / 1000).toFixed(2)}s stalled ${(now - last - 10).toFixed(0)}ms (monotonic ${began} µs)\n`);
+    const sched = schedstat();
+    const stalled = now - last - 10;
+    if (sched && lastSched) {
+      const waited = (sched.wait - lastSched.wait) / 1e6;
+      ownStallMaxMs = Math.max(ownStallMaxMs ?? 0, stalled - waited);
+      if (stallLog && stalled > 40) {
+        // The monotonic clock in µs is the clock of a --cpu-prof profile's timestamps (startTime, and
+        // timeDeltas added to it), so a stall can be found there exactly.
+        const began = process.hrtime.bigint() / 1000n - BigInt(Math.round((now - last) * 1000));
+        const ran = (sched.run - lastSched.run) / 1e6;
+        fs.appendFileSync(stallLog, `${process.pid} at ${((last - t0) / 1000).toFixed(2)}s stalled ${stalled.toFixed(0)}ms (monotonic ${began} µs) ran ${ran.toFixed(0)}ms waited for a CPU ${waited.toFixed(0)}ms\n`);
+      }
+    }
     last = now;
+    lastSched = sched;
   }, 10);
   stallTimer.unref();
 }
