@@ -140,32 +140,58 @@ export function isDescriptor(d: unknown): d is BaseDescriptor {
 export function readBases(index: Y.Doc): BaseDescriptor[] {
   const out: BaseDescriptor[] = [];
   for (const [key, value] of index.getMap<unknown>(BASES_MAP)) {
-    const d = typeof value === 'object' && value !== null ? { ...(value as object), k: Number(key) } : undefined;
-    if (String(Number(key)) === key && isDescriptor(d)) out.push(d);
+    const d = descriptorOf(key, value);
+    if (d) out.push(d);
   }
   return out.sort((a, b) => a.k - b.k);
 }
 
-/** nextBase's answer per bases map, until the map next changes (a start makes hundreds of bases, each asking). */
-const nextBases = new WeakMap<Y.Map<unknown>, { next?: { k: number | undefined; last: string | undefined } }>();
+/** The description under `key` of the bases map, if it is well formed. */
+function descriptorOf(key: string, value: unknown): BaseDescriptor | undefined {
+  const d = typeof value === 'object' && value !== null ? { ...(value as object), k: Number(key) } : undefined;
+  return String(Number(key)) === key && isDescriptor(d) ? d : undefined;
+}
+
+/** What nextBase answers from: the largest k and the last path of the well-formed descriptions. */
+interface BasesSummary {
+  maxK: number;
+  last: string | undefined;
+}
+
+/** nextBase's summary per bases map, kept up to date as descriptions are added (a start makes hundreds). */
+const summaries = new WeakMap<Y.Map<unknown>, { summary?: BasesSummary }>();
 
 /** The next free k of an index's bases (undefined when every one is taken), and the last path any base holds. */
 export function nextBase(index: Y.Doc): { k: number | undefined; last: string | undefined } {
   const map = index.getMap<unknown>(BASES_MAP);
-  let memo = nextBases.get(map);
-  if (!memo) {
-    const fresh: { next?: { k: number | undefined; last: string | undefined } } = {};
-    map.observe(() => (fresh.next = undefined));
-    nextBases.set(map, (memo = fresh));
+  let held = summaries.get(map);
+  if (!held) {
+    const fresh: { summary?: BasesSummary } = {};
+    // A description added (the usual change: each base is set once) is folded in; anything else
+    // (replaced, removed) has the map read again whole. Read whole on every change, it validated
+    // every description again: quadratic in the bases (0.3–0.8 s of a 30,000-file start).
+    map.observe((event) => {
+      for (const [key, change] of event.changes.keys) {
+        if (!fresh.summary) return;
+        if (change.action !== 'add') fresh.summary = undefined;
+        else fold(fresh.summary, descriptorOf(key, map.get(key)));
+      }
+    });
+    summaries.set(map, (held = fresh));
   }
-  // Read again whole on each call, it validated every description: quadratic in the bases (0.8 s of a
-  // 30,000-file start).
-  return (memo.next ??= readNextBase(index));
+  const summary = (held.summary ??= summarise(readBases(index)));
+  return { k: summary.maxK + 1 < MAX_BASES ? summary.maxK + 1 : undefined, last: summary.last };
 }
 
-function readNextBase(index: Y.Doc): { k: number | undefined; last: string | undefined } {
-  const bases = readBases(index);
-  const k = bases.length ? Math.max(...bases.map((b) => b.k)) + 1 : 0;
-  const last = bases.reduce<string | undefined>((max, b) => (max === undefined || comparePaths(b.last, max) > 0 ? b.last : max), undefined);
-  return { k: k < MAX_BASES ? k : undefined, last };
+function summarise(bases: readonly BaseDescriptor[]): BasesSummary {
+  const summary: BasesSummary = { maxK: -1, last: undefined };
+  for (const d of bases) fold(summary, d);
+  return summary;
 }
+
+function fold(summary: BasesSummary, d: BaseDescriptor | undefined): void {
+  if (!d) return;
+  summary.maxK = Math.max(summary.maxK, d.k);
+  if (summary.last === undefined || comparePaths(d.last, summary.last) > 0) summary.last = d.last;
+}
+

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { contentHash } from '../../src/sync/hash';
-import { baseFileId, buildBase, comparePaths, FIRST_BASE_CLIENT, readBases, sortByPath, sortByPathSliced, type BaseFile } from '../../src/sync/index-bases';
+import { BASES_MAP, baseFileId, buildBase, comparePaths, FIRST_BASE_CLIENT, MAX_BASES, nextBase, readBases, sortByPath, sortByPathSliced, type BaseFile } from '../../src/sync/index-bases';
 import { buildOwnBases, type LocalTexts } from '../../src/sync/own-bases';
 import { decodeMessage, encodeBases, INDEX_DOC, MessageType } from '../../src/sync/protocol';
 import { scanFolder } from '../../src/sync/scan';
@@ -196,4 +196,39 @@ test('a sharer\'s start makes its texts as bases (notebooks and binaries one by 
     await pa.close();
     await net.destroy();
   }
+});
+
+test('nextBase follows the bases map as descriptions are added, replaced and removed, here or by a peer', () => {
+  // What nextBase must answer, read from the whole map every time.
+  const whole = (doc: Y.Doc) => {
+    const bases = readBases(doc);
+    const maxK = bases.length ? Math.max(...bases.map((d) => d.k)) : -1;
+    let last: string | undefined;
+    for (const d of bases) if (last === undefined || comparePaths(d.last, last) > 0) last = d.last;
+    return { k: maxK + 1 < MAX_BASES ? maxK + 1 : undefined, last };
+  };
+  const a = new Y.Doc();
+  const b = new Y.Doc();
+  a.on('update', (u: Uint8Array, origin: unknown) => origin !== 'peer' && Y.applyUpdate(b, u, 'peer'));
+  b.on('update', (u: Uint8Array, origin: unknown) => origin !== 'peer' && Y.applyUpdate(a, u, 'peer'));
+  let seed = 3;
+  // The high bits: a power-of-two LCG's low bits repeat with a short period.
+  const next = (n: number) => Math.floor((seed = (seed * 1103515245 + 12345) % 2147483648) / 65536) % n;
+  const paths = ['a', 'b', 'a/b', 'c/d/e', 'z', 'b/a', 'é'];
+  for (let i = 0; i < 400; i++) {
+    const doc = next(2) ? a : b;
+    const map = doc.getMap<unknown>(BASES_MAP);
+    const [first, last] = [paths[next(paths.length)], paths[next(paths.length)]].sort(comparePaths);
+    const good = { first, last, count: 1 + next(5), update: contentHash(Buffer.from(String(i))) };
+    const key = next(10) === 0 ? String(MAX_BASES - 1 + next(3)) : String(next(40));
+    switch (next(6)) {
+      case 0: map.set(key, { ...good, first: last, last: first }); break; // ill-formed when first > last
+      case 1: map.set(`0${key}`, good); break; // not a canonical key: no base
+      case 2: map.delete(key); break;
+      default: map.set(key, good);
+    }
+    assert.deepEqual(nextBase(a), whole(a), `a, step ${i}`);
+    assert.deepEqual(nextBase(b), whole(b), `b, step ${i}`);
+  }
+  assert.ok(readBases(a).length > 10, 'bases were made');
 });
