@@ -82,6 +82,7 @@ export class MirrorCore {
     if (!items.length) return;
     this.enqueue(async () => {
       for (const item of items) {
+        if (this.closed) return; // nothing more is written or removed once the mirror is closed
         await this.slicer.maybeYield();
         try {
           await job(item);
