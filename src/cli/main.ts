@@ -67,6 +67,11 @@ async function main(argv: string[]): Promise<number> {
   });
   // Another Hyperpair took the folder over: this one has left its session, and exits.
   const taken = () => void stop('another Hyperpair took the folder over').then(() => end(1));
+  // Whoever read the output went away (`hyperpair share … | head`): leave the session as on Ctrl+C,
+  // rather than die of the write's error. Later writes to the closed output fail here too, quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') void stop('its output was closed').then(end);
+  });
   // Only now, with the handlers in place: a signal right after the first line must not kill us.
   starting = cmd.command === 'relay' ? runRelay(cmd, out) : runPeer(cmd, out, abort.signal, process.stdin, taken);
   try {

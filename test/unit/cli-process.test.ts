@@ -205,3 +205,18 @@ test('a joiner killed with -9 and restarted into its folder without --force keep
   assert.equal(await exitWithin(second, 15_000), 0);
   assert.equal(await exitWithin(sharer, 15_000), 0);
 });
+
+test('a peer whose output is closed (`share … | head`) leaves the session cleanly, rather than dying of the write', async () => {
+  const src = tempDir();
+  writeTree(src, { 'a.txt': 'hello\n' });
+  const sharer = cli(['share', src, '--name', 'Piped', ...net_()]);
+  await waitFor(() => has(sharer, 'ready'), 'the share', 30_000);
+  const code = sharer.events.find((e) => e.event === 'code')!.code as string;
+  sharer.child.stdout!.destroy(); // the reader goes away, as `head` does after its lines
+  // Someone joins: the sharer's next line (the peer) meets the closed output.
+  const joiner = cli(['join', code, path.join(tempDir(), 'joined'), '--name', 'Late', ...net_()]);
+  assert.equal(await exitWithin(sharer, 60_000), 0);
+  assert.doesNotMatch(sharer.stderr(), /Unhandled|EPIPE/);
+  joiner.child.kill('SIGTERM');
+  await exitWithin(joiner, 15_000);
+});
