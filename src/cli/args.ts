@@ -54,7 +54,7 @@ Shared terminals: their output is printed. On standard input, "terminal" shares 
 "terminal allow <name>" / "terminal revoke <name>" / "terminal stop" manage yours, and
 "type <text>" types a line into a terminal you are allowed to type in ("terminal interrupt": Ctrl+C).
 
-Stops cleanly on Ctrl+C (SIGINT) or SIGTERM.`;
+Stops cleanly on Ctrl+C (SIGINT) or SIGTERM, or when its output is closed.`;
 
 export interface CliCommand {
   command: 'share' | 'join' | 'relay' | 'restore' | 'help';
