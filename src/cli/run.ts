@@ -14,7 +14,7 @@ import { escapeUntrusted } from '../session/untrusted';
 import type { RefusalSummary } from '../session/refusals';
 import type { PeerStats } from '../session/session';
 import type { PeerInfo } from '../session/transport';
-import { caseCollisionWarning, caseCollisionsSliced } from '../sync/case-collisions';
+import { caseCollisionWarning, caseCollisions } from '../sync/case-collisions';
 import { startPeer, type RunningPeer } from '../app/peer';
 import { formatSize } from '../sync/scan';
 import { summarizeFailures } from '../sync/write-failures';
@@ -211,7 +211,7 @@ export async function runRelay(cmd: CliCommand, out: Output): Promise<RelayNode>
 }
 
 async function warnCaseCollisions(out: Output, paths: string[]): Promise<void> {
-  for (const group of await caseCollisionsSliced(paths)) {
+  for (const group of await caseCollisions(paths)) {
     const message = caseCollisionWarning(group);
     out.line(`! ${message}`, { event: 'case-collision', paths: group, message });
   }

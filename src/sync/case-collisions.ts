@@ -4,26 +4,17 @@
  * Found so that a person is told before that happens, on the sharer's side and on a joiner's.
  */
 
-import { Slicer } from './slicer';
+import { forEachSliced } from './slicer';
 
 const NOT_ASCII = /[^\x00-\x7f]/;
 
-/** Groups of two or more paths that are the same when case (and Unicode normal form) is ignored. */
-export function caseCollisions(paths: Iterable<string>): string[][] {
+/**
+ * Groups of two or more paths that are the same when case (and Unicode normal form) is ignored, a
+ * slice of the event loop at a time (a joined folder's 30,000 paths).
+ */
+export async function caseCollisions(paths: Iterable<string>): Promise<string[][]> {
   const found = new Collisions();
-  for (const p of paths) found.add(p);
-  return found.groups();
-}
-
-/** caseCollisions a slice of the event loop at a time (a joined folder's 30,000 paths). */
-export async function caseCollisionsSliced(paths: Iterable<string>): Promise<string[][]> {
-  const found = new Collisions();
-  const slicer = new Slicer();
-  let n = 0;
-  for (const p of paths) {
-    if (++n % 512 === 0) await slicer.maybeYield();
-    found.add(p);
-  }
+  await forEachSliced(paths, (p) => found.add(p), 512);
   return found.groups();
 }
 

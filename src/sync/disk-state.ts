@@ -28,7 +28,7 @@ import type { SharedWorkspace } from './workspace';
 import { isHash } from './hash';
 import { judgeTreeEntry, type TreeEntry } from './tree-entries';
 import { ColdKnown, RecordTexts } from './record-texts';
-import { joinSliced, Slicer } from './slicer';
+import { forEachSliced, joinSliced } from './slicer';
 
 /** A file's content as the mirror last saw it on disk: in sync with the session then. */
 export interface Known {
@@ -286,18 +286,15 @@ export class DiskRecord {
     }
     // A slice of the event loop at a time: 30,000 files (after the parse, which is one call) took
     // ~20 ms more in one turn.
-    const slicer = new Slicer();
-    let n = 0;
-    for (const rel in files) {
-      if ((++n & 255) === 0) await slicer.maybeYield();
+    await forEachSliced(Object.keys(files), (rel) => {
       const f = files[rel];
-      if (!isHash(f?.hash) || !Number.isSafeInteger(f.size)) continue;
+      if (!isHash(f?.hash) || !Number.isSafeInteger(f.size)) return;
       // The text stays in the record until a merge needs it (checked then: a base that is missing or
       // damaged is left out, and the merge takes the session's text as base). It is the file's
       // content as last synced, so it has the file's hash.
       const cold = f.text === f.hash ? this.texts.stale(f.hash, f.size) : undefined;
       this.known.set(rel, cold ?? { hash: f.hash, size: f.size });
-    }
+    });
     // Judged as a peer's entry is: the record sits outside the folder, but is only a file.
     if (typeof tree === 'object' && tree !== null) {
       for (const [rel, value] of Object.entries(tree)) {

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
-import { Slicer } from './slicer';
+import { forEachSliced } from './slicer';
 
 export interface GitTree {
   /** Tracked files (present or not), relative to the folder, `/`-separated. */
@@ -73,16 +73,13 @@ export async function readGitTree(root: string): Promise<GitTree | undefined> {
     const staged = split(await git(abs, ['ls-files', '-z', '-s', '--cached']));
     const tracked = new Set<string>();
     const submodules = new Set<string>();
-    const slicer = new Slicer();
-    for (let i = 0; i < staged.length; i++) {
-      if ((i & 255) === 0) await slicer.maybeYield();
-      const line = staged[i];
+    await forEachSliced(staged, (line) => {
       const tab = line.indexOf('\t');
       const mode = line.slice(0, line.indexOf(' '));
       const rel = line.slice(tab + 1);
       if (mode === '160000') submodules.add(rel);
       else tracked.add(rel);
-    }
+    });
     // Each git started in a turn of its own: starting a process forks this one, which takes
     // 5–25 ms in a peer of a few hundred MB, and four at once held the event loop 60–100 ms.
     let previous: Promise<void> = Promise.resolve();
@@ -110,11 +107,8 @@ export async function readGitTree(root: string): Promise<GitTree | undefined> {
  */
 export async function trackedFolders(tracked: Iterable<string>): Promise<Set<string>> {
   const dirs = new Set<string>();
-  const slicer = new Slicer();
-  let n = 0;
-  for (const rel of tracked) {
-    if (++n % 256 === 0) await slicer.maybeYield();
+  await forEachSliced(tracked, (rel) => {
     for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) dirs.add(rel.slice(0, i));
-  }
+  });
   return dirs;
 }

@@ -19,7 +19,7 @@ import * as Y from 'yjs';
 import { entryMap } from './entries';
 import { contentHash, isHash } from './hash';
 import { isSafeRelativePath } from './paths';
-import { Slicer, sortSliced } from './slicer';
+import { forEachSliced, sortSliced } from './slicer';
 
 /** Bases in one index at most; each has a client id of its own. */
 export const MAX_BASES = 1024;
@@ -69,12 +69,8 @@ export function sortByPath<T>(items: readonly T[], pathOf: (item: T) => string):
 
 /** sortByPath a slice of the event loop at a time (slicer.ts), for the tens of thousands of a start. */
 export async function sortByPathSliced<T>(items: readonly T[], pathOf: (item: T) => string): Promise<T[]> {
-  const slicer = new Slicer();
   const keyed: { item: T; segments: string[] }[] = [];
-  for (const item of items) {
-    if ((keyed.length & 511) === 511) await slicer.maybeYield();
-    keyed.push({ item, segments: pathOf(item).split('/') });
-  }
+  await forEachSliced(items, (item) => keyed.push({ item, segments: pathOf(item).split('/') }), 512);
   const sorted = await sortSliced(keyed, (a, b) => compareSegments(a.segments, b.segments));
   return sorted.map((k) => k.item);
 }

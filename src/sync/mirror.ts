@@ -22,7 +22,7 @@ import { MirrorCore, type MirrorEvents, type MirrorOptions } from './mirror-core
 import { takeRestart } from './restart-intake';
 import { ExcludeRules, scanFolder, type ScanReport } from './scan';
 import { shareBatch, type ShareTarget } from './share-files';
-import { Slicer } from './slicer';
+import { forEachSliced, Slicer } from './slicer';
 import { CheckedFolders } from './first-copy';
 import { TreeMirror } from './tree-mirror';
 import { FolderWatcher } from './watcher';
@@ -222,18 +222,15 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
         // A file whose hash (the scan cache's, or read again if it changed) is the one last synced
         // would be passed over by the intake anyway (changedOnDisk): not read a second time.
         // A slice of the event loop at a time: 30,000 files looked up at once held it for ~60 ms.
-        const slicer = new Slicer();
         const changed = new Set<string>();
         const onDisk = new Set<string>();
-        for (const [i, f] of report.files.entries()) {
-          if (i % 256 === 255) await slicer.maybeYield();
+        await forEachSliced(report.files, (f) => {
           onDisk.add(f.rel);
           if (f.hash === undefined || this.known.get(f.rel)?.hash !== f.hash || !this.ws.byPath(f.rel)) changed.add(f.rel);
-        }
-        for (const [i, rel] of [...this.known.keys()].entries()) {
-          if (i % 256 === 255) await slicer.maybeYield();
+        });
+        await forEachSliced([...this.known.keys()], (rel) => {
           if (!onDisk.has(rel)) changed.add(rel); // vanished
-        }
+        });
         await this.intake.onDiskBatch([...changed]);
       });
     }

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { displayName, escapeUntrusted } from '../../src/session/untrusted';
 import { createOutput } from '../../src/cli/run';
-import { caseCollisions, caseCollisionsSliced } from '../../src/sync/case-collisions';
+import { caseCollisions } from '../../src/sync/case-collisions';
 import { CLI, cliTestbed } from '../helpers/cli';
 import { waitFor } from '../helpers/testnet';
 import { tempDir, writeTree } from '../helpers/tree';
@@ -53,11 +53,11 @@ test('the sanitiser escapes what a terminal would obey, and text output goes thr
   createOutput(false, (s) => lines.push(s)).line('left out: evil\x1b[31m\nforged line', { event: 'skipped' });
   assert.deepEqual(lines, ['left out: evil\\x1b[31m\\nforged line\n']);
   const paths = ['A.txt', 'a.txt', 'b.txt', 'Dir/x', 'dir/x', 'DIR/X', 'ünï', 'u\u0308nï'];
-  assert.deepEqual(caseCollisions(paths), [['A.txt', 'a.txt'], ['DIR/X', 'Dir/x', 'dir/x'], ['u\u0308nï', 'ünï']]);
-  // Groups in the order of their first path, whichever of them comes second; the sliced version alike.
-  assert.deepEqual(caseCollisions(['B', 'A', 'x', 'a', 'b']), [['B', 'b'], ['A', 'a']]);
+  assert.deepEqual(await caseCollisions(paths), [['A.txt', 'a.txt'], ['DIR/X', 'Dir/x', 'dir/x'], ['u\u0308nï', 'ünï']]);
+  // Groups in the order of their first path, whichever of them comes second; over many paths alike.
+  assert.deepEqual(await caseCollisions(['B', 'A', 'x', 'a', 'b']), [['B', 'b'], ['A', 'a']]);
   const many = [...Array.from({ length: 5000 }, (_, i) => `f${i}`), ...paths, 'F4999'];
-  assert.deepEqual(await caseCollisionsSliced(many), [['F4999', 'f4999'], ...caseCollisions(paths)]);
+  assert.deepEqual(await caseCollisions(many), [['F4999', 'f4999'], ...(await caseCollisions(paths))]);
 });
 
 test('share leaves out an unreadable subfolder or file and says so, escapes file names, and warns of names that differ only in case (so does the joiner)', async (t) => {
