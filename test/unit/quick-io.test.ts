@@ -20,6 +20,23 @@ function busy(ms: number): void {
   }
 }
 
+/** Runs `work`, counting the steps it reports in each turn of the event loop (the last turn's too). */
+async function stepsPerTurn<T>(work: (step: () => void) => Promise<T>): Promise<{ result: T; turns: number[] }> {
+  let steps = 0;
+  const turns: number[] = [];
+  let stop = false;
+  const tick = () => {
+    turns.push(steps);
+    steps = 0;
+    if (!stop) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const result = await work(() => steps++);
+  stop = true;
+  turns.push(steps);
+  return { result, turns };
+}
+
 test('quick file-system calls read, look at, write, link and remove files as the promise API does', async (t) => {
   const root = tempDir();
   t.after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -87,47 +104,32 @@ test('a long run of synchronous calls hands the event loop back every few millis
 
 test('runs at once share one slice of the event loop: a turn does not last the sum of their budgets', async () => {
   // Two runs (a join's scan and writers) each a step of 2 ms at a time; a ticker counts the turns.
-  let steps = 0;
-  let most = 0;
-  let stop = false;
-  const tick = () => {
-    most = Math.max(most, steps);
-    steps = 0;
-    if (!stop) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const run = async (io: QuickIo) => {
-    for (let i = 0; i < 60; i++) await io.run(() => void (busy(2), steps++), () => Promise.resolve());
-  };
-  await Promise.all([run(new QuickIo()), run(new QuickIo())]);
-  stop = true;
+  const { turns } = await stepsPerTurn(async (step) => {
+    const run = async (io: QuickIo) => {
+      for (let i = 0; i < 60; i++) await io.run(() => void (busy(2), step()), () => Promise.resolve());
+    };
+    await Promise.all([run(new QuickIo()), run(new QuickIo())]);
+  });
+  const most = Math.max(...turns);
   // One slice (12 ms) is 6 steps; the run resumed after the other spent it does one step. A budget
   // per run made it 12.
   assert.ok(most <= 9, `at most ${most} steps in one turn`);
 });
 
 test('tasks that share one slicer (a join\'s 32 writers) are one loop: one least share a turn, not one each', async () => {
-  let steps = 0;
-  const turns: number[] = [];
-  let stop = false;
-  const tick = () => {
-    turns.push(steps);
-    steps = 0;
-    if (!stop) setImmediate(tick);
-  };
-  setImmediate(tick);
   const slicer = new Slicer();
   let next = 0;
-  const worker = async () => {
-    while (next < 600) {
-      next++;
-      await slicer.maybeYield();
-      busy(1);
-      steps++;
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, worker));
-  stop = true;
+  const { turns } = await stepsPerTurn(async (step) => {
+    const worker = async () => {
+      while (next < 600) {
+        next++;
+        await slicer.maybeYield();
+        busy(1);
+        step();
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+  });
   // One slice (12 ms) is about 12 steps. A least share of 2 ms for each task back in a turn made it
   // 12 + 31 × 2 = 74. (The first turn has a step of each task: all 32 start before any has worked.)
   const most = Math.max(...turns.slice(2));
@@ -158,24 +160,13 @@ test('only calls slow several times in a row send the rest through the promise A
 test('a sliced sort hands the event loop back while it sorts, and sorts as Array.prototype.sort does', async () => {
   let seed = 11;
   const items = Array.from({ length: 20_000 }, (_, i) => ({ key: (seed = (seed * 1103515245 + 12345) % 2147483648) % 5000, i }));
-  let compares = 0;
-  const slow = (a: { key: number }, b: { key: number }) => {
-    compares++;
-    const until = performance.now() + 0.001;
-    while (performance.now() < until);
-    return a.key - b.key;
-  };
-  const turns: number[] = [];
-  let stop = false;
-  const tick = () => {
-    turns.push(compares);
-    compares = 0;
-    if (!stop) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const sorted = await sortSliced(items, slow);
-  stop = true;
-  turns.push(compares);
+  const { result: sorted, turns } = await stepsPerTurn((compared) =>
+    sortSliced(items, (a, b) => {
+      compared();
+      busy(0.001);
+      return a.key - b.key;
+    }),
+  );
   const total = turns.reduce((a, b) => a + b, 0);
   // All at once it is one turn of ~280,000 comparisons (0.3 s here); sliced, a turn is one slice
   // (12 ms) and at most one run of 1,024 (~10,000 comparisons).
