@@ -243,12 +243,14 @@ async function join(net: TestNetwork, files: number, mb: number): Promise<void> 
   generateWorkspace(src, files, mb * 1024 * 1024);
   const bytes = Object.values(readTree(src)).reduce((n, hex) => n + hex.length / 2, 0);
   const netArgs = ['--bootstrap', net.bootstrapSpec, '--host', '127.0.0.1', '--no-lan'];
-  const sharer = new CliPeer(CLI, ['share', src, '--name', 'sharer', '--max-file-size', '512', ...netArgs]);
+  const prof = process.env.HYPERPAIR_BENCH_PROF;
+  const nodeArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const sharer = new CliPeer(CLI, ['share', src, '--name', 'sharer', '--max-file-size', '512', ...netArgs], nodeArgs);
   let joiner: CliPeer | undefined;
   try {
     await sharer.next('ready', 120_000);
     const code = (await sharer.next('code', 0)).e.code as string;
-    joiner = new CliPeer(CLI, ['join', code, dst, '--name', 'joiner', ...netArgs]);
+    joiner = new CliPeer(CLI, ['join', code, dst, '--name', 'joiner', ...netArgs], nodeArgs);
     const started = await joiner.next('joining', 60_000);
     const done = await joiner.next('joined', 600_000);
     // The first progress line comes when the joiner is connected and has the index (0 files yet).
