@@ -239,10 +239,10 @@ export class DiskIntake implements DiskReader {
    * A start's texts (not notebooks), held as bytes, as one index base (index-bases.ts); false, and
    * nothing shared, when the index can take no base of them (the caller adds them one by one).
    */
-  addTextsAsBase(files: ReadonlyArray<{ rel: string; bytes: Buffer; hash: string; text: string }>): boolean {
+  addTextsAsBase(files: ReadonlyArray<{ rel: string; bytes: Buffer; hash: string }>): boolean {
     const made = this.core.ws.createLazyTextsAsBase(files.map((f) => ({ path: f.rel, size: f.bytes.byteLength, hash: f.hash })), 'disk');
     if (!made) return false;
-    for (const f of files) this.core.known.set(f.rel, { hash: f.hash, size: f.bytes.byteLength, text: f.text });
+    for (const f of files) this.core.known.set(f.rel, this.core.known.textFromBytes(f.hash, f.bytes));
     return true;
   }
 

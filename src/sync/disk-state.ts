@@ -27,7 +27,7 @@ import type { ChangeOrigin, FileEntry } from './api';
 import type { SharedWorkspace } from './workspace';
 import { isHash } from './hash';
 import { judgeTreeEntry, type TreeEntry } from './tree-entries';
-import { ColdKnown, RecordTexts } from './record-texts';
+import { ColdKnown, RecordTexts, type TextContent, textString } from './record-texts';
 import { forEachSliced, joinSliced } from './slicer';
 
 /** A file's content as the mirror last saw it on disk: in sync with the session then. */
@@ -73,6 +73,14 @@ export class KnownFiles extends ObservedMap<Known> {
       value = this.texts.cold(value.hash, value.size, value.text);
     }
     return super.set(rel, value);
+  }
+
+  /**
+   * The known file for a text read or received as bytes (valid UTF-8, of `hash`), to set: with a
+   * record, held as those bytes until the record has them, no string made; without, as its string.
+   */
+  textFromBytes(hash: string, bytes: Uint8Array): Known {
+    return this.texts ? this.texts.cold(hash, bytes.byteLength, bytes) : { hash, size: bytes.byteLength, text: textString(bytes) };
   }
 }
 
@@ -151,7 +159,7 @@ export class DiskRecord {
   }
 
   /** A text read from the folder by a clone join's scan (RecordTexts.offer). */
-  offerText(hash: string, text: string): void {
+  offerText(hash: string, text: TextContent): void {
     if (!this.closed) this.texts.offer(hash, text);
   }
 
@@ -354,9 +362,9 @@ export class DiskRecord {
    * loop at a time: at 30,000 files, made at once, it held the loop for 40–50 ms on every write
    * (up to 180 ms with the collection that followed), and a join writes it every few seconds.
    */
-  private async listOf(rels: string[], values: Known[], head: string, tail: string): Promise<{ list: string; wanted: Set<string>; newTexts: Map<string, string> }> {
+  private async listOf(rels: string[], values: Known[], head: string, tail: string): Promise<{ list: string; wanted: Set<string>; newTexts: Map<string, TextContent> }> {
     const wanted = new Set<string>();
-    const newTexts = new Map<string, string>();
+    const newTexts = new Map<string, TextContent>();
     const files = await joinSliced(
       rels.keys(),
       (i) => {

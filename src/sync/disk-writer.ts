@@ -8,7 +8,7 @@ import type { FileEntry } from './api';
 import type { DiskBindings } from './disk-bindings';
 import { earlierTexts } from './disk-merge';
 import type { Known } from './disk-state';
-import { knownHolds } from './record-texts';
+import { knownHolds, textString } from './record-texts';
 import type { EditorHandover } from './editor-handover';
 import type { CheckedFolders } from './first-copy';
 import { atomicWrite, holds, moveFile, readIfFile, removeFile, WriteConflict } from './fsutil';
@@ -23,13 +23,6 @@ import { notebookText } from './notebook/first-state';
  * the disk's change first; after this many the write waits for the watcher's next report of the file.
  */
 const WRITE_ATTEMPTS = 8;
-
-const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
-
-/** A text's bytes as the string the record keeps (the base of a later three-way merge). */
-function decodeText(bytes: Uint8Array): string {
-  return utf8.decode(bytes);
-}
 
 /** What the writing side needs of the reading side. */
 export interface DiskReader {
@@ -162,8 +155,7 @@ export class DiskWriter {
       // Nobody edited it: its bytes, fetched in batches, need no document (the first copy waits
       // for them; later, only bytes already here are used, and the document path waits outside).
       if (firstState !== undefined) bytes = firstCopy ? await this.core.ws.loadTextBytes(e.id) : this.core.ws.heldTextBytes(e.id);
-      if (bytes) text = decodeText(bytes);
-      else {
+      if (!bytes) {
         firstState = undefined;
         // The first copy waits for each file until nobody can send it; later, the queue never waits.
         const ytext = firstCopy ? await this.core.ws.loadText(e.id) : this.core.ws.loadedText(e.id);
@@ -212,7 +204,10 @@ export class DiskWriter {
       if (seen) await this.core.options.history?.keep(e.path, 'replaced', seen.hash, hash);
       const folders = firstCopy ? this.firstCopyFolders : undefined;
       const { displaced } = await atomicWrite(this.core.root, e.path, bytes, { syncNewFile: !firstCopy, expect: seen ? { hash: seen.hash, size: seen.size } : null, folders });
-      const now = { hash, size: bytes.byteLength, text, earlier: earlierTexts(seen) };
+      const earlier = earlierTexts(seen);
+      // A first state's bytes are its text, kept by the record as they are: no string is made of them.
+      const asBytes = firstState !== undefined && text === undefined;
+      const now: Known = asBytes && !earlier?.length ? this.core.known.textFromBytes(hash, bytes) : { hash, size: bytes.byteLength, text: asBytes ? textString(bytes) : text, earlier };
       this.core.known.set(e.path, now);
       this.core.written.note(e.path, hash);
       this.wrote(e.path);

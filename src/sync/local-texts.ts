@@ -25,7 +25,7 @@ export interface FolderRead extends LocalTexts {
  * `keep`: told each text the scan read (not a notebook's), with its hash, so that the record can
  * hold it as the base of the file that turns out to be the session's (restart-intake.ts).
  */
-export async function readLocalTexts(root: string, options: ScanOptions, keep?: (hash: string, text: string) => void): Promise<FolderRead> {
+export async function readLocalTexts(root: string, options: ScanOptions, keep?: (hash: string, text: Uint8Array) => void): Promise<FolderRead> {
   // What the scan read to hash (every file the cache did not know) is judged as it passes: the
   // bases' ranges that hold binaries then need no second read of their files.
   const verdicts = new Map<string, boolean>();
@@ -35,8 +35,8 @@ export async function readLocalTexts(root: string, options: ScanOptions, keep?: 
       const text = isTextBytes(bytes, MAX_TEXT_BYTES);
       verdicts.set(rel, text);
       const hash = hashes?.get(rel);
-      // Valid UTF-8 decodes and encodes back exactly (classify.ts): the string is asText's.
-      if (text && hash !== undefined && !isNotebookPath(rel)) keep?.(hash, bytes.toString('utf8'));
+      // Valid UTF-8 (classify.ts): the record keeps the bytes as the text (record-texts.ts TextContent).
+      if (text && hash !== undefined && !isNotebookPath(rel)) keep?.(hash, bytes);
     }
   };
   let scanned: { report: ScanReport; rules: ExcludeRules } | undefined = await scanFolder(root, { ...options, onFiles });

@@ -114,8 +114,8 @@ export class TextPack {
   }
 
   /** Appends these texts (by hash), many per write; `done` is called for each once it is written. */
-  async append(texts: ReadonlyMap<string, string>, done: (hash: string) => void): Promise<void> {
-    let parts: Buffer[] = [];
+  async append(texts: ReadonlyMap<string, string | Uint8Array>, done: (hash: string) => void): Promise<void> {
+    let parts: Uint8Array[] = [];
     let bytes = 0;
     let hashes: Array<[string, Place]> = [];
     const write = async () => {
@@ -153,7 +153,7 @@ export class TextPack {
     let count = 0;
     for (const [hash, text] of texts) {
       if ((++count & 31) === 0) await slicer.maybeYield();
-      const body = Buffer.from(text, 'utf8');
+      const body = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
       const header = Buffer.alloc(HEADER);
       header.write(hash, 0, 32, 'hex');
       header.writeUInt32LE(body.byteLength, 32);

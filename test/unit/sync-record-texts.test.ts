@@ -82,6 +82,35 @@ test('a text nobody is changing is held as its hash and read back from the recor
   await again.close();
 });
 
+test('a text known from its bytes (a start\'s, a join\'s) is held and stored as those bytes, and read back as its string', async () => {
+  const stateDir = tempDir();
+  const folder = tempDir();
+  const r = await DiskRecord.open(folder, { session: 's', stateDir });
+  const text = 'naïve — ünïcödé \u{1F600}\n';
+  const bytes = Buffer.from(text, 'utf8');
+  const hash = contentHash(bytes);
+  // A view into a larger message (texts-data holds many): held alone, not with the whole message.
+  const message = Buffer.concat([Buffer.alloc(64 * 1024, 1), bytes]);
+  const view = message.subarray(64 * 1024);
+  r.known.set('u.txt', r.known.textFromBytes(hash, view));
+  const k = r.known.get('u.txt')!;
+  assert.ok(k instanceof ColdKnown);
+  assert.equal(k.size, bytes.byteLength);
+  assert.equal(k.text, text, 'readable as its string while it waits for the record');
+  assert.ok(knownHolds(k, text));
+  message.fill(0); // the message's buffer reused: what waits is a copy
+  assert.equal(r.known.get('u.txt')!.text, text);
+  await r.flush();
+  assert.deepEqual(textsIn(r), [hash]);
+  const place = packPlace(r, hash)!;
+  assert.deepEqual(fs.readFileSync(path.join(r.dir, PACK_FILE)).subarray(place.offset, place.offset + place.length), bytes, 'the pack holds the bytes as they were');
+  assert.equal(r.known.get('u.txt')!.text, text, 'read back from the pack');
+  await r.close();
+  // Without a record, the same call gives a known file holding the string.
+  const loose = new (r.known.constructor as new () => KnownFiles)();
+  assert.deepEqual(loose.textFromBytes(hash, bytes), { hash, size: bytes.byteLength, text });
+});
+
 test('a record of another session (a folder shared again under a new code): texts written in this one are read back at once', async () => {
   const stateDir = tempDir();
   const folder = tempDir();
