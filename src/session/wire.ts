@@ -17,7 +17,7 @@ export const PROTOCOL_NAME = 'hyperpair';
  *    nobody edited are fetched as bytes by hash, many per message (`texts-get`/`texts-data`, §6).
  * 4: the index has bases that a joiner holding the same files builds itself (`bases-get`/`bases`, §6.1–6.2).
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Largest application payload in one `data` frame. The layers above chunk below it. */
 export const MAX_DATA_FRAME = 12 * 1024 * 1024;

@@ -25,8 +25,26 @@ import { forEachSliced, sortSliced } from './slicer';
 export const MAX_BASES = 1024;
 /** Base k is made by client id FIRST_BASE_CLIENT + k: the top of Yjs's 32-bit range, which no peer takes for itself (ownClientId). */
 export const FIRST_BASE_CLIENT = 2 ** 32 - MAX_BASES;
-/** Files in one base at most (a sharer's index transaction holds at most 100, share-files.ts). */
+/** Files in one base at most (the protocol's bound; what a sharer puts in one is baseCapacity()). */
 export const MAX_BASE_FILES = 1024;
+/**
+ * A sharer's first SMALL_BASES bases take the texts it gathers in half a slice of the event loop
+ * (share-files.ts; at most SMALL_BASE_FILES, 80–100 on the bench's machine), so that a clone that
+ * differs in one file receives only a small base's entries. Later ones take up to LARGE_BASE_FILES,
+ * gathered over several slices, so that MAX_BASES cover a folder of 200,000 texts (256 × ~80 +
+ * 768 × 256), and fewer clients make each index transaction cheaper (Yjs reads every client's clock
+ * at each one's start and end). A sharer's policy, not the protocol's: any base of up to
+ * MAX_BASE_FILES is valid.
+ */
+export const SMALL_BASES = 256;
+export const SMALL_BASE_FILES = 100;
+export const LARGE_BASE_FILES = 256;
+
+/** The most texts a sharer puts in base k; 0 when every base is taken (k undefined). */
+export function baseCapacity(k: number | undefined): number {
+  if (k === undefined) return 0;
+  return k < SMALL_BASES ? SMALL_BASE_FILES : LARGE_BASE_FILES;
+}
 /** The index's map of base descriptions: String(k) → BaseDescriptor without k. */
 export const BASES_MAP = 'bases';
 

@@ -24,8 +24,13 @@ export interface WorkspaceCaps {
   maxTotalBytes: number;
 }
 
+/**
+ * The protocol's caps (PROTOCOL §6.2): every peer holds every other to them, so they change only
+ * with the protocol's version (50,000 files until version 5: a 100,000-file repository was shared
+ * by half).
+ */
 export const DEFAULT_CAPS: WorkspaceCaps = {
-  maxFiles: 50_000,
+  maxFiles: 200_000,
   maxFileBytes: 512 * 1024 * 1024,
   maxTotalBytes: 8 * 1024 * 1024 * 1024,
 };

@@ -21,6 +21,7 @@ import { FolderGuard, type Halt } from './folder-guard';
 import { MirrorCore, type MirrorEvents, type MirrorOptions } from './mirror-core';
 import { takeRestart } from './restart-intake';
 import { ExcludeRules, scanFolder, type ScanReport } from './scan';
+import { baseCapacity, nextBase } from './index-bases';
 import { shareBatch, type ShareTarget } from './share-files';
 import { forEachSliced, Slicer } from './slicer';
 import { CheckedFolders } from './first-copy';
@@ -100,6 +101,7 @@ export class Mirror extends TypedEmitter<MirrorEvents> {
       ws: this.ws,
       addFromDisk: (rel, bytes, hash) => this.intake.addFromDisk(rel, bytes, true, hash),
       addTextsAsBase: (files) => this.intake.addTextsAsBase(files),
+      nextBaseCapacity: () => baseCapacity(nextBase(this.ws.index).k),
       isClosed: () => this.core.closed,
     };
     const { report, rules } = await scanFolder(this.root, { ...this.options.scan, onFiles: (batch, r, read) => shareBatch(target, batch, r, read) });

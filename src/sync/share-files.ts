@@ -4,7 +4,7 @@
  * file), and the event loop gets a turn before the next batch. So the session can be open while the
  * folder is still being read: peers receive the index as it grows.
  */
-import { asText, MAX_TEXT_BYTES } from './classify';
+import { isTextBytes, MAX_TEXT_BYTES } from './classify';
 import { contentHash } from './hash';
 import { isNotebookPath } from './notebook/first-state';
 import { resolveInside } from './paths';
@@ -29,17 +29,19 @@ export interface ShareTarget {
   addFromDisk(rel: string, bytes: Buffer, hash?: string): void;
   /** Texts as one index base (index-bases.ts); false when they cannot be one (then added one by one). */
   addTextsAsBase?(files: readonly BaseText[]): boolean;
+  /** The most texts the next base may take (index-bases.ts baseCapacity); 0 when none can be made. */
+  nextBaseCapacity?(): number;
   isClosed(): boolean;
 }
 
 type Read = { rel: string; bytes: Buffer; hash?: string };
-type BaseText = { rel: string; bytes: Buffer; hash: string; text: string };
+type BaseText = { rel: string; bytes: Buffer; hash: string };
 
 /** Adds `f` to `texts` if it is a text that can be in a base (not a notebook); whether it did. */
 function takeText(f: Read, texts: BaseText[]): boolean {
-  const text = isNotebookPath(f.rel) ? undefined : asText(f.bytes, MAX_TEXT_BYTES);
-  if (text === undefined) return false;
-  texts.push({ rel: f.rel, bytes: f.bytes, hash: f.hash ?? contentHash(f.bytes), text });
+  // Valid UTF-8 is a text as asText() decides (classify.ts); no string is made: the record keeps the bytes.
+  if (isNotebookPath(f.rel) || !isTextBytes(f.bytes, MAX_TEXT_BYTES)) return false;
+  texts.push({ rel: f.rel, bytes: f.bytes, hash: f.hash ?? contentHash(f.bytes) });
   return true;
 }
 
@@ -65,23 +67,31 @@ export async function shareBatch(t: ShareTarget, batch: ScannedFile[], report: S
   // gathered for half a slice: making their base (or adding them) and telling the index's
   // followers takes about as long again, after the gathering (a second share's turns of 50 ms).
   const slicer = new Slicer(SLICE_MS / 2);
+  // Texts (not notebooks) as one base, which a joiner holding the same files builds itself. Each is
+  // checked (and hashed, if the scan did not) within the slice's time. A small base is what one
+  // slice gathers; a large one (index-bases.ts) is gathered over several, and made once full or at
+  // the batch's end (a path a peer took meanwhile makes it fail: its texts are then added one by one).
+  let texts: BaseText[] = [];
+  let capacity = t.addTextsAsBase ? (t.nextBaseCapacity?.() ?? MAX_PER_TRANSACTION) : 0;
   for (let i = 0; i < todo.length && !t.isClosed(); ) {
     const end = Math.min(todo.length, i + MAX_PER_TRANSACTION);
-    // Texts (not notebooks) as one base, which a joiner holding the same files builds itself. Each
-    // is decoded (and hashed, if the scan did not) within the slice's time, not after it.
-    const texts: BaseText[] = [];
     const rest: Read[] = [];
-    for (; i < end && !slicer.spent(); i++) {
+    for (; i < end && !slicer.spent() && (!capacity || texts.length < capacity); i++) {
       const bytes = bytesOf[i];
       const hashed = read.has(todo[i].rel) ? todo[i].hash : undefined;
       if (!bytes) leaveOut(report, todo[i], 'it could not be read');
       else if (!t.ws.byPath(todo[i].rel)) {
         const f = { rel: todo[i].rel, bytes, hash: hashed };
-        if (!t.addTextsAsBase || !takeText(f, texts)) rest.push(f);
+        if (!capacity || !takeText(f, texts)) rest.push(f);
       }
     }
-    // Not inside the transaction below: Yjs counts a transaction that applies an update as a peer's.
-    if (texts.length && !t.addTextsAsBase!(texts)) rest.push(...texts);
+    const small = capacity <= MAX_PER_TRANSACTION;
+    if (texts.length && (small || texts.length >= capacity || i >= todo.length)) {
+      // Not inside the transaction below: Yjs counts a transaction that applies an update as a peer's.
+      if (!t.addTextsAsBase!(texts)) rest.push(...texts);
+      texts = [];
+      capacity = t.nextBaseCapacity?.() ?? MAX_PER_TRANSACTION;
+    }
     if (rest.length) t.ws.index.transact(() => rest.forEach((f) => t.addFromDisk(f.rel, f.bytes, f.hash)), 'disk');
     await slicer.maybeYield();
   }

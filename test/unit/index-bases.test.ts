@@ -1,5 +1,5 @@
 /**
- * Index bases (docs/PROTOCOL.md §6.1, §6.2, version 4): a sharer's start makes its texts' entries as
+ * Index bases (docs/PROTOCOL.md §6.1, §6.2, version 4; the file cap of version 5): a sharer's start makes its texts' entries as
  * bases that a joiner holding the same files builds itself, byte for byte; the joiner then receives
  * only what the bases lack, and ends with exactly the sharer's index.
  */
@@ -10,7 +10,9 @@ import * as path from 'node:path';
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { contentHash } from '../../src/sync/hash';
-import { BASES_MAP, baseFileId, buildBase, comparePaths, FIRST_BASE_CLIENT, MAX_BASES, nextBase, readBases, sortByPath, sortByPathSliced, type BaseFile } from '../../src/sync/index-bases';
+import { BASES_MAP, baseCapacity, baseFileId, buildBase, comparePaths, FIRST_BASE_CLIENT, LARGE_BASE_FILES, MAX_BASES, nextBase, readBases, SMALL_BASES, sortByPath, sortByPathSliced, type BaseFile } from '../../src/sync/index-bases';
+import { shareBatch } from '../../src/sync/share-files';
+import type { ScanReport } from '../../src/sync/scan';
 import { buildOwnBases, type LocalTexts } from '../../src/sync/own-bases';
 import { decodeMessage, encodeBases, INDEX_DOC, MessageType } from '../../src/sync/protocol';
 import { scanFolder } from '../../src/sync/scan';
@@ -195,6 +197,66 @@ test('a sharer\'s start makes its texts as bases (notebooks and binaries one by 
     await pb.close();
     await pa.close();
     await net.destroy();
+  }
+});
+
+test('past the first 256 bases, a start\'s bases take up to 256 texts gathered over several slices, so that 1,024 bases cover 200,000 texts; a clone builds them', async () => {
+  assert.equal(baseCapacity(0), 100);
+  assert.equal(baseCapacity(SMALL_BASES), LARGE_BASE_FILES);
+  assert.equal(baseCapacity(undefined), 0, 'every base taken: none');
+  assert.ok((MAX_BASES - SMALL_BASES) * LARGE_BASE_FILES + SMALL_BASES * 80 >= 200_000, 'the file cap (PROTOCOL §6.2) is covered');
+  const [ts, tj] = [new MemoryTransport('sharer3'), new MemoryTransport('joiner3')];
+  const sharer = new SharedWorkspace({ transport: ts, mode: 'share' });
+  // The small bases a start made first: one file each here.
+  const early = Array.from({ length: SMALL_BASES }, (_, i) => file(`a/f${String(i).padStart(3, '0')}.txt`, `early ${i}\n`));
+  for (const f of early) assert.ok(sharer.createLazyTextsAsBase([f], 'disk'));
+  // Then the folder's next batch: 700 texts and a binary every 100 files, read from disk.
+  const root = tempDir();
+  const tree: Record<string, string | Uint8Array> = {};
+  for (let i = 0; i < 700; i++) tree[`src/m${String(i).padStart(3, '0')}.js`] = `module.exports = ${i};\n`;
+  for (let i = 0; i < 7; i++) tree[`src/m${String(i * 100).padStart(3, '0')}.bin`] = Uint8Array.from([0, i, 0]);
+  writeTree(root, tree);
+  const rels = sortByPath(Object.keys(tree), (p) => p);
+  const report: ScanReport = { files: [], skipped: [], excluded: [], totalBytes: 0, links: [], folders: [] } as unknown as ScanReport;
+  let turns = 0;
+  let ticking = true;
+  const tick = () => {
+    turns++;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  await shareBatch(
+    {
+      root,
+      ws: sharer,
+      addFromDisk: (rel, bytes) => void sharer.createBinary(rel, bytes, 'disk'),
+      addTextsAsBase: (files) => !!sharer.createLazyTextsAsBase(files.map((f) => ({ path: f.rel, size: f.bytes.byteLength, hash: f.hash })), 'disk'),
+      nextBaseCapacity: () => baseCapacity(nextBase(sharer.index).k),
+      isClosed: () => false,
+    },
+    rels.map((rel) => ({ rel, size: Buffer.byteLength(tree[rel]) })),
+    report,
+  );
+  ticking = false;
+  const large = readBases(sharer.index).filter((b) => b.k >= SMALL_BASES);
+  assert.deepEqual(large.map((b) => b.count), [256, 256, 188], 'full bases, then the batch\'s rest');
+  assert.equal(sharer.files().length, SMALL_BASES + 707, 'every file shared, the binaries one by one');
+  assert.ok(turns >= 2, `the event loop turned while the bases were gathered (${turns})`);
+  // A clone holding the same files builds every base: only the binaries' entries travel.
+  const own = [...early, ...rels.filter((r) => r.endsWith('.js')).map((r) => file(r, tree[r] as string))];
+  const joiner = new SharedWorkspace({ transport: tj, mode: 'join', localTexts: Promise.resolve<LocalTexts>({ files: own, isText: async () => true }) });
+  const counted = countIndexAnswers(ts, tj);
+  try {
+    link(ts, tj);
+    await joiner.whenIndexReady();
+    await waitFor(() => entriesOf(joiner) === entriesOf(sharer), 'the joiner\'s index the same as the sharer\'s');
+    const whole = Y.encodeStateAsUpdate(sharer.index).byteLength;
+    // What travels is the bases' descriptions (~140 bytes each) and the binaries' entries; the 956
+    // texts' entries alone are over half the index.
+    assert.ok(counted.bytes < 0.2 * whole, `the joiner received ${counted.bytes} bytes of index answers for an index of ${whole}`);
+  } finally {
+    sharer.close();
+    joiner.close();
   }
 });
 

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
-import { collectChangedIds, IndexGuard, type WorkspaceCaps } from '../../src/sync/index-guard';
+import { collectChangedIds, DEFAULT_CAPS, ENTRY_CAP_FACTOR, IndexGuard, type WorkspaceCaps } from '../../src/sync/index-guard';
 import { ProtocolError } from '../../src/sync/protocol';
 
 const CAPS: WorkspaceCaps = { maxFiles: 3, maxFileBytes: 1000, maxTotalBytes: 1500 };
@@ -133,4 +133,29 @@ test('undoing deletions counts: a file brought back over the file cap, or a bina
   receive(guard, real, restore);
   assert.deepEqual(guard.counts(), { files: 3, entries: 4, binaryBytes: 1400 });
   guard.destroy();
+});
+
+test('the protocol\'s caps (version 5): an index of 100,000 files is taken whole; past 200,000 live files it is refused', () => {
+  assert.deepEqual({ maxFiles: DEFAULT_CAPS.maxFiles, entries: DEFAULT_CAPS.maxFiles * ENTRY_CAP_FACTOR }, { maxFiles: 200_000, entries: 800_000 }, 'PROTOCOL §6.2');
+  const real = new Y.Doc();
+  const guard = new IndexGuard(real, DEFAULT_CAPS);
+  // A 100,000-file repository (version 4's cap of 50,000 shared half of it).
+  const ids: string[] = [];
+  receive(guard, real, peerUpdate(real, (f) => {
+    for (let i = 0; i < 100_000; i++) {
+      const id = newId();
+      ids.push(id);
+      f.set(id, entry(`src/f${i}.ts`, 'text', 10));
+    }
+  }));
+  assert.equal(real.getMap('files').size, 100_000);
+  // The cap itself, judged on a smaller index with the same rule: one file over is refused.
+  const small = new Y.Doc();
+  const capped = new IndexGuard(small, { ...DEFAULT_CAPS, maxFiles: 1_000 });
+  receive(capped, small, peerUpdate(small, (f) => {
+    for (let i = 0; i < 1_000; i++) f.set(newId(), entry(`g${i}.ts`, 'text', 1));
+  }));
+  assert.throws(() => capped.check(peerUpdate(small, (f) => f.set(newId(), entry('one-more.ts', 'text', 1)))), /lists 1001 files \(max 1000\)/);
+  guard.destroy();
+  capped.destroy();
 });

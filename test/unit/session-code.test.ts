@@ -74,15 +74,16 @@ test('the worked example of docs/PROTOCOL.md: checksum, code, topic, auth key, p
     proof(keys.authKey, Buffer.alloc(64, 0x11), Buffer.alloc(32, 0x22)).toString('hex'),
     '5c74f4639495d8e7fe3986c335645a2f2123fd7dba40088e6ad3003dbf1c23c1',
   );
-  const hs = Buffer.from(ce.encode(handshakeEncoding, { version: 4, proof: Buffer.alloc(32, 0xab) }));
-  assert.equal(hs.toString('hex'), '04' + 'ab'.repeat(32));
+  const hs = Buffer.from(ce.encode(handshakeEncoding, { version: 5, proof: Buffer.alloc(32, 0xab) }));
+  assert.equal(hs.toString('hex'), '05' + 'ab'.repeat(32));
   // An earlier peer's handshake is read (its proof checked first), then refused for its version.
+  assert.deepEqual(ce.decode(handshakeEncoding, Buffer.from('04' + 'ab'.repeat(32), 'hex')), { version: 4, proof: Buffer.alloc(32, 0xab) });
   assert.deepEqual(ce.decode(handshakeEncoding, Buffer.from('03' + 'ab'.repeat(32), 'hex')), { version: 3, proof: Buffer.alloc(32, 0xab) });
   assert.deepEqual(ce.decode(handshakeEncoding, Buffer.from('02' + 'ab'.repeat(32), 'hex')), { version: 2, proof: Buffer.alloc(32, 0xab) });
   assert.deepEqual(ce.decode(handshakeEncoding, Buffer.from('01' + 'ab'.repeat(32), 'hex')), { version: 1, proof: Buffer.alloc(32, 0xab) });
   assert.equal(Buffer.from(ce.encode(helloEncoding, { name: 'Ann', colour: '#e6194b' })).toString('hex'), '03416e6e0723653631393462');
   // A reader reads a future version's number and stops, whatever follows.
-  assert.deepEqual(ce.decode(handshakeEncoding, Buffer.from('05ffffff', 'hex')), { version: 5, proof: null });
+  assert.deepEqual(ce.decode(handshakeEncoding, Buffer.from('06ffffff', 'hex')), { version: 6, proof: null });
   // The example folds I/L/O and ignores case, spaces and underscores.
   for (const typed of ['oI234 56789 abcde fghjk mnpqr s6dxt', 'Ol234_56789_ABCDE_FGHJK_MNPQR_S6DXT']) {
     const p = parseSessionCode(typed);

@@ -264,7 +264,7 @@ test('a peer of another protocol version (version 1, before texts could travel a
   const future = await observer(a.topic, (conn) => void rawChannel(conn, { version: 1, proof: proof(authKey, conn.handshakeHash, conn.publicKey) }, (h) => (seenByFuturePeer = h.version)));
   await waitFor(() => mismatches.length > 0 && seenByFuturePeer !== undefined, 'the version mismatch');
   assert.equal(mismatches[0][0], 1);
-  assert.match(mismatches[0][1], /runs Hyperpair protocol 1; this one runs protocol 4\b/);
+  assert.match(mismatches[0][1], /runs Hyperpair protocol 1; this one runs protocol 5\b/);
   assert.equal(seenByFuturePeer, PROTOCOL_VERSION);
   await future.destroy();
   await a.leave();
