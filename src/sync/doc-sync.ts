@@ -98,6 +98,7 @@ export class DocSync {
           askBases: (peer) => this.sendTo(peer, encodeBases()),
           step1,
           apply: (update) => p.guard.apply(update, BASE_BUILT, true),
+          working: (peer) => this.asker.heard(peer),
           log: (message) => p.logger.info(message),
         })
       : undefined;

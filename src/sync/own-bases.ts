@@ -21,11 +21,12 @@ export interface LocalTexts {
   isText(path: string): Promise<boolean>;
 }
 
-/** The updates of the bases among `bases` that `local`'s files make exactly. */
-export async function buildOwnBases(bases: readonly BaseDescriptor[], local: LocalTexts): Promise<Uint8Array[]> {
+/** The updates of the bases among `bases` that `local`'s files make exactly; `onBase` after each is looked at. */
+export async function buildOwnBases(bases: readonly BaseDescriptor[], local: LocalTexts, onBase?: () => void): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   const slicer = new Slicer();
   for (const b of bases) {
+    onBase?.();
     let files = local.files.slice(firstAfter(local.files, b.first, true), firstAfter(local.files, b.last));
     if (files.length < b.count) continue;
     if (files.length > b.count) {
@@ -65,6 +66,13 @@ export interface OwnBasesParts {
   /** Sends `step 1` for the index to a member. */
   step1(peer: string): void;
   apply(update: Uint8Array): void;
+  /**
+   * The member's answer is being used (bases built and applied): not a silence. Building 562 bases
+   * of a 100,000-file clone took over 3 s on a loaded machine, and the index asker, hearing nothing
+   * of the index meanwhile, asked every member for it with a state vector that had no bases yet:
+   * 8–17 MB of index for a clone join that needs ~1.5 MB.
+   */
+  working(peer: string): void;
   log(message: string): void;
 }
 
@@ -111,11 +119,14 @@ export class OwnBases {
       return;
     }
     this.stop();
+    const working = () => this.p.working(peer);
     try {
-      const built = bases.length ? await buildOwnBases(bases, await this.p.local) : [];
+      working();
+      const built = bases.length ? await buildOwnBases(bases, await this.p.local, working) : [];
       const slicer = new Slicer();
       for (const update of built) {
         this.p.apply(update);
+        working();
         await slicer.maybeYield();
       }
       if (bases.length) this.p.log(`index: ${built.length} of ${bases.length} bases built from this folder's files`);

@@ -260,6 +260,45 @@ test('past the first 256 bases, a start\'s bases take up to 256 texts gathered o
   }
 });
 
+test('a clone whose bases take longer to build than the index asker waits is not sent the whole index by every member', async () => {
+  const [ts, tm, tj] = [new MemoryTransport('sharer4'), new MemoryTransport('member4'), new MemoryTransport('joiner4')];
+  const sharer = new SharedWorkspace({ transport: ts, mode: 'share' });
+  const files = Array.from({ length: 2000 }, (_, i) => file(`src/d${String(i >> 6).padStart(2, '0')}/f${String(i).padStart(4, '0')}.ts`, `// ${i}\n`));
+  for (let i = 0; i < files.length; i += 100) assert.ok(sharer.createLazyTextsAsBase(files.slice(i, i + 100), 'disk'));
+  // A second member, with the whole index.
+  const member = new SharedWorkspace({ transport: tm, mode: 'join' });
+  link(ts, tm);
+  await member.whenIndexReady();
+  await waitFor(() => entriesOf(member) === entriesOf(sharer), 'the member\'s index');
+  // The clone holds a binary in every base's range: each base asks whether it is a text, slowly, so
+  // that building the 20 bases takes ~4 s, past the index asker's 3 s (STALL_MS).
+  const own = sortByPath([...files, ...files.filter((_, i) => i % 100 === 50).map((f) => file(`${f.path}.bin`, 'binary'))], (f) => f.path);
+  const localTexts = Promise.resolve<LocalTexts>({
+    files: own,
+    isText: async (p) => {
+      if (p.endsWith('.bin')) await new Promise((r) => setTimeout(r, 200));
+      return !p.endsWith('.bin');
+    },
+  });
+  const joiner = new SharedWorkspace({ transport: tj, mode: 'join', localTexts });
+  const fromSharer = countIndexAnswers(ts, tj);
+  const fromMember = countIndexAnswers(tm, tj);
+  try {
+    link(ts, tj);
+    link(tm, tj);
+    await joiner.whenIndexReady();
+    await waitFor(() => entriesOf(joiner) === entriesOf(sharer), 'the joiner\'s index the same as the sharer\'s');
+    await new Promise((r) => setTimeout(r, 500)); // answers still on their way would be counted
+    const whole = Y.encodeStateAsUpdate(sharer.index).byteLength;
+    const received = fromSharer.bytes + fromMember.bytes;
+    assert.ok(received < 0.2 * whole, `the joiner received ${fromSharer.bytes} + ${fromMember.bytes} bytes of index answers for an index of ${whole}`);
+  } finally {
+    sharer.close();
+    member.close();
+    joiner.close();
+  }
+});
+
 test('nextBase follows the bases map as descriptions are added, replaced and removed, here or by a peer', () => {
   // What nextBase must answer, read from the whole map every time.
   const whole = (doc: Y.Doc) => {
