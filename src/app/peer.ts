@@ -27,6 +27,8 @@ import { ScanCache } from '../sync/scan-cache';
 import { readLocalTexts } from '../sync/local-texts';
 import { nextScanTick, othersScanning, ScanAnnouncer, type ScanningState } from '../sync/scan-progress';
 import { DEFAULT_CAPS, SharedWorkspace, type WorkspaceCaps } from '../sync/workspace';
+import { forEachSliced } from '../sync/slicer';
+import type { FileEntry } from '../sync/api';
 
 export interface PeerOptions {
   mode: 'share' | 'join';
@@ -257,9 +259,14 @@ async function materializeAll(workspace: SharedWorkspace, mirror: Mirror, option
   let result: MaterializeResult = { ...sum, failed: [] };
   for (let first = true; ; first = false) {
     const scanning = othersScanning(workspace.awareness);
-    const fresh = workspace.files().filter((e) => !written.has(e.id));
+    // A slice at a time: a round every 500 ms over 100,000 files took 15–20 ms in one turn.
+    const fresh: FileEntry[] = [];
+    await forEachSliced(workspace.files(), (e) => {
+      if (written.has(e.id)) return;
+      written.add(e.id);
+      fresh.push(e);
+    });
     if (first || fresh.length > 0) {
-      for (const e of fresh) written.add(e.id);
       const base = { ...sum };
       result = await mirror.materialize(
         (p) => options.onProgress?.({ files: base.files + p.files, totalFiles: base.files + p.totalFiles, bytes: base.bytes + p.bytes, totalBytes: base.bytes + p.totalBytes }),

@@ -66,7 +66,9 @@ export class DiskIntake implements DiskReader {
         for (const f of report.files) files.add(`${rel}/${f.rel}`);
       } else files.add(rel);
       // The session's files under it (a folder that vanished). A large batch (a whole tree, after a
-      // join) looks them up in one sorted list: a walk over every file per path was quadratic.
+      // join) looks them up in one sorted list: a walk over every file per path was quadratic. Most
+      // paths are files, which hold none (a walk over 100,000 files each: 10–15 ms).
+      if (!this.core.ws.hasFilesIn(rel)) continue;
       if (paths.length < 16) {
         for (const e of this.core.ws.files()) if (e.path.startsWith(rel + '/')) files.add(e.path);
         continue;

@@ -362,7 +362,7 @@ export class DiskRecord {
    * loop at a time: at 30,000 files, made at once, it held the loop for 40–50 ms on every write
    * (up to 180 ms with the collection that followed), and a join writes it every few seconds.
    */
-  private async listOf(rels: string[], values: Known[], head: string, tail: string): Promise<{ list: string; wanted: Set<string>; newTexts: Map<string, TextContent> }> {
+  private async listOf(rels: string[], values: Known[], head: string, tail: string): Promise<{ list: string[]; wanted: Set<string>; newTexts: Map<string, TextContent> }> {
     const wanted = new Set<string>();
     const newTexts = new Map<string, TextContent>();
     const files = await joinSliced(
@@ -383,7 +383,7 @@ export class DiskRecord {
       ',',
     );
     for (const [hash, text] of this.texts.waiting(wanted)) newTexts.set(hash, text);
-    return { list: head + files + tail, wanted, newTexts };
+    return { list: [head, ...files, tail], wanted, newTexts };
   }
 }
 

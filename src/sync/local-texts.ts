@@ -5,11 +5,12 @@
  */
 import { isTextBytes, MAX_TEXT_BYTES } from './classify';
 import { readIfFile } from './fsutil';
-import { sortByPathSliced } from './index-bases';
+import { sortByPathSliced, type BaseFile } from './index-bases';
 import { isNotebookPath } from './notebook/first-state';
 import type { LocalTexts } from './own-bases';
 import { resolveInside } from './paths';
 import { scanFolder, type ExcludeRules, type ScanOptions, type ScanReport, type ScannedFile } from './scan';
+import { forEachSliced } from './slicer';
 
 /** What a joiner read of its folder: its texts for the bases, and the scan, once, for the restart intake. */
 export interface FolderRead extends LocalTexts {
@@ -41,10 +42,12 @@ export async function readLocalTexts(root: string, options: ScanOptions, keep?: 
   };
   let scanned: { report: ScanReport; rules: ExcludeRules } | undefined = await scanFolder(root, { ...options, onFiles });
   const { report } = scanned;
-  const files = await sortByPathSliced(
-    report.files.flatMap((f) => (f.hash !== undefined && !isNotebookPath(f.rel) ? [{ path: f.rel, size: f.size, hash: f.hash }] : [])),
-    (f) => f.path,
-  );
+  // A slice at a time, as the sort (100,000 files: 15–20 ms in one turn).
+  const candidates: BaseFile[] = [];
+  await forEachSliced(report.files, (f) => {
+    if (f.hash !== undefined && !isNotebookPath(f.rel)) candidates.push({ path: f.rel, size: f.size, hash: f.hash });
+  });
+  const files = await sortByPathSliced(candidates, (f) => f.path);
   // Each file read once at most, whatever the bases a member lists (their ranges may overlap).
   const judged = new Map<string, Promise<boolean>>();
   const judge = async (rel: string) => {

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import type { Known } from './disk-state';
 import { contentHash, isHash } from './hash';
 import { QuickIo } from './quick-io';
+import { forEachSliced } from './slicer';
 import { PACK_FILE, TextPack } from './text-pack';
 
 /** Bytes of texts waiting for the record's write past which it is written at once, not later. */
@@ -38,12 +39,14 @@ function weight(text: TextContent): number {
 }
 
 /**
- * `bytes` alone: copied out of a larger buffer it is a view of (a message of many texts), which
- * holding it would hold whole.
+ * `bytes` alone: copied out of a large buffer it is a small part of (a message of many texts), which
+ * holding it would hold whole. A small file's bytes share Node's 8 KiB pool with others: not copied
+ * (a copy each cost a 100,000-file start ~0.1 s, in turns of 10–15 ms).
  */
 function ownBytes(bytes: Uint8Array): Uint8Array {
+  const whole = bytes.buffer.byteLength;
   // new Uint8Array(view) copies (a Buffer's slice() would not).
-  return bytes.byteLength * 2 < bytes.buffer.byteLength ? new Uint8Array(bytes) : bytes;
+  return whole > 64 * 1024 && bytes.byteLength * 2 < whole ? new Uint8Array(bytes) : bytes;
 }
 
 /**
@@ -245,12 +248,16 @@ export class RecordTexts {
 
   /** Removes from the record the texts that no file refers to (`wanted`) and that wait for no write. */
   async prune(wanted: ReadonlySet<string>): Promise<void> {
-    for (const hash of [...this.stored]) {
-      if (this.keep(hash, wanted) || this.pending.has(hash)) continue;
+    // A slice at a time (100,000 texts: 10 ms and more in one turn). A text referred to meanwhile is
+    // kept (referredSince); one stored meanwhile is not in this list.
+    const legacyGone: string[] = [];
+    await forEachSliced([...this.stored], (hash) => {
+      if (this.keep(hash, wanted) || this.pending.has(hash)) return;
       this.stored.delete(hash);
       this.pack.remove(hash);
-      if (this.legacy.delete(hash)) await fs.rm(path.join(this.legacyDir, hash), { force: true });
-    }
+      if (this.legacy.delete(hash)) legacyGone.push(hash);
+    });
+    for (const hash of legacyGone) await fs.rm(path.join(this.legacyDir, hash), { force: true });
     await this.pack.compact();
   }
 

@@ -15,7 +15,7 @@ import * as fs from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
 import { isHash } from './hash';
-import { joinSliced, Slicer } from './slicer';
+import { forEachSliced, joinSliced, Slicer } from './slicer';
 import { folderStateDir, stateRoot, writeWhole } from './state-dir';
 
 type Row = [size: number, mtimeMs: number, ctimeMs: number, ino: number, hash: string];
@@ -130,16 +130,17 @@ export class ScanCache {
    */
   async save(): Promise<void> {
     try {
-      for (const rel of this.rows.keys()) {
+      // A slice at a time (100,000 rows: ~25 ms in one turn).
+      await forEachSliced([...this.rows.keys()], (rel) => {
         if (!this.seen.has(rel)) {
           this.rows.delete(rel);
           this.dirty = true;
         }
-      }
+      });
       if (!this.dirty) return;
       const lines = await joinSliced(this.rows, ([rel, row]) => JSON.stringify([rel, ...row]) + '\n');
       await fs.mkdir(path.dirname(this.file), { recursive: true });
-      await writeWhole(this.file, HEADER + '\n' + lines);
+      await writeWhole(this.file, [HEADER + '\n', ...lines]);
     } finally {
       this.rows = new Map();
       this.seen.clear();

@@ -84,25 +84,33 @@ export async function forEachSliced<T>(items: Iterable<T>, step: (item: T) => vo
 }
 
 /**
- * Joins the piece `pieceOf` makes of each item into one string, a slice of the event loop at a time.
- * Each slice's pieces are joined into one string before the loop turns: held as thousands of small
+ * Joins the piece `pieceOf` makes of each item, a slice of the event loop at a time, into one string
+ * per slice: the strings, in order, joined with nothing between them, are the pieces joined with
+ * `separator`. Each slice's pieces are joined before the loop turns: held as thousands of small
  * strings across turns, they outlived young collections into the old space (a joiner's peak at
- * 30,000 files rose by about 100 MB with the sync record's list made so).
+ * 30,000 files rose by about 100 MB with the sync record's list made so). They are not joined into
+ * one string at the end: the sync record's list of 100,000 files is ~15 MB, which joined and encoded
+ * at once held the loop for 100–270 ms. Written a string at a time (state-dir.ts writeWhole), none
+ * is encoded whole.
  */
-export async function joinSliced<T>(items: Iterable<T>, pieceOf: (item: T) => string, separator = ''): Promise<string> {
+export async function joinSliced<T>(items: Iterable<T>, pieceOf: (item: T) => string, separator = ''): Promise<string[]> {
   const slicer = new Slicer();
   const chunks: string[] = [];
   let pieces: string[] = [];
+  // Every string but the first starts with the separator.
+  const flush = () => {
+    chunks.push((chunks.length ? separator : '') + pieces.join(separator));
+    pieces = [];
+  };
   for (const item of items) {
     if (pieces.length % 64 === 63 && slicer.spent()) {
-      chunks.push(pieces.join(separator));
-      pieces = [];
+      flush();
       await slicer.yield();
     }
     pieces.push(pieceOf(item));
   }
-  if (pieces.length) chunks.push(pieces.join(separator));
-  return chunks.join(separator);
+  if (pieces.length) flush();
+  return chunks;
 }
 
 /** Items sorted in runs of this many, then merged: a run's sort is well inside a slice. */

@@ -349,12 +349,12 @@ export class TreeMirror {
   /** The path of a live file of the session that keeps this link or folder from being made. */
   private fileClaim(rel: string, want: TreeEntry): string | undefined {
     if (this.core.ws.byPath(rel)) return rel;
-    if (want.kind === 'folder') return undefined; // files below a folder are what it is for
+    if (want.kind === 'folder' || !this.core.ws.hasFilesIn(rel)) return undefined; // files below a folder are what it is for
     return this.core.ws.files().find((e) => e.path.startsWith(rel + '/'))?.path;
   }
 
   private holdsSessionFiles(rel: string): boolean {
-    return this.core.ws.files().some((e) => e.path.startsWith(rel + '/'));
+    return this.core.ws.hasFilesIn(rel);
   }
 
   /**

@@ -155,7 +155,7 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
       docRequestTimeoutMs: options.docRequestTimeoutMs ?? 10_000,
       localTexts: options.localTexts,
       pathOf: (id) => this.view.byId(id)?.path ?? id,
-      indexArrived: (from) => this.follower.catchUp(new Set(entries.keys()), 'remote', from),
+      indexArrived: (from) => this.follower.catchUp(entries.keys(), 'remote', from),
       textBytes: this.firstStates,
       peerJoined: (peerId) => this.firstStates.peerJoined(peerId),
       peerLeft: (peerId) => this.firstStates.peerLeft(peerId),
@@ -191,6 +191,11 @@ export class SharedWorkspace extends TypedEmitter<WorkspaceEvents> implements Wo
 
   byPath(path: string): FileEntry | undefined {
     return this.view.byPath(path);
+  }
+
+  /** Whether any file of the session lies inside the folder `folder` (at any depth). */
+  hasFilesIn(folder: string): boolean {
+    return this.view.hasFilesIn(folder);
   }
 
   byId(id: string): FileEntry | undefined {

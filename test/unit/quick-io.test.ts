@@ -10,7 +10,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { QuickIo } from '../../src/sync/quick-io';
-import { Slicer, sortSliced } from '../../src/sync/slicer';
+import { joinSliced, Slicer, sortSliced } from '../../src/sync/slicer';
+import { writeWhole } from '../../src/sync/state-dir';
 import { tempDir } from '../helpers/tree';
 
 function busy(ms: number): void {
@@ -173,4 +174,29 @@ test('a sliced sort hands the event loop back while it sorts, and sorts as Array
   assert.ok(Math.max(...turns) < total / 4, `at most ${Math.max(...turns)} of ${total} comparisons in one turn`);
   // Stable, as Array.prototype.sort: equal keys keep their order.
   assert.deepEqual(sorted, [...items].sort((a, b) => a.key - b.key));
+});
+
+test('joinSliced gives one string per slice, which joined are the pieces joined with the separator; writeWhole writes them one at a time as one file', async (t) => {
+  const items = Array.from({ length: 20_000 }, (_, i) => i);
+  const piece = (i: number) => {
+    busy(0.002);
+    return `"f${i}":{"hash":"${i.toString(16)}"}`;
+  };
+  for (const separator of [',', '', '\n']) {
+    const strings = await joinSliced(items, piece, separator);
+    assert.equal(strings.join(''), items.map(piece).join(separator), `separator ${JSON.stringify(separator)}`);
+    if (separator === ',') assert.ok(strings.length > 1, `${strings.length} strings: the work took several slices`);
+  }
+  assert.deepEqual(await joinSliced([], piece, ','), []);
+  const root = tempDir();
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const file = path.join(root, 'list.json');
+  fs.writeFileSync(file, 'the old list');
+  const strings = await joinSliced(items.slice(0, 3000), piece, ',');
+  await writeWhole(file, ['{', ...strings, '}'], 0o600);
+  const written = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, { hash: string }>;
+  assert.equal(Object.keys(written).length, 3000);
+  assert.equal(written.f2999.hash, (2999).toString(16));
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  assert.deepEqual(fs.readdirSync(root), ['list.json'], 'no temporary file left');
 });

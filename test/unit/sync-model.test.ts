@@ -219,3 +219,43 @@ test('filesWithChunk names the live binary files whose current content holds a c
   assert.deepEqual(ws.filesWithChunk(ws.content(e.id)!.chunks[0]), []);
   ws.close();
 });
+
+test('hasFilesIn says whether a folder holds files, through creations, renames, removals and two files on one path', async () => {
+  const [ta, tb] = [new MemoryTransport('fa'), new MemoryTransport('fb')];
+  const a = new SharedWorkspace({ transport: ta, mode: 'share' });
+  const b = new SharedWorkspace({ transport: tb, mode: 'join' });
+  // Two files on one path at once: one of them shows under a conflict name in the same folder.
+  a.createText('x/y/same.txt', 'a\n', 'disk');
+  b.createText('x/y/same.txt', 'b\n', 'disk');
+  link(ta, tb);
+  await waitFor(() => a.files().length === 2 && b.files().length === 2, 'both copies on both');
+  let seed = 7;
+  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const folders = ['p', 'p/q', 'p/q/r', 'p/s', 'x', 'x/y', 't'];
+  const check = (ws: SharedWorkspace, when: string) => {
+    for (const folder of [...folders, 'p/q/r/f0.txt', 'nowhere']) {
+      const brute = ws.files().some((f) => f.path.startsWith(folder + '/'));
+      assert.equal(ws.hasFilesIn(folder), brute, `${folder} ${when}`);
+    }
+  };
+  for (let step = 0; step < 300; step++) {
+    const ws = random(2) ? a : b;
+    const files = ws.files();
+    const op = random(3);
+    const folder = folders[random(folders.length)];
+    if (op === 0 || files.length === 0) {
+      const p = `${folder}/f${random(20)}.txt`;
+      if (!ws.byPath(p)) ws.createText(p, `${step}\n`, 'editor');
+    } else if (op === 1) {
+      const p = `${folder}/g${random(20)}.txt`;
+      if (!ws.byPath(p)) ws.rename(files[random(files.length)].id, p, 'editor');
+    } else ws.remove(files[random(files.length)].id, 'editor');
+    check(a, `after step ${step} (a)`);
+    check(b, `after step ${step} (b)`);
+  }
+  await waitFor(() => JSON.stringify(a.files().map((f) => f.path).sort()) === JSON.stringify(b.files().map((f) => f.path).sort()), 'the same files');
+  check(a, 'at the end (a)');
+  check(b, 'at the end (b)');
+  a.close();
+  b.close();
+});
