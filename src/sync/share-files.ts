@@ -88,7 +88,8 @@ export async function shareBatch(t: ShareTarget, batch: ScannedFile[], report: S
     const small = capacity <= MAX_PER_TRANSACTION;
     if (texts.length && (small || texts.length >= capacity || i >= todo.length)) {
       // Not inside the transaction below: Yjs counts a transaction that applies an update as a peer's.
-      if (!t.addTextsAsBase!(texts)) rest.push(...texts);
+      // A path a peer took while a large base was gathered is left to it, as at the batch's start.
+      if (!t.addTextsAsBase!(texts)) rest.push(...texts.filter((f) => !t.ws.byPath(f.rel)));
       texts = [];
       capacity = t.nextBaseCapacity?.() ?? MAX_PER_TRANSACTION;
     }

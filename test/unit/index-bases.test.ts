@@ -260,6 +260,40 @@ test('past the first 256 bases, a start\'s bases take up to 256 texts gathered o
   }
 });
 
+test('a path a peer takes while a large base is gathered stays the peer\'s: the base is not made, and the other texts go in one by one', async () => {
+  const sharer = new SharedWorkspace({ transport: new MemoryTransport('sharer5'), mode: 'share' });
+  for (let i = 0; i < SMALL_BASES; i++) assert.ok(sharer.createLazyTextsAsBase([file(`a/f${String(i).padStart(3, '0')}.txt`, `early ${i}\n`)], 'disk'));
+  const root = tempDir();
+  const tree: Record<string, string> = {};
+  for (let i = 0; i < 300; i++) tree[`src/m${String(i).padStart(3, '0')}.js`] = `module.exports = ${i};\n`;
+  writeTree(root, tree);
+  const rels = sortByPath(Object.keys(tree), (p) => p);
+  const report = { files: [], skipped: [], excluded: [], totalBytes: 0, links: [], folders: [] } as unknown as ScanReport;
+  // Once the gathering has begun (the folder's files are read first, each read looking whether the
+  // share was closed), a peer creates the first path, gathered by then, at the third look.
+  let looks = 0;
+  let gathering = false;
+  await shareBatch(
+    {
+      root,
+      ws: sharer,
+      addFromDisk: (rel, bytes, hash) => void sharer.createLazyText(rel, bytes.byteLength, hash ?? contentHash(bytes), 'disk'),
+      addTextsAsBase: (files) => !!sharer.createLazyTextsAsBase(files.map((f) => ({ path: f.rel, size: f.bytes.byteLength, hash: f.hash })), 'disk'),
+      nextBaseCapacity: () => ((gathering = true), baseCapacity(nextBase(sharer.index).k)),
+      isClosed: () => (gathering && ++looks === 3 && sharer.createText('src/m000.js', 'the peer\'s\n', 'editor'), false),
+    },
+    rels.map((rel) => ({ rel, size: Buffer.byteLength(tree[rel]) })),
+    report,
+  );
+  assert.ok(looks > 3, 'the base was gathered over several rounds');
+  assert.equal(sharer.byPath('src/m000.js')!.hash, contentHash(Buffer.from('the peer\'s\n')), 'the peer\'s file stays');
+  assert.equal(sharer.files().length, SMALL_BASES + 300, 'every other file shared once');
+  assert.ok(!sharer.files().some((f) => f.path.includes('conflict')), 'no path claimed twice');
+  const inLarge = readBases(sharer.index).filter((b) => b.k >= SMALL_BASES).reduce((n, b) => n + b.count, 0);
+  assert.ok(inLarge < 299, `the base that held the path was not made (${inLarge} texts in large bases)`);
+  sharer.close();
+});
+
 test('a clone whose bases take longer to build than the index asker waits is not sent the whole index by every member', async () => {
   const [ts, tm, tj] = [new MemoryTransport('sharer4'), new MemoryTransport('member4'), new MemoryTransport('joiner4')];
   const sharer = new SharedWorkspace({ transport: ts, mode: 'share' });
