@@ -21,7 +21,7 @@ export interface LocalTexts {
   isText(path: string): Promise<boolean>;
 }
 
-/** The updates of the bases among `bases` that `local`'s files make exactly; `onBase` after each is looked at. */
+/** The updates of the bases among `bases` that `local`'s files make exactly; `onBase` as each is looked at. */
 export async function buildOwnBases(bases: readonly BaseDescriptor[], local: LocalTexts, onBase?: () => void): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   const slicer = new Slicer();

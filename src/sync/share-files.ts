@@ -71,8 +71,9 @@ export async function shareBatch(t: ShareTarget, batch: ScannedFile[], report: S
   // checked (and hashed, if the scan did not) within the slice's time. A small base is what one
   // slice gathers; a large one (index-bases.ts) is gathered over several, and made once full or at
   // the batch's end (a path a peer took meanwhile makes it fail: its texts are then added one by one).
+  const nextCapacity = () => (t.addTextsAsBase ? (t.nextBaseCapacity?.() ?? MAX_PER_TRANSACTION) : 0);
   let texts: BaseText[] = [];
-  let capacity = t.addTextsAsBase ? (t.nextBaseCapacity?.() ?? MAX_PER_TRANSACTION) : 0;
+  let capacity = nextCapacity();
   for (let i = 0; i < todo.length && !t.isClosed(); ) {
     const end = Math.min(todo.length, i + MAX_PER_TRANSACTION);
     const rest: Read[] = [];
@@ -91,7 +92,7 @@ export async function shareBatch(t: ShareTarget, batch: ScannedFile[], report: S
       // A path a peer took while a large base was gathered is left to it, as at the batch's start.
       if (!t.addTextsAsBase!(texts)) rest.push(...texts.filter((f) => !t.ws.byPath(f.rel)));
       texts = [];
-      capacity = t.nextBaseCapacity?.() ?? MAX_PER_TRANSACTION;
+      capacity = nextCapacity();
     }
     if (rest.length) t.ws.index.transact(() => rest.forEach((f) => t.addFromDisk(f.rel, f.bytes, f.hash)), 'disk');
     await slicer.maybeYield();

@@ -31,21 +31,13 @@ export async function nameFolder(stateDir: string, folder: string): Promise<void
 
 /**
  * Writes a state file whole or not at all: a temporary file beside it, renamed over it. `data` may
- * be strings to write one after another (slicer.ts joinSliced): each is encoded alone, with a turn of
- * the event loop between, so that a large file is never one string encoded at once.
+ * be strings to write one after another (slicer.ts joinSliced): `fs.writeFile` encodes and writes
+ * each alone, so that a large file is never one string encoded at once.
  */
 export async function writeWhole(file: string, data: string | Uint8Array | readonly string[], mode?: number): Promise<void> {
   const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    if (typeof data === 'string' || data instanceof Uint8Array) await fs.writeFile(temp, data, { mode });
-    else {
-      const handle = await fs.open(temp, 'w', mode);
-      try {
-        for (const piece of data) await handle.writeFile(piece);
-      } finally {
-        await handle.close();
-      }
-    }
+    await fs.writeFile(temp, data, { mode });
     await fs.rename(temp, file);
   } catch (err) {
     await fs.rm(temp, { force: true });
