@@ -21,6 +21,7 @@ import { SharedWorkspace } from '../../src/sync/workspace';
 import { MemoryTransport, link } from '../helpers/memory-transport';
 import { waitFor } from '../helpers/testnet';
 import { tempDir, writeTree } from '../helpers/tree';
+import { turnsDuring } from '../helpers/turns';
 
 const file = (path: string, text: string): BaseFile => ({ path, size: Buffer.byteLength(text), hash: contentHash(Buffer.from(text)) });
 
@@ -218,26 +219,20 @@ test('past the first 256 bases, a start\'s bases take up to 256 texts gathered o
   writeTree(root, tree);
   const rels = sortByPath(Object.keys(tree), (p) => p);
   const report: ScanReport = { files: [], skipped: [], excluded: [], totalBytes: 0, links: [], folders: [] } as unknown as ScanReport;
-  let turns = 0;
-  let ticking = true;
-  const tick = () => {
-    turns++;
-    if (ticking) setImmediate(tick);
-  };
-  setImmediate(tick);
-  await shareBatch(
-    {
-      root,
-      ws: sharer,
-      addFromDisk: (rel, bytes) => void sharer.createBinary(rel, bytes, 'disk'),
-      addTextsAsBase: (files) => !!sharer.createLazyTextsAsBase(files.map((f) => ({ path: f.rel, size: f.bytes.byteLength, hash: f.hash })), 'disk'),
-      nextBaseCapacity: () => baseCapacity(nextBase(sharer.index).k),
-      isClosed: () => false,
-    },
-    rels.map((rel) => ({ rel, size: Buffer.byteLength(tree[rel]) })),
-    report,
+  const { turns } = await turnsDuring(() =>
+    shareBatch(
+      {
+        root,
+        ws: sharer,
+        addFromDisk: (rel, bytes) => void sharer.createBinary(rel, bytes, 'disk'),
+        addTextsAsBase: (files) => !!sharer.createLazyTextsAsBase(files.map((f) => ({ path: f.rel, size: f.bytes.byteLength, hash: f.hash })), 'disk'),
+        nextBaseCapacity: () => baseCapacity(nextBase(sharer.index).k),
+        isClosed: () => false,
+      },
+      rels.map((rel) => ({ rel, size: Buffer.byteLength(tree[rel]) })),
+      report,
+    ),
   );
-  ticking = false;
   const large = readBases(sharer.index).filter((b) => b.k >= SMALL_BASES);
   assert.deepEqual(large.map((b) => b.count), [256, 256, 188], 'full bases, then the batch\'s rest');
   assert.equal(sharer.files().length, SMALL_BASES + 707, 'every file shared, the binaries one by one');

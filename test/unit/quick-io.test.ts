@@ -13,6 +13,7 @@ import { QuickIo } from '../../src/sync/quick-io';
 import { joinSliced, Slicer, sortSliced } from '../../src/sync/slicer';
 import { writeWhole } from '../../src/sync/state-dir';
 import { tempDir } from '../helpers/tree';
+import { turnsDuring } from '../helpers/turns';
 
 function busy(ms: number): void {
   const end = performance.now() + ms;
@@ -90,15 +91,9 @@ test('a FIFO where a file was is not read (a synchronous read would hold the eve
 
 test('a long run of synchronous calls hands the event loop back every few milliseconds', async () => {
   const io = new QuickIo();
-  let turns = 0;
-  let stop = false;
-  const tick = () => {
-    turns++;
-    if (!stop) setImmediate(tick);
-  };
-  setImmediate(tick);
-  for (let i = 0; i < 200; i++) await io.run(() => busy(1), () => Promise.resolve());
-  stop = true;
+  const { turns } = await turnsDuring(async () => {
+    for (let i = 0; i < 200; i++) await io.run(() => busy(1), () => Promise.resolve());
+  });
   assert.ok(turns >= 5, `the loop turned ${turns} times during 200 ms of calls`);
   assert.equal(io.slow, false, 'calls of 1 ms are not slow');
 });

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { chunk } from '../../src/sync/blobs';
 import { contentHash, HASH_SLICE, knownChunkHashes, prehash } from '../../src/sync/hash';
 import { CHUNK_SIZE } from '../../src/sync/protocol';
+import { turnsDuring } from '../helpers/turns';
 
 test('prehash works out the same hashes as hashing in one go, whole and per chunk, for any size', async () => {
   for (const size of [HASH_SLICE - 1, HASH_SLICE, 3 * HASH_SLICE + 12345, 4 * HASH_SLICE]) {
@@ -25,14 +26,6 @@ test('prehash works out the same hashes as hashing in one go, whole and per chun
 
 test('prehash lets the event loop turn between slices', async () => {
   const data = randomBytes(16 * HASH_SLICE);
-  let turns = 0;
-  let hashing = true;
-  const turn = () => {
-    turns++;
-    if (hashing) setImmediate(turn);
-  };
-  setImmediate(turn);
-  await prehash(data, CHUNK_SIZE);
-  hashing = false;
+  const { turns } = await turnsDuring(() => prehash(data, CHUNK_SIZE));
   assert.ok(turns >= 15, `the loop turned ${turns} times while 16 slices were hashed`);
 });

@@ -14,6 +14,7 @@ import { RECORD_FILE, RECORD_VERSION } from '../../src/sync/record-key';
 import { contentHash } from '../../src/sync/hash';
 import { PACK_FILE, TextPack } from '../../src/sync/text-pack';
 import { tempDir } from '../helpers/tree';
+import { turnsDuring } from '../helpers/turns';
 
 const FILES = 40_000;
 const known = (text: string) => ({ hash: contentHash(Buffer.from(text)), size: Buffer.byteLength(text), text });
@@ -111,18 +112,8 @@ test("the record's text pack takes thousands of texts in one append a slice at a
   const pack = new TextPack(file);
   await pack.load();
   const texts = new Map(Array.from({ length: 6_000 }, (_, i) => `text ${i} ${'x'.repeat(i % 700)}\n`).map((t) => [contentHash(Buffer.from(t)), t]));
-  let turns = 0;
-  let appending = true;
-  const counting = (async () => {
-    while (appending) {
-      await turn();
-      turns++;
-    }
-  })();
   const done: string[] = [];
-  await pack.append(texts, (hash) => done.push(hash));
-  appending = false;
-  await counting;
+  const { turns } = await turnsDuring(() => pack.append(texts, (hash) => done.push(hash)));
   assert.ok(turns > 1, `the event loop turned while it appended (${turns} turns)`);
   assert.equal(done.length, texts.size);
   for (const [hash, text] of texts) assert.equal(pack.read(hash), text);
