@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as decoding from 'lib0/decoding';
+import sodium from 'sodium-universal';
 import * as Y from 'yjs';
+import { entryMap } from '../../src/sync/entries';
 import { contentHash } from '../../src/sync/hash';
 import { BASES_MAP, baseCapacity, baseFileId, buildBase, comparePaths, FIRST_BASE_CLIENT, LARGE_BASE_FILES, MAX_BASES, nextBase, readBases, SMALL_BASES, sortByPath, sortByPathSliced, type BaseFile } from '../../src/sync/index-bases';
 import { shareBatch } from '../../src/sync/share-files';
@@ -60,6 +62,12 @@ test('a base is the same bytes wherever it is built, made by its own client id; 
   // The example in docs/PROTOCOL.md §6.1: base 0 of one file `a` holding `x`.
   const example = buildBase(0, [file('a', 'x')]);
   assert.equal(baseFileId('a'), 'e77405e84936414406ac55292a6b7add');
+  // Paths short and long (past the scratch buffer the ids are derived in), with multi-byte characters: BLAKE2b-128 of context and path.
+  for (const p of ['a', 'é/日本/\u{1f600}', 'é'.repeat(1400), 'x'.repeat(5000)]) {
+    const out = Buffer.alloc(16);
+    sodium.crypto_generichash(out, Buffer.concat([Buffer.from('hyperpair/base-id\0'), Buffer.from(p)]));
+    assert.equal(baseFileId(p), out.toString('hex'), `${p.length} characters`);
+  }
   assert.equal(
     Buffer.from(example).toString('hex'),
     '010580f8ffff0f0027010566696c657320653737343035653834393336343134343036616335353239326136623761646401280080f8ffff0f00047061746801770161280080f8ffff0f00046b696e6401770474657874280080f8ffff0f000473697a65017d01280080f8ffff0f0004686173680177406431363164373131343561626565633565663135616263663034353963656336306132373332316532663061633065663761636535323534663539343434373600',
@@ -68,6 +76,33 @@ test('a base is the same bytes wherever it is built, made by its own client id; 
   // No peer edits as a base's client.
   assert.ok(ownClientId(FIRST_BASE_CLIENT + 5) < FIRST_BASE_CLIENT);
   assert.equal(ownClientId(12345), 12345);
+});
+
+/** Base k as Yjs makes it: the document the protocol describes, made and encoded (buildBase writes the bytes directly). */
+function baseThroughYjs(k: number, files: readonly BaseFile[]): Uint8Array {
+  const doc = new Y.Doc({ gc: false, guid: 'base' });
+  doc.clientID = FIRST_BASE_CLIENT + k;
+  const entries = doc.getMap<Y.Map<unknown>>('files');
+  doc.transact(() => {
+    for (const f of files) entries.set(baseFileId(f.path), entryMap({ path: f.path, kind: 'text', size: f.size, hash: f.hash }));
+  });
+  return Y.encodeStateAsUpdate(doc);
+}
+
+test('a base\'s bytes, written directly, are the update of the document Yjs makes from the same list (random lists: names, sizes, counts, every k)', () => {
+  let seed = 11;
+  const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  const names = ['a', 'é', '\u{1f600}', 'x y', 'long-'.repeat(30), 'ñ/b', '日本'];
+  // Sizes across lib0's encodings of a number: small and large varints, and past 2^31 (a float).
+  const sizes = [0, 1, 63, 64, 127, 128, 8191, 8192, 1_000_000, 2 ** 31 - 1, 2 ** 31, 2 ** 40 + 3];
+  for (let round = 0; round < 60; round++) {
+    const count = round === 0 ? 1 : 1 + next(round < 50 ? 40 : 1024);
+    const paths = new Set<string>();
+    while (paths.size < count) paths.add(Array.from({ length: 1 + next(3) }, () => names[next(names.length)] + next(1000)).join('/'));
+    const files = sortByPath([...paths], (p) => p).map((p) => ({ path: p, size: sizes[next(sizes.length)], hash: contentHash(Buffer.from(p)) }));
+    const k = round === 1 ? MAX_BASES - 1 : next(MAX_BASES);
+    assert.deepEqual(Buffer.from(buildBase(k, files)), Buffer.from(baseThroughYjs(k, files)), `round ${round}: ${count} files, base ${k}`);
+  }
 });
 
 test('a joiner builds only the bases its files fill to the same hash: binaries in a range are passed over, a changed or missing file spoils only its own base', async () => {
