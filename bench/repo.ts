@@ -90,7 +90,7 @@ export function generateRepo(root: string, files: number): { bytes: number } {
 }
 
 /** Wall time of `tar -c | tar -x` of the same files (the floor of writing them, no network). */
-function tarCopyMs(src: string, dst: string): number {
+export function tarCopyMs(src: string, dst: string): number {
   fs.mkdirSync(dst, { recursive: true });
   const t0 = performance.now();
   const r = spawnSync('sh', ['-c', `tar -C "$1" --exclude=./.git -cf - . | tar -C "$2" -xf -`, 'tar', src, dst]);

@@ -25,7 +25,7 @@ import { crowd } from './crowd';
 import { newFileToEveryDisk } from './new-file';
 import { startPeer, type RunningPeer } from '../src/app/peer';
 import { CliPeer } from './processes';
-import { repoRows } from './repo';
+import { repoRows, tarCopyMs } from './repo';
 import type { Row } from './row';
 import { terminalBench } from './terminal';
 import { voiceBench } from './voice';
@@ -268,6 +268,10 @@ async function join(net: TestNetwork, files: number, mb: number): Promise<void> 
       met: mbps >= streamMBps / 2,
       note: `connected after ${(connected.at - started.at).toFixed(0)} ms`,
     });
+    // The disk's floor in the same run: this VM creates files 10–30× slower for minutes after mass
+    // deletes (README, "Found about this machine"), which the bare stream never meets and the join does.
+    const tarMBps = bytes / 1024 / 1024 / (tarCopyMs(dst, path.join(tmp, 'tar')) / 1000);
+    rows.push({ name: `disk floor: \`tar | tar\` of the same ${files} files`, value: tarMBps, unit: 'MB/s', note: `join ÷ floor: ${(mbps / tarMBps).toFixed(2)}; bare stream ÷ floor: ${(streamMBps / tarMBps).toFixed(2)}` });
     for (const [who, peer] of [['sharer', sharer], ['joiner', joiner]] as const) {
       const rss = peer.peakRssMB();
       if (rss !== undefined) rows.push({ name: `peak RSS of the ${who} holding ${files} files, ${(bytes / 1024 / 1024).toFixed(0)} MB (its own process)`, value: rss, unit: 'MB' });
