@@ -116,10 +116,12 @@ export class IndexGuard {
   /**
    * Applies a member's update if it passes (throwing a ProtocolError, with the index untouched, if
    * not). This peer's own updates (`own`) pass the caps: they are judged for what Yjs kept pending
-   * from members, which they may complete.
+   * from members, which they may complete; with nothing pending they complete nothing, and are not
+   * read (a 100,000-file start's bases spent 1.3 s of CPU in a reading that could find nothing).
    */
   apply(update: Uint8Array, origin: unknown, own = false): void {
-    this.check(update, own);
+    const { store } = this.real;
+    if (!own || store.pendingStructs !== null || store.pendingDs !== null) this.check(update, own);
     try {
       Y.applyUpdate(this.real, update, origin);
     } catch (err) {

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
 import { collectChangedIds, DEFAULT_CAPS, ENTRY_CAP_FACTOR, IndexGuard, type WorkspaceCaps } from '../../src/sync/index-guard';
+import { baseFileId, buildBase } from '../../src/sync/index-bases';
 import { ProtocolError } from '../../src/sync/protocol';
 
 const CAPS: WorkspaceCaps = { maxFiles: 3, maxFileBytes: 1000, maxTotalBytes: 1500 };
@@ -111,6 +112,35 @@ test('a rename that arrives before the entry it renames is no fault: the entry l
 
   const unsafe = peerUpdate(real, (f) => (f.get(id) as Y.Map<unknown>).set('path', '../outside.txt'));
   assert.throws(() => guard.check(unsafe), (err: Error) => err instanceof ProtocolError && /unsafe path/.test(err.message));
+});
+
+test('this peer\'s own base is judged for what it completes: a member\'s bad rename of a base entry, held until the base is in, is refused with it; with nothing held, the base is taken', () => {
+  const base = buildBase(0, [{ path: 'a.txt', size: 1, hash: 'ab'.repeat(32) }]);
+  const id = baseFileId('a.txt');
+  const renameTo = (to: string): Uint8Array => {
+    const member = new Y.Doc();
+    Y.applyUpdate(member, base);
+    return peerUpdate(member, (f) => (f.get(id) as Y.Map<unknown>).set('path', to));
+  };
+  const caps = { ...CAPS, maxFiles: 10 };
+
+  const real = new Y.Doc();
+  const guard = new IndexGuard(real, caps);
+  guard.apply(renameTo('../outside.txt'), 'member'); // held: the entry it renames is not in yet
+  assert.notEqual(real.store.pendingStructs, null);
+  assert.throws(() => guard.apply(base, 'own base', true), (err: Error) => err instanceof ProtocolError && /unsafe path/.test(err.message));
+  assert.equal(real.getMap('files').size, 0, 'refused whole: the index is untouched');
+
+  const clean = new Y.Doc();
+  const cleanGuard = new IndexGuard(clean, caps);
+  cleanGuard.apply(renameTo('b.txt'), 'member');
+  cleanGuard.apply(base, 'own base', true); // completes a good rename
+  assert.equal(clean.getMap<Y.Map<unknown>>('files').get(id)?.get('path'), 'b.txt');
+  const fresh = new Y.Doc();
+  const freshGuard = new IndexGuard(fresh, caps);
+  freshGuard.apply(base, 'own base', true); // nothing held: taken as it is
+  assert.deepEqual(fresh.getMap<Y.Map<unknown>>('files').get(id)?.toJSON(), { path: 'a.txt', kind: 'text', size: 1, hash: 'ab'.repeat(32) });
+  assert.deepEqual(freshGuard.counts(), { files: 1, entries: 1, binaryBytes: 0 });
 });
 
 test('undoing deletions counts: a file brought back over the file cap, or a binary over the total cap, is refused', () => {
