@@ -68,6 +68,27 @@ test('the log of a large index, applied in order, is the index; a peer holding p
   assert.deepEqual(Y.encodeStateAsUpdate(copy), before);
 });
 
+test('an update of a chunk\'s size by itself (an index base) is a chunk of its own, its bytes as emitted; the small ones around it are merged', () => {
+  const doc = new Y.Doc();
+  const log = new IndexLog(doc);
+  const emitted: Uint8Array[] = [];
+  doc.on('update', (u: Uint8Array) => emitted.push(u));
+  fill(doc, 0, 20, 1); // small ones, merged into one chunk
+  fill(doc, 20, 420, 400); // a base's size
+  fill(doc, 420, 440, 1);
+  fill(doc, 440, 840, 400);
+  const large = emitted.filter((u) => u.byteLength >= 16 * 1024);
+  assert.equal(large.length, 2, 'two updates of a chunk\'s size');
+  const chunks = all(log.since(Y.encodeStateVector(new Y.Doc()))!);
+  // To a peer holding nothing, the chunks in order (the last one as the step 2).
+  const logged = chunks;
+  assert.equal(logged.length, 4, `${logged.length} chunks: the small ones, a large one, the small ones, a large one`);
+  assert.deepEqual([logged[1], logged[3]].map((c) => Buffer.from(c)), large.map((u) => Buffer.from(u)), 'the large ones as emitted, not merged');
+  const copy = new Y.Doc();
+  for (const c of chunks) Y.applyUpdate(copy, c);
+  assert.deepEqual(entries(copy), entries(doc));
+});
+
 test('the answer cut a slice at a time (sinceSliced) is since()\'s for a peer holding part of every chunk; what the index emits meanwhile reaches it as an update', async () => {
   const doc = new Y.Doc();
   const log = new IndexLog(doc);
