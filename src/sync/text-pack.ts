@@ -23,6 +23,8 @@ const HEADER = 36;
 const WRITE_BYTES = 1024 * 1024;
 /** Garbage is collected only past this much, and only when it outweighs what is live. */
 const GARBAGE_BYTES = 16 * 1024 * 1024;
+/** Bytes of the pack read at once while its headers are found. */
+const LOAD_BLOCK = 64 * 1024;
 
 interface Place {
   offset: number;
@@ -63,11 +65,20 @@ export class TextPack {
     }
     try {
       const total = fsSync.fstatSync(fd).size;
-      const header = Buffer.alloc(HEADER);
+      // Headers are read out of blocks of the file: one read each was 100,000 system calls for a
+      // 100,000-text record (0.3 s before a second start could print its code).
+      const block = Buffer.alloc(LOAD_BLOCK);
+      let blockAt = 0;
+      let blockLength = 0;
       let at = 0;
       while (at + HEADER <= total) {
-        const readHeader = () => fsSync.readSync(fd, header, 0, HEADER, at);
-        await this.io.sliced(readHeader);
+        if (at < blockAt || at + HEADER > blockAt + blockLength) {
+          blockAt = at;
+          const readBlock = () => fsSync.readSync(fd, block, 0, Math.min(LOAD_BLOCK, total - at), at);
+          blockLength = await this.io.sliced(readBlock);
+          if (blockLength < HEADER) break; // the file is shorter than it said: cut at the last whole entry
+        }
+        const header = block.subarray(at - blockAt, at - blockAt + HEADER);
         const length = header.readUInt32LE(32);
         if (at + HEADER + length > total) break;
         const hash = header.subarray(0, 32).toString('hex');
