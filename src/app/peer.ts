@@ -160,7 +160,7 @@ async function startClaimed(options: PeerOptions, logger: Logger, claim: FolderC
   // Never share more than the others accept: they would cut this peer off.
   const scan = {
     // Sizes, times and hashes of the last scan of this folder: rescans hash only what changed.
-    cache: await ScanCache.open(options.dir, options.stateDir),
+    cache: ScanCache.unread(options.dir, options.stateDir), // read by the scan, after the code is out
     excludes: options.excludes,
     maxFileBytes: Math.min(options.maxFileSize ?? Infinity, caps.maxFileBytes),
     maxFiles: caps.maxFiles,

@@ -48,9 +48,17 @@ export class ScanCache {
    * `racyMs`: how recent a change must be to not be trusted next time (tests use 0).
    */
   static async open(folder: string, root = stateRoot(), racyMs = RACY_MS): Promise<ScanCache> {
-    const cache = new ScanCache(path.join(folderStateDir(folder, root), FILE), racyMs);
+    const cache = ScanCache.unread(folder, root, racyMs);
     await cache.load();
     return cache;
+  }
+
+  /**
+   * The same, not read yet: the first scan reads it (scanFolder loads its cache first). A start
+   * prints the session's code before it scans; reading 100,000 rows first held the code back 0.25 s.
+   */
+  static unread(folder: string, root = stateRoot(), racyMs = RACY_MS): ScanCache {
+    return new ScanCache(path.join(folderStateDir(folder, root), FILE), racyMs);
   }
 
   /**

@@ -188,7 +188,7 @@ test('the scan cache file: a row per line, read back a slice at a time; a damage
   assert.equal(v1.lookup('bad.txt', stat(1)), undefined);
 });
 
-test('the scan cache lets go of its rows after a scan and reads them back for the next one (a mirror keeps one cache for the session)', async () => {
+test('the scan cache lets go of its rows after a scan and reads them back for the next one (a mirror keeps one cache for the session); a start\'s is read by its scan', async () => {
   const root = tempDir();
   const stateRoot = tempDir('hyperpair-state-');
   writeTree(root, { 'a.txt': 'aaaa', 'b/c.txt': 'cccc' });
@@ -201,6 +201,12 @@ test('the scan cache lets go of its rows after a scan and reads them back for th
   assert.equal(cache.hits, 2, 'the second scan of the same instance reads the saved rows back');
   assert.equal(cache.misses, 0);
   for (const f of again.files) assert.equal(f.hash, contentHash(fs.readFileSync(path.join(root, f.rel))));
+
+  // A start's cache is not read until its scan (the code is printed first): then its rows are used.
+  const unread = ScanCache.unread(root, stateRoot, 0);
+  assert.equal(unread.lookup('a.txt', fs.statSync(path.join(root, 'a.txt'))), undefined, 'nothing read yet');
+  await scanFolder(root, { cache: unread });
+  assert.equal(unread.hits, 2, 'the scan read it first');
 });
 
 test('a sharer in git: tracked files under node_modules/ and an ignored folder reach a fresh joiner\'s disk; ignored ones do not', async () => {
