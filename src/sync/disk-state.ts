@@ -5,9 +5,9 @@
  * subfolder per shared folder named by the hash of its absolute path.
  *
  * Layout of a folder's record: `folder.txt` (the shared folder's path, for people), `files.json`
- * (`{version: 1, session, files: {path: {hash, size, text?}}, tree: {path: {kind, target?}}}`,
- * `session` = a hash of the session code, `text` = hash of the last synced text, `tree` the links and
- * empty folders as last in sync), `texts.pack` (text-pack.ts): the last synced texts, the base of the
+ * (record-file.ts: a line each for whose record it is (`session`, a hash of the session code), the
+ * links and empty folders as last in sync, and each file's `{hash, size, text?}`, `text` the hash of
+ * the last synced text), `texts.pack` (text-pack.ts): the last synced texts, the base of the
  * three-way merge after a restart or when a file changes on disk (record-texts.ts: a text nobody is
  * changing is read back from there when needed, not held in memory), and `docs/<fileId>`: each text's Yjs state, so that edits this peer
  * read from disk but nobody received before it stopped still reach the session when it restarts.
@@ -17,7 +17,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { folderStateDir, nameFolder, stateRoot, writeWhole } from './state-dir';
-import { RECORD_FILE, RECORD_VERSION } from './record-key';
+import { RECORD_FILE } from './record-key';
+import { fileLine, parseRecordList, recordHead, type RecordList, type StoredFile } from './record-file';
 
 export { sessionTag, wasSyncedBefore } from './record-key';
 import type { Logger } from '../session/log';
@@ -86,12 +87,6 @@ export class KnownFiles extends ObservedMap<Known> {
 
 /** The record's folder for one shared folder. */
 export const recordDirFor = folderStateDir;
-
-interface StoredFile {
-  hash: string;
-  size: number;
-  text?: string;
-}
 
 export interface DiskRecordOptions {
   /** sessionTag() of the session: a record of another session is not used (and is replaced). */
@@ -271,19 +266,16 @@ export class DiskRecord {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn(`cannot read the sync record ${this.dir}: ${(err as Error).message}`);
       return;
     }
-    let files: Record<string, StoredFile>;
-    let tree: unknown;
+    let list: RecordList;
     try {
-      const parsed = JSON.parse(raw) as { version?: unknown; session?: unknown; files?: unknown; tree?: unknown };
-      if (parsed.version !== RECORD_VERSION || typeof parsed.files !== 'object' || parsed.files === null) throw new Error('unknown format');
-      // Another session's record says nothing about this one: the folder is as if never synced.
-      if (parsed.session !== this.session) return;
-      files = parsed.files as Record<string, StoredFile>;
-      tree = parsed.tree;
+      list = await parseRecordList(raw);
     } catch (err) {
       this.logger.warn(`ignoring the sync record ${this.dir}: ${(err as Error).message}`);
       return;
     }
+    // Another session's record says nothing about this one: the folder is as if never synced.
+    if (list.session !== this.session) return;
+    const { files, tree } = list;
     this.existed = true;
     const docs = await fs.readdir(path.join(this.dir, 'docs')).catch(() => [] as string[]);
     for (const id of docs) {
@@ -292,10 +284,8 @@ export class DiskRecord {
       this.storedDocs.add(id);
       if (update) this.savedDocs.set(id, update);
     }
-    // A slice of the event loop at a time: 30,000 files (after the parse, which is one call) took
-    // ~20 ms more in one turn.
-    await forEachSliced(Object.keys(files), (rel) => {
-      const f = files[rel];
+    // A slice of the event loop at a time: 30,000 files took ~20 ms more in one turn.
+    await forEachSliced(files, ([rel, f]) => {
       if (!isHash(f?.hash) || !Number.isSafeInteger(f.size)) return;
       // The text stays in the record until a merge needs it (checked then: a base that is missing or
       // damaged is left out, and the merge takes the session's text as base). It is the file's
@@ -320,8 +310,7 @@ export class DiskRecord {
     // what a text newly referred to after it needs from the record is kept by RecordTexts meanwhile.
     const rels = [...this.known.keys()];
     const values = [...this.known.values()];
-    const head = `{"version":${JSON.stringify(RECORD_VERSION)},"session":${JSON.stringify(this.session)},"files":{`;
-    const tail = `},"tree":${JSON.stringify(Object.fromEntries(this.tree))}}`;
+    const head = recordHead(this.session, Object.fromEntries(this.tree));
     const docs = new Map<string, Uint8Array | undefined>();
     for (const id of this.dirtyDocs) {
       const doc = this.ws?.byId(id) ? this.ws.loadedText(id)?.doc : undefined;
@@ -332,7 +321,7 @@ export class DiskRecord {
 
     this.texts.beginList();
     try {
-      const { list, wanted, newTexts } = await this.listOf(rels, values, head, tail);
+      const { list, wanted, newTexts } = await this.listOf(rels, values, head);
       await fs.mkdir(path.join(this.dir, 'docs'), { recursive: true, mode: 0o700 });
       await inParallel([...docs], async ([id, update]) => {
         const file = path.join(this.dir, 'docs', id);
@@ -362,7 +351,7 @@ export class DiskRecord {
    * loop at a time: at 30,000 files, made at once, it held the loop for 40–50 ms on every write
    * (up to 180 ms with the collection that followed), and a join writes it every few seconds.
    */
-  private async listOf(rels: string[], values: Known[], head: string, tail: string): Promise<{ list: string[]; wanted: Set<string>; newTexts: Map<string, TextContent> }> {
+  private async listOf(rels: string[], values: Known[], head: string): Promise<{ list: string[]; wanted: Set<string>; newTexts: Map<string, TextContent> }> {
     const wanted = new Set<string>();
     const newTexts = new Map<string, TextContent>();
     const files = await joinSliced(
@@ -378,12 +367,13 @@ export class DiskRecord {
           wanted.add(k.hash);
           if (text !== undefined && !this.texts.stored.has(k.hash)) newTexts.set(k.hash, text);
         }
-        return `${JSON.stringify(rels[i])}:${JSON.stringify(f)}`;
+        return fileLine(rels[i], f);
       },
-      ',',
+      '\n',
     );
     for (const [hash, text] of this.texts.waiting(wanted)) newTexts.set(hash, text);
-    return { list: [head, ...files, tail], wanted, newTexts };
+    // Every line ends with its newline (record-file.ts).
+    return { list: files.length ? [head, ...files, '\n'] : [head], wanted, newTexts };
   }
 }
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { recordDirFor } from '../../src/sync/disk-state';
+import { parseRecordList, recordText } from '../../src/sync/record-file';
 import * as fsutil from '../../src/sync/fsutil';
 import { atomicWrite, TEMP_SUFFIX, WriteConflict } from '../../src/sync/fsutil';
 import { contentHash } from '../../src/sync/hash';
@@ -169,8 +170,9 @@ test('edits read and recorded but never received (the link dropped them) reach t
   fs.writeFileSync(path.join(b, 'pic.bin'), Uint8Array.from([0, 8, 8]));
   const recorded = (rel: string, content: Uint8Array) => {
     const files = path.join(recordDirFor(b), 'files.json');
-    const record = JSON.parse(fs.readFileSync(files, 'utf8')) as { files: Record<string, { hash: string }> };
-    return record.files[rel]?.hash === contentHash(content);
+    const raw = fs.existsSync(files) ? fs.readFileSync(files, 'utf8') : '';
+    const line = raw.split('\n').find((l) => l.startsWith(`[${JSON.stringify(rel)},`));
+    return line !== undefined && (JSON.parse(line) as [string, { hash: string }])[1].hash === contentHash(content);
   };
   await waitFor(() => recorded('plan.txt', Buffer.from('one\ntwo (b)\n')) && recorded('pic.bin', Uint8Array.from([0, 8, 8])), 'b to record its edits');
   await pb.close();
@@ -234,9 +236,10 @@ async function restartWithRecord(
   await waitFor(() => read(b, 'log.txt') === edits.before, 'a\'s lines on b\'s disk');
   await pb.close();
   const dir = recordDirFor(b);
-  const record = JSON.parse(fs.readFileSync(path.join(dir, 'files.json'), 'utf8')) as { files: RecordFiles };
-  change(record.files, dir);
-  fs.writeFileSync(path.join(dir, 'files.json'), JSON.stringify(record));
+  const record = await parseRecordList(fs.readFileSync(path.join(dir, 'files.json'), 'utf8'));
+  const files = Object.fromEntries(record.files) as RecordFiles;
+  change(files, dir);
+  fs.writeFileSync(path.join(dir, 'files.json'), recordText(record.session as string, Object.entries(files), record.tree as Record<string, unknown>));
   fs.appendFileSync(path.join(b, 'log.txt'), edits.bOffline);
   fs.writeFileSync(path.join(a, 'log.txt'), edits.aWhileDown);
   await waitFor(() => pa.workspace.loadedText(pa.workspace.byPath('log.txt')!.id)?.toString() === edits.aWhileDown, 'a\'s change in its model');

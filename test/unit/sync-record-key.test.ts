@@ -21,6 +21,19 @@ test('a folder synced with a session is recognised for that session only; a brok
   assert.equal(await wasSyncedBefore(folder, 'code-one', stateDir), true, 'its own session');
   assert.equal(await wasSyncedBefore(folder, 'code-two', stateDir), false, 'another session');
   assert.equal((await DiskRecord.open(folder, { session: sessionTag('code-one'), stateDir })).found, true, 'DiskRecord agrees');
-  fs.writeFileSync(path.join(folderStateDir(folder, stateDir), RECORD_FILE), '{not json');
+  const file = path.join(folderStateDir(folder, stateDir), RECORD_FILE);
+  // Its first line says whose it is (record-file.ts): that line alone is read.
+  const head = fs.readFileSync(file, 'utf8').split('\n')[0];
+  assert.deepEqual(JSON.parse(head), { version: 2, session: sessionTag('code-one') });
+  fs.writeFileSync(file, `${head}\n${'x'.repeat(100_000)}`);
+  assert.equal(await wasSyncedBefore(folder, 'code-one', stateDir), true, 'the rest is not read');
+  // A record of version 1 (one JSON object), as earlier versions wrote it: still recognised.
+  const v1 = { version: 1, session: sessionTag('code-one'), files: { ['x'.repeat(5000)]: { hash: 'ab'.repeat(32), size: 1 } }, tree: {} };
+  fs.writeFileSync(file, JSON.stringify(v1));
+  assert.equal(await wasSyncedBefore(folder, 'code-one', stateDir), true, 'version 1, longer than the head read first');
+  assert.equal(await wasSyncedBefore(folder, 'code-two', stateDir), false);
+  fs.writeFileSync(file, '{not json');
   assert.equal(await wasSyncedBefore(folder, 'code-one', stateDir), false, 'a broken record is no record');
+  fs.writeFileSync(file, JSON.stringify({ version: 2, session: sessionTag('code-one') }));
+  assert.equal(await wasSyncedBefore(folder, 'code-one', stateDir), false, 'a version-2 head with no line after it is no record');
 });

@@ -10,7 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
 import { DiskRecord } from '../../src/sync/disk-state';
+import type { Logger } from '../../src/session/log';
 import { RECORD_FILE, RECORD_VERSION } from '../../src/sync/record-key';
+import { parseRecordList, recordText } from '../../src/sync/record-file';
 import { contentHash } from '../../src/sync/hash';
 import { PACK_FILE, TextPack } from '../../src/sync/text-pack';
 import { tempDir } from '../helpers/tree';
@@ -26,7 +28,13 @@ interface Listed {
   files: Record<string, { hash: string; size: number; text?: string }>;
   tree: Record<string, unknown>;
 }
-const listOf = (r: DiskRecord): Listed => JSON.parse(fs.readFileSync(path.join(r.dir, RECORD_FILE), 'utf8')) as Listed;
+/** The record's file as written (version 2: a line each), with its first line's version. */
+async function listOf(r: DiskRecord): Promise<Listed> {
+  const raw = fs.readFileSync(path.join(r.dir, RECORD_FILE), 'utf8');
+  const { session, files, tree } = await parseRecordList(raw);
+  const head = JSON.parse(raw.slice(0, raw.indexOf('\n'))) as { version: number };
+  return { version: head.version, session: session as string, files: Object.fromEntries(files), tree: tree as Record<string, unknown> };
+}
 
 /** Starts a write of the record and runs `meanwhile` after its instant, before it has ended. */
 async function duringWrite(r: DiskRecord, meanwhile: () => void): Promise<void> {
@@ -51,7 +59,7 @@ test("the record's list is one instant's known files, made a slice at a time; wh
     r.known.set('a.txt', known('changed\n'));
     r.known.set('new.txt', known('new\n'));
   });
-  const first = listOf(r);
+  const first = await listOf(r);
   assert.equal(first.version, RECORD_VERSION);
   assert.equal(first.session, 'tag');
   assert.deepEqual(first.tree, { link: { kind: 'link', target: 'a.txt' } });
@@ -63,7 +71,7 @@ test("the record's list is one instant's known files, made a slice at a time; wh
   assert.equal(first.files['new.txt'], undefined);
 
   await r.flush();
-  const second = listOf(r);
+  const second = await listOf(r);
   assert.equal(second.files['d0/f0.bin'], undefined);
   assert.equal(second.files['a.txt']?.hash, known('changed\n').hash);
   assert.equal(second.files['new.txt']?.hash, known('new\n').hash);
@@ -75,6 +83,47 @@ test("the record's list is one instant's known files, made a slice at a time; wh
   assert.equal(again.known.get('"odd" name\\.txt')?.text, 'quoted\n');
   await again.close();
   await r.close();
+});
+
+test('the record\'s file is a line each, read a slice of the event loop at a time; a version-1 record is still read; one cut short or with a line that is not a file\'s is not used', async () => {
+  const stateDir = tempDir();
+  const folder = tempDir();
+  const files = Array.from({ length: FILES }, (_, i) => [`d${i % 97}/f "${i}"\n.bin`, binary(i)] as [string, { hash: string; size: number }]);
+  const text = recordText('tag', files, { link: { kind: 'link', target: 'a.txt' } });
+  assert.equal(text.split('\n').length, FILES + 3, 'head, tree, a line per file, and the last newline');
+  const { turns, result } = await turnsDuring(() => parseRecordList(text));
+  assert.ok(turns > 1, `the event loop turned while ${FILES} lines were read (${turns} turns)`);
+  assert.deepEqual(result.files, files);
+  assert.deepEqual(result.tree, { link: { kind: 'link', target: 'a.txt' } });
+
+  // Version 1, as earlier versions wrote it: read, and written as version 2 by the next write.
+  const r0 = await DiskRecord.open(folder, { session: 'tag', stateDir, delayMs: 60_000 });
+  const file = path.join(r0.dir, RECORD_FILE);
+  await r0.close();
+  const v1 = { version: 1, session: 'tag', files: { 'a.txt': { ...known('alpha\n'), text: undefined }, 'b.bin': binary(1) }, tree: { empty: { kind: 'folder' } } };
+  fs.mkdirSync(r0.dir, { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(v1));
+  const r1 = await DiskRecord.open(folder, { session: 'tag', stateDir, delayMs: 60_000 });
+  assert.deepEqual([...r1.known.keys()].sort(), ['a.txt', 'b.bin']);
+  assert.deepEqual(r1.tree.get('empty'), { kind: 'folder' });
+  r1.known.set('c.bin', binary(2));
+  await r1.flush();
+  await r1.close();
+  const after = await listOf(r1);
+  assert.equal(after.version, RECORD_VERSION);
+  assert.deepEqual(Object.keys(after.files).sort(), ['a.txt', 'b.bin', 'c.bin']);
+
+  // Damaged: the last line cut short, or a line that is no file's: the record is not used, and says so.
+  const whole = fs.readFileSync(file, 'utf8');
+  for (const damaged of [whole.slice(0, -5), whole.replace('["b.bin"', '{"b.bin"'), whole.replace(/\n/, '')]) {
+    fs.writeFileSync(file, damaged);
+    const warnings: string[] = [];
+    const logger: Logger = { info() {}, warn: (m: string) => void warnings.push(m), error() {}, debug() {}, trace() {} };
+    const r = await DiskRecord.open(folder, { session: 'tag', stateDir, delayMs: 60_000, logger });
+    assert.equal(r.known.size, 0, 'nothing taken from a damaged record');
+    assert.ok(warnings.some((w) => /ignoring the sync record/.test(w)), warnings.join('; '));
+    await r.close();
+  }
 });
 
 test('a text a file comes to refer to while the list is written stays readable: neither dropped from memory nor pruned from the record', async () => {
