@@ -14,7 +14,7 @@ import { notebookText } from './notebook/first-state';
 import { isSafeRelativePath, resolveInside } from './paths';
 import { QuickIo } from './quick-io';
 import type { ScannedFile } from './scan';
-import { Slicer } from './slicer';
+import { forEachSliced, Slicer } from './slicer';
 import type { SharedWorkspace } from './workspace';
 
 /**
@@ -26,8 +26,15 @@ import type { SharedWorkspace } from './workspace';
  */
 export async function takeRestart(core: MirrorCore, intake: DiskIntake, onDisk: readonly ScannedFile[]): Promise<Halt | undefined> {
   const { ws, known } = core;
-  const scanned = new Map(onDisk.map((f) => [f.rel, f]));
-  const paths = new Set([...scanned.keys(), ...known.keys()]);
+  // The files on disk, then those only the record knows (as of now): built a slice at a time, as a
+  // map and a set of every path they took 90 ms in one turn at 100,000 files.
+  const scanned = new Map<string, ScannedFile>();
+  await forEachSliced(onDisk, (f) => scanned.set(f.rel, f));
+  const recorded = [...known.keys()];
+  const paths = (function* () {
+    for (const rel of scanned.keys()) yield rel;
+    for (const rel of recorded) if (!scanned.has(rel)) yield rel;
+  })();
   // A clone join reads here the files its scan could not vouch for: synchronously, in slices (quick-io.ts).
   const io = new QuickIo();
   // Files settled by the scan take no read, so nothing else would yield between them (a 0.5 s stall at 30,000).
