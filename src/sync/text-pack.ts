@@ -8,11 +8,12 @@
  * is copied without them and renamed over the old one.
  */
 import * as fsSync from 'node:fs';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { contentHash } from './hash';
 import { QuickIo } from './quick-io';
-import { Slicer } from './slicer';
+import { Slicer, sortSliced } from './slicer';
 
 export const PACK_FILE = 'texts.pack';
 const HEADER = 36;
@@ -23,6 +24,8 @@ const HEADER = 36;
 const WRITE_BYTES = 1024 * 1024;
 /** Garbage is collected only past this much, and only when it outweighs what is live. */
 const GARBAGE_BYTES = 16 * 1024 * 1024;
+/** Bytes a compaction copies at once at most (neighbouring entries together). */
+const COPY_BYTES = 1024 * 1024;
 /** Bytes of the pack read at once while its headers are found. */
 const LOAD_BLOCK = 64 * 1024;
 
@@ -190,31 +193,58 @@ export class TextPack {
     if (this.garbage < this.garbageBytes || this.garbage < live) return;
     const temp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
     const moved = new Map<string, Place>();
-    let at = 0;
-    const src = fsSync.openSync(this.file, 'r');
-    const dst = fsSync.openSync(temp, 'wx', 0o600);
+    // Live entries in the file's order, copied a run of neighbours at a time through the thread
+    // pool: one synchronous read and write per entry held the event loop for 80 ms at a time
+    // (100,000 texts, 280 MB) while the kernel made the writer wait for the disk.
+    const entries = await sortSliced([...this.places], (a, b) => a[1].offset - b[1].offset);
+    const src = await fs.open(this.file, 'r');
+    let dst: fs.FileHandle;
     try {
-      for (const [hash, place] of [...this.places]) {
-        const entry = Buffer.alloc(HEADER + place.length);
-        await this.io.sliced(() => fsSync.readSync(src, entry, 0, entry.byteLength, place.offset - HEADER));
-        fsSync.writeSync(dst, entry, 0, entry.byteLength, at);
-        moved.set(hash, { offset: at + HEADER, length: place.length });
-        at += entry.byteLength;
+      dst = await fs.open(temp, 'wx', 0o600);
+    } catch (err) {
+      await src.close();
+      throw err;
+    }
+    let at = 0;
+    try {
+      const slicer = new Slicer();
+      for (let i = 0; i < entries.length; ) {
+        // A run: entries that follow each other in the file, up to COPY_BYTES (or one larger entry).
+        const from = entries[i][1].offset - HEADER;
+        let to = from;
+        while (i < entries.length && entries[i][1].offset - HEADER === to && (to === from || to - from + HEADER + entries[i][1].length <= COPY_BYTES)) {
+          const [hash, place] = entries[i++];
+          moved.set(hash, { offset: at + (to - from) + HEADER, length: place.length });
+          to += HEADER + place.length;
+        }
+        const run = Buffer.alloc(to - from);
+        const { bytesRead } = await src.read(run, 0, run.byteLength, from);
+        if (bytesRead !== run.byteLength) throw new Error('the pack is shorter than its entries');
+        for (let written = 0; written < run.byteLength; ) written += (await dst.write(run, written, run.byteLength - written, at + written)).bytesWritten;
+        at += run.byteLength;
+        await slicer.maybeYield();
       }
     } catch (err) {
-      fsSync.closeSync(dst);
+      await dst.close();
+      await src.close();
       fsSync.rmSync(temp, { force: true });
       throw err;
-    } finally {
-      fsSync.closeSync(src);
     }
-    fsSync.closeSync(dst);
-    // Entries appended while copying are not in the copy: kept, compacted another time.
-    if (moved.size !== this.places.size) return fsSync.rmSync(temp, { force: true });
+    await src.close();
+    await dst.close();
+    // Entries appended while copying are not in the copy: kept, compacted another time. Entries
+    // removed meanwhile are garbage of the copy.
+    for (const hash of this.places.keys()) if (!moved.has(hash)) return fsSync.rmSync(temp, { force: true });
+    let garbage = 0;
+    for (const [hash, place] of moved) {
+      if (this.places.has(hash)) continue;
+      moved.delete(hash);
+      garbage += HEADER + place.length;
+    }
     fsSync.renameSync(temp, this.file);
     this.places.clear();
     for (const [hash, place] of moved) this.places.set(hash, place);
     this.size = at;
-    this.garbage = 0;
+    this.garbage = garbage;
   }
 }

@@ -210,6 +210,49 @@ test('the text pack: many texts a write, read back checked; a torn last entry is
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('the pack\'s compaction copies runs of live entries, a text larger than a run alone; one removed meanwhile is garbage of the copy, one appended meanwhile keeps the old pack', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, PACK_FILE);
+  const texts = new Map<string, string>();
+  for (let i = 0; i < 400; i++) {
+    const text = `text ${i}\n`.repeat(i % 50 === 0 ? 150_000 : 300); // some larger than a run (1 MiB)
+    texts.set(known(text).hash, text);
+  }
+  const pack = new TextPack(file, 1024);
+  await pack.load();
+  await pack.append(texts, () => {});
+  const hashes = [...texts.keys()];
+  // Three in four removed (the live ones in runs of one), but for a stretch (runs of many).
+  const keep = hashes.filter((_, i) => i % 4 === 0 || (i > 200 && i < 240));
+  for (const h of hashes) if (!keep.includes(h)) pack.remove(h);
+  const compacting = pack.compact();
+  pack.remove(keep[3]); // meanwhile: copied, but garbage of the copy
+  await compacting;
+  assert.ok(fs.statSync(file).size < [...texts.values()].reduce((n, t) => n + Buffer.byteLength(t), 0) * 0.8, 'compacted');
+  assert.equal(pack.read(keep[3]), undefined);
+  for (const h of keep.filter((_, i) => i !== 3)) assert.equal(pack.read(h), texts.get(h));
+  const reloaded = new TextPack(file, 1024);
+  await reloaded.load();
+  for (const h of keep.filter((_, i) => i !== 3)) assert.equal(reloaded.read(h), texts.get(h));
+
+  // An entry appended while a compaction copies: the old pack stays, with every entry.
+  for (const h of keep.slice(0, 100)) reloaded.remove(h);
+  const before = fs.statSync(file).size;
+  let copying = false;
+  const watcher = fs.watch(dir, (_, name) => (copying ||= String(name).endsWith('.tmp')));
+  const second = reloaded.compact();
+  await reloaded.append(new Map([[known('late\n').hash, 'late\n']]), () => {});
+  await second;
+  await new Promise((r) => setTimeout(r, 50));
+  watcher.close();
+  assert.ok(copying, 'the second compaction made its copy');
+  assert.ok(fs.statSync(file).size > before, 'not replaced by a copy without the late entry');
+  assert.equal(reloaded.read(known('late\n').hash), 'late\n');
+  for (const h of keep.slice(100).filter((h) => h !== keep[3])) assert.equal(reloaded.read(h), texts.get(h));
+  assert.deepEqual(fs.readdirSync(dir).sort(), [PACK_FILE], 'no temporary file left');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('texts kept one file each by an earlier version (texts/<hash>) are read as bases, and removed once unused', async () => {
   const stateDir = tempDir();
   const folder = tempDir();
