@@ -235,6 +235,8 @@ test('a peer that knows no `tree` map stores and forwards it, lists files only, 
   for (let i = 0; i < 30; i++) flood[`f${i}`] = { kind: 'folder' };
   const mallory = await modelOnly(sharer.code);
   await waitFor(() => mallory.ws.files().length === 2, 'the flooder to hold the index');
+  // It may hold the index from the other member alone: the message must reach the sharer itself.
+  await waitFor(() => mallory.session.peers().some((p) => p.id === sharer.session.self.id), 'the flooder connected to the sharer');
   mallory.session.send(sharer.session.self.id, hostileTreeUpdate(flood));
   await waitFor(() => leaves.includes(mallory.session.self.id), 'the flooder to be cut off');
   assert.equal(fs.existsSync(path.join(dir, 'f0')), false);
