@@ -40,10 +40,10 @@ function hostileIndexUpdate(entries: Record<string, Record<string, unknown>>): U
   return encoding.toUint8Array(e);
 }
 
-/** A victim sharing `<parent>/shared`, with a symlink `link` → a folder outside, and a .git folder. */
+/** A victim sharing `<parent>/workspace`, with a symlink `link` → a folder outside, and a .git folder. */
 async function victim(caps?: { maxFiles: number; maxFileBytes: number }) {
   const parent = tempDir();
-  const dir = path.join(parent, 'shared');
+  const dir = path.join(parent, 'workspace');
   const outside = tempDir();
   writeTree(dir, { 'mine.txt': 'mine\n', '.git/config': '[core]\n', '.git/hooks/README': 'hooks\n' });
   fs.symlinkSync(outside, path.join(dir, 'link'));
@@ -127,7 +127,7 @@ test('paths a model accepts but the folder must not take: through a planted syml
 
 test('unsafe paths in a crafted index cut the sender off and write nothing anywhere', async () => {
   const v = await victim();
-  const cases = ['../evil.txt', '../shared-evil/x', path.join(v.parent, 'abs-evil.txt'), 'a/../../evil.txt', 'C:/evil.txt', 'ok\\..\\..\\evil.txt', 'nul.txt'];
+  const cases = ['../evil.txt', '../workspace-evil/x', path.join(v.parent, 'abs-evil.txt'), 'a/../../evil.txt', 'C:/evil.txt', 'ok\\..\\..\\evil.txt', 'nul.txt'];
   for (const [i, bad] of cases.entries()) {
     const attacker = await rawAttacker(v.peer.code, v.peer);
     const id = (i + 1).toString(16).padStart(32, 'e');
