@@ -75,7 +75,7 @@ export class TextPack {
       let blockLength = 0;
       let at = 0;
       while (at + HEADER <= total) {
-        if (at < blockAt || at + HEADER > blockAt + blockLength) {
+        if (at + HEADER > blockAt + blockLength) {
           blockAt = at;
           const readBlock = () => fsSync.readSync(fd, block, 0, Math.min(LOAD_BLOCK, total - at), at);
           blockLength = await this.io.sliced(readBlock);
@@ -197,41 +197,37 @@ export class TextPack {
     // pool: one synchronous read and write per entry held the event loop for 80 ms at a time
     // (100,000 texts, 280 MB) while the kernel made the writer wait for the disk.
     const entries = await sortSliced([...this.places], (a, b) => a[1].offset - b[1].offset);
-    const src = await fs.open(this.file, 'r');
-    let dst: fs.FileHandle;
-    try {
-      dst = await fs.open(temp, 'wx', 0o600);
-    } catch (err) {
-      await src.close();
-      throw err;
-    }
     let at = 0;
+    const src = await fs.open(this.file, 'r');
     try {
-      const slicer = new Slicer();
-      for (let i = 0; i < entries.length; ) {
-        // A run: entries that follow each other in the file, up to COPY_BYTES (or one larger entry).
-        const from = entries[i][1].offset - HEADER;
-        let to = from;
-        while (i < entries.length && entries[i][1].offset - HEADER === to && (to === from || to - from + HEADER + entries[i][1].length <= COPY_BYTES)) {
-          const [hash, place] = entries[i++];
-          moved.set(hash, { offset: at + (to - from) + HEADER, length: place.length });
-          to += HEADER + place.length;
+      const dst = await fs.open(temp, 'wx', 0o600);
+      try {
+        const slicer = new Slicer();
+        for (let i = 0; i < entries.length; ) {
+          // A run: entries that follow each other in the file, up to COPY_BYTES (or one larger entry).
+          const from = entries[i][1].offset - HEADER;
+          let to = from;
+          while (i < entries.length && entries[i][1].offset - HEADER === to && (to === from || to - from + HEADER + entries[i][1].length <= COPY_BYTES)) {
+            const [hash, place] = entries[i++];
+            moved.set(hash, { offset: at + (to - from) + HEADER, length: place.length });
+            to += HEADER + place.length;
+          }
+          const run = Buffer.alloc(to - from);
+          const { bytesRead } = await src.read(run, 0, run.byteLength, from);
+          if (bytesRead !== run.byteLength) throw new Error('the pack is shorter than its entries');
+          for (let written = 0; written < run.byteLength; ) written += (await dst.write(run, written, run.byteLength - written, at + written)).bytesWritten;
+          at += run.byteLength;
+          await slicer.maybeYield();
         }
-        const run = Buffer.alloc(to - from);
-        const { bytesRead } = await src.read(run, 0, run.byteLength, from);
-        if (bytesRead !== run.byteLength) throw new Error('the pack is shorter than its entries');
-        for (let written = 0; written < run.byteLength; ) written += (await dst.write(run, written, run.byteLength - written, at + written)).bytesWritten;
-        at += run.byteLength;
-        await slicer.maybeYield();
+      } finally {
+        await dst.close();
       }
     } catch (err) {
-      await dst.close();
-      await src.close();
       fsSync.rmSync(temp, { force: true });
       throw err;
+    } finally {
+      await src.close();
     }
-    await src.close();
-    await dst.close();
     // Entries appended while copying are not in the copy: kept, compacted another time. Entries
     // removed meanwhile are garbage of the copy.
     for (const hash of this.places.keys()) if (!moved.has(hash)) return fsSync.rmSync(temp, { force: true });
