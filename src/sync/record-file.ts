@@ -42,13 +42,6 @@ export function fileLine(rel: string, file: StoredFile): string {
   return JSON.stringify([rel, file]);
 }
 
-/** A whole record's text at once (tests, and small records). */
-export function recordText(session: string, files: Iterable<[string, StoredFile]>, tree: Record<string, unknown> = {}): string {
-  let text = recordHead(session, tree);
-  for (const [rel, f] of files) text += `${fileLine(rel, f)}\n`;
-  return text;
-}
-
 /** The record's list read from its text (either version); throws if it is neither. */
 export async function parseRecordList(raw: string): Promise<RecordList> {
   const firstEnd = raw.indexOf('\n');
