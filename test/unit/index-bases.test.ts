@@ -21,6 +21,7 @@ import { scanFolder } from '../../src/sync/scan';
 import { ownClientId } from '../../src/sync/text-base';
 import { SharedWorkspace } from '../../src/sync/workspace';
 import { MemoryTransport, link } from '../helpers/memory-transport';
+import { seededRandom } from '../helpers/sim-editor';
 import { waitFor } from '../helpers/testnet';
 import { tempDir, writeTree } from '../helpers/tree';
 import { turnsDuring } from '../helpers/turns';
@@ -90,8 +91,7 @@ function baseThroughYjs(k: number, files: readonly BaseFile[]): Uint8Array {
 }
 
 test('a base\'s bytes, written directly, are the update of the document Yjs makes from the same list (random lists: names, sizes, counts, every k)', () => {
-  let seed = 11;
-  const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  const next = seededRandom(11);
   const names = ['a', 'é', '\u{1f600}', 'x y', 'long-'.repeat(30), 'ñ/b', '日本'];
   // Sizes across lib0's encodings of a number: small and large varints, and past 2^31 (a float).
   const sizes = [0, 1, 63, 64, 127, 128, 8191, 8192, 1_000_000, 2 ** 31 - 1, 2 ** 31, 2 ** 40 + 3];
